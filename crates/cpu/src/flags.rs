@@ -1,0 +1,299 @@
+//! EFLAGS with lazy evaluation of the six arithmetic flags.
+//!
+//! ADD/ADC/SUB/SBB/CMP/INC/DEC/NEG and the logic instructions are by far the most
+//! common flag writers and their flags are rarely read; they record operands and result
+//! and the flags are computed when something reads them (the v86/Bochs scheme, see
+//! docs/anchors-emulators.md). Every other writer sets flags eagerly through
+//! [`Flags::set_arith`]. Reads go through the accessors, which are exact for every
+//! architecturally defined bit (SDM Vol. 1 §3.4.3, Appendix A).
+
+use crate::operand::Int;
+use iced_x86::ConditionCode;
+
+pub const CF: u32 = 1 << 0;
+pub const PF: u32 = 1 << 2;
+pub const AF: u32 = 1 << 4;
+pub const ZF: u32 = 1 << 6;
+pub const SF: u32 = 1 << 7;
+pub const TF: u32 = 1 << 8;
+pub const IF: u32 = 1 << 9;
+pub const DF: u32 = 1 << 10;
+pub const OF: u32 = 1 << 11;
+pub const IOPL: u32 = 3 << 12;
+pub const NT: u32 = 1 << 14;
+pub const RF: u32 = 1 << 16;
+pub const VM: u32 = 1 << 17;
+pub const AC: u32 = 1 << 18;
+pub const VIF: u32 = 1 << 19;
+pub const VIP: u32 = 1 << 20;
+pub const ID: u32 = 1 << 21;
+/// Bit 1 always reads as 1.
+pub const FIXED: u32 = 1 << 1;
+pub const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
+/// Bits POPF may change at CPL 3 with IOPL 0 (IF, IOPL, VM, RF, VIF, VIP excluded).
+pub const USER_POPF: u32 = ARITH | TF | DF | NT | AC | ID;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lazy {
+    None,
+    Add,
+    Adc,
+    Sub,
+    Sbb,
+    Logic,
+    Inc,
+    Dec,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Flags {
+    /// Materialised EFLAGS; the ARITH bits are stale while `lazy != None`.
+    bits: u32,
+    lazy: Lazy,
+    mask: u32,
+    sign: u32,
+    a: u32,
+    b: u32,
+    res: u32,
+    /// Carry in for ADC/SBB; the preserved CF for INC/DEC.
+    carry: bool,
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Self { bits: FIXED | IF, lazy: Lazy::None, mask: 0, sign: 0, a: 0, b: 0, res: 0, carry: false }
+    }
+}
+
+#[inline(always)]
+fn parity(v: u32) -> bool {
+    (v as u8).count_ones() % 2 == 0
+}
+
+impl Flags {
+    #[inline(always)]
+    fn record<T: Int>(&mut self, lazy: Lazy, a: T, b: T, res: T, carry: bool) {
+        self.lazy = lazy;
+        self.mask = T::MASK;
+        self.sign = T::SIGN;
+        self.a = a.u32();
+        self.b = b.u32();
+        self.res = res.u32();
+        self.carry = carry;
+    }
+
+    /// Flags of `res = a + b`.
+    #[inline(always)]
+    pub fn add<T: Int>(&mut self, a: T, b: T, res: T) {
+        self.record(Lazy::Add, a, b, res, false);
+    }
+    /// Flags of `res = a + b + carry_in`.
+    #[inline(always)]
+    pub fn adc<T: Int>(&mut self, a: T, b: T, res: T, carry_in: bool) {
+        self.record(Lazy::Adc, a, b, res, carry_in);
+    }
+    /// Flags of `res = a - b` (SUB, CMP, NEG as 0 - b).
+    #[inline(always)]
+    pub fn sub<T: Int>(&mut self, a: T, b: T, res: T) {
+        self.record(Lazy::Sub, a, b, res, false);
+    }
+    /// Flags of `res = a - b - borrow_in`.
+    #[inline(always)]
+    pub fn sbb<T: Int>(&mut self, a: T, b: T, res: T, borrow_in: bool) {
+        self.record(Lazy::Sbb, a, b, res, borrow_in);
+    }
+    /// AND/OR/XOR/TEST: CF=OF=0, SF/ZF/PF from the result, AF cleared (undefined in
+    /// the SDM; current Intel and AMD parts clear it).
+    #[inline(always)]
+    pub fn logic<T: Int>(&mut self, res: T) {
+        self.record(Lazy::Logic, T::from_u32(0), T::from_u32(0), res, false);
+    }
+    /// INC: like ADD 1 but CF is preserved.
+    #[inline(always)]
+    pub fn inc<T: Int>(&mut self, a: T, res: T) {
+        let cf = self.cf();
+        self.record(Lazy::Inc, a, T::from_u32(1), res, cf);
+    }
+    /// DEC: like SUB 1 but CF is preserved.
+    #[inline(always)]
+    pub fn dec<T: Int>(&mut self, a: T, res: T) {
+        let cf = self.cf();
+        self.record(Lazy::Dec, a, T::from_u32(1), res, cf);
+    }
+
+    /// Sets all six arithmetic flags at once.
+    #[inline]
+    pub fn set_arith(&mut self, cf: bool, pf: bool, af: bool, zf: bool, sf: bool, of: bool) {
+        self.materialize();
+        self.bits = (self.bits & !ARITH)
+            | u32::from(cf) * CF
+            | u32::from(pf) * PF
+            | u32::from(af) * AF
+            | u32::from(zf) * ZF
+            | u32::from(sf) * SF
+            | u32::from(of) * OF;
+    }
+
+    /// SF, ZF and PF from a result of width T, the way most instructions define them.
+    #[inline]
+    pub fn szp<T: Int>(res: T) -> (bool, bool, bool) {
+        let r = res.u32();
+        (r & T::SIGN != 0, r == 0, parity(r))
+    }
+
+    pub fn cf(&self) -> bool {
+        let (a, b, r) = (self.a, self.b, self.res);
+        match self.lazy {
+            Lazy::None => self.bits & CF != 0,
+            Lazy::Add => r < a,
+            Lazy::Adc => r < a || (self.carry && r == a),
+            Lazy::Sub => a < b,
+            Lazy::Sbb => a < b || (self.carry && a == b),
+            Lazy::Logic => false,
+            Lazy::Inc | Lazy::Dec => self.carry,
+        }
+    }
+
+    pub fn of(&self) -> bool {
+        let (a, b, r, s) = (self.a, self.b, self.res, self.sign);
+        match self.lazy {
+            Lazy::None => self.bits & OF != 0,
+            Lazy::Add | Lazy::Adc | Lazy::Inc => (a ^ r) & (b ^ r) & s != 0,
+            Lazy::Sub | Lazy::Sbb | Lazy::Dec => (a ^ b) & (a ^ r) & s != 0,
+            Lazy::Logic => false,
+        }
+    }
+
+    pub fn af(&self) -> bool {
+        match self.lazy {
+            Lazy::None => self.bits & AF != 0,
+            Lazy::Logic => false,
+            _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
+        }
+    }
+
+    #[inline]
+    pub fn zf(&self) -> bool {
+        match self.lazy {
+            Lazy::None => self.bits & ZF != 0,
+            _ => self.res & self.mask == 0,
+        }
+    }
+
+    #[inline]
+    pub fn sf(&self) -> bool {
+        match self.lazy {
+            Lazy::None => self.bits & SF != 0,
+            _ => self.res & self.sign != 0,
+        }
+    }
+
+    pub fn pf(&self) -> bool {
+        match self.lazy {
+            Lazy::None => self.bits & PF != 0,
+            _ => parity(self.res),
+        }
+    }
+
+    #[inline]
+    pub fn df(&self) -> bool {
+        self.bits & DF != 0
+    }
+
+    /// Folds the lazy state into `bits`.
+    pub fn materialize(&mut self) {
+        if self.lazy != Lazy::None {
+            let v = u32::from(self.cf()) * CF
+                | u32::from(self.pf()) * PF
+                | u32::from(self.af()) * AF
+                | u32::from(self.zf()) * ZF
+                | u32::from(self.sf()) * SF
+                | u32::from(self.of()) * OF;
+            self.bits = (self.bits & !ARITH) | v;
+            self.lazy = Lazy::None;
+        }
+    }
+
+    /// The full EFLAGS value.
+    pub fn get(&self) -> u32 {
+        let mut f = *self;
+        f.materialize();
+        f.bits | FIXED
+    }
+
+    /// Replaces EFLAGS wholesale (the caller applies any privilege mask).
+    pub fn set(&mut self, v: u32) {
+        self.lazy = Lazy::None;
+        self.bits = (v & 0x003f_7fd5) | FIXED;
+    }
+
+    /// Sets or clears individual bits given by `mask`.
+    pub fn set_bits(&mut self, mask: u32, on: bool) {
+        self.materialize();
+        if on {
+            self.bits |= mask;
+        } else {
+            self.bits &= !mask;
+        }
+    }
+
+    #[inline]
+    pub fn set_cf(&mut self, on: bool) {
+        self.set_bits(CF, on);
+    }
+
+    /// Evaluates a Jcc/SETcc/CMOVcc condition.
+    #[inline]
+    pub fn cond(&self, cc: ConditionCode) -> bool {
+        use ConditionCode as C;
+        match cc {
+            C::None => true,
+            C::o => self.of(),
+            C::no => !self.of(),
+            C::b => self.cf(),
+            C::ae => !self.cf(),
+            C::e => self.zf(),
+            C::ne => !self.zf(),
+            C::be => self.cf() || self.zf(),
+            C::a => !self.cf() && !self.zf(),
+            C::s => self.sf(),
+            C::ns => !self.sf(),
+            C::p => self.pf(),
+            C::np => !self.pf(),
+            C::l => self.sf() != self.of(),
+            C::ge => self.sf() == self.of(),
+            C::le => self.zf() || self.sf() != self.of(),
+            C::g => !self.zf() && self.sf() == self.of(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_overflow_and_carry() {
+        let mut f = Flags::default();
+        f.add::<u8>(0x7f, 1, 0x80);
+        assert!(f.of() && !f.cf() && f.sf() && !f.zf() && f.af());
+        f.add::<u8>(0xff, 1, 0);
+        assert!(!f.of() && f.cf() && f.zf() && f.pf());
+    }
+
+    #[test]
+    fn sbb_with_borrow_equal_operands() {
+        let mut f = Flags::default();
+        f.sbb::<u32>(5, 5, u32::MAX, true);
+        assert!(f.cf() && f.sf() && !f.of());
+    }
+
+    #[test]
+    fn inc_preserves_carry() {
+        let mut f = Flags::default();
+        f.set_cf(true);
+        f.inc::<u16>(0x7fff, 0x8000);
+        assert!(f.cf() && f.of());
+        assert_eq!(f.get() & (CF | OF | SF | FIXED), CF | OF | SF | FIXED);
+    }
+}

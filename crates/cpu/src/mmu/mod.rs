@@ -1,0 +1,262 @@
+//! The paging unit: control registers, the page walk, the TLB and typed linear-memory
+//! access with precise #PF.
+//!
+//! Every access returns `Result`; nothing is written until every page an access touches
+//! has been translated with the needed rights, so a faulting instruction leaves no
+//! trace in memory (docs/anchors-emulators.md §7.1).
+
+mod paging;
+mod phys;
+mod tlb;
+
+pub use paging::{
+    Mapping, Walked, PDE_PS, PF_PRESENT, PF_USER, PF_WRITE, PTE_A, PTE_D, PTE_G, PTE_P, PTE_PCD,
+    PTE_PWT, PTE_RW, PTE_US,
+};
+pub use phys::{PhysMem, PAGE_SHIFT, PAGE_SIZE};
+pub use tlb::{AccessKind, Grant, Tlb, TLB_SETS};
+
+pub const CR0_PE: u32 = 1 << 0;
+pub const CR0_MP: u32 = 1 << 1;
+pub const CR0_NE: u32 = 1 << 5;
+pub const CR0_WP: u32 = 1 << 16;
+pub const CR0_AM: u32 = 1 << 18;
+pub const CR0_PG: u32 = 1 << 31;
+pub const CR4_PSE: u32 = 1 << 4;
+pub const CR4_PGE: u32 = 1 << 7;
+
+/// A page fault as the processor reports it: CR2 and the error code (bit 0 P, bit 1
+/// W/R, bit 2 U/S; SDM Vol. 3A §4.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFault {
+    pub addr: u32,
+    pub code: u32,
+}
+
+/// Fixed-size values that live in guest memory (little-endian).
+pub trait Scalar: Copy {
+    const SIZE: u32;
+    fn load(phys: &PhysMem, at: u32) -> Self;
+    fn store(self, phys: &mut PhysMem, at: u32);
+    fn from_le(bytes: &[u8]) -> Self;
+    fn to_le(self, out: &mut [u8]);
+}
+
+macro_rules! scalar {
+    ($t:ty, $load:ident, $store:ident) => {
+        impl Scalar for $t {
+            const SIZE: u32 = std::mem::size_of::<$t>() as u32;
+            #[inline(always)]
+            fn load(phys: &PhysMem, at: u32) -> Self {
+                phys.$load(at)
+            }
+            #[inline(always)]
+            fn store(self, phys: &mut PhysMem, at: u32) {
+                phys.$store(at, self)
+            }
+            fn from_le(b: &[u8]) -> Self {
+                let mut a = [0u8; std::mem::size_of::<$t>()];
+                a.copy_from_slice(&b[..std::mem::size_of::<$t>()]);
+                <$t>::from_le_bytes(a)
+            }
+            fn to_le(self, out: &mut [u8]) {
+                out[..std::mem::size_of::<$t>()].copy_from_slice(&self.to_le_bytes());
+            }
+        }
+    };
+}
+scalar!(u8, read_u8, write_u8);
+scalar!(u16, read_u16, write_u16);
+scalar!(u32, read_u32, write_u32);
+
+pub struct Mmu {
+    pub phys: PhysMem,
+    pub tlb: Tlb,
+    cr0: u32,
+    /// Written by the walker on every #PF; the kernel may also write it.
+    pub cr2: u32,
+    cr3: u32,
+    cr4: u32,
+    /// Page walks performed (TLB misses that reached the tables).
+    pub walks: u64,
+}
+
+impl Mmu {
+    pub fn new(ram_bytes: usize) -> Self {
+        Self { phys: PhysMem::new(ram_bytes), tlb: Tlb::new(), cr0: CR0_PE, cr2: 0, cr3: 0, cr4: 0, walks: 0 }
+    }
+
+    pub fn cr0(&self) -> u32 {
+        self.cr0
+    }
+    pub fn cr3(&self) -> u32 {
+        self.cr3
+    }
+    pub fn cr4(&self) -> u32 {
+        self.cr4
+    }
+
+    /// Changing PG or WP changes every translation's meaning: flush everything.
+    pub fn set_cr0(&mut self, v: u32) {
+        if (v ^ self.cr0) & (CR0_PG | CR0_WP) != 0 {
+            self.tlb.flush_all();
+        }
+        self.cr0 = v;
+    }
+
+    /// MOV to CR3 flushes the non-global TLB entries (SDM Vol. 3A §4.10.4.1).
+    pub fn set_cr3(&mut self, v: u32) {
+        self.cr3 = v;
+        self.tlb.flush_non_global();
+    }
+
+    pub fn set_cr4(&mut self, v: u32) {
+        if (v ^ self.cr4) & (CR4_PSE | CR4_PGE) != 0 {
+            self.tlb.flush_all();
+        }
+        self.cr4 = v;
+    }
+
+    pub fn invlpg(&mut self, lin: u32) {
+        self.tlb.invalidate_page(lin);
+    }
+
+    #[inline(always)]
+    pub fn paging(&self) -> bool {
+        self.cr0 & CR0_PG != 0
+    }
+
+    /// Physical address for one byte at `lin`, through the TLB, walking on a miss.
+    #[inline(always)]
+    pub fn translate(&mut self, lin: u32, kind: AccessKind) -> Result<u32, PageFault> {
+        if let Some(base) = self.tlb.lookup(lin, kind) {
+            return Ok(base | (lin & 0xfff));
+        }
+        self.translate_slow(lin, kind)
+    }
+
+    #[cold]
+    fn translate_slow(&mut self, lin: u32, kind: AccessKind) -> Result<u32, PageFault> {
+        if !self.paging() {
+            return Ok(lin);
+        }
+        self.tlb.misses += 1;
+        let w = self.walk(lin, kind)?;
+        let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
+        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code);
+        Ok(w.page_base | (lin & 0xfff))
+    }
+
+    /// Checks that `len` bytes at `lin` can be accessed as `kind`, translating (and
+    /// setting A/D on) every page touched, in address order. The first page that
+    /// refuses gives the fault, with CR2 at the first byte in that page.
+    pub fn probe(&mut self, lin: u32, len: u32, kind: AccessKind) -> Result<(), PageFault> {
+        if len == 0 {
+            return Ok(());
+        }
+        self.translate(lin, kind)?;
+        let last = lin.wrapping_add(len - 1);
+        let mut page = lin & !0xfff;
+        while page != last & !0xfff {
+            page = page.wrapping_add(PAGE_SIZE);
+            self.translate(page, kind)?;
+        }
+        Ok(())
+    }
+
+    #[inline(always)]
+    pub fn read<T: Scalar>(&mut self, lin: u32, user: bool) -> Result<T, PageFault> {
+        let kind = AccessKind::new(user, false);
+        if lin & 0xfff <= PAGE_SIZE - T::SIZE {
+            let p = self.translate(lin, kind)?;
+            return Ok(T::load(&self.phys, p));
+        }
+        self.read_split(lin, kind)
+    }
+
+    #[cold]
+    fn read_split<T: Scalar>(&mut self, lin: u32, kind: AccessKind) -> Result<T, PageFault> {
+        let mut buf = [0u8; 8];
+        let n = T::SIZE as usize;
+        self.read_into(lin, &mut buf[..n], kind)?;
+        Ok(T::from_le(&buf))
+    }
+
+    #[inline(always)]
+    pub fn write<T: Scalar>(&mut self, lin: u32, v: T, user: bool) -> Result<(), PageFault> {
+        let kind = AccessKind::new(user, true);
+        if lin & 0xfff <= PAGE_SIZE - T::SIZE {
+            let p = self.translate(lin, kind)?;
+            v.store(&mut self.phys, p);
+            return Ok(());
+        }
+        let mut buf = [0u8; 8];
+        v.to_le(&mut buf);
+        self.write_from(lin, &buf[..T::SIZE as usize], kind)
+    }
+
+    /// Reads `out.len()` bytes; all pages are translated before any byte is copied.
+    pub fn read_into(&mut self, lin: u32, out: &mut [u8], kind: AccessKind) -> Result<(), PageFault> {
+        self.probe(lin, out.len() as u32, kind)?;
+        let mut done = 0usize;
+        while done < out.len() {
+            let a = lin.wrapping_add(done as u32);
+            let chunk = ((PAGE_SIZE - (a & 0xfff)) as usize).min(out.len() - done);
+            let p = self.translate(a, kind)?;
+            self.phys.read_bytes(p, &mut out[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Writes `data`; all pages are translated with write rights before any byte is
+    /// stored, so a fault on the second page leaves the first unchanged.
+    pub fn write_from(&mut self, lin: u32, data: &[u8], kind: AccessKind) -> Result<(), PageFault> {
+        self.probe(lin, data.len() as u32, kind)?;
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = lin.wrapping_add(done as u32);
+            let chunk = ((PAGE_SIZE - (a & 0xfff)) as usize).min(data.len() - done);
+            let p = self.translate(a, kind)?;
+            self.phys.write_bytes(p, &data[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Byte-wise copy out of guest memory that stops at the first fault, for the
+    /// kernel's `copy_from_user`: returns how many bytes were copied before it.
+    pub fn copy_in(&mut self, lin: u32, out: &mut [u8], kind: AccessKind) -> Result<(), (usize, PageFault)> {
+        let mut done = 0usize;
+        while done < out.len() {
+            let a = lin.wrapping_add(done as u32);
+            let chunk = ((PAGE_SIZE - (a & 0xfff)) as usize).min(out.len() - done);
+            let p = self.translate(a, kind).map_err(|f| (done, f))?;
+            self.phys.read_bytes(p, &mut out[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Page-wise copy into guest memory that stops at the first fault, for the
+    /// kernel's `copy_to_user`.
+    pub fn copy_out(&mut self, lin: u32, data: &[u8], kind: AccessKind) -> Result<(), (usize, PageFault)> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = lin.wrapping_add(done as u32);
+            let chunk = ((PAGE_SIZE - (a & 0xfff)) as usize).min(data.len() - done);
+            let p = self.translate(a, kind).map_err(|f| (done, f))?;
+            self.phys.write_bytes(p, &data[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// A frame now holds decoded code: make sure no cached write permission bypasses
+    /// the invalidation check.
+    pub fn mark_code_frame(&mut self, frame: u32) {
+        if self.phys.mark_code(frame) {
+            self.tlb.revoke_writes_to_frame(frame << PAGE_SHIFT);
+        }
+    }
+}

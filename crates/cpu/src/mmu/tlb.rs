@@ -1,0 +1,152 @@
+//! Translation lookaside buffer.
+//!
+//! Direct-mapped, 4096 sets. Each entry keeps one tag per kind of access (user read,
+//! user write, supervisor read, supervisor write), so a hit is one load and one compare
+//! (docs/anchors-emulators.md, "Performance anchors"). A tag is filled only when the
+//! walk that created the entry allowed that kind of access, and a write tag only once
+//! the Dirty bit is set in the PTE, so the first write through a clean translation takes
+//! the slow path and sets D (SDM Vol. 3A §4.8).
+//!
+//! Entries are not re-checked against the page tables: like the hardware, a stale entry
+//! is used until INVLPG or a CR3 load removes it (SDM Vol. 3A §4.10.4). A lookup that
+//! misses because the entry lacks the needed permission re-walks the tables, which is
+//! what real processors do before reporting a fault.
+
+pub const TLB_SETS: usize = 4096;
+const INVALID: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum AccessKind {
+    UserRead = 0,
+    UserWrite = 1,
+    SupRead = 2,
+    SupWrite = 3,
+}
+
+impl AccessKind {
+    #[inline]
+    pub fn new(user: bool, write: bool) -> Self {
+        match (user, write) {
+            (true, false) => Self::UserRead,
+            (true, true) => Self::UserWrite,
+            (false, false) => Self::SupRead,
+            (false, true) => Self::SupWrite,
+        }
+    }
+    pub fn is_user(self) -> bool {
+        matches!(self, Self::UserRead | Self::UserWrite)
+    }
+    pub fn is_write(self) -> bool {
+        matches!(self, Self::UserWrite | Self::SupWrite)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    tags: [u32; 4],
+    /// Physical address of the page (4 KiB granule, even inside a 4 MiB page).
+    frame_base: u32,
+    global: bool,
+}
+
+const EMPTY: Entry = Entry { tags: [INVALID; 4], frame_base: 0, global: false };
+
+pub struct Tlb {
+    entries: Box<[Entry]>,
+    pub hits: u64,
+    pub misses: u64,
+    pub flushes: u64,
+}
+
+impl Default for Tlb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Permissions a completed walk grants, combined over PDE and PTE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub user_read: bool,
+    pub user_write: bool,
+    pub sup_write: bool,
+    pub global: bool,
+}
+
+impl Tlb {
+    pub fn new() -> Self {
+        Self { entries: vec![EMPTY; TLB_SETS].into_boxed_slice(), hits: 0, misses: 0, flushes: 0 }
+    }
+
+    #[inline(always)]
+    fn set(vpn: u32) -> usize {
+        vpn as usize & (TLB_SETS - 1)
+    }
+
+    /// Physical page base for `lin` if a usable translation is cached.
+    #[inline(always)]
+    pub fn lookup(&self, lin: u32, kind: AccessKind) -> Option<u32> {
+        let vpn = lin >> 12;
+        let e = &self.entries[Self::set(vpn)];
+        if e.tags[kind as usize] == vpn {
+            Some(e.frame_base)
+        } else {
+            None
+        }
+    }
+
+    /// Records a translation. `dirty` says whether the PTE's D bit is now set, which
+    /// is required for a write tag.
+    pub fn insert(&mut self, lin: u32, frame_base: u32, g: Grant, dirty: bool, code_frame: bool) {
+        let vpn = lin >> 12;
+        let e = &mut self.entries[Self::set(vpn)];
+        // Writes to frames holding decoded code must reach the slow path, which tells
+        // the block cache; such entries get no write tags.
+        let w_ok = dirty && !code_frame;
+        e.tags = [
+            if g.user_read { vpn } else { INVALID },
+            if g.user_write && w_ok { vpn } else { INVALID },
+            vpn,
+            if g.sup_write && w_ok { vpn } else { INVALID },
+        ];
+        e.frame_base = frame_base;
+        e.global = g.global;
+    }
+
+    /// INVLPG: drop the entry for this linear page (global or not; SDM Vol. 2 INVLPG).
+    pub fn invalidate_page(&mut self, lin: u32) {
+        let vpn = lin >> 12;
+        let e = &mut self.entries[Self::set(vpn)];
+        if e.tags.contains(&vpn) {
+            *e = EMPTY;
+        }
+    }
+
+    /// MOV to CR3: drop every non-global entry (SDM Vol. 3A §4.10.4.1).
+    pub fn flush_non_global(&mut self) {
+        self.flushes += 1;
+        for e in self.entries.iter_mut() {
+            if !e.global {
+                *e = EMPTY;
+            }
+        }
+    }
+
+    /// Everything, including global entries (CR4.PGE toggle, CR0.PG change).
+    pub fn flush_all(&mut self) {
+        self.flushes += 1;
+        self.entries.fill(EMPTY);
+    }
+
+    /// A frame just became a code frame: remove write tags that point at it, so the
+    /// next write to it goes through the slow path.
+    pub fn revoke_writes_to_frame(&mut self, frame_base: u32) {
+        for e in self.entries.iter_mut() {
+            if e.frame_base == frame_base {
+                e.tags[AccessKind::UserWrite as usize] = INVALID;
+                e.tags[AccessKind::SupWrite as usize] = INVALID;
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Instruction semantics, one module per family. Each module has a `register`
+//! function that lists, by iced `Code`, what it implements.
+
+pub mod arith;
+pub mod bcd;
+pub mod bits;
+pub mod control;
+pub mod logic;
+pub mod mov;
+pub mod muldiv;
+pub mod shift;
+pub mod stack;
+pub mod string;
+pub mod system;
+pub mod x87;
+
+use crate::table::Table;
+
+pub(crate) fn register_all(t: &mut Table) {
+    arith::register(t);
+    bcd::register(t);
+    bits::register(t);
+    control::register(t);
+    logic::register(t);
+    mov::register(t);
+    muldiv::register(t);
+    shift::register(t);
+    stack::register(t);
+    string::register(t);
+    system::register(t);
+    x87::register(t);
+}

@@ -1,0 +1,5 @@
+//! muldiv instructions.
+
+use crate::table::Table;
+
+pub(crate) fn register(_t: &mut Table) {}

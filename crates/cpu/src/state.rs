@@ -1,0 +1,103 @@
+//! Architectural state of the processor and its construction.
+
+use std::rc::Rc;
+
+use growsdown_decoder::{Block, BlockCache};
+
+use crate::flags::Flags;
+use crate::fpu::Fpu;
+use crate::mmu::Mmu;
+use crate::seg::{SegReg, Segment};
+use crate::table::Handler;
+
+/// General registers in hardware encoding order (SDM Vol. 2 Table 2-1).
+pub const EAX: usize = 0;
+pub const ECX: usize = 1;
+pub const EDX: usize = 2;
+pub const EBX: usize = 3;
+pub const ESP: usize = 4;
+pub const EBP: usize = 5;
+pub const ESI: usize = 6;
+pub const EDI: usize = 7;
+
+pub const REG_NAMES: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+
+/// One i386 processor running at CPL 3, with its paging unit and physical memory.
+///
+/// The CPU knows nothing about Linux: whoever drives it (the kernel crate) sets up
+/// page tables and descriptors, calls [`Cpu::run`], and acts on the [`crate::Exit`].
+pub struct Cpu {
+    pub regs: [u32; 8],
+    pub eip: u32,
+    /// Where execution continues after the current instruction; handlers of control
+    /// transfers overwrite it. Valid only while an instruction executes.
+    pub next_eip: u32,
+    pub flags: Flags,
+    pub segs: [Segment; 6],
+    /// Global descriptor table, as 8-byte descriptors (entry 0 is the null descriptor).
+    /// The kernel owns its contents; segment loads read it like the hardware does.
+    pub gdt: Vec<u64>,
+    /// Local descriptor table (modify_ldt).
+    pub ldt: Vec<u64>,
+    pub fpu: Fpu,
+    pub mmu: Mmu,
+    /// Instructions retired.
+    pub icount: u64,
+    /// Value RDTSC adds to `icount`; the kernel or a differential tester may set it.
+    pub tsc_offset: u64,
+    pub(crate) icache: BlockCache<Handler>,
+    /// Decoded blocks executed from the cache vs. built.
+    pub blocks_hit: u64,
+    pub blocks_built: u64,
+}
+
+impl Cpu {
+    /// A processor with `ram_bytes` of physical memory, paging off, flat segments not
+    /// yet loaded (selectors 0). The kernel is expected to fill the GDT, load segments
+    /// and turn paging on.
+    pub fn new(ram_bytes: usize) -> Self {
+        Self {
+            regs: [0; 8],
+            eip: 0,
+            next_eip: 0,
+            flags: Flags::default(),
+            segs: [Segment::default(); 6],
+            gdt: vec![0; 32],
+            ldt: Vec::new(),
+            fpu: Fpu::default(),
+            mmu: Mmu::new(ram_bytes),
+            icount: 0,
+            tsc_offset: 0,
+            icache: BlockCache::new(),
+            blocks_hit: 0,
+            blocks_built: 0,
+        }
+    }
+
+    #[inline(always)]
+    pub fn reg(&self, r: usize) -> u32 {
+        self.regs[r]
+    }
+
+    #[inline(always)]
+    pub fn esp(&self) -> u32 {
+        self.regs[ESP]
+    }
+
+    #[inline(always)]
+    pub fn seg_base(&self, s: SegReg) -> u32 {
+        self.segs[s as usize].base
+    }
+
+    /// Drops every decoded block (e.g. after the kernel rewrote memory wholesale).
+    pub fn flush_decoded(&mut self) {
+        self.icache.clear();
+    }
+
+    pub(crate) fn cached_block(&mut self, phys: u32, lin: u32) -> Option<Rc<Block<Handler>>> {
+        match self.icache.get(phys) {
+            Some(b) if b.lin == lin => Some(b),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Instruction decoding for growsdown.
+//!
+//! Two jobs, nothing else:
+//! * [`decode_one`]: one i386 (32-bit mode) instruction from bytes, through iced-x86;
+//! * [`BlockCache`]: decoded straight-line blocks keyed by the **physical** address of
+//!   their first byte, each instruction carrying the handler the CPU chose for it at
+//!   decode time. Keying by physical address keeps the cache right across CR3 switches
+//!   and aliased mappings (see docs/anchors-emulators.md, "Decoded-block cache keying");
+//!   a write to a frame that holds code drops that frame's blocks.
+//!
+//! The handler type is a parameter so this crate does not depend on the CPU crate.
+
+mod cache;
+
+pub use cache::{Block, BlockCache, Decoded};
+pub use iced_x86::{
+    Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register, RepPrefixKind,
+};
+
+/// Longest legal x86 instruction (SDM Vol. 2, §2.3.11).
+pub const MAX_INSN_LEN: usize = 15;
+
+/// Why [`decode_one`] produced no instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The bytes given end inside the instruction; fetch more (the next page) and retry.
+    NeedMoreBytes,
+    /// The bytes are not a valid instruction (the CPU raises #UD).
+    Invalid,
+}
+
+/// Decodes the instruction at `ip` whose bytes start at `bytes[0]`.
+pub fn decode_one(bytes: &[u8], ip: u32) -> Result<Instruction, DecodeError> {
+    let mut decoder = iced_x86::Decoder::with_ip(32, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE);
+    let mut insn = Instruction::default();
+    decoder.decode_out(&mut insn);
+    match decoder.last_error() {
+        iced_x86::DecoderError::None => Ok(insn),
+        iced_x86::DecoderError::NoMoreBytes => Err(DecodeError::NeedMoreBytes),
+        _ => Err(DecodeError::Invalid),
+    }
+}
+
+/// Intel-syntax disassembly of one instruction, for traces and reports.
+pub fn format_intel(insn: &Instruction) -> String {
+    use iced_x86::Formatter;
+    let mut formatter = iced_x86::IntelFormatter::new();
+    formatter.options_mut().set_hex_prefix("0x");
+    formatter.options_mut().set_hex_suffix("");
+    formatter.options_mut().set_uppercase_hex(false);
+    formatter.options_mut().set_space_after_operand_separator(true);
+    let mut out = String::new();
+    formatter.format(insn, &mut out);
+    out
+}
+
+/// Whether executing `insn` may transfer control somewhere other than the next
+/// instruction; a block ends after such an instruction.
+pub fn ends_block(insn: &Instruction) -> bool {
+    use iced_x86::FlowControl::*;
+    !matches!(insn.flow_control(), Next) || insn.has_rep_prefix() || insn.has_repne_prefix()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_push_and_reports_length() {
+        let insn = decode_one(&[0x50, 0x90], 0x1000).unwrap();
+        assert_eq!(insn.code(), Code::Push_r32);
+        assert_eq!(insn.len(), 1);
+        assert_eq!(format_intel(&insn), "push eax");
+    }
+
+    #[test]
+    fn truncated_instruction_asks_for_more() {
+        // mov eax, imm32 cut after two bytes
+        assert_eq!(decode_one(&[0xb8, 0x01], 0), Err(DecodeError::NeedMoreBytes));
+    }
+
+    #[test]
+    fn invalid_opcode_is_reported() {
+        // 0F 0B is UD2, which iced decodes as a valid instruction; 0F FF (UD0 without
+        // ModRM) and a lone LOCK on a register form are invalid encodings.
+        assert_eq!(decode_one(&[0xf0, 0x01, 0xc0], 0), Err(DecodeError::Invalid));
+    }
+}
