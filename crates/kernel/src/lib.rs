@@ -1,0 +1,41 @@
+//! The growsdown mini-kernel: a Linux-2.4-style kernel hosted in the emulator process.
+//!
+//! It owns the [`Cpu`](growsdown_cpu::Cpu) (one uniprocessor machine, one guest
+//! physical memory), builds the page tables the CPU walks, and handles what the CPU
+//! reports: page faults go to [`mm::fault::do_page_fault`] and follow Linux 2.4's
+//! `do_page_fault → find_vma → expand_stack → handle_mm_fault → handle_pte_fault →
+//! do_no_page / do_anonymous_page / do_wp_page` (docs in ../shared/docs/linux24-mm-spec.md),
+//! `int 0x80` goes to [`syscall`] with today's Linux i386 ABI, and other exceptions
+//! become the signals Linux sends.
+//!
+//! Names follow Linux 2.4 so a reader of the 2.4 sources finds the same steps here.
+
+pub mod errno;
+pub mod exec;
+pub mod files;
+pub mod mm;
+pub mod run;
+pub mod signal;
+pub mod syscall;
+pub mod task;
+pub mod trace;
+pub mod uaccess;
+
+pub use run::{Config, ExitStatus, Kernel};
+pub use task::Task;
+
+/// Top of user space (`TASK_SIZE`, `PAGE_OFFSET`, `STACK_TOP` in 2.4 i386).
+pub const TASK_SIZE: u32 = 0xC000_0000;
+pub const PAGE_SIZE: u32 = 4096;
+
+/// `__USER_CS` and `__USER_DS` of Linux 2.4 i386 (GDT entries 4 and 5, RPL 3).
+pub const USER_CS: u16 = 0x23;
+pub const USER_DS: u16 = 0x2b;
+/// First GDT entry set_thread_area hands out (`GDT_ENTRY_TLS_MIN` in today's i386).
+pub const GDT_ENTRY_TLS_MIN: usize = 6;
+pub const GDT_ENTRY_TLS_ENTRIES: usize = 3;
+
+#[inline]
+pub const fn page_align(x: u32) -> u32 {
+    x.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1)
+}

@@ -1,0 +1,4 @@
+//! Page cache for file-backed mappings (`filemap_nopage`).
+
+#[derive(Default)]
+pub struct PageCache {}

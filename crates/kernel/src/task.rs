@@ -1,0 +1,99 @@
+//! The process (`task_struct` in 2.4): identity, address space, files, signals,
+//! limits and fault counters.
+
+use crate::files::FdTable;
+use crate::mm::MmStruct;
+use crate::signal::SignalState;
+
+pub const RLIMIT_CPU: usize = 0;
+pub const RLIMIT_FSIZE: usize = 1;
+pub const RLIMIT_DATA: usize = 2;
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_CORE: usize = 4;
+pub const RLIMIT_RSS: usize = 5;
+pub const RLIMIT_NPROC: usize = 6;
+pub const RLIMIT_NOFILE: usize = 7;
+pub const RLIMIT_MEMLOCK: usize = 8;
+pub const RLIMIT_AS: usize = 9;
+pub const RLIM_NLIMITS: usize = 16;
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+/// `INIT_RLIMITS` of 2.4 i386 (spec §4.5): STACK 8 MiB, CORE 0, NOFILE 1024.
+pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let mut r = [inf; RLIM_NLIMITS];
+    r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
+    r[RLIMIT_CORE] = Rlimit { cur: 0, max: RLIM_INFINITY };
+    r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 1024 };
+    r[RLIMIT_NPROC] = Rlimit { cur: 4096, max: 4096 };
+    r
+}
+
+/// What the last user fault left in `current->thread` (copied to sigcontext).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadFault {
+    pub cr2: u32,
+    pub error_code: u32,
+    pub trap_no: u32,
+}
+
+/// Counters `--stats` and the tracer report, beyond the 2.4 ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FaultStats {
+    pub cow_copies: u64,
+    pub cow_reuses: u64,
+    pub stack_expansions: u64,
+    pub zero_page_maps: u64,
+    pub pages_allocated: u64,
+    pub peak_rss: u64,
+}
+
+pub struct Task {
+    pub pid: u32,
+    pub ppid: u32,
+    pub comm: String,
+    /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
+    pub exe: String,
+    pub mm: MmStruct,
+    pub files: FdTable,
+    pub sig: SignalState,
+    pub rlim: [Rlimit; RLIM_NLIMITS],
+    pub thread: ThreadFault,
+    /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
+    /// `handle_mm_fault` (spec §3.8).
+    pub min_flt: u64,
+    pub maj_flt: u64,
+    pub stats: FaultStats,
+    /// set_tid_address.
+    pub clear_child_tid: u32,
+    pub robust_list: (u32, u32),
+    pub umask: u32,
+}
+
+impl Task {
+    pub fn new(pid: u32, comm: &str, exe: &str) -> Self {
+        Self {
+            pid,
+            ppid: 1,
+            comm: comm.chars().take(15).collect(),
+            exe: exe.to_string(),
+            mm: MmStruct::default(),
+            files: FdTable::with_stdio(),
+            sig: SignalState::default(),
+            rlim: default_rlimits(),
+            thread: ThreadFault::default(),
+            min_flt: 0,
+            maj_flt: 0,
+            stats: FaultStats::default(),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            umask: 0o022,
+        }
+    }
+}

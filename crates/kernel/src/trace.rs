@@ -1,0 +1,77 @@
+//! Page-fault trace events: what `growsdown trace` shows.
+//!
+//! The fault path records each decision it makes as a [`Step`] — the same functions,
+//! in the same order, as Linux 2.4 — into a [`FaultEvent`]. Recording is skipped
+//! entirely unless an observer is installed, so an untraced run pays one branch per
+//! fault.
+
+/// One decision on the fault path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Entry: the faulting address, hardware error code, user or kernel mode.
+    DoPageFault { address: u32, error_code: u32, user: bool },
+    /// `find_vma` result: the VMA (start, end, flags) or none.
+    FindVma { vma: Option<(u32, u32, u32)> },
+    /// The `address + 32 < esp` test for user faults below a GROWSDOWN VMA.
+    EspCheck { esp: u32, ok: bool },
+    /// `expand_stack`: old and new `vm_start`, or the reason it refused.
+    ExpandStack { old_start: u32, new_start: u32, ok: bool },
+    /// The access check of `good_area` on `error_code & 3`.
+    GoodArea { write: bool },
+    HandleMmFault,
+    /// `pte_alloc` had to allocate a page table (physical address of it).
+    PteAlloc { table: u32 },
+    HandlePteFault { pte: u32 },
+    /// `do_no_page` on a file-backed VMA: the page index read, early COW or not.
+    DoNoPage { file_page: u32, early_cow: bool },
+    /// `do_anonymous_page`: read → ZERO_PAGE, write → new zeroed frame.
+    DoAnonymousPage { zero_page: bool, frame: u32 },
+    /// `do_wp_page`: reuse in place, or copy into a new frame.
+    DoWpPage { copied: bool, from_zero_page: bool, frame: u32 },
+    /// Present PTE, access allowed: only A/D updated (spurious / stale TLB).
+    Spurious,
+    /// `bad_area` with the reason and si_code.
+    BadArea { reason: &'static str, si_code: i32 },
+    /// Kernel-mode bad access: exception-table fixup (syscall gets -EFAULT).
+    NoContextFixup,
+    /// `do_sigbus`.
+    SigBus,
+    OutOfMemory,
+}
+
+/// How a fault ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultResult {
+    Minor,
+    Major,
+    SigSegv { si_code: i32 },
+    SigBus { si_code: i32 },
+    /// A kernel-mode fault that could not be resolved: the syscall sees EFAULT.
+    Efault,
+    Oom,
+}
+
+/// One page fault, as `growsdown trace` reports it.
+#[derive(Clone, Debug)]
+pub struct FaultEvent {
+    pub seq: u64,
+    pub pid: u32,
+    pub icount: u64,
+    pub eip: u32,
+    pub esp: u32,
+    pub cr2: u32,
+    pub error_code: u32,
+    /// Taken while the kernel accessed user memory for a syscall.
+    pub kernel_mode: bool,
+    /// VMA found (start, end, flags) after any expansion.
+    pub vma: Option<(u32, u32, u32)>,
+    pub path: Vec<Step>,
+    pub result: FaultResult,
+    pub min_flt: u64,
+    pub maj_flt: u64,
+}
+
+/// Receives every fault event, in order.
+pub trait FaultObserver {
+    fn fault(&mut self, ev: &FaultEvent);
+}
