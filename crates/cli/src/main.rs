@@ -1,1 +1,50 @@
-fn main() {}
+//! `growsdown`: run static i386 Linux programs on an emulated CPU with a real paging
+//! unit and a Linux-2.4-style kernel.
+
+mod run;
+mod size;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Run unmodified static 32-bit Linux programs on an emulated i386 with a real paging
+/// unit, and watch a Linux-2.4-style kernel resolve their page faults.
+#[derive(Parser)]
+#[command(name = "growsdown", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  growsdown run --stats guest-images/bin/stackgrow
+  growsdown run busybox sort -r notes.txt      (everything after PROG goes to the guest)
+  RUST_LOG=kernel::fault=debug growsdown run ./a.out   (log every fault decision)
+
+Logging: RUST_LOG takes targets cpu::mmu, cpu::decode, kernel::fault, kernel::mm,
+kernel::syscall (e.g. RUST_LOG=kernel::syscall=debug prints an strace-like log).";
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a program to completion; its output, input and exit status pass through.
+    #[command(after_help = RUN_HELP)]
+    Run(run::RunArgs),
+}
+
+const RUN_HELP: &str = "\
+The exit status is the guest's. A guest killed by signal N prints one line to stderr
+(signal, si_code, fault address, EIP) and growsdown exits with 128+N, like a shell.
+Files, the current directory and the environment are the host's (as with qemu-user).";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp(None)
+        .init();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => run::run(args),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,108 @@
+//! `growsdown run`.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use growsdown_kernel::signal::signal_name;
+use growsdown_kernel::{Config, ExitStatus, Kernel};
+
+use crate::size::{parse_limit, parse_size};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Print counters to stderr at exit: instructions, minor/major/COW faults, stack
+    /// expansions, peak resident pages, MIPS.
+    #[arg(long)]
+    stats: bool,
+
+    /// RLIMIT_STACK for the guest (default 8M, as Linux 2.4). Accepts K/M/G suffixes
+    /// or `unlimited`. The stack grows page by page through expand_stack up to this.
+    #[arg(long, value_name = "SIZE", value_parser = parse_limit)]
+    stack_limit: Option<u64>,
+
+    /// Guest physical memory (default 512M). Page tables, the page cache and every
+    /// page the guest touches come out of it; running out is an OOM kill.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
+    mem: u64,
+
+    /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
+    #[arg(value_name = "PROG")]
+    prog: OsString,
+
+    /// Arguments for the guest, passed as they are (even ones that look like options).
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// Finds PROG the way execvp does: as given if it contains '/', else in PATH.
+fn resolve(prog: &Path) -> Option<PathBuf> {
+    if prog.as_os_str().as_bytes().contains(&b'/') {
+        return Some(prog.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+pub fn run(a: RunArgs) -> u8 {
+    let prog = Path::new(&a.prog);
+    let Some(path) = resolve(prog) else {
+        eprintln!("growsdown: {}: command not found in PATH", prog.display());
+        return 127;
+    };
+    let mem = match usize::try_from(a.mem) {
+        Ok(m) if m <= (3usize << 30) => m,
+        _ => {
+            eprintln!("growsdown: --mem {}: at most 3G of guest physical memory", a.mem);
+            return 2;
+        }
+    };
+    let config = Config { mem_bytes: mem, stack_limit: a.stack_limit, ..Config::default() };
+    let mut k = match Kernel::new(config) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("growsdown: {e}");
+            return 2;
+        }
+    };
+    let mut argv: Vec<Vec<u8>> = vec![a.prog.as_bytes().to_vec()];
+    argv.extend(a.args.iter().map(|s| s.as_bytes().to_vec()));
+    let envp: Vec<Vec<u8>> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut e = k.as_bytes().to_vec();
+            e.push(b'=');
+            e.extend_from_slice(v.as_bytes());
+            e
+        })
+        .collect();
+    if let Err(e) = growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &envp) {
+        eprintln!("growsdown: {}: {e}", path.display());
+        return 126;
+    }
+    let status = k.run();
+    if let ExitStatus::Signaled { signo, info, eip, .. } = status {
+        eprintln!(
+            "growsdown: {} killed by {} (signal {signo}): si_code={} fault address={:#010x} eip={eip:#010x}",
+            path.display(),
+            signal_name(signo),
+            info.code,
+            info.addr,
+        );
+    }
+    if a.stats {
+        print_stats(&k);
+    }
+    status.shell_code() as u8
+}
+
+fn print_stats(k: &Kernel) {
+    let t = &k.task;
+    eprintln!("growsdown: instructions retired  {}", k.cpu.icount);
+    eprintln!("growsdown: minor faults          {}", t.min_flt);
+    eprintln!("growsdown: major faults          {}", t.maj_flt);
+    eprintln!("growsdown: COW faults            {} ({} copies, {} reuses)", t.stats.cow_copies + t.stats.cow_reuses, t.stats.cow_copies, t.stats.cow_reuses);
+    eprintln!("growsdown: stack expansions      {}", t.stats.stack_expansions);
+    eprintln!("growsdown: peak resident pages   {}", t.stats.peak_rss);
+    eprintln!("growsdown: MIPS                  {:.1}", k.mips());
+}
