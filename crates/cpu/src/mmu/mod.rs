@@ -10,7 +10,7 @@ mod phys;
 mod tlb;
 
 pub use paging::{
-    Mapping, Walked, PDE_PS, PF_PRESENT, PF_USER, PF_WRITE, PTE_A, PTE_D, PTE_G, PTE_P, PTE_PCD,
+    Mapping, Walked, PDE_PS, PF_PRESENT, PF_RSVD, PF_USER, PF_WRITE, PTE_A, PTE_D, PTE_G, PTE_P, PTE_PCD,
     PTE_PWT, PTE_RW, PTE_US,
 };
 pub use phys::{PhysMem, PAGE_SHIFT, PAGE_SIZE};
@@ -141,9 +141,20 @@ impl Mmu {
             return Ok(lin);
         }
         self.tlb.misses += 1;
-        let w = self.walk(lin, kind)?;
+        let w = match self.walk(lin, kind) {
+            Ok(w) => w,
+            Err(pf) => {
+                // Fix: "a page-fault exception resulting from an attempt to use a linear
+                // address will invalidate any TLB entries that are for a page number
+                // corresponding to that linear address" (SDM Vol. 3A §4.10.4.1). Without
+                // this, a stale entry that could not serve this access (e.g. a clean one
+                // for a write) kept serving other accesses after the fault.
+                self.tlb.invalidate_page(lin);
+                return Err(pf);
+            }
+        };
         let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
-        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code);
+        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
         Ok(w.page_base | (lin & 0xfff))
     }
 

@@ -23,6 +23,14 @@ pub const PTE_G: u32 = 0x100;
 pub const PF_PRESENT: u32 = 1;
 pub const PF_WRITE: u32 = 2;
 pub const PF_USER: u32 = 4;
+/// A reserved bit was set in a present paging-structure entry (SDM Vol. 3A §4.7).
+pub const PF_RSVD: u32 = 8;
+
+/// Bits 21:12 of a PDE that maps a 4 MiB page. This processor reports neither PAT nor
+/// PSE-36 in CPUID, so all of them are reserved (SDM Vol. 3A §4.3, Table 4-4: bit 12
+/// is PAT "if the PAT is supported ... otherwise, reserved"; bits 21:13 hold physical
+/// address bits above 31 only with PSE-36).
+const PDE_4M_RESERVED: u32 = 0x003f_f000;
 
 /// What a successful walk produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,9 +55,9 @@ pub struct Mapping {
 
 impl Mmu {
     fn fault(&mut self, lin: u32, kind: AccessKind, present: bool) -> PageFault {
-        let code = u32::from(present) * PF_PRESENT
-            | u32::from(kind.is_write()) * PF_WRITE
-            | u32::from(kind.is_user()) * PF_USER;
+        let code = (u32::from(present) * PF_PRESENT)
+            | (u32::from(kind.is_write()) * PF_WRITE)
+            | (u32::from(kind.is_user()) * PF_USER);
         // The processor loads CR2 with the faulting linear address (SDM Vol. 3A §6.15,
         // interrupt 14).
         self.cr2 = lin;
@@ -87,6 +95,14 @@ impl Mmu {
         let write = kind.is_write();
         if pde & PDE_PS != 0 && self.cr4 & super::CR4_PSE != 0 {
             // 4 MiB page: the PDE is the only level (SDM Vol. 3A §4.3, Table 4-4).
+            if pde & PDE_4M_RESERVED != 0 {
+                // Fix: a reserved bit set in a present entry is a reserved-bit violation:
+                // #PF with P=1 and RSVD=1 in the error code, no translation, no A/D update
+                // (SDM Vol. 3A §4.3, Table 4-4; §4.7). It used to be silently ignored.
+                let mut pf = self.fault(lin, kind, true);
+                pf.code |= PF_RSVD;
+                return Err(pf);
+            }
             let (us, rw) = (pde & PTE_US != 0, pde & PTE_RW != 0);
             if !self.allowed(us, rw, kind) {
                 return Err(self.fault(lin, kind, true));

@@ -131,15 +131,15 @@ impl PhysMem {
         if data.is_empty() {
             return;
         }
-        let first = phys >> PAGE_SHIFT;
-        let last = (phys + data.len() as u32 - 1) >> PAGE_SHIFT;
-        for f in first..=last {
-            self.note_write(f << PAGE_SHIFT);
-        }
         let p = phys as usize;
-        if let Some(b) = self.ram.get_mut(p..p + data.len()) {
-            b.copy_from_slice(data);
+        let end = p + data.len();
+        if end > self.ram.len() {
+            return;
         }
+        for f in (p >> PAGE_SHIFT)..=((end - 1) >> PAGE_SHIFT) {
+            self.note_write((f as u32) << PAGE_SHIFT);
+        }
+        self.ram[p..end].copy_from_slice(data);
     }
 
     /// The whole frame, writable. Marks it written.

@@ -48,13 +48,19 @@ struct Entry {
     /// Physical address of the page (4 KiB granule, even inside a 4 MiB page).
     frame_base: u32,
     global: bool,
+    /// A 4 KiB piece of a 4 MiB page's translation.
+    large: bool,
 }
 
-const EMPTY: Entry = Entry { tags: [INVALID; 4], frame_base: 0, global: false };
+const EMPTY: Entry = Entry { tags: [INVALID; 4], frame_base: 0, global: false, large: false };
+
+/// One bit per 4 MiB region of the linear address space.
+const REGION_WORDS: usize = 1024 / 64;
 
 pub struct Tlb {
     entries: Box<[Entry]>,
-    pub hits: u64,
+    /// Regions that may hold pieces of a 4 MiB page, so INVLPG scans only those.
+    large_regions: [u64; REGION_WORDS],
     pub misses: u64,
     pub flushes: u64,
 }
@@ -76,7 +82,12 @@ pub struct Grant {
 
 impl Tlb {
     pub fn new() -> Self {
-        Self { entries: vec![EMPTY; TLB_SETS].into_boxed_slice(), hits: 0, misses: 0, flushes: 0 }
+        Self {
+            entries: vec![EMPTY; TLB_SETS].into_boxed_slice(),
+            large_regions: [0; REGION_WORDS],
+            misses: 0,
+            flushes: 0,
+        }
     }
 
     #[inline(always)]
@@ -97,8 +108,16 @@ impl Tlb {
     }
 
     /// Records a translation. `dirty` says whether the PTE's D bit is now set, which
-    /// is required for a write tag.
-    pub fn insert(&mut self, lin: u32, frame_base: u32, g: Grant, dirty: bool, code_frame: bool) {
+    /// is required for a write tag; `large` that it comes from a 4 MiB page.
+    pub fn insert(
+        &mut self,
+        lin: u32,
+        frame_base: u32,
+        g: Grant,
+        dirty: bool,
+        code_frame: bool,
+        large: bool,
+    ) {
         let vpn = lin >> 12;
         let e = &mut self.entries[Self::set(vpn)];
         // Writes to frames holding decoded code must reach the slow path, which tells
@@ -112,14 +131,37 @@ impl Tlb {
         ];
         e.frame_base = frame_base;
         e.global = g.global;
+        e.large = large;
+        if large {
+            let r = (lin >> 22) as usize;
+            self.large_regions[r / 64] |= 1 << (r % 64);
+        }
     }
 
-    /// INVLPG: drop the entry for this linear page (global or not; SDM Vol. 2 INVLPG).
+    /// INVLPG (and a page fault): drop the entry for this linear page (global or not;
+    /// SDM Vol. 2 INVLPG).
+    ///
+    /// Fix: a 4 MiB page is cached here as one entry per 4 KiB piece, and SDM Vol. 3A
+    /// §4.10.2.3 requires that "INVLPG and page faults provide the same assurances that
+    /// they provide when a single TLB entry is used: they invalidate all TLB entries
+    /// corresponding to the translation specified by the paging structures". So every
+    /// cached piece of a 4 MiB page containing `lin` goes too, not only `lin`'s own.
     pub fn invalidate_page(&mut self, lin: u32) {
         let vpn = lin >> 12;
         let e = &mut self.entries[Self::set(vpn)];
         if e.tags.contains(&vpn) {
             *e = EMPTY;
+        }
+        let r = (lin >> 22) as usize;
+        if self.large_regions[r / 64] & (1 << (r % 64)) != 0 {
+            self.large_regions[r / 64] &= !(1 << (r % 64));
+            let first = (r as u32) << 10;
+            for vpn in first..first + 1024 {
+                let e = &mut self.entries[Self::set(vpn)];
+                if e.large && e.tags[AccessKind::SupRead as usize] == vpn {
+                    *e = EMPTY;
+                }
+            }
         }
     }
 
@@ -137,6 +179,7 @@ impl Tlb {
     pub fn flush_all(&mut self) {
         self.flushes += 1;
         self.entries.fill(EMPTY);
+        self.large_regions = [0; REGION_WORDS];
     }
 
     /// A frame just became a code frame: remove write tags that point at it, so the
