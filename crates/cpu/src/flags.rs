@@ -67,7 +67,7 @@ impl Default for Flags {
 
 #[inline(always)]
 fn parity(v: u32) -> bool {
-    (v as u8).count_ones() % 2 == 0
+    (v as u8).count_ones().is_multiple_of(2)
 }
 
 impl Flags {
@@ -126,12 +126,12 @@ impl Flags {
     pub fn set_arith(&mut self, cf: bool, pf: bool, af: bool, zf: bool, sf: bool, of: bool) {
         self.materialize();
         self.bits = (self.bits & !ARITH)
-            | u32::from(cf) * CF
-            | u32::from(pf) * PF
-            | u32::from(af) * AF
-            | u32::from(zf) * ZF
-            | u32::from(sf) * SF
-            | u32::from(of) * OF;
+            | (u32::from(cf) * CF)
+            | (u32::from(pf) * PF)
+            | (u32::from(af) * AF)
+            | (u32::from(zf) * ZF)
+            | (u32::from(sf) * SF)
+            | (u32::from(of) * OF);
     }
 
     /// SF, ZF and PF from a result of width T, the way most instructions define them.
@@ -203,12 +203,12 @@ impl Flags {
     /// Folds the lazy state into `bits`.
     pub fn materialize(&mut self) {
         if self.lazy != Lazy::None {
-            let v = u32::from(self.cf()) * CF
-                | u32::from(self.pf()) * PF
-                | u32::from(self.af()) * AF
-                | u32::from(self.zf()) * ZF
-                | u32::from(self.sf()) * SF
-                | u32::from(self.of()) * OF;
+            let v = (u32::from(self.cf()) * CF)
+                | (u32::from(self.pf()) * PF)
+                | (u32::from(self.af()) * AF)
+                | (u32::from(self.zf()) * ZF)
+                | (u32::from(self.sf()) * SF)
+                | (u32::from(self.of()) * OF);
             self.bits = (self.bits & !ARITH) | v;
             self.lazy = Lazy::None;
         }

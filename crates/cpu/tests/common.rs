@@ -28,7 +28,11 @@ impl Machine {
         }
         cpu.mmu.set_cr3(PD);
         cpu.mmu.set_cr0(cpu.mmu.cr0() | CR0_PG | CR0_WP);
-        Self { cpu, next_pt: PT_BASE, next_frame: 0x100 }
+        Self {
+            cpu,
+            next_pt: PT_BASE,
+            next_frame: 0x100,
+        }
     }
 
     /// Maps linear page `lin` to a fresh zeroed frame with PTE flags `flags`

@@ -1,5 +1,272 @@
-//! shift instructions.
+//! Shifts and rotates: SHL/SAL SHR SAR ROL ROR RCL RCR (by 1, CL, imm8) and the
+//! double-precision SHLD SHRD (imm8, CL).
+//!
+//! SDM Vol. 2 "SAL/SAR/SHL/SHR", "RCL/RCR/ROL/ROR", "SHLD", "SHRD":
+//! * the count is masked to 5 bits; a masked count of 0 changes no flag and no data;
+//! * RCL/RCR of 8- and 16-bit operands rotate through CF modulo 9 and 17, ROL/ROR
+//!   modulo the width; CF is still written when that remainder is 0;
+//! * OF is defined only for a masked count of 1; AF is undefined after a shift with a
+//!   non-zero count; CF is undefined after SHL/SHR by at least the width; SHLD/SHRD
+//!   of a 16-bit operand by more than 16 leaves result and flags undefined.
+//!
+//! Where the SDM leaves something undefined we do what the AMD EPYC the tests run on
+//! does (crates/cpu/tests/alu_vs_host.rs compares every count 0..=40):
+//! * OF is the count-1 formula applied to the last single-bit step, for every count;
+//! * SHL/SHR/SAR/SHLD/SHRD set AF to 1;
+//! * SHL/SHR by at least the width shift zeros out: result 0, CF 0 once every bit
+//!   is gone;
+//! * 16-bit SHLD/SHRD by 17..31 behave as a funnel over dest:src:src, i.e. the result
+//!   is the source rotated by count-16, with CF = 0 and OF from the dest bits alone.
 
+use iced_x86::Instruction;
+
+use crate::exception::Exception;
+use crate::flags::{Flags, CF, OF};
+use crate::handlers;
+use crate::operand::Int;
 use crate::table::Table;
+use crate::Cpu;
 
-pub(crate) fn register(_t: &mut Table) {}
+/// What a shift or rotate produced, before it is written back.
+struct Out {
+    res: u32,
+    cf: bool,
+    of: bool,
+}
+
+/// Which flags an operation writes besides CF and OF.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// ROL/ROR/RCL/RCR: "The SF, ZF, AF, and PF flags are always unaffected."
+    Rotate,
+    /// Shifts: SF, ZF, PF from the result; AF set (undefined in the SDM, see above).
+    Shift,
+}
+
+/// Sets CF and OF and leaves the other arithmetic flags as they are.
+#[inline]
+pub(crate) fn set_cf_of(cpu: &mut Cpu, cf: bool, of: bool) {
+    cpu.flags.set_bits(CF, cf);
+    cpu.flags.set_bits(OF, of);
+}
+
+#[inline(always)]
+fn msb<T: Int>(v: u32) -> bool {
+    v & T::SIGN != 0
+}
+
+/// Read-modify-write skeleton shared by every shift and rotate. `count_op` is the
+/// operand holding the count (CL or an immediate; iced gives the D0-D3 "by 1" forms
+/// an immediate 1). The destination is located with write intent before anything is
+/// computed, even for a zero count: the access is a read-modify-write whatever the
+/// count, and the host faults on a read-only destination with a zero count too.
+#[inline(always)]
+fn shift_rmw<T: Int>(
+    cpu: &mut Cpu,
+    insn: &Instruction,
+    count_op: u32,
+    kind: Kind,
+    f: impl FnOnce(u32, u32, bool) -> Out,
+) -> Result<(), Exception> {
+    let count = cpu.read_op::<u8>(insn, count_op)?.u32() & 0x1f;
+    let loc = cpu.loc::<T>(insn, 0, true)?;
+    let a = cpu.read_loc::<T>(loc)?.u32();
+    if count == 0 {
+        return Ok(());
+    }
+    let o = f(a, count, cpu.flags.cf());
+    let r = T::from_u32(o.res);
+    cpu.write_loc(loc, r)?;
+    match kind {
+        Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
+        Kind::Shift => {
+            let (sf, zf, pf) = Flags::szp(r);
+            cpu.flags.set_arith(o.cf, pf, true, zf, sf, o.of);
+        }
+    }
+    Ok(())
+}
+
+/// SHL/SAL: CF is the last bit shifted out (0 once the count exceeds the width);
+/// OF = MSB(result) XOR CF, the SDM's count-1 rule, which the host applies to every
+/// count.
+pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+        let wide = u64::from(a) << c;
+        let res = wide as u32 & T::MASK;
+        let cf = (wide >> T::BITS) & 1 != 0;
+        Out {
+            res,
+            cf,
+            of: msb::<T>(res) != cf,
+        }
+    })
+}
+
+/// SHR: CF is the last bit shifted out. OF is the MSB of the value entering the last
+/// single-bit step: the original MSB for a count of 1 (SDM), 0 for larger counts.
+pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+        let before_last = a >> (c - 1);
+        Out {
+            res: before_last >> 1,
+            cf: before_last & 1 != 0,
+            of: msb::<T>(before_last),
+        }
+    })
+}
+
+/// SAR: the sign fills in; CF is the last bit shifted out (the sign bit once the count
+/// reaches the width); OF is cleared (SDM for count 1; the host does so for all).
+pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+        let before_last = (T::from_u32(a).sx() as i32) >> (c - 1);
+        Out {
+            res: (before_last >> 1) as u32 & T::MASK,
+            cf: before_last & 1 != 0,
+            of: false,
+        }
+    })
+}
+
+/// ROL: rotate by count mod width; CF = LSB(result), OF = MSB(result) XOR CF.
+pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
+        let n = c % T::BITS;
+        let v = u64::from(a);
+        let res = ((v << n) | (v >> (T::BITS - n))) as u32 & T::MASK;
+        let cf = res & 1 != 0;
+        Out {
+            res,
+            cf,
+            of: msb::<T>(res) != cf,
+        }
+    })
+}
+
+/// ROR: rotate by count mod width; CF = MSB(result), OF = XOR of the two most
+/// significant result bits.
+pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
+        let n = c % T::BITS;
+        let v = u64::from(a);
+        let res = ((v >> n) | (v << (T::BITS - n))) as u32 & T::MASK;
+        Out {
+            res,
+            cf: msb::<T>(res),
+            of: msb::<T>(res) != msb::<T>(res << 1),
+        }
+    })
+}
+
+/// RCL: rotate the (width+1)-bit value CF:dest left by count mod (width+1); OF =
+/// MSB(result) XOR new CF.
+pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
+        let w = T::BITS + 1;
+        let n = c % w;
+        let v = u64::from(cf_in) << T::BITS | u64::from(a);
+        let rot = ((v << n) | (v >> (w - n))) & ((1u64 << w) - 1);
+        let res = rot as u32 & T::MASK;
+        let cf = rot >> T::BITS != 0;
+        Out {
+            res,
+            cf,
+            of: msb::<T>(res) != cf,
+        }
+    })
+}
+
+/// RCR: rotate CF:dest right by count mod (width+1). OF = XOR of the two most
+/// significant result bits, which for a count of 1 is the SDM's MSB(dest) XOR old CF.
+pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
+        let w = T::BITS + 1;
+        let n = c % w;
+        let v = u64::from(cf_in) << T::BITS | u64::from(a);
+        let rot = ((v >> n) | (v << (w - n))) & ((1u64 << w) - 1);
+        let res = rot as u32 & T::MASK;
+        Out {
+            res,
+            cf: rot >> T::BITS != 0,
+            of: msb::<T>(res) != msb::<T>(res << 1),
+        }
+    })
+}
+
+/// SHLD dest, src, count: dest shifted left with src's high bits filling in. CF is the
+/// last bit shifted out of dest; OF = CF XOR MSB(dest << count), i.e. the count-1 sign
+/// change rule on the last step for in-range counts. 16-bit counts of 17..31: see the
+/// module comment.
+pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let src = cpu.read_op::<T>(insn, 1)?.u32();
+    shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
+        let (res, cf) = if c <= T::BITS {
+            let res = (u64::from(a) << c | u64::from(src) >> (T::BITS - c)) as u32 & T::MASK;
+            (res, (a >> (T::BITS - c)) & 1 != 0)
+        } else {
+            let n = c - T::BITS;
+            let s = u64::from(src);
+            (((s << n) | (s >> (T::BITS - n))) as u32 & T::MASK, false)
+        };
+        let dest_alone = (u64::from(a) << c) as u32;
+        Out {
+            res,
+            cf,
+            of: cf != msb::<T>(dest_alone),
+        }
+    })
+}
+
+/// SHRD dest, src, count: dest shifted right with src's low bits filling in. CF is the
+/// last bit shifted out of dest; OF = XOR of the two most significant result bits
+/// (the sign change of the last step). 16-bit counts of 17..31: see the module comment.
+pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let src = cpu.read_op::<T>(insn, 1)?.u32();
+    shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
+        let (res, cf) = if c <= T::BITS {
+            let before_last = (u64::from(src) << T::BITS | u64::from(a)) >> (c - 1);
+            ((before_last >> 1) as u32 & T::MASK, before_last & 1 != 0)
+        } else {
+            let n = c - T::BITS;
+            let s = u64::from(src);
+            (((s >> n) | (s << (T::BITS - n))) as u32 & T::MASK, false)
+        };
+        Out {
+            res,
+            cf,
+            of: msb::<T>(res) != msb::<T>(res << 1),
+        }
+    })
+}
+
+pub(crate) fn register(t: &mut Table) {
+    // C0/C1 /6 and D0-D3 /6 are the SAL encodings, identical to /4 on every x86.
+    handlers!(t, shl::<u8> => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
+    handlers!(t, shl::<u16> => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
+    handlers!(t, shl::<u32> => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
+    handlers!(t, shr::<u8> => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
+    handlers!(t, shr::<u16> => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
+    handlers!(t, shr::<u32> => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
+    handlers!(t, sar::<u8> => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
+    handlers!(t, sar::<u16> => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
+    handlers!(t, sar::<u32> => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
+
+    handlers!(t, rol::<u8> => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
+    handlers!(t, rol::<u16> => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
+    handlers!(t, rol::<u32> => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
+    handlers!(t, ror::<u8> => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
+    handlers!(t, ror::<u16> => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
+    handlers!(t, ror::<u32> => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
+    handlers!(t, rcl::<u8> => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
+    handlers!(t, rcl::<u16> => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
+    handlers!(t, rcl::<u32> => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
+    handlers!(t, rcr::<u8> => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
+    handlers!(t, rcr::<u16> => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
+    handlers!(t, rcr::<u32> => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
+
+    handlers!(t, shld::<u16> => Shld_rm16_r16_imm8, Shld_rm16_r16_CL);
+    handlers!(t, shld::<u32> => Shld_rm32_r32_imm8, Shld_rm32_r32_CL);
+    handlers!(t, shrd::<u16> => Shrd_rm16_r16_imm8, Shrd_rm16_r16_CL);
+    handlers!(t, shrd::<u32> => Shrd_rm32_r32_imm8, Shrd_rm32_r32_CL);
+}
