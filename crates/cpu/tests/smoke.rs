@@ -35,3 +35,27 @@ fn store_to_read_only_page_faults_precisely() {
     assert_eq!(m.cpu.mmu.cr2, 0x0804_8100);
     assert_eq!(m.cpu.icount, 0);
 }
+
+/// F3 0F BC is TZCNT only with BMI1; our CPUID does not claim it, so it is BSF:
+/// source 0 leaves the destination unchanged and sets ZF (TZCNT would give 32, CF=1).
+#[test]
+fn tzcnt_encoding_executes_as_bsf_without_bmi1() {
+    use growsdown_cpu::flags::{CF, ZF};
+    let mut m = Machine::new();
+    m.map(0x0804_8000, PTE_P | PTE_US);
+    // tzcnt eax, ecx ; lzcnt edx, ecx
+    m.load_code(0x0804_8000, &[0xf3, 0x0f, 0xbc, 0xc1, 0xf3, 0x0f, 0xbd, 0xd1]);
+    m.cpu.regs[ECX] = 0b1011_0000;
+    m.cpu.regs[EAX] = 0xdead_beef;
+    assert_eq!(m.cpu.run(2), Exit::Budget);
+    assert_eq!(m.cpu.regs[EAX], 4);
+    assert_eq!(m.cpu.regs[growsdown_cpu::EDX], 7, "LZCNT encoding runs as BSR");
+    assert_eq!(m.cpu.flags.get() & ZF, 0);
+
+    m.cpu.eip = 0x0804_8000;
+    m.cpu.regs[ECX] = 0;
+    m.cpu.flags.set_cf(false);
+    assert_eq!(m.cpu.run(1), Exit::Budget);
+    assert_eq!(m.cpu.regs[EAX], 4, "BSF leaves the destination unchanged for a zero source");
+    assert_eq!(m.cpu.flags.get() & (ZF | CF), ZF);
+}

@@ -118,6 +118,14 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, btc::<u32> => Btc_rm32_r32, Btc_rm32_imm8);
     handlers!(t, bsf::<u16> => Bsf_r16_rm16);
     handlers!(t, bsf::<u32> => Bsf_r32_rm32);
+    // F3 0F BC / F3 0F BD are TZCNT / LZCNT only on CPUs that report BMI1 / LZCNT.
+    // Ours reports neither, so the F3 prefix is ignored and they execute as BSF / BSR,
+    // as on every older processor (SDM Vol. 2 TZCNT, LZCNT). glibc's string routines
+    // rely on this.
+    handlers!(t, bsf::<u16> => Tzcnt_r16_rm16);
+    handlers!(t, bsf::<u32> => Tzcnt_r32_rm32);
     handlers!(t, bsr::<u16> => Bsr_r16_rm16);
     handlers!(t, bsr::<u32> => Bsr_r32_rm32);
+    handlers!(t, bsr::<u16> => Lzcnt_r16_rm16);
+    handlers!(t, bsr::<u32> => Lzcnt_r32_rm32);
 }

@@ -1,0 +1,298 @@
+//! ELF32 i386 executable → [`LoadPlan`], following `load_elf_binary` of Linux 2.4.35
+//! (spec §4.3) for a static ET_EXEC.
+//!
+//! # Why the header and program headers are parsed by hand
+//!
+//! `goblin::elf::Elf::parse` does far more than the kernel: it walks section headers,
+//! string tables, the dynamic section and symbol tables, and rejects (or, for some
+//! corrupt inputs, has panicked or allocated huge buffers on) files that Linux
+//! executes without complaint — the kernel never looks at sections at all. The part
+//! the kernel does read is tiny: the 52-byte ELF header and `e_phnum` 32-byte program
+//! headers, all little-endian `u16`/`u32` fields at fixed offsets. Reading those with
+//! explicit bounds checks is shorter than defending against goblin's full parser,
+//! cannot panic (every slice access goes through [`Reader`], which checks lengths with
+//! 64-bit arithmetic), and makes the order of the checks exactly the kernel's. We
+//! still use goblin's constants and its plain `elf32` structs
+//! ([`goblin::elf32::header::Header`], [`goblin::elf32::program_header::ProgramHeader`])
+//! as the typed representation of what we read.
+
+use goblin::elf::header::{
+    EI_CLASS, EI_DATA, ELFCLASS32, ELFDATA2LSB, ELFMAG, EM_386, ET_DYN, ET_EXEC, SELFMAG,
+};
+use goblin::elf::program_header::{PF_R, PF_W, PF_X, PT_INTERP, PT_LOAD, PT_PHDR, PT_TLS};
+use goblin::elf32::header::{Header, SIZEOF_EHDR};
+use goblin::elf32::program_header::{ProgramHeader, SIZEOF_PHDR};
+
+use crate::error::LoadError;
+use crate::{LoadPlan, SegmentPlan, PAGE_SIZE, TASK_SIZE};
+
+/// EM_486, accepted by 2.4's `elf_check_arch` next to EM_386.
+pub const EM_486: u16 = 6;
+/// 2.4 refuses program header tables larger than 64 KiB: 65536 / 32 entries.
+pub const MAX_PHNUM: u16 = 2048;
+
+/// Bounds-checked little-endian reads from the file image.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn u16(&self, off: u64) -> Option<u16> {
+        let off = usize::try_from(off).ok()?;
+        let b = self.0.get(off..off.checked_add(2)?)?;
+        Some(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&self, off: u64) -> Option<u32> {
+        let off = usize::try_from(off).ok()?;
+        let b = self.0.get(off..off.checked_add(4)?)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+/// Reads the ELF32 header. The caller has checked that `bytes.len() >= 52`.
+fn read_header(bytes: &[u8]) -> Option<Header> {
+    let r = Reader(bytes);
+    let mut e_ident = [0u8; 16];
+    e_ident.copy_from_slice(bytes.get(..16)?);
+    Some(Header {
+        e_ident,
+        e_type: r.u16(16)?,
+        e_machine: r.u16(18)?,
+        e_version: r.u32(20)?,
+        e_entry: r.u32(24)?,
+        e_phoff: r.u32(28)?,
+        e_shoff: r.u32(32)?,
+        e_flags: r.u32(36)?,
+        e_ehsize: r.u16(40)?,
+        e_phentsize: r.u16(42)?,
+        e_phnum: r.u16(44)?,
+        e_shentsize: r.u16(46)?,
+        e_shnum: r.u16(48)?,
+        e_shstrndx: r.u16(50)?,
+    })
+}
+
+fn read_phdr(bytes: &[u8], off: u64) -> Option<ProgramHeader> {
+    let r = Reader(bytes);
+    Some(ProgramHeader {
+        p_type: r.u32(off)?,
+        p_offset: r.u32(off + 4)?,
+        p_vaddr: r.u32(off + 8)?,
+        p_paddr: r.u32(off + 12)?,
+        p_filesz: r.u32(off + 16)?,
+        p_memsz: r.u32(off + 20)?,
+        p_flags: r.u32(off + 24)?,
+        p_align: r.u32(off + 28)?,
+    })
+}
+
+/// The PT_INTERP path as text (NUL and anything after it dropped), or a note that
+/// it could not be read.
+fn interp_path(bytes: &[u8], ph: &ProgramHeader) -> String {
+    let start = ph.p_offset as usize;
+    let end = (ph.p_offset as u64 + ph.p_filesz as u64).min(bytes.len() as u64) as usize;
+    match bytes.get(start..end) {
+        Some(raw) if !raw.is_empty() => {
+            let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
+            // Keep the message short even for a corrupt header.
+            let raw = &raw[..raw.len().min(256)];
+            String::from_utf8_lossy(raw).into_owned()
+        }
+        _ => "<unreadable>".to_string(),
+    }
+}
+
+/// Validates an ELF32 i386 executable the way Linux 2.4.35's `load_elf_binary` does
+/// (spec §4.3), plus the file-size checks the brief asks for, and computes what the
+/// kernel needs to build the address space. Never panics, whatever the input.
+///
+/// A PT_INTERP in an ET_EXEC file is *not* an error here: the plan comes back with
+/// `has_interp = true` and the kernel decides (use [`crate::plan_static_elf`] to get
+/// the error directly). An ET_DYN file is always an error: with PT_INTERP it is a
+/// dynamically linked PIE ([`LoadError::DynamicallyLinked`]), without it a
+/// static-pie ([`LoadError::StaticPie`]).
+pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
+    let size = bytes.len();
+    if size < SELFMAG || &bytes[..SELFMAG] != ELFMAG {
+        return Err(LoadError::NotElf);
+    }
+    // Look at class and byte order before the length so that a truncated 64-bit or
+    // big-endian file gets the more useful message.
+    if let Some(&class) = bytes.get(EI_CLASS) {
+        if class != ELFCLASS32 {
+            return Err(LoadError::WrongClass(class));
+        }
+    }
+    if let Some(&data) = bytes.get(EI_DATA) {
+        if data != ELFDATA2LSB {
+            return Err(LoadError::WrongEndian(data));
+        }
+    }
+    if size < SIZEOF_EHDR {
+        return Err(LoadError::TruncatedHeader { size });
+    }
+    let eh = read_header(bytes).ok_or(LoadError::TruncatedHeader { size })?;
+
+    if eh.e_type != ET_EXEC && eh.e_type != ET_DYN {
+        return Err(LoadError::WrongType(eh.e_type));
+    }
+    if eh.e_machine != EM_386 && eh.e_machine != EM_486 {
+        return Err(LoadError::WrongMachine(eh.e_machine));
+    }
+    if eh.e_phentsize as usize != SIZEOF_PHDR {
+        return Err(LoadError::BadPhentsize(eh.e_phentsize));
+    }
+    if eh.e_phnum == 0 || eh.e_phnum > MAX_PHNUM {
+        return Err(LoadError::BadPhnum(eh.e_phnum));
+    }
+
+    // All program headers must be inside the file (2.4: kernel_read must not come
+    // back short). Report the first one that is not.
+    let mut phdrs = Vec::with_capacity(eh.e_phnum as usize);
+    for i in 0..eh.e_phnum as u32 {
+        let off = eh.e_phoff as u64 + i as u64 * SIZEOF_PHDR as u64;
+        match read_phdr(bytes, off) {
+            Some(ph) => phdrs.push(ph),
+            None => return Err(LoadError::TruncatedPhdr { index: i, offset: off, size }),
+        }
+    }
+
+    let interp = phdrs.iter().find(|ph| ph.p_type == PT_INTERP);
+    if eh.e_type == ET_DYN {
+        return Err(match interp {
+            Some(ph) => LoadError::DynamicallyLinked { interp: interp_path(bytes, ph) },
+            None => LoadError::StaticPie,
+        });
+    }
+
+    if eh.e_entry >= TASK_SIZE {
+        return Err(LoadError::EntryInKernelSpace(eh.e_entry));
+    }
+
+    let mut segments = Vec::new();
+    let mut first_load_bias: Option<u32> = None;
+    let mut pt_phdr: Option<u32> = None;
+    let mut tls = None;
+    // Initial values as in load_elf_binary: start_code = ~0, everything else 0.
+    let mut start_code = u32::MAX;
+    let mut start_data = 0u32;
+    let mut end_code = 0u32;
+    let mut end_data = 0u32;
+    let mut elf_bss = 0u32;
+    let mut elf_brk = 0u32;
+
+    for (i, ph) in phdrs.iter().enumerate() {
+        let index = i as u32;
+        match ph.p_type {
+            PT_PHDR if pt_phdr.is_none() => pt_phdr = Some(ph.p_vaddr),
+            PT_TLS if tls.is_none() => tls = Some((ph.p_vaddr, ph.p_memsz)),
+            PT_LOAD => {}
+            _ => continue,
+        }
+        if ph.p_type != PT_LOAD {
+            continue;
+        }
+        let bad = |reason: String| Err(LoadError::BadSegment { index, reason });
+        // The four checks that make 2.4.35 SIGKILL the process (§4.3 step 5.5).
+        if ph.p_vaddr >= TASK_SIZE {
+            return bad(format!(
+                "address {:#010x} lies in kernel space (at or above 0xc0000000)",
+                ph.p_vaddr
+            ));
+        }
+        if ph.p_filesz > ph.p_memsz {
+            return bad(format!("file size {:#x} is larger than memory size {:#x}", ph.p_filesz, ph.p_memsz));
+        }
+        if ph.p_memsz > TASK_SIZE || TASK_SIZE - ph.p_memsz < ph.p_vaddr {
+            return bad(format!(
+                "{:#010x} + memory size {:#x} reaches past the user address space (0xc0000000)",
+                ph.p_vaddr, ph.p_memsz
+            ));
+        }
+        // do_mmap refuses a file offset that is not page-aligned after elf_map has
+        // subtracted the address's page offset.
+        if ph.p_offset % PAGE_SIZE != ph.p_vaddr % PAGE_SIZE {
+            return Err(LoadError::MisalignedSegment { index, vaddr: ph.p_vaddr, offset: ph.p_offset });
+        }
+        if ph.p_filesz > 0 && ph.p_offset as u64 + ph.p_filesz as u64 > size as u64 {
+            return Err(LoadError::TruncatedSegment {
+                index,
+                offset: ph.p_offset,
+                filesz: ph.p_filesz,
+                size,
+            });
+        }
+
+        if first_load_bias.is_none() {
+            first_load_bias = Some(ph.p_vaddr.wrapping_sub(ph.p_offset));
+        }
+        // Bookkeeping of §4.3 step 5.6. The checks above guarantee no overflow.
+        let file_end = ph.p_vaddr + ph.p_filesz;
+        let mem_end = ph.p_vaddr + ph.p_memsz;
+        start_code = start_code.min(ph.p_vaddr);
+        start_data = start_data.max(ph.p_vaddr);
+        elf_bss = elf_bss.max(file_end);
+        if ph.p_flags & PF_X != 0 {
+            end_code = end_code.max(file_end);
+        }
+        end_data = end_data.max(file_end);
+        elf_brk = elf_brk.max(mem_end);
+
+        segments.push(SegmentPlan {
+            vaddr: ph.p_vaddr,
+            memsz: ph.p_memsz,
+            filesz: ph.p_filesz,
+            offset: ph.p_offset,
+            read: ph.p_flags & PF_R != 0,
+            write: ph.p_flags & PF_W != 0,
+            exec: ph.p_flags & PF_X != 0,
+        });
+    }
+
+    let Some(bias) = first_load_bias else {
+        return Err(LoadError::NoLoadSegment);
+    };
+    let phdr_addr = pt_phdr.unwrap_or_else(|| bias.wrapping_add(eh.e_phoff));
+
+    let plan = LoadPlan {
+        entry: eh.e_entry,
+        segments,
+        phdr_addr,
+        phent: SIZEOF_PHDR as u32,
+        phnum: eh.e_phnum as u32,
+        start_code,
+        end_code,
+        start_data,
+        end_data,
+        elf_bss,
+        elf_brk,
+        has_interp: interp.is_some(),
+        tls,
+    };
+    log::debug!(
+        "ELF plan: entry {:#010x}, {} PT_LOAD, bss {:#010x}, brk {:#010x}, interp {}",
+        plan.entry,
+        plan.segments.len(),
+        plan.elf_bss,
+        plan.elf_brk,
+        plan.has_interp
+    );
+    Ok(plan)
+}
+
+/// Like [`plan_elf`], but a PT_INTERP is an error ([`LoadError::DynamicallyLinked`]
+/// naming the interpreter), since growsdown runs static executables only.
+pub fn plan_static_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
+    let plan = plan_elf(bytes)?;
+    if plan.has_interp {
+        // plan_elf succeeded, so the header and every program header are readable.
+        let interp = read_header(bytes)
+            .and_then(|eh| {
+                (0..eh.e_phnum as u64)
+                    .filter_map(|i| read_phdr(bytes, eh.e_phoff as u64 + i * SIZEOF_PHDR as u64))
+                    .find(|ph| ph.p_type == PT_INTERP)
+                    .map(|ph| interp_path(bytes, &ph))
+            })
+            .unwrap_or_else(|| "<unreadable>".to_string());
+        return Err(LoadError::DynamicallyLinked { interp });
+    }
+    Ok(plan)
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Rebuilds every guest image in guest-images/bin/ from guest-images/src/.
+#
+#   guest-images/build.sh            build all
+#   guest-images/build.sh NAME...    build only these
+#
+# Needs gcc-multilib and g++-multilib (amd64 Debian 12). musl and the i386 static
+# libraries are taken from /usr when installed there (musl-dev:i386, zlib1g-dev:i386,
+# libsqlite3-dev:i386, liblua5.4-dev:i386), otherwise they are downloaded once with
+# fetch-debs.sh and unpacked into $GROWSDOWN_I386_SYSROOT (default
+# target/i386-sysroot): musl-dev:i386 cannot be installed next to gcc-multilib.
+#
+# The binaries are committed; after rebuilding, run guest-images/check-native.sh.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+src=$here/src
+bin=$here/bin
+sysroot=${GROWSDOWN_I386_SYSROOT:-$root/target/i386-sysroot}
+mkdir -p "$bin"
+
+# Common flags. -fno-pie -no-pie: ET_EXEC at 0x08048000, as the spec assumes.
+GLIBC=(gcc -m32 -static -O2 -fno-pie -no-pie -Wall -Wno-unused-result)
+GXX=(g++ -m32 -static -O2 -fno-pie -no-pie -Wall)
+FREE=(gcc -m32 -static -nostdlib -ffreestanding -fno-builtin -fno-pie -no-pie
+      -fno-stack-protector -fno-asynchronous-unwind-tables -fcf-protection=none
+      -O2 -Wall -Wl,--build-id=none -I"$src/free")
+
+need_debs() {
+    "$here/fetch-debs.sh" "$sysroot" "$@"
+}
+
+# musl: Debian's musl-dev:i386 layout, under /usr or the sysroot.
+musl_prefix() {
+    if [ -e /usr/lib/i386-linux-musl/libc.a ]; then
+        echo /usr
+    else
+        need_debs musl:i386 musl-dev:i386
+        echo "$sysroot/usr"
+    fi
+}
+
+# Static i386 library libNAME.a from package PKG: prints "-isystem ... path/libNAME.a".
+lib_prefix() {
+    local name=$1 pkg=$2
+    if [ -e "/usr/lib/i386-linux-gnu/lib$name.a" ]; then
+        echo /usr
+    else
+        need_debs "$pkg"
+        echo "$sysroot/usr"
+    fi
+}
+
+quiet_link() {
+    # Static glibc warns that dlopen/getpwnam in a static binary need the shared
+    # libraries at run time; those code paths are never taken here.
+    "$@" 2> >(grep -vE 'warning: Using .* in statically linked|in function .*(DlOpen|lookforfunc|loadlib)' >&2)
+}
+
+build_one() {
+    local name=$1
+    case $name in
+    hello-glibc | segv-exit | scenarios)
+        "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
+        ;;
+    stackgrow)
+        # No stack-clash probes, no canaries: each page is touched by the code
+        # under test, in the order the source shows.
+        "${GLIBC[@]}" -fno-stack-clash-protection -fno-stack-protector -o "$bin/$name" "$src/$name.c"
+        ;;
+    hello-musl)
+        local m
+        m=$(musl_prefix)
+        local ml=$m/lib/i386-linux-musl
+        gcc -m32 -static -nostdlib -nostdinc -isystem "$m/include/i386-linux-musl" \
+            -fno-pie -no-pie -O2 -Wall -o "$bin/$name" \
+            "$ml/crt1.o" "$ml/crti.o" "$src/$name.c" "$ml/libc.a" \
+            "$(gcc -m32 -print-libgcc-file-name)" "$ml/crtn.o"
+        ;;
+    esp32 | esp33 | esp40 | pusha32 | push1 | read-below)
+        "${FREE[@]}" -o "$bin/$name" "$src/free/$name.S" "$src/free/esp-report.c" \
+            "$src/free/rt.c" "$src/free/rt-asm.S"
+        ;;
+    brk-layout)
+        "${FREE[@]}" -T "$src/free/brk-layout.ld" -o "$bin/$name" "$src/free/crt.S" \
+            "$src/free/brk-layout.c" "$src/free/rt.c" "$src/free/rt-asm.S"
+        ;;
+    zlib-demo)
+        local p
+        p=$(lib_prefix z zlib1g-dev:i386)
+        "${GLIBC[@]}" -isystem "$p/include" -o "$bin/$name" "$src/libs/$name.c" \
+            "$p/lib/i386-linux-gnu/libz.a"
+        ;;
+    sqlite-demo)
+        local p
+        p=$(lib_prefix sqlite3 libsqlite3-dev:i386)
+        quiet_link "${GLIBC[@]}" -isystem "$p/include" -o "$bin/$name" "$src/libs/$name.c" \
+            "$p/lib/i386-linux-gnu/libsqlite3.a" -lm -lpthread -ldl
+        ;;
+    lua-demo)
+        local p
+        p=$(lib_prefix lua5.4 liblua5.4-dev:i386)
+        quiet_link "${GLIBC[@]}" -isystem "$p/include/lua5.4" -isystem "$p/include/i386-linux-gnu" \
+            -o "$bin/$name" "$src/libs/$name.c" "$p/lib/i386-linux-gnu/liblua5.4.a" -lm -ldl
+        ;;
+    cxx-demo)
+        "${GXX[@]}" -o "$bin/$name" "$src/libs/$name.cpp"
+        ;;
+    *)
+        echo "build.sh: unknown guest image '$name'" >&2
+        return 1
+        ;;
+    esac
+}
+
+ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
+     esp32 esp33 esp40 pusha32 push1 read-below brk-layout
+     zlib-demo sqlite-demo lua-demo cxx-demo)
+
+if [ $# -gt 0 ]; then
+    targets=("$@")
+else
+    targets=("${ALL[@]}")
+fi
+for t in "${targets[@]}"; do
+    build_one "$t"
+done
