@@ -2,6 +2,7 @@
 //! unit and a Linux-2.4-style kernel.
 
 mod run;
+mod trace;
 mod size;
 
 use std::process::ExitCode;

@@ -28,11 +28,7 @@ impl Machine {
         }
         cpu.mmu.set_cr3(PD);
         cpu.mmu.set_cr0(cpu.mmu.cr0() | CR0_PG | CR0_WP);
-        Self {
-            cpu,
-            next_pt: PT_BASE,
-            next_frame: 0x100,
-        }
+        Self { cpu, next_pt: PT_BASE, next_frame: 0x100 }
     }
 
     /// Maps linear page `lin` to a fresh zeroed frame with PTE flags `flags`
@@ -66,5 +62,11 @@ impl Machine {
         let phys = self.cpu.mmu.mapping(lin).phys.expect("code page mapped");
         self.cpu.mmu.phys.write_bytes(phys, code);
         self.cpu.eip = lin;
+    }
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Self::new()
     }
 }

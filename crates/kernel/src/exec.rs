@@ -1,11 +1,279 @@
-//! `load_elf_binary` for static ELF32 executables (spec §4.2–§4.4).
+//! `load_elf_binary` for static ELF32 executables (2.4's `fs/exec.c` +
+//! `fs/binfmt_elf.c`, spec §4.2–§4.4).
+//!
+//! The loader crate plans the image (which segments, where bss starts and ends) and
+//! builds the initial stack bytes; this module does what the kernel does with them,
+//! in 2.4's order:
+//!
+//! 1. read and check the file, plan it, build the stack image — all before the point
+//!    of no return, so a bad file leaves the old process intact;
+//! 2. `flush_old_exec`: tear the old address space down in place (`exit_mmap`);
+//! 3. `setup_arg_pages`: a stack VMA covering only the argument pages, installed
+//!    directly with `put_dirty_page` (PTE 0x067, rss + 1 each, no faults);
+//! 4. each PT_LOAD → a private file mapping (`elf_map`, MAP_FIXED | MAP_DENYWRITE |
+//!    MAP_EXECUTABLE: text 0x1875, data 0x1873), bss between segments handled as
+//!    2.4 does;
+//! 5. `set_brk` (anonymous 0x77 VMA for the whole-page part of bss) and `padzero`,
+//!    a kernel-mode write fault through `clear_user` that charges one major fault
+//!    before `_start` (scenario 11);
+//! 6. `create_elf_tables`: the part of the stack image below the argument pages is
+//!    written with kernel-mode stores, which grow the stack with no ESP test;
+//! 7. mm layout fields, `start_brk = brk = elf_brk` (unaligned);
+//! 8. `start_thread`: GPRs 0, ESP, EIP, CS/DS/ES/SS, FS = GS = 0.
 
-// Placeholder so the CLI builds until exec lands; replaced by the real loader.
-pub fn load_elf_binary(
-    _k: &mut crate::Kernel,
-    path: &str,
-    _argv: &[Vec<u8>],
-    _envp: &[Vec<u8>],
+use std::rc::Rc;
+
+use growsdown_loader::{build_stack, plan_static_elf, LoadPlan, StackImage, StackParams};
+
+use crate::mm::filemap::FileBacking;
+use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
+use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
+use crate::mm::pgtable::PAGE_MASK;
+use crate::mm::vma::VM_STACK_FLAGS;
+use crate::mm::{exit_mmap, memory, Backing, Vma};
+use crate::signal::{force_sig_info, SigInfo, SIGKILL};
+use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
+
+/// `ELF_PLATFORM` for a family-6 CPU (`system_utsname.machine`).
+pub const ELF_PLATFORM: &str = "i686";
+
+/// Replaces the current program with the static executable at `path` (a host path),
+/// with `argv` and `envp` (strings without their NULs).
+///
+/// Errors before the point of no return leave the old address space alone; they are
+/// sentences such as "./a.out: dynamically linked (PT_INTERP …): only static
+/// executables are supported". An error after it (out of memory while mapping, a
+/// stack that does not fit RLIMIT_STACK) also forces SIGKILL, as 2.4.35 does: the old
+/// image is already gone.
+pub fn load_elf_binary(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let plan = plan_static_elf(&bytes).map_err(|e| format!("{path}: {e}"))?;
+    let file = FileBacking::open(path)?;
+
+    // SAFETY: these libc calls take no arguments and cannot fail.
+    let (uid, euid, gid, egid) =
+        unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    let params = StackParams {
+        argv,
+        envp,
+        filename: path.as_bytes(),
+        platform: ELF_PLATFORM,
+        random: host_random(),
+        hwcap: growsdown_cpu::cpuid::FEATURES_EDX,
+        uid,
+        euid,
+        gid,
+        egid,
+        secure: uid != euid || gid != egid,
+        plan: &plan,
+        stack_top: TASK_SIZE,
+    };
+    let image = build_stack(&params).map_err(|e| format!("{path}: {e}"))?;
+
+    // ---- point of no return ----
+    flush_old_exec(k, path);
+    if let Err(msg) = map_image(k, &plan, &file, &image) {
+        log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
+        force_sig_info(k, SigInfo::kernel(SIGKILL));
+        return Err(format!("{path}: {msg}"));
+    }
+    start_thread(k, plan.entry, image.esp);
+    log::debug!(
+        target: "kernel::mm",
+        "exec {path}: entry {:#010x} esp {:#010x} brk {:#010x}, {} VMAs",
+        plan.entry,
+        image.esp,
+        k.task.mm.brk,
+        k.task.mm.map_count()
+    );
+    Ok(())
+}
+
+/// 16 random bytes from the host for AT_RANDOM (`getrandom`, else /dev/urandom).
+fn host_random() -> [u8; 16] {
+    let mut r = [0u8; 16];
+    // SAFETY: the buffer is 16 writable bytes.
+    let n = unsafe { libc::getrandom(r.as_mut_ptr().cast(), r.len(), 0) };
+    if n == r.len() as isize {
+        return r;
+    }
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut r)) {
+        Ok(()) => r,
+        Err(e) => {
+            log::warn!(target: "kernel::mm", "no host randomness for AT_RANDOM ({e}); using the clock");
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            r[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
+            r
+        }
+    }
+}
+
+/// `flush_old_exec`: `exec_mmap` tears the old address space down in place (the mm
+/// has a single user), then `flush_thread` state: FPU, TLS descriptors, LDT, and the
+/// decoded-code cache, whose frames are all gone. The name becomes the file's.
+fn flush_old_exec(k: &mut Kernel, path: &str) {
+    exit_mmap(k);
+    k.cpu.fpu = Default::default();
+    for e in crate::GDT_ENTRY_TLS_MIN..crate::GDT_ENTRY_TLS_MIN + crate::GDT_ENTRY_TLS_ENTRIES {
+        if let Some(d) = k.cpu.gdt.get_mut(e) {
+            *d = 0;
+        }
+    }
+    k.cpu.ldt.clear();
+    k.cpu.flush_decoded();
+    let base = path.rsplit('/').next().unwrap_or(path);
+    k.task.comm = base.chars().take(15).collect();
+    k.task.exe = std::fs::canonicalize(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or(path.into());
+}
+
+/// Everything between the point of no return and `start_thread`.
+fn map_image(
+    k: &mut Kernel,
+    plan: &LoadPlan,
+    file: &Rc<FileBacking>,
+    image: &StackImage,
 ) -> Result<(), String> {
-    Err(format!("{path}: exec is not implemented yet"))
+    let stack_vma_start = setup_arg_pages(k, image)?;
+
+    // Each PT_LOAD in header order; bss left by an earlier segment is mapped and
+    // cleared before the next one (2.4 does it inside the loop).
+    let mut elf_bss = 0u32;
+    let mut elf_brk = 0u32;
+    for seg in &plan.segments {
+        if elf_brk > elf_bss {
+            set_brk(k, elf_bss, elf_brk)?;
+            let off = elf_bss & !PAGE_MASK;
+            if off != 0 {
+                let n = (PAGE_SIZE - off).min(elf_brk - elf_bss);
+                clear_user(k, elf_bss, n);
+            }
+        }
+        let mut prot = 0;
+        for (on, p) in [(seg.read, PROT_READ), (seg.write, PROT_WRITE), (seg.exec, PROT_EXEC)] {
+            if on {
+                prot |= p;
+            }
+        }
+        // elf_map: only p_filesz is file-mapped, from the page holding p_vaddr.
+        let off = seg.vaddr & !PAGE_MASK;
+        let flags = MAP_PRIVATE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_FIXED;
+        do_mmap_pgoff(
+            k,
+            Some(file.clone()),
+            seg.vaddr - off,
+            seg.filesz + off,
+            prot,
+            flags,
+            (seg.offset - off) >> 12,
+        )
+        .map_err(|e| {
+            format!("cannot map the segment at {:#010x}: {}", seg.vaddr, std::io::Error::from_raw_os_error(e))
+        })?;
+        elf_bss = elf_bss.max(seg.vaddr + seg.filesz);
+        elf_brk = elf_brk.max(seg.vaddr + seg.memsz);
+    }
+
+    // The whole-page part of the last bss, then padzero: the file bytes after
+    // p_filesz in elf_bss's page must read as zeros. The clear is a kernel-mode
+    // write fault on a private file page: do_no_page with early COW, one major
+    // fault charged before _start.
+    set_brk(k, elf_bss, elf_brk)?;
+    padzero(k, elf_bss);
+
+    create_elf_tables(k, image, stack_vma_start)?;
+
+    let mm = &mut k.task.mm;
+    mm.start_code = plan.start_code;
+    mm.end_code = plan.end_code;
+    mm.start_data = plan.start_data;
+    mm.end_data = plan.end_data;
+    mm.start_brk = plan.elf_brk;
+    mm.brk = plan.elf_brk;
+    mm.start_stack = image.esp;
+    mm.arg_start = image.arg_start;
+    mm.arg_end = image.arg_end;
+    mm.env_start = image.env_start;
+    mm.env_end = image.env_end;
+    Ok(())
+}
+
+/// `setup_arg_pages`: the initial stack VMA is `[arg_start & PAGE_MASK,
+/// 0xC0000000)` — only the pages holding the strings, one page for small arguments —
+/// with VM_STACK_FLAGS (0x177) and PAGE_COPY; each of its pages is installed with
+/// `put_dirty_page` (0x067, rss + 1, no fault). No RLIMIT_STACK check here.
+/// Returns the VMA's start.
+fn setup_arg_pages(k: &mut Kernel, image: &StackImage) -> Result<u32, String> {
+    let start = image.arg_start & PAGE_MASK;
+    let vma = Vma::new(start, TASK_SIZE, VM_STACK_FLAGS, 0, Backing::Anon);
+    let prot = vma.page_prot;
+    k.task.mm.insert_vm_struct(vma).map_err(|_| "cannot create the stack VMA".to_string())?;
+    k.task.mm.total_vm = (TASK_SIZE - start) >> 12;
+    let mut page = start;
+    while page < TASK_SIZE {
+        let frame = memory::alloc_page(k).ok_or("out of memory for the argument pages")?;
+        let from = page.checked_sub(image.base).ok_or("inconsistent stack image")? as usize;
+        if let Some(bytes) = image.bytes.get(from..from + PAGE_SIZE as usize) {
+            k.cpu.mmu.phys.frame_mut(frame).copy_from_slice(bytes);
+        }
+        memory::put_dirty_page(k, page, frame, prot).ok_or("out of memory for the stack page tables")?;
+        page += PAGE_SIZE;
+    }
+    Ok(start)
+}
+
+/// `set_brk(start, end)`: an anonymous rwx VMA for the whole pages of bss, and
+/// `start_brk = brk` = its aligned end for now.
+fn set_brk(k: &mut Kernel, start: u32, end: u32) -> Result<(), String> {
+    let (start, end) = (page_align(start), page_align(end));
+    if end > start {
+        do_brk(k, start, end - start).map_err(|e| {
+            format!("cannot map bss at {start:#010x}-{end:#010x}: {}", std::io::Error::from_raw_os_error(e))
+        })?;
+    }
+    k.task.mm.start_brk = end;
+    k.task.mm.brk = end;
+    Ok(())
+}
+
+/// `clear_user`: zero `len` bytes of user memory with kernel-mode stores.
+fn clear_user(k: &mut Kernel, addr: u32, len: u32) {
+    let zeros = vec![0u8; len as usize];
+    if let Err(done) = k.copy_to_user(addr, &zeros) {
+        // 2.4 ignores a failing clear here too.
+        log::warn!(target: "kernel::mm", "clear_user {addr:#010x}+{len}: only {done} bytes cleared");
+    }
+}
+
+/// `padzero(elf_bss)`: clear from `elf_bss` to the end of its page.
+fn padzero(k: &mut Kernel, elf_bss: u32) {
+    let off = elf_bss & !PAGE_MASK;
+    if off != 0 {
+        clear_user(k, elf_bss, PAGE_SIZE - off);
+    }
+}
+
+/// `create_elf_tables`: store the part of the stack image below the argument pages
+/// (platform string, AT_RANDOM bytes, auxv, envp, argv, argc) with `__put_user`-like
+/// kernel stores. If it reaches below the stack VMA (very large argument lists) the
+/// stores take kernel-mode faults that expand the stack — no ESP test, charged as
+/// minor faults.
+fn create_elf_tables(k: &mut Kernel, image: &StackImage, stack_vma_start: u32) -> Result<(), String> {
+    if image.base >= stack_vma_start {
+        return Ok(());
+    }
+    let below = (stack_vma_start - image.base) as usize;
+    let bytes = image.bytes.get(..below).ok_or("inconsistent stack image")?;
+    k.copy_to_user(image.base, bytes).map_err(|_| {
+        format!("cannot write the initial stack at {:#010x} (RLIMIT_STACK too small?)", image.base)
+    })
+}
+
+/// `start_thread` (+ `ELF_PLAT_INIT`): every general register 0 (EDX = 0 means "no
+/// atexit function"), ESP at argc, EIP at the entry point, the user segments loaded.
+/// EFLAGS keeps the caller's value, as in 2.4.
+pub fn start_thread(k: &mut Kernel, eip: u32, esp: u32) {
+    k.cpu.regs = [0; 8];
+    k.cpu.regs[growsdown_cpu::ESP] = esp;
+    k.cpu.eip = eip;
+    crate::mm::load_user_segments(k);
 }

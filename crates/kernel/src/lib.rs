@@ -21,7 +21,7 @@ pub mod task;
 pub mod trace;
 pub mod uaccess;
 
-pub use run::{Config, ExitStatus, Kernel};
+pub use run::{Config, ExitStatus, Kernel, Stepped};
 pub use task::Task;
 
 /// Top of user space (`TASK_SIZE`, `PAGE_OFFSET`, `STACK_TOP` in 2.4 i386).

@@ -47,6 +47,21 @@ impl ExitStatus {
     }
 }
 
+/// What [`Kernel::step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stepped {
+    /// One instruction retired (after any page faults it took were resolved).
+    Retired,
+    /// The instruction was `int 0x80`; the call has not run yet.
+    Syscall { nr: u32, args: [u32; 6] },
+    /// A signal was delivered (or a trap taken) instead of retiring an instruction.
+    Signal,
+    /// The guest ended.
+    Exited(ExitStatus),
+    /// The same instruction faulted 64 times in a row without completing.
+    Stuck,
+}
+
 pub struct Kernel {
     pub cpu: Cpu,
     pub frames: crate::mm::frames::FrameAllocator,
@@ -102,6 +117,55 @@ impl Kernel {
             if self.exit_status.is_none() {
                 signal::do_signal(self);
             }
+        }
+    }
+
+    /// Executes one guest instruction, resolving the page faults it takes and
+    /// delivering signals, for lockstep comparison. A system call is *not* executed:
+    /// it is returned as [`Stepped::Syscall`] with EIP already past `int 0x80`, so the
+    /// caller can either run it with [`Kernel::complete_syscall`] or impose another
+    /// kernel's result.
+    pub fn step(&mut self) -> Stepped {
+        // A fault that keeps "resolving" without the instruction completing is a
+        // kernel bug or a hostile loop; give up rather than hang.
+        for _ in 0..64 {
+            if let Some(st) = self.exit_status {
+                return Stepped::Exited(st);
+            }
+            let before = self.cpu.icount;
+            match self.cpu.run(1) {
+                Exit::Budget => {
+                    signal::do_signal(self);
+                    return Stepped::Retired;
+                }
+                Exit::Exception(Exception::SoftwareInterrupt(0x80)) => {
+                    let r = &self.cpu.regs;
+                    use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
+                    return Stepped::Syscall { nr: r[EAX], args: [r[EBX], r[ECX], r[EDX], r[ESI], r[EDI], r[EBP]] };
+                }
+                Exit::Exception(e) => {
+                    let eip = self.cpu.eip;
+                    self.handle_exception(e);
+                    let pending = !self.task.sig.pending.is_empty();
+                    signal::do_signal(self);
+                    if self.cpu.icount != before || pending || self.cpu.eip != eip {
+                        return match self.exit_status {
+                            Some(st) => Stepped::Exited(st),
+                            None => Stepped::Signal,
+                        };
+                    }
+                    // A resolved page fault: the instruction restarts.
+                }
+            }
+        }
+        Stepped::Stuck
+    }
+
+    /// Runs the system call [`Kernel::step`] stopped at, then delivers signals.
+    pub fn complete_syscall(&mut self) {
+        crate::syscall::dispatch(self);
+        if self.exit_status.is_none() {
+            signal::do_signal(self);
         }
     }
 

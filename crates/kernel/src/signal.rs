@@ -1,7 +1,25 @@
-//! Signals: generation (`force_sig_info`), delivery (`do_signal`), i386 signal frames
-//! and sigreturn (spec §6).
+//! Signals: generation (`force_sig_info`, `send_sig_info`), delivery (`do_signal`),
+//! the i386 signal frames and sigreturn, following Linux 2.4 (spec §6).
+//!
+//! Deliberate choices, where the spec leaves one or where 2.4 and a native run differ:
+//! * **pid 1.** 2.4 discards every default action for init (spec §6.2, §8 scenario
+//!   20). The guest is an ordinary program whose native run is not init, so its
+//!   default actions apply even though the mini-kernel numbers it 1.
+//! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (spec §6.3), not the
+//!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses,
+//!   and the CPU has no SSE, so nothing in a handler needs more than 8 bytes.
+//! * **Stop signals** (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) with the default action are
+//!   discarded with a log line: there is no job control to resume the task.
+//! * **Core dumps** are never written; RLIMIT_CORE is 0 by default, so `core` is false.
+//! * **FPU state** in the frame: always saved (FNSAVE format, no FXSR part) and the
+//!   sigcontext `fpstate` points at it, as on a task that has used the FPU; the
+//!   handler starts with an initialised FPU and sigreturn restores the saved one.
 
-use crate::Kernel;
+use growsdown_cpu::flags::TF;
+use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
+
+use crate::errno::{Errno, EFAULT, EINVAL, ENOMEM, EPERM};
+use crate::{Kernel, USER_CS, USER_DS};
 
 pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
@@ -18,11 +36,30 @@ pub const SIGUSR2: i32 = 12;
 pub const SIGPIPE: i32 = 13;
 pub const SIGALRM: i32 = 14;
 pub const SIGTERM: i32 = 15;
+pub const SIGSTKFLT: i32 = 16;
 pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
 pub const SIGSTOP: i32 = 19;
+pub const SIGTSTP: i32 = 20;
+pub const SIGTTIN: i32 = 21;
+pub const SIGTTOU: i32 = 22;
+pub const SIGURG: i32 = 23;
+pub const SIGXCPU: i32 = 24;
+pub const SIGXFSZ: i32 = 25;
+pub const SIGVTALRM: i32 = 26;
+pub const SIGPROF: i32 = 27;
+pub const SIGWINCH: i32 = 28;
+pub const SIGIO: i32 = 29;
+pub const SIGPWR: i32 = 30;
 pub const SIGSYS: i32 = 31;
+pub const SIGRTMIN: i32 = 32;
+/// `_NSIG`: signals are 1..=64.
+pub const NSIG: i32 = 64;
 
+pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
+pub const SI_TKILL: i32 = -6;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
@@ -36,7 +73,48 @@ pub const FPE_FLTUND: i32 = 5;
 pub const FPE_FLTRES: i32 = 6;
 pub const FPE_FLTINV: i32 = 7;
 
-/// The fields of `siginfo_t` that fault signals carry.
+/// `sa_handler` special values.
+pub const SIG_DFL: u32 = 0;
+pub const SIG_IGN: u32 = 1;
+
+/// `sa_flags` (i386).
+pub const SA_NOCLDSTOP: u32 = 0x0000_0001;
+pub const SA_NOCLDWAIT: u32 = 0x0000_0002;
+pub const SA_SIGINFO: u32 = 0x0000_0004;
+pub const SA_RESTORER: u32 = 0x0400_0000;
+pub const SA_ONSTACK: u32 = 0x0800_0000;
+pub const SA_RESTART: u32 = 0x1000_0000;
+pub const SA_NODEFER: u32 = 0x4000_0000;
+pub const SA_RESETHAND: u32 = 0x8000_0000;
+
+/// `ss_flags` of `stack_t`.
+pub const SS_ONSTACK: u32 = 1;
+pub const SS_DISABLE: u32 = 2;
+pub const SS_AUTODISARM: u32 = 1 << 31;
+/// MINSIGSTKSZ on i386.
+pub const MINSIGSTKSZ: u32 = 2048;
+
+/// Sizes of the i386 2.4 frame structures (spec §6.4–§6.6).
+pub const SIGCONTEXT_SIZE: usize = 88;
+pub const FPSTATE_SIZE: usize = 624;
+/// What sigreturn reads back from `_fpstate`: `struct i387_fsave_struct`.
+pub const FPSAVE_SIZE: usize = 112;
+pub const SIGFRAME_SIZE: u32 = 732;
+pub const RT_SIGFRAME_SIZE: u32 = 892;
+pub const SIGINFO_SIZE: usize = 128;
+pub const UCONTEXT_SIZE: usize = 116;
+/// `pop eax; mov eax, 119; int 0x80`.
+pub const SIGFRAME_RETCODE: [u8; 8] = [0x58, 0xb8, 0x77, 0x00, 0x00, 0x00, 0xcd, 0x80];
+/// `mov eax, 173; int 0x80` (and a pad byte).
+pub const RT_SIGFRAME_RETCODE: [u8; 8] = [0xb8, 0xad, 0x00, 0x00, 0x00, 0xcd, 0x80, 0x00];
+
+/// EFLAGS bits sigreturn takes from the frame: CF PF AF ZF SF TF DF OF AC.
+pub const FIX_EFLAGS: u32 = 0x40dd5;
+
+/// The fields of `siginfo_t` the kernel fills.
+///
+/// `addr` is the first word of the union at offset 12: `si_addr` for fault signals,
+/// `si_pid` for SI_USER / SI_TKILL / SI_KERNEL (where `si_uid` follows at 16).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SigInfo {
     pub signo: i32,
@@ -49,34 +127,81 @@ impl SigInfo {
     pub fn fault(signo: i32, code: i32, addr: u32) -> Self {
         Self { signo, errno: 0, code, addr }
     }
-    /// `force_sig(sig)`: si_code SI_KERNEL, no address.
+    /// `force_sig(sig)`: si_code SI_KERNEL, no address, pid 0.
     pub fn kernel(signo: i32) -> Self {
         Self { signo, errno: 0, code: SI_KERNEL, addr: 0 }
+    }
+    /// kill() / tgkill() from a process: SI_USER or SI_TKILL with the sender's pid.
+    pub fn user(signo: i32, code: i32, pid: u32) -> Self {
+        Self { signo, errno: 0, code, addr: pid }
+    }
+
+    /// A fault signal carries `si_addr`; the others carry `si_pid` and `si_uid`.
+    pub fn is_fault(&self) -> bool {
+        self.code > 0
+            && self.code != SI_KERNEL
+            && matches!(self.signo, SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP)
+    }
+
+    /// `copy_siginfo_to_user` (spec §6.6): signo, errno, the low 16 bits of a
+    /// kernel si_code (sign-extended), and the first union word; plus `si_uid` for the
+    /// non-fault classes. The rest is zero.
+    pub fn to_user_bytes(&self) -> [u8; SIGINFO_SIZE] {
+        let mut b = [0u8; SIGINFO_SIZE];
+        put32(&mut b, 0, self.signo as u32);
+        put32(&mut b, 4, self.errno as u32);
+        let code = if self.code < 0 { self.code } else { i32::from(self.code as i16) };
+        put32(&mut b, 8, code as u32);
+        put32(&mut b, 12, self.addr);
+        if !self.is_fault() {
+            let uid = if self.code <= 0 {
+                // SAFETY: getuid has no preconditions.
+                unsafe { libc::getuid() }
+            } else {
+                0
+            };
+            put32(&mut b, 16, uid);
+        }
+        b
     }
 }
 
 pub fn signal_name(signo: i32) -> &'static str {
-    match signo {
-        SIGHUP => "SIGHUP",
-        SIGINT => "SIGINT",
-        SIGQUIT => "SIGQUIT",
-        SIGILL => "SIGILL",
-        SIGTRAP => "SIGTRAP",
-        SIGABRT => "SIGABRT",
-        SIGBUS => "SIGBUS",
-        SIGFPE => "SIGFPE",
-        SIGKILL => "SIGKILL",
-        SIGUSR1 => "SIGUSR1",
-        SIGSEGV => "SIGSEGV",
-        SIGUSR2 => "SIGUSR2",
-        SIGPIPE => "SIGPIPE",
-        SIGALRM => "SIGALRM",
-        SIGTERM => "SIGTERM",
-        SIGCHLD => "SIGCHLD",
-        SIGSTOP => "SIGSTOP",
-        SIGSYS => "SIGSYS",
-        _ => "signal",
-    }
+    const NAMES: [&str; 32] = [
+        "signal",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    usize::try_from(signo).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("signal")
 }
 
 /// si_code for an x87 #MF from the unmasked exceptions pending in the status word.
@@ -97,27 +222,582 @@ pub fn fpe_code(status: u16, control: u16) -> i32 {
     }
 }
 
+/// The mask bit of a signal (1..=64).
+#[inline]
+pub fn sigmask(sig: i32) -> u64 {
+    if (1..=NSIG).contains(&sig) {
+        1u64 << (sig - 1)
+    } else {
+        0
+    }
+}
+
+/// SIGKILL and SIGSTOP can never be blocked.
+pub const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/// Signals whose default action is to do nothing.
+fn default_ignored(sig: i32) -> bool {
+    matches!(sig, SIGCHLD | SIGURG | SIGWINCH | SIGCONT)
+}
+
+fn default_stops(sig: i32) -> bool {
+    matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// One `struct k_sigaction`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u32,
+    pub flags: u32,
+    pub restorer: u32,
+    pub mask: u64,
+}
+
+/// `sas_ss_sp`, `sas_ss_size` and the SS_AUTODISARM flag.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: u32,
+    pub size: u32,
+    pub autodisarm: bool,
+}
+
 /// Per-task signal state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SignalState {
-    /// Pending signals with their info, lowest number delivered first.
+    /// Pending signals with their info; the lowest unblocked number is delivered first.
     pub pending: Vec<SigInfo>,
     pub blocked: u64,
+    /// Indexed by signal number - 1.
+    pub actions: Vec<SigAction>,
+    pub altstack: AltStack,
 }
 
-/// `force_sig_info`: unblock, un-ignore, queue (spec §6.1).
+impl Default for SignalState {
+    fn default() -> Self {
+        Self {
+            pending: Vec::new(),
+            blocked: 0,
+            actions: vec![SigAction::default(); NSIG as usize],
+            altstack: AltStack::default(),
+        }
+    }
+}
+
+/// Pending real-time signals beyond this many are dropped (2.4's `max_queued_signals`
+/// is 1024).
+const MAX_QUEUED: usize = 1024;
+
+impl SignalState {
+    pub fn action(&self, sig: i32) -> SigAction {
+        sig.checked_sub(1)
+            .and_then(|s| usize::try_from(s).ok())
+            .and_then(|i| self.actions.get(i))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn action_mut(&mut self, sig: i32) -> Option<&mut SigAction> {
+        sig.checked_sub(1).and_then(|s| usize::try_from(s).ok()).and_then(|i| self.actions.get_mut(i))
+    }
+
+    /// The bitmask of pending signals.
+    pub fn pending_mask(&self) -> u64 {
+        self.pending.iter().fold(0, |m, p| m | sigmask(p.signo))
+    }
+
+    /// Whether a newly generated `sig` would be thrown away at once (2.4's
+    /// `ignored_signal`): not blocked, and its action is to ignore it.
+    fn ignored(&self, sig: i32) -> bool {
+        if self.blocked & sigmask(sig) != 0 {
+            return false;
+        }
+        let h = self.action(sig).handler;
+        h == SIG_IGN || (h == SIG_DFL && default_ignored(sig))
+    }
+
+    /// Drops pending instances of `sig` (when its action becomes "ignore").
+    pub fn discard_pending(&mut self, sig: i32) {
+        self.pending.retain(|p| p.signo != sig);
+    }
+
+    /// `sas_ss_flags(sp)`.
+    pub fn sas_ss_flags(&self, sp: u32) -> u32 {
+        if self.altstack.size == 0 {
+            SS_DISABLE
+        } else if self.on_sig_stack(sp) {
+            SS_ONSTACK
+        } else {
+            0
+        }
+    }
+
+    /// `on_sig_stack(sp)`: 2.4's unsigned `sp - sas_ss_sp < sas_ss_size`.
+    pub fn on_sig_stack(&self, sp: u32) -> bool {
+        sp.wrapping_sub(self.altstack.sp) < self.altstack.size
+    }
+}
+
+/// `force_sig_info`: un-ignore, unblock, queue (spec §6.1). A fault signal can be
+/// neither ignored nor blocked.
 pub fn force_sig_info(k: &mut Kernel, info: SigInfo) {
-    let bit = 1u64 << (info.signo - 1);
-    k.task.sig.blocked &= !bit;
-    if !k.task.sig.pending.iter().any(|p| p.signo == info.signo) {
-        k.task.sig.pending.push(info);
+    let sig = info.signo;
+    if let Some(a) = k.task.sig.action_mut(sig) {
+        if a.handler == SIG_IGN {
+            a.handler = SIG_DFL;
+        }
+    }
+    k.task.sig.blocked &= !sigmask(sig);
+    send_sig_info(k, info);
+}
+
+/// `force_sig(sig)`: force_sig_info with SI_KERNEL.
+pub fn force_sig(k: &mut Kernel, sig: i32) {
+    force_sig_info(k, SigInfo::kernel(sig));
+}
+
+/// `send_sig_info` (spec §6.1): drop an ignored signal; a standard signal already
+/// pending discards the new one (and its info); real-time signals queue.
+pub fn send_sig_info(k: &mut Kernel, info: SigInfo) {
+    let sig = info.signo;
+    if !(1..=NSIG).contains(&sig) {
+        return;
+    }
+    let st = &mut k.task.sig;
+    if st.ignored(sig) {
+        log::debug!(target: "kernel::signal", "{} ignored", signal_name(sig));
+        return;
+    }
+    if sig < SIGRTMIN && st.pending.iter().any(|p| p.signo == sig) {
+        log::debug!(target: "kernel::signal", "{} already pending: discarded", signal_name(sig));
+        return;
+    }
+    if st.pending.len() >= MAX_QUEUED {
+        log::warn!(target: "kernel::signal", "signal queue full: {} dropped", sig);
+        return;
+    }
+    st.pending.push(info);
+}
+
+/// Removes and returns the lowest-numbered pending signal that is not blocked
+/// (the oldest instance of it for real-time signals).
+fn dequeue_signal(k: &mut Kernel) -> Option<SigInfo> {
+    let st = &mut k.task.sig;
+    let blocked = st.blocked & !UNBLOCKABLE;
+    let pos = st
+        .pending
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| blocked & sigmask(p.signo) == 0)
+        .min_by_key(|(i, p)| (p.signo, *i))
+        .map(|(i, _)| i)?;
+    Some(st.pending.remove(pos))
+}
+
+/// Delivers pending signals on the way back to user mode (spec §6.2): discards
+/// ignored ones, applies default actions, and builds at most one handler frame.
+pub fn do_signal(k: &mut Kernel) {
+    while k.exit_status.is_none() {
+        let Some(info) = dequeue_signal(k) else { return };
+        let sig = info.signo;
+        let ka = k.task.sig.action(sig);
+        if sig == SIGKILL || ka.handler == SIG_DFL {
+            if default_ignored(sig) {
+                continue;
+            }
+            if default_stops(sig) {
+                log::info!(target: "kernel::signal", "{}: no job control, stop ignored", signal_name(sig));
+                continue;
+            }
+            log::debug!(
+                target: "kernel::signal",
+                "killed by {} (code {}, addr {:#x}) at eip {:#010x}",
+                signal_name(sig),
+                info.code,
+                info.addr,
+                k.cpu.eip
+            );
+            k.exit_status =
+                Some(crate::ExitStatus::Signaled { signo: sig, info, eip: k.cpu.eip, core: false });
+            return;
+        }
+        if ka.handler == SIG_IGN {
+            continue;
+        }
+        handle_signal(k, info, ka);
+        return;
     }
 }
 
-/// Delivers one pending signal on the way back to user mode (spec §6.2).
-pub fn do_signal(k: &mut Kernel) {
-    if let Some(pos) = k.task.sig.pending.iter().enumerate().min_by_key(|(_, p)| p.signo).map(|(i, _)| i) {
-        let info = k.task.sig.pending.remove(pos);
-        k.exit_status = Some(crate::ExitStatus::Signaled { signo: info.signo, info, eip: k.cpu.eip, core: false });
+/// `handle_signal`: build the frame, then SA_RESETHAND and the handler's mask, as 2.4
+/// does even when the frame could not be written (spec §6.2, §6.8).
+fn handle_signal(k: &mut Kernel, info: SigInfo, ka: SigAction) {
+    let sig = info.signo;
+    let oldset = k.task.sig.blocked;
+    let ok = if ka.flags & SA_SIGINFO != 0 {
+        setup_rt_frame(k, &info, &ka, oldset)
+    } else {
+        setup_frame(k, sig, &ka, oldset)
+    };
+    if !ok {
+        give_sigsegv(k, sig);
     }
+    if ka.flags & SA_RESETHAND != 0 {
+        if let Some(a) = k.task.sig.action_mut(sig) {
+            a.handler = SIG_DFL;
+        }
+    }
+    if ka.flags & SA_NODEFER == 0 {
+        let st = &mut k.task.sig;
+        st.blocked = (st.blocked | ka.mask | sigmask(sig)) & !UNBLOCKABLE;
+    }
+}
+
+/// `give_sigsegv` (spec §6.8).
+fn give_sigsegv(k: &mut Kernel, sig: i32) {
+    log::debug!(target: "kernel::signal", "cannot build the frame for {}: SIGSEGV", signal_name(sig));
+    if sig == SIGSEGV {
+        if let Some(a) = k.task.sig.action_mut(SIGSEGV) {
+            a.handler = SIG_DFL;
+        }
+    }
+    force_sig(k, SIGSEGV);
+}
+
+/// `get_sigframe` (spec §6.3): the alternate stack if SA_ONSTACK and not on it
+/// already, then `(esp - size) & ~7`.
+fn get_sigframe(k: &Kernel, ka: &SigAction, size: u32) -> u32 {
+    let mut esp = k.cpu.regs[ESP];
+    if ka.flags & SA_ONSTACK != 0 && k.task.sig.sas_ss_flags(esp) == 0 {
+        esp = k.task.sig.altstack.sp.wrapping_add(k.task.sig.altstack.size);
+    }
+    esp.wrapping_sub(size) & !7
+}
+
+#[inline]
+fn put32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[inline]
+fn get32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// `save_i387` for a CPU without FXSR: the 108-byte FNSAVE image, then `status` (the
+/// status word) at 108 and `magic` 0xFFFF ("fsave data only") at 110; the FXSR part
+/// stays zero. The handler then starts with a fresh FPU, as 2.4 clears `used_math`.
+/// Today's kernels save the FPU for every task, so the frame always has it (2.4
+/// leaves fpstate NULL for a task that never touched the FPU; nothing here tracks
+/// that).
+fn save_fpstate(k: &mut Kernel) -> Option<[u8; FPSTATE_SIZE]> {
+    let image = growsdown_cpu::ops::x87::save_image(&mut k.cpu);
+    let mut b = [0u8; FPSTATE_SIZE];
+    b[..108].copy_from_slice(&image);
+    b[108..110].copy_from_slice(&image[4..6]);
+    b[110..112].copy_from_slice(&0xffffu16.to_le_bytes());
+    Some(b)
+}
+
+/// `restore_i387`: reloads the FPU from a frame's FNSAVE image.
+fn restore_fpstate(k: &mut Kernel, image: &[u8; FPSAVE_SIZE]) {
+    let mut b = [0u8; 108];
+    b.copy_from_slice(&image[..108]);
+    growsdown_cpu::ops::x87::restore_image(&mut k.cpu, &b);
+}
+
+/// `setup_sigcontext` (spec §6.4) for the current registers.
+fn sigcontext_bytes(k: &Kernel, fpstate: u32, oldmask: u32) -> [u8; SIGCONTEXT_SIZE] {
+    let mut b = [0u8; SIGCONTEXT_SIZE];
+    let c = &k.cpu;
+    let sel = |s: SegReg| u32::from(c.segs[s as usize].selector);
+    put32(&mut b, 0, sel(SegReg::Gs));
+    put32(&mut b, 4, sel(SegReg::Fs));
+    put32(&mut b, 8, sel(SegReg::Es));
+    put32(&mut b, 12, sel(SegReg::Ds));
+    put32(&mut b, 16, c.regs[EDI]);
+    put32(&mut b, 20, c.regs[ESI]);
+    put32(&mut b, 24, c.regs[EBP]);
+    put32(&mut b, 28, c.regs[ESP]);
+    put32(&mut b, 32, c.regs[EBX]);
+    put32(&mut b, 36, c.regs[EDX]);
+    put32(&mut b, 40, c.regs[ECX]);
+    put32(&mut b, 44, c.regs[EAX]);
+    put32(&mut b, 48, k.task.thread.trap_no);
+    put32(&mut b, 52, k.task.thread.error_code);
+    put32(&mut b, 56, c.eip);
+    put32(&mut b, 60, sel(SegReg::Cs));
+    put32(&mut b, 64, c.flags.get());
+    put32(&mut b, 68, c.regs[ESP]);
+    put32(&mut b, 72, sel(SegReg::Ss));
+    put32(&mut b, 76, fpstate);
+    put32(&mut b, 80, oldmask);
+    put32(&mut b, 84, k.task.thread.cr2);
+    b
+}
+
+/// Loads a data segment register for the handler; falls back to a flat segment if
+/// the GDT has not been filled in (a bare machine in tests).
+fn set_user_seg(k: &mut Kernel, s: SegReg, sel: u16) {
+    if k.cpu.load_segment(s, sel).is_err() {
+        k.cpu.segs[s as usize] =
+            Segment { selector: sel, base: 0, limit: u32::MAX, attrs: 0xcf3, usable: true };
+    }
+}
+
+/// Points the CPU at a handler whose frame is at `frame`.
+fn enter_handler(k: &mut Kernel, frame: u32, handler: u32) {
+    k.cpu.regs[ESP] = frame;
+    k.cpu.eip = handler;
+    set_user_seg(k, SegReg::Ds, USER_DS);
+    set_user_seg(k, SegReg::Es, USER_DS);
+    set_user_seg(k, SegReg::Ss, USER_DS);
+    k.cpu.force_cs(USER_CS);
+    k.cpu.flags.set_bits(TF, false);
+    // The FPU state is in the frame; the handler starts with a fresh one.
+    k.cpu.fpu.init();
+}
+
+/// `setup_frame` (spec §6.5): the 732-byte `struct sigframe`. False if it could not
+/// be written.
+fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
+    let frame = get_sigframe(k, ka, SIGFRAME_SIZE);
+    let mut b = vec![0u8; SIGFRAME_SIZE as usize];
+    let fp = save_fpstate(k);
+    let fp_ptr = if fp.is_some() { frame.wrapping_add(96) } else { 0 };
+    let pretcode = if ka.flags & SA_RESTORER != 0 { ka.restorer } else { frame.wrapping_add(724) };
+    put32(&mut b, 0, pretcode);
+    put32(&mut b, 4, sig as u32);
+    b[8..96].copy_from_slice(&sigcontext_bytes(k, fp_ptr, oldset as u32));
+    if let Some(img) = fp {
+        b[96..720].copy_from_slice(&img);
+    }
+    put32(&mut b, 720, (oldset >> 32) as u32);
+    b[724..732].copy_from_slice(&SIGFRAME_RETCODE);
+    if k.copy_to_user(frame, &b).is_err() {
+        return false;
+    }
+    log::debug!(
+        target: "kernel::signal",
+        "{}: frame at {:#010x}, handler {:#010x}",
+        signal_name(sig),
+        frame,
+        ka.handler
+    );
+    enter_handler(k, frame, ka.handler);
+    true
+}
+
+/// `setup_rt_frame` (spec §6.6): the 892-byte `struct rt_sigframe`.
+fn setup_rt_frame(k: &mut Kernel, info: &SigInfo, ka: &SigAction, oldset: u64) -> bool {
+    let sig = info.signo;
+    let frame = get_sigframe(k, ka, RT_SIGFRAME_SIZE);
+    let esp = k.cpu.regs[ESP];
+    let mut b = vec![0u8; RT_SIGFRAME_SIZE as usize];
+    let fp = save_fpstate(k);
+    let fp_ptr = if fp.is_some() { frame.wrapping_add(260) } else { 0 };
+    let pretcode = if ka.flags & SA_RESTORER != 0 { ka.restorer } else { frame.wrapping_add(884) };
+    put32(&mut b, 0, pretcode);
+    put32(&mut b, 4, sig as u32);
+    put32(&mut b, 8, frame.wrapping_add(16));
+    put32(&mut b, 12, frame.wrapping_add(144));
+    b[16..144].copy_from_slice(&info.to_user_bytes());
+    // ucontext: uc_flags 0, uc_link 0, uc_stack, uc_mcontext, uc_sigmask.
+    let alt = k.task.sig.altstack;
+    put32(&mut b, 152, alt.sp);
+    put32(&mut b, 156, k.task.sig.sas_ss_flags(esp) | if alt.autodisarm { SS_AUTODISARM } else { 0 });
+    put32(&mut b, 160, alt.size);
+    b[164..252].copy_from_slice(&sigcontext_bytes(k, fp_ptr, oldset as u32));
+    put32(&mut b, 252, oldset as u32);
+    put32(&mut b, 256, (oldset >> 32) as u32);
+    if let Some(img) = fp {
+        b[260..884].copy_from_slice(&img);
+    }
+    b[884..892].copy_from_slice(&RT_SIGFRAME_RETCODE);
+    if k.copy_to_user(frame, &b).is_err() {
+        return false;
+    }
+    if alt.autodisarm {
+        k.task.sig.altstack = AltStack::default();
+    }
+    log::debug!(
+        target: "kernel::signal",
+        "{}: rt frame at {:#010x}, handler {:#010x}, code {}, addr {:#x}",
+        signal_name(sig),
+        frame,
+        ka.handler,
+        info.code,
+        info.addr
+    );
+    enter_handler(k, frame, ka.handler);
+    true
+}
+
+/// Checks a selector a sigreturn frame wants in CS: a present DPL-3 code segment.
+fn valid_user_cs(k: &Kernel, sel: u16) -> bool {
+    if sel & !3 == 0 {
+        return false;
+    }
+    match k.cpu.descriptor(sel) {
+        Ok(d) => d.is_code_or_data() && d.is_code() && d.present() && (d.dpl() == 3 || d.attrs & 0x04 != 0),
+        Err(_) => false,
+    }
+}
+
+/// `restore_sigcontext` (spec §6.7). Validates every selector before changing
+/// anything: a bad one leaves the registers as they are and fails (the caller sends
+/// SIGSEGV). Returns the saved EAX.
+fn restore_sigcontext(k: &mut Kernel, sc: &[u8]) -> Result<u32, ()> {
+    let sel = |off: usize| get32(sc, off) as u16;
+    let cs = sel(60) | 3;
+    let ss = sel(72) | 3;
+    if !valid_user_cs(k, cs) {
+        return Err(());
+    }
+    let saved = k.cpu.segs;
+    let loads = [
+        (SegReg::Gs, sel(0)),
+        (SegReg::Fs, sel(4)),
+        (SegReg::Es, sel(8)),
+        (SegReg::Ds, sel(12)),
+        (SegReg::Ss, ss),
+    ];
+    for (s, v) in loads {
+        if k.cpu.load_segment(s, v).is_err() {
+            k.cpu.segs = saved;
+            return Err(());
+        }
+    }
+    let fpstate = get32(sc, 76);
+    if fpstate != 0 {
+        let mut img = [0u8; FPSAVE_SIZE];
+        if k.copy_from_user(fpstate, &mut img).is_err() {
+            k.cpu.segs = saved;
+            return Err(());
+        }
+        restore_fpstate(k, &img);
+    }
+    k.cpu.force_cs(cs);
+    let r = &mut k.cpu.regs;
+    r[EDI] = get32(sc, 16);
+    r[ESI] = get32(sc, 20);
+    r[EBP] = get32(sc, 24);
+    r[ESP] = get32(sc, 28);
+    r[EBX] = get32(sc, 32);
+    r[EDX] = get32(sc, 36);
+    r[ECX] = get32(sc, 40);
+    k.cpu.eip = get32(sc, 56);
+    let cur = k.cpu.flags.get();
+    k.cpu.flags.set((cur & !FIX_EFLAGS) | (get32(sc, 64) & FIX_EFLAGS));
+    Ok(get32(sc, 44))
+}
+
+/// `sys_sigreturn` (119): the frame is at ESP - 8 (spec §6.7). Returns the EAX to
+/// leave in place; a bad frame forces SIGSEGV and returns 0.
+pub fn sys_sigreturn(k: &mut Kernel) -> u32 {
+    let frame = k.cpu.regs[ESP].wrapping_sub(8);
+    let mut b = vec![0u8; SIGFRAME_SIZE as usize];
+    if k.copy_from_user(frame, &mut b).is_err() {
+        return badframe(k, "sigreturn", frame);
+    }
+    let set = u64::from(get32(&b, 80)) | (u64::from(get32(&b, 720)) << 32);
+    k.task.sig.blocked = set & !UNBLOCKABLE;
+    match restore_sigcontext(k, &b[8..96]) {
+        Ok(eax) => eax,
+        Err(()) => badframe(k, "sigreturn", frame),
+    }
+}
+
+/// `sys_rt_sigreturn` (173): the frame is at ESP - 4; also re-applies `uc_stack`.
+pub fn sys_rt_sigreturn(k: &mut Kernel) -> u32 {
+    let frame = k.cpu.regs[ESP].wrapping_sub(4);
+    let mut uc = vec![0u8; UCONTEXT_SIZE];
+    if !crate::uaccess::access_ok(frame, RT_SIGFRAME_SIZE)
+        || k.copy_from_user(frame.wrapping_add(144), &mut uc).is_err()
+    {
+        return badframe(k, "rt_sigreturn", frame);
+    }
+    let set = u64::from(get32(&uc, 108)) | (u64::from(get32(&uc, 112)) << 32);
+    k.task.sig.blocked = set & !UNBLOCKABLE;
+    let eax = match restore_sigcontext(k, &uc[20..108]) {
+        Ok(eax) => eax,
+        Err(()) => return badframe(k, "rt_sigreturn", frame),
+    };
+    // do_sigaltstack(&uc_stack, NULL, regs->esp); errors other than EFAULT ignored.
+    let ss = (get32(&uc, 8), get32(&uc, 12), get32(&uc, 16));
+    let esp = k.cpu.regs[ESP];
+    let _ = do_sigaltstack(k, Some(ss), esp);
+    eax
+}
+
+fn badframe(k: &mut Kernel, what: &str, frame: u32) -> u32 {
+    log::debug!(target: "kernel::signal", "{what}: bad frame at {frame:#010x}: SIGSEGV");
+    force_sig(k, SIGSEGV);
+    0
+}
+
+/// `do_sigaltstack`: installs `new` = (ss_sp, ss_flags, ss_size) if given and returns
+/// the old (ss_sp, ss_flags, ss_size) as seen from stack pointer `sp`.
+pub fn do_sigaltstack(
+    k: &mut Kernel,
+    new: Option<(u32, u32, u32)>,
+    sp: u32,
+) -> Result<(u32, u32, u32), Errno> {
+    let st = &mut k.task.sig;
+    let old_alt = st.altstack;
+    let old =
+        (old_alt.sp, st.sas_ss_flags(sp) | if old_alt.autodisarm { SS_AUTODISARM } else { 0 }, old_alt.size);
+    if let Some((ss_sp, ss_flags, ss_size)) = new {
+        if st.on_sig_stack(sp) && st.altstack.size != 0 {
+            return Err(EPERM);
+        }
+        let mode = ss_flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(EINVAL);
+        }
+        if mode == SS_DISABLE {
+            st.altstack = AltStack::default();
+        } else {
+            if ss_size < MINSIGSTKSZ {
+                return Err(ENOMEM);
+            }
+            st.altstack = AltStack { sp: ss_sp, size: ss_size, autodisarm: ss_flags & SS_AUTODISARM != 0 };
+        }
+    }
+    Ok(old)
+}
+
+/// Reads a user `stack_t` (ss_sp, ss_flags, ss_size).
+pub fn read_stack_t(k: &mut Kernel, addr: u32) -> Result<(u32, u32, u32), Errno> {
+    let mut b = [0u8; 12];
+    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+    Ok((get32(&b, 0), get32(&b, 4), get32(&b, 8)))
+}
+
+/// Writes a user `stack_t`.
+pub fn write_stack_t(k: &mut Kernel, addr: u32, v: (u32, u32, u32)) -> Result<(), Errno> {
+    let mut b = [0u8; 12];
+    put32(&mut b, 0, v.0);
+    put32(&mut b, 4, v.1);
+    put32(&mut b, 8, v.2);
+    k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+}
+
+/// `do_sigaction`: installs `new` for `sig` (if given) and returns the old action.
+pub fn do_sigaction(k: &mut Kernel, sig: i32, new: Option<SigAction>) -> Result<SigAction, Errno> {
+    if !(1..=NSIG).contains(&sig) || (new.is_some() && (sig == SIGKILL || sig == SIGSTOP)) {
+        return Err(EINVAL);
+    }
+    let st = &mut k.task.sig;
+    let old = st.action(sig);
+    if let Some(mut a) = new {
+        a.mask &= !UNBLOCKABLE;
+        if let Some(slot) = st.action_mut(sig) {
+            *slot = a;
+        }
+        // POSIX 3.3.1.3: setting a pending signal to be ignored discards it.
+        if a.handler == SIG_IGN || (a.handler == SIG_DFL && default_ignored(sig)) {
+            st.discard_pending(sig);
+        }
+    }
+    Ok(old)
 }

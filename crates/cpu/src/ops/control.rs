@@ -1,5 +1,369 @@
-//! control instructions.
+//! Control transfer: JMP, Jcc, CALL, RET, far JMP/CALL/RET and IRET to the same
+//! privilege level, LOOP/LOOPE/LOOPNE, JCXZ/JECXZ, INT n/INT3/INTO, BOUND, UD0/UD1/UD2.
+//!
+//! A transfer writes `cpu.next_eip`; the executor moves EIP there only if the handler
+//! returns `Ok`. A CALL whose push faults therefore leaves EIP (and, through
+//! [`Cpu::push`], ESP) unchanged.
+//!
+//! Decisions where the SDM leaves a choice or where this CPU is narrower than the SDM:
+//! * `INT3` (0xCC) reports [`Exception::Breakpoint`]; `INT 3` (CD 03) reports
+//!   `SoftwareInterrupt(3)` like every other `INT n`, so the kernel can apply the gate's
+//!   DPL check (which `INT3` also gets in hardware; Linux opens vector 3 to user mode,
+//!   so both end as SIGTRAP). Both are traps: EIP moves past the instruction.
+//! * `INT1`/ICEBP (0xF1) is not registered: the CPU has no #DB exception to report, so it
+//!   raises #UD rather than pretend to be `INT 1` (which would take the DPL-checked path).
+//! * `INTO` with OF=1 traps with [`Exception::Overflow`]; with OF=0 it is a NOP.
+//!   `BOUND` out of range is a fault ([`Exception::BoundRange`], EIP unchanged).
+//! * Far JMP/CALL/RET and IRET work between code segments at CPL 3 (what the host does
+//!   with `ljmp $0x23`, `lcall`, `lret`, `iret`): the target must be a present code
+//!   segment descriptor with DPL 3 (nonconforming) or DPL <= 3 (conforming), 32-bit
+//!   (D=1; the decoder only decodes 32-bit code), and the offset within its limit.
+//!   Otherwise #GP(selector) (#NP in hardware for a not-present segment), #GP(0) for a
+//!   null selector or an offset beyond the limit. Call gates, task gates and returns
+//!   to another privilege level are not supported (#GP(selector)). IRET with NT=1
+//!   (a task return) raises #GP(0). IRET loads EFLAGS with the POPF rules of CPL 3;
+//!   RF is not loaded (nothing models it).
+//! * Near branches are not checked against the CS limit (the flat model).
 
+use iced_x86::{Instruction, OpKind, Register};
+
+use crate::exception::Exception;
+use crate::flags::{NT, RF};
+use crate::handlers;
+use crate::operand::Int;
+use crate::ops::stack::{peek_all, push_all, user_flags_mask};
+use crate::seg::SegReg;
+use crate::state::ESP;
 use crate::table::Table;
+use crate::Cpu;
 
-pub(crate) fn register(_t: &mut Table) {}
+#[inline(always)]
+fn branch(cpu: &mut Cpu, insn: &Instruction) {
+    // iced truncates the target to 16 bits for a 16-bit operand size.
+    cpu.next_eip = insn.near_branch_target() as u32;
+}
+
+/// JMP rel8/rel16/rel32.
+pub fn jmp_rel(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    branch(cpu, insn);
+    Ok(())
+}
+
+/// Jcc rel8/rel16/rel32.
+pub fn jcc(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if cpu.flags.cond(insn.condition_code()) {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// JMP r/m16 / r/m32: EIP := the operand, zero-extended.
+pub fn jmp_rm<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    cpu.next_eip = cpu.read_op::<T>(insn, 0)?.u32();
+    Ok(())
+}
+
+/// CALL rel16/rel32: push the return address, then branch. If the push faults, ESP and
+/// EIP are unchanged.
+pub fn call_rel<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    cpu.push::<T>(T::from_u32(cpu.next_eip))?;
+    branch(cpu, insn);
+    Ok(())
+}
+
+/// CALL r/m16 / r/m32: the target is read (and may fault) before the push.
+pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let target = cpu.read_op::<T>(insn, 0)?.u32();
+    cpu.push::<T>(T::from_u32(cpu.next_eip))?;
+    cpu.next_eip = target;
+    Ok(())
+}
+
+/// RET / RET imm16 (near): pop eIP, then release imm16 more bytes.
+pub fn ret<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let target = cpu.peek::<T>(0)?.u32();
+    let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
+    cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8).wrapping_add(extra);
+    cpu.next_eip = target;
+    Ok(())
+}
+
+/// Checks a far transfer to `sel:off` at CPL 3 (SDM JMP/CALL/RET "far", protected
+/// mode, same privilege). Returns the selector to load into CS.
+fn check_far_target(cpu: &Cpu, sel: u16, off: u32, is_return: bool) -> Result<u16, Exception> {
+    if sel & 0xfffc == 0 {
+        return Err(Exception::GeneralProtection(0));
+    }
+    let err = Exception::GeneralProtection(sel & !3);
+    let d = cpu.descriptor(sel)?;
+    if !d.is_code_or_data() || !d.is_code() {
+        return Err(err);
+    }
+    let (rpl, dpl, cpl) = (sel & 3, d.dpl(), 3);
+    let conforming = d.attrs & 0x04 != 0;
+    if is_return {
+        // RPL < CPL is #GP; RPL > CPL would be a return to an outer level, and CPL 3 is
+        // the outermost.
+        if rpl != cpl || (conforming && dpl > rpl) || (!conforming && dpl != rpl) {
+            return Err(err);
+        }
+    } else if (conforming && dpl > cpl) || (!conforming && (rpl > cpl || dpl != cpl)) {
+        return Err(err);
+    }
+    if !d.present() || d.attrs & 0x4000 == 0 {
+        return Err(err);
+    }
+    if off > d.limit {
+        return Err(Exception::GeneralProtection(0));
+    }
+    Ok((sel & !3) | cpl)
+}
+
+/// The selector:offset operand of a far JMP/CALL: immediate ptr16:16/ptr16:32 or
+/// m16:16/m16:32 (offset first, selector after it).
+fn far_operand<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(u16, u32), Exception> {
+    match insn.op0_kind() {
+        OpKind::FarBranch16 => Ok((insn.far_branch_selector(), u32::from(insn.far_branch16()))),
+        OpKind::FarBranch32 => Ok((insn.far_branch_selector(), insn.far_branch32())),
+        OpKind::Memory => {
+            let lin = cpu.mem_linear(insn)?;
+            let off = cpu.read_mem::<T>(lin)?.u32();
+            let sel = cpu.read_mem::<u16>(lin.wrapping_add(T::BITS / 8))?;
+            Ok((sel, off))
+        }
+        _ => Err(Exception::InvalidOpcode),
+    }
+}
+
+/// JMP ptr16:T / m16:T to a code segment at CPL 3.
+pub fn jmp_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let (sel, off) = far_operand::<T>(cpu, insn)?;
+    let sel = check_far_target(cpu, sel, off, false)?;
+    cpu.force_cs(sel);
+    cpu.next_eip = off;
+    Ok(())
+}
+
+/// CALL ptr16:T / m16:T: pushes CS (zero-extended to T, like PUSH CS) and eIP, both
+/// slots probed before either is written.
+pub fn call_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let (sel, off) = far_operand::<T>(cpu, insn)?;
+    let sel = check_far_target(cpu, sel, off, false)?;
+    let frame = [u32::from(cpu.segs[SegReg::Cs as usize].selector), cpu.next_eip];
+    push_all::<T>(cpu, &frame)?;
+    cpu.force_cs(sel);
+    cpu.next_eip = off;
+    Ok(())
+}
+
+/// RETF / RETF imm16 to the same privilege level.
+pub fn retf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    let [eip, cs] = peek_all::<T, 2>(cpu)?;
+    let sel = check_far_target(cpu, cs as u16, eip, true)?;
+    let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
+    cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(2 * (T::BITS / 8)).wrapping_add(extra);
+    cpu.force_cs(sel);
+    cpu.next_eip = eip;
+    Ok(())
+}
+
+/// IRET/IRETD at CPL 3 to CPL 3: pops eIP, CS, eFLAGS; flags change as for POPF.
+pub fn iret<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+    let cur = cpu.flags.get();
+    if cur & NT != 0 {
+        return Err(Exception::GeneralProtection(0));
+    }
+    let [eip, cs, fl] = peek_all::<T, 3>(cpu)?;
+    let sel = check_far_target(cpu, cs as u16, eip, true)?;
+    let m = user_flags_mask::<T>(cur);
+    cpu.flags.set(((cur & !m) | (fl & m)) & !RF);
+    cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(3 * (T::BITS / 8));
+    cpu.force_cs(sel);
+    cpu.next_eip = eip;
+    Ok(())
+}
+
+/// CX or ECX: the count register for an address size of C.
+#[inline(always)]
+fn count_reg<C: Int>() -> Register {
+    if C::BITS == 16 {
+        Register::CX
+    } else {
+        Register::ECX
+    }
+}
+
+/// Decrements the count register of width C (flags unaffected); returns the new value.
+#[inline(always)]
+fn dec_count<C: Int>(cpu: &mut Cpu) -> u32 {
+    let r = count_reg::<C>();
+    let c = C::from_u32(C::get_reg(cpu, r).u32().wrapping_sub(1));
+    C::set_reg(cpu, r, c);
+    c.u32()
+}
+
+/// LOOP: count := count - 1; branch if count != 0. C is the address size (CX/ECX).
+pub fn loop_<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if dec_count::<C>(cpu) != 0 {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// LOOPE/LOOPZ: branch if count != 0 and ZF=1.
+pub fn loope<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if dec_count::<C>(cpu) != 0 && cpu.flags.zf() {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// LOOPNE/LOOPNZ: branch if count != 0 and ZF=0.
+pub fn loopne<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if dec_count::<C>(cpu) != 0 && !cpu.flags.zf() {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// JCXZ (C = u16, under 0x67) / JECXZ (C = u32).
+pub fn jcxz<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if C::get_reg(cpu, count_reg::<C>()).u32() == 0 {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// INT imm8: a trap reported as [`Exception::SoftwareInterrupt`] (including `CD 03`).
+pub fn int_n(_: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    Err(Exception::SoftwareInterrupt(insn.immediate8()))
+}
+
+/// INT3 (0xCC): #BP, a trap.
+pub fn int3(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+    Err(Exception::Breakpoint)
+}
+
+/// INTO: #OF (trap) if OF=1.
+pub fn into(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+    if cpu.flags.of() {
+        Err(Exception::Overflow)
+    } else {
+        Ok(())
+    }
+}
+
+/// BOUND r, m: #BR (fault) unless lower <= index <= upper, all signed of width T.
+pub fn bound<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+    if insn.op1_kind() != OpKind::Memory {
+        return Err(Exception::InvalidOpcode);
+    }
+    let idx = T::get_reg(cpu, insn.op0_register()).sx() as i32;
+    let lin = cpu.mem_linear(insn)?;
+    let lo = cpu.read_mem::<T>(lin)?.sx() as i32;
+    let hi = cpu.read_mem::<T>(lin.wrapping_add(T::BITS / 8))?.sx() as i32;
+    if idx < lo || idx > hi {
+        return Err(Exception::BoundRange);
+    }
+    Ok(())
+}
+
+/// UD0/UD1/UD2: #UD, without touching the ModRM memory operand.
+pub fn ud(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+    Err(Exception::InvalidOpcode)
+}
+
+pub(crate) fn register(t: &mut Table) {
+    handlers!(t, jmp_rel => Jmp_rel8_16, Jmp_rel8_32, Jmp_rel16, Jmp_rel32_32);
+    handlers!(t, jcc =>
+        Jo_rel8_16, Jo_rel8_32, Jo_rel16, Jo_rel32_32,
+        Jno_rel8_16, Jno_rel8_32, Jno_rel16, Jno_rel32_32,
+        Jb_rel8_16, Jb_rel8_32, Jb_rel16, Jb_rel32_32,
+        Jae_rel8_16, Jae_rel8_32, Jae_rel16, Jae_rel32_32,
+        Je_rel8_16, Je_rel8_32, Je_rel16, Je_rel32_32,
+        Jne_rel8_16, Jne_rel8_32, Jne_rel16, Jne_rel32_32,
+        Jbe_rel8_16, Jbe_rel8_32, Jbe_rel16, Jbe_rel32_32,
+        Ja_rel8_16, Ja_rel8_32, Ja_rel16, Ja_rel32_32,
+        Js_rel8_16, Js_rel8_32, Js_rel16, Js_rel32_32,
+        Jns_rel8_16, Jns_rel8_32, Jns_rel16, Jns_rel32_32,
+        Jp_rel8_16, Jp_rel8_32, Jp_rel16, Jp_rel32_32,
+        Jnp_rel8_16, Jnp_rel8_32, Jnp_rel16, Jnp_rel32_32,
+        Jl_rel8_16, Jl_rel8_32, Jl_rel16, Jl_rel32_32,
+        Jge_rel8_16, Jge_rel8_32, Jge_rel16, Jge_rel32_32,
+        Jle_rel8_16, Jle_rel8_32, Jle_rel16, Jle_rel32_32,
+        Jg_rel8_16, Jg_rel8_32, Jg_rel16, Jg_rel32_32);
+    handlers!(t, jmp_rm::<u16> => Jmp_rm16);
+    handlers!(t, jmp_rm::<u32> => Jmp_rm32);
+    handlers!(t, call_rel::<u16> => Call_rel16);
+    handlers!(t, call_rel::<u32> => Call_rel32_32);
+    handlers!(t, call_rm::<u16> => Call_rm16);
+    handlers!(t, call_rm::<u32> => Call_rm32);
+    handlers!(t, ret::<u16> => Retnw, Retnw_imm16);
+    handlers!(t, ret::<u32> => Retnd, Retnd_imm16);
+
+    handlers!(t, jmp_far::<u16> => Jmp_ptr1616, Jmp_m1616);
+    handlers!(t, jmp_far::<u32> => Jmp_ptr1632, Jmp_m1632);
+    handlers!(t, call_far::<u16> => Call_ptr1616, Call_m1616);
+    handlers!(t, call_far::<u32> => Call_ptr1632, Call_m1632);
+    handlers!(t, retf::<u16> => Retfw, Retfw_imm16);
+    handlers!(t, retf::<u32> => Retfd, Retfd_imm16);
+    handlers!(t, iret::<u16> => Iretw);
+    handlers!(t, iret::<u32> => Iretd);
+
+    handlers!(t, loop_::<u16> => Loop_rel8_16_CX, Loop_rel8_32_CX);
+    handlers!(t, loop_::<u32> => Loop_rel8_16_ECX, Loop_rel8_32_ECX);
+    handlers!(t, loope::<u16> => Loope_rel8_16_CX, Loope_rel8_32_CX);
+    handlers!(t, loope::<u32> => Loope_rel8_16_ECX, Loope_rel8_32_ECX);
+    handlers!(t, loopne::<u16> => Loopne_rel8_16_CX, Loopne_rel8_32_CX);
+    handlers!(t, loopne::<u32> => Loopne_rel8_16_ECX, Loopne_rel8_32_ECX);
+    handlers!(t, jcxz::<u16> => Jcxz_rel8_16, Jcxz_rel8_32);
+    handlers!(t, jcxz::<u32> => Jecxz_rel8_16, Jecxz_rel8_32);
+
+    handlers!(t, int_n => Int_imm8);
+    handlers!(t, int3 => Int3);
+    handlers!(t, into => Into);
+    handlers!(t, bound::<u16> => Bound_r16_m1616);
+    handlers!(t, bound::<u32> => Bound_r32_m3232);
+    handlers!(t, ud => Ud0_r16_rm16, Ud0_r32_rm32, Ud1_r16_rm16, Ud1_r32_rm32, Ud2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seg::Descriptor;
+
+    fn cpu_with(desc: &[(usize, u16)]) -> Cpu {
+        let mut cpu = Cpu::new(1 << 16);
+        for &(i, attrs) in desc {
+            cpu.gdt[i] = Descriptor::encode(0, 0xfffff, attrs);
+        }
+        cpu
+    }
+
+    #[test]
+    fn far_targets_at_cpl3() {
+        // 4: DPL3 code 32-bit; 5: DPL3 data; 6: DPL0 code; 7: DPL0 conforming code;
+        // 8: DPL3 16-bit code; 9: not present DPL3 code.
+        let cpu = cpu_with(&[(4, 0xc0fb), (5, 0xc0f3), (6, 0xc09b), (7, 0xc09f), (8, 0x80fb), (9, 0xc07b)]);
+        let gp = Exception::GeneralProtection;
+        assert_eq!(check_far_target(&cpu, 0x23, 0x1000, false), Ok(0x23));
+        assert_eq!(check_far_target(&cpu, 0x20, 0x1000, false), Ok(0x23), "RPL 0 is raised to CPL");
+        assert_eq!(check_far_target(&cpu, 0x20, 0x1000, true), Err(gp(0x20)), "return to RPL 0");
+        assert_eq!(check_far_target(&cpu, 0x2b, 0, false), Err(gp(0x28)));
+        assert_eq!(check_far_target(&cpu, 0x33, 0, false), Err(gp(0x30)));
+        assert_eq!(check_far_target(&cpu, 0x3b, 0, false), Ok(0x3b), "conforming DPL 0 from CPL 3");
+        assert_eq!(check_far_target(&cpu, 0x3b, 0, true), Ok(0x3b));
+        assert_eq!(check_far_target(&cpu, 0x43, 0, false), Err(gp(0x40)), "16-bit code");
+        assert_eq!(check_far_target(&cpu, 0x4b, 0, false), Err(gp(0x48)), "not present");
+        assert_eq!(check_far_target(&cpu, 0x03, 0, false), Err(gp(0)), "null");
+        assert_eq!(check_far_target(&cpu, 0xfff3, 0, false), Err(gp(0xfff0)), "beyond the GDT");
+    }
+
+    #[test]
+    fn far_target_offset_beyond_the_limit() {
+        let mut cpu = Cpu::new(1 << 16);
+        cpu.gdt[4] = Descriptor::encode(0, 0xff, 0x40fb); // byte granular, limit 0xff
+        assert_eq!(check_far_target(&cpu, 0x23, 0xff, false), Ok(0x23));
+        assert_eq!(check_far_target(&cpu, 0x23, 0x100, false), Err(Exception::GeneralProtection(0)));
+    }
+}

@@ -1,18 +1,209 @@
 //! Memory management, Linux 2.4 style (spec §2–§5).
+//!
+//! | module | 2.4 source | what |
+//! |---|---|---|
+//! | [`frames`] | `mm/page_alloc.c`, `mem_map` | physical frames, refcounts, ZERO_PAGE |
+//! | [`pgtable`] | `include/asm-i386/pgtable*.h`, `pgalloc.h` | PDE/PTE bits, `protection_map`, TLB flushes |
+//! | [`vma`] | `include/linux/mm.h`, `mm/mmap.c` | VMAs, `find_vma`, `vma_merge`, maps |
+//! | [`fault`] | `arch/i386/mm/fault.c`, `expand_stack` | `do_page_fault` |
+//! | [`memory`] | `mm/memory.c` | `handle_mm_fault` … `do_wp_page`, `zap_page_range`, `copy_page_range` |
+//! | [`filemap`] | `mm/filemap.c`, `mm/shmem.c` | page cache, `filemap_nopage`, `shmem_nopage` |
+//! | [`mmap`] | `mm/mmap.c`, `mm/mprotect.c`, `mm/mremap.c` | mmap, munmap, brk, mprotect, mremap, madvise |
+//!
+//! One machine runs one address space at a time: the current task's `mm`, whose page
+//! directory CR3 points at. Address-space lifetime: [`boot`] (first mm), [`exit_mmap`]
+//! (exit, exec), [`dup_mmap`] (fork), [`switch_mm`] (context switch), [`mmput`]
+//! (free an mm that is not current).
 
 pub mod fault;
 pub mod filemap;
 pub mod frames;
+pub mod memory;
+pub mod mmap;
+pub mod pgtable;
+pub mod vma;
+
+use std::cell::Cell;
+
+use growsdown_cpu::mmu::{CR0_AM, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE};
+use growsdown_cpu::{Descriptor, SegReg};
+
+pub use vma::{Backing, Vma};
 
 use crate::Kernel;
+use pgtable::{PGDIR_SHIFT, PGDIR_SIZE, USER_PTRS_PER_PGD};
 
-/// The address space (`mm_struct`).
+/// The address space (`struct mm_struct`, spec §2.1).
 #[derive(Clone, Debug, Default)]
 pub struct MmStruct {
+    /// Physical address of the page directory.
     pub pgd: u32,
+    /// The VMAs, sorted by address and never overlapping (`mmap` + `mm_rb`).
+    pub mmap: Vec<Vma>,
+    /// Index of the VMA `find_vma` returned last.
+    pub mmap_cache: Cell<Option<usize>>,
+    /// Pages covered by all VMAs.
+    pub total_vm: u32,
+    /// Pages in VM_LOCKED VMAs.
+    pub locked_vm: u32,
+    /// Resident pages mapped by this mm; ZERO_PAGE and reserved frames do not count.
+    pub rss: u32,
+    pub start_code: u32,
+    pub end_code: u32,
+    pub start_data: u32,
+    pub end_data: u32,
+    pub start_brk: u32,
+    pub brk: u32,
+    pub start_stack: u32,
+    pub arg_start: u32,
+    pub arg_end: u32,
+    pub env_start: u32,
+    pub env_end: u32,
+    /// Flags every new VMA gets (VM_LOCKED after `mlockall(MCL_FUTURE)`), else 0.
+    pub def_flags: u32,
 }
 
-/// Sets up the kernel half and turns paging on.
-pub fn boot(_k: &mut Kernel) -> Result<(), String> {
+/// GDT entries of 2.4 i386 (`include/asm-i386/segment.h`): kernel CS/DS at 2 and 3,
+/// user CS/DS at 4 and 5, all flat 4 GiB.
+const GDT_KERNEL_CS: u64 = 0x00cf_9a00_0000_ffff;
+const GDT_KERNEL_DS: u64 = 0x00cf_9200_0000_ffff;
+
+/// Physical RAM the kernel maps at PAGE_OFFSET (896 MiB: 1 GiB minus the vmalloc
+/// reserve, spec §5.5).
+const MAXMEM: u64 = 896 << 20;
+
+/// Boots memory management (2.4's `head.S` + `paging_init` + `mem_init`):
+///
+/// * `swapper_pg_dir`, whose kernel half (PDEs 768–1023) maps physical RAM at
+///   0xC0000000 with 4 MiB PSE pages, supervisor only (no U/S) and global. A user
+///   access to 0xC0100000 therefore faults with code 5 (scenario 9);
+/// * `empty_zero_page`, the shared reserved ZERO_PAGE;
+/// * GDT entries 2–5 (`__KERNEL_CS/DS`, `__USER_CS` 0x23, `__USER_DS` 0x2b);
+/// * CR4.PSE|PGE, then CR0 |= PG|WP (plus AM, NE, MP as `head.S` ORs 0x50022);
+/// * an empty user address space for the initial task, loaded in CR3.
+pub fn boot(k: &mut Kernel) -> Result<(), String> {
+    let phys = &mut k.cpu.mmu.phys;
+    let swapper = k.frames.alloc_reserved(phys).ok_or("no memory for swapper_pg_dir")? << 12;
+    let zero = k.frames.alloc_reserved(phys).ok_or("no memory for empty_zero_page")?;
+    k.frames.swapper_pg_dir = swapper;
+    k.frames.zero_page = zero;
+
+    let ram = (phys.size() as u64).min(MAXMEM);
+    let big_pages = ram.div_ceil(u64::from(PGDIR_SIZE)) as u32;
+    for i in 0..big_pages.min(pgtable::PTRS_PER_PGD - USER_PTRS_PER_PGD) {
+        let pde = (i << PGDIR_SHIFT) | pgtable::PAGE_KERNEL | pgtable::_PAGE_PSE | pgtable::_PAGE_GLOBAL;
+        phys.write_u32(swapper + (USER_PTRS_PER_PGD + i) * 4, pde);
+    }
+
+    let cpu = &mut k.cpu;
+    if cpu.gdt.len() < 6 {
+        cpu.gdt.resize(32, 0);
+    }
+    cpu.gdt[2] = GDT_KERNEL_CS;
+    cpu.gdt[3] = GDT_KERNEL_DS;
+    cpu.gdt[usize::from(crate::USER_CS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0fa);
+    cpu.gdt[usize::from(crate::USER_DS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0f2);
+
+    cpu.mmu.set_cr4(cpu.mmu.cr4() | CR4_PSE | CR4_PGE);
+    cpu.mmu.set_cr3(swapper);
+    cpu.mmu.set_cr0(cpu.mmu.cr0() | CR0_PE | CR0_PG | CR0_WP | CR0_AM | CR0_NE | CR0_MP);
+
+    let pgd = pgtable::pgd_alloc(k).ok_or("no memory for the first page directory")?;
+    k.task.mm = MmStruct { pgd, ..MmStruct::default() };
+    k.cpu.mmu.set_cr3(pgd);
+    load_user_segments(k);
+    log::debug!(
+        target: "kernel::mm",
+        "boot: swapper_pg_dir {swapper:#x}, ZERO_PAGE frame {zero:#x}, {big_pages} kernel 4M pages, pgd {pgd:#x}"
+    );
     Ok(())
+}
+
+/// CS = `__USER_CS`, DS = ES = SS = `__USER_DS`, FS = GS = 0 (`start_thread`).
+pub fn load_user_segments(k: &mut Kernel) {
+    let cpu = &mut k.cpu;
+    cpu.force_cs(crate::USER_CS);
+    for s in [SegReg::Ds, SegReg::Es, SegReg::Ss] {
+        if let Err(e) = cpu.load_segment(s, crate::USER_DS) {
+            log::error!(target: "kernel::mm", "loading {} with __USER_DS: {e}", s.name());
+        }
+    }
+    for s in [SegReg::Fs, SegReg::Gs] {
+        if let Err(e) = cpu.load_segment(s, 0) {
+            log::error!(target: "kernel::mm", "clearing {}: {e}", s.name());
+        }
+    }
+}
+
+/// `exit_mmap` (used at exit and by exec's `exec_mmap`): unmaps every VMA (dropping
+/// its pages), frees the user page tables (`clear_page_tables`) and flushes the
+/// TLB. The page directory and its kernel half stay, like 2.4 keeps the mm itself
+/// until `mmdrop`; layout fields are reset.
+pub fn exit_mmap(k: &mut Kernel) {
+    let vmas = std::mem::take(&mut k.task.mm.mmap);
+    k.task.mm.invalidate_mmap_cache();
+    for v in vmas {
+        memory::zap_pte_range(k, v.start, v.end);
+        memory::release_vma(k, v);
+    }
+    pgtable::clear_page_tables(k, 0, USER_PTRS_PER_PGD);
+    pgtable::flush_tlb_mm(k);
+    if k.task.mm.rss != 0 {
+        log::error!(target: "kernel::mm", "exit_mmap: rss {} after unmapping everything", k.task.mm.rss);
+    }
+    let pgd = k.task.mm.pgd;
+    k.task.mm = MmStruct { pgd, ..MmStruct::default() };
+}
+
+/// `dup_mmap` (fork's `copy_mm` without CLONE_VM, spec §4.1): a copy of the current
+/// address space for a child. The layout fields and `total_vm` are copied; the child
+/// gets its own page directory (kernel half from `swapper_pg_dir`), a copy of every
+/// VMA except VM_DONTCOPY ones (with VM_LOCKED cleared), and its PTEs through
+/// `copy_page_range`, which write-protects the parent's private pages. The parent's
+/// TLB is flushed at the end. Fault counters are the task's business (fork resets
+/// the child's).
+pub fn dup_mmap(k: &mut Kernel) -> Result<MmStruct, crate::errno::Errno> {
+    let pgd = pgtable::pgd_alloc(k).ok_or(crate::errno::ENOMEM)?;
+    let parent = &k.task.mm;
+    let mut child = MmStruct {
+        pgd,
+        mmap: Vec::with_capacity(parent.mmap.len()),
+        mmap_cache: Cell::new(None),
+        locked_vm: 0,
+        rss: 0,
+        def_flags: 0,
+        ..parent.clone()
+    };
+    let vmas: Vec<Vma> = parent.mmap.iter().filter(|v| v.flags & vma::VM_DONTCOPY == 0).cloned().collect();
+    for v in vmas {
+        // Linked first, so that a copy that fails half-way is undone by mmput.
+        let mut tmp = v.clone();
+        tmp.flags &= !vma::VM_LOCKED;
+        child.mmap.push(tmp);
+        let Some(rss) = memory::copy_page_range(k, pgd, &v) else {
+            pgtable::flush_tlb_mm(k);
+            mmput(k, child);
+            return Err(crate::errno::ENOMEM);
+        };
+        child.rss += rss;
+    }
+    pgtable::flush_tlb_mm(k);
+    Ok(child)
+}
+
+/// `switch_mm`: makes `next` the current address space (CR3 reload, a full flush
+/// of non-global translations) and returns the previous one.
+pub fn switch_mm(k: &mut Kernel, next: MmStruct) -> MmStruct {
+    let prev = std::mem::replace(&mut k.task.mm, next);
+    k.cpu.mmu.set_cr3(k.task.mm.pgd);
+    prev
+}
+
+/// `mmput` of the last user: tears down an address space that is not the current one
+/// (`exit_mmap`) and frees its page directory.
+pub fn mmput(k: &mut Kernel, mm: MmStruct) {
+    let current = switch_mm(k, mm);
+    exit_mmap(k);
+    let dead = switch_mm(k, current);
+    k.frames.put(dead.pgd >> 12, &mut k.cpu.mmu.phys);
 }

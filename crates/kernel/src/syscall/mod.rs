@@ -1,43 +1,274 @@
-//! `int 0x80`: the Linux i386 system-call ABI. Number in EAX; arguments in EBX, ECX,
-//! EDX, ESI, EDI, EBP; result (or -errno) back in EAX.
+//! `int 0x80`: today's Linux i386 system-call ABI. Number in EAX; arguments in EBX,
+//! ECX, EDX, ESI, EDI, EBP; result (or -errno) back in EAX.
+//!
+//! Every call is logged at debug level on target `kernel::syscall` as an strace-like
+//! line; a number with no implementation gets -ENOSYS and one warning per number.
+
+pub mod fs;
+pub mod info;
+pub mod nr;
+pub mod process;
+pub mod signal;
+pub mod time;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
 
-use crate::errno::{to_eax, SysResult, EBADF, EFAULT, ENOSYS};
-use crate::{ExitStatus, Kernel};
+use crate::errno::{to_eax, SysResult, ENOSYS};
+use crate::Kernel;
 
-pub const NR_EXIT: u32 = 1;
-pub const NR_WRITE: u32 = 4;
-pub const NR_EXIT_GROUP: u32 = 252;
+pub use nr::*;
 
+/// The six argument registers, in ABI order.
 pub type Args = [u32; 6];
 
+/// One warning per unimplemented syscall number (bit per number; the last word
+/// covers every number past the table).
+static WARNED: [AtomicU64; NR_SYSCALLS.div_ceil(64) + 1] =
+    [const { AtomicU64::new(0) }; NR_SYSCALLS.div_ceil(64) + 1];
+
+fn warn_once(nr: u32) -> bool {
+    let i = (nr as usize).min(NR_SYSCALLS);
+    let bit = 1u64 << (i % 64);
+    WARNED[i / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0
+}
+
+/// Handles the `int 0x80` the CPU just reported (EIP is past the instruction).
 pub fn dispatch(k: &mut Kernel) {
     let r = &k.cpu.regs;
     let nr = r[EAX];
     let args: Args = [r[EBX], r[ECX], r[EDX], r[ESI], r[EDI], r[EBP]];
-    let res = match nr {
+    if let Some(eax) = do_syscall(k, nr, args) {
+        k.cpu.regs[EAX] = eax;
+    }
+}
+
+/// Runs syscall `nr` with `args` and returns the value for EAX, or `None` when the
+/// call does not return to the caller (exit) or set EAX itself.
+pub fn do_syscall(k: &mut Kernel, nr: u32, a: Args) -> Option<u32> {
+    let res = call(k, nr, a)?;
+    let eax = to_eax(res);
+    if log::log_enabled!(target: "kernel::syscall", log::Level::Debug) {
+        log::debug!(target: "kernel::syscall", "{} = {}", format_call(nr, &a), format_result(res));
+    }
+    Some(eax)
+}
+
+/// The strace-like text of a call: `name(arg, arg, ...)`.
+pub fn format_call(nr: u32, a: &Args) -> String {
+    let args: Vec<String> = a[..nargs(nr)]
+        .iter()
+        .map(|&v| if v < 0x1_0000 { v.to_string() } else { format!("{v:#x}") })
+        .collect();
+    match name(nr) {
+        Some(n) => format!("{n}({})", args.join(", ")),
+        None => format!("syscall_{nr}({})", args.join(", ")),
+    }
+}
+
+fn format_result(r: SysResult) -> String {
+    match r {
+        Ok(v) if v < 0x1_0000 => v.to_string(),
+        Ok(v) => format!("{v:#x}"),
+        Err(e) => format!("-{e} ({})", errno_name(e)),
+    }
+}
+
+/// Short name of an errno for the log.
+pub fn errno_name(e: i32) -> &'static str {
+    match e {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EEXIST => "EEXIST",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::ESPIPE => "ESPIPE",
+        libc::EPIPE => "EPIPE",
+        libc::ERANGE => "ERANGE",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
+        libc::ELOOP => "ELOOP",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        _ => "E?",
+    }
+}
+
+/// The dispatch table. `None`: the call set EAX itself or ended the task.
+fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
+    use self::fs as f;
+    use self::info as i;
+    use self::process as p;
+    use self::signal as s;
+    use self::time as t;
+    let r = match nr {
         NR_EXIT | NR_EXIT_GROUP => {
-            k.exit_status = Some(ExitStatus::Exited(args[0] as i32 & 0xff));
-            return;
+            log::debug!(target: "kernel::syscall", "{}", format_call(nr, &a));
+            p::sys_exit(k, a);
+            return None;
         }
-        NR_WRITE => sys_write(k, args),
+        NR_READ => f::sys_read(k, a),
+        NR_WRITE => f::sys_write(k, a),
+        NR_OPEN => f::sys_open(k, a),
+        NR_CLOSE => f::sys_close(k, a),
+        NR_CREAT => f::sys_creat(k, a),
+        NR_UNLINK => f::sys_unlink(k, a),
+        NR_CHDIR => f::sys_chdir(k, a),
+        NR_TIME => t::sys_time(k, a),
+        NR_LSEEK => f::sys_lseek(k, a),
+        NR_GETPID => p::sys_getpid(k, a),
+        NR_GETUID => p::sys_getuid16(k, a),
+        NR_ACCESS => f::sys_access(k, a),
+        NR_KILL => s::sys_kill(k, a),
+        NR_RENAME => f::sys_rename(k, a),
+        NR_MKDIR => f::sys_mkdir(k, a),
+        NR_RMDIR => f::sys_rmdir(k, a),
+        NR_DUP => f::sys_dup(k, a),
+        NR_PIPE => f::sys_pipe(k, a),
+        NR_TIMES => t::sys_times(k, a),
+        NR_GETGID => p::sys_getgid16(k, a),
+        NR_SIGNAL => s::sys_signal(k, a),
+        NR_GETEUID => p::sys_geteuid16(k, a),
+        NR_GETEGID => p::sys_getegid16(k, a),
+        NR_IOCTL => f::sys_ioctl(k, a),
+        NR_FCNTL | NR_FCNTL64 => f::sys_fcntl64(k, a),
+        NR_UMASK => p::sys_umask(k, a),
+        NR_DUP2 => f::sys_dup2(k, a),
+        NR_GETPPID => p::sys_getppid(k, a),
+        NR_GETPGRP => p::sys_getpgrp(k, a),
+        NR_SIGACTION => s::sys_sigaction(k, a),
+        NR_SIGPENDING => s::sys_sigpending(k, a),
+        NR_SETRLIMIT => p::sys_setrlimit(k, a),
+        NR_GETRLIMIT => p::sys_old_getrlimit(k, a),
+        NR_GETRUSAGE => p::sys_getrusage(k, a),
+        NR_GETTIMEOFDAY => t::sys_gettimeofday(k, a),
+        NR_GETGROUPS => p::sys_getgroups16(k, a),
+        NR_READLINK => f::sys_readlink(k, a),
+        NR_FCHMOD => f::sys_fchmod(k, a),
+        NR_CHMOD => f::sys_chmod(k, a),
+        NR_GETPRIORITY => p::sys_getpriority(k, a),
+        NR_SYSINFO => i::sys_sysinfo(k, a),
+        NR_FSYNC => f::sys_fsync(k, a),
+        NR_FDATASYNC => f::sys_fdatasync(k, a),
+        NR_BRK => crate::mm::mmap::sys_brk(k, a),
+        NR_MMAP => crate::mm::mmap::sys_old_mmap(k, a),
+        NR_MUNMAP => crate::mm::mmap::sys_munmap(k, a),
+        NR_MPROTECT => crate::mm::mmap::sys_mprotect(k, a),
+        NR_MREMAP => crate::mm::mmap::sys_mremap(k, a),
+        NR_MMAP2 => crate::mm::mmap::sys_mmap2(k, a),
+        NR_MADVISE => crate::mm::mmap::sys_madvise(k, a),
+        NR_SIGRETURN => return Some(Ok(crate::signal::sys_sigreturn(k))),
+        NR_UNAME => i::sys_uname(k, a),
+        NR_SIGPROCMASK => s::sys_sigprocmask(k, a),
+        NR_GETPGID => p::sys_getpgid(k, a),
+        NR_FCHDIR => f::sys_fchdir(k, a),
+        NR_LLSEEK => f::sys_llseek(k, a),
+        NR_READV => f::sys_readv(k, a),
+        NR_WRITEV => f::sys_writev(k, a),
+        NR_GETSID => p::sys_getsid(k, a),
+        NR_SCHED_YIELD => p::sys_sched_yield(k, a),
+        NR_NANOSLEEP => t::sys_nanosleep(k, a),
+        NR_POLL => f::sys_poll(k, a),
+        NR_RT_SIGRETURN => return Some(Ok(crate::signal::sys_rt_sigreturn(k))),
+        NR_RT_SIGACTION => s::sys_rt_sigaction(k, a),
+        NR_RT_SIGPROCMASK => s::sys_rt_sigprocmask(k, a),
+        NR_RT_SIGPENDING => s::sys_rt_sigpending(k, a),
+        NR_PREAD64 => f::sys_pread64(k, a),
+        NR_PWRITE64 => f::sys_pwrite64(k, a),
+        NR_GETCWD => f::sys_getcwd(k, a),
+        NR_SIGALTSTACK => s::sys_sigaltstack(k, a),
+        NR_UGETRLIMIT => p::sys_ugetrlimit(k, a),
+        NR_FTRUNCATE64 => f::sys_ftruncate64(k, a),
+        NR_STAT64 => f::sys_stat64(k, a),
+        NR_LSTAT64 => f::sys_lstat64(k, a),
+        NR_FSTAT64 => f::sys_fstat64(k, a),
+        NR_GETUID32 => p::sys_getuid(k, a),
+        NR_GETGID32 => p::sys_getgid(k, a),
+        NR_GETEUID32 => p::sys_geteuid(k, a),
+        NR_GETEGID32 => p::sys_getegid(k, a),
+        NR_GETGROUPS32 => p::sys_getgroups(k, a),
+        NR_GETRESUID32 => p::sys_getresuid(k, a),
+        NR_GETRESGID32 => p::sys_getresgid(k, a),
+        NR_GETDENTS64 => f::sys_getdents64(k, a),
+        NR_GETTID => p::sys_gettid(k, a),
+        NR_TKILL => s::sys_tkill(k, a),
+        NR_FUTEX => p::sys_futex(k, a, false),
+        NR_FUTEX_TIME64 => p::sys_futex(k, a, true),
+        NR_SCHED_SETAFFINITY => p::sys_sched_setaffinity(k, a),
+        NR_SCHED_GETAFFINITY => p::sys_sched_getaffinity(k, a),
+        NR_SET_THREAD_AREA => p::sys_set_thread_area(k, a),
+        NR_GET_THREAD_AREA => p::sys_get_thread_area(k, a),
+        NR_SET_TID_ADDRESS => p::sys_set_tid_address(k, a),
+        NR_CLOCK_GETTIME => t::sys_clock_gettime(k, a, false),
+        NR_CLOCK_GETTIME64 => t::sys_clock_gettime(k, a, true),
+        NR_CLOCK_GETRES => t::sys_clock_getres(k, a, false),
+        NR_CLOCK_GETRES_TIME64 => t::sys_clock_getres(k, a, true),
+        NR_CLOCK_NANOSLEEP => t::sys_clock_nanosleep(k, a, false),
+        NR_CLOCK_NANOSLEEP_TIME64 => t::sys_clock_nanosleep(k, a, true),
+        NR_TGKILL => s::sys_tgkill(k, a),
+        NR_OPENAT => f::sys_openat(k, a),
+        NR_MKDIRAT => f::sys_mkdirat(k, a),
+        NR_FSTATAT64 => f::sys_fstatat64(k, a),
+        NR_UNLINKAT => f::sys_unlinkat(k, a),
+        NR_RENAMEAT => f::sys_renameat(k, a),
+        NR_READLINKAT => f::sys_readlinkat(k, a),
+        NR_FCHMODAT => f::sys_fchmodat(k, a),
+        NR_FACCESSAT => f::sys_faccessat(k, a),
+        NR_FACCESSAT2 => f::sys_faccessat2(k, a),
+        NR_SET_ROBUST_LIST => p::sys_set_robust_list(k, a),
+        NR_GET_ROBUST_LIST => p::sys_get_robust_list(k, a),
+        NR_DUP3 => f::sys_dup3(k, a),
+        NR_PIPE2 => f::sys_pipe2(k, a),
+        NR_PRLIMIT64 => p::sys_prlimit64(k, a),
+        NR_RENAMEAT2 => f::sys_renameat2(k, a),
+        NR_GETRANDOM => i::sys_getrandom(k, a),
+        NR_STATX => f::sys_statx(k, a),
+        // glibc registers rseq at start-up and copes with ENOSYS; not worth a warning.
+        NR_RSEQ => Err(ENOSYS),
+        NR_TRUNCATE64 => f::sys_truncate64(k, a),
+        NR_SYMLINK => f::sys_symlink(k, a),
+        NR_SYMLINKAT => f::sys_symlinkat(k, a),
+        NR_LINK => f::sys_link(k, a),
+        NR_LINKAT => f::sys_linkat(k, a),
+        NR_CHOWN32 => f::sys_chown(k, a),
+        NR_LCHOWN32 => f::sys_lchown(k, a),
+        NR_FCHOWN32 => f::sys_fchown(k, a),
+        NR_FCHOWNAT => f::sys_fchownat(k, a),
+        NR_UTIMENSAT => f::sys_utimensat(k, a, false),
+        NR_UTIMENSAT_TIME64 => f::sys_utimensat(k, a, true),
+        NR_STATFS64 => f::sys_statfs64(k, a),
+        NR_FSTATFS64 => f::sys_fstatfs64(k, a),
+        NR_SENDFILE => f::sys_sendfile(k, a, false),
+        NR_SENDFILE64 => f::sys_sendfile(k, a, true),
+        NR_WAIT4 | NR_WAITPID => p::sys_wait4(k, a),
+        NR_PRCTL => p::sys_prctl(k, a),
+        NR_NEWSELECT => f::sys_newselect(k, a),
+        NR_PSELECT6 => f::sys_pselect6(k, a, false),
+        NR_PSELECT6_TIME64 => f::sys_pselect6(k, a, true),
         _ => {
-            log::warn!(target: "kernel::syscall", "unimplemented syscall {nr}");
+            if warn_once(nr) {
+                match name(nr) {
+                    Some(n) => {
+                        log::warn!(target: "kernel::syscall", "unimplemented syscall {nr} ({n}): ENOSYS")
+                    }
+                    None => log::warn!(target: "kernel::syscall", "unknown syscall {nr}: ENOSYS"),
+                }
+            }
             Err(ENOSYS)
         }
     };
-    k.cpu.regs[EAX] = to_eax(res);
-}
-
-fn sys_write(k: &mut Kernel, a: Args) -> SysResult {
-    let host = k.task.files.get(a[0]).ok_or(EBADF)?.host_fd;
-    let buf = k.read_user(a[1], a[2] as usize).map_err(|_| EFAULT)?;
-    // SAFETY: `buf` is a live Vec of `buf.len()` bytes.
-    let n = unsafe { libc::write(host, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(crate::errno::host_errno())
-    } else {
-        Ok(n as u32)
-    }
+    Some(r)
 }

@@ -1,0 +1,234 @@
+//! `--svg`: the run as a picture. Instruction count runs across; the address space
+//! runs up the side in bands (low memory, text, data/bss, heap, mmap area, stack,
+//! kernel), each band zoomed to what the program used, so a 3 GiB address space with
+//! a few pages in use stays readable. One mark per fault, coloured by what resolved
+//! it; the stack band shows the stack's lower bound moving down as it grows.
+
+use std::fmt::Write;
+
+use super::{result_name, Record};
+use growsdown_kernel::trace::{FaultResult, Step};
+
+/// Address-space landmarks of the traced process, taken at exit.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Layout {
+    pub start_code: u32,
+    pub end_code: u32,
+    pub start_brk: u32,
+    pub brk: u32,
+    /// Stack VMA start right after exec.
+    pub stack_start: u32,
+    pub total_icount: u64,
+}
+
+const W: f64 = 1000.0;
+const LEFT: f64 = 170.0;
+const RIGHT: f64 = 30.0;
+const TOP: f64 = 50.0;
+const BAND_H: f64 = 90.0;
+const GAP: f64 = 8.0;
+const MMAP_BASE: u32 = 0x4000_0000;
+const TASK_SIZE: u32 = 0xC000_0000;
+
+struct Band {
+    label: &'static str,
+    /// Partition of the address space this band owns.
+    owns: (u64, u64),
+    /// Zoomed range actually drawn.
+    lo: u64,
+    hi: u64,
+    used: bool,
+}
+
+/// Colour and legend name of a fault, from its result and path.
+fn classify(r: &Record) -> (&'static str, &'static str) {
+    match r.ev.result {
+        FaultResult::SigSegv { .. } => ("#d62728", "SIGSEGV"),
+        FaultResult::SigBus { .. } => ("#8c1d1d", "SIGBUS"),
+        FaultResult::Efault => ("#ff7f0e", "EFAULT (kernel fixup)"),
+        FaultResult::Oom => ("#000000", "out of memory"),
+        FaultResult::Major => ("#e6a100", "major: do_no_page (file)"),
+        FaultResult::Minor => {
+            for s in r.ev.path.iter().rev() {
+                match s {
+                    Step::DoWpPage { copied: true, .. } => return ("#9467bd", "do_wp_page copy (COW)"),
+                    Step::DoWpPage { copied: false, .. } => return ("#c5b0d5", "do_wp_page reuse"),
+                    Step::DoAnonymousPage { zero_page: true, .. } => return ("#5fa8d3", "do_anonymous_page ZERO_PAGE"),
+                    Step::DoAnonymousPage { zero_page: false, .. } => {
+                        let grew = r.ev.path.iter().any(|s| matches!(s, Step::ExpandStack { ok: true, .. }));
+                        return if grew {
+                            ("#1b9e4b", "expand_stack + new page")
+                        } else {
+                            ("#7fc97f", "do_anonymous_page new page")
+                        };
+                    }
+                    _ => {}
+                }
+            }
+            ("#999999", "minor (other)")
+        }
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub fn render(records: &[Record], layout: &Layout) -> String {
+    let l = layout;
+    let heap_top = u64::from(l.brk.max(l.start_brk));
+    // Partition boundaries, low to high. The stack band starts at the lowest
+    // address the stack VMA reached or a fault near it touched.
+    let stack_low = records
+        .iter()
+        .flat_map(|r| r.ev.path.iter())
+        .filter_map(|s| match s {
+            Step::ExpandStack { new_start, .. } => Some(u64::from(*new_start)),
+            _ => None,
+        })
+        .chain(std::iter::once(u64::from(l.stack_start)))
+        .min()
+        .unwrap_or(u64::from(TASK_SIZE))
+        .saturating_sub(64 * 4096)
+        .max(u64::from(MMAP_BASE));
+    let parts: [(&'static str, u64, u64); 7] = [
+        ("below text", 0, u64::from(l.start_code)),
+        ("text", u64::from(l.start_code), u64::from(l.end_code)),
+        ("data / bss", u64::from(l.end_code), u64::from(l.start_brk)),
+        ("brk heap", u64::from(l.start_brk), u64::from(MMAP_BASE)),
+        ("mmap area", u64::from(MMAP_BASE), stack_low),
+        ("stack", stack_low, u64::from(TASK_SIZE)),
+        ("kernel", u64::from(TASK_SIZE), 1u64 << 32),
+    ];
+    let mut bands: Vec<Band> = parts
+        .iter()
+        .map(|&(label, a, b)| {
+            // Nominal extent of the region itself, zoom starts there.
+            let (lo, hi, used) = match label {
+                "text" | "data / bss" => (a, b.max(a + 1), b > a),
+                "brk heap" => (a, heap_top.max(a + 4096), heap_top > a),
+                "stack" => (u64::from(l.stack_start).max(a), u64::from(TASK_SIZE), true),
+                _ => (u64::MAX, 0, false),
+            };
+            Band { label, owns: (a, b.max(a)), lo, hi, used }
+        })
+        .collect();
+    for r in records {
+        let a = u64::from(r.ev.cr2);
+        if let Some(b) = bands.iter_mut().find(|b| a >= b.owns.0 && a < b.owns.1) {
+            b.lo = b.lo.min(a & !0xfff);
+            b.hi = b.hi.max((a & !0xfff) + 4096);
+            b.used = true;
+        }
+    }
+    for r in records {
+        for s in &r.ev.path {
+            if let Step::ExpandStack { new_start, ok: true, .. } = s {
+                if let Some(b) = bands.iter_mut().find(|b| b.label == "stack") {
+                    b.lo = b.lo.min(u64::from(*new_start));
+                }
+            }
+        }
+    }
+    let shown: Vec<&Band> = bands.iter().filter(|b| b.used && b.hi > b.lo).rev().collect();
+    let plot_w = W - LEFT - RIGHT;
+    let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 40.0 + 22.0 * 5.0;
+    let total = l.total_icount.max(records.iter().map(|r| r.ev.icount).max().unwrap_or(0)).max(1) as f64;
+    let x_of = |icount: u64| LEFT + plot_w * (icount as f64 / total);
+    let band_top = |i: usize| TOP + i as f64 * (BAND_H + GAP);
+    let y_in = |i: usize, b: &Band, addr: u64| {
+        let span = (b.hi - b.lo).max(1) as f64;
+        let frac = ((addr.saturating_sub(b.lo)) as f64 / span).clamp(0.0, 1.0);
+        band_top(i) + BAND_H * (1.0 - frac)
+    };
+
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height:.0}" viewBox="0 0 {W} {height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">Page faults over time ({} faults, {} instructions)</text>"#,
+        records.len(),
+        l.total_icount
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="{LEFT}" y="38" fill="#555">instructions retired →   ·   address space ↑ (each band zoomed to the addresses used)</text>"##
+    );
+    for (i, b) in shown.iter().enumerate() {
+        let y = band_top(i);
+        let _ = writeln!(
+            s,
+            r##"<rect class="band" x="{LEFT}" y="{y:.1}" width="{plot_w:.1}" height="{BAND_H}" fill="#f4f6f8" stroke="#ccd"/>"##
+        );
+        let _ = writeln!(s, r#"<text x="8" y="{:.1}" font-weight="bold">{}</text>"#, y + 16.0, esc(b.label));
+        let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + 32.0, b.hi.min(0xffff_ffff));
+        let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + BAND_H - 4.0, b.lo);
+        if b.label == "stack" {
+            // The stack VMA's start over time: a step line that only moves down.
+            let mut pts = vec![(x_of(0), y_in(i, b, u64::from(l.stack_start)))];
+            let mut cur = u64::from(l.stack_start);
+            for r in records {
+                for st in &r.ev.path {
+                    if let Step::ExpandStack { new_start, ok: true, .. } = st {
+                        let x = x_of(r.ev.icount);
+                        pts.push((x, y_in(i, b, cur)));
+                        cur = u64::from(*new_start);
+                        pts.push((x, y_in(i, b, cur)));
+                    }
+                }
+            }
+            pts.push((x_of(total as u64), y_in(i, b, cur)));
+            let p: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            let _ = writeln!(
+                s,
+                r##"<polyline class="stack-bound" points="{}" fill="none" stroke="#1b9e4b" stroke-width="1.5" stroke-dasharray="4 2"/>"##,
+                p.join(" ")
+            );
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" fill="#1b9e4b" text-anchor="end">stack vm_start</text>"##,
+                W - RIGHT - 4.0,
+                y_in(i, b, cur) - 4.0
+            );
+        }
+    }
+    let mut legend: Vec<(&str, &str)> = Vec::new();
+    for r in records {
+        let a = u64::from(r.ev.cr2);
+        let Some(i) = shown.iter().position(|b| a >= b.owns.0 && a < b.owns.1) else { continue };
+        let (colour, name) = classify(r);
+        if !legend.iter().any(|(_, n)| *n == name) {
+            legend.push((colour, name));
+        }
+        let x = x_of(r.ev.icount);
+        let y = y_in(i, shown[i], a);
+        let title = format!(
+            "#{} icount {} eip {:#010x} {}\ncr2 {:#010x} error {} → {}",
+            r.ev.seq,
+            r.ev.icount,
+            r.ev.eip,
+            r.insn,
+            r.ev.cr2,
+            r.ev.error_code,
+            result_name(r.ev.result)
+        );
+        let _ = writeln!(
+            s,
+            r#"<circle class="fault" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}" fill-opacity="0.85"><title>{}</title></circle>"#,
+            esc(&title)
+        );
+    }
+    let ly = TOP + shown.len() as f64 * (BAND_H + GAP) + 16.0;
+    for (n, (colour, name)) in legend.iter().enumerate() {
+        let x = LEFT + (n % 3) as f64 * 270.0;
+        let y = ly + (n / 3) as f64 * 20.0;
+        let _ = writeln!(s, r#"<circle cx="{x:.1}" cy="{:.1}" r="5" fill="{colour}"/>"#, y - 4.0);
+        let _ = writeln!(s, r#"<text x="{:.1}" y="{y:.1}">{}</text>"#, x + 10.0, esc(name));
+    }
+    s.push_str("</svg>\n");
+    s
+}

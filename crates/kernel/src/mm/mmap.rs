@@ -1,0 +1,838 @@
+//! The address-space syscalls: `mm/mmap.c` (mmap, munmap, brk, `get_unmapped_area`,
+//! `do_brk`), `mm/mprotect.c`, `mm/mremap.c` and `mm/filemap.c`'s madvise
+//! (spec §2.5–§2.10).
+//!
+//! None of them allocates a page (unless a VMA is VM_LOCKED): they only change VMAs,
+//! and for munmap / mprotect / mremap the PTEs of pages already faulted in.
+//!
+//! Syscall entry points have the dispatcher's signature
+//! `fn(&mut Kernel, Args) -> SysResult`; the `do_*` functions are the kernel-internal
+//! APIs (`do_mmap_pgoff`, `do_munmap`, `do_brk`) that exec uses too.
+
+use std::rc::Rc;
+
+use crate::errno::{Errno, SysResult, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM};
+use crate::syscall::Args;
+use crate::task::{RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIM_INFINITY};
+use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
+
+use super::fault::NoTrace;
+use super::filemap::{host_fstat, FileBacking};
+use super::memory::{self, handle_mm_fault, move_page_tables, zap_pte_range};
+use super::pgtable::{self, protection_map, pte_modify, pte_present, _PAGE_RW, PAGE_MASK};
+use super::vma::*;
+
+pub const PROT_NONE: u32 = 0x0;
+pub const PROT_READ: u32 = 0x1;
+pub const PROT_WRITE: u32 = 0x2;
+pub const PROT_EXEC: u32 = 0x4;
+pub const PROT_GROWSDOWN: u32 = 0x0100_0000;
+pub const PROT_GROWSUP: u32 = 0x0200_0000;
+
+pub const MAP_SHARED: u32 = 0x01;
+pub const MAP_PRIVATE: u32 = 0x02;
+pub const MAP_TYPE: u32 = 0x0f;
+pub const MAP_FIXED: u32 = 0x10;
+pub const MAP_ANONYMOUS: u32 = 0x20;
+pub const MAP_GROWSDOWN: u32 = 0x0100;
+pub const MAP_DENYWRITE: u32 = 0x0800;
+pub const MAP_EXECUTABLE: u32 = 0x1000;
+pub const MAP_LOCKED: u32 = 0x2000;
+pub const MAP_NORESERVE: u32 = 0x4000;
+/// Today's "MAP_FIXED, but fail with EEXIST instead of replacing" (not in 2.4).
+pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
+
+pub const MREMAP_MAYMOVE: u32 = 1;
+pub const MREMAP_FIXED: u32 = 2;
+
+pub const MADV_DONTNEED: u32 = 4;
+
+/// `TASK_UNMAPPED_BASE` = TASK_SIZE / 3: where `get_unmapped_area` starts looking.
+pub const TASK_UNMAPPED_BASE: u32 = 0x4000_0000;
+
+/// `calc_vm_flags` (spec §2.2): PROT_* → VM_READ/WRITE/EXEC; MAP_GROWSDOWN,
+/// MAP_DENYWRITE and MAP_EXECUTABLE → their VM_ flags. MAP_LOCKED is not translated
+/// in 2.4.35.
+pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
+    let mut vm = 0;
+    for (p, v) in [(PROT_READ, VM_READ), (PROT_WRITE, VM_WRITE), (PROT_EXEC, VM_EXEC)] {
+        if prot & p != 0 {
+            vm |= v;
+        }
+    }
+    for (m, v) in
+        [(MAP_GROWSDOWN, VM_GROWSDOWN), (MAP_DENYWRITE, VM_DENYWRITE), (MAP_EXECUTABLE, VM_EXECUTABLE)]
+    {
+        if flags & m != 0 {
+            vm |= v;
+        }
+    }
+    vm
+}
+
+/// `vm_enough_memory` with 2.4's heuristic (overcommit_memory = 0): the request must
+/// fit in free pages plus page-cache pages (there is no swap).
+pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
+    let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64;
+    free > u64::from(pages)
+}
+
+fn rlimit(k: &Kernel, r: usize) -> u64 {
+    k.task.rlim[r].cur
+}
+
+/// `total_vm` plus `len` bytes would exceed RLIMIT_AS.
+fn over_as_limit(k: &Kernel, len: u32) -> bool {
+    u64::from(k.task.mm.total_vm) * u64::from(PAGE_SIZE) + u64::from(len) > rlimit(k, RLIMIT_AS)
+}
+
+// ---------------------------------------------------------------------------------
+// get_unmapped_area, do_mmap_pgoff
+// ---------------------------------------------------------------------------------
+
+/// `get_unmapped_area` (spec §2.5). MAP_FIXED: the address as given (ENOMEM out of
+/// range, EINVAL unaligned). Otherwise the hint rounded up to a page if the range is
+/// free, else the first fit bottom-up from TASK_UNMAPPED_BASE.
+pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<u32, Errno> {
+    let mm = &k.task.mm;
+    if flags & MAP_FIXED != 0 {
+        if len > TASK_SIZE || addr > TASK_SIZE - len || addr >= TASK_SIZE {
+            return Err(ENOMEM);
+        }
+        if addr & !PAGE_MASK != 0 {
+            return Err(EINVAL);
+        }
+        return Ok(addr);
+    }
+    // arch_get_unmapped_area, the generic one i386 uses.
+    if len > TASK_SIZE {
+        return Err(ENOMEM);
+    }
+    if addr != 0 {
+        let addr = page_align(addr);
+        if addr != 0 && TASK_SIZE - len >= addr && mm.find_vma(addr).is_none_or(|v| addr + len <= v.start) {
+            return Ok(addr);
+        }
+    }
+    let mut addr = TASK_UNMAPPED_BASE;
+    let mut i = mm.find_vma_index(addr).unwrap_or(mm.mmap.len());
+    loop {
+        if TASK_SIZE - len < addr {
+            return Err(ENOMEM);
+        }
+        match mm.mmap.get(i) {
+            Some(v) if addr + len > v.start => {
+                addr = addr.max(v.end);
+                i += 1;
+            }
+            _ => return Ok(addr),
+        }
+    }
+}
+
+/// What an mmap maps: a host file, or nothing (anonymous).
+pub type MapFile = Option<Rc<FileBacking>>;
+
+/// `do_mmap_pgoff(file, addr, len, prot, flags, pgoff)` (spec §2.6), steps in
+/// 2.4.35's order. Returns the address mapped.
+///
+/// Limitation: a writable MAP_SHARED file mapping is refused with ENODEV — the
+/// emulated kernel has no write-back of dirty shared pages to the host file yet. A
+/// read-only MAP_SHARED file mapping works and also loses VM_MAYWRITE, so mprotect
+/// cannot make it writable later (EACCES). MAP_SHARED|MAP_ANONYMOUS works.
+pub fn do_mmap_pgoff(
+    k: &mut Kernel,
+    file: MapFile,
+    addr: u32,
+    len: u32,
+    prot: u32,
+    flags: u32,
+    pgoff: u32,
+) -> Result<u32, Errno> {
+    // 2. A zero length "succeeds" and maps nothing.
+    if len == 0 {
+        return Ok(addr);
+    }
+    // 3–4. Page-align; reject overflow of the length and of the file offset.
+    let len = page_align(len);
+    if len == 0 || len > TASK_SIZE {
+        return Err(EINVAL);
+    }
+    if pgoff.checked_add(len >> 12).is_none() {
+        return Err(EINVAL);
+    }
+    // 5.
+    if k.task.mm.map_count() > MAX_MAP_COUNT {
+        return Err(ENOMEM);
+    }
+    let mut flags = flags;
+    if flags & MAP_FIXED_NOREPLACE != 0 {
+        flags |= MAP_FIXED;
+    }
+    // 6. An unaligned result would be an error code in 2.4; here errors are values.
+    let addr = get_unmapped_area(k, addr, len, flags)?;
+    if flags & MAP_FIXED_NOREPLACE != 0 && k.task.mm.overlaps(addr, addr + len) {
+        return Err(EEXIST);
+    }
+
+    // 7. vm_flags.
+    let mut vm_flags =
+        calc_vm_flags(prot, flags) | k.task.mm.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+
+    // 8. mlock limit (only reachable through def_flags).
+    if vm_flags & VM_LOCKED != 0
+        && (u64::from(k.task.mm.locked_vm) * u64::from(PAGE_SIZE) + u64::from(len))
+            > rlimit(k, RLIMIT_MEMLOCK)
+    {
+        return Err(EAGAIN);
+    }
+
+    // 9–10. Sharing.
+    match &file {
+        Some(f) => {
+            match flags & MAP_TYPE {
+                MAP_SHARED => {
+                    if prot & PROT_WRITE != 0 && !f.writable {
+                        return Err(EACCES);
+                    }
+                    if prot & PROT_WRITE != 0 {
+                        log::warn!(target: "kernel::mm", "mmap: writable MAP_SHARED of {} is not supported", f.path);
+                        return Err(ENODEV);
+                    }
+                    vm_flags |= VM_SHARED | VM_MAYSHARE;
+                    if !f.writable {
+                        vm_flags &= !(VM_MAYWRITE | VM_SHARED);
+                    } else {
+                        // No write-back: never let mprotect make it writable.
+                        vm_flags &= !VM_MAYWRITE;
+                    }
+                }
+                MAP_PRIVATE => {}
+                _ => return Err(EINVAL),
+            }
+            if !f.readable {
+                return Err(EACCES);
+            }
+        }
+        None => match flags & MAP_TYPE {
+            MAP_SHARED => vm_flags |= VM_SHARED | VM_MAYSHARE,
+            MAP_PRIVATE => vm_flags &= !(VM_SHARED | VM_MAYSHARE),
+            _ => return Err(EINVAL),
+        },
+    }
+
+    // 11. Clear old maps: MAP_FIXED silently replaces what was there.
+    while k.task.mm.overlaps(addr, addr + len) {
+        if do_munmap(k, addr, len).is_err() {
+            return Err(ENOMEM);
+        }
+    }
+
+    // 12. RLIMIT_AS.
+    if over_as_limit(k, len) {
+        return Err(ENOMEM);
+    }
+
+    // 13. Private writable mappings must fit in memory (no MAP_NORESERVE).
+    if vm_flags & (VM_SHARED | VM_WRITE) == VM_WRITE
+        && flags & MAP_NORESERVE == 0
+        && !vm_enough_memory(k, len >> 12)
+    {
+        return Err(ENOMEM);
+    }
+
+    let end = addr + len;
+    let merged = file.is_none()
+        && vm_flags & VM_SHARED == 0
+        && flags & MAP_TYPE == MAP_PRIVATE
+        && !k.task.mm.mmap.is_empty()
+        && {
+            // 14. Anonymous private mappings try vma_merge.
+            let prev = k.task.mm.prev_index(addr);
+            k.task.mm.vma_merge(prev, addr, end, vm_flags)
+        };
+    if !merged {
+        // 15–16. A new VMA with its backing object.
+        let backing = match file {
+            Some(f) => {
+                if vm_flags & (VM_GROWSDOWN | VM_GROWSUP) != 0 {
+                    return Err(EINVAL);
+                }
+                Backing::File { file: f }
+            }
+            None if vm_flags & VM_SHARED != 0 => Backing::Shmem { obj: Rc::default() },
+            None => Backing::Anon,
+        };
+        let pgoff = if matches!(backing, Backing::File { .. }) { pgoff } else { 0 };
+        k.task.mm.insert_vm_struct(Vma::new(addr, end, vm_flags, pgoff, backing))?;
+    }
+
+    // 17. Accounting; a locked mapping is faulted in at once.
+    k.task.mm.total_vm += len >> 12;
+    if vm_flags & VM_LOCKED != 0 {
+        k.task.mm.locked_vm += len >> 12;
+        make_pages_present(k, addr, end);
+    }
+    let how = if merged { " (merged)" } else { "" };
+    log::debug!(target: "kernel::mm", "mmap {addr:#010x}-{end:#010x} flags {vm_flags:#x}{how}");
+    Ok(addr)
+}
+
+/// `make_pages_present`: fault in every page of `[start, end)` through
+/// `handle_mm_fault`, charging the faults like `get_user_pages` does.
+pub fn make_pages_present(k: &mut Kernel, start: u32, end: u32) {
+    let mut addr = start & PAGE_MASK;
+    while addr < end {
+        let Some(i) = k.task.mm.find_vma_index(addr).filter(|&i| k.task.mm.mmap[i].start <= addr) else {
+            return;
+        };
+        let write = k.task.mm.mmap[i].flags & VM_WRITE != 0;
+        match handle_mm_fault(k, i, addr, write, &mut NoTrace) {
+            memory::VM_FAULT_MINOR => k.task.min_flt += 1,
+            memory::VM_FAULT_MAJOR => k.task.maj_flt += 1,
+            _ => return,
+        }
+        addr = match addr.checked_add(PAGE_SIZE) {
+            Some(a) => a,
+            None => return,
+        };
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// munmap
+// ---------------------------------------------------------------------------------
+
+/// `do_munmap(mm, addr, len)` (spec §2.7). Unmapping nothing succeeds. Every VMA
+/// touching the range is unlinked, its pages in the range zapped, and what is left
+/// of it re-inserted (`unmap_fixup`: whole / tail / head / middle split). Then the
+/// page tables left empty in the hole are freed, with a full TLB flush.
+pub fn do_munmap(k: &mut Kernel, addr: u32, len: u32) -> Result<(), Errno> {
+    if addr & !PAGE_MASK != 0 || addr >= TASK_SIZE || len > TASK_SIZE - addr {
+        return Err(EINVAL);
+    }
+    let len = page_align(len);
+    if len == 0 {
+        return Err(EINVAL);
+    }
+    let end = addr + len;
+    let mm = &mut k.task.mm;
+    let (Some(first), _) = mm.find_vma_prev(addr) else {
+        return Ok(());
+    };
+    if mm.mmap[first].start >= end {
+        return Ok(());
+    }
+    // Punching a hole in one VMA needs one more VMA.
+    let f = &mm.mmap[first];
+    if f.start < addr && end < f.end && mm.map_count() >= MAX_MAP_COUNT {
+        return Err(ENOMEM);
+    }
+    let last = first + mm.mmap[first..].partition_point(|v| v.start < end);
+    let unlinked: Vec<Vma> = mm.mmap.drain(first..last).collect();
+    mm.invalidate_mmap_cache();
+
+    for mut v in unlinked {
+        let st = addr.max(v.start);
+        let en = end.min(v.end);
+        zap_pte_range(k, st, en);
+        let pages = (en - st) >> 12;
+        let mm = &mut k.task.mm;
+        mm.total_vm = mm.total_vm.saturating_sub(pages);
+        if v.flags & VM_LOCKED != 0 {
+            mm.locked_vm = mm.locked_vm.saturating_sub(pages);
+        }
+        // unmap_fixup.
+        match (st == v.start, en == v.end) {
+            // The whole VMA goes (and with it its file or shmem reference).
+            (true, true) => memory::release_vma(k, v),
+            // Tail.
+            (false, true) => {
+                v.end = st;
+                mm.insert_vm_struct(v)?;
+            }
+            // Head.
+            (true, false) => {
+                v.pgoff = v.pgoff.wrapping_add((en - v.start) >> 12);
+                v.start = en;
+                mm.insert_vm_struct(v)?;
+            }
+            // Middle: the spare VMA becomes the upper part.
+            (false, false) => {
+                let mut upper = v.clone();
+                upper.pgoff = v.pgoff.wrapping_add((en - v.start) >> 12);
+                upper.start = en;
+                v.end = st;
+                mm.insert_vm_struct(v)?;
+                mm.insert_vm_struct(upper)?;
+            }
+        }
+    }
+    // tlb_finish_mmu → flush_tlb_range (a full flush on i386), then free_pgtables.
+    pgtable::flush_tlb_mm(k);
+    pgtable::free_pgtables(k, addr, end);
+    log::debug!(target: "kernel::mm", "munmap {addr:#010x}-{end:#010x}");
+    Ok(())
+}
+
+/// munmap (91).
+pub fn sys_munmap(k: &mut Kernel, a: Args) -> SysResult {
+    do_munmap(k, a[0], a[1]).map(|()| 0)
+}
+
+// ---------------------------------------------------------------------------------
+// mmap front ends
+// ---------------------------------------------------------------------------------
+
+/// The common part of `sys_mmap2` and `old_mmap`: strip the loader-only flags, look
+/// up the fd unless MAP_ANONYMOUS (EBADF), and check the file can be mapped.
+fn do_mmap2(k: &mut Kernel, addr: u32, len: u32, prot: u32, flags: u32, fd: u32, pgoff: u32) -> SysResult {
+    let mut flags = flags & !(MAP_EXECUTABLE | MAP_DENYWRITE);
+    let mut file = None;
+    if flags & MAP_ANONYMOUS == 0 {
+        let host = k.task.files.get(fd).ok_or(EBADF)?.host_fd;
+        let st = host_fstat(host)?;
+        match st.mode & libc::S_IFMT {
+            libc::S_IFREG => file = Some(FileBacking::from_host_fd(host)?),
+            // /dev/zero (char 1:5): `mmap_zero` makes a private mapping anonymous
+            // and a shared one shmem.
+            libc::S_IFCHR if st.rdev == libc::makedev(1, 5) => flags |= MAP_ANONYMOUS,
+            // No `f_op->mmap`.
+            _ => return Err(ENODEV),
+        }
+    }
+    do_mmap_pgoff(k, file, addr, len, prot, flags, pgoff)
+}
+
+/// mmap2 (192): `addr, len, prot, flags, fd, pgoff` with the offset in pages.
+pub fn sys_mmap2(k: &mut Kernel, a: Args) -> SysResult {
+    do_mmap2(k, a[0], a[1], a[2], a[3], a[4], a[5])
+}
+
+/// old_mmap (90): EBX points at six words `addr, len, prot, flags, fd, offset`; the
+/// byte offset must be page-aligned.
+pub fn sys_old_mmap(k: &mut Kernel, a: Args) -> SysResult {
+    let mut raw = [0u8; 24];
+    k.copy_from_user(a[0], &mut raw).map_err(|_| EFAULT)?;
+    let w = |i: usize| u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]);
+    let offset = w(5);
+    if offset & !PAGE_MASK != 0 {
+        return Err(EINVAL);
+    }
+    do_mmap2(k, w(0), w(1), w(2), w(3), w(4), offset >> 12)
+}
+
+// ---------------------------------------------------------------------------------
+// brk
+// ---------------------------------------------------------------------------------
+
+/// `do_brk(addr, len)` (spec §2.8): an anonymous rwx private mapping (0x77) at a
+/// fixed address, merged with the VMA below when possible. Used by brk and by the
+/// ELF loader for bss.
+pub fn do_brk(k: &mut Kernel, addr: u32, len: u32) -> Result<u32, Errno> {
+    let len = page_align(len);
+    if len == 0 {
+        return Ok(addr);
+    }
+    let end = match addr.checked_add(len) {
+        Some(e) if e <= TASK_SIZE => e,
+        _ => return Err(EINVAL),
+    };
+    let def_flags = k.task.mm.def_flags;
+    if def_flags & VM_LOCKED != 0
+        && u64::from(k.task.mm.locked_vm) * u64::from(PAGE_SIZE) + u64::from(len) > rlimit(k, RLIMIT_MEMLOCK)
+    {
+        return Err(EAGAIN);
+    }
+    while k.task.mm.overlaps(addr, end) {
+        if do_munmap(k, addr, len).is_err() {
+            return Err(ENOMEM);
+        }
+    }
+    if over_as_limit(k, len) || k.task.mm.map_count() > MAX_MAP_COUNT || !vm_enough_memory(k, len >> 12) {
+        return Err(ENOMEM);
+    }
+    let flags = VM_DATA_DEFAULT_FLAGS | def_flags;
+    let mm = &mut k.task.mm;
+    let merged = !mm.mmap.is_empty() && {
+        let prev = mm.prev_index(addr);
+        mm.vma_merge(prev, addr, end, flags)
+    };
+    if !merged {
+        mm.insert_vm_struct(Vma::new(addr, end, flags, 0, Backing::Anon))?;
+    }
+    mm.total_vm += len >> 12;
+    if flags & VM_LOCKED != 0 {
+        mm.locked_vm += len >> 12;
+        make_pages_present(k, addr, end);
+    }
+    Ok(addr)
+}
+
+/// brk (45), spec §2.8. Always returns the break after the call: the new one on
+/// success, the old one on any failure (never -ENOMEM; libc compares).
+pub fn sys_brk(k: &mut Kernel, a: Args) -> SysResult {
+    let brk = a[0];
+    let mm = &mut k.task.mm;
+    // brk(0) and anything below the code end is a query.
+    if brk < mm.end_code {
+        return Ok(mm.brk);
+    }
+    let newbrk = page_align(brk);
+    let oldbrk = page_align(mm.brk);
+    if oldbrk == newbrk {
+        mm.brk = brk;
+        return Ok(brk);
+    }
+    // Shrinking: only end_code bounds it, so going below start_brk unmaps bss/data
+    // pages too (a 2.4 quirk).
+    if brk <= mm.brk {
+        if do_munmap(k, newbrk, oldbrk.wrapping_sub(newbrk)).is_ok() {
+            k.task.mm.brk = brk;
+        }
+        return Ok(k.task.mm.brk);
+    }
+    // Growing. RLIMIT_DATA counts from start_data, not start_brk.
+    let rlim = k.task.rlim[RLIMIT_DATA].cur;
+    if rlim < RLIM_INFINITY && u64::from(brk.wrapping_sub(mm.start_data)) > rlim {
+        return Ok(mm.brk);
+    }
+    // At least one free page must stay between the new break and the next mapping.
+    if mm.overlaps(oldbrk, newbrk.wrapping_add(PAGE_SIZE)) {
+        return Ok(mm.brk);
+    }
+    let grow = newbrk.wrapping_sub(oldbrk);
+    if !vm_enough_memory(k, grow >> 12) {
+        return Ok(k.task.mm.brk);
+    }
+    if do_brk(k, oldbrk, grow) != Ok(oldbrk) {
+        return Ok(k.task.mm.brk);
+    }
+    k.task.mm.brk = brk;
+    Ok(brk)
+}
+
+// ---------------------------------------------------------------------------------
+// mprotect
+// ---------------------------------------------------------------------------------
+
+/// `change_protection`: rewrite every present PTE of `[start, end)` with `newprot`,
+/// keeping frame, Accessed and Dirty (`pte_modify`), then `flush_tlb_range` (a full
+/// flush). The reserved ZERO_PAGE is never made writable: a shared anonymous VMA maps
+/// it read-only on a read fault (2.4 would use a shmem page there instead).
+fn change_protection(k: &mut Kernel, start: u32, end: u32, newprot: u32) {
+    let pgd = k.task.mm.pgd;
+    let mut addr = start;
+    while addr < end {
+        if let Some(pte_addr) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, addr) {
+            let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+            if pte_present(pte) {
+                let mut new = pte_modify(pte, newprot);
+                if k.frames.is_reserved(pgtable::pte_frame(pte)) {
+                    new &= !_PAGE_RW;
+                }
+                k.cpu.mmu.phys.write_u32(pte_addr, new);
+            }
+        }
+        addr += PAGE_SIZE;
+    }
+    pgtable::flush_tlb_mm(k);
+}
+
+/// Splits VMA `i` so that `[start, end)` (inside it) is a VMA of its own; returns
+/// its index.
+fn split_vma(k: &mut Kernel, mut i: usize, start: u32, end: u32) -> Result<usize, Errno> {
+    let mm = &mut k.task.mm;
+    let v = mm.mmap[i].clone();
+    if v.start < start {
+        let mut upper = v.clone();
+        upper.pgoff = v.pgoff.wrapping_add((start - v.start) >> 12);
+        upper.start = start;
+        mm.mmap[i].end = start;
+        mm.mmap.insert(i + 1, upper);
+        i += 1;
+    }
+    let v = mm.mmap[i].clone();
+    if end < v.end {
+        let mut upper = v.clone();
+        upper.pgoff = v.pgoff.wrapping_add((end - v.start) >> 12);
+        upper.start = end;
+        mm.mmap[i].end = end;
+        mm.mmap.insert(i + 1, upper);
+    }
+    mm.invalidate_mmap_cache();
+    Ok(i)
+}
+
+/// Merges VMA `i + 1` into VMA `i` if they touch and are anonymous private with the
+/// same flags (2.4.35's mprotect merges, spec §2.10).
+fn mprotect_merge(k: &mut Kernel, i: usize) -> bool {
+    let mm = &mut k.task.mm;
+    let (Some(a), Some(b)) = (mm.mmap.get(i), mm.mmap.get(i + 1)) else {
+        return false;
+    };
+    if a.end == b.start && can_vma_merge(a, b.flags) && a.flags & VM_SHARED == 0 {
+        mm.mmap[i].end = b.end;
+        mm.mmap.remove(i + 1);
+        mm.invalidate_mmap_cache();
+        return true;
+    }
+    false
+}
+
+/// `mprotect_fixup`: give `[start, end)` of VMA `i` the flags `newflags`, splitting
+/// as needed, rewriting its present PTEs, and merging it into the VMA below when
+/// possible. Returns the index of the VMA now covering `end - 1`.
+fn mprotect_fixup(k: &mut Kernel, i: usize, start: u32, end: u32, newflags: u32) -> Result<usize, Errno> {
+    if k.task.mm.mmap[i].flags == newflags {
+        return Ok(i);
+    }
+    let newprot = protection_map(newflags);
+    let mut i = split_vma(k, i, start, end)?;
+    let v = &mut k.task.mm.mmap[i];
+    v.flags = newflags;
+    v.page_prot = newprot;
+    change_protection(k, start, end, newprot);
+    if i > 0 && mprotect_merge(k, i - 1) {
+        i -= 1;
+    }
+    Ok(i)
+}
+
+/// mprotect (125), spec §2.10. The range must be covered by VMAs without holes
+/// (ENOMEM), every requested right needs its VM_MAY* bit (EACCES). Private mappings
+/// always get the read-only PAGE_COPY, so `mprotect(RW)` on private memory leaves
+/// its PTEs write-protected and the next write is a `do_wp_page` reuse.
+///
+/// Today's PROT_GROWSDOWN (extend the change down to the start of a GROWSDOWN VMA)
+/// is accepted; 2.4 knew no such flag.
+pub fn sys_mprotect(k: &mut Kernel, a: Args) -> SysResult {
+    let (mut start, len, prot) = (a[0], a[1], a[2]);
+    if start & !PAGE_MASK != 0 {
+        return Err(EINVAL);
+    }
+    let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    let prot = prot & !grows;
+    if grows == PROT_GROWSUP | PROT_GROWSDOWN || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(EINVAL);
+    }
+    let len = page_align(len);
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(ENOMEM);
+    }
+    if end == start {
+        return Ok(0);
+    }
+    let Some(mut i) = k.task.mm.find_vma_index(start) else {
+        return Err(ENOMEM);
+    };
+    if grows & PROT_GROWSDOWN != 0 {
+        if k.task.mm.mmap[i].flags & VM_GROWSDOWN == 0 {
+            return Err(EINVAL);
+        }
+        start = start.min(k.task.mm.mmap[i].start);
+    } else if grows & PROT_GROWSUP != 0 {
+        return Err(EINVAL);
+    }
+    if k.task.mm.mmap[i].start > start {
+        return Err(ENOMEM);
+    }
+    let newvm = calc_vm_flags(prot, 0);
+    let mut nstart = start;
+    loop {
+        let v = &k.task.mm.mmap[i];
+        let newflags = newvm | (v.flags & !(VM_READ | VM_WRITE | VM_EXEC));
+        // Each of READ/WRITE/EXEC/SHARED needs MAYREAD/MAYWRITE/MAYEXEC/MAYSHARE.
+        if newflags & !(newflags >> 4) & 0xf != 0 {
+            return Err(EACCES);
+        }
+        let tmp = v.end.min(end);
+        i = mprotect_fixup(k, i, nstart, tmp, newflags)?;
+        if tmp >= end {
+            break;
+        }
+        nstart = tmp;
+        i += 1;
+        if k.task.mm.mmap.get(i).is_none_or(|v| v.start != nstart) {
+            return Err(ENOMEM);
+        }
+    }
+    // The final merge of the last VMA with the one above it.
+    mprotect_merge(k, i);
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// mremap
+// ---------------------------------------------------------------------------------
+
+/// `move_vma`: a new VMA at `new_addr` with the properties of VMA `i`, the PTEs of
+/// `[old_addr, old_addr+old_len)` moved over (pages move, nothing is copied), then
+/// the old range unmapped.
+fn move_vma(k: &mut Kernel, i: usize, old_addr: u32, old_len: u32, new_addr: u32, new_len: u32) -> SysResult {
+    let v = k.task.mm.mmap[i].clone();
+    let pgoff = v.pgoff.wrapping_add((old_addr - v.start) >> 12);
+    if move_page_tables(k, new_addr, old_addr, old_len).is_none() {
+        // Out of memory for a page table: put back what was moved.
+        let _ = move_page_tables(k, old_addr, new_addr, old_len);
+        pgtable::flush_tlb_mm(k);
+        return Err(ENOMEM);
+    }
+    let end = new_addr + new_len;
+    let mm = &mut k.task.mm;
+    let merged = matches!(v.backing, Backing::Anon) && {
+        let prev = mm.prev_index(new_addr);
+        mm.vma_merge(prev, new_addr, end, v.flags)
+    };
+    if !merged {
+        let mut nv = Vma::new(new_addr, end, v.flags, pgoff, v.backing.clone());
+        nv.page_prot = v.page_prot;
+        mm.insert_vm_struct(nv)?;
+    }
+    mm.total_vm += new_len >> 12;
+    if v.flags & VM_LOCKED != 0 {
+        mm.locked_vm += new_len >> 12;
+    }
+    do_munmap(k, old_addr, old_len)?;
+    pgtable::flush_tlb_mm(k);
+    Ok(new_addr)
+}
+
+/// mremap (163) with today's semantics: shrink in place; grow in place when the
+/// range ends its VMA and the space above is free; otherwise move if
+/// MREMAP_MAYMOVE (to a fresh area, or to `new_addr` with MREMAP_FIXED), moving the
+/// page-table entries rather than copying pages.
+pub fn sys_mremap(k: &mut Kernel, a: Args) -> SysResult {
+    let (addr, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3], a[4]);
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 || addr & !PAGE_MASK != 0 {
+        return Err(EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(EINVAL);
+    }
+    let mut old_len = page_align(old_len);
+    let new_len = page_align(new_len);
+    if new_len == 0 || old_len == 0 || old_len > TASK_SIZE || addr > TASK_SIZE - old_len {
+        return Err(EINVAL);
+    }
+
+    if flags & MREMAP_FIXED != 0 {
+        if new_addr & !PAGE_MASK != 0 || new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len {
+            return Err(EINVAL);
+        }
+        if new_addr < addr + old_len && addr < new_addr + new_len {
+            return Err(EINVAL);
+        }
+        do_munmap(k, new_addr, new_len)?;
+        if old_len > new_len {
+            do_munmap(k, addr + new_len, old_len - new_len)?;
+            old_len = new_len;
+        }
+    } else if old_len >= new_len {
+        // Shrinking always works: it just unmaps the tail.
+        if old_len > new_len {
+            do_munmap(k, addr + new_len, old_len - new_len)?;
+        }
+        return Ok(addr);
+    }
+
+    let Some(i) = k.task.mm.find_vma_index(addr).filter(|&i| k.task.mm.mmap[i].start <= addr) else {
+        return Err(EFAULT);
+    };
+    let v = &k.task.mm.mmap[i];
+    if old_len > v.end - addr {
+        return Err(EFAULT);
+    }
+    if new_len > old_len && over_as_limit(k, new_len - old_len) {
+        return Err(ENOMEM);
+    }
+
+    if flags & MREMAP_FIXED != 0 {
+        return move_vma(k, i, addr, old_len, new_addr, new_len);
+    }
+
+    // Grow in place: the old range ends the VMA and the pages above are free.
+    if v.end == addr + old_len {
+        let limit = k.task.mm.mmap.get(i + 1).map_or(TASK_SIZE, |n| n.start);
+        if u64::from(addr) + u64::from(new_len) <= u64::from(limit) {
+            let grow = (new_len - old_len) >> 12;
+            let mm = &mut k.task.mm;
+            mm.mmap[i].end = addr + new_len;
+            mm.total_vm += grow;
+            if mm.mmap[i].flags & VM_LOCKED != 0 {
+                mm.locked_vm += grow;
+                make_pages_present(k, addr + old_len, addr + new_len);
+            }
+            return Ok(addr);
+        }
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(ENOMEM);
+    }
+    let shared = if v.flags & VM_MAYSHARE != 0 { MAP_SHARED } else { 0 };
+    let dest = get_unmapped_area(k, 0, new_len, shared)?;
+    move_vma(k, i, addr, old_len, dest, new_len)
+}
+
+// ---------------------------------------------------------------------------------
+// madvise
+// ---------------------------------------------------------------------------------
+
+/// madvise (219). MADV_DONTNEED zaps the range's PTEs: private anonymous memory
+/// then reads back as zeros, private file pages as the file's contents, and shared
+/// memory as what its shmem object holds. Other known advice values are accepted and
+/// ignored; unknown ones are EINVAL. A range with unmapped holes is ENOMEM (after
+/// advising what is mapped), as today's Linux does.
+pub fn sys_madvise(k: &mut Kernel, a: Args) -> SysResult {
+    let (start, len, advice) = (a[0], a[1], a[2]);
+    if start & !PAGE_MASK != 0 {
+        return Err(EINVAL);
+    }
+    // MADV_NORMAL .. MADV_PAGEOUT, except the unassigned 5–7.
+    if !matches!(advice, 0..=4 | 8..=21 | 100 | 101) {
+        return Err(EINVAL);
+    }
+    let len = page_align(len);
+    let end = start.wrapping_add(len);
+    if end < start {
+        return Err(EINVAL);
+    }
+    if end == start {
+        return Ok(0);
+    }
+    let mut hole = false;
+    let mut addr = start;
+    let mut zapped = false;
+    while addr < end {
+        let Some(i) = k.task.mm.find_vma_index(addr) else {
+            hole = true;
+            break;
+        };
+        let v = &k.task.mm.mmap[i];
+        if v.start >= end {
+            hole = true;
+            break;
+        }
+        if v.start > addr {
+            hole = true;
+        }
+        let (st, en) = (addr.max(v.start), end.min(v.end));
+        if advice == MADV_DONTNEED {
+            if v.flags & VM_LOCKED != 0 {
+                return Err(EINVAL);
+            }
+            zap_pte_range(k, st, en);
+            zapped = true;
+        }
+        addr = en;
+    }
+    if zapped {
+        pgtable::flush_tlb_mm(k);
+    }
+    if hole {
+        Err(ENOMEM)
+    } else {
+        Ok(0)
+    }
+}

@@ -1,0 +1,1534 @@
+//! Files, directories, pipes and terminals: guest fds on host fds (see
+//! [`crate::files`]).
+//!
+//! Data moves through bounded kernel buffers (at most [`CHUNK`] bytes at a time)
+//! with `copy_from_user` / `copy_to_user`, so a bad pointer is -EFAULT (or a short
+//! count once some bytes moved) and never a signal (spec §1.7, scenario 14). For a
+//! read whose destination faults part-way, the bytes the host already returned but
+//! the guest did not receive are pushed back with `lseek` on a seekable file; on a
+//! pipe or terminal they are lost (a native kernel leaves them in the pipe).
+
+use std::ffi::CString;
+
+use crate::errno::{host_errno, Errno, SysResult, EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, EOVERFLOW, ERANGE};
+use crate::files::OpenFile;
+use crate::signal::{send_sig_info, SigInfo, SIGPIPE, SI_USER};
+use crate::syscall::Args;
+use crate::task::RLIMIT_NOFILE;
+use crate::Kernel;
+
+/// Largest single host transfer; a longer guest request is done in pieces.
+pub const CHUNK: usize = 1 << 20;
+/// `PATH_MAX`, including the NUL.
+pub const PATH_MAX: usize = 4096;
+/// `MAX_RW_COUNT`: a single read/write moves at most this much.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+const UIO_MAXIOV: u32 = 1024;
+
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub const AT_REMOVEDIR: u32 = 0x200;
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+
+/// i386 open flags that differ in meaning from nothing on the host but must be kept
+/// apart: O_LARGEFILE is 0x8000 in the i386 ABI.
+pub const O_LARGEFILE: u32 = 0o100000;
+pub const O_CLOEXEC: u32 = 0o2000000;
+const O_ACCMODE: u32 = 3;
+
+const F_DUPFD: u32 = 0;
+const F_GETFD: u32 = 1;
+const F_SETFD: u32 = 2;
+const F_GETFL: u32 = 3;
+const F_SETFL: u32 = 4;
+const F_GETLK: u32 = 5;
+const F_SETLK: u32 = 6;
+const F_SETLKW: u32 = 7;
+const F_SETOWN: u32 = 8;
+const F_GETOWN: u32 = 9;
+const F_GETLK64: u32 = 12;
+const F_SETLK64: u32 = 13;
+const F_SETLKW64: u32 = 14;
+const F_OFD_GETLK: u32 = 36;
+const F_OFD_SETLK: u32 = 37;
+const F_OFD_SETLKW: u32 = 38;
+const F_DUPFD_CLOEXEC: u32 = 1030;
+const F_SETPIPE_SZ: u32 = 1031;
+const F_GETPIPE_SZ: u32 = 1032;
+const F_ADD_SEALS: u32 = 1033;
+const F_GET_SEALS: u32 = 1034;
+const FD_CLOEXEC: u32 = 1;
+
+const TCGETS: u32 = 0x5401;
+const TCSETS: u32 = 0x5402;
+const TCSETSW: u32 = 0x5403;
+const TCSETSF: u32 = 0x5404;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
+const TIOCGWINSZ: u32 = 0x5413;
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+const FIONBIO: u32 = 0x5421;
+const FIONCLEX: u32 = 0x5450;
+const FIOCLEX: u32 = 0x5451;
+/// Size of the kernel's `struct termios` (4 flag words, c_line, 19 c_cc), the same
+/// on i386 and x86-64.
+const KTERMIOS_SIZE: usize = 36;
+
+// ---------------------------------------------------------------------------------
+// Helpers
+
+fn ok_int(r: libc::c_int) -> Result<u32, Errno> {
+    if r < 0 {
+        Err(host_errno())
+    } else {
+        Ok(r as u32)
+    }
+}
+
+fn ok_long(r: libc::c_long) -> Result<u32, Errno> {
+    if r < 0 {
+        Err(host_errno())
+    } else {
+        Ok(r as u32)
+    }
+}
+
+fn nofile(k: &Kernel) -> u64 {
+    k.task.rlim[RLIMIT_NOFILE].cur
+}
+
+/// A path argument: at most PATH_MAX - 1 bytes; EFAULT, ENAMETOOLONG.
+pub fn read_path(k: &mut Kernel, addr: u32) -> Result<Vec<u8>, Errno> {
+    k.strncpy_from_user(addr, PATH_MAX - 1)
+}
+
+fn cstring(v: Vec<u8>) -> Result<CString, Errno> {
+    CString::new(v).map_err(|_| EINVAL)
+}
+
+/// What a `/proc/self/...` path means for the guest.
+enum ProcSelf {
+    Exe,
+    Maps,
+    Fd(u32),
+}
+
+/// Recognises `/proc/self/`, `/proc/thread-self/` and `/proc/<our pid>/` paths whose
+/// host meaning (the emulator process) differs from the guest's.
+fn proc_self(k: &Kernel, path: &[u8]) -> Option<ProcSelf> {
+    let pid = k.task.pid;
+    let prefixes = [
+        b"/proc/self/".to_vec(),
+        b"/proc/thread-self/".to_vec(),
+        format!("/proc/{pid}/").into_bytes(),
+        format!("/proc/{pid}/task/{pid}/").into_bytes(),
+    ];
+    let rest = prefixes.iter().find_map(|p| path.strip_prefix(p.as_slice()))?;
+    match rest {
+        b"exe" => return Some(ProcSelf::Exe),
+        b"maps" => return Some(ProcSelf::Maps),
+        _ => {}
+    }
+    let n = rest.strip_prefix(b"fd/")?;
+    std::str::from_utf8(n).ok()?.parse::<u32>().ok().map(ProcSelf::Fd)
+}
+
+/// The guest program's path as `/proc/self/exe` shows it.
+pub fn exe_path(k: &Kernel) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    match std::fs::canonicalize(&k.task.exe) {
+        Ok(p) => p.as_os_str().as_bytes().to_vec(),
+        Err(_) => k.task.exe.as_bytes().to_vec(),
+    }
+}
+
+/// Resolves a guest (dirfd, path) to a host (dirfd, path). An absolute path ignores
+/// dirfd, as in Linux.
+fn host_at(k: &Kernel, dirfd: u32, path: Vec<u8>) -> Result<(i32, CString), Errno> {
+    host_at_follow(k, dirfd, path, true)
+}
+
+/// [`host_at`] for calls that may not follow a final symlink: `/proc/self/exe` is
+/// then the host's link itself (a symlink, as the guest expects), not its target.
+fn host_at_follow(k: &Kernel, dirfd: u32, path: Vec<u8>, follow: bool) -> Result<(i32, CString), Errno> {
+    match proc_self(k, &path) {
+        Some(ProcSelf::Exe) if !follow => return Ok((AT_FDCWD, cstring(b"/proc/self/exe".to_vec())?)),
+        Some(ProcSelf::Exe) => return Ok((AT_FDCWD, cstring(exe_path(k))?)),
+        Some(ProcSelf::Fd(n)) => {
+            let host = k.task.files.host(n).map_err(|_| ENOENT)?;
+            return Ok((AT_FDCWD, cstring(format!("/proc/self/fd/{host}").into_bytes())?));
+        }
+        Some(ProcSelf::Maps) | None => {}
+    }
+    let dfd = if path.first() == Some(&b'/') || dirfd as i32 == AT_FDCWD {
+        AT_FDCWD
+    } else {
+        k.task.files.host(dirfd)?
+    };
+    Ok((dfd, cstring(path)?))
+}
+
+/// Reads a path argument and resolves it.
+fn path_at(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
+    let p = read_path(k, addr)?;
+    host_at(k, dirfd, p)
+}
+
+fn is_regular(host: i32) -> bool {
+    // SAFETY: `st` is a valid out-pointer for fstat.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        libc::fstat(host, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG
+    }
+}
+
+/// Installs a new host fd as the lowest free guest fd >= `min`; closes it on EMFILE.
+fn install_new(k: &mut Kernel, min: u32, file: OpenFile) -> SysResult {
+    let host = file.host_fd;
+    let limit = nofile(k);
+    k.task.files.alloc(min, file, limit).inspect_err(|_| {
+        // SAFETY: `host` is a host fd this call created and nobody else holds.
+        unsafe { libc::close(host) };
+    })
+}
+
+/// A host `dup` of a guest fd's host fd, marked close-on-exec on the host.
+fn host_dup(host: i32) -> Result<i32, Errno> {
+    // SAFETY: F_DUPFD_CLOEXEC has no pointer arguments.
+    let r = unsafe { libc::fcntl(host, libc::F_DUPFD_CLOEXEC, 3) };
+    ok_int(r).map(|v| v as i32)
+}
+
+// ---------------------------------------------------------------------------------
+// Scatter/gather over guest iovecs
+
+/// One guest buffer: (address, length).
+type Iov = (u32, u32);
+
+/// Reads and checks a guest iovec array (`rw_copy_check_uvector`): EINVAL for a bad
+/// count or negative length, EFAULT for an unreadable array or a buffer beyond
+/// TASK_SIZE; the total is capped at MAX_RW_COUNT.
+fn read_iovecs(k: &mut Kernel, addr: u32, cnt: u32) -> Result<Vec<Iov>, Errno> {
+    if cnt > UIO_MAXIOV {
+        return Err(EINVAL);
+    }
+    let mut raw = vec![0u8; cnt as usize * 8];
+    k.copy_from_user(addr, &mut raw).map_err(|_| EFAULT)?;
+    let mut total = 0usize;
+    let mut v = Vec::with_capacity(cnt as usize);
+    for c in raw.chunks_exact(8) {
+        let base = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let mut len = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+        if (len as i32) < 0 {
+            return Err(EINVAL);
+        }
+        if len as usize > MAX_RW_COUNT - total {
+            len = (MAX_RW_COUNT - total) as u32;
+        }
+        if !crate::uaccess::access_ok(base, len) {
+            return Err(EFAULT);
+        }
+        total += len as usize;
+        v.push((base, len));
+    }
+    Ok(v)
+}
+
+fn iov_total(iovs: &[Iov]) -> usize {
+    iovs.iter().map(|i| i.1 as usize).sum()
+}
+
+/// Copies up to `max` bytes from the guest buffers, starting `skip` bytes in.
+/// Stops at the first fault; the flag says whether one happened.
+fn gather(k: &mut Kernel, iovs: &[Iov], mut skip: usize, max: usize) -> (Vec<u8>, bool) {
+    let mut out = Vec::with_capacity(max.min(iov_total(iovs)));
+    for &(base, len) in iovs {
+        let len = len as usize;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let n = (len - skip).min(max - out.len());
+        let start = out.len();
+        out.resize(start + n, 0);
+        if let Err(m) = k.copy_from_user(base.wrapping_add(skip as u32), &mut out[start..]) {
+            out.truncate(start + m);
+            return (out, true);
+        }
+        skip = 0;
+        if out.len() == max {
+            break;
+        }
+    }
+    (out, false)
+}
+
+/// Copies `data` into the guest buffers starting `skip` bytes in; on a fault returns
+/// how many bytes arrived.
+fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]) -> Result<(), usize> {
+    let mut done = 0usize;
+    for &(base, len) in iovs {
+        if done == data.len() {
+            break;
+        }
+        let len = len as usize;
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let n = (len - skip).min(data.len() - done);
+        k.copy_to_user(base.wrapping_add(skip as u32), &data[done..done + n]).map_err(|m| done + m)?;
+        done += n;
+        skip = 0;
+    }
+    Ok(())
+}
+
+/// `read`/`readv`/`pread64`: one host read per chunk, continuing past the first chunk
+/// only on regular files.
+fn do_readv(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
+    let host = k.task.files.host(fd)?;
+    let total = iov_total(iovs);
+    if total == 0 {
+        // Still reports EBADF/EISDIR-style errors from the host.
+        return do_host_read(host, &mut [], offset).map(|n| n as u32);
+    }
+    if offset.is_none() {
+        if let Some(pb) = k.task.files.get(fd).map(|f| &f.pushback).filter(|p| !p.is_empty()) {
+            let data = pb[..pb.len().min(total)].to_vec();
+            let (n, r) = match scatter(k, iovs, 0, &data) {
+                Ok(()) => (data.len(), Ok(data.len() as u32)),
+                Err(0) => (0, Err(EFAULT)),
+                Err(m) => (m, Ok(m as u32)),
+            };
+            if let Some(f) = k.task.files.get_mut(fd) {
+                f.pushback.drain(..n);
+            }
+            return r;
+        }
+    }
+    let more = total > CHUNK && is_regular(host);
+    let mut done = 0usize;
+    while done < total {
+        let n = (total - done).min(CHUNK);
+        let mut buf = vec![0u8; n];
+        let got = match do_host_read(host, &mut buf, offset.map(|o| o.saturating_add(done as i64))) {
+            Ok(g) => g,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if got == 0 {
+            break;
+        }
+        if let Err(m) = scatter(k, iovs, done, &buf[..got]) {
+            if offset.is_none() {
+                // Give back what the guest did not receive: seek back on a file,
+                // else keep it for the next read (it stays "in the pipe").
+                // SAFETY: lseek has no pointer arguments.
+                if unsafe { libc::lseek(host, -((got - m) as i64), libc::SEEK_CUR) } < 0 {
+                    if let Some(f) = k.task.files.get_mut(fd) {
+                        f.pushback = buf[m..got].to_vec();
+                    }
+                }
+            }
+            done += m;
+            return if done > 0 { Ok(done as u32) } else { Err(EFAULT) };
+        }
+        done += got;
+        if got < n || !more {
+            break;
+        }
+    }
+    Ok(done as u32)
+}
+
+fn do_host_read(host: i32, buf: &mut [u8], offset: Option<i64>) -> Result<usize, Errno> {
+    // SAFETY: `buf` is a live, writable buffer of `buf.len()` bytes.
+    let r = unsafe {
+        match offset {
+            Some(o) => libc::pread(host, buf.as_mut_ptr().cast(), buf.len(), o),
+            None => libc::read(host, buf.as_mut_ptr().cast(), buf.len()),
+        }
+    };
+    if r < 0 {
+        Err(host_errno())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+fn do_host_write(k: &mut Kernel, host: i32, buf: &[u8], offset: Option<i64>) -> Result<usize, Errno> {
+    // SAFETY: `buf` is a live buffer of `buf.len()` bytes.
+    let r = unsafe {
+        match offset {
+            Some(o) => libc::pwrite(host, buf.as_ptr().cast(), buf.len(), o),
+            None => libc::write(host, buf.as_ptr().cast(), buf.len()),
+        }
+    };
+    if r < 0 {
+        let e = host_errno();
+        if e == libc::EPIPE {
+            // pipe_write: send_sig(SIGPIPE, current, 0). The emulator itself ignores
+            // SIGPIPE, so the host reports EPIPE and the guest gets the signal here.
+            let pid = k.task.pid;
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+        }
+        Err(e)
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// `write`/`writev`/`pwrite64`: gathers up to CHUNK bytes per host write.
+fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
+    let host = k.task.files.host(fd)?;
+    let total = iov_total(iovs);
+    if total == 0 {
+        return do_host_write(k, host, &[], offset).map(|n| n as u32);
+    }
+    let mut done = 0usize;
+    while done < total {
+        let (buf, fault) = gather(k, iovs, done, CHUNK.min(total - done));
+        if buf.is_empty() {
+            return if done > 0 { Ok(done as u32) } else { Err(EFAULT) };
+        }
+        let w = match do_host_write(k, host, &buf, offset.map(|o| o.saturating_add(done as i64))) {
+            Ok(w) => w,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += w;
+        if w < buf.len() || fault {
+            break;
+        }
+    }
+    Ok(done as u32)
+}
+
+fn single_iov(addr: u32, len: u32) -> Result<Vec<Iov>, Errno> {
+    let len = len.min(MAX_RW_COUNT as u32);
+    if !crate::uaccess::access_ok(addr, len) {
+        return Err(EFAULT);
+    }
+    Ok(vec![(addr, len)])
+}
+
+fn pos64(lo: u32, hi: u32) -> Result<i64, Errno> {
+    let o = ((u64::from(hi) << 32) | u64::from(lo)) as i64;
+    if o < 0 {
+        Err(EINVAL)
+    } else {
+        Ok(o)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// read / write family
+
+pub fn sys_read(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let iov = single_iov(a[1], a[2])?;
+    do_readv(k, a[0], &iov, None)
+}
+
+pub fn sys_write(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let iov = single_iov(a[1], a[2])?;
+    do_writev(k, a[0], &iov, None)
+}
+
+pub fn sys_readv(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    do_readv(k, a[0], &iovs, None)
+}
+
+pub fn sys_writev(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    do_writev(k, a[0], &iovs, None)
+}
+
+/// pread64(fd, buf, count, pos_lo, pos_hi)
+pub fn sys_pread64(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let off = pos64(a[3], a[4])?;
+    let iov = single_iov(a[1], a[2])?;
+    do_readv(k, a[0], &iov, Some(off))
+}
+
+/// pwrite64(fd, buf, count, pos_lo, pos_hi)
+pub fn sys_pwrite64(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.host(a[0])?;
+    let off = pos64(a[3], a[4])?;
+    let iov = single_iov(a[1], a[2])?;
+    do_writev(k, a[0], &iov, Some(off))
+}
+
+fn host_lseek(k: &mut Kernel, fd: u32, off: i64, whence: u32) -> Result<i64, Errno> {
+    let f = k.task.files.get(fd).ok_or(EBADF)?;
+    let host = f.host_fd;
+    let off = if whence == libc::SEEK_SET as u32 { f.dir_host_offset(off) } else { off };
+    // SAFETY: lseek has no pointer arguments.
+    let r = unsafe { libc::lseek(host, off, whence as i32) };
+    if r < 0 {
+        return Err(host_errno());
+    }
+    let f = k.task.files.get_mut(fd).ok_or(EBADF)?;
+    Ok(if f.dir_cookies.is_empty() { r } else { f.dir_cookie(r) })
+}
+
+/// lseek(fd, off_t offset, whence): EOVERFLOW if the new position needs 64 bits
+/// (the position has moved anyway, as in Linux).
+pub fn sys_lseek(k: &mut Kernel, a: Args) -> SysResult {
+    let r = host_lseek(k, a[0], i64::from(a[1] as i32), a[2])?;
+    if r > i64::from(i32::MAX) {
+        return Err(EOVERFLOW);
+    }
+    Ok(r as u32)
+}
+
+/// _llseek(fd, offset_high, offset_low, loff_t *result, whence)
+pub fn sys_llseek(k: &mut Kernel, a: Args) -> SysResult {
+    let off = ((u64::from(a[1]) << 32) | u64::from(a[2])) as i64;
+    let r = host_lseek(k, a[0], off, a[4])?;
+    k.copy_to_user(a[3], &r.to_le_bytes()).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// open / close / dup / pipe
+
+/// The text of `/proc/self/maps`: one 2.4 `proc_pid_maps` line per VMA.
+pub fn proc_maps(k: &Kernel) -> String {
+    let mut s = String::new();
+    for v in &k.task.mm.mmap {
+        s.push_str(&v.maps_line());
+        s.push('\n');
+    }
+    s
+}
+
+/// Opens synthetic read-only content as an anonymous host file.
+fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
+    if flags & O_ACCMODE != 0 {
+        return Err(libc::EACCES);
+    }
+    // SAFETY: the name is a NUL-terminated literal.
+    let host = ok_int(unsafe { libc::memfd_create(c"growsdown-proc".as_ptr(), libc::MFD_CLOEXEC) })? as i32;
+    let mut off = 0usize;
+    while off < content.len() {
+        // SAFETY: writing from a live slice.
+        let w = unsafe { libc::write(host, content[off..].as_ptr().cast(), content.len() - off) };
+        if w <= 0 {
+            let e = host_errno();
+            // SAFETY: closing the memfd we created.
+            unsafe { libc::close(host) };
+            return Err(e);
+        }
+        off += w as usize;
+    }
+    // SAFETY: no pointer arguments.
+    unsafe { libc::lseek(host, 0, libc::SEEK_SET) };
+    let f = OpenFile { synthetic: true, cloexec: flags & O_CLOEXEC != 0, ..OpenFile::new(host) };
+    install_new(k, 0, f)
+}
+
+fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> SysResult {
+    let p = read_path(k, path)?;
+    if matches!(proc_self(k, &p), Some(ProcSelf::Maps)) {
+        let text = proc_maps(k);
+        return open_synthetic(k, text.as_bytes(), flags);
+    }
+    let (dfd, p) = host_at(k, dirfd, p)?;
+    if p.as_bytes().is_empty() {
+        return Err(ENOENT);
+    }
+    // The host fd is always close-on-exec on the host; the guest's O_CLOEXEC is kept
+    // in the table.
+    let hflags = (flags | O_CLOEXEC) as libc::c_int;
+    // SAFETY: `p` is a NUL-terminated string that outlives the call.
+    let host = ok_int(unsafe { libc::openat(dfd, p.as_ptr(), hflags, mode as libc::c_uint) })? as i32;
+    let mut f = OpenFile::new(host);
+    f.cloexec = flags & O_CLOEXEC != 0;
+    f.largefile = flags & O_LARGEFILE != 0;
+    install_new(k, 0, f)
+}
+
+/// open(path, flags, mode)
+pub fn sys_open(k: &mut Kernel, a: Args) -> SysResult {
+    do_openat(k, AT_FDCWD as u32, a[0], a[1], a[2])
+}
+
+/// openat(dirfd, path, flags, mode)
+pub fn sys_openat(k: &mut Kernel, a: Args) -> SysResult {
+    do_openat(k, a[0], a[1], a[2], a[3])
+}
+
+/// creat(path, mode) = open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)
+pub fn sys_creat(k: &mut Kernel, a: Args) -> SysResult {
+    do_openat(k, AT_FDCWD as u32, a[0], 0o1101, a[1])
+}
+
+pub fn sys_close(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.files.close(a[0])?;
+    Ok(0)
+}
+
+pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
+    let host = host_dup(k.task.files.host(a[0])?)?;
+    let f =
+        OpenFile { largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile), ..OpenFile::new(host) };
+    install_new(k, 0, f)
+}
+
+/// Duplicates `old` onto exactly `new` (dup2/dup3).
+fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
+    let src = k.task.files.get(old).ok_or(EBADF)?.clone();
+    if u64::from(new) >= nofile(k) {
+        return Err(EBADF);
+    }
+    let host = host_dup(src.host_fd)?;
+    let f = OpenFile { cloexec, largefile: src.largefile, ..OpenFile::new(host) };
+    if let Some(prev) = k.task.files.install(new, f) {
+        prev.close_host();
+    }
+    Ok(new)
+}
+
+pub fn sys_dup2(k: &mut Kernel, a: Args) -> SysResult {
+    if a[0] == a[1] {
+        k.task.files.host(a[0])?;
+        return Ok(a[1]);
+    }
+    dup_to(k, a[0], a[1], false)
+}
+
+pub fn sys_dup3(k: &mut Kernel, a: Args) -> SysResult {
+    if a[2] & !O_CLOEXEC != 0 || a[0] == a[1] {
+        return Err(EINVAL);
+    }
+    dup_to(k, a[0], a[1], a[2] & O_CLOEXEC != 0)
+}
+
+fn do_pipe2(k: &mut Kernel, addr: u32, flags: u32) -> SysResult {
+    let allowed = O_CLOEXEC | libc::O_NONBLOCK as u32 | libc::O_DIRECT as u32;
+    if flags & !allowed != 0 {
+        return Err(EINVAL);
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a valid out-array of two ints.
+    ok_int(unsafe { libc::pipe2(fds.as_mut_ptr(), (flags | O_CLOEXEC) as libc::c_int) })?;
+    let cloexec = flags & O_CLOEXEC != 0;
+    let r = match install_new(k, 0, OpenFile { cloexec, ..OpenFile::new(fds[0]) }) {
+        Ok(r) => r,
+        Err(e) => {
+            // SAFETY: closing the write end we just created.
+            unsafe { libc::close(fds[1]) };
+            return Err(e);
+        }
+    };
+    let w = match install_new(k, 0, OpenFile { cloexec, ..OpenFile::new(fds[1]) }) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = k.task.files.close(r);
+            return Err(e);
+        }
+    };
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&r.to_le_bytes());
+    b[4..].copy_from_slice(&w.to_le_bytes());
+    if k.copy_to_user(addr, &b).is_err() {
+        let _ = k.task.files.close(r);
+        let _ = k.task.files.close(w);
+        return Err(EFAULT);
+    }
+    Ok(0)
+}
+
+pub fn sys_pipe(k: &mut Kernel, a: Args) -> SysResult {
+    do_pipe2(k, a[0], 0)
+}
+
+pub fn sys_pipe2(k: &mut Kernel, a: Args) -> SysResult {
+    do_pipe2(k, a[0], a[1])
+}
+
+// ---------------------------------------------------------------------------------
+// fcntl
+
+/// Converts a guest `struct flock` (32-bit offsets, 16 bytes) or `struct flock64`
+/// (packed i386 layout, 24 bytes) to the host's.
+fn read_flock(k: &mut Kernel, addr: u32, is64: bool) -> Result<libc::flock, Errno> {
+    let mut b = [0u8; 24];
+    let n = if is64 { 24 } else { 16 };
+    k.copy_from_user(addr, &mut b[..n]).map_err(|_| EFAULT)?;
+    let i16_at = |o: usize| i16::from_le_bytes([b[o], b[o + 1]]);
+    let i32_at = |o: usize| i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    let i64_at = |o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+    // SAFETY: flock is plain data; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = i16_at(0);
+    fl.l_whence = i16_at(2);
+    if is64 {
+        fl.l_start = i64_at(4);
+        fl.l_len = i64_at(12);
+        fl.l_pid = i32_at(20);
+    } else {
+        fl.l_start = i64::from(i32_at(4));
+        fl.l_len = i64::from(i32_at(8));
+        fl.l_pid = i32_at(12);
+    }
+    Ok(fl)
+}
+
+fn write_flock(k: &mut Kernel, addr: u32, fl: &libc::flock, is64: bool) -> Result<(), Errno> {
+    let mut b = Vec::with_capacity(24);
+    b.extend_from_slice(&fl.l_type.to_le_bytes());
+    b.extend_from_slice(&fl.l_whence.to_le_bytes());
+    if is64 {
+        b.extend_from_slice(&fl.l_start.to_le_bytes());
+        b.extend_from_slice(&fl.l_len.to_le_bytes());
+    } else {
+        let start = i32::try_from(fl.l_start).map_err(|_| EOVERFLOW)?;
+        let len = i32::try_from(fl.l_len).map_err(|_| EOVERFLOW)?;
+        b.extend_from_slice(&start.to_le_bytes());
+        b.extend_from_slice(&len.to_le_bytes());
+    }
+    b.extend_from_slice(&fl.l_pid.to_le_bytes());
+    k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+}
+
+/// fcntl64(fd, cmd, arg) (also the old fcntl: same commands on i386).
+pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
+    let (fd, cmd, arg) = (a[0], a[1], a[2]);
+    let file = k.task.files.get(fd).ok_or(EBADF)?.clone();
+    let host = file.host_fd;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            if u64::from(arg) >= nofile(k) {
+                return Err(EINVAL);
+            }
+            let h = host_dup(host)?;
+            let f =
+                OpenFile { cloexec: cmd == F_DUPFD_CLOEXEC, largefile: file.largefile, ..OpenFile::new(h) };
+            let limit = nofile(k);
+            k.task.files.alloc(arg, f, limit).inspect_err(|_| {
+                // SAFETY: closing the fd we just duplicated.
+                unsafe { libc::close(h) };
+            })
+        }
+        F_GETFD => Ok(if file.cloexec { FD_CLOEXEC } else { 0 }),
+        F_SETFD => {
+            if let Some(f) = k.task.files.get_mut(fd) {
+                f.cloexec = arg & FD_CLOEXEC != 0;
+            }
+            Ok(0)
+        }
+        F_GETFL => {
+            // SAFETY: F_GETFL has no pointer arguments.
+            let fl = ok_int(unsafe { libc::fcntl(host, libc::F_GETFL) })?;
+            Ok(if file.largefile { fl } else { fl & !O_LARGEFILE })
+        }
+        F_SETFL => {
+            // SAFETY: F_SETFL takes an int.
+            ok_int(unsafe { libc::fcntl(host, libc::F_SETFL, arg as libc::c_int) })
+        }
+        F_GETLK | F_SETLK | F_SETLKW | F_GETLK64 | F_SETLK64 | F_SETLKW64 | F_OFD_GETLK | F_OFD_SETLK
+        | F_OFD_SETLKW => {
+            let is64 = !matches!(cmd, F_GETLK | F_SETLK | F_SETLKW);
+            let hcmd = match cmd {
+                F_GETLK | F_GETLK64 => libc::F_GETLK,
+                F_SETLK | F_SETLK64 => libc::F_SETLK,
+                F_SETLKW | F_SETLKW64 => libc::F_SETLKW,
+                F_OFD_GETLK => libc::F_OFD_GETLK,
+                F_OFD_SETLK => libc::F_OFD_SETLK,
+                _ => libc::F_OFD_SETLKW,
+            };
+            let mut fl = read_flock(k, arg, is64)?;
+            // SAFETY: `fl` is a valid flock for the lock commands.
+            ok_int(unsafe { libc::fcntl(host, hcmd, &mut fl as *mut libc::flock) })?;
+            if matches!(cmd, F_GETLK | F_GETLK64 | F_OFD_GETLK) {
+                write_flock(k, arg, &fl, is64)?;
+            }
+            Ok(0)
+        }
+        F_GETOWN | F_SETOWN | F_SETPIPE_SZ | F_GETPIPE_SZ | F_ADD_SEALS | F_GET_SEALS => {
+            // Integer-only commands with the same numbers on the host.
+            // SAFETY: these commands take an int argument or none.
+            ok_int(unsafe { libc::fcntl(host, cmd as libc::c_int, arg as libc::c_int) })
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// ioctl
+
+/// ioctl(fd, request, arg): the terminal and FIONREAD requests glibc, musl and
+/// busybox use, answered by the host for the host fd (so a non-tty gets ENOTTY
+/// exactly when the host says so). Other requests: ENOTTY.
+pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
+    let (fd, req, arg) = (a[0], a[1], a[2]);
+    let host = k.task.files.host(fd)?;
+    // SAFETY (all host ioctls below): each request is given a buffer of the exact
+    // size the request reads or writes.
+    match req {
+        TCGETS => {
+            let mut t = [0u8; KTERMIOS_SIZE];
+            ok_int(unsafe { libc::ioctl(host, libc::TCGETS, t.as_mut_ptr()) })?;
+            k.copy_to_user(arg, &t).map_err(|_| EFAULT)?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut t = [0u8; KTERMIOS_SIZE];
+            k.copy_from_user(arg, &mut t).map_err(|_| EFAULT)?;
+            let hreq = match req {
+                TCSETS => libc::TCSETS,
+                TCSETSW => libc::TCSETSW,
+                _ => libc::TCSETSF,
+            };
+            ok_int(unsafe { libc::ioctl(host, hreq, t.as_ptr()) })
+        }
+        TIOCGWINSZ => {
+            let mut w = [0u8; 8];
+            ok_int(unsafe { libc::ioctl(host, libc::TIOCGWINSZ, w.as_mut_ptr()) })?;
+            k.copy_to_user(arg, &w).map_err(|_| EFAULT)?;
+            Ok(0)
+        }
+        TIOCSWINSZ => {
+            let mut w = [0u8; 8];
+            k.copy_from_user(arg, &mut w).map_err(|_| EFAULT)?;
+            ok_int(unsafe { libc::ioctl(host, libc::TIOCSWINSZ, w.as_ptr()) })
+        }
+        FIONREAD | TIOCGPGRP => {
+            let mut v: libc::c_int = 0;
+            let hreq = if req == FIONREAD { libc::FIONREAD } else { libc::TIOCGPGRP };
+            ok_int(unsafe { libc::ioctl(host, hreq, &mut v as *mut libc::c_int) })?;
+            if req == FIONREAD {
+                v = v.saturating_add(k.task.files.get(fd).map_or(0, |f| f.pushback.len() as libc::c_int));
+            }
+            k.put_user::<u32>(arg, v as u32)?;
+            Ok(0)
+        }
+        TIOCSPGRP | FIONBIO => {
+            let v = k.get_user::<u32>(arg)? as libc::c_int;
+            let hreq = if req == FIONBIO { libc::FIONBIO } else { libc::TIOCSPGRP };
+            ok_int(unsafe { libc::ioctl(host, hreq, &v as *const libc::c_int) })
+        }
+        FIOCLEX | FIONCLEX => {
+            if let Some(f) = k.task.files.get_mut(fd) {
+                f.cloexec = req == FIOCLEX;
+            }
+            Ok(0)
+        }
+        _ => {
+            log::debug!(target: "kernel::syscall", "ioctl request {req:#x} not supported: ENOTTY");
+            Err(ENOTTY)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// poll
+
+/// poll(struct pollfd *fds, nfds, timeout_ms): the host polls the host fds; a guest
+/// fd that is not open reports POLLNVAL.
+pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
+    let (addr, nfds, timeout) = (a[0], a[1], a[2] as i32);
+    if u64::from(nfds) > nofile(k) {
+        return Err(EINVAL);
+    }
+    let mut raw = vec![0u8; nfds as usize * 8];
+    k.copy_from_user(addr, &mut raw).map_err(|_| EFAULT)?;
+    let mut hfds = Vec::with_capacity(nfds as usize);
+    let mut nval = vec![false; nfds as usize];
+    // Data held back for a guest fd makes it readable at once.
+    let mut held = vec![false; nfds as usize];
+    for (i, c) in raw.chunks_exact(8).enumerate() {
+        let gfd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        let events = i16::from_le_bytes([c[4], c[5]]);
+        let fd = if gfd < 0 {
+            -1
+        } else {
+            match k.task.files.get(gfd as u32) {
+                Some(f) => {
+                    held[i] = !f.pushback.is_empty() && events & libc::POLLIN != 0;
+                    f.host_fd
+                }
+                None => {
+                    nval[i] = true;
+                    -1
+                }
+            }
+        };
+        hfds.push(libc::pollfd { fd, events, revents: 0 });
+    }
+    let ready_now = nval.iter().chain(held.iter()).any(|&b| b);
+    let t = if ready_now { 0 } else { timeout };
+    // SAFETY: `hfds` holds `hfds.len()` pollfd structures.
+    let mut n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, t) })?;
+    for (i, c) in raw.chunks_exact_mut(8).enumerate() {
+        let mut rev = if nval[i] { libc::POLLNVAL } else { hfds[i].revents };
+        if held[i] {
+            rev |= libc::POLLIN;
+        }
+        if (nval[i] || held[i]) && hfds[i].revents == 0 {
+            n += 1;
+        }
+        c[6..8].copy_from_slice(&rev.to_le_bytes());
+    }
+    k.copy_to_user(addr, &raw).map_err(|_| EFAULT)?;
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------
+// stat family
+
+/// Encodes the i386 `struct stat64` (96 bytes, 4-byte packed).
+pub fn encode_stat64(st: &libc::stat) -> [u8; 96] {
+    let mut b = [0u8; 96];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &(st.st_dev).to_le_bytes());
+    put(12, &(st.st_ino as u32).to_le_bytes());
+    put(16, &(st.st_mode).to_le_bytes());
+    put(20, &(st.st_nlink as u32).to_le_bytes());
+    put(24, &(st.st_uid).to_le_bytes());
+    put(28, &(st.st_gid).to_le_bytes());
+    put(32, &(st.st_rdev).to_le_bytes());
+    put(44, &(st.st_size).to_le_bytes());
+    put(52, &(st.st_blksize as u32).to_le_bytes());
+    put(56, &(st.st_blocks as u64).to_le_bytes());
+    put(64, &(st.st_atime as u32).to_le_bytes());
+    put(68, &(st.st_atime_nsec as u32).to_le_bytes());
+    put(72, &(st.st_mtime as u32).to_le_bytes());
+    put(76, &(st.st_mtime_nsec as u32).to_le_bytes());
+    put(80, &(st.st_ctime as u32).to_le_bytes());
+    put(84, &(st.st_ctime_nsec as u32).to_le_bytes());
+    put(88, &(st.st_ino).to_le_bytes());
+    b
+}
+
+fn host_fstatat(dfd: i32, p: &CString, flags: u32) -> Result<libc::stat, Errno> {
+    // SAFETY: `st` is a valid out-pointer; `p` is NUL-terminated.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        ok_int(libc::fstatat(dfd, p.as_ptr(), &mut st, flags as libc::c_int))?;
+        Ok(st)
+    }
+}
+
+fn put_stat64(k: &mut Kernel, addr: u32, st: &libc::stat) -> SysResult {
+    k.copy_to_user(addr, &encode_stat64(st)).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+fn do_fstatat64(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, flags: u32) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+        return Err(EINVAL);
+    }
+    let p = read_path(k, path)?;
+    if p.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+        let host = k.task.files.host(dirfd)?;
+        // SAFETY: `st` is a valid out-pointer.
+        let st = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            ok_int(libc::fstat(host, &mut st))?;
+            st
+        };
+        return put_stat64(k, buf, &st);
+    }
+    let (dfd, p) = host_at_follow(k, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    let st = host_fstatat(dfd, &p, flags)?;
+    put_stat64(k, buf, &st)
+}
+
+pub fn sys_stat64(k: &mut Kernel, a: Args) -> SysResult {
+    do_fstatat64(k, AT_FDCWD as u32, a[0], a[1], 0)
+}
+
+pub fn sys_lstat64(k: &mut Kernel, a: Args) -> SysResult {
+    do_fstatat64(k, AT_FDCWD as u32, a[0], a[1], AT_SYMLINK_NOFOLLOW)
+}
+
+pub fn sys_fstat64(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: `st` is a valid out-pointer.
+    let st = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        ok_int(libc::fstat(host, &mut st))?;
+        st
+    };
+    put_stat64(k, a[1], &st)
+}
+
+/// fstatat64(dirfd, path, struct stat64 *buf, flags)
+pub fn sys_fstatat64(k: &mut Kernel, a: Args) -> SysResult {
+    do_fstatat64(k, a[0], a[1], a[2], a[3])
+}
+
+/// statx(dirfd, path, flags, mask, struct statx *buf): `struct statx` has the same
+/// 256-byte layout on every architecture, so the host's answer is passed on.
+pub fn sys_statx(k: &mut Kernel, a: Args) -> SysResult {
+    let (dirfd, path, flags, mask, buf) = (a[0], a[1], a[2], a[3], a[4]);
+    let p = if path == 0 && flags & AT_EMPTY_PATH != 0 { Vec::new() } else { read_path(k, path)? };
+    let (dfd, p) = if p.is_empty() {
+        let dfd = if dirfd as i32 == AT_FDCWD { AT_FDCWD } else { k.task.files.host(dirfd)? };
+        (dfd, CString::default())
+    } else {
+        host_at_follow(k, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    let mut out = [0u8; 256];
+    // SAFETY: `out` is 256 bytes, the size of struct statx; `p` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(libc::SYS_statx, dfd, p.as_ptr(), flags as libc::c_int, mask, out.as_mut_ptr())
+    };
+    ok_long(r)?;
+    k.copy_to_user(buf, &out).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// Directories and names
+
+/// getdents64(fd, dirp, count): the host's `linux_dirent64` records, re-encoded
+/// (same layout on i386) with 32-bit-safe `d_off` values.
+pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
+    let (fd, dirp, count) = (a[0], a[1], a[2]);
+    let host = k.task.files.host(fd)?;
+    let n = (count as usize).min(CHUNK);
+    if !crate::uaccess::access_ok(dirp, n as u32) {
+        return Err(EFAULT);
+    }
+    let mut buf = vec![0u8; n];
+    // SAFETY: `buf` is `n` writable bytes.
+    let got = ok_long(unsafe { libc::syscall(libc::SYS_getdents64, host, buf.as_mut_ptr(), n) })? as usize;
+    let mut out = Vec::with_capacity(got);
+    let mut off = 0usize;
+    let f = k.task.files.get_mut(fd).ok_or(EBADF)?;
+    while off + 19 <= got {
+        let reclen = usize::from(u16::from_le_bytes([buf[off + 16], buf[off + 17]]));
+        if reclen < 19 || off + reclen > got {
+            break;
+        }
+        let rec = &buf[off..off + reclen];
+        let ino = &rec[0..8];
+        let d_off = i64::from_le_bytes(rec[8..16].try_into().unwrap_or([0; 8]));
+        let d_type = rec[18];
+        let name_end = rec[19..].iter().position(|&c| c == 0).map_or(rec.len(), |p| 19 + p);
+        let name = &rec[19..name_end];
+        let len = (19 + name.len() + 1).div_ceil(8) * 8;
+        let start = out.len();
+        out.extend_from_slice(ino);
+        out.extend_from_slice(&f.dir_cookie(d_off).to_le_bytes());
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        out.push(d_type);
+        out.extend_from_slice(name);
+        out.resize(start + len, 0);
+        off += reclen;
+    }
+    k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
+    Ok(out.len() as u32)
+}
+
+fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> SysResult {
+    if (size as i32) <= 0 {
+        return Err(EINVAL);
+    }
+    let p = read_path(k, path)?;
+    let target = match proc_self(k, &p) {
+        Some(ProcSelf::Exe) => exe_path(k),
+        _ => {
+            let (dfd, hp) = host_at(k, dirfd, p)?;
+            let mut t = vec![0u8; PATH_MAX];
+            // SAFETY: `t` has PATH_MAX writable bytes; `hp` is NUL-terminated.
+            let n = unsafe { libc::readlinkat(dfd, hp.as_ptr(), t.as_mut_ptr().cast(), t.len()) };
+            if n < 0 {
+                return Err(host_errno());
+            }
+            t.truncate(n as usize);
+            t
+        }
+    };
+    let n = target.len().min(size as usize);
+    k.copy_to_user(buf, &target[..n]).map_err(|_| EFAULT)?;
+    Ok(n as u32)
+}
+
+pub fn sys_readlink(k: &mut Kernel, a: Args) -> SysResult {
+    do_readlinkat(k, AT_FDCWD as u32, a[0], a[1], a[2])
+}
+
+pub fn sys_readlinkat(k: &mut Kernel, a: Args) -> SysResult {
+    do_readlinkat(k, a[0], a[1], a[2], a[3])
+}
+
+fn do_faccessat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32, flags: Option<u32>) -> SysResult {
+    let (dfd, p) = path_at(k, dirfd, path)?;
+    // SAFETY: `p` is NUL-terminated. Raw syscalls, so the host kernel (which a
+    // native run would also use) decides, without libc's emulation.
+    let r = unsafe {
+        match flags {
+            Some(f) => {
+                libc::syscall(libc::SYS_faccessat2, dfd, p.as_ptr(), mode as libc::c_int, f as libc::c_int)
+            }
+            None => libc::syscall(libc::SYS_faccessat, dfd, p.as_ptr(), mode as libc::c_int),
+        }
+    };
+    ok_long(r)
+}
+
+pub fn sys_access(k: &mut Kernel, a: Args) -> SysResult {
+    do_faccessat(k, AT_FDCWD as u32, a[0], a[1], None)
+}
+
+pub fn sys_faccessat(k: &mut Kernel, a: Args) -> SysResult {
+    do_faccessat(k, a[0], a[1], a[2], None)
+}
+
+pub fn sys_faccessat2(k: &mut Kernel, a: Args) -> SysResult {
+    do_faccessat(k, a[0], a[1], a[2], Some(a[3]))
+}
+
+/// getcwd(buf, size): the length including the NUL; ERANGE if it does not fit.
+pub fn sys_getcwd(k: &mut Kernel, a: Args) -> SysResult {
+    let mut t = vec![0u8; PATH_MAX];
+    // SAFETY: `t` has PATH_MAX writable bytes.
+    let n = ok_long(unsafe { libc::syscall(libc::SYS_getcwd, t.as_mut_ptr(), t.len()) })? as usize;
+    if n > a[1] as usize {
+        return Err(ERANGE);
+    }
+    k.copy_to_user(a[0], &t[..n]).map_err(|_| EFAULT)?;
+    Ok(n as u32)
+}
+
+pub fn sys_chdir(k: &mut Kernel, a: Args) -> SysResult {
+    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::chdir(p.as_ptr()) })
+}
+
+pub fn sys_fchdir(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fchdir(host) })
+}
+
+fn do_unlinkat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32) -> SysResult {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(EINVAL);
+    }
+    let (dfd, p) = path_at(k, dirfd, path)?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::unlinkat(dfd, p.as_ptr(), flags as libc::c_int) })
+}
+
+pub fn sys_unlink(k: &mut Kernel, a: Args) -> SysResult {
+    do_unlinkat(k, AT_FDCWD as u32, a[0], 0)
+}
+
+pub fn sys_unlinkat(k: &mut Kernel, a: Args) -> SysResult {
+    do_unlinkat(k, a[0], a[1], a[2])
+}
+
+pub fn sys_rmdir(k: &mut Kernel, a: Args) -> SysResult {
+    do_unlinkat(k, AT_FDCWD as u32, a[0], AT_REMOVEDIR)
+}
+
+fn do_mkdirat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32) -> SysResult {
+    let (dfd, p) = path_at(k, dirfd, path)?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::mkdirat(dfd, p.as_ptr(), mode as libc::mode_t) })
+}
+
+pub fn sys_mkdir(k: &mut Kernel, a: Args) -> SysResult {
+    do_mkdirat(k, AT_FDCWD as u32, a[0], a[1])
+}
+
+pub fn sys_mkdirat(k: &mut Kernel, a: Args) -> SysResult {
+    do_mkdirat(k, a[0], a[1], a[2])
+}
+
+fn do_renameat2(k: &mut Kernel, olddir: u32, old: u32, newdir: u32, new: u32, flags: u32) -> SysResult {
+    let (od, op) = path_at(k, olddir, old)?;
+    let (nd, np) = path_at(k, newdir, new)?;
+    // SAFETY: both paths are NUL-terminated.
+    let r = unsafe {
+        libc::syscall(libc::SYS_renameat2, od, op.as_ptr(), nd, np.as_ptr(), flags as libc::c_uint)
+    };
+    ok_long(r)
+}
+
+pub fn sys_rename(k: &mut Kernel, a: Args) -> SysResult {
+    do_renameat2(k, AT_FDCWD as u32, a[0], AT_FDCWD as u32, a[1], 0)
+}
+
+pub fn sys_renameat(k: &mut Kernel, a: Args) -> SysResult {
+    do_renameat2(k, a[0], a[1], a[2], a[3], 0)
+}
+
+pub fn sys_renameat2(k: &mut Kernel, a: Args) -> SysResult {
+    do_renameat2(k, a[0], a[1], a[2], a[3], a[4])
+}
+
+pub fn sys_chmod(k: &mut Kernel, a: Args) -> SysResult {
+    let (dfd, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::fchmodat(dfd, p.as_ptr(), a[1] as libc::mode_t, 0) })
+}
+
+pub fn sys_fchmodat(k: &mut Kernel, a: Args) -> SysResult {
+    let (dfd, p) = path_at(k, a[0], a[1])?;
+    // SAFETY: `p` is NUL-terminated; the raw syscall takes no flags.
+    ok_long(unsafe { libc::syscall(libc::SYS_fchmodat, dfd, p.as_ptr(), a[2] as libc::mode_t) })
+}
+
+pub fn sys_fchmod(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fchmod(host, a[1] as libc::mode_t) })
+}
+
+pub fn sys_fsync(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fsync(host) })
+}
+
+/// ftruncate64(fd, length_lo, length_hi)
+pub fn sys_ftruncate64(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let len = pos64(a[1], a[2])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::ftruncate(host, len) })
+}
+
+/// truncate64(path, length_lo, length_hi)
+pub fn sys_truncate64(k: &mut Kernel, a: Args) -> SysResult {
+    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let len = pos64(a[1], a[2])?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::truncate(p.as_ptr(), len) })
+}
+
+pub fn sys_fdatasync(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fdatasync(host) })
+}
+
+fn do_symlinkat(k: &mut Kernel, target: u32, dirfd: u32, path: u32) -> SysResult {
+    let t = cstring(read_path(k, target)?)?;
+    let (dfd, p) = path_at(k, dirfd, path)?;
+    // SAFETY: both strings are NUL-terminated.
+    ok_int(unsafe { libc::symlinkat(t.as_ptr(), dfd, p.as_ptr()) })
+}
+
+/// symlink(target, linkpath)
+pub fn sys_symlink(k: &mut Kernel, a: Args) -> SysResult {
+    do_symlinkat(k, a[0], AT_FDCWD as u32, a[1])
+}
+
+/// symlinkat(target, newdirfd, linkpath)
+pub fn sys_symlinkat(k: &mut Kernel, a: Args) -> SysResult {
+    do_symlinkat(k, a[0], a[1], a[2])
+}
+
+fn do_linkat(k: &mut Kernel, olddir: u32, old: u32, newdir: u32, new: u32, flags: u32) -> SysResult {
+    let (od, op) = path_at(k, olddir, old)?;
+    let (nd, np) = path_at(k, newdir, new)?;
+    // SAFETY: both paths are NUL-terminated.
+    ok_int(unsafe { libc::linkat(od, op.as_ptr(), nd, np.as_ptr(), flags as libc::c_int) })
+}
+
+pub fn sys_link(k: &mut Kernel, a: Args) -> SysResult {
+    do_linkat(k, AT_FDCWD as u32, a[0], AT_FDCWD as u32, a[1], 0)
+}
+
+pub fn sys_linkat(k: &mut Kernel, a: Args) -> SysResult {
+    do_linkat(k, a[0], a[1], a[2], a[3], a[4])
+}
+
+fn do_fchownat(k: &mut Kernel, dirfd: u32, path: u32, uid: u32, gid: u32, flags: u32) -> SysResult {
+    let p = read_path(k, path)?;
+    let (dfd, p) = host_at_follow(k, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::fchownat(dfd, p.as_ptr(), uid, gid, flags as libc::c_int) })
+}
+
+/// chown32(path, uid, gid)
+pub fn sys_chown(k: &mut Kernel, a: Args) -> SysResult {
+    do_fchownat(k, AT_FDCWD as u32, a[0], a[1], a[2], 0)
+}
+
+/// lchown32(path, uid, gid)
+pub fn sys_lchown(k: &mut Kernel, a: Args) -> SysResult {
+    do_fchownat(k, AT_FDCWD as u32, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW)
+}
+
+/// fchownat(dirfd, path, uid, gid, flags)
+pub fn sys_fchownat(k: &mut Kernel, a: Args) -> SysResult {
+    do_fchownat(k, a[0], a[1], a[2], a[3], a[4])
+}
+
+/// fchown32(fd, uid, gid)
+pub fn sys_fchown(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fchown(host, a[1], a[2]) })
+}
+
+/// utimensat(dirfd, path, const struct timespec times[2], flags) and the time64
+/// variant. A NULL path with a real dirfd changes the file behind the fd.
+pub fn sys_utimensat(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let (dirfd, path, times, flags) = (a[0], a[1], a[2], a[3]);
+    let mut ts = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
+    let tsp = if times != 0 {
+        let size = if time64 { 16 } else { 8 };
+        for (i, t) in ts.iter_mut().enumerate() {
+            *t = read_utime(k, times.wrapping_add((i * size) as u32), time64)?;
+        }
+        ts.as_ptr()
+    } else {
+        std::ptr::null()
+    };
+    let (dfd, p) = if path == 0 {
+        (k.task.files.host(dirfd)?, None)
+    } else {
+        let p = read_path(k, path)?;
+        let (d, p) = host_at_follow(k, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        (d, Some(p))
+    };
+    let pp = p.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: `pp` is NULL or NUL-terminated; `tsp` is NULL or two timespecs.
+    ok_long(unsafe { libc::syscall(libc::SYS_utimensat, dfd, pp, tsp, flags as libc::c_int) })
+}
+
+/// One `times[i]` of utimensat: UTIME_NOW / UTIME_OMIT pass through.
+fn read_utime(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::timespec, Errno> {
+    let (sec, nsec) = if time64 {
+        let mut b = [0u8; 16];
+        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+        (
+            i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
+            i64::from(i32::from_le_bytes([b[8], b[9], b[10], b[11]])),
+        )
+    } else {
+        let mut b = [0u8; 8];
+        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+        (
+            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            i64::from(i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+        )
+    };
+    Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
+}
+
+/// The host's x86-64 `struct statfs` as 15 words: type, bsize, blocks, bfree,
+/// bavail, files, ffree, fsid (two ints in one word), namelen, frsize, flags, spare.
+type HostStatfs = [u64; 15];
+
+/// The i386 `struct statfs64` (84 bytes, 4-byte packed).
+fn encode_statfs64(s: &HostStatfs) -> [u8; 84] {
+    let mut b = [0u8; 84];
+    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
+    put(0, &(s[0] as u32).to_le_bytes());
+    put(4, &(s[1] as u32).to_le_bytes());
+    for (i, off) in [8, 16, 24, 32, 40].into_iter().enumerate() {
+        put(off, &s[2 + i].to_le_bytes());
+    }
+    put(48, &s[7].to_le_bytes());
+    put(56, &(s[8] as u32).to_le_bytes());
+    put(60, &(s[9] as u32).to_le_bytes());
+    put(64, &(s[10] as u32).to_le_bytes());
+    b
+}
+
+fn put_statfs64(k: &mut Kernel, size: u32, buf: u32, s: &HostStatfs) -> SysResult {
+    if size != 84 {
+        return Err(EINVAL);
+    }
+    k.copy_to_user(buf, &encode_statfs64(s)).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+/// statfs64(path, sz, struct statfs64 *buf)
+pub fn sys_statfs64(k: &mut Kernel, a: Args) -> SysResult {
+    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let mut s: HostStatfs = [0; 15];
+    // SAFETY: `s` is 120 bytes, the size of the kernel's struct statfs on x86-64.
+    ok_long(unsafe { libc::syscall(libc::SYS_statfs, p.as_ptr(), s.as_mut_ptr()) })?;
+    put_statfs64(k, a[1], a[2], &s)
+}
+
+/// fstatfs64(fd, sz, struct statfs64 *buf)
+pub fn sys_fstatfs64(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let mut s: HostStatfs = [0; 15];
+    // SAFETY: as in sys_statfs64.
+    ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
+    put_statfs64(k, a[1], a[2], &s)
+}
+
+/// sendfile(out_fd, in_fd, off_t *offset, count) and sendfile64 (loff_t *offset):
+/// the host copies between the host fds, at most CHUNK bytes per call.
+pub fn sys_sendfile(k: &mut Kernel, a: Args, wide: bool) -> SysResult {
+    let (out_fd, in_fd, off_ptr, count) = (a[0], a[1], a[2], a[3]);
+    let hout = k.task.files.host(out_fd)?;
+    let hin = k.task.files.host(in_fd)?;
+    let mut off: libc::off_t = 0;
+    if off_ptr != 0 {
+        off = if wide {
+            let mut b = [0u8; 8];
+            k.copy_from_user(off_ptr, &mut b).map_err(|_| EFAULT)?;
+            i64::from_le_bytes(b)
+        } else {
+            i64::from(k.get_user::<u32>(off_ptr)? as i32)
+        };
+    }
+    let n = (count as usize).min(CHUNK);
+    let offp: *mut libc::off_t = if off_ptr != 0 { &mut off } else { std::ptr::null_mut() };
+    // SAFETY: `offp` is NULL or points at `off`.
+    let r = unsafe { libc::sendfile(hout, hin, offp, n) };
+    if r < 0 {
+        let e = host_errno();
+        if e == libc::EPIPE {
+            let pid = k.task.pid;
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+        }
+        return Err(e);
+    }
+    if off_ptr != 0 {
+        if wide {
+            k.copy_to_user(off_ptr, &off.to_le_bytes()).map_err(|_| EFAULT)?;
+        } else {
+            k.put_user::<u32>(off_ptr, off as u32)?;
+        }
+    }
+    Ok(r as u32)
+}
+
+// ---------------------------------------------------------------------------------
+// select
+
+/// Reads a guest `fd_set` of `nfds` bits (whole 32-bit words), or all-clear for NULL.
+fn read_fdset(k: &mut Kernel, addr: u32, nfds: usize) -> Result<Vec<u8>, Errno> {
+    let bytes = nfds.div_ceil(32) * 4;
+    if addr == 0 {
+        return Ok(vec![0; bytes]);
+    }
+    let mut v = vec![0u8; bytes];
+    k.copy_from_user(addr, &mut v).map_err(|_| EFAULT)?;
+    Ok(v)
+}
+
+fn bit(set: &[u8], fd: usize) -> bool {
+    set[fd / 8] & (1 << (fd % 8)) != 0
+}
+
+/// select over guest fd sets, done with a host poll. `timeout` None waits forever.
+/// Returns the ready count and writes the three sets back.
+fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::time::Duration>) -> SysResult {
+    if (nfds as i32) < 0 {
+        return Err(EINVAL);
+    }
+    let n = (nfds as usize).min(usize::try_from(nofile(k)).unwrap_or(1024)).min(1 << 20);
+    let mut ins = Vec::with_capacity(3);
+    for &a in &sets {
+        ins.push(read_fdset(k, a, n)?);
+    }
+    let mut fds = Vec::new();
+    let mut pfds = Vec::new();
+    for fd in 0..n {
+        let (r, w, e) = (bit(&ins[0], fd), bit(&ins[1], fd), bit(&ins[2], fd));
+        if !(r || w || e) {
+            continue;
+        }
+        let host = k.task.files.host(fd as u32)?;
+        let mut events = 0;
+        if r {
+            events |= libc::POLLIN;
+        }
+        if w {
+            events |= libc::POLLOUT;
+        }
+        if e {
+            events |= libc::POLLPRI;
+        }
+        fds.push(fd);
+        pfds.push(libc::pollfd { fd: host, events, revents: 0 });
+    }
+    let ms = match timeout {
+        None => -1,
+        Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
+    };
+    // SAFETY: `pfds` holds `pfds.len()` pollfd structures.
+    ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+    let mut outs = [vec![0u8; ins[0].len()], vec![0u8; ins[0].len()], vec![0u8; ins[0].len()]];
+    let mut count = 0u32;
+    for (p, &fd) in pfds.iter().zip(&fds) {
+        let rev = p.revents;
+        let ready = [
+            bit(&ins[0], fd) && rev & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0,
+            bit(&ins[1], fd) && rev & (libc::POLLOUT | libc::POLLERR) != 0,
+            bit(&ins[2], fd) && rev & libc::POLLPRI != 0,
+        ];
+        for (i, &on) in ready.iter().enumerate() {
+            if on {
+                outs[i][fd / 8] |= 1 << (fd % 8);
+                count += 1;
+            }
+        }
+        if rev & libc::POLLNVAL != 0 {
+            return Err(EBADF);
+        }
+    }
+    for (i, &a) in sets.iter().enumerate() {
+        if a != 0 {
+            k.copy_to_user(a, &outs[i]).map_err(|_| EFAULT)?;
+        }
+    }
+    Ok(count)
+}
+
+/// _newselect(nfds, readfds, writefds, exceptfds, struct timeval *timeout)
+pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
+    let timeout = if a[4] != 0 {
+        let mut b = [0u8; 8];
+        k.copy_from_user(a[4], &mut b).map_err(|_| EFAULT)?;
+        let sec = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let usec = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(EINVAL);
+        }
+        Some(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+    } else {
+        None
+    };
+    let start = std::time::Instant::now();
+    let r = do_select(k, a[0], [a[1], a[2], a[3]], timeout)?;
+    if let Some(t) = timeout {
+        // Linux writes back the time not slept.
+        let left = t.saturating_sub(start.elapsed());
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&(left.as_secs() as u32).to_le_bytes());
+        b[4..].copy_from_slice(&left.subsec_micros().to_le_bytes());
+        let _ = k.copy_to_user(a[4], &b);
+    }
+    Ok(r)
+}
+
+/// pselect6(nfds, readfds, writefds, exceptfds, timespec *timeout, sigmask-arg) and
+/// pselect6_time64. The temporary signal mask is not applied: no signal can arrive
+/// asynchronously while the host waits, so it could only matter for signals already
+/// pending, which the mini-kernel delivers on the way out either way.
+pub fn sys_pselect6(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let timeout = if a[4] != 0 {
+        let ts = super::time::read_timespec(k, a[4], time64)?;
+        Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    } else {
+        None
+    };
+    do_select(k, a[0], [a[1], a[2], a[3]], timeout)
+}

@@ -1,0 +1,688 @@
+//! The process: exit, identity, TLS descriptors, limits, resource usage, scheduling
+//! and futexes.
+
+use growsdown_cpu::{Descriptor, SegReg, Segment};
+
+use crate::errno::{host_errno, Errno, SysResult, EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
+use crate::signal::{SigInfo, SIGKILL};
+use crate::syscall::Args;
+use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
+use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN};
+
+/// exit / exit_group: one thread, so both end the process with `status & 0xff`.
+pub fn sys_exit(k: &mut Kernel, a: Args) {
+    k.exit_status = Some(ExitStatus::Exited(a[0] as i32 & 0xff));
+}
+
+pub fn sys_getpid(k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(k.task.pid)
+}
+
+pub fn sys_gettid(k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(k.task.pid)
+}
+
+pub fn sys_getppid(k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(k.task.ppid)
+}
+
+/// Process group and session: the host's, since the guest runs in the emulator's
+/// place in the host's job control.
+pub fn sys_getpgrp(_k: &mut Kernel, _a: Args) -> SysResult {
+    // SAFETY: no arguments.
+    Ok(unsafe { libc::getpgrp() } as u32)
+}
+
+fn is_self(k: &Kernel, pid: u32) -> bool {
+    pid == 0 || pid == k.task.pid
+}
+
+pub fn sys_getpgid(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    // SAFETY: no pointer arguments.
+    Ok(unsafe { libc::getpgid(0) } as u32)
+}
+
+pub fn sys_getsid(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    // SAFETY: no pointer arguments.
+    Ok(unsafe { libc::getsid(0) } as u32)
+}
+
+// Credentials: the host's (the guest runs with the emulator's identity).
+
+/// Ids above 65535 read as the overflow id 65534 through the 16-bit calls.
+fn id16(id: u32) -> u32 {
+    if id > 0xffff {
+        65534
+    } else {
+        id
+    }
+}
+
+// SAFETY (the four id getters): no arguments, cannot fail.
+pub fn sys_getuid(_k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(unsafe { libc::getuid() })
+}
+pub fn sys_geteuid(_k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(unsafe { libc::geteuid() })
+}
+pub fn sys_getgid(_k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(unsafe { libc::getgid() })
+}
+pub fn sys_getegid(_k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(unsafe { libc::getegid() })
+}
+pub fn sys_getuid16(k: &mut Kernel, a: Args) -> SysResult {
+    sys_getuid(k, a).map(id16)
+}
+pub fn sys_geteuid16(k: &mut Kernel, a: Args) -> SysResult {
+    sys_geteuid(k, a).map(id16)
+}
+pub fn sys_getgid16(k: &mut Kernel, a: Args) -> SysResult {
+    sys_getgid(k, a).map(id16)
+}
+pub fn sys_getegid16(k: &mut Kernel, a: Args) -> SysResult {
+    sys_getegid(k, a).map(id16)
+}
+
+fn put_ids(k: &mut Kernel, addrs: [u32; 3], ids: [u32; 3]) -> SysResult {
+    for (a, v) in addrs.into_iter().zip(ids) {
+        k.put_user::<u32>(a, v)?;
+    }
+    Ok(0)
+}
+
+pub fn sys_getresuid(k: &mut Kernel, a: Args) -> SysResult {
+    let (mut r, mut e, mut s) = (0, 0, 0);
+    // SAFETY: three valid out-pointers.
+    if unsafe { libc::getresuid(&mut r, &mut e, &mut s) } < 0 {
+        return Err(host_errno());
+    }
+    put_ids(k, [a[0], a[1], a[2]], [r, e, s])
+}
+
+pub fn sys_getresgid(k: &mut Kernel, a: Args) -> SysResult {
+    let (mut r, mut e, mut s) = (0, 0, 0);
+    // SAFETY: three valid out-pointers.
+    if unsafe { libc::getresgid(&mut r, &mut e, &mut s) } < 0 {
+        return Err(host_errno());
+    }
+    put_ids(k, [a[0], a[1], a[2]], [r, e, s])
+}
+
+fn host_groups() -> Result<Vec<libc::gid_t>, Errno> {
+    // SAFETY: a zero-size query, then a buffer of the reported size.
+    unsafe {
+        let n = libc::getgroups(0, std::ptr::null_mut());
+        if n < 0 {
+            return Err(host_errno());
+        }
+        let mut v = vec![0; n as usize];
+        let m = libc::getgroups(n, v.as_mut_ptr());
+        if m < 0 {
+            return Err(host_errno());
+        }
+        v.truncate(m as usize);
+        Ok(v)
+    }
+}
+
+fn do_getgroups(k: &mut Kernel, size: u32, list: u32, wide: bool) -> SysResult {
+    if (size as i32) < 0 {
+        return Err(EINVAL);
+    }
+    let g = host_groups()?;
+    if size == 0 {
+        return Ok(g.len() as u32);
+    }
+    if (size as usize) < g.len() {
+        return Err(EINVAL);
+    }
+    let mut b = Vec::with_capacity(g.len() * 4);
+    for &id in &g {
+        if wide {
+            b.extend_from_slice(&id.to_le_bytes());
+        } else {
+            b.extend_from_slice(&(id16(id) as u16).to_le_bytes());
+        }
+    }
+    k.copy_to_user(list, &b).map_err(|_| EFAULT)?;
+    Ok(g.len() as u32)
+}
+
+/// getgroups32(size, gid_t *list)
+pub fn sys_getgroups(k: &mut Kernel, a: Args) -> SysResult {
+    do_getgroups(k, a[0], a[1], true)
+}
+
+/// getgroups(size, old_gid_t *list): 16-bit ids.
+pub fn sys_getgroups16(k: &mut Kernel, a: Args) -> SysResult {
+    do_getgroups(k, a[0], a[1], false)
+}
+
+/// umask(mask): kept in step with the host's umask, which applies to the files the
+/// guest creates.
+pub fn sys_umask(k: &mut Kernel, a: Args) -> SysResult {
+    let new = a[0] & 0o777;
+    // SAFETY: umask cannot fail.
+    let old = unsafe { libc::umask(new as libc::mode_t) };
+    k.task.umask = new;
+    Ok(old)
+}
+
+// ---------------------------------------------------------------------------------
+// TLS: set_thread_area / get_thread_area
+
+const UD_SEG_32BIT: u32 = 1 << 0;
+const UD_READ_EXEC_ONLY: u32 = 1 << 3;
+const UD_LIMIT_IN_PAGES: u32 = 1 << 4;
+const UD_SEG_NOT_PRESENT: u32 = 1 << 5;
+const UD_USEABLE: u32 = 1 << 6;
+
+/// A `struct user_desc`: entry_number, base_addr, limit, flag bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserDesc {
+    pub entry: u32,
+    pub base: u32,
+    pub limit: u32,
+    pub flags: u32,
+}
+
+impl UserDesc {
+    fn contents(&self) -> u32 {
+        (self.flags >> 1) & 3
+    }
+    /// `LDT_empty`: the documented way to ask for "no segment".
+    fn is_empty(&self) -> bool {
+        self.base == 0 && self.limit == 0 && self.flags & 0x7f == UD_READ_EXEC_ONLY | UD_SEG_NOT_PRESENT
+    }
+    /// `LDT_zero`: all-zero apart from entry_number, also taken as "no segment".
+    fn is_zero(&self) -> bool {
+        self.base == 0 && self.limit == 0 && self.flags & 0x7f == 0
+    }
+    /// `tls_desc_okay`: only present 32-bit data segments (or "no segment").
+    fn okay(&self) -> bool {
+        if self.is_empty() || self.is_zero() {
+            return true;
+        }
+        self.flags & UD_SEG_32BIT != 0 && self.contents() <= 1 && self.flags & UD_SEG_NOT_PRESENT == 0
+    }
+    /// `fill_ldt`: the raw GDT descriptor (0 for "no segment").
+    pub fn encode(&self) -> u64 {
+        if self.is_empty() || self.is_zero() {
+            return 0;
+        }
+        let f = self.flags;
+        let ty = (((f & UD_READ_EXEC_ONLY == 0) as u16) << 1) | ((self.contents() as u16) << 2) | 1;
+        let attrs = ty
+            | 0x10
+            | (3 << 5)
+            | (((f & UD_SEG_NOT_PRESENT == 0) as u16) << 7)
+            | (((f & UD_USEABLE != 0) as u16) << 12)
+            | (((f & UD_SEG_32BIT != 0) as u16) << 14)
+            | (((f & UD_LIMIT_IN_PAGES != 0) as u16) << 15);
+        Descriptor::encode(self.base, self.limit & 0xfffff, attrs)
+    }
+    /// `fill_user_desc`: the fields back from a raw descriptor.
+    pub fn decode(entry: u32, raw: u64) -> Self {
+        let lo = raw as u32;
+        let hi = (raw >> 32) as u32;
+        let base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff00_0000);
+        let limit = (lo & 0xffff) | (hi & 0x000f_0000);
+        let ty = (hi >> 8) & 0xf;
+        let flags = ((hi >> 22) & 1)
+            | ((ty >> 2) << 1)
+            | ((((ty & 2) == 0) as u32) << 3)
+            | (((hi >> 23) & 1) << 4)
+            | ((((hi >> 15) & 1 == 0) as u32) << 5)
+            | (((hi >> 20) & 1) << 6);
+        Self { entry, base, limit, flags }
+    }
+    fn to_bytes(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        for (i, v) in [self.entry, self.base, self.limit, self.flags].into_iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+}
+
+const TLS_MAX: usize = GDT_ENTRY_TLS_MIN + GDT_ENTRY_TLS_ENTRIES - 1;
+
+/// set_thread_area(struct user_desc *u_info) (today's `do_set_thread_area`).
+pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
+    let addr = a[0];
+    let mut b = [0u8; 16];
+    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+    let info = UserDesc { entry: w(0), base: w(1), limit: w(2), flags: w(3) };
+    if !info.okay() {
+        return Err(EINVAL);
+    }
+    let mut idx = info.entry as i32;
+    if idx == -1 {
+        let free = (GDT_ENTRY_TLS_MIN..=TLS_MAX).find(|&i| k.cpu.gdt.get(i).is_some_and(|&d| d == 0));
+        idx = free.ok_or(ESRCH)? as i32;
+        k.put_user::<u32>(addr, idx as u32)?;
+    }
+    let idx = usize::try_from(idx).map_err(|_| EINVAL)?;
+    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&idx) || idx >= k.cpu.gdt.len() {
+        return Err(EINVAL);
+    }
+    k.cpu.gdt[idx] = info.encode();
+    // A segment register holding this selector is reloaded, as on the way back to
+    // user mode; if the new descriptor cannot be loaded it becomes null.
+    for s in [SegReg::Ds, SegReg::Es, SegReg::Fs, SegReg::Gs] {
+        let sel = k.cpu.segs[s as usize].selector;
+        if sel & 4 == 0 && usize::from(sel >> 3) == idx && k.cpu.load_segment(s, sel).is_err() {
+            k.cpu.segs[s as usize] = Segment::default();
+        }
+    }
+    Ok(0)
+}
+
+/// get_thread_area(struct user_desc *u_info)
+pub fn sys_get_thread_area(k: &mut Kernel, a: Args) -> SysResult {
+    let idx = k.get_user::<u32>(a[0])?;
+    let i = idx as usize;
+    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&i) || i >= k.cpu.gdt.len() {
+        return Err(EINVAL);
+    }
+    let d = UserDesc::decode(idx, k.cpu.gdt[i]);
+    k.copy_to_user(a[0], &d.to_bytes()).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+/// set_tid_address(int *tidptr): remembered; returns the tid.
+pub fn sys_set_tid_address(k: &mut Kernel, a: Args) -> SysResult {
+    k.task.clear_child_tid = a[0];
+    Ok(k.task.pid)
+}
+
+/// `sizeof(struct robust_list_head)` on i386.
+const ROBUST_LIST_HEAD_SIZE: u32 = 12;
+
+/// set_robust_list(head, len)
+pub fn sys_set_robust_list(k: &mut Kernel, a: Args) -> SysResult {
+    if a[1] != ROBUST_LIST_HEAD_SIZE {
+        return Err(EINVAL);
+    }
+    k.task.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+/// get_robust_list(pid, head_ptr *, size_t *len_ptr)
+pub fn sys_get_robust_list(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    let (head, len) = k.task.robust_list;
+    k.put_user::<u32>(a[2], if head == 0 { ROBUST_LIST_HEAD_SIZE } else { len })?;
+    k.put_user::<u32>(a[1], head)?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// Resource limits
+
+fn can_raise_limits() -> bool {
+    // SAFETY: no arguments.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `do_prlimit`: validates and installs `new` for `res`, returns the old value.
+fn do_prlimit(k: &mut Kernel, res: u32, new: Option<Rlimit>) -> Result<Rlimit, Errno> {
+    let r = res as usize;
+    if r >= RLIM_NLIMITS {
+        return Err(EINVAL);
+    }
+    let old = k.task.rlim[r];
+    if let Some(n) = new {
+        if n.cur > n.max {
+            return Err(EINVAL);
+        }
+        if n.max > old.max && !can_raise_limits() {
+            return Err(EPERM);
+        }
+        if r == RLIMIT_NOFILE && n.max > 1 << 20 {
+            return Err(EPERM);
+        }
+        k.task.rlim[r] = n;
+    }
+    Ok(old)
+}
+
+fn read_rlimit64(k: &mut Kernel, addr: u32) -> Result<Rlimit, Errno> {
+    let mut b = [0u8; 16];
+    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+    let cur = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+    let max = u64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
+    Ok(Rlimit { cur, max })
+}
+
+/// prlimit64(pid, resource, const struct rlimit64 *new, struct rlimit64 *old)
+pub fn sys_prlimit64(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    let new = if a[2] != 0 { Some(read_rlimit64(k, a[2])?) } else { None };
+    let old = do_prlimit(k, a[1], new)?;
+    if a[3] != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&old.cur.to_le_bytes());
+        b[8..].copy_from_slice(&old.max.to_le_bytes());
+        k.copy_to_user(a[3], &b).map_err(|_| EFAULT)?;
+    }
+    Ok(0)
+}
+
+fn put_rlimit32(k: &mut Kernel, addr: u32, r: Rlimit, ceiling: u64) -> SysResult {
+    let clamp = |v: u64| v.min(ceiling) as u32;
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&clamp(r.cur).to_le_bytes());
+    b[4..].copy_from_slice(&clamp(r.max).to_le_bytes());
+    k.copy_to_user(addr, &b).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+/// ugetrlimit(resource, struct rlimit *): unsigned 32-bit, infinity 0xFFFFFFFF.
+pub fn sys_ugetrlimit(k: &mut Kernel, a: Args) -> SysResult {
+    let old = do_prlimit(k, a[0], None)?;
+    put_rlimit32(k, a[1], old, u64::from(u32::MAX))
+}
+
+/// The old getrlimit (76): values clamped to 0x7FFFFFFF.
+pub fn sys_old_getrlimit(k: &mut Kernel, a: Args) -> SysResult {
+    let old = do_prlimit(k, a[0], None)?;
+    put_rlimit32(k, a[1], old, 0x7fff_ffff)
+}
+
+/// setrlimit(resource, const struct rlimit *): 0xFFFFFFFF is infinity.
+pub fn sys_setrlimit(k: &mut Kernel, a: Args) -> SysResult {
+    if a[0] as usize >= RLIM_NLIMITS {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.copy_from_user(a[1], &mut b).map_err(|_| EFAULT)?;
+    let widen = |v: u32| if v == u32::MAX { RLIM_INFINITY } else { u64::from(v) };
+    let cur = widen(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let max = widen(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+    do_prlimit(k, a[0], Some(Rlimit { cur, max }))?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// Resource usage
+
+/// The emulator's own CPU time: the guest's user and system time as the host sees it.
+fn host_rusage() -> libc::rusage {
+    // SAFETY: `ru` is a valid out-pointer.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    }
+}
+
+/// The i386 `struct rusage` (72 bytes): 2.4's `getrusage` fills utime, stime,
+/// minflt, majflt and nswap; the rest is zero. The fault counts are the task's own
+/// 2.4 counts (spec §3.8), not the host's.
+pub fn rusage_bytes(k: &Kernel, children: bool) -> [u8; 72] {
+    let mut b = [0u8; 72];
+    if children {
+        return b;
+    }
+    let ru = host_rusage();
+    let put = |b: &mut [u8; 72], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    put(&mut b, 0, ru.ru_utime.tv_sec as u32);
+    put(&mut b, 4, ru.ru_utime.tv_usec as u32);
+    put(&mut b, 8, ru.ru_stime.tv_sec as u32);
+    put(&mut b, 12, ru.ru_stime.tv_usec as u32);
+    put(&mut b, 32, k.task.min_flt as u32);
+    put(&mut b, 36, k.task.maj_flt as u32);
+    b
+}
+
+/// getrusage(who, struct rusage *)
+pub fn sys_getrusage(k: &mut Kernel, a: Args) -> SysResult {
+    let children = match a[0] as i32 {
+        0 | 1 => false,
+        -1 => true,
+        _ => return Err(EINVAL),
+    };
+    let b = rusage_bytes(k, children);
+    k.copy_to_user(a[1], &b).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+/// getpriority(which, who): `20 - nice`, for this process only.
+pub fn sys_getpriority(k: &mut Kernel, a: Args) -> SysResult {
+    if a[0] > 2 {
+        return Err(EINVAL);
+    }
+    if !(a[1] == 0 || (a[0] == 0 && a[1] == k.task.pid)) {
+        return Err(ESRCH);
+    }
+    // SAFETY: clearing errno and reading the emulator's own priority.
+    let nice = unsafe {
+        *libc::__errno_location() = 0;
+        libc::getpriority(libc::PRIO_PROCESS, 0)
+    };
+    Ok((20 - nice) as u32)
+}
+
+pub fn sys_sched_yield(_k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(0)
+}
+
+/// sched_getaffinity(pid, len, mask): one CPU, CPU 0. Returns the mask size (4).
+pub fn sys_sched_getaffinity(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    let len = a[1];
+    if len == 0 || len & 3 != 0 {
+        return Err(EINVAL);
+    }
+    k.put_user::<u32>(a[2], 1)?;
+    Ok(4)
+}
+
+/// sched_setaffinity(pid, len, mask): any mask containing CPU 0 is accepted.
+pub fn sys_sched_setaffinity(k: &mut Kernel, a: Args) -> SysResult {
+    if !is_self(k, a[0]) {
+        return Err(ESRCH);
+    }
+    if a[1] == 0 {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 4];
+    let n = (a[1] as usize).min(4);
+    k.copy_from_user(a[2], &mut b[..n]).map_err(|_| EFAULT)?;
+    if b[0] & 1 == 0 {
+        return Err(EINVAL);
+    }
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------
+// futex
+
+const FUTEX_WAIT: u32 = 0;
+const FUTEX_WAKE: u32 = 1;
+const FUTEX_REQUEUE: u32 = 3;
+const FUTEX_CMP_REQUEUE: u32 = 4;
+const FUTEX_WAKE_OP: u32 = 5;
+const FUTEX_WAIT_BITSET: u32 = 9;
+const FUTEX_WAKE_BITSET: u32 = 10;
+const FUTEX_PRIVATE_FLAG: u32 = 128;
+const FUTEX_CLOCK_REALTIME: u32 = 256;
+
+/// futex(uaddr, op, val, timeout|val2, uaddr2, val3) for a single-threaded process.
+///
+/// There is never another thread to wait for or to wake: WAKE and REQUEUE wake 0,
+/// WAKE_OP still performs its operation on `*uaddr2`, and WAIT returns EAGAIN when
+/// `*uaddr != val`, else sleeps out its timeout and returns ETIMEDOUT. A WAIT with no
+/// timeout would block forever: with no other thread and no asynchronous signal
+/// source, nothing can end it, so the mini-kernel does what a user would do to
+/// the hung native process: it ends it with SIGKILL (logged as an error), instead of
+/// hanging the emulator or returning an error that glibc's lock loops would spin on.
+pub fn sys_futex(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let (uaddr, op, val, utime, uaddr2, val3) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT {
+        return Err(ENOSYS);
+    }
+    if uaddr & 3 != 0 {
+        return Err(EINVAL);
+    }
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
+                return Err(EINVAL);
+            }
+            let timeout = if utime != 0 { Some(super::time::read_timespec(k, utime, time64)?) } else { None };
+            let cur = k.get_user::<u32>(uaddr)?;
+            if cur != val {
+                return Err(EAGAIN);
+            }
+            match timeout {
+                Some(ts) => {
+                    // WAIT takes a relative CLOCK_MONOTONIC timeout; WAIT_BITSET an
+                    // absolute one on MONOTONIC or (with the flag) REALTIME.
+                    let (clock, flags) = if cmd == FUTEX_WAIT {
+                        (libc::CLOCK_MONOTONIC, 0)
+                    } else if op & FUTEX_CLOCK_REALTIME != 0 {
+                        (libc::CLOCK_REALTIME, libc::TIMER_ABSTIME)
+                    } else {
+                        (libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME)
+                    };
+                    super::time::host_sleep(clock, flags, ts)?;
+                    Err(libc::ETIMEDOUT)
+                }
+                None => {
+                    log::error!(
+                        target: "kernel::syscall",
+                        "futex wait on {uaddr:#x} with no other thread and no timeout: deadlock, killing the task"
+                    );
+                    let eip = k.cpu.eip;
+                    k.exit_status = Some(ExitStatus::Signaled {
+                        signo: SIGKILL,
+                        info: SigInfo::kernel(SIGKILL),
+                        eip,
+                        core: false,
+                    });
+                    Ok(0)
+                }
+            }
+        }
+        FUTEX_WAKE => Ok(0),
+        FUTEX_WAKE_BITSET => {
+            if val3 == 0 {
+                return Err(EINVAL);
+            }
+            Ok(0)
+        }
+        FUTEX_REQUEUE => Ok(0),
+        FUTEX_CMP_REQUEUE => {
+            if k.get_user::<u32>(uaddr)? != val3 {
+                return Err(EAGAIN);
+            }
+            Ok(0)
+        }
+        FUTEX_WAKE_OP => {
+            if uaddr2 & 3 != 0 {
+                return Err(EINVAL);
+            }
+            let encoded_op = (val3 >> 28) & 0xf;
+            let sext12 = |v: u32| ((v << 20) as i32 >> 20) as u32;
+            let mut oparg = sext12((val3 >> 12) & 0xfff);
+            if encoded_op & 8 != 0 {
+                if oparg > 31 {
+                    oparg &= 31;
+                }
+                oparg = 1u32 << oparg;
+            }
+            let old = k.get_user::<u32>(uaddr2)?;
+            let new = match encoded_op & 7 {
+                0 => oparg,
+                1 => old.wrapping_add(oparg),
+                2 => old | oparg,
+                3 => old & !oparg,
+                4 => old ^ oparg,
+                _ => return Err(ENOSYS),
+            };
+            k.put_user::<u32>(uaddr2, new)?;
+            let cmp = (val3 >> 24) & 0xf;
+            if cmp > 5 {
+                return Err(ENOSYS);
+            }
+            Ok(0)
+        }
+        _ => Err(ENOSYS),
+    }
+}
+
+/// wait4(pid, status, options, rusage) and waitpid: the task never has children
+/// (no fork), so there is nothing to wait for.
+pub fn sys_wait4(_k: &mut Kernel, _a: Args) -> SysResult {
+    Err(libc::ECHILD)
+}
+
+const PR_SET_PDEATHSIG: u32 = 1;
+const PR_GET_PDEATHSIG: u32 = 2;
+const PR_GET_DUMPABLE: u32 = 3;
+const PR_SET_DUMPABLE: u32 = 4;
+const PR_SET_NAME: u32 = 15;
+const PR_GET_NAME: u32 = 16;
+const PR_GET_NO_NEW_PRIVS: u32 = 39;
+const PR_SET_NO_NEW_PRIVS: u32 = 38;
+
+/// prctl(option, ...): the process name and a few flags; other options EINVAL.
+pub fn sys_prctl(k: &mut Kernel, a: Args) -> SysResult {
+    match a[0] {
+        PR_SET_NAME => {
+            let mut b = [0u8; 16];
+            let n = match k.copy_from_user(a[1], &mut b) {
+                Ok(()) => 16,
+                Err(0) => return Err(EFAULT),
+                Err(m) => m,
+            };
+            let name: Vec<u8> = b[..n.min(15)].iter().take_while(|&&c| c != 0).copied().collect();
+            k.task.comm = String::from_utf8_lossy(&name).into_owned();
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut b = [0u8; 16];
+            let c = k.task.comm.as_bytes();
+            let n = c.len().min(15);
+            b[..n].copy_from_slice(&c[..n]);
+            k.copy_to_user(a[1], &b).map_err(|_| EFAULT)?;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(EINVAL);
+            }
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            k.put_user::<u32>(a[1], 0)?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(EINVAL);
+            }
+            Ok(0)
+        }
+        PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(EINVAL),
+    }
+}

@@ -1,0 +1,171 @@
+//! Clocks and sleeping, answered by the host's clocks.
+//!
+//! i386 has two `struct timespec`s: the old one (32-bit `tv_sec`, 32-bit `tv_nsec`,
+//! 8 bytes) and `__kernel_timespec` of the *_time64 calls (64-bit `tv_sec`, 64-bit
+//! `tv_nsec` of which the kernel reads the low 32 bits, 16 bytes).
+
+use crate::errno::{host_errno, Errno, SysResult, EFAULT, EINVAL, EOVERFLOW};
+use crate::syscall::Args;
+use crate::Kernel;
+
+const NSEC_PER_SEC: i64 = 1_000_000_000;
+
+/// Reads a guest timespec (old or time64) and checks it is a valid duration/time:
+/// EFAULT, or EINVAL for a negative second count or nanoseconds out of range.
+pub fn read_timespec(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::timespec, Errno> {
+    let (sec, nsec) = if time64 {
+        let mut b = [0u8; 16];
+        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        // Only the low 32 bits of tv_nsec count on a 32-bit task.
+        let nsec = i64::from(i32::from_le_bytes([b[8], b[9], b[10], b[11]]));
+        (sec, nsec)
+    } else {
+        let mut b = [0u8; 8];
+        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+        (
+            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            i64::from(i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+        )
+    };
+    if sec < 0 || !(0..NSEC_PER_SEC).contains(&nsec) {
+        return Err(EINVAL);
+    }
+    Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
+}
+
+/// Writes a timespec in the old (EOVERFLOW past 2038) or time64 layout.
+pub fn write_timespec(k: &mut Kernel, addr: u32, ts: &libc::timespec, time64: bool) -> Result<(), Errno> {
+    if time64 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
+        b[8..].copy_from_slice(&ts.tv_nsec.to_le_bytes());
+        k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+    } else {
+        let sec = i32::try_from(ts.tv_sec).map_err(|_| EOVERFLOW)?;
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&sec.to_le_bytes());
+        b[4..].copy_from_slice(&(ts.tv_nsec as i32).to_le_bytes());
+        k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+    }
+}
+
+/// Clock ids the guest may name. Negative ids (per-process CPU clocks and dynamic
+/// clocks) would name host objects; they are refused.
+fn clock_id(clk: u32) -> Result<libc::clockid_t, Errno> {
+    let c = clk as i32;
+    if c < 0 {
+        return Err(EINVAL);
+    }
+    Ok(c)
+}
+
+fn host_clock(clk: libc::clockid_t) -> Result<libc::timespec, Errno> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer.
+    if unsafe { libc::clock_gettime(clk, &mut ts) } < 0 {
+        return Err(host_errno());
+    }
+    Ok(ts)
+}
+
+/// clock_gettime(clk, tp) and clock_gettime64.
+pub fn sys_clock_gettime(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let ts = host_clock(clock_id(a[0])?)?;
+    write_timespec(k, a[1], &ts, time64)?;
+    Ok(0)
+}
+
+/// clock_getres(clk, res) and clock_getres_time64; `res` may be NULL.
+pub fn sys_clock_getres(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let clk = clock_id(a[0])?;
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer.
+    if unsafe { libc::clock_getres(clk, &mut ts) } < 0 {
+        return Err(host_errno());
+    }
+    if a[1] != 0 {
+        write_timespec(k, a[1], &ts, time64)?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(struct timeval *tv, struct timezone *tz): either may be NULL; the
+/// kernel's timezone is 0/0.
+pub fn sys_gettimeofday(k: &mut Kernel, a: Args) -> SysResult {
+    if a[0] != 0 {
+        let ts = host_clock(libc::CLOCK_REALTIME)?;
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&(ts.tv_sec as u32).to_le_bytes());
+        b[4..].copy_from_slice(&((ts.tv_nsec / 1000) as u32).to_le_bytes());
+        k.copy_to_user(a[0], &b).map_err(|_| EFAULT)?;
+    }
+    if a[1] != 0 {
+        k.copy_to_user(a[1], &[0u8; 8]).map_err(|_| EFAULT)?;
+    }
+    Ok(0)
+}
+
+/// time(time_t *tloc)
+pub fn sys_time(k: &mut Kernel, a: Args) -> SysResult {
+    let t = host_clock(libc::CLOCK_REALTIME)?.tv_sec as u32;
+    if a[0] != 0 {
+        k.put_user::<u32>(a[0], t)?;
+    }
+    Ok(t)
+}
+
+/// times(struct tms *buf): the emulator's CPU times in clock ticks; returns the
+/// host's tick count (truncated to 32 bits, as on i386).
+pub fn sys_times(k: &mut Kernel, a: Args) -> SysResult {
+    // SAFETY: tms is plain data; `t` is a valid out-pointer.
+    let mut t: libc::tms = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::times(&mut t) };
+    if a[0] != 0 {
+        let mut b = [0u8; 16];
+        for (i, v) in [t.tms_utime, t.tms_stime, t.tms_cutime, t.tms_cstime].into_iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&(v as u32).to_le_bytes());
+        }
+        k.copy_to_user(a[0], &b).map_err(|_| EFAULT)?;
+    }
+    Ok(r as u32)
+}
+
+/// Sleeps on the host: relative, or absolute with TIMER_ABSTIME; restarts after a
+/// host signal (the guest never sees it).
+pub fn host_sleep(clock: libc::clockid_t, flags: libc::c_int, ts: libc::timespec) -> Result<(), Errno> {
+    let mut req = ts;
+    loop {
+        let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: both pointers are valid timespecs.
+        let r = unsafe { libc::clock_nanosleep(clock, flags, &req, &mut rem) };
+        match r {
+            0 => return Ok(()),
+            libc::EINTR => {
+                if flags & libc::TIMER_ABSTIME == 0 {
+                    req = rem;
+                }
+            }
+            e => return Err(e),
+        }
+    }
+}
+
+/// nanosleep(req, rem): never interrupted, so `rem` is left alone.
+pub fn sys_nanosleep(k: &mut Kernel, a: Args) -> SysResult {
+    let ts = read_timespec(k, a[0], false)?;
+    host_sleep(libc::CLOCK_MONOTONIC, 0, ts)?;
+    Ok(0)
+}
+
+/// clock_nanosleep(clk, flags, req, rem) and clock_nanosleep_time64.
+pub fn sys_clock_nanosleep(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let clk = clock_id(a[0])?;
+    if !matches!(clk, libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI) {
+        return Err(EINVAL);
+    }
+    let ts = read_timespec(k, a[2], time64)?;
+    let flags = if a[1] & 1 != 0 { libc::TIMER_ABSTIME } else { 0 };
+    host_sleep(clk, flags, ts)?;
+    Ok(0)
+}

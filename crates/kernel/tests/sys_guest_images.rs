@@ -1,0 +1,124 @@
+//! End-to-end: every case of `guest-images/expected/manifest` runs under
+//! `Kernel::new` + `exec::load_elf_binary` + `run`, with stdout captured through the
+//! guest's fd 1, and must print `expected/CASE.out` and end as the manifest says.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use growsdown_kernel::files::OpenFile;
+use growsdown_kernel::{exec, Config, ExitStatus, Kernel};
+
+/// Cases that need something outside this engineer's syscalls (fork).
+const NEEDS_FORK: &[&str] = &["scenarios-fork-cow"];
+
+fn images() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images")
+}
+
+struct Case {
+    name: String,
+    binary: String,
+    exit: String,
+    env: Vec<Vec<u8>>,
+    args: Vec<Vec<u8>>,
+}
+
+fn manifest() -> Vec<Case> {
+    let text = std::fs::read_to_string(images().join("expected/manifest")).expect("manifest");
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('|').map(str::trim).collect();
+        if f.len() < 6 {
+            continue;
+        }
+        let words = |s: &str| s.split_whitespace().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>();
+        v.push(Case {
+            name: f[0].into(),
+            binary: f[1].into(),
+            exit: f[2].into(),
+            env: words(f[4]),
+            args: words(f[5]),
+        });
+    }
+    v
+}
+
+/// Runs one case; returns (stdout, status).
+fn run_case(c: &Case) -> (Vec<u8>, ExitStatus) {
+    let bin = images().join("bin").join(&c.binary);
+    let path = bin.to_str().expect("utf-8 path").to_string();
+    let mut k = Kernel::new(Config::default()).expect("kernel");
+    let mut argv = vec![path.as_bytes().to_vec()];
+    argv.extend(c.args.iter().cloned());
+    exec::load_elf_binary(&mut k, &path, &argv, &c.env).expect("exec");
+    let mut out = tempfile();
+    let host = out.as_raw_fd();
+    // SAFETY: dup of a live fd.
+    let dup = unsafe { libc::dup(host) };
+    assert!(dup >= 0);
+    k.task.files.install(1, OpenFile::new(dup));
+    let st = k.run();
+    let mut s = Vec::new();
+    out.seek(SeekFrom::Start(0)).unwrap();
+    out.read_to_end(&mut s).unwrap();
+    (s, st)
+}
+
+fn tempfile() -> std::fs::File {
+    let dir = std::env::temp_dir();
+    for i in 0..1000u32 {
+        let p = dir.join(format!("growsdown-sys-{}-{i}", std::process::id()));
+        if let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p) {
+            let _ = std::fs::remove_file(&p);
+            return f;
+        }
+    }
+    panic!("no temp file");
+}
+
+fn status_text(st: &ExitStatus) -> String {
+    match st {
+        ExitStatus::Exited(c) => c.to_string(),
+        ExitStatus::Signaled { signo, .. } => format!("signal {signo}"),
+    }
+}
+
+#[test]
+fn guest_images_match_expected_output_and_status() {
+    if !images().join("bin").exists() {
+        eprintln!("guest-images/bin missing: nothing to run");
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for c in manifest() {
+        if NEEDS_FORK.contains(&c.name.as_str()) {
+            continue;
+        }
+        if !images().join("bin").join(&c.binary).exists() {
+            continue;
+        }
+        ran += 1;
+        let (out, st) = run_case(&c);
+        let want =
+            std::fs::read(images().join("expected").join(format!("{}.out", c.name))).unwrap_or_default();
+        let got_status = status_text(&st);
+        if out != want || got_status != c.exit {
+            failures.push(format!(
+                "{}: status {} (want {})\n--- got\n{}--- want\n{}",
+                c.name,
+                got_status,
+                c.exit,
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&want)
+            ));
+        }
+    }
+    assert!(ran > 0);
+    assert!(failures.is_empty(), "{} of {ran} cases failed:\n{}", failures.len(), failures.join("\n"));
+}

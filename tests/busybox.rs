@@ -1,0 +1,109 @@
+//! Debian's busybox-static:i386, a program nobody here wrote: each applet run under
+//! growsdown must give the same stdout and exit status as the same binary run
+//! natively on this host (which executes i386 code), under `setarch linux32 -R` so
+//! `uname -m` says i686 and nothing is randomised.
+//!
+//! tests/run unpacks the binary to target/corpus/busybox (GROWSDOWN_BUSYBOX).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn busybox() -> PathBuf {
+    let p = std::env::var_os("GROWSDOWN_BUSYBOX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/corpus/busybox"));
+    assert!(p.is_file(), "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there", p.display());
+    p
+}
+
+/// A deterministic text file of `lines` lines of words and numbers.
+fn make_input(dir: &Path, lines: usize) -> PathBuf {
+    let words = ["alpha", "Bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+    let mut x: u32 = 0x1234_5678;
+    let mut text = String::new();
+    for i in 0..lines {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let w = words[(x % 10) as usize];
+        text.push_str(&format!("{w} {} line{i} {}\n", x % 1000, words[(x >> 8) as usize % 10]));
+    }
+    let p = dir.join("input.txt");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(cmd: &mut Command, stdin: Option<&Path>) -> Output {
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("LC_ALL", "C");
+    cmd.stdin(match stdin {
+        Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
+        None => Stdio::null(),
+    });
+    cmd.output().unwrap()
+}
+
+fn compare(dir: &Path, args: &[&str], stdin: Option<&Path>) -> Result<(), String> {
+    let bb = busybox();
+    let native = run(Command::new("setarch").args(["linux32", "-R"]).arg(&bb).args(args).current_dir(dir), stdin);
+    let ours = run(
+        Command::new(env!("CARGO_BIN_EXE_growsdown")).arg("run").arg(&bb).args(args).current_dir(dir),
+        stdin,
+    );
+    if native.stdout == ours.stdout && native.status.code() == ours.status.code() {
+        Ok(())
+    } else {
+        Err(format!(
+            "busybox {}: native exit {:?}, growsdown exit {:?}\n--- native stdout\n{}--- growsdown stdout\n{}--- growsdown stderr\n{}",
+            args.join(" "),
+            native.status.code(),
+            ours.status.code(),
+            String::from_utf8_lossy(&native.stdout),
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&ours.stderr),
+        ))
+    }
+}
+
+#[test]
+fn busybox_applets_match_native() {
+    let dir = std::env::temp_dir().join(format!("growsdown-busybox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = make_input(&dir, 3000);
+    let inp = input.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, Option<&Path>)> = vec![
+        (vec!["echo", "hello", "world"], None),
+        (vec!["echo", "-n", "no newline"], None),
+        (vec!["echo", "-e", "tab\\there\\nnew line"], None),
+        (vec!["cat", inp], None),
+        (vec!["wc", inp], None),
+        (vec!["wc", "-l", "-w", "-c"], Some(&input)),
+        (vec!["sort", inp], None),
+        (vec!["sort", "-r", inp], None),
+        (vec!["sort", "-n", "-k", "2", inp], None),
+        (vec!["sort", "-u", "-f", inp], None),
+        (vec!["md5sum", inp], None),
+        (vec!["sha256sum", inp], None),
+        (vec!["seq", "1", "100"], None),
+        (vec!["seq", "10", "-3", "-20"], None),
+        (vec!["seq", "0", "0.25", "3"], None),
+        (vec!["expr", "3", "+", "4", "*", "5"], None),
+        (vec!["expr", "length", "growsdown"], None),
+        (vec!["expr", "7", "/", "0"], None),
+        (vec!["expr", "abc", ":", "a\\(.\\)"], None),
+        (vec!["uname", "-s", "-m"], None),
+        (vec!["basename", "/usr/share/doc/notes.txt", ".txt"], None),
+        (vec!["head", "-n", "7", inp], None),
+        (vec!["head", "-c", "100", inp], None),
+        (vec!["tr", "a-z", "A-Z"], Some(&input)),
+        (vec!["tr", "-d", "aeiou"], Some(&input)),
+        (vec!["sh", "-c", "i=0; while [ $i -lt 50 ]; do i=$((i+1)); echo line $i; done; exit 3"], None),
+        (vec!["cat", "/nonexistent/file"], None),
+    ];
+    let failures: Vec<String> = cases.iter().filter_map(|(a, i)| compare(&dir, a, *i).err()).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{} of {} applet runs differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}

@@ -1,0 +1,87 @@
+//! Every case of guest-images/expected/manifest, run through the `growsdown` binary:
+//! stdout must equal the golden file (expected/CASE.out, the spec's outcome) and the
+//! exit status the manifest's "exit" column (a death by signal N is 128+N).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+struct Case {
+    name: String,
+    binary: String,
+    exit: i32,
+    env: Vec<String>,
+    args: Vec<String>,
+}
+
+fn cases() -> Vec<Case> {
+    let manifest = std::fs::read_to_string(root().join("guest-images/expected/manifest")).unwrap();
+    manifest
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            assert_eq!(f.len(), 6, "manifest line: {l}");
+            let exit = match f[2].strip_prefix("signal ") {
+                Some(sig) => 128 + sig.parse::<i32>().unwrap(),
+                None => f[2].parse().unwrap(),
+            };
+            let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+            Case { name: f[0].into(), binary: f[1].into(), exit, env: words(f[4]), args: words(f[5]) }
+        })
+        .collect()
+}
+
+fn run_case(c: &Case) -> Result<(), String> {
+    let r = root();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_growsdown"));
+    cmd.arg("run").arg(r.join("guest-images/bin").join(&c.binary)).args(&c.args);
+    cmd.env_clear().current_dir(std::env::temp_dir()).stdin(Stdio::null());
+    for kv in &c.env {
+        let (k, v) = kv.split_once('=').unwrap();
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| format!("{}: cannot start growsdown: {e}", c.name))?;
+    let want = std::fs::read(r.join("guest-images/expected").join(format!("{}.out", c.name))).unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let mut problems = Vec::new();
+    if out.stdout != want {
+        problems.push(format!(
+            "stdout differs\n--- expected\n{}--- got\n{}",
+            String::from_utf8_lossy(&want),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    if code != c.exit {
+        problems.push(format!("exit status {code}, expected {}", c.exit));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}: {}\nstderr: {}", c.name, problems.join("; "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Cases that need a kernel feature not built yet, with the reason. They must still
+/// fail: when one starts passing, the test says so and it leaves this list.
+const PENDING: &[(&str, &str)] = &[("scenarios-fork-cow", "fork/clone (spec scenario 12) is not implemented yet")];
+
+#[test]
+fn every_guest_image_case_matches_the_spec() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "manifest has {} cases", cases.len());
+    let mut failures = Vec::new();
+    for c in &cases {
+        let pending = PENDING.iter().find(|(n, _)| *n == c.name);
+        match (run_case(c), pending) {
+            (Ok(()), None) => {}
+            (Err(e), None) => failures.push(e),
+            (Err(_), Some((_, why))) => eprintln!("{}: pending: {why}", c.name),
+            (Ok(()), Some(_)) => failures.push(format!("{}: passes now; remove it from PENDING", c.name)),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
