@@ -32,7 +32,20 @@ enum Command {
     /// Run a program to completion; its output, input and exit status pass through.
     #[command(after_help = RUN_HELP)]
     Run(run::RunArgs),
+    /// Run a program like `run` and record every page fault: the instruction, CR2,
+    /// the error code, the VMA, and the 2.4 kernel path that resolved it.
+    #[command(after_help = TRACE_HELP)]
+    Trace(trace::cmd::TraceArgs),
 }
+
+const TRACE_HELP: &str = "\
+Examples:
+  growsdown trace guest-images/bin/esp32                 (text blocks on stderr)
+  growsdown trace --format jsonl -o t.jsonl --svg t.svg guest-images/bin/stackgrow
+  jq -c 'select(.result==\"minor\") | [.seq, .cr2, [.path[].fn]]' t.jsonl
+
+The JSONL fields are documented in docs/trace-format.md. The program's own output
+and exit status are exactly those of `growsdown run`.";
 
 const RUN_HELP: &str = "\
 The exit status is the guest's. A guest killed by signal N prints one line to stderr
@@ -46,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Trace(args) => trace::cmd::run(args),
     };
     ExitCode::from(code)
 }

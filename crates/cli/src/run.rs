@@ -6,34 +6,42 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use growsdown_kernel::signal::signal_name;
+use growsdown_kernel::trace::FaultObserver;
 use growsdown_kernel::{Config, ExitStatus, Kernel};
 
 use crate::size::{parse_limit, parse_size};
 
+/// Options shared by every command that runs a guest.
 #[derive(Args)]
-pub struct RunArgs {
+pub struct GuestArgs {
     /// Print counters to stderr at exit: instructions, minor/major/COW faults, stack
     /// expansions, peak resident pages, MIPS.
     #[arg(long)]
-    stats: bool,
+    pub stats: bool,
 
     /// RLIMIT_STACK for the guest (default 8M, as Linux 2.4). Accepts K/M/G suffixes
     /// or `unlimited`. The stack grows page by page through expand_stack up to this.
     #[arg(long, value_name = "SIZE", value_parser = parse_limit)]
-    stack_limit: Option<u64>,
+    pub stack_limit: Option<u64>,
 
     /// Guest physical memory (default 512M). Page tables, the page cache and every
     /// page the guest touches come out of it; running out is an OOM kill.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
-    mem: u64,
+    pub mem: u64,
 
     /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
     #[arg(value_name = "PROG")]
-    prog: OsString,
+    pub prog: OsString,
 
     /// Arguments for the guest, passed as they are (even ones that look like options).
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+    pub args: Vec<OsString>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub guest: GuestArgs,
 }
 
 /// Finds PROG the way execvp does: as given if it contains '/', else in PATH.
@@ -45,27 +53,29 @@ fn resolve(prog: &Path) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
 }
 
-pub fn run(a: RunArgs) -> u8 {
+/// Boots a machine and execs the guest, or returns the exit code for the error
+/// already reported.
+/// `observer`, if given, is installed before exec, so the faults exec itself takes
+/// (padzero's kernel-mode write, spec §4.3) are seen too.
+pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<(Kernel, PathBuf), u8> {
     let prog = Path::new(&a.prog);
     let Some(path) = resolve(prog) else {
         eprintln!("growsdown: {}: command not found in PATH", prog.display());
-        return 127;
+        return Err(127);
     };
     let mem = match usize::try_from(a.mem) {
         Ok(m) if m <= (3usize << 30) => m,
         _ => {
             eprintln!("growsdown: --mem {}: at most 3G of guest physical memory", a.mem);
-            return 2;
+            return Err(2);
         }
     };
     let config = Config { mem_bytes: mem, stack_limit: a.stack_limit, ..Config::default() };
-    let mut k = match Kernel::new(config) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("growsdown: {e}");
-            return 2;
-        }
-    };
+    let mut k = Kernel::new(config).map_err(|e| {
+        eprintln!("growsdown: {e}");
+        2u8
+    })?;
+    k.observer = observer;
     let mut argv: Vec<Vec<u8>> = vec![a.prog.as_bytes().to_vec()];
     argv.extend(a.args.iter().map(|s| s.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
@@ -77,10 +87,14 @@ pub fn run(a: RunArgs) -> u8 {
         })
         .collect();
     if let Err(e) = growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &envp) {
-        eprintln!("growsdown: {}: {e}", path.display());
-        return 126;
+        eprintln!("growsdown: {e}");
+        return Err(126);
     }
-    let status = k.run();
+    Ok((k, path))
+}
+
+/// Reports how the guest ended (and the stats if asked); returns the shell status.
+pub fn finish(k: &Kernel, path: &Path, status: ExitStatus, stats: bool) -> u8 {
     if let ExitStatus::Signaled { signo, info, eip, .. } = status {
         eprintln!(
             "growsdown: {} killed by {} (signal {signo}): si_code={} fault address={:#010x} eip={eip:#010x}",
@@ -90,10 +104,19 @@ pub fn run(a: RunArgs) -> u8 {
             info.addr,
         );
     }
-    if a.stats {
-        print_stats(&k);
+    if stats {
+        print_stats(k);
     }
     status.shell_code() as u8
+}
+
+pub fn run(a: RunArgs) -> u8 {
+    let (mut k, path) = match start(&a.guest, None) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let status = k.run();
+    finish(&k, &path, status, a.guest.stats)
 }
 
 fn print_stats(k: &Kernel) {

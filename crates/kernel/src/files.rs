@@ -85,9 +85,40 @@ impl OpenFile {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct FdTable {
     pub fds: Vec<Option<OpenFile>>,
+}
+
+/// A copy of the table as fork makes it: every owned host fd is duplicated, so the
+/// copy shares the open file descriptions (offsets, status flags) and can close its
+/// fds independently.
+impl Clone for FdTable {
+    fn clone(&self) -> Self {
+        let fds = self
+            .fds
+            .iter()
+            .map(|f| {
+                let f = f.as_ref()?;
+                if !f.owned {
+                    return Some(f.clone());
+                }
+                // SAFETY: F_DUPFD_CLOEXEC has no pointer arguments.
+                let h = unsafe { libc::fcntl(f.host_fd, libc::F_DUPFD_CLOEXEC, 3) };
+                (h >= 0).then(|| OpenFile { host_fd: h, ..f.clone() })
+            })
+            .collect();
+        Self { fds }
+    }
+}
+
+/// The task's files are closed with it.
+impl Drop for FdTable {
+    fn drop(&mut self) {
+        for f in self.fds.iter().flatten() {
+            f.close_host();
+        }
+    }
 }
 
 impl FdTable {

@@ -5,6 +5,8 @@
 //! entirely unless an observer is installed, so an untraced run pays one branch per
 //! fault.
 
+use growsdown_cpu::Cpu;
+
 /// One decision on the fault path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -71,7 +73,45 @@ pub struct FaultEvent {
     pub maj_flt: u64,
 }
 
-/// Receives every fault event, in order.
+/// Receives every fault event, in order, with a read-only view of the CPU (for
+/// disassembling the faulting instruction; see [`insn_text`]).
 pub trait FaultObserver {
-    fn fault(&mut self, ev: &FaultEvent);
+    fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu);
+}
+
+/// Reads the instruction at `eip` through the current page tables *without* the
+/// paging unit's side effects (no A/D bits set, no TLB fill), so tracing cannot change
+/// what it observes. None if the bytes are not mapped or do not decode.
+pub fn insn_at(cpu: &Cpu, eip: u32) -> Option<growsdown_decoder::Instruction> {
+    let mut bytes = [0u8; growsdown_decoder::MAX_INSN_LEN];
+    let mut n = 0;
+    while n < bytes.len() {
+        let lin = eip.wrapping_add(n as u32);
+        let Some(phys) = cpu.mmu.mapping(lin).phys else { break };
+        let take = ((0x1000 - (lin & 0xfff)) as usize).min(bytes.len() - n);
+        bytes[n..n + take].copy_from_slice(cpu.mmu.phys.slice(phys, take));
+        n += take;
+    }
+    growsdown_decoder::decode_one(&bytes[..n], eip).ok()
+}
+
+/// The instruction a fault event is about, in Intel syntax. A kernel-mode fault
+/// happens while serving a system call: EIP is past `int 0x80` and EAX still holds the
+/// call number, so the text names the call.
+pub fn insn_text(ev: &FaultEvent, cpu: &Cpu) -> String {
+    if ev.kernel_mode && cpu.icount == 0 && cpu.eip == 0 {
+        // Before the first instruction: exec itself (padzero, argument pages).
+        return "execve (loading the program)".into();
+    }
+    if ev.kernel_mode {
+        let nr = cpu.regs[growsdown_cpu::EAX];
+        return match crate::syscall::nr::name(nr) {
+            Some(name) => format!("int 0x80 ({name})"),
+            None => format!("int 0x80 (syscall {nr})"),
+        };
+    }
+    match insn_at(cpu, ev.eip) {
+        Some(i) => growsdown_decoder::format_intel(&i),
+        None => "(unreadable)".into(),
+    }
 }

@@ -68,8 +68,12 @@ fn hostile_arguments_never_panic() {
             continue;
         }
         for _ in 0..24 {
-            poke(&mut k, DATA, &[0u8; 0x100]);
-            poke(&mut k, DATA + 0xff00, &[0u8; 0x100]);
+            // A previous call may have unmapped or protected DATA: map it afresh.
+            if k.copy_to_user(DATA, &[0u8; 0x100]).is_err()
+                || k.copy_to_user(DATA + 0xff00, &[0u8; 0x100]).is_err()
+            {
+                map(&mut k, DATA, 0x10000, PROT_READ | PROT_WRITE);
+            }
             let args = [next(), next(), next(), next(), next(), next()];
             let _ = do_syscall(&mut k, nr, args);
             calls += 1;

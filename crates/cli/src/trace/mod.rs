@@ -1,5 +1,6 @@
 //! `growsdown trace`: one record per page fault, rendered as text, JSONL or SVG.
 
+pub mod cmd;
 pub mod jsonl;
 pub mod svg;
 pub mod text;

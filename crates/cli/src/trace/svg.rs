@@ -132,7 +132,11 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
     }
     let shown: Vec<&Band> = bands.iter().filter(|b| b.used && b.hi > b.lo).rev().collect();
     let plot_w = W - LEFT - RIGHT;
-    let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 40.0 + 22.0 * 5.0;
+    let mut kinds: Vec<&str> = records.iter().map(|r| classify(r).1).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let legend_rows = kinds.len().div_ceil(3) as f64;
+    let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 24.0 + 20.0 * legend_rows;
     let total = l.total_icount.max(records.iter().map(|r| r.ev.icount).max().unwrap_or(0)).max(1) as f64;
     let x_of = |icount: u64| LEFT + plot_w * (icount as f64 / total);
     let band_top = |i: usize| TOP + i as f64 * (BAND_H + GAP);

@@ -458,12 +458,10 @@ fn fld_sti(cpu: &mut Cpu, insn: &Instruction) -> R {
     let fpu = &mut cpu.fpu;
     if fpu.is_empty(i) {
         if stack_underflow(fpu) {
-            if fpu.is_empty(7) {
-                fpu.push(F80::INDEFINITE);
-            } else {
+            if !fpu.is_empty(7) {
                 stack_overflow(fpu);
-                fpu.push(F80::INDEFINITE);
             }
+            fpu.push(F80::INDEFINITE);
         }
         return Ok(());
     }
@@ -611,6 +609,7 @@ fn compare_cc(fpu: &mut Fpu, env: &mut Env, src: Option<F80>, quiet: bool, pops:
         (false, Some(s)) => fp::compare(env, fpu.st(0), s, quiet),
         _ => {
             if !stack_underflow(fpu) {
+                set_cc(fpu, Cmp::Unordered);
                 return;
             }
             Cmp::Unordered
@@ -662,6 +661,7 @@ fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) 
     let fpu = &mut cpu.fpu;
     let c = if fpu.is_empty(0) || fpu.is_empty(i) {
         if !stack_underflow(fpu) {
+            cpu.flags.set_arith(true, true, false, true, false, false);
             return Ok(());
         }
         Cmp::Unordered

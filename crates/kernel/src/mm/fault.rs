@@ -78,7 +78,7 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
         maj_flt: k.task.maj_flt,
     };
     if let Some(obs) = k.observer.as_mut() {
-        obs.fault(&ev);
+        obs.fault(&ev, &k.cpu);
     }
     result
 }

@@ -124,7 +124,7 @@ pub struct Events(pub Rc<RefCell<Vec<FaultEvent>>>);
 struct Collect(Events);
 
 impl FaultObserver for Collect {
-    fn fault(&mut self, ev: &FaultEvent) {
+    fn fault(&mut self, ev: &FaultEvent, _cpu: &growsdown_cpu::Cpu) {
         self.0 .0.borrow_mut().push(ev.clone());
     }
 }
