@@ -1,0 +1,228 @@
+//! `growsdown trace`: the events are what the Linux 2.4 spec predicts, their counts
+//! agree with --stats and with what the guest reads from getrusage(), the JSONL
+//! follows docs/trace-format.md, the text output of a fixed program is stable, and
+//! the SVG is well-formed XML with one mark per fault.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn image(name: &str) -> PathBuf {
+    root().join("guest-images/bin").join(name)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("growsdown-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Runs growsdown with an empty environment (so the stack layout, and with it every
+/// address in the trace, is the same on every machine).
+fn growsdown(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_growsdown"))
+        .args(args)
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The fault records and the summary of a JSONL trace of `prog args`.
+fn jsonl(prog: &str, args: &[&str]) -> (Vec<Value>, Value, Output) {
+    let out_file = scratch(&format!("{prog}-{}.jsonl", args.join("_")));
+    let p = image(prog);
+    let mut a = vec!["trace", "--format", "jsonl", "-o", out_file.to_str().unwrap(), p.to_str().unwrap()];
+    a.extend_from_slice(args);
+    let out = growsdown(&a);
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["type"], "summary");
+    (lines, summary, out)
+}
+
+fn hex(v: &Value) -> u32 {
+    let s = v.as_str().unwrap_or_else(|| panic!("{v} is not an address string"));
+    u32::from_str_radix(s.strip_prefix("0x").expect("0x prefix"), 16).unwrap()
+}
+
+fn fns(ev: &Value) -> Vec<String> {
+    ev["path"].as_array().unwrap().iter().map(|s| s["fn"].as_str().unwrap().to_string()).collect()
+}
+
+fn step<'a>(ev: &'a Value, f: &str) -> &'a Value {
+    ev["path"].as_array().unwrap().iter().find(|s| s["fn"] == f).unwrap_or_else(|| panic!("no {f} in {ev}"))
+}
+
+#[test]
+fn jsonl_follows_the_documented_schema() {
+    let (events, summary, out) = jsonl("stackgrow", &[]);
+    assert!(out.status.success());
+    assert!(events.len() > 100);
+    for (i, ev) in events.iter().enumerate() {
+        assert_eq!(ev["type"], "fault");
+        assert_eq!(ev["seq"].as_u64(), Some(i as u64 + 1), "seq runs 1, 2, 3 ...");
+        for f in ["pid", "icount", "error_code", "min_flt", "maj_flt"] {
+            assert!(ev[f].is_u64(), "{f} is a number in {ev}");
+        }
+        for f in ["eip", "cr2", "esp"] {
+            hex(&ev[f]);
+        }
+        assert!(ev["insn"].is_string() && ev["kernel_mode"].is_boolean());
+        let code = ev["error_code"].as_u64().unwrap();
+        assert_eq!(ev["error"]["access"], if code & 2 != 0 { "write" } else { "read" });
+        assert_eq!(ev["error"]["cause"], if code & 1 != 0 { "protection" } else { "not-present" });
+        assert_eq!(ev["error"]["mode"], if code & 4 != 0 { "user" } else { "kernel" });
+        assert_eq!(ev["kernel_mode"], code & 4 == 0);
+        assert!(ev["vma"].is_null() || (ev["vma"]["flags"].as_str().unwrap().len() == 4 && ev["vma"]["growsdown"].is_boolean()));
+        assert_eq!(fns(ev)[0], "do_page_fault");
+        assert!(["minor", "major", "sigsegv", "sigbus", "efault", "oom"].contains(&ev["result"].as_str().unwrap()));
+        assert_eq!(ev["si_code"].is_null(), !["sigsegv", "sigbus"].contains(&ev["result"].as_str().unwrap()));
+    }
+    assert_eq!(summary["faults"].as_u64(), Some(events.len() as u64));
+    let by_result: u64 = summary["by_result"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by_result, events.len() as u64);
+}
+
+/// Spec §8.1: a push just below the stack VMA is error code 6, expand_stack, a new
+/// zeroed frame from do_anonymous_page, a minor fault.
+#[test]
+fn push_below_the_stack_expands_it() {
+    let (events, _, out) = jsonl("push1", &[]);
+    assert!(out.status.success());
+    let ev = events.iter().find(|e| e["error_code"] == 6 && fns(e).contains(&"expand_stack".to_string())).unwrap();
+    let esp = hex(&ev["esp"]);
+    assert_eq!(hex(&ev["cr2"]), esp - 4, "the push writes ESP-4");
+    assert_eq!(esp & 0xfff, 0, "ESP sits at the stack VMA's start");
+    assert_eq!(fns(ev), ["do_page_fault", "find_vma", "esp_check", "expand_stack", "good_area", "handle_mm_fault", "handle_pte_fault", "do_anonymous_page"]);
+    let x = step(ev, "expand_stack");
+    assert_eq!(hex(&x["old_start"]), esp);
+    assert_eq!(hex(&x["new_start"]), esp - 0x1000);
+    assert_eq!(step(ev, "do_anonymous_page")["zero_page"], false);
+    assert_eq!(ev["result"], "minor");
+    assert_eq!(ev["insn"], "push eax");
+    assert_eq!(hex(&ev["vma"]["start"]), esp - 0x1000);
+    assert_eq!(ev["vma"]["growsdown"], true);
+}
+
+/// Spec §8.4: a read below the stack maps ZERO_PAGE (code 4); the write after it is
+/// code 7 and do_wp_page copies (clears) a new frame.
+#[test]
+fn read_then_write_below_the_stack_is_zero_page_then_cow() {
+    let (events, _, out) = jsonl("read-below", &[]);
+    assert!(out.status.success());
+    let i = events.iter().position(|e| e["error_code"] == 4 && fns(e).contains(&"expand_stack".to_string())).unwrap();
+    let (read, write) = (&events[i], &events[i + 1]);
+    assert_eq!(step(read, "do_anonymous_page")["zero_page"], true);
+    assert_eq!(read["result"], "minor");
+    assert_eq!(write["error_code"], 7);
+    assert_eq!(write["cr2"], read["cr2"]);
+    let wp = step(write, "do_wp_page");
+    assert_eq!((wp["action"].as_str(), wp["from_zero_page"].as_bool()), (Some("copy"), Some(true)));
+    assert_eq!(write["result"], "minor");
+}
+
+/// Spec §8.7: a write into text reaches good_area and is refused: bad_area,
+/// SEGV_ACCERR, no counter change.
+#[test]
+fn write_into_text_is_bad_area_accerr() {
+    let (events, _, out) = jsonl("scenarios", &["write-text"]);
+    assert!(out.status.success());
+    let segv: Vec<&Value> = events.iter().filter(|e| e["result"] == "sigsegv").collect();
+    assert_eq!(segv.len(), 3, "three refused writes in the write-text scenario");
+    for ev in segv {
+        assert_eq!(ev["si_code"], 2);
+        assert_eq!(step(ev, "bad_area")["si_code"], 2);
+        assert!(fns(ev).contains(&"good_area".to_string()) || fns(ev).contains(&"bad_area".to_string()));
+        assert_eq!(ev["vma"]["flags"], "r-xp");
+    }
+}
+
+/// Spec §8.5 on an anonymous mmap: read → ZERO_PAGE, write → code 7 copy.
+#[test]
+fn anonymous_mmap_zero_page_then_copy() {
+    let (events, _, _) = jsonl("scenarios", &["zeropage-cow"]);
+    let at = |a: u32| events.iter().filter(move |e| hex(&e["cr2"]) & !0xfff == a).collect::<Vec<_>>();
+    let p = at(0x4000_0000);
+    assert_eq!(p.len(), 2);
+    assert_eq!((p[0]["error_code"].as_u64(), step(p[0], "do_anonymous_page")["zero_page"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(p[1]["error_code"], 7);
+    assert_eq!(step(p[1], "do_wp_page")["action"], "copy");
+    let q = at(0x4000_1000);
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0]["error_code"].as_u64(), step(q[0], "do_anonymous_page")["zero_page"].as_bool()), (Some(6), Some(false)));
+}
+
+/// The minor/major events equal --stats, and the counts the guest read with
+/// getrusage() are the running counts at one of the events.
+#[test]
+fn counts_agree_with_stats_and_getrusage() {
+    let (events, summary, out) = jsonl("stackgrow", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let minor = events.iter().filter(|e| e["result"] == "minor").count() as u64;
+    let major = events.iter().filter(|e| e["result"] == "major").count() as u64;
+    assert_eq!(summary["by_result"]["minor"].as_u64(), Some(minor));
+    let last = events.last().unwrap();
+    assert_eq!((last["min_flt"].as_u64(), last["maj_flt"].as_u64()), (Some(minor), Some(major)));
+
+    let p = image("stackgrow");
+    let stats = growsdown(&["run", "--stats", p.to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&stats.stderr);
+    let field = |name: &str| -> u64 {
+        let line = s.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no '{name}' in {s}"));
+        line.split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    assert_eq!((field("minor faults"), field("major faults")), (minor, major), "--stats and the trace agree");
+
+    // stackgrow prints "stackgrow totals: minflt=N majflt=M" from getrusage().
+    let totals = stderr.lines().find(|l| l.starts_with("stackgrow totals:")).expect("guest totals line");
+    let num = |k: &str| -> u64 { totals.split(k).nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap() };
+    let (g_min, g_maj) = (num("minflt="), num("majflt="));
+    assert!(
+        events.iter().any(|e| e["min_flt"].as_u64() == Some(g_min) && e["maj_flt"].as_u64() == Some(g_maj)),
+        "getrusage's ({g_min}, {g_maj}) is the running count after some fault"
+    );
+}
+
+#[test]
+fn text_trace_of_esp32_matches_golden() {
+    let p = image("esp32");
+    let out = growsdown(&["trace", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let got = String::from_utf8_lossy(&out.stderr).to_string();
+    let golden_path = root().join("tests/golden/trace-esp32.txt");
+    if std::env::var_os("GROWSDOWN_BLESS").is_some() {
+        std::fs::write(&golden_path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden_path).expect("tests/golden/trace-esp32.txt (GROWSDOWN_BLESS=1 writes it)");
+    assert_eq!(got, want, "text trace differs from the golden file");
+}
+
+#[test]
+fn svg_is_well_formed_with_one_mark_per_fault() {
+    let svg = scratch("stackgrow.svg");
+    let jl = scratch("stackgrow-svg.jsonl");
+    let p = image("stackgrow");
+    let out = growsdown(&["trace", "--format", "jsonl", "-o", jl.to_str().unwrap(), "--svg", svg.to_str().unwrap(), p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let faults = std::fs::read_to_string(&jl).unwrap().lines().filter(|l| l.contains("\"type\":\"fault\"")).count();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let root_el = doc.root_element();
+    assert_eq!(root_el.tag_name().name(), "svg");
+    assert_eq!(root_el.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
+    let marks = doc.descendants().filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("fault")).count();
+    assert_eq!(marks, faults);
+    assert!(doc.descendants().any(|n| n.attribute("class") == Some("stack-bound")));
+    let labels: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for l in ["text", "stack"] {
+        assert!(labels.contains(&l), "band label {l}");
+    }
+}
