@@ -324,7 +324,7 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, into => Into);
     handlers!(t, bound::<u16> => Bound_r16_m1616);
     handlers!(t, bound::<u32> => Bound_r32_m3232);
-    handlers!(t, ud => Ud0_r16_rm16, Ud0_r32_rm32, Ud1_r16_rm16, Ud1_r32_rm32, Ud2);
+    handlers!(t, ud => Ud0, Ud0_r16_rm16, Ud0_r32_rm32, Ud1_r16_rm16, Ud1_r32_rm32, Ud2);
 }
 
 #[cfg(test)]
