@@ -25,7 +25,7 @@ only=" $* "
 exp=$here/expected
 mkdir -p "$exp/native"
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.ref"' EXIT
 
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; s=${s%"${s##*[![:space:]]}"}; printf '%s' "$s"; }
 
@@ -64,9 +64,21 @@ while IFS='|' read -r case binary want native env args; do
     ref=$golden
     [ -e "$nat" ] && [ -z "$runner" ] && ref=$nat
     status=ok
+    # Natively, whether a file-backed page faults as major depends on the host's page
+    # cache (a freshly built binary is cached, an evicted one is read from disk), not
+    # on the program; compare native runs with the major-fault counts masked. Runs
+    # through an emulator (--runner) are compared exactly: under the 2.4 rules every
+    # do_no_page is major, deterministically.
+    if [ -z "$runner" ] && [ -e "$ref" ]; then
+        sed -E 's/majflt(\+?)=[0-9]+/majflt\1=N/g' "$ref" >"$out.ref"
+        sed -E -i 's/majflt(\+?)=[0-9]+/majflt\1=N/g' "$out"
+        cmpref=$out.ref
+    else
+        cmpref=$ref
+    fi
     if [ ! -e "$ref" ]; then
         status="no expected output"
-    elif ! cmp -s "$out" "$ref"; then
+    elif ! cmp -s "$out" "$cmpref"; then
         status="stdout differs from ${ref#"$here"/}"
     fi
     if [ "$got" != "$want" ]; then
