@@ -15,21 +15,8 @@ pub struct Record {
     pub insn: String,
 }
 
-const VM_READ: u32 = 0x1;
-const VM_WRITE: u32 = 0x2;
-const VM_EXEC: u32 = 0x4;
-const VM_SHARED: u32 = 0x8;
-const VM_GROWSDOWN: u32 = 0x100;
-
-/// `rwxp`-style permissions as /proc/PID/maps prints them.
-pub fn vma_perms(flags: u32) -> String {
-    let mut s = String::with_capacity(4);
-    s.push(if flags & VM_READ != 0 { 'r' } else { '-' });
-    s.push(if flags & VM_WRITE != 0 { 'w' } else { '-' });
-    s.push(if flags & VM_EXEC != 0 { 'x' } else { '-' });
-    s.push(if flags & VM_SHARED != 0 { 's' } else { 'p' });
-    s
-}
+pub use growsdown_kernel::mm::vma::vm_perms as vma_perms;
+use growsdown_kernel::mm::vma::VM_GROWSDOWN;
 
 pub fn is_growsdown(flags: u32) -> bool {
     flags & VM_GROWSDOWN != 0

@@ -32,6 +32,20 @@ pub const VM_DONTCOPY: u32 = 0x0002_0000;
 pub const VM_DONTEXPAND: u32 = 0x0004_0000;
 pub const VM_RESERVED: u32 = 0x0008_0000;
 
+
+/// The permission column of `/proc/<pid>/maps` for `vm_flags`: `r`/`w`/`x`, then `s`
+/// for a VM_MAYSHARE mapping or `p` (2.4's `proc_pid_maps`).
+pub fn vm_perms(flags: u32) -> String {
+    [
+        if flags & VM_READ != 0 { 'r' } else { '-' },
+        if flags & VM_WRITE != 0 { 'w' } else { '-' },
+        if flags & VM_EXEC != 0 { 'x' } else { '-' },
+        if flags & VM_MAYSHARE != 0 { 's' } else { 'p' },
+    ]
+    .iter()
+    .collect()
+}
+
 /// `VM_STACK_FLAGS`: rwx, may-rwx, grows down (0x177).
 pub const VM_STACK_FLAGS: u32 =
     VM_READ | VM_WRITE | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN;
@@ -103,14 +117,7 @@ impl Vma {
     /// to column 49 (`MAPS_LINE_MAX4`). The offset is `vm_pgoff << 12` and wraps for
     /// a stack that has grown: `bfffe000-c0000000 rwxp fffff000 00:00 0`.
     pub fn maps_line(&self) -> String {
-        let f = self.flags;
-        let perms = [
-            if f & VM_READ != 0 { 'r' } else { '-' },
-            if f & VM_WRITE != 0 { 'w' } else { '-' },
-            if f & VM_EXEC != 0 { 'x' } else { '-' },
-            if f & VM_MAYSHARE != 0 { 's' } else { 'p' },
-        ];
-        let perms: String = perms.iter().collect();
+        let perms = vm_perms(self.flags);
         let offset = self.pgoff.wrapping_shl(12);
         let (major, minor, ino) = match &self.backing {
             Backing::File { file } => (file.dev_major(), file.dev_minor(), file.ino),
