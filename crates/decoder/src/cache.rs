@@ -48,17 +48,28 @@ impl Hasher for AddrHasher {
 
 type AddrMap<V> = HashMap<u32, V, BuildHasherDefault<AddrHasher>>;
 
+/// Entries in the direct-mapped front of the cache.
+const FAST_SETS: usize = 4096;
+
 /// Blocks by physical start address, plus the set of blocks starting in each frame so
-/// a write to that frame can drop them all.
+/// a write to that frame can drop them all. A small direct-mapped array in front of
+/// the map answers most lookups with one index and one compare (a loop runs the same
+/// few blocks over and over); the map is the backing store.
 pub struct BlockCache<H: Copy> {
+    fast: Vec<Option<Rc<Block<H>>>>,
     blocks: AddrMap<Rc<Block<H>>>,
     by_frame: AddrMap<Vec<u32>>,
 }
 
 impl<H: Copy> Default for BlockCache<H> {
     fn default() -> Self {
-        Self { blocks: AddrMap::default(), by_frame: AddrMap::default() }
+        Self { fast: vec![None; FAST_SETS], blocks: AddrMap::default(), by_frame: AddrMap::default() }
     }
+}
+
+#[inline(always)]
+fn fast_set(phys: u32) -> usize {
+    (phys ^ (phys >> 12)) as usize & (FAST_SETS - 1)
 }
 
 impl<H: Copy> BlockCache<H> {
@@ -67,8 +78,16 @@ impl<H: Copy> BlockCache<H> {
     }
 
     #[inline]
-    pub fn get(&self, phys: u32) -> Option<Rc<Block<H>>> {
-        self.blocks.get(&phys).cloned()
+    pub fn get(&mut self, phys: u32) -> Option<Rc<Block<H>>> {
+        let set = fast_set(phys);
+        if let Some(b) = &self.fast[set] {
+            if b.phys == phys {
+                return Some(b.clone());
+            }
+        }
+        let b = self.blocks.get(&phys)?.clone();
+        self.fast[set] = Some(b.clone());
+        Some(b)
     }
 
     /// Stores a block; returns it shared, ready to run.
@@ -77,6 +96,7 @@ impl<H: Copy> BlockCache<H> {
         let rc = Rc::new(block);
         self.by_frame.entry(phys >> 12).or_default().push(phys);
         self.blocks.insert(phys, rc.clone());
+        self.fast[fast_set(phys)] = Some(rc.clone());
         rc
     }
 
@@ -87,6 +107,10 @@ impl<H: Copy> BlockCache<H> {
             Some(starts) => {
                 for s in &starts {
                     self.blocks.remove(s);
+                    let slot = &mut self.fast[fast_set(*s)];
+                    if slot.as_ref().is_some_and(|b| b.phys == *s) {
+                        *slot = None;
+                    }
                 }
                 starts.len()
             }
@@ -95,6 +119,7 @@ impl<H: Copy> BlockCache<H> {
     }
 
     pub fn clear(&mut self) {
+        self.fast.fill(None);
         self.blocks.clear();
         self.by_frame.clear();
     }
