@@ -1,6 +1,7 @@
 //! `growsdown`: run static i386 Linux programs on an emulated CPU with a real paging
 //! unit and a Linux-2.4-style kernel.
 
+mod difftest;
 mod run;
 mod trace;
 mod size;
@@ -36,7 +37,24 @@ enum Command {
     /// the error code, the VMA, and the 2.4 kernel path that resolved it.
     #[command(after_help = TRACE_HELP)]
     Trace(trace::cmd::TraceArgs),
+    /// Run a program under growsdown and a reference (QEMU or this host's CPU) in
+    /// lockstep, comparing registers and flags after every instruction; stop at the
+    /// first difference.
+    #[command(after_help = DIFFTEST_HELP)]
+    Difftest(difftest::DiffArgs),
 }
+
+const DIFFTEST_HELP: &str = "\
+Examples:
+  growsdown difftest guest-images/bin/hello-musl
+  growsdown difftest --against native --context 40 guest-images/bin/hello-glibc a b
+
+Exit status: 0 and 'difftest: N instructions compared, 0 divergences' when the two
+agree to the end; 1 with a report (instruction count, EIP, disassembly, both sides'
+registers with the differing ones marked, the last K instructions) at the first
+divergence; 2 when lockstep cannot go on (e.g. a signal, fork, or an unsupported
+system call). EFLAGS bits the Intel SDM leaves undefined for an instruction are not
+compared. Limits and the start-up differences between the sides: docs/difftest.md.";
 
 const TRACE_HELP: &str = "\
 Examples:
@@ -60,6 +78,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Trace(args) => trace::cmd::run(args),
+        Command::Difftest(args) => difftest::run(args),
     };
     ExitCode::from(code)
 }

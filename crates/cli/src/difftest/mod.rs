@@ -1,0 +1,499 @@
+//! `growsdown difftest`: run a program under growsdown and under a reference (QEMU
+//! or the host CPU) at the same time, compare the architectural state after every
+//! instruction, and stop at the first divergence. See docs/difftest.md.
+//!
+//! * [`flags`] — the SDM's undefined EFLAGS per instruction;
+//! * [`state`] — snapshots, the comparison, the divergence report;
+//! * [`qemu`] / [`rsp`] — qemu-i386 through its gdbstub;
+//! * [`native`] — the host CPU under ptrace;
+//! * [`sync`] — what happens at a system call;
+//! * [`image`] — the program's code bytes and the reference's initial stack.
+
+// Until main.rs dispatches `Command::Difftest(difftest::DiffArgs)` to `run`, only the
+// tests reach this code. Remove this line when the subcommand is wired.
+
+pub mod flags;
+pub mod image;
+pub mod native;
+pub mod qemu;
+pub mod qemulog;
+pub mod rsp;
+pub mod state;
+pub mod sync;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use growsdown_cpu::{EAX, EDX};
+use growsdown_decoder::{decode_one, Instruction, Mnemonic};
+use growsdown_kernel::{Config, ExitStatus, Kernel, Stepped};
+
+use image::{CodeMap, InitialStack};
+use state::{Differ, Divergence, Fixup, Snapshot};
+
+/// What one step of a reference did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// One instruction retired (REP iterations merged); the state after it.
+    Stepped(Snapshot),
+    /// The instruction did not complete: the process stopped with this signal
+    /// (the state is the one the signal is taken in).
+    Signal(i32, Snapshot),
+    /// exit/exit_group with this status.
+    Exited(i32),
+    /// Killed by this signal.
+    Killed(i32),
+}
+
+/// A reference implementation difftest can single-step.
+pub trait Reference {
+    fn name(&self) -> &'static str;
+    /// The state before the next instruction.
+    fn state(&self) -> Snapshot;
+    /// Executes one instruction. CPUID is answered with growsdown's values.
+    fn step(&mut self) -> Result<Event, String>;
+    fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String>;
+    /// Sets registers: 0–7 the general registers in EAX ECX EDX EBX ESP EBP ESI EDI
+    /// order, 8 EIP, 9 EFLAGS (gdb's i386 numbering).
+    fn set_regs(&mut self, regs: &[(usize, u32)]) -> Result<(), String>;
+    /// The stack as exec built it (call before the first step).
+    fn initial_stack(&mut self) -> Result<InitialStack, String> {
+        let esp = self.state().regs[4];
+        InitialStack::read(esp, |a, n| self.read_mem(a, n))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Against {
+    /// Debian's qemu-i386, driven through its gdbstub.
+    Qemu,
+    /// The host CPU, single-stepped under ptrace.
+    Native,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The reference to compare against.
+    #[arg(long, value_enum, default_value = "qemu")]
+    against: Against,
+
+    /// Stop (successfully) after this many instructions.
+    #[arg(long, value_name = "N")]
+    max_insns: Option<u64>,
+
+    /// How many of the last instructions a divergence report lists.
+    #[arg(long, value_name = "K", default_value_t = 20)]
+    context: usize,
+
+    /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
+    #[arg(value_name = "PROG")]
+    prog: OsString,
+
+    /// Arguments for the guest, passed as they are.
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<OsString>,
+}
+
+/// Finds PROG the way execvp does.
+fn resolve(prog: &Path) -> Option<PathBuf> {
+    if prog.as_os_str().as_bytes().contains(&b'/') {
+        return Some(prog.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(prog)).find(|p| p.is_file())
+}
+
+/// Starts the chosen reference on `prog args` with `env`.
+pub fn start_reference(
+    against: Against,
+    prog: &Path,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Result<Box<dyn Reference>, String> {
+    Ok(match against {
+        Against::Qemu => Box::new(qemu::Qemu::start(prog, args, env, &qemu::QemuOptions::default())?),
+        Against::Native => Box::new(native::Native::start(prog, args, env)?),
+    })
+}
+
+/// How a lockstep run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Both sides exited with these statuses (equal), or the budget ran out (None).
+    Agreed {
+        compared: u64,
+        status: Option<i32>,
+    },
+    Diverged(Box<Divergence>),
+    /// Lockstep could not go on (a limitation or a setup problem), after `compared`
+    /// equal instructions.
+    Stopped {
+        compared: u64,
+        why: String,
+    },
+}
+
+pub fn run(a: DiffArgs) -> u8 {
+    let prog = Path::new(&a.prog);
+    let Some(path) = resolve(prog) else {
+        eprintln!("growsdown difftest: {}: command not found in PATH", prog.display());
+        return 127;
+    };
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let t0 = Instant::now();
+    let mut reference = match start_reference(a.against, &path, &a.args, &env) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("growsdown difftest: {e}");
+            return 2;
+        }
+    };
+    let mut k = match boot_like(&path, &a.prog, &a.args, reference.as_mut()) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("growsdown difftest: {e}");
+            return 2;
+        }
+    };
+    let code = CodeMap::from_elf(&path).unwrap_or_default();
+    let outcome = lockstep(&mut k, reference.as_mut(), &code, a.max_insns, a.context);
+    let secs = t0.elapsed().as_secs_f64();
+    match outcome {
+        Outcome::Agreed { compared, status } => {
+            if let Some(s) = status {
+                eprintln!("difftest: both sides exited with status {s}");
+            }
+            eprintln!(
+                "difftest: {:.0} instructions/s against {}",
+                compared as f64 / secs.max(1e-9),
+                reference.name()
+            );
+            println!("difftest: {compared} instructions compared, 0 divergences");
+            0
+        }
+        Outcome::Diverged(d) => {
+            println!("{d}");
+            1
+        }
+        Outcome::Stopped { compared, why } => {
+            eprintln!("difftest: cannot go on in lockstep: {why}");
+            println!("difftest: {compared} instructions compared, 0 divergences before stopping");
+            2
+        }
+    }
+}
+
+/// Boots growsdown with the program and makes its initial state the reference's:
+/// the same stack bytes at the same addresses, the same registers.
+///
+/// Today this goes through public kernel interfaces (exec, then an anonymous
+/// MAP_FIXED mapping where the reference's stack is and copy_to_user); the kernel
+/// is to grow a proper "exec with this layout" entry (see docs/difftest.md).
+pub fn boot_like(
+    path: &Path,
+    prog: &OsString,
+    args: &[OsString],
+    r: &mut dyn Reference,
+) -> Result<Kernel, String> {
+    let mut k = Kernel::new(Config::default())?;
+    let mut argv: Vec<Vec<u8>> = vec![prog.as_bytes().to_vec()];
+    argv.extend(args.iter().map(|s| s.as_bytes().to_vec()));
+    let st = r.initial_stack()?;
+    growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &st.envp)?;
+    adopt_initial_state(&mut k, r, &st)?;
+    Ok(k)
+}
+
+fn adopt_initial_state(k: &mut Kernel, r: &mut dyn Reference, st: &InitialStack) -> Result<(), String> {
+    use growsdown_kernel::mm::mmap::{
+        do_mmap_pgoff, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE,
+    };
+    if st.top != growsdown_kernel::TASK_SIZE {
+        // QEMU: an 8 MiB stack mapping of its own choosing, not at the top of user space.
+        let size = 8 << 20;
+        let lo = st
+            .top
+            .checked_sub(size)
+            .filter(|lo| *lo <= st.esp & !0xfff)
+            .ok_or("reference stack below 8 MiB")?;
+        do_mmap_pgoff(k, None, lo, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)
+            .map_err(|e| format!("cannot map the reference's stack at {lo:#010x}: errno {e}"))?;
+    }
+    k.copy_to_user(st.esp, &st.bytes)
+        .map_err(|_| format!("cannot copy the reference's stack to {:#010x}", st.esp))?;
+    let s = r.state();
+    k.cpu.regs = s.regs;
+    k.cpu.eip = s.eip;
+    k.cpu.flags.set(s.eflags);
+    // Selectors the reference starts with that growsdown does not (QEMU loads GS
+    // with __USER_DS): take the descriptor of the data segment with that selector.
+    for i in 0..6 {
+        if k.cpu.segs[i].selector != s.sel[i] {
+            if let Some(src) = k.cpu.segs.iter().find(|g| g.selector == s.sel[i]).copied() {
+                k.cpu.segs[i] = src;
+            } else if s.sel[i] == 0 {
+                k.cpu.segs[i] = Default::default();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The instruction at growsdown's EIP, from the program file or guest memory.
+fn fetch_insn(k: &mut Kernel, code: &CodeMap, eip: u32) -> Option<Instruction> {
+    if let Some(b) = code.bytes_at(eip, 15) {
+        if let Ok(i) = decode_one(b, eip) {
+            return Some(i);
+        }
+    }
+    let mut buf = [0u8; 15];
+    let n = (0x1000 - (eip & 0xfff) as usize).min(15);
+    for len in [15, n] {
+        if k.copy_from_user(eip, &mut buf[..len]).is_ok() {
+            if let Ok(i) = decode_one(&buf[..len], eip) {
+                return Some(i);
+            }
+        }
+    }
+    None
+}
+
+fn signal_name(sig: i32) -> String {
+    format!("{} ({sig})", growsdown_kernel::signal::signal_name(sig))
+}
+
+/// The lockstep loop: both sides one instruction at a time until a divergence,
+/// both exit, or `max` instructions.
+pub fn lockstep(
+    k: &mut Kernel,
+    r: &mut dyn Reference,
+    code: &CodeMap,
+    max: Option<u64>,
+    context: usize,
+) -> Outcome {
+    let mut differ = Differ::new(r.name(), context);
+    let mut warned = std::collections::HashSet::new();
+    loop {
+        if max.is_some_and(|m| differ.compared >= m) {
+            return Outcome::Agreed { compared: differ.compared, status: None };
+        }
+        let before = Snapshot::of_cpu(&k.cpu);
+        let Some(insn) = fetch_insn(k, code, before.eip) else {
+            return Outcome::Stopped {
+                compared: differ.compared,
+                why: format!("cannot read the instruction at {:#010x} in growsdown", before.eip),
+            };
+        };
+        let ours = k.step();
+        if let Stepped::Syscall { nr, .. } = ours {
+            if sync::denied(nr) {
+                if let Err(e) = r.set_regs(&[(0, u32::MAX)]) {
+                    return Outcome::Stopped { compared: differ.compared, why: e };
+                }
+            }
+        }
+        let theirs = match r.step() {
+            Ok(e) => e,
+            Err(e) => {
+                return Outcome::Stopped { compared: differ.compared, why: format!("{}: {e}", r.name()) }
+            }
+        };
+        let stopped = |why: String| Outcome::Stopped { compared: differ.compared, why };
+        match (ours, theirs) {
+            (Stepped::Retired, Event::Stepped(t)) => {
+                if matches!(insn.mnemonic(), Mnemonic::Rdtsc) {
+                    // The time stamp is taken from the reference.
+                    k.cpu.regs[EAX] = t.regs[EAX];
+                    k.cpu.regs[EDX] = t.regs[EDX];
+                }
+            }
+            (Stepped::Syscall { nr, args }, Event::Stepped(t)) => {
+                if let Err(why) = sync_syscall(k, r, nr, &args, &t, &mut warned) {
+                    return stopped(why);
+                }
+            }
+            (Stepped::Syscall { nr: sync::nr::EXIT | sync::nr::EXIT_GROUP, .. }, Event::Exited(code)) => {
+                k.complete_syscall();
+                let mine = k.exit_status;
+                return match mine {
+                    Some(ExitStatus::Exited(c)) if c & 0xff == code => {
+                        differ.compared += 1;
+                        Outcome::Agreed { compared: differ.compared, status: Some(code) }
+                    }
+                    other => {
+                        stopped(format!("{} exited with status {code}, growsdown with {other:?}", r.name()))
+                    }
+                };
+            }
+            (Stepped::Signal, Event::Signal(sig, _)) => {
+                return stopped(format!(
+                    "both sides took a signal at {:#010x} ({} on {}); lockstep through signal delivery is not implemented yet",
+                    before.eip,
+                    signal_name(sig),
+                    r.name()
+                ));
+            }
+            (o, t) => {
+                let after = Snapshot::of_cpu(&k.cpu);
+                let theirs_snap = match t {
+                    Event::Stepped(s) | Event::Signal(_, s) => s,
+                    _ => r.state(),
+                };
+                let mut d = Divergence {
+                    reference: r.name().to_string(),
+                    n: differ.compared + 1,
+                    eip: before.eip,
+                    insn,
+                    before,
+                    ours: after,
+                    theirs: theirs_snap,
+                    mismatch: state::compare(&after, &theirs_snap, 0, None),
+                    undefined_flags: 0,
+                    history: differ.history(),
+                    notes: vec![],
+                };
+                d.history.push(state::Executed { n: d.n, eip: before.eip, insn });
+                d.notes.push(format!("growsdown: {}", describe_ours(&o)));
+                d.notes.push(format!("{}: {}", r.name(), describe_theirs(&t)));
+                return Outcome::Diverged(Box::new(d));
+            }
+        }
+        let t = r.state();
+        let after = Snapshot::of_cpu(&k.cpu);
+        match differ.check(&insn, &before, &after, &t) {
+            Ok(Fixup { eflags, reg }) => {
+                if let Some(f) = eflags {
+                    k.cpu.flags.set(f);
+                }
+                if let Some((i, v)) = reg {
+                    k.cpu.regs[i] = v;
+                }
+            }
+            Err(d) => return Outcome::Diverged(d),
+        }
+    }
+}
+
+/// set_thread_area picked a GDT entry; an x86-64 host kernel numbers the i386 TLS
+/// entries 12–14 where growsdown (like i386 Linux) uses 6–8. Until the kernel can
+/// be told the host's numbering, growsdown's descriptor is copied to the
+/// reference's entry and the reference's entry_number is written back, so the
+/// program loads the same selector on both sides.
+fn adopt_tls_entry(k: &mut Kernel, r: &mut dyn Reference, desc: u32) -> Result<(), String> {
+    let theirs = r.read_mem(desc, 4)?;
+    let mut ours = [0u8; 4];
+    k.copy_from_user(desc, &mut ours).map_err(|_| "set_thread_area: cannot read user_desc in growsdown")?;
+    if theirs[..] != ours[..] {
+        let (t, o) =
+            (u32::from_le_bytes([theirs[0], theirs[1], theirs[2], theirs[3]]), u32::from_le_bytes(ours));
+        let d = *k.cpu.gdt.get(o as usize).ok_or("set_thread_area: entry out of the GDT")?;
+        *k.cpu.gdt.get_mut(t as usize).ok_or_else(|| {
+            format!("set_thread_area: the reference chose GDT entry {t}, beyond growsdown's GDT")
+        })? = d;
+        k.copy_to_user(desc, &theirs).map_err(|_| "set_thread_area: cannot write user_desc in growsdown")?;
+    }
+    Ok(())
+}
+
+fn describe_ours(s: &Stepped) -> String {
+    match s {
+        Stepped::Retired => "retired the instruction".into(),
+        Stepped::Syscall { nr, .. } => format!("system call {nr}"),
+        Stepped::Signal => "took a signal".into(),
+        Stepped::Exited(st) => format!("ended: {st:?}"),
+        Stepped::Stuck => "stuck: the instruction keeps faulting".into(),
+    }
+}
+
+fn describe_theirs(e: &Event) -> String {
+    match e {
+        Event::Stepped(_) => "retired the instruction".into(),
+        Event::Signal(s, _) => format!("stopped by signal {}", signal_name(*s)),
+        Event::Exited(c) => format!("exited with status {c}"),
+        Event::Killed(s) => format!("killed by signal {}", signal_name(*s)),
+    }
+}
+
+/// After the reference ran system call `nr`: make growsdown's side agree (see
+/// [`sync::Policy`]). growsdown's EIP is already past `int 0x80`.
+fn sync_syscall(
+    k: &mut Kernel,
+    r: &mut dyn Reference,
+    nr: u32,
+    args: &[u32; 6],
+    t: &Snapshot,
+    warned: &mut std::collections::HashSet<u32>,
+) -> Result<(), String> {
+    use sync::Policy;
+    let ret = t.regs[EAX];
+    if sync::denied(nr) {
+        k.cpu.regs[EAX] = ret;
+        return Ok(());
+    }
+    match sync::policy(nr, args, ret) {
+        Policy::Impose(bufs) => {
+            if !sync::known(nr) && warned.insert(nr) {
+                log::warn!(target: "difftest", "system call {nr}: no rule for its output buffers; only EAX is carried over");
+            }
+            for (addr, len) in bufs {
+                let bytes = r.read_mem(addr, len as usize)?;
+                k.copy_to_user(addr, &bytes).map_err(|_| {
+                    format!("system call {nr}: cannot copy {len} bytes to {addr:#010x} in growsdown")
+                })?;
+            }
+            k.cpu.regs[EAX] = ret;
+        }
+        Policy::ImposeIov { iov, count } => {
+            let mut left = if ret > (-4096i32) as u32 { 0 } else { ret };
+            let arr = r.read_mem(iov, count as usize * 8)?;
+            for v in arr.chunks_exact(8) {
+                if left == 0 {
+                    break;
+                }
+                let base = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+                let len = u32::from_le_bytes([v[4], v[5], v[6], v[7]]).min(left);
+                let bytes = r.read_mem(base, len as usize)?;
+                k.copy_to_user(base, &bytes)
+                    .map_err(|_| format!("readv: cannot copy to {base:#010x} in growsdown"))?;
+                left -= len;
+            }
+            k.cpu.regs[EAX] = ret;
+        }
+        Policy::RunBoth => {
+            k.complete_syscall();
+            if nr == sync::nr::SET_THREAD_AREA && k.cpu.regs[EAX] == 0 && ret == 0 {
+                adopt_tls_entry(k, r, args[0])?;
+            }
+        }
+        Policy::Brk => {
+            let fresh = k.task.mm.brk == k.task.mm.start_brk;
+            k.complete_syscall();
+            if args[0] == 0 && fresh && k.cpu.regs[EAX] != ret {
+                // The first query: adopt the reference's break (same page-aligned
+                // end of bss on every reference measured; the unaligned start differs).
+                k.task.mm.start_brk = ret;
+                k.task.mm.brk = ret;
+                k.cpu.regs[EAX] = ret;
+            }
+        }
+        Policy::MapAtReference => {
+            // Ask growsdown's kernel for the reference's address (MAP_FIXED), then
+            // put the argument registers back as int 0x80 leaves them.
+            let (ebx, esi) = (k.cpu.regs[3], k.cpu.regs[6]);
+            k.cpu.regs[3] = ret;
+            k.cpu.regs[6] |= growsdown_kernel::mm::mmap::MAP_FIXED;
+            k.cpu.regs[EAX] = nr;
+            k.complete_syscall();
+            k.cpu.regs[3] = ebx;
+            k.cpu.regs[6] = esi;
+        }
+        Policy::Exit => return Err(format!("{} did not end at exit (system call {nr})", r.name())),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

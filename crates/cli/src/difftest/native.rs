@@ -1,0 +1,474 @@
+//! The native reference: the program runs on the host CPU (an x86-64 running i386
+//! code in compatibility mode) under `ptrace`, one `PTRACE_SINGLESTEP` per
+//! instruction.
+//!
+//! * The child asks to be traced, turns address-space randomisation off and sets
+//!   `ADDR_LIMIT_3GB`, so that an i386 task on an x86-64 kernel gets i386 Linux's 3 GiB
+//!   user space: its stack top is 0xC0000000 like growsdown's.
+//! * The kernel's vDSO is hidden: AT_SYSINFO and AT_SYSINFO_EHDR are rewritten to
+//!   AT_IGNORE before the first instruction, so glibc enters the kernel with
+//!   `int 0x80` (as under growsdown and QEMU, which have no vDSO) and every system
+//!   call is a visible synchronisation point.
+//! * CPUID is answered by the tracer with growsdown's values: before each step the
+//!   bytes at EIP are checked for `0F A2`, and the instruction is skipped with the
+//!   registers set. CPUID faulting (`arch_prctl(ARCH_SET_CPUID, 0)`, made by the
+//!   tracee itself through an injected system call, since exec resets it) is turned
+//!   on where the host supports it, as a safety net; where it does not, the check
+//!   before each step is all there is — which suffices, since every instruction is
+//!   single-stepped.
+//! * Registers come from `PTRACE_GETREGS` (x86-64 `user_regs_struct`; an i386
+//!   tracee's values are the low halves). FS/GS bases come from
+//!   `PTRACE_GET_THREAD_AREA` for the TLS selectors. An x86-64 kernel puts the i386
+//!   TLS entries at GDT 12–14 where i386 Linux (and growsdown, and QEMU) use 6–8:
+//!   the program sees that number (set_thread_area writes it back), so growsdown is
+//!   made to use the host's entry (see `adopt_tls_entry` in mod.rs).
+//! * Single-stepping sets TF in the real EFLAGS; the kernel hides it from
+//!   `PTRACE_GETREGS`, but PUSHF pushes it. After a PUSHF the tracer clears TF in the
+//!   pushed image when the program itself had not set TF.
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use growsdown_decoder::{decode_one, Mnemonic};
+
+use super::image::{at, CodeMap, InitialStack, CPUID, INT80};
+use super::state::Snapshot;
+use super::{Event, Reference};
+
+const PTRACE_GET_THREAD_AREA: libc::c_uint = 25;
+const ARCH_SET_CPUID: libc::c_ulong = 0x1012;
+/// `arch_prctl` in the i386 system call table.
+const NR_ARCH_PRCTL_I386: u32 = 384;
+/// GDT index of the first TLS entry on x86-64 kernels (`GDT_ENTRY_TLS_MIN`).
+const HOST_TLS_MIN: u16 = 12;
+
+/// Whether the host can run i386 code at all (an x86 kernel; an x86-64 one built
+/// with IA32 emulation is checked by the exec itself).
+pub fn host_check() -> Result<(), String> {
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid utsname to fill.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return Err("uname failed".into());
+    }
+    // SAFETY: uname NUL-terminates the field.
+    let m = unsafe { std::ffi::CStr::from_ptr(u.machine.as_ptr()) }.to_string_lossy().into_owned();
+    if !matches!(m.as_str(), "x86_64" | "i386" | "i486" | "i586" | "i686") {
+        return Err(format!("--against native needs an x86 host that runs i386 code; this host is {m}"));
+    }
+    Ok(())
+}
+
+pub struct Native {
+    pid: libc::pid_t,
+    code: CodeMap,
+    cur: Snapshot,
+    regs: libc::user_regs_struct,
+    /// Signal to deliver with the next step (the tracee stopped on it).
+    pending_sig: i32,
+    done: bool,
+    /// Whether CPUID faulting is on in the tracee.
+    pub cpuid_faulting: bool,
+    /// (selector, base) cache for FS and GS; invalidated at system calls.
+    base_cache: [(u16, u32); 2],
+    /// The initial stack as exec left it (after the vDSO entries were hidden).
+    pub initial: InitialStack,
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn cstring(b: &[u8]) -> Result<CString, String> {
+    CString::new(b).map_err(|_| format!("{:?} contains a NUL byte", String::from_utf8_lossy(b)))
+}
+
+impl Native {
+    /// Starts `prog args` with `env` as its whole environment, stopped before its
+    /// first instruction.
+    pub fn start(prog: &Path, args: &[OsString], env: &[(OsString, OsString)]) -> Result<Self, String> {
+        host_check()?;
+        let code = CodeMap::from_elf(prog)?;
+        let path = cstring(prog.as_os_str().as_bytes())?;
+        let mut argv = vec![path.clone()];
+        for a in args {
+            argv.push(cstring(a.as_bytes())?);
+        }
+        let envs: Vec<CString> = env
+            .iter()
+            .map(|(k, v)| {
+                let mut e = k.as_bytes().to_vec();
+                e.push(b'=');
+                e.extend_from_slice(v.as_bytes());
+                cstring(&e)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
+        argv_p.push(std::ptr::null());
+        let mut env_p: Vec<*const libc::c_char> = envs.iter().map(|c| c.as_ptr()).collect();
+        env_p.push(std::ptr::null());
+
+        // A close-on-exec pipe carries the child's errno if exec fails.
+        let mut fds = [0; 2];
+        // SAFETY: fds is a two-int array.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(format!("pipe: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: the child only calls async-signal-safe functions before exec/_exit;
+        // everything it uses was allocated before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(format!("fork: {}", std::io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            unsafe {
+                libc::close(fds[0]);
+                let persona = (libc::ADDR_NO_RANDOMIZE | libc::ADDR_LIMIT_3GB) as libc::c_ulong;
+                let err =
+                    if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 || libc::personality(persona) == -1 {
+                        errno()
+                    } else {
+                        libc::execve(path.as_ptr(), argv_p.as_ptr(), env_p.as_ptr());
+                        errno()
+                    };
+                let b = err.to_le_bytes();
+                libc::write(fds[1], b.as_ptr().cast(), 4);
+                libc::_exit(127);
+            }
+        }
+        // SAFETY: closing our copy of the write end.
+        unsafe { libc::close(fds[1]) };
+        let mut b = [0u8; 4];
+        // SAFETY: reading at most 4 bytes into b.
+        let n = unsafe { libc::read(fds[0], b.as_mut_ptr().cast(), 4) };
+        unsafe { libc::close(fds[0]) };
+        if n == 4 {
+            let e = i32::from_le_bytes(b);
+            let mut st = 0;
+            unsafe { libc::waitpid(pid, &mut st, 0) };
+            return Err(if e == libc::ENOEXEC {
+                format!(
+                    "{}: the host kernel cannot execute i386 programs (no IA32 emulation?): --against native is not available here",
+                    prog.display()
+                )
+            } else {
+                format!(
+                    "{}: cannot start under ptrace: {}",
+                    prog.display(),
+                    std::io::Error::from_raw_os_error(e)
+                )
+            });
+        }
+        let mut n = Self {
+            pid,
+            code,
+            cur: Snapshot::default(),
+            // SAFETY: plain-old-data struct.
+            regs: unsafe { std::mem::zeroed() },
+            pending_sig: 0,
+            done: false,
+            cpuid_faulting: false,
+            base_cache: [(u16::MAX, 0); 2],
+            initial: InitialStack::default(),
+        };
+        match n.wait()? {
+            WaitResult::Stopped(libc::SIGTRAP) => {}
+            other => return Err(format!("{}: unexpected state after exec: {other:?}", prog.display())),
+        }
+        // Kill the tracee if we die.
+        unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, libc::PTRACE_O_EXITKILL as libc::c_ulong) };
+        n.refresh()?;
+        if n.regs.cs != 0x23 {
+            return Err(format!(
+                "{}: not an i386 program (CS={:#x} after exec); --against native runs 32-bit static programs",
+                prog.display(),
+                n.regs.cs
+            ));
+        }
+        n.hide_vdso()?;
+        n.cpuid_faulting = n.enable_cpuid_faulting()?;
+        n.refresh()?;
+        Ok(n)
+    }
+
+    fn wait(&mut self) -> Result<WaitResult, String> {
+        let mut st = 0;
+        loop {
+            // SAFETY: waiting for our own child.
+            let r = unsafe { libc::waitpid(self.pid, &mut st, libc::__WALL) };
+            if r == self.pid {
+                break;
+            }
+            if r < 0 && errno() != libc::EINTR {
+                return Err(format!("waitpid: {}", std::io::Error::last_os_error()));
+            }
+        }
+        Ok(if libc::WIFEXITED(st) {
+            self.done = true;
+            WaitResult::Exited(libc::WEXITSTATUS(st))
+        } else if libc::WIFSIGNALED(st) {
+            self.done = true;
+            WaitResult::Killed(libc::WTERMSIG(st))
+        } else {
+            WaitResult::Stopped(libc::WSTOPSIG(st))
+        })
+    }
+
+    fn getregs(&mut self) -> Result<(), String> {
+        // SAFETY: PTRACE_GETREGS fills a user_regs_struct.
+        let r = unsafe { libc::ptrace(libc::PTRACE_GETREGS, self.pid, 0, &mut self.regs as *mut _) };
+        if r != 0 {
+            return Err(format!("PTRACE_GETREGS: {}", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    fn setregs(&mut self) -> Result<(), String> {
+        // SAFETY: PTRACE_SETREGS reads a user_regs_struct.
+        let r = unsafe { libc::ptrace(libc::PTRACE_SETREGS, self.pid, 0, &self.regs as *const _) };
+        if r != 0 {
+            return Err(format!("PTRACE_SETREGS: {}", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    fn seg_base(&mut self, slot: usize, sel: u16) -> Result<u32, String> {
+        if self.base_cache[slot].0 == sel {
+            return Ok(self.base_cache[slot].1);
+        }
+        let index = sel >> 3;
+        let base = if sel & 4 == 0 && (HOST_TLS_MIN..HOST_TLS_MIN + 3).contains(&index) {
+            let mut desc = [0u32; 4];
+            // SAFETY: PTRACE_GET_THREAD_AREA writes a 16-byte user_desc.
+            let r = unsafe {
+                libc::ptrace(PTRACE_GET_THREAD_AREA, self.pid, libc::c_ulong::from(index), desc.as_mut_ptr())
+            };
+            if r != 0 {
+                return Err(format!("PTRACE_GET_THREAD_AREA {index}: {}", std::io::Error::last_os_error()));
+            }
+            desc[1]
+        } else {
+            0 // the flat user segments, or a null selector
+        };
+        self.base_cache[slot] = (sel, base);
+        Ok(base)
+    }
+
+    /// Re-reads the registers into `cur`.
+    fn refresh(&mut self) -> Result<Snapshot, String> {
+        self.getregs()?;
+        let r = &self.regs;
+        let mut s = Snapshot {
+            eip: r.rip as u32,
+            regs: [r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi].map(|v| v as u32),
+            eflags: r.eflags as u32,
+            ..Snapshot::default()
+        };
+        let sel = [r.es, r.cs, r.ss, r.ds, r.fs, r.gs].map(|v| v as u16);
+        s.base[4] = self.seg_base(0, sel[4])?;
+        s.base[5] = self.seg_base(1, sel[5])?;
+        s.sel = sel;
+        self.cur = s;
+        Ok(s)
+    }
+
+    fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), String> {
+        let local = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
+        let remote = libc::iovec { iov_base: addr as usize as *mut _, iov_len: data.len() };
+        // SAFETY: one local buffer we own, one remote range in the tracee.
+        let n = unsafe { libc::process_vm_writev(self.pid, &local, 1, &remote, 1, 0) };
+        if n != data.len() as isize {
+            return Err(format!("cannot write {} bytes at {addr:#010x} in the tracee", data.len()));
+        }
+        Ok(())
+    }
+
+    /// Rewrites AT_SYSINFO / AT_SYSINFO_EHDR to AT_IGNORE and records the stack.
+    fn hide_vdso(&mut self) -> Result<(), String> {
+        let esp = self.cur.regs[4];
+        let mut st = InitialStack::read(esp, |a, n| self.read_mem(a, n))?;
+        for i in 0..st.auxv.len() {
+            if matches!(st.auxv[i].0, at::AT_SYSINFO | at::AT_SYSINFO_EHDR) {
+                self.write_mem(st.auxv_addr[i], &at::AT_IGNORE.to_le_bytes())?;
+                st.auxv[i].0 = at::AT_IGNORE;
+            }
+        }
+        st.bytes = self.read_mem(esp, (st.top - esp) as usize)?;
+        self.initial = st;
+        Ok(())
+    }
+
+    /// Runs `arch_prctl(ARCH_SET_CPUID, 0)` inside the tracee through an `int 0x80`
+    /// of its own code, then restores every register. Returns whether it worked
+    /// (ENODEV: the CPU or hypervisor has no CPUID faulting).
+    fn enable_cpuid_faulting(&mut self) -> Result<bool, String> {
+        let Some(&site) = self.code.sites(INT80).iter().find(|&&a| self.is_real_int80(a)) else {
+            return Ok(false);
+        };
+        self.getregs()?;
+        let saved = self.regs;
+        self.regs.rax = u64::from(NR_ARCH_PRCTL_I386);
+        self.regs.rbx = ARCH_SET_CPUID;
+        self.regs.rcx = 0;
+        self.regs.rip = u64::from(site);
+        self.setregs()?;
+        self.raw_step(0)?;
+        self.getregs()?;
+        let ok = self.regs.rax as u32 == 0;
+        self.regs = saved;
+        self.setregs()?;
+        Ok(ok)
+    }
+
+    /// `site` is `int 0x80` as an instruction of its own (decodes from there).
+    fn is_real_int80(&self, site: u32) -> bool {
+        self.code.bytes_at(site.wrapping_sub(1), 1).is_some_and(|b| matches!(b[0], 0x90 | 0xc3 | 0x00))
+    }
+
+    fn raw_step(&mut self, sig: i32) -> Result<WaitResult, String> {
+        // SAFETY: resuming our stopped tracee for one instruction.
+        let r = unsafe { libc::ptrace(libc::PTRACE_SINGLESTEP, self.pid, 0, sig as libc::c_ulong) };
+        if r != 0 {
+            return Err(format!("PTRACE_SINGLESTEP: {}", std::io::Error::last_os_error()));
+        }
+        self.wait()
+    }
+
+    fn emulate_cpuid(&mut self) -> Result<Event, String> {
+        self.getregs()?;
+        let out = growsdown_cpu::cpuid::cpuid(self.regs.rax as u32, self.regs.rcx as u32);
+        self.regs.rax = u64::from(out[0]);
+        self.regs.rbx = u64::from(out[1]);
+        self.regs.rcx = u64::from(out[2]);
+        self.regs.rdx = u64::from(out[3]);
+        self.regs.rip += 2;
+        self.setregs()?;
+        Ok(Event::Stepped(self.refresh()?))
+    }
+
+    fn at(&mut self, eip: u32, pat: [u8; 2]) -> bool {
+        match self.code.bytes_at(eip, 2) {
+            Some(b) => b == pat,
+            None => self.read_mem(eip, 2).is_ok_and(|b| b == pat),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum WaitResult {
+    Stopped(i32),
+    Exited(i32),
+    Killed(i32),
+}
+
+impl Reference for Native {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn state(&self) -> Snapshot {
+        self.cur
+    }
+
+    fn step(&mut self) -> Result<Event, String> {
+        if self.done {
+            return Err("the native process has ended".into());
+        }
+        let eip = self.cur.eip;
+        if self.pending_sig == 0 && self.at(eip, CPUID) {
+            return self.emulate_cpuid();
+        }
+        let syscall = self.at(eip, INT80);
+        let rep = self.code.is_rep_string(eip);
+        let pushf = self.code.bytes_at(eip, 15).and_then(|b| decode_one(b, eip).ok()).map(|i| i.mnemonic());
+        let pushf = match pushf {
+            Some(Mnemonic::Pushfd) => 4,
+            Some(Mnemonic::Pushf) => 2,
+            _ => 0,
+        };
+        let user_tf = self.cur.eflags & growsdown_cpu::flags::TF != 0;
+        loop {
+            let sig = std::mem::take(&mut self.pending_sig);
+            match self.raw_step(sig)? {
+                WaitResult::Exited(c) => return Ok(Event::Exited(c)),
+                WaitResult::Killed(s) => return Ok(Event::Killed(s)),
+                WaitResult::Stopped(libc::SIGTRAP) => {
+                    if syscall {
+                        self.base_cache = [(u16::MAX, 0); 2];
+                    }
+                    let s = self.refresh()?;
+                    if rep && s.eip == eip {
+                        continue;
+                    }
+                    if pushf != 0 && !user_tf {
+                        // PUSHF ran with the TF ptrace set for single-stepping: the
+                        // image it pushed shows TF, which the program never set.
+                        let esp = s.regs[4];
+                        let mut b = self.read_mem(esp, 2)?;
+                        if b[1] & 1 != 0 {
+                            b[1] &= !1;
+                            self.write_mem(esp, &b)?;
+                        }
+                    }
+                    return Ok(Event::Stepped(s));
+                }
+                WaitResult::Stopped(libc::SIGSEGV) if self.cpuid_faulting && self.at(eip, CPUID) => {
+                    return self.emulate_cpuid();
+                }
+                WaitResult::Stopped(sig) => {
+                    self.pending_sig = sig;
+                    let s = self.refresh()?;
+                    return Ok(Event::Signal(sig, s));
+                }
+            }
+        }
+    }
+
+    fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+        let mut buf = vec![0u8; len];
+        let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: len };
+        let remote = libc::iovec { iov_base: addr as usize as *mut _, iov_len: len };
+        // SAFETY: one local buffer we own, one remote range in the tracee.
+        let n = unsafe { libc::process_vm_readv(self.pid, &local, 1, &remote, 1, 0) };
+        if n != len as isize {
+            return Err(format!("cannot read {len} bytes at {addr:#010x} in the native process"));
+        }
+        Ok(buf)
+    }
+
+    fn set_regs(&mut self, regs: &[(usize, u32)]) -> Result<(), String> {
+        self.getregs()?;
+        for &(n, v) in regs {
+            let v = u64::from(v);
+            match n {
+                0 => self.regs.rax = v,
+                1 => self.regs.rcx = v,
+                2 => self.regs.rdx = v,
+                3 => self.regs.rbx = v,
+                4 => self.regs.rsp = v,
+                5 => self.regs.rbp = v,
+                6 => self.regs.rsi = v,
+                7 => self.regs.rdi = v,
+                8 => self.regs.rip = v,
+                9 => self.regs.eflags = v,
+                _ => return Err(format!("no register {n}")),
+            }
+        }
+        self.setregs()?;
+        self.refresh()?;
+        Ok(())
+    }
+}
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        if !self.done {
+            // SAFETY: killing and reaping our own child.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                let mut st = 0;
+                libc::waitpid(self.pid, &mut st, libc::__WALL);
+            }
+        }
+    }
+}

@@ -1,0 +1,700 @@
+//! The QEMU reference: Debian's `qemu-i386` (7.2) driven through its gdbstub on a
+//! unix socket (`-g PATH`), one instruction per `s`.
+//!
+//! QEMU 7.2's user-mode gdbstub reads up to 256 bytes from the socket and handles
+//! *every* packet in them before it resumes the guest, so two `s` requests in one
+//! write execute one instruction, and a `g` after an `s` answers with the state
+//! before the step. Deeper pipelining is therefore impossible; what does work is one
+//! write per step carrying `g` (answered at once, the guest being stopped) followed
+//! by the next `s` — one round trip per instruction.
+//!
+//! That next `s` is speculative: it goes out before the tracer sees where the
+//! step lands, so it must not run an instruction the tracer has to handle itself
+//! (`int 0x80`: the reference's memory must be read right after it; `cpuid`:
+//! answered with growsdown's values). Breakpoints cannot fence it — QEMU 7.2 lets
+//! single-stepping override breakpoints — so the fence is static: the program's code
+//! is known (static binaries do not rewrite it), and the speculative `s` is only sent
+//! when every possible successor of the instruction just executed (fall-through,
+//! direct branch target) is known code and not an `int 0x80` or `cpuid` byte pair.
+//! After indirect branches, returns and unknown code the step costs two round trips.
+//! A byte pair inside another instruction only costs a lost speculation.
+
+//! That is the `--qemu-mode gdb` path, exact but slow (QEMU flushes its whole
+//! translation cache at every gdbstub stop: a few thousand steps per second). The
+//! default, `log` mode, lets QEMU run: `-singlestep -d cpu,nochain -D FIFO` makes it
+//! dump the state before every instruction into a FIFO the tracer parses
+//! ([`super::qemulog`]), and gdbstub breakpoints — which do work when QEMU is not
+//! single-stepping — stop it before each `int 0x80` and `cpuid` site, where the
+//! tracer takes over as above (the state after the last instruction before the stop
+//! is read with `g`).
+//!
+//! Segment bases are not in QEMU's i386 register set (`g` has selectors only), so
+//! the TLS descriptors are shadowed from the `set_thread_area` calls the tracer sees.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::image::{CodeMap, CPUID, INT80};
+use super::qemulog::LogParser;
+use super::rsp::{from_hex, to_hex, Client};
+use super::state::Snapshot;
+use super::{Event, Reference};
+
+/// CPUID.1:EDX bit → QEMU feature name, for building a `-cpu` model with exactly
+/// growsdown's features.
+const FEATURE_NAMES: [(u32, &str); 20] = [
+    (0, "fpu"),
+    (1, "vme"),
+    (2, "de"),
+    (3, "pse"),
+    (4, "tsc"),
+    (5, "msr"),
+    (6, "pae"),
+    (7, "mce"),
+    (8, "cx8"),
+    (9, "apic"),
+    (11, "sep"),
+    (12, "mtrr"),
+    (13, "pge"),
+    (14, "mca"),
+    (15, "cmov"),
+    (16, "pat"),
+    (17, "pse36"),
+    (23, "mmx"),
+    (24, "fxsr"),
+    (25, "sse"),
+];
+
+/// A QEMU `-cpu` model reporting growsdown's CPUID (vendor, family/model/stepping,
+/// leaf-1 EDX features, maximum leaves), starting from QEMU's featureless `base`.
+///
+/// Measured with qemu-i386 7.2: leaf 0 and leaf 1 EAX/ECX/EDX then equal ours; QEMU
+/// still puts the CLFLUSH line size (8) in leaf-1 EBX bits 15:8 and the vendor
+/// string in leaf 0x80000000 EBX/ECX/EDX, which is why difftest answers CPUID itself.
+pub fn cpu_model() -> String {
+    use growsdown_cpu::cpuid::{FEATURES_EDX, SIGNATURE, VENDOR};
+    let mut m = String::from("base");
+    for (bit, name) in FEATURE_NAMES {
+        if FEATURES_EDX & (1 << bit) != 0 {
+            m.push_str(&format!(",{name}=on"));
+        }
+    }
+    let vendor = String::from_utf8_lossy(VENDOR);
+    let (family, model, stepping) = ((SIGNATURE >> 8) & 0xf, (SIGNATURE >> 4) & 0xf, SIGNATURE & 0xf);
+    let level = growsdown_cpu::cpuid::cpuid(0, 0)[0];
+    let xlevel = growsdown_cpu::cpuid::cpuid(0x8000_0000, 0)[0];
+    m.push_str(&format!(
+        ",vendor={vendor},family={family},model={model},stepping={stepping},level={level},xlevel={xlevel:#x}"
+    ));
+    m
+}
+
+#[derive(Clone, Debug)]
+pub struct QemuOptions {
+    pub binary: PathBuf,
+    pub cpu: String,
+    /// Stream states from QEMU's `-d cpu` log (fast) instead of `s`+`g` per step.
+    pub log: bool,
+}
+
+impl Default for QemuOptions {
+    fn default() -> Self {
+        Self { binary: PathBuf::from("qemu-i386"), cpu: cpu_model(), log: true }
+    }
+}
+
+/// The log side of `log` mode.
+struct LogStream {
+    fifo: std::fs::File,
+    parser: LogParser,
+    /// QEMU was sent `c` and has not been seen to stop.
+    running: bool,
+    /// The first dump after `c` is the state already known (before the first
+    /// instruction it runs).
+    expect_first: bool,
+    /// A stop reply received while running; acted on once the log is drained.
+    stop: Option<Stop>,
+    chunk: Vec<u8>,
+}
+
+/// A stop reply.
+enum Stop {
+    /// Stopped with SIGTRAP (a step).
+    Trap,
+    Signal(i32),
+    Exited(i32),
+    Killed(i32),
+}
+
+pub struct Qemu {
+    child: Child,
+    rsp: Client<UnixStream>,
+    dir: PathBuf,
+    code: CodeMap,
+    /// Addresses of `int 0x80` and `cpuid` byte pairs in the executable segments.
+    int80: HashSet<u32>,
+    cpuid: HashSet<u32>,
+    /// Current state (before the next instruction).
+    cur: Snapshot,
+    /// A speculative `s` was sent and its stop reply not read yet.
+    outstanding: bool,
+    /// Shadow of the three TLS GDT entries (6, 7, 8): base addresses.
+    tls: [Option<u32>; 3],
+    done: bool,
+    /// Step requests sent, for statistics.
+    pub steps_sent: u64,
+    log: Option<LogStream>,
+}
+
+fn io_err(e: std::io::Error) -> String {
+    format!("qemu gdbstub: {e}")
+}
+
+/// Parses the first 16 registers of an i386 `g` reply (eax ecx edx ebx esp ebp esi
+/// edi eip eflags cs ss ds es fs gs, 32-bit little-endian each).
+pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
+    let bytes = from_hex(
+        reply.get(..128).ok_or_else(|| format!("short g reply: {}", String::from_utf8_lossy(reply)))?,
+    )
+    .ok_or("g reply is not hex")?;
+    let w =
+        |i: usize| u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
+    let mut s = Snapshot { eip: w(8), eflags: w(9), ..Snapshot::default() };
+    for i in 0..8 {
+        s.regs[i] = w(i);
+    }
+    // gdb order cs ss ds es fs gs → ours es cs ss ds fs gs.
+    s.sel = [w(13) as u16, w(10) as u16, w(11) as u16, w(12) as u16, w(14) as u16, w(15) as u16];
+    Ok(s)
+}
+
+impl Qemu {
+    /// Starts `prog args` under qemu-i386 with `env` as the guest's whole
+    /// environment, stopped before its first instruction.
+    pub fn start(
+        prog: &Path,
+        args: &[OsString],
+        env: &[(OsString, OsString)],
+        opts: &QemuOptions,
+    ) -> Result<Self, String> {
+        let code = CodeMap::from_elf(prog)?;
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("growsdown-difftest-{}-{seq}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let sock = dir.join("gdb.sock");
+        let fifo_path = dir.join("cpu.log");
+        let mut cmd = Command::new(&opts.binary);
+        cmd.arg("-g").arg(&sock).arg("-cpu").arg(&opts.cpu);
+        if opts.log {
+            let c = std::ffi::CString::new(fifo_path.as_os_str().as_encoded_bytes())
+                .map_err(|e| e.to_string())?;
+            // SAFETY: a valid NUL-terminated path.
+            if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+                return Err(format!("mkfifo {}: {}", fifo_path.display(), std::io::Error::last_os_error()));
+            }
+            cmd.arg("-singlestep").arg("-d").arg("cpu,nochain").arg("-D").arg(&fifo_path);
+        }
+        cmd.arg(prog).args(args);
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::inherit());
+        let mut child = cmd.spawn().map_err(|e| {
+            let _ = std::fs::remove_dir_all(&dir);
+            format!("cannot run {}: {e} (Debian: apt-get install qemu-user)", opts.binary.display())
+        })?;
+        let log = if opts.log {
+            use std::os::unix::fs::OpenOptionsExt;
+            let fifo = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo_path)
+                .map_err(|e| format!("{}: {e}", fifo_path.display()))?;
+            // A bigger pipe lets QEMU run further ahead (best effort).
+            // SAFETY: fcntl on our own descriptor.
+            unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fifo), libc::F_SETPIPE_SZ, 1 << 20) };
+            Some(LogStream {
+                fifo,
+                parser: LogParser::default(),
+                running: false,
+                expect_first: false,
+                stop: None,
+                chunk: vec![0; 1 << 18],
+            })
+        } else {
+            None
+        };
+        let t0 = Instant::now();
+        let stream = loop {
+            match UnixStream::connect(&sock) {
+                Ok(s) => break s,
+                Err(e) => {
+                    if let Ok(Some(st)) = child.try_wait() {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        return Err(format!(
+                            "{} exited before its gdbstub came up ({st})",
+                            opts.binary.display()
+                        ));
+                    }
+                    if t0.elapsed() > Duration::from_secs(10) {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        let _ = std::fs::remove_dir_all(&dir);
+                        return Err(format!("no gdbstub at {}: {e}", sock.display()));
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        };
+        let mut q = Self {
+            child,
+            rsp: Client::new(stream),
+            dir,
+            int80: code.sites(INT80).into_iter().collect(),
+            cpuid: code.sites(CPUID).into_iter().collect(),
+            code,
+            cur: Snapshot::default(),
+            outstanding: false,
+            tls: [None; 3],
+            done: false,
+            steps_sent: 0,
+            log,
+        };
+        let stop = q.rsp.request(b"?").map_err(io_err)?;
+        if !stop.starts_with(b"T05") && !stop.starts_with(b"S05") {
+            return Err(format!("unexpected initial stop {:?}", String::from_utf8_lossy(&stop)));
+        }
+        // QEMU answers `P` (write one register) only to a client that has read the
+        // target description.
+        let xml = q.rsp.request(b"qXfer:features:read:target.xml:0,ffb").map_err(io_err)?;
+        if !xml.starts_with(b"l") && !xml.starts_with(b"m") {
+            return Err(format!("gdbstub gave no target description: {}", String::from_utf8_lossy(&xml)));
+        }
+        if q.log.is_some() {
+            let sites: Vec<u32> = q.int80.iter().chain(q.cpuid.iter()).copied().collect();
+            for a in sites {
+                q.breakpoint(a, true)?;
+            }
+        }
+        q.cur = q.read_regs()?;
+        Ok(q)
+    }
+
+    fn breakpoint(&mut self, addr: u32, on: bool) -> Result<(), String> {
+        let req = format!("{}0,{addr:x},1", if on { 'Z' } else { 'z' });
+        let r = self.rsp.request(req.as_bytes()).map_err(io_err)?;
+        if r != b"OK" {
+            return Err(format!("gdbstub refused {req}: {}", String::from_utf8_lossy(&r)));
+        }
+        Ok(())
+    }
+
+    fn with_bases(&self, mut s: Snapshot) -> Snapshot {
+        for i in 0..6 {
+            let sel = s.sel[i];
+            let index = usize::from(sel >> 3);
+            s.base[i] =
+                if sel & 4 == 0 && (6..9).contains(&index) { self.tls[index - 6].unwrap_or(0) } else { 0 };
+        }
+        s
+    }
+
+    fn read_regs(&mut self) -> Result<Snapshot, String> {
+        let g = self.rsp.request(b"g").map_err(io_err)?;
+        Ok(self.with_bases(parse_g(&g)?))
+    }
+
+    fn set_reg(&mut self, n: usize, v: u32) -> Result<(), String> {
+        let req = format!("P{n:x}={}", to_hex(&v.to_le_bytes()));
+        let r = self.rsp.request(req.as_bytes()).map_err(io_err)?;
+        if r != b"OK" {
+            return Err(format!("gdbstub refused {req}: {}", String::from_utf8_lossy(&r)));
+        }
+        Ok(())
+    }
+
+    fn read_stop(&mut self) -> Result<Stop, String> {
+        let stop = self.rsp.recv().map_err(io_err)?;
+        parse_stop(&stop)
+    }
+}
+
+fn parse_stop(stop: &[u8]) -> Result<Stop, String> {
+    let sig = |p: &[u8]| p.get(1..3).and_then(from_hex).map_or(0, |b| i32::from(b[0]));
+    match stop.first() {
+        Some(b'T' | b'S') if sig(stop) == 5 => Ok(Stop::Trap),
+        Some(b'T' | b'S') => Ok(Stop::Signal(sig(stop))),
+        Some(b'W') => Ok(Stop::Exited(sig(stop))),
+        Some(b'X') => Ok(Stop::Killed(sig(stop))),
+        _ => Err(format!("unexpected stop reply {:?}", String::from_utf8_lossy(stop))),
+    }
+}
+
+impl Qemu {
+    /// Whether every possible successor of the instruction at `eip` is known code
+    /// that is not a site the tracer handles itself (see the module comment).
+    fn safe_to_speculate(&self, eip: u32) -> bool {
+        use iced_x86::FlowControl;
+        let Some(insn) = self.code.bytes_at(eip, 15).and_then(|b| growsdown_decoder::decode_one(b, eip).ok())
+        else {
+            return false;
+        };
+        let ok = |a: u32| {
+            !self.int80.contains(&a) && !self.cpuid.contains(&a) && self.code.bytes_at(a, 1).is_some()
+        };
+        let next = insn.next_ip32();
+        match insn.flow_control() {
+            FlowControl::Next => ok(next),
+            FlowControl::UnconditionalBranch | FlowControl::Call => {
+                insn.op0_kind() == growsdown_decoder::OpKind::NearBranch32 && ok(insn.near_branch32())
+            }
+            FlowControl::ConditionalBranch => {
+                insn.op0_kind() == growsdown_decoder::OpKind::NearBranch32
+                    && ok(insn.near_branch32())
+                    && ok(next)
+            }
+            _ => false,
+        }
+    }
+
+    /// A speculative step must never be in flight where the tracer acts alone.
+    fn settle(&mut self) -> Result<(), String> {
+        if self.outstanding || self.log.as_ref().is_some_and(|l| l.running) {
+            return Err(format!("internal: a speculative step was sent into {:#010x}", self.cur.eip));
+        }
+        Ok(())
+    }
+
+    /// Ends the process's run: exit, kill, or a signal (lockstep cannot follow
+    /// QEMU's signal delivery yet: a later `s` would drop the signal).
+    fn finish(&mut self, stop: Stop) -> Result<Event, String> {
+        self.done = true;
+        Ok(match stop {
+            Stop::Exited(c) => Event::Exited(c),
+            Stop::Killed(s) => Event::Killed(s),
+            Stop::Signal(s) => {
+                self.cur = self.read_regs()?;
+                Event::Signal(s, self.cur)
+            }
+            Stop::Trap => Event::Stepped(self.cur),
+        })
+    }
+
+    /// `cpuid` answered with growsdown's values and skipped.
+    fn emulate_cpuid(&mut self) -> Result<Event, String> {
+        self.settle()?;
+        let out = growsdown_cpu::cpuid::cpuid(self.cur.regs[0], self.cur.regs[1]);
+        // EAX EBX ECX EDX → gdb registers 0, 3, 1, 2.
+        for (v, n) in out.iter().zip([0usize, 3, 1, 2]) {
+            self.set_reg(n, *v)?;
+            self.cur.regs[n] = *v;
+        }
+        self.cur.eip += 2;
+        self.set_reg(8, self.cur.eip)?;
+        Ok(Event::Stepped(self.cur))
+    }
+
+    /// `int 0x80`, with nothing speculative in flight. QEMU 7.2's user mode, asked
+    /// to single-step a system call, also runs the instruction after it (the step
+    /// trap is only taken at the end of the next translation block), so the call is
+    /// run with `c` up to a temporary breakpoint on the next instruction — with
+    /// single-stepping off, breakpoints stop before the instruction.
+    fn step_syscall(&mut self) -> Result<Event, String> {
+        self.settle()?;
+        let (nr, ebx) = (self.cur.regs[0], self.cur.regs[3]);
+        let eip = self.cur.eip;
+        let next = eip.wrapping_add(2);
+        let logging = self.log.is_some();
+        if logging {
+            self.breakpoint(eip, false)?;
+        }
+        let next_is_site = self.int80.contains(&next) || self.cpuid.contains(&next);
+        if !(logging && next_is_site) {
+            self.breakpoint(next, true)?;
+        }
+        self.steps_sent += 1;
+        self.rsp.queue(b"c");
+        let stop = self.read_stop()?;
+        // The log holds the dump taken before `int 0x80`: the state already known.
+        self.drain_log_expecting(1)?;
+        match stop {
+            Stop::Trap => {}
+            other => return self.finish(other),
+        }
+        if !(logging && next_is_site) {
+            self.breakpoint(next, false)?;
+        }
+        if logging {
+            self.breakpoint(eip, true)?;
+        }
+        self.cur = self.read_regs()?;
+        // set_thread_area (243): shadow the descriptor base QEMU installed.
+        if nr == 243 && self.cur.regs[0] == 0 {
+            let d = self.read_mem(ebx, 8)?;
+            let entry = u32::from_le_bytes([d[0], d[1], d[2], d[3]]) as usize;
+            let base = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
+            if (6..9).contains(&entry) {
+                self.tls[entry - 6] = Some(base);
+            }
+            self.cur = self.with_bases(self.cur);
+        }
+        Ok(Event::Stepped(self.cur))
+    }
+
+    /// Reads what the FIFO holds now into the parser; false when it is empty.
+    fn fill_log(&mut self) -> Result<bool, String> {
+        let Some(l) = self.log.as_mut() else { return Ok(false) };
+        match std::io::Read::read(&mut l.fifo, &mut l.chunk) {
+            Ok(0) => Ok(false), // no writer (QEMU gone) or nothing yet
+            Ok(n) => {
+                let LogStream { parser, chunk, .. } = l;
+                parser.feed(&chunk[..n]);
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(format!("qemu log: {e}")),
+        }
+    }
+
+    /// After a stop: everything QEMU logged before it is in the FIFO. Reads it all
+    /// and checks that it holds at most `n` dumps, each equal to the known state.
+    fn drain_log_expecting(&mut self, n: usize) -> Result<(), String> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        while self.fill_log()? {}
+        let mut seen = 0;
+        while let Some(s) = self.log.as_mut().map(|l| l.parser.next_state()).transpose()?.flatten() {
+            seen += 1;
+            if seen > n || s.eip != self.cur.eip || s.regs != self.cur.regs {
+                return Err(format!("qemu ran past {:#010x} (log shows {:#010x})", self.cur.eip, s.eip));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a stop reply if one has arrived.
+    fn poll_stop(&mut self) -> Result<bool, String> {
+        match self.rsp.try_recv().map_err(io_err)? {
+            Some(p) => {
+                let stop = parse_stop(&p)?;
+                if let Some(l) = self.log.as_mut() {
+                    l.stop = Some(stop);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Waits until the FIFO or the gdbstub socket has something.
+    fn wait_log_or_stop(&mut self) -> Result<(), String> {
+        use std::os::fd::AsRawFd;
+        if self.poll_stop()? {
+            return Ok(());
+        }
+        let Some(l) = self.log.as_ref() else { return Ok(()) };
+        let mut fds = [
+            libc::pollfd { fd: l.fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.rsp.stream_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two valid pollfds.
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, 1000) };
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("poll: {}", std::io::Error::last_os_error()));
+        }
+        if fds[1].revents != 0 {
+            self.poll_stop()?;
+        }
+        if r == 0 {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Err(format!("qemu-i386 ended unexpectedly ({st})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// One instruction in `log` mode.
+    fn step_logged(&mut self, eip: u32, rep: bool) -> Result<Event, String> {
+        let l = self.log.as_mut().expect("log mode");
+        if !l.running {
+            l.running = true;
+            l.expect_first = true;
+            self.rsp.queue(b"c");
+            self.rsp.flush().map_err(io_err)?;
+        }
+        loop {
+            let l = self.log.as_mut().expect("log mode");
+            if let Some(s) = l.parser.next_state()? {
+                if std::mem::take(&mut l.expect_first) {
+                    if s.eip != self.cur.eip || s.regs != self.cur.regs {
+                        return Err(format!(
+                            "qemu log starts at {:#010x}, expected {:#010x}",
+                            s.eip, self.cur.eip
+                        ));
+                    }
+                    continue;
+                }
+                self.cur = s;
+                self.steps_sent += 1;
+                if rep && s.eip == eip {
+                    continue;
+                }
+                return Ok(Event::Stepped(s));
+            }
+            if l.stop.is_some() {
+                // Stopped: whatever it logged before stopping is in the FIFO.
+                if self.fill_log()? {
+                    continue;
+                }
+                let l = self.log.as_mut().expect("log mode");
+                let stop = l.stop.take().expect("checked");
+                l.running = false;
+                return match stop {
+                    Stop::Trap => {
+                        self.cur = self.read_regs()?;
+                        Ok(Event::Stepped(self.cur))
+                    }
+                    other => self.finish(other),
+                };
+            }
+            if !self.fill_log()? {
+                self.wait_log_or_stop()?;
+            }
+        }
+    }
+}
+
+impl Reference for Qemu {
+    fn name(&self) -> &'static str {
+        "qemu"
+    }
+
+    fn state(&self) -> Snapshot {
+        self.cur
+    }
+
+    fn step(&mut self) -> Result<Event, String> {
+        if self.done {
+            return Err("the qemu process has ended".into());
+        }
+        let eip = self.cur.eip;
+        if self.int80.contains(&eip) {
+            return self.step_syscall();
+        }
+        if self.cpuid.contains(&eip) {
+            return self.emulate_cpuid();
+        }
+        let rep = self.code.is_rep_string(eip);
+        if self.log.is_some() {
+            return self.step_logged(eip, rep);
+        }
+        loop {
+            if !std::mem::take(&mut self.outstanding) {
+                self.steps_sent += 1;
+                self.rsp.queue(b"s");
+            }
+            match self.read_stop()? {
+                Stop::Trap => {}
+                other => return self.finish(other),
+            }
+            // One write: `g` (answered now) and, where safe, the next `s`.
+            self.rsp.queue(b"g");
+            if self.safe_to_speculate(eip) {
+                self.rsp.queue(b"s");
+                self.outstanding = true;
+                self.steps_sent += 1;
+            }
+            let g = self.rsp.recv().map_err(io_err)?;
+            self.cur = self.with_bases(parse_g(&g)?);
+            // Each iteration of a REP string instruction is its own step.
+            if rep && self.cur.eip == eip {
+                continue;
+            }
+            return Ok(Event::Stepped(self.cur));
+        }
+    }
+
+    fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+        if self.outstanding || self.log.as_ref().is_some_and(|l| l.running) {
+            return Err("qemu: memory read while the guest runs".into());
+        }
+        let mut out = Vec::with_capacity(len);
+        let mut a = addr;
+        while out.len() < len {
+            let n = (len - out.len()).min(1024);
+            let r = self.rsp.request(format!("m{a:x},{n:x}").as_bytes()).map_err(io_err)?;
+            if r.first() == Some(&b'E') || r.len() != 2 * n {
+                return Err(format!(
+                    "qemu cannot read {n} bytes at {a:#010x} ({})",
+                    String::from_utf8_lossy(&r)
+                ));
+            }
+            out.extend(from_hex(&r).ok_or("m reply is not hex")?);
+            a = a.wrapping_add(n as u32);
+        }
+        Ok(out)
+    }
+
+    fn set_regs(&mut self, regs: &[(usize, u32)]) -> Result<(), String> {
+        self.settle()?;
+        for &(n, v) in regs {
+            self.set_reg(n, v)?;
+            match n {
+                0..=7 => self.cur.regs[n] = v,
+                8 => self.cur.eip = v,
+                9 => self.cur.eflags = v,
+                _ => return Err(format!("no register {n}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.rsp.send_only(b"k");
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(20));
+            if matches!(self.child.try_wait(), Ok(None)) {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_matches_growsdown_cpuid() {
+        let m = cpu_model();
+        assert!(m.starts_with("base,fpu=on,pse=on,tsc=on,cx8=on,pge=on,cmov=on,"), "{m}");
+        assert!(
+            m.contains("vendor=GenuineIntel,family=6,model=1,stepping=9,level=1,xlevel=0x80000000"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn parses_register_reply() {
+        // eax=1 ecx=2 ... edi=8, eip=0x08049000, eflags=0x202, cs=0x23 ss=ds=es=0x2b
+        // fs=0 gs=0x33, then x87 state QEMU appends (ignored).
+        let mut words = vec![1u32, 2, 3, 4, 5, 6, 7, 8, 0x0804_9000, 0x202, 0x23, 0x2b, 0x2b, 0x2b, 0, 0x33];
+        words.extend([0u32; 20]);
+        let hex: String = words.iter().map(|w| to_hex(&w.to_le_bytes())).collect();
+        let s = parse_g(hex.as_bytes()).unwrap();
+        assert_eq!(s.regs, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!((s.eip, s.eflags), (0x0804_9000, 0x202));
+        assert_eq!(s.sel, [0x2b, 0x23, 0x2b, 0x2b, 0, 0x33]);
+        assert!(parse_g(b"0011").is_err());
+    }
+}

@@ -1,0 +1,475 @@
+//! What difftest compares after every instruction, how, and the report it prints
+//! when the two sides disagree.
+
+use std::collections::VecDeque;
+use std::fmt::{self, Write as _};
+
+use growsdown_cpu::flags::{AC, ARITH, DF, ID, IF, NT, TF, ZF};
+use growsdown_cpu::{Cpu, REG_NAMES};
+use growsdown_decoder::{format_intel, Instruction};
+
+use super::flags::{count_operand, flag_names, undefined_dest, undefined_mask};
+
+/// Segment registers in `Cpu::segs` order.
+pub const SEG_NAMES: [&str; 6] = ["es", "cs", "ss", "ds", "fs", "gs"];
+
+/// EFLAGS bits a user program can observe and change: the six arithmetic flags, TF,
+/// IF, DF, NT, AC, ID. IOPL, RF, VM, VIF, VIP are not compared (CPL 3 cannot set
+/// them, and a ptrace tracee may show RF after a resumed fault).
+pub const COMPARED_FLAGS: u32 = ARITH | TF | IF | DF | NT | AC | ID;
+
+/// The architectural state compared after each instruction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub eip: u32,
+    /// EAX ECX EDX EBX ESP EBP ESI EDI.
+    pub regs: [u32; 8],
+    pub eflags: u32,
+    /// Selectors, ES CS SS DS FS GS.
+    pub sel: [u16; 6],
+    /// Segment bases, same order.
+    pub base: [u32; 6],
+}
+
+impl Snapshot {
+    /// growsdown's side.
+    pub fn of_cpu(cpu: &Cpu) -> Self {
+        let mut s = Self { eip: cpu.eip, regs: cpu.regs, eflags: cpu.flags.get(), ..Self::default() };
+        for (i, seg) in cpu.segs.iter().enumerate() {
+            s.sel[i] = seg.selector;
+            s.base[i] = seg.base;
+        }
+        s
+    }
+}
+
+/// Which parts of two snapshots differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mismatch {
+    pub eip: bool,
+    /// Bit i: register i differs.
+    pub regs: u8,
+    /// Differing compared EFLAGS bits (undefined ones excluded).
+    pub flags: u32,
+    /// Bit i: selector of segment i differs.
+    pub sel: u8,
+    /// Bit i: base of segment i differs.
+    pub base: u8,
+}
+
+impl Mismatch {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Short list of what differs: "eax, eflags (ZF)".
+    pub fn summary(&self) -> String {
+        let mut v: Vec<String> = Vec::new();
+        if self.eip {
+            v.push("eip".into());
+        }
+        for (i, name) in REG_NAMES.iter().enumerate() {
+            if self.regs & (1 << i) != 0 {
+                v.push((*name).into());
+            }
+        }
+        if self.flags != 0 {
+            v.push(format!("eflags ({})", flag_names(self.flags)));
+        }
+        for (i, name) in SEG_NAMES.iter().enumerate() {
+            if self.sel & (1 << i) != 0 {
+                v.push(format!("{name} selector"));
+            }
+            if self.base & (1 << i) != 0 {
+                v.push(format!("{name} base"));
+            }
+        }
+        v.join(", ")
+    }
+}
+
+/// Compares two snapshots. `undefined_flags` are not compared; `undefined_reg`
+/// (register index, bits) excludes those bits of one register.
+pub fn compare(
+    ours: &Snapshot,
+    theirs: &Snapshot,
+    undefined_flags: u32,
+    undefined_reg: Option<(usize, u32)>,
+) -> Mismatch {
+    let mut m = Mismatch { eip: ours.eip != theirs.eip, ..Mismatch::default() };
+    for i in 0..8 {
+        let care = match undefined_reg {
+            Some((r, bits)) if r == i => !bits,
+            _ => u32::MAX,
+        };
+        if (ours.regs[i] ^ theirs.regs[i]) & care != 0 {
+            m.regs |= 1 << i;
+        }
+    }
+    m.flags = (ours.eflags ^ theirs.eflags) & COMPARED_FLAGS & !undefined_flags;
+    for i in 0..6 {
+        if ours.sel[i] != theirs.sel[i] {
+            m.sel |= 1 << i;
+        }
+        if ours.base[i] != theirs.base[i] {
+            m.base |= 1 << i;
+        }
+    }
+    m
+}
+
+/// One executed instruction, for the "last K instructions" part of a report.
+#[derive(Clone, Copy, Debug)]
+pub struct Executed {
+    /// 1-based instruction count.
+    pub n: u64,
+    pub eip: u32,
+    pub insn: Instruction,
+}
+
+impl Executed {
+    fn line(&self) -> String {
+        format!("{:>12}  {:#010x}  {}", self.n, self.eip, format_intel(&self.insn))
+    }
+}
+
+/// A ring of the last K executed instructions. Instructions are kept decoded and
+/// formatted only when a report is printed.
+#[derive(Clone, Debug)]
+pub struct History {
+    buf: VecDeque<Executed>,
+    cap: usize,
+}
+
+impl History {
+    pub fn new(cap: usize) -> Self {
+        Self { buf: VecDeque::with_capacity(cap.min(4096)), cap }
+    }
+
+    pub fn push(&mut self, e: Executed) {
+        if self.cap == 0 {
+            return;
+        }
+        if self.buf.len() == self.cap {
+            self.buf.pop_front();
+        }
+        self.buf.push_back(e);
+    }
+
+    /// Oldest first.
+    pub fn entries(&self) -> Vec<Executed> {
+        self.buf.iter().copied().collect()
+    }
+}
+
+/// What the caller must write into growsdown after an instruction that compared
+/// equal, so that bits the SDM leaves undefined take the reference's values and
+/// both sides go on identically.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fixup {
+    /// Replace EFLAGS with this value.
+    pub eflags: Option<u32>,
+    /// Replace register `.0` with `.1`.
+    pub reg: Option<(usize, u32)>,
+}
+
+/// Everything a divergence report shows.
+#[derive(Clone, Debug)]
+pub struct Divergence {
+    /// The reference's name ("qemu", "native").
+    pub reference: String,
+    /// 1-based count of the instruction after which the states differ.
+    pub n: u64,
+    /// Its address and decoded form.
+    pub eip: u32,
+    pub insn: Instruction,
+    /// State before the instruction (growsdown's; equal to the reference's, or the
+    /// previous step would have diverged).
+    pub before: Snapshot,
+    pub ours: Snapshot,
+    pub theirs: Snapshot,
+    pub mismatch: Mismatch,
+    /// Flags excluded from the comparison for this instruction.
+    pub undefined_flags: u32,
+    /// The last K instructions, oldest first, ending with this one.
+    pub history: Vec<Executed>,
+    /// Extra lines (e.g. what a second reference said).
+    pub notes: Vec<String>,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "difftest: DIVERGENCE after instruction {} at {:#010x}: {}",
+            self.n,
+            self.eip,
+            format_intel(&self.insn)
+        );
+        let _ = writeln!(s, "difftest: differs: {}", self.mismatch.summary());
+        let w = self.reference.len().max(9);
+        let _ = writeln!(s, "  {:<8} {:<12} {:<w$}   {:<10}", "", "growsdown", self.reference, "before");
+        let row = |s: &mut String, mark: bool, name: &str, a: String, b: String, before: String| {
+            let _ =
+                writeln!(s, "{} {:<8} {:<12} {:<w$}   {}", if mark { '*' } else { ' ' }, name, a, b, before);
+        };
+        let hex = |v: u32| format!("{v:#010x}");
+        row(&mut s, self.mismatch.eip, "eip", hex(self.ours.eip), hex(self.theirs.eip), hex(self.before.eip));
+        for (i, name) in REG_NAMES.iter().enumerate() {
+            row(
+                &mut s,
+                self.mismatch.regs & (1 << i) != 0,
+                name,
+                hex(self.ours.regs[i]),
+                hex(self.theirs.regs[i]),
+                hex(self.before.regs[i]),
+            );
+        }
+        row(
+            &mut s,
+            self.mismatch.flags != 0,
+            "eflags",
+            hex(self.ours.eflags),
+            hex(self.theirs.eflags),
+            hex(self.before.eflags),
+        );
+        let fl = |v: u32| format!("[{}]", flag_names(v & COMPARED_FLAGS));
+        row(&mut s, false, "", fl(self.ours.eflags), fl(self.theirs.eflags), fl(self.before.eflags));
+        if self.mismatch.flags != 0 {
+            let _ = writeln!(s, "  eflags differ in: {}", flag_names(self.mismatch.flags));
+        }
+        if self.undefined_flags != 0 {
+            let _ = writeln!(
+                s,
+                "  undefined after this instruction (SDM), not compared: {}",
+                flag_names(self.undefined_flags)
+            );
+        }
+        for (i, name) in SEG_NAMES.iter().enumerate() {
+            let seg = |x: &Snapshot| format!("{:#06x}@{:08x}", x.sel[i], x.base[i]);
+            let mark = (self.mismatch.sel | self.mismatch.base) & (1 << i) != 0;
+            row(&mut s, mark, name, seg(&self.ours), seg(&self.theirs), seg(&self.before));
+        }
+        for note in &self.notes {
+            let _ = writeln!(s, "difftest: {note}");
+        }
+        let _ = writeln!(s, "difftest: last {} instructions (oldest first):", self.history.len());
+        for e in &self.history {
+            let mark = if e.n == self.n { '>' } else { ' ' };
+            let _ = writeln!(s, "{mark}{}", e.line());
+        }
+        f.write_str(s.trim_end())
+    }
+}
+
+/// The comparison engine, independent of how the two states were produced: feed it
+/// every executed instruction with the states of both sides after it.
+pub struct Differ {
+    pub reference: String,
+    history: History,
+    /// Instructions compared so far.
+    pub compared: u64,
+}
+
+impl Differ {
+    pub fn new(reference: &str, context: usize) -> Self {
+        Self { reference: reference.to_string(), history: History::new(context), compared: 0 }
+    }
+
+    /// Compares the states after one instruction. `before` is growsdown's state
+    /// before it (its ECX gives a shift's CL count; the report shows it). On success
+    /// returns what to copy from the reference into growsdown for the bits the SDM
+    /// leaves undefined.
+    pub fn check(
+        &mut self,
+        insn: &Instruction,
+        before: &Snapshot,
+        ours: &Snapshot,
+        theirs: &Snapshot,
+    ) -> Result<Fixup, Box<Divergence>> {
+        self.compared += 1;
+        let n = self.compared;
+        self.history.push(Executed { n, eip: before.eip, insn: *insn });
+        let count = count_operand(insn, before.regs[1]);
+        let undefined_flags = undefined_mask(insn, count);
+        let undefined_reg = undefined_dest(insn, count, theirs.eflags & ZF != 0);
+        let mismatch = compare(ours, theirs, undefined_flags, undefined_reg);
+        if !mismatch.is_empty() {
+            return Err(Box::new(Divergence {
+                reference: self.reference.clone(),
+                n,
+                eip: before.eip,
+                insn: *insn,
+                before: *before,
+                ours: *ours,
+                theirs: *theirs,
+                mismatch,
+                undefined_flags,
+                history: self.history.entries(),
+                notes: Vec::new(),
+            }));
+        }
+        let mut fix = Fixup::default();
+        let undef = undefined_flags & COMPARED_FLAGS;
+        if (ours.eflags ^ theirs.eflags) & undef != 0 {
+            fix.eflags = Some((ours.eflags & !undef) | (theirs.eflags & undef));
+        }
+        if let Some((r, bits)) = undefined_reg {
+            if (ours.regs[r] ^ theirs.regs[r]) & bits != 0 {
+                fix.reg = Some((r, (ours.regs[r] & !bits) | (theirs.regs[r] & bits)));
+            }
+        }
+        Ok(fix)
+    }
+
+    /// The last K instructions, oldest first.
+    pub fn history(&self) -> Vec<Executed> {
+        self.history.entries()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use growsdown_cpu::flags::{AF, CF, FIXED, PF};
+    use growsdown_decoder::decode_one;
+
+    /// A little program as (bytes) executed straight through; the "emulator" below
+    /// computes the states both sides would report.
+    fn program() -> Vec<Vec<u8>> {
+        let mut p = Vec::new();
+        for i in 0..40u8 {
+            p.push(match i % 4 {
+                0 => vec![0x05, i, 0, 0, 0], // add eax, imm32
+                1 => vec![0x21, 0xd8],       // and eax, ebx
+                2 => vec![0x43],             // inc ebx
+                _ => vec![0x89, 0xc1],       // mov ecx, eax
+            });
+        }
+        p
+    }
+
+    /// Builds two identical streams of (insn, before, after) and lets `tamper`
+    /// change the reference's after-state of one step.
+    fn streams(tamper: impl Fn(u64, &mut Snapshot)) -> Vec<(Instruction, Snapshot, Snapshot, Snapshot)> {
+        let mut s = Snapshot { eip: 0x0804_9000, eflags: FIXED | IF, ..Snapshot::default() };
+        s.sel = [0x2b, 0x23, 0x2b, 0x2b, 0, 0];
+        s.regs[3] = 0xff;
+        let mut out = Vec::new();
+        for (k, bytes) in program().iter().enumerate() {
+            let insn = decode_one(bytes, s.eip).unwrap();
+            let before = s;
+            let r = &mut s.regs;
+            match bytes[0] {
+                0x05 => r[0] = r[0].wrapping_add(u32::from(bytes[1])),
+                0x21 => r[0] &= r[3],
+                0x43 => r[3] = r[3].wrapping_add(1),
+                _ => r[1] = r[0],
+            }
+            s.eip = insn.next_ip32();
+            let mut theirs = s;
+            tamper(k as u64 + 1, &mut theirs);
+            out.push((insn, before, s, theirs));
+        }
+        out
+    }
+
+    fn run(stream: &[(Instruction, Snapshot, Snapshot, Snapshot)]) -> Result<u64, Box<Divergence>> {
+        let mut d = Differ::new("qemu", 5);
+        for (insn, before, ours, theirs) in stream {
+            d.check(insn, before, ours, theirs)?;
+        }
+        Ok(d.compared)
+    }
+
+    #[test]
+    fn equal_streams_compare_clean() {
+        assert_eq!(run(&streams(|_, _| {})).unwrap(), 40);
+    }
+
+    /// The differ is not blind: a register changed on one side at step 17 is
+    /// reported at step 17, naming the register and the instruction.
+    #[test]
+    fn altered_register_is_caught_at_the_right_step() {
+        let d = run(&streams(|n, s| {
+            if n == 17 {
+                s.regs[3] ^= 0x10; // ebx
+            }
+        }))
+        .unwrap_err();
+        assert_eq!(d.n, 17);
+        assert_eq!(d.mismatch.regs, 1 << 3);
+        // Step 17 is program()[16]: `add eax, 16`.
+        assert_eq!(format_intel(&d.insn), "add eax, 0x10");
+        let report = d.to_string();
+        assert!(report.contains("DIVERGENCE after instruction 17 at 0x"), "{report}");
+        assert!(report.contains("add eax, 0x10"), "{report}");
+        assert!(report.contains("differs: ebx"), "{report}");
+        let ebx_line = report.lines().find(|l| l.contains(" ebx ")).unwrap();
+        assert!(ebx_line.starts_with('*'), "{report}");
+        let eax_line = report.lines().find(|l| l.contains(" eax ")).unwrap();
+        assert!(eax_line.starts_with(' '), "{report}");
+        // Context: the last 5 instructions, ending with the divergent one, marked.
+        let last: Vec<&str> = report.lines().rev().take(5).collect();
+        assert!(last[0].starts_with('>') && last[0].contains("add eax, 0x10"), "{report}");
+        assert!(last[4].contains("          13  "), "{report}");
+    }
+
+    #[test]
+    fn undefined_flags_are_masked_and_fixed_up() {
+        // Step 2 is `and eax, ebx`: AF is undefined there, so a different AF is no
+        // divergence, and the fixup hands growsdown the reference's AF.
+        let stream = streams(|n, s| {
+            if n == 2 {
+                s.eflags |= AF;
+            }
+        });
+        let mut d = Differ::new("native", 3);
+        let (insn, before, ours, theirs) = &stream[1];
+        let fix = d.check(insn, before, ours, theirs).unwrap();
+        assert_eq!(fix.eflags, Some(ours.eflags | AF));
+        // The same change after `add` is a divergence in AF.
+        let err = run(&streams(|n, s| {
+            if n == 1 {
+                s.eflags |= AF;
+            }
+        }))
+        .unwrap_err();
+        assert_eq!(err.n, 1);
+        assert_eq!(err.mismatch.flags, AF);
+        assert!(err.to_string().contains("eflags differ in: AF"));
+    }
+
+    #[test]
+    fn eip_and_segment_differences_are_reported() {
+        let e = run(&streams(|n, s| {
+            if n == 5 {
+                s.eip += 1;
+                s.base[5] = 0x1000;
+                s.eflags |= CF | PF;
+            }
+        }))
+        .unwrap_err();
+        assert_eq!(e.n, 5);
+        assert!(e.mismatch.eip);
+        assert_eq!(e.mismatch.base, 1 << 5);
+        assert_eq!(e.mismatch.flags, CF | PF);
+        assert_eq!(e.mismatch.summary(), "eip, eflags (CF PF), gs base");
+        let r = e.to_string();
+        assert!(r.lines().any(|l| l.starts_with("* gs ") && l.contains("0x0000@00001000")), "{r}");
+        assert!(r.lines().any(|l| l.starts_with("* eip ")), "{r}");
+    }
+
+    #[test]
+    fn history_keeps_the_last_k() {
+        let mut h = History::new(3);
+        let insn = decode_one(&[0x90], 0).unwrap();
+        for n in 1..=10 {
+            h.push(Executed { n, eip: n as u32, insn });
+        }
+        let e = h.entries();
+        assert_eq!(e.iter().map(|e| e.n).collect::<Vec<_>>(), vec![8, 9, 10]);
+        assert!(e[0].line().ends_with("0x00000008  nop"));
+    }
+}

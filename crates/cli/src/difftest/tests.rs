@@ -1,0 +1,417 @@
+//! Drives both references on a tiny static i386 program built here with
+//! `gcc -m32 -static -nostdlib` and checks that their instruction-by-instruction
+//! register streams agree — which proves the two drivers before growsdown's side
+//! of the lockstep is complete.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::image::CodeMap;
+use super::native::Native;
+use super::qemu::{Qemu, QemuOptions};
+use super::state::{Differ, Snapshot};
+use super::{Event, Reference};
+use growsdown_decoder::{decode_one, Mnemonic};
+
+/// Exercises arithmetic with undefined flags, calls, a loop, REP MOVSB, CPUID,
+/// `write`, RDTSC and `exit(7)`. The first three instructions make the two
+/// references' differing entry states equal (GS, ESP).
+const PROGRAM: &str = r#"
+    .globl _start
+    .text
+_start:
+    xor %eax, %eax
+    mov %eax, %gs
+    mov $stack_top, %esp
+    mov $0x12345678, %eax
+    mov $0x9abcdef0, %ebx
+    add %ebx, %eax
+    adc $5, %eax
+    sub %eax, %ebx
+    and $0xff00ff, %eax
+    mov $3, %ecx
+    shl %cl, %eax
+    rol $5, %ebx
+    mul %ebx
+    bsf %eax, %edx
+    bt $3, %edx
+    sahf
+    lahf
+    pushf
+    pop %esi
+    mov $50, %ecx
+1:  push %ecx
+    call f
+    pop %ecx
+    loop 1b
+    lea src, %esi
+    lea dst, %edi
+    mov $16, %ecx
+    cld
+    rep movsb
+    mov $1, %eax
+    cpuid
+    mov $4, %eax
+    mov $1, %ebx
+    lea msg, %ecx
+    mov $len, %edx
+    int $0x80
+    rdtsc
+    mov $1, %eax
+    mov $7, %ebx
+    int $0x80
+f:
+    imul $7, %ecx, %eax
+    xor %edx, %edx
+    mov $3, %ebx
+    div %ebx
+    sar $2, %eax
+    shld $3, %eax, %edx
+    ret
+    .data
+msg: .ascii "difftest: hello from the test program\n"
+len = . - msg
+src: .ascii "0123456789abcdef"
+    .bss
+dst: .space 16
+    .space 4096
+stack_top:
+"#;
+
+/// The loop used for the speed measurement: ~N*4 instructions, then exit(0).
+const LOOP: &str = r#"
+    .globl _start
+    .text
+_start:
+    mov $LOOPS, %ecx
+    xor %eax, %eax
+1:  add %ecx, %eax
+    xor $0x55, %eax
+    dec %ecx
+    jnz 1b
+    mov $1, %eax
+    xor %ebx, %ebx
+    int $0x80
+"#;
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Assembles and links `src` into a static i386 executable in a fresh directory.
+fn build(name: &str, src: &str) -> Option<PathBuf> {
+    if !have("gcc") {
+        eprintln!("SKIPPED: gcc not found");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("growsdown-difftest-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = dir.join(format!("{name}.S"));
+    let exe = dir.join(name);
+    std::fs::write(&s, src).unwrap();
+    let out = Command::new("gcc")
+        .args(["-m32", "-static", "-nostdlib", "-no-pie", "-o"])
+        .arg(&exe)
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gcc -m32 failed (gcc-multilib missing?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(exe)
+}
+
+fn qemu_with(exe: &Path, log: bool) -> Option<Qemu> {
+    if !have("qemu-i386") {
+        eprintln!("SKIPPED: qemu-i386 not found (apt-get install qemu-user)");
+        return None;
+    }
+    Some(
+        Qemu::start(exe, &[], &[], &QemuOptions { log, ..QemuOptions::default() })
+            .expect("qemu-i386 under its gdbstub"),
+    )
+}
+
+fn qemu(exe: &Path) -> Option<Qemu> {
+    qemu_with(exe, true)
+}
+
+/// Steps `a` and `b` together from their entry, comparing after every instruction
+/// once `skip` instructions have run. Returns the number of instructions and both
+/// exit statuses.
+fn lockstep_two(
+    a: &mut dyn Reference,
+    b: &mut dyn Reference,
+    code: &CodeMap,
+    skip: u64,
+) -> (u64, Event, Event) {
+    let mut differ = Differ::new(b.name(), 20);
+    let mut n = 0;
+    loop {
+        let before = a.state();
+        let insn = decode_one(code.bytes_at(before.eip, 15).expect("code"), before.eip).unwrap();
+        let (ea, eb) = (a.step().unwrap(), b.step().unwrap());
+        n += 1;
+        match (ea, eb) {
+            (Event::Stepped(sa), Event::Stepped(mut sb)) => {
+                if insn.mnemonic() == Mnemonic::Rdtsc {
+                    sb.regs[0] = sa.regs[0];
+                    sb.regs[2] = sa.regs[2];
+                }
+                if n > skip {
+                    match differ.check(&insn, &before, &sa, &sb) {
+                        // Undefined bits: `a` takes `b`'s, as growsdown would.
+                        Ok(fix) => {
+                            if let Some(f) = fix.eflags {
+                                a.set_regs(&[(9, f)]).unwrap();
+                            }
+                            if let Some((r, v)) = fix.reg {
+                                a.set_regs(&[(r, v)]).unwrap();
+                            }
+                        }
+                        Err(d) => panic!("{} and {} disagree:\n{d}", a.name(), b.name()),
+                    }
+                }
+                if insn.mnemonic() == Mnemonic::Cpuid {
+                    // Both answered with growsdown's CPUID, not the host's or QEMU's.
+                    let want = growsdown_cpu::cpuid::cpuid(before.regs[0], before.regs[1]);
+                    assert_eq!([sa.regs[0], sa.regs[3], sa.regs[1], sa.regs[2]], want);
+                }
+            }
+            (x, y) => return (n, x, y),
+        }
+    }
+}
+
+#[test]
+fn native_and_qemu_agree_on_every_instruction() {
+    agree(true);
+}
+
+#[test]
+fn native_and_qemu_gdbstub_mode_agree_on_every_instruction() {
+    agree(false);
+}
+
+fn agree(log: bool) {
+    let Some(exe) = build(if log { "prog" } else { "prog-gdb" }, PROGRAM) else { return };
+    let Some(mut q) = qemu_with(&exe, log) else { return };
+    let mut nat = Native::start(&exe, &[], &[]).expect("native reference");
+    let code = CodeMap::from_elf(&exe).unwrap();
+    // Entry states: same EIP, EFLAGS 0x202, registers 0 but ESP.
+    let (sn, sq) = (nat.state(), q.state());
+    assert_eq!(sn.eip, sq.eip);
+    assert_eq!(sn.regs[..4], [0, 0, 0, 0]);
+    assert_eq!(sq.regs[..4], [0, 0, 0, 0]);
+    assert_eq!(sn.regs[4], nat.initial.esp);
+    // ADDR_LIMIT_3GB: the native stack ends where growsdown's does.
+    assert_eq!(nat.initial.top, 0xC000_0000);
+    let (n, en, eq) = lockstep_two(&mut nat, &mut q, &code, 3);
+    assert_eq!(en, Event::Exited(7), "native");
+    assert_eq!(eq, Event::Exited(7), "qemu");
+    // 20 before the loop, 50 iterations × 11 (push, call, f's 7, pop, loop), 16
+    // after it, the exit call included; each REP MOVSB counts once.
+    assert_eq!(n, 586);
+    eprintln!(
+        "native and qemu agreed on {n} instructions (cpuid faulting on the native side: {})",
+        nat.cpuid_faulting
+    );
+}
+
+#[test]
+fn both_references_see_the_same_auxv_shape() {
+    let Some(exe) = build("aux", PROGRAM) else { return };
+    let Some(mut q) = qemu(&exe) else { return };
+    let nat = Native::start(&exe, &[], &[]).expect("native reference");
+    let qs = q.initial_stack().unwrap();
+    let ns = &nat.initial;
+    assert_eq!(qs.argv, ns.argv);
+    assert!(ns.envp.is_empty() && qs.envp.is_empty());
+    // The vDSO is hidden from the native process.
+    assert!(ns.aux(super::image::at::AT_SYSINFO).is_none());
+    assert!(ns.aux(super::image::at::AT_SYSINFO_EHDR).is_none());
+    // Both report growsdown's CPUID features as AT_HWCAP.
+    assert_eq!(qs.aux(16), Some(growsdown_cpu::cpuid::FEATURES_EDX), "qemu auxv {}", qs.auxv_summary());
+    eprintln!("qemu   esp {:#010x} top {:#010x} auxv {}", qs.esp, qs.top, qs.auxv_summary());
+    eprintln!("native esp {:#010x} top {:#010x} auxv {}", ns.esp, ns.top, ns.auxv_summary());
+}
+
+/// Prints steps/second for each reference (run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_steps_per_second() {
+    let loops = std::env::var("DIFFTEST_LOOPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000u32);
+    let Some(exe) = build("loop", &LOOP.replace("LOOPS", &loops.to_string())) else { return };
+    let measure = |r: &mut dyn Reference| {
+        let t = Instant::now();
+        let mut n = 0u64;
+        while let Ok(Event::Stepped(_)) = r.step() {
+            n += 1;
+        }
+        let s = t.elapsed().as_secs_f64();
+        eprintln!("{}: {n} steps in {s:.2} s = {:.0} steps/s", r.name(), n as f64 / s);
+    };
+    if !have("qemu-i386") {
+        return;
+    }
+    for log in [true, false] {
+        let mut q = Qemu::start(&exe, &[], &[], &QemuOptions { log, ..Default::default() }).unwrap();
+        eprint!("{} mode: ", if log { "log" } else { "gdbstub" });
+        measure(&mut q);
+    }
+    let mut nat = Native::start(&exe, &[], &[]).unwrap();
+    measure(&mut nat);
+}
+
+#[test]
+fn snapshot_streams_from_a_reference_feed_the_differ() {
+    // A reference stream compared with itself, then with one register changed at
+    // step 17: the report names step 17, the register and the instruction.
+    let Some(exe) = build("blind", PROGRAM) else { return };
+    let mut nat = Native::start(&exe, &[], &[]).expect("native reference");
+    let code = CodeMap::from_elf(&exe).unwrap();
+    let mut stream = Vec::new();
+    for _ in 0..40 {
+        let before = nat.state();
+        let insn = decode_one(code.bytes_at(before.eip, 15).unwrap(), before.eip).unwrap();
+        let Event::Stepped(after) = nat.step().unwrap() else { panic!("ended early") };
+        stream.push((insn, before, after));
+    }
+    let run = |tamper: &dyn Fn(u64, &mut Snapshot)| {
+        let mut d = Differ::new("native", 8);
+        for (i, (insn, before, after)) in stream.iter().enumerate() {
+            let mut theirs = *after;
+            tamper(i as u64 + 1, &mut theirs);
+            d.check(insn, before, after, &theirs)?;
+        }
+        Ok::<u64, Box<super::state::Divergence>>(d.compared)
+    };
+    assert_eq!(run(&|_, _| {}).unwrap(), 40);
+    let d = run(&|n, s| {
+        if n == 17 {
+            s.regs[6] = s.regs[6].wrapping_add(1); // esi
+        }
+    })
+    .unwrap_err();
+    assert_eq!(d.n, 17);
+    let report = d.to_string();
+    let (insn, before, _) = &stream[16];
+    assert!(
+        report.contains(&format!(
+            "instruction 17 at {:#010x}: {}",
+            before.eip,
+            growsdown_decoder::format_intel(insn)
+        )),
+        "{report}"
+    );
+    assert!(report.lines().any(|l| l.starts_with("* esi ")), "{report}");
+    assert!(report.contains("differs: esi"), "{report}");
+}
+
+/// growsdown against each reference on the test program, as far as growsdown's CPU
+/// goes today: the run must end in agreement or in a divergence report (never a
+/// setup failure), and the report must name an instruction of the program.
+#[test]
+fn growsdown_lockstep_runs_against_both_references() {
+    let Some(exe) = build("e2e", PROGRAM) else { return };
+    if !have("qemu-i386") {
+        return;
+    }
+    let code = CodeMap::from_elf(&exe).unwrap();
+    for against in [super::Against::Native, super::Against::Qemu] {
+        let mut r = super::start_reference(against, &exe, &[], &[]).unwrap();
+        let prog = exe.clone().into_os_string();
+        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut())
+            .expect("growsdown boots with the reference's layout");
+        assert_eq!(Snapshot::of_cpu(&k.cpu).regs, r.state().regs);
+        assert_eq!(k.cpu.eip, r.state().eip);
+        match super::lockstep(&mut k, r.as_mut(), &code, Some(10_000), 8) {
+            super::Outcome::Agreed { compared, status } => {
+                eprintln!("{}: agreed on {compared} instructions, status {status:?}", r.name());
+                assert_eq!(status, Some(7));
+            }
+            super::Outcome::Diverged(d) => {
+                eprintln!("{}: {d}", r.name());
+                assert!(code.bytes_at(d.eip, 1).is_some());
+            }
+            super::Outcome::Stopped { compared, why } => {
+                panic!("{}: stopped after {compared}: {why}", r.name())
+            }
+        }
+    }
+}
+
+/// growsdown against a reference on the guest images (run with `--ignored
+/// --nocapture`; DIFFTEST_IMAGES="hello-musl hello-glibc", DIFFTEST_AGAINST=qemu).
+#[test]
+#[ignore]
+fn guest_images_in_lockstep() {
+    let images = std::env::var("DIFFTEST_IMAGES").unwrap_or_else(|_| "hello-musl hello-glibc".into());
+    let against = match std::env::var("DIFFTEST_AGAINST").as_deref() {
+        Ok("native") => super::Against::Native,
+        _ => super::Against::Qemu,
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images/bin");
+    for name in images.split_whitespace() {
+        let exe = root.join(name);
+        let code = CodeMap::from_elf(&exe).unwrap();
+        let env = vec![("PATH".into(), "/usr/bin:/bin".into())];
+        let mut r = super::start_reference(against, &exe, &[], &env).unwrap();
+        let prog = exe.clone().into_os_string();
+        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+        let t = Instant::now();
+        let out = super::lockstep(&mut k, r.as_mut(), &code, None, 20);
+        let s = t.elapsed().as_secs_f64();
+        match out {
+            super::Outcome::Agreed { compared, status } => {
+                eprintln!(
+                    "{name}: {compared} instructions compared, 0 divergences, status {status:?}, {:.0}/s",
+                    compared as f64 / s
+                )
+            }
+            super::Outcome::Diverged(d) => eprintln!("{name}: after {:.2} s\n{d}", s),
+            super::Outcome::Stopped { compared, why } => eprintln!("{name}: stopped after {compared}: {why}"),
+        }
+    }
+}
+
+#[test]
+fn adopted_stack_reads_back() {
+    let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images/bin/hello-glibc");
+    let mut r = super::start_reference(super::Against::Native, &exe, &[], &[]).unwrap();
+    let st = r.initial_stack().unwrap();
+    let prog = exe.clone().into_os_string();
+    let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+    let mut back = vec![0u8; st.bytes.len()];
+    k.copy_from_user(st.esp, &mut back).unwrap();
+    let first = back.iter().zip(&st.bytes).position(|(a, b)| a != b);
+    assert_eq!(first, None, "esp {:#x} top {:#x} len {}", st.esp, st.top, st.bytes.len());
+}
+
+/// The subcommand's entry point, arguments parsed as clap will: exit status 0 and
+/// the agreement line on the test program, against each reference.
+#[test]
+fn run_exits_zero_on_agreement() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: super::DiffArgs,
+    }
+    let Some(exe) = build("cli", PROGRAM) else { return };
+    if !have("qemu-i386") {
+        return;
+    }
+    for against in ["qemu", "native"] {
+        let cli =
+            Cli::try_parse_from(["difftest", "--against", against, "--context", "5", exe.to_str().unwrap()])
+                .unwrap();
+        assert_eq!(super::run(cli.a), 0, "against {against}");
+    }
+    // --max-insns stops early, still a success.
+    let cli = Cli::try_parse_from(["difftest", "--max-insns", "100", exe.to_str().unwrap()]).unwrap();
+    assert_eq!(super::run(cli.a), 0);
+}
