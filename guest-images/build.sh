@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench)
+    hello-glibc | segv-exit | scenarios | cpubench | procs)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     stackgrow)
@@ -116,7 +116,7 @@ build_one() {
 
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
-     zlib-demo sqlite-demo lua-demo cxx-demo cpubench)
+     zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -16,7 +16,11 @@ fn busybox() -> PathBuf {
     let p = std::env::var_os("GROWSDOWN_BUSYBOX")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target/corpus/busybox"));
-    assert!(p.is_file(), "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there",
+        p.display()
+    );
     p
 }
 
@@ -48,7 +52,8 @@ fn run(cmd: &mut Command, stdin: Option<&Path>) -> Output {
 
 fn compare(dir: &Path, args: &[&str], stdin: Option<&Path>) -> Result<(), String> {
     let bb = busybox();
-    let native = run(Command::new("setarch").args(["linux32", "-R"]).arg(&bb).args(args).current_dir(dir), stdin);
+    let native =
+        run(Command::new("setarch").args(["linux32", "-R"]).arg(&bb).args(args).current_dir(dir), stdin);
     let ours = run(
         Command::new(env!("CARGO_BIN_EXE_growsdown")).arg("run").arg(&bb).args(args).current_dir(dir),
         stdin,
@@ -74,6 +79,8 @@ fn busybox_applets_match_native() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = make_input(&dir, 3000);
     let inp = input.to_str().unwrap();
+    // More than a pipe holds, through busybox cat's sendfile.
+    let cat_pipes = format!("cat {inp} | head -n 2; cat {inp} | wc -l; cat {inp} | md5sum");
     let cases: Vec<(Vec<&str>, Option<&Path>)> = vec![
         (vec!["echo", "hello", "world"], None),
         (vec!["echo", "-n", "no newline"], None),
@@ -102,8 +109,28 @@ fn busybox_applets_match_native() {
         (vec!["tr", "-d", "aeiou"], Some(&input)),
         (vec!["sh", "-c", "i=0; while [ $i -lt 50 ]; do i=$((i+1)); echo line $i; done; exit 3"], None),
         (vec!["cat", "/nonexistent/file"], None),
+        // Several processes: command substitution and pipelines fork (busybox runs
+        // the applets in the forked children), the shell waits for them (wait4,
+        // SIGCHLD) and reads their output through pipes.
+        (vec!["sh", "-c", "echo $(echo hi)"], None),
+        (vec!["sh", "-c", "seq 1 1000 | sort -r | head -n 3"], None),
+        (vec!["sh", "-c", "false; echo $?"], None),
+        (vec!["sh", "-c", "x=$(expr 6 \\* 7); echo $x"], None),
+        (vec!["sh", "-c", "cat /nonexistent 2>/dev/null | wc -l; echo ${PIPESTATUS:-done}"], None),
+        (vec!["sh", "-c", "(exit 7); echo $?; (cd /; pwd); pwd >/dev/null; sh -c 'exit 3'; echo $?"], None),
+        (vec!["sh", "-c", "seq 1 20000 | head -n 2; seq 1 5 | tr '\\n' ' '; echo"], None),
+        (vec!["sh", "-c", "sleep 0.05 & wait $!; echo waited $?"], None),
+        (vec!["sh", "-c", "sleep 5 & kill $!; wait $!; echo $?"], None),
+        (vec!["sh", "-c", &cat_pipes], None),
+        (vec!["sh", "-c", "trap 'echo got USR1' USR1; kill -USR1 $$; echo after"], None),
     ];
     let failures: Vec<String> = cases.iter().filter_map(|(a, i)| compare(&dir, a, *i).err()).collect();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(failures.is_empty(), "{} of {} applet runs differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} applet runs differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

@@ -67,7 +67,7 @@ fn run_case(c: &Case) -> Result<(), String> {
 
 /// Cases that need a kernel feature not built yet, with the reason. They must still
 /// fail: when one starts passing, the test says so and it leaves this list.
-const PENDING: &[(&str, &str)] = &[("scenarios-fork-cow", "fork/clone (spec scenario 12) is not implemented yet")];
+const PENDING: &[(&str, &str)] = &[];
 
 #[test]
 fn every_guest_image_case_matches_the_spec() {
@@ -83,5 +83,11 @@ fn every_guest_image_case_matches_the_spec() {
             (Ok(()), Some(_)) => failures.push(format!("{}: passes now; remove it from PENDING", c.name)),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

@@ -17,9 +17,12 @@ fn image(name: &str) -> PathBuf {
 }
 
 fn scratch(name: &str) -> PathBuf {
+    // Tests run in parallel and may trace the same program: one file per call.
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("growsdown-trace-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+    d.join(format!("{n}-{name}"))
 }
 
 /// Runs growsdown with an empty environment (so the stack layout, and with it every
@@ -42,7 +45,8 @@ fn jsonl(prog: &str, args: &[&str]) -> (Vec<Value>, Value, Output) {
     a.extend_from_slice(args);
     let out = growsdown(&a);
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let mut lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+    let mut lines: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
     let summary = lines.pop().expect("a summary line");
     assert_eq!(summary["type"], "summary");
     (lines, summary, out)
@@ -81,13 +85,18 @@ fn jsonl_follows_the_documented_schema() {
         assert_eq!(ev["error"]["cause"], if code & 1 != 0 { "protection" } else { "not-present" });
         assert_eq!(ev["error"]["mode"], if code & 4 != 0 { "user" } else { "kernel" });
         assert_eq!(ev["kernel_mode"], code & 4 == 0);
-        assert!(ev["vma"].is_null() || (ev["vma"]["flags"].as_str().unwrap().len() == 4 && ev["vma"]["growsdown"].is_boolean()));
+        assert!(
+            ev["vma"].is_null()
+                || (ev["vma"]["flags"].as_str().unwrap().len() == 4 && ev["vma"]["growsdown"].is_boolean())
+        );
         assert_eq!(fns(ev)[0], "do_page_fault");
-        assert!(["minor", "major", "sigsegv", "sigbus", "efault", "oom"].contains(&ev["result"].as_str().unwrap()));
+        assert!(["minor", "major", "sigsegv", "sigbus", "efault", "oom"]
+            .contains(&ev["result"].as_str().unwrap()));
         assert_eq!(ev["si_code"].is_null(), !["sigsegv", "sigbus"].contains(&ev["result"].as_str().unwrap()));
     }
     assert_eq!(summary["faults"].as_u64(), Some(events.len() as u64));
-    let by_result: u64 = summary["by_result"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let by_result: u64 =
+        summary["by_result"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(by_result, events.len() as u64);
 }
 
@@ -97,11 +106,24 @@ fn jsonl_follows_the_documented_schema() {
 fn push_below_the_stack_expands_it() {
     let (events, _, out) = jsonl("push1", &[]);
     assert!(out.status.success());
-    let ev = events.iter().find(|e| e["error_code"] == 6 && fns(e).contains(&"expand_stack".to_string())).unwrap();
+    let ev =
+        events.iter().find(|e| e["error_code"] == 6 && fns(e).contains(&"expand_stack".to_string())).unwrap();
     let esp = hex(&ev["esp"]);
     assert_eq!(hex(&ev["cr2"]), esp - 4, "the push writes ESP-4");
     assert_eq!(esp & 0xfff, 0, "ESP sits at the stack VMA's start");
-    assert_eq!(fns(ev), ["do_page_fault", "find_vma", "esp_check", "expand_stack", "good_area", "handle_mm_fault", "handle_pte_fault", "do_anonymous_page"]);
+    assert_eq!(
+        fns(ev),
+        [
+            "do_page_fault",
+            "find_vma",
+            "esp_check",
+            "expand_stack",
+            "good_area",
+            "handle_mm_fault",
+            "handle_pte_fault",
+            "do_anonymous_page"
+        ]
+    );
     let x = step(ev, "expand_stack");
     assert_eq!(hex(&x["old_start"]), esp);
     assert_eq!(hex(&x["new_start"]), esp - 0x1000);
@@ -118,7 +140,10 @@ fn push_below_the_stack_expands_it() {
 fn read_then_write_below_the_stack_is_zero_page_then_cow() {
     let (events, _, out) = jsonl("read-below", &[]);
     assert!(out.status.success());
-    let i = events.iter().position(|e| e["error_code"] == 4 && fns(e).contains(&"expand_stack".to_string())).unwrap();
+    let i = events
+        .iter()
+        .position(|e| e["error_code"] == 4 && fns(e).contains(&"expand_stack".to_string()))
+        .unwrap();
     let (read, write) = (&events[i], &events[i + 1]);
     assert_eq!(step(read, "do_anonymous_page")["zero_page"], true);
     assert_eq!(read["result"], "minor");
@@ -152,12 +177,18 @@ fn anonymous_mmap_zero_page_then_copy() {
     let at = |a: u32| events.iter().filter(move |e| hex(&e["cr2"]) & !0xfff == a).collect::<Vec<_>>();
     let p = at(0x4000_0000);
     assert_eq!(p.len(), 2);
-    assert_eq!((p[0]["error_code"].as_u64(), step(p[0], "do_anonymous_page")["zero_page"].as_bool()), (Some(4), Some(true)));
+    assert_eq!(
+        (p[0]["error_code"].as_u64(), step(p[0], "do_anonymous_page")["zero_page"].as_bool()),
+        (Some(4), Some(true))
+    );
     assert_eq!(p[1]["error_code"], 7);
     assert_eq!(step(p[1], "do_wp_page")["action"], "copy");
     let q = at(0x4000_1000);
     assert_eq!(q.len(), 1);
-    assert_eq!((q[0]["error_code"].as_u64(), step(q[0], "do_anonymous_page")["zero_page"].as_bool()), (Some(6), Some(false)));
+    assert_eq!(
+        (q[0]["error_code"].as_u64(), step(q[0], "do_anonymous_page")["zero_page"].as_bool()),
+        (Some(6), Some(false))
+    );
 }
 
 /// The minor/major events equal --stats, and the counts the guest read with
@@ -183,7 +214,9 @@ fn counts_agree_with_stats_and_getrusage() {
 
     // stackgrow prints "stackgrow totals: minflt=N majflt=M" from getrusage().
     let totals = stderr.lines().find(|l| l.starts_with("stackgrow totals:")).expect("guest totals line");
-    let num = |k: &str| -> u64 { totals.split(k).nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap() };
+    let num = |k: &str| -> u64 {
+        totals.split(k).nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+    };
     let (g_min, g_maj) = (num("minflt="), num("majflt="));
     assert!(
         events.iter().any(|e| e["min_flt"].as_u64() == Some(g_min) && e["maj_flt"].as_u64() == Some(g_maj)),
@@ -201,7 +234,8 @@ fn text_trace_of_esp32_matches_golden() {
     if std::env::var_os("GROWSDOWN_BLESS").is_some() {
         std::fs::write(&golden_path, &got).unwrap();
     }
-    let want = std::fs::read_to_string(&golden_path).expect("tests/golden/trace-esp32.txt (GROWSDOWN_BLESS=1 writes it)");
+    let want = std::fs::read_to_string(&golden_path)
+        .expect("tests/golden/trace-esp32.txt (GROWSDOWN_BLESS=1 writes it)");
     assert_eq!(got, want, "text trace differs from the golden file");
 }
 
@@ -210,15 +244,28 @@ fn svg_is_well_formed_with_one_mark_per_fault() {
     let svg = scratch("stackgrow.svg");
     let jl = scratch("stackgrow-svg.jsonl");
     let p = image("stackgrow");
-    let out = growsdown(&["trace", "--format", "jsonl", "-o", jl.to_str().unwrap(), "--svg", svg.to_str().unwrap(), p.to_str().unwrap()]);
+    let out = growsdown(&[
+        "trace",
+        "--format",
+        "jsonl",
+        "-o",
+        jl.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
     assert!(out.status.success());
-    let faults = std::fs::read_to_string(&jl).unwrap().lines().filter(|l| l.contains("\"type\":\"fault\"")).count();
+    let faults =
+        std::fs::read_to_string(&jl).unwrap().lines().filter(|l| l.contains("\"type\":\"fault\"")).count();
     let text = std::fs::read_to_string(&svg).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
     let root_el = doc.root_element();
     assert_eq!(root_el.tag_name().name(), "svg");
     assert_eq!(root_el.tag_name().namespace(), Some("http://www.w3.org/2000/svg"));
-    let marks = doc.descendants().filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("fault")).count();
+    let marks = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("fault"))
+        .count();
     assert_eq!(marks, faults);
     assert!(doc.descendants().any(|n| n.attribute("class") == Some("stack-bound")));
     let labels: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();

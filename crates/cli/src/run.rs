@@ -14,8 +14,9 @@ use crate::size::{parse_limit, parse_size};
 /// Options shared by every command that runs a guest.
 #[derive(Args)]
 pub struct GuestArgs {
-    /// Print counters to stderr at exit: instructions, minor/major/COW faults, stack
-    /// expansions, peak resident pages, MIPS.
+    /// Print counters to stderr at exit: instructions (all processes), then the first
+    /// process's minor/major/COW faults, stack expansions and peak resident pages,
+    /// its reaped children's faults, and MIPS.
     #[arg(long)]
     pub stats: bool,
 
@@ -124,8 +125,19 @@ fn print_stats(k: &Kernel) {
     eprintln!("growsdown: instructions retired  {}", k.cpu.icount);
     eprintln!("growsdown: minor faults          {}", t.min_flt);
     eprintln!("growsdown: major faults          {}", t.maj_flt);
-    eprintln!("growsdown: COW faults            {} ({} copies, {} reuses)", t.stats.cow_copies + t.stats.cow_reuses, t.stats.cow_copies, t.stats.cow_reuses);
+    eprintln!(
+        "growsdown: COW faults            {} ({} copies, {} reuses)",
+        t.stats.cow_copies + t.stats.cow_reuses,
+        t.stats.cow_copies,
+        t.stats.cow_reuses
+    );
     eprintln!("growsdown: stack expansions      {}", t.stats.stack_expansions);
     eprintln!("growsdown: peak resident pages   {}", t.stats.peak_rss);
+    if t.stats.forks > 0 {
+        // The counters above are the first process's own (spec §3.8); its reaped
+        // children's are its cmin_flt / cmaj_flt.
+        eprintln!("growsdown: processes forked      {}", t.stats.forks);
+        eprintln!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
+    }
     eprintln!("growsdown: MIPS                  {:.1}", k.mips());
 }

@@ -4,9 +4,29 @@
 pub type Errno = i32;
 
 pub use libc::{
-    E2BIG, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINTR, EINVAL, EISDIR, ELOOP, EMFILE, ENAMETOOLONG, ENODEV,
-    ENOENT, ENOEXEC, ENOMEM, ENOSPC, ENOSYS, ENOTDIR, ENOTTY, EOVERFLOW, EPERM, ERANGE, ESPIPE, ESRCH,
+    E2BIG, EACCES, EAGAIN, EBADF, ECHILD, EEXIST, EFAULT, EINTR, EINVAL, EIO, EISDIR, ELOOP, EMFILE,
+    ENAMETOOLONG, ENODEV, ENOENT, ENOEXEC, ENOMEM, ENOSPC, ENOSYS, ENOTDIR, ENOTTY, EOVERFLOW, EPERM, ERANGE,
+    ESPIPE, ESRCH,
 };
+
+/// Kernel-internal "restart me" results (2.4's `include/linux/errno.h`). A system
+/// call that must wait returns one of them; they never reach user mode:
+/// [`crate::signal::do_signal`] turns them into a restart of the call (EIP back over
+/// `int 0x80`, EAX = the call number) or, when a signal handler runs, into -EINTR.
+///
+/// * `ERESTARTSYS`: restarted after a handler only with SA_RESTART (read, write,
+///   wait4);
+/// * `ERESTARTNOINTR`: always restarted;
+/// * `ERESTARTNOHAND`: restarted only if no handler runs (pause, sigsuspend, poll,
+///   select, nanosleep).
+pub const ERESTARTSYS: Errno = 512;
+pub const ERESTARTNOINTR: Errno = 513;
+pub const ERESTARTNOHAND: Errno = 514;
+
+/// Whether `e` is one of the restart results above.
+pub fn is_restart(e: Errno) -> bool {
+    matches!(e, ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND)
+}
 
 /// A syscall's result: the value for EAX, or an errno that becomes `-errno`.
 pub type SysResult = Result<u32, Errno>;

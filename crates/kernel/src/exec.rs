@@ -20,19 +20,124 @@
 //!    written with kernel-mode stores, which grow the stack with no ESP test;
 //! 7. mm layout fields, `start_brk = brk = elf_brk` (unaligned);
 //! 8. `start_thread`: GPRs 0, ESP, EIP, CS/DS/ES/SS, FS = GS = 0.
+//!
+//! [`do_execve`] is the system call's way in: `open_exec`'s checks (a regular file
+//! the caller may execute), `#!` scripts (2.4's `binfmt_script`, one level), then
+//! the ELF loader, with errors as errno values. `flush_old_exec` also does what exec
+//! does to the process besides its memory: close-on-exec descriptors are closed,
+//! caught signals go back to SIG_DFL (ignored ones stay ignored, the mask and pending
+//! signals stay), the alternate signal stack is dropped, and a parent waiting in
+//! vfork is released.
 
 use std::rc::Rc;
 
 use growsdown_loader::{build_stack, plan_static_elf, LoadPlan, StackImage, StackParams};
 
+use crate::errno::{Errno, EACCES, EIO, ENOENT, ENOEXEC};
 use crate::mm::filemap::FileBacking;
 use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::pgtable::PAGE_MASK;
 use crate::mm::vma::VM_STACK_FLAGS;
 use crate::mm::{exit_mmap, memory, Backing, Vma};
-use crate::signal::{force_sig_info, SigInfo, SIGKILL};
+use crate::signal::{force_sig_info, AltStack, SigInfo, SIGKILL, SIG_DFL, SIG_IGN};
 use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
+
+/// How an exec failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecError {
+    /// Before the point of no return: the old program goes on, and execve returns
+    /// `errno`.
+    Refused { errno: Errno, msg: String },
+    /// After it: the old image is gone and SIGKILL is pending.
+    Killed(String),
+}
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refused { msg, .. } | Self::Killed(msg) => f.write_str(msg),
+        }
+    }
+}
+
+fn refused(errno: Errno, msg: String) -> ExecError {
+    ExecError::Refused { errno, msg }
+}
+
+/// `BINPRM_BUF_SIZE`: how much of the file exec looks at to pick a format.
+const BINPRM_BUF_SIZE: usize = 128;
+
+/// `open_exec`'s checks: the file exists, is a regular file, and may be executed.
+fn open_exec(path: &str) -> Result<(), ExecError> {
+    let md = std::fs::metadata(path)
+        .map_err(|e| refused(e.raw_os_error().unwrap_or(ENOENT), format!("{path}: {e}")))?;
+    if !md.is_file() {
+        return Err(refused(EACCES, format!("{path}: not a regular file")));
+    }
+    let c = std::ffi::CString::new(path).map_err(|_| refused(ENOENT, format!("{path}: NUL in the path")))?;
+    // SAFETY: `c` is a NUL-terminated path.
+    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } < 0 {
+        return Err(refused(EACCES, format!("{path}: not executable")));
+    }
+    Ok(())
+}
+
+/// `do_execve`: runs the program at host path `path` with `argv` and `envp`, as the
+/// execve system call does (see the module doc).
+pub fn do_execve(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
+    open_exec(path)?;
+    let mut head = Vec::with_capacity(BINPRM_BUF_SIZE);
+    std::fs::File::open(path)
+        .and_then(|f| {
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, BINPRM_BUF_SIZE as u64), &mut head)
+        })
+        .map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
+    if let Some(line) = head.strip_prefix(b"#!") {
+        return load_script(k, path, line, argv, envp);
+    }
+    do_load_elf_binary(k, path, argv, envp)
+}
+
+/// `load_script` (`fs/binfmt_script.c`): `#!interpreter [one argument]` on the first
+/// line (within the first 128 bytes) runs the interpreter with argv
+/// `[interpreter, argument?, path, argv[1..]]`. The interpreter must be an ELF
+/// executable: a script interpreted by a script is ENOEXEC, as in 2.4.
+fn load_script(
+    k: &mut Kernel,
+    path: &str,
+    line: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<(), ExecError> {
+    let line = line.split(|&c| c == b'\n').next().unwrap_or_default();
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = line.iter().position(|c| !blank(c)).unwrap_or(line.len());
+    let line = &line[start..];
+    let end = line.iter().rposition(|c| !blank(c)).map_or(0, |i| i + 1);
+    let line = &line[..end];
+    let split = line.iter().position(blank).unwrap_or(line.len());
+    let (interp, rest) = line.split_at(split);
+    if interp.is_empty() {
+        return Err(refused(ENOEXEC, format!("{path}: empty #! line")));
+    }
+    let arg = &rest[rest.iter().position(|c| !blank(c)).unwrap_or(rest.len())..];
+    let mut new_argv = vec![interp.to_vec()];
+    if !arg.is_empty() {
+        new_argv.push(arg.to_vec());
+    }
+    new_argv.push(path.as_bytes().to_vec());
+    new_argv.extend(argv.iter().skip(1).cloned());
+    let interp = String::from_utf8_lossy(interp).into_owned();
+    open_exec(&interp)?;
+    let mut head = [0u8; 2];
+    if std::fs::File::open(&interp).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && &head == b"#!"
+    {
+        return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is a script")));
+    }
+    do_load_elf_binary(k, &interp, &new_argv, envp)
+}
 
 /// `ELF_PLATFORM` for a family-6 CPU (`system_utsname.machine`).
 pub const ELF_PLATFORM: &str = "i686";
@@ -46,9 +151,22 @@ pub const ELF_PLATFORM: &str = "i686";
 /// stack that does not fit RLIMIT_STACK) also forces SIGKILL, as 2.4.35 does: the old
 /// image is already gone.
 pub fn load_elf_binary(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let plan = plan_static_elf(&bytes).map_err(|e| format!("{path}: {e}"))?;
-    let file = FileBacking::open(path)?;
+    do_load_elf_binary(k, path, argv, envp).map_err(|e| e.to_string())
+}
+
+/// [`load_elf_binary`] with the errno of a refusal (ENOEXEC for a file that is not a
+/// static ELF32 i386 executable, E2BIG for arguments that do not fit, the host's
+/// error for a file that cannot be read).
+pub fn do_load_elf_binary(
+    k: &mut Kernel,
+    path: &str,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<(), ExecError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
+    let plan = plan_static_elf(&bytes).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
+    let file = FileBacking::open(path).map_err(|e| refused(EACCES, e))?;
 
     // SAFETY: these libc calls take no arguments and cannot fail.
     let (uid, euid, gid, egid) =
@@ -68,14 +186,14 @@ pub fn load_elf_binary(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec
         plan: &plan,
         stack_top: TASK_SIZE,
     };
-    let image = build_stack(&params).map_err(|e| format!("{path}: {e}"))?;
+    let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
     // ---- point of no return ----
     flush_old_exec(k, path);
     if let Err(msg) = map_image(k, &plan, &file, &image) {
         log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
         force_sig_info(k, SigInfo::kernel(SIGKILL));
-        return Err(format!("{path}: {msg}"));
+        return Err(ExecError::Killed(format!("{path}: {msg}")));
     }
     start_thread(k, plan.entry, image.esp);
     log::debug!(
@@ -111,8 +229,25 @@ fn host_random() -> [u8; 16] {
 /// `flush_old_exec`: `exec_mmap` tears the old address space down in place (the mm
 /// has a single user), then `flush_thread` state: FPU, TLS descriptors, LDT, and the
 /// decoded-code cache, whose frames are all gone. The name becomes the file's.
+/// `mm_release` releases a vfork parent and forgets the clear-child-tid and robust
+/// list addresses (they pointed into the old image); `flush_signal_handlers` and
+/// `flush_old_files` do the rest (see the module doc).
 fn flush_old_exec(k: &mut Kernel, path: &str) {
     exit_mmap(k);
+    k.task.vfork_done = true;
+    k.task.clear_child_tid = 0;
+    k.task.set_child_tid = 0;
+    k.task.robust_list = (0, 0);
+    for a in k.task.sig.actions.iter_mut() {
+        if a.handler != SIG_IGN {
+            a.handler = SIG_DFL;
+        }
+        a.flags = 0;
+        a.mask = 0;
+        a.restorer = 0;
+    }
+    k.task.sig.altstack = AltStack::default();
+    k.task.files.close_on_exec();
     k.cpu.fpu = Default::default();
     for e in crate::GDT_ENTRY_TLS_MIN..crate::GDT_ENTRY_TLS_MIN + crate::GDT_ENTRY_TLS_ENTRIES {
         if let Some(d) = k.cpu.gdt.get_mut(e) {

@@ -188,6 +188,20 @@ impl FdTable {
         Ok(())
     }
 
+    /// `flush_old_files` at exec: closes every guest fd marked close-on-exec.
+    pub fn close_on_exec(&mut self) {
+        let fds: Vec<u32> = self
+            .fds
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.as_ref().is_some_and(|f| f.cloexec))
+            .map(|(i, _)| i as u32)
+            .collect();
+        for fd in fds {
+            let _ = self.close(fd);
+        }
+    }
+
     /// Number of open guest fds.
     pub fn count(&self) -> usize {
         self.fds.iter().filter(|f| f.is_some()).count()

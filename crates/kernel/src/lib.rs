@@ -8,13 +8,20 @@
 //! `int 0x80` goes to [`syscall`] with today's Linux i386 ABI, and other exceptions
 //! become the signals Linux sends.
 //!
+//! Several guest processes can exist (fork, vfork, clone, execve, exit, wait4,
+//! signals between them): [`sched`] switches between them on the one CPU, [`fork`]
+//! and [`exit`] create and end them.
+//!
 //! Names follow Linux 2.4 so a reader of the 2.4 sources finds the same steps here.
 
 pub mod errno;
 pub mod exec;
+pub mod exit;
 pub mod files;
+pub mod fork;
 pub mod mm;
 pub mod run;
+pub mod sched;
 pub mod signal;
 pub mod syscall;
 pub mod task;

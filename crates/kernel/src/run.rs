@@ -1,7 +1,8 @@
-//! The machine: one CPU, one physical memory, the current task; and the loop that
-//! runs the CPU and turns what it reports into kernel work (the role of 2.4's
-//! `entry.S` and `traps.c`).
+//! The machine: one CPU, one physical memory, the current task and the other
+//! processes; and the loop that runs the CPU and turns what it reports into kernel
+//! work (the role of 2.4's `entry.S` and `traps.c`).
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use growsdown_cpu::{Cpu, Exception, Exit};
@@ -18,7 +19,8 @@ pub struct Config {
     pub mem_bytes: usize,
     /// RLIMIT_STACK soft limit in bytes, if not the default 8 MiB.
     pub stack_limit: Option<u64>,
-    /// Instructions per `Cpu::run` call between checks for host events.
+    /// Instructions per `Cpu::run` call between checks for host events, and the
+    /// scheduler's time slice when there are several processes.
     pub slice: u64,
 }
 
@@ -65,7 +67,21 @@ pub enum Stepped {
 pub struct Kernel {
     pub cpu: Cpu,
     pub frames: crate::mm::frames::FrameAllocator,
+    /// The running process (2.4's `current`).
     pub task: Task,
+    /// Every other process, keyed by pid (runnable, sleeping, zombies).
+    pub tasks: BTreeMap<u32, Task>,
+    /// The last pid handed out (`last_pid` of 2.4's `get_pid`).
+    pub last_pid: u32,
+    /// The highest pid ever handed out: pids up to it are guest pids (a signal to
+    /// one that is gone is ESRCH), higher ones name host processes.
+    pub max_pid: u32,
+    /// Instructions left in the current task's time slice (used only while there are
+    /// several processes).
+    pub slice_left: u64,
+    /// `cpu.icount` minus the instructions the current task has retired: the CPU's
+    /// count is machine-wide, fault events report the task's own.
+    pub icount_base: u64,
     pub page_cache: crate::mm::filemap::PageCache,
     pub config: Config,
     /// Receives every page fault when tracing; `None` costs nothing.
@@ -88,10 +104,16 @@ impl Kernel {
         if let Some(s) = config.stack_limit {
             task.rlim[crate::task::RLIMIT_STACK].cur = s;
         }
+        let slice = config.slice.max(1);
         let mut k = Self {
             cpu,
             frames,
             task,
+            tasks: BTreeMap::new(),
+            last_pid: crate::exit::INIT_PID,
+            max_pid: crate::exit::INIT_PID,
+            slice_left: slice,
+            icount_base: 0,
             page_cache: Default::default(),
             config,
             observer: None,
@@ -103,21 +125,52 @@ impl Kernel {
         Ok(k)
     }
 
-    /// Runs the current task until it exits or is killed.
+    /// Runs the guest until init (pid 1, the process the machine started with) exits
+    /// or is killed; returns its status. Other processes still alive then are killed
+    /// (see [`crate::exit`]).
     pub fn run(&mut self) -> ExitStatus {
         self.started = Instant::now();
         loop {
-            if let Some(st) = self.exit_status {
+            // One process, running: the loop as it was before there were processes.
+            // Scheduling costs nothing here but these two tests per kernel entry.
+            while self.tasks.is_empty() && self.task.state.is_running() {
+                if let Some(st) = self.exit_status {
+                    return st;
+                }
+                match self.cpu.run(self.config.slice) {
+                    Exit::Budget => {}
+                    Exit::Exception(e) => self.handle_exception(e),
+                }
+                if self.exit_status.is_none() {
+                    signal::do_signal(self);
+                }
+            }
+            if let Some(st) = self.run_slice() {
                 return st;
             }
-            match self.cpu.run(self.config.slice) {
-                Exit::Budget => {}
-                Exit::Exception(e) => self.handle_exception(e),
-            }
-            if self.exit_status.is_none() {
-                signal::do_signal(self);
-            }
         }
+    }
+
+    /// Several processes, or one that sleeps: settle exits and sleeps, then run the
+    /// current task for what is left of its time slice (or until the next kernel
+    /// entry), and preempt it when the slice is used up.
+    fn run_slice(&mut self) -> Option<ExitStatus> {
+        if let Some(st) = crate::sched::settle(self) {
+            return Some(st);
+        }
+        let before = self.cpu.icount;
+        let exit = self.cpu.run(self.slice_left);
+        self.slice_left = self.slice_left.saturating_sub(self.cpu.icount - before);
+        if let Exit::Exception(e) = exit {
+            self.handle_exception(e);
+        }
+        if self.exit_status.is_none() {
+            signal::do_signal(self);
+        }
+        if self.exit_status.is_none() && self.task.state.is_running() && self.slice_left == 0 {
+            crate::sched::schedule(self);
+        }
+        None
     }
 
     /// Executes one guest instruction, resolving the page faults it takes and
@@ -129,7 +182,13 @@ impl Kernel {
         // A fault that keeps "resolving" without the instruction completing is a
         // kernel bug or a hostile loop; give up rather than hang.
         for _ in 0..64 {
-            if let Some(st) = self.exit_status {
+            if self.tasks.is_empty() && self.task.state.is_running() {
+                if let Some(st) = self.exit_status {
+                    return Stepped::Exited(st);
+                }
+            } else if let Some(st) = crate::sched::settle(self) {
+                // Several processes: an exit or a sleep switches to another one (there
+                // is no time-slice preemption while stepping).
                 return Stepped::Exited(st);
             }
             let before = self.cpu.icount;
@@ -141,7 +200,10 @@ impl Kernel {
                 Exit::Exception(Exception::SoftwareInterrupt(0x80)) => {
                     let r = &self.cpu.regs;
                     use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
-                    return Stepped::Syscall { nr: r[EAX], args: [r[EBX], r[ECX], r[EDX], r[ESI], r[EDI], r[EBP]] };
+                    return Stepped::Syscall {
+                        nr: r[EAX],
+                        args: [r[EBX], r[ECX], r[EDX], r[ESI], r[EDI], r[EBP]],
+                    };
                 }
                 Exit::Exception(e) => {
                     let eip = self.cpu.eip;
@@ -202,7 +264,9 @@ impl Kernel {
                 self.cpu.eip = eip.wrapping_sub(2);
                 self.trap_signal(13, (u32::from(n) << 3) | 2, SigInfo::kernel(SIGSEGV))
             }
-            Exception::GeneralProtection(code) => self.trap_signal(13, u32::from(code), SigInfo::kernel(SIGSEGV)),
+            Exception::GeneralProtection(code) => {
+                self.trap_signal(13, u32::from(code), SigInfo::kernel(SIGSEGV))
+            }
             Exception::StackFault(code) => self.trap_signal(12, u32::from(code), SigInfo::kernel(SIGBUS)),
         }
     }

@@ -11,6 +11,15 @@
 //! * **Stop signals** (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) with the default action are
 //!   discarded with a log line: there is no job control to resume the task.
 //! * **Core dumps** are never written; RLIMIT_CORE is 0 by default, so `core` is false.
+//! * **SIGCHLD set to SIG_IGN** (or SA_NOCLDWAIT): the exiting child is reaped at once
+//!   and never becomes a zombie, as today's kernels and POSIX do. 2.4 queued the
+//!   SIGCHLD and reaped in `do_signal`; the difference is only visible to a wait4
+//!   racing with it.
+//! * **Interrupted system calls** follow 2.4's `-ERESTART*` protocol (see
+//!   [`crate::errno::ERESTARTSYS`]): a call that sleeps returns a restart code, and
+//!   the way back to user mode either restarts it (EIP back over `int 0x80`) or, if a
+//!   handler runs, makes it fail with EINTR (always for ERESTARTNOHAND, unless
+//!   SA_RESTART for ERESTARTSYS).
 //! * **FPU state** in the frame: always saved (FNSAVE format, no FXSR part) and the
 //!   sigcontext `fpstate` points at it, as on a task that has used the FPU; the
 //!   handler starts with an initialised FPU and sigreturn restores the saved one.
@@ -18,7 +27,9 @@
 use growsdown_cpu::flags::TF;
 use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
 
-use crate::errno::{Errno, EFAULT, EINVAL, ENOMEM, EPERM};
+use crate::errno::{
+    is_restart, Errno, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS,
+};
 use crate::{Kernel, USER_CS, USER_DS};
 
 pub const SIGHUP: i32 = 1;
@@ -60,6 +71,10 @@ pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_QUEUE: i32 = -1;
 pub const SI_TKILL: i32 = -6;
+/// SIGCHLD si_codes.
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 pub const BUS_ADRALN: i32 = 1;
@@ -114,26 +129,37 @@ pub const FIX_EFLAGS: u32 = 0x40dd5;
 /// The fields of `siginfo_t` the kernel fills.
 ///
 /// `addr` is the first word of the union at offset 12: `si_addr` for fault signals,
-/// `si_pid` for SI_USER / SI_TKILL / SI_KERNEL (where `si_uid` follows at 16).
+/// `si_pid` for SI_USER / SI_TKILL / SI_KERNEL and SIGCHLD (where `si_uid` follows at
+/// 16). `status` is SIGCHLD's `si_status` at 20 (exit code or signal number).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SigInfo {
     pub signo: i32,
     pub errno: i32,
     pub code: i32,
     pub addr: u32,
+    pub status: i32,
 }
 
 impl SigInfo {
     pub fn fault(signo: i32, code: i32, addr: u32) -> Self {
-        Self { signo, errno: 0, code, addr }
+        Self { signo, errno: 0, code, addr, status: 0 }
     }
     /// `force_sig(sig)`: si_code SI_KERNEL, no address, pid 0.
     pub fn kernel(signo: i32) -> Self {
-        Self { signo, errno: 0, code: SI_KERNEL, addr: 0 }
+        Self { signo, errno: 0, code: SI_KERNEL, addr: 0, status: 0 }
     }
     /// kill() / tgkill() from a process: SI_USER or SI_TKILL with the sender's pid.
     pub fn user(signo: i32, code: i32, pid: u32) -> Self {
-        Self { signo, errno: 0, code, addr: pid }
+        Self { signo, errno: 0, code, addr: pid, status: 0 }
+    }
+    /// The exit signal a child sends its parent (`do_notify_parent`): CLD_EXITED with
+    /// the exit code, or CLD_KILLED / CLD_DUMPED with the signal number.
+    pub fn chld(signo: i32, code: i32, pid: u32, status: i32) -> Self {
+        Self { signo, errno: 0, code, addr: pid, status }
+    }
+
+    fn is_chld(&self) -> bool {
+        self.signo == SIGCHLD && matches!(self.code, CLD_EXITED | CLD_KILLED | CLD_DUMPED)
     }
 
     /// A fault signal carries `si_addr`; the others carry `si_pid` and `si_uid`.
@@ -154,13 +180,17 @@ impl SigInfo {
         put32(&mut b, 8, code as u32);
         put32(&mut b, 12, self.addr);
         if !self.is_fault() {
-            let uid = if self.code <= 0 {
+            let uid = if self.code <= 0 || self.is_chld() {
                 // SAFETY: getuid has no preconditions.
                 unsafe { libc::getuid() }
             } else {
                 0
             };
             put32(&mut b, 16, uid);
+        }
+        if self.is_chld() {
+            // si_status; si_utime and si_stime (24, 28) stay 0.
+            put32(&mut b, 20, self.status as u32);
         }
         b
     }
@@ -270,6 +300,9 @@ pub struct SignalState {
     /// Indexed by signal number - 1.
     pub actions: Vec<SigAction>,
     pub altstack: AltStack,
+    /// The mask to restore after sigsuspend (2.4 keeps it on the kernel stack as
+    /// `saveset`): the handler's frame records it as the mask to return to.
+    pub saved_mask: Option<u64>,
 }
 
 impl Default for SignalState {
@@ -279,6 +312,7 @@ impl Default for SignalState {
             blocked: 0,
             actions: vec![SigAction::default(); NSIG as usize],
             altstack: AltStack::default(),
+            saved_mask: None,
         }
     }
 }
@@ -313,6 +347,42 @@ impl SignalState {
         }
         let h = self.action(sig).handler;
         h == SIG_IGN || (h == SIG_DFL && default_ignored(sig))
+    }
+
+    /// `signal_pending`: a pending signal that `blocked` lets through (SIGKILL and
+    /// SIGSTOP always do).
+    pub fn has_deliverable(&self, blocked: u64) -> bool {
+        let blocked = blocked & !UNBLOCKABLE;
+        self.pending.iter().any(|p| sigmask(p.signo) & !blocked != 0)
+    }
+
+    /// [`Self::has_deliverable`] with the task's own mask.
+    pub fn signal_pending(&self) -> bool {
+        self.has_deliverable(self.blocked)
+    }
+
+    /// The queueing half of `send_sig_info` (spec §6.1): drop an ignored signal; a
+    /// standard signal already pending discards the new one (and its info);
+    /// real-time signals queue. Returns whether the signal was queued.
+    pub fn queue(&mut self, info: SigInfo) -> bool {
+        let sig = info.signo;
+        if !(1..=NSIG).contains(&sig) {
+            return false;
+        }
+        if self.ignored(sig) {
+            log::debug!(target: "kernel::signal", "{} ignored", signal_name(sig));
+            return false;
+        }
+        if sig < SIGRTMIN && self.pending.iter().any(|p| p.signo == sig) {
+            log::debug!(target: "kernel::signal", "{} already pending: discarded", signal_name(sig));
+            return false;
+        }
+        if self.pending.len() >= MAX_QUEUED {
+            log::warn!(target: "kernel::signal", "signal queue full: {} dropped", sig);
+            return false;
+        }
+        self.pending.push(info);
+        true
     }
 
     /// Drops pending instances of `sig` (when its action becomes "ignore").
@@ -355,27 +425,29 @@ pub fn force_sig(k: &mut Kernel, sig: i32) {
     force_sig_info(k, SigInfo::kernel(sig));
 }
 
-/// `send_sig_info` (spec §6.1): drop an ignored signal; a standard signal already
-/// pending discards the new one (and its info); real-time signals queue.
+/// `send_sig_info` to the current task (spec §6.1, [`SignalState::queue`]).
 pub fn send_sig_info(k: &mut Kernel, info: SigInfo) {
-    let sig = info.signo;
-    if !(1..=NSIG).contains(&sig) {
-        return;
+    k.task.sig.queue(info);
+}
+
+/// `send_sig_info` to the guest process `pid`, current or not. A process that is not
+/// current finds the signal when it next runs: a sleeping one is woken by it
+/// ([`crate::sched`] treats a deliverable pending signal as a wake-up). False if
+/// there is no such live process (a zombie takes no signals but exists: true).
+pub fn send_sig_to(k: &mut Kernel, pid: u32, info: SigInfo) -> bool {
+    if k.task.pid == pid {
+        k.task.sig.queue(info);
+        return true;
     }
-    let st = &mut k.task.sig;
-    if st.ignored(sig) {
-        log::debug!(target: "kernel::signal", "{} ignored", signal_name(sig));
-        return;
+    match k.tasks.get_mut(&pid) {
+        Some(t) => {
+            if !t.state.is_zombie() {
+                t.sig.queue(info);
+            }
+            true
+        }
+        None => false,
     }
-    if sig < SIGRTMIN && st.pending.iter().any(|p| p.signo == sig) {
-        log::debug!(target: "kernel::signal", "{} already pending: discarded", signal_name(sig));
-        return;
-    }
-    if st.pending.len() >= MAX_QUEUED {
-        log::warn!(target: "kernel::signal", "signal queue full: {} dropped", sig);
-        return;
-    }
-    st.pending.push(info);
 }
 
 /// Removes and returns the lowest-numbered pending signal that is not blocked
@@ -395,9 +467,32 @@ fn dequeue_signal(k: &mut Kernel) -> Option<SigInfo> {
 
 /// Delivers pending signals on the way back to user mode (spec §6.2): discards
 /// ignored ones, applies default actions, and builds at most one handler frame.
+///
+/// Then, as the end of 2.4's `do_signal`: a system call that returned an
+/// `-ERESTART*` code and ran no handler is restarted (EAX = the call number, EIP
+/// back over `int 0x80`), and a mask sigsuspend replaced is put back.
 pub fn do_signal(k: &mut Kernel) {
+    let handled = deliver_signal(k);
+    if !handled && k.exit_status.is_none() {
+        if let Some(m) = k.task.sig.saved_mask.take() {
+            k.task.sig.blocked = m;
+        }
+        if let Some(nr) = k.task.orig_eax {
+            let eax = k.cpu.regs[EAX] as i32;
+            if eax < 0 && is_restart(-eax) {
+                k.cpu.regs[EAX] = nr;
+                k.cpu.eip = k.cpu.eip.wrapping_sub(2);
+            }
+        }
+    }
+    k.task.orig_eax = None;
+}
+
+/// The signal half of `do_signal`; true if a handler frame was built (or the task
+/// died).
+fn deliver_signal(k: &mut Kernel) -> bool {
     while k.exit_status.is_none() {
-        let Some(info) = dequeue_signal(k) else { return };
+        let Some(info) = dequeue_signal(k) else { return false };
         let sig = info.signo;
         let ka = k.task.sig.action(sig);
         if sig == SIGKILL || ka.handler == SIG_DFL {
@@ -418,21 +513,37 @@ pub fn do_signal(k: &mut Kernel) {
             );
             k.exit_status =
                 Some(crate::ExitStatus::Signaled { signo: sig, info, eip: k.cpu.eip, core: false });
-            return;
+            return true;
         }
         if ka.handler == SIG_IGN {
             continue;
         }
         handle_signal(k, info, ka);
-        return;
+        return true;
     }
+    true
 }
 
 /// `handle_signal`: build the frame, then SA_RESETHAND and the handler's mask, as 2.4
 /// does even when the frame could not be written (spec §6.2, §6.8).
 fn handle_signal(k: &mut Kernel, info: SigInfo, ka: SigAction) {
     let sig = info.signo;
-    let oldset = k.task.sig.blocked;
+    // "Are we from a system call?": a call interrupted by this handler fails with
+    // EINTR, or is restarted once the handler returns (SA_RESTART, ERESTARTNOINTR).
+    if let Some(nr) = k.task.orig_eax.take() {
+        let eax = k.cpu.regs[EAX] as i32;
+        match -eax {
+            ERESTARTNOHAND => k.cpu.regs[EAX] = (-EINTR) as u32,
+            ERESTARTSYS if ka.flags & SA_RESTART == 0 => k.cpu.regs[EAX] = (-EINTR) as u32,
+            ERESTARTSYS | ERESTARTNOINTR => {
+                k.cpu.regs[EAX] = nr;
+                k.cpu.eip = k.cpu.eip.wrapping_sub(2);
+            }
+            _ => {}
+        }
+    }
+    // After sigsuspend the frame records the mask from before it.
+    let oldset = k.task.sig.saved_mask.take().unwrap_or(k.task.sig.blocked);
     let ok = if ka.flags & SA_SIGINFO != 0 {
         setup_rt_frame(k, &info, &ka, oldset)
     } else {

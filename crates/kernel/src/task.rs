@@ -1,9 +1,14 @@
 //! The process (`task_struct` in 2.4): identity, address space, files, signals,
-//! limits and fault counters.
+//! limits, fault counters, and what the scheduler keeps about it (state, saved CPU
+//! context; see [`crate::sched`]).
+
+use std::os::fd::OwnedFd;
+use std::time::Instant;
 
 use crate::files::FdTable;
 use crate::mm::MmStruct;
-use crate::signal::SignalState;
+use crate::sched::{Context, TaskState};
+use crate::signal::{SignalState, SIGCHLD};
 
 pub const RLIMIT_CPU: usize = 0;
 pub const RLIMIT_FSIZE: usize = 1;
@@ -52,6 +57,8 @@ pub struct FaultStats {
     pub zero_page_maps: u64,
     pub pages_allocated: u64,
     pub peak_rss: u64,
+    /// Children this process created with fork/vfork/clone.
+    pub forks: u64,
 }
 
 pub struct Task {
@@ -69,11 +76,38 @@ pub struct Task {
     /// `handle_mm_fault` (spec §3.8).
     pub min_flt: u64,
     pub maj_flt: u64,
+    /// `cmin_flt` / `cmaj_flt`: the counts of reaped children (their own plus their
+    /// children's), added by wait4 (spec §3.8); getrusage(RUSAGE_CHILDREN).
+    pub cmin_flt: u64,
+    pub cmaj_flt: u64,
     pub stats: FaultStats,
-    /// set_tid_address.
+    /// set_tid_address, or clone's CLONE_CHILD_CLEARTID.
     pub clear_child_tid: u32,
+    /// clone's CLONE_CHILD_SETTID: the child stores its pid here when it first runs
+    /// (`schedule_tail`), in its own address space and charged to it.
+    pub set_child_tid: u32,
     pub robust_list: (u32, u32),
+    /// The umask. The host's umask is the current task's; the scheduler switches it.
     pub umask: u32,
+    /// The signal sent to the parent at exit (clone's CSIGNAL; SIGCHLD for fork).
+    pub exit_signal: i32,
+    /// Running, sleeping (on what), or a zombie (with its exit status).
+    pub state: TaskState,
+    /// The user CPU context while the task is not current.
+    pub ctx: Context,
+    /// The working directory while the task is not current (the host's working
+    /// directory is the current task's).
+    pub cwd: Option<OwnedFd>,
+    /// Set once the process has exec'd or exited: releases a parent waiting in vfork
+    /// (2.4's `mm_release` → `complete(vfork_done)`).
+    pub vfork_done: bool,
+    /// The system call number to restart with (2.4's `regs->orig_eax` when it is
+    /// not -1): set when a call returns one of the `ERESTART*` codes, consumed by
+    /// `do_signal` on the way back to user mode.
+    pub orig_eax: Option<u32>,
+    /// Absolute deadline of a timed wait (nanosleep, poll, select) that is being
+    /// restarted after sleeping, so the restart does not start the time again.
+    pub timeout: Option<Instant>,
 }
 
 impl Task {
@@ -90,10 +124,20 @@ impl Task {
             thread: ThreadFault::default(),
             min_flt: 0,
             maj_flt: 0,
+            cmin_flt: 0,
+            cmaj_flt: 0,
             stats: FaultStats::default(),
             clear_child_tid: 0,
+            set_child_tid: 0,
             robust_list: (0, 0),
             umask: 0o022,
+            exit_signal: SIGCHLD,
+            state: TaskState::Running,
+            ctx: Context::default(),
+            cwd: None,
+            vfork_done: false,
+            orig_eax: None,
+            timeout: None,
         }
     }
 }

@@ -11,29 +11,61 @@ use growsdown_cpu::Cpu;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Entry: the faulting address, hardware error code, user or kernel mode.
-    DoPageFault { address: u32, error_code: u32, user: bool },
+    DoPageFault {
+        address: u32,
+        error_code: u32,
+        user: bool,
+    },
     /// `find_vma` result: the VMA (start, end, flags) or none.
-    FindVma { vma: Option<(u32, u32, u32)> },
+    FindVma {
+        vma: Option<(u32, u32, u32)>,
+    },
     /// The `address + 32 < esp` test for user faults below a GROWSDOWN VMA.
-    EspCheck { esp: u32, ok: bool },
+    EspCheck {
+        esp: u32,
+        ok: bool,
+    },
     /// `expand_stack`: old and new `vm_start`, or the reason it refused.
-    ExpandStack { old_start: u32, new_start: u32, ok: bool },
+    ExpandStack {
+        old_start: u32,
+        new_start: u32,
+        ok: bool,
+    },
     /// The access check of `good_area` on `error_code & 3`.
-    GoodArea { write: bool },
+    GoodArea {
+        write: bool,
+    },
     HandleMmFault,
     /// `pte_alloc` had to allocate a page table (physical address of it).
-    PteAlloc { table: u32 },
-    HandlePteFault { pte: u32 },
+    PteAlloc {
+        table: u32,
+    },
+    HandlePteFault {
+        pte: u32,
+    },
     /// `do_no_page` on a file-backed VMA: the page index read, early COW or not.
-    DoNoPage { file_page: u32, early_cow: bool },
+    DoNoPage {
+        file_page: u32,
+        early_cow: bool,
+    },
     /// `do_anonymous_page`: read → ZERO_PAGE, write → new zeroed frame.
-    DoAnonymousPage { zero_page: bool, frame: u32 },
+    DoAnonymousPage {
+        zero_page: bool,
+        frame: u32,
+    },
     /// `do_wp_page`: reuse in place, or copy into a new frame.
-    DoWpPage { copied: bool, from_zero_page: bool, frame: u32 },
+    DoWpPage {
+        copied: bool,
+        from_zero_page: bool,
+        frame: u32,
+    },
     /// Present PTE, access allowed: only A/D updated (spurious / stale TLB).
     Spurious,
     /// `bad_area` with the reason and si_code.
-    BadArea { reason: &'static str, si_code: i32 },
+    BadArea {
+        reason: &'static str,
+        si_code: i32,
+    },
     /// Kernel-mode bad access: exception-table fixup (syscall gets -EFAULT).
     NoContextFixup,
     /// `do_sigbus`.
@@ -46,8 +78,12 @@ pub enum Step {
 pub enum FaultResult {
     Minor,
     Major,
-    SigSegv { si_code: i32 },
-    SigBus { si_code: i32 },
+    SigSegv {
+        si_code: i32,
+    },
+    SigBus {
+        si_code: i32,
+    },
     /// A kernel-mode fault that could not be resolved: the syscall sees EFAULT.
     Efault,
     Oom,

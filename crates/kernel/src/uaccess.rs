@@ -64,7 +64,8 @@ impl Kernel {
         let mut done = 0usize;
         let mut last_fault = None;
         while done < buf.len() {
-            match self.cpu.mmu.copy_in(addr.wrapping_add(done as u32), &mut buf[done..], AccessKind::SupRead) {
+            match self.cpu.mmu.copy_in(addr.wrapping_add(done as u32), &mut buf[done..], AccessKind::SupRead)
+            {
                 Ok(()) => return Ok(()),
                 Err((n, pf)) => {
                     done += n;

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use growsdown_kernel::files::OpenFile;
 use growsdown_kernel::{exec, Config, ExitStatus, Kernel};
 
-/// Cases that need something outside this engineer's syscalls (fork).
-const NEEDS_FORK: &[&str] = &["scenarios-fork-cow"];
-
 fn images() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images")
 }
@@ -97,9 +94,6 @@ fn guest_images_match_expected_output_and_status() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for c in manifest() {
-        if NEEDS_FORK.contains(&c.name.as_str()) {
-            continue;
-        }
         if !images().join("bin").join(&c.binary).exists() {
             continue;
         }

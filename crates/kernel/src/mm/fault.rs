@@ -65,7 +65,8 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     let ev = FaultEvent {
         seq: k.fault_seq,
         pid: k.task.pid,
-        icount: k.cpu.icount,
+        // The faulting process's own count: instructions it retired before this one.
+        icount: k.task_icount(),
         eip: k.cpu.eip,
         esp,
         cr2: address,

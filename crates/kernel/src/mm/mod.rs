@@ -199,6 +199,27 @@ pub fn switch_mm(k: &mut Kernel, next: MmStruct) -> MmStruct {
     prev
 }
 
+/// The CR3 load of `switch_mm` in a context switch ([`crate::sched::switch_to`]),
+/// which has already made the next task current: its page directory goes into CR3,
+/// a full flush of the non-global TLB entries (spec §5.6).
+pub fn activate_mm(k: &mut Kernel) {
+    k.cpu.mmu.set_cr3(k.task.mm.pgd);
+}
+
+/// `exit_mm` of a process that exits while others go on: its address space is torn
+/// down (`exit_mmap`) and its page directory freed. CR3 is pointed at
+/// `swapper_pg_dir` (kernel half only) until the next context switch loads another
+/// task's, as 2.4 runs an exiting task on borrowed page tables.
+pub fn exit_mm(k: &mut Kernel) {
+    if k.task.mm.pgd == 0 {
+        return;
+    }
+    exit_mmap(k);
+    let pgd = std::mem::take(&mut k.task.mm).pgd;
+    k.cpu.mmu.set_cr3(k.frames.swapper_pg_dir);
+    k.frames.put(pgd >> 12, &mut k.cpu.mmu.phys);
+}
+
 /// `mmput` of the last user: tears down an address space that is not the current one
 /// (`exit_mmap`) and frees its page directory.
 pub fn mmput(k: &mut Kernel, mm: MmStruct) {

@@ -32,7 +32,6 @@ pub const VM_DONTCOPY: u32 = 0x0002_0000;
 pub const VM_DONTEXPAND: u32 = 0x0004_0000;
 pub const VM_RESERVED: u32 = 0x0008_0000;
 
-
 /// The permission column of `/proc/<pid>/maps` for `vm_flags`: `r`/`w`/`x`, then `s`
 /// for a VM_MAYSHARE mapping or `p` (2.4's `proc_pid_maps`).
 pub fn vm_perms(flags: u32) -> String {

@@ -7,11 +7,24 @@
 //! read whose destination faults part-way, the bytes the host already returned but
 //! the guest did not receive are pushed back with `lseek` on a seekable file; on a
 //! pipe or terminal they are lost (a native kernel leaves them in the pipe).
+//!
+//! While there are several guest processes, nothing may block in the host: a read,
+//! write, sendfile, poll or select that would wait asks the host first with `poll(fd, 0)` and,
+//! if the descriptor is not ready, puts the process to sleep on it (see
+//! [`crate::sched`]); the call is re-executed when it may succeed. Writes to a pipe,
+//! socket or terminal then go in pieces of at most `PIPE_BUF` bytes, each of which a
+//! ready descriptor takes whole; if the descriptor fills up after some pieces went
+//! through, the write returns that short count (callers such as stdio loop on it)
+//! instead of sleeping with part of the data written.
 
 use std::ffi::CString;
 
-use crate::errno::{host_errno, Errno, SysResult, EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, EOVERFLOW, ERANGE};
+use crate::errno::{
+    host_errno, Errno, SysResult, EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, EOVERFLOW, ERANGE, ERESTARTNOHAND,
+    ERESTARTSYS,
+};
 use crate::files::OpenFile;
+use crate::sched::{host_ready, sleep_on, WaitOn};
 use crate::signal::{send_sig_info, SigInfo, SIGPIPE, SI_USER};
 use crate::syscall::Args;
 use crate::task::RLIMIT_NOFILE;
@@ -19,6 +32,8 @@ use crate::Kernel;
 
 /// Largest single host transfer; a longer guest request is done in pieces.
 pub const CHUNK: usize = 1 << 20;
+/// `PIPE_BUF`: a write this small to a pipe with room is atomic and never blocks.
+const PIPE_BUF: usize = 4096;
 /// `PATH_MAX`, including the NUL.
 pub const PATH_MAX: usize = 4096;
 /// `MAX_RW_COUNT`: a single read/write moves at most this much.
@@ -169,10 +184,32 @@ fn host_at_follow(k: &Kernel, dirfd: u32, path: Vec<u8>, follow: bool) -> Result
     Ok((dfd, cstring(path)?))
 }
 
+/// A path (already read from the guest) as the host path it names, relative to the
+/// working directory: `/proc/self/exe` and `/proc/self/fd/N` mean the guest's.
+pub(crate) fn resolve_path(k: &Kernel, path: Vec<u8>) -> Result<(i32, CString), Errno> {
+    host_at(k, AT_FDCWD as u32, path)
+}
+
 /// Reads a path argument and resolves it.
 fn path_at(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
     let p = read_path(k, addr)?;
     host_at(k, dirfd, p)
+}
+
+/// The host fd was opened (or set) O_NONBLOCK: the guest wants EAGAIN, not a sleep.
+fn host_nonblocking(host: i32) -> bool {
+    // SAFETY: no pointer arguments.
+    let fl = unsafe { libc::fcntl(host, libc::F_GETFL) };
+    fl >= 0 && fl & libc::O_NONBLOCK != 0
+}
+
+/// With several processes: sleep instead of blocking in the host when `host` is not
+/// ready for `events` (and is not non-blocking). `None` means go ahead.
+fn wait_ready(k: &mut Kernel, host: i32, events: i16) -> Option<SysResult> {
+    if !k.multitasking() || host_ready(host, events) || host_nonblocking(host) {
+        return None;
+    }
+    Some(sleep_on(k, WaitOn::Fd { fd: host, events }, ERESTARTSYS))
 }
 
 fn is_regular(host: i32) -> bool {
@@ -308,6 +345,11 @@ fn do_readv(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysRe
             return r;
         }
     }
+    if offset.is_none() {
+        if let Some(r) = wait_ready(k, host, libc::POLLIN) {
+            return r;
+        }
+    }
     let more = total > CHUNK && is_regular(host);
     let mut done = 0usize;
     while done < total {
@@ -387,9 +429,21 @@ fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysR
     if total == 0 {
         return do_host_write(k, host, &[], offset).map(|n| n as u32);
     }
+    // Several processes and a descriptor that can block: PIPE_BUF pieces, each
+    // checked for room first (see the module doc).
+    let piecewise = k.multitasking() && offset.is_none() && !is_regular(host);
+    let piece = if piecewise { PIPE_BUF } else { CHUNK };
     let mut done = 0usize;
     while done < total {
-        let (buf, fault) = gather(k, iovs, done, CHUNK.min(total - done));
+        if piecewise && !host_ready(host, libc::POLLOUT) {
+            if done > 0 {
+                break;
+            }
+            if let Some(r) = wait_ready(k, host, libc::POLLOUT) {
+                return r;
+            }
+        }
+        let (buf, fault) = gather(k, iovs, done, piece.min(total - done));
         if buf.is_empty() {
             return if done > 0 { Ok(done as u32) } else { Err(EFAULT) };
         }
@@ -866,9 +920,17 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
         hfds.push(libc::pollfd { fd, events, revents: 0 });
     }
     let ready_now = nval.iter().chain(held.iter()).any(|&b| b);
-    let t = if ready_now { 0 } else { timeout };
+    // Several processes: only ask the host, then sleep if nothing is ready.
+    let multi = k.multitasking();
+    let t = if ready_now || multi { 0 } else { timeout };
     // SAFETY: `hfds` holds `hfds.len()` pollfd structures.
     let mut n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, t) })?;
+    if multi && n == 0 && !ready_now && timeout != 0 {
+        let limit = u64::try_from(timeout).ok().map(std::time::Duration::from_millis);
+        if let Some(r) = sleep_polling(k, &hfds, limit) {
+            return r;
+        }
+    }
     for (i, c) in raw.chunks_exact_mut(8).enumerate() {
         let mut rev = if nval[i] { libc::POLLNVAL } else { hfds[i].revents };
         if held[i] {
@@ -881,6 +943,22 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
     }
     k.copy_to_user(addr, &raw).map_err(|_| EFAULT)?;
     Ok(n)
+}
+
+/// A poll or select that found nothing ready while there are several processes:
+/// sleeps on its descriptors until they are ready or `limit` (None: no limit) has
+/// passed since the call began. `None` when the time is already up.
+fn sleep_polling(
+    k: &mut Kernel,
+    hfds: &[libc::pollfd],
+    limit: Option<std::time::Duration>,
+) -> Option<SysResult> {
+    let deadline = limit.map(|d| crate::sched::deadline_after(k, d));
+    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        return None;
+    }
+    let fds = hfds.iter().filter(|p| p.fd >= 0).map(|p| (p.fd, p.events)).collect();
+    Some(sleep_on(k, WaitOn::Poll { fds, deadline }, ERESTARTNOHAND))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1387,7 +1465,21 @@ pub fn sys_sendfile(k: &mut Kernel, a: Args, wide: bool) -> SysResult {
             i64::from(k.get_user::<u32>(off_ptr)? as i32)
         };
     }
-    let n = (count as usize).min(CHUNK);
+    let mut n = (count as usize).min(CHUNK);
+    if k.multitasking() && n > 0 {
+        // Several processes: neither end may block the host (see the module doc).
+        if !is_regular(hin) {
+            if let Some(r) = wait_ready(k, hin, libc::POLLIN) {
+                return r;
+            }
+        }
+        if !is_regular(hout) {
+            if let Some(r) = wait_ready(k, hout, libc::POLLOUT) {
+                return r;
+            }
+            n = n.min(PIPE_BUF);
+        }
+    }
     let offp: *mut libc::off_t = if off_ptr != 0 { &mut off } else { std::ptr::null_mut() };
     // SAFETY: `offp` is NULL or points at `off`.
     let r = unsafe { libc::sendfile(hout, hin, offp, n) };
@@ -1459,12 +1551,19 @@ fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::tim
         fds.push(fd);
         pfds.push(libc::pollfd { fd: host, events, revents: 0 });
     }
+    let multi = k.multitasking();
     let ms = match timeout {
+        _ if multi => 0,
         None => -1,
         Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
     };
     // SAFETY: `pfds` holds `pfds.len()` pollfd structures.
-    ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+    let n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+    if multi && n == 0 && timeout != Some(std::time::Duration::ZERO) {
+        if let Some(r) = sleep_polling(k, &pfds, timeout) {
+            return r;
+        }
+    }
     let mut outs = [vec![0u8; ins[0].len()], vec![0u8; ins[0].len()], vec![0u8; ins[0].len()]];
     let mut count = 0u32;
     for (p, &fd) in pfds.iter().zip(&fds) {

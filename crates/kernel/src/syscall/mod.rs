@@ -46,8 +46,19 @@ pub fn dispatch(k: &mut Kernel) {
 
 /// Runs syscall `nr` with `args` and returns the value for EAX, or `None` when the
 /// call does not return to the caller (exit) or set EAX itself.
+///
+/// A call that returns an `-ERESTART*` code (it sleeps, or a signal interrupts it)
+/// leaves the call number in `orig_eax` for `do_signal`, which restarts it or makes
+/// it fail with EINTR. The deadline of a timed wait lives only while the call
+/// sleeps and is restarted.
 pub fn do_syscall(k: &mut Kernel, nr: u32, a: Args) -> Option<u32> {
     let res = call(k, nr, a)?;
+    if matches!(res, Err(e) if crate::errno::is_restart(e)) {
+        k.task.orig_eax = Some(nr);
+    }
+    if k.task.state.is_running() {
+        k.task.timeout = None;
+    }
     let eax = to_eax(res);
     if log::log_enabled!(target: "kernel::syscall", log::Level::Debug) {
         log::debug!(target: "kernel::syscall", "{} = {}", format_call(nr, &a), format_result(res));
@@ -103,6 +114,12 @@ pub fn errno_name(e: i32) -> &'static str {
         libc::ELOOP => "ELOOP",
         libc::EOVERFLOW => "EOVERFLOW",
         libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ECHILD => "ECHILD",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        crate::errno::ERESTARTSYS => "ERESTARTSYS",
+        crate::errno::ERESTARTNOINTR => "ERESTARTNOINTR",
+        crate::errno::ERESTARTNOHAND => "ERESTARTNOHAND",
         _ => "E?",
     }
 }
@@ -120,6 +137,13 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
             p::sys_exit(k, a);
             return None;
         }
+        NR_FORK => p::sys_fork(k, a),
+        NR_VFORK => p::sys_vfork(k, a),
+        NR_CLONE => p::sys_clone(k, a),
+        NR_EXECVE => p::sys_execve(k, a),
+        NR_PAUSE => s::sys_pause(k, a),
+        NR_SIGSUSPEND => s::sys_sigsuspend(k, a),
+        NR_RT_SIGSUSPEND => s::sys_rt_sigsuspend(k, a),
         NR_READ => f::sys_read(k, a),
         NR_WRITE => f::sys_write(k, a),
         NR_OPEN => f::sys_open(k, a),
@@ -238,6 +262,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_STATX => f::sys_statx(k, a),
         // glibc registers rseq at start-up and copes with ENOSYS; not worth a warning.
         NR_RSEQ => Err(ENOSYS),
+        // glibc's posix_spawn tries clone3 first and falls back to clone on ENOSYS.
+        NR_CLONE3 => Err(ENOSYS),
         NR_TRUNCATE64 => f::sys_truncate64(k, a),
         NR_SYMLINK => f::sys_symlink(k, a),
         NR_SYMLINKAT => f::sys_symlinkat(k, a),
@@ -253,7 +279,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_FSTATFS64 => f::sys_fstatfs64(k, a),
         NR_SENDFILE => f::sys_sendfile(k, a, false),
         NR_SENDFILE64 => f::sys_sendfile(k, a, true),
-        NR_WAIT4 | NR_WAITPID => p::sys_wait4(k, a),
+        NR_WAIT4 => p::sys_wait4(k, a),
+        NR_WAITPID => p::sys_waitpid(k, a),
         NR_PRCTL => p::sys_prctl(k, a),
         NR_NEWSELECT => f::sys_newselect(k, a),
         NR_PSELECT6 => f::sys_pselect6(k, a, false),

@@ -1,5 +1,6 @@
-//! The process: exit, identity, TLS descriptors, limits, resource usage, scheduling
-//! and futexes.
+//! The process: fork, exec, exit and wait, identity, TLS descriptors, limits,
+//! resource usage, scheduling and futexes. The work of fork, exit and wait is in
+//! [`crate::fork`] and [`crate::exit`], exec's in [`crate::exec`].
 
 use growsdown_cpu::{Descriptor, SegReg, Segment};
 
@@ -10,8 +11,92 @@ use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
 use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN};
 
 /// exit / exit_group: one thread, so both end the process with `status & 0xff`.
+/// The run loop then does the rest (`do_exit`, or the end of the machine for init).
 pub fn sys_exit(k: &mut Kernel, a: Args) {
     k.exit_status = Some(ExitStatus::Exited(a[0] as i32 & 0xff));
+}
+
+pub fn sys_fork(k: &mut Kernel, _a: Args) -> SysResult {
+    crate::fork::sys_fork(k)
+}
+
+pub fn sys_vfork(k: &mut Kernel, _a: Args) -> SysResult {
+    crate::fork::sys_vfork(k)
+}
+
+/// clone(flags, newsp, parent_tidptr, tls, child_tidptr)
+pub fn sys_clone(k: &mut Kernel, a: Args) -> SysResult {
+    crate::fork::sys_clone(k, a[0], a[1], a[2], a[3], a[4])
+}
+
+/// wait4(pid, int *status, options, struct rusage *ru)
+pub fn sys_wait4(k: &mut Kernel, a: Args) -> SysResult {
+    crate::exit::sys_wait4(k, a[0] as i32, a[1], a[2], a[3])
+}
+
+/// waitpid(pid, int *status, options) = wait4 without rusage.
+pub fn sys_waitpid(k: &mut Kernel, a: Args) -> SysResult {
+    crate::exit::sys_wait4(k, a[0] as i32, a[1], a[2], 0)
+}
+
+/// `MAX_ARG_STRINGS`-like bound of 2.4's `count()`: more pointers than fit in the
+/// argument area as 4-byte words is E2BIG.
+const MAX_ARG_PTRS: usize = (growsdown_loader::ARG_MAX as usize - 4) / 4;
+
+/// Copies a NULL-terminated array of user string pointers (argv or envp) into the
+/// kernel, charging the strings (with their NULs) to `room`, the bytes left in the
+/// 128 KiB argument area (2.4's `count` + `copy_strings`). A NULL array is empty.
+/// EFAULT for a bad pointer, E2BIG when the area is full.
+fn copy_strings(k: &mut Kernel, addr: u32, room: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut v = Vec::new();
+    if addr == 0 {
+        return Ok(v);
+    }
+    loop {
+        if v.len() >= MAX_ARG_PTRS {
+            return Err(libc::E2BIG);
+        }
+        let p = k.get_user::<u32>(addr.wrapping_add(4 * v.len() as u32))?;
+        if p == 0 {
+            return Ok(v);
+        }
+        let s = match k.strncpy_from_user(p, room.saturating_sub(1)) {
+            Ok(s) => s,
+            Err(crate::errno::ENAMETOOLONG) => return Err(libc::E2BIG),
+            Err(e) => return Err(e),
+        };
+        *room = room.saturating_sub(s.len() + 1);
+        v.push(s);
+    }
+}
+
+/// execve(filename, argv, envp): reads the path and the two string arrays from user
+/// memory (bounded by the 128 KiB argument area: E2BIG), then
+/// [`crate::exec::do_execve`]. A refusal before the point of no return is returned to
+/// the caller, whose program goes on; a failure after it leaves SIGKILL pending. On
+/// success the new program starts with every register 0, EAX included.
+pub fn sys_execve(k: &mut Kernel, a: Args) -> SysResult {
+    let path = super::fs::read_path(k, a[0])?;
+    if path.is_empty() {
+        return Err(libc::ENOENT);
+    }
+    let (_, host) = super::fs::resolve_path(k, path)?;
+    let mut room = growsdown_loader::ARG_MAX as usize - 4;
+    room = room.checked_sub(host.as_bytes().len() + 1).ok_or(libc::E2BIG)?;
+    let argv = copy_strings(k, a[1], &mut room)?;
+    let envp = copy_strings(k, a[2], &mut room)?;
+    let host = host.to_string_lossy().into_owned();
+    match crate::exec::do_execve(k, &host, &argv, &envp) {
+        Ok(()) => Ok(0),
+        Err(crate::exec::ExecError::Refused { errno, msg }) => {
+            log::debug!(target: "kernel::syscall", "execve refused: {msg}");
+            Err(errno)
+        }
+        Err(crate::exec::ExecError::Killed(msg)) => {
+            log::warn!(target: "kernel::syscall", "execve failed after the point of no return: {msg}");
+            Ok(0)
+        }
+    }
 }
 
 pub fn sys_getpid(k: &mut Kernel, _a: Args) -> SysResult {
@@ -37,8 +122,14 @@ fn is_self(k: &Kernel, pid: u32) -> bool {
     pid == 0 || pid == k.task.pid
 }
 
+/// pid 0 or any live guest process.
+fn is_guest(k: &Kernel, pid: u32) -> bool {
+    pid == 0 || k.find_task(pid).is_some_and(|t| !t.state.is_zombie())
+}
+
+/// Every guest process is in the emulator's process group and session.
 pub fn sys_getpgid(k: &mut Kernel, a: Args) -> SysResult {
-    if !is_self(k, a[0]) {
+    if !is_guest(k, a[0]) {
         return Err(ESRCH);
     }
     // SAFETY: no pointer arguments.
@@ -46,7 +137,7 @@ pub fn sys_getpgid(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 pub fn sys_getsid(k: &mut Kernel, a: Args) -> SysResult {
-    if !is_self(k, a[0]) {
+    if !is_guest(k, a[0]) {
         return Err(ESRCH);
     }
     // SAFETY: no pointer arguments.
@@ -254,9 +345,8 @@ impl UserDesc {
 
 const TLS_MAX: usize = GDT_ENTRY_TLS_MIN + GDT_ENTRY_TLS_ENTRIES - 1;
 
-/// set_thread_area(struct user_desc *u_info) (today's `do_set_thread_area`).
-pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
-    let addr = a[0];
+/// Reads a `struct user_desc` and checks it (`tls_desc_okay`).
+fn read_user_desc(k: &mut Kernel, addr: u32) -> Result<UserDesc, Errno> {
     let mut b = [0u8; 16];
     k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
     let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
@@ -264,6 +354,25 @@ pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
     if !info.okay() {
         return Err(EINVAL);
     }
+    Ok(info)
+}
+
+/// The TLS slot clone's CLONE_SETTLS asks for: (GDT index, descriptor). The entry
+/// must name a TLS slot; -1 ("pick one") is EINVAL here, as in today's
+/// `do_set_thread_area(p, -1, tls, 0)`.
+pub(crate) fn tls_for_clone(k: &mut Kernel, addr: u32) -> Result<(usize, u64), Errno> {
+    let info = read_user_desc(k, addr)?;
+    let idx = info.entry as usize;
+    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&idx) {
+        return Err(EINVAL);
+    }
+    Ok((idx, info.encode()))
+}
+
+/// set_thread_area(struct user_desc *u_info) (today's `do_set_thread_area`).
+pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
+    let addr = a[0];
+    let info = read_user_desc(k, addr)?;
     let mut idx = info.entry as i32;
     if idx == -1 {
         let free = (GDT_ENTRY_TLS_MIN..=TLS_MAX).find(|&i| k.cpu.gdt.get(i).is_some_and(|&d| d == 0));
@@ -432,13 +541,19 @@ fn host_rusage() -> libc::rusage {
 /// The i386 `struct rusage` (72 bytes): 2.4's `getrusage` fills utime, stime,
 /// minflt, majflt and nswap; the rest is zero. The fault counts are the task's own
 /// 2.4 counts (spec §3.8), not the host's.
+///
+/// RUSAGE_CHILDREN reports the fault counts of the reaped children (`cmin_flt`,
+/// `cmaj_flt`) and zero times: the host cannot tell how much of the emulator's CPU
+/// time was a child's.
 pub fn rusage_bytes(k: &Kernel, children: bool) -> [u8; 72] {
     let mut b = [0u8; 72];
+    let put = |b: &mut [u8; 72], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
     if children {
+        put(&mut b, 32, k.task.cmin_flt as u32);
+        put(&mut b, 36, k.task.cmaj_flt as u32);
         return b;
     }
     let ru = host_rusage();
-    let put = |b: &mut [u8; 72], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
     put(&mut b, 0, ru.ru_utime.tv_sec as u32);
     put(&mut b, 4, ru.ru_utime.tv_usec as u32);
     put(&mut b, 8, ru.ru_stime.tv_sec as u32);
@@ -476,7 +591,12 @@ pub fn sys_getpriority(k: &mut Kernel, a: Args) -> SysResult {
     Ok((20 - nice) as u32)
 }
 
-pub fn sys_sched_yield(_k: &mut Kernel, _a: Args) -> SysResult {
+/// sched_yield(): with several processes the caller's time slice ends, so the next
+/// runnable one runs (2.4 sets `need_resched`); alone it just returns.
+pub fn sys_sched_yield(k: &mut Kernel, _a: Args) -> SysResult {
+    if k.multitasking() {
+        k.slice_left = 0;
+    }
     Ok(0)
 }
 
@@ -626,12 +746,6 @@ pub fn sys_futex(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
         }
         _ => Err(ENOSYS),
     }
-}
-
-/// wait4(pid, status, options, rusage) and waitpid: the task never has children
-/// (no fork), so there is nothing to wait for.
-pub fn sys_wait4(_k: &mut Kernel, _a: Args) -> SysResult {
-    Err(libc::ECHILD)
 }
 
 const PR_SET_PDEATHSIG: u32 = 1;

@@ -1,10 +1,13 @@
-//! Signal system calls: sigaction, masks, the alternate stack, kill to self.
-//! Delivery, frames and sigreturn live in [`crate::signal`].
+//! Signal system calls: sigaction, masks, the alternate stack, kill between guest
+//! processes, pause and sigsuspend. Delivery, frames and sigreturn live in
+//! [`crate::signal`].
 
-use crate::errno::{SysResult, EFAULT, EINVAL, ESRCH};
+use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND, ESRCH};
+use crate::exit::INIT_PID;
+use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::signal::{
-    do_sigaction, do_sigaltstack, read_stack_t, send_sig_info, write_stack_t, SigAction, SigInfo, NSIG,
-    SA_NODEFER, SA_RESETHAND, SI_TKILL, SI_USER, UNBLOCKABLE,
+    do_sigaction, do_sigaltstack, read_stack_t, send_sig_info, send_sig_to, write_stack_t, SigAction,
+    SigInfo, NSIG, SA_NODEFER, SA_RESETHAND, SI_TKILL, SI_USER, UNBLOCKABLE,
 };
 use crate::syscall::Args;
 use crate::Kernel;
@@ -177,18 +180,62 @@ fn signal_self(k: &mut Kernel, sig: i32, code: i32) -> SysResult {
     Ok(0)
 }
 
-/// kill(pid, sig): pid 0, -1, the task's pid or -pid reach the task itself. Any
-/// other pid names a host process (the guest lives among them, as a native run
-/// would): the host delivers the signal, or says ESRCH / EPERM. Broadcasts
-/// (-1) stop at the task.
+/// Sends `sig` from the current process to the guest process `pid` (0 = the
+/// permission probe, nothing is sent). False if there is no such process.
+fn signal_guest(k: &mut Kernel, pid: u32, sig: i32, code: i32) -> bool {
+    let me = k.task.pid;
+    if sig == 0 {
+        return k.find_task(pid).is_some();
+    }
+    send_sig_to(k, pid, SigInfo::user(sig, code, me))
+}
+
+/// kill(pid, sig) (2.4's `kill_something_info`):
+///
+/// * pid > 0: that guest process (a zombie accepts and drops it);
+/// * pid 0, or -pgrp of the emulator's process group (every guest process is in it),
+///   or -pid of a guest process: every guest process, the caller included;
+/// * pid -1: every guest process except init and the caller (ESRCH if there is
+///   none).
+///
+/// A pid the guest's pid allocator has handed out names a guest process: if it is
+/// gone, ESRCH. A higher one names a host process (the guest lives among them, as
+/// a native run would): the host delivers the signal, or says ESRCH / EPERM.
 pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
     valid_sig(sig)?;
-    let me = k.task.pid as i32;
-    if pid == 0 || pid == -1 || pid == me || pid == -me {
-        return signal_self(k, sig, SI_USER);
+    let me = k.task.pid;
+    if pid > 0 && k.find_task(pid as u32).is_some() {
+        if pid as u32 == me {
+            return signal_self(k, sig, SI_USER);
+        }
+        signal_guest(k, pid as u32, sig, SI_USER);
+        return Ok(0);
     }
-    if pid == i32::MIN {
+    // SAFETY: getpgrp has no arguments and cannot fail.
+    let pgrp = unsafe { libc::getpgrp() };
+    let group = pid == 0
+        || (pid < -1 && (pid.checked_neg() == Some(pgrp) || k.find_task(pid.unsigned_abs()).is_some()));
+    if group || pid == -1 {
+        let targets: Vec<u32> = k
+            .all_tasks()
+            .filter(|t| !t.state.is_zombie())
+            .map(|t| t.pid)
+            .filter(|&p| group || (p != INIT_PID && p != me))
+            .collect();
+        if targets.is_empty() {
+            return Err(ESRCH);
+        }
+        for p in targets {
+            if p == me {
+                signal_self(k, sig, SI_USER)?;
+            } else {
+                signal_guest(k, p, sig, SI_USER);
+            }
+        }
+        return Ok(0);
+    }
+    if pid == i32::MIN || (pid > 0 && pid as u32 <= k.max_pid) {
         return Err(ESRCH);
     }
     // SAFETY: kill has no pointer arguments.
@@ -198,17 +245,21 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     Ok(0)
 }
 
-/// tkill(tid, sig)
+/// tkill(tid, sig): one thread per process, so the tid is a guest pid.
 pub fn sys_tkill(k: &mut Kernel, a: Args) -> SysResult {
     let (tid, sig) = (a[0] as i32, a[1] as i32);
     if tid <= 0 {
         return Err(EINVAL);
     }
     valid_sig(sig)?;
-    if tid != k.task.pid as i32 {
+    if tid == k.task.pid as i32 {
+        return signal_self(k, sig, SI_TKILL);
+    }
+    if k.find_task(tid as u32).is_none_or(|t| t.state.is_zombie()) {
         return Err(ESRCH);
     }
-    signal_self(k, sig, SI_TKILL)
+    signal_guest(k, tid as u32, sig, SI_TKILL);
+    Ok(0)
 }
 
 /// tgkill(tgid, tid, sig): how glibc's raise() and abort() signal themselves.
@@ -218,9 +269,53 @@ pub fn sys_tgkill(k: &mut Kernel, a: Args) -> SysResult {
         return Err(EINVAL);
     }
     valid_sig(sig)?;
-    let me = k.task.pid as i32;
-    if tgid != me || tid != me {
+    if tgid != tid {
         return Err(ESRCH);
     }
-    signal_self(k, sig, SI_TKILL)
+    if tid == k.task.pid as i32 {
+        return signal_self(k, sig, SI_TKILL);
+    }
+    if k.find_task(tid as u32).is_none_or(|t| t.state.is_zombie()) {
+        return Err(ESRCH);
+    }
+    signal_guest(k, tid as u32, sig, SI_TKILL);
+    Ok(0)
+}
+
+/// `sigsuspend` with the new mask `mask`: if a signal it lets through is pending,
+/// installs the mask (the old one is kept for the handler's frame) and returns
+/// -ERESTARTNOHAND, which the handler turns into EINTR; otherwise sleeps until one
+/// arrives. If no handler runs (the signal was a stop signal, discarded), the old
+/// mask comes back and the call is restarted: it sleeps again, as 2.4's loop does.
+fn do_sigsuspend(k: &mut Kernel, mask: u64) -> SysResult {
+    let mask = mask & !UNBLOCKABLE;
+    if k.task.sig.has_deliverable(mask) {
+        let st = &mut k.task.sig;
+        st.saved_mask = Some(st.blocked);
+        st.blocked = mask;
+        return Err(ERESTARTNOHAND);
+    }
+    interruptible_sleep_on(k, WaitOn::Signal { mask });
+    Err(ERESTARTNOHAND)
+}
+
+/// rt_sigsuspend(const sigset_t *mask, sigsetsize)
+pub fn sys_rt_sigsuspend(k: &mut Kernel, a: Args) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.copy_from_user(a[0], &mut b).map_err(|_| EFAULT)?;
+    do_sigsuspend(k, u64::from_le_bytes(b))
+}
+
+/// sigsuspend(history0, history1, old_sigset_t mask): the mask is one word.
+pub fn sys_sigsuspend(k: &mut Kernel, a: Args) -> SysResult {
+    do_sigsuspend(k, u64::from(a[2]))
+}
+
+/// pause(): sleeps until a signal is delivered; returns EINTR after its handler.
+pub fn sys_pause(k: &mut Kernel, _a: Args) -> SysResult {
+    let mask = k.task.sig.blocked;
+    do_sigsuspend(k, mask)
 }

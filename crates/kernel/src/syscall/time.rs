@@ -1,10 +1,15 @@
-//! Clocks and sleeping, answered by the host's clocks.
+//! Clocks and sleeping, answered by the host's clocks. With several guest processes
+//! a sleep does not block the host: the process sleeps in the scheduler until the
+//! deadline (see [`crate::sched`]).
 //!
 //! i386 has two `struct timespec`s: the old one (32-bit `tv_sec`, 32-bit `tv_nsec`,
 //! 8 bytes) and `__kernel_timespec` of the *_time64 calls (64-bit `tv_sec`, 64-bit
 //! `tv_nsec` of which the kernel reads the low 32 bits, 16 bytes).
 
-use crate::errno::{host_errno, Errno, SysResult, EFAULT, EINVAL, EOVERFLOW};
+use std::time::{Duration, Instant};
+
+use crate::errno::{host_errno, Errno, SysResult, EFAULT, EINVAL, EOVERFLOW, ERESTARTNOHAND};
+use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::syscall::Args;
 use crate::Kernel;
 
@@ -151,9 +156,40 @@ pub fn host_sleep(clock: libc::clockid_t, flags: libc::c_int, ts: libc::timespec
     }
 }
 
-/// nanosleep(req, rem): never interrupted, so `rem` is left alone.
+fn duration(ts: &libc::timespec) -> Duration {
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A sleep of `d` while there are several processes: sleeps in the scheduler until
+/// the deadline, taken once when the call starts. A signal interrupts it
+/// (-ERESTARTNOHAND: EINTR if a handler runs, else the sleep goes on to the same
+/// deadline); the time left goes to `rem` if given.
+fn sched_sleep(k: &mut Kernel, d: Duration, rem: Option<(u32, bool)>) -> SysResult {
+    let deadline = crate::sched::deadline_after(k, d);
+    let now = Instant::now();
+    if now >= deadline {
+        return Ok(0);
+    }
+    if k.task.sig.signal_pending() {
+        if let Some((addr, time64)) = rem.filter(|r| r.0 != 0) {
+            let left = deadline - now;
+            let ts =
+                libc::timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) };
+            write_timespec(k, addr, &ts, time64)?;
+        }
+        return Err(ERESTARTNOHAND);
+    }
+    interruptible_sleep_on(k, WaitOn::Timer(deadline));
+    Err(ERESTARTNOHAND)
+}
+
+/// nanosleep(req, rem). With one process the host sleeps and nothing can interrupt
+/// it, so `rem` is left alone.
 pub fn sys_nanosleep(k: &mut Kernel, a: Args) -> SysResult {
     let ts = read_timespec(k, a[0], false)?;
+    if k.multitasking() {
+        return sched_sleep(k, duration(&ts), Some((a[1], false)));
+    }
     host_sleep(libc::CLOCK_MONOTONIC, 0, ts)?;
     Ok(0)
 }
@@ -166,6 +202,15 @@ pub fn sys_clock_nanosleep(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     }
     let ts = read_timespec(k, a[2], time64)?;
     let flags = if a[1] & 1 != 0 { libc::TIMER_ABSTIME } else { 0 };
+    if k.multitasking() {
+        if flags == 0 {
+            return sched_sleep(k, duration(&ts), Some((a[3], time64)));
+        }
+        // An absolute time on `clk`: how far it is from now.
+        let now = host_clock(clk)?;
+        let d = duration(&ts).saturating_sub(duration(&now));
+        return sched_sleep(k, d, None);
+    }
     host_sleep(clk, flags, ts)?;
     Ok(0)
 }

@@ -1,0 +1,213 @@
+//! Process exit and reaping: 2.4's `kernel/exit.c` — `do_exit`, `exit_notify`,
+//! `forget_original_parent`, `sys_wait4`, `release_task`.
+//!
+//! * A process other than init that exits gives up its address space, files and
+//!   working directory at once, hands its children to init, sends its exit signal
+//!   (SIGCHLD) to its parent and stays a zombie until the parent's wait4.
+//! * The machine lives as long as **init**, pid 1, the program the emulator started:
+//!   when it exits (or is killed) its status is the emulator's, and every other guest
+//!   process is killed then — its memory and files released, nobody notified. A
+//!   native run would leave such processes running after the parent; here they have
+//!   no CPU to run on once the emulator stops. Init's own address space is kept, so
+//!   `--stats` and the tracer can still look at it.
+//! * Reaping (wait4) adds the child's `min_flt`/`maj_flt` and its own children's
+//!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (spec §3.8).
+
+use crate::errno::{SysResult, ECHILD, EFAULT, EINVAL, ERESTARTSYS};
+use crate::files::FdTable;
+use crate::run::ExitStatus;
+use crate::sched::{sleep_on, TaskState, WaitOn};
+use crate::signal::{send_sig_to, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIGCHLD, SIG_IGN};
+use crate::task::Task;
+use crate::Kernel;
+
+/// The first process: the program the emulator started, and the reaper of orphans.
+pub const INIT_PID: u32 = 1;
+
+pub const WNOHANG: u32 = 0x0000_0001;
+pub const WUNTRACED: u32 = 0x0000_0002;
+pub const WCONTINUED: u32 = 0x0000_0008;
+pub const WNOTHREAD: u32 = 0x2000_0000;
+pub const WALL: u32 = 0x4000_0000;
+pub const WCLONE: u32 = 0x8000_0000;
+
+/// The wait status of an exit: `code << 8`, or the signal number (| 0x80 for a core
+/// dump).
+pub fn wait_status(st: &ExitStatus) -> u32 {
+    match *st {
+        ExitStatus::Exited(c) => ((c & 0xff) as u32) << 8,
+        ExitStatus::Signaled { signo, core, .. } => signo as u32 | if core { 0x80 } else { 0 },
+    }
+}
+
+/// `do_exit` for the current process, which is not init: `__exit_mm`,
+/// `__exit_files`, `__exit_fs`, then `exit_notify`. The task is left a zombie (or
+/// dead, if its parent does not wait for children) for the scheduler to switch away
+/// from.
+pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
+    let me = k.task.pid;
+    log::debug!(target: "kernel::sched", "pid {me} ({}) exits: {st:?}", k.task.comm);
+    crate::mm::exit_mm(k);
+    // Closing the host fds is what lets a reader of this process's pipes see EOF.
+    k.task.files = FdTable::default();
+    k.task.cwd = None;
+    k.task.vfork_done = true;
+    k.task.sig.pending.clear();
+    k.task.orig_eax = None;
+    k.task.timeout = None;
+
+    // forget_original_parent: the children go to init, which is told about the ones
+    // that are already zombies.
+    let mut orphan_zombie = None;
+    for t in k.tasks.values_mut().filter(|t| t.ppid == me) {
+        t.ppid = INIT_PID;
+        if let TaskState::Zombie(z) = &t.state {
+            orphan_zombie = Some((t.pid, t.exit_signal, *z));
+        }
+    }
+    if let Some((pid, sig, z)) = orphan_zombie {
+        notify_parent(k, INIT_PID, pid, sig, &z);
+    }
+
+    // exit_notify: a parent that ignores SIGCHLD (or asked for SA_NOCLDWAIT) does not
+    // keep zombies; the child is released now and the parent is not signalled.
+    let parent = k.task.ppid;
+    let sig = k.task.exit_signal;
+    let autoreap = sig == SIGCHLD
+        && k.find_task(parent).is_some_and(|p| {
+            let a = p.sig.action(SIGCHLD);
+            a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0
+        });
+    if autoreap {
+        k.task.state = TaskState::Dead;
+        return;
+    }
+    notify_parent(k, parent, me, sig, &st);
+    k.task.state = TaskState::Zombie(st);
+}
+
+/// `do_notify_parent`: the child's exit signal, with CLD_EXITED / CLD_KILLED and the
+/// status, to `parent`. An exit signal of 0 sends nothing.
+fn notify_parent(k: &mut Kernel, parent: u32, child: u32, sig: i32, st: &ExitStatus) {
+    if sig == 0 {
+        return;
+    }
+    let info = match *st {
+        ExitStatus::Exited(c) => SigInfo::chld(sig, CLD_EXITED, child, c & 0xff),
+        ExitStatus::Signaled { signo, core, .. } => {
+            SigInfo::chld(sig, if core { crate::signal::CLD_DUMPED } else { CLD_KILLED }, child, signo)
+        }
+    };
+    send_sig_to(k, parent, info);
+}
+
+/// Init has exited: the machine ends. Every other process is killed, its address
+/// space freed and its files closed; zombies are dropped. Init stays current with
+/// its address space.
+pub fn exit_machine(k: &mut Kernel) {
+    let others = std::mem::take(&mut k.tasks);
+    if !others.is_empty() {
+        log::debug!(target: "kernel::sched", "init exits: killing {} other processes", others.len());
+    }
+    for (_, mut t) in others {
+        let mm = std::mem::take(&mut t.mm);
+        if mm.pgd != 0 {
+            crate::mm::mmput(k, mm);
+        }
+    }
+}
+
+/// Whether child `t` of the caller matches wait4's `pid` and `options`: pid > 0 that
+/// child; -1 or 0 any child; < -1 the process group -pid. Every guest process is in
+/// the emulator's own process group (job control stays with the host). A child whose
+/// exit signal is not SIGCHLD (a "clone" child) is seen only with __WCLONE, the
+/// others only without it; __WALL sees both.
+fn wait_matches(t: &Task, pid: i32, options: u32, pgrp: impl Fn() -> i32) -> bool {
+    let by_pid = match pid {
+        p if p > 0 => t.pid == p as u32,
+        0 | -1 => true,
+        p => p.checked_neg() == Some(pgrp()),
+    };
+    let clone_child = t.exit_signal != SIGCHLD;
+    by_pid && (options & WALL != 0 || clone_child == (options & WCLONE != 0))
+}
+
+/// The children of `parent` wait4(`pid`, `options`) looks at: whether there is any,
+/// and the lowest-numbered zombie among them (the oldest, as today's kernels scan
+/// children in creation order).
+pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, Option<u32>) {
+    // SAFETY: getpgrp has no arguments and cannot fail.
+    let pgrp = || unsafe { libc::getpgrp() };
+    let mut any = false;
+    let mut zombie: Option<u32> = None;
+    for t in k.all_tasks().filter(|t| t.ppid == parent && t.pid != parent && t.state != TaskState::Dead) {
+        if !wait_matches(t, pid, options, pgrp) {
+            continue;
+        }
+        any = true;
+        if matches!(t.state, TaskState::Zombie(_)) {
+            zombie = Some(zombie.map_or(t.pid, |z| z.min(t.pid)));
+        }
+    }
+    (any, zombie)
+}
+
+/// The i386 `struct rusage` of a reaped child (2.4's `getrusage(p, RUSAGE_BOTH)`):
+/// its fault counts plus its children's. Times are 0: the host cannot tell how much
+/// of the emulator's CPU time one guest process used.
+fn child_rusage(t: &Task) -> [u8; 72] {
+    let mut b = [0u8; 72];
+    b[32..36].copy_from_slice(&((t.min_flt + t.cmin_flt) as u32).to_le_bytes());
+    b[36..40].copy_from_slice(&((t.maj_flt + t.cmaj_flt) as u32).to_le_bytes());
+    b
+}
+
+/// `sys_wait4(pid, stat_addr, options, ru)`: reaps a zombie child matching `pid`
+/// (status and rusage written first; a fault there leaves it a zombie and returns
+/// EFAULT), else ECHILD when nothing matches, 0 with WNOHANG, or sleeps until a
+/// matching child exits (restarted after a handler only with SA_RESTART, as 2.4's
+/// -ERESTARTSYS). Stopped and continued children are never reported: there is no
+/// job control.
+pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32) -> SysResult {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0 {
+        return Err(EINVAL);
+    }
+    let me = k.task.pid;
+    let (any, zombie) = find_waitable(k, me, pid, options);
+    if let Some(z) = zombie {
+        let Some(child) = k.tasks.get(&z) else { return Err(ECHILD) };
+        let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
+        let usage = child_rusage(child);
+        if ru != 0 {
+            k.copy_to_user(ru, &usage).map_err(|_| EFAULT)?;
+        }
+        if stat_addr != 0 {
+            k.put_user::<u32>(stat_addr, wait_status(&st))?;
+        }
+        release_task(k, z);
+        return Ok(z);
+    }
+    if !any {
+        return Err(ECHILD);
+    }
+    if options & WNOHANG != 0 {
+        return Ok(0);
+    }
+    sleep_on(k, WaitOn::Child { pid, options }, ERESTARTSYS)
+}
+
+/// `release_task`: the zombie `pid` goes away; its fault counts and its children's
+/// go into the current task's `cmin_flt`/`cmaj_flt` (spec §3.8).
+fn release_task(k: &mut Kernel, pid: u32) {
+    if let Some(c) = k.tasks.remove(&pid) {
+        k.task.cmin_flt += c.min_flt + c.cmin_flt;
+        k.task.cmaj_flt += c.maj_flt + c.cmaj_flt;
+        log::debug!(
+            target: "kernel::sched",
+            "pid {} reaps pid {pid}: minflt {} majflt {} (with its children's)",
+            k.task.pid,
+            c.min_flt + c.cmin_flt,
+            c.maj_flt + c.cmaj_flt
+        );
+    }
+}
