@@ -3,8 +3,8 @@
 
 mod difftest;
 mod run;
-mod trace;
 mod size;
+mod trace;
 
 use std::process::ExitCode;
 

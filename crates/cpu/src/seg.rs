@@ -148,14 +148,16 @@ impl Cpu {
                 return Err(Exception::GeneralProtection(selector & !3)); // #NP in hardware
             }
         }
-        self.segs[sreg as usize] = Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        self.segs[sreg as usize] =
+            Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
         Ok(())
     }
 
     /// Loads CS without checks: used by the kernel at exec and signal return.
     pub fn force_cs(&mut self, selector: u16) {
         let d = self.descriptor(selector).unwrap_or(Descriptor { base: 0, limit: u32::MAX, attrs: 0xcfb });
-        self.segs[SegReg::Cs as usize] = Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        self.segs[SegReg::Cs as usize] =
+            Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
     }
 }
 

@@ -103,138 +103,60 @@ const M: u32 = DATA + 0x10;
 #[test]
 fn add_family_to_memory() {
     // add dword [M], ecx
-    assert_eq!(
-        rmw(&abs(&[], &[0x01], 1, M, &[]), 0x7fff_ffff, 1, 0, 0),
-        (0x8000_0000, OF | SF | AF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x01], 1, M, &[]), 0x7fff_ffff, 1, 0, 0), (0x8000_0000, OF | SF | AF | PF));
     // adc byte [M], 0xff with CF=1: 0x01 + 0xff + 1; the other bytes stay.
-    assert_eq!(
-        rmw(&abs(&[], &[0x80], 2, M, &[0xff]), 0xaabb_cc01, 0, 0, CF),
-        (0xaabb_cc01, CF | AF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x80], 2, M, &[0xff]), 0xaabb_cc01, 0, 0, CF), (0xaabb_cc01, CF | AF));
     // sbb word [M], cx with CF=1: 0 - 0 - 1.
     assert_eq!(
         rmw(&abs(&[0x66], &[0x19], 1, M, &[]), 0x1234_0000, 0, 0, CF),
         (0x1234_ffff, CF | AF | SF | PF)
     );
     // sub dword [M], 0xffffffff (83 /5 ib, sign-extended)
-    assert_eq!(
-        rmw(&abs(&[], &[0x83], 5, M, &[0xff]), 5, 0, 0, 0),
-        (6, CF | AF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x83], 5, M, &[0xff]), 5, 0, 0, 0), (6, CF | AF | PF));
     // 82 /0 alias: add byte [M], 0x80
-    assert_eq!(
-        rmw(&abs(&[], &[0x82], 0, M, &[0x80]), 0x80, 0, 0, 0),
-        (0, CF | OF | ZF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x82], 0, M, &[0x80]), 0x80, 0, 0, 0), (0, CF | OF | ZF | PF));
     // inc dword [M]: wraps to 0, CF kept.
-    assert_eq!(
-        rmw(&abs(&[], &[0xff], 0, M, &[]), u32::MAX, 0, 0, CF),
-        (0, CF | ZF | AF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xff], 0, M, &[]), u32::MAX, 0, 0, CF), (0, CF | ZF | AF | PF));
     // dec byte [M]: 0x80 - 1 overflows.
-    assert_eq!(
-        rmw(&abs(&[], &[0xfe], 1, M, &[]), 0x80, 0, 0, 0),
-        (0x7f, OF | AF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xfe], 1, M, &[]), 0x80, 0, 0, 0), (0x7f, OF | AF));
     // neg dword [M] of the most negative value.
-    assert_eq!(
-        rmw(&abs(&[], &[0xf7], 3, M, &[]), 0x8000_0000, 0, 0, 0),
-        (0x8000_0000, CF | OF | SF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xf7], 3, M, &[]), 0x8000_0000, 0, 0, 0), (0x8000_0000, CF | OF | SF | PF));
     // cmp dword [M], ecx writes nothing.
-    assert_eq!(
-        rmw(&abs(&[], &[0x39], 1, M, &[]), 3, 5, 0, 0),
-        (3, CF | SF | AF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x39], 1, M, &[]), 3, 5, 0, 0), (3, CF | SF | AF));
 }
 
 #[test]
 fn logic_to_memory() {
     // not word [M]: flags untouched.
-    assert_eq!(
-        rmw(&abs(&[0x66], &[0xf7], 2, M, &[]), 0x00ff_00ff, 0, 0, ARITH),
-        (0x00ff_ff00, ARITH)
-    );
+    assert_eq!(rmw(&abs(&[0x66], &[0xf7], 2, M, &[]), 0x00ff_00ff, 0, 0, ARITH), (0x00ff_ff00, ARITH));
     // xor dword [M], -1 (83 /6 ib)
-    assert_eq!(
-        rmw(
-            &abs(&[], &[0x83], 6, M, &[0xff]),
-            0x0f0f_0f0f,
-            0,
-            0,
-            CF | OF
-        ),
-        (0xf0f0_f0f0, SF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x83], 6, M, &[0xff]), 0x0f0f_0f0f, 0, 0, CF | OF), (0xf0f0_f0f0, SF | PF));
     // and byte [M], cl
-    assert_eq!(
-        rmw(&abs(&[], &[0x20], 1, M, &[]), 0x1234_56f0, 0x0f, 0, CF),
-        (0x1234_5600, ZF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x20], 1, M, &[]), 0x1234_56f0, 0x0f, 0, CF), (0x1234_5600, ZF | PF));
     // or dword [M], edx
-    assert_eq!(
-        rmw(&abs(&[], &[0x09], 2, M, &[]), 0x10, 0, 0x8000_0000, 0),
-        (0x8000_0010, SF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0x09], 2, M, &[]), 0x10, 0, 0x8000_0000, 0), (0x8000_0010, SF));
     // test dword [M], 0x10 (F7 /0 id) writes nothing.
-    assert_eq!(
-        rmw(
-            &abs(&[], &[0xf7], 0, M, &0x10u32.to_le_bytes()),
-            0x10,
-            0,
-            0,
-            CF
-        ),
-        (0x10, 0)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xf7], 0, M, &0x10u32.to_le_bytes()), 0x10, 0, 0, CF), (0x10, 0));
 }
 
 #[test]
 fn shifts_to_memory() {
     // shl dword [M], 4 (OF, undefined for counts above 1, as the host gives it:
     // MSB(result) XOR CF)
-    assert_eq!(
-        rmw(&abs(&[], &[0xc1], 4, M, &[4]), 0x1234_5678, 0, 0, 0),
-        (0x2345_6780, CF | AF | OF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xc1], 4, M, &[4]), 0x1234_5678, 0, 0, 0), (0x2345_6780, CF | AF | OF));
     // rcr word [M], cl (cl = 1, CF = 1)
-    assert_eq!(
-        rmw(&abs(&[0x66], &[0xd3], 3, M, &[]), 0x0002, 1, 0, CF),
-        (0x8001, OF)
-    );
+    assert_eq!(rmw(&abs(&[0x66], &[0xd3], 3, M, &[]), 0x0002, 1, 0, CF), (0x8001, OF));
     // sar byte [M], 1
-    assert_eq!(
-        rmw(&abs(&[], &[0xd0], 7, M, &[]), 0x81, 0, 0, 0),
-        (0xc0, CF | AF | SF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xd0], 7, M, &[]), 0x81, 0, 0, 0), (0xc0, CF | AF | SF | PF));
     // rol dword [M], cl with cl = 0x20: masked count 0, nothing changes.
-    assert_eq!(
-        rmw(&abs(&[], &[0xd3], 0, M, &[]), 0x8000_0001, 0x20, 0, ZF | PF),
-        (0x8000_0001, ZF | PF)
-    );
+    assert_eq!(rmw(&abs(&[], &[0xd3], 0, M, &[]), 0x8000_0001, 0x20, 0, ZF | PF), (0x8000_0001, ZF | PF));
     // shld dword [M], edx, 8
     assert_eq!(
-        rmw(
-            &abs(&[], &[0x0f, 0xa4], 2, M, &[8]),
-            0x1122_3344,
-            0,
-            0xaabb_ccdd,
-            0
-        ),
+        rmw(&abs(&[], &[0x0f, 0xa4], 2, M, &[8]), 0x1122_3344, 0, 0xaabb_ccdd, 0),
         (0x2233_44aa, CF | AF | PF | OF)
     );
     // shrd word [M], dx, cl (cl = 4)
-    assert_eq!(
-        rmw(
-            &abs(&[0x66], &[0x0f, 0xad], 2, M, &[]),
-            0x1234,
-            4,
-            0x000f,
-            0
-        ),
-        (0xf123, AF | SF)
-    );
+    assert_eq!(rmw(&abs(&[0x66], &[0x0f, 0xad], 2, M, &[]), 0x1234, 4, 0x000f, 0), (0xf123, AF | SF));
 }
 
 #[test]
@@ -255,10 +177,7 @@ fn multiply_and_divide_memory_sources() {
     b.m.cpu.regs[EAX] = 0xdead_0000;
     b.m.cpu.regs[EDX] = 0xbeef_0001;
     assert_eq!(b.exec(&abs(&[0x66], &[0xf7], 6, M, &[])), Exit::Budget); // div word [M]
-    assert_eq!(
-        (b.m.cpu.regs[EAX], b.m.cpu.regs[EDX]),
-        (0xdead_8000, 0xbeef_0000)
-    );
+    assert_eq!((b.m.cpu.regs[EAX], b.m.cpu.regs[EDX]), (0xdead_8000, 0xbeef_0000));
 
     b.write32(M, 0xffff_fff9); // -7
     b.m.cpu.regs[EAX] = 50;
@@ -272,11 +191,7 @@ fn expect_divide_error(b: &mut Bench, code: &[u8]) {
     let regs = b.m.cpu.regs;
     let flags = b.m.cpu.flags.get();
     let icount = b.m.cpu.icount;
-    assert_eq!(
-        b.exec(code),
-        Exit::Exception(Exception::DivideError),
-        "{code:02x?}"
-    );
+    assert_eq!(b.exec(code), Exit::Exception(Exception::DivideError), "{code:02x?}");
     assert_eq!(b.m.cpu.regs, regs);
     assert_eq!(b.m.cpu.flags.get(), flags);
     assert_eq!(b.m.cpu.eip, CODE);
@@ -286,16 +201,7 @@ fn expect_divide_error(b: &mut Bench, code: &[u8]) {
 #[test]
 fn divide_errors_change_nothing() {
     let mut b = Bench::new();
-    b.m.cpu.regs = [
-        0x1234_5678,
-        0xffff_ffff,
-        0x8000_0000,
-        1,
-        0x0bff_f000,
-        2,
-        3,
-        4,
-    ];
+    b.m.cpu.regs = [0x1234_5678, 0xffff_ffff, 0x8000_0000, 1, 0x0bff_f000, 2, 3, 4];
     b.m.cpu.flags.set(0x202 | CF | ZF);
     b.write32(M, 0);
     expect_divide_error(&mut b, &abs(&[], &[0xf7], 6, M, &[])); // div dword [M] by 0
@@ -333,23 +239,10 @@ fn read_only_destination_faults_precisely() {
             cases.push(abs(p, &[0x82], digit, t, &[1]));
             cases.push(abs(p, &[0x83], digit, t, &[1]));
         }
-        cases.push(abs(
-            p,
-            &[0x81],
-            0,
-            t,
-            if p.is_empty() { &[1, 0, 0, 0] } else { &[1, 0] },
-        ));
-        for (opc, digit) in [
-            (0xfe, 0),
-            (0xfe, 1),
-            (0xff, 0),
-            (0xff, 1),
-            (0xf6, 2),
-            (0xf6, 3),
-            (0xf7, 2),
-            (0xf7, 3),
-        ] {
+        cases.push(abs(p, &[0x81], 0, t, if p.is_empty() { &[1, 0, 0, 0] } else { &[1, 0] }));
+        for (opc, digit) in
+            [(0xfe, 0), (0xfe, 1), (0xff, 0), (0xff, 1), (0xf6, 2), (0xf6, 3), (0xf7, 2), (0xf7, 3)]
+        {
             cases.push(abs(p, &[opc], digit, t, &[]));
         }
         for digit in 0..8 {
@@ -372,26 +265,15 @@ fn read_only_destination_faults_precisely() {
     for code in &cases {
         let mut b = Bench::new();
         b.write32(t, 0x8421_1248);
-        b.m.cpu.regs = [
-            0x1111_1111,
-            0x2222_2220,
-            0,
-            0x4444_4444,
-            0x0bff_f000,
-            0x6666_6666,
-            0x7777_7777,
-            0x8888_8888,
-        ];
+        b.m.cpu.regs =
+            [0x1111_1111, 0x2222_2220, 0, 0x4444_4444, 0x0bff_f000, 0x6666_6666, 0x7777_7777, 0x8888_8888];
         b.m.cpu.flags.set(0x202 | CF | AF | SF);
         let regs = b.m.cpu.regs;
         let flags = b.m.cpu.flags.get();
         let (data, ro) = (b.page(DATA), b.page(RO));
         assert_eq!(
             b.exec(code),
-            Exit::Exception(Exception::PageFault(PageFault {
-                addr: t,
-                code: PF_USER_WRITE_PROTECTION
-            })),
+            Exit::Exception(Exception::PageFault(PageFault { addr: t, code: PF_USER_WRITE_PROTECTION })),
             "{code:02x?}"
         );
         assert_eq!(b.m.cpu.regs, regs, "{code:02x?}");
@@ -413,10 +295,7 @@ fn page_straddling_rmw_faults_before_writing() {
     let code = abs(&[], &[0x01], 0, RO - 2, &[]); // add dword [RO-2], eax
     assert_eq!(
         b.exec(&code),
-        Exit::Exception(Exception::PageFault(PageFault {
-            addr: RO,
-            code: PF_USER_WRITE_PROTECTION
-        }))
+        Exit::Exception(Exception::PageFault(PageFault { addr: RO, code: PF_USER_WRITE_PROTECTION }))
     );
     assert_eq!(b.read32(RO - 4), 0x5566_7788);
     assert_eq!(b.m.cpu.eip, CODE);
@@ -486,17 +365,11 @@ fn bit_string_addressing() {
     // btr word [base], cx with cx = -17: word at base - 4, bit 15.
     b.write32(base - 4, 0xffff_ffff);
     b.m.cpu.regs[ECX] = 0xdead_ffef;
-    assert_eq!(
-        b.exec(&abs(&[0x66], &[0x0f, 0xb3], 1, base, &[])),
-        Exit::Budget
-    );
+    assert_eq!(b.exec(&abs(&[0x66], &[0x0f, 0xb3], 1, base, &[])), Exit::Budget);
     assert_eq!(b.read32(base - 4), 0xffff_7fff);
     assert_eq!(b.m.cpu.flags.get() & CF, CF);
     // bts dword [base], 35: an immediate is taken mod 32, so bit 3 of [base].
-    assert_eq!(
-        b.exec(&abs(&[], &[0x0f, 0xba], 5, base, &[35])),
-        Exit::Budget
-    );
+    assert_eq!(b.exec(&abs(&[], &[0x0f, 0xba], 5, base, &[35])), Exit::Budget);
     assert_eq!(b.read32(base), 8);
     // bt word [base], ax with ax = 0x8000 (-32768): 4096 bytes below.
     b.m.cpu.regs[EAX] = 0x8000;
@@ -515,10 +388,7 @@ fn bit_string_addressing() {
     let code = abs(&[], &[0x0f, 0xab], 1, DATA, &[]);
     assert_eq!(
         b.exec(&code),
-        Exit::Exception(Exception::PageFault(PageFault {
-            addr: RO + 0x40,
-            code: PF_USER_WRITE_PROTECTION
-        }))
+        Exit::Exception(Exception::PageFault(PageFault { addr: RO + 0x40, code: PF_USER_WRITE_PROTECTION }))
     );
     assert_eq!((b.page(RO), b.m.cpu.flags.get()), (ro, flags));
     // ... and reading it is fine: bt sets CF from it.
@@ -535,10 +405,7 @@ fn lock_prefix() {
     assert_eq!(b.exec(&abs(&[0xf0], &[0x01], 0, M, &[])), Exit::Budget); // lock add [M], eax
     assert_eq!(b.read32(M), 42);
     // LOCK with a register destination is #UD (SDM Vol. 2 "LOCK").
-    assert_eq!(
-        b.exec(&[0xf0, 0x01, 0xc8]),
-        Exit::Exception(Exception::InvalidOpcode)
-    );
+    assert_eq!(b.exec(&[0xf0, 0x01, 0xc8]), Exit::Exception(Exception::InvalidOpcode));
 }
 
 /// Behaviour the SDM leaves undefined, pinned to what ops/ documents (and the AMD
@@ -588,9 +455,8 @@ fn documented_choices_for_undefined_cases() {
 fn every_form_is_registered() {
     use Mnemonic::*;
     let mnemonics = [
-        Add, Adc, Sub, Sbb, Cmp, Inc, Dec, Neg, And, Or, Xor, Not, Test, Rol, Ror, Rcl, Rcr, Shl,
-        Sal, Shr, Sar, Shld, Shrd, Mul, Imul, Div, Idiv, Daa, Das, Aaa, Aas, Aam, Aad, Bt, Bts,
-        Btr, Btc, Bsf, Bsr,
+        Add, Adc, Sub, Sbb, Cmp, Inc, Dec, Neg, And, Or, Xor, Not, Test, Rol, Ror, Rcl, Rcr, Shl, Sal, Shr,
+        Sar, Shld, Shrd, Mul, Imul, Div, Idiv, Daa, Das, Aaa, Aas, Aam, Aad, Bt, Bts, Btr, Btc, Bsf, Bsr,
     ];
     let mut missing = Vec::new();
     let mut count = 0;

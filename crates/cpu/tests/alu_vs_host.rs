@@ -113,34 +113,14 @@ struct Undefined {
 /// SBB CMP INC DEC NEG NOT define everything they touch and have no entry.
 const UNDEFINED: &[Undefined] = &[
     // "The state of the AF flag is undefined."
-    Undefined {
-        ops: &[Op::And, Op::Or, Op::Xor, Op::Test],
-        when: When::Always,
-        flags: AF,
-        result: false,
-    },
+    Undefined { ops: &[Op::And, Op::Or, Op::Xor, Op::Test], when: When::Always, flags: AF, result: false },
     // "For a non-zero count, the AF flag is undefined."
-    Undefined {
-        ops: &[Op::Shl, Op::Shr, Op::Sar],
-        when: When::CountNonZero,
-        flags: AF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Shl, Op::Shr, Op::Sar], when: When::CountNonZero, flags: AF, result: false },
     // "The OF flag is affected only for 1-bit shifts ...; otherwise, it is undefined."
-    Undefined {
-        ops: &[Op::Shl, Op::Shr, Op::Sar],
-        when: When::CountAbove1,
-        flags: OF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Shl, Op::Shr, Op::Sar], when: When::CountAbove1, flags: OF, result: false },
     // CF "is undefined for SHL and SHR instructions where the count is greater than
     // or equal to the size (in bits) of the destination operand."
-    Undefined {
-        ops: &[Op::Shl, Op::Shr],
-        when: When::CountAtLeastWidth,
-        flags: CF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Shl, Op::Shr], when: When::CountAtLeastWidth, flags: CF, result: false },
     // "If the masked count is 1, then the OF flag is affected, otherwise (masked count
     // is greater than 1) the OF flag is undefined."
     Undefined {
@@ -151,40 +131,15 @@ const UNDEFINED: &[Undefined] = &[
     },
     // SHLD/SHRD: "For shifts greater than 1 bit, the OF flag is undefined. If a shift
     // occurs, the AF flag is undefined."
-    Undefined {
-        ops: &[Op::Shld, Op::Shrd],
-        when: When::CountNonZero,
-        flags: AF,
-        result: false,
-    },
-    Undefined {
-        ops: &[Op::Shld, Op::Shrd],
-        when: When::CountAbove1,
-        flags: OF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountNonZero, flags: AF, result: false },
+    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountAbove1, flags: OF, result: false },
     // "If the count is greater than the operand size, the result is undefined" and
     // "... the flags are undefined" (only reachable with 16-bit operands).
-    Undefined {
-        ops: &[Op::Shld, Op::Shrd],
-        when: When::CountAboveWidth,
-        flags: ARITH,
-        result: true,
-    },
+    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountAboveWidth, flags: ARITH, result: true },
     // MUL, IMUL: "The SF, ZF, AF, and PF flags are undefined."
-    Undefined {
-        ops: &[Op::Mul, Op::Imul],
-        when: When::Always,
-        flags: SF | ZF | AF | PF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Mul, Op::Imul], when: When::Always, flags: SF | ZF | AF | PF, result: false },
     // DIV, IDIV: "The CF, OF, SF, ZF, AF, and PF flags are undefined."
-    Undefined {
-        ops: &[Op::Div, Op::Idiv],
-        when: When::Always,
-        flags: ARITH,
-        result: false,
-    },
+    Undefined { ops: &[Op::Div, Op::Idiv], when: When::Always, flags: ARITH, result: false },
     // BT*: "The ZF flag is unaffected. The OF, SF, AF, and PF flags are undefined."
     Undefined {
         ops: &[Op::Bt, Op::Bts, Op::Btr, Op::Btc],
@@ -195,39 +150,14 @@ const UNDEFINED: &[Undefined] = &[
     // BSF/BSR: "The CF, OF, SF, AF, and PF flags are undefined." and "If the content
     // of the source operand is 0, the content of the destination operand is
     // undefined."
-    Undefined {
-        ops: &[Op::Bsf, Op::Bsr],
-        when: When::Always,
-        flags: CF | OF | SF | AF | PF,
-        result: false,
-    },
-    Undefined {
-        ops: &[Op::Bsf, Op::Bsr],
-        when: When::SourceZero,
-        flags: 0,
-        result: true,
-    },
+    Undefined { ops: &[Op::Bsf, Op::Bsr], when: When::Always, flags: CF | OF | SF | AF | PF, result: false },
+    Undefined { ops: &[Op::Bsf, Op::Bsr], when: When::SourceZero, flags: 0, result: true },
     // DAA, DAS: "The OF flag is undefined."
-    Undefined {
-        ops: &[Op::Daa, Op::Das],
-        when: When::Always,
-        flags: OF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Daa, Op::Das], when: When::Always, flags: OF, result: false },
     // AAA, AAS: "The OF, SF, ZF, and PF flags are undefined."
-    Undefined {
-        ops: &[Op::Aaa, Op::Aas],
-        when: When::Always,
-        flags: OF | SF | ZF | PF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Aaa, Op::Aas], when: When::Always, flags: OF | SF | ZF | PF, result: false },
     // AAM, AAD: "The OF, AF, and CF flags are undefined."
-    Undefined {
-        ops: &[Op::Aam, Op::Aad],
-        when: When::Always,
-        flags: OF | AF | CF,
-        result: false,
-    },
+    Undefined { ops: &[Op::Aam, Op::Aad], when: When::Always, flags: OF | AF | CF, result: false },
 ];
 
 /// Context an entry's condition is evaluated in.
@@ -305,10 +235,7 @@ mod native {
                 in("r10") MAP_PRIVATE_ANON_32BIT, in("r8") -1isize, in("r9") 0usize,
                 lateout("rcx") _, lateout("r11") _, options(nostack));
         }
-        assert!(
-            ret > 0 && (ret as usize) + len < 0x8000_0000,
-            "mmap(MAP_32BIT) failed: {ret}"
-        );
+        assert!(ret > 0 && (ret as usize) + len < 0x8000_0000, "mmap(MAP_32BIT) failed: {ret}");
         ret as *mut u8
     }
 
@@ -348,9 +275,7 @@ mod native {
             l.extend([0x8e, 0xd8, 0x8b, 0x04, 0x25]); // mov eax, [SAVE_ES]; mov es, eax
             l.extend(a(SAVE_ES));
             l.extend([0x8e, 0xc0, 0xfc]); // cld
-            l.extend([
-                0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3,
-            ]);
+            l.extend([0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3]);
             let mut far = a(CODE32).to_vec();
             far.extend([USER32_CS, 0]);
             n.bytes_mut(ENTRY64, e.len()).copy_from_slice(&e);
@@ -387,15 +312,8 @@ mod native {
             let mut c = vec![0x8c, 0xd0, 0x8e, 0xd8, 0x8e, 0xc0, 0xff, 0x35];
             c.extend(a(EFLAGS));
             c.push(0x9d); // popfd
-            const MODRM: [(usize, u8); 7] = [
-                (0, 0x05),
-                (1, 0x0d),
-                (2, 0x15),
-                (3, 0x1d),
-                (5, 0x2d),
-                (6, 0x35),
-                (7, 0x3d),
-            ];
+            const MODRM: [(usize, u8); 7] =
+                [(0, 0x05), (1, 0x0d), (2, 0x15), (3, 0x1d), (5, 0x2d), (6, 0x35), (7, 0x3d)];
             for (r, m) in MODRM {
                 c.extend([0x8b, m]); // mov reg, [REGS + 4r]
                 c.extend(a(REGS + 4 * r));
@@ -560,17 +478,10 @@ fn imm(width: u32, v: u32) -> Vec<u8> {
 }
 
 fn flag_names(f: u32) -> String {
-    [
-        (OF, 'O'),
-        (SF, 'S'),
-        (ZF, 'Z'),
-        (AF, 'A'),
-        (PF, 'P'),
-        (CF, 'C'),
-    ]
-    .iter()
-    .map(|&(b, c)| if f & b != 0 { c } else { '.' })
-    .collect()
+    [(OF, 'O'), (SF, 'S'), (ZF, 'Z'), (AF, 'A'), (PF, 'P'), (CF, 'C')]
+        .iter()
+        .map(|&(b, c)| if f & b != 0 { c } else { '.' })
+        .collect()
 }
 
 /// One instruction to compare.
@@ -613,10 +524,7 @@ impl Bench {
         }
         // Kernels booted with ia32_emulation=0 mark the 32-bit code segment not present.
         let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-        if cmdline
-            .split_whitespace()
-            .any(|a| a == "ia32_emulation=0" || a == "ia32_emulation=false")
-        {
+        if cmdline.split_whitespace().any(|a| a == "ia32_emulation=0" || a == "ia32_emulation=false") {
             eprintln!("{name}: skipped (kernel booted without IA-32 emulation)");
             return None;
         }
@@ -728,10 +636,7 @@ impl Bench {
             if !ok {
                 self.defined_count += 1;
                 if self.defined.len() < 20 {
-                    let msg = format!(
-                        "{}: expected #DE with nothing changed, got {exit:?}",
-                        what()
-                    );
+                    let msg = format!("{}: expected #DE with nothing changed, got {exit:?}", what());
                     self.defined.push(msg);
                 }
             }
@@ -740,11 +645,7 @@ impl Bench {
         if exit != Exit::Budget || self.m.cpu.eip != CODE_AT + c.code.len() as u32 {
             self.defined_count += 1;
             if self.defined.len() < 20 {
-                let msg = format!(
-                    "{}: emulator exit {exit:?} at eip {:#x}",
-                    what(),
-                    self.m.cpu.eip
-                );
+                let msg = format!("{}: emulator exit {exit:?} at eip {:#x}", what(), self.m.cpu.eip);
                 self.defined.push(msg);
             }
             return;
@@ -772,11 +673,7 @@ impl Bench {
             }
         }
         let fd = (emu_flags ^ host_flags) & ARITH;
-        let fmsg = format!(
-            "flags emu {} host {}",
-            flag_names(emu_flags),
-            flag_names(host_flags)
-        );
+        let fmsg = format!("flags emu {} host {}", flag_names(emu_flags), flag_names(host_flags));
         if fd & !undef_flags != 0 {
             defined_diff.push(fmsg);
         } else if fd != 0 {
@@ -786,15 +683,8 @@ impl Bench {
             let emu_mem = self.emu_scratch();
             let host_mem = self.n.scratch().to_vec();
             if emu_mem != host_mem {
-                let i = emu_mem
-                    .iter()
-                    .zip(&host_mem)
-                    .position(|(a, b)| a != b)
-                    .unwrap();
-                let d = format!(
-                    "scratch+{i:#x}: emu {:02x} host {:02x}",
-                    emu_mem[i], host_mem[i]
-                );
+                let i = emu_mem.iter().zip(&host_mem).position(|(a, b)| a != b).unwrap();
+                let d = format!("scratch+{i:#x}: emu {:02x} host {:02x}", emu_mem[i], host_mem[i]);
                 if undef_result {
                     undefined_diff.push(d);
                 } else {
@@ -825,11 +715,7 @@ impl Bench {
             self.cases,
             self.defined_count,
             self.undefined_count,
-            if strict {
-                ""
-            } else {
-                " (not enforced: host is not AMD)"
-            }
+            if strict { "" } else { " (not enforced: host is not AMD)" }
         );
         for d in &self.defined {
             eprintln!("  DEFINED   {d}");
@@ -837,17 +723,9 @@ impl Bench {
         for d in &self.undefined {
             eprintln!("  UNDEFINED {d}");
         }
-        assert_eq!(
-            self.defined_count, 0,
-            "{}: defined results differ from the host",
-            self.name
-        );
+        assert_eq!(self.defined_count, 0, "{}: defined results differ from the host", self.name);
         if strict {
-            assert_eq!(
-                self.undefined_count, 0,
-                "{}: undefined bits differ from this AMD host",
-                self.name
-            );
+            assert_eq!(self.undefined_count, 0, "{}: undefined bits differ from this AMD host", self.name);
         }
     }
 }
@@ -869,16 +747,7 @@ fn regs_with(b: &mut Bench, width: u32, ops: &[(u8, u32)]) -> [u32; 8] {
 }
 
 fn case(op: Op, width: u32, code: Vec<u8>, regs: [u32; 8], flags: u32) -> Case {
-    Case {
-        op,
-        width,
-        code,
-        regs,
-        flags,
-        ctx: Ctx::default(),
-        mem: false,
-        divide_error: false,
-    }
+    Case { op, width, code, regs, flags, ctx: Ctx::default(), mem: false, divide_error: false }
 }
 
 /// Group-1 ALU operations: (op, opcode base, /digit of 80-83).
@@ -911,10 +780,7 @@ fn group1(b: &mut Bench, op: Op, base: u8, digit: u8, sweep: u32) {
         }
         // Random sweep over forms and registers.
         for _ in 0..sweep {
-            let (rd, rs) = (
-                b.rng.pick(usable_regs(width)),
-                b.rng.pick(usable_regs(width)),
-            );
+            let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
             let (x, y) = (b.value(width), b.value(width));
             let regs = regs_with(b, width, &[(rd, x), (rs, y)]);
             let mut code = osz(width);
@@ -938,9 +804,7 @@ fn group1(b: &mut Bench, op: Op, base: u8, digit: u8, sweep: u32) {
                     // Memory destination [ebx + disp8] in the scratch area.
                     let mut regs = regs;
                     regs[3] = b.n.scratch_addr() + 0x100;
-                    let rs = b
-                        .rng
-                        .pick(&[0u8, 1, 2, 5, 6, 7][..if width == 8 { 3 } else { 6 }]);
+                    let rs = b.rng.pick(&[0u8, 1, 2, 5, 6, 7][..if width == 8 { 3 } else { 6 }]);
                     let mut code = osz(width);
                     let dir = b.rng.below(2) as u8 * 2;
                     code.extend([base | dir | w1, 0x40 | rs << 3 | 3, b.rng.below(0x80) as u8]);
@@ -983,10 +847,7 @@ fn and_or_xor_test_not() {
     for width in WIDTHS {
         let w1 = u8::from(width != 8);
         for _ in 0..3000 {
-            let (rd, rs) = (
-                b.rng.pick(usable_regs(width)),
-                b.rng.pick(usable_regs(width)),
-            );
+            let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
             let (x, y) = (b.value(width), b.value(width));
             let regs = regs_with(&mut b, width, &[(rd, x), (rs, y)]);
             let mut code = osz(width);
@@ -1084,11 +945,7 @@ fn group2(b: &mut Bench, op: Op, digit: u8) {
             for &x in &values {
                 for cf in [false, true] {
                     // Destination EAX (or AH for 8 bits, half the time), count in CL.
-                    let rd = if width == 8 && b.rng.below(2) == 0 {
-                        4
-                    } else {
-                        0
-                    };
+                    let rd = if width == 8 && b.rng.below(2) == 0 { 4 } else { 0 };
                     let mut regs = regs_with(b, width, &[(rd, x)]);
                     regs[1] = regs[1] & !0xff | count;
                     let mut code = osz(width);
@@ -1106,11 +963,7 @@ fn group2(b: &mut Bench, op: Op, digit: u8) {
             let regs = regs_with(b, width, &[(rd, x)]);
             let mut code = osz(width);
             let count = if b.rng.below(2) == 0 {
-                let n = if b.rng.below(2) == 0 {
-                    b.rng.below(41)
-                } else {
-                    b.rng.below(256)
-                };
+                let n = if b.rng.below(2) == 0 { b.rng.below(41) } else { b.rng.below(256) };
                 code.extend([0xc0 | w1, modrm_reg(digit, rd), n as u8]);
                 n
             } else {
@@ -1192,10 +1045,7 @@ fn shld_shrd() {
                 }
             }
             for _ in 0..2000 {
-                let (rd, rs) = (
-                    b.rng.pick(usable_regs(width)),
-                    b.rng.pick(usable_regs(width)),
-                );
+                let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
                 let (x, y) = (b.value(width), b.value(width));
                 let regs = regs_with(&mut b, width, &[(rd, x), (rs, y)]);
                 let n = b.rng.below(256);
@@ -1211,13 +1061,7 @@ fn shld_shrd() {
                 regs[3] = b.n.scratch_addr() + 0x300;
                 let n = b.rng.below(41);
                 let mut code = osz(width);
-                code.extend([
-                    0x0f,
-                    opc,
-                    0x40 | 2 << 3 | 3,
-                    b.rng.below(0x80) as u8,
-                    n as u8,
-                ]);
+                code.extend([0x0f, opc, 0x40 | 2 << 3 | 3, b.rng.below(0x80) as u8, n as u8]);
                 let f = b.flags_any();
                 let mut c = case(op, width, code, regs, f);
                 c.ctx.count = Some(n & 31);
@@ -1257,10 +1101,7 @@ fn mul_imul() {
             }
         }
         for _ in 0..4000 {
-            let (rd, rs) = (
-                b.rng.pick(usable_regs(width)),
-                b.rng.pick(usable_regs(width)),
-            );
+            let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
             let (x, y) = (b.value(width), b.value(width));
             let regs = regs_with(&mut b, width, &[(0, x), (rd, x), (rs, y)]);
             let mut code = osz(width);
@@ -1371,19 +1212,12 @@ fn bt_bts_btr_btc() {
     let Some(mut b) = Bench::new("bt/bts/btr/btc", 9) else {
         return;
     };
-    const OPS: [(Op, u8, u8); 4] = [
-        (Op::Bt, 0xa3, 4),
-        (Op::Bts, 0xab, 5),
-        (Op::Btr, 0xb3, 6),
-        (Op::Btc, 0xbb, 7),
-    ];
+    const OPS: [(Op, u8, u8); 4] =
+        [(Op::Bt, 0xa3, 4), (Op::Bts, 0xab, 5), (Op::Btr, 0xb3, 6), (Op::Btc, 0xbb, 7)];
     for width in [16, 32] {
         for (op, opc, digit) in OPS {
             for _ in 0..3000 {
-                let (rd, rs) = (
-                    b.rng.pick(usable_regs(width)),
-                    b.rng.pick(usable_regs(width)),
-                );
+                let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
                 let (x, y) = (b.value(width), b.value(width));
                 let regs = regs_with(&mut b, width, &[(rd, x), (rs, y)]);
                 let mut code = osz(width);
@@ -1401,12 +1235,7 @@ fn bt_bts_btr_btc() {
                         set_view(&mut regs, width, ri, off as u32);
                         let mut code = osz(width);
                         if b.rng.below(4) == 0 {
-                            code.extend([
-                                0x0f,
-                                0xba,
-                                0x40 | digit << 3 | 3,
-                                b.rng.below(0x80) as u8,
-                            ]);
+                            code.extend([0x0f, 0xba, 0x40 | digit << 3 | 3, b.rng.below(0x80) as u8]);
                             code.push(b.rng.u32() as u8);
                         } else {
                             code.extend([0x0f, opc, 0x40 | ri << 3 | 3, b.rng.below(0x80) as u8]);
@@ -1434,10 +1263,7 @@ fn bsf_bsr() {
     for width in [16, 32] {
         for (op, opc) in [(Op::Bsf, 0xbcu8), (Op::Bsr, 0xbd)] {
             for i in 0..3000 {
-                let (rd, rs) = (
-                    b.rng.pick(usable_regs(width)),
-                    b.rng.pick(usable_regs(width)),
-                );
+                let (rd, rs) = (b.rng.pick(usable_regs(width)), b.rng.pick(usable_regs(width)));
                 let y = match i % 4 {
                     0 => 0,
                     1 => 1 << b.rng.below(width),
@@ -1465,12 +1291,7 @@ fn daa_das_aaa_aas_aam_aad() {
     // AH at its edges.
     for al in 0..=255u32 {
         for afcf in 0..4u32 {
-            for (op, opc) in [
-                (Op::Daa, 0x27u8),
-                (Op::Das, 0x2f),
-                (Op::Aaa, 0x37),
-                (Op::Aas, 0x3f),
-            ] {
+            for (op, opc) in [(Op::Daa, 0x27u8), (Op::Das, 0x2f), (Op::Aaa, 0x37), (Op::Aas, 0x3f)] {
                 for ah in [b.rng.below(256), 0, 0xff, 0x7f, 0x80] {
                     let mut regs = b.random_regs();
                     regs[0] = regs[0] & !0xffff | ah << 8 | al;
@@ -1485,8 +1306,7 @@ fn daa_das_aaa_aas_aam_aad() {
         for i in 0..24 {
             let mut regs = b.random_regs();
             if i < 8 {
-                regs[0] =
-                    regs[0] & !0xffff | [0, 0xff, 0x7f, 0x80, 0xffff, 0x0909, 0x1234, 0xff00][i];
+                regs[0] = regs[0] & !0xffff | [0, 0xff, 0x7f, 0x80, 0xffff, 0x0909, 0x1234, 0xff00][i];
             }
             let f = b.flags_any();
             let mut c = case(Op::Aam, 8, vec![0xd4, base as u8], regs, f);
@@ -1508,48 +1328,8 @@ fn undefined_table_is_well_formed() {
         assert_eq!(u.flags & !ARITH, 0);
     }
     assert_eq!(undefined(Op::Add, 32, Ctx::default()), (0, false));
-    assert_eq!(
-        undefined(
-            Op::Shl,
-            8,
-            Ctx {
-                count: Some(8),
-                src_zero: false
-            }
-        ),
-        (AF | OF | CF, false)
-    );
-    assert_eq!(
-        undefined(
-            Op::Shl,
-            8,
-            Ctx {
-                count: Some(1),
-                src_zero: false
-            }
-        ),
-        (AF, false)
-    );
-    assert_eq!(
-        undefined(
-            Op::Shld,
-            16,
-            Ctx {
-                count: Some(17),
-                src_zero: false
-            }
-        ),
-        (ARITH, true)
-    );
-    assert_eq!(
-        undefined(
-            Op::Shld,
-            16,
-            Ctx {
-                count: Some(0),
-                src_zero: false
-            }
-        ),
-        (0, false)
-    );
+    assert_eq!(undefined(Op::Shl, 8, Ctx { count: Some(8), src_zero: false }), (AF | OF | CF, false));
+    assert_eq!(undefined(Op::Shl, 8, Ctx { count: Some(1), src_zero: false }), (AF, false));
+    assert_eq!(undefined(Op::Shld, 16, Ctx { count: Some(17), src_zero: false }), (ARITH, true));
+    assert_eq!(undefined(Op::Shld, 16, Ctx { count: Some(0), src_zero: false }), (0, false));
 }

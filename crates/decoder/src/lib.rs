@@ -13,9 +13,7 @@
 mod cache;
 
 pub use cache::{Block, BlockCache, Decoded};
-pub use iced_x86::{
-    Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register, RepPrefixKind,
-};
+pub use iced_x86::{Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register, RepPrefixKind};
 
 /// Longest legal x86 instruction (SDM Vol. 2, §2.3.11).
 pub const MAX_INSN_LEN: usize = 15;

@@ -84,7 +84,13 @@ pub fn run(a: TraceArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let stack_start = k.task.mm.mmap.iter().find(|v| v.flags & growsdown_kernel::mm::vma::VM_GROWSDOWN != 0).map_or(0xC000_0000, |v| v.start);
+    let stack_start = k
+        .task
+        .mm
+        .mmap
+        .iter()
+        .find(|v| v.flags & growsdown_kernel::mm::vma::VM_GROWSDOWN != 0)
+        .map_or(0xC000_0000, |v| v.start);
     let status = k.run();
     k.observer = None;
 

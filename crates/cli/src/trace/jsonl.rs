@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{error_words, is_growsdown, result_name, result_si_code, step_function, vma_perms, Record, Summary};
+use super::{
+    error_words, is_growsdown, result_name, result_si_code, step_function, vma_perms, Record, Summary,
+};
 use growsdown_kernel::trace::Step;
 
 /// A JSON string literal.
@@ -35,7 +37,10 @@ fn step(s: &Step) -> String {
     let f = quote(step_function(s));
     match s {
         Step::DoPageFault { address, error_code, user } => {
-            format!("{{\"fn\":{f},\"address\":{},\"error_code\":{error_code},\"user\":{user}}}", hex(*address))
+            format!(
+                "{{\"fn\":{f},\"address\":{},\"error_code\":{error_code},\"user\":{user}}}",
+                hex(*address)
+            )
         }
         Step::FindVma { vma: Some((a, b, fl)) } => format!(
             "{{\"fn\":{f},\"vma\":{{\"start\":{},\"end\":{},\"flags\":{}}}}}",
@@ -46,7 +51,11 @@ fn step(s: &Step) -> String {
         Step::FindVma { vma: None } => format!("{{\"fn\":{f},\"vma\":null}}"),
         Step::EspCheck { esp, ok } => format!("{{\"fn\":{f},\"esp\":{},\"ok\":{ok}}}", hex(*esp)),
         Step::ExpandStack { old_start, new_start, ok } => {
-            format!("{{\"fn\":{f},\"old_start\":{},\"new_start\":{},\"ok\":{ok}}}", hex(*old_start), hex(*new_start))
+            format!(
+                "{{\"fn\":{f},\"old_start\":{},\"new_start\":{},\"ok\":{ok}}}",
+                hex(*old_start),
+                hex(*new_start)
+            )
         }
         Step::GoodArea { write } => format!("{{\"fn\":{f},\"write\":{write}}}"),
         Step::PteAlloc { table } => format!("{{\"fn\":{f},\"table\":{}}}", hex(*table)),

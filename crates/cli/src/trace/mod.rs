@@ -75,12 +75,20 @@ pub fn step_function(s: &Step) -> &'static str {
 /// The step's decision in a few words (empty when the function name says it all).
 pub fn step_detail(s: &Step) -> String {
     match s {
-        Step::DoPageFault { .. } | Step::HandleMmFault | Step::Spurious | Step::NoContextFixup | Step::SigBus
+        Step::DoPageFault { .. }
+        | Step::HandleMmFault
+        | Step::Spurious
+        | Step::NoContextFixup
+        | Step::SigBus
         | Step::OutOfMemory => String::new(),
         Step::FindVma { vma: Some((a, b, f)) } => format!("{a:08x}-{b:08x} {}", vma_perms(*f)),
         Step::FindVma { vma: None } => "no vma".into(),
-        Step::EspCheck { esp, ok } => format!("esp={esp:#010x} {}", if *ok { "ok" } else { "address + 32 < esp" }),
-        Step::ExpandStack { old_start, new_start, ok: true } => format!("{old_start:#010x} -> {new_start:#010x}"),
+        Step::EspCheck { esp, ok } => {
+            format!("esp={esp:#010x} {}", if *ok { "ok" } else { "address + 32 < esp" })
+        }
+        Step::ExpandStack { old_start, new_start, ok: true } => {
+            format!("{old_start:#010x} -> {new_start:#010x}")
+        }
         Step::ExpandStack { old_start, new_start, ok: false } => {
             format!("refused ({old_start:#010x} -> {new_start:#010x} exceeds a limit)")
         }
@@ -93,7 +101,9 @@ pub fn step_detail(s: &Step) -> String {
         Step::DoAnonymousPage { zero_page: true, .. } => "ZERO_PAGE, read-only".into(),
         Step::DoAnonymousPage { zero_page: false, frame } => format!("new frame {frame:#x}"),
         Step::DoWpPage { copied: false, frame, .. } => format!("reuse frame {frame:#x}"),
-        Step::DoWpPage { copied: true, from_zero_page: true, frame } => format!("copy of ZERO_PAGE into {frame:#x}"),
+        Step::DoWpPage { copied: true, from_zero_page: true, frame } => {
+            format!("copy of ZERO_PAGE into {frame:#x}")
+        }
         Step::DoWpPage { copied: true, frame, .. } => format!("copy into {frame:#x}"),
         Step::BadArea { reason, si_code } => format!("{reason}, si_code={}", si_code_name(*si_code, true)),
     }
@@ -129,8 +139,13 @@ pub fn path_key(ev: &FaultEvent) -> String {
     let mut names: Vec<&str> = Vec::new();
     for s in &ev.path {
         let n = step_function(s);
-        if matches!(s, Step::FindVma { .. } | Step::EspCheck { .. } | Step::GoodArea { .. } | Step::HandlePteFault { .. })
-        {
+        if matches!(
+            s,
+            Step::FindVma { .. }
+                | Step::EspCheck { .. }
+                | Step::GoodArea { .. }
+                | Step::HandlePteFault { .. }
+        ) {
             continue;
         }
         if names.last() != Some(&n) {

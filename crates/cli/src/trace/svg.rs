@@ -53,7 +53,9 @@ fn classify(r: &Record) -> (&'static str, &'static str) {
                 match s {
                     Step::DoWpPage { copied: true, .. } => return ("#9467bd", "do_wp_page copy (COW)"),
                     Step::DoWpPage { copied: false, .. } => return ("#c5b0d5", "do_wp_page reuse"),
-                    Step::DoAnonymousPage { zero_page: true, .. } => return ("#5fa8d3", "do_anonymous_page ZERO_PAGE"),
+                    Step::DoAnonymousPage { zero_page: true, .. } => {
+                        return ("#5fa8d3", "do_anonymous_page ZERO_PAGE")
+                    }
                     Step::DoAnonymousPage { zero_page: false, .. } => {
                         let grew = r.ev.path.iter().any(|s| matches!(s, Step::ExpandStack { ok: true, .. }));
                         return if grew {
@@ -169,7 +171,12 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
             r##"<rect class="band" x="{LEFT}" y="{y:.1}" width="{plot_w:.1}" height="{BAND_H}" fill="#f4f6f8" stroke="#ccd"/>"##
         );
         let _ = writeln!(s, r#"<text x="8" y="{:.1}" font-weight="bold">{}</text>"#, y + 16.0, esc(b.label));
-        let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + 32.0, b.hi.min(0xffff_ffff));
+        let _ = writeln!(
+            s,
+            r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##,
+            y + 32.0,
+            b.hi.min(0xffff_ffff)
+        );
         let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + BAND_H - 4.0, b.lo);
         if b.label == "stack" {
             // The stack VMA's start over time: a step line that only moves down.

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    error_words, is_growsdown, path_key, result_name, result_si_code, si_code_name, step_detail, step_function,
-    vma_perms, Record, Summary,
+    error_words, is_growsdown, path_key, result_name, result_si_code, si_code_name, step_detail,
+    step_function, vma_perms, Record, Summary,
 };
 use growsdown_kernel::trace::FaultResult;
 
@@ -28,8 +28,12 @@ pub fn record(r: &Record) -> String {
     );
     match ev.vma {
         Some((s, e, f)) => {
-            let _ =
-                writeln!(out, "  vma {s:08x}-{e:08x} {}{}", vma_perms(f), if is_growsdown(f) { " GROWSDOWN" } else { "" });
+            let _ = writeln!(
+                out,
+                "  vma {s:08x}-{e:08x} {}{}",
+                vma_perms(f),
+                if is_growsdown(f) { " GROWSDOWN" } else { "" }
+            );
         }
         None => {
             let _ = writeln!(out, "  vma none");
@@ -49,7 +53,13 @@ pub fn record(r: &Record) -> String {
         _ => String::new(),
     };
     let _ = result_si_code(ev.result);
-    let _ = writeln!(out, "  result: {}{sig}  (min_flt {}, maj_flt {})", result_name(ev.result), ev.min_flt, ev.maj_flt);
+    let _ = writeln!(
+        out,
+        "  result: {}{sig}  (min_flt {}, maj_flt {})",
+        result_name(ev.result),
+        ev.min_flt,
+        ev.maj_flt
+    );
     out
 }
 

@@ -35,11 +35,7 @@ fn decimal_correction(cpu: &Cpu) -> (bool, bool, u32) {
     let a = al(cpu);
     let low = a & 0xf > 9 || cpu.flags.af();
     let high = a > 0x99 || cpu.flags.cf();
-    (
-        low,
-        high,
-        if low { 0x06 } else { 0 } | if high { 0x60 } else { 0 },
-    )
+    (low, high, if low { 0x06 } else { 0 } | if high { 0x60 } else { 0 })
 }
 
 /// DAA: adjusts AL after adding two packed BCD bytes. CF = high-digit adjustment,

@@ -24,11 +24,7 @@ use crate::Cpu;
 /// The operand holding the selected bit and the bit's index within it. With `write`,
 /// a memory operand is translated for writing before anything changes.
 #[inline(always)]
-fn bit_target<T: Int>(
-    cpu: &mut Cpu,
-    insn: &Instruction,
-    write: bool,
-) -> Result<(Loc, u32), Exception> {
+fn bit_target<T: Int>(cpu: &mut Cpu, insn: &Instruction, write: bool) -> Result<(Loc, u32), Exception> {
     let offset = cpu.read_op::<T>(insn, 1)?;
     let bit = offset.u32() & (T::BITS - 1);
     if insn.op0_kind() != OpKind::Memory {
@@ -97,11 +93,7 @@ pub fn bsf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 pub fn bsr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
     if src != 0 {
-        T::set_reg(
-            cpu,
-            insn.op0_register(),
-            T::from_u32(31 - src.leading_zeros()),
-        );
+        T::set_reg(cpu, insn.op0_register(), T::from_u32(31 - src.leading_zeros()));
     }
     cpu.flags.set_bits(ZF, src == 0);
     Ok(())

@@ -95,11 +95,7 @@ pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
         let wide = u64::from(a) << c;
         let res = wide as u32 & T::MASK;
         let cf = (wide >> T::BITS) & 1 != 0;
-        Out {
-            res,
-            cf,
-            of: msb::<T>(res) != cf,
-        }
+        Out { res, cf, of: msb::<T>(res) != cf }
     })
 }
 
@@ -108,11 +104,7 @@ pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = a >> (c - 1);
-        Out {
-            res: before_last >> 1,
-            cf: before_last & 1 != 0,
-            of: msb::<T>(before_last),
-        }
+        Out { res: before_last >> 1, cf: before_last & 1 != 0, of: msb::<T>(before_last) }
     })
 }
 
@@ -121,11 +113,7 @@ pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = (T::from_u32(a).sx() as i32) >> (c - 1);
-        Out {
-            res: (before_last >> 1) as u32 & T::MASK,
-            cf: before_last & 1 != 0,
-            of: false,
-        }
+        Out { res: (before_last >> 1) as u32 & T::MASK, cf: before_last & 1 != 0, of: false }
     })
 }
 
@@ -136,11 +124,7 @@ pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
         let v = u64::from(a);
         let res = ((v << n) | (v >> (T::BITS - n))) as u32 & T::MASK;
         let cf = res & 1 != 0;
-        Out {
-            res,
-            cf,
-            of: msb::<T>(res) != cf,
-        }
+        Out { res, cf, of: msb::<T>(res) != cf }
     })
 }
 
@@ -151,11 +135,7 @@ pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
         let n = c % T::BITS;
         let v = u64::from(a);
         let res = ((v >> n) | (v << (T::BITS - n))) as u32 & T::MASK;
-        Out {
-            res,
-            cf: msb::<T>(res),
-            of: msb::<T>(res) != msb::<T>(res << 1),
-        }
+        Out { res, cf: msb::<T>(res), of: msb::<T>(res) != msb::<T>(res << 1) }
     })
 }
 
@@ -169,11 +149,7 @@ pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
         let rot = ((v << n) | (v >> (w - n))) & ((1u64 << w) - 1);
         let res = rot as u32 & T::MASK;
         let cf = rot >> T::BITS != 0;
-        Out {
-            res,
-            cf,
-            of: msb::<T>(res) != cf,
-        }
+        Out { res, cf, of: msb::<T>(res) != cf }
     })
 }
 
@@ -186,11 +162,7 @@ pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
         let v = u64::from(cf_in) << T::BITS | u64::from(a);
         let rot = ((v >> n) | (v << (w - n))) & ((1u64 << w) - 1);
         let res = rot as u32 & T::MASK;
-        Out {
-            res,
-            cf: rot >> T::BITS != 0,
-            of: msb::<T>(res) != msb::<T>(res << 1),
-        }
+        Out { res, cf: rot >> T::BITS != 0, of: msb::<T>(res) != msb::<T>(res << 1) }
     })
 }
 
@@ -210,11 +182,7 @@ pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
             (((s << n) | (s >> (T::BITS - n))) as u32 & T::MASK, false)
         };
         let dest_alone = (u64::from(a) << c) as u32;
-        Out {
-            res,
-            cf,
-            of: cf != msb::<T>(dest_alone),
-        }
+        Out { res, cf, of: cf != msb::<T>(dest_alone) }
     })
 }
 
@@ -232,11 +200,7 @@ pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
             let s = u64::from(src);
             (((s >> n) | (s << (T::BITS - n))) as u32 & T::MASK, false)
         };
-        Out {
-            res,
-            cf,
-            of: msb::<T>(res) != msb::<T>(res << 1),
-        }
+        Out { res, cf, of: msb::<T>(res) != msb::<T>(res << 1) }
     })
 }
 
