@@ -38,10 +38,10 @@ use crate::mm::filemap::FileBacking;
 use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::pgtable::PAGE_MASK;
-use crate::mm::vma::VM_STACK_FLAGS;
+use crate::mm::vma::{VM_GROWSDOWN, VM_STACK_FLAGS};
 use crate::mm::{exit_mmap, memory, Backing, Vma};
 use crate::signal::{force_sig_info, AltStack, SigInfo, SIGKILL, SIG_DFL, SIG_IGN};
-use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
+use crate::{page_align, Kernel, PAGE_SIZE};
 
 /// How an exec failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,7 +184,7 @@ pub fn do_load_elf_binary(
         egid,
         secure: uid != euid || gid != egid,
         plan: &plan,
-        stack_top: TASK_SIZE,
+        stack_top: k.config.stack_top,
     };
     let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
@@ -249,7 +249,8 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
     k.task.sig.altstack = AltStack::default();
     k.task.files.close_on_exec();
     k.cpu.fpu = Default::default();
-    for e in crate::GDT_ENTRY_TLS_MIN..crate::GDT_ENTRY_TLS_MIN + crate::GDT_ENTRY_TLS_ENTRIES {
+    let tls = k.config.tls_entry_min;
+    for e in tls..tls + crate::GDT_ENTRY_TLS_ENTRIES {
         if let Some(d) = k.cpu.gdt.get_mut(e) {
             *d = 0;
         }
@@ -322,8 +323,11 @@ fn map_image(
     mm.end_code = plan.end_code;
     mm.start_data = plan.start_data;
     mm.end_data = plan.end_data;
-    mm.start_brk = plan.elf_brk;
-    mm.brk = plan.elf_brk;
+    // 2.4 leaves the break at the unaligned end of bss; `brk_page_aligned` gives
+    // today's Linux (and qemu-user's) page-aligned start instead.
+    let brk = if k.config.brk_page_aligned { page_align(plan.elf_brk) } else { plan.elf_brk };
+    mm.start_brk = brk;
+    mm.brk = brk;
     mm.start_stack = image.esp;
     mm.arg_start = image.arg_start;
     mm.arg_end = image.arg_end;
@@ -337,14 +341,26 @@ fn map_image(
 /// with VM_STACK_FLAGS (0x177) and PAGE_COPY; each of its pages is installed with
 /// `put_dirty_page` (0x067, rss + 1, no fault). No RLIMIT_STACK check here.
 /// Returns the VMA's start.
+///
+/// The top is `config.stack_top` (TASK_SIZE by default); with `config.fixed_stack`
+/// the VMA is instead a non-growing one of that size ending at the top (qemu-user's
+/// stack, for difftest), still with only the argument pages installed here.
 fn setup_arg_pages(k: &mut Kernel, image: &StackImage) -> Result<u32, String> {
+    let top = k.config.stack_top;
     let start = image.arg_start & PAGE_MASK;
-    let vma = Vma::new(start, TASK_SIZE, VM_STACK_FLAGS, 0, Backing::Anon);
-    let prot = vma.page_prot;
+    let vma = match k.config.fixed_stack {
+        None => Vma::new(start, top, VM_STACK_FLAGS, 0, Backing::Anon),
+        Some(size) => {
+            let lo = top.checked_sub(size).filter(|lo| lo & PAGE_MASK == *lo && *lo <= start);
+            let lo = lo.ok_or("the fixed stack does not hold the arguments")?;
+            Vma::new(lo, top, VM_STACK_FLAGS & !VM_GROWSDOWN, 0, Backing::Anon)
+        }
+    };
+    let (prot, lo) = (vma.page_prot, vma.start);
     k.task.mm.insert_vm_struct(vma).map_err(|_| "cannot create the stack VMA".to_string())?;
-    k.task.mm.total_vm = (TASK_SIZE - start) >> 12;
+    k.task.mm.total_vm = (top - lo) >> 12;
     let mut page = start;
-    while page < TASK_SIZE {
+    while page < top {
         let frame = memory::alloc_page(k).ok_or("out of memory for the argument pages")?;
         let from = page.checked_sub(image.base).ok_or("inconsistent stack image")? as usize;
         if let Some(bytes) = image.bytes.get(from..from + PAGE_SIZE as usize) {

@@ -140,7 +140,12 @@ pub fn undefined_mask(insn: &Instruction, count: Option<u32>) -> u32 {
         // Vol. 2A "BSF—Bit Scan Forward" and "BSR—Bit Scan Reverse": "The ZF flag is
         // set to 1 if the source operand is 0; otherwise, the ZF flag is cleared. The
         // CF, OF, SF, AF, and PF flags are undefined."
-        Bsf | Bsr => CF | OF | SF | AF | PF,
+        //
+        // F3 0F BC / F3 0F BD decode as TZCNT / LZCNT, but the i686 growsdown claims
+        // (no BMI1, no LZCNT in CPUID) runs them as BSF / BSR with an ignored prefix
+        // (Vol. 2B "TZCNT", "LZCNT"), and so does QEMU with that CPU model; gcc emits
+        // `rep bsf` for __builtin_ctz. Same table entries.
+        Bsf | Bsr | Tzcnt | Lzcnt => CF | OF | SF | AF | PF,
 
         // Vol. 2A "BT—Bit Test", "BTC—Bit Test and Complement", "BTR—Bit Test and
         // Reset", "BTS—Bit Test and Set": "The CF flag contains the value of the
@@ -175,7 +180,7 @@ pub fn undefined_dest(insn: &Instruction, count: Option<u32>, zf_after: bool) ->
     }
     let r = insn.op0_register();
     let undefined = match insn.mnemonic() {
-        Bsf | Bsr => zf_after,
+        Bsf | Bsr | Tzcnt | Lzcnt => zf_after,
         Bswap => r.size() == 2,
         Shld | Shrd => count.is_none_or(|c| (c & 0x1f) > dest_bits(insn)),
         _ => false,

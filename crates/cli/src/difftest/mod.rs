@@ -9,9 +9,6 @@
 //! * [`sync`] — what happens at a system call;
 //! * [`image`] — the program's code bytes and the reference's initial stack.
 
-// Until main.rs dispatches `Command::Difftest(difftest::DiffArgs)` to `run`, only the
-// tests reach this code. Remove this line when the subcommand is wired.
-
 pub mod flags;
 pub mod image;
 pub mod native;
@@ -59,6 +56,26 @@ pub trait Reference {
     /// Sets registers: 0–7 the general registers in EAX ECX EDX EBX ESP EBP ESI EDI
     /// order, 8 EIP, 9 EFLAGS (gdb's i386 numbering).
     fn set_regs(&mut self, regs: &[(usize, u32)]) -> Result<(), String>;
+    /// The first GDT entry of the TLS slots the reference's kernel hands out
+    /// (growsdown is configured to number them the same way).
+    fn tls_entry_min(&self) -> usize {
+        growsdown_kernel::GDT_ENTRY_TLS_MIN
+    }
+    /// `Some(size)`: the reference's initial stack is a fixed, non-growing mapping of
+    /// that size ending at the stack top (qemu-user); `None`: a growing stack.
+    fn fixed_stack(&self) -> Option<u32> {
+        None
+    }
+    /// After [`Event::Signal`] `sig`: let the reference's kernel deliver it, where
+    /// growsdown's found no handler and the default action kills. The process must
+    /// end killed by `sig` ([`Event::Killed`]).
+    fn deliver_fatal(&mut self, sig: i32) -> Result<Event, String>;
+    /// After [`Event::Signal`] `sig`, where growsdown's kernel ran a handler: let the
+    /// reference's kernel deliver it and stop at the handler's first instruction,
+    /// before it runs ([`Event::Stepped`] with the state there).
+    fn deliver_to_handler(&mut self, sig: i32) -> Result<Event, String> {
+        Err(format!("lockstep into a handler of signal {sig} is not implemented for {}", self.name()))
+    }
     /// The stack as exec built it (call before the first step).
     fn initial_stack(&mut self) -> Result<InitialStack, String> {
         let esp = self.state().regs[4];
@@ -122,7 +139,8 @@ pub fn start_reference(
 /// How a lockstep run ended.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Both sides exited with these statuses (equal), or the budget ran out (None).
+    /// Both sides exited with these statuses (equal; −N: both killed by signal N),
+    /// or the budget ran out (None).
     Agreed {
         compared: u64,
         status: Option<i32>,
@@ -163,8 +181,10 @@ pub fn run(a: DiffArgs) -> u8 {
     let secs = t0.elapsed().as_secs_f64();
     match outcome {
         Outcome::Agreed { compared, status } => {
-            if let Some(s) = status {
-                eprintln!("difftest: both sides exited with status {s}");
+            match status {
+                Some(s) if s < 0 => eprintln!("difftest: both sides were killed by {}", signal_name(-s)),
+                Some(s) => eprintln!("difftest: both sides exited with status {s}"),
+                None => {}
             }
             eprintln!(
                 "difftest: {:.0} instructions/s against {}",
@@ -186,42 +206,40 @@ pub fn run(a: DiffArgs) -> u8 {
     }
 }
 
+/// growsdown's kernel configured with the reference's layout: `stack_top` (and
+/// `fixed_stack` for QEMU's non-growing stack) so exec builds the stack VMA where the
+/// reference has its stack, `brk_page_aligned` for the references' break,
+/// `tls_entry_min` for the host kernel's TLS entry numbering.
+pub fn config_like(st: &InitialStack, r: &dyn Reference) -> Config {
+    Config {
+        stack_top: st.top,
+        fixed_stack: r.fixed_stack(),
+        tls_entry_min: r.tls_entry_min(),
+        brk_page_aligned: true,
+        ..Config::default()
+    }
+}
+
 /// Boots growsdown with the program and makes its initial state the reference's:
-/// the same stack bytes at the same addresses, the same registers.
-///
-/// Today this goes through public kernel interfaces (exec, then an anonymous
-/// MAP_FIXED mapping where the reference's stack is and copy_to_user); the kernel
-/// is to grow a proper "exec with this layout" entry (see docs/difftest.md).
+/// the same stack bytes at the same addresses, the same registers. The kernel builds
+/// the layout ([`config_like`]); the reference's own stack bytes (its auxv differs
+/// from growsdown's) are then copied over exec's, and its registers taken.
 pub fn boot_like(
     path: &Path,
     prog: &OsString,
     args: &[OsString],
     r: &mut dyn Reference,
 ) -> Result<Kernel, String> {
-    let mut k = Kernel::new(Config::default())?;
+    let st = r.initial_stack()?;
+    let mut k = Kernel::new(config_like(&st, r))?;
     let mut argv: Vec<Vec<u8>> = vec![prog.as_bytes().to_vec()];
     argv.extend(args.iter().map(|s| s.as_bytes().to_vec()));
-    let st = r.initial_stack()?;
     growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &st.envp)?;
     adopt_initial_state(&mut k, r, &st)?;
     Ok(k)
 }
 
 fn adopt_initial_state(k: &mut Kernel, r: &mut dyn Reference, st: &InitialStack) -> Result<(), String> {
-    use growsdown_kernel::mm::mmap::{
-        do_mmap_pgoff, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE,
-    };
-    if st.top != growsdown_kernel::TASK_SIZE {
-        // QEMU: an 8 MiB stack mapping of its own choosing, not at the top of user space.
-        let size = 8 << 20;
-        let lo = st
-            .top
-            .checked_sub(size)
-            .filter(|lo| *lo <= st.esp & !0xfff)
-            .ok_or("reference stack below 8 MiB")?;
-        do_mmap_pgoff(k, None, lo, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)
-            .map_err(|e| format!("cannot map the reference's stack at {lo:#010x}: errno {e}"))?;
-    }
     k.copy_to_user(st.esp, &st.bytes)
         .map_err(|_| format!("cannot copy the reference's stack to {:#010x}", st.esp))?;
     let s = r.state();
@@ -328,13 +346,32 @@ pub fn lockstep(
                     }
                 };
             }
-            (Stepped::Signal, Event::Signal(sig, _)) => {
-                return stopped(format!(
-                    "both sides took a signal at {:#010x} ({} on {}); lockstep through signal delivery is not implemented yet",
-                    before.eip,
-                    signal_name(sig),
-                    r.name()
-                ));
+            (Stepped::Exited(ExitStatus::Signaled { signo, .. }), Event::Signal(sig, t))
+                if signo == sig && t.eip == before.eip =>
+            {
+                // A fault with no handler (segv-exit): growsdown's kernel killed the
+                // process; the reference stopped on the same signal at the same
+                // instruction and must die of it once its kernel delivers it.
+                return match r.deliver_fatal(sig) {
+                    Ok(Event::Killed(s)) if s == sig => {
+                        differ.compared += 1;
+                        Outcome::Agreed { compared: differ.compared, status: Some(-sig) }
+                    }
+                    Ok(e) => stopped(format!(
+                        "growsdown was killed by {}; {}: {}",
+                        signal_name(sig),
+                        r.name(),
+                        describe_theirs(&e)
+                    )),
+                    Err(e) => stopped(format!("{}: delivering {}: {e}", r.name(), signal_name(sig))),
+                };
+            }
+            (Stepped::Signal, Event::Signal(sig, t)) if t.eip == before.eip => {
+                if let Err(why) = enter_handler(k, r, sig, &before) {
+                    return stopped(why);
+                }
+                differ.compared += 1;
+                continue;
             }
             (o, t) => {
                 let after = Snapshot::of_cpu(&k.cpu);
@@ -377,24 +414,49 @@ pub fn lockstep(
     }
 }
 
-/// set_thread_area picked a GDT entry; an x86-64 host kernel numbers the i386 TLS
-/// entries 12–14 where growsdown (like i386 Linux) uses 6–8. Until the kernel can
-/// be told the host's numbering, growsdown's descriptor is copied to the
-/// reference's entry and the reference's entry_number is written back, so the
-/// program loads the same selector on both sides.
-fn adopt_tls_entry(k: &mut Kernel, r: &mut dyn Reference, desc: u32) -> Result<(), String> {
-    let theirs = r.read_mem(desc, 4)?;
-    let mut ours = [0u8; 4];
-    k.copy_from_user(desc, &mut ours).map_err(|_| "set_thread_area: cannot read user_desc in growsdown")?;
-    if theirs[..] != ours[..] {
-        let (t, o) =
-            (u32::from_le_bytes([theirs[0], theirs[1], theirs[2], theirs[3]]), u32::from_le_bytes(ours));
-        let d = *k.cpu.gdt.get(o as usize).ok_or("set_thread_area: entry out of the GDT")?;
-        *k.cpu.gdt.get_mut(t as usize).ok_or_else(|| {
-            format!("set_thread_area: the reference chose GDT entry {t}, beyond growsdown's GDT")
-        })? = d;
-        k.copy_to_user(desc, &theirs).map_err(|_| "set_thread_area: cannot write user_desc in growsdown")?;
+/// Both sides took signal `sig` at the same instruction and growsdown's kernel has
+/// delivered it (frame written, EIP at the handler). The reference's kernel delivers
+/// it too; the handler addresses must agree. The frames do not: an x86-64 host
+/// writes an ia32 frame with its own xsave area, so ESP and the frame's addresses
+/// differ. The reference's frame bytes (from its ESP up to the interrupted ESP) are
+/// copied to growsdown and its registers taken, so the handler and the sigreturn
+/// that reads the frame back run on the same bytes on both sides.
+fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snapshot) -> Result<(), String> {
+    let h = match r.deliver_to_handler(sig)? {
+        Event::Stepped(h) => h,
+        e => {
+            return Err(format!(
+                "{} after delivering {}: {}",
+                r.name(),
+                signal_name(sig),
+                describe_theirs(&e)
+            ))
+        }
+    };
+    // Only the handler address is compared. EAX/EDX/ECX at entry are sig, &info,
+    // &uc on today's kernels (for regparm(3) handlers, since 2.6); 2.4, and so
+    // growsdown, leaves them as they were. They are taken from the reference.
+    if h.eip != k.cpu.eip {
+        return Err(format!(
+            "{} delivered: growsdown entered the handler at {:#010x}, {} at {:#010x}",
+            signal_name(sig),
+            k.cpu.eip,
+            r.name(),
+            h.eip
+        ));
     }
+    let (lo, hi) = (h.regs[4], before.regs[4]);
+    if lo >= hi || hi - lo > 64 << 10 {
+        return Err(format!(
+            "{}'s signal frame at {lo:#010x} is not just below the interrupted stack {hi:#010x} (sigaltstack is not followed yet)",
+            r.name()
+        ));
+    }
+    let frame = r.read_mem(lo, (hi - lo) as usize)?;
+    k.copy_to_user(lo, &frame)
+        .map_err(|_| format!("cannot copy the signal frame to {lo:#010x} in growsdown"))?;
+    k.cpu.regs = h.regs;
+    k.cpu.flags.set(h.eflags);
     Ok(())
 }
 
@@ -462,33 +524,17 @@ fn sync_syscall(
             }
             k.cpu.regs[EAX] = ret;
         }
-        Policy::RunBoth => {
-            k.complete_syscall();
-            if nr == sync::nr::SET_THREAD_AREA && k.cpu.regs[EAX] == 0 && ret == 0 {
-                adopt_tls_entry(k, r, args[0])?;
-            }
-        }
-        Policy::Brk => {
-            let fresh = k.task.mm.brk == k.task.mm.start_brk;
-            k.complete_syscall();
-            if args[0] == 0 && fresh && k.cpu.regs[EAX] != ret {
-                // The first query: adopt the reference's break (same page-aligned
-                // end of bss on every reference measured; the unaligned start differs).
-                k.task.mm.start_brk = ret;
-                k.task.mm.brk = ret;
-                k.cpu.regs[EAX] = ret;
-            }
-        }
+        // set_thread_area: growsdown hands out the reference's entry numbers
+        // (`Config::tls_entry_min`); brk: both start at the page-aligned end of bss
+        // (`Config::brk_page_aligned`). A different answer shows as a divergence.
+        Policy::RunBoth | Policy::Brk => k.complete_syscall(),
         Policy::MapAtReference => {
-            // Ask growsdown's kernel for the reference's address (MAP_FIXED), then
-            // put the argument registers back as int 0x80 leaves them.
-            let (ebx, esi) = (k.cpu.regs[3], k.cpu.regs[6]);
-            k.cpu.regs[3] = ret;
-            k.cpu.regs[6] |= growsdown_kernel::mm::mmap::MAP_FIXED;
-            k.cpu.regs[EAX] = nr;
+            // growsdown's kernel places the mapping where the reference's did
+            // (`Kernel::mmap_next`, tried before its own search); if that range is
+            // not free in growsdown, EAX differs and the differ reports it.
+            k.mmap_next = Some(ret);
             k.complete_syscall();
-            k.cpu.regs[3] = ebx;
-            k.cpu.regs[6] = esi;
+            k.mmap_next = None;
         }
         Policy::Exit => return Err(format!("{} did not end at exit (system call {nr})", r.name())),
     }

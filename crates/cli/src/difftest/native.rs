@@ -346,12 +346,56 @@ impl Native {
         Ok(Event::Stepped(self.refresh()?))
     }
 
+    /// TZCNT / LZCNT just ran on a host CPU with BMI1 / LZCNT; the i686 growsdown
+    /// claims (and the program was told about through CPUID) runs F3 0F BC / BD as
+    /// BSF / BSR. Like CPUID, the host's answer is replaced by that CPU's: the host
+    /// sets CF exactly when the source was 0, which BSF/BSR report in ZF; a zero
+    /// source leaves the destination as it was (undefined in the SDM, unchanged on
+    /// Intel and AMD parts), and LZCNT's count becomes BSR's index (31 − count, or
+    /// 15 − count for 16 bits). The other flags are undefined for BSF/BSR (masked).
+    fn as_bit_scan(
+        &mut self,
+        i: &growsdown_decoder::Instruction,
+        before: Snapshot,
+    ) -> Result<Snapshot, String> {
+        use growsdown_cpu::flags::{CF, ZF};
+        let Some(idx) = i.op0_register().full_register32().number().checked_sub(iced_eax()) else {
+            return Ok(self.cur);
+        };
+        let wide = i.op0_register().size() == 4;
+        let mask: u32 = if wide { u32::MAX } else { 0xffff };
+        let mut s = self.cur;
+        let zero_src = s.eflags & CF != 0;
+        let value = if zero_src {
+            before.regs[idx] & mask
+        } else if i.mnemonic() == Mnemonic::Lzcnt {
+            (if wide { 31 } else { 15 }) - (s.regs[idx] & mask)
+        } else {
+            s.regs[idx] & mask
+        };
+        s.regs[idx] = (s.regs[idx] & !mask) | value;
+        s.eflags = if zero_src { s.eflags | ZF } else { s.eflags & !ZF };
+        let r = &mut self.regs;
+        let slot =
+            [&mut r.rax, &mut r.rcx, &mut r.rdx, &mut r.rbx, &mut r.rsp, &mut r.rbp, &mut r.rsi, &mut r.rdi];
+        *slot.into_iter().nth(idx).expect("eight registers") = u64::from(s.regs[idx]);
+        r.eflags = u64::from(s.eflags);
+        self.setregs()?;
+        self.cur = s;
+        Ok(s)
+    }
+
     fn at(&mut self, eip: u32, pat: [u8; 2]) -> bool {
         match self.code.bytes_at(eip, 2) {
             Some(b) => b == pat,
             None => self.read_mem(eip, 2).is_ok_and(|b| b == pat),
         }
     }
+}
+
+/// iced's number of EAX (registers of one size are numbered consecutively).
+fn iced_eax() -> usize {
+    growsdown_decoder::Register::EAX.number()
 }
 
 #[derive(Debug)]
@@ -364,6 +408,37 @@ enum WaitResult {
 impl Reference for Native {
     fn name(&self) -> &'static str {
         "native"
+    }
+
+    fn tls_entry_min(&self) -> usize {
+        HOST_TLS_MIN.into()
+    }
+
+    /// The signal is pending (the tracee stopped on it): the next step delivers it.
+    fn deliver_fatal(&mut self, sig: i32) -> Result<Event, String> {
+        if self.pending_sig != sig {
+            return Err(format!("no pending signal {sig}"));
+        }
+        self.step()
+    }
+
+    /// Single-stepping with the signal: the host kernel builds the frame and, as the
+    /// task was single-stepping, reports SIGTRAP at the handler's first instruction
+    /// before running it (x86 `handle_signal` → `signal_setup_done(.., stepping)`).
+    fn deliver_to_handler(&mut self, sig: i32) -> Result<Event, String> {
+        if self.pending_sig != sig {
+            return Err(format!("no pending signal {sig}"));
+        }
+        let sig = std::mem::take(&mut self.pending_sig);
+        match self.raw_step(sig)? {
+            WaitResult::Stopped(libc::SIGTRAP) => Ok(Event::Stepped(self.refresh()?)),
+            WaitResult::Stopped(s) => {
+                self.pending_sig = s;
+                Ok(Event::Signal(s, self.refresh()?))
+            }
+            WaitResult::Exited(c) => Ok(Event::Exited(c)),
+            WaitResult::Killed(s) => Ok(Event::Killed(s)),
+        }
     }
 
     fn state(&self) -> Snapshot {
@@ -380,13 +455,15 @@ impl Reference for Native {
         }
         let syscall = self.at(eip, INT80);
         let rep = self.code.is_rep_string(eip);
-        let pushf = self.code.bytes_at(eip, 15).and_then(|b| decode_one(b, eip).ok()).map(|i| i.mnemonic());
-        let pushf = match pushf {
+        let decoded = self.code.bytes_at(eip, 15).and_then(|b| decode_one(b, eip).ok());
+        let bitscan = decoded.filter(|i| matches!(i.mnemonic(), Mnemonic::Tzcnt | Mnemonic::Lzcnt));
+        let pushf = match decoded.map(|i| i.mnemonic()) {
             Some(Mnemonic::Pushfd) => 4,
             Some(Mnemonic::Pushf) => 2,
             _ => 0,
         };
         let user_tf = self.cur.eflags & growsdown_cpu::flags::TF != 0;
+        let before = self.cur;
         loop {
             let sig = std::mem::take(&mut self.pending_sig);
             match self.raw_step(sig)? {
@@ -409,6 +486,9 @@ impl Reference for Native {
                             b[1] &= !1;
                             self.write_mem(esp, &b)?;
                         }
+                    }
+                    if let Some(i) = bitscan {
+                        return self.as_bit_scan(&i, before).map(Event::Stepped);
                     }
                     return Ok(Event::Stepped(s));
                 }

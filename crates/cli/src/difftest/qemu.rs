@@ -573,6 +573,33 @@ impl Reference for Qemu {
         "qemu"
     }
 
+    /// qemu-user 7.2 mmaps the guest stack once and never grows it: 8 MiB, or
+    /// RLIMIT_STACK (inherited from us) when that is finite and larger; a guard page
+    /// below. Measured with `qemu-i386 -d page`: 0x40001000-0x40801000 under
+    /// `ulimit -s 8192`, 0x40001000-0x41001000 under `ulimit -s 16384`.
+    fn fixed_stack(&self) -> Option<u32> {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit fills the struct it is given.
+        let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) } == 0;
+        let cur = if ok && lim.rlim_cur != libc::RLIM_INFINITY { lim.rlim_cur } else { 0 };
+        Some(u32::try_from(cur).unwrap_or(0).max(8 << 20) & !0xfff)
+    }
+
+    /// `C sig`: continue with the signal. QEMU's user mode delivers it to the guest;
+    /// with the default action it reports `X sig` (gdb_signalled) and dies.
+    fn deliver_fatal(&mut self, sig: i32) -> Result<Event, String> {
+        self.settle()?;
+        self.rsp.queue(format!("C{:02x}", sig & 0xff).as_bytes());
+        let stop = self.read_stop()?;
+        self.done = true;
+        Ok(match stop {
+            Stop::Killed(s) => Event::Killed(s),
+            Stop::Exited(c) => Event::Exited(c),
+            Stop::Signal(s) => Event::Signal(s, self.cur),
+            Stop::Trap => Event::Stepped(self.cur),
+        })
+    }
+
     fn state(&self) -> Snapshot {
         self.cur
     }

@@ -28,6 +28,7 @@ pub mod nr {
     pub const GETPPID: u32 = 64;
     pub const GETRLIMIT: u32 = 76;
     pub const GETRUSAGE: u32 = 77;
+    pub const SIGRETURN: u32 = 119;
     pub const GETTIMEOFDAY: u32 = 78;
     pub const READLINK: u32 = 85;
     pub const MMAP: u32 = 90;
@@ -36,6 +37,7 @@ pub mod nr {
     pub const UNAME: u32 = 122;
     pub const MODIFY_LDT: u32 = 123;
     pub const MPROTECT: u32 = 125;
+    pub const PRCTL: u32 = 172;
     pub const LLSEEK: u32 = 140;
     pub const GETDENTS: u32 = 141;
     pub const READV: u32 = 145;
@@ -43,6 +45,7 @@ pub mod nr {
     pub const NANOSLEEP: u32 = 162;
     pub const MREMAP: u32 = 163;
     pub const POLL: u32 = 168;
+    pub const RT_SIGRETURN: u32 = 173;
     pub const RT_SIGACTION: u32 = 174;
     pub const RT_SIGPROCMASK: u32 = 175;
     pub const GETCWD: u32 = 183;
@@ -77,6 +80,12 @@ pub mod nr {
     pub const CLOCK_GETTIME64: u32 = 403;
 }
 
+/// `MAP_FIXED` (asm-generic/mman-common.h).
+const MAP_FIXED: u32 = 0x10;
+
+/// `PR_GET_NAME` (linux/prctl.h).
+const PR_GET_NAME: u32 = 16;
+
 /// `TCGETS` and `TIOCGWINSZ` (asm-generic/ioctls.h).
 const TCGETS: u32 = 0x5401;
 const TIOCGWINSZ: u32 = 0x5413;
@@ -92,9 +101,11 @@ pub enum Policy {
     /// Like `Impose`, with the buffers of an iovec array (readv): its address and
     /// count; the result says how many bytes were filled.
     ImposeIov { iov: u32, count: u32 },
-    /// `brk`: run growsdown's; on the first query adopt the reference's break.
+    /// `brk`: run growsdown's (configured to start at the references' page-aligned
+    /// end of bss); its result must equal the reference's.
     Brk,
-    /// `mmap2`: run growsdown's at the reference's address (MAP_FIXED).
+    /// `mmap2` without MAP_FIXED that succeeded: run growsdown's with the
+    /// reference's address as its placement (`Kernel::mmap_next`).
     MapAtReference,
     /// exit / exit_group: the reference has ended; run growsdown's and compare the
     /// status.
@@ -122,9 +133,12 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
     match nr {
         EXIT | EXIT_GROUP => Policy::Exit,
         BRK => Policy::Brk,
-        MMAP2 if ok && a[4] == u32::MAX => Policy::MapAtReference,
+        MMAP2 if ok && a[3] & MAP_FIXED == 0 => Policy::MapAtReference,
         MMAP | MMAP2 | MUNMAP | MPROTECT | MADVISE | MREMAP | RT_SIGACTION | RT_SIGPROCMASK | SIGALTSTACK
         | SET_THREAD_AREA | MODIFY_LDT => Policy::RunBoth,
+        // growsdown's kernel restores the interrupted state from the frame (the
+        // reference's bytes, copied when the handler was entered).
+        SIGRETURN | RT_SIGRETURN => Policy::RunBoth,
         READ | GETRANDOM | GETDENTS | GETDENTS64 => {
             Policy::Impose(filled(a[1 - usize::from(nr == GETRANDOM)], ret))
         }
@@ -155,6 +169,9 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         POLL => Policy::Impose(filled(a[0], a[1].saturating_mul(8))),
         SCHED_GETAFFINITY => Policy::Impose(filled(a[2], ret)),
         NANOSLEEP => Policy::Impose(filled(a[1], 8)),
+        // prctl(PR_GET_NAME, buf): the 16-byte comm. Other options write nothing
+        // busybox and libc use.
+        PRCTL if a[0] == PR_GET_NAME => Policy::Impose(filled(a[1], 16)),
         IOCTL => match a[1] {
             TCGETS => Policy::Impose(filled(a[2], 36)),
             TIOCGWINSZ => Policy::Impose(filled(a[2], 8)),
@@ -191,6 +208,8 @@ pub fn known(nr: u32) -> bool {
             | GETPPID
             | GETRLIMIT
             | GETRUSAGE
+            | SIGRETURN
+            | RT_SIGRETURN
             | GETTIMEOFDAY
             | READLINK
             | MMAP
@@ -199,6 +218,7 @@ pub fn known(nr: u32) -> bool {
             | UNAME
             | MODIFY_LDT
             | MPROTECT
+            | PRCTL
             | LLSEEK
             | GETDENTS
             | READV
@@ -259,6 +279,10 @@ mod tests {
         let anon = [0, 0x2000, 3, 0x22, u32::MAX, 0];
         assert_eq!(policy(nr::MMAP2, &anon, 0xb7ff_0000), Policy::MapAtReference);
         assert_eq!(policy(nr::MMAP2, &anon, (-12i32) as u32), Policy::RunBoth);
+        let file = [0, 0x2000, 1, 0x02, 3, 0];
+        assert_eq!(policy(nr::MMAP2, &file, 0xb7fe_0000), Policy::MapAtReference);
+        let fixed = [0xb7ff_0000, 0x2000, 3, 0x32, u32::MAX, 0];
+        assert_eq!(policy(nr::MMAP2, &fixed, 0xb7ff_0000), Policy::RunBoth);
         assert_eq!(policy(nr::MUNMAP, &anon, 0), Policy::RunBoth);
         assert_eq!(policy(nr::BRK, &anon, 0x0811_3000), Policy::Brk);
         assert_eq!(policy(nr::EXIT_GROUP, &anon, 0), Policy::Exit);

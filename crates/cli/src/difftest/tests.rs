@@ -415,3 +415,119 @@ fn run_exits_zero_on_agreement() {
     let cli = Cli::try_parse_from(["difftest", "--max-insns", "100", exe.to_str().unwrap()]).unwrap();
     assert_eq!(super::run(cli.a), 0);
 }
+
+/// `rep bsf` / `rep bsr` (F3 0F BC / BD, decoded as TZCNT / LZCNT) are BSF / BSR on
+/// the i686 growsdown claims and on QEMU with that model, but TZCNT / LZCNT on a
+/// BMI1 host. The cases where the two differ: an odd source (TZCNT ZF = 1, BSF
+/// ZF = 0), a zero source (TZCNT writes 32, BSF leaves the destination), LZCNT's
+/// count against BSR's index. The native reference must give BSF/BSR's answers, and
+/// the program's branches on ZF must go the same way on all sides.
+#[test]
+fn rep_bsf_and_rep_bsr_are_bit_scans_on_every_side() {
+    const BITSCAN: &str = r#"
+    .globl _start
+    .text
+_start:
+    xor %ebx, %ebx
+    mov $0x9, %eax
+    rep bsf %eax, %ecx
+    jnz 1f
+    inc %ebx
+1:  mov $7, %ecx
+    xor %eax, %eax
+    rep bsf %eax, %ecx
+    jz 2f
+    add $2, %ebx
+2:  add %ecx, %ebx
+    mov $0x00f00000, %eax
+    rep bsr %eax, %edx
+    add %edx, %ebx
+    mov $0x30, %ax
+    rep bsf %ax, %si
+    add %esi, %ebx
+    mov $1, %eax
+    sub $34, %ebx
+    int $0x80
+"#;
+    let Some(exe) = build("bitscan", BITSCAN) else { return };
+    if !have("qemu-i386") {
+        return;
+    }
+    let code = CodeMap::from_elf(&exe).unwrap();
+    for against in [super::Against::Native, super::Against::Qemu] {
+        let mut r = super::start_reference(against, &exe, &[], &[]).unwrap();
+        let prog = exe.clone().into_os_string();
+        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+        match super::lockstep(&mut k, r.as_mut(), &code, None, 8) {
+            // ebx = 7 (zero source: ECX kept) + 23 (BSR index) + 4 (BSF of 0x30)
+            // = 34 only when both branches went BSF's way; exit(ebx - 34).
+            super::Outcome::Agreed { status, .. } => assert_eq!(status, Some(0), "{}", r.name()),
+            super::Outcome::Diverged(d) => panic!("{}: {d}", r.name()),
+            super::Outcome::Stopped { compared, why } => {
+                panic!("{}: stopped after {compared}: {why}", r.name())
+            }
+        }
+    }
+}
+
+/// A SIGSEGV handler in lockstep (native): the fault, the delivery (same handler,
+/// the reference's frame adopted), the handler editing the saved EIP and EDI in its
+/// ucontext, rt_sigreturn, and the program going on from the edited state. Against
+/// QEMU, delivery into a handler is not followed yet: lockstep stops (status 2).
+#[test]
+fn sigsegv_handler_in_lockstep() {
+    const HANDLER: &str = r#"
+    .globl _start
+    .text
+_start:
+    xor %eax, %eax
+    mov %eax, %gs
+    mov $stack_top, %esp
+    mov $174, %eax
+    mov $11, %ebx
+    lea act, %ecx
+    xor %edx, %edx
+    mov $8, %esi
+    int $0x80
+    mov $0x1234, %edi
+    movl $1, 0
+    mov $1, %eax
+    lea -0x1235(%edi), %ebx
+    int $0x80
+handler:
+    mov 12(%esp), %eax
+    addl $10, 20+56(%eax)
+    incl 20+16(%eax)
+    ret
+restorer:
+    mov $173, %eax
+    int $0x80
+    .data
+act: .long handler, 0x04000004, restorer, 0, 0
+    .bss
+    .space 8192
+stack_top:
+"#;
+    let Some(exe) = build("handler", HANDLER) else { return };
+    let code = CodeMap::from_elf(&exe).unwrap();
+    let prog = exe.clone().into_os_string();
+    let mut r = super::start_reference(super::Against::Native, &exe, &[], &[]).unwrap();
+    let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+    match super::lockstep(&mut k, r.as_mut(), &code, None, 8) {
+        super::Outcome::Agreed { status, compared } => {
+            assert_eq!(status, Some(0));
+            assert!(compared > 15, "{compared}");
+        }
+        super::Outcome::Diverged(d) => panic!("native: {d}"),
+        super::Outcome::Stopped { compared, why } => panic!("native: stopped after {compared}: {why}"),
+    }
+    if !have("qemu-i386") {
+        return;
+    }
+    let mut r = super::start_reference(super::Against::Qemu, &exe, &[], &[]).unwrap();
+    let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+    match super::lockstep(&mut k, r.as_mut(), &code, None, 8) {
+        super::Outcome::Stopped { why, .. } => assert!(why.contains("not implemented"), "{why}"),
+        _ => panic!("qemu: lockstep into a handler was expected to stop"),
+    }
+}

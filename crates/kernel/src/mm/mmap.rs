@@ -108,13 +108,22 @@ pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<
     if len > TASK_SIZE {
         return Err(ENOMEM);
     }
+    // Not in 2.4: difftest's hook (`Kernel::mmap_next`), the reference's choice.
+    if let Some(next) = k.mmap_next {
+        if next & !PAGE_MASK == 0
+            && TASK_SIZE - len >= next
+            && mm.find_vma(next).is_none_or(|v| next + len <= v.start)
+        {
+            return Ok(next);
+        }
+    }
     if addr != 0 {
         let addr = page_align(addr);
         if addr != 0 && TASK_SIZE - len >= addr && mm.find_vma(addr).is_none_or(|v| addr + len <= v.start) {
             return Ok(addr);
         }
     }
-    let mut addr = TASK_UNMAPPED_BASE;
+    let mut addr = k.config.mmap_base;
     let mut i = mm.find_vma_index(addr).unwrap_or(mm.mmap.len());
     loop {
         if TASK_SIZE - len < addr {

@@ -8,7 +8,7 @@ use crate::errno::{host_errno, Errno, SysResult, EAGAIN, EFAULT, EINVAL, ENOSYS,
 use crate::signal::{SigInfo, SIGKILL};
 use crate::syscall::Args;
 use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
-use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN};
+use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES};
 
 /// exit / exit_group: one thread, so both end the process with `status & 0xff`.
 /// The run loop then does the rest (`do_exit`, or the end of the machine for init).
@@ -343,7 +343,12 @@ impl UserDesc {
     }
 }
 
-const TLS_MAX: usize = GDT_ENTRY_TLS_MIN + GDT_ENTRY_TLS_ENTRIES - 1;
+/// The TLS slots: `config.tls_entry_min` and the two after it (6–8 by default; 12–14
+/// when difftest runs against an x86-64 host kernel).
+fn tls_range(k: &Kernel) -> std::ops::RangeInclusive<usize> {
+    let min = k.config.tls_entry_min;
+    min..=min + GDT_ENTRY_TLS_ENTRIES - 1
+}
 
 /// Reads a `struct user_desc` and checks it (`tls_desc_okay`).
 fn read_user_desc(k: &mut Kernel, addr: u32) -> Result<UserDesc, Errno> {
@@ -363,7 +368,7 @@ fn read_user_desc(k: &mut Kernel, addr: u32) -> Result<UserDesc, Errno> {
 pub(crate) fn tls_for_clone(k: &mut Kernel, addr: u32) -> Result<(usize, u64), Errno> {
     let info = read_user_desc(k, addr)?;
     let idx = info.entry as usize;
-    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&idx) {
+    if !tls_range(k).contains(&idx) {
         return Err(EINVAL);
     }
     Ok((idx, info.encode()))
@@ -375,12 +380,12 @@ pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
     let info = read_user_desc(k, addr)?;
     let mut idx = info.entry as i32;
     if idx == -1 {
-        let free = (GDT_ENTRY_TLS_MIN..=TLS_MAX).find(|&i| k.cpu.gdt.get(i).is_some_and(|&d| d == 0));
+        let free = tls_range(k).find(|&i| k.cpu.gdt.get(i).is_some_and(|&d| d == 0));
         idx = free.ok_or(ESRCH)? as i32;
         k.put_user::<u32>(addr, idx as u32)?;
     }
     let idx = usize::try_from(idx).map_err(|_| EINVAL)?;
-    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&idx) || idx >= k.cpu.gdt.len() {
+    if !tls_range(k).contains(&idx) || idx >= k.cpu.gdt.len() {
         return Err(EINVAL);
     }
     k.cpu.gdt[idx] = info.encode();
@@ -399,7 +404,7 @@ pub fn sys_set_thread_area(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_get_thread_area(k: &mut Kernel, a: Args) -> SysResult {
     let idx = k.get_user::<u32>(a[0])?;
     let i = idx as usize;
-    if !(GDT_ENTRY_TLS_MIN..=TLS_MAX).contains(&i) || i >= k.cpu.gdt.len() {
+    if !tls_range(k).contains(&i) || i >= k.cpu.gdt.len() {
         return Err(EINVAL);
     }
     let d = UserDesc::decode(idx, k.cpu.gdt[i]);
