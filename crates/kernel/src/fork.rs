@@ -35,7 +35,7 @@ use crate::errno::{SysResult, EAGAIN, EINVAL, ENOMEM};
 use crate::sched::{open_cwd, Context, TaskState};
 use crate::signal::{SignalState, NSIG};
 use crate::task::{FaultStats, Task, RLIMIT_NPROC};
-use crate::{Kernel, GDT_ENTRY_TLS_MIN};
+use crate::Kernel;
 
 pub const CSIGNAL: u32 = 0x0000_00ff;
 pub const CLONE_VM: u32 = 0x0000_0100;
@@ -161,13 +161,14 @@ pub fn do_fork(
     // copy_mm: dup_mmap write-protects the parent's private pages and flushes its TLB.
     let mm = crate::mm::dup_mmap(k)?;
 
-    let mut ctx = Context::save(&k.cpu, 0);
+    let tls_min = k.config.tls_entry_min;
+    let mut ctx = Context::save(&k.cpu, 0, tls_min);
     ctx.regs[EAX] = 0;
     if stack != 0 {
         ctx.regs[ESP] = stack;
     }
     if let Some((idx, desc)) = tls_desc {
-        ctx.tls[idx - GDT_ENTRY_TLS_MIN] = desc;
+        ctx.tls[idx - tls_min] = desc;
     }
     let umask = host_umask();
     k.task.umask = umask;

@@ -70,7 +70,7 @@ use crate::exit::{self, INIT_PID};
 use crate::run::ExitStatus;
 use crate::signal::{self, SigInfo, SIGKILL};
 use crate::task::Task;
-use crate::{Kernel, GDT_ENTRY_TLS_ENTRIES, GDT_ENTRY_TLS_MIN};
+use crate::{Kernel, GDT_ENTRY_TLS_ENTRIES};
 
 /// What a sleeping task waits for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +126,8 @@ pub struct Context {
     pub eip: u32,
     pub flags: Flags,
     pub segs: [Segment; 6],
-    /// GDT entries 6..8 (set_thread_area).
+    /// The three set_thread_area GDT entries, from `Config::tls_entry_min` (6..8 by
+    /// default).
     pub tls: [u64; GDT_ENTRY_TLS_ENTRIES],
     pub ldt: Vec<u64>,
     pub fpu: Fpu,
@@ -135,11 +136,12 @@ pub struct Context {
 }
 
 impl Context {
-    /// The CPU's user state now; `retired` is the running task's instruction count.
-    pub fn save(cpu: &Cpu, retired: u64) -> Self {
+    /// The CPU's user state now; `retired` is the running task's instruction count,
+    /// `tls_min` the first TLS GDT entry (`Config::tls_entry_min`).
+    pub fn save(cpu: &Cpu, retired: u64, tls_min: usize) -> Self {
         let mut tls = [0u64; GDT_ENTRY_TLS_ENTRIES];
         for (i, t) in tls.iter_mut().enumerate() {
-            *t = cpu.gdt.get(GDT_ENTRY_TLS_MIN + i).copied().unwrap_or(0);
+            *t = cpu.gdt.get(tls_min + i).copied().unwrap_or(0);
         }
         Self {
             regs: cpu.regs,
@@ -157,12 +159,12 @@ impl Context {
     /// selectors (a selector whose descriptor is no longer loadable becomes null, as
     /// the fixup of 2.4's `loadsegment` makes it); CS and SS keep their cached
     /// descriptors.
-    fn restore(self, cpu: &mut Cpu) {
+    fn restore(self, cpu: &mut Cpu, tls_min: usize) {
         cpu.regs = self.regs;
         cpu.eip = self.eip;
         cpu.flags = self.flags;
         for (i, t) in self.tls.iter().enumerate() {
-            if let Some(d) = cpu.gdt.get_mut(GDT_ENTRY_TLS_MIN + i) {
+            if let Some(d) = cpu.gdt.get_mut(tls_min + i) {
                 *d = *t;
             }
         }
@@ -413,13 +415,13 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
     let ctx = std::mem::take(&mut incoming.ctx);
     let mut prev = std::mem::replace(&mut k.task, incoming);
     if !prev.state.is_zombie() {
-        prev.ctx = Context::save(&k.cpu, retired);
+        prev.ctx = Context::save(&k.cpu, retired, k.config.tls_entry_min);
     }
     if !matches!(prev.state, TaskState::Dead) {
         k.tasks.insert(prev.pid, prev);
     }
     k.icount_base = k.cpu.icount.saturating_sub(ctx.retired);
-    ctx.restore(&mut k.cpu);
+    ctx.restore(&mut k.cpu, k.config.tls_entry_min);
     crate::mm::activate_mm(k);
     log::trace!(target: "kernel::sched", "switch_to: pid {prev_pid} -> pid {next}");
     schedule_tail(k);
@@ -453,4 +455,32 @@ pub fn open_cwd() -> Option<OwnedFd> {
 /// sleeping) continues.
 pub fn deadline_after(k: &mut Kernel, d: Duration) -> Instant {
     *k.task.timeout.get_or_insert_with(|| Instant::now() + d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use growsdown_cpu::Descriptor;
+
+    /// A context switch carries the TLS descriptors of the configured slots: with
+    /// `tls_entry_min` 12 it saves GDT 12..14 and puts them back there, and leaves the
+    /// default slots 6..8 alone.
+    #[test]
+    fn context_saves_and_restores_the_configured_tls_slots() {
+        let mut cpu = Cpu::new(16 << 20);
+        let descs: Vec<u64> =
+            (0..3).map(|i| Descriptor::encode(0x1000_0000 * (i + 1), 0xfffff, 0xc0f3)).collect();
+        for (i, d) in descs.iter().enumerate() {
+            cpu.gdt[12 + i] = *d;
+        }
+        cpu.gdt[6] = 0x1234;
+        let ctx = Context::save(&cpu, 0, 12);
+        assert_eq!(ctx.tls.to_vec(), descs);
+        for e in 12..15 {
+            cpu.gdt[e] = 0;
+        }
+        ctx.restore(&mut cpu, 12);
+        assert_eq!(cpu.gdt[12..15].to_vec(), descs);
+        assert_eq!(cpu.gdt[6], 0x1234, "default slots untouched");
+    }
 }

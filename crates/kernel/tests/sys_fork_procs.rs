@@ -43,9 +43,13 @@ impl FaultObserver for Events {
 /// Runs `procs CASE` with an empty environment in /tmp; returns the kernel, the
 /// stdout and the exit status, and the fault events.
 fn run(case: &str) -> (Kernel, Vec<u8>, ExitStatus, Vec<FaultEvent>) {
+    run_with(case, Config::default())
+}
+
+fn run_with(case: &str, config: Config) -> (Kernel, Vec<u8>, ExitStatus, Vec<FaultEvent>) {
     let bin = images().join("bin/procs");
     let path = bin.to_str().unwrap().to_string();
-    let mut k = Kernel::new(Config::default()).expect("kernel");
+    let mut k = Kernel::new(config).expect("kernel");
     let ev = Events::default();
     k.observer = Some(Box::new(ev.clone()));
     exec::load_elf_binary(&mut k, &path, &[b"procs".to_vec(), case.as_bytes().to_vec()], &[]).expect("exec");
@@ -81,6 +85,21 @@ fn wait_status_pipe_exec_sigchld_kill_vfork_sleep_chain() {
         let (k, _) = check(case);
         assert!(k.tasks.is_empty(), "{case}: init's exit ends every process");
         assert!(k.task.stats.forks > 0, "{case}");
+    }
+}
+
+/// With the TLS descriptors at GDT 12..14 (`Config::tls_entry_min`, as difftest
+/// sets it to match an x86-64 host), multi-process programs still run: glibc finds
+/// its TLS through %gs in every process. (That forked processes share identical
+/// descriptors, so this alone cannot tell which slots a switch saves; the unit test
+/// in sched.rs does.)
+#[test]
+fn procs_run_with_tls_at_gdt_12() {
+    for case in ["chain", "pipe", "exec"] {
+        let (k, out, st, _) = run_with(case, Config { tls_entry_min: 12, ..Config::default() });
+        assert_eq!(String::from_utf8_lossy(&out), golden(case), "procs {case} with TLS at GDT 12");
+        assert_eq!(st, ExitStatus::Exited(0), "procs {case} with TLS at GDT 12");
+        assert_eq!(k.cpu.gdt[6..9], [0, 0, 0], "nothing was put in the default slots");
     }
 }
 
