@@ -5,24 +5,11 @@
 //!
 //! tests/run unpacks the binary to target/corpus/busybox (GROWSDOWN_BUSYBOX).
 
+#[path = "support/mod.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn busybox() -> PathBuf {
-    let p = std::env::var_os("GROWSDOWN_BUSYBOX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/corpus/busybox"));
-    assert!(
-        p.is_file(),
-        "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there",
-        p.display()
-    );
-    p
-}
+use support::busybox;
 
 /// A deterministic text file of `lines` lines of words and numbers.
 fn make_input(dir: &Path, lines: usize) -> PathBuf {

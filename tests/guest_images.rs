@@ -2,12 +2,10 @@
 //! stdout must equal the golden file (expected/CASE.out, the spec's outcome) and the
 //! exit status the manifest's "exit" column (a death by signal N is 128+N).
 
-use std::path::{Path, PathBuf};
+#[path = "support/mod.rs"]
+mod support;
 use std::process::{Command, Stdio};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::root;
 
 struct Case {
     name: String,

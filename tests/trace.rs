@@ -3,14 +3,13 @@
 //! follows docs/trace-format.md, the text output of a fixed program is stable, and
 //! the SVG is well-formed XML with one mark per fault.
 
-use std::path::{Path, PathBuf};
+#[path = "support/mod.rs"]
+mod support;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use support::root;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 fn image(name: &str) -> PathBuf {
     root().join("guest-images/bin").join(name)

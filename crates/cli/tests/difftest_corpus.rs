@@ -20,28 +20,15 @@
 //! * `procs`, and `sh -c` with anything that forks: difftest follows one process.
 //! * lua/cxx/sqlite demos: not measured to the end yet (see docs/difftest.md).
 
+#[path = "../../../tests/support/mod.rs"]
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
+use support::root;
 
 fn image(name: &str) -> String {
     root().join("guest-images/bin").join(name).to_string_lossy().into_owned()
-}
-
-fn busybox() -> String {
-    let p = std::env::var_os("GROWSDOWN_BUSYBOX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/corpus/busybox"));
-    assert!(
-        p.is_file(),
-        "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
 }
 
 fn have(prog: &str) -> bool {
@@ -152,4 +139,8 @@ corpus! {
     busybox_expr: &[], busybox(), &["expr", "3", "+", "4"];
     // The loop and `echo` are shell built-ins: no fork.
     busybox_sh_loop: &[], busybox(), &["sh", "-c", "i=0; while [ $i -lt 20 ]; do i=$((i+1)); done; echo $i"];
+}
+
+fn busybox() -> String {
+    support::busybox().to_string_lossy().into_owned()
 }

@@ -247,14 +247,18 @@ fn converged(sum: Ext, term: Ext) -> bool {
     term.m == 0 || (sum.m != 0 && term.exp < sum.exp - 130)
 }
 
-/// atan(z) = z − z³/3 + z⁵/5 − … for |z| ≤ ~0.2.
-fn atan_series(z: Ext) -> Ext {
+/// z ± z³/3 + z⁵/5 ± …: with `alternate` the signs alternate (atan), without they
+/// do not (atanh). For |z| ≤ ~0.2.
+fn odd_power_series(z: Ext, alternate: bool) -> Ext {
     let z2 = z.mul(z);
     let mut pow = z;
     let mut sum = z;
     let mut k = 1u64;
     loop {
-        pow = pow.mul(z2).negate();
+        pow = pow.mul(z2);
+        if alternate {
+            pow = pow.negate();
+        }
         let term = pow.div_u(2 * k + 1);
         if converged(sum, term) {
             return sum.add(term);
@@ -264,21 +268,14 @@ fn atan_series(z: Ext) -> Ext {
     }
 }
 
+/// atan(z) = z − z³/3 + z⁵/5 − … for |z| ≤ ~0.2.
+fn atan_series(z: Ext) -> Ext {
+    odd_power_series(z, true)
+}
+
 /// atanh(z) = z + z³/3 + z⁵/5 + … for |z| ≤ ~0.2.
 fn atanh_series(z: Ext) -> Ext {
-    let z2 = z.mul(z);
-    let mut pow = z;
-    let mut sum = z;
-    let mut k = 1u64;
-    loop {
-        pow = pow.mul(z2);
-        let term = pow.div_u(2 * k + 1);
-        if converged(sum, term) {
-            return sum.add(term);
-        }
-        sum = sum.add(term);
-        k += 1;
-    }
+    odd_power_series(z, false)
 }
 
 /// e^t − 1 for |t| ≤ ~0.75.

@@ -1,0 +1,23 @@
+//! Helpers shared by the end-to-end tests of the `growsdown` binary (included with
+//! `#[path]` by each test file of the cli package that needs them).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The repository's top folder.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Debian's busybox-static:i386, unpacked by tests/run (or `$GROWSDOWN_BUSYBOX`).
+pub fn busybox() -> PathBuf {
+    let p = std::env::var_os("GROWSDOWN_BUSYBOX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/corpus/busybox"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run tests/run, which unpacks Debian's busybox-static:i386 there",
+        p.display()
+    );
+    p
+}
