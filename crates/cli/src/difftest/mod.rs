@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
-use growsdown_cpu::{EAX, EDX};
+use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
 use growsdown_decoder::{decode_one, Instruction, Mnemonic};
 use growsdown_kernel::{Config, ExitStatus, Kernel, Stepped};
 
@@ -70,12 +70,10 @@ pub trait Reference {
     /// growsdown's found no handler and the default action kills. The process must
     /// end killed by `sig` ([`Event::Killed`]).
     fn deliver_fatal(&mut self, sig: i32) -> Result<Event, String>;
-    /// After [`Event::Signal`] `sig`, where growsdown's kernel ran a handler: let the
-    /// reference's kernel deliver it and stop at the handler's first instruction,
-    /// before it runs ([`Event::Stepped`] with the state there).
-    fn deliver_to_handler(&mut self, sig: i32) -> Result<Event, String> {
-        Err(format!("lockstep into a handler of signal {sig} is not implemented for {}", self.name()))
-    }
+    /// After [`Event::Signal`] `sig`, where growsdown's kernel ran a handler (at
+    /// `handler`): let the reference's kernel deliver it and stop at the handler's
+    /// first instruction, before it runs ([`Event::Stepped`] with the state there).
+    fn deliver_to_handler(&mut self, sig: i32, handler: u32) -> Result<Event, String>;
     /// The stack as exec built it (call before the first step).
     fn initial_stack(&mut self) -> Result<InitialStack, String> {
         let esp = self.state().regs[4];
@@ -112,6 +110,25 @@ pub struct DiffArgs {
     /// Arguments for the guest, passed as they are.
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<OsString>,
+}
+
+/// In a reference's process between fork and exec: every signal back to its
+/// default action and none blocked, as growsdown's kernel starts a program.
+/// Ignored dispositions and the mask survive exec, and difftest's own are not the
+/// program's: the Rust runtime ignores SIGPIPE, a background shell job has SIGINT
+/// ignored (QEMU's user mode hands the ones it inherits to the guest).
+pub(crate) fn default_signals() {
+    // SAFETY: async-signal-safe calls on this process's own signal state.
+    unsafe {
+        for sig in 1..32 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
 }
 
 /// Finds PROG the way execvp does.
@@ -305,21 +322,62 @@ pub fn lockstep(
                 why: format!("cannot read the instruction at {:#010x} in growsdown", before.eip),
             };
         };
-        let ours = k.step();
-        if let Stepped::Syscall { nr, .. } = ours {
+        // The reference runs first: a signal it reports before the instruction is
+        // taken by both sides before growsdown runs it.
+        let stopped = |why: String| Outcome::Stopped { compared: differ.compared, why };
+        if matches!(insn.mnemonic(), Mnemonic::Int) && insn.immediate8() == 0x80 {
+            let g = &k.cpu.regs;
+            let (nr, args) = (g[EAX], [g[EBX], g[ECX], g[EDX], g[ESI], g[EDI], g[EBP]]);
+            if let Some(why) = sync::unfollowable(nr, &args) {
+                return stopped(why);
+            }
             if sync::denied(nr) {
                 if let Err(e) = r.set_regs(&[(0, u32::MAX)]) {
-                    return Outcome::Stopped { compared: differ.compared, why: e };
+                    return stopped(e);
                 }
             }
         }
         let theirs = match r.step() {
             Ok(e) => e,
-            Err(e) => {
-                return Outcome::Stopped { compared: differ.compared, why: format!("{}: {e}", r.name()) }
-            }
+            Err(e) => return stopped(format!("{}: {e}", r.name())),
         };
-        let stopped = |why: String| Outcome::Stopped { compared: differ.compared, why };
+        // An asynchronous signal (SIGCHLD from a child the reference's process
+        // forked, a signal it sent itself) reached the reference; growsdown's kernel
+        // learns of it only from there and takes it at the same instruction boundary.
+        // Reported with the state unchanged (ptrace stops before the instruction; QEMU
+        // logs a block, sees the signal and abandons the block, or restarts the
+        // interrupted call with EIP back on `int 0x80`): before the instruction, which
+        // growsdown then does not run in this round.
+        if let Event::Signal(sig, t) = theirs {
+            if is_async(sig) && t.eip == before.eip && t.regs == before.regs {
+                let pending = k.task.sig.pending_mask();
+                match deliver_at_boundary(k, r, sig, None, pending) {
+                    Ok(None) => continue,
+                    Ok(Some(killed)) => {
+                        return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
+                    }
+                    Err(why) => return stopped(why),
+                }
+            }
+        }
+        let pending = k.task.sig.pending_mask();
+        let ours = k.step();
+        // After the instruction (a signal at a system call's exit, or QEMU's between
+        // two blocks): compared first, then taken by both.
+        let mut arrived = None;
+        let theirs = match theirs {
+            Event::Signal(sig, t)
+                if is_async(sig) && !matches!(ours, Stepped::Signal | Stepped::Exited(_)) =>
+            {
+                let syscall = match ours {
+                    Stepped::Syscall { nr, args } => Some((nr, args)),
+                    _ => None,
+                };
+                arrived = Some((sig, syscall, pending));
+                Event::Stepped(t)
+            }
+            e => e,
+        };
         match (ours, theirs) {
             (Stepped::Retired, Event::Stepped(t)) => {
                 if matches!(insn.mnemonic(), Mnemonic::Rdtsc) {
@@ -411,7 +469,90 @@ pub fn lockstep(
             }
             Err(d) => return Outcome::Diverged(d),
         }
+        if let Some((sig, syscall, pending)) = arrived {
+            match deliver_at_boundary(k, r, sig, syscall, pending) {
+                Ok(None) => {}
+                Ok(Some(killed)) => {
+                    return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
+                }
+                Err(why) => return Outcome::Stopped { compared: differ.compared, why },
+            }
+        }
     }
+}
+
+/// Whether `sig` can come from outside the instruction stream. The five signals
+/// an instruction raises (a fault, a trap) are taken as synchronous: a difference
+/// there is a divergence. (The same five sent with kill() are not followed.)
+fn is_async(sig: i32) -> bool {
+    use growsdown_kernel::signal::{SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
+    ![SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP].contains(&sig)
+}
+
+/// Asynchronous signal `sig` is to be taken by both sides at this instruction
+/// boundary (after system call `syscall`, if the last instruction was one;
+/// `pending` = growsdown's pending set before it). growsdown's kernel gets it as a
+/// signal sent by a process and handles it by its own rules (`do_signal`: ignore,
+/// keep pending while blocked, kill, or build a handler frame; an interrupted
+/// call's -ERESTART* code becomes EINTR or a restart); the reference's kernel does
+/// the same at its next resume. A kill must be a kill on both sides; a handler
+/// frame is entered on both (see [`enter_handler`]). Returns the signal both sides
+/// were killed by.
+fn deliver_at_boundary(
+    k: &mut Kernel,
+    r: &mut dyn Reference,
+    sig: i32,
+    syscall: Option<(u32, [u32; 6])>,
+    pending: u64,
+) -> Result<Option<i32>, String> {
+    use growsdown_kernel::signal;
+    let mask = signal::sigmask(sig);
+    let handler = k.task.sig.action(sig).handler;
+    let at = Snapshot::of_cpu(&k.cpu);
+    let interrupted = r.state();
+    let taken_in_call = pending & mask != 0 && k.task.sig.pending_mask() & mask == 0;
+    if !taken_in_call {
+        // Not already delivered by growsdown inside the call (an unblocking
+        // sigprocmask delivers what was pending on the way out).
+        if k.task.sig.pending_mask() & mask == 0 {
+            signal::send_sig_info(k, signal::SigInfo::user(sig, 0, 0));
+        }
+        if let Some((nr, a)) = syscall {
+            k.task.orig_eax = Some(nr);
+            // sigsuspend ran on the reference only: its mask is what the signal
+            // was let through by, and the old one goes back after the handler.
+            let mask = match nr {
+                sync::nr::RT_SIGSUSPEND => {
+                    let mut m = [0u8; 8];
+                    k.copy_from_user(a[0], &mut m).ok().map(|_| u64::from_le_bytes(m))
+                }
+                sync::nr::SIGSUSPEND => Some(u64::from(a[2])),
+                _ => None,
+            };
+            if let Some(m) = mask {
+                let unblockable = signal::sigmask(signal::SIGKILL) | signal::sigmask(signal::SIGSTOP);
+                let st = &mut k.task.sig;
+                st.saved_mask = Some(st.blocked);
+                st.blocked = m & !unblockable;
+            }
+        }
+        signal::do_signal(k);
+    }
+    if let Some(ExitStatus::Signaled { signo, .. }) = k.exit_status {
+        return match r.deliver_fatal(signo)? {
+            Event::Killed(s) if s == signo => Ok(Some(s)),
+            e => Err(format!(
+                "growsdown was killed by {}; {}: {}",
+                signal_name(signo),
+                r.name(),
+                describe_theirs(&e)
+            )),
+        };
+    }
+    if k.cpu.eip == handler && (taken_in_call || at.eip != handler) {
+        enter_handler(k, r, sig, &interrupted)?;
+    }
+    Ok(None)
 }
 
 /// Both sides took signal `sig` at the same instruction and growsdown's kernel has
@@ -422,7 +563,7 @@ pub fn lockstep(
 /// copied to growsdown and its registers taken, so the handler and the sigreturn
 /// that reads the frame back run on the same bytes on both sides.
 fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snapshot) -> Result<(), String> {
-    let h = match r.deliver_to_handler(sig)? {
+    let h = match r.deliver_to_handler(sig, k.cpu.eip)? {
         Event::Stepped(h) => h,
         e => {
             return Err(format!(

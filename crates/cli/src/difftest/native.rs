@@ -123,6 +123,7 @@ impl Native {
         if pid == 0 {
             unsafe {
                 libc::close(fds[0]);
+                super::default_signals();
                 let persona = (libc::ADDR_NO_RANDOMIZE | libc::ADDR_LIMIT_3GB) as libc::c_ulong;
                 let err =
                     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 || libc::personality(persona) == -1 {
@@ -405,6 +406,13 @@ enum WaitResult {
     Killed(i32),
 }
 
+/// `-ERESTARTSYS`, `-ERESTARTNOINTR`, `-ERESTARTNOHAND`, `-ERESTART_RESTARTBLOCK`:
+/// what an interrupted system call leaves in EAX until signal delivery decides
+/// between EINTR and a restart.
+fn is_restart(eax: u32) -> bool {
+    matches!(eax as i32, -516 | -514 | -513 | -512)
+}
+
 impl Reference for Native {
     fn name(&self) -> &'static str {
         "native"
@@ -425,7 +433,7 @@ impl Reference for Native {
     /// Single-stepping with the signal: the host kernel builds the frame and, as the
     /// task was single-stepping, reports SIGTRAP at the handler's first instruction
     /// before running it (x86 `handle_signal` → `signal_setup_done(.., stepping)`).
-    fn deliver_to_handler(&mut self, sig: i32) -> Result<Event, String> {
+    fn deliver_to_handler(&mut self, sig: i32, _handler: u32) -> Result<Event, String> {
         if self.pending_sig != sig {
             return Err(format!("no pending signal {sig}"));
         }
@@ -441,6 +449,9 @@ impl Reference for Native {
         }
     }
 
+    /// Stopped on an asynchronous signal before the instruction: the kernel is told
+    /// to hold it back (restart with no signal) and the instruction runs; the signal
+    /// is injected, with its siginfo, at the next resume.
     fn state(&self) -> Snapshot {
         self.cur
     }
@@ -453,7 +464,11 @@ impl Reference for Native {
         if self.pending_sig == 0 && self.at(eip, CPUID) {
             return self.emulate_cpuid();
         }
-        let syscall = self.at(eip, INT80);
+        // Restarting with a pending signal at the exit of an interrupted system call
+        // (EAX an -ERESTART* code): if no handler runs, the kernel moves EIP back
+        // over `int 0x80` and the step runs the call again.
+        let restarting = self.pending_sig != 0 && is_restart(self.cur.regs[0]);
+        let syscall = self.at(eip, INT80) || restarting;
         let rep = self.code.is_rep_string(eip);
         let decoded = self.code.bytes_at(eip, 15).and_then(|b| decode_one(b, eip).ok());
         let bitscan = decoded.filter(|i| matches!(i.mnemonic(), Mnemonic::Tzcnt | Mnemonic::Lzcnt));
@@ -475,6 +490,12 @@ impl Reference for Native {
                     }
                     let s = self.refresh()?;
                     if rep && s.eip == eip {
+                        continue;
+                    }
+                    if syscall && is_restart(s.regs[0]) {
+                        // The call was interrupted by a signal: this SIGTRAP comes
+                        // first (synchronous signals are dequeued first), the signal
+                        // that interrupted it is next, still at the call's exit.
                         continue;
                     }
                     if pushf != 0 && !user_tf {

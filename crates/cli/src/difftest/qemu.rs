@@ -145,6 +145,10 @@ pub struct Qemu {
     /// Shadow of the three TLS GDT entries (6, 7, 8): base addresses.
     tls: [Option<u32>; 3],
     done: bool,
+    /// A signal QEMU stopped on (Linux numbering) that the next resume passes on
+    /// (`C sig`): its kernel then delivers, ignores or kills as the guest's
+    /// disposition says.
+    pending_sig: i32,
     /// Step requests sent, for statistics.
     pub steps_sent: u64,
     log: Option<LogStream>,
@@ -201,6 +205,16 @@ impl Qemu {
         }
         cmd.arg(prog).args(args);
         cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::inherit());
+        // SAFETY: the closure runs between fork and exec and only makes
+        // async-signal-safe calls (sigaction, sigprocmask, prctl).
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                super::default_signals();
+                // QEMU must not outlive difftest (it would wait for its gdb forever).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            })
+        };
         let mut child = cmd.spawn().map_err(|e| {
             let _ = std::fs::remove_dir_all(&dir);
             format!("cannot run {}: {e} (Debian: apt-get install qemu-user)", opts.binary.display())
@@ -259,6 +273,7 @@ impl Qemu {
             outstanding: false,
             tls: [None; 3],
             done: false,
+            pending_sig: 0,
             steps_sent: 0,
             log,
         };
@@ -321,12 +336,61 @@ impl Qemu {
     }
 }
 
+/// Linux i386 signal numbers 1–31 → gdb's remote-protocol numbers
+/// (gdb/signals.def), which QEMU's stub speaks in stop replies and `C`.
+const GDB_SIGNAL: [i32; 32] = [
+    0, 1, 2, 3, 4, 5, 6, 10, 8, 9, 30, 11, 31, 13, 14, 15, 0, 20, 19, 17, 18, 21, 22, 16, 24, 25, 26, 27, 28,
+    23, 32, 12,
+];
+
+/// gdb's signal number for a Linux one (0 if it has none).
+pub fn gdb_signal(linux: i32) -> i32 {
+    usize::try_from(linux).ok().and_then(|i| GDB_SIGNAL.get(i)).copied().unwrap_or(0)
+}
+
+/// The Linux signal number for a gdb one (0 if none).
+pub fn linux_signal(gdb: i32) -> i32 {
+    if gdb == 0 {
+        return 0;
+    }
+    GDB_SIGNAL.iter().position(|&g| g == gdb).map_or(0, |i| i as i32)
+}
+
+/// Live processes with `fifo` open, running `qemu` (its executable) if given:
+/// forked QEMUs that may still write dumps into the log.
+fn log_writers(fifo: &Path, qemu: Option<&Path>) -> Vec<u32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return vec![] };
+    procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok())?;
+            if qemu.is_some() && std::fs::read_link(p.path().join("exe")).ok().as_deref() != qemu {
+                return None;
+            }
+            let state = std::fs::read_to_string(p.path().join("stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()));
+            if state.is_none_or(|c| c == 'Z' || c == 'X') {
+                return None;
+            }
+            let fds = std::fs::read_dir(p.path().join("fd")).ok()?;
+            fds.flatten().any(|fd| std::fs::read_link(fd.path()).ok().as_deref() == Some(fifo)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Whether a process other than `me` runs `qemu` with `fifo` open.
+fn other_log_writers(fifo: &Path, qemu: Option<&Path>, me: u32) -> bool {
+    log_writers(fifo, qemu).into_iter().any(|p| p != me)
+}
+
 fn parse_stop(stop: &[u8]) -> Result<Stop, String> {
-    let sig = |p: &[u8]| p.get(1..3).and_then(from_hex).map_or(0, |b| i32::from(b[0]));
+    let byte = |p: &[u8]| p.get(1..3).and_then(from_hex).map_or(0, |b| i32::from(b[0]));
+    let sig = |p: &[u8]| linux_signal(byte(p));
     match stop.first() {
         Some(b'T' | b'S') if sig(stop) == 5 => Ok(Stop::Trap),
         Some(b'T' | b'S') => Ok(Stop::Signal(sig(stop))),
-        Some(b'W') => Ok(Stop::Exited(sig(stop))),
+        Some(b'W') => Ok(Stop::Exited(byte(stop))),
         Some(b'X') => Ok(Stop::Killed(sig(stop))),
         _ => Err(format!("unexpected stop reply {:?}", String::from_utf8_lossy(stop))),
     }
@@ -367,19 +431,68 @@ impl Qemu {
         Ok(())
     }
 
-    /// Ends the process's run: exit, kill, or a signal (lockstep cannot follow
-    /// QEMU's signal delivery yet: a later `s` would drop the signal).
+    /// A stop that is not a step: the process ended, or QEMU is about to deliver a
+    /// signal (kept pending for the next resume, see [`Qemu::resume`]).
     fn finish(&mut self, stop: Stop) -> Result<Event, String> {
-        self.done = true;
         Ok(match stop {
-            Stop::Exited(c) => Event::Exited(c),
-            Stop::Killed(s) => Event::Killed(s),
+            Stop::Exited(c) => {
+                self.done = true;
+                Event::Exited(c)
+            }
+            Stop::Killed(s) => {
+                self.done = true;
+                Event::Killed(s)
+            }
             Stop::Signal(s) => {
+                self.pending_sig = s;
                 self.cur = self.read_regs()?;
                 Event::Signal(s, self.cur)
             }
             Stop::Trap => Event::Stepped(self.cur),
         })
+    }
+
+    /// Queues the packet that lets QEMU run on: `c`, or `C sig` with a pending
+    /// signal.
+    fn resume(&mut self) {
+        match std::mem::take(&mut self.pending_sig) {
+            0 => self.rsp.queue(b"c"),
+            sig => self.rsp.queue(format!("C{:02x}", gdb_signal(sig)).as_bytes()),
+        }
+    }
+
+    /// After fork/vfork/clone in log mode. The child inherits QEMU's log and keeps
+    /// writing dumps of its own instructions into the same FIFO, where they cannot
+    /// be told from the parent's. The parent is stopped (at the breakpoint after the
+    /// call), so every dump that arrives now is another process's: they are read
+    /// and dropped until no other process runs under QEMU with the FIFO open (the
+    /// child and its own children have exited, or exec'd programs the host runs
+    /// itself). A child that waits for its parent cannot be followed this way.
+    fn drain_child_log(&mut self, child: u32) -> Result<(), String> {
+        let t0 = Instant::now();
+        let fifo = self.dir.join("cpu.log");
+        let qemu = std::fs::read_link(format!("/proc/{}/exe", self.child.id())).ok();
+        let me = self.child.id();
+        let drain = |q: &mut Self| -> Result<(), String> {
+            while q.fill_log()? {}
+            if let Some(l) = q.log.as_mut() {
+                while l.parser.next_state()?.is_some() {}
+            }
+            Ok(())
+        };
+        loop {
+            drain(self)?;
+            if !other_log_writers(&fifo, qemu.as_deref(), me) {
+                return drain(self);
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                return Err(format!(
+                    "the child {child} of fork (or a descendant) still runs under qemu after 20 s (waiting \
+                     for its parent?); qemu's log cannot separate two processes' instructions: try --against native"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// `cpuid` answered with growsdown's values and skipped.
@@ -405,7 +518,19 @@ impl Qemu {
         self.settle()?;
         let (nr, ebx) = (self.cur.regs[0], self.cur.regs[3]);
         let eip = self.cur.eip;
-        let next = eip.wrapping_add(2);
+        // sigreturn / rt_sigreturn go back to where the signal interrupted the
+        // program: the EIP saved in the frame's sigcontext (its 15th field), at
+        // ESP + 4 (after `pop eax`, at the sigcontext) or ESP + 140 + 20 (the
+        // rt_sigframe's sig, pinfo, puc, siginfo; ucontext's flags, link, stack).
+        let esp = self.cur.regs[4];
+        let next = match nr {
+            119 | 173 => {
+                let sc = if nr == 119 { esp } else { esp.wrapping_add(160) };
+                let b = self.read_mem(sc.wrapping_add(56), 4)?;
+                u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }
+            _ => eip.wrapping_add(2),
+        };
         let logging = self.log.is_some();
         if logging {
             self.breakpoint(eip, false)?;
@@ -415,19 +540,32 @@ impl Qemu {
             self.breakpoint(next, true)?;
         }
         self.steps_sent += 1;
-        self.rsp.queue(b"c");
-        let stop = self.read_stop()?;
-        // The log holds the dump taken before `int 0x80`: the state already known.
-        self.drain_log_expecting(1)?;
-        match stop {
-            Stop::Trap => {}
-            other => return self.finish(other),
+        self.resume();
+        let stop = self.wait_stop()?;
+        if matches!(stop, Stop::Exited(_) | Stop::Killed(_)) {
+            return self.finish(stop);
+        }
+        let forked = matches!(nr, 2 | 120 | 190);
+        if logging && forked && matches!(stop, Stop::Trap) {
+            // The dump taken before `int 0x80` came first; the child's follow.
+            let child = self.read_regs()?.regs[0];
+            if (1..0x4000_0000).contains(&child) {
+                self.drain_child_log(child)?;
+            }
+        } else {
+            // The log holds the dump taken before `int 0x80`: the state already known.
+            self.drain_log_expecting(1)?;
         }
         if !(logging && next_is_site) {
             self.breakpoint(next, false)?;
         }
         if logging {
             self.breakpoint(eip, true)?;
+        }
+        if !matches!(stop, Stop::Trap) {
+            // A signal at the call's exit (QEMU then has EAX = the result), or one
+            // that interrupted it and made QEMU restart it (EIP back on `int 0x80`).
+            return self.finish(stop);
         }
         self.cur = self.read_regs()?;
         // set_thread_area (243): shadow the descriptor base QEMU installed.
@@ -474,6 +612,32 @@ impl Qemu {
             }
         }
         Ok(())
+    }
+
+    /// Waits for the stop reply after a `c` that should stop before any instruction
+    /// runs unlogged, reading the log meanwhile so QEMU never blocks on a full FIFO
+    /// (a fork's child logs there too, and a signal handler run by mistake would).
+    fn wait_stop(&mut self) -> Result<Stop, String> {
+        if self.log.is_none() {
+            return self.read_stop();
+        }
+        self.rsp.flush().map_err(io_err)?;
+        loop {
+            if let Some(st) = self.log.as_mut().and_then(|l| l.stop.take()) {
+                return Ok(st);
+            }
+            if !self.fill_log()? {
+                self.wait_log_or_stop()?;
+            }
+            if self.log.as_ref().is_some_and(|l| l.parser.buffered() > 1 << 20) {
+                let me = self.child.id();
+                let qemu = std::fs::read_link(format!("/proc/{me}/exe")).ok();
+                if !other_log_writers(&self.dir.join("cpu.log"), qemu.as_deref(), me) {
+                    return Err(format!("qemu ran on past {:#010x} without stopping", self.cur.eip));
+                }
+                // Else a forked child's dumps, dropped once the parent has stopped.
+            }
+        }
     }
 
     /// Takes a stop reply if one has arrived.
@@ -523,7 +687,7 @@ impl Qemu {
         if !l.running {
             l.running = true;
             l.expect_first = true;
-            self.rsp.queue(b"c");
+            self.resume();
             self.rsp.flush().map_err(io_err)?;
         }
         loop {
@@ -589,7 +753,8 @@ impl Reference for Qemu {
     /// with the default action it reports `X sig` (gdb_signalled) and dies.
     fn deliver_fatal(&mut self, sig: i32) -> Result<Event, String> {
         self.settle()?;
-        self.rsp.queue(format!("C{:02x}", sig & 0xff).as_bytes());
+        self.pending_sig = 0;
+        self.rsp.queue(format!("C{:02x}", gdb_signal(sig)).as_bytes());
         let stop = self.read_stop()?;
         self.done = true;
         Ok(match stop {
@@ -600,6 +765,34 @@ impl Reference for Qemu {
         })
     }
 
+    /// `C sig` with a temporary breakpoint on the handler: QEMU's user mode builds
+    /// the frame and stops before the handler's first instruction (log mode; the
+    /// stub of QEMU 7.2 drops a signal passed with a single step).
+    fn deliver_to_handler(&mut self, sig: i32, handler: u32) -> Result<Event, String> {
+        self.settle()?;
+        if self.log.is_none() {
+            return Err(format!("lockstep into a handler of signal {sig} needs qemu's log mode"));
+        }
+        let site = self.int80.contains(&handler) || self.cpuid.contains(&handler);
+        if !site {
+            self.breakpoint(handler, true)?;
+        }
+        self.pending_sig = 0;
+        self.rsp.queue(format!("C{:02x}", gdb_signal(sig)).as_bytes());
+        let stop = self.read_stop()?;
+        self.drain_log_expecting(0)?;
+        if !site && !matches!(stop, Stop::Exited(_) | Stop::Killed(_)) {
+            self.breakpoint(handler, false)?;
+        }
+        match stop {
+            Stop::Trap => {
+                self.cur = self.read_regs()?;
+                Ok(Event::Stepped(self.cur))
+            }
+            other => self.finish(other),
+        }
+    }
+
     fn state(&self) -> Snapshot {
         self.cur
     }
@@ -607,6 +800,11 @@ impl Reference for Qemu {
     fn step(&mut self) -> Result<Event, String> {
         if self.done {
             return Err("the qemu process has ended".into());
+        }
+        if self.pending_sig != 0 && self.log.is_none() {
+            return Err(
+                "following a signal needs qemu's log mode (its stub drops a signal on a single step)".into(),
+            );
         }
         let eip = self.cur.eip;
         if self.int80.contains(&eip) {
@@ -693,6 +891,14 @@ impl Drop for Qemu {
             }
         }
         let _ = self.child.wait();
+        // Children the program forked that still run under QEMU (a child waiting
+        // for a signal its killed parent never sent) would live on: every process
+        // but this one with the log FIFO open is one of them.
+        let fifo = self.dir.join("cpu.log");
+        for pid in log_writers(&fifo, None).into_iter().filter(|&p| p != std::process::id()) {
+            // SAFETY: sending SIGKILL to a process that runs QEMU on our log.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -700,6 +906,20 @@ impl Drop for Qemu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gdb_signal_numbers() {
+        // SIGBUS, SIGUSR1, SIGCHLD differ between Linux and gdb's numbering.
+        assert_eq!((gdb_signal(7), gdb_signal(10), gdb_signal(17)), (10, 30, 20));
+        for sig in 1..32 {
+            if gdb_signal(sig) != 0 {
+                assert_eq!(linux_signal(gdb_signal(sig)), sig);
+            }
+        }
+        assert!(matches!(parse_stop(b"T14thread:01;"), Ok(Stop::Signal(17))));
+        assert!(matches!(parse_stop(b"W07"), Ok(Stop::Exited(7))));
+        assert!(matches!(parse_stop(b"X0b"), Ok(Stop::Killed(11))));
+    }
 
     #[test]
     fn model_matches_growsdown_cpuid() {

@@ -53,6 +53,11 @@ impl LogParser {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Bytes fed and not yet parsed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
     /// The next complete dump, `None` if more bytes are needed; `Err` on a dump
     /// that does not parse.
     pub fn next_state(&mut self) -> Result<Option<Snapshot>, String> {

@@ -10,14 +10,18 @@
 /// i386 system call numbers used here (`arch/x86/entry/syscalls/syscall_32.tbl`).
 pub mod nr {
     pub const EXIT: u32 = 1;
+    pub const FORK: u32 = 2;
     pub const READ: u32 = 3;
     pub const WRITE: u32 = 4;
     pub const OPEN: u32 = 5;
     pub const CLOSE: u32 = 6;
+    pub const WAITPID: u32 = 7;
+    pub const EXECVE: u32 = 11;
     pub const TIME: u32 = 13;
     pub const LSEEK: u32 = 19;
     pub const GETPID: u32 = 20;
     pub const ACCESS: u32 = 33;
+    pub const KILL: u32 = 37;
     pub const DUP: u32 = 41;
     pub const PIPE: u32 = 42;
     pub const TIMES: u32 = 43;
@@ -29,11 +33,14 @@ pub mod nr {
     pub const GETRLIMIT: u32 = 76;
     pub const GETRUSAGE: u32 = 77;
     pub const SIGRETURN: u32 = 119;
+    pub const SIGSUSPEND: u32 = 72;
     pub const GETTIMEOFDAY: u32 = 78;
     pub const READLINK: u32 = 85;
     pub const MMAP: u32 = 90;
     pub const MUNMAP: u32 = 91;
+    pub const WAIT4: u32 = 114;
     pub const SYSINFO: u32 = 116;
+    pub const CLONE: u32 = 120;
     pub const UNAME: u32 = 122;
     pub const MODIFY_LDT: u32 = 123;
     pub const MPROTECT: u32 = 125;
@@ -48,8 +55,10 @@ pub mod nr {
     pub const RT_SIGRETURN: u32 = 173;
     pub const RT_SIGACTION: u32 = 174;
     pub const RT_SIGPROCMASK: u32 = 175;
+    pub const RT_SIGSUSPEND: u32 = 179;
     pub const GETCWD: u32 = 183;
     pub const SIGALTSTACK: u32 = 186;
+    pub const VFORK: u32 = 190;
     pub const UGETRLIMIT: u32 = 191;
     pub const MMAP2: u32 = 192;
     pub const STAT64: u32 = 195;
@@ -63,25 +72,35 @@ pub mod nr {
     pub const GETDENTS64: u32 = 220;
     pub const FCNTL64: u32 = 221;
     pub const GETTID: u32 = 224;
+    pub const TKILL: u32 = 238;
     pub const SCHED_GETAFFINITY: u32 = 242;
     pub const SET_THREAD_AREA: u32 = 243;
     pub const EXIT_GROUP: u32 = 252;
     pub const SET_TID_ADDRESS: u32 = 258;
     pub const CLOCK_GETTIME: u32 = 265;
+    pub const TGKILL: u32 = 270;
+    pub const WAITID: u32 = 284;
     pub const OPENAT: u32 = 295;
     pub const FSTATAT64: u32 = 300;
     pub const READLINKAT: u32 = 305;
     pub const FACCESSAT: u32 = 307;
     pub const SET_ROBUST_LIST: u32 = 311;
+    pub const PIPE2: u32 = 331;
     pub const PRLIMIT64: u32 = 340;
     pub const GETRANDOM: u32 = 355;
     pub const STATX: u32 = 383;
+    pub const EXECVEAT: u32 = 358;
     pub const RSEQ: u32 = 386;
     pub const CLOCK_GETTIME64: u32 = 403;
 }
 
 /// `MAP_FIXED` (asm-generic/mman-common.h).
 const MAP_FIXED: u32 = 0x10;
+
+/// clone flags (linux/sched.h).
+const CLONE_VM: u32 = 0x100;
+const CLONE_VFORK: u32 = 0x4000;
+const CLONE_PARENT_SETTID: u32 = 0x0010_0000;
 
 /// `PR_GET_NAME` (linux/prctl.h).
 const PR_GET_NAME: u32 = 16;
@@ -118,6 +137,22 @@ pub enum Policy {
 /// reference before it runs, and growsdown gets the same -ENOSYS.
 pub fn denied(nr: u32) -> bool {
     nr == nr::RSEQ
+}
+
+/// Calls difftest does not let either side make, and why: lockstep ends (status
+/// 2) before them, with both sides still equal. A new program image (execve) or a
+/// second thread in the address space (clone with CLONE_VM, not a vfork) would
+/// have to be followed too.
+pub fn unfollowable(nr: u32, a: &[u32; 6]) -> Option<String> {
+    match nr {
+        nr::EXECVE | nr::EXECVEAT => {
+            Some("execve: difftest follows one program image, and stops before it is replaced".into())
+        }
+        nr::CLONE if a[0] & CLONE_VM != 0 && a[0] & CLONE_VFORK == 0 => {
+            Some(format!("clone(flags {:#x}): threads are not followed", a[0]))
+        }
+        _ => None,
+    }
 }
 
 fn is_error(ret: u32) -> bool {
@@ -165,7 +200,27 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         GETRUSAGE => Policy::Impose(filled(a[1], 72)),
         PRLIMIT64 => Policy::Impose(filled(a[3], 16)),
         LLSEEK => Policy::Impose(filled(a[3], 8)),
-        PIPE => Policy::Impose(filled(a[0], 8)),
+        PIPE | PIPE2 => Policy::Impose(filled(a[0], 8)),
+        // A new process: the reference's child runs on its own, unfollowed (its
+        // output and exit status reach the followed parent through the reference's
+        // kernel); growsdown only takes the child's pid. clone(CLONE_PARENT_SETTID)
+        // also stores it at ptid in the parent.
+        FORK | VFORK => Policy::Impose(vec![]),
+        CLONE if a[0] & CLONE_PARENT_SETTID != 0 => Policy::Impose(filled(a[2], 4)),
+        CLONE => Policy::Impose(vec![]),
+        // The child's status, and struct rusage (two timevals, fourteen longs).
+        WAITPID => Policy::Impose(filled(a[1], 4)),
+        WAIT4 => {
+            let mut v = filled(a[1], 4);
+            v.extend(filled(a[3], 72));
+            Policy::Impose(v)
+        }
+        // siginfo_t is 128 bytes.
+        WAITID => {
+            let mut v = filled(a[2], 128);
+            v.extend(filled(a[4], 72));
+            Policy::Impose(v)
+        }
         POLL => Policy::Impose(filled(a[0], a[1].saturating_mul(8))),
         SCHED_GETAFFINITY => Policy::Impose(filled(a[2], ret)),
         NANOSLEEP => Policy::Impose(filled(a[1], 8)),
@@ -177,9 +232,14 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
             TIOCGWINSZ => Policy::Impose(filled(a[2], 8)),
             _ => Policy::Impose(vec![]),
         },
+        // sigsuspend / rt_sigsuspend: they return when a signal is delivered; the
+        // mask they install is applied when the signal reaches growsdown (see
+        // `deliver_at_boundary` in mod.rs).
         // No output buffers: write, writev, open, openat, close, dup, dup2, lseek,
         // access, faccessat, fcntl, fcntl64, getpid, getppid, gettid, the uid/gid
-        // calls, set_tid_address, set_robust_list, and anything unknown.
+        // calls, set_tid_address, set_robust_list, kill, tkill, tgkill (a signal the
+        // reference's process sends itself arrives at the reference as an
+        // asynchronous one), and anything unknown.
         _ => Policy::Impose(vec![]),
     }
 }
@@ -190,14 +250,18 @@ pub fn known(nr: u32) -> bool {
     use nr::*;
     matches!(
         nr,
-        EXIT | READ
+        EXIT | FORK
+            | READ
             | WRITE
             | OPEN
             | CLOSE
+            | WAITPID
+            | EXECVE
             | TIME
             | LSEEK
             | GETPID
             | ACCESS
+            | KILL
             | DUP
             | PIPE
             | TIMES
@@ -214,7 +278,9 @@ pub fn known(nr: u32) -> bool {
             | READLINK
             | MMAP
             | MUNMAP
+            | WAIT4
             | SYSINFO
+            | CLONE
             | UNAME
             | MODIFY_LDT
             | MPROTECT
@@ -228,8 +294,11 @@ pub fn known(nr: u32) -> bool {
             | POLL
             | RT_SIGACTION
             | RT_SIGPROCMASK
+            | SIGSUSPEND
+            | RT_SIGSUSPEND
             | GETCWD
             | SIGALTSTACK
+            | VFORK
             | UGETRLIMIT
             | MMAP2
             | STAT64
@@ -243,18 +312,23 @@ pub fn known(nr: u32) -> bool {
             | GETDENTS64
             | FCNTL64
             | GETTID
+            | TKILL
             | SCHED_GETAFFINITY
             | SET_THREAD_AREA
             | EXIT_GROUP
             | SET_TID_ADDRESS
             | CLOCK_GETTIME
+            | TGKILL
+            | WAITID
             | OPENAT
             | FSTATAT64
             | READLINKAT
             | FACCESSAT
             | SET_ROBUST_LIST
+            | PIPE2
             | PRLIMIT64
             | GETRANDOM
+            | EXECVEAT
             | STATX
             | RSEQ
             | CLOCK_GETTIME64
@@ -299,6 +373,26 @@ mod tests {
         assert_eq!(policy(nr::GETTIMEOFDAY, &[0x10, 0, 0, 0, 0, 0], 0), Policy::Impose(vec![(0x10, 8)]));
         assert_eq!(policy(nr::IOCTL, &[1, TCGETS, 0x40, 0, 0, 0], 0), Policy::Impose(vec![(0x40, 36)]));
         assert_eq!(policy(nr::IOCTL, &[1, TCGETS, 0x40, 0, 0, 0], (-25i32) as u32), Policy::Impose(vec![]));
+    }
+
+    #[test]
+    fn processes() {
+        // glibc's fork: clone(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD).
+        let fork = [0x0120_0011, 0, 0, 0, 0x0804_0000, 0];
+        assert_eq!(policy(nr::CLONE, &fork, 1234), Policy::Impose(vec![]));
+        assert_eq!(unfollowable(nr::CLONE, &fork), None);
+        let settid = [0x0010_0011, 0, 0x3000, 0, 0, 0];
+        assert_eq!(policy(nr::CLONE, &settid, 1234), Policy::Impose(vec![(0x3000, 4)]));
+        // posix_spawn's clone(CLONE_VM | CLONE_VFORK) is a vfork; a thread is not.
+        assert_eq!(unfollowable(nr::CLONE, &[0x4111, 0x9000, 0, 0, 0, 0]), None);
+        assert!(unfollowable(nr::CLONE, &[0x003d_0f00, 0x9000, 0, 0, 0, 0]).unwrap().contains("threads"));
+        assert!(unfollowable(nr::EXECVE, &[0; 6]).is_some());
+        assert_eq!(
+            policy(nr::WAIT4, &[99, 0x10, 0, 0x20, 0, 0], 99),
+            Policy::Impose(vec![(0x10, 4), (0x20, 72)])
+        );
+        assert_eq!(policy(nr::WAIT4, &[99, 0x10, 0, 0, 0, 0], (-10i32) as u32), Policy::Impose(vec![]));
+        assert_eq!(policy(nr::PIPE2, &[0x40, 0, 0, 0, 0, 0], 0), Policy::Impose(vec![(0x40, 8)]));
     }
 
     #[test]
