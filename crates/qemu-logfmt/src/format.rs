@@ -120,6 +120,14 @@ impl<'a> Out<'a> {
         Ok(())
     }
 
+    fn push_byte(&mut self, b: u8) -> Result<(), Unsupported> {
+        self.room(1)?;
+        // SAFETY: `room` checked that `len + 1 <= CAP`.
+        unsafe { self.tail().write(b) };
+        self.len += 1;
+        Ok(())
+    }
+
     fn fill(&mut self, b: u8, n: usize) -> Result<(), Unsupported> {
         self.room(n)?;
         // SAFETY: `room` checked that `len + n <= CAP`, and SLACK bytes past CAP
@@ -344,6 +352,17 @@ pub fn run(prog: &Program, args: &mut impl Args, out: &mut Out) -> Result<(), Un
             }
             Conv::Int { conv, len, width, prec, left, zero } => {
                 let w = args.next_word();
+                // Plain %d / %u of 0..=9 (QEMU's CPL=, DPL=, DR%d, ...): one digit.
+                if (w as u32) < 10
+                    && len == Len::Int
+                    && width <= 1
+                    && prec < 0
+                    && conv != b'x'
+                    && conv != b'X'
+                {
+                    out.push_byte(b'0' + w as u8)?;
+                    continue;
+                }
                 let (neg, mag) = match (conv, len) {
                     (b'd', Len::Hh) => split(i64::from(w as u8 as i8)),
                     (b'd', Len::H) => split(i64::from(w as u16 as i16)),
@@ -357,6 +376,7 @@ pub fn run(prog: &Program, args: &mut impl Args, out: &mut Out) -> Result<(), Un
                 let prec = usize::try_from(prec).ok();
                 integer(out, neg, mag, conv, usize::from(width), prec, left, zero)?;
             }
+            Conv::Char { width, .. } if width <= 1 => out.push_byte(args.next_word() as u8)?,
             Conv::Char { width, left } => pad(out, &[args.next_word() as u8], usize::from(width), left)?,
             Conv::Str { width, prec, left } => {
                 let prec = usize::try_from(prec).ok();
@@ -412,13 +432,21 @@ fn hex(out: &mut Out, v: u64, width: usize, upper: bool) -> Result<(), Unsupport
     if zeros > 0 {
         out.fill(b'0', zeros)?;
     }
-    let n16 = n - zeros; // 1..=16 digits, from the 16-digit rendering's end
-    let all = (u128::from(hex8((v >> 32) as u32, upper)) << 64) | u128::from(hex8(v as u32, upper));
-    // Big-endian bytes of `all` are the 16 digits in order; shift the wanted last
-    // `n16` to the front and store all 16 bytes (the buffer has SLACK to spare).
-    let bytes = (all << (8 * (16 - n16))).to_be_bytes();
-    // SAFETY: room(n) passed, so len + n16 <= CAP and 16 bytes fit with SLACK.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.tail(), 16) };
+    let n16 = n - zeros; // 1..=16 digits: the end of the 16-digit rendering
+    let lo = hex8(v as u32, upper);
+    // SAFETY: room(n) passed, so len + n16 <= CAP, and with SLACK spare bytes two
+    // 8-byte stores starting at most n16 bytes apart fit.
+    unsafe {
+        let dst = out.tail();
+        if n16 <= 8 {
+            // The wanted last n16 digits of `lo` moved to its front (big-endian).
+            dst.cast::<[u8; 8]>().write_unaligned((lo << (8 * (8 - n16))).to_be_bytes());
+        } else {
+            let hi = hex8((v >> 32) as u32, upper);
+            dst.cast::<[u8; 8]>().write_unaligned((hi << (8 * (16 - n16))).to_be_bytes());
+            dst.add(n16 - 8).cast::<[u8; 8]>().write_unaligned(lo.to_be_bytes());
+        }
+    }
     out.len += n16;
     Ok(())
 }
