@@ -23,7 +23,7 @@
 //!   untouched to the next definition (glibc's, found with `dlsym(RTLD_NEXT, ...)`).
 //!
 //! The output is byte-for-byte what glibc would have written: the unit tests compare
-//! with glibc's `vsnprintf` over some 300,000 format × value cases,
+//! with glibc's `vsnprintf` over 700,000 format × value cases,
 //! `tests/preload.rs` preloads the shim into a C program, and
 //! `tests/qemu_equivalence.rs` compares whole QEMU logs with and without it.
 //!
