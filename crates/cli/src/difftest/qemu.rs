@@ -176,6 +176,38 @@ pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
     Ok(s)
 }
 
+/// The `LD_PRELOAD` formatter for QEMU's `-d cpu` dumps (crates/qemu-logfmt: the
+/// same bytes, 2–3× less QEMU time): `libgrowsdown_qemu_logfmt.so` beside the
+/// running executable, where a workspace `cargo build --release` puts it (or one
+/// folder up, for test executables in `deps/`). `None`, with a note, when it is
+/// missing, disabled (`GROWSDOWN_QEMU_LOGFMT=0`), or when the guest's environment
+/// has an `LD_PRELOAD` of its own (QEMU's `-U LD_PRELOAD` would remove it).
+fn logfmt_shim(env: &[(OsString, OsString)]) -> Option<PathBuf> {
+    const NAME: &str = "libgrowsdown_qemu_logfmt.so";
+    if std::env::var_os("GROWSDOWN_QEMU_LOGFMT").is_some_and(|v| v == "0") {
+        log::info!(target: "difftest", "GROWSDOWN_QEMU_LOGFMT=0: QEMU formats its log with glibc");
+        return None;
+    }
+    if env.iter().any(|(k, _)| k == "LD_PRELOAD") {
+        log::info!(target: "difftest", "the guest's environment has LD_PRELOAD: {NAME} not used");
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let found = [dir.join(NAME), dir.parent().map_or_else(PathBuf::new, |d| d.join(NAME))]
+        .into_iter()
+        .find(|p| p.is_file());
+    if found.is_none() {
+        log::info!(
+            target: "difftest",
+            "{NAME} not found beside {}: QEMU formats its log with glibc (slower; \
+             `cargo build --release` builds it)",
+            exe.display()
+        );
+    }
+    found
+}
+
 impl Qemu {
     /// Starts `prog args` under qemu-i386 with `env` as the guest's whole
     /// environment, stopped before its first instruction.
@@ -203,6 +235,11 @@ impl Qemu {
             }
             cmd.arg("-singlestep").arg("-d").arg("cpu,nochain").arg("-D").arg(&fifo_path);
         }
+        let shim = if opts.log { logfmt_shim(env) } else { None };
+        if shim.is_some() {
+            // QEMU's LD_PRELOAD is not the guest's.
+            cmd.arg("-U").arg("LD_PRELOAD");
+        }
         cmd.arg(prog).args(args);
         cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::inherit());
         // SAFETY: the closure runs between fork and exec and only makes
@@ -215,6 +252,9 @@ impl Qemu {
                 Ok(())
             })
         };
+        if let Some(so) = shim {
+            cmd.env("LD_PRELOAD", so);
+        }
         let mut child = cmd.spawn().map_err(|e| {
             let _ = std::fs::remove_dir_all(&dir);
             format!("cannot run {}: {e} (Debian: apt-get install qemu-user)", opts.binary.display())
@@ -929,6 +969,12 @@ mod tests {
             m.contains("vendor=GenuineIntel,family=6,model=1,stepping=9,level=1,xlevel=0x80000000"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn no_shim_when_the_guest_has_its_own_ld_preload() {
+        let env = [(OsString::from("LD_PRELOAD"), OsString::from("/x.so"))];
+        assert_eq!(logfmt_shim(&env), None);
     }
 
     #[test]
