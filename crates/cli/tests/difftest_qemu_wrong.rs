@@ -116,3 +116,9 @@ fn c1_after_rounding_up() {
 fn fldcw_reserved_bit_6() {
     qemu_is_wrong("fldcw", "fldcw [", "fcw", "fcw = 0x037f");
 }
+
+#[test]
+fn fucomi_clears_of_sf_af() {
+    // SDM: FCOMI/FUCOMI "set the OF, SF and AF flags to zero"; QEMU keeps them.
+    qemu_is_wrong("fucomi", "fucomi st, st(1)", "eflags (AF SF OF)", "eflags = 0x00000203 (AF=0 SF=0 OF=0)");
+}

@@ -9,6 +9,8 @@
  *   c1       1/3 in round-to-nearest: rounded up, so the CPU sets C1; QEMU never
  *            sets C1 after an inexact result
  *   fldcw    fldcw 0x033f: FCW bit 6 reads as 1 on the CPU; QEMU keeps it 0
+ *   fucomi   fucomi after an ADD that set OF SF AF: the CPU clears them (SDM:
+ *            "set the OF, SF and AF flags to zero"); QEMU leaves them as they were
  *
  * No argument: every case in this order. Each case starts from FNINIT, loads its
  * operand, runs the instruction once, and prints ST(0) (and ST(1) where the
@@ -21,7 +23,7 @@ typedef unsigned short u16;
 typedef unsigned long long u64;
 
 struct f80 { u64 sig; u16 se; } __attribute__((packed));
-struct result { struct f80 st0, st1; u16 sw, cw; };
+struct result { struct f80 st0, st1; u16 sw, cw; u32 eflags; };
 
 /* The operands, as the x87 holds them. */
 static const struct f80 PI = { 0xc90fdaa22168c235ULL, 0x4000 };
@@ -107,6 +109,27 @@ static void do_fldcw(const struct f80 *x, struct result *r) {
                      : "eax", "memory");
 }
 
+static void do_fucomi(const struct f80 *x, struct result *r) {
+    (void)x;
+    __asm__ volatile("fninit\n\t"
+                     "fld1\n\t"
+                     "fldz\n\t"
+                     "movb $0x7f, %%al\n\t"
+                     "addb $1, %%al\n\t" /* 0x80: OF SF AF set */
+                     "fucomi %%st(1), %%st\n\t"
+                     "pushfl\n\t"
+                     "popl %%eax\n\t"
+                     "movl %%eax, %0\n\t"
+                     "fnstsw %%ax\n\t"
+                     "movw %%ax, %1\n\t"
+                     "fnstcw %2\n\t"
+                     "fstpt %3\n\t"
+                     "fstp %%st(0)\n\t"
+                     : "=m"(r->eflags)
+                     : "m"(r->sw), "m"(r->cw), "m"(r->st0)
+                     : "eax", "memory", "cc");
+}
+
 struct test {
     const char *name;
     void (*run)(const struct f80 *, struct result *);
@@ -121,6 +144,7 @@ static const struct test TESTS[] = {
     { "fptan", do_fptan, &PI_4, 1 },
     { "c1", do_c1, 0, 0 },
     { "fldcw", do_fldcw, 0, 0 },
+    { "fucomi", do_fucomi, 0, 0 },
 };
 
 static int same(const char *a, const char *b) {
@@ -148,6 +172,10 @@ static void report(const struct test *t, const struct result *r) {
     hex(r->sw, 4);
     rt_puts(" cw=");
     hex(r->cw, 4);
+    if (r->eflags) {
+        rt_puts(" eflags&0x8d5=");
+        hex(r->eflags & 0x8d5, 3);
+    }
     rt_puts("\n");
 }
 

@@ -240,12 +240,11 @@ fn describe_fields(m: &state::Mismatch, s: &Snapshot) -> Vec<String> {
         }
     }
     if m.flags != 0 {
-        v.push(format!(
-            "eflags = {:#010x} ({} = {})",
-            s.eflags,
-            flags::flag_names(m.flags),
-            flags::flag_names(s.eflags & m.flags)
-        ));
+        let bits: Vec<String> = (0..32)
+            .filter(|b| m.flags & (1 << b) != 0)
+            .map(|b| format!("{}={}", flags::flag_names(1 << b), (s.eflags >> b) & 1))
+            .collect();
+        v.push(format!("eflags = {:#010x} ({})", s.eflags, bits.join(" ")));
     }
     if let Some(x) = &s.x87 {
         if m.fcw {
@@ -287,11 +286,11 @@ fn same_fields(m: &state::Mismatch, a: &Snapshot, b: &Snapshot) -> bool {
 }
 
 /// After a divergence against QEMU at instruction `d.n`: runs the program again in
-/// lockstep against the host CPU (the same machinery, `--against native` with a
-/// budget of n − 1 instructions), then the divergent instruction alone, and compares.
-/// The instruction counts of the two runs are the same for programs whose start-up
-/// does not read the auxv or stack layout (the references' differ); if the native
-/// run is not at the same EIP there, no verdict is given.
+/// lockstep against the host CPU (the same machinery as `--against native`) up to
+/// the same instruction, then that instruction alone, and compares. "The same
+/// instruction" is the `d.hit`-th execution of the instruction at `d.eip`, not the
+/// n-th instruction: glibc's start-up walks the auxv and the stack, which differ
+/// between the references, so instruction counts differ by a few dozen.
 pub fn adjudicate(
     path: &Path,
     prog: &OsString,
@@ -312,12 +311,14 @@ pub fn adjudicate(
         Ok(k) => k,
         Err(e) => return none(format!("no verdict from the host CPU: {e}")),
     };
-    let mut notes = vec![format!(
-        "asking the host CPU: the program again, growsdown against native, to instruction {}",
-        d.n
-    )];
-    match lockstep(&mut k, r.as_mut(), code, Some(d.n - 1), 0) {
-        Outcome::Agreed { status: None, .. } => {}
+    let mut notes = vec![];
+    match lockstep_until(&mut k, r.as_mut(), code, None, 0, Some((d.eip, d.hit))) {
+        Outcome::Agreed { compared, status: None } => notes.push(format!(
+            "asked the host CPU: the program again, growsdown against native, to execution {} of {:#010x} (native instruction {})",
+            d.hit,
+            d.eip,
+            compared + 1
+        )),
         Outcome::Agreed { compared, status: Some(st) } => {
             return none(format!(
                 "no verdict from the host CPU: against native the program ended (status {st}) after {compared} instructions"
@@ -335,12 +336,6 @@ pub fn adjudicate(
                 "no verdict from the host CPU: lockstep against native stopped after {compared} instructions: {why}"
             ))
         }
-    }
-    if k.cpu.eip != d.eip {
-        return none(format!(
-            "no verdict from the host CPU: its instruction {} is at {:#010x}, not {:#010x} (the references' start-ups differ)",
-            d.n, k.cpu.eip, d.eip
-        ));
     }
     let ours_before = Snapshot::of_cpu(&k.cpu);
     if ours_before.x87 != d.before.x87 {
@@ -467,13 +462,37 @@ pub fn lockstep(
     max: Option<u64>,
     context: usize,
 ) -> Outcome {
+    lockstep_until(k, r, code, max, context, None)
+}
+
+/// [`lockstep`], also stopping (with [`Outcome::Agreed`], status `None`) before the
+/// `stop.1`-th execution of the instruction at `stop.0`.
+pub fn lockstep_until(
+    k: &mut Kernel,
+    r: &mut dyn Reference,
+    code: &CodeMap,
+    max: Option<u64>,
+    context: usize,
+    stop: Option<(u32, u64)>,
+) -> Outcome {
     let mut differ = Differ::new(r.name(), context);
     let mut warned = std::collections::HashSet::new();
+    // Executions per EIP so far: a divergence records which execution of its
+    // instruction it is, so another run can stop at the same one.
+    let mut hits: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
     loop {
         if max.is_some_and(|m| differ.compared >= m) {
             return Outcome::Agreed { compared: differ.compared, status: None };
         }
         let before = Snapshot::of_cpu(&k.cpu);
+        let hit = {
+            let h = hits.entry(before.eip).or_insert(0);
+            *h += 1;
+            *h
+        };
+        if stop == Some((before.eip, hit)) {
+            return Outcome::Agreed { compared: differ.compared, status: None };
+        }
         let Some(insn) = fetch_insn(k, code, before.eip) else {
             return Outcome::Stopped {
                 compared: differ.compared,
@@ -557,6 +576,7 @@ pub fn lockstep(
                 let mut d = Divergence {
                     reference: r.name().to_string(),
                     n: differ.compared + 1,
+                    hit,
                     eip: before.eip,
                     insn,
                     before,
@@ -588,7 +608,10 @@ pub fn lockstep(
                     k.cpu.fpu.set_status_word(sw);
                 }
             }
-            Err(d) => return Outcome::Diverged(d),
+            Err(mut d) => {
+                d.hit = hit;
+                return Outcome::Diverged(d);
+            }
         }
     }
 }

@@ -235,6 +235,8 @@ pub struct Divergence {
     pub reference: String,
     /// 1-based count of the instruction after which the states differ.
     pub n: u64,
+    /// Which execution of the instruction at `eip` it was (1 = the first).
+    pub hit: u64,
     /// Its address and decoded form.
     pub eip: u32,
     pub insn: Instruction,
@@ -413,6 +415,7 @@ impl Differ {
             return Err(Box::new(Divergence {
                 reference: self.reference.clone(),
                 n,
+                hit: 0,
                 eip: before.eip,
                 insn: *insn,
                 before: *before,
