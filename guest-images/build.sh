@@ -82,6 +82,10 @@ build_one() {
         "${FREE[@]}" -o "$bin/$name" "$src/free/$name.S" "$src/free/esp-report.c" \
             "$src/free/rt.c" "$src/free/rt-asm.S"
         ;;
+    x87-qemu)
+        "${FREE[@]}" -o "$bin/$name" "$src/free/crt.S" "$src/free/$name.c" \
+            "$src/free/rt.c" "$src/free/rt-asm.S"
+        ;;
     brk-layout)
         "${FREE[@]}" -T "$src/free/brk-layout.ld" -o "$bin/$name" "$src/free/crt.S" \
             "$src/free/brk-layout.c" "$src/free/rt.c" "$src/free/rt-asm.S"
@@ -116,7 +120,7 @@ build_one() {
 
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
-     zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs)
+     zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -53,7 +53,12 @@ Exit status: 0 and 'difftest: N instructions compared, 0 divergences' when the t
 agree to the end; 1 with a report (instruction count, EIP, disassembly, both sides'
 registers with the differing ones marked, the last K instructions) at the first
 divergence; 2 when lockstep cannot go on (e.g. a signal, fork, or an unsupported
-system call). EFLAGS bits the Intel SDM leaves undefined for an instruction are not
+system call); 3 when QEMU is wrong: against qemu, a divergence is checked by running
+the program again against this host's CPU to that instruction, and the host agrees
+with growsdown (the report ends 'QEMU is wrong here: the host CPU agrees with
+growsdown'; 'growsdown is wrong: the host CPU agrees with QEMU' keeps status 1).
+The x87 state (FCW, FSW, tags, non-empty registers) is compared too. EFLAGS bits and
+x87 condition codes the Intel SDM leaves undefined for an instruction are not
 compared. Limits and the start-up differences between the sides: docs/difftest.md.";
 
 const TRACE_HELP: &str = "\

@@ -197,6 +197,73 @@ pub fn undefined_dest(insn: &Instruction, count: Option<u32>, zf_after: bool) ->
     (index < 8).then_some((index, bits))
 }
 
+/// The x87 condition codes (a subset of C0 C1 C2 C3, as status-word bits) whose
+/// value after `insn` the SDM leaves undefined; `c2_after` is C2 after the
+/// instruction (FSIN/FCOS/FSINCOS/FPTAN leave C1 undefined when they set C2).
+///
+/// Source: SDM Vol. 1 §8.1.3.1, Table 8-1 "Condition Code Interpretation" (one row
+/// per instruction group, quoted below), and the "FPU Flags Affected" section of
+/// each instruction's page in Vol. 2, which says the same for every row here.
+/// Where Vol. 1 and Vol. 2 differ (FCOMI: Vol. 1 "Undefined", Vol. 2 "Not
+/// affected") the weaker word, undefined, is used. Instructions that are not x87
+/// instructions leave the condition codes alone and are not listed.
+pub fn undefined_fpu_cc(insn: &Instruction, c2_after: bool) -> u16 {
+    use growsdown_cpu::fpu::{SW_C0, SW_C1, SW_C2, SW_C3};
+    use Mnemonic::*;
+    const C023: u16 = SW_C0 | SW_C2 | SW_C3;
+    const ALL: u16 = SW_C0 | SW_C1 | SW_C2 | SW_C3;
+    match insn.mnemonic() {
+        // Table 8-1, "FCOM, FCOMP, FCOMPP, FICOM, FICOMP, FTST, FUCOM, FUCOMP,
+        // FUCOMPP": C0 C3 C2 "Result of Comparison" / "Operands are not
+        // Comparable", C1 "0 or #IS"; "FXAM": "Operand class", C1 "Sign";
+        // "FPREM, FPREM1": "Q2 Q1 0=reduction complete 1=reduction incomplete Q0 or
+        // #IS"; "FINIT/FNINIT, FSAVE/FNSAVE": "0 0 0 0"; "FLDENV, FRSTOR": "Each bit
+        // loaded from memory" (FXRSTOR likewise, Vol. 2 "FXRSTOR"). All defined.
+        Fcom | Fcomp | Fcompp | Ficom | Ficomp | Ftst | Fucom | Fucomp | Fucompp | Fxam | Fprem | Fprem1
+        | Finit | Fninit | Fsave | Fnsave | Fldenv | Frstor | Fxrstor => 0,
+
+        // Table 8-1, "FCOMI, FCOMIP, FUCOMI, FUCOMIP": C0 C3 C2 "Undefined. (These
+        // instructions set the status flags in the EFLAGS register.)", C1 "#IS"
+        // (Vol. 2 "FCOMI/FCOMIP/FUCOMI/FUCOMIP": "C1 Set to 0. C0, C2, C3 Not
+        // affected.").
+        Fcomi | Fcomip | Fucomi | Fucomip => C023,
+
+        // Table 8-1, "F2XM1, FADD, FADDP, FBSTP, FCMOVcc, FIADD, FDIV, FDIVP, FDIVR,
+        // FDIVRP, FIDIV, FIDIVR, FIMUL, FIST, FISTP, FISUB, FISUBR, FMUL, FMULP,
+        // FPATAN, FRNDINT, FSCALE, FST, FSTP, FSUB, FSUBP, FSUBR, FSUBRP, FSQRT,
+        // FYL2X, FYL2XP1": C0 C3 C2 "Undefined", C1 "Roundup or #IS". FISTTP (SSE3)
+        // as FISTP (Vol. 2 "FISTTP": "C0, C2, C3 Undefined").
+        F2xm1 | Fadd | Faddp | Fbstp | Fcmovb | Fcmove | Fcmovbe | Fcmovu | Fcmovnb | Fcmovne | Fcmovnbe
+        | Fcmovnu | Fiadd | Fdiv | Fdivp | Fdivr | Fdivrp | Fidiv | Fidivr | Fimul | Fist | Fistp
+        | Fisttp | Fisub | Fisubr | Fmul | Fmulp | Fpatan | Frndint | Fscale | Fst | Fstp | Fsub | Fsubp
+        | Fsubr | Fsubrp | Fsqrt | Fyl2x | Fyl2xp1 => C023,
+
+        // Table 8-1, "FCOS, FSIN, FSINCOS, FPTAN": C0 C3 "Undefined", C2 "1=source
+        // operand out of range", C1 "Roundup or #IS (Undefined if C2=1)".
+        Fcos | Fsin | Fsincos | Fptan => {
+            if c2_after {
+                SW_C0 | SW_C1 | SW_C3
+            } else {
+                SW_C0 | SW_C3
+            }
+        }
+
+        // Table 8-1, "FABS, FBLD, FCHS, FDECSTP, FILD, FINCSTP, FLD, Load Constants,
+        // FSTP (ext. real), FXCH, FXTRACT": C0 C3 C2 "Undefined", C1 "0 or #IS".
+        Fabs | Fbld | Fchs | Fdecstp | Fild | Fincstp | Fld | Fld1 | Fldl2t | Fldl2e | Fldpi | Fldlg2
+        | Fldln2 | Fldz | Fxch | Fxtract => C023,
+
+        // Table 8-1, "FFREE, FLDCW, FCLEX/FNCLEX, FNOP, FSTCW/FNSTCW,
+        // FSTENV/FNSTENV, FSTSW/FNSTSW": C0 C3 C2 C1 "Undefined". Vol. 2
+        // "WAIT/FWAIT": "The C0, C1, C2, and C3 flags are undefined." FFREEP
+        // (undocumented DF /0 form of FFREE + pop) as FFREE.
+        Ffree | Ffreep | Fldcw | Fclex | Fnclex | Fnop | Fstcw | Fnstcw | Fstenv | Fnstenv | Fstsw
+        | Fnstsw | Wait => ALL,
+
+        _ => 0,
+    }
+}
+
 /// Names of the set arithmetic flags in `mask`, for reports ("CF ZF").
 pub fn flag_names(mask: u32) -> String {
     const NAMES: [(u32, &str); 12] = [
@@ -320,6 +387,24 @@ mod tests {
         assert_eq!(undefined_dest(&i, None, false), Some((3, 0xffff)));
         let i = insn(&[0x0f, 0xcb]); // bswap ebx
         assert_eq!(undefined_dest(&i, None, false), None);
+    }
+
+    #[test]
+    fn x87_condition_codes() {
+        use growsdown_cpu::fpu::{SW_C0, SW_C1, SW_C2, SW_C3};
+        let cc = |b: &[u8], c2: bool| undefined_fpu_cc(&insn(b), c2);
+        assert_eq!(cc(&[0xd9, 0xe8], false), SW_C0 | SW_C2 | SW_C3); // fld1
+        assert_eq!(cc(&[0xde, 0xc1], false), SW_C0 | SW_C2 | SW_C3); // faddp
+        assert_eq!(cc(&[0xd8, 0xd1], false), 0); // fcom st(1)
+        assert_eq!(cc(&[0xd9, 0xe5], false), 0); // fxam
+        assert_eq!(cc(&[0xd9, 0xf8], false), 0); // fprem
+        assert_eq!(cc(&[0xdb, 0xe3], false), 0); // fninit
+        assert_eq!(cc(&[0xd9, 0xfe], false), SW_C0 | SW_C3); // fsin
+        assert_eq!(cc(&[0xd9, 0xfe], true), SW_C0 | SW_C1 | SW_C3); // fsin, out of range
+        assert_eq!(cc(&[0xdf, 0xe0], false), SW_C0 | SW_C1 | SW_C2 | SW_C3); // fnstsw ax
+        assert_eq!(cc(&[0xd9, 0x2b], false), SW_C0 | SW_C1 | SW_C2 | SW_C3); // fldcw [ebx]
+        assert_eq!(cc(&[0xdb, 0xe9], false), SW_C0 | SW_C2 | SW_C3); // fucomi st(1)
+        assert_eq!(cc(&[0x01, 0xd8], false), 0); // add eax, ebx
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod qemulog;
 pub mod rsp;
 pub mod state;
 pub mod sync;
+pub mod x87;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -211,14 +212,183 @@ pub fn run(a: DiffArgs) -> u8 {
             println!("difftest: {compared} instructions compared, 0 divergences");
             0
         }
-        Outcome::Diverged(d) => {
+        Outcome::Diverged(mut d) => {
+            let mut status = 1;
+            if a.against == Against::Qemu {
+                let verdict = adjudicate(&path, &a.prog, &a.args, &env, &code, &d);
+                d.notes.extend(verdict.notes);
+                d.notes.push(verdict.line.clone());
+                if verdict.qemu_wrong {
+                    status = 3;
+                }
+            }
             println!("{d}");
-            1
+            status
         }
         Outcome::Stopped { compared, why } => {
             eprintln!("difftest: cannot go on in lockstep: {why}");
             println!("difftest: {compared} instructions compared, 0 divergences before stopping");
             2
+        }
+    }
+}
+
+/// Who is right about a divergence against QEMU, by asking the host CPU.
+#[derive(Debug)]
+pub struct Verdict {
+    /// The host CPU agrees with growsdown at the divergent instruction.
+    pub qemu_wrong: bool,
+    /// The verdict, one line.
+    pub line: String,
+    /// The host's values of the differing fields, and how it was found.
+    pub notes: Vec<String>,
+}
+
+/// The fields `m` marks as different, with the values of `s` (for the host's side of
+/// an adjudication): "st0 (R7) = bfbf:8000000000000000 (-5.42...e-20)".
+fn describe_fields(m: &state::Mismatch, s: &Snapshot) -> Vec<String> {
+    let mut v = Vec::new();
+    if m.eip {
+        v.push(format!("eip = {:#010x}", s.eip));
+    }
+    for (i, name) in growsdown_cpu::REG_NAMES.iter().enumerate() {
+        if m.regs & (1 << i) != 0 {
+            v.push(format!("{name} = {:#010x}", s.regs[i]));
+        }
+    }
+    if m.flags != 0 {
+        let bits: Vec<String> = (0..32)
+            .filter(|b| m.flags & (1 << b) != 0)
+            .map(|b| format!("{}={}", flags::flag_names(1 << b), (s.eflags >> b) & 1))
+            .collect();
+        v.push(format!("eflags = {:#010x} ({})", s.eflags, bits.join(" ")));
+    }
+    if let Some(x) = &s.x87 {
+        if m.fcw {
+            v.push(format!("fcw = {:#06x}", x.fcw));
+        }
+        if m.fsw != 0 {
+            v.push(format!("fsw = {:#06x} {}", x.fsw, x87::fsw_names(x.fsw)));
+        }
+        if m.ftw != 0 {
+            v.push(format!("ftw = {:#04x}", x.valid));
+        }
+        for p in 0..8 {
+            if m.fpr & (1 << p) != 0 {
+                v.push(format!(
+                    "st{} (R{p}) = {} ({})",
+                    (p + 8 - usize::from(m.top)) & 7,
+                    x87::hex80(x.r[p]),
+                    x87::decimal80(x.r[p])
+                ));
+            }
+        }
+    }
+    v
+}
+
+/// Whether `a` and `b` agree in every field `m` marks.
+fn same_fields(m: &state::Mismatch, a: &Snapshot, b: &Snapshot) -> bool {
+    let regs = (0..8).all(|i| m.regs & (1 << i) == 0 || a.regs[i] == b.regs[i]);
+    let x87 = match (&a.x87, &b.x87) {
+        (Some(x), Some(y)) => {
+            (!m.fcw || x.fcw == y.fcw)
+                && (x.fsw ^ y.fsw) & m.fsw == 0
+                && (x.valid ^ y.valid) & m.ftw == 0
+                && (0..8).all(|p| m.fpr & (1 << p) == 0 || x.r[p] == y.r[p])
+        }
+        _ => !m.fcw && m.fsw == 0 && m.ftw == 0 && m.fpr == 0,
+    };
+    (!m.eip || a.eip == b.eip) && regs && (a.eflags ^ b.eflags) & m.flags == 0 && (m.sel | m.base) == 0 && x87
+}
+
+/// After a divergence against QEMU at instruction `d.n`: runs the program again in
+/// lockstep against the host CPU (the same machinery as `--against native`) up to
+/// the same instruction, then that instruction alone, and compares. "The same
+/// instruction" is the `d.hit`-th execution of the instruction at `d.eip`, not the
+/// n-th instruction: glibc's start-up walks the auxv and the stack, which differ
+/// between the references, so instruction counts differ by a few dozen.
+pub fn adjudicate(
+    path: &Path,
+    prog: &OsString,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+    code: &CodeMap,
+    d: &Divergence,
+) -> Verdict {
+    let none = |line: String| Verdict { qemu_wrong: false, line, notes: vec![] };
+    if let Err(e) = native::host_check() {
+        return none(format!("no verdict from the host CPU: {e}"));
+    }
+    let mut r: Box<dyn Reference> = match native::Native::start(path, args, env) {
+        Ok(n) => Box::new(n),
+        Err(e) => return none(format!("no verdict from the host CPU: {e}")),
+    };
+    let mut k = match boot_like(path, prog, args, r.as_mut()) {
+        Ok(k) => k,
+        Err(e) => return none(format!("no verdict from the host CPU: {e}")),
+    };
+    let mut notes = vec![];
+    match lockstep_until(&mut k, r.as_mut(), code, None, 0, Some((d.eip, d.hit))) {
+        Outcome::Agreed { compared, status: None } => notes.push(format!(
+            "asked the host CPU: the program again, growsdown against native, to execution {} of {:#010x} (native instruction {})",
+            d.hit,
+            d.eip,
+            compared + 1
+        )),
+        Outcome::Agreed { compared, status: Some(st) } => {
+            return none(format!(
+                "no verdict from the host CPU: against native the program ended (status {st}) after {compared} instructions"
+            ))
+        }
+        Outcome::Diverged(e) => {
+            return none(format!(
+                "no verdict from the host CPU: against native growsdown diverged earlier, after instruction {} ({})",
+                e.n,
+                e.mismatch.summary()
+            ))
+        }
+        Outcome::Stopped { compared, why } => {
+            return none(format!(
+                "no verdict from the host CPU: lockstep against native stopped after {compared} instructions: {why}"
+            ))
+        }
+    }
+    let ours_before = Snapshot::of_cpu(&k.cpu);
+    if ours_before.x87 != d.before.x87 {
+        notes.push("note: the x87 state before the instruction differs from the first run".into());
+    }
+    let outcome = lockstep(&mut k, r.as_mut(), code, Some(1), 0);
+    let host = r.state();
+    let host_fields = describe_fields(&d.mismatch, &host);
+    if !host_fields.is_empty() {
+        notes.push(format!("native (host CPU): {}", host_fields.join(", ")));
+    }
+    match outcome {
+        Outcome::Agreed { .. } => Verdict {
+            qemu_wrong: true,
+            line: format!(
+                "QEMU is wrong here: the host CPU agrees with growsdown (instruction {}, {})",
+                d.n,
+                d.mismatch.summary()
+            ),
+            notes,
+        },
+        Outcome::Diverged(e) if same_fields(&d.mismatch, &host, &d.theirs) => Verdict {
+            qemu_wrong: false,
+            line: format!("growsdown is wrong: the host CPU agrees with QEMU ({})", e.mismatch.summary()),
+            notes,
+        },
+        Outcome::Diverged(e) => Verdict {
+            qemu_wrong: false,
+            line: format!(
+                "neither: the host CPU differs from growsdown ({}) and from QEMU",
+                e.mismatch.summary()
+            ),
+            notes,
+        },
+        Outcome::Stopped { why, .. } => {
+            Verdict { qemu_wrong: false, line: format!("no verdict from the host CPU: {why}"), notes }
         }
     }
 }
@@ -309,13 +479,37 @@ pub fn lockstep(
     max: Option<u64>,
     context: usize,
 ) -> Outcome {
+    lockstep_until(k, r, code, max, context, None)
+}
+
+/// [`lockstep`], also stopping (with [`Outcome::Agreed`], status `None`) before the
+/// `stop.1`-th execution of the instruction at `stop.0`.
+pub fn lockstep_until(
+    k: &mut Kernel,
+    r: &mut dyn Reference,
+    code: &CodeMap,
+    max: Option<u64>,
+    context: usize,
+    stop: Option<(u32, u64)>,
+) -> Outcome {
     let mut differ = Differ::new(r.name(), context);
     let mut warned = std::collections::HashSet::new();
+    // Executions per EIP so far: a divergence records which execution of its
+    // instruction it is, so another run can stop at the same one.
+    let mut hits: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
     loop {
         if max.is_some_and(|m| differ.compared >= m) {
             return Outcome::Agreed { compared: differ.compared, status: None };
         }
         let before = Snapshot::of_cpu(&k.cpu);
+        let hit = {
+            let h = hits.entry(before.eip).or_insert(0);
+            *h += 1;
+            *h
+        };
+        if stop == Some((before.eip, hit)) {
+            return Outcome::Agreed { compared: differ.compared, status: None };
+        }
         let Some(insn) = fetch_insn(k, code, before.eip) else {
             return Outcome::Stopped {
                 compared: differ.compared,
@@ -440,13 +634,15 @@ pub fn lockstep(
                 let mut d = Divergence {
                     reference: r.name().to_string(),
                     n: differ.compared + 1,
+                    hit,
                     eip: before.eip,
                     insn,
                     before,
                     ours: after,
                     theirs: theirs_snap,
-                    mismatch: state::compare(&after, &theirs_snap, 0, None),
+                    mismatch: state::compare(&after, &theirs_snap, 0, None, 0),
                     undefined_flags: 0,
+                    undefined_cc: 0,
                     history: differ.history(),
                     notes: vec![],
                 };
@@ -459,15 +655,21 @@ pub fn lockstep(
         let t = r.state();
         let after = Snapshot::of_cpu(&k.cpu);
         match differ.check(&insn, &before, &after, &t) {
-            Ok(Fixup { eflags, reg }) => {
+            Ok(Fixup { eflags, reg, fsw }) => {
                 if let Some(f) = eflags {
                     k.cpu.flags.set(f);
                 }
                 if let Some((i, v)) = reg {
                     k.cpu.regs[i] = v;
                 }
+                if let Some(sw) = fsw {
+                    k.cpu.fpu.set_status_word(sw);
+                }
             }
-            Err(d) => return Outcome::Diverged(d),
+            Err(mut d) => {
+                d.hit = hit;
+                return Outcome::Diverged(d);
+            }
         }
         if let Some((sig, syscall, pending)) = arrived {
             match deliver_at_boundary(k, r, sig, syscall, pending) {

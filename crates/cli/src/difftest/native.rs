@@ -22,6 +22,10 @@
 //!   TLS entries at GDT 12–14 where i386 Linux (and growsdown, and QEMU) use 6–8:
 //!   the program sees that number (set_thread_area writes it back), so growsdown is
 //!   made to use the host's entry (see `adopt_tls_entry` in mod.rs).
+//! * The x87 state comes from `PTRACE_GETFPREGS` (x86-64 `user_fpregs_struct`, the
+//!   FXSAVE image): FCW, FSW, the abridged tag (bit i = physical register i is
+//!   non-empty) and `st_space`, eight 16-byte slots in ST order. FIP/FDP/FOP are not
+//!   used (an AMD CPU saves them only when an exception is pending).
 //! * Single-stepping sets TF in the real EFLAGS; the kernel hides it from
 //!   `PTRACE_GETREGS`, but PUSHF pushes it. After a PUSHF the tracer clears TF in the
 //!   pushed image when the program itself had not set TF.
@@ -34,7 +38,9 @@ use growsdown_decoder::{decode_one, Mnemonic};
 
 use super::image::{at, CodeMap, InitialStack, CPUID, INT80};
 use super::state::Snapshot;
+use super::x87::X87;
 use super::{Event, Reference};
+use growsdown_cpu::fpu::float80::F80;
 
 const PTRACE_GET_THREAD_AREA: libc::c_uint = 25;
 const ARCH_SET_CPUID: libc::c_ulong = 0x1012;
@@ -269,8 +275,26 @@ impl Native {
         s.base[4] = self.seg_base(0, sel[4])?;
         s.base[5] = self.seg_base(1, sel[5])?;
         s.sel = sel;
+        s.x87 = Some(self.fpregs()?);
         self.cur = s;
         Ok(s)
+    }
+
+    /// The x87 state from the FXSAVE image.
+    fn fpregs(&mut self) -> Result<X87, String> {
+        // SAFETY: plain-old-data struct, filled by the kernel.
+        let mut f: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
+        // SAFETY: PTRACE_GETFPREGS fills a user_fpregs_struct.
+        let r = unsafe { libc::ptrace(libc::PTRACE_GETFPREGS, self.pid, 0, &mut f as *mut _) };
+        if r != 0 {
+            return Err(format!("PTRACE_GETFPREGS: {}", std::io::Error::last_os_error()));
+        }
+        let mut st = [F80::default(); 8];
+        for (i, v) in st.iter_mut().enumerate() {
+            let w = &f.st_space[4 * i..4 * i + 3];
+            *v = F80 { sig: u64::from(w[0]) | (u64::from(w[1]) << 32), se: w[2] as u16 };
+        }
+        Ok(X87::from_st_order(f.cwd, f.swd, f.ftw as u8, true, st))
     }
 
     fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), String> {

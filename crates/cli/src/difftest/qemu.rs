@@ -42,7 +42,9 @@ use super::image::{CodeMap, CPUID, INT80};
 use super::qemulog::LogParser;
 use super::rsp::{from_hex, to_hex, Client};
 use super::state::Snapshot;
+use super::x87::X87;
 use super::{Event, Reference};
+use growsdown_cpu::fpu::float80::F80;
 
 /// CPUID.1:EDX bit → QEMU feature name, for building a `-cpu` model with exactly
 /// growsdown's features.
@@ -158,8 +160,19 @@ fn io_err(e: std::io::Error) -> String {
     format!("qemu gdbstub: {e}")
 }
 
-/// Parses the first 16 registers of an i386 `g` reply (eax ecx edx ebx esp ebp esi
-/// edi eip eflags cs ss ds es fs gs, 32-bit little-endian each).
+/// Byte offset of `st0` in QEMU 7.2's i386 `g` reply. Its target.xml
+/// (i386-32bit.xml) lists twelve 32-bit registers between `gs` and `st0` (ss_base
+/// ds_base es_base fs_base gs_base k_gs_base cr0 cr2 cr3 cr4 cr8 efer), but the reply
+/// holds nine (measured: fs_base gs_base k_gs_base cr0 cr2 cr3 cr4 cr8 efer; CR0 =
+/// 0x80010001 at byte 76, and the value an `fld` pushed at byte 100 + 10·p).
+const G_ST0: usize = 100;
+
+/// Parses an i386 `g` reply: the first 16 registers (eax ecx edx ebx esp ebp esi
+/// edi eip eflags cs ss ds es fs gs, 32-bit little-endian each) and, when present,
+/// the x87 registers: `st0`..`st7` (10 bytes each), then fctrl fstat ftag (32 bits
+/// each). QEMU 7.2 sends the *physical* registers R0–R7 there (`fpregs[i]`, not
+/// relative to TOP), fstat with TOP, and ftag = 0 whatever the registers hold, so
+/// the tags are not known from a `g` reply.
 pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
     let bytes = from_hex(
         reply.get(..128).ok_or_else(|| format!("short g reply: {}", String::from_utf8_lossy(reply)))?,
@@ -173,6 +186,19 @@ pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
     }
     // gdb order cs ss ds es fs gs → ours es cs ss ds fs gs.
     s.sel = [w(13) as u16, w(10) as u16, w(11) as u16, w(12) as u16, w(14) as u16, w(15) as u16];
+    let fp = G_ST0 + 80;
+    if reply.len() >= 2 * (fp + 8) {
+        let b = from_hex(&reply[2 * G_ST0..2 * (fp + 8)]).ok_or("g reply is not hex")?;
+        let mut x = X87 { tags_known: false, ..X87::default() };
+        for (p, r) in x.r.iter_mut().enumerate() {
+            let mut v = [0u8; 10];
+            v.copy_from_slice(&b[10 * p..10 * p + 10]);
+            *r = F80::from_le_bytes(v);
+        }
+        x.fcw = u16::from_le_bytes([b[80], b[81]]);
+        x.fsw = u16::from_le_bytes([b[84], b[85]]);
+        s.x87 = Some(x);
+    }
     Ok(s)
 }
 
@@ -233,7 +259,7 @@ impl Qemu {
             if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
                 return Err(format!("mkfifo {}: {}", fifo_path.display(), std::io::Error::last_os_error()));
             }
-            cmd.arg("-singlestep").arg("-d").arg("cpu,nochain").arg("-D").arg(&fifo_path);
+            cmd.arg("-singlestep").arg("-d").arg("cpu,fpu,nochain").arg("-D").arg(&fifo_path);
         }
         let shim = if opts.log { logfmt_shim(env) } else { None };
         if shim.is_some() {
@@ -271,7 +297,7 @@ impl Qemu {
             unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&fifo), libc::F_SETPIPE_SZ, 1 << 20) };
             Some(LogStream {
                 fifo,
-                parser: LogParser::default(),
+                parser: LogParser::with_fpu(),
                 running: false,
                 expect_first: false,
                 stop: None,
@@ -971,6 +997,19 @@ mod tests {
         );
     }
 
+    /// A reply captured from qemu-i386 7.2 after `fld1; fild dword [3]; fdivrp`
+    /// (TOP = 7): 1/3 in physical R7, 3.0 left in R6 (empty), fstat 0x3820, ftag 0.
+    #[test]
+    fn parses_x87_from_a_real_reply() {
+        const REPLY: &str = "00000000000000000000000000000000e00780400000000000000000000000000a90040802020000230000002b0000002b0000002b000000000000002b00000000000000000000000000000001000180000000000000000000020500000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000c00040abaaaaaaaaaaaaaafd3f7f030000203800000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000801f0000";
+        let s = parse_g(REPLY.as_bytes()).unwrap();
+        let x = s.x87.unwrap();
+        assert_eq!((x.fcw, x.fsw, x.top(), x.tags_known), (0x37f, 0x3820, 7, false));
+        assert_eq!(x.r[7], F80 { sig: 0xaaaa_aaaa_aaaa_aaab, se: 0x3ffd });
+        assert_eq!(x.r[6], F80 { sig: 0xc000_0000_0000_0000, se: 0x4000 });
+        assert_eq!(s.eip, 0x0804_900a);
+    }
+
     #[test]
     fn no_shim_when_the_guest_has_its_own_ld_preload() {
         let env = [(OsString::from("LD_PRELOAD"), OsString::from("/x.so"))];
@@ -980,7 +1019,7 @@ mod tests {
     #[test]
     fn parses_register_reply() {
         // eax=1 ecx=2 ... edi=8, eip=0x08049000, eflags=0x202, cs=0x23 ss=ds=es=0x2b
-        // fs=0 gs=0x33, then x87 state QEMU appends (ignored).
+        // fs=0 gs=0x33; too short for the x87 registers.
         let mut words = vec![1u32, 2, 3, 4, 5, 6, 7, 8, 0x0804_9000, 0x202, 0x23, 0x2b, 0x2b, 0x2b, 0, 0x33];
         words.extend([0u32; 20]);
         let hex: String = words.iter().map(|w| to_hex(&w.to_le_bytes())).collect();

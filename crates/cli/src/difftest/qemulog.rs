@@ -15,14 +15,69 @@
 //! followed by LDT, TR, GDT, IDT, control and debug registers, CCS/CCD/CCO and EFER
 //! lines, which are skipped. EFL is computed from QEMU's lazy condition codes, so it
 //! is exact. QEMU flushes the log after each dump.
+//!
+//! With `-d cpu,fpu` (a parser made by [`LogParser::with_fpu`]) each dump goes on
+//! with the x87 state, then the XMM registers (skipped):
+//!
+//! ```text
+//! FCW=037f FSW=3800 [ST=7] FTW=80 MXCSR=00001f80
+//! FPR0=0000000000000000 0000 FPR1=0000000000000000 0000
+//! FPR2=... FPR3=...
+//! FPR4=... FPR5=...
+//! FPR6=0000000000000000 0000 FPR7=8000000000000000 3fff
+//! ```
+//!
+//! FSW carries TOP (QEMU 7.2 `x86_cpu_dump_state`: `fpus & ~0x3800 | fpstt << 11`);
+//! FTW is the abridged tag with 1 = non-empty, bit i for physical register i
+//! (`!fptags[i]`); FPRi is physical register i (`fpregs[i]`), significand then
+//! sign+exponent. Checked against QEMU: after `fld1` from an empty stack the dump
+//! shows `[ST=7] FTW=80` and `FPR7=8000000000000000 3fff`.
 
 use super::state::Snapshot;
+use super::x87::X87;
+use growsdown_cpu::fpu::float80::F80;
 
 /// Incremental parser over the log byte stream.
 #[derive(Default)]
 pub struct LogParser {
     buf: Vec<u8>,
     pos: usize,
+    /// Each dump has the x87 lines (`-d cpu,fpu`).
+    fpu: bool,
+}
+
+fn hex_n(b: &[u8], n: usize) -> Option<u64> {
+    let mut v = 0u64;
+    for &c in b.get(..n)? {
+        v = (v << 4) | u64::from((c as char).to_digit(16)?);
+    }
+    Some(v)
+}
+
+/// Parses "FCW=037f FSW=3800 [ST=7] FTW=80 ..." and the four FPR lines.
+fn parse_fpu(head: &[u8], fpr: &[&[u8]; 4]) -> Option<X87> {
+    if !head.starts_with(b"FCW=") || head.get(9..13)? != b"FSW=" {
+        return None;
+    }
+    let fcw = hex_n(&head[4..], 4)? as u16;
+    let fsw = hex_n(&head[13..], 4)? as u16;
+    let at = head.windows(4).position(|w| w == b"FTW=")? + 4;
+    let valid = hex_n(&head[at..], 2)? as u8;
+    let mut r = [F80::default(); 8];
+    for (k, line) in fpr.iter().enumerate() {
+        // "FPR0=<16 hex> <4 hex> FPR1=<16 hex> <4 hex>"
+        for half in 0..2 {
+            let o = half * 27;
+            let name = [b'F', b'P', b'R', b'0' + (2 * k + half) as u8, b'='];
+            if line.get(o..o + 5)? != name {
+                return None;
+            }
+            let sig = hex_n(&line[o + 5..], 16)?;
+            let se = hex_n(line.get(o + 22..)?, 4)? as u16;
+            r[2 * k + half] = F80 { sig, se };
+        }
+    }
+    Some(X87 { fcw, fsw, valid, tags_known: true, r })
 }
 
 fn hex8(b: &[u8]) -> Option<u32> {
@@ -45,6 +100,11 @@ fn hex4(b: &[u8]) -> Option<u16> {
 }
 
 impl LogParser {
+    /// A parser for `-d cpu,fpu` dumps.
+    pub fn with_fpu() -> Self {
+        Self { fpu: true, ..Self::default() }
+    }
+
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.pos > 0 && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);
@@ -116,6 +176,33 @@ impl LogParser {
             s.sel[i] = hex4(&l[4..]).ok_or_else(bad)?;
             s.base[i] = hex8(l.get(9..).ok_or_else(bad)?).ok_or_else(bad)?;
         }
+        if self.fpu {
+            // The FCW line follows the control/debug/CCS/EFER lines.
+            let mut head: Option<&[u8]> = None;
+            while head.is_none() {
+                let rest = &self.buf[p..];
+                let Some(n) = rest.iter().position(|&b| b == b'\n') else { return Ok(None) };
+                let line = &rest[..n];
+                p += n + 1;
+                if line.starts_with(b"FCW=") {
+                    head = Some(line);
+                } else if line.starts_with(b"EAX=") {
+                    return Err(format!("qemu log dump without x87 lines (at {:#010x})", s.eip));
+                }
+            }
+            let mut fpr: [&[u8]; 4] = [&[]; 4];
+            for line in fpr.iter_mut() {
+                let rest = &self.buf[p..];
+                let Some(n) = rest.iter().position(|&b| b == b'\n') else { return Ok(None) };
+                *line = &rest[..n];
+                p += n + 1;
+            }
+            let head = head.expect("loop ends with a head");
+            s.x87 =
+                Some(parse_fpu(head, &fpr).ok_or_else(|| {
+                    format!("unparsable qemu x87 dump: {:?}", String::from_utf8_lossy(head))
+                })?);
+        }
         self.pos = p;
         Ok(Some(s))
     }
@@ -144,6 +231,39 @@ DR6=ffff0ff0 DR7=00000400
 CCS=00000000 CCD=00000000 CCO=EFLAGS
 EFER=0000000000000000
 ";
+
+    const FPU: &str = "FCW=037f FSW=3a20 [ST=7] FTW=c0 MXCSR=00001f80
+FPR0=0000000000000000 0000 FPR1=0000000000000000 0000
+FPR2=0000000000000000 0000 FPR3=0000000000000000 0000
+FPR4=0000000000000000 0000 FPR5=0000000000000000 0000
+FPR6=c000000000000000 4000 FPR7=aaaaaaaaaaaaaaab 3ffd
+XMM00=0000000000000000 0000000000000000 XMM01=0000000000000000 0000000000000000
+XMM02=0000000000000000 0000000000000000 XMM03=0000000000000000 0000000000000000
+XMM04=0000000000000000 0000000000000000 XMM05=0000000000000000 0000000000000000
+XMM06=0000000000000000 0000000000000000 XMM07=0000000000000000 0000000000000000
+";
+
+    #[test]
+    fn parses_the_x87_lines() {
+        let mut p = LogParser::with_fpu();
+        let text = format!("{DUMP}{FPU}{DUMP}{FPU}");
+        let mut got = Vec::new();
+        for chunk in text.as_bytes().chunks(41) {
+            p.feed(chunk);
+            while let Some(s) = p.next_state().unwrap() {
+                got.push(s);
+            }
+        }
+        assert_eq!(got.len(), 2);
+        let x = got[1].x87.unwrap();
+        assert_eq!((x.fcw, x.fsw, x.valid, x.top()), (0x37f, 0x3a20, 0xc0, 7));
+        assert_eq!(x.r[7], F80 { sig: 0xaaaa_aaaa_aaaa_aaab, se: 0x3ffd });
+        assert_eq!(x.r[6], F80 { sig: 0xc000_0000_0000_0000, se: 0x4000 });
+        // A dump without them is an error for an fpu parser.
+        let mut p = LogParser::with_fpu();
+        p.feed(format!("{DUMP}{DUMP}").as_bytes());
+        assert!(p.next_state().is_err());
+    }
 
     #[test]
     fn parses_a_dump_fed_in_pieces() {

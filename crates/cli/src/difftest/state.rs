@@ -8,7 +8,8 @@ use growsdown_cpu::flags::{AC, ARITH, DF, ID, IF, NT, TF, ZF};
 use growsdown_cpu::{Cpu, REG_NAMES};
 use growsdown_decoder::{format_intel, Instruction};
 
-use super::flags::{count_operand, flag_names, undefined_dest, undefined_mask};
+use super::flags::{count_operand, flag_names, undefined_dest, undefined_fpu_cc, undefined_mask};
+use super::x87::{decimal80, fsw_bit_names, fsw_names, hex80, X87};
 
 /// Segment registers in `Cpu::segs` order.
 pub const SEG_NAMES: [&str; 6] = ["es", "cs", "ss", "ds", "fs", "gs"];
@@ -29,6 +30,8 @@ pub struct Snapshot {
     pub sel: [u16; 6],
     /// Segment bases, same order.
     pub base: [u32; 6],
+    /// The x87 state; `None` where a side does not report it (then not compared).
+    pub x87: Option<X87>,
 }
 
 impl Snapshot {
@@ -39,6 +42,7 @@ impl Snapshot {
             s.sel[i] = seg.selector;
             s.base[i] = seg.base;
         }
+        s.x87 = Some(X87::of_fpu(&cpu.fpu));
         s
     }
 }
@@ -55,11 +59,21 @@ pub struct Mismatch {
     pub sel: u8,
     /// Bit i: base of segment i differs.
     pub base: u8,
+    pub fcw: bool,
+    /// Differing compared FSW bits (undefined condition codes excluded).
+    pub fsw: u16,
+    /// Bit p: physical register p is empty on one side only.
+    pub ftw: u8,
+    /// Bit p: physical register p is non-empty on both sides and differs.
+    pub fpr: u8,
+    /// growsdown's TOP, to name the registers of `fpr` by stack position (not a
+    /// difference itself).
+    pub top: u8,
 }
 
 impl Mismatch {
     pub fn is_empty(&self) -> bool {
-        *self == Self::default()
+        Self { top: 0, ..*self } == Self::default()
     }
 
     /// Short list of what differs: "eax, eflags (ZF)".
@@ -84,7 +98,42 @@ impl Mismatch {
                 v.push(format!("{name} base"));
             }
         }
+        if self.fcw {
+            v.push("fcw".into());
+        }
+        if self.fsw != 0 {
+            v.push(format!("fsw ({})", fsw_bit_names(self.fsw)));
+        }
+        if self.ftw != 0 {
+            v.push(format!("ftw ({})", phys_names(self.ftw)));
+        }
+        for p in 0..8 {
+            if self.fpr & (1 << p) != 0 {
+                v.push(format!("st{} (R{p})", (p + 8 - usize::from(self.top)) & 7));
+            }
+        }
         v.join(", ")
+    }
+}
+
+/// "R3 R7".
+fn phys_names(mask: u8) -> String {
+    (0..8).filter(|p| mask & (1 << p) != 0).map(|p| format!("R{p}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Compares the x87 states: `undefined_cc` (condition-code bits of the FSW) are
+/// not compared; register contents only where both sides hold a value (the
+/// reference's tags, where it does not report them, are taken to be growsdown's).
+fn compare_x87(m: &mut Mismatch, ours: &X87, theirs: &X87, undefined_cc: u16) {
+    m.top = ours.top() as u8;
+    m.fcw = ours.fcw != theirs.fcw;
+    m.fsw = (ours.fsw ^ theirs.fsw) & !undefined_cc;
+    let their_valid = if theirs.tags_known { theirs.valid } else { ours.valid };
+    m.ftw = ours.valid ^ their_valid;
+    for p in 0..8 {
+        if ours.valid & their_valid & (1 << p) != 0 && ours.r[p] != theirs.r[p] {
+            m.fpr |= 1 << p;
+        }
     }
 }
 
@@ -95,6 +144,7 @@ pub fn compare(
     theirs: &Snapshot,
     undefined_flags: u32,
     undefined_reg: Option<(usize, u32)>,
+    undefined_cc: u16,
 ) -> Mismatch {
     let mut m = Mismatch { eip: ours.eip != theirs.eip, ..Mismatch::default() };
     for i in 0..8 {
@@ -114,6 +164,9 @@ pub fn compare(
         if ours.base[i] != theirs.base[i] {
             m.base |= 1 << i;
         }
+    }
+    if let (Some(a), Some(b)) = (&ours.x87, &theirs.x87) {
+        compare_x87(&mut m, a, b, undefined_cc);
     }
     m
 }
@@ -171,6 +224,8 @@ pub struct Fixup {
     pub eflags: Option<u32>,
     /// Replace register `.0` with `.1`.
     pub reg: Option<(usize, u32)>,
+    /// Replace the x87 status word (undefined condition codes) with this value.
+    pub fsw: Option<u16>,
 }
 
 /// Everything a divergence report shows.
@@ -180,6 +235,8 @@ pub struct Divergence {
     pub reference: String,
     /// 1-based count of the instruction after which the states differ.
     pub n: u64,
+    /// Which execution of the instruction at `eip` it was (1 = the first).
+    pub hit: u64,
     /// Its address and decoded form.
     pub eip: u32,
     pub insn: Instruction,
@@ -191,6 +248,8 @@ pub struct Divergence {
     pub mismatch: Mismatch,
     /// Flags excluded from the comparison for this instruction.
     pub undefined_flags: u32,
+    /// x87 condition codes (FSW bits) excluded likewise.
+    pub undefined_cc: u16,
     /// The last K instructions, oldest first, ending with this one.
     pub history: Vec<Executed>,
     /// Extra lines (e.g. what a second reference said).
@@ -251,6 +310,9 @@ impl fmt::Display for Divergence {
             let mark = (self.mismatch.sel | self.mismatch.base) & (1 << i) != 0;
             row(&mut s, mark, name, seg(&self.ours), seg(&self.theirs), seg(&self.before));
         }
+        if let (Some(o), Some(t)) = (&self.ours.x87, &self.theirs.x87) {
+            self.x87_rows(&mut s, o, t);
+        }
         for note in &self.notes {
             let _ = writeln!(s, "difftest: {note}");
         }
@@ -260,6 +322,58 @@ impl fmt::Display for Divergence {
             let _ = writeln!(s, "{mark}{}", e.line());
         }
         f.write_str(s.trim_end())
+    }
+}
+
+impl Divergence {
+    /// The x87 part of the report: FCW, FSW, tags, and every register that holds a
+    /// value on either side (hex sign+exponent:significand, then the exact decimal).
+    fn x87_rows(&self, s: &mut String, o: &X87, t: &X87) {
+        let m = &self.mismatch;
+        let b = self.before.x87.unwrap_or_default();
+        let w = 29;
+        let _ = writeln!(s, "  {:<8} {:<w$} {:<w$} before", "x87", "growsdown", self.reference);
+        let row = |s: &mut String, mark: bool, name: &str, a: String, c: String, d: String| {
+            let _ = writeln!(s, "{} {:<8} {:<w$} {:<w$} {}", if mark { '*' } else { ' ' }, name, a, c, d);
+        };
+        let h16 = |v: u16| format!("{v:#06x}");
+        row(s, m.fcw, "fcw", h16(o.fcw), h16(t.fcw), h16(b.fcw));
+        let sw = |v: u16| format!("{v:#06x} {}", fsw_names(v));
+        row(s, m.fsw != 0, "fsw", sw(o.fsw), sw(t.fsw), sw(b.fsw));
+        if m.fsw != 0 {
+            let _ = writeln!(s, "  fsw differs in: {}", fsw_bit_names(m.fsw));
+        }
+        if self.undefined_cc != 0 {
+            let _ = writeln!(
+                s,
+                "  undefined after this instruction (SDM), not compared: {}",
+                fsw_bit_names(self.undefined_cc)
+            );
+        }
+        let tags = |x: &X87| if x.tags_known { format!("{:#04x}", x.valid) } else { "(not given)".into() };
+        row(s, m.ftw != 0, "ftw", tags(o), tags(t), tags(&b));
+        let their_valid = if t.tags_known { t.valid } else { o.valid };
+        for i in 0..8 {
+            let p = o.phys(i);
+            let held = (o.valid | their_valid | b.valid) & (1 << p) != 0;
+            if !held && m.fpr & (1 << p) == 0 {
+                continue;
+            }
+            let val = |x: &X87, valid: u8| {
+                if valid & (1 << p) != 0 {
+                    (hex80(x.r[p]), decimal80(x.r[p]))
+                } else {
+                    ("empty".to_string(), String::new())
+                }
+            };
+            let (oh, od) = val(o, o.valid);
+            let (th, td) = val(t, their_valid);
+            let (bh, bd) = val(&b, b.valid);
+            row(s, m.fpr & (1 << p) != 0, &format!("st{i}=R{p}"), oh, th, bh);
+            if !(od.is_empty() && td.is_empty() && bd.is_empty()) {
+                row(s, false, "", od, td, bd);
+            }
+        }
     }
 }
 
@@ -294,11 +408,14 @@ impl Differ {
         let count = count_operand(insn, before.regs[1]);
         let undefined_flags = undefined_mask(insn, count);
         let undefined_reg = undefined_dest(insn, count, theirs.eflags & ZF != 0);
-        let mismatch = compare(ours, theirs, undefined_flags, undefined_reg);
+        let c2_after = theirs.x87.is_some_and(|x| x.fsw & growsdown_cpu::fpu::SW_C2 != 0);
+        let undefined_cc = undefined_fpu_cc(insn, c2_after);
+        let mismatch = compare(ours, theirs, undefined_flags, undefined_reg, undefined_cc);
         if !mismatch.is_empty() {
             return Err(Box::new(Divergence {
                 reference: self.reference.clone(),
                 n,
+                hit: 0,
                 eip: before.eip,
                 insn: *insn,
                 before: *before,
@@ -306,6 +423,7 @@ impl Differ {
                 theirs: *theirs,
                 mismatch,
                 undefined_flags,
+                undefined_cc,
                 history: self.history.entries(),
                 notes: Vec::new(),
             }));
@@ -318,6 +436,11 @@ impl Differ {
         if let Some((r, bits)) = undefined_reg {
             if (ours.regs[r] ^ theirs.regs[r]) & bits != 0 {
                 fix.reg = Some((r, (ours.regs[r] & !bits) | (theirs.regs[r] & bits)));
+            }
+        }
+        if let (Some(a), Some(b)) = (&ours.x87, &theirs.x87) {
+            if (a.fsw ^ b.fsw) & undefined_cc != 0 {
+                fix.fsw = Some((a.fsw & !undefined_cc) | (b.fsw & undefined_cc));
             }
         }
         Ok(fix)
@@ -459,6 +582,77 @@ mod tests {
         let r = e.to_string();
         assert!(r.lines().any(|l| l.starts_with("* gs ") && l.contains("0x0000@00001000")), "{r}");
         assert!(r.lines().any(|l| l.starts_with("* eip ")), "{r}");
+    }
+
+    /// x87 differences are not blind: with an x87 state on both sides (ST(0) = 1.0
+    /// in R7), a changed ST(0) at step 23 is reported at step 23, naming the
+    /// register with both values in hex and decimal; a different undefined
+    /// condition code is not.
+    #[test]
+    fn altered_st_register_is_caught_at_the_right_step() {
+        use growsdown_cpu::fpu::float80::F80;
+        let one = F80 { sig: 1 << 63, se: 0x3fff };
+        let mut x = X87 { fcw: 0x37f, fsw: 0x3800, valid: 0x80, tags_known: true, ..X87::default() };
+        x.r[7] = one;
+        let with_x87 = |mut v: Vec<(Instruction, Snapshot, Snapshot, Snapshot)>| {
+            for (_, b, o, t) in v.iter_mut() {
+                b.x87 = Some(x);
+                o.x87 = Some(x);
+                t.x87.get_or_insert(x);
+            }
+            v
+        };
+        assert_eq!(run(&with_x87(streams(|_, _| {}))).unwrap(), 40);
+        let d = run(&with_x87(streams(|n, s| {
+            if n == 23 {
+                let mut y = x;
+                y.r[7].sig |= 1; // one ulp above 1.0
+                s.x87 = Some(y);
+            }
+        })))
+        .unwrap_err();
+        assert_eq!(d.n, 23);
+        assert_eq!(d.mismatch.fpr, 1 << 7);
+        assert_eq!(d.mismatch.summary(), "st0 (R7)");
+        let r = d.to_string();
+        let line = r.lines().find(|l| l.starts_with("* st0=R7")).expect(&r);
+        assert!(line.contains("3fff:8000000000000000") && line.contains("3fff:8000000000000001"), "{r}");
+        assert!(r.contains("1.00000000000000000011"), "{r}");
+        // An empty register's contents, and tags QEMU's gdbstub does not give, are
+        // not compared; a TOP or tag difference is.
+        let e = run(&with_x87(streams(|n, s| {
+            if n == 9 {
+                let mut y = x;
+                y.r[3].sig = 5; // R3 is empty
+                y.tags_known = false;
+                y.valid = 0;
+                s.x87 = Some(y);
+            }
+            if n == 30 {
+                s.x87 = Some(X87 { fsw: 0x3000, ..x });
+            }
+        })))
+        .unwrap_err();
+        assert_eq!((e.n, e.mismatch.fsw), (30, 0x0800));
+    }
+
+    /// The undefined condition codes of an x87 instruction are masked and carried
+    /// over: C0 C2 C3 after FLD1, not C1.
+    #[test]
+    fn undefined_condition_codes_are_masked_and_fixed_up() {
+        use growsdown_cpu::fpu::{SW_C1, SW_C3};
+        use growsdown_decoder::decode_one;
+        let insn = decode_one(&[0xd9, 0xe8], 0x1000).unwrap(); // fld1
+        let x = X87 { fcw: 0x37f, fsw: 0x3800, valid: 0x80, tags_known: true, ..X87::default() };
+        let ours = Snapshot { eip: 0x1002, x87: Some(x), ..Snapshot::default() };
+        let before = Snapshot { eip: 0x1000, x87: Some(X87 { fsw: 0, valid: 0, ..x }), ..ours };
+        let theirs = Snapshot { x87: Some(X87 { fsw: 0x3800 | SW_C3, ..x }), ..ours };
+        let fix = Differ::new("qemu", 2).check(&insn, &before, &ours, &theirs).unwrap();
+        assert_eq!(fix.fsw, Some(0x3800 | SW_C3));
+        let theirs = Snapshot { x87: Some(X87 { fsw: 0x3800 | SW_C1, ..x }), ..ours };
+        let d = Differ::new("qemu", 2).check(&insn, &before, &ours, &theirs).unwrap_err();
+        assert_eq!(d.mismatch.fsw, SW_C1);
+        assert!(d.to_string().contains("fsw differs in: C1"), "{d}");
     }
 
     #[test]
