@@ -2,7 +2,12 @@
 // recursion with destructors running on the way out, std::sort, std::map,
 // std::string, virtual dispatch, std::function, iostream formatting.
 // Exit status 0 if every check passed.
+//
+//   cxx-demo [N]   sort N values and throw from recursion depths 10, N/100 and N/5,
+//                  100..1000000 (default 100000: ~234 M instructions; 500: a whole
+//                  run in about two million)
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -52,9 +57,17 @@ struct Circle : Shape {
     std::string name() const override { return "circle"; }
 };
 
-int main() {
+int main(int argc, char **argv) {
+    long n = 100000;
+    if (argc > 1) {
+        n = std::strtol(argv[1], nullptr, 0);
+        if (n < 100 || n > 1000000) {
+            std::cerr << "usage: cxx-demo [N], 100..1000000\n";
+            return 2;
+        }
+    }
     int bad = 0;
-    for (int limit : {10, 1000, 20000}) {
+    for (int limit : {10, int(n / 100), int(n / 5)}) {
         destroyed = 0;
         try {
             dive(0, limit);
@@ -73,7 +86,7 @@ int main() {
         std::cout << "out_of_range caught\n";
     }
 
-    std::vector<unsigned> v(100000);
+    std::vector<unsigned> v(n);
     unsigned x = 1;
     for (auto &e : v) e = (x = x * 1664525u + 1013904223u) >> 8;
     std::sort(v.begin(), v.end());

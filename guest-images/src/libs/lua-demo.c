@@ -2,11 +2,17 @@
  * script: closures, string library, table sorting, coroutines, integer/float
  * arithmetic, pcall/error, metatables, a deep non-tail recursion. Only
  * order-independent iteration (ipairs, sorted keys): Lua 5.4 randomises its string
- * hash seed. Exit status 0 if the script ran. */
+ * hash seed. Exit status 0 if the script ran.
+ *
+ *   lua-demo [DEPTH [COUNT]]   depth of the non-tail recursion, 1..150000 (default
+ *       150000), and how many numbers table.sort sorts with a Lua comparator,
+ *       2..200 (default 200). Defaults: ~134 M instructions; `lua-demo 300 20`: a
+ *       whole run in about two million. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *script =
     "print(_VERSION)\n"
@@ -20,9 +26,9 @@ static const char *script =
     "print('format', string.format('%5.2f|%-6s|%x|%q', math.pi, 'vma', 4096, 'a\\nb'))\n"
     "print('rep', ('ab'):rep(3, '-'), #s, s:byte(1), string.char(72, 105))\n"
     "local t = {}\n"
-    "for i = 1, 200 do t[i] = (i * 7919) % 211 end\n"
+    "for i = 1, COUNT do t[i] = (i * 7919) % 211 end\n"
     "table.sort(t, function(a, b) return a > b end)\n"
-    "print('sort', t[1], t[2], t[100], t[200], #t)\n"
+    "print('sort', t[1], t[2], t[COUNT // 2], t[COUNT], #t)\n"
     "print('concat', table.concat({1, 2, 3, 'x'}, ','))\n"
     "local words = {}\n"
     "for w in ('the quick brown fox jumps over the lazy dog the end'):gmatch('%a+') do words[w] = (words[w] or 0) + 1 end\n"
@@ -47,7 +53,11 @@ static const char *script =
     "local v = setmetatable({x = 1, y = 2}, V) + setmetatable({x = 10, y = 20}, V)\n"
     "print('metatable', tostring(v))\n"
     "local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end\n"
-    "print('recursion', depth(150000))\n"
+    "print('recursion', depth(DEPTH))\n"
+    "local weak = setmetatable({}, {__mode = 'k'})\n"
+    "for i = 1, 20 do weak[{i}] = i end\n"
+    "collectgarbage('collect')\n"
+    "assert(next(weak) == nil, 'weak keys survived a full collection')\n"
     "local fib = {}\n"
     "local function f(n) if n < 2 then return n end if fib[n] then return fib[n] end local r = f(n-1) + f(n-2); fib[n] = r; return r end\n"
     "print('fib', f(80))\n"
@@ -56,10 +66,20 @@ static const char *script =
     "for i = 1, 5 do r[i] = math.random(1, 1000) end\n"
     "print('random', table.concat(r, ' '))\n";
 
-int main(void) {
+int main(int argc, char **argv) {
+    long depth = argc > 1 ? strtol(argv[1], NULL, 0) : 150000;
+    long count = argc > 2 ? strtol(argv[2], NULL, 0) : 200;
+    if (depth < 1 || depth > 150000 || count < 2 || count > 200) {
+        fprintf(stderr, "usage: lua-demo [DEPTH [COUNT]], DEPTH 1..150000, COUNT 2..200\n");
+        return 2;
+    }
     lua_State *L = luaL_newstate();
     if (!L) return 1;
     luaL_openlibs(L);
+    lua_pushinteger(L, depth);
+    lua_setglobal(L, "DEPTH");
+    lua_pushinteger(L, count);
+    lua_setglobal(L, "COUNT");
     int rc = luaL_dostring(L, script);
     if (rc != LUA_OK) printf("lua error: %s\n", lua_tostring(L, -1));
     lua_close(L);

@@ -1,9 +1,13 @@
 /* sqlite-demo: links Debian's static i386 SQLite (libsqlite3-dev:i386).
  * An in-memory database: a table filled by a recursive CTE, an index, aggregates,
  * a join, a window function, an update inside a transaction that is rolled back.
- * Prints each result row; exit status 0. */
+ * Prints each result row; exit status 0.
+ *
+ *   sqlite-demo [ROWS]   rows in the pages table, 10..1000000 (default 5000: ~103 M
+ *                        instructions; 40: a whole run in about two million) */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int row(void *tag, int n, char **val, char **col) {
     printf("%s:", (const char *)tag);
@@ -22,18 +26,29 @@ static int run(sqlite3 *db, const char *tag, const char *sql) {
     return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    long rows = 5000;
+    if (argc > 1) {
+        rows = strtol(argv[1], NULL, 0);
+        if (rows < 10 || rows > 1000000) {
+            fprintf(stderr, "usage: sqlite-demo [ROWS], 10..1000000\n");
+            return 2;
+        }
+    }
+    char fill[512];
+    snprintf(fill, sizeof fill,
+             "CREATE TABLE pages(id INTEGER PRIMARY KEY, vma TEXT, faults INTEGER, kind TEXT);"
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %ld)"
+             " INSERT INTO pages SELECT i, CASE i %% 4 WHEN 0 THEN 'stack' WHEN 1 THEN 'heap'"
+             " WHEN 2 THEN 'text' ELSE 'data' END, (i * 7919) %% 13, CASE WHEN i %% 3 = 0"
+             " THEN 'major' ELSE 'minor' END FROM n;"
+             "CREATE INDEX pages_vma ON pages(vma);",
+             rows);
     sqlite3 *db;
     if (sqlite3_open(":memory:", &db) != SQLITE_OK) return 1;
     int bad = 0;
     printf("sqlite %s\n", sqlite3_libversion());
-    bad |= run(db, "create",
-               "CREATE TABLE pages(id INTEGER PRIMARY KEY, vma TEXT, faults INTEGER, kind TEXT);"
-               "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 5000)"
-               " INSERT INTO pages SELECT i, CASE i % 4 WHEN 0 THEN 'stack' WHEN 1 THEN 'heap'"
-               " WHEN 2 THEN 'text' ELSE 'data' END, (i * 7919) % 13, CASE WHEN i % 3 = 0"
-               " THEN 'major' ELSE 'minor' END FROM n;"
-               "CREATE INDEX pages_vma ON pages(vma);");
+    bad |= run(db, "create", fill);
     bad |= run(db, "count", "SELECT count(*) AS n, sum(faults) AS total, min(id) AS lo, max(id) AS hi FROM pages;");
     bad |= run(db, "group",
                "SELECT vma, count(*) AS n, sum(faults) AS f, printf('%.3f', avg(faults)) AS avg"
