@@ -29,7 +29,7 @@ fn difftest(case: &str) -> Option<(Option<i32>, String)> {
     }
     let prog = root().join("guest-images/bin/x87-qemu");
     let out = Command::new(env!("CARGO_BIN_EXE_growsdown"))
-        .args(["difftest", "--against", "qemu"])
+        .args(["difftest", "--against", "qemu", "--strict"])
         .arg(&prog)
         .arg(case)
         .env_clear()

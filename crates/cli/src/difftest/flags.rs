@@ -207,6 +207,33 @@ pub fn undefined_dest(insn: &Instruction, count: Option<u32>, zf_after: bool) ->
 /// Where Vol. 1 and Vol. 2 differ (FCOMI: Vol. 1 "Undefined", Vol. 2 "Not
 /// affected") the weaker word, undefined, is used. Instructions that are not x87
 /// instructions leave the condition codes alone and are not listed.
+/// Where qemu-i386 7.2 is known to be wrong and the host CPU agrees with growsdown
+/// (docs/difftest.md, "Cases where QEMU itself is wrong"; guest image `x87-qemu`,
+/// `crates/cli/tests/difftest_qemu_wrong.rs`): the EFLAGS bits and x87 condition
+/// codes that, against QEMU, are taken from QEMU instead of compared, unless
+/// `--strict`. Without this any program that divides in floating point stops
+/// against QEMU at its first rounded-up result.
+///
+/// * FCOMI, FCOMIP, FUCOMI, FUCOMIP: QEMU leaves OF, SF and AF as they were; Vol. 2
+///   "FCOMI/FCOMIP/FUCOMI/FUCOMIP" clears them ("The OF, SF, and AF flags are
+///   cleared").
+/// * The arithmetic instructions whose C1 means "Roundup" (Vol. 1 Table 8-1): QEMU
+///   never sets C1 for a result rounded up.
+pub fn qemu_errata(insn: &Instruction) -> (u32, u16) {
+    use growsdown_cpu::flags::{AF, OF, SF};
+    use growsdown_cpu::fpu::SW_C1;
+    use Mnemonic::*;
+    match insn.mnemonic() {
+        Fcomi | Fcomip | Fucomi | Fucomip => (OF | SF | AF, 0),
+        F2xm1 | Fadd | Faddp | Fbstp | Fiadd | Fdiv | Fdivp | Fdivr | Fdivrp | Fidiv | Fidivr | Fimul
+        | Fist | Fistp | Fisttp | Fisub | Fisubr | Fmul | Fmulp | Fpatan | Frndint | Fscale | Fst | Fstp
+        | Fsub | Fsubp | Fsubr | Fsubrp | Fsqrt | Fyl2x | Fyl2xp1 | Fsin | Fcos | Fsincos | Fptan => {
+            (0, SW_C1)
+        }
+        _ => (0, 0),
+    }
+}
+
 pub fn undefined_fpu_cc(insn: &Instruction, c2_after: bool) -> u16 {
     use growsdown_cpu::fpu::{SW_C0, SW_C1, SW_C2, SW_C3};
     use Mnemonic::*;

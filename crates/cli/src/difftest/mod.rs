@@ -75,6 +75,13 @@ pub trait Reference {
     /// `handler`): let the reference's kernel deliver it and stop at the handler's
     /// first instruction, before it runs ([`Event::Stepped`] with the state there).
     fn deliver_to_handler(&mut self, sig: i32, handler: u32) -> Result<Event, String>;
+    /// Whether the comparison takes QEMU 7.2's known errata from this reference
+    /// ([`flags::qemu_errata`]) instead of stopping there.
+    fn known_errata(&self) -> bool {
+        false
+    }
+    /// `--strict`: compare the bits of the known errata too.
+    fn set_strict(&mut self, _strict: bool) {}
     /// The stack as exec built it (call before the first step).
     fn initial_stack(&mut self) -> Result<InitialStack, String> {
         let esp = self.state().regs[4];
@@ -99,6 +106,13 @@ pub struct DiffArgs {
     /// Stop (successfully) after this many instructions.
     #[arg(long, value_name = "N")]
     max_insns: Option<u64>,
+
+    /// Against qemu: also compare the bits where qemu-i386 7.2 is known to be wrong
+    /// (C1 after a rounded-up x87 result, OF/SF/AF after FCOMI/FUCOMI), which are
+    /// otherwise taken from QEMU. A difference there then stops the run and the
+    /// host CPU is asked who is right (exit status 3: QEMU).
+    #[arg(long)]
+    strict: bool,
 
     /// How many of the last instructions a divergence report lists.
     #[arg(long, value_name = "K", default_value_t = 20)]
@@ -187,6 +201,7 @@ pub fn run(a: DiffArgs) -> u8 {
             return 2;
         }
     };
+    reference.set_strict(a.strict);
     let mut k = match boot_like(&path, &a.prog, &a.args, reference.as_mut()) {
         Ok(k) => k,
         Err(e) => {
@@ -493,6 +508,7 @@ pub fn lockstep_until(
     stop: Option<(u32, u64)>,
 ) -> Outcome {
     let mut differ = Differ::new(r.name(), context);
+    differ.qemu_errata = r.known_errata();
     let mut warned = std::collections::HashSet::new();
     // Executions per EIP so far: a divergence records which execution of its
     // instruction it is, so another run can stop at the same one.

@@ -151,6 +151,8 @@ pub struct Qemu {
     /// (`C sig`): its kernel then delivers, ignores or kills as the guest's
     /// disposition says.
     pending_sig: i32,
+    /// `--strict`: QEMU's known errata are compared, not taken from it.
+    strict: bool,
     /// Step requests sent, for statistics.
     pub steps_sent: u64,
     log: Option<LogStream>,
@@ -340,6 +342,7 @@ impl Qemu {
             tls: [None; 3],
             done: false,
             pending_sig: 0,
+            strict: false,
             steps_sent: 0,
             log,
         };
@@ -857,6 +860,14 @@ impl Reference for Qemu {
             }
             other => self.finish(other),
         }
+    }
+
+    fn known_errata(&self) -> bool {
+        !self.strict
+    }
+
+    fn set_strict(&mut self, strict: bool) {
+        self.strict = strict;
     }
 
     fn state(&self) -> Snapshot {

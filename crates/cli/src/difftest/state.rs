@@ -8,7 +8,9 @@ use growsdown_cpu::flags::{AC, ARITH, DF, ID, IF, NT, TF, ZF};
 use growsdown_cpu::{Cpu, REG_NAMES};
 use growsdown_decoder::{format_intel, Instruction};
 
-use super::flags::{count_operand, flag_names, undefined_dest, undefined_fpu_cc, undefined_mask};
+use super::flags::{
+    count_operand, flag_names, qemu_errata, undefined_dest, undefined_fpu_cc, undefined_mask,
+};
 use super::x87::{decimal80, fsw_bit_names, fsw_names, hex80, X87};
 
 /// Segment registers in `Cpu::segs` order.
@@ -384,11 +386,19 @@ pub struct Differ {
     history: History,
     /// Instructions compared so far.
     pub compared: u64,
+    /// Take the bits of QEMU's known errata ([`qemu_errata`]) from the reference
+    /// instead of comparing them.
+    pub qemu_errata: bool,
 }
 
 impl Differ {
     pub fn new(reference: &str, context: usize) -> Self {
-        Self { reference: reference.to_string(), history: History::new(context), compared: 0 }
+        Self {
+            reference: reference.to_string(),
+            history: History::new(context),
+            compared: 0,
+            qemu_errata: false,
+        }
     }
 
     /// Compares the states after one instruction. `before` is growsdown's state
@@ -406,10 +416,15 @@ impl Differ {
         let n = self.compared;
         self.history.push(Executed { n, eip: before.eip, insn: *insn });
         let count = count_operand(insn, before.regs[1]);
-        let undefined_flags = undefined_mask(insn, count);
+        let mut undefined_flags = undefined_mask(insn, count);
         let undefined_reg = undefined_dest(insn, count, theirs.eflags & ZF != 0);
         let c2_after = theirs.x87.is_some_and(|x| x.fsw & growsdown_cpu::fpu::SW_C2 != 0);
-        let undefined_cc = undefined_fpu_cc(insn, c2_after);
+        let mut undefined_cc = undefined_fpu_cc(insn, c2_after);
+        if self.qemu_errata {
+            let (flags, cc) = qemu_errata(insn);
+            undefined_flags |= flags;
+            undefined_cc |= cc;
+        }
         let mismatch = compare(ours, theirs, undefined_flags, undefined_reg, undefined_cc);
         if !mismatch.is_empty() {
             return Err(Box::new(Divergence {
