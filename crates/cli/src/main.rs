@@ -52,14 +52,17 @@ Examples:
 Exit status: 0 and 'difftest: N instructions compared, 0 divergences' when the two
 agree to the end; 1 with a report (instruction count, EIP, disassembly, both sides'
 registers with the differing ones marked, the last K instructions) at the first
-divergence; 2 when lockstep cannot go on (e.g. a signal, fork, or an unsupported
-system call); 3 when QEMU is wrong: against qemu, a divergence is checked by running
+divergence; 2 when lockstep cannot go on (execve, a thread, a forked child that
+waits for its parent under qemu, a signal frame on a sigaltstack); 3 when QEMU is wrong: against qemu, a divergence is checked by running
 the program again against this host's CPU to that instruction, and the host agrees
 with growsdown (the report ends 'QEMU is wrong here: the host CPU agrees with
 growsdown'; 'growsdown is wrong: the host CPU agrees with QEMU' keeps status 1).
 The x87 state (FCW, FSW, tags, non-empty registers) is compared too. EFLAGS bits and
 x87 condition codes the Intel SDM leaves undefined for an instruction are not
-compared. Limits and the start-up differences between the sides: docs/difftest.md.";
+compared, nor (without --strict) the bits of qemu-i386 7.2's known errata. Signals
+(into handlers, asynchronous ones such as SIGCHLD) and fork (the child runs
+unfollowed on the reference) are followed. Limits and the start-up differences
+between the sides: docs/difftest.md.";
 
 const TRACE_HELP: &str = "\
 Examples:
