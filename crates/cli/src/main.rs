@@ -53,7 +53,7 @@ Exit status: 0 and 'difftest: N instructions compared, 0 divergences' when the t
 agree to the end; 1 with a report (instruction count, EIP, disassembly, both sides'
 registers with the differing ones marked, the last K instructions) at the first
 divergence; 2 when lockstep cannot go on (execve, a thread, a forked child that
-waits for its parent under qemu, a signal frame on a sigaltstack); 3 when QEMU is wrong: against qemu, a divergence is checked by running
+waits for its parent under qemu); 3 when QEMU is wrong: against qemu, a divergence is checked by running
 the program again against this host's CPU to that instruction, and the host agrees
 with growsdown (the report ends 'QEMU is wrong here: the host CPU agrees with
 growsdown'; 'growsdown is wrong: the host CPU agrees with QEMU' keeps status 1).

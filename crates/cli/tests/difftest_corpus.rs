@@ -151,6 +151,9 @@ corpus! {
     scenarios_mmap_merge: &[], image("scenarios"), &["mmap-merge"];
     scenarios_mprotect_roundtrip: &[], image("scenarios"), &["mprotect-roundtrip"];
     scenarios_bad_syscall_pointer: &[], image("scenarios"), &["bad-syscall-pointer"];
+    // The handler on a sigaltstack (its frame copied from there), then a stack
+    // overflow under a 256 KiB RLIMIT_STACK (setrlimit runs on both sides).
+    scenarios_sigaltstack: &[], image("scenarios"), &["sigaltstack"];
     // fork: the children run unfollowed on the reference (under QEMU each must end
     // before its parent goes on), SIGCHLD arrives asynchronously and is ignored.
     procs_wait_status: &[], image("procs"), &["wait-status"];

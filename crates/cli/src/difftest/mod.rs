@@ -804,11 +804,17 @@ fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snaps
             h.eip
         ));
     }
-    let (lo, hi) = (h.regs[4], before.regs[4]);
+    // The frame lies between the handler's ESP and the interrupted ESP, or the top
+    // of the alternate stack when growsdown's kernel switched to it (sigaltstack,
+    // SA_ONSTACK) and the program was not already running on it.
+    let alt = k.task.sig.altstack;
+    let on_alt = k.task.sig.on_sig_stack(k.cpu.regs[4]) && !k.task.sig.on_sig_stack(before.regs[4]);
+    let (lo, hi) = (h.regs[4], if on_alt { alt.sp.wrapping_add(alt.size) } else { before.regs[4] });
     if lo >= hi || hi - lo > 64 << 10 {
         return Err(format!(
-            "{}'s signal frame at {lo:#010x} is not just below the interrupted stack {hi:#010x} (sigaltstack is not followed yet)",
-            r.name()
+            "{}'s signal frame at {lo:#010x} is not just below {} {hi:#010x}",
+            r.name(),
+            if on_alt { "the top of the alternate signal stack" } else { "the interrupted stack" }
         ));
     }
     let frame = r.read_mem(lo, (hi - lo) as usize)?;
@@ -887,6 +893,15 @@ fn sync_syscall(
         // (`Config::tls_entry_min`); brk: both start at the page-aligned end of bss
         // (`Config::brk_page_aligned`). A different answer shows as a divergence.
         Policy::RunBoth | Policy::Brk => k.complete_syscall(),
+        Policy::RunThenImpose(bufs) => {
+            k.complete_syscall();
+            for (addr, len) in bufs {
+                let bytes = r.read_mem(addr, len as usize)?;
+                k.copy_to_user(addr, &bytes).map_err(|_| {
+                    format!("system call {nr}: cannot copy {len} bytes to {addr:#010x} in growsdown")
+                })?;
+            }
+        }
         Policy::MapAtReference => {
             // growsdown's kernel places the mapping where the reference's did
             // (`Kernel::mmap_next`, tried before its own search); if that range is

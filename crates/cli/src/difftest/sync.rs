@@ -30,6 +30,7 @@ pub mod nr {
     pub const FCNTL: u32 = 55;
     pub const DUP2: u32 = 63;
     pub const GETPPID: u32 = 64;
+    pub const SETRLIMIT: u32 = 75;
     pub const GETRLIMIT: u32 = 76;
     pub const GETRUSAGE: u32 = 77;
     pub const SIGRETURN: u32 = 119;
@@ -120,6 +121,9 @@ pub enum Policy {
     /// Like `Impose`, with the buffers of an iovec array (readv): its address and
     /// count; the result says how many bytes were filled.
     ImposeIov { iov: u32, count: u32 },
+    /// Run growsdown's too (it changes state growsdown's kernel keeps), then copy
+    /// the bytes at these ranges from the reference (what the call reported back).
+    RunThenImpose(Vec<(u32, u32)>),
     /// `brk`: run growsdown's (configured to start at the references' page-aligned
     /// end of bss); its result must equal the reference's.
     Brk,
@@ -198,6 +202,10 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         GETRLIMIT | UGETRLIMIT => Policy::Impose(filled(a[1], 8)),
         // struct rusage: two timevals and fourteen longs.
         GETRUSAGE => Policy::Impose(filled(a[1], 72)),
+        // A new limit (RLIMIT_STACK bounds growsdown's stack growth) is applied on
+        // both sides; the old one reported is the reference's.
+        SETRLIMIT => Policy::RunBoth,
+        PRLIMIT64 if a[0] == 0 && a[2] != 0 => Policy::RunThenImpose(filled(a[3], 16)),
         PRLIMIT64 => Policy::Impose(filled(a[3], 16)),
         LLSEEK => Policy::Impose(filled(a[3], 8)),
         PIPE | PIPE2 => Policy::Impose(filled(a[0], 8)),
@@ -270,6 +278,7 @@ pub fn known(nr: u32) -> bool {
             | FCNTL
             | DUP2
             | GETPPID
+            | SETRLIMIT
             | GETRLIMIT
             | GETRUSAGE
             | SIGRETURN
@@ -393,6 +402,13 @@ mod tests {
         );
         assert_eq!(policy(nr::WAIT4, &[99, 0x10, 0, 0, 0, 0], (-10i32) as u32), Policy::Impose(vec![]));
         assert_eq!(policy(nr::PIPE2, &[0x40, 0, 0, 0, 0, 0], 0), Policy::Impose(vec![(0x40, 8)]));
+        // prlimit64(0, RLIMIT_STACK, &new, &old) runs on both; a read only on the reference.
+        assert_eq!(
+            policy(nr::PRLIMIT64, &[0, 3, 0x50, 0x60, 0, 0], 0),
+            Policy::RunThenImpose(vec![(0x60, 16)])
+        );
+        assert_eq!(policy(nr::PRLIMIT64, &[0, 3, 0, 0x60, 0, 0], 0), Policy::Impose(vec![(0x60, 16)]));
+        assert_eq!(policy(nr::SETRLIMIT, &[3, 0x50, 0, 0, 0, 0], 0), Policy::RunBoth);
     }
 
     #[test]
