@@ -154,6 +154,10 @@ corpus! {
     // The handler on a sigaltstack (its frame copied from there), then a stack
     // overflow under a 256 KiB RLIMIT_STACK (setrlimit runs on both sides).
     scenarios_sigaltstack: &[], image("scenarios"), &["sigaltstack"];
+    // File-backed mmap: open() runs on both sides, the fd renumbered to the
+    // reference's; a page beyond EOF gives SIGBUS; private COW of file pages.
+    scenarios_file_eof: &[], image("scenarios"), &["file-eof"];
+    scenarios_file_cow: &[], image("scenarios"), &["file-cow"];
     // fork: the children run unfollowed on the reference (under QEMU each must end
     // before its parent goes on), SIGCHLD arrives asynchronously and is ignored.
     procs_wait_status: &[], image("procs"), &["wait-status"];

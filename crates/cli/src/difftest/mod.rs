@@ -893,6 +893,39 @@ fn sync_syscall(
         // (`Config::tls_entry_min`); brk: both start at the page-aligned end of bss
         // (`Config::brk_page_aligned`). A different answer shows as a divergence.
         Policy::RunBoth | Policy::Brk => k.complete_syscall(),
+        Policy::Open { flags_arg } => {
+            // growsdown opens the file too (so an mmap2 of it maps the same bytes),
+            // without O_EXCL: the reference has just created it.
+            const O_EXCL: u32 = 0o200;
+            let reg = [EBX, ECX, EDX][flags_arg];
+            let flags = k.cpu.regs[reg];
+            k.cpu.regs[reg] = flags & !O_EXCL;
+            k.complete_syscall();
+            let g = k.cpu.regs[EAX];
+            if g > (-4096i32) as u32 {
+                return Err(format!(
+                    "open: the reference opened fd {ret}, growsdown's open failed with {}",
+                    -(g as i32)
+                ));
+            }
+            k.cpu.regs[reg] = flags;
+            if g != ret {
+                // Renumber to the reference's fd (its table also holds the pipes and
+                // duplicates only the reference made).
+                if let Some(f) = k.task.files.remove(g) {
+                    if let Some(old) = k.task.files.install(ret, f) {
+                        old.close_host();
+                    }
+                }
+            }
+            k.cpu.regs[EAX] = ret;
+        }
+        Policy::Close => {
+            if k.task.files.get(args[0]).is_some() {
+                k.complete_syscall();
+            }
+            k.cpu.regs[EAX] = ret;
+        }
         Policy::RunThenImpose(bufs) => {
             k.complete_syscall();
             for (addr, len) in bufs {

@@ -124,6 +124,13 @@ pub enum Policy {
     /// Run growsdown's too (it changes state growsdown's kernel keeps), then copy
     /// the bytes at these ranges from the reference (what the call reported back).
     RunThenImpose(Vec<(u32, u32)>),
+    /// open / openat that succeeded: growsdown opens the same file too, so that a
+    /// later mmap2 of it maps the same bytes, and its fd is renumbered to the
+    /// reference's. Reads stay imposed. O_EXCL is dropped on growsdown's side (the
+    /// reference has just created the file).
+    Open { flags_arg: usize },
+    /// close: run on both when growsdown has the fd (one `Open` gave it).
+    Close,
     /// `brk`: run growsdown's (configured to start at the references' page-aligned
     /// end of bss); its result must equal the reference's.
     Brk,
@@ -209,6 +216,9 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         PRLIMIT64 => Policy::Impose(filled(a[3], 16)),
         LLSEEK => Policy::Impose(filled(a[3], 8)),
         PIPE | PIPE2 => Policy::Impose(filled(a[0], 8)),
+        OPEN if ok => Policy::Open { flags_arg: 1 },
+        OPENAT if ok => Policy::Open { flags_arg: 2 },
+        CLOSE => Policy::Close,
         // A new process: the reference's child runs on its own, unfollowed (its
         // output and exit status reach the followed parent through the reference's
         // kernel); growsdown only takes the child's pid. clone(CLONE_PARENT_SETTID)
@@ -402,6 +412,11 @@ mod tests {
         );
         assert_eq!(policy(nr::WAIT4, &[99, 0x10, 0, 0, 0, 0], (-10i32) as u32), Policy::Impose(vec![]));
         assert_eq!(policy(nr::PIPE2, &[0x40, 0, 0, 0, 0, 0], 0), Policy::Impose(vec![(0x40, 8)]));
+        assert_eq!(
+            policy(nr::OPENAT, &[(-100i32) as u32, 0x40, 0, 0, 0, 0], 3),
+            Policy::Open { flags_arg: 2 }
+        );
+        assert_eq!(policy(nr::OPEN, &[0x40, 0, 0, 0, 0, 0], (-2i32) as u32), Policy::Impose(vec![]));
         // prlimit64(0, RLIMIT_STACK, &new, &old) runs on both; a read only on the reference.
         assert_eq!(
             policy(nr::PRLIMIT64, &[0, 3, 0x50, 0x60, 0, 0], 0),
