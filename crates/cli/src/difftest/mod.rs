@@ -562,7 +562,14 @@ pub fn lockstep_until(
             if is_async(sig) && t.eip == before.eip && t.regs == before.regs {
                 let pending = k.task.sig.pending_mask();
                 match deliver_at_boundary(k, r, sig, None, pending) {
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        // The instruction has not run: its execution is counted
+                        // when it does.
+                        if let Some(h) = hits.get_mut(&before.eip) {
+                            *h -= 1;
+                        }
+                        continue;
+                    }
                     Ok(Some(killed)) => {
                         return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
                     }
