@@ -220,9 +220,13 @@ impl Kernel {
     /// caller can either run it with [`Kernel::complete_syscall`] or impose another
     /// kernel's result.
     pub fn step(&mut self) -> Stepped {
-        // A fault that keeps "resolving" without the instruction completing is a
-        // kernel bug or a hostile loop; give up rather than hang.
-        for _ in 0..64 {
+        // A fault that keeps "resolving" without the instruction getting anywhere is
+        // a kernel bug or a hostile loop; give up rather than hang. A REP string
+        // instruction faults once per new page and moves ECX/ESI/EDI between faults:
+        // only faults with no such progress count.
+        let mut stalled = 0;
+        let mut last = self.cpu.regs;
+        while stalled < 64 {
             if self.tasks.is_empty() && self.task.state.is_running() {
                 if let Some(st) = self.exit_status {
                     return Stepped::Exited(st);
@@ -258,6 +262,12 @@ impl Kernel {
                         };
                     }
                     // A resolved page fault: the instruction restarts.
+                    if self.cpu.regs == last {
+                        stalled += 1;
+                    } else {
+                        stalled = 0;
+                        last = self.cpu.regs;
+                    }
                 }
             }
         }

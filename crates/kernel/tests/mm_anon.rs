@@ -306,3 +306,27 @@ fn out_of_memory_kills_a_user_fault_and_fails_a_kernel_one() {
     // Reading still works: the zero page needs no memory.
     assert_eq!(m.load(p + 3 * 4096), Stop::Done);
 }
+
+/// `Kernel::step` (difftest's lockstep step) resolves every fault an instruction
+/// takes: a REP MOVSD over 128 fresh pages faults on each source (zero page) and
+/// destination page, 256 resolved faults in one instruction, which retires once.
+/// (It used to give up after 64 faults and report the instruction stuck.)
+#[test]
+fn one_step_of_rep_movsd_resolves_a_fault_per_page() {
+    use growsdown_cpu::{ECX, EDI, ESI};
+    use growsdown_kernel::Stepped;
+    let mut m = machine();
+    let len = 128 * 4096;
+    let src = mmap(&mut m, 0, len, RW, ANON).unwrap();
+    let dst = mmap(&mut m, 0, len, RW, ANON).unwrap();
+    let (min0, _, _) = m.counters();
+    m.k.cpu.regs[ESI] = src;
+    m.k.cpu.regs[EDI] = dst;
+    m.k.cpu.regs[ECX] = len / 4;
+    m.k.cpu.eip = snippet("rep_movsd");
+    assert_eq!(m.k.step(), Stepped::Retired);
+    assert_eq!((m.k.cpu.regs[ECX], m.k.cpu.regs[ESI], m.k.cpu.regs[EDI]), (0, src + len, dst + len));
+    assert_eq!(m.k.cpu.eip, snippet("rep_movsd") + 2);
+    let (min1, _, _) = m.counters();
+    assert_eq!(min1 - min0, 256, "one minor fault per source and destination page");
+}

@@ -42,6 +42,8 @@ pub const SNIPPETS: &[(&str, &[u8])] = &[
     // mov eax, [ebx] / mov [ebx], eax
     ("load_ebx", &[0x8b, 0x03, 0x0f, 0x0b]),
     ("store_ebx", &[0x89, 0x03, 0x0f, 0x0b]),
+    // rep movsd (ECX dwords from [ESI] to [EDI])
+    ("rep_movsd", &[0xf3, 0xa5, 0x0f, 0x0b]),
 ];
 
 /// Address of a snippet in the exec'd text.
