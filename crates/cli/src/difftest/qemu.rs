@@ -153,6 +153,8 @@ pub struct Qemu {
     pending_sig: i32,
     /// `--strict`: QEMU's known errata are compared, not taken from it.
     strict: bool,
+    /// QEMU's executable as /proc shows it, to recognise its forked copies.
+    qemu_exe: Option<PathBuf>,
     /// Step requests sent, for statistics.
     pub steps_sent: u64,
     log: Option<LogStream>,
@@ -343,9 +345,12 @@ impl Qemu {
             done: false,
             pending_sig: 0,
             strict: false,
+            qemu_exe: None,
             steps_sent: 0,
             log,
         };
+        // Connected: QEMU has exec'd.
+        q.qemu_exe = std::fs::read_link(format!("/proc/{}/exe", q.child.id())).ok();
         let stop = q.rsp.request(b"?").map_err(io_err)?;
         if !stop.starts_with(b"T05") && !stop.starts_with(b"S05") {
             return Err(format!("unexpected initial stop {:?}", String::from_utf8_lossy(&stop)));
@@ -540,7 +545,7 @@ impl Qemu {
     fn drain_child_log(&mut self, child: u32) -> Result<(), String> {
         let t0 = Instant::now();
         let fifo = self.dir.join("cpu.log");
-        let qemu = std::fs::read_link(format!("/proc/{}/exe", self.child.id())).ok();
+        let qemu = self.qemu_exe.clone();
         let me = self.child.id();
         let drain = |q: &mut Self| -> Result<(), String> {
             while q.fill_log()? {}
@@ -700,8 +705,7 @@ impl Qemu {
             }
             if self.log.as_ref().is_some_and(|l| l.parser.buffered() > 1 << 20) {
                 let me = self.child.id();
-                let qemu = std::fs::read_link(format!("/proc/{me}/exe")).ok();
-                if !other_log_writers(&self.dir.join("cpu.log"), qemu.as_deref(), me) {
+                if !other_log_writers(&self.dir.join("cpu.log"), self.qemu_exe.as_deref(), me) {
                     return Err(format!("qemu ran on past {:#010x} without stopping", self.cur.eip));
                 }
                 // Else a forked child's dumps, dropped once the parent has stopped.
@@ -970,11 +974,14 @@ impl Drop for Qemu {
         let _ = self.child.wait();
         // Children the program forked that still run under QEMU (a child waiting
         // for a signal its killed parent never sent) would live on: every process
-        // but this one with the log FIFO open is one of them.
+        // running QEMU with the log FIFO open is one of them. (Not any process with
+        // the FIFO open: one this process forks holds it until its exec.)
         let fifo = self.dir.join("cpu.log");
-        for pid in log_writers(&fifo, None).into_iter().filter(|&p| p != std::process::id()) {
-            // SAFETY: sending SIGKILL to a process that runs QEMU on our log.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        if let Some(qemu) = self.qemu_exe.as_deref() {
+            for pid in log_writers(&fifo, Some(qemu)) {
+                // SAFETY: sending SIGKILL to a process that runs QEMU on our log.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
