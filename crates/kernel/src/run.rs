@@ -40,14 +40,18 @@ pub struct Config {
     /// [`crate::GDT_ENTRY_TLS_MIN`] (6, i386 Linux); an x86-64 host kernel running
     /// i386 code numbers them 12–14, so difftest against native sets 12 and both sides
     /// load the same selector. Only set_thread_area/get_thread_area and exec's reset
-    /// use it: fork and the context switch still save and restore entries 6–8, so a
-    /// non-default value is for single-process runs (difftest does not follow fork).
+    /// use it, and fork and the context switch, which save and restore those slots.
     pub tls_entry_min: usize,
     /// `false` (default): exec sets `start_brk = brk` to the unaligned end of bss,
     /// as 2.4's `load_elf_binary` does. `true`: to the page-aligned end, as today's
     /// Linux does (`mm->brk = mm->start_brk = ELF_PAGEALIGN(elf_brk)`) and as both
     /// difftest references do, so the first `brk(0)` answers the same on both sides.
     pub brk_page_aligned: bool,
+    /// `true` (default): a user fault in the hole below a VM_GROWSDOWN VMA more than
+    /// 32 bytes below ESP is a SIGSEGV (2.4's `address + 32 < esp` test in
+    /// `do_page_fault`). `false`: no such test, the stack just grows, as on Linux
+    /// since 6.5 (which dropped the check); difftest against such a host sets it.
+    pub esp_check: bool,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             mmap_base: crate::mm::mmap::TASK_UNMAPPED_BASE,
             tls_entry_min: crate::GDT_ENTRY_TLS_MIN,
             brk_page_aligned: false,
+            esp_check: true,
         }
     }
 }

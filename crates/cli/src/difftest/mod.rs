@@ -67,6 +67,11 @@ pub trait Reference {
     fn fixed_stack(&self) -> Option<u32> {
         None
     }
+    /// Whether the reference's kernel has 2.4's "more than 32 bytes below ESP" test
+    /// for a fault below a growing stack (`Config::esp_check`).
+    fn esp_check(&self) -> bool {
+        true
+    }
     /// After [`Event::Signal`] `sig`: let the reference's kernel deliver it, where
     /// growsdown's found no handler and the default action kills. The process must
     /// end killed by `sig` ([`Event::Killed`]).
@@ -417,6 +422,7 @@ pub fn config_like(st: &InitialStack, r: &dyn Reference) -> Config {
         stack_top: st.top,
         fixed_stack: r.fixed_stack(),
         tls_entry_min: r.tls_entry_min(),
+        esp_check: r.esp_check(),
         brk_page_aligned: true,
         ..Config::default()
     }

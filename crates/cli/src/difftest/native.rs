@@ -442,6 +442,21 @@ impl Reference for Native {
         "native"
     }
 
+    /// Linux 6.5 dropped the x86 "access below the stack pointer" test from its
+    /// fault handler; older host kernels still have it.
+    fn esp_check(&self) -> bool {
+        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: uname fills the struct it is given.
+        if unsafe { libc::uname(&mut u) } != 0 {
+            return true;
+        }
+        // SAFETY: uname NUL-terminates release.
+        let rel = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy().into_owned();
+        let mut v = rel.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
+        let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+        (major, minor) < (6, 5)
+    }
+
     fn tls_entry_min(&self) -> usize {
         HOST_TLS_MIN.into()
     }
