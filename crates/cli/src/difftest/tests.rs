@@ -311,6 +311,20 @@ fn snapshot_streams_from_a_reference_feed_the_differ() {
     assert!(report.contains("differs: esi"), "{report}");
 }
 
+/// The reference started on `exe` (no arguments), and growsdown booted with its
+/// layout and initial state.
+fn boot_both(
+    against: super::Against,
+    exe: &Path,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+) -> (Box<dyn Reference>, growsdown_kernel::Kernel) {
+    let mut r = super::start_reference(against, exe, &[], env).unwrap();
+    let prog = exe.as_os_str().to_os_string();
+    let k =
+        super::boot_like(exe, &prog, &[], r.as_mut()).expect("growsdown boots with the reference's layout");
+    (r, k)
+}
+
 /// growsdown against each reference on the test program, as far as growsdown's CPU
 /// goes today: the run must end in agreement or in a divergence report (never a
 /// setup failure), and the report must name an instruction of the program.
@@ -322,10 +336,7 @@ fn growsdown_lockstep_runs_against_both_references() {
     }
     let code = CodeMap::from_elf(&exe).unwrap();
     for against in [super::Against::Native, super::Against::Qemu] {
-        let mut r = super::start_reference(against, &exe, &[], &[]).unwrap();
-        let prog = exe.clone().into_os_string();
-        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut())
-            .expect("growsdown boots with the reference's layout");
+        let (mut r, mut k) = boot_both(against, &exe, &[]);
         assert_eq!(Snapshot::of_cpu(&k.cpu).regs, r.state().regs);
         assert_eq!(k.cpu.eip, r.state().eip);
         match super::lockstep(&mut k, r.as_mut(), &code, Some(10_000), 8) {
@@ -359,9 +370,7 @@ fn guest_images_in_lockstep() {
         let exe = root.join(name);
         let code = CodeMap::from_elf(&exe).unwrap();
         let env = vec![("PATH".into(), "/usr/bin:/bin".into())];
-        let mut r = super::start_reference(against, &exe, &[], &env).unwrap();
-        let prog = exe.clone().into_os_string();
-        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+        let (mut r, mut k) = boot_both(against, &exe, &env);
         let t = Instant::now();
         let out = super::lockstep(&mut k, r.as_mut(), &code, None, 20);
         let s = t.elapsed().as_secs_f64();
@@ -455,9 +464,7 @@ _start:
     }
     let code = CodeMap::from_elf(&exe).unwrap();
     for against in [super::Against::Native, super::Against::Qemu] {
-        let mut r = super::start_reference(against, &exe, &[], &[]).unwrap();
-        let prog = exe.clone().into_os_string();
-        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+        let (mut r, mut k) = boot_both(against, &exe, &[]);
         match super::lockstep(&mut k, r.as_mut(), &code, None, 8) {
             // ebx = 7 (zero source: ECX kept) + 23 (BSR index) + 4 (BSF of 0x30)
             // = 34 only when both branches went BSF's way; exit(ebx - 34).
@@ -510,14 +517,12 @@ stack_top:
 "#;
     let Some(exe) = build("handler", HANDLER) else { return };
     let code = CodeMap::from_elf(&exe).unwrap();
-    let prog = exe.clone().into_os_string();
     // QEMU (log mode) is sent `C sig` with a breakpoint on the handler.
     for against in [super::Against::Native, super::Against::Qemu] {
         if against == super::Against::Qemu && !have("qemu-i386") {
             return;
         }
-        let mut r = super::start_reference(against, &exe, &[], &[]).unwrap();
-        let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
+        let (mut r, mut k) = boot_both(against, &exe, &[]);
         match super::lockstep(&mut k, r.as_mut(), &code, None, 8) {
             super::Outcome::Agreed { status, compared } => {
                 assert_eq!(status, Some(0));
