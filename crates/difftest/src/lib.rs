@@ -19,12 +19,11 @@ pub mod state;
 pub mod sync;
 pub mod x87;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
 use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
 use growsdown_decoder::{decode_one, Instruction, Mnemonic};
 use growsdown_kernel::{Config, ExitStatus, Kernel, Stepped};
@@ -94,7 +93,8 @@ pub trait Reference {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// Which reference growsdown is compared against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Against {
     /// Debian's qemu-i386, driven through its gdbstub.
     Qemu,
@@ -102,34 +102,23 @@ pub enum Against {
     Native,
 }
 
-#[derive(Args, Debug)]
-pub struct DiffArgs {
+/// What a difftest run is asked to do (the `growsdown difftest` options).
+#[derive(Clone, Debug)]
+pub struct Options {
     /// The reference to compare against.
-    #[arg(long, value_enum, default_value = "qemu")]
-    against: Against,
-
+    pub against: Against,
     /// Stop (successfully) after this many instructions.
-    #[arg(long, value_name = "N")]
-    max_insns: Option<u64>,
-
-    /// Against qemu: also compare the bits where qemu-i386 7.2 is known to be wrong
-    /// (C1 after a rounded-up x87 result, OF/SF/AF after FCOMI/FUCOMI), which are
-    /// otherwise taken from QEMU. A difference there then stops the run and the
-    /// host CPU is asked who is right (exit status 3: QEMU).
-    #[arg(long)]
-    strict: bool,
-
+    pub max_insns: Option<u64>,
+    /// Against qemu: also compare the bits of qemu-i386 7.2's known errata.
+    pub strict: bool,
     /// How many of the last instructions a divergence report lists.
-    #[arg(long, value_name = "K", default_value_t = 20)]
-    context: usize,
+    pub context: usize,
+}
 
-    /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
-    #[arg(value_name = "PROG")]
-    prog: OsString,
-
-    /// Arguments for the guest, passed as they are.
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<OsString>,
+impl Default for Options {
+    fn default() -> Self {
+        Self { against: Against::Qemu, max_insns: None, strict: false, context: 20 }
+    }
 }
 
 /// In a reference's process between fork and exec: every signal back to its
@@ -191,66 +180,50 @@ pub enum Outcome {
     },
 }
 
-pub fn run(a: DiffArgs) -> u8 {
-    let prog = Path::new(&a.prog);
-    let Some(path) = resolve(prog) else {
-        eprintln!("growsdown difftest: {}: command not found in PATH", prog.display());
-        return 127;
-    };
+/// A difftest run that got as far as comparing.
+#[derive(Debug)]
+pub struct Finished {
+    pub outcome: Outcome,
+    /// The reference's name, for the report.
+    pub reference: String,
+    /// Wall-clock seconds from starting the reference to the end of lockstep.
+    pub secs: f64,
+    /// Against qemu, after a divergence: the host CPU agrees with growsdown (the
+    /// verdict's notes are already in the divergence's notes).
+    pub qemu_wrong: bool,
+}
+
+/// Why a difftest run could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// PROG has no '/' and is not in PATH.
+    NotFound(PathBuf),
+    /// The reference or growsdown could not be started like it.
+    Setup(String),
+}
+
+/// Runs `prog args` (with this process's environment) under growsdown and the
+/// chosen reference in lockstep, and against qemu asks the host CPU who is right
+/// after a divergence.
+pub fn difftest(prog: &OsStr, args: &[OsString], opts: &Options) -> Result<Finished, StartError> {
+    let prog_path = Path::new(prog);
+    let path = resolve(prog_path).ok_or_else(|| StartError::NotFound(prog_path.to_path_buf()))?;
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let t0 = Instant::now();
-    let mut reference = match start_reference(a.against, &path, &a.args, &env) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("growsdown difftest: {e}");
-            return 2;
-        }
-    };
-    reference.set_strict(a.strict);
-    let mut k = match boot_like(&path, &a.prog, &a.args, reference.as_mut()) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("growsdown difftest: {e}");
-            return 2;
-        }
-    };
+    let mut reference = start_reference(opts.against, &path, args, &env).map_err(StartError::Setup)?;
+    reference.set_strict(opts.strict);
+    let mut k = boot_like(&path, prog, args, reference.as_mut()).map_err(StartError::Setup)?;
     let code = CodeMap::from_elf(&path).unwrap_or_default();
-    let outcome = lockstep(&mut k, reference.as_mut(), &code, a.max_insns, a.context);
+    let mut outcome = lockstep(&mut k, reference.as_mut(), &code, opts.max_insns, opts.context);
     let secs = t0.elapsed().as_secs_f64();
-    match outcome {
-        Outcome::Agreed { compared, status } => {
-            match status {
-                Some(s) if s < 0 => eprintln!("difftest: both sides were killed by {}", signal_name(-s)),
-                Some(s) => eprintln!("difftest: both sides exited with status {s}"),
-                None => {}
-            }
-            eprintln!(
-                "difftest: {:.0} instructions/s against {}",
-                compared as f64 / secs.max(1e-9),
-                reference.name()
-            );
-            println!("difftest: {compared} instructions compared, 0 divergences");
-            0
-        }
-        Outcome::Diverged(mut d) => {
-            let mut status = 1;
-            if a.against == Against::Qemu {
-                let verdict = adjudicate(&path, &a.prog, &a.args, &env, &code, &d);
-                d.notes.extend(verdict.notes);
-                d.notes.push(verdict.line.clone());
-                if verdict.qemu_wrong {
-                    status = 3;
-                }
-            }
-            println!("{d}");
-            status
-        }
-        Outcome::Stopped { compared, why } => {
-            eprintln!("difftest: cannot go on in lockstep: {why}");
-            println!("difftest: {compared} instructions compared, 0 divergences before stopping");
-            2
-        }
+    let mut qemu_wrong = false;
+    if let (Outcome::Diverged(d), Against::Qemu) = (&mut outcome, opts.against) {
+        let verdict = adjudicate(&path, prog, args, &env, &code, d);
+        d.notes.extend(verdict.notes);
+        d.notes.push(verdict.line.clone());
+        qemu_wrong = verdict.qemu_wrong;
     }
+    Ok(Finished { outcome, reference: reference.name().to_string(), secs, qemu_wrong })
 }
 
 /// Who is right about a divergence against QEMU, by asking the host CPU.
@@ -330,7 +303,7 @@ fn same_fields(m: &state::Mismatch, a: &Snapshot, b: &Snapshot) -> bool {
 /// between the references, so instruction counts differ by a few dozen.
 pub fn adjudicate(
     path: &Path,
-    prog: &OsString,
+    prog: &OsStr,
     args: &[OsString],
     env: &[(OsString, OsString)],
     code: &CodeMap,
@@ -434,7 +407,7 @@ pub fn config_like(st: &InitialStack, r: &dyn Reference) -> Config {
 /// from growsdown's) are then copied over exec's, and its registers taken.
 pub fn boot_like(
     path: &Path,
-    prog: &OsString,
+    prog: &OsStr,
     args: &[OsString],
     r: &mut dyn Reference,
 ) -> Result<Kernel, String> {
@@ -487,7 +460,8 @@ fn fetch_insn(k: &mut Kernel, code: &CodeMap, eip: u32) -> Option<Instruction> {
     None
 }
 
-fn signal_name(sig: i32) -> String {
+/// "SIGSEGV (11)".
+pub fn signal_name(sig: i32) -> String {
     format!("{} ({sig})", growsdown_kernel::signal::signal_name(sig))
 }
 
