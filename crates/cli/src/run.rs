@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use growsdown_kernel::signal::signal_name;
 use growsdown_kernel::trace::FaultObserver;
-use growsdown_kernel::{Config, ExitStatus, Kernel};
+use growsdown_kernel::{Config, ExitStatus, Machine};
 
 use crate::size::{parse_limit, parse_size};
 
@@ -58,7 +58,7 @@ fn resolve(prog: &Path) -> Option<PathBuf> {
 /// already reported.
 /// `observer`, if given, is installed before exec, so the faults exec itself takes
 /// (padzero's kernel-mode write, spec §4.3) are seen too.
-pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<(Kernel, PathBuf), u8> {
+pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<(Machine, PathBuf), u8> {
     let prog = Path::new(&a.prog);
     let Some(path) = resolve(prog) else {
         eprintln!("growsdown: {}: command not found in PATH", prog.display());
@@ -72,11 +72,11 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         }
     };
     let config = Config { mem_bytes: mem, stack_limit: a.stack_limit, ..Config::default() };
-    let mut k = Kernel::new(config).map_err(|e| {
+    let mut k = Machine::new(config).map_err(|e| {
         eprintln!("growsdown: {e}");
         2u8
     })?;
-    k.observer = observer;
+    k.observe_faults(observer);
     let mut argv: Vec<Vec<u8>> = vec![a.prog.as_bytes().to_vec()];
     argv.extend(a.args.iter().map(|s| s.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
@@ -87,7 +87,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             e
         })
         .collect();
-    if let Err(e) = growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &envp) {
+    if let Err(e) = k.exec(&path.to_string_lossy(), &argv, &envp) {
         eprintln!("growsdown: {e}");
         return Err(126);
     }
@@ -95,7 +95,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
 }
 
 /// Reports how the guest ended (and the stats if asked); returns the shell status.
-pub fn finish(k: &Kernel, path: &Path, status: ExitStatus, stats: bool) -> u8 {
+pub fn finish(k: &Machine, path: &Path, status: ExitStatus, stats: bool) -> u8 {
     if let ExitStatus::Signaled { signo, info, eip, .. } = status {
         eprintln!(
             "growsdown: {} killed by {} (signal {signo}): si_code={} fault address={:#010x} eip={eip:#010x}",
@@ -120,24 +120,24 @@ pub fn run(a: RunArgs) -> u8 {
     finish(&k, &path, status, a.guest.stats)
 }
 
-fn print_stats(k: &Kernel) {
-    let t = &k.task;
-    eprintln!("growsdown: instructions retired  {}", k.cpu.icount);
+fn print_stats(k: &Machine) {
+    let t = k.stats();
+    eprintln!("growsdown: instructions retired  {}", t.icount);
     eprintln!("growsdown: minor faults          {}", t.min_flt);
     eprintln!("growsdown: major faults          {}", t.maj_flt);
     eprintln!(
         "growsdown: COW faults            {} ({} copies, {} reuses)",
-        t.stats.cow_copies + t.stats.cow_reuses,
-        t.stats.cow_copies,
-        t.stats.cow_reuses
+        t.cow_copies + t.cow_reuses,
+        t.cow_copies,
+        t.cow_reuses
     );
-    eprintln!("growsdown: stack expansions      {}", t.stats.stack_expansions);
-    eprintln!("growsdown: peak resident pages   {}", t.stats.peak_rss);
-    if t.stats.forks > 0 {
-        // The counters above are the first process's own (spec §3.8); its reaped
-        // children's are its cmin_flt / cmaj_flt.
-        eprintln!("growsdown: processes forked      {}", t.stats.forks);
+    eprintln!("growsdown: stack expansions      {}", t.stack_expansions);
+    eprintln!("growsdown: peak resident pages   {}", t.peak_rss);
+    if t.forks > 0 {
+        // The counters above are the first process's own (docs/linux24.md §3.8);
+        // its reaped children's are its cmin_flt / cmaj_flt.
+        eprintln!("growsdown: processes forked      {}", t.forks);
         eprintln!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
     }
-    eprintln!("growsdown: MIPS                  {:.1}", k.mips());
+    eprintln!("growsdown: MIPS                  {:.1}", t.mips);
 }

@@ -131,7 +131,7 @@ corpus! {
     stackgrow: &[], image("stackgrow"), &[];
     esp32: &[], image("esp32"), &[];
     // Stores 33 and 40 bytes below ESP: 2.4's ESP test would fault; growsdown is
-    // configured like the reference's kernel (`Config::esp_check`: off for a host
+    // configured like the reference's kernel (`Personality::esp_check`: off for a host
     // on Linux >= 6.5; QEMU's stack is a fixed mapping), so neither side faults.
     esp33: &[], image("esp33"), &[];
     esp40_handler: &[], image("esp40"), &["handler"];

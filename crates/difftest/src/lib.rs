@@ -26,7 +26,8 @@ use std::time::Instant;
 
 use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
 use growsdown_decoder::{decode_one, Instruction, Mnemonic};
-use growsdown_kernel::{Config, ExitStatus, Kernel, Stepped};
+use growsdown_kernel::machine::Interrupted;
+use growsdown_kernel::{Config, ExitStatus, Machine, Personality, Stepped};
 
 use image::{CodeMap, InitialStack};
 use state::{Differ, Divergence, Fixup, Snapshot};
@@ -56,21 +57,10 @@ pub trait Reference {
     /// Sets registers: 0–7 the general registers in EAX ECX EDX EBX ESP EBP ESI EDI
     /// order, 8 EIP, 9 EFLAGS (gdb's i386 numbering).
     fn set_regs(&mut self, regs: &[(usize, u32)]) -> Result<(), String>;
-    /// The first GDT entry of the TLS slots the reference's kernel hands out
-    /// (growsdown is configured to number them the same way).
-    fn tls_entry_min(&self) -> usize {
-        growsdown_kernel::GDT_ENTRY_TLS_MIN
-    }
-    /// `Some(size)`: the reference's initial stack is a fixed, non-growing mapping of
-    /// that size ending at the stack top (qemu-user); `None`: a growing stack.
-    fn fixed_stack(&self) -> Option<u32> {
-        None
-    }
-    /// Whether the reference's kernel has 2.4's "more than 32 bytes below ESP" test
-    /// for a fault below a growing stack (`Config::esp_check`).
-    fn esp_check(&self) -> bool {
-        true
-    }
+    /// The [`Personality`] preset under which growsdown's kernel decides what the
+    /// reference's kernel decides (stack placement, the break, TLS numbering, the
+    /// ESP test), given the stack the reference built.
+    fn personality(&self, st: &InitialStack) -> Personality;
     /// After [`Event::Signal`] `sig`: let the reference's kernel deliver it, where
     /// growsdown's found no handler and the default action kills. The process must
     /// end killed by `sig` ([`Event::Killed`]).
@@ -347,7 +337,7 @@ pub fn adjudicate(
             ))
         }
     }
-    let ours_before = Snapshot::of_cpu(&k.cpu);
+    let ours_before = Snapshot::of_cpu(k.cpu());
     if ours_before.x87 != d.before.x87 {
         notes.push("note: the x87 state before the instruction differs from the first run".into());
     }
@@ -386,19 +376,10 @@ pub fn adjudicate(
     }
 }
 
-/// growsdown's kernel configured with the reference's layout: `stack_top` (and
-/// `fixed_stack` for QEMU's non-growing stack) so exec builds the stack VMA where the
-/// reference has its stack, `brk_page_aligned` for the references' break,
-/// `tls_entry_min` for the host kernel's TLS entry numbering.
+/// growsdown's kernel configured like the reference's: the reference chooses the
+/// [`Personality`] preset that imitates it, with the stack where it has its stack.
 pub fn config_like(st: &InitialStack, r: &dyn Reference) -> Config {
-    Config {
-        stack_top: st.top,
-        fixed_stack: r.fixed_stack(),
-        tls_entry_min: r.tls_entry_min(),
-        esp_check: r.esp_check(),
-        brk_page_aligned: true,
-        ..Config::default()
-    }
+    Config { personality: r.personality(st), ..Config::default() }
 }
 
 /// Boots growsdown with the program and makes its initial state the reference's:
@@ -410,31 +391,31 @@ pub fn boot_like(
     prog: &OsStr,
     args: &[OsString],
     r: &mut dyn Reference,
-) -> Result<Kernel, String> {
+) -> Result<Machine, String> {
     let st = r.initial_stack()?;
-    let mut k = Kernel::new(config_like(&st, r))?;
+    let mut k = Machine::new(config_like(&st, r))?;
     let mut argv: Vec<Vec<u8>> = vec![prog.as_bytes().to_vec()];
     argv.extend(args.iter().map(|s| s.as_bytes().to_vec()));
-    growsdown_kernel::exec::load_elf_binary(&mut k, &path.to_string_lossy(), &argv, &st.envp)?;
+    k.exec(&path.to_string_lossy(), &argv, &st.envp)?;
     adopt_initial_state(&mut k, r, &st)?;
     Ok(k)
 }
 
-fn adopt_initial_state(k: &mut Kernel, r: &mut dyn Reference, st: &InitialStack) -> Result<(), String> {
-    k.copy_to_user(st.esp, &st.bytes)
+fn adopt_initial_state(k: &mut Machine, r: &mut dyn Reference, st: &InitialStack) -> Result<(), String> {
+    k.write_mem(st.esp, &st.bytes)
         .map_err(|_| format!("cannot copy the reference's stack to {:#010x}", st.esp))?;
     let s = r.state();
-    k.cpu.regs = s.regs;
-    k.cpu.eip = s.eip;
-    k.cpu.flags.set(s.eflags);
+    k.cpu_mut().regs = s.regs;
+    k.cpu_mut().eip = s.eip;
+    k.cpu_mut().flags.set(s.eflags);
     // Selectors the reference starts with that growsdown does not (QEMU loads GS
     // with __USER_DS): take the descriptor of the data segment with that selector.
     for i in 0..6 {
-        if k.cpu.segs[i].selector != s.sel[i] {
-            if let Some(src) = k.cpu.segs.iter().find(|g| g.selector == s.sel[i]).copied() {
-                k.cpu.segs[i] = src;
+        if k.cpu().segs[i].selector != s.sel[i] {
+            if let Some(src) = k.cpu().segs.iter().find(|g| g.selector == s.sel[i]).copied() {
+                k.cpu_mut().segs[i] = src;
             } else if s.sel[i] == 0 {
-                k.cpu.segs[i] = Default::default();
+                k.cpu_mut().segs[i] = Default::default();
             }
         }
     }
@@ -442,7 +423,7 @@ fn adopt_initial_state(k: &mut Kernel, r: &mut dyn Reference, st: &InitialStack)
 }
 
 /// The instruction at growsdown's EIP, from the program file or guest memory.
-fn fetch_insn(k: &mut Kernel, code: &CodeMap, eip: u32) -> Option<Instruction> {
+fn fetch_insn(k: &mut Machine, code: &CodeMap, eip: u32) -> Option<Instruction> {
     if let Some(b) = code.bytes_at(eip, 15) {
         if let Ok(i) = decode_one(b, eip) {
             return Some(i);
@@ -451,7 +432,7 @@ fn fetch_insn(k: &mut Kernel, code: &CodeMap, eip: u32) -> Option<Instruction> {
     let mut buf = [0u8; 15];
     let n = (0x1000 - (eip & 0xfff) as usize).min(15);
     for len in [15, n] {
-        if k.copy_from_user(eip, &mut buf[..len]).is_ok() {
+        if k.read_mem(eip, &mut buf[..len]).is_ok() {
             if let Ok(i) = decode_one(&buf[..len], eip) {
                 return Some(i);
             }
@@ -468,7 +449,7 @@ pub fn signal_name(sig: i32) -> String {
 /// The lockstep loop: both sides one instruction at a time until a divergence,
 /// both exit, or `max` instructions.
 pub fn lockstep(
-    k: &mut Kernel,
+    k: &mut Machine,
     r: &mut dyn Reference,
     code: &CodeMap,
     max: Option<u64>,
@@ -480,7 +461,7 @@ pub fn lockstep(
 /// [`lockstep`], also stopping (with [`Outcome::Agreed`], status `None`) before the
 /// `stop.1`-th execution of the instruction at `stop.0`.
 pub fn lockstep_until(
-    k: &mut Kernel,
+    k: &mut Machine,
     r: &mut dyn Reference,
     code: &CodeMap,
     max: Option<u64>,
@@ -497,7 +478,7 @@ pub fn lockstep_until(
         if max.is_some_and(|m| differ.compared >= m) {
             return Outcome::Agreed { compared: differ.compared, status: None };
         }
-        let before = Snapshot::of_cpu(&k.cpu);
+        let before = Snapshot::of_cpu(k.cpu());
         let hit = {
             let h = hits.entry(before.eip).or_insert(0);
             *h += 1;
@@ -516,7 +497,7 @@ pub fn lockstep_until(
         // taken by both sides before growsdown runs it.
         let stopped = |why: String| Outcome::Stopped { compared: differ.compared, why };
         if matches!(insn.mnemonic(), Mnemonic::Int) && insn.immediate8() == 0x80 {
-            let g = &k.cpu.regs;
+            let g = &k.cpu().regs;
             let (nr, args) = (g[EAX], [g[EBX], g[ECX], g[EDX], g[ESI], g[EDI], g[EBP]]);
             if let Some(why) = sync::unfollowable(nr, &args) {
                 return stopped(why);
@@ -540,7 +521,7 @@ pub fn lockstep_until(
         // growsdown then does not run in this round.
         if let Event::Signal(sig, t) = theirs {
             if is_async(sig) && t.eip == before.eip && t.regs == before.regs {
-                let pending = k.task.sig.pending_mask();
+                let pending = k.pending_signals();
                 match deliver_at_boundary(k, r, sig, None, pending) {
                     Ok(None) => {
                         // The instruction has not run: its execution is counted
@@ -557,7 +538,7 @@ pub fn lockstep_until(
                 }
             }
         }
-        let pending = k.task.sig.pending_mask();
+        let pending = k.pending_signals();
         let ours = k.step();
         // After the instruction (a signal at a system call's exit, or QEMU's between
         // two blocks): compared first, then taken by both.
@@ -579,8 +560,8 @@ pub fn lockstep_until(
             (Stepped::Retired, Event::Stepped(t)) => {
                 if matches!(insn.mnemonic(), Mnemonic::Rdtsc) {
                     // The time stamp is taken from the reference.
-                    k.cpu.regs[EAX] = t.regs[EAX];
-                    k.cpu.regs[EDX] = t.regs[EDX];
+                    k.cpu_mut().regs[EAX] = t.regs[EAX];
+                    k.cpu_mut().regs[EDX] = t.regs[EDX];
                 }
             }
             (Stepped::Syscall { nr, args }, Event::Stepped(t)) => {
@@ -590,7 +571,7 @@ pub fn lockstep_until(
             }
             (Stepped::Syscall { nr: sync::nr::EXIT | sync::nr::EXIT_GROUP, .. }, Event::Exited(code)) => {
                 k.complete_syscall();
-                let mine = k.exit_status;
+                let mine = k.exit_status();
                 return match mine {
                     Some(ExitStatus::Exited(c)) if c & 0xff == code => {
                         differ.compared += 1;
@@ -629,7 +610,7 @@ pub fn lockstep_until(
                 continue;
             }
             (o, t) => {
-                let after = Snapshot::of_cpu(&k.cpu);
+                let after = Snapshot::of_cpu(k.cpu());
                 let theirs_snap = match t {
                     Event::Stepped(s) | Event::Signal(_, s) => s,
                     _ => r.state(),
@@ -656,17 +637,17 @@ pub fn lockstep_until(
             }
         }
         let t = r.state();
-        let after = Snapshot::of_cpu(&k.cpu);
+        let after = Snapshot::of_cpu(k.cpu());
         match differ.check(&insn, &before, &after, &t) {
             Ok(Fixup { eflags, reg, fsw }) => {
                 if let Some(f) = eflags {
-                    k.cpu.flags.set(f);
+                    k.cpu_mut().flags.set(f);
                 }
                 if let Some((i, v)) = reg {
-                    k.cpu.regs[i] = v;
+                    k.cpu_mut().regs[i] = v;
                 }
                 if let Some(sw) = fsw {
-                    k.cpu.fpu.set_status_word(sw);
+                    k.cpu_mut().fpu.set_status_word(sw);
                 }
             }
             Err(mut d) => {
@@ -704,7 +685,7 @@ fn is_async(sig: i32) -> bool {
 /// frame is entered on both (see [`enter_handler`]). Returns the signal both sides
 /// were killed by.
 fn deliver_at_boundary(
-    k: &mut Kernel,
+    k: &mut Machine,
     r: &mut dyn Reference,
     sig: i32,
     syscall: Option<(u32, [u32; 6])>,
@@ -712,38 +693,29 @@ fn deliver_at_boundary(
 ) -> Result<Option<i32>, String> {
     use growsdown_kernel::signal;
     let mask = signal::sigmask(sig);
-    let handler = k.task.sig.action(sig).handler;
-    let at = Snapshot::of_cpu(&k.cpu);
+    let handler = k.signal_handler(sig);
+    let at = Snapshot::of_cpu(k.cpu());
     let interrupted = r.state();
-    let taken_in_call = pending & mask != 0 && k.task.sig.pending_mask() & mask == 0;
+    let taken_in_call = pending & mask != 0 && k.pending_signals() & mask == 0;
     if !taken_in_call {
         // Not already delivered by growsdown inside the call (an unblocking
         // sigprocmask delivers what was pending on the way out).
-        if k.task.sig.pending_mask() & mask == 0 {
-            signal::send_sig_info(k, signal::SigInfo::user(sig, 0, 0));
-        }
-        if let Some((nr, a)) = syscall {
-            k.task.orig_eax = Some(nr);
+        let interrupted = syscall.map(|(nr, a)| Interrupted {
+            nr,
             // sigsuspend ran on the reference only: its mask is what the signal
             // was let through by, and the old one goes back after the handler.
-            let mask = match nr {
+            mask: match nr {
                 sync::nr::RT_SIGSUSPEND => {
                     let mut m = [0u8; 8];
-                    k.copy_from_user(a[0], &mut m).ok().map(|_| u64::from_le_bytes(m))
+                    k.read_mem(a[0], &mut m).ok().map(|_| u64::from_le_bytes(m))
                 }
                 sync::nr::SIGSUSPEND => Some(u64::from(a[2])),
                 _ => None,
-            };
-            if let Some(m) = mask {
-                let unblockable = signal::sigmask(signal::SIGKILL) | signal::sigmask(signal::SIGSTOP);
-                let st = &mut k.task.sig;
-                st.saved_mask = Some(st.blocked);
-                st.blocked = m & !unblockable;
-            }
-        }
-        signal::do_signal(k);
+            },
+        });
+        k.deliver_signal(sig, interrupted);
     }
-    if let Some(ExitStatus::Signaled { signo, .. }) = k.exit_status {
+    if let Some(ExitStatus::Signaled { signo, .. }) = k.exit_status() {
         return match r.deliver_fatal(signo)? {
             Event::Killed(s) if s == signo => Ok(Some(s)),
             e => Err(format!(
@@ -754,7 +726,7 @@ fn deliver_at_boundary(
             )),
         };
     }
-    if k.cpu.eip == handler && (taken_in_call || at.eip != handler) {
+    if k.cpu().eip == handler && (taken_in_call || at.eip != handler) {
         enter_handler(k, r, sig, &interrupted)?;
     }
     Ok(None)
@@ -767,8 +739,8 @@ fn deliver_at_boundary(
 /// differ. The reference's frame bytes (from its ESP up to the interrupted ESP) are
 /// copied to growsdown and its registers taken, so the handler and the sigreturn
 /// that reads the frame back run on the same bytes on both sides.
-fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snapshot) -> Result<(), String> {
-    let h = match r.deliver_to_handler(sig, k.cpu.eip)? {
+fn enter_handler(k: &mut Machine, r: &mut dyn Reference, sig: i32, before: &Snapshot) -> Result<(), String> {
+    let h = match r.deliver_to_handler(sig, k.cpu().eip)? {
         Event::Stepped(h) => h,
         e => {
             return Err(format!(
@@ -782,11 +754,11 @@ fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snaps
     // Only the handler address is compared. EAX/EDX/ECX at entry are sig, &info,
     // &uc on today's kernels (for regparm(3) handlers, since 2.6); 2.4, and so
     // growsdown, leaves them as they were. They are taken from the reference.
-    if h.eip != k.cpu.eip {
+    if h.eip != k.cpu().eip {
         return Err(format!(
             "{} delivered: growsdown entered the handler at {:#010x}, {} at {:#010x}",
             signal_name(sig),
-            k.cpu.eip,
+            k.cpu().eip,
             r.name(),
             h.eip
         ));
@@ -794,8 +766,8 @@ fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snaps
     // The frame lies between the handler's ESP and the interrupted ESP, or the top
     // of the alternate stack when growsdown's kernel switched to it (sigaltstack,
     // SA_ONSTACK) and the program was not already running on it.
-    let alt = k.task.sig.altstack;
-    let on_alt = k.task.sig.on_sig_stack(k.cpu.regs[4]) && !k.task.sig.on_sig_stack(before.regs[4]);
+    let alt = k.signal_stack();
+    let on_alt = k.on_signal_stack(k.cpu().regs[4]) && !k.on_signal_stack(before.regs[4]);
     let (lo, hi) = (h.regs[4], if on_alt { alt.sp.wrapping_add(alt.size) } else { before.regs[4] });
     if lo >= hi || hi - lo > 64 << 10 {
         return Err(format!(
@@ -805,10 +777,10 @@ fn enter_handler(k: &mut Kernel, r: &mut dyn Reference, sig: i32, before: &Snaps
         ));
     }
     let frame = r.read_mem(lo, (hi - lo) as usize)?;
-    k.copy_to_user(lo, &frame)
+    k.write_mem(lo, &frame)
         .map_err(|_| format!("cannot copy the signal frame to {lo:#010x} in growsdown"))?;
-    k.cpu.regs = h.regs;
-    k.cpu.flags.set(h.eflags);
+    k.cpu_mut().regs = h.regs;
+    k.cpu_mut().flags.set(h.eflags);
     Ok(())
 }
 
@@ -834,7 +806,7 @@ fn describe_theirs(e: &Event) -> String {
 /// After the reference ran system call `nr`: make growsdown's side agree (see
 /// [`sync::Policy`]). growsdown's EIP is already past `int 0x80`.
 fn sync_syscall(
-    k: &mut Kernel,
+    k: &mut Machine,
     r: &mut dyn Reference,
     nr: u32,
     args: &[u32; 6],
@@ -844,7 +816,7 @@ fn sync_syscall(
     use sync::Policy;
     let ret = t.regs[EAX];
     if sync::denied(nr) {
-        k.cpu.regs[EAX] = ret;
+        k.cpu_mut().regs[EAX] = ret;
         return Ok(());
     }
     match sync::policy(nr, args, ret) {
@@ -854,11 +826,11 @@ fn sync_syscall(
             }
             for (addr, len) in bufs {
                 let bytes = r.read_mem(addr, len as usize)?;
-                k.copy_to_user(addr, &bytes).map_err(|_| {
+                k.write_mem(addr, &bytes).map_err(|_| {
                     format!("system call {nr}: cannot copy {len} bytes to {addr:#010x} in growsdown")
                 })?;
             }
-            k.cpu.regs[EAX] = ret;
+            k.cpu_mut().regs[EAX] = ret;
         }
         Policy::ImposeIov { iov, count } => {
             let mut left = if ret > (-4096i32) as u32 { 0 } else { ret };
@@ -870,65 +842,61 @@ fn sync_syscall(
                 let base = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
                 let len = u32::from_le_bytes([v[4], v[5], v[6], v[7]]).min(left);
                 let bytes = r.read_mem(base, len as usize)?;
-                k.copy_to_user(base, &bytes)
+                k.write_mem(base, &bytes)
                     .map_err(|_| format!("readv: cannot copy to {base:#010x} in growsdown"))?;
                 left -= len;
             }
-            k.cpu.regs[EAX] = ret;
+            k.cpu_mut().regs[EAX] = ret;
         }
         // set_thread_area: growsdown hands out the reference's entry numbers
-        // (`Config::tls_entry_min`); brk: both start at the page-aligned end of bss
-        // (`Config::brk_page_aligned`). A different answer shows as a divergence.
+        // (`Personality::tls_entry_min`); brk: both start at the page-aligned end of bss
+        // (`Personality::brk_page_aligned`). A different answer shows as a divergence.
         Policy::RunBoth | Policy::Brk => k.complete_syscall(),
         Policy::Open { flags_arg } => {
             // growsdown opens the file too (so an mmap2 of it maps the same bytes),
             // without O_EXCL: the reference has just created it.
             const O_EXCL: u32 = 0o200;
             let reg = [EBX, ECX, EDX][flags_arg];
-            let flags = k.cpu.regs[reg];
-            k.cpu.regs[reg] = flags & !O_EXCL;
+            let flags = k.cpu().regs[reg];
+            k.cpu_mut().regs[reg] = flags & !O_EXCL;
             k.complete_syscall();
-            let g = k.cpu.regs[EAX];
+            let g = k.cpu().regs[EAX];
             if g > (-4096i32) as u32 {
                 return Err(format!(
                     "open: the reference opened fd {ret}, growsdown's open failed with {}",
                     -(g as i32)
                 ));
             }
-            k.cpu.regs[reg] = flags;
+            k.cpu_mut().regs[reg] = flags;
             if g != ret {
                 // Renumber to the reference's fd (its table also holds the pipes and
                 // duplicates only the reference made).
-                if let Some(f) = k.task.files.remove(g) {
-                    if let Some(old) = k.task.files.install(ret, f) {
-                        old.close_host();
-                    }
-                }
+                k.renumber_fd(g, ret);
             }
-            k.cpu.regs[EAX] = ret;
+            k.cpu_mut().regs[EAX] = ret;
         }
         Policy::Close => {
-            if k.task.files.get(args[0]).is_some() {
+            if k.has_fd(args[0]) {
                 k.complete_syscall();
             }
-            k.cpu.regs[EAX] = ret;
+            k.cpu_mut().regs[EAX] = ret;
         }
         Policy::RunThenImpose(bufs) => {
             k.complete_syscall();
             for (addr, len) in bufs {
                 let bytes = r.read_mem(addr, len as usize)?;
-                k.copy_to_user(addr, &bytes).map_err(|_| {
+                k.write_mem(addr, &bytes).map_err(|_| {
                     format!("system call {nr}: cannot copy {len} bytes to {addr:#010x} in growsdown")
                 })?;
             }
         }
         Policy::MapAtReference => {
             // growsdown's kernel places the mapping where the reference's did
-            // (`Kernel::mmap_next`, tried before its own search); if that range is
+            // (`Machine::place_next_mmap`, tried before its own search); if that range is
             // not free in growsdown, EAX differs and the differ reports it.
-            k.mmap_next = Some(ret);
+            k.place_next_mmap(Some(ret));
             k.complete_syscall();
-            k.mmap_next = None;
+            k.place_next_mmap(None);
         }
         Policy::Exit => return Err(format!("{} did not end at exit (system call {nr})", r.name())),
     }

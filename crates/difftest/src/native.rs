@@ -36,6 +36,8 @@ use std::path::Path;
 
 use growsdown_decoder::{decode_one, Mnemonic};
 
+use growsdown_kernel::Personality;
+
 use super::image::{at, CodeMap, InitialStack, CPUID, INT80};
 use super::state::Snapshot;
 use super::x87::X87;
@@ -47,7 +49,7 @@ const ARCH_SET_CPUID: libc::c_ulong = 0x1012;
 /// `arch_prctl` in the i386 system call table.
 const NR_ARCH_PRCTL_I386: u32 = 384;
 /// GDT index of the first TLS entry on x86-64 kernels (`GDT_ENTRY_TLS_MIN`).
-const HOST_TLS_MIN: u16 = 12;
+const HOST_TLS_MIN: u16 = growsdown_kernel::personality::X86_64_GDT_ENTRY_TLS_MIN as u16;
 
 /// Whether the host can run i386 code at all (an x86 kernel; an x86-64 one built
 /// with IA32 emulation is checked by the exec itself).
@@ -442,23 +444,11 @@ impl Reference for Native {
         "native"
     }
 
-    /// Linux 6.5 dropped the x86 "access below the stack pointer" test from its
-    /// fault handler; older host kernels still have it.
-    fn esp_check(&self) -> bool {
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        // SAFETY: uname fills the struct it is given.
-        if unsafe { libc::uname(&mut u) } != 0 {
-            return true;
-        }
-        // SAFETY: uname NUL-terminates release.
-        let rel = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy().into_owned();
-        let mut v = rel.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
-        let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
-        (major, minor) < (6, 5)
-    }
-
-    fn tls_entry_min(&self) -> usize {
-        HOST_TLS_MIN.into()
+    /// This host's kernel (an x86-64 Linux: TLS slots from GDT 12; the ESP test
+    /// before 6.5) with the stack top the native process got (0xC0000000, see
+    /// `ADDR_LIMIT_3GB` in the module doc).
+    fn personality(&self, st: &InitialStack) -> Personality {
+        Personality::this_host(st.top)
     }
 
     /// The signal is pending (the tracee stopped on it): the next step delivers it.

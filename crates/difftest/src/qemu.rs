@@ -38,7 +38,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::image::{CodeMap, CPUID, INT80};
+use growsdown_kernel::Personality;
+
+use super::image::{CodeMap, InitialStack, CPUID, INT80};
 use super::qemulog::LogParser;
 use super::rsp::{from_hex, to_hex, Client};
 use super::state::Snapshot;
@@ -814,12 +816,12 @@ impl Reference for Qemu {
     /// RLIMIT_STACK (inherited from us) when that is finite and larger; a guard page
     /// below. Measured with `qemu-i386 -d page`: 0x40001000-0x40801000 under
     /// `ulimit -s 8192`, 0x40001000-0x41001000 under `ulimit -s 16384`.
-    fn fixed_stack(&self) -> Option<u32> {
+    fn personality(&self, st: &InitialStack) -> Personality {
         let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit fills the struct it is given.
         let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) } == 0;
         let cur = if ok && lim.rlim_cur != libc::RLIM_INFINITY { lim.rlim_cur } else { 0 };
-        Some(u32::try_from(cur).unwrap_or(0).max(8 << 20) & !0xfff)
+        Personality::qemu_user(st.top, u32::try_from(cur).unwrap_or(0).max(8 << 20) & !0xfff)
     }
 
     /// `C sig`: continue with the signal. QEMU's user mode delivers it to the guest;

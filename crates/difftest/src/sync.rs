@@ -135,7 +135,7 @@ pub enum Policy {
     /// end of bss); its result must equal the reference's.
     Brk,
     /// `mmap2` without MAP_FIXED that succeeded: run growsdown's with the
-    /// reference's address as its placement (`Kernel::mmap_next`).
+    /// reference's address as its placement (`Machine::place_next_mmap`).
     MapAtReference,
     /// exit / exit_group: the reference has ended; run growsdown's and compare the
     /// status.

@@ -326,7 +326,7 @@ fn boot_both(
     against: super::Against,
     exe: &Path,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
-) -> (Box<dyn Reference>, growsdown_kernel::Kernel) {
+) -> (Box<dyn Reference>, growsdown_kernel::Machine) {
     let mut r = super::start_reference(against, exe, &[], env).unwrap();
     let prog = exe.as_os_str().to_os_string();
     let k =
@@ -346,8 +346,8 @@ fn growsdown_lockstep_runs_against_both_references() {
     let code = CodeMap::from_elf(&exe).unwrap();
     for against in [super::Against::Native, super::Against::Qemu] {
         let (mut r, mut k) = boot_both(against, &exe, &[]);
-        assert_eq!(Snapshot::of_cpu(&k.cpu).regs, r.state().regs);
-        assert_eq!(k.cpu.eip, r.state().eip);
+        assert_eq!(Snapshot::of_cpu(k.cpu()).regs, r.state().regs);
+        assert_eq!(k.cpu().eip, r.state().eip);
         match super::lockstep(&mut k, r.as_mut(), &code, Some(10_000), 8) {
             super::Outcome::Agreed { compared, status } => {
                 eprintln!("{}: agreed on {compared} instructions, status {status:?}", r.name());
@@ -404,7 +404,7 @@ fn adopted_stack_reads_back() {
     let prog = exe.clone().into_os_string();
     let mut k = super::boot_like(&exe, &prog, &[], r.as_mut()).unwrap();
     let mut back = vec![0u8; st.bytes.len()];
-    k.copy_from_user(st.esp, &mut back).unwrap();
+    k.read_mem(st.esp, &mut back).unwrap();
     let first = back.iter().zip(&st.bytes).position(|(a, b)| a != b);
     assert_eq!(first, None, "esp {:#x} top {:#x} len {}", st.esp, st.top, st.bytes.len());
 }

@@ -184,7 +184,7 @@ pub fn do_load_elf_binary(
         egid,
         secure: uid != euid || gid != egid,
         plan: &plan,
-        stack_top: k.config.stack_top,
+        stack_top: k.config.personality.stack_top,
     };
     let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
@@ -249,7 +249,7 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
     k.task.sig.altstack = AltStack::default();
     k.task.files.close_on_exec();
     k.cpu.fpu = Default::default();
-    let tls = k.config.tls_entry_min;
+    let tls = k.config.personality.tls_entry_min;
     for e in tls..tls + crate::GDT_ENTRY_TLS_ENTRIES {
         if let Some(d) = k.cpu.gdt.get_mut(e) {
             *d = 0;
@@ -325,7 +325,7 @@ fn map_image(
     mm.end_data = plan.end_data;
     // 2.4 leaves the break at the unaligned end of bss; `brk_page_aligned` gives
     // today's Linux (and qemu-user's) page-aligned start instead.
-    let brk = if k.config.brk_page_aligned { page_align(plan.elf_brk) } else { plan.elf_brk };
+    let brk = if k.config.personality.brk_page_aligned { page_align(plan.elf_brk) } else { plan.elf_brk };
     mm.start_brk = brk;
     mm.brk = brk;
     mm.start_stack = image.esp;
@@ -342,13 +342,13 @@ fn map_image(
 /// `put_dirty_page` (0x067, rss + 1, no fault). No RLIMIT_STACK check here.
 /// Returns the VMA's start.
 ///
-/// The top is `config.stack_top` (TASK_SIZE by default); with `config.fixed_stack`
+/// The top is `Personality::stack_top` (TASK_SIZE by default); with `Personality::fixed_stack`
 /// the VMA is instead a non-growing one of that size ending at the top (qemu-user's
 /// stack, for difftest), still with only the argument pages installed here.
 fn setup_arg_pages(k: &mut Kernel, image: &StackImage) -> Result<u32, String> {
-    let top = k.config.stack_top;
+    let top = k.config.personality.stack_top;
     let start = image.arg_start & PAGE_MASK;
-    let vma = match k.config.fixed_stack {
+    let vma = match k.config.personality.fixed_stack {
         None => Vma::new(start, top, VM_STACK_FLAGS, 0, Backing::Anon),
         Some(size) => {
             let lo = top.checked_sub(size).filter(|lo| lo & PAGE_MASK == *lo && *lo <= start);

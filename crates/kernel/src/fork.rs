@@ -161,7 +161,7 @@ pub fn do_fork(
     // copy_mm: dup_mmap write-protects the parent's private pages and flushes its TLB.
     let mm = crate::mm::dup_mmap(k)?;
 
-    let tls_min = k.config.tls_entry_min;
+    let tls_min = k.config.personality.tls_entry_min;
     let mut ctx = Context::save(&k.cpu, 0, tls_min);
     ctx.regs[EAX] = 0;
     if stack != 0 {

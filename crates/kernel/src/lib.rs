@@ -19,7 +19,9 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod fork;
+pub mod machine;
 pub mod mm;
+pub mod personality;
 pub mod run;
 pub mod sched;
 pub mod signal;
@@ -28,6 +30,8 @@ pub mod task;
 pub mod trace;
 pub mod uaccess;
 
+pub use machine::Machine;
+pub use personality::Personality;
 pub use run::{Config, ExitStatus, Kernel, Stepped};
 pub use task::Task;
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use growsdown_cpu::{Cpu, Exception, Exit};
 
 use crate::mm::fault::do_page_fault;
+use crate::personality::Personality;
 use crate::signal::{self, SigInfo};
 use crate::task::Task;
 use crate::trace::FaultObserver;
@@ -22,51 +23,14 @@ pub struct Config {
     /// Instructions per `Cpu::run` call between checks for host events, and the
     /// scheduler's time slice when there are several processes.
     pub slice: u64,
-    /// Where exec puts the top of the initial stack: the end of the stack VMA and of
-    /// the argument strings. Default [`crate::TASK_SIZE`] (0xC0000000, i386 Linux's
-    /// `STACK_TOP`). `growsdown difftest --against qemu` sets qemu-user's (e.g.
-    /// 0x40801000) so that the reference's stack image fits at the same addresses.
-    pub stack_top: u32,
-    /// `None` (default): exec's stack is a VM_GROWSDOWN VMA covering only the
-    /// argument pages, grown by `expand_stack` (2.4). `Some(bytes)`: a fixed-size,
-    /// non-growing anonymous stack of that many bytes ending at `stack_top`, which is
-    /// what qemu-user gives its guest (8 MiB or RLIMIT_STACK, mmap'ed once); pages
-    /// below the argument pages are demand-zero. For difftest against QEMU only.
-    pub fixed_stack: Option<u32>,
-    /// Where `get_unmapped_area` starts its bottom-up search for a mapping without
-    /// MAP_FIXED or a usable hint. Default `TASK_UNMAPPED_BASE` (0x40000000, 2.4).
-    pub mmap_base: u32,
-    /// First GDT entry of the three TLS slots set_thread_area hands out. Default
-    /// [`crate::GDT_ENTRY_TLS_MIN`] (6, i386 Linux); an x86-64 host kernel running
-    /// i386 code numbers them 12–14, so difftest against native sets 12 and both sides
-    /// load the same selector. Only set_thread_area/get_thread_area and exec's reset
-    /// use it, and fork and the context switch, which save and restore those slots.
-    pub tls_entry_min: usize,
-    /// `false` (default): exec sets `start_brk = brk` to the unaligned end of bss,
-    /// as 2.4's `load_elf_binary` does. `true`: to the page-aligned end, as today's
-    /// Linux does (`mm->brk = mm->start_brk = ELF_PAGEALIGN(elf_brk)`) and as both
-    /// difftest references do, so the first `brk(0)` answers the same on both sides.
-    pub brk_page_aligned: bool,
-    /// `true` (default): a user fault in the hole below a VM_GROWSDOWN VMA more than
-    /// 32 bytes below ESP is a SIGSEGV (2.4's `address + 32 < esp` test in
-    /// `do_page_fault`). `false`: no such test, the stack just grows, as on Linux
-    /// since 6.5 (which dropped the check); difftest against such a host sets it.
-    pub esp_check: bool,
+    /// Which kernel growsdown imitates where kernels differ (stack placement, the
+    /// break, TLS numbering, the ESP test): [`Personality::LINUX_24`] by default.
+    pub personality: Personality,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            mem_bytes: 512 << 20,
-            stack_limit: None,
-            slice: 1 << 20,
-            stack_top: crate::TASK_SIZE,
-            fixed_stack: None,
-            mmap_base: crate::mm::mmap::TASK_UNMAPPED_BASE,
-            tls_entry_min: crate::GDT_ENTRY_TLS_MIN,
-            brk_page_aligned: false,
-            esp_check: true,
-        }
+        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24 }
     }
 }
 

@@ -126,7 +126,7 @@ pub struct Context {
     pub eip: u32,
     pub flags: Flags,
     pub segs: [Segment; 6],
-    /// The three set_thread_area GDT entries, from `Config::tls_entry_min` (6..8 by
+    /// The three set_thread_area GDT entries, from `Personality::tls_entry_min` (6..8 by
     /// default).
     pub tls: [u64; GDT_ENTRY_TLS_ENTRIES],
     pub ldt: Vec<u64>,
@@ -137,7 +137,7 @@ pub struct Context {
 
 impl Context {
     /// The CPU's user state now; `retired` is the running task's instruction count,
-    /// `tls_min` the first TLS GDT entry (`Config::tls_entry_min`).
+    /// `tls_min` the first TLS GDT entry (`Personality::tls_entry_min`).
     pub fn save(cpu: &Cpu, retired: u64, tls_min: usize) -> Self {
         let mut tls = [0u64; GDT_ENTRY_TLS_ENTRIES];
         for (i, t) in tls.iter_mut().enumerate() {
@@ -415,13 +415,13 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
     let ctx = std::mem::take(&mut incoming.ctx);
     let mut prev = std::mem::replace(&mut k.task, incoming);
     if !prev.state.is_zombie() {
-        prev.ctx = Context::save(&k.cpu, retired, k.config.tls_entry_min);
+        prev.ctx = Context::save(&k.cpu, retired, k.config.personality.tls_entry_min);
     }
     if !matches!(prev.state, TaskState::Dead) {
         k.tasks.insert(prev.pid, prev);
     }
     k.icount_base = k.cpu.icount.saturating_sub(ctx.retired);
-    ctx.restore(&mut k.cpu, k.config.tls_entry_min);
+    ctx.restore(&mut k.cpu, k.config.personality.tls_entry_min);
     crate::mm::activate_mm(k);
     log::trace!(target: "kernel::sched", "switch_to: pid {prev_pid} -> pid {next}");
     schedule_tail(k);

@@ -8,8 +8,12 @@ mod mm_util;
 use growsdown_kernel::exec::load_elf_binary;
 use growsdown_kernel::mm::mmap::*;
 use growsdown_kernel::syscall::process::{sys_get_thread_area, sys_set_thread_area};
-use growsdown_kernel::{Config, Kernel};
+use growsdown_kernel::{Config, Kernel, Personality};
 use mm_util::*;
+
+fn with(personality: Personality) -> Config {
+    Config { personality, ..Config::default() }
+}
 
 fn exec_with(config: Config) -> Kernel {
     let mut k = Kernel::new(Config { mem_bytes: 64 << 20, ..config }).expect("boot");
@@ -20,17 +24,19 @@ fn exec_with(config: Config) -> Kernel {
 
 #[test]
 fn defaults_are_2_4s() {
-    let c = Config::default();
+    let c = Config::default().personality;
+    assert_eq!(c, Personality::LINUX_24);
     assert_eq!(c.stack_top, growsdown_kernel::TASK_SIZE);
     assert_eq!(c.fixed_stack, None);
     assert_eq!(c.mmap_base, TASK_UNMAPPED_BASE);
     assert_eq!(c.tls_entry_min, growsdown_kernel::GDT_ENTRY_TLS_MIN);
     assert!(!c.brk_page_aligned);
+    assert!(c.esp_check);
 }
 
 #[test]
 fn brk_can_start_page_aligned() {
-    let k = exec_with(Config { brk_page_aligned: true, ..Config::default() });
+    let k = exec_with(with(Personality { brk_page_aligned: true, ..Personality::LINUX_24 }));
     // build_elf's bss ends at 0x080A1234 (mm_exec.rs scenario 11).
     assert_eq!((k.task.mm.start_brk, k.task.mm.brk), (0x080A_2000, 0x080A_2000));
 }
@@ -38,7 +44,8 @@ fn brk_can_start_page_aligned() {
 #[test]
 fn stack_at_a_given_top_fixed_size_not_growing() {
     let (top, size) = (0x4080_1000, 8 << 20);
-    let mut k = exec_with(Config { stack_top: top, fixed_stack: Some(size), ..Config::default() });
+    let mut k =
+        exec_with(with(Personality { stack_top: top, fixed_stack: Some(size), ..Personality::LINUX_24 }));
     let stack = k.task.mm.mmap.last().unwrap().clone();
     assert_eq!((stack.start, stack.end), (top - size, top));
     assert_eq!(stack.flags, 0x77, "VM_STACK_FLAGS without VM_GROWSDOWN");
@@ -56,14 +63,14 @@ fn stack_at_a_given_top_fixed_size_not_growing() {
 #[test]
 fn growing_stack_at_a_given_top() {
     let top = 0xB000_0000;
-    let k = exec_with(Config { stack_top: top, ..Config::default() });
+    let k = exec_with(with(Personality { stack_top: top, ..Personality::LINUX_24 }));
     let stack = k.task.mm.mmap.last().unwrap();
     assert_eq!((stack.start, stack.end, stack.flags), (top - 0x1000, top, 0x177));
 }
 
 #[test]
 fn mmap_base_and_the_placement_hook() {
-    let mut k = exec_with(Config { mmap_base: 0x5000_0000, ..Config::default() });
+    let mut k = exec_with(with(Personality { mmap_base: 0x5000_0000, ..Personality::LINUX_24 }));
     let anon = MAP_PRIVATE | MAP_ANONYMOUS;
     let a = do_mmap_pgoff(&mut k, None, 0, 0x2000, PROT_READ, anon, 0).unwrap();
     assert_eq!(a, 0x5000_0000);
@@ -78,7 +85,7 @@ fn mmap_base_and_the_placement_hook() {
 
 #[test]
 fn tls_entries_numbered_from_tls_entry_min() {
-    let mut k = exec_with(Config { tls_entry_min: 12, ..Config::default() });
+    let mut k = exec_with(with(Personality { tls_entry_min: 12, ..Personality::LINUX_24 }));
     let desc = k.cpu.regs[growsdown_cpu::ESP] - 64;
     // entry -1, base 0x1000, limit 0xfffff, seg_32bit | limit_in_pages | useable.
     let mut ud = Vec::new();

@@ -200,11 +200,11 @@ fn scenario_13_kernel_mode_stack_growth_has_no_esp_limit() {
     assert_eq!(m.peek(0xBFFF_0060) & 0xff, 0x5a);
 }
 
-/// `Config::esp_check = false` (today's Linux, set by difftest against such a
+/// `Personality::esp_check = false` (today's Linux, set by difftest against such a
 /// host): the same store 40 bytes below ESP grows the stack instead.
 #[test]
 fn without_the_esp_check_a_store_far_below_esp_grows_the_stack() {
-    let mut m = machine_with(|k| k.config.esp_check = false);
+    let mut m = machine_with(|k| k.config.personality.esp_check = false);
     assert_eq!(m.run("store_esp_m40", 0xBFFF_F000), Stop::Done);
     let (start, _, _, _) = m.vma(0xBFFF_EFD8).expect("the stack VMA covers the store");
     assert_eq!(start, 0xBFFF_E000);

@@ -13,7 +13,7 @@ use std::rc::Rc;
 
 use growsdown_kernel::files::OpenFile;
 use growsdown_kernel::trace::{FaultEvent, FaultObserver};
-use growsdown_kernel::{exec, Config, ExitStatus, Kernel};
+use growsdown_kernel::{exec, Config, ExitStatus, Kernel, Personality};
 
 fn images() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images")
@@ -88,7 +88,7 @@ fn wait_status_pipe_exec_sigchld_kill_vfork_sleep_chain() {
     }
 }
 
-/// With the TLS descriptors at GDT 12..14 (`Config::tls_entry_min`, as difftest
+/// With the TLS descriptors at GDT 12..14 (`Personality::tls_entry_min`, as difftest
 /// sets it to match an x86-64 host), multi-process programs still run: glibc finds
 /// its TLS through %gs in every process. (That forked processes share identical
 /// descriptors, so this alone cannot tell which slots a switch saves; the unit test
@@ -96,7 +96,13 @@ fn wait_status_pipe_exec_sigchld_kill_vfork_sleep_chain() {
 #[test]
 fn procs_run_with_tls_at_gdt_12() {
     for case in ["chain", "pipe", "exec"] {
-        let (k, out, st, _) = run_with(case, Config { tls_entry_min: 12, ..Config::default() });
+        let (k, out, st, _) = run_with(
+            case,
+            Config {
+                personality: Personality { tls_entry_min: 12, ..Personality::LINUX_24 },
+                ..Config::default()
+            },
+        );
         assert_eq!(String::from_utf8_lossy(&out), golden(case), "procs {case} with TLS at GDT 12");
         assert_eq!(st, ExitStatus::Exited(0), "procs {case} with TLS at GDT 12");
         assert_eq!(k.cpu.gdt[6..9], [0, 0, 0], "nothing was put in the default slots");

@@ -84,15 +84,9 @@ pub fn run(a: TraceArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let stack_start = k
-        .task
-        .mm
-        .mmap
-        .iter()
-        .find(|v| v.flags & growsdown_kernel::mm::vma::VM_GROWSDOWN != 0)
-        .map_or(0xC000_0000, |v| v.start);
+    let stack_start = k.layout().stack_start.unwrap_or(growsdown_kernel::TASK_SIZE);
     let status = k.run();
-    k.observer = None;
+    k.observe_faults(None);
 
     let code = finish(&k, &path, status, a.guest.stats);
     let mut sink = sink.borrow_mut();
@@ -107,14 +101,14 @@ pub fn run(a: TraceArgs) -> u8 {
         return code.max(1);
     }
     if let Some(p) = &a.svg {
-        let mm = &k.task.mm;
+        let mm = k.layout();
         let layout = svg::Layout {
             start_code: mm.start_code,
             end_code: mm.end_code,
             start_brk: mm.start_brk,
             brk: mm.brk,
             stack_start,
-            total_icount: k.cpu.icount,
+            total_icount: k.stats().icount,
         };
         if let Err(e) = std::fs::write(p, svg::render(&sink.records, &layout)) {
             eprintln!("growsdown: cannot write {}: {e}", p.display());

@@ -138,7 +138,7 @@ fn __do_page_fault<R: Recorder>(
             );
             return (r, Some(found));
         }
-        if user && k.config.esp_check {
+        if user && k.config.personality.esp_check {
             // "Accessing the stack below %esp is always a bug", with 32 bytes of
             // slack for pusha, which stores 8 dwords before it updates ESP. Kernel-
             // mode faults (copy_to_user, signal frames) skip this test entirely.

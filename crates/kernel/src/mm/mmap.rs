@@ -108,7 +108,7 @@ pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<
     if len > TASK_SIZE {
         return Err(ENOMEM);
     }
-    // Not in 2.4: difftest's hook (`Kernel::mmap_next`), the reference's choice.
+    // Not in 2.4: difftest's hook (`Machine::place_next_mmap`), the reference's choice.
     if let Some(next) = k.mmap_next {
         if next & !PAGE_MASK == 0
             && TASK_SIZE - len >= next
@@ -123,7 +123,7 @@ pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<
             return Ok(addr);
         }
     }
-    let mut addr = k.config.mmap_base;
+    let mut addr = k.config.personality.mmap_base;
     let mut i = mm.find_vma_index(addr).unwrap_or(mm.mmap.len());
     loop {
         if TASK_SIZE - len < addr {

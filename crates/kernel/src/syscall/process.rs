@@ -343,10 +343,10 @@ impl UserDesc {
     }
 }
 
-/// The TLS slots: `config.tls_entry_min` and the two after it (6–8 by default; 12–14
+/// The TLS slots: `Personality::tls_entry_min` and the two after it (6–8 by default; 12–14
 /// when difftest runs against an x86-64 host kernel).
 fn tls_range(k: &Kernel) -> std::ops::RangeInclusive<usize> {
-    let min = k.config.tls_entry_min;
+    let min = k.config.personality.tls_entry_min;
     min..=min + GDT_ENTRY_TLS_ENTRIES - 1
 }
 
