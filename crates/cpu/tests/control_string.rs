@@ -819,6 +819,7 @@ mod host {
             let mut a: u64 = $a;
             let mut b: u64 = $b;
             let fl: u64;
+            // SAFETY: the asm touches only the registers it declares, RFLAGS (saved and restored with pushfq/popfq around it) and the stack slots it pushes and pops itself; no memory of ours.
             unsafe {
                 asm!(
                     "pushfq",
@@ -846,6 +847,7 @@ mod host {
             let mut mem: $ty = $mem as $ty;
             let mut acc: u64 = u64::from($acc);
             let fl: u64;
+            // SAFETY: as above, plus one store through `p`, which points at the live local `mem` of the asm's own type.
             unsafe {
                 asm!(
                     "pushfq",
@@ -946,6 +948,7 @@ mod host {
         macro_rules! host_set {
             ($insn:literal, $flags:expr) => {{
                 let r: u64;
+                // SAFETY: the asm touches only the registers it declares, RFLAGS (saved and restored with pushfq/popfq around it) and the stack slots it pushes and pops itself; no memory of ours.
                 unsafe {
                     asm!("pushfq", "push {f}", "popfq", $insn, "popfq", "movzx {r}, al", f = in(reg) $flags as u64, r = lateout(reg) r, out("al") _);
                 }
@@ -991,6 +994,7 @@ mod host {
         for ah in 0u32..256 {
             let r: u64;
             let fl: u64;
+            // SAFETY: the asm touches only the registers it declares, RFLAGS (saved and restored with pushfq/popfq around it) and the stack slots it pushes and pops itself; no memory of ours.
             unsafe {
                 asm!(
                     "pushfq",
@@ -1016,6 +1020,7 @@ mod host {
     fn pushf_image_matches_the_host() {
         for flags in flag_combinations().chain([DF, DF | CF | ZF]) {
             let img: u64;
+            // SAFETY: the asm touches only the registers it declares, RFLAGS (saved and restored with pushfq/popfq around it) and the stack slots it pushes and pops itself; no memory of ours.
             unsafe {
                 asm!(
                     "pushfq",

@@ -73,6 +73,7 @@ impl Host {
     fn new() -> Self {
         // mmap(NULL, PAGE, PROT_READ|WRITE|EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
         let ret: isize;
+        // SAFETY: a raw mmap system call; the kernel writes only RAX (the result) and clobbers RCX/R11, all declared.
         unsafe {
             core::arch::asm!(
                 "syscall",
@@ -98,6 +99,7 @@ impl Host {
         // pushfq; pop rax; mov [rbx+0x7c], eax; fninit; pop rbx; ret
         code.extend_from_slice(&[0x9c, 0x58, 0x89, 0x43, 0x7c, 0xdb, 0xe3, 0x5b, 0xc3]);
         assert!(code.len() <= PAGE);
+        // SAFETY: `self.page` is our own RWX page of PAGE bytes and `code` fits in it (asserted); the code is a complete sysv64 function that saves and restores RBX and writes only through its argument.
         unsafe {
             std::ptr::copy_nonoverlapping(code.as_ptr(), self.page, code.len());
             let f: extern "sysv64" fn(*mut u8) = std::mem::transmute(self.page);

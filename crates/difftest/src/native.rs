@@ -54,6 +54,7 @@ const HOST_TLS_MIN: u16 = growsdown_kernel::personality::X86_64_GDT_ENTRY_TLS_MI
 /// Whether the host can run i386 code at all (an x86 kernel; an x86-64 one built
 /// with IA32 emulation is checked by the exec itself).
 pub fn host_check() -> Result<(), String> {
+    // SAFETY: utsname is plain old data; all zeroes is a valid value.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a valid utsname to fill.
     if unsafe { libc::uname(&mut u) } != 0 {
@@ -129,6 +130,7 @@ impl Native {
             return Err(format!("fork: {}", std::io::Error::last_os_error()));
         }
         if pid == 0 {
+            // SAFETY: in the forked child: only async-signal-safe calls (close, signal, sigprocmask, ptrace, personality, execve, write, _exit) on data allocated before the fork.
             unsafe {
                 libc::close(fds[0]);
                 super::default_signals();
@@ -150,10 +152,12 @@ impl Native {
         let mut b = [0u8; 4];
         // SAFETY: reading at most 4 bytes into b.
         let n = unsafe { libc::read(fds[0], b.as_mut_ptr().cast(), 4) };
+        // SAFETY: closing our copy of the read end, which nothing else uses.
         unsafe { libc::close(fds[0]) };
         if n == 4 {
             let e = i32::from_le_bytes(b);
             let mut st = 0;
+            // SAFETY: reaping our own child, which failed to exec; `st` is a valid int.
             unsafe { libc::waitpid(pid, &mut st, 0) };
             return Err(if e == libc::ENOEXEC {
                 format!(
@@ -185,6 +189,7 @@ impl Native {
             other => return Err(format!("{}: unexpected state after exec: {other:?}", prog.display())),
         }
         // Kill the tracee if we die.
+        // SAFETY: PTRACE_SETOPTIONS on our own stopped tracee; no memory is passed.
         unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, libc::PTRACE_O_EXITKILL as libc::c_ulong) };
         n.refresh()?;
         if n.regs.cs != 0x23 {
