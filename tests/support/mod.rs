@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// `tool::need`: skip a test without a host tool, but fail it under `CI=true`.
+pub mod tool;
+
 /// The repository's top folder.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()

@@ -3,10 +3,11 @@
 //! Every case must end with `difftest: N instructions compared, 0 divergences` and
 //! exit status 0. Figures and the cases left out are in docs/difftest.md.
 //!
-//! Needs qemu-user (the qemu cases are skipped with a message without it) and an x86
-//! host that runs i386 code (the native cases likewise); busybox is Debian's
-//! busybox-static:i386 at target/corpus/busybox or $GROWSDOWN_BUSYBOX (tests/run
-//! unpacks it). Slow in debug builds: run with `cargo test --release`.
+//! Needs qemu-user (the qemu cases are skipped with a message without it, and fail
+//! under `CI=true`) and an x86 host that runs i386 code (the native cases are skipped
+//! likewise, even under `CI=true`); busybox is Debian's busybox-static:i386 at
+//! target/corpus/busybox or $GROWSDOWN_BUSYBOX (tests/run unpacks it). Slow in debug
+//! builds: run with `cargo test --release`.
 //!
 //! Left out, and why (details and figures in docs/difftest.md):
 //! * the library demos at their default size (100–370 M instructions, 15–60 min
@@ -31,22 +32,16 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use support::root;
+use support::tool::need;
 
 fn image(name: &str) -> String {
     root().join("guest-images/bin").join(name).to_string_lossy().into_owned()
 }
 
-fn have(prog: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(prog).is_file()))
-}
-
 /// Whether this reference can run here; prints why not.
 fn available(against: &str) -> bool {
     match against {
-        "qemu" if !have("qemu-i386") => {
-            eprintln!("SKIPPED: qemu-i386 not found (apt-get install qemu-user)");
-            false
-        }
+        "qemu" => need("qemu-i386", "qemu-user"),
         "native" if !matches!(std::env::consts::ARCH, "x86" | "x86_64") => {
             eprintln!("SKIPPED: --against native needs an x86 host");
             false

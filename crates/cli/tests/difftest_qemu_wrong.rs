@@ -6,21 +6,17 @@
 //! The values are in docs/difftest.md ("Cases where QEMU itself is wrong").
 //!
 //! Needs qemu-user and an x86 host that runs i386 code (skipped with a message
-//! otherwise).
+//! otherwise; without qemu-user under `CI=true`, the tests fail).
 
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 use std::process::{Command, Stdio};
 use support::root;
-
-fn have(prog: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(prog).is_file()))
-}
+use support::tool::need;
 
 /// Runs the case; returns (exit status, stdout), or None when it cannot run here.
 fn difftest(case: &str) -> Option<(Option<i32>, String)> {
-    if !have("qemu-i386") {
-        eprintln!("SKIPPED: qemu-i386 not found (apt-get install qemu-user)");
+    if !need("qemu-i386", "qemu-user") {
         return None;
     }
     if !matches!(std::env::consts::ARCH, "x86" | "x86_64") {

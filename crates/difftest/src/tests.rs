@@ -95,19 +95,15 @@ _start:
     int $0x80
 "#;
 
-/// Whether `tool` runs. A missing tool skips the test, except under `CI=true`,
-/// where it fails it: a green CI run means every test ran.
+// `need(prog, package)`: skip a test without a tool, but fail it under `CI=true`.
+// The workspace's one copy of that rule.
+#[path = "../../../tests/support/tool.rs"]
+#[allow(dead_code)]
+mod tool;
+
+/// Whether `tool` can be used (see `tool::need`).
 fn have(tool: &str) -> bool {
-    if Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    let hint = if tool == "gcc" { "gcc-multilib" } else { "qemu-user" };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{tool} not found and CI=true: install {hint} (tests/run does)"
-    );
-    eprintln!("SKIPPED: {tool} not found (apt-get install {hint})");
-    false
+    tool::need(tool, if tool == "gcc" { "gcc-multilib" } else { "qemu-user" })
 }
 
 /// Assembles and links `src` into a static i386 executable in a fresh directory.

@@ -1,134 +1,318 @@
 //! The JSONL format: one JSON object per fault, field names documented in
 //! docs/trace-format.md and kept stable.
+//!
+//! Each line is a small record struct, borrowing from the kernel's [`FaultEvent`]
+//! and [`Step`], serialized by serde_json. The field order of the structs is the
+//! documented order of the keys. The kernel crate itself knows nothing of serde.
 
-use std::fmt::Write;
+use std::io;
 
-use super::{
-    error_words, is_growsdown, result_name, result_si_code, step_function, vma_perms, Record, Summary,
-};
-use growsdown_kernel::trace::Step;
+use serde::{Serialize, Serializer};
+use serde_json::ser::{CharEscape, Formatter};
 
-/// A JSON string literal.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+use super::{error_words, is_growsdown, result_name, result_si_code, vma_perms, Record, Summary};
+use growsdown_kernel::trace::{FaultEvent, Step};
+
+/// An address, written as the string `"0x%08x"`.
+#[derive(Clone, Copy, Debug)]
+struct Hex(u32);
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:#010x}", self.0))
+    }
+}
+
+/// `(key, count)` pairs written as a JSON object, in the order given.
+struct Counts<'a, K>(&'a [(K, u64)]);
+
+impl<K: AsRef<str>> Serialize for Counts<'_, K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, c)| (k.as_ref(), c)))
+    }
+}
+
+/// A fault record (`"type": "fault"`).
+#[derive(Serialize)]
+struct FaultLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    pid: u32,
+    icount: u64,
+    eip: Hex,
+    insn: &'a str,
+    cr2: Hex,
+    error_code: u32,
+    error: ErrorWords,
+    kernel_mode: bool,
+    esp: Hex,
+    vma: Option<FaultVma>,
+    path: Vec<StepLine>,
+    result: &'static str,
+    si_code: Option<i32>,
+    min_flt: u64,
+    maj_flt: u64,
+}
+
+/// The error code's bits in words.
+#[derive(Serialize)]
+struct ErrorWords {
+    access: &'static str,
+    cause: &'static str,
+    mode: &'static str,
+}
+
+/// The VMA of a fault record (after any stack expansion).
+#[derive(Serialize)]
+struct FaultVma {
+    start: Hex,
+    end: Hex,
+    flags: String,
+    growsdown: bool,
+}
+
+/// The VMA `find_vma` returned, in a path step.
+#[derive(Serialize)]
+struct StepVma {
+    start: Hex,
+    end: Hex,
+    flags: String,
+}
+
+/// One path step: `{"fn": name, …decision}`. The variant names are the `fn` values;
+/// [`step_line`] maps each kernel [`Step`] to its line, and the unit test below checks
+/// that every `fn` written is the name [`step_function`] gives.
+#[derive(Serialize)]
+#[serde(tag = "fn", rename_all = "snake_case")]
+enum StepLine {
+    DoPageFault { address: Hex, error_code: u32, user: bool },
+    FindVma { vma: Option<StepVma> },
+    EspCheck { esp: Hex, ok: bool },
+    ExpandStack { old_start: Hex, new_start: Hex, ok: bool },
+    GoodArea { write: bool },
+    HandleMmFault,
+    PteAlloc { table: Hex },
+    HandlePteFault { pte: Hex },
+    DoNoPage { file_page: u32, early_cow: bool },
+    DoAnonymousPage { zero_page: bool, frame: Hex },
+    DoWpPage { action: &'static str, from_zero_page: bool, frame: Hex },
+    EstablishPte,
+    BadArea { reason: &'static str, si_code: i32 },
+    NoContext,
+    DoSigbus,
+    OutOfMemory,
+}
+
+fn step_line(s: &Step) -> StepLine {
+    match *s {
+        Step::DoPageFault { address, error_code, user } => {
+            StepLine::DoPageFault { address: Hex(address), error_code, user }
+        }
+        Step::FindVma { vma } => StepLine::FindVma {
+            vma: vma.map(|(a, b, fl)| StepVma { start: Hex(a), end: Hex(b), flags: vma_perms(fl) }),
+        },
+        Step::EspCheck { esp, ok } => StepLine::EspCheck { esp: Hex(esp), ok },
+        Step::ExpandStack { old_start, new_start, ok } => {
+            StepLine::ExpandStack { old_start: Hex(old_start), new_start: Hex(new_start), ok }
+        }
+        Step::GoodArea { write } => StepLine::GoodArea { write },
+        Step::HandleMmFault => StepLine::HandleMmFault,
+        Step::PteAlloc { table } => StepLine::PteAlloc { table: Hex(table) },
+        Step::HandlePteFault { pte } => StepLine::HandlePteFault { pte: Hex(pte) },
+        Step::DoNoPage { file_page, early_cow } => StepLine::DoNoPage { file_page, early_cow },
+        Step::DoAnonymousPage { zero_page, frame } => {
+            StepLine::DoAnonymousPage { zero_page, frame: Hex(frame) }
+        }
+        Step::DoWpPage { copied, from_zero_page, frame } => StepLine::DoWpPage {
+            action: if copied { "copy" } else { "reuse" },
+            from_zero_page,
+            frame: Hex(frame),
+        },
+        Step::Spurious => StepLine::EstablishPte,
+        Step::BadArea { reason, si_code } => StepLine::BadArea { reason, si_code },
+        Step::NoContextFixup => StepLine::NoContext,
+        Step::SigBus => StepLine::DoSigbus,
+        Step::OutOfMemory => StepLine::OutOfMemory,
+    }
+}
+
+/// The summary, the last line (`"type": "summary"`).
+#[derive(Serialize)]
+struct SummaryLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    faults: u64,
+    by_result: Counts<'a, &'static str>,
+    by_path: Counts<'a, String>,
+    stack_expansions: u64,
+    pages_allocated: u64,
+    page_tables: u64,
+    zero_page_maps: u64,
+    cow_copies: u64,
+    cow_reuses: u64,
+}
+
+/// serde_json's compact output, except that backspace and form feed are written
+/// `\u0008` and `\u000c` (not `\b` and `\f`), as the format always wrote them.
+struct Compact;
+
+impl Formatter for Compact {
+    fn write_char_escape<W: ?Sized + io::Write>(&mut self, w: &mut W, e: CharEscape) -> io::Result<()> {
+        match e {
+            CharEscape::Backspace => w.write_all(b"\\u0008"),
+            CharEscape::FormFeed => w.write_all(b"\\u000c"),
+            e => serde_json::ser::CompactFormatter.write_char_escape(w, e),
         }
     }
-    out.push('"');
-    out
 }
 
-fn hex(v: u32) -> String {
-    format!("\"{v:#010x}\"")
+/// One line of JSON (without the newline).
+fn line<T: Serialize>(v: &T) -> String {
+    let mut out = Vec::with_capacity(256);
+    v.serialize(&mut serde_json::Serializer::with_formatter(&mut out, Compact))
+        .expect("the trace records always serialize");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn step(s: &Step) -> String {
-    let f = quote(step_function(s));
-    match s {
-        Step::DoPageFault { address, error_code, user } => {
-            format!(
-                "{{\"fn\":{f},\"address\":{},\"error_code\":{error_code},\"user\":{user}}}",
-                hex(*address)
-            )
-        }
-        Step::FindVma { vma: Some((a, b, fl)) } => format!(
-            "{{\"fn\":{f},\"vma\":{{\"start\":{},\"end\":{},\"flags\":{}}}}}",
-            hex(*a),
-            hex(*b),
-            quote(&vma_perms(*fl))
-        ),
-        Step::FindVma { vma: None } => format!("{{\"fn\":{f},\"vma\":null}}"),
-        Step::EspCheck { esp, ok } => format!("{{\"fn\":{f},\"esp\":{},\"ok\":{ok}}}", hex(*esp)),
-        Step::ExpandStack { old_start, new_start, ok } => {
-            format!(
-                "{{\"fn\":{f},\"old_start\":{},\"new_start\":{},\"ok\":{ok}}}",
-                hex(*old_start),
-                hex(*new_start)
-            )
-        }
-        Step::GoodArea { write } => format!("{{\"fn\":{f},\"write\":{write}}}"),
-        Step::PteAlloc { table } => format!("{{\"fn\":{f},\"table\":{}}}", hex(*table)),
-        Step::HandlePteFault { pte } => format!("{{\"fn\":{f},\"pte\":{}}}", hex(*pte)),
-        Step::DoNoPage { file_page, early_cow } => {
-            format!("{{\"fn\":{f},\"file_page\":{file_page},\"early_cow\":{early_cow}}}")
-        }
-        Step::DoAnonymousPage { zero_page, frame } => {
-            format!("{{\"fn\":{f},\"zero_page\":{zero_page},\"frame\":{}}}", hex(*frame))
-        }
-        Step::DoWpPage { copied, from_zero_page, frame } => format!(
-            "{{\"fn\":{f},\"action\":{},\"from_zero_page\":{from_zero_page},\"frame\":{}}}",
-            quote(if *copied { "copy" } else { "reuse" }),
-            hex(*frame)
-        ),
-        Step::BadArea { reason, si_code } => {
-            format!("{{\"fn\":{f},\"reason\":{},\"si_code\":{si_code}}}", quote(reason))
-        }
-        Step::HandleMmFault | Step::Spurious | Step::NoContextFixup | Step::SigBus | Step::OutOfMemory => {
-            format!("{{\"fn\":{f}}}")
-        }
+fn fault_line<'a>(ev: &FaultEvent, insn: &'a str) -> FaultLine<'a> {
+    let (access, cause, mode) = error_words(ev.error_code);
+    FaultLine {
+        kind: "fault",
+        seq: ev.seq,
+        pid: ev.pid,
+        icount: ev.icount,
+        eip: Hex(ev.eip),
+        insn,
+        cr2: Hex(ev.cr2),
+        error_code: ev.error_code,
+        error: ErrorWords { access, cause, mode },
+        kernel_mode: ev.kernel_mode,
+        esp: Hex(ev.esp),
+        vma: ev.vma.map(|(s, e, f)| FaultVma {
+            start: Hex(s),
+            end: Hex(e),
+            flags: vma_perms(f),
+            growsdown: is_growsdown(f),
+        }),
+        path: ev.path.iter().map(step_line).collect(),
+        result: result_name(ev.result),
+        si_code: result_si_code(ev.result),
+        min_flt: ev.min_flt,
+        maj_flt: ev.maj_flt,
     }
 }
 
 pub fn record(r: &Record) -> String {
-    let ev = &r.ev;
-    let (rw, p, us) = error_words(ev.error_code);
-    let vma = match ev.vma {
-        Some((s, e, f)) => format!(
-            "{{\"start\":{},\"end\":{},\"flags\":{},\"growsdown\":{}}}",
-            hex(s),
-            hex(e),
-            quote(&vma_perms(f)),
-            is_growsdown(f)
-        ),
-        None => "null".into(),
-    };
-    let path: Vec<String> = ev.path.iter().map(step).collect();
-    let si_code = result_si_code(ev.result).map_or("null".to_string(), |c| c.to_string());
-    format!(
-        "{{\"type\":\"fault\",\"seq\":{},\"pid\":{},\"icount\":{},\"eip\":{},\"insn\":{},\"cr2\":{},\"error_code\":{},\
-\"error\":{{\"access\":\"{rw}\",\"cause\":\"{p}\",\"mode\":\"{us}\"}},\"kernel_mode\":{},\"esp\":{},\"vma\":{vma},\
-\"path\":[{}],\"result\":\"{}\",\"si_code\":{si_code},\"min_flt\":{},\"maj_flt\":{}}}",
-        ev.seq,
-        ev.pid,
-        ev.icount,
-        hex(ev.eip),
-        quote(&r.insn),
-        hex(ev.cr2),
-        ev.error_code,
-        ev.kernel_mode,
-        hex(ev.esp),
-        path.join(","),
-        result_name(ev.result),
-        ev.min_flt,
-        ev.maj_flt,
-    )
+    line(&fault_line(&r.ev, &r.insn))
 }
 
 pub fn summary(s: &Summary) -> String {
-    let by_result: Vec<String> = s.by_result.iter().map(|(n, c)| format!("{}:{c}", quote(n))).collect();
-    let by_path: Vec<String> = s.by_path.iter().map(|(p, c)| format!("{}:{c}", quote(p))).collect();
-    format!(
-        "{{\"type\":\"summary\",\"faults\":{},\"by_result\":{{{}}},\"by_path\":{{{}}},\"stack_expansions\":{},\
-\"pages_allocated\":{},\"page_tables\":{},\"zero_page_maps\":{},\"cow_copies\":{},\"cow_reuses\":{}}}",
-        s.total,
-        by_result.join(","),
-        by_path.join(","),
-        s.stack_expansions,
-        s.pages_allocated,
-        s.page_tables,
-        s.zero_page_maps,
-        s.cow_copies,
-        s.cow_reuses
-    )
+    line(&SummaryLine {
+        kind: "summary",
+        faults: s.total,
+        by_result: Counts(&s.by_result),
+        by_path: Counts(&s.by_path),
+        stack_expansions: s.stack_expansions,
+        pages_allocated: s.pages_allocated,
+        page_tables: s.page_tables,
+        zero_page_maps: s.zero_page_maps,
+        cow_copies: s.cow_copies,
+        cow_reuses: s.cow_reuses,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::step_function;
+    use super::*;
+
+    /// One step of each kind.
+    fn every_step() -> Vec<Step> {
+        vec![
+            Step::DoPageFault { address: 0xbfff_effc, error_code: 6, user: true },
+            Step::FindVma { vma: Some((0xbfff_f000, 0xc000_0000, 0x0100_0173)) },
+            Step::FindVma { vma: None },
+            Step::EspCheck { esp: 0xbfff_f000, ok: true },
+            Step::ExpandStack { old_start: 0xbfff_f000, new_start: 0xbfff_e000, ok: false },
+            Step::GoodArea { write: true },
+            Step::HandleMmFault,
+            Step::PteAlloc { table: 0x3000 },
+            Step::HandlePteFault { pte: 0 },
+            Step::DoNoPage { file_page: 7, early_cow: true },
+            Step::DoAnonymousPage { zero_page: false, frame: 0x1f_3000 },
+            Step::DoWpPage { copied: true, from_zero_page: true, frame: 0x20_0000 },
+            Step::DoWpPage { copied: false, from_zero_page: false, frame: 0x20_0000 },
+            Step::Spurious,
+            Step::BadArea { reason: "no vma", si_code: 1 },
+            Step::NoContextFixup,
+            Step::SigBus,
+            Step::OutOfMemory,
+        ]
+    }
+
+    #[test]
+    fn every_step_is_written_under_its_function_name_first() {
+        for s in every_step() {
+            let l = line(&step_line(&s));
+            let want = format!("{{\"fn\":\"{}\"", step_function(&s));
+            assert!(l.starts_with(&want), "{s:?} was written {l}");
+        }
+    }
+
+    #[test]
+    fn steps_are_written_as_documented() {
+        let got: Vec<String> = every_step().iter().map(|s| line(&step_line(s))).collect();
+        let want = [
+            r#"{"fn":"do_page_fault","address":"0xbfffeffc","error_code":6,"user":true}"#.to_string(),
+            format!(
+                r#"{{"fn":"find_vma","vma":{{"start":"0xbffff000","end":"0xc0000000","flags":"{}"}}}}"#,
+                vma_perms(0x0100_0173)
+            ),
+            r#"{"fn":"find_vma","vma":null}"#.into(),
+            r#"{"fn":"esp_check","esp":"0xbffff000","ok":true}"#.into(),
+            r#"{"fn":"expand_stack","old_start":"0xbffff000","new_start":"0xbfffe000","ok":false}"#.into(),
+            r#"{"fn":"good_area","write":true}"#.into(),
+            r#"{"fn":"handle_mm_fault"}"#.into(),
+            r#"{"fn":"pte_alloc","table":"0x00003000"}"#.into(),
+            r#"{"fn":"handle_pte_fault","pte":"0x00000000"}"#.into(),
+            r#"{"fn":"do_no_page","file_page":7,"early_cow":true}"#.into(),
+            r#"{"fn":"do_anonymous_page","zero_page":false,"frame":"0x001f3000"}"#.into(),
+            r#"{"fn":"do_wp_page","action":"copy","from_zero_page":true,"frame":"0x00200000"}"#.into(),
+            r#"{"fn":"do_wp_page","action":"reuse","from_zero_page":false,"frame":"0x00200000"}"#.into(),
+            r#"{"fn":"establish_pte"}"#.into(),
+            r#"{"fn":"bad_area","reason":"no vma","si_code":1}"#.into(),
+            r#"{"fn":"no_context"}"#.into(),
+            r#"{"fn":"do_sigbus"}"#.into(),
+            r#"{"fn":"out_of_memory"}"#.into(),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn strings_are_escaped_as_before() {
+        // Every control character as \uXXXX except the four short forms the format
+        // has always used; quotes and backslashes escaped; other characters as is.
+        let s = "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}i\u{1f}j\u{7f}k/é";
+        assert_eq!(line(&s), r#""a\"b\\c\nd\re\tf\u0008g\u000ch\u0001i\u001fj"#.to_string() + "\u{7f}k/é\"");
+    }
+
+    #[test]
+    fn summary_keeps_the_order_of_its_counts() {
+        let s = Summary {
+            total: 3,
+            by_result: vec![("minor", 2), ("major", 1)],
+            by_path: vec![("do_page_fault -> b".into(), 2), ("a \"q\"".into(), 1)],
+            stack_expansions: 1,
+            pages_allocated: 2,
+            zero_page_maps: 3,
+            cow_copies: 4,
+            cow_reuses: 5,
+            page_tables: 6,
+        };
+        assert_eq!(
+            summary(&s),
+            r#"{"type":"summary","faults":3,"by_result":{"minor":2,"major":1},"by_path":{"do_page_fault -> b":2,"a \"q\"":1},"stack_expansions":1,"pages_allocated":2,"page_tables":6,"zero_page_maps":3,"cow_copies":4,"cow_reuses":5}"#
+        );
+    }
 }

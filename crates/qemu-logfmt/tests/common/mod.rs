@@ -13,10 +13,11 @@ pub fn shim() -> PathBuf {
     so
 }
 
-/// Whether `prog` is on PATH.
-pub fn have(prog: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(prog).is_file()))
-}
+// `have(prog)`, and `need(prog, package)`: skip a test without a tool, but fail it
+// under `CI=true`. The workspace's one copy of that rule.
+#[path = "../../../../tests/support/tool.rs"]
+mod tool;
+pub use tool::*;
 
 /// A fresh scratch folder.
 pub fn scratch(tag: &str) -> PathBuf {
