@@ -13,7 +13,8 @@ pub fn utsname() -> NewUtsname {
     // SAFETY: utsname is plain data; `u` is a valid out-pointer.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     unsafe { libc::uname(&mut u) };
-    let host = |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect() };
+    let host =
+        |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect() };
     let mut g = NewUtsname::new_zeroed();
     let fields: [(&mut [u8; UTS_LEN], Vec<u8>); 6] = [
         (&mut g.sysname, b"Linux".to_vec()),
@@ -63,7 +64,8 @@ pub fn sys_sysinfo(k: &mut Kernel, a: Args) -> SysResult {
             *v >>= 1;
         }
     }
-    let [totalram, freeram, sharedram, bufferram, totalswap, freeswap, totalhigh, freehigh] = mem.map(|v| v as u32);
+    let [totalram, freeram, sharedram, bufferram, totalswap, freeswap, totalhigh, freehigh] =
+        mem.map(|v| v as u32);
     let g = Sysinfo {
         uptime: si.uptime as i32,
         loads: si.loads.map(|l| l as u32),

@@ -544,7 +544,11 @@ fn host_rusage() -> libc::rusage {
 /// time was a child's.
 pub fn rusage(k: &Kernel, children: bool) -> Rusage {
     if children {
-        return Rusage { ru_minflt: k.task.cmin_flt as i32, ru_majflt: k.task.cmaj_flt as i32, ..Rusage::default() };
+        return Rusage {
+            ru_minflt: k.task.cmin_flt as i32,
+            ru_majflt: k.task.cmaj_flt as i32,
+            ..Rusage::default()
+        };
     }
     let ru = host_rusage();
     let tv = |t: libc::timeval| Timeval { tv_sec: t.tv_sec as i32, tv_usec: t.tv_usec as i32 };
