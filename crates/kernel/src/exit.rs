@@ -13,6 +13,8 @@
 //! * Reaping (wait4) adds the child's `min_flt`/`maj_flt` and its own children's
 //!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (spec §3.8).
 
+use crate::abi::process::Rusage;
+use crate::abi::IntoBytes;
 use crate::errno::{SysResult, ECHILD, EFAULT, EINVAL, ERESTARTSYS};
 use crate::files::FdTable;
 use crate::run::ExitStatus;
@@ -155,11 +157,12 @@ pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, 
 /// The i386 `struct rusage` of a reaped child (2.4's `getrusage(p, RUSAGE_BOTH)`):
 /// its fault counts plus its children's. Times are 0: the host cannot tell how much
 /// of the emulator's CPU time one guest process used.
-fn child_rusage(t: &Task) -> [u8; 72] {
-    let mut b = [0u8; 72];
-    b[32..36].copy_from_slice(&((t.min_flt + t.cmin_flt) as u32).to_le_bytes());
-    b[36..40].copy_from_slice(&((t.maj_flt + t.cmaj_flt) as u32).to_le_bytes());
-    b
+fn child_rusage(t: &Task) -> Rusage {
+    Rusage {
+        ru_minflt: (t.min_flt + t.cmin_flt) as i32,
+        ru_majflt: (t.maj_flt + t.cmaj_flt) as i32,
+        ..Rusage::default()
+    }
 }
 
 /// `sys_wait4(pid, stat_addr, options, ru)`: reaps a zombie child matching `pid`
@@ -179,7 +182,7 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
         let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
         let usage = child_rusage(child);
         if ru != 0 {
-            k.copy_to_user(ru, &usage).map_err(|_| EFAULT)?;
+            k.copy_to_user(ru, usage.as_bytes()).map_err(|_| EFAULT)?;
         }
         if stat_addr != 0 {
             k.put_user::<u32>(stat_addr, wait_status(&st))?;

@@ -14,6 +14,7 @@
 //!
 //! Names follow Linux 2.4 so a reader of the 2.4 sources finds the same steps here.
 
+pub mod abi;
 pub mod errno;
 pub mod exec;
 pub mod exit;

@@ -24,9 +24,16 @@
 //!   sigcontext `fpstate` points at it, as on a task that has used the FPU; the
 //!   handler starts with an initialised FPU and sigreturn restores the saved one.
 
+use core::mem::{offset_of, size_of};
+
 use growsdown_cpu::flags::TF;
 use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
 
+use crate::abi::signal::{
+    sigset_from_words, sigset_words, Fpstate, RtSigframe, SigFpstate, Sigcontext, Sigframe, Siginfo, StackT,
+    Ucontext, FNSAVE_IMAGE_SIZE, FPSTATE_MAGIC_FSAVE,
+};
+use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{
     is_restart, Errno, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS,
 };
@@ -109,15 +116,9 @@ pub const SS_AUTODISARM: u32 = 1 << 31;
 /// MINSIGSTKSZ on i386.
 pub const MINSIGSTKSZ: u32 = 2048;
 
-/// Sizes of the i386 2.4 frame structures (spec §6.4–§6.6).
-pub const SIGCONTEXT_SIZE: usize = 88;
-pub const FPSTATE_SIZE: usize = 624;
-/// What sigreturn reads back from `_fpstate`: `struct i387_fsave_struct`.
-pub const FPSAVE_SIZE: usize = 112;
-pub const SIGFRAME_SIZE: u32 = 732;
-pub const RT_SIGFRAME_SIZE: u32 = 892;
-pub const SIGINFO_SIZE: usize = 128;
-pub const UCONTEXT_SIZE: usize = 116;
+/// Sizes of the i386 2.4 frames (spec §6.5, §6.6); the layouts are in [`crate::abi::signal`].
+pub const SIGFRAME_SIZE: u32 = size_of::<Sigframe>() as u32;
+pub const RT_SIGFRAME_SIZE: u32 = size_of::<RtSigframe>() as u32;
 /// `pop eax; mov eax, 119; int 0x80`.
 pub const SIGFRAME_RETCODE: [u8; 8] = [0x58, 0xb8, 0x77, 0x00, 0x00, 0x00, 0xcd, 0x80];
 /// `mov eax, 173; int 0x80` (and a pad byte).
@@ -172,13 +173,13 @@ impl SigInfo {
     /// `copy_siginfo_to_user` (spec §6.6): signo, errno, the low 16 bits of a
     /// kernel si_code (sign-extended), and the first union word; plus `si_uid` for the
     /// non-fault classes. The rest is zero.
-    pub fn to_user_bytes(&self) -> [u8; SIGINFO_SIZE] {
-        let mut b = [0u8; SIGINFO_SIZE];
-        put32(&mut b, 0, self.signo as u32);
-        put32(&mut b, 4, self.errno as u32);
-        let code = if self.code < 0 { self.code } else { i32::from(self.code as i16) };
-        put32(&mut b, 8, code as u32);
-        put32(&mut b, 12, self.addr);
+    pub fn to_user(&self) -> Siginfo {
+        let mut si = Siginfo::new_zeroed();
+        si.si_signo = self.signo;
+        si.si_errno = self.errno;
+        si.si_code = if self.code < 0 { self.code } else { i32::from(self.code as i16) };
+        // si_pid, or si_addr for a fault: the same word.
+        si.si_pid = self.addr;
         if !self.is_fault() {
             let uid = if self.code <= 0 || self.is_chld() {
                 // SAFETY: getuid has no preconditions.
@@ -186,13 +187,13 @@ impl SigInfo {
             } else {
                 0
             };
-            put32(&mut b, 16, uid);
+            si.si_uid = uid;
         }
         if self.is_chld() {
-            // si_status; si_utime and si_stime (24, 28) stay 0.
-            put32(&mut b, 20, self.status as u32);
+            // si_utime and si_stime stay 0.
+            si.si_status = self.status;
         }
-        b
+        si
     }
 }
 
@@ -584,66 +585,62 @@ fn get_sigframe(k: &Kernel, ka: &SigAction, size: u32) -> u32 {
     esp.wrapping_sub(size) & !7
 }
 
-#[inline]
-fn put32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline]
-fn get32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-
 /// `save_i387` for a CPU without FXSR: the 108-byte FNSAVE image, then `status` (the
-/// status word) at 108 and `magic` 0xFFFF ("fsave data only") at 110; the FXSR part
-/// stays zero. The handler then starts with a fresh FPU, as 2.4 clears `used_math`.
+/// status word) and `magic` 0xFFFF ("fsave data only"); the FXSR part stays zero.
+/// The handler then starts with a fresh FPU, as 2.4 clears `used_math`.
 /// Today's kernels save the FPU for every task, so the frame always has it (2.4
 /// leaves fpstate NULL for a task that never touched the FPU; nothing here tracks
 /// that).
-fn save_fpstate(k: &mut Kernel) -> Option<[u8; FPSTATE_SIZE]> {
+fn save_fpstate(k: &mut Kernel) -> Option<SigFpstate> {
     let image = growsdown_cpu::ops::x87::save_image(&mut k.cpu);
-    let mut b = [0u8; FPSTATE_SIZE];
-    b[..108].copy_from_slice(&image);
-    b[108..110].copy_from_slice(&image[4..6]);
-    b[110..112].copy_from_slice(&0xffffu16.to_le_bytes());
-    Some(b)
+    let mut fp = SigFpstate::new_zeroed();
+    fp.fsave.as_mut_bytes()[..FNSAVE_IMAGE_SIZE].copy_from_slice(&image);
+    fp.fsave.status = fp.fsave.sw as u16;
+    fp.fsave.magic = FPSTATE_MAGIC_FSAVE;
+    Some(fp)
 }
 
 /// `restore_i387`: reloads the FPU from a frame's FNSAVE image.
-fn restore_fpstate(k: &mut Kernel, image: &[u8; FPSAVE_SIZE]) {
-    let mut b = [0u8; 108];
-    b.copy_from_slice(&image[..108]);
+fn restore_fpstate(k: &mut Kernel, fp: &Fpstate) {
+    let mut b = [0u8; FNSAVE_IMAGE_SIZE];
+    b.copy_from_slice(&fp.as_bytes()[..FNSAVE_IMAGE_SIZE]);
     growsdown_cpu::ops::x87::restore_image(&mut k.cpu, &b);
 }
 
 /// `setup_sigcontext` (spec §6.4) for the current registers.
-fn sigcontext_bytes(k: &Kernel, fpstate: u32, oldmask: u32) -> [u8; SIGCONTEXT_SIZE] {
-    let mut b = [0u8; SIGCONTEXT_SIZE];
+fn sigcontext(k: &Kernel, fpstate: u32, oldmask: u32) -> Sigcontext {
     let c = &k.cpu;
-    let sel = |s: SegReg| u32::from(c.segs[s as usize].selector);
-    put32(&mut b, 0, sel(SegReg::Gs));
-    put32(&mut b, 4, sel(SegReg::Fs));
-    put32(&mut b, 8, sel(SegReg::Es));
-    put32(&mut b, 12, sel(SegReg::Ds));
-    put32(&mut b, 16, c.regs[EDI]);
-    put32(&mut b, 20, c.regs[ESI]);
-    put32(&mut b, 24, c.regs[EBP]);
-    put32(&mut b, 28, c.regs[ESP]);
-    put32(&mut b, 32, c.regs[EBX]);
-    put32(&mut b, 36, c.regs[EDX]);
-    put32(&mut b, 40, c.regs[ECX]);
-    put32(&mut b, 44, c.regs[EAX]);
-    put32(&mut b, 48, k.task.thread.trap_no);
-    put32(&mut b, 52, k.task.thread.error_code);
-    put32(&mut b, 56, c.eip);
-    put32(&mut b, 60, sel(SegReg::Cs));
-    put32(&mut b, 64, c.flags.get());
-    put32(&mut b, 68, c.regs[ESP]);
-    put32(&mut b, 72, sel(SegReg::Ss));
-    put32(&mut b, 76, fpstate);
-    put32(&mut b, 80, oldmask);
-    put32(&mut b, 84, k.task.thread.cr2);
-    b
+    let sel = |s: SegReg| c.segs[s as usize].selector;
+    Sigcontext {
+        gs: sel(SegReg::Gs),
+        __gsh: 0,
+        fs: sel(SegReg::Fs),
+        __fsh: 0,
+        es: sel(SegReg::Es),
+        __esh: 0,
+        ds: sel(SegReg::Ds),
+        __dsh: 0,
+        edi: c.regs[EDI],
+        esi: c.regs[ESI],
+        ebp: c.regs[EBP],
+        esp: c.regs[ESP],
+        ebx: c.regs[EBX],
+        edx: c.regs[EDX],
+        ecx: c.regs[ECX],
+        eax: c.regs[EAX],
+        trapno: k.task.thread.trap_no,
+        err: k.task.thread.error_code,
+        eip: c.eip,
+        cs: sel(SegReg::Cs),
+        __csh: 0,
+        eflags: c.flags.get(),
+        esp_at_signal: c.regs[ESP],
+        ss: sel(SegReg::Ss),
+        __ssh: 0,
+        fpstate,
+        oldmask,
+        cr2: k.task.thread.cr2,
+    }
 }
 
 /// Loads a data segment register for the handler; falls back to a flat segment if
@@ -672,19 +669,23 @@ fn enter_handler(k: &mut Kernel, frame: u32, handler: u32) {
 /// be written.
 fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
     let frame = get_sigframe(k, ka, SIGFRAME_SIZE);
-    let mut b = vec![0u8; SIGFRAME_SIZE as usize];
     let fp = save_fpstate(k);
-    let fp_ptr = if fp.is_some() { frame.wrapping_add(96) } else { 0 };
-    let pretcode = if ka.flags & SA_RESTORER != 0 { ka.restorer } else { frame.wrapping_add(724) };
-    put32(&mut b, 0, pretcode);
-    put32(&mut b, 4, sig as u32);
-    b[8..96].copy_from_slice(&sigcontext_bytes(k, fp_ptr, oldset as u32));
-    if let Some(img) = fp {
-        b[96..720].copy_from_slice(&img);
-    }
-    put32(&mut b, 720, (oldset >> 32) as u32);
-    b[724..732].copy_from_slice(&SIGFRAME_RETCODE);
-    if k.copy_to_user(frame, &b).is_err() {
+    let fp_ptr = if fp.is_some() { frame.wrapping_add(offset_of!(Sigframe, fpstate) as u32) } else { 0 };
+    let pretcode = if ka.flags & SA_RESTORER != 0 {
+        ka.restorer
+    } else {
+        frame.wrapping_add(offset_of!(Sigframe, retcode) as u32)
+    };
+    let [lo, hi] = sigset_words(oldset);
+    let f = Sigframe {
+        pretcode,
+        sig,
+        sc: sigcontext(k, fp_ptr, lo),
+        fpstate: fp.unwrap_or_else(SigFpstate::new_zeroed),
+        extramask: [hi],
+        retcode: SIGFRAME_RETCODE,
+    };
+    if k.copy_to_user(frame, f.as_bytes()).is_err() {
         return false;
     }
     log::debug!(
@@ -703,28 +704,36 @@ fn setup_rt_frame(k: &mut Kernel, info: &SigInfo, ka: &SigAction, oldset: u64) -
     let sig = info.signo;
     let frame = get_sigframe(k, ka, RT_SIGFRAME_SIZE);
     let esp = k.cpu.regs[ESP];
-    let mut b = vec![0u8; RT_SIGFRAME_SIZE as usize];
     let fp = save_fpstate(k);
-    let fp_ptr = if fp.is_some() { frame.wrapping_add(260) } else { 0 };
-    let pretcode = if ka.flags & SA_RESTORER != 0 { ka.restorer } else { frame.wrapping_add(884) };
-    put32(&mut b, 0, pretcode);
-    put32(&mut b, 4, sig as u32);
-    put32(&mut b, 8, frame.wrapping_add(16));
-    put32(&mut b, 12, frame.wrapping_add(144));
-    b[16..144].copy_from_slice(&info.to_user_bytes());
-    // ucontext: uc_flags 0, uc_link 0, uc_stack, uc_mcontext, uc_sigmask.
+    let fp_ptr = if fp.is_some() { frame.wrapping_add(offset_of!(RtSigframe, fpstate) as u32) } else { 0 };
+    let pretcode = if ka.flags & SA_RESTORER != 0 {
+        ka.restorer
+    } else {
+        frame.wrapping_add(offset_of!(RtSigframe, retcode) as u32)
+    };
     let alt = k.task.sig.altstack;
-    put32(&mut b, 152, alt.sp);
-    put32(&mut b, 156, k.task.sig.sas_ss_flags(esp) | if alt.autodisarm { SS_AUTODISARM } else { 0 });
-    put32(&mut b, 160, alt.size);
-    b[164..252].copy_from_slice(&sigcontext_bytes(k, fp_ptr, oldset as u32));
-    put32(&mut b, 252, oldset as u32);
-    put32(&mut b, 256, (oldset >> 32) as u32);
-    if let Some(img) = fp {
-        b[260..884].copy_from_slice(&img);
-    }
-    b[884..892].copy_from_slice(&RT_SIGFRAME_RETCODE);
-    if k.copy_to_user(frame, &b).is_err() {
+    let uc_stack = StackT {
+        ss_sp: alt.sp,
+        ss_flags: (k.task.sig.sas_ss_flags(esp) | if alt.autodisarm { SS_AUTODISARM } else { 0 }) as i32,
+        ss_size: alt.size,
+    };
+    let f = RtSigframe {
+        pretcode,
+        sig,
+        pinfo: frame.wrapping_add(offset_of!(RtSigframe, info) as u32),
+        puc: frame.wrapping_add(offset_of!(RtSigframe, uc) as u32),
+        info: info.to_user(),
+        uc: Ucontext {
+            uc_flags: 0,
+            uc_link: 0,
+            uc_stack,
+            uc_mcontext: sigcontext(k, fp_ptr, oldset as u32),
+            uc_sigmask: sigset_words(oldset),
+        },
+        fpstate: fp.unwrap_or_else(SigFpstate::new_zeroed),
+        retcode: RT_SIGFRAME_RETCODE,
+    };
+    if k.copy_to_user(frame, f.as_bytes()).is_err() {
         return false;
     }
     if alt.autodisarm {
@@ -757,19 +766,18 @@ fn valid_user_cs(k: &Kernel, sel: u16) -> bool {
 /// `restore_sigcontext` (spec §6.7). Validates every selector before changing
 /// anything: a bad one leaves the registers as they are and fails (the caller sends
 /// SIGSEGV). Returns the saved EAX.
-fn restore_sigcontext(k: &mut Kernel, sc: &[u8]) -> Result<u32, ()> {
-    let sel = |off: usize| get32(sc, off) as u16;
-    let cs = sel(60) | 3;
-    let ss = sel(72) | 3;
+fn restore_sigcontext(k: &mut Kernel, sc: &Sigcontext) -> Result<u32, ()> {
+    let cs = sc.cs | 3;
+    let ss = sc.ss | 3;
     if !valid_user_cs(k, cs) {
         return Err(());
     }
     let saved = k.cpu.segs;
     let loads = [
-        (SegReg::Gs, sel(0)),
-        (SegReg::Fs, sel(4)),
-        (SegReg::Es, sel(8)),
-        (SegReg::Ds, sel(12)),
+        (SegReg::Gs, sc.gs),
+        (SegReg::Fs, sc.fs),
+        (SegReg::Es, sc.es),
+        (SegReg::Ds, sc.ds),
         (SegReg::Ss, ss),
     ];
     for (s, v) in loads {
@@ -778,41 +786,41 @@ fn restore_sigcontext(k: &mut Kernel, sc: &[u8]) -> Result<u32, ()> {
             return Err(());
         }
     }
-    let fpstate = get32(sc, 76);
-    if fpstate != 0 {
-        let mut img = [0u8; FPSAVE_SIZE];
-        if k.copy_from_user(fpstate, &mut img).is_err() {
+    if sc.fpstate != 0 {
+        // The fsave part only (`struct i387_fsave_struct`): no FXSR here.
+        let mut fp = Fpstate::new_zeroed();
+        if k.copy_from_user(sc.fpstate, fp.as_mut_bytes()).is_err() {
             k.cpu.segs = saved;
             return Err(());
         }
-        restore_fpstate(k, &img);
+        restore_fpstate(k, &fp);
     }
     k.cpu.force_cs(cs);
     let r = &mut k.cpu.regs;
-    r[EDI] = get32(sc, 16);
-    r[ESI] = get32(sc, 20);
-    r[EBP] = get32(sc, 24);
-    r[ESP] = get32(sc, 28);
-    r[EBX] = get32(sc, 32);
-    r[EDX] = get32(sc, 36);
-    r[ECX] = get32(sc, 40);
-    k.cpu.eip = get32(sc, 56);
+    r[EDI] = sc.edi;
+    r[ESI] = sc.esi;
+    r[EBP] = sc.ebp;
+    r[ESP] = sc.esp;
+    r[EBX] = sc.ebx;
+    r[EDX] = sc.edx;
+    r[ECX] = sc.ecx;
+    k.cpu.eip = sc.eip;
     let cur = k.cpu.flags.get();
-    k.cpu.flags.set((cur & !FIX_EFLAGS) | (get32(sc, 64) & FIX_EFLAGS));
-    Ok(get32(sc, 44))
+    k.cpu.flags.set((cur & !FIX_EFLAGS) | (sc.eflags & FIX_EFLAGS));
+    Ok(sc.eax)
 }
 
 /// `sys_sigreturn` (119): the frame is at ESP - 8 (spec §6.7). Returns the EAX to
 /// leave in place; a bad frame forces SIGSEGV and returns 0.
 pub fn sys_sigreturn(k: &mut Kernel) -> u32 {
     let frame = k.cpu.regs[ESP].wrapping_sub(8);
-    let mut b = vec![0u8; SIGFRAME_SIZE as usize];
-    if k.copy_from_user(frame, &mut b).is_err() {
+    let mut f = Sigframe::new_zeroed();
+    if k.copy_from_user(frame, f.as_mut_bytes()).is_err() {
         return badframe(k, "sigreturn", frame);
     }
-    let set = u64::from(get32(&b, 80)) | (u64::from(get32(&b, 720)) << 32);
+    let set = sigset_from_words([f.sc.oldmask, f.extramask[0]]);
     k.task.sig.blocked = set & !UNBLOCKABLE;
-    match restore_sigcontext(k, &b[8..96]) {
+    match restore_sigcontext(k, &f.sc) {
         Ok(eax) => eax,
         Err(()) => badframe(k, "sigreturn", frame),
     }
@@ -821,20 +829,21 @@ pub fn sys_sigreturn(k: &mut Kernel) -> u32 {
 /// `sys_rt_sigreturn` (173): the frame is at ESP - 4; also re-applies `uc_stack`.
 pub fn sys_rt_sigreturn(k: &mut Kernel) -> u32 {
     let frame = k.cpu.regs[ESP].wrapping_sub(4);
-    let mut uc = vec![0u8; UCONTEXT_SIZE];
+    let mut uc = Ucontext::new_zeroed();
     if !crate::uaccess::access_ok(frame, RT_SIGFRAME_SIZE)
-        || k.copy_from_user(frame.wrapping_add(144), &mut uc).is_err()
+        || k.copy_from_user(frame.wrapping_add(offset_of!(RtSigframe, uc) as u32), uc.as_mut_bytes()).is_err()
     {
         return badframe(k, "rt_sigreturn", frame);
     }
-    let set = u64::from(get32(&uc, 108)) | (u64::from(get32(&uc, 112)) << 32);
+    let set = sigset_from_words(uc.uc_sigmask);
     k.task.sig.blocked = set & !UNBLOCKABLE;
-    let eax = match restore_sigcontext(k, &uc[20..108]) {
+    let eax = match restore_sigcontext(k, &uc.uc_mcontext) {
         Ok(eax) => eax,
         Err(()) => return badframe(k, "rt_sigreturn", frame),
     };
     // do_sigaltstack(&uc_stack, NULL, regs->esp); errors other than EFAULT ignored.
-    let ss = (get32(&uc, 8), get32(&uc, 12), get32(&uc, 16));
+    let st = uc.uc_stack;
+    let ss = (st.ss_sp, st.ss_flags as u32, st.ss_size);
     let esp = k.cpu.regs[ESP];
     let _ = do_sigaltstack(k, Some(ss), esp);
     eax
@@ -879,18 +888,15 @@ pub fn do_sigaltstack(
 
 /// Reads a user `stack_t` (ss_sp, ss_flags, ss_size).
 pub fn read_stack_t(k: &mut Kernel, addr: u32) -> Result<(u32, u32, u32), Errno> {
-    let mut b = [0u8; 12];
-    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-    Ok((get32(&b, 0), get32(&b, 4), get32(&b, 8)))
+    let mut st = StackT::default();
+    k.copy_from_user(addr, st.as_mut_bytes()).map_err(|_| EFAULT)?;
+    Ok((st.ss_sp, st.ss_flags as u32, st.ss_size))
 }
 
 /// Writes a user `stack_t`.
 pub fn write_stack_t(k: &mut Kernel, addr: u32, v: (u32, u32, u32)) -> Result<(), Errno> {
-    let mut b = [0u8; 12];
-    put32(&mut b, 0, v.0);
-    put32(&mut b, 4, v.1);
-    put32(&mut b, 8, v.2);
-    k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+    let st = StackT { ss_sp: v.0, ss_flags: v.1 as i32, ss_size: v.2 };
+    k.copy_to_user(addr, st.as_bytes()).map_err(|_| EFAULT)
 }
 
 /// `do_sigaction`: installs `new` for `sig` (if given) and returns the old action.

@@ -18,7 +18,13 @@
 //! instead of sleeping with part of the data written.
 
 use std::ffi::CString;
+use std::mem::size_of;
 
+use crate::abi::fs::{
+    Flock, Flock64, Iovec, LinuxDirent64Header, Pollfd, Stat64, Statfs64, Statx, Termios, Winsize,
+};
+use crate::abi::time::{KernelTimespec, Timespec, Timeval};
+use crate::abi::{FromBytes, FromZeros, IntoBytes};
 use crate::errno::{
     host_errno, Errno, SysResult, EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, EOVERFLOW, ERANGE, ERESTARTNOHAND,
     ERESTARTSYS,
@@ -86,9 +92,6 @@ const FIONREAD: u32 = 0x541b;
 const FIONBIO: u32 = 0x5421;
 const FIONCLEX: u32 = 0x5450;
 const FIOCLEX: u32 = 0x5451;
-/// Size of the kernel's `struct termios` (4 flag words, c_line, 19 c_cc), the same
-/// on i386 and x86-64.
-const KTERMIOS_SIZE: usize = 36;
 
 // ---------------------------------------------------------------------------------
 // Helpers
@@ -250,13 +253,13 @@ fn read_iovecs(k: &mut Kernel, addr: u32, cnt: u32) -> Result<Vec<Iov>, Errno> {
     if cnt > UIO_MAXIOV {
         return Err(EINVAL);
     }
-    let mut raw = vec![0u8; cnt as usize * 8];
-    k.copy_from_user(addr, &mut raw).map_err(|_| EFAULT)?;
+    let mut raw = vec![Iovec::new_zeroed(); cnt as usize];
+    k.copy_from_user(addr, raw.as_mut_bytes()).map_err(|_| EFAULT)?;
     let mut total = 0usize;
     let mut v = Vec::with_capacity(cnt as usize);
-    for c in raw.chunks_exact(8) {
-        let base = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        let mut len = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+    for c in &raw {
+        let base = c.iov_base;
+        let mut len = c.iov_len;
         if (len as i32) < 0 {
             return Err(EINVAL);
         }
@@ -690,10 +693,8 @@ fn do_pipe2(k: &mut Kernel, addr: u32, flags: u32) -> SysResult {
             return Err(e);
         }
     };
-    let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&r.to_le_bytes());
-    b[4..].copy_from_slice(&w.to_le_bytes());
-    if k.copy_to_user(addr, &b).is_err() {
+    // int fildes[2]
+    if k.copy_to_user(addr, [r, w].as_bytes()).is_err() {
         let _ = k.task.files.close(r);
         let _ = k.task.files.close(w);
         return Err(EFAULT);
@@ -715,43 +716,39 @@ pub fn sys_pipe2(k: &mut Kernel, a: Args) -> SysResult {
 /// Converts a guest `struct flock` (32-bit offsets, 16 bytes) or `struct flock64`
 /// (packed i386 layout, 24 bytes) to the host's.
 fn read_flock(k: &mut Kernel, addr: u32, is64: bool) -> Result<libc::flock, Errno> {
-    let mut b = [0u8; 24];
-    let n = if is64 { 24 } else { 16 };
-    k.copy_from_user(addr, &mut b[..n]).map_err(|_| EFAULT)?;
-    let i16_at = |o: usize| i16::from_le_bytes([b[o], b[o + 1]]);
-    let i32_at = |o: usize| i32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-    let i64_at = |o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
     // SAFETY: flock is plain data; all-zero is a valid value.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = i16_at(0);
-    fl.l_whence = i16_at(2);
     if is64 {
-        fl.l_start = i64_at(4);
-        fl.l_len = i64_at(12);
-        fl.l_pid = i32_at(20);
+        let mut g = Flock64::new_zeroed();
+        k.copy_from_user(addr, g.as_mut_bytes()).map_err(|_| EFAULT)?;
+        (fl.l_type, fl.l_whence, fl.l_start, fl.l_len, fl.l_pid) =
+            (g.l_type, g.l_whence, g.l_start, g.l_len, g.l_pid);
     } else {
-        fl.l_start = i64::from(i32_at(4));
-        fl.l_len = i64::from(i32_at(8));
-        fl.l_pid = i32_at(12);
+        let mut g = Flock::new_zeroed();
+        k.copy_from_user(addr, g.as_mut_bytes()).map_err(|_| EFAULT)?;
+        (fl.l_type, fl.l_whence, fl.l_pid) = (g.l_type, g.l_whence, g.l_pid);
+        (fl.l_start, fl.l_len) = (i64::from(g.l_start), i64::from(g.l_len));
     }
     Ok(fl)
 }
 
 fn write_flock(k: &mut Kernel, addr: u32, fl: &libc::flock, is64: bool) -> Result<(), Errno> {
-    let mut b = Vec::with_capacity(24);
-    b.extend_from_slice(&fl.l_type.to_le_bytes());
-    b.extend_from_slice(&fl.l_whence.to_le_bytes());
-    if is64 {
-        b.extend_from_slice(&fl.l_start.to_le_bytes());
-        b.extend_from_slice(&fl.l_len.to_le_bytes());
+    let r = if is64 {
+        let g = Flock64 {
+            l_type: fl.l_type,
+            l_whence: fl.l_whence,
+            l_start: fl.l_start,
+            l_len: fl.l_len,
+            l_pid: fl.l_pid,
+        };
+        k.copy_to_user(addr, g.as_bytes())
     } else {
-        let start = i32::try_from(fl.l_start).map_err(|_| EOVERFLOW)?;
-        let len = i32::try_from(fl.l_len).map_err(|_| EOVERFLOW)?;
-        b.extend_from_slice(&start.to_le_bytes());
-        b.extend_from_slice(&len.to_le_bytes());
-    }
-    b.extend_from_slice(&fl.l_pid.to_le_bytes());
-    k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+        let l_start = i32::try_from(fl.l_start).map_err(|_| EOVERFLOW)?;
+        let l_len = i32::try_from(fl.l_len).map_err(|_| EOVERFLOW)?;
+        let g = Flock { l_type: fl.l_type, l_whence: fl.l_whence, l_start, l_len, l_pid: fl.l_pid };
+        k.copy_to_user(addr, g.as_bytes())
+    };
+    r.map_err(|_| EFAULT)
 }
 
 /// fcntl64(fd, cmd, arg) (also the old fcntl: same commands on i386).
@@ -830,31 +827,31 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
     // size the request reads or writes.
     match req {
         TCGETS => {
-            let mut t = [0u8; KTERMIOS_SIZE];
-            ok_int(unsafe { libc::ioctl(host, libc::TCGETS, t.as_mut_ptr()) })?;
-            k.copy_to_user(arg, &t).map_err(|_| EFAULT)?;
+            let mut t = Termios::new_zeroed();
+            ok_int(unsafe { libc::ioctl(host, libc::TCGETS, t.as_mut_bytes().as_mut_ptr()) })?;
+            k.copy_to_user(arg, t.as_bytes()).map_err(|_| EFAULT)?;
             Ok(0)
         }
         TCSETS | TCSETSW | TCSETSF => {
-            let mut t = [0u8; KTERMIOS_SIZE];
-            k.copy_from_user(arg, &mut t).map_err(|_| EFAULT)?;
+            let mut t = Termios::new_zeroed();
+            k.copy_from_user(arg, t.as_mut_bytes()).map_err(|_| EFAULT)?;
             let hreq = match req {
                 TCSETS => libc::TCSETS,
                 TCSETSW => libc::TCSETSW,
                 _ => libc::TCSETSF,
             };
-            ok_int(unsafe { libc::ioctl(host, hreq, t.as_ptr()) })
+            ok_int(unsafe { libc::ioctl(host, hreq, t.as_bytes().as_ptr()) })
         }
         TIOCGWINSZ => {
-            let mut w = [0u8; 8];
-            ok_int(unsafe { libc::ioctl(host, libc::TIOCGWINSZ, w.as_mut_ptr()) })?;
-            k.copy_to_user(arg, &w).map_err(|_| EFAULT)?;
+            let mut w = Winsize::new_zeroed();
+            ok_int(unsafe { libc::ioctl(host, libc::TIOCGWINSZ, w.as_mut_bytes().as_mut_ptr()) })?;
+            k.copy_to_user(arg, w.as_bytes()).map_err(|_| EFAULT)?;
             Ok(0)
         }
         TIOCSWINSZ => {
-            let mut w = [0u8; 8];
-            k.copy_from_user(arg, &mut w).map_err(|_| EFAULT)?;
-            ok_int(unsafe { libc::ioctl(host, libc::TIOCSWINSZ, w.as_ptr()) })
+            let mut w = Winsize::new_zeroed();
+            k.copy_from_user(arg, w.as_mut_bytes()).map_err(|_| EFAULT)?;
+            ok_int(unsafe { libc::ioctl(host, libc::TIOCSWINSZ, w.as_bytes().as_ptr()) })
         }
         FIONREAD | TIOCGPGRP => {
             let mut v: libc::c_int = 0;
@@ -894,15 +891,14 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
     if u64::from(nfds) > nofile(k) {
         return Err(EINVAL);
     }
-    let mut raw = vec![0u8; nfds as usize * 8];
-    k.copy_from_user(addr, &mut raw).map_err(|_| EFAULT)?;
+    let mut raw = vec![Pollfd::new_zeroed(); nfds as usize];
+    k.copy_from_user(addr, raw.as_mut_bytes()).map_err(|_| EFAULT)?;
     let mut hfds = Vec::with_capacity(nfds as usize);
     let mut nval = vec![false; nfds as usize];
     // Data held back for a guest fd makes it readable at once.
     let mut held = vec![false; nfds as usize];
-    for (i, c) in raw.chunks_exact(8).enumerate() {
-        let gfd = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        let events = i16::from_le_bytes([c[4], c[5]]);
+    for (i, c) in raw.iter().enumerate() {
+        let (gfd, events) = (c.fd, c.events);
         let fd = if gfd < 0 {
             -1
         } else {
@@ -931,7 +927,7 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
             return r;
         }
     }
-    for (i, c) in raw.chunks_exact_mut(8).enumerate() {
+    for (i, c) in raw.iter_mut().enumerate() {
         let mut rev = if nval[i] { libc::POLLNVAL } else { hfds[i].revents };
         if held[i] {
             rev |= libc::POLLIN;
@@ -939,9 +935,9 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
         if (nval[i] || held[i]) && hfds[i].revents == 0 {
             n += 1;
         }
-        c[6..8].copy_from_slice(&rev.to_le_bytes());
+        c.revents = rev;
     }
-    k.copy_to_user(addr, &raw).map_err(|_| EFAULT)?;
+    k.copy_to_user(addr, raw.as_bytes()).map_err(|_| EFAULT)?;
     Ok(n)
 }
 
@@ -964,28 +960,30 @@ fn sleep_polling(
 // ---------------------------------------------------------------------------------
 // stat family
 
-/// Encodes the i386 `struct stat64` (96 bytes, 4-byte packed).
-pub fn encode_stat64(st: &libc::stat) -> [u8; 96] {
-    let mut b = [0u8; 96];
-    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
-    put(0, &(st.st_dev).to_le_bytes());
-    put(12, &(st.st_ino as u32).to_le_bytes());
-    put(16, &(st.st_mode).to_le_bytes());
-    put(20, &(st.st_nlink as u32).to_le_bytes());
-    put(24, &(st.st_uid).to_le_bytes());
-    put(28, &(st.st_gid).to_le_bytes());
-    put(32, &(st.st_rdev).to_le_bytes());
-    put(44, &(st.st_size).to_le_bytes());
-    put(52, &(st.st_blksize as u32).to_le_bytes());
-    put(56, &(st.st_blocks as u64).to_le_bytes());
-    put(64, &(st.st_atime as u32).to_le_bytes());
-    put(68, &(st.st_atime_nsec as u32).to_le_bytes());
-    put(72, &(st.st_mtime as u32).to_le_bytes());
-    put(76, &(st.st_mtime_nsec as u32).to_le_bytes());
-    put(80, &(st.st_ctime as u32).to_le_bytes());
-    put(84, &(st.st_ctime_nsec as u32).to_le_bytes());
-    put(88, &(st.st_ino).to_le_bytes());
-    b
+/// The i386 `struct stat64` for a host `struct stat` (`cp_new_stat64`): 32-bit
+/// times and the inode number both truncated (`__st_ino`) and whole (`st_ino`).
+pub fn stat64_from_host(st: &libc::stat) -> Stat64 {
+    Stat64 {
+        st_dev: st.st_dev,
+        __pad0: [0; 4],
+        __st_ino: st.st_ino as u32,
+        st_mode: st.st_mode,
+        st_nlink: st.st_nlink as u32,
+        st_uid: st.st_uid,
+        st_gid: st.st_gid,
+        st_rdev: st.st_rdev,
+        __pad3: [0; 4],
+        st_size: st.st_size,
+        st_blksize: st.st_blksize as u32,
+        st_blocks: st.st_blocks as u64,
+        st_atime: st.st_atime as u32,
+        st_atime_nsec: st.st_atime_nsec as u32,
+        st_mtime: st.st_mtime as u32,
+        st_mtime_nsec: st.st_mtime_nsec as u32,
+        st_ctime: st.st_ctime as u32,
+        st_ctime_nsec: st.st_ctime_nsec as u32,
+        st_ino: st.st_ino,
+    }
 }
 
 fn host_fstatat(dfd: i32, p: &CString, flags: u32) -> Result<libc::stat, Errno> {
@@ -998,7 +996,7 @@ fn host_fstatat(dfd: i32, p: &CString, flags: u32) -> Result<libc::stat, Errno> 
 }
 
 fn put_stat64(k: &mut Kernel, addr: u32, st: &libc::stat) -> SysResult {
-    k.copy_to_user(addr, &encode_stat64(st)).map_err(|_| EFAULT)?;
+    k.copy_to_user(addr, stat64_from_host(st).as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -1057,13 +1055,12 @@ pub fn sys_statx(k: &mut Kernel, a: Args) -> SysResult {
     } else {
         host_at_follow(k, dirfd, p, flags & AT_SYMLINK_NOFOLLOW == 0)?
     };
-    let mut out = [0u8; 256];
-    // SAFETY: `out` is 256 bytes, the size of struct statx; `p` is NUL-terminated.
-    let r = unsafe {
-        libc::syscall(libc::SYS_statx, dfd, p.as_ptr(), flags as libc::c_int, mask, out.as_mut_ptr())
-    };
+    let mut out = Statx::new_zeroed();
+    let outp = out.as_mut_bytes().as_mut_ptr();
+    // SAFETY: `outp` points at a whole struct statx; `p` is NUL-terminated.
+    let r = unsafe { libc::syscall(libc::SYS_statx, dfd, p.as_ptr(), flags as libc::c_int, mask, outp) };
     ok_long(r)?;
-    k.copy_to_user(buf, &out).map_err(|_| EFAULT)?;
+    k.copy_to_user(buf, out.as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -1085,23 +1082,24 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     let mut out = Vec::with_capacity(got);
     let mut off = 0usize;
     let f = k.task.files.get_mut(fd).ok_or(EBADF)?;
-    while off + 19 <= got {
-        let reclen = usize::from(u16::from_le_bytes([buf[off + 16], buf[off + 17]]));
-        if reclen < 19 || off + reclen > got {
+    const HDR: usize = size_of::<LinuxDirent64Header>();
+    while let Ok((hdr, _)) = LinuxDirent64Header::read_from_prefix(&buf[off..got]) {
+        let reclen = usize::from(hdr.d_reclen);
+        if reclen < HDR || off + reclen > got {
             break;
         }
         let rec = &buf[off..off + reclen];
-        let ino = &rec[0..8];
-        let d_off = i64::from_le_bytes(rec[8..16].try_into().unwrap_or([0; 8]));
-        let d_type = rec[18];
-        let name_end = rec[19..].iter().position(|&c| c == 0).map_or(rec.len(), |p| 19 + p);
-        let name = &rec[19..name_end];
-        let len = (19 + name.len() + 1).div_ceil(8) * 8;
+        let name_end = rec[HDR..].iter().position(|&c| c == 0).map_or(rec.len(), |p| HDR + p);
+        let name = &rec[HDR..name_end];
+        let len = (HDR + name.len() + 1).div_ceil(8) * 8;
         let start = out.len();
-        out.extend_from_slice(ino);
-        out.extend_from_slice(&f.dir_cookie(d_off).to_le_bytes());
-        out.extend_from_slice(&(len as u16).to_le_bytes());
-        out.push(d_type);
+        let h = LinuxDirent64Header {
+            d_ino: hdr.d_ino,
+            d_off: f.dir_cookie(hdr.d_off),
+            d_reclen: len as u16,
+            d_type: hdr.d_type,
+        };
+        out.extend_from_slice(h.as_bytes());
         out.extend_from_slice(name);
         out.resize(start + len, 0);
         off += reclen;
@@ -1363,7 +1361,7 @@ pub fn sys_utimensat(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     let (dirfd, path, times, flags) = (a[0], a[1], a[2], a[3]);
     let mut ts = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
     let tsp = if times != 0 {
-        let size = if time64 { 16 } else { 8 };
+        let size = if time64 { size_of::<KernelTimespec>() } else { size_of::<Timespec>() };
         for (i, t) in ts.iter_mut().enumerate() {
             *t = read_utime(k, times.wrapping_add((i * size) as u32), time64)?;
         }
@@ -1386,19 +1384,14 @@ pub fn sys_utimensat(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
 /// One `times[i]` of utimensat: UTIME_NOW / UTIME_OMIT pass through.
 fn read_utime(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::timespec, Errno> {
     let (sec, nsec) = if time64 {
-        let mut b = [0u8; 16];
-        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-        (
-            i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8])),
-            i64::from(i32::from_le_bytes([b[8], b[9], b[10], b[11]])),
-        )
+        let mut t = KernelTimespec::default();
+        k.copy_from_user(addr, t.as_mut_bytes()).map_err(|_| EFAULT)?;
+        // Only the low 32 bits of tv_nsec count on a 32-bit task.
+        (t.tv_sec, i64::from(t.tv_nsec as i32))
     } else {
-        let mut b = [0u8; 8];
-        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-        (
-            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            i64::from(i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
-        )
+        let mut t = Timespec::default();
+        k.copy_from_user(addr, t.as_mut_bytes()).map_err(|_| EFAULT)?;
+        (i64::from(t.tv_sec), i64::from(t.tv_nsec))
     };
     Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
 }
@@ -1408,26 +1401,29 @@ fn read_utime(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::timespec,
 type HostStatfs = [u64; 15];
 
 /// The i386 `struct statfs64` (84 bytes, 4-byte packed).
-fn encode_statfs64(s: &HostStatfs) -> [u8; 84] {
-    let mut b = [0u8; 84];
-    let mut put = |off: usize, v: &[u8]| b[off..off + v.len()].copy_from_slice(v);
-    put(0, &(s[0] as u32).to_le_bytes());
-    put(4, &(s[1] as u32).to_le_bytes());
-    for (i, off) in [8, 16, 24, 32, 40].into_iter().enumerate() {
-        put(off, &s[2 + i].to_le_bytes());
+fn statfs64_from_host(s: &HostStatfs) -> Statfs64 {
+    Statfs64 {
+        f_type: s[0] as u32,
+        f_bsize: s[1] as u32,
+        f_blocks: s[2],
+        f_bfree: s[3],
+        f_bavail: s[4],
+        f_files: s[5],
+        f_ffree: s[6],
+        // The host's two fsid ints, in memory order.
+        f_fsid: [s[7] as u32, (s[7] >> 32) as u32],
+        f_namelen: s[8] as u32,
+        f_frsize: s[9] as u32,
+        f_flags: s[10] as u32,
+        f_spare: [0; 4],
     }
-    put(48, &s[7].to_le_bytes());
-    put(56, &(s[8] as u32).to_le_bytes());
-    put(60, &(s[9] as u32).to_le_bytes());
-    put(64, &(s[10] as u32).to_le_bytes());
-    b
 }
 
 fn put_statfs64(k: &mut Kernel, size: u32, buf: u32, s: &HostStatfs) -> SysResult {
-    if size != 84 {
+    if size as usize != size_of::<Statfs64>() {
         return Err(EINVAL);
     }
-    k.copy_to_user(buf, &encode_statfs64(s)).map_err(|_| EFAULT)?;
+    k.copy_to_user(buf, statfs64_from_host(s).as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -1594,10 +1590,9 @@ fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::tim
 /// _newselect(nfds, readfds, writefds, exceptfds, struct timeval *timeout)
 pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
     let timeout = if a[4] != 0 {
-        let mut b = [0u8; 8];
-        k.copy_from_user(a[4], &mut b).map_err(|_| EFAULT)?;
-        let sec = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let usec = i32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        let mut tv = Timeval::default();
+        k.copy_from_user(a[4], tv.as_mut_bytes()).map_err(|_| EFAULT)?;
+        let (sec, usec) = (tv.tv_sec, tv.tv_usec);
         if sec < 0 || !(0..1_000_000).contains(&usec) {
             return Err(EINVAL);
         }
@@ -1610,10 +1605,8 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
     if let Some(t) = timeout {
         // Linux writes back the time not slept.
         let left = t.saturating_sub(start.elapsed());
-        let mut b = [0u8; 8];
-        b[..4].copy_from_slice(&(left.as_secs() as u32).to_le_bytes());
-        b[4..].copy_from_slice(&left.subsec_micros().to_le_bytes());
-        let _ = k.copy_to_user(a[4], &b);
+        let tv = Timeval { tv_sec: left.as_secs() as i32, tv_usec: left.subsec_micros() as i32 };
+        let _ = k.copy_to_user(a[4], tv.as_bytes());
     }
     Ok(r)
 }

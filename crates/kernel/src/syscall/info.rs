@@ -1,38 +1,39 @@
 //! System information: uname, sysinfo, getrandom.
 
+use crate::abi::info::{NewUtsname, Sysinfo, UTS_LEN};
+use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{host_errno, SysResult, EFAULT, EINVAL};
 use crate::syscall::Args;
 use crate::Kernel;
 
-/// Length of each `struct new_utsname` field.
-const UTS_LEN: usize = 65;
-
 /// The `struct new_utsname` (6 × 65 bytes) the guest sees: the host's names and
 /// release (static glibc 2.36 refuses kernels older than 3.2, so the modern release
 /// string is kept) with machine "i686".
-pub fn utsname_bytes() -> [u8; 6 * UTS_LEN] {
+pub fn utsname() -> NewUtsname {
     // SAFETY: utsname is plain data; `u` is a valid out-pointer.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     unsafe { libc::uname(&mut u) };
-    let mut b = [0u8; 6 * UTS_LEN];
-    let fields: [&[libc::c_char]; 6] =
-        [&u.sysname, &u.nodename, &u.release, &u.version, &u.machine, &u.domainname];
-    for (i, f) in fields.iter().enumerate() {
-        let out = &mut b[i * UTS_LEN..(i + 1) * UTS_LEN];
-        let src: Vec<u8> = match i {
-            0 => b"Linux".to_vec(),
-            4 => b"i686".to_vec(),
-            _ => f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect(),
-        };
+    let host =
+        |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect() };
+    let mut g = NewUtsname::new_zeroed();
+    let fields: [(&mut [u8; UTS_LEN], Vec<u8>); 6] = [
+        (&mut g.sysname, b"Linux".to_vec()),
+        (&mut g.nodename, host(&u.nodename)),
+        (&mut g.release, host(&u.release)),
+        (&mut g.version, host(&u.version)),
+        (&mut g.machine, b"i686".to_vec()),
+        (&mut g.domainname, host(&u.domainname)),
+    ];
+    for (out, src) in fields {
         let n = src.len().min(UTS_LEN - 1);
         out[..n].copy_from_slice(&src[..n]);
     }
-    b
+    g
 }
 
 /// uname(struct new_utsname *)
 pub fn sys_uname(k: &mut Kernel, a: Args) -> SysResult {
-    k.copy_to_user(a[0], &utsname_bytes()).map_err(|_| EFAULT)?;
+    k.copy_to_user(a[0], utsname().as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -63,20 +64,25 @@ pub fn sys_sysinfo(k: &mut Kernel, a: Args) -> SysResult {
             *v >>= 1;
         }
     }
-    let mut b = [0u8; 64];
-    let mut put = |off: usize, v: u64| b[off..off + 4].copy_from_slice(&(v as u32).to_le_bytes());
-    put(0, si.uptime as u64);
-    put(4, si.loads[0]);
-    put(8, si.loads[1]);
-    put(12, si.loads[2]);
-    for (i, v) in mem[..6].iter().enumerate() {
-        put(16 + 4 * i, *v);
-    }
-    put(44, mem[6]);
-    put(48, mem[7]);
-    put(52, u64::from(unit));
-    b[40..42].copy_from_slice(&si.procs.to_le_bytes());
-    k.copy_to_user(a[0], &b).map_err(|_| EFAULT)?;
+    let [totalram, freeram, sharedram, bufferram, totalswap, freeswap, totalhigh, freehigh] =
+        mem.map(|v| v as u32);
+    let g = Sysinfo {
+        uptime: si.uptime as i32,
+        loads: si.loads.map(|l| l as u32),
+        totalram,
+        freeram,
+        sharedram,
+        bufferram,
+        totalswap,
+        freeswap,
+        procs: si.procs,
+        pad: 0,
+        totalhigh,
+        freehigh,
+        mem_unit: unit,
+        _f: [0; 8],
+    };
+    k.copy_to_user(a[0], g.as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 

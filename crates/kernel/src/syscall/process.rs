@@ -4,6 +4,9 @@
 
 use growsdown_cpu::{Descriptor, SegReg, Segment};
 
+use crate::abi::process::{Rlimit as AbiRlimit, Rlimit64, Rusage, UserDesc as AbiUserDesc};
+use crate::abi::time::Timeval;
+use crate::abi::IntoBytes;
 use crate::errno::{host_errno, Errno, SysResult, EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
 use crate::signal::{SigInfo, SIGKILL};
 use crate::syscall::Args;
@@ -334,12 +337,8 @@ impl UserDesc {
             | (((hi >> 20) & 1) << 6);
         Self { entry, base, limit, flags }
     }
-    fn to_bytes(self) -> [u8; 16] {
-        let mut b = [0u8; 16];
-        for (i, v) in [self.entry, self.base, self.limit, self.flags].into_iter().enumerate() {
-            b[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
-        }
-        b
+    fn to_abi(self) -> AbiUserDesc {
+        AbiUserDesc { entry_number: self.entry, base_addr: self.base, limit: self.limit, flags: self.flags }
     }
 }
 
@@ -352,10 +351,9 @@ fn tls_range(k: &Kernel) -> std::ops::RangeInclusive<usize> {
 
 /// Reads a `struct user_desc` and checks it (`tls_desc_okay`).
 fn read_user_desc(k: &mut Kernel, addr: u32) -> Result<UserDesc, Errno> {
-    let mut b = [0u8; 16];
-    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-    let w = |i: usize| u32::from_le_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
-    let info = UserDesc { entry: w(0), base: w(1), limit: w(2), flags: w(3) };
+    let mut u = AbiUserDesc::default();
+    k.copy_from_user(addr, u.as_mut_bytes()).map_err(|_| EFAULT)?;
+    let info = UserDesc { entry: u.entry_number, base: u.base_addr, limit: u.limit, flags: u.flags };
     if !info.okay() {
         return Err(EINVAL);
     }
@@ -408,7 +406,7 @@ pub fn sys_get_thread_area(k: &mut Kernel, a: Args) -> SysResult {
         return Err(EINVAL);
     }
     let d = UserDesc::decode(idx, k.cpu.gdt[i]);
-    k.copy_to_user(a[0], &d.to_bytes()).map_err(|_| EFAULT)?;
+    k.copy_to_user(a[0], d.to_abi().as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -472,11 +470,9 @@ fn do_prlimit(k: &mut Kernel, res: u32, new: Option<Rlimit>) -> Result<Rlimit, E
 }
 
 fn read_rlimit64(k: &mut Kernel, addr: u32) -> Result<Rlimit, Errno> {
-    let mut b = [0u8; 16];
-    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-    let cur = u64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
-    let max = u64::from_le_bytes(b[8..].try_into().unwrap_or([0; 8]));
-    Ok(Rlimit { cur, max })
+    let mut r = Rlimit64::default();
+    k.copy_from_user(addr, r.as_mut_bytes()).map_err(|_| EFAULT)?;
+    Ok(Rlimit { cur: r.rlim_cur, max: r.rlim_max })
 }
 
 /// prlimit64(pid, resource, const struct rlimit64 *new, struct rlimit64 *old)
@@ -487,20 +483,16 @@ pub fn sys_prlimit64(k: &mut Kernel, a: Args) -> SysResult {
     let new = if a[2] != 0 { Some(read_rlimit64(k, a[2])?) } else { None };
     let old = do_prlimit(k, a[1], new)?;
     if a[3] != 0 {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&old.cur.to_le_bytes());
-        b[8..].copy_from_slice(&old.max.to_le_bytes());
-        k.copy_to_user(a[3], &b).map_err(|_| EFAULT)?;
+        let r = Rlimit64 { rlim_cur: old.cur, rlim_max: old.max };
+        k.copy_to_user(a[3], r.as_bytes()).map_err(|_| EFAULT)?;
     }
     Ok(0)
 }
 
 fn put_rlimit32(k: &mut Kernel, addr: u32, r: Rlimit, ceiling: u64) -> SysResult {
     let clamp = |v: u64| v.min(ceiling) as u32;
-    let mut b = [0u8; 8];
-    b[..4].copy_from_slice(&clamp(r.cur).to_le_bytes());
-    b[4..].copy_from_slice(&clamp(r.max).to_le_bytes());
-    k.copy_to_user(addr, &b).map_err(|_| EFAULT)?;
+    let g = AbiRlimit { rlim_cur: clamp(r.cur), rlim_max: clamp(r.max) };
+    k.copy_to_user(addr, g.as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
@@ -521,11 +513,11 @@ pub fn sys_setrlimit(k: &mut Kernel, a: Args) -> SysResult {
     if a[0] as usize >= RLIM_NLIMITS {
         return Err(EINVAL);
     }
-    let mut b = [0u8; 8];
-    k.copy_from_user(a[1], &mut b).map_err(|_| EFAULT)?;
+    let mut g = AbiRlimit::default();
+    k.copy_from_user(a[1], g.as_mut_bytes()).map_err(|_| EFAULT)?;
     let widen = |v: u32| if v == u32::MAX { RLIM_INFINITY } else { u64::from(v) };
-    let cur = widen(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let max = widen(u32::from_le_bytes([b[4], b[5], b[6], b[7]]));
+    let cur = widen(g.rlim_cur);
+    let max = widen(g.rlim_max);
     do_prlimit(k, a[0], Some(Rlimit { cur, max }))?;
     Ok(0)
 }
@@ -550,22 +542,23 @@ fn host_rusage() -> libc::rusage {
 /// RUSAGE_CHILDREN reports the fault counts of the reaped children (`cmin_flt`,
 /// `cmaj_flt`) and zero times: the host cannot tell how much of the emulator's CPU
 /// time was a child's.
-pub fn rusage_bytes(k: &Kernel, children: bool) -> [u8; 72] {
-    let mut b = [0u8; 72];
-    let put = |b: &mut [u8; 72], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+pub fn rusage(k: &Kernel, children: bool) -> Rusage {
     if children {
-        put(&mut b, 32, k.task.cmin_flt as u32);
-        put(&mut b, 36, k.task.cmaj_flt as u32);
-        return b;
+        return Rusage {
+            ru_minflt: k.task.cmin_flt as i32,
+            ru_majflt: k.task.cmaj_flt as i32,
+            ..Rusage::default()
+        };
     }
     let ru = host_rusage();
-    put(&mut b, 0, ru.ru_utime.tv_sec as u32);
-    put(&mut b, 4, ru.ru_utime.tv_usec as u32);
-    put(&mut b, 8, ru.ru_stime.tv_sec as u32);
-    put(&mut b, 12, ru.ru_stime.tv_usec as u32);
-    put(&mut b, 32, k.task.min_flt as u32);
-    put(&mut b, 36, k.task.maj_flt as u32);
-    b
+    let tv = |t: libc::timeval| Timeval { tv_sec: t.tv_sec as i32, tv_usec: t.tv_usec as i32 };
+    Rusage {
+        ru_utime: tv(ru.ru_utime),
+        ru_stime: tv(ru.ru_stime),
+        ru_minflt: k.task.min_flt as i32,
+        ru_majflt: k.task.maj_flt as i32,
+        ..Rusage::default()
+    }
 }
 
 /// getrusage(who, struct rusage *)
@@ -575,8 +568,8 @@ pub fn sys_getrusage(k: &mut Kernel, a: Args) -> SysResult {
         -1 => true,
         _ => return Err(EINVAL),
     };
-    let b = rusage_bytes(k, children);
-    k.copy_to_user(a[1], &b).map_err(|_| EFAULT)?;
+    let ru = rusage(k, children);
+    k.copy_to_user(a[1], ru.as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
 

@@ -2,6 +2,8 @@
 //! processes, pause and sigsuspend. Delivery, frames and sigreturn live in
 //! [`crate::signal`].
 
+use crate::abi::signal::{sigset_from_words, sigset_words, KSigaction, OldSigaction};
+use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND, ESRCH};
 use crate::exit::INIT_PID;
 use crate::sched::{interruptible_sleep_on, WaitOn};
@@ -18,10 +20,6 @@ const SIG_SETMASK: u32 = 2;
 /// `sizeof(sigset_t)` the kernel accepts.
 const SIGSET_SIZE: u32 = 8;
 
-fn get32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-
 /// rt_sigaction(sig, const struct sigaction *act, struct sigaction *oact, sigsetsize)
 /// with the i386 kernel layout: handler, flags, restorer, mask (8 bytes).
 pub fn sys_rt_sigaction(k: &mut Kernel, a: Args) -> SysResult {
@@ -30,25 +28,26 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: Args) -> SysResult {
         return Err(EINVAL);
     }
     let new = if act != 0 {
-        let mut b = [0u8; 20];
-        k.copy_from_user(act, &mut b).map_err(|_| EFAULT)?;
+        let mut sa = KSigaction::new_zeroed();
+        k.copy_from_user(act, sa.as_mut_bytes()).map_err(|_| EFAULT)?;
         Some(SigAction {
-            handler: get32(&b, 0),
-            flags: get32(&b, 4),
-            restorer: get32(&b, 8),
-            mask: u64::from(get32(&b, 12)) | (u64::from(get32(&b, 16)) << 32),
+            handler: sa.sa_handler,
+            flags: sa.sa_flags,
+            restorer: sa.sa_restorer,
+            mask: sigset_from_words(sa.sa_mask),
         })
     } else {
         None
     };
     let old = do_sigaction(k, sig, new)?;
     if oact != 0 {
-        let mut b = [0u8; 20];
-        b[0..4].copy_from_slice(&old.handler.to_le_bytes());
-        b[4..8].copy_from_slice(&old.flags.to_le_bytes());
-        b[8..12].copy_from_slice(&old.restorer.to_le_bytes());
-        b[12..20].copy_from_slice(&old.mask.to_le_bytes());
-        k.copy_to_user(oact, &b).map_err(|_| EFAULT)?;
+        let sa = KSigaction {
+            sa_handler: old.handler,
+            sa_flags: old.flags,
+            sa_restorer: old.restorer,
+            sa_mask: sigset_words(old.mask),
+        };
+        k.copy_to_user(oact, sa.as_bytes()).map_err(|_| EFAULT)?;
     }
     Ok(0)
 }
@@ -58,25 +57,26 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_sigaction(k: &mut Kernel, a: Args) -> SysResult {
     let (sig, act, oact) = (a[0] as i32, a[1], a[2]);
     let new = if act != 0 {
-        let mut b = [0u8; 16];
-        k.copy_from_user(act, &mut b).map_err(|_| EFAULT)?;
+        let mut sa = OldSigaction::new_zeroed();
+        k.copy_from_user(act, sa.as_mut_bytes()).map_err(|_| EFAULT)?;
         Some(SigAction {
-            handler: get32(&b, 0),
-            mask: u64::from(get32(&b, 4)),
-            flags: get32(&b, 8),
-            restorer: get32(&b, 12),
+            handler: sa.sa_handler,
+            mask: u64::from(sa.sa_mask),
+            flags: sa.sa_flags,
+            restorer: sa.sa_restorer,
         })
     } else {
         None
     };
     let old = do_sigaction(k, sig, new)?;
     if oact != 0 {
-        let mut b = [0u8; 16];
-        b[0..4].copy_from_slice(&old.handler.to_le_bytes());
-        b[4..8].copy_from_slice(&(old.mask as u32).to_le_bytes());
-        b[8..12].copy_from_slice(&old.flags.to_le_bytes());
-        b[12..16].copy_from_slice(&old.restorer.to_le_bytes());
-        k.copy_to_user(oact, &b).map_err(|_| EFAULT)?;
+        let sa = OldSigaction {
+            sa_handler: old.handler,
+            sa_mask: old.mask as u32,
+            sa_flags: old.flags,
+            sa_restorer: old.restorer,
+        };
+        k.copy_to_user(oact, sa.as_bytes()).map_err(|_| EFAULT)?;
     }
     Ok(0)
 }

@@ -8,6 +8,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::abi::time::{KernelTimespec, Timespec, Timeval, Timezone, Tms};
+use crate::abi::IntoBytes;
 use crate::errno::{host_errno, Errno, SysResult, EFAULT, EINVAL, EOVERFLOW, ERESTARTNOHAND};
 use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::syscall::Args;
@@ -19,19 +21,14 @@ const NSEC_PER_SEC: i64 = 1_000_000_000;
 /// EFAULT, or EINVAL for a negative second count or nanoseconds out of range.
 pub fn read_timespec(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::timespec, Errno> {
     let (sec, nsec) = if time64 {
-        let mut b = [0u8; 16];
-        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or([0; 8]));
+        let mut ts = KernelTimespec::default();
+        k.copy_from_user(addr, ts.as_mut_bytes()).map_err(|_| EFAULT)?;
         // Only the low 32 bits of tv_nsec count on a 32-bit task.
-        let nsec = i64::from(i32::from_le_bytes([b[8], b[9], b[10], b[11]]));
-        (sec, nsec)
+        (ts.tv_sec, i64::from(ts.tv_nsec as i32))
     } else {
-        let mut b = [0u8; 8];
-        k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-        (
-            i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            i64::from(i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
-        )
+        let mut ts = Timespec::default();
+        k.copy_from_user(addr, ts.as_mut_bytes()).map_err(|_| EFAULT)?;
+        (i64::from(ts.tv_sec), i64::from(ts.tv_nsec))
     };
     if sec < 0 || !(0..NSEC_PER_SEC).contains(&nsec) {
         return Err(EINVAL);
@@ -42,16 +39,12 @@ pub fn read_timespec(k: &mut Kernel, addr: u32, time64: bool) -> Result<libc::ti
 /// Writes a timespec in the old (EOVERFLOW past 2038) or time64 layout.
 pub fn write_timespec(k: &mut Kernel, addr: u32, ts: &libc::timespec, time64: bool) -> Result<(), Errno> {
     if time64 {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
-        b[8..].copy_from_slice(&ts.tv_nsec.to_le_bytes());
-        k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+        let t = KernelTimespec { tv_sec: ts.tv_sec, tv_nsec: ts.tv_nsec };
+        k.copy_to_user(addr, t.as_bytes()).map_err(|_| EFAULT)
     } else {
-        let sec = i32::try_from(ts.tv_sec).map_err(|_| EOVERFLOW)?;
-        let mut b = [0u8; 8];
-        b[..4].copy_from_slice(&sec.to_le_bytes());
-        b[4..].copy_from_slice(&(ts.tv_nsec as i32).to_le_bytes());
-        k.copy_to_user(addr, &b).map_err(|_| EFAULT)
+        let tv_sec = i32::try_from(ts.tv_sec).map_err(|_| EOVERFLOW)?;
+        let t = Timespec { tv_sec, tv_nsec: ts.tv_nsec as i32 };
+        k.copy_to_user(addr, t.as_bytes()).map_err(|_| EFAULT)
     }
 }
 
@@ -100,13 +93,11 @@ pub fn sys_clock_getres(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
 pub fn sys_gettimeofday(k: &mut Kernel, a: Args) -> SysResult {
     if a[0] != 0 {
         let ts = host_clock(libc::CLOCK_REALTIME)?;
-        let mut b = [0u8; 8];
-        b[..4].copy_from_slice(&(ts.tv_sec as u32).to_le_bytes());
-        b[4..].copy_from_slice(&((ts.tv_nsec / 1000) as u32).to_le_bytes());
-        k.copy_to_user(a[0], &b).map_err(|_| EFAULT)?;
+        let tv = Timeval { tv_sec: ts.tv_sec as i32, tv_usec: (ts.tv_nsec / 1000) as i32 };
+        k.copy_to_user(a[0], tv.as_bytes()).map_err(|_| EFAULT)?;
     }
     if a[1] != 0 {
-        k.copy_to_user(a[1], &[0u8; 8]).map_err(|_| EFAULT)?;
+        k.copy_to_user(a[1], Timezone::default().as_bytes()).map_err(|_| EFAULT)?;
     }
     Ok(0)
 }
@@ -127,11 +118,14 @@ pub fn sys_times(k: &mut Kernel, a: Args) -> SysResult {
     let mut t: libc::tms = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::times(&mut t) };
     if a[0] != 0 {
-        let mut b = [0u8; 16];
-        for (i, v) in [t.tms_utime, t.tms_stime, t.tms_cutime, t.tms_cstime].into_iter().enumerate() {
-            b[i * 4..i * 4 + 4].copy_from_slice(&(v as u32).to_le_bytes());
-        }
-        k.copy_to_user(a[0], &b).map_err(|_| EFAULT)?;
+        // clock_t is 32 bits on i386: truncated, as a native run's would wrap.
+        let g = Tms {
+            tms_utime: t.tms_utime as i32,
+            tms_stime: t.tms_stime as i32,
+            tms_cutime: t.tms_cutime as i32,
+            tms_cstime: t.tms_cstime as i32,
+        };
+        k.copy_to_user(a[0], g.as_bytes()).map_err(|_| EFAULT)?;
     }
     Ok(r as u32)
 }

@@ -1,0 +1,65 @@
+//! Process structures of the i386 syscall ABI (linux/resource.h,
+//! asm-i386/ldt.h).
+
+use core::mem::{offset_of, size_of};
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+use super::time::Timeval;
+
+/// i386 `struct rusage` (linux/resource.h): two timevals and fourteen `long`s.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Rusage {
+    pub ru_utime: Timeval,
+    pub ru_stime: Timeval,
+    pub ru_maxrss: i32,
+    pub ru_ixrss: i32,
+    pub ru_idrss: i32,
+    pub ru_isrss: i32,
+    pub ru_minflt: i32,
+    pub ru_majflt: i32,
+    pub ru_nswap: i32,
+    pub ru_inblock: i32,
+    pub ru_oublock: i32,
+    pub ru_msgsnd: i32,
+    pub ru_msgrcv: i32,
+    pub ru_nsignals: i32,
+    pub ru_nvcsw: i32,
+    pub ru_nivcsw: i32,
+}
+const _: () = assert!(size_of::<Rusage>() == 72);
+const _: () = assert!(offset_of!(Rusage, ru_minflt) == 32 && offset_of!(Rusage, ru_majflt) == 36);
+
+/// i386 `struct rlimit` (linux/resource.h): 32-bit `unsigned long`s.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Rlimit {
+    pub rlim_cur: u32,
+    pub rlim_max: u32,
+}
+const _: () = assert!(size_of::<Rlimit>() == 8);
+
+/// `struct rlimit64` (linux/resource.h) of prlimit64; `packed(4)` keeps i386's
+/// alignment (the offsets are the same either way).
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Rlimit64 {
+    pub rlim_cur: u64,
+    pub rlim_max: u64,
+}
+const _: () = assert!(size_of::<Rlimit64>() == 16);
+
+/// `struct user_desc` (asm-i386/ldt.h) of set_thread_area / get_thread_area and
+/// clone's CLONE_SETTLS. The C bit-fields (`seg_32bit:1, contents:2,
+/// read_exec_only:1, limit_in_pages:1, seg_not_present:1, useable:1`) share one
+/// word, kept whole in `flags`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct UserDesc {
+    pub entry_number: u32,
+    pub base_addr: u32,
+    pub limit: u32,
+    pub flags: u32,
+}
+const _: () = assert!(size_of::<UserDesc>() == 16);

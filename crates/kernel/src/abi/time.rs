@@ -1,0 +1,56 @@
+//! Time structures of the i386 syscall ABI (linux/time.h, linux/time_types.h,
+//! asm-i386/posix_types.h, linux/times.h).
+
+use core::mem::{offset_of, size_of};
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// The old i386 `struct timespec`: 32-bit `time_t`, 32-bit `long`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Timespec {
+    pub tv_sec: i32,
+    pub tv_nsec: i32,
+}
+const _: () = assert!(size_of::<Timespec>() == 8);
+
+/// `struct __kernel_timespec` (linux/time_types.h) of the *_time64 calls: 64-bit
+/// `tv_sec` and `tv_nsec`; a 32-bit task's kernel reads only the low 32 bits of
+/// `tv_nsec`. `packed(4)` keeps i386's 4-byte alignment of `long long`.
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct KernelTimespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
+}
+const _: () = assert!(size_of::<KernelTimespec>() == 16);
+const _: () = assert!(offset_of!(KernelTimespec, tv_nsec) == 8);
+
+/// i386 `struct timeval` (linux/time.h): 32-bit `time_t` and `suseconds_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Timeval {
+    pub tv_sec: i32,
+    pub tv_usec: i32,
+}
+const _: () = assert!(size_of::<Timeval>() == 8);
+
+/// `struct timezone` (linux/time.h).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Timezone {
+    pub tz_minuteswest: i32,
+    pub tz_dsttime: i32,
+}
+const _: () = assert!(size_of::<Timezone>() == 8);
+
+/// i386 `struct tms` (linux/times.h): four 32-bit `clock_t`s.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Tms {
+    pub tms_utime: i32,
+    pub tms_stime: i32,
+    pub tms_cutime: i32,
+    pub tms_cstime: i32,
+}
+const _: () = assert!(size_of::<Tms>() == 16);
