@@ -2,6 +2,52 @@
 
 use crate::mmu::PageFault;
 
+/// IDT vector numbers of the architecture's exceptions and interrupts: SDM Vol. 3A
+/// §6.3.1, Table 6-1 "Protected-Mode Exceptions and Interrupts" (the mnemonics are
+/// the table's, without the `#`). [`Exception::vector`] maps to these; the kernel
+/// records them as `trap_no`.
+pub mod vector {
+    /// #DE Divide Error: DIV and IDIV.
+    pub const DE: u8 = 0;
+    /// #DB Debug Exception.
+    pub const DB: u8 = 1;
+    /// NMI Interrupt.
+    pub const NMI: u8 = 2;
+    /// #BP Breakpoint: INT3.
+    pub const BP: u8 = 3;
+    /// #OF Overflow: INTO.
+    pub const OF: u8 = 4;
+    /// #BR BOUND Range Exceeded.
+    pub const BR: u8 = 5;
+    /// #UD Invalid Opcode (Undefined Opcode).
+    pub const UD: u8 = 6;
+    /// #NM Device Not Available (No Math Coprocessor).
+    pub const NM: u8 = 7;
+    /// #DF Double Fault.
+    pub const DF: u8 = 8;
+    /// Coprocessor Segment Overrun (reserved; processors after the 386 do not
+    /// generate it).
+    pub const CSO: u8 = 9;
+    /// #TS Invalid TSS.
+    pub const TS: u8 = 10;
+    /// #NP Segment Not Present.
+    pub const NP: u8 = 11;
+    /// #SS Stack-Segment Fault.
+    pub const SS: u8 = 12;
+    /// #GP General Protection.
+    pub const GP: u8 = 13;
+    /// #PF Page Fault.
+    pub const PF: u8 = 14;
+    /// #MF x87 FPU Floating-Point Error (Math Fault).
+    pub const MF: u8 = 16;
+    /// #AC Alignment Check.
+    pub const AC: u8 = 17;
+    /// #MC Machine Check.
+    pub const MC: u8 = 18;
+    /// #XM SIMD Floating-Point Exception.
+    pub const XM: u8 = 19;
+}
+
 /// Something that stops normal execution of an instruction. Faults leave EIP at the
 /// instruction and no architectural trace (SDM Vol. 3A §6.5); traps (`INT n`, `INT3`,
 /// `INTO`) complete the instruction and leave EIP after it.
@@ -38,17 +84,17 @@ impl Exception {
     /// The IDT vector.
     pub fn vector(self) -> u8 {
         match self {
-            Self::DivideError => 0,
-            Self::Breakpoint => 3,
-            Self::Overflow => 4,
-            Self::BoundRange => 5,
-            Self::InvalidOpcode => 6,
-            Self::DeviceNotAvailable => 7,
-            Self::StackFault(_) => 12,
-            Self::GeneralProtection(_) => 13,
-            Self::PageFault(_) => 14,
-            Self::FloatingPoint => 16,
-            Self::AlignmentCheck => 17,
+            Self::DivideError => vector::DE,
+            Self::Breakpoint => vector::BP,
+            Self::Overflow => vector::OF,
+            Self::BoundRange => vector::BR,
+            Self::InvalidOpcode => vector::UD,
+            Self::DeviceNotAvailable => vector::NM,
+            Self::StackFault(_) => vector::SS,
+            Self::GeneralProtection(_) => vector::GP,
+            Self::PageFault(_) => vector::PF,
+            Self::FloatingPoint => vector::MF,
+            Self::AlignmentCheck => vector::AC,
             Self::SoftwareInterrupt(n) => n,
         }
     }

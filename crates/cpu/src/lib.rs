@@ -17,6 +17,7 @@ pub mod mmu;
 pub mod operand;
 pub mod ops;
 pub mod seg;
+pub mod spec;
 mod state;
 pub mod table;
 

@@ -11,8 +11,8 @@
 //! instructions.
 //!
 //! Results, untouched registers, memory and every EFLAGS bit the SDM defines must be
-//! equal. The bits the SDM leaves undefined are listed in [`UNDEFINED`]; they are
-//! compared too, but a difference there fails the test only on AMD hosts, the vendor
+//! equal. The bits the SDM leaves undefined are those of [`growsdown_cpu::spec`]
+//! (asked about the decoded bytes of each case); they are compared too, but a difference there fails the test only on AMD hosts, the vendor
 //! whose behaviour `ops/` reproduces (it was derived on an AMD EPYC). On other hosts
 //! such differences are printed and counted.
 //!
@@ -24,7 +24,8 @@ mod common;
 
 use common::Machine;
 use growsdown_cpu::mmu::{PTE_P, PTE_RW, PTE_US};
-use growsdown_cpu::{Exception, Exit, ESP};
+use growsdown_cpu::{spec, Exception, Exit, ECX, ESP};
+use growsdown_decoder::{decode_one, Instruction, Mnemonic};
 
 const CF: u32 = 1 << 0;
 const PF: u32 = 1 << 2;
@@ -82,84 +83,6 @@ enum Op {
     Aad,
 }
 
-/// When an entry of [`UNDEFINED`] applies. "Count" is the shift count masked to 5
-/// bits, as the SDM's flag descriptions use it.
-#[derive(Clone, Copy, Debug)]
-enum When {
-    Always,
-    CountNonZero,
-    CountAbove1,
-    /// Count ≥ operand width (SHL/SHR CF).
-    CountAtLeastWidth,
-    /// Count > operand width (16-bit SHLD/SHRD).
-    CountAboveWidth,
-    /// The source operand is zero (BSF/BSR).
-    SourceZero,
-}
-
-/// What the SDM leaves undefined: `flags`, and with `result` the destination too.
-struct Undefined {
-    ops: &'static [Op],
-    when: When,
-    flags: u32,
-    result: bool,
-}
-
-/// Undefined results and flags, from the "Flags Affected" (and, for results, the
-/// "Description"/"Operation") sections of the instructions' pages in Intel SDM Vol. 2
-/// (Order No. 325383): "AND", "OR", "XOR", "TEST", "SAL/SAR/SHL/SHR",
-/// "RCL/RCR/ROL/ROR", "SHLD", "SHRD", "MUL", "IMUL", "DIV", "IDIV", "BT", "BTS",
-/// "BTR", "BTC", "BSF", "BSR", "DAA", "DAS", "AAA", "AAS", "AAM", "AAD". ADD ADC SUB
-/// SBB CMP INC DEC NEG NOT define everything they touch and have no entry.
-const UNDEFINED: &[Undefined] = &[
-    // "The state of the AF flag is undefined."
-    Undefined { ops: &[Op::And, Op::Or, Op::Xor, Op::Test], when: When::Always, flags: AF, result: false },
-    // "For a non-zero count, the AF flag is undefined."
-    Undefined { ops: &[Op::Shl, Op::Shr, Op::Sar], when: When::CountNonZero, flags: AF, result: false },
-    // "The OF flag is affected only for 1-bit shifts ...; otherwise, it is undefined."
-    Undefined { ops: &[Op::Shl, Op::Shr, Op::Sar], when: When::CountAbove1, flags: OF, result: false },
-    // CF "is undefined for SHL and SHR instructions where the count is greater than
-    // or equal to the size (in bits) of the destination operand."
-    Undefined { ops: &[Op::Shl, Op::Shr], when: When::CountAtLeastWidth, flags: CF, result: false },
-    // "If the masked count is 1, then the OF flag is affected, otherwise (masked count
-    // is greater than 1) the OF flag is undefined."
-    Undefined {
-        ops: &[Op::Rol, Op::Ror, Op::Rcl, Op::Rcr],
-        when: When::CountAbove1,
-        flags: OF,
-        result: false,
-    },
-    // SHLD/SHRD: "For shifts greater than 1 bit, the OF flag is undefined. If a shift
-    // occurs, the AF flag is undefined."
-    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountNonZero, flags: AF, result: false },
-    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountAbove1, flags: OF, result: false },
-    // "If the count is greater than the operand size, the result is undefined" and
-    // "... the flags are undefined" (only reachable with 16-bit operands).
-    Undefined { ops: &[Op::Shld, Op::Shrd], when: When::CountAboveWidth, flags: ARITH, result: true },
-    // MUL, IMUL: "The SF, ZF, AF, and PF flags are undefined."
-    Undefined { ops: &[Op::Mul, Op::Imul], when: When::Always, flags: SF | ZF | AF | PF, result: false },
-    // DIV, IDIV: "The CF, OF, SF, ZF, AF, and PF flags are undefined."
-    Undefined { ops: &[Op::Div, Op::Idiv], when: When::Always, flags: ARITH, result: false },
-    // BT*: "The ZF flag is unaffected. The OF, SF, AF, and PF flags are undefined."
-    Undefined {
-        ops: &[Op::Bt, Op::Bts, Op::Btr, Op::Btc],
-        when: When::Always,
-        flags: OF | SF | AF | PF,
-        result: false,
-    },
-    // BSF/BSR: "The CF, OF, SF, AF, and PF flags are undefined." and "If the content
-    // of the source operand is 0, the content of the destination operand is
-    // undefined."
-    Undefined { ops: &[Op::Bsf, Op::Bsr], when: When::Always, flags: CF | OF | SF | AF | PF, result: false },
-    Undefined { ops: &[Op::Bsf, Op::Bsr], when: When::SourceZero, flags: 0, result: true },
-    // DAA, DAS: "The OF flag is undefined."
-    Undefined { ops: &[Op::Daa, Op::Das], when: When::Always, flags: OF, result: false },
-    // AAA, AAS: "The OF, SF, ZF, and PF flags are undefined."
-    Undefined { ops: &[Op::Aaa, Op::Aas], when: When::Always, flags: OF | SF | ZF | PF, result: false },
-    // AAM, AAD: "The OF, AF, and CF flags are undefined."
-    Undefined { ops: &[Op::Aam, Op::Aad], when: When::Always, flags: OF | AF | CF, result: false },
-];
-
 /// Context an entry's condition is evaluated in.
 #[derive(Clone, Copy, Default)]
 struct Ctx {
@@ -168,26 +91,114 @@ struct Ctx {
     src_zero: bool,
 }
 
-/// (undefined flags, whether the result is undefined) for one case.
-fn undefined(op: Op, width: u32, ctx: Ctx) -> (u32, bool) {
-    let mut flags = 0;
-    let mut result = false;
-    for u in UNDEFINED.iter().filter(|u| u.ops.contains(&op)) {
-        let c = ctx.count.unwrap_or(0);
-        let applies = match u.when {
-            When::Always => true,
-            When::CountNonZero => c != 0,
-            When::CountAbove1 => c > 1,
-            When::CountAtLeastWidth => c >= width,
-            When::CountAboveWidth => c > width,
-            When::SourceZero => ctx.src_zero,
-        };
-        if applies {
-            flags |= u.flags;
-            result |= u.result;
+impl Op {
+    /// The iced mnemonic of the instruction the case runs (the spec is keyed on it).
+    fn mnemonic(self) -> Mnemonic {
+        match self {
+            Op::Add => Mnemonic::Add,
+            Op::Adc => Mnemonic::Adc,
+            Op::Sub => Mnemonic::Sub,
+            Op::Sbb => Mnemonic::Sbb,
+            Op::Cmp => Mnemonic::Cmp,
+            Op::Inc => Mnemonic::Inc,
+            Op::Dec => Mnemonic::Dec,
+            Op::Neg => Mnemonic::Neg,
+            Op::And => Mnemonic::And,
+            Op::Or => Mnemonic::Or,
+            Op::Xor => Mnemonic::Xor,
+            Op::Test => Mnemonic::Test,
+            Op::Not => Mnemonic::Not,
+            Op::Rol => Mnemonic::Rol,
+            Op::Ror => Mnemonic::Ror,
+            Op::Rcl => Mnemonic::Rcl,
+            Op::Rcr => Mnemonic::Rcr,
+            Op::Shl => Mnemonic::Shl,
+            Op::Shr => Mnemonic::Shr,
+            Op::Sar => Mnemonic::Sar,
+            Op::Shld => Mnemonic::Shld,
+            Op::Shrd => Mnemonic::Shrd,
+            Op::Mul => Mnemonic::Mul,
+            Op::Imul => Mnemonic::Imul,
+            Op::Div => Mnemonic::Div,
+            Op::Idiv => Mnemonic::Idiv,
+            Op::Bt => Mnemonic::Bt,
+            Op::Bts => Mnemonic::Bts,
+            Op::Btr => Mnemonic::Btr,
+            Op::Btc => Mnemonic::Btc,
+            Op::Bsf => Mnemonic::Bsf,
+            Op::Bsr => Mnemonic::Bsr,
+            Op::Daa => Mnemonic::Daa,
+            Op::Das => Mnemonic::Das,
+            Op::Aaa => Mnemonic::Aaa,
+            Op::Aas => Mnemonic::Aas,
+            Op::Aam => Mnemonic::Aam,
+            Op::Aad => Mnemonic::Aad,
         }
     }
-    (flags, result)
+
+    const ALL: [Op; 38] = [
+        Op::Add,
+        Op::Adc,
+        Op::Sub,
+        Op::Sbb,
+        Op::Cmp,
+        Op::Inc,
+        Op::Dec,
+        Op::Neg,
+        Op::And,
+        Op::Or,
+        Op::Xor,
+        Op::Test,
+        Op::Not,
+        Op::Rol,
+        Op::Ror,
+        Op::Rcl,
+        Op::Rcr,
+        Op::Shl,
+        Op::Shr,
+        Op::Sar,
+        Op::Shld,
+        Op::Shrd,
+        Op::Mul,
+        Op::Imul,
+        Op::Div,
+        Op::Idiv,
+        Op::Bt,
+        Op::Bts,
+        Op::Btr,
+        Op::Btc,
+        Op::Bsf,
+        Op::Bsr,
+        Op::Daa,
+        Op::Das,
+        Op::Aaa,
+        Op::Aas,
+        Op::Aam,
+        Op::Aad,
+    ];
+}
+
+/// The case's instruction, decoded from the very bytes both sides run, after checking
+/// that it is the instruction the generator meant: `op`, and for a shift or rotate
+/// the count and width the generator chose (what [`spec::eflags`] reads from it).
+fn decode_case(op: Op, width: u32, code: &[u8], regs: &[u32; 8], ctx: Ctx) -> Instruction {
+    let insn = decode_one(code, CODE_AT).unwrap_or_else(|e| panic!("{op:?} {code:02x?}: {e:?}"));
+    // D0-D3/C0/C1 /6 is SAL, the alias of SHL (/4) the generator runs as Op::Shl.
+    let m = if insn.mnemonic() == Mnemonic::Sal { Mnemonic::Shl } else { insn.mnemonic() };
+    assert_eq!(m, op.mnemonic(), "{code:02x?} is not {op:?}");
+    let count = spec::eflags::count_operand(&insn, regs[ECX]).map(|n| n & 31);
+    assert_eq!(count, ctx.count, "{op:?} {code:02x?}: count");
+    if count.is_some() {
+        assert_eq!(spec::dest_bits(&insn), width, "{op:?} {code:02x?}: width");
+    }
+    insn
+}
+
+/// (undefined flags, whether the result is undefined) for one case, from the SDM's
+/// rules in [`growsdown_cpu::spec`].
+fn undefined(insn: &Instruction, ctx: Ctx) -> (u32, bool) {
+    let u = spec::eflags::undefined(insn, ctx.count, ctx.src_zero);
+    (u.flags, u.result)
 }
 
 // ---------------------------------------------------------------------------------
@@ -657,7 +668,8 @@ impl Bench {
         let mut emu_regs = self.m.cpu.regs;
         emu_regs[ESP] = c.regs[ESP];
         let emu_flags = self.m.cpu.flags.get();
-        let (undef_flags, undef_result) = undefined(c.op, c.width, c.ctx);
+        let insn = decode_case(c.op, c.width, &c.code, &c.regs, c.ctx);
+        let (undef_flags, undef_result) = undefined(&insn, c.ctx);
 
         let mut defined_diff = Vec::new();
         let mut undefined_diff = Vec::new();
@@ -1351,17 +1363,41 @@ fn daa_das_aaa_aas_aam_aad() {
     b.finish();
 }
 
-/// The table itself: every entry names at least one op and something undefined.
+/// The spec's table as this test uses it: every row names an instruction and
+/// something undefined among the arithmetic flags and the result; the instructions
+/// whose SDM pages leave nothing undefined (ADD ADC SUB SBB CMP INC DEC NEG NOT) have
+/// no row and every other instruction run here has one; and the conditions give the
+/// SDM's answers for the sizes and counts the generators reach.
 #[test]
 fn undefined_table_is_well_formed() {
-    for u in UNDEFINED {
-        assert!(!u.ops.is_empty());
+    for u in spec::eflags::RULES {
+        assert!(!u.mnemonics.is_empty());
         assert!(u.flags != 0 || u.result);
         assert_eq!(u.flags & !ARITH, 0);
     }
-    assert_eq!(undefined(Op::Add, 32, Ctx::default()), (0, false));
-    assert_eq!(undefined(Op::Shl, 8, Ctx { count: Some(8), src_zero: false }), (AF | OF | CF, false));
-    assert_eq!(undefined(Op::Shl, 8, Ctx { count: Some(1), src_zero: false }), (AF, false));
-    assert_eq!(undefined(Op::Shld, 16, Ctx { count: Some(17), src_zero: false }), (ARITH, true));
-    assert_eq!(undefined(Op::Shld, 16, Ctx { count: Some(0), src_zero: false }), (0, false));
+    for op in Op::ALL {
+        let listed = spec::eflags::RULES.iter().any(|u| u.mnemonics.contains(&op.mnemonic()));
+        let all_defined = matches!(
+            op,
+            Op::Add | Op::Adc | Op::Sub | Op::Sbb | Op::Cmp | Op::Inc | Op::Dec | Op::Neg | Op::Not
+        );
+        assert_eq!(listed, !all_defined, "{op:?}");
+    }
+    let ctx = |count: Option<u32>| Ctx { count, src_zero: false };
+    let at = |op, width, code: &[u8], cl: u32, c: Ctx| {
+        let mut regs = [0; 8];
+        regs[ECX] = cl;
+        undefined(&decode_case(op, width, code, &regs, c), c)
+    };
+    assert_eq!(at(Op::Add, 32, &[0x01, 0xc8], 0, Ctx::default()), (0, false)); // add eax, ecx
+    assert_eq!(at(Op::Shl, 8, &[0xd2, 0xe0], 8, ctx(Some(8))), (AF | OF | CF, false)); // shl al, cl
+    assert_eq!(at(Op::Shl, 8, &[0xd0, 0xf0], 0, ctx(Some(1))), (AF, false)); // sal al, 1
+    assert_eq!(at(Op::Sar, 8, &[0xc0, 0xf8, 8], 0, ctx(Some(8))), (AF | OF, false)); // sar al, 8
+    let shld16 = [0x66, 0x0f, 0xa5, 0xd0]; // shld ax, dx, cl
+    assert_eq!(at(Op::Shld, 16, &shld16, 17, ctx(Some(17))), (ARITH, true));
+    assert_eq!(at(Op::Shld, 16, &shld16, 0, ctx(Some(0))), (0, false));
+    assert_eq!(at(Op::Shld, 32, &shld16[1..], 17, ctx(Some(17))), (AF | OF, false));
+    let bsf = [0x0f, 0xbc, 0xc1]; // bsf eax, ecx
+    assert_eq!(at(Op::Bsf, 32, &bsf, 0, Ctx { count: None, src_zero: true }), (CF | OF | SF | AF | PF, true));
+    assert_eq!(at(Op::Bsf, 32, &bsf, 1, Ctx::default()), (CF | OF | SF | AF | PF, false));
 }

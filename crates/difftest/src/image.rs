@@ -2,6 +2,7 @@
 //! and what it reads from a reference right after exec (the initial stack).
 
 use growsdown_decoder::{decode_one, Mnemonic};
+use growsdown_loader::auxv;
 
 /// `int 0x80`.
 pub const INT80: [u8; 2] = [0xcd, 0x80];
@@ -96,18 +97,6 @@ pub fn is_string_op(m: Mnemonic) -> bool {
     )
 }
 
-/// Auxiliary vector types difftest looks at.
-pub mod at {
-    pub const AT_NULL: u32 = 0;
-    pub const AT_IGNORE: u32 = 1;
-    pub const AT_PLATFORM: u32 = 15;
-    pub const AT_RANDOM: u32 = 25;
-    pub const AT_BASE_PLATFORM: u32 = 24;
-    pub const AT_EXECFN: u32 = 31;
-    pub const AT_SYSINFO: u32 = 32;
-    pub const AT_SYSINFO_EHDR: u32 = 33;
-}
-
 /// A process's stack right after exec, as a reference built it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InitialStack {
@@ -161,7 +150,7 @@ impl InitialStack {
             auxv.push((t, v));
             auxv_addr.push(p);
             p += 8;
-            if t == at::AT_NULL {
+            if t == auxv::AT_NULL {
                 break;
             }
         }
@@ -193,11 +182,11 @@ impl InitialStack {
         }
         for &(t, v) in &auxv {
             match t {
-                at::AT_EXECFN | at::AT_PLATFORM | at::AT_BASE_PLATFORM if v != 0 => {
+                auxv::AT_EXECFN | auxv::AT_PLATFORM | auxv::AT_BASE_PLATFORM if v != 0 => {
                     let s = cstr(v)?;
                     note(v, s.len() + 1);
                 }
-                at::AT_RANDOM if v != 0 => note(v, 16),
+                auxv::AT_RANDOM if v != 0 => note(v, 16),
                 _ => {}
             }
         }
@@ -260,6 +249,6 @@ mod tests {
         assert_eq!(s.auxv_addr[1], esp + 28);
         assert_eq!(s.top, 0x2000);
         assert_eq!(s.bytes.len(), 0x100);
-        assert_eq!(s.aux(at::AT_EXECFN), Some(0x1fc7));
+        assert_eq!(s.aux(auxv::AT_EXECFN), Some(0x1fc7));
     }
 }

@@ -27,6 +27,7 @@ use std::time::Instant;
 use growsdown_cpu::{EAX, EBP, EBX, ECX, EDI, EDX, ESI};
 use growsdown_decoder::{decode_one, Instruction, Mnemonic};
 use growsdown_kernel::machine::Interrupted;
+use growsdown_kernel::syscall::nr;
 use growsdown_kernel::{Config, ExitStatus, Machine, Personality, Stepped};
 
 use image::{CodeMap, InitialStack};
@@ -569,7 +570,7 @@ pub fn lockstep_until(
                     return stopped(why);
                 }
             }
-            (Stepped::Syscall { nr: sync::nr::EXIT | sync::nr::EXIT_GROUP, .. }, Event::Exited(code)) => {
+            (Stepped::Syscall { nr: nr::NR_EXIT | nr::NR_EXIT_GROUP, .. }, Event::Exited(code)) => {
                 k.complete_syscall();
                 let mine = k.exit_status();
                 return match mine {
@@ -705,11 +706,11 @@ fn deliver_at_boundary(
             // sigsuspend ran on the reference only: its mask is what the signal
             // was let through by, and the old one goes back after the handler.
             mask: match nr {
-                sync::nr::RT_SIGSUSPEND => {
+                nr::NR_RT_SIGSUSPEND => {
                     let mut m = [0u8; 8];
                     k.read_mem(a[0], &mut m).ok().map(|_| u64::from_le_bytes(m))
                 }
-                sync::nr::SIGSUSPEND => Some(u64::from(a[2])),
+                nr::NR_SIGSUSPEND => Some(u64::from(a[2])),
                 _ => None,
             },
         });

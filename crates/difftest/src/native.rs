@@ -35,10 +35,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use growsdown_decoder::{decode_one, Mnemonic};
+use growsdown_loader::auxv;
 
 use growsdown_kernel::Personality;
 
-use super::image::{at, CodeMap, InitialStack, CPUID, INT80};
+use super::image::{CodeMap, InitialStack, CPUID, INT80};
 use super::state::Snapshot;
 use super::x87::X87;
 use super::{Event, Reference};
@@ -320,9 +321,9 @@ impl Native {
         let esp = self.cur.regs[4];
         let mut st = InitialStack::read(esp, |a, n| self.read_mem(a, n))?;
         for i in 0..st.auxv.len() {
-            if matches!(st.auxv[i].0, at::AT_SYSINFO | at::AT_SYSINFO_EHDR) {
-                self.write_mem(st.auxv_addr[i], &at::AT_IGNORE.to_le_bytes())?;
-                st.auxv[i].0 = at::AT_IGNORE;
+            if matches!(st.auxv[i].0, auxv::AT_SYSINFO | auxv::AT_SYSINFO_EHDR) {
+                self.write_mem(st.auxv_addr[i], &auxv::AT_IGNORE.to_le_bytes())?;
+                st.auxv[i].0 = auxv::AT_IGNORE;
             }
         }
         st.bytes = self.read_mem(esp, (st.top - esp) as usize)?;

@@ -5,12 +5,11 @@ use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
 
 use growsdown_cpu::flags::{AC, ARITH, DF, ID, IF, NT, TF, ZF};
+use growsdown_cpu::spec::{eflags, x87};
 use growsdown_cpu::{Cpu, REG_NAMES};
 use growsdown_decoder::{format_intel, Instruction};
 
-use super::flags::{
-    count_operand, flag_names, qemu_errata, undefined_dest, undefined_fpu_cc, undefined_mask,
-};
+use super::flags::{flag_names, qemu_errata, undefined_dest};
 use super::x87::{decimal80, fsw_bit_names, fsw_names, hex80, X87};
 
 /// Segment registers in `Cpu::segs` order.
@@ -415,11 +414,13 @@ impl Differ {
         self.compared += 1;
         let n = self.compared;
         self.history.push(Executed { n, eip: before.eip, insn: *insn });
-        let count = count_operand(insn, before.regs[1]);
-        let mut undefined_flags = undefined_mask(insn, count);
-        let undefined_reg = undefined_dest(insn, count, theirs.eflags & ZF != 0);
+        let count = eflags::count_operand(insn, before.regs[1]);
+        // BSF/BSR set ZF exactly when their source was zero.
+        let undefined = eflags::undefined(insn, count, theirs.eflags & ZF != 0);
+        let mut undefined_flags = undefined.flags;
+        let undefined_reg = undefined_dest(insn, undefined);
         let c2_after = theirs.x87.is_some_and(|x| x.fsw & growsdown_cpu::fpu::SW_C2 != 0);
-        let mut undefined_cc = undefined_fpu_cc(insn, c2_after);
+        let mut undefined_cc = x87::undefined_cc(insn, c2_after);
         if self.qemu_errata {
             let (flags, cc) = qemu_errata(insn);
             undefined_flags |= flags;

@@ -236,10 +236,15 @@ fn both_references_see_the_same_auxv_shape() {
     assert_eq!(qs.argv, ns.argv);
     assert!(ns.envp.is_empty() && qs.envp.is_empty());
     // The vDSO is hidden from the native process.
-    assert!(ns.aux(super::image::at::AT_SYSINFO).is_none());
-    assert!(ns.aux(super::image::at::AT_SYSINFO_EHDR).is_none());
+    assert!(ns.aux(growsdown_loader::auxv::AT_SYSINFO).is_none());
+    assert!(ns.aux(growsdown_loader::auxv::AT_SYSINFO_EHDR).is_none());
     // Both report growsdown's CPUID features as AT_HWCAP.
-    assert_eq!(qs.aux(16), Some(growsdown_cpu::cpuid::FEATURES_EDX), "qemu auxv {}", qs.auxv_summary());
+    assert_eq!(
+        qs.aux(growsdown_loader::auxv::AT_HWCAP),
+        Some(growsdown_cpu::cpuid::FEATURES_EDX),
+        "qemu auxv {}",
+        qs.auxv_summary()
+    );
     eprintln!("qemu   esp {:#010x} top {:#010x} auxv {}", qs.esp, qs.top, qs.auxv_summary());
     eprintln!("native esp {:#010x} top {:#010x} auxv {}", ns.esp, ns.top, ns.auxv_summary());
 }

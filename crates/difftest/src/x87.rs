@@ -6,7 +6,7 @@
 //! * FCW, all 16 bits;
 //! * FSW, all bits (exception flags, SF, ES, B, TOP, C0–C3) except the condition
 //!   codes the SDM leaves undefined after the instruction
-//!   ([`super::flags::undefined_fpu_cc`]);
+//!   ([`growsdown_cpu::spec::x87::undefined_cc`]);
 //! * the abridged tag (which physical registers are non-empty), where the reference
 //!   gives it (QEMU's gdbstub answers `ftag` = 0 whatever the registers hold);
 //! * the contents of the **non-empty** physical registers. An empty register's bits

@@ -36,8 +36,9 @@ pub use personality::Personality;
 pub use run::{Config, ExitStatus, Kernel, Stepped};
 pub use task::Task;
 
-/// Top of user space (`TASK_SIZE`, `PAGE_OFFSET`, `STACK_TOP` in 2.4 i386).
-pub const TASK_SIZE: u32 = 0xC000_0000;
+/// Top of user space (`TASK_SIZE`, `PAGE_OFFSET`, `STACK_TOP` in 2.4 i386): the
+/// loader's, which checks ELF segments against it.
+pub use growsdown_loader::TASK_SIZE;
 pub const PAGE_SIZE: u32 = 4096;
 
 /// `__USER_CS` and `__USER_DS` of Linux 2.4 i386 (GDT entries 4 and 5, RPL 3).

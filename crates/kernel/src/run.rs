@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use growsdown_cpu::exception::vector;
 use growsdown_cpu::{Cpu, Exception, Exit};
 
 use crate::mm::fault::do_page_fault;
@@ -255,45 +256,47 @@ impl Kernel {
     fn handle_exception(&mut self, e: Exception) {
         use crate::signal::*;
         let eip = self.cpu.eip;
+        // The vector 2.4's handlers record as trap_no (SDM Vol. 3A Table 6-1).
+        let v = e.vector();
         match e {
             Exception::SoftwareInterrupt(0x80) => crate::syscall::dispatch(self),
             Exception::PageFault(pf) => {
                 let esp = self.cpu.esp();
                 do_page_fault(self, pf.addr, pf.code, esp, true);
             }
-            Exception::DivideError => self.trap_signal(0, 0, SigInfo::fault(SIGFPE, FPE_INTDIV, eip)),
-            Exception::InvalidOpcode => self.trap_signal(6, 0, SigInfo::fault(SIGILL, ILL_ILLOPN, eip)),
+            Exception::DivideError => self.trap_signal(v, 0, SigInfo::fault(SIGFPE, FPE_INTDIV, eip)),
+            Exception::InvalidOpcode => self.trap_signal(v, 0, SigInfo::fault(SIGILL, ILL_ILLOPN, eip)),
             // INT3, and INT 3 / INT 4 through their user-accessible gates (set_system_gate
             // in 2.4's traps.c).
             Exception::Breakpoint | Exception::SoftwareInterrupt(3) => {
-                self.trap_signal(3, 0, SigInfo::kernel(SIGTRAP))
+                self.trap_signal(v, 0, SigInfo::kernel(SIGTRAP))
             }
-            Exception::SoftwareInterrupt(4) => self.trap_signal(4, 0, SigInfo::kernel(SIGSEGV)),
+            Exception::SoftwareInterrupt(4) => self.trap_signal(v, 0, SigInfo::kernel(SIGSEGV)),
             // INTO and BOUND: do_overflow / do_bounds send SIGSEGV (traps.c).
-            Exception::Overflow => self.trap_signal(4, 0, SigInfo::kernel(SIGSEGV)),
-            Exception::BoundRange => self.trap_signal(5, 0, SigInfo::kernel(SIGSEGV)),
-            Exception::DeviceNotAvailable => self.trap_signal(7, 0, SigInfo::kernel(SIGSEGV)),
+            Exception::Overflow => self.trap_signal(v, 0, SigInfo::kernel(SIGSEGV)),
+            Exception::BoundRange => self.trap_signal(v, 0, SigInfo::kernel(SIGSEGV)),
+            Exception::DeviceNotAvailable => self.trap_signal(v, 0, SigInfo::kernel(SIGSEGV)),
             Exception::FloatingPoint => {
                 let code = crate::signal::fpe_code(self.cpu.fpu.status, self.cpu.fpu.control);
-                self.trap_signal(16, 0, SigInfo::fault(SIGFPE, code, eip))
+                self.trap_signal(v, 0, SigInfo::fault(SIGFPE, code, eip))
             }
-            Exception::AlignmentCheck => self.trap_signal(17, 0, SigInfo::fault(SIGBUS, BUS_ADRALN, eip)),
+            Exception::AlignmentCheck => self.trap_signal(v, 0, SigInfo::fault(SIGBUS, BUS_ADRALN, eip)),
             // A gate that is not open to user mode (any INT n but 0x80, 3, 4) is a #GP
             // with error code (vector << 3) | 2 (IDT entry, SDM Vol. 3A §6.13).
             Exception::SoftwareInterrupt(n) => {
                 self.cpu.eip = eip.wrapping_sub(2);
-                self.trap_signal(13, (u32::from(n) << 3) | 2, SigInfo::kernel(SIGSEGV))
+                self.trap_signal(vector::GP, (u32::from(n) << 3) | 2, SigInfo::kernel(SIGSEGV))
             }
             Exception::GeneralProtection(code) => {
-                self.trap_signal(13, u32::from(code), SigInfo::kernel(SIGSEGV))
+                self.trap_signal(v, u32::from(code), SigInfo::kernel(SIGSEGV))
             }
-            Exception::StackFault(code) => self.trap_signal(12, u32::from(code), SigInfo::kernel(SIGBUS)),
+            Exception::StackFault(code) => self.trap_signal(v, u32::from(code), SigInfo::kernel(SIGBUS)),
         }
     }
 
     /// `do_trap`: record the trap in `current->thread` and force the signal.
-    fn trap_signal(&mut self, trap_no: u32, error_code: u32, info: SigInfo) {
-        self.task.thread.trap_no = trap_no;
+    fn trap_signal(&mut self, trap_no: u8, error_code: u32, info: SigInfo) {
+        self.task.thread.trap_no = trap_no.into();
         self.task.thread.error_code = error_code;
         signal::force_sig_info(self, info);
     }

@@ -13,9 +13,13 @@ pub const MAX_ARG_PAGES: u32 = 32;
 /// fit in it together, else `execve` fails with E2BIG.
 pub const ARG_MAX: u32 = MAX_ARG_PAGES * PAGE_SIZE;
 
-/// Auxiliary vector types (`include/uapi/linux/auxvec.h`, `elf.h`).
+/// Auxiliary vector types (`include/uapi/linux/auxvec.h`, `arch/x86/include/uapi/asm/auxvec.h`,
+/// `elf.h`): the one table of them in growsdown. [`build_stack`] writes most of these;
+/// AT_IGNORE, AT_BASE_PLATFORM and the vDSO's AT_SYSINFO/AT_SYSINFO_EHDR it never
+/// writes, but a real kernel's auxv has them (difftest reads and rewrites them).
 pub mod auxv {
     pub const AT_NULL: u32 = 0;
+    pub const AT_IGNORE: u32 = 1;
     pub const AT_PHDR: u32 = 3;
     pub const AT_PHENT: u32 = 4;
     pub const AT_PHNUM: u32 = 5;
@@ -31,8 +35,11 @@ pub mod auxv {
     pub const AT_HWCAP: u32 = 16;
     pub const AT_CLKTCK: u32 = 17;
     pub const AT_SECURE: u32 = 23;
+    pub const AT_BASE_PLATFORM: u32 = 24;
     pub const AT_RANDOM: u32 = 25;
     pub const AT_EXECFN: u32 = 31;
+    pub const AT_SYSINFO: u32 = 32;
+    pub const AT_SYSINFO_EHDR: u32 = 33;
 }
 
 /// Clock ticks per second reported in AT_CLKTCK (i386 `HZ` / `CLOCKS_PER_SEC`).

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use super::{result_name, Record};
 use growsdown_kernel::trace::{FaultResult, Step};
+use growsdown_kernel::TASK_SIZE;
 
 /// Address-space landmarks of the traced process, taken at exit.
 #[derive(Clone, Copy, Debug, Default)]
@@ -28,7 +29,6 @@ const TOP: f64 = 50.0;
 const BAND_H: f64 = 90.0;
 const GAP: f64 = 8.0;
 const MMAP_BASE: u32 = 0x4000_0000;
-const TASK_SIZE: u32 = 0xC000_0000;
 
 struct Band {
     label: &'static str,

@@ -16,6 +16,7 @@
 //! compiled with [`NoTrace`], whose `step` is empty, so the only cost is the one
 //! `observer.is_some()` test at entry.
 
+use growsdown_cpu::exception::vector;
 use growsdown_cpu::mmu::{PF_PRESENT, PF_USER};
 
 use crate::errno::{Errno, ENOMEM};
@@ -255,7 +256,7 @@ fn bad_area<R: Recorder>(
     k.task.thread.cr2 = address;
     // 2.4.35: "kernel addresses are always protection faults".
     k.task.thread.error_code = error_code | u32::from(address >= TASK_SIZE);
-    k.task.thread.trap_no = 14;
+    k.task.thread.trap_no = vector::PF.into();
     force_sig_info(k, SigInfo::fault(SIGSEGV, si_code, address));
     FaultResult::SigSegv { si_code }
 }
@@ -281,7 +282,7 @@ fn do_sigbus<R: Recorder>(
     log::debug!(target: "kernel::fault", "SIGBUS at {address:#010x} (code {error_code})");
     k.task.thread.cr2 = address;
     k.task.thread.error_code = error_code;
-    k.task.thread.trap_no = 14;
+    k.task.thread.trap_no = vector::PF.into();
     force_sig_info(k, SigInfo::fault(SIGBUS, BUS_ADRERR, address));
     if !user {
         no_context(rec);
