@@ -36,7 +36,7 @@ enum Command {
     /// Run a program like `run` and record every page fault: the instruction, CR2,
     /// the error code, the VMA, and the 2.4 kernel path that resolved it.
     #[command(after_help = TRACE_HELP)]
-    Trace(trace::cmd::TraceArgs),
+    Trace(trace::TraceArgs),
     /// Run a program under growsdown and a reference (QEMU or this host's CPU) in
     /// lockstep, comparing registers and flags after every instruction; stop at the
     /// first difference.
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Run(args) => run::run(args),
-        Command::Trace(args) => trace::cmd::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Difftest(args) => difftest::run(args),
     };
     ExitCode::from(code)

@@ -57,7 +57,7 @@ fn resolve(prog: &Path) -> Option<PathBuf> {
 /// Boots a machine and execs the guest, or returns the exit code for the error
 /// already reported.
 /// `observer`, if given, is installed before exec, so the faults exec itself takes
-/// (padzero's kernel-mode write, spec §4.3) are seen too.
+/// (padzero's kernel-mode write, linux24.md §4.3) are seen too.
 pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<(Machine, PathBuf), u8> {
     let prog = Path::new(&a.prog);
     let Some(path) = resolve(prog) else {

@@ -15,7 +15,9 @@
 
 use growsdown_cpu::Cpu;
 
-use crate::mm::vma::{vm_perms, Backing};
+use crate::mm::vma::Backing;
+// What a region's `flags` mean, for tools that read `regions()` and fault events.
+pub use crate::mm::vma::{vm_perms, VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE};
 use crate::run::{Config, ExitStatus, Kernel, Stepped};
 use crate::signal::{self, AltStack, SigInfo};
 use crate::trace::FaultObserver;
@@ -45,7 +47,7 @@ impl std::fmt::Display for BadAddress {
 pub struct Region {
     pub start: u32,
     pub end: u32,
-    /// The VMA's `VM_*` flags (`crate::mm::vma`).
+    /// The VMA's `VM_*` flags (re-exported here).
     pub flags: u32,
     /// "rwxp" as /proc/PID/maps prints them.
     pub perms: String,

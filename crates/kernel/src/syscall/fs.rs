@@ -3,7 +3,7 @@
 //!
 //! Data moves through bounded kernel buffers (at most [`CHUNK`] bytes at a time)
 //! with `copy_from_user` / `copy_to_user`, so a bad pointer is -EFAULT (or a short
-//! count once some bytes moved) and never a signal (spec §1.7, scenario 14). For a
+//! count once some bytes moved) and never a signal (linux24.md §1.7, scenario 14). For a
 //! read whose destination faults part-way, the bytes the host already returned but
 //! the guest did not receive are pushed back with `lseek` on a seekable file; on a
 //! pipe or terminal they are lost (a native kernel leaves them in the pipe).
@@ -823,11 +823,12 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
     let (fd, req, arg) = (a[0], a[1], a[2]);
     let host = k.task.files.host(fd)?;
-    // SAFETY (all host ioctls below): each request is given a buffer of the exact
-    // size the request reads or writes.
+    // Each host ioctl below is given a buffer of the exact size its request reads
+    // or writes (the abi structs carry size assertions).
     match req {
         TCGETS => {
             let mut t = Termios::new_zeroed();
+            // SAFETY: TCGETS writes one struct termios (36 bytes), the size of `t`.
             ok_int(unsafe { libc::ioctl(host, libc::TCGETS, t.as_mut_bytes().as_mut_ptr()) })?;
             k.copy_to_user(arg, t.as_bytes()).map_err(|_| EFAULT)?;
             Ok(0)
@@ -840,10 +841,12 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
                 TCSETSW => libc::TCSETSW,
                 _ => libc::TCSETSF,
             };
+            // SAFETY: TCSETS* read one struct termios from `t`.
             ok_int(unsafe { libc::ioctl(host, hreq, t.as_bytes().as_ptr()) })
         }
         TIOCGWINSZ => {
             let mut w = Winsize::new_zeroed();
+            // SAFETY: TIOCGWINSZ writes one struct winsize, the size of `w`.
             ok_int(unsafe { libc::ioctl(host, libc::TIOCGWINSZ, w.as_mut_bytes().as_mut_ptr()) })?;
             k.copy_to_user(arg, w.as_bytes()).map_err(|_| EFAULT)?;
             Ok(0)
@@ -851,11 +854,13 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
         TIOCSWINSZ => {
             let mut w = Winsize::new_zeroed();
             k.copy_from_user(arg, w.as_mut_bytes()).map_err(|_| EFAULT)?;
+            // SAFETY: TIOCSWINSZ reads one struct winsize from `w`.
             ok_int(unsafe { libc::ioctl(host, libc::TIOCSWINSZ, w.as_bytes().as_ptr()) })
         }
         FIONREAD | TIOCGPGRP => {
             let mut v: libc::c_int = 0;
             let hreq = if req == FIONREAD { libc::FIONREAD } else { libc::TIOCGPGRP };
+            // SAFETY: FIONREAD and TIOCGPGRP write one int into `v`.
             ok_int(unsafe { libc::ioctl(host, hreq, &mut v as *mut libc::c_int) })?;
             if req == FIONREAD {
                 v = v.saturating_add(k.task.files.get(fd).map_or(0, |f| f.pushback.len() as libc::c_int));
@@ -866,6 +871,7 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
         TIOCSPGRP | FIONBIO => {
             let v = k.get_user::<u32>(arg)? as libc::c_int;
             let hreq = if req == FIONBIO { libc::FIONBIO } else { libc::TIOCSPGRP };
+            // SAFETY: TIOCSPGRP and FIONBIO read one int from `v`.
             ok_int(unsafe { libc::ioctl(host, hreq, &v as *const libc::c_int) })
         }
         FIOCLEX | FIONCLEX => {

@@ -12,6 +12,7 @@ use crate::Kernel;
 pub fn utsname() -> NewUtsname {
     // SAFETY: utsname is plain data; `u` is a valid out-pointer.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname writes only into the struct it is given.
     unsafe { libc::uname(&mut u) };
     let host =
         |f: &[libc::c_char]| -> Vec<u8> { f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect() };
@@ -44,6 +45,7 @@ pub fn sys_uname(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_sysinfo(k: &mut Kernel, a: Args) -> SysResult {
     // SAFETY: sysinfo is plain data; `si` is a valid out-pointer.
     let mut si: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: sysinfo writes only into the struct it is given.
     if unsafe { libc::sysinfo(&mut si) } < 0 {
         return Err(host_errno());
     }

@@ -158,17 +158,20 @@ fn id16(id: u32) -> u32 {
     }
 }
 
-// SAFETY (the four id getters): no arguments, cannot fail.
 pub fn sys_getuid(_k: &mut Kernel, _a: Args) -> SysResult {
+    // SAFETY: no arguments, cannot fail.
     Ok(unsafe { libc::getuid() })
 }
 pub fn sys_geteuid(_k: &mut Kernel, _a: Args) -> SysResult {
+    // SAFETY: no arguments, cannot fail.
     Ok(unsafe { libc::geteuid() })
 }
 pub fn sys_getgid(_k: &mut Kernel, _a: Args) -> SysResult {
+    // SAFETY: no arguments, cannot fail.
     Ok(unsafe { libc::getgid() })
 }
 pub fn sys_getegid(_k: &mut Kernel, _a: Args) -> SysResult {
+    // SAFETY: no arguments, cannot fail.
     Ok(unsafe { libc::getegid() })
 }
 pub fn sys_getuid16(k: &mut Kernel, a: Args) -> SysResult {
@@ -537,7 +540,7 @@ fn host_rusage() -> libc::rusage {
 
 /// The i386 `struct rusage` (72 bytes): 2.4's `getrusage` fills utime, stime,
 /// minflt, majflt and nswap; the rest is zero. The fault counts are the task's own
-/// 2.4 counts (spec §3.8), not the host's.
+/// 2.4 counts (linux24.md §3.8), not the host's.
 ///
 /// RUSAGE_CHILDREN reports the fault counts of the reaped children (`cmin_flt`,
 /// `cmaj_flt`) and zero times: the host cannot tell how much of the emulator's CPU

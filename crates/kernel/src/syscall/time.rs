@@ -116,6 +116,7 @@ pub fn sys_time(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_times(k: &mut Kernel, a: Args) -> SysResult {
     // SAFETY: tms is plain data; `t` is a valid out-pointer.
     let mut t: libc::tms = unsafe { std::mem::zeroed() };
+    // SAFETY: times writes only into the struct it is given.
     let r = unsafe { libc::times(&mut t) };
     if a[0] != 0 {
         // clock_t is 32 bits on i386: truncated, as a native run's would wrap.

@@ -28,7 +28,9 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 50.0;
 const BAND_H: f64 = 90.0;
 const GAP: f64 = 8.0;
-const MMAP_BASE: u32 = 0x4000_0000;
+/// Where the mmap area begins in the picture: 2.4's `TASK_UNMAPPED_BASE`, which `growsdown trace`
+/// runs with.
+const MMAP_BASE: u32 = growsdown_kernel::Personality::LINUX_24.mmap_base;
 
 struct Band {
     label: &'static str,

@@ -1,6 +1,9 @@
-//! `growsdown trace`: one record per page fault, rendered as text, JSONL or SVG.
+//! The page-fault trace: one record per fault, with the 2.4 path that resolved it,
+//! rendered as text (the call chain as the seed documents write it), JSONL
+//! (docs/trace-format.md) or an SVG picture, and the summary of a run. The records
+//! come from the kernel's `FaultObserver` (`growsdown_kernel::Machine::observe_faults`);
+//! `growsdown trace` (crates/cli) and a debugger to come print them.
 
-pub mod cmd;
 pub mod jsonl;
 pub mod svg;
 pub mod text;
@@ -15,8 +18,8 @@ pub struct Record {
     pub insn: String,
 }
 
-pub use growsdown_kernel::mm::vma::vm_perms as vma_perms;
-use growsdown_kernel::mm::vma::VM_GROWSDOWN;
+pub use growsdown_kernel::machine::vm_perms as vma_perms;
+use growsdown_kernel::machine::VM_GROWSDOWN;
 
 pub fn is_growsdown(flags: u32) -> bool {
     flags & VM_GROWSDOWN != 0

@@ -9,8 +9,8 @@ use std::rc::Rc;
 use clap::{Args, ValueEnum};
 use growsdown_cpu::Cpu;
 use growsdown_kernel::trace::{insn_text, FaultEvent, FaultObserver};
+use growsdown_trace::{jsonl, summarize, svg, text, Record};
 
-use super::{jsonl, summarize, svg, text, Record};
 use crate::run::{finish, start, GuestArgs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
