@@ -1,4 +1,4 @@
-/* scenarios: the test scenarios of linux24-mm-spec.md §8, one per run.
+/* scenarios: the test scenarios of docs/linux24.md §8, one per run.
  *
  *   scenarios NAME [DIR]      run scenario NAME (DIR: where file scenarios create
  *                             their scratch file, default /tmp)
@@ -287,7 +287,7 @@ static const char *ret(long r) {
     return s;
 }
 /* The end of the stack VMA: the kernel copies the execve filename first, right
- * below the last pointer-sized slot (spec §4.2: 4 bytes; today's 64-bit Linux
+ * below the last pointer-sized slot (linux24.md §4.2: 4 bytes; today's 64-bit Linux
  * leaves 8 for a 32-bit process), so the page end above it is vm_end. */
 static addr_t stack_top(void) {
     const char *fn = (const char *)getauxval(AT_EXECFN);

@@ -1,5 +1,5 @@
 /* stackgrow: the seed scenario. Grows the stack page by page through
- * expand_stack (spec §2.4, §1.3 step 5) and counts the page faults it took.
+ * expand_stack (linux24.md §2.4, §1.3 step 5) and counts the page faults it took.
  *
  * Each phase starts from a page-aligned ESP, GAP bytes below the current stack
  * page, set with run_on_stack(): the gap keeps the phase clear of anything glibc's

@@ -3,7 +3,7 @@
 //! ADD/ADC/SUB/SBB/CMP/INC/DEC/NEG and the logic instructions are by far the most
 //! common flag writers and their flags are rarely read; they record operands and result
 //! and the flags are computed when something reads them (the v86/Bochs scheme, see
-//! docs/anchors-emulators.md). Every other writer sets flags eagerly through
+//! docs/prior-art.md). Every other writer sets flags eagerly through
 //! [`Flags::set_arith`]. Reads go through the accessors, which are exact for every
 //! architecturally defined bit (SDM Vol. 1 §3.4.3, Appendix A).
 

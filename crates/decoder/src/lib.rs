@@ -5,7 +5,7 @@
 //! * [`BlockCache`]: decoded straight-line blocks keyed by the **physical** address of
 //!   their first byte, each instruction carrying the handler the CPU chose for it at
 //!   decode time. Keying by physical address keeps the cache right across CR3 switches
-//!   and aliased mappings (see docs/anchors-emulators.md, "Decoded-block cache keying");
+//!   and aliased mappings (see docs/prior-art.md §7.5, "Decoded-block cache keying");
 //!   a write to a frame that holds code drops that frame's blocks.
 //!
 //! The handler type is a parameter so this crate does not depend on the CPU crate.

@@ -1,5 +1,5 @@
 //! `load_elf_binary` for static ELF32 executables (2.4's `fs/exec.c` +
-//! `fs/binfmt_elf.c`, spec §4.2–§4.4).
+//! `fs/binfmt_elf.c`, linux24.md §4.2–§4.4).
 //!
 //! The loader crate plans the image (which segments, where bss starts and ends) and
 //! builds the initial stack bytes; this module does what the kernel does with them,

@@ -11,7 +11,7 @@
 //!   no CPU to run on once the emulator stops. Init's own address space is kept, so
 //!   `--stats` and the tracer can still look at it.
 //! * Reaping (wait4) adds the child's `min_flt`/`maj_flt` and its own children's
-//!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (spec §3.8).
+//!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (linux24.md §3.8).
 
 use crate::abi::process::Rusage;
 use crate::abi::IntoBytes;
@@ -200,7 +200,7 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
 }
 
 /// `release_task`: the zombie `pid` goes away; its fault counts and its children's
-/// go into the current task's `cmin_flt`/`cmaj_flt` (spec §3.8).
+/// go into the current task's `cmin_flt`/`cmaj_flt` (linux24.md §3.8).
 fn release_task(k: &mut Kernel, pid: u32) {
     if let Some(c) = k.tasks.remove(&pid) {
         k.task.cmin_flt += c.min_flt + c.cmin_flt;

@@ -8,7 +8,7 @@
 //!   becomes 0x065, the child's is 0x045), page counts go up, the parent's TLB is
 //!   flushed, and the first write on either side is a COW fault;
 //! * **counters:** the child's `min_flt`, `maj_flt`, `cmin_flt`, `cmaj_flt` start at
-//!   0 (spec §3.8), and so do the emulator's extra statistics;
+//!   0 (linux24.md §3.8), and so do the emulator's extra statistics;
 //! * **files:** every guest fd is duplicated on the host, so both processes share the
 //!   open file descriptions (offsets, status flags) and close their own copies (the
 //!   emulator raises its own soft descriptor limit to the hard one for that);

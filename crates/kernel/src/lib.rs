@@ -4,7 +4,7 @@
 //! physical memory), builds the page tables the CPU walks, and handles what the CPU
 //! reports: page faults go to [`mm::fault::do_page_fault`] and follow Linux 2.4's
 //! `do_page_fault → find_vma → expand_stack → handle_mm_fault → handle_pte_fault →
-//! do_no_page / do_anonymous_page / do_wp_page` (docs in ../shared/docs/linux24-mm-spec.md),
+//! do_no_page / do_anonymous_page / do_wp_page` (docs/linux24.md is the account it follows),
 //! `int 0x80` goes to [`syscall`] with today's Linux i386 ABI, and other exceptions
 //! become the signals Linux sends.
 //!

@@ -103,7 +103,7 @@ pub struct Kernel {
 
 impl Kernel {
     /// Boots the machine: physical memory, the kernel half of the address space, the
-    /// GDT, paging on with WP (spec §1.2: 2.4 sets CR0.WP at boot), an empty task.
+    /// GDT, paging on with WP (linux24.md §1.2: 2.4 sets CR0.WP at boot), an empty task.
     pub fn new(config: Config) -> Result<Self, String> {
         if config.mem_bytes < (16 << 20) {
             return Err(format!("--mem {} is too small: at least 16 MiB", config.mem_bytes));

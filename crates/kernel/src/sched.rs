@@ -16,7 +16,7 @@
 //!    selectors, as 2.4's `__switch_to` does (a TLS descriptor set by clone's
 //!    CLONE_SETTLS takes effect this way);
 //! 4. `switch_mm`: CR3 is loaded with the incoming page directory, a full flush of
-//!    the non-global TLB entries (spec §5.6);
+//!    the non-global TLB entries (linux24.md §5.6);
 //! 5. what the host keeps for the emulator process but belongs to a guest process —
 //!    the working directory and the umask — is switched too.
 //!

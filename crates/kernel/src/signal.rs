@@ -1,11 +1,11 @@
 //! Signals: generation (`force_sig_info`, `send_sig_info`), delivery (`do_signal`),
-//! the i386 signal frames and sigreturn, following Linux 2.4 (spec §6).
+//! the i386 signal frames and sigreturn, following Linux 2.4 (linux24.md §6).
 //!
 //! Deliberate choices, where the spec leaves one or where 2.4 and a native run differ:
-//! * **pid 1.** 2.4 discards every default action for init (spec §6.2, §8 scenario
+//! * **pid 1.** 2.4 discards every default action for init (linux24.md §6.2, §8 scenario
 //!   20). The guest is an ordinary program whose native run is not init, so its
 //!   default actions apply even though the mini-kernel numbers it 1.
-//! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (spec §6.3), not the
+//! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (linux24.md §6.3), not the
 //!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses,
 //!   and the CPU has no SSE, so nothing in a handler needs more than 8 bytes.
 //! * **Stop signals** (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) with the default action are
@@ -116,7 +116,7 @@ pub const SS_AUTODISARM: u32 = 1 << 31;
 /// MINSIGSTKSZ on i386.
 pub const MINSIGSTKSZ: u32 = 2048;
 
-/// Sizes of the i386 2.4 frames (spec §6.5, §6.6); the layouts are in [`crate::abi::signal`].
+/// Sizes of the i386 2.4 frames (linux24.md §6.5, §6.6); the layouts are in [`crate::abi::signal`].
 pub const SIGFRAME_SIZE: u32 = size_of::<Sigframe>() as u32;
 pub const RT_SIGFRAME_SIZE: u32 = size_of::<RtSigframe>() as u32;
 /// `pop eax; mov eax, 119; int 0x80`.
@@ -170,7 +170,7 @@ impl SigInfo {
             && matches!(self.signo, SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP)
     }
 
-    /// `copy_siginfo_to_user` (spec §6.6): signo, errno, the low 16 bits of a
+    /// `copy_siginfo_to_user` (linux24.md §6.6): signo, errno, the low 16 bits of a
     /// kernel si_code (sign-extended), and the first union word; plus `si_uid` for the
     /// non-fault classes. The rest is zero.
     pub fn to_user(&self) -> Siginfo {
@@ -362,7 +362,7 @@ impl SignalState {
         self.has_deliverable(self.blocked)
     }
 
-    /// The queueing half of `send_sig_info` (spec §6.1): drop an ignored signal; a
+    /// The queueing half of `send_sig_info` (linux24.md §6.1): drop an ignored signal; a
     /// standard signal already pending discards the new one (and its info);
     /// real-time signals queue. Returns whether the signal was queued.
     pub fn queue(&mut self, info: SigInfo) -> bool {
@@ -408,7 +408,7 @@ impl SignalState {
     }
 }
 
-/// `force_sig_info`: un-ignore, unblock, queue (spec §6.1). A fault signal can be
+/// `force_sig_info`: un-ignore, unblock, queue (linux24.md §6.1). A fault signal can be
 /// neither ignored nor blocked.
 pub fn force_sig_info(k: &mut Kernel, info: SigInfo) {
     let sig = info.signo;
@@ -426,7 +426,7 @@ pub fn force_sig(k: &mut Kernel, sig: i32) {
     force_sig_info(k, SigInfo::kernel(sig));
 }
 
-/// `send_sig_info` to the current task (spec §6.1, [`SignalState::queue`]).
+/// `send_sig_info` to the current task (linux24.md §6.1, [`SignalState::queue`]).
 pub fn send_sig_info(k: &mut Kernel, info: SigInfo) {
     k.task.sig.queue(info);
 }
@@ -466,7 +466,7 @@ fn dequeue_signal(k: &mut Kernel) -> Option<SigInfo> {
     Some(st.pending.remove(pos))
 }
 
-/// Delivers pending signals on the way back to user mode (spec §6.2): discards
+/// Delivers pending signals on the way back to user mode (linux24.md §6.2): discards
 /// ignored ones, applies default actions, and builds at most one handler frame.
 ///
 /// Then, as the end of 2.4's `do_signal`: a system call that returned an
@@ -526,7 +526,7 @@ fn deliver_signal(k: &mut Kernel) -> bool {
 }
 
 /// `handle_signal`: build the frame, then SA_RESETHAND and the handler's mask, as 2.4
-/// does even when the frame could not be written (spec §6.2, §6.8).
+/// does even when the frame could not be written (linux24.md §6.2, §6.8).
 fn handle_signal(k: &mut Kernel, info: SigInfo, ka: SigAction) {
     let sig = info.signo;
     // "Are we from a system call?": a call interrupted by this handler fails with
@@ -564,7 +564,7 @@ fn handle_signal(k: &mut Kernel, info: SigInfo, ka: SigAction) {
     }
 }
 
-/// `give_sigsegv` (spec §6.8).
+/// `give_sigsegv` (linux24.md §6.8).
 fn give_sigsegv(k: &mut Kernel, sig: i32) {
     log::debug!(target: "kernel::signal", "cannot build the frame for {}: SIGSEGV", signal_name(sig));
     if sig == SIGSEGV {
@@ -575,7 +575,7 @@ fn give_sigsegv(k: &mut Kernel, sig: i32) {
     force_sig(k, SIGSEGV);
 }
 
-/// `get_sigframe` (spec §6.3): the alternate stack if SA_ONSTACK and not on it
+/// `get_sigframe` (linux24.md §6.3): the alternate stack if SA_ONSTACK and not on it
 /// already, then `(esp - size) & ~7`.
 fn get_sigframe(k: &Kernel, ka: &SigAction, size: u32) -> u32 {
     let mut esp = k.cpu.regs[ESP];
@@ -607,7 +607,7 @@ fn restore_fpstate(k: &mut Kernel, fp: &Fpstate) {
     growsdown_cpu::ops::x87::restore_image(&mut k.cpu, &b);
 }
 
-/// `setup_sigcontext` (spec §6.4) for the current registers.
+/// `setup_sigcontext` (linux24.md §6.4) for the current registers.
 fn sigcontext(k: &Kernel, fpstate: u32, oldmask: u32) -> Sigcontext {
     let c = &k.cpu;
     let sel = |s: SegReg| c.segs[s as usize].selector;
@@ -665,7 +665,7 @@ fn enter_handler(k: &mut Kernel, frame: u32, handler: u32) {
     k.cpu.fpu.init();
 }
 
-/// `setup_frame` (spec §6.5): the 732-byte `struct sigframe`. False if it could not
+/// `setup_frame` (linux24.md §6.5): the 732-byte `struct sigframe`. False if it could not
 /// be written.
 fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
     let frame = get_sigframe(k, ka, SIGFRAME_SIZE);
@@ -699,7 +699,7 @@ fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
     true
 }
 
-/// `setup_rt_frame` (spec §6.6): the 892-byte `struct rt_sigframe`.
+/// `setup_rt_frame` (linux24.md §6.6): the 892-byte `struct rt_sigframe`.
 fn setup_rt_frame(k: &mut Kernel, info: &SigInfo, ka: &SigAction, oldset: u64) -> bool {
     let sig = info.signo;
     let frame = get_sigframe(k, ka, RT_SIGFRAME_SIZE);
@@ -763,7 +763,7 @@ fn valid_user_cs(k: &Kernel, sel: u16) -> bool {
     }
 }
 
-/// `restore_sigcontext` (spec §6.7). Validates every selector before changing
+/// `restore_sigcontext` (linux24.md §6.7). Validates every selector before changing
 /// anything: a bad one leaves the registers as they are and fails (the caller sends
 /// SIGSEGV). Returns the saved EAX.
 fn restore_sigcontext(k: &mut Kernel, sc: &Sigcontext) -> Result<u32, ()> {
@@ -810,7 +810,7 @@ fn restore_sigcontext(k: &mut Kernel, sc: &Sigcontext) -> Result<u32, ()> {
     Ok(sc.eax)
 }
 
-/// `sys_sigreturn` (119): the frame is at ESP - 8 (spec §6.7). Returns the EAX to
+/// `sys_sigreturn` (119): the frame is at ESP - 8 (linux24.md §6.7). Returns the EAX to
 /// leave in place; a bad frame forces SIGSEGV and returns 0.
 pub fn sys_sigreturn(k: &mut Kernel) -> u32 {
     let frame = k.cpu.regs[ESP].wrapping_sub(8);

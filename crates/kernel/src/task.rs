@@ -29,7 +29,7 @@ pub struct Rlimit {
     pub max: u64,
 }
 
-/// `INIT_RLIMITS` of 2.4 i386 (spec §4.5): STACK 8 MiB, CORE 0, NOFILE 1024.
+/// `INIT_RLIMITS` of 2.4 i386 (linux24.md §4.5): STACK 8 MiB, CORE 0, NOFILE 1024.
 pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
     let mut r = [inf; RLIM_NLIMITS];
@@ -73,11 +73,11 @@ pub struct Task {
     pub rlim: [Rlimit; RLIM_NLIMITS],
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
-    /// `handle_mm_fault` (spec §3.8).
+    /// `handle_mm_fault` (linux24.md §3.8).
     pub min_flt: u64,
     pub maj_flt: u64,
     /// `cmin_flt` / `cmaj_flt`: the counts of reaped children (their own plus their
-    /// children's), added by wait4 (spec §3.8); getrusage(RUSAGE_CHILDREN).
+    /// children's), added by wait4 (linux24.md §3.8); getrusage(RUSAGE_CHILDREN).
     pub cmin_flt: u64,
     pub cmaj_flt: u64,
     pub stats: FaultStats,

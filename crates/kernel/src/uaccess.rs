@@ -1,5 +1,5 @@
 //! Kernel access to user memory: `copy_to_user`, `copy_from_user`, `get_user`,
-//! `put_user`, `strncpy_from_user` (2.4's `include/asm-i386/uaccess.h`, spec §1.7).
+//! `put_user`, `strncpy_from_user` (2.4's `include/asm-i386/uaccess.h`, linux24.md §1.7).
 //!
 //! Accesses go through the paging unit with supervisor rights, exactly like the
 //! kernel's own instructions would: CR0.WP makes a write to a read-only COW page fault
@@ -7,7 +7,7 @@
 //! runs the real `do_page_fault` in kernel mode (no ESP test, charged to the task).
 //! A fault `do_page_fault` cannot resolve is the exception-table fixup: the copy stops
 //! and the syscall sees a short count or EFAULT. No signal is sent (except SIGBUS,
-//! spec §1.6).
+//! linux24.md §1.6).
 
 use growsdown_cpu::mmu::Scalar;
 use growsdown_cpu::AccessKind;

@@ -1,4 +1,4 @@
-//! Access checks and bad addresses: spec §8 scenarios 7, 8, 9, 10 and 14.
+//! Access checks and bad addresses: linux24.md §8 scenarios 7, 8, 9, 10 and 14.
 
 mod mm_util;
 

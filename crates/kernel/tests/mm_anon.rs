@@ -1,4 +1,4 @@
-//! Anonymous memory and the address-space syscalls: spec §8 scenarios 5, 17 and
+//! Anonymous memory and the address-space syscalls: linux24.md §8 scenarios 5, 17 and
 //! 18, plus mremap, madvise, MAP_FIXED, rlimits and out-of-memory.
 
 mod mm_util;

@@ -1,4 +1,4 @@
-//! exec and brk: spec §8 scenarios 11 and 19, teardown by exit_mmap / a second exec.
+//! exec and brk: linux24.md §8 scenarios 11 and 19, teardown by exit_mmap / a second exec.
 
 mod mm_util;
 

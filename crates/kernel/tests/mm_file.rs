@@ -1,4 +1,4 @@
-//! File mappings: spec §8 scenarios 15 and 16, the page cache, and the limits of
+//! File mappings: linux24.md §8 scenarios 15 and 16, the page cache, and the limits of
 //! MAP_SHARED file mappings.
 
 mod mm_util;

@@ -1,4 +1,4 @@
-//! fork's address-space copy: spec §8 scenario 12 (COW after fork) and shared
+//! fork's address-space copy: linux24.md §8 scenario 12 (COW after fork) and shared
 //! memory across fork, driven through `dup_mmap` / `switch_mm` / `mmput`.
 
 mod mm_util;

@@ -1,4 +1,4 @@
-//! Stack growth: spec §8 scenarios 1, 2, 3, 4, 6 and 13.
+//! Stack growth: linux24.md §8 scenarios 1, 2, 3, 4, 6 and 13.
 
 mod mm_util;
 

@@ -1,4 +1,4 @@
-//! Several processes: fork's address-space copy through the real fork (spec §4.1,
+//! Several processes: fork's address-space copy through the real fork (linux24.md §4.1,
 //! §8 scenario 12), the task copy, wait4 and zombies, SIGCHLD, kill between
 //! processes, execve from a guest, sleeping and the scheduler, on hand-made guests.
 //! The `procs` guest image (glibc) is run in `sys_fork_procs.rs`.
@@ -291,7 +291,7 @@ fn a_zombie_is_reaped_once_with_its_status_rusage_and_sigchld() {
     assert_eq!(peek32(&mut k, DATA), 0x300, "exit(0x103): status 3 << 8");
     assert_eq!(peek32(&mut k, DATA + 0x200 + 32), 45, "child rusage: its minflt + its children's");
     assert_eq!(peek32(&mut k, DATA + 0x200 + 36), 2);
-    assert_eq!((k.task.cmin_flt, k.task.cmaj_flt), (45, 2), "spec §3.8: added on reap");
+    assert_eq!((k.task.cmin_flt, k.task.cmaj_flt), (45, 2), "linux24.md §3.8: added on reap");
     assert_eq!(sys(&mut k, NR_GETRUSAGE, &[u32::MAX, DATA + 0x100]), 0);
     b[32..36].copy_from_slice(&45u32.to_le_bytes());
     b[36..40].copy_from_slice(&2u32.to_le_bytes());

@@ -1,4 +1,4 @@
-//! Signals (spec §6): sigaction, masks, delivery, the 2.4 i386 frames, sigreturn,
+//! Signals (linux24.md §6): sigaction, masks, delivery, the 2.4 i386 frames, sigreturn,
 //! default actions, and whole handlers run by the CPU.
 
 mod sys_common;
@@ -132,7 +132,7 @@ fn fault_signals_ignore_blocking_and_sig_ign() {
     );
 }
 
-/// An rt frame (spec §6.6): layout, handler registers, mask; then the handler's
+/// An rt frame (linux24.md §6.6): layout, handler registers, mask; then the handler's
 /// `ret` and rt_sigreturn restore everything, EAX included.
 #[test]
 fn rt_frame_layout_and_rt_sigreturn() {
@@ -200,7 +200,7 @@ fn rt_frame_layout_and_rt_sigreturn() {
     assert!(k.exit_status.is_none());
 }
 
-/// A non-SA_SIGINFO frame (spec §6.5) without SA_RESTORER returns through its own
+/// A non-SA_SIGINFO frame (linux24.md §6.5) without SA_RESTORER returns through its own
 /// retcode; sigreturn finds the frame at ESP - 8 and takes only the user EFLAGS bits.
 #[test]
 fn sigframe_retcode_and_sigreturn_eflags_mask() {
@@ -253,7 +253,7 @@ fn sigreturn_with_a_bad_frame_or_selector_is_sigsegv() {
     assert_eq!(k.task.sig.pending.first().map(|p| p.signo), Some(11));
 }
 
-/// SA_ONSTACK puts the frame on the alternate stack (spec §6.3); uc_stack records
+/// SA_ONSTACK puts the frame on the alternate stack (linux24.md §6.3); uc_stack records
 /// it and sigaltstack reports SS_ONSTACK while on it, EPERM for changes.
 #[test]
 fn sa_onstack_uses_the_alternate_stack() {

@@ -1,5 +1,5 @@
 //! ELF32 i386 executable → [`LoadPlan`], following `load_elf_binary` of Linux 2.4.35
-//! (spec §4.3) for a static ET_EXEC.
+//! (linux24.md §4.3) for a static ET_EXEC.
 //!
 //! # Why the header and program headers are parsed by hand
 //!
@@ -101,7 +101,7 @@ fn interp_path(bytes: &[u8], ph: &ProgramHeader) -> String {
 }
 
 /// Validates an ELF32 i386 executable the way Linux 2.4.35's `load_elf_binary` does
-/// (spec §4.3), plus the file-size checks the brief asks for, and computes what the
+/// (linux24.md §4.3), plus the file-size checks the brief asks for, and computes what the
 /// kernel needs to build the address space. Never panics, whatever the input.
 ///
 /// A PT_INTERP in an ET_EXEC file is *not* an error here: the plan comes back with

@@ -1,5 +1,5 @@
 //! growsdown-loader: turns a static ELF32 i386 executable into a [`LoadPlan`]
-//! (what `load_elf_binary` of Linux 2.4.35 would map, spec §4.3) and builds the
+//! (what `load_elf_binary` of Linux 2.4.35 would map, linux24.md §4.3) and builds the
 //! initial process stack image ([`build_stack`], modern `create_elf_tables` layout
 //! on 2.4's argument area, see `docs/process-image.md`).
 //!
@@ -24,7 +24,7 @@ pub const STACK_TOP: u32 = TASK_SIZE;
 /// i386 page size.
 pub const PAGE_SIZE: u32 = 4096;
 
-/// What the kernel must do to load an executable (spec §4.3).
+/// What the kernel must do to load an executable (linux24.md §4.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadPlan {
     /// `e_entry`: initial EIP.

@@ -114,7 +114,7 @@ fn every_guest_image_plans_and_matches_goblin() {
 
 #[test]
 fn brk_layout_is_the_spec_layout() {
-    // linux24-mm-spec.md §8 scenario 11.
+    // docs/linux24.md §8 scenario 11.
     let plan = plan_elf(&guest("brk-layout")).unwrap();
     let data = plan.segments.last().unwrap();
     assert_eq!((data.vaddr, data.filesz, data.memsz), (0x080A_0000, 0x100, 0x1234));

@@ -1,4 +1,4 @@
-/* brk-layout: spec §8 scenario 11 on the exact layout it describes (see
+/* brk-layout: linux24.md §8 scenario 11 on the exact layout it describes (see
  * brk-layout.ld): data PT_LOAD at 0x080A0000, filesz 0x100, memsz 0x1234.
  *
  * Expected under the 2.4 model (all values exact):

@@ -10,7 +10,7 @@
  *   TEST_MID         1 if TEST_ACCESS takes the middle getrusage snapshot (ru_mid)
  *
  * Why this works: at exec the stack VMA is exactly the pages the kernel wrote
- * (strings, pointers, auxv; spec §4.2), and the lowest of them holds the initial
+ * (strings, pointers, auxv; linux24.md §4.2), and the lowest of them holds the initial
  * ESP. _start uses no stack at all (only int $0x80 and absolute .bss stores)
  * before it loads ESP with the start of that page, so ESP == vm_start when the
  * access under test runs, and everything below ESP is unmapped.

@@ -1,4 +1,4 @@
-/* esp40: ESP = start of the stack VMA; movl %eax,-40(%esp) (spec §8 scenario 3).
+/* esp40: ESP = start of the stack VMA; movl %eax,-40(%esp) (linux24.md §8 scenario 3).
  * Expected: death by SIGSEGV; with "handler":
  * "esp40: SIGSEGV si_code=1 si_addr=esp-40 trapno=14 err=6 cr2=esp-40", exit 0. */
         .file "esp40.S"

@@ -1,4 +1,4 @@
-/* push1: ESP = start of the stack VMA; push %eax (spec §8 scenario 1): #PF code
+/* push1: ESP = start of the stack VMA; push %eax (linux24.md §8 scenario 1): #PF code
  * 6 at ESP-4, the stack grows by one page. Expected:
  * "push1: survived minflt+=1 majflt+=0", exit 0. */
         .file "push1.S"

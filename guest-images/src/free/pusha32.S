@@ -1,5 +1,5 @@
 /* pusha32: ESP = start of the stack VMA; pusha stores 32 bytes below ESP, the
- * lowest exactly at ESP-32 (spec §8 scenario 2). Allowed, one page of growth.
+ * lowest exactly at ESP-32 (linux24.md §8 scenario 2). Allowed, one page of growth.
  * Expected: "pusha32: survived minflt+=1 majflt+=0", exit 0. */
         .file "pusha32.S"
 #define TEST_NAME "pusha32"

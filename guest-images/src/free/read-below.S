@@ -1,5 +1,5 @@
 /* read-below: ESP = stack vm_start + 4; movl -8(%esp),%eax reads 4 bytes below
- * the VMA (spec §8 scenario 4): code 4, the stack grows, ZERO_PAGE is mapped,
+ * the VMA (linux24.md §8 scenario 4): code 4, the stack grows, ZERO_PAGE is mapped,
  * minor +1, value 0. Then movl %eax,-8(%esp): code 7, copy of the zero page,
  * minor +1. Expected:
  *   "read-below: read value=0 minflt+=1 majflt+=0"

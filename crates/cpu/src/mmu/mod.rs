@@ -3,7 +3,7 @@
 //!
 //! Every access returns `Result`; nothing is written until every page an access touches
 //! has been translated with the needed rights, so a faulting instruction leaves no
-//! trace in memory (docs/anchors-emulators.md §7.1).
+//! trace in memory (docs/prior-art.md §7.1).
 
 mod paging;
 mod phys;

@@ -2,7 +2,7 @@
 //!
 //! Direct-mapped, 4096 sets. Each entry keeps one tag per kind of access (user read,
 //! user write, supervisor read, supervisor write), so a hit is one load and one compare
-//! (docs/anchors-emulators.md, "Performance anchors"). A tag is filled only when the
+//! (docs/prior-art.md, "Performance anchors"). A tag is filled only when the
 //! walk that created the entry allowed that kind of access, and a write tag only once
 //! the Dirty bit is set in the PTE, so the first write through a clean translation takes
 //! the slow path and sets D (SDM Vol. 3A §4.8).

@@ -1,7 +1,7 @@
-//! `do_page_fault` (`arch/i386/mm/fault.c`, spec §1) and `expand_stack`
-//! (`include/linux/mm.h`, spec §2.4).
+//! `do_page_fault` (`arch/i386/mm/fault.c`, linux24.md §1) and `expand_stack`
+//! (`include/linux/mm.h`, linux24.md §2.4).
 //!
-//! The steps and their order are 2.4.35's (spec §1.3):
+//! The steps and their order are 2.4.35's (linux24.md §1.3):
 //!
 //! 1. kernel address, kernel mode, not present → `vmalloc_fault`;
 //! 2. si_code = SEGV_MAPERR;
@@ -85,7 +85,7 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     result
 }
 
-/// The decision procedure of spec §1.3. Also returns the VMA the fault was resolved
+/// The decision procedure of linux24.md §1.3. Also returns the VMA the fault was resolved
 /// against (after any stack expansion), for the trace event.
 fn __do_page_fault<R: Recorder>(
     k: &mut Kernel,
@@ -219,7 +219,7 @@ fn __do_page_fault<R: Recorder>(
     rec.step(|| Step::GoodArea { write });
 
     // 7. handle_mm_fault; the result is charged to current, for kernel-mode faults
-    //    taken on its behalf too (spec §3.8).
+    //    taken on its behalf too (linux24.md §3.8).
     let result = match handle_mm_fault(k, idx, address, write, rec) {
         VM_FAULT_MINOR => {
             k.task.min_flt += 1;
@@ -236,7 +236,7 @@ fn __do_page_fault<R: Recorder>(
     (result, Some(vma))
 }
 
-/// `bad_area` (spec §1.4): for a user fault, record the fault in `current->thread`
+/// `bad_area` (linux24.md §1.4): for a user fault, record the fault in `current->thread`
 /// and force SIGSEGV; for a kernel fault, the exception-table fixup (no signal,
 /// `thread.cr2` untouched).
 fn bad_area<R: Recorder>(
@@ -268,7 +268,7 @@ fn no_context<R: Recorder>(rec: &mut R) -> FaultResult {
     FaultResult::Efault
 }
 
-/// `do_sigbus` (spec §1.6): the page lies beyond end of file. SIGBUS BUS_ADRERR for
+/// `do_sigbus` (linux24.md §1.6): the page lies beyond end of file. SIGBUS BUS_ADRERR for
 /// user and kernel faults alike (2.4); a kernel fault also takes the fixup, so the
 /// syscall fails with EFAULT *and* the process gets SIGBUS. Nothing is charged.
 fn do_sigbus<R: Recorder>(
@@ -290,7 +290,7 @@ fn do_sigbus<R: Recorder>(
     FaultResult::SigBus { si_code: BUS_ADRERR }
 }
 
-/// `out_of_memory` (spec §1.8): a user fault kills the process (`do_exit(SIGKILL)`),
+/// `out_of_memory` (linux24.md §1.8): a user fault kills the process (`do_exit(SIGKILL)`),
 /// a kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
 /// the emulated program is usually pid 1 and nothing else could free memory, so the
 /// retry would hang — it is killed like any other process.
@@ -305,7 +305,7 @@ fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultR
     FaultResult::Oom
 }
 
-/// `vmalloc_fault` (spec §1.9): copy the master PDE from `swapper_pg_dir` into the
+/// `vmalloc_fault` (linux24.md §1.9): copy the master PDE from `swapper_pg_dir` into the
 /// current directory. Every process copies the whole kernel half at `pgd_alloc` and
 /// the emulated kernel never adds kernel mappings later, so in practice this finds
 /// the address unmapped in the master too and ends in `no_context`.
@@ -326,7 +326,7 @@ fn vmalloc_fault<R: Recorder>(k: &mut Kernel, address: u32, rec: &mut R) -> Faul
     FaultResult::Minor
 }
 
-/// `expand_stack(vma, address)`, 2.4.35 (spec §2.4): move `vm_start` of the
+/// `expand_stack(vma, address)`, 2.4.35 (linux24.md §2.4): move `vm_start` of the
 /// GROWSDOWN VMA `idx` down to the page holding `address`. Only the VMA changes —
 /// no page tables, no pages, no rss; the new pages are demand-faulted afterwards.
 ///

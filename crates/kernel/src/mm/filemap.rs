@@ -1,5 +1,5 @@
 //! File-backed pages: the page cache and `filemap_nopage` (2.4's `mm/filemap.c`,
-//! spec §3.3).
+//! linux24.md §3.3).
 //!
 //! A mapped file is a host file; [`FileBacking`] holds a host descriptor of its own
 //! (so the guest may close its fd after mmap, as POSIX allows) and the identity
@@ -8,7 +8,7 @@
 //!
 //! The page cache owns one reference on each of its frames, so a cached page mapped
 //! by one PTE has `page_count` 2 and `do_wp_page` copies instead of reusing it
-//! (spec §3.5). Unlike 2.4, which keeps clean pages until memory pressure, a page
+//! (linux24.md §3.5). Unlike 2.4, which keeps clean pages until memory pressure, a page
 //! leaves the cache as soon as its last mapping goes away (see [`page_cache_release`]):
 //! the guest's `write()` goes straight to the host file, and dropping unmapped pages
 //! keeps the cache from serving stale data to a later mapping.
@@ -184,13 +184,13 @@ impl PageCache {
 pub enum NoPage {
     /// The page, with one reference taken for the caller.
     Page(u32),
-    /// NULL: beyond end of file, or a read error → SIGBUS (spec §1.6).
+    /// NULL: beyond end of file, or a read error → SIGBUS (linux24.md §1.6).
     Sigbus,
     /// `NOPAGE_OOM`.
     Oom,
 }
 
-/// `filemap_nopage` for page `index` of `file` (spec §3.3): NULL when the index is
+/// `filemap_nopage` for page `index` of `file` (linux24.md §3.3): NULL when the index is
 /// at or beyond the file size in pages (rounded up); otherwise the page-cache page,
 /// read from the host file on a miss. Bytes past end of file in the last page read
 /// as zeros.

@@ -5,10 +5,10 @@
 //!   page cache while the frame is in it, one for a page table or page directory.
 //! * Reserved frames (frame 0, `swapper_pg_dir`, `empty_zero_page`) are never counted
 //!   and never freed: 2.4's `free_page_and_swap_cache` and `zap_pte_range` skip
-//!   `PageReserved` pages, and `do_wp_page` never reuses one (spec §3.5).
+//!   `PageReserved` pages, and `do_wp_page` never reuses one (linux24.md §3.5).
 //! * Allocation is `get_zeroed_page`: a frame comes back zero-filled. Running out is
 //!   not a panic: [`FrameAllocator::alloc`] returns `None` and the fault path turns
-//!   that into `handle_mm_fault` = -1, i.e. `out_of_memory` (spec §1.8).
+//!   that into `handle_mm_fault` = -1, i.e. `out_of_memory` (linux24.md §1.8).
 //!
 //! Frames are handed out lowest-first from a cursor, and freed frames are reused
 //! last-in first-out, so a run is deterministic for a given sequence of faults.

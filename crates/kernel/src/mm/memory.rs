@@ -1,5 +1,5 @@
 //! Resolving a fault once `do_page_fault` has found the VMA and checked the access:
-//! 2.4's `mm/memory.c` (spec §3) — `handle_mm_fault`, `handle_pte_fault`,
+//! 2.4's `mm/memory.c` (linux24.md §3) — `handle_mm_fault`, `handle_pte_fault`,
 //! `do_no_page`, `do_anonymous_page`, `do_wp_page` — plus the PTE-level helpers of
 //! munmap (`zap_page_range`), exec (`put_dirty_page`), mremap (`move_page_tables`)
 //! and fork (`copy_page_range`).
@@ -39,7 +39,7 @@ pub(crate) fn alloc_page(k: &mut Kernel) -> Option<u32> {
     Some(f)
 }
 
-/// `handle_mm_fault(mm, vma, address, write_access)` (spec §3.1): find or allocate
+/// `handle_mm_fault(mm, vma, address, write_access)` (linux24.md §3.1): find or allocate
 /// the page table (`pmd_alloc` is folded on two-level i386), then dispatch on the
 /// PTE. `vma` is the index of the VMA in `k.task.mm.mmap`.
 pub fn handle_mm_fault<R: Recorder>(
@@ -56,7 +56,7 @@ pub fn handle_mm_fault<R: Recorder>(
     handle_pte_fault(k, vma, address, write, pte_addr, rec)
 }
 
-/// `handle_pte_fault` (spec §3.2).
+/// `handle_pte_fault` (linux24.md §3.2).
 fn handle_pte_fault<R: Recorder>(
     k: &mut Kernel,
     vma: usize,
@@ -89,7 +89,7 @@ fn handle_pte_fault<R: Recorder>(
     VM_FAULT_MINOR
 }
 
-/// `do_no_page` (spec §3.3): the PTE is empty. Anonymous VMAs (no `nopage`) go to
+/// `do_no_page` (linux24.md §3.3): the PTE is empty. Anonymous VMAs (no `nopage`) go to
 /// `do_anonymous_page`; file VMAs ask `filemap_nopage` for the page-cache page (shared
 /// anonymous ones `shmem_nopage`), take a private copy at once on a write to a private
 /// mapping ("early COW"), and map it with the VMA's protection. Always a **major**
@@ -141,12 +141,12 @@ fn do_no_page<R: Recorder>(
     if write {
         entry |= _PAGE_RW | _PAGE_DIRTY;
     }
-    // Not present before: no TLB flush (spec §5.6).
+    // Not present before: no TLB flush (linux24.md §5.6).
     k.cpu.mmu.phys.write_u32(pte_addr, entry);
     VM_FAULT_MAJOR
 }
 
-/// `do_anonymous_page` (spec §3.4). A read maps the shared ZERO_PAGE read-only
+/// `do_anonymous_page` (linux24.md §3.4). A read maps the shared ZERO_PAGE read-only
 /// (0x025 for a private VMA) without allocating or counting rss; a write allocates
 /// a zeroed frame mapped RW and dirty (0x067), rss + 1. Always minor, no flush.
 fn do_anonymous_page<R: Recorder>(
@@ -174,7 +174,7 @@ fn do_anonymous_page<R: Recorder>(
     VM_FAULT_MINOR
 }
 
-/// `do_wp_page` (spec §3.5): a write to a present, read-only PTE in a VM_WRITE VMA.
+/// `do_wp_page` (linux24.md §3.5): a write to a present, read-only PTE in a VM_WRITE VMA.
 ///
 /// * **Reuse** when we hold the only reference to a non-reserved page
 ///   (`can_share_swap_page` without swap): set RW|D|A in place and flush that page.
@@ -259,7 +259,7 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
 }
 
 /// `zap_page_range(mm, address, size)`: unmap the pages of a range (munmap,
-/// MADV_DONTNEED), then `flush_tlb_range` — a full flush on i386 (spec §5.6).
+/// MADV_DONTNEED), then `flush_tlb_range` — a full flush on i386 (linux24.md §5.6).
 pub fn zap_page_range(k: &mut Kernel, address: u32, size: u32) -> u32 {
     let end = address.saturating_add(size);
     let dropped = zap_pte_range(k, address, end);
@@ -267,7 +267,7 @@ pub fn zap_page_range(k: &mut Kernel, address: u32, size: u32) -> u32 {
     dropped
 }
 
-/// `put_dirty_page` (exec's `setup_arg_pages`, spec §4.2): install `frame` at
+/// `put_dirty_page` (exec's `setup_arg_pages`, linux24.md §4.2): install `frame` at
 /// `address` writable and dirty (0x067 with the stack's PAGE_COPY), rss + 1, no
 /// fault and no flush. `None` if no page table could be allocated.
 pub fn put_dirty_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Option<()> {
@@ -315,7 +315,7 @@ pub fn release_vma(k: &mut Kernel, vma: Vma) {
     }
 }
 
-/// `copy_page_range(dst, src, vma)` (fork, spec §4.1): copies the current mm's PTEs
+/// `copy_page_range(dst, src, vma)` (fork, linux24.md §4.1): copies the current mm's PTEs
 /// of `vma` into the page directory `dst_pgd`.
 ///
 /// * empty PTEs stay empty (the child demand-faults on its own);

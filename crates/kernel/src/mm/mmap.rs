@@ -1,6 +1,6 @@
 //! The address-space syscalls: `mm/mmap.c` (mmap, munmap, brk, `get_unmapped_area`,
 //! `do_brk`), `mm/mprotect.c`, `mm/mremap.c` and `mm/filemap.c`'s madvise
-//! (spec §2.5–§2.10).
+//! (linux24.md §2.5–§2.10).
 //!
 //! None of them allocates a page (unless a VMA is VM_LOCKED): they only change VMAs,
 //! and for munmap / mprotect / mremap the PTEs of pages already faulted in.
@@ -50,7 +50,7 @@ pub const MADV_DONTNEED: u32 = 4;
 /// `TASK_UNMAPPED_BASE` = TASK_SIZE / 3: where `get_unmapped_area` starts looking.
 pub const TASK_UNMAPPED_BASE: u32 = 0x4000_0000;
 
-/// `calc_vm_flags` (spec §2.2): PROT_* → VM_READ/WRITE/EXEC; MAP_GROWSDOWN,
+/// `calc_vm_flags` (linux24.md §2.2): PROT_* → VM_READ/WRITE/EXEC; MAP_GROWSDOWN,
 /// MAP_DENYWRITE and MAP_EXECUTABLE → their VM_ flags. MAP_LOCKED is not translated
 /// in 2.4.35.
 pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
@@ -90,7 +90,7 @@ fn over_as_limit(k: &Kernel, len: u32) -> bool {
 // get_unmapped_area, do_mmap_pgoff
 // ---------------------------------------------------------------------------------
 
-/// `get_unmapped_area` (spec §2.5). MAP_FIXED: the address as given (ENOMEM out of
+/// `get_unmapped_area` (linux24.md §2.5). MAP_FIXED: the address as given (ENOMEM out of
 /// range, EINVAL unaligned). Otherwise the hint rounded up to a page if the range is
 /// free, else the first fit bottom-up from TASK_UNMAPPED_BASE.
 pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<u32, Errno> {
@@ -142,7 +142,7 @@ pub fn get_unmapped_area(k: &Kernel, addr: u32, len: u32, flags: u32) -> Result<
 /// What an mmap maps: a host file, or nothing (anonymous).
 pub type MapFile = Option<Rc<FileBacking>>;
 
-/// `do_mmap_pgoff(file, addr, len, prot, flags, pgoff)` (spec §2.6), steps in
+/// `do_mmap_pgoff(file, addr, len, prot, flags, pgoff)` (linux24.md §2.6), steps in
 /// 2.4.35's order. Returns the address mapped.
 ///
 /// Limitation: a writable MAP_SHARED file mapping is refused with ENODEV — the
@@ -312,7 +312,7 @@ pub fn make_pages_present(k: &mut Kernel, start: u32, end: u32) {
 // munmap
 // ---------------------------------------------------------------------------------
 
-/// `do_munmap(mm, addr, len)` (spec §2.7). Unmapping nothing succeeds. Every VMA
+/// `do_munmap(mm, addr, len)` (linux24.md §2.7). Unmapping nothing succeeds. Every VMA
 /// touching the range is unlinked, its pages in the range zapped, and what is left
 /// of it re-inserted (`unmap_fixup`: whole / tail / head / middle split). Then the
 /// page tables left empty in the hole are freed, with a full TLB flush.
@@ -435,7 +435,7 @@ pub fn sys_old_mmap(k: &mut Kernel, a: Args) -> SysResult {
 // brk
 // ---------------------------------------------------------------------------------
 
-/// `do_brk(addr, len)` (spec §2.8): an anonymous rwx private mapping (0x77) at a
+/// `do_brk(addr, len)` (linux24.md §2.8): an anonymous rwx private mapping (0x77) at a
 /// fixed address, merged with the VMA below when possible. Used by brk and by the
 /// ELF loader for bss.
 pub fn do_brk(k: &mut Kernel, addr: u32, len: u32) -> Result<u32, Errno> {
@@ -478,7 +478,7 @@ pub fn do_brk(k: &mut Kernel, addr: u32, len: u32) -> Result<u32, Errno> {
     Ok(addr)
 }
 
-/// brk (45), spec §2.8. Always returns the break after the call: the new one on
+/// brk (45), linux24.md §2.8. Always returns the break after the call: the new one on
 /// success, the old one on any failure (never -ENOMEM; libc compares).
 pub fn sys_brk(k: &mut Kernel, a: Args) -> SysResult {
     let brk = a[0];
@@ -574,7 +574,7 @@ fn split_vma(k: &mut Kernel, mut i: usize, start: u32, end: u32) -> Result<usize
 }
 
 /// Merges VMA `i + 1` into VMA `i` if they touch and are anonymous private with the
-/// same flags (2.4.35's mprotect merges, spec §2.10).
+/// same flags (2.4.35's mprotect merges, linux24.md §2.10).
 fn mprotect_merge(k: &mut Kernel, i: usize) -> bool {
     let mm = &mut k.task.mm;
     let (Some(a), Some(b)) = (mm.mmap.get(i), mm.mmap.get(i + 1)) else {
@@ -608,7 +608,7 @@ fn mprotect_fixup(k: &mut Kernel, i: usize, start: u32, end: u32, newflags: u32)
     Ok(i)
 }
 
-/// mprotect (125), spec §2.10. The range must be covered by VMAs without holes
+/// mprotect (125), linux24.md §2.10. The range must be covered by VMAs without holes
 /// (ENOMEM), every requested right needs its VM_MAY* bit (EACCES). Private mappings
 /// always get the read-only PAGE_COPY, so `mprotect(RW)` on private memory leaves
 /// its PTEs write-protected and the next write is a `do_wp_page` reuse.

@@ -1,4 +1,4 @@
-//! Memory management, Linux 2.4 style (spec §2–§5).
+//! Memory management, Linux 2.4 style (linux24.md §2–§5).
 //!
 //! | module | 2.4 source | what |
 //! |---|---|---|
@@ -33,7 +33,7 @@ pub use vma::{Backing, Vma};
 use crate::Kernel;
 use pgtable::{PGDIR_SHIFT, PGDIR_SIZE, USER_PTRS_PER_PGD};
 
-/// The address space (`struct mm_struct`, spec §2.1).
+/// The address space (`struct mm_struct`, linux24.md §2.1).
 #[derive(Clone, Debug, Default)]
 pub struct MmStruct {
     /// Physical address of the page directory.
@@ -69,7 +69,7 @@ const GDT_KERNEL_CS: u64 = 0x00cf_9a00_0000_ffff;
 const GDT_KERNEL_DS: u64 = 0x00cf_9200_0000_ffff;
 
 /// Physical RAM the kernel maps at PAGE_OFFSET (896 MiB: 1 GiB minus the vmalloc
-/// reserve, spec §5.5).
+/// reserve, linux24.md §5.5).
 const MAXMEM: u64 = 896 << 20;
 
 /// Boots memory management (2.4's `head.S` + `paging_init` + `mem_init`):
@@ -155,7 +155,7 @@ pub fn exit_mmap(k: &mut Kernel) {
     k.task.mm = MmStruct { pgd, ..MmStruct::default() };
 }
 
-/// `dup_mmap` (fork's `copy_mm` without CLONE_VM, spec §4.1): a copy of the current
+/// `dup_mmap` (fork's `copy_mm` without CLONE_VM, linux24.md §4.1): a copy of the current
 /// address space for a child. The layout fields and `total_vm` are copied; the child
 /// gets its own page directory (kernel half from `swapper_pg_dir`), a copy of every
 /// VMA except VM_DONTCOPY ones (with VM_LOCKED cleared), and its PTEs through
@@ -201,7 +201,7 @@ pub fn switch_mm(k: &mut Kernel, next: MmStruct) -> MmStruct {
 
 /// The CR3 load of `switch_mm` in a context switch ([`crate::sched::switch_to`]),
 /// which has already made the next task current: its page directory goes into CR3,
-/// a full flush of the non-global TLB entries (spec §5.6).
+/// a full flush of the non-global TLB entries (linux24.md §5.6).
 pub fn activate_mm(k: &mut Kernel) {
     k.cpu.mmu.set_cr3(k.task.mm.pgd);
 }

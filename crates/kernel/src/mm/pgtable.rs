@@ -1,4 +1,4 @@
-//! i386 two-level page tables as 2.4 builds them (spec §5): the page directory
+//! i386 two-level page tables as 2.4 builds them (linux24.md §5): the page directory
 //! (`pgd`, with the PMD folded into it), page-table pages, PTE bits,
 //! `protection_map`, and the TLB flush points.
 //!
@@ -13,7 +13,7 @@ use crate::Kernel;
 
 use super::fault::Recorder;
 
-// ---- entry bits (include/asm-i386/pgtable.h, spec §5.2) ----
+// ---- entry bits (include/asm-i386/pgtable.h, linux24.md §5.2) ----
 pub const _PAGE_PRESENT: u32 = 0x001;
 pub const _PAGE_RW: u32 = 0x002;
 pub const _PAGE_USER: u32 = 0x004;
@@ -27,7 +27,7 @@ pub const _PAGE_PSE: u32 = 0x080;
 pub const _PAGE_PROTNONE: u32 = 0x080;
 pub const _PAGE_GLOBAL: u32 = 0x100;
 
-/// User PDEs: P|RW|USER|A|D. Permissions then come from the PTE alone (spec §3.1).
+/// User PDEs: P|RW|USER|A|D. Permissions then come from the PTE alone (linux24.md §3.1).
 pub const _PAGE_TABLE: u32 = 0x067;
 /// Kernel PDEs: P|RW|A|D.
 pub const _KERNPG_TABLE: u32 = 0x063;
@@ -45,10 +45,10 @@ pub const PGDIR_SHIFT: u32 = 22;
 pub const PGDIR_SIZE: u32 = 1 << PGDIR_SHIFT;
 pub const PTRS_PER_PGD: u32 = 1024;
 pub const PTRS_PER_PTE: u32 = 1024;
-/// PDEs 0..768 are user space, 768..1024 the kernel half (spec §5.1).
+/// PDEs 0..768 are user space, 768..1024 the kernel half (linux24.md §5.1).
 pub const USER_PTRS_PER_PGD: u32 = crate::TASK_SIZE / PGDIR_SIZE;
 
-/// `protection_map[vm_flags & 0xf]` (mm/mmap.c, spec §5.3). Private writable
+/// `protection_map[vm_flags & 0xf]` (mm/mmap.c, linux24.md §5.3). Private writable
 /// mappings get `PAGE_COPY`, which is read-only: RW only ever comes from
 /// `pte_mkwrite` in the fault handlers, which is what makes copy-on-write work.
 pub const PROTECTION_MAP: [u32; 16] = [
@@ -76,7 +76,7 @@ pub fn protection_map(vm_flags: u32) -> u32 {
     PROTECTION_MAP[(vm_flags & 0xf) as usize]
 }
 
-// ---- the software view of an entry (spec §5.2) ----
+// ---- the software view of an entry (linux24.md §5.2) ----
 
 /// `pte_none`: the whole entry is zero.
 #[inline]
@@ -136,7 +136,7 @@ pub fn get_pte(phys: &PhysMem, pgd: u32, address: u32) -> u32 {
     pte_offset(phys, pgd, address).map_or(0, |a| phys.read_u32(a))
 }
 
-/// `pte_alloc` (spec §3.1 step 4): the PTE slot for `address`, allocating and
+/// `pte_alloc` (linux24.md §3.1 step 4): the PTE slot for `address`, allocating and
 /// installing a zeroed page-table page with `_PAGE_TABLE` if the PDE is empty.
 /// `None` is out of memory (`handle_mm_fault` then returns -1).
 pub fn pte_alloc<R: Recorder>(k: &mut Kernel, address: u32, rec: &mut R) -> Option<u32> {
@@ -155,12 +155,12 @@ pub fn pte_alloc_pgd<R: Recorder>(k: &mut Kernel, pgd: u32, address: u32, rec: &
         k.cpu.mmu.phys.write_u32(pde_addr, table | _PAGE_TABLE);
         rec.step(|| Step::PteAlloc { table });
         log::trace!(target: "kernel::mm", "pte_alloc: page table {table:#x} for {address:#010x}");
-        // A PDE going from not-present to present needs no flush (spec §5.6).
+        // A PDE going from not-present to present needs no flush (linux24.md §5.6).
     }
     pte_offset(&k.cpu.mmu.phys, pgd, address)
 }
 
-// ---- TLB (spec §5.6, uniprocessor versions of include/asm-i386/pgalloc.h) ----
+// ---- TLB (linux24.md §5.6, uniprocessor versions of include/asm-i386/pgalloc.h) ----
 
 /// `flush_tlb_page`: `invlpg` one page. Used by `establish_pte` (COW and the
 /// spurious/dirty path), i.e. whenever a present PTE changes.
@@ -185,7 +185,7 @@ pub fn establish_pte(k: &mut Kernel, address: u32, pte_addr: u32, entry: u32) {
 
 // ---- page directories ----
 
-/// `pgd_alloc` (`get_pgd_slow`, spec §5.5): a new page directory whose user half is
+/// `pgd_alloc` (`get_pgd_slow`, linux24.md §5.5): a new page directory whose user half is
 /// empty and whose kernel half (PDEs 768–1023) is copied from `swapper_pg_dir`.
 /// Returns its physical address.
 pub fn pgd_alloc(k: &mut Kernel) -> Option<u32> {
@@ -215,7 +215,7 @@ pub fn clear_page_tables(k: &mut Kernel, first: u32, nr: u32) {
     }
 }
 
-/// `free_pgtables(prev, start, end)` after an munmap (spec §2.7 step 8): frees the
+/// `free_pgtables(prev, start, end)` after an munmap (linux24.md §2.7 step 8): frees the
 /// page-table pages whose whole 4 MiB granule lies in the hole left between the VMA
 /// below `start` and the VMA above `end`, then `flush_tlb_pgtables` (= full flush).
 /// Page tables still shared with a neighbouring VMA stay.

@@ -1,5 +1,5 @@
 //! Virtual memory areas (`vm_area_struct`) and the per-process list of them
-//! (`mm->mmap`, `mm->mm_rb`, `mm->mmap_cache`), spec §2.1–§2.3 and §2.9.
+//! (`mm->mmap`, `mm->mm_rb`, `mm->mmap_cache`), linux24.md §2.1–§2.3 and §2.9.
 //!
 //! 2.4 keeps VMAs in a sorted linked list plus a red-black tree. Here they are one
 //! vector sorted by `start` with binary search; `find_vma` still probes the
@@ -13,7 +13,7 @@ use crate::errno::{Errno, ENOMEM};
 use super::filemap::{FileBacking, ShmemObject};
 use super::MmStruct;
 
-// ---- vm_flags (include/linux/mm.h, spec §2.2) ----
+// ---- vm_flags (include/linux/mm.h, linux24.md §2.2) ----
 pub const VM_READ: u32 = 0x0000_0001;
 pub const VM_WRITE: u32 = 0x0000_0002;
 pub const VM_EXEC: u32 = 0x0000_0004;
@@ -74,7 +74,7 @@ pub struct Vma {
     pub end: u32,
     pub flags: u32,
     /// Offset in pages into the backing object of `start`. Anonymous VMAs keep 0 —
-    /// until a GROWSDOWN VMA grows, when `expand_stack` wraps it below 0 (spec §2.4).
+    /// until a GROWSDOWN VMA grows, when `expand_stack` wraps it below 0 (linux24.md §2.4).
     pub pgoff: u32,
     /// `vm_page_prot` = `protection_map[flags & 0xf]`.
     pub page_prot: u32,
@@ -141,7 +141,7 @@ impl Vma {
 }
 
 /// `can_vma_merge(vma, vm_flags)`: no file (and no shmem object behind it) and
-/// exactly the same flags (spec §2.9).
+/// exactly the same flags (linux24.md §2.9).
 pub fn can_vma_merge(v: &Vma, vm_flags: u32) -> bool {
     matches!(v.backing, Backing::Anon) && v.flags == vm_flags
 }
@@ -152,7 +152,7 @@ impl MmStruct {
         self.mmap.len() as u32
     }
 
-    /// `find_vma` (spec §2.3) as an index: the lowest VMA with `end > addr`, which
+    /// `find_vma` (linux24.md §2.3) as an index: the lowest VMA with `end > addr`, which
     /// need not contain `addr`. The cache is a hit only if it contains `addr`.
     pub fn find_vma_index(&self, addr: u32) -> Option<usize> {
         if let Some(i) = self.mmap_cache.get() {
@@ -202,7 +202,7 @@ impl MmStruct {
     }
 
     /// `insert_vm_struct` / `__vma_link`: links a VMA in address order. An overlap
-    /// with an existing VMA is -ENOMEM, as 2.4.35 reports it (spec §9).
+    /// with an existing VMA is -ENOMEM, as 2.4.35 reports it (linux24.md §9).
     pub fn insert_vm_struct(&mut self, vma: Vma) -> Result<usize, Errno> {
         if vma.start >= vma.end {
             log::error!(target: "kernel::mm", "insert_vm_struct: empty VMA {:#x}-{:#x}", vma.start, vma.end);
@@ -220,7 +220,7 @@ impl MmStruct {
         Ok(i)
     }
 
-    /// `vma_merge(mm, prev, addr, end, vm_flags)` (spec §2.9): extend `prev` (and
+    /// `vma_merge(mm, prev, addr, end, vm_flags)` (linux24.md §2.9): extend `prev` (and
     /// absorb `next` if the new range closes the gap exactly), or else extend `next`
     /// downwards. Only anonymous private VMAs with identical flags merge. `prev` is
     /// the VMA just below `addr` (`None` if the range is below every VMA). The caller
