@@ -1,4 +1,4 @@
-//! Process structures of the i386 syscall ABI (linux/resource.h,
+//! Process and memory-map structures of the i386 syscall ABI (linux/resource.h,
 //! asm-i386/ldt.h).
 
 use core::mem::{offset_of, size_of};
@@ -63,3 +63,18 @@ pub struct UserDesc {
     pub flags: u32,
 }
 const _: () = assert!(size_of::<UserDesc>() == 16);
+
+/// `struct mmap_arg_struct` (arch/x86/kernel/sys_ia32.c; 2.4's
+/// arch/i386/kernel/sys_i386.c): old_mmap's six arguments in memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct MmapArgStruct {
+    pub addr: u32,
+    pub len: u32,
+    pub prot: u32,
+    pub flags: u32,
+    pub fd: u32,
+    /// In bytes, unlike mmap2's page offset.
+    pub offset: u32,
+}
+const _: () = assert!(size_of::<MmapArgStruct>() == 24);

@@ -11,6 +11,8 @@
 
 use std::rc::Rc;
 
+use crate::abi::process::MmapArgStruct;
+use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{Errno, SysResult, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM};
 use crate::syscall::Args;
 use crate::task::{RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIM_INFINITY};
@@ -421,14 +423,12 @@ pub fn sys_mmap2(k: &mut Kernel, a: Args) -> SysResult {
 /// old_mmap (90): EBX points at six words `addr, len, prot, flags, fd, offset`; the
 /// byte offset must be page-aligned.
 pub fn sys_old_mmap(k: &mut Kernel, a: Args) -> SysResult {
-    let mut raw = [0u8; 24];
-    k.copy_from_user(a[0], &mut raw).map_err(|_| EFAULT)?;
-    let w = |i: usize| u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]);
-    let offset = w(5);
-    if offset & !PAGE_MASK != 0 {
+    let mut m = MmapArgStruct::new_zeroed();
+    k.copy_from_user(a[0], m.as_mut_bytes()).map_err(|_| EFAULT)?;
+    if m.offset & !PAGE_MASK != 0 {
         return Err(EINVAL);
     }
-    do_mmap2(k, w(0), w(1), w(2), w(3), w(4), offset >> 12)
+    do_mmap2(k, m.addr, m.len, m.prot, m.flags, m.fd, m.offset >> 12)
 }
 
 // ---------------------------------------------------------------------------------
