@@ -61,8 +61,10 @@ The x87 state (FCW, FSW, tags, non-empty registers) is compared too. EFLAGS bits
 x87 condition codes the Intel SDM leaves undefined for an instruction are not
 compared, nor (without --strict) the bits of qemu-i386 7.2's known errata. Signals
 (into handlers, asynchronous ones such as SIGCHLD) and fork (the child runs
-unfollowed on the reference) are followed. Limits and the start-up differences
-between the sides: docs/difftest.md.";
+unfollowed on the reference) are followed. growsdown's kernel runs with the
+reference's personality (qemu-user: a fixed stack; the host: its TLS numbering and
+ESP test) instead of Linux 2.4's; the presets are in docs/architecture.md. Limits and
+the start-up differences between the sides: docs/difftest.md.";
 
 const TRACE_HELP: &str = "\
 Examples:
