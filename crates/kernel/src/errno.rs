@@ -3,6 +3,8 @@
 
 pub type Errno = i32;
 
+// The whole table, though the kernel itself does not return every one of them.
+#[allow(unused_imports)]
 pub use libc::{
     E2BIG, EACCES, EAGAIN, EBADF, ECHILD, EEXIST, EFAULT, EINTR, EINVAL, EIO, EISDIR, ELOOP, EMFILE,
     ENAMETOOLONG, ENODEV, ENOENT, ENOEXEC, ENOMEM, ENOSPC, ENOSYS, ENOTDIR, ENOTTY, EOVERFLOW, EPERM, ERANGE,

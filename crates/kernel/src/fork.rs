@@ -39,12 +39,16 @@ use crate::Kernel;
 
 pub const CSIGNAL: u32 = 0x0000_00ff;
 pub const CLONE_VM: u32 = 0x0000_0100;
+#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_FS: u32 = 0x0000_0200;
+#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_FILES: u32 = 0x0000_0400;
+#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_SIGHAND: u32 = 0x0000_0800;
 pub const CLONE_PTRACE: u32 = 0x0000_2000;
 pub const CLONE_VFORK: u32 = 0x0000_4000;
 pub const CLONE_PARENT: u32 = 0x0000_8000;
+#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_THREAD: u32 = 0x0001_0000;
 pub const CLONE_SYSVSEM: u32 = 0x0004_0000;
 pub const CLONE_SETTLS: u32 = 0x0008_0000;

@@ -14,27 +14,35 @@
 //!
 //! Names follow Linux 2.4 so a reader of the 2.4 sources finds the same steps here.
 
-pub mod abi;
-pub mod errno;
-pub mod exec;
-pub mod exit;
-pub mod files;
-pub mod fork;
+/// The kernel's insides: `pub` with the `internals` feature, which only the kernel's
+/// own integration tests turn on (they check 2.4's functions one by one), crate-private
+/// otherwise. Tools drive the kernel through [`Machine`].
+macro_rules! internal {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "internals")]
+            pub mod $name;
+            #[cfg(not(feature = "internals"))]
+            mod $name;
+        )*
+    };
+}
+
+internal!(abi, errno, exec, exit, files, fork, mm, run, sched, task, uaccess);
+
 pub mod machine;
-pub mod mm;
 pub mod personality;
-pub mod run;
-pub mod sched;
 pub mod signal;
 pub mod syscall;
-pub mod task;
 pub mod trace;
-pub mod uaccess;
 
 pub use machine::Machine;
 pub use personality::Personality;
-pub use run::{Config, ExitStatus, Kernel, Stepped};
-pub use task::Task;
+#[cfg(feature = "internals")]
+pub use run::Kernel;
+#[cfg(not(feature = "internals"))]
+use run::Kernel;
+pub use run::{Config, ExitStatus, Stepped};
 
 /// Top of user space (`TASK_SIZE`, `PAGE_OFFSET`, `STACK_TOP` in 2.4 i386): the
 /// loader's, which checks ELF segments against it.

@@ -10,11 +10,14 @@ use crate::mm::MmStruct;
 use crate::sched::{Context, TaskState};
 use crate::signal::{SignalState, SIGCHLD};
 
+#[allow(dead_code)] // kept so the table is whole
 pub const RLIMIT_CPU: usize = 0;
+#[allow(dead_code)] // kept so the table is whole
 pub const RLIMIT_FSIZE: usize = 1;
 pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_STACK: usize = 3;
 pub const RLIMIT_CORE: usize = 4;
+#[allow(dead_code)] // kept so the table is whole
 pub const RLIMIT_RSS: usize = 5;
 pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;

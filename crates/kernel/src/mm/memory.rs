@@ -260,6 +260,7 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
 
 /// `zap_page_range(mm, address, size)`: unmap the pages of a range (munmap,
 /// MADV_DONTNEED), then `flush_tlb_range` — a full flush on i386 (linux24.md §5.6).
+#[allow(dead_code)] // 2.4's entry point (MADV_DONTNEED); do_munmap calls zap_pte_range itself
 pub fn zap_page_range(k: &mut Kernel, address: u32, size: u32) -> u32 {
     let end = address.saturating_add(size);
     let dropped = zap_pte_range(k, address, end);

@@ -24,6 +24,7 @@ use super::memory::{self, handle_mm_fault, move_page_tables, zap_pte_range};
 use super::pgtable::{self, protection_map, pte_modify, pte_present, _PAGE_RW, PAGE_MASK};
 use super::vma::*;
 
+#[allow(dead_code)] // kept so the table is whole
 pub const PROT_NONE: u32 = 0x0;
 pub const PROT_READ: u32 = 0x1;
 pub const PROT_WRITE: u32 = 0x2;
@@ -39,6 +40,7 @@ pub const MAP_ANONYMOUS: u32 = 0x20;
 pub const MAP_GROWSDOWN: u32 = 0x0100;
 pub const MAP_DENYWRITE: u32 = 0x0800;
 pub const MAP_EXECUTABLE: u32 = 0x1000;
+#[allow(dead_code)] // kept so the table is whole
 pub const MAP_LOCKED: u32 = 0x2000;
 pub const MAP_NORESERVE: u32 = 0x4000;
 /// Today's "MAP_FIXED, but fail with EEXIST instead of replacing" (not in 2.4).

@@ -44,6 +44,7 @@ pub const PAGE_MASK: u32 = !0xfff;
 pub const PGDIR_SHIFT: u32 = 22;
 pub const PGDIR_SIZE: u32 = 1 << PGDIR_SHIFT;
 pub const PTRS_PER_PGD: u32 = 1024;
+#[allow(dead_code)] // kept so the table is whole
 pub const PTRS_PER_PTE: u32 = 1024;
 /// PDEs 0..768 are user space, 768..1024 the kernel half (linux24.md §5.1).
 pub const USER_PTRS_PER_PGD: u32 = crate::TASK_SIZE / PGDIR_SIZE;

@@ -27,9 +27,12 @@ pub const VM_GROWSUP: u32 = 0x0000_0200;
 pub const VM_DENYWRITE: u32 = 0x0000_0800;
 pub const VM_EXECUTABLE: u32 = 0x0000_1000;
 pub const VM_LOCKED: u32 = 0x0000_2000;
+#[allow(dead_code)] // kept so the table is whole
 pub const VM_IO: u32 = 0x0000_4000;
 pub const VM_DONTCOPY: u32 = 0x0002_0000;
+#[allow(dead_code)] // kept so the table is whole
 pub const VM_DONTEXPAND: u32 = 0x0004_0000;
+#[allow(dead_code)] // kept so the table is whole
 pub const VM_RESERVED: u32 = 0x0008_0000;
 
 /// The permission column of `/proc/<pid>/maps` for `vm_flags`: `r`/`w`/`x`, then `s`
