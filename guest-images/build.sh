@@ -61,8 +61,12 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
+        ;;
+    fpbench)
+        # Every double operation an x87 instruction, sqrt inline (fsqrt, no errno call).
+        "${GLIBC[@]}" -mfpmath=387 -fno-math-errno -o "$bin/$name" "$src/$name.c"
         ;;
     stackgrow)
         # No stack-clash probes, no canaries: each page is touched by the code
@@ -129,7 +133,8 @@ build_one() {
 
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
-     zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu)
+     zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
+     membench fpbench faultbench)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
