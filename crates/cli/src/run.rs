@@ -16,7 +16,8 @@ use crate::size::{parse_limit, parse_size};
 pub struct GuestArgs {
     /// Print counters to stderr at exit: instructions (all processes), then the first
     /// process's minor/major/COW faults, stack expansions and peak resident pages,
-    /// its reaped children's faults, and MIPS.
+    /// its reaped children's faults; the TLB's hits, misses and flushes, decoded
+    /// blocks built, reused and dropped by code writes; and MIPS.
     #[arg(long)]
     pub stats: bool,
 
@@ -139,5 +140,13 @@ fn print_stats(k: &Machine) {
         eprintln!("growsdown: processes forked      {}", t.forks);
         eprintln!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
     }
+    eprintln!(
+        "growsdown: TLB                   {} hits, {} misses ({} page walks), {} flushes",
+        t.tlb_hits, t.tlb_misses, t.page_walks, t.tlb_flushes
+    );
+    eprintln!(
+        "growsdown: decoded blocks        {} built, {} run from the cache, {} dropped by code writes",
+        t.blocks_built, t.blocks_hit, t.blocks_invalidated
+    );
     eprintln!("growsdown: MIPS                  {:.1}", t.mips);
 }

@@ -55,6 +55,7 @@ impl Cpu {
     fn drop_dirty_code(&mut self) {
         for frame in self.mmu.phys.take_dirty_code() {
             let n = self.icache.invalidate_frame(frame);
+            self.blocks_invalidated += n as u64;
             log::trace!(target: "cpu::icache", "write to code frame {frame:#x}: dropped {n} blocks");
         }
     }

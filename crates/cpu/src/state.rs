@@ -49,6 +49,8 @@ pub struct Cpu {
     /// Decoded blocks executed from the cache vs. built.
     pub blocks_hit: u64,
     pub blocks_built: u64,
+    /// Decoded blocks dropped because their code frame was written.
+    pub blocks_invalidated: u64,
 }
 
 impl Cpu {
@@ -71,6 +73,7 @@ impl Cpu {
             icache: BlockCache::new(),
             blocks_hit: 0,
             blocks_built: 0,
+            blocks_invalidated: 0,
         }
     }
 

@@ -523,14 +523,16 @@ fn first_write_after_a_read_rewalks_and_sets_dirty() {
         let lin = 0x0805_0010;
         m.map(lin, RW_USER);
         m.cpu.mmu.read::<u32>(lin, read_user).unwrap();
-        let walks = m.cpu.mmu.walks;
-        // A read through the TLB: no walk.
+        let (walks, hits, misses) = (m.cpu.mmu.walks, m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses);
+        // A read through the TLB: no walk, one hit.
         m.cpu.mmu.read::<u32>(lin + 4, read_user).unwrap();
         assert_eq!(m.cpu.mmu.walks, walks, "{what}");
+        assert_eq!((m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses), (hits + 1, misses), "{what}");
         assert_eq!(pte(&m, lin) & B_D, 0, "{what}");
         // The translation is cached, but D is clear in it: the write must walk, set D.
         m.cpu.mmu.write::<u32>(lin, 5, write_user).unwrap();
         assert_eq!(m.cpu.mmu.walks, walks + 1, "{what}: the first write after a read walks");
+        assert_eq!((m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses), (hits + 1, misses + 1), "{what}");
         assert_eq!(pte(&m, lin) & (B_A | B_D), B_A | B_D, "{what}");
         // Later writes may use the (now dirty) cached translation.
         m.cpu.mmu.write::<u32>(lin + 8, 6, write_user).unwrap();
@@ -1251,14 +1253,17 @@ fn overwriting_executed_code_through_a_user_write_runs_the_new_code() {
     // Run it again unchanged: the decoded block is reused (so the cache is live and the
     // next part of the test means something).
     m.cpu.eip = CODE;
-    let built = m.cpu.blocks_built;
+    let (built, hit) = (m.cpu.blocks_built, m.cpu.blocks_hit);
     assert_eq!(m.cpu.run(10), STOPPED);
-    assert_eq!(m.cpu.blocks_built, built);
-    // Patch the immediate with a user write and run again.
+    assert_eq!((m.cpu.blocks_built, m.cpu.blocks_hit), (built, hit + 1));
+    assert_eq!(m.cpu.blocks_invalidated, 0);
+    // Patch the immediate with a user write and run again: the block is dropped
+    // (counted) and built anew.
     m.cpu.mmu.write::<u32>(CODE + 1, 2, true).unwrap();
     m.cpu.eip = CODE;
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 2);
+    assert_eq!((m.cpu.blocks_invalidated, m.cpu.blocks_built), (1, built + 1));
     // Again, with the TLB now holding a dirty writable entry for the code page.
     m.cpu.mmu.write::<u32>(CODE + 1, 3, true).unwrap();
     m.cpu.eip = CODE;

@@ -86,6 +86,18 @@ pub struct Stats {
     pub cmaj_flt: u64,
     /// Millions of instructions per second since `run` started.
     pub mips: f64,
+    /// The paging unit: translations served by the TLB, misses, page walks (misses
+    /// that reached the tables: with paging on, every miss), and flushes of the whole
+    /// TLB (CR3 loads, CR0.PG/WP and CR4 changes).
+    pub tlb_hits: u64,
+    pub tlb_misses: u64,
+    pub page_walks: u64,
+    pub tlb_flushes: u64,
+    /// Decoded blocks built, run again from the cache, and dropped because their
+    /// code frame was written (self-modifying code, a reused frame).
+    pub blocks_built: u64,
+    pub blocks_hit: u64,
+    pub blocks_invalidated: u64,
 }
 
 impl Machine {
@@ -206,6 +218,13 @@ impl Machine {
             cmin_flt: t.cmin_flt,
             cmaj_flt: t.cmaj_flt,
             mips: self.k.mips(),
+            tlb_hits: self.k.cpu.mmu.tlb.hits,
+            tlb_misses: self.k.cpu.mmu.tlb.misses,
+            page_walks: self.k.cpu.mmu.walks,
+            tlb_flushes: self.k.cpu.mmu.tlb.flushes,
+            blocks_built: self.k.cpu.blocks_built,
+            blocks_hit: self.k.cpu.blocks_hit,
+            blocks_invalidated: self.k.cpu.blocks_invalidated,
         }
     }
 

@@ -130,6 +130,7 @@ impl Mmu {
     #[inline(always)]
     pub fn translate(&mut self, lin: u32, kind: AccessKind) -> Result<u32, PageFault> {
         if let Some(base) = self.tlb.lookup(lin, kind) {
+            self.tlb.hits += 1;
             return Ok(base | (lin & 0xfff));
         }
         self.translate_slow(lin, kind)

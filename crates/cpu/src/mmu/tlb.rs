@@ -61,6 +61,8 @@ pub struct Tlb {
     entries: Box<[Entry]>,
     /// Regions that may hold pieces of a 4 MiB page, so INVLPG scans only those.
     large_regions: [u64; REGION_WORDS],
+    /// Translations served by an entry (counted by `Mmu::translate`).
+    pub hits: u64,
     pub misses: u64,
     pub flushes: u64,
 }
@@ -85,6 +87,7 @@ impl Tlb {
         Self {
             entries: vec![EMPTY; TLB_SETS].into_boxed_slice(),
             large_regions: [0; REGION_WORDS],
+            hits: 0,
             misses: 0,
             flushes: 0,
         }
