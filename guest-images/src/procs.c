@@ -566,7 +566,9 @@ static void c_chain(void) {
 static void c_sleep(void) {
     int p[2];
     pipe(p);
-    long ms[] = {200, 10, 100};
+    /* Far enough apart that the order survives a slow fork on a loaded host: C
+       wakes before A unless C started sleeping 200 ms after A. */
+    long ms[] = {400, 10, 200};
     for (int i = 0; i < 3; i++) {
         if (fork() == 0) {
             close(p[0]);
