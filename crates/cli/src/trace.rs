@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use clap::{Args, ValueEnum};
 use growsdown_cpu::Cpu;
+use growsdown_kernel::machine::Layout;
 use growsdown_kernel::trace::{insn_text, FaultEvent, FaultObserver};
 use growsdown_trace::{jsonl, summarize, svg, text, Record};
 
@@ -84,7 +85,8 @@ pub fn run(a: TraceArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let stack_start = k.layout().stack_start.unwrap_or(growsdown_kernel::TASK_SIZE);
+    // The SVG draws the stack growing from where exec left it.
+    let stack_start = k.layout().stack_start;
     let status = k.run();
     k.observe_faults(None);
 
@@ -101,16 +103,8 @@ pub fn run(a: TraceArgs) -> u8 {
         return code.max(1);
     }
     if let Some(p) = &a.svg {
-        let mm = k.layout();
-        let layout = svg::Layout {
-            start_code: mm.start_code,
-            end_code: mm.end_code,
-            start_brk: mm.start_brk,
-            brk: mm.brk,
-            stack_start,
-            total_icount: k.stats().icount,
-        };
-        if let Err(e) = std::fs::write(p, svg::render(&sink.records, &layout)) {
+        let layout = Layout { stack_start, ..k.layout() };
+        if let Err(e) = std::fs::write(p, svg::render(&sink.records, &layout, k.stats().icount)) {
             eprintln!("growsdown: cannot write {}: {e}", p.display());
             return code.max(1);
         }

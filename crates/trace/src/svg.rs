@@ -7,20 +7,9 @@
 use std::fmt::Write;
 
 use super::{result_name, Record};
+use growsdown_kernel::machine::Layout;
 use growsdown_kernel::trace::{FaultResult, Step};
 use growsdown_kernel::TASK_SIZE;
-
-/// Address-space landmarks of the traced process, taken at exit.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Layout {
-    pub start_code: u32,
-    pub end_code: u32,
-    pub start_brk: u32,
-    pub brk: u32,
-    /// Stack VMA start right after exec.
-    pub stack_start: u32,
-    pub total_icount: u64,
-}
 
 const W: f64 = 1000.0;
 const LEFT: f64 = 170.0;
@@ -78,8 +67,12 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-pub fn render(records: &[Record], layout: &Layout) -> String {
+/// The picture of a run: `layout` is the process's address space at exit, except
+/// `stack_start`, the stack VMA's start right after exec (the stack's growth is drawn
+/// from there); `total_icount` the instructions the run retired.
+pub fn render(records: &[Record], layout: &Layout, total_icount: u64) -> String {
     let l = layout;
+    let stack_start = l.stack_start.unwrap_or(TASK_SIZE);
     let heap_top = u64::from(l.brk.max(l.start_brk));
     // Partition boundaries, low to high. The stack band starts at the lowest
     // address the stack VMA reached or a fault near it touched.
@@ -90,7 +83,7 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
             Step::ExpandStack { new_start, .. } => Some(u64::from(*new_start)),
             _ => None,
         })
-        .chain(std::iter::once(u64::from(l.stack_start)))
+        .chain(std::iter::once(u64::from(stack_start)))
         .min()
         .unwrap_or(u64::from(TASK_SIZE))
         .saturating_sub(64 * 4096)
@@ -111,7 +104,7 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
             let (lo, hi, used) = match label {
                 "text" | "data / bss" => (a, b.max(a + 1), b > a),
                 "brk heap" => (a, heap_top.max(a + 4096), heap_top > a),
-                "stack" => (u64::from(l.stack_start).max(a), u64::from(TASK_SIZE), true),
+                "stack" => (u64::from(stack_start).max(a), u64::from(TASK_SIZE), true),
                 _ => (u64::MAX, 0, false),
             };
             Band { label, owns: (a, b.max(a)), lo, hi, used }
@@ -141,7 +134,7 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
     kinds.dedup();
     let legend_rows = kinds.len().div_ceil(3) as f64;
     let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 24.0 + 20.0 * legend_rows;
-    let total = l.total_icount.max(records.iter().map(|r| r.ev.icount).max().unwrap_or(0)).max(1) as f64;
+    let total = total_icount.max(records.iter().map(|r| r.ev.icount).max().unwrap_or(0)).max(1) as f64;
     let x_of = |icount: u64| LEFT + plot_w * (icount as f64 / total);
     let band_top = |i: usize| TOP + i as f64 * (BAND_H + GAP);
     let y_in = |i: usize, b: &Band, addr: u64| {
@@ -160,7 +153,7 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
         s,
         r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">Page faults over time ({} faults, {} instructions)</text>"#,
         records.len(),
-        l.total_icount
+        total_icount
     );
     let _ = writeln!(
         s,
@@ -182,8 +175,8 @@ pub fn render(records: &[Record], layout: &Layout) -> String {
         let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + BAND_H - 4.0, b.lo);
         if b.label == "stack" {
             // The stack VMA's start over time: a step line that only moves down.
-            let mut pts = vec![(x_of(0), y_in(i, b, u64::from(l.stack_start)))];
-            let mut cur = u64::from(l.stack_start);
+            let mut pts = vec![(x_of(0), y_in(i, b, u64::from(stack_start)))];
+            let mut cur = u64::from(stack_start);
             for r in records {
                 for st in &r.ev.path {
                     if let Step::ExpandStack { new_start, ok: true, .. } = st {
