@@ -145,8 +145,8 @@ fn print_stats(k: &Machine) {
         t.tlb_hits, t.tlb_misses, t.page_walks, t.tlb_flushes
     );
     eprintln!(
-        "growsdown: decoded blocks        {} built, {} run from the cache, {} dropped by code writes",
-        t.blocks_built, t.blocks_hit, t.blocks_invalidated
+        "growsdown: decoded blocks        {} built, {} found in the cache, {} reached by a link, {} dropped by code writes",
+        t.blocks_built, t.blocks_hit, t.blocks_linked, t.blocks_invalidated
     );
     eprintln!("growsdown: MIPS                  {:.1}", t.mips);
 }

@@ -1,50 +1,44 @@
-//! The executor: fetch a decoded block for EIP, run its handlers, stop on an exception
-//! or when the budget runs out.
+//! The executor: find the decoded block for EIP (through the previous block's link
+//! when it has one), run its micro-ops, stop on an exception or when the budget runs
+//! out.
+//!
+//! EIP and the instruction count are committed once per block, and exactly at every
+//! exit: a fault leaves EIP at the faulting instruction and counts the ones before
+//! it; a trap moves EIP past its instruction and counts it; a budget that ends inside
+//! a block runs only that block's first micro-ops (so `step` retires exactly one).
+//! Handlers therefore never read `cpu.eip` or `cpu.icount` (RDTSC, which reads the
+//! count, starts a block of its own; see `reads_icount`).
 
-use std::rc::Rc;
+use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemonic, MAX_INSN_LEN};
 
-use growsdown_decoder::{decode_one, ends_block, Block, DecodeError, Decoded, MAX_INSN_LEN};
-
+use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
 use crate::mmu::{AccessKind, PAGE_SIZE};
 use crate::seg::SegReg;
 use crate::state::Cpu;
-use crate::table::{handler_for, Handler};
+use crate::table::handler_for;
+use crate::uop::Uop;
 
-/// Longest block we build; keeps the budget check and SMC latency bounded.
+/// Longest block we build; keeps SMC latency and the build cost bounded.
 const MAX_BLOCK: usize = 64;
+
+/// Instructions whose result depends on the instruction count. They start a block
+/// (so the count is committed when they run) and end it.
+fn reads_icount(insn: &Instruction) -> bool {
+    matches!(insn.mnemonic(), Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Rdpmc)
+}
 
 impl Cpu {
     /// Runs until an exception or interrupt, or until `budget` more instructions have
     /// retired.
     pub fn run(&mut self, budget: u64) -> Exit {
-        let end = self.icount.saturating_add(budget);
-        while self.icount < end {
-            if self.mmu.phys.has_dirty_code() {
-                self.drop_dirty_code();
-            }
-            let block = match self.fetch_block() {
-                Ok(b) => b,
-                Err(e) => return Exit::Exception(e),
-            };
-            for d in block.insns.iter() {
-                let fallthrough = d.insn.next_ip32();
-                self.next_eip = fallthrough;
-                if let Err(e) = (d.handler)(self, &d.insn) {
-                    if e.is_trap() {
-                        self.eip = self.next_eip;
-                        self.icount += 1;
-                    }
-                    return Exit::Exception(e);
-                }
-                self.eip = self.next_eip;
-                self.icount += 1;
-                if self.icount >= end || self.eip != fallthrough || self.mmu.phys.has_dirty_code() {
-                    break;
-                }
-            }
-        }
-        Exit::Budget
+        // The kernel may have changed mappings since the last run: links from then
+        // are not to be trusted.
+        self.new_code_epoch();
+        let mut code = std::mem::take(&mut self.code);
+        let exit = self.run_blocks(&mut code, budget);
+        self.code = code;
+        exit
     }
 
     /// Executes exactly one instruction (difftest, single-stepping).
@@ -52,68 +46,154 @@ impl Cpu {
         self.run(1)
     }
 
-    fn drop_dirty_code(&mut self) {
+    fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {
+        let end = self.icount.saturating_add(budget);
+        // The block just run and which of its links (0 fall-through, 1 taken) EIP
+        // left by.
+        let mut prev: Option<(u32, usize)> = None;
+        while self.icount < end {
+            if self.mmu.phys.has_dirty_code() {
+                self.drop_dirty_code(code);
+                prev = None;
+            }
+            let linked = prev.and_then(|(from, slot)| code.follow(from, slot, self.eip, self.code_epoch));
+            let id = match linked {
+                Some(id) => {
+                    self.blocks_linked += 1;
+                    id
+                }
+                None => match self.fetch_block(code) {
+                    Ok(id) => {
+                        if let Some((from, slot)) = prev {
+                            code.link(from, slot, self.eip, id, self.code_epoch);
+                        }
+                        id
+                    }
+                    Err(e) => return Exit::Exception(e),
+                },
+            };
+            let block = &code.blocks[id as usize];
+            let uops = &block.uops[..];
+            let left = end - self.icount;
+            let n = if (uops.len() as u64) <= left { uops.len() } else { left as usize };
+            self.next_eip = block.end_eip;
+            let mut done = n;
+            for (i, u) in uops[..n].iter().enumerate() {
+                if let Err(e) = (u.exec)(self, u) {
+                    return self.exit_at(u, i, e);
+                }
+                // A write to a frame holding decoded code: the rest of this block may
+                // be stale, so stop after this instruction (self-modifying code).
+                if self.mmu.phys.has_dirty_code() {
+                    done = i + 1;
+                    break;
+                }
+            }
+            self.icount += done as u64;
+            if done == uops.len() {
+                self.eip = self.next_eip;
+                let slot = usize::from(self.eip != block.end_eip);
+                prev = Some((id, slot));
+            } else {
+                self.eip = uops[done].eip;
+                prev = None;
+            }
+        }
+        Exit::Budget
+    }
+
+    /// Commits EIP and the count for an exception raised by micro-op `i` of the
+    /// block: a fault restarts the instruction, a trap has retired it.
+    #[cold]
+    fn exit_at(&mut self, u: &Uop, i: usize, e: Exception) -> Exit {
+        if e.is_trap() {
+            self.eip = u.next_ip32();
+            self.icount += i as u64 + 1;
+        } else {
+            self.eip = u.eip;
+            self.icount += i as u64;
+        }
+        Exit::Exception(e)
+    }
+
+    /// Moves the link epoch on: every link made before dies.
+    #[inline]
+    pub(crate) fn new_code_epoch(&mut self) {
+        self.code_epoch = self.code_epoch.wrapping_add(1);
+    }
+
+    fn drop_dirty_code(&mut self, code: &mut Blocks) {
         for frame in self.mmu.phys.take_dirty_code() {
-            let n = self.icache.invalidate_frame(frame);
+            let n = code.invalidate_frame(frame);
             self.blocks_invalidated += n as u64;
             log::trace!(target: "cpu::icache", "write to code frame {frame:#x}: dropped {n} blocks");
         }
+        self.new_code_epoch();
     }
 
-    fn fetch_block(&mut self) -> Result<Rc<Block<Handler>>, Exception> {
+    fn fetch_block(&mut self, code: &mut Blocks) -> Result<u32, Exception> {
         let lin = self.linear(SegReg::Cs, self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
-        if let Some(b) = self.cached_block(phys, lin) {
+        if let Some(id) = code.find(phys, lin) {
             self.blocks_hit += 1;
-            return Ok(b);
+            return Ok(id);
         }
-        self.build_block(lin, phys)
+        self.build_block(code, lin, phys)
     }
 
-    /// Decodes from `phys` up to the end of its page. An instruction that crosses
-    /// into the next page is decoded on its own, after translating the next page (which
-    /// may fault with CR2 at that page, SDM Vol. 3A §6.15), and is not cached.
-    fn build_block(&mut self, lin: u32, phys: u32) -> Result<Rc<Block<Handler>>, Exception> {
-        self.blocks_built += 1;
+    /// Decodes and lowers from `phys` up to the end of its page. An instruction that
+    /// crosses into the next page is decoded on its own, after translating the next
+    /// page (which may fault with CR2 at that page, SDM Vol. 3A §6.15), and is not
+    /// cached.
+    fn build_block(&mut self, code: &mut Blocks, lin: u32, phys: u32) -> Result<u32, Exception> {
         let in_page = (PAGE_SIZE - (phys & 0xfff)) as usize;
         let bytes = self.mmu.phys.slice(phys, in_page).to_vec();
-        let mut insns = Vec::new();
+        let mut uops = Vec::new();
         let mut off = 0usize;
         let mut ip = self.eip;
-        while insns.len() < MAX_BLOCK && off < bytes.len() {
+        while uops.len() < MAX_BLOCK && off < bytes.len() {
             match decode_one(&bytes[off..], ip) {
                 Ok(insn) => {
-                    let stop = ends_block(&insn);
+                    let counts = reads_icount(&insn);
+                    if counts && !uops.is_empty() {
+                        break;
+                    }
+                    let stop = ends_block(&insn) || counts;
                     off += insn.len();
                     ip = insn.next_ip32();
-                    insns.push(Decoded { handler: handler_for(insn.code()), insn });
+                    uops.push(Uop::lower(&insn, handler_for(insn.code())));
                     if stop {
                         break;
                     }
                 }
-                Err(DecodeError::NeedMoreBytes) if insns.is_empty() => {
-                    return self.decode_page_crossing(lin, &bytes);
+                Err(DecodeError::NeedMoreBytes) if uops.is_empty() => {
+                    return self.decode_page_crossing(code, lin, &bytes);
                 }
-                Err(DecodeError::Invalid) if insns.is_empty() => return Err(Exception::InvalidOpcode),
+                Err(DecodeError::Invalid) if uops.is_empty() => return Err(Exception::InvalidOpcode),
                 Err(_) => break,
             }
         }
+        if uops.is_empty() {
+            // Only when the frame lies beyond RAM: the bus reads all-ones there,
+            // which do not decode (0xFF 0xFF).
+            return Err(Exception::InvalidOpcode);
+        }
+        self.blocks_built += 1;
         self.mmu.mark_code_frame(phys >> 12);
-        Ok(self.icache.insert(Block { phys, lin, insns }))
+        Ok(code.insert(phys, lin, ip, uops))
     }
 
-    fn decode_page_crossing(&mut self, lin: u32, first: &[u8]) -> Result<Rc<Block<Handler>>, Exception> {
+    fn decode_page_crossing(&mut self, code: &mut Blocks, lin: u32, first: &[u8]) -> Result<u32, Exception> {
         let next_lin = (lin & !0xfff).wrapping_add(PAGE_SIZE);
         let next_phys = self.mmu.translate(next_lin, AccessKind::UserRead)?;
         let mut buf = first.to_vec();
         let need = MAX_INSN_LEN.saturating_sub(buf.len());
         buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
         match decode_one(&buf, self.eip) {
-            Ok(insn) => Ok(Rc::new(Block {
-                phys: u32::MAX,
-                lin,
-                insns: vec![Decoded { handler: handler_for(insn.code()), insn }],
-            })),
+            Ok(insn) => {
+                let u = Uop::lower(&insn, handler_for(insn.code()));
+                Ok(code.scratch(lin, insn.next_ip32(), u))
+            }
             Err(_) => Err(Exception::InvalidOpcode),
         }
     }

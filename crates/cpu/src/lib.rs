@@ -8,6 +8,7 @@
 //! It knows nothing about Linux. The kernel crate builds page tables in guest physical
 //! memory, fills the GDT, and resolves the page faults and interrupts `run` reports.
 
+mod blocks;
 pub mod cpuid;
 pub mod exception;
 mod exec;
@@ -20,6 +21,7 @@ pub mod seg;
 pub mod spec;
 mod state;
 pub mod table;
+pub mod uop;
 
 pub use exception::{Exception, Exit};
 pub use mmu::{AccessKind, Mmu, PageFault};

@@ -7,12 +7,13 @@
 //!   translates with write intent (setting D) so the later read and write cannot fault;
 //! * change ESP only after the stack memory access succeeded.
 
-use iced_x86::{Instruction, OpKind, Register};
+use iced_x86::{OpKind, Register};
 
 use crate::exception::Exception;
 use crate::mmu::{AccessKind, Scalar};
 use crate::seg::SegReg;
 use crate::state::{Cpu, ESP};
+use crate::uop::{Uop, NO_REG};
 
 /// An integer operand width.
 pub trait Int: Scalar + Copy + Eq + Ord + Default + std::fmt::Debug + std::fmt::LowerHex + 'static {
@@ -147,22 +148,19 @@ pub fn reg_value(cpu: &Cpu, r: Register) -> u32 {
 
 impl Cpu {
     /// Effective address (offset within the segment) of the memory operand, with
-    /// 16-bit wrap-around under a 0x67 prefix.
-    #[inline]
-    pub fn effective_address(&self, insn: &Instruction) -> u32 {
-        let base = insn.memory_base();
-        let index = insn.memory_index();
-        let mut ea = insn.memory_displacement32();
-        if base != Register::None {
-            ea = ea.wrapping_add(reg_value(self, base));
+    /// 16-bit wrap-around under a 0x67 prefix. Branch-free: an absent base or index
+    /// ([`NO_REG`], bit 3 set) contributes through a zero mask.
+    #[inline(always)]
+    pub fn effective_address(&self, u: &Uop) -> u32 {
+        let present = |r: u8| u32::from(r & NO_REG == 0).wrapping_neg();
+        let base = self.regs[usize::from(u.base & 7)] & present(u.base);
+        let index = self.regs[usize::from(u.index & 7)] & present(u.index);
+        let ea = u.disp.wrapping_add(base).wrapping_add(index << u.scale);
+        if u.addr16() {
+            ea & 0xffff
+        } else {
+            ea
         }
-        if index != Register::None {
-            ea = ea.wrapping_add(reg_value(self, index).wrapping_mul(insn.memory_index_scale()));
-        }
-        if base.is_gpr16() || index.is_gpr16() || (base == Register::None && insn.memory_displ_size() == 2) {
-            ea &= 0xffff;
-        }
-        ea
     }
 
     /// Linear address of `offset` in segment `sreg`; #GP(0) through a null selector.
@@ -177,9 +175,8 @@ impl Cpu {
 
     /// Linear address of the instruction's memory operand.
     #[inline]
-    pub fn mem_linear(&self, insn: &Instruction) -> Result<u32, Exception> {
-        let sreg = SegReg::from_iced(insn.memory_segment()).unwrap_or(SegReg::Ds);
-        self.linear(sreg, self.effective_address(insn))
+    pub fn mem_linear(&self, insn: &Uop) -> Result<u32, Exception> {
+        self.linear(insn.segment(), self.effective_address(insn))
     }
 
     // ---- user-mode memory access (the CPU always runs at CPL 3) ----
@@ -218,7 +215,7 @@ impl Cpu {
     /// Location of operand `n`. With `write`, a memory operand is translated for
     /// writing now, so the instruction cannot fault after it starts changing state.
     #[inline]
-    pub fn loc<T: Int>(&mut self, insn: &Instruction, n: u32, write: bool) -> Result<Loc, Exception> {
+    pub fn loc<T: Int>(&mut self, insn: &Uop, n: u32, write: bool) -> Result<Loc, Exception> {
         match insn.op_kind(n) {
             OpKind::Register => Ok(Loc::Reg(insn.op_register(n))),
             OpKind::Memory => {
@@ -254,7 +251,7 @@ impl Cpu {
     /// Value of operand `n`: register, memory or immediate (immediates arrive already
     /// sign- or zero-extended the way the instruction defines them).
     #[inline]
-    pub fn read_op<T: Int>(&mut self, insn: &Instruction, n: u32) -> Result<T, Exception> {
+    pub fn read_op<T: Int>(&mut self, insn: &Uop, n: u32) -> Result<T, Exception> {
         match insn.op_kind(n) {
             OpKind::Register => Ok(T::get_reg(self, insn.op_register(n))),
             OpKind::Memory => {
@@ -265,14 +262,14 @@ impl Cpu {
             | OpKind::Immediate16
             | OpKind::Immediate32
             | OpKind::Immediate8to16
-            | OpKind::Immediate8to32
-            | OpKind::Immediate8_2nd => Ok(T::from_u32(insn.immediate(n) as u32)),
+            | OpKind::Immediate8to32 => Ok(T::from_u32(insn.imm)),
+            OpKind::Immediate8_2nd => Ok(T::from_u32(insn.imm2)),
             _ => Err(Exception::InvalidOpcode),
         }
     }
 
     #[inline]
-    pub fn write_op<T: Int>(&mut self, insn: &Instruction, n: u32, v: T) -> Result<(), Exception> {
+    pub fn write_op<T: Int>(&mut self, insn: &Uop, n: u32, v: T) -> Result<(), Exception> {
         match insn.op_kind(n) {
             OpKind::Register => {
                 T::set_reg(self, insn.op_register(n), v);

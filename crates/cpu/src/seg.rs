@@ -150,6 +150,10 @@ impl Cpu {
         }
         self.segs[sreg as usize] =
             Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        if sreg == SegReg::Cs {
+            // EIPs now map to other linear addresses: block links are stale.
+            self.new_code_epoch();
+        }
         Ok(())
     }
 
@@ -158,6 +162,7 @@ impl Cpu {
         let d = self.descriptor(selector).unwrap_or(Descriptor { base: 0, limit: u32::MAX, attrs: 0xcfb });
         self.segs[SegReg::Cs as usize] =
             Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        self.new_code_epoch();
     }
 }
 

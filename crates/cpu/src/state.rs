@@ -1,14 +1,10 @@
 //! Architectural state of the processor and its construction.
 
-use std::rc::Rc;
-
-use growsdown_decoder::{Block, BlockCache};
-
+use crate::blocks::Blocks;
 use crate::flags::Flags;
 use crate::fpu::Fpu;
 use crate::mmu::Mmu;
 use crate::seg::{SegReg, Segment};
-use crate::table::Handler;
 
 /// General registers in hardware encoding order (SDM Vol. 2 Table 2-1).
 pub const EAX: usize = 0;
@@ -45,10 +41,15 @@ pub struct Cpu {
     pub icount: u64,
     /// Value RDTSC adds to `icount`; the kernel or a differential tester may set it.
     pub tsc_offset: u64,
-    pub(crate) icache: BlockCache<Handler>,
-    /// Decoded blocks executed from the cache vs. built.
+    pub(crate) code: Blocks,
+    /// Link epoch: links between blocks made in an earlier one are dead
+    /// (see `blocks.rs`).
+    pub(crate) code_epoch: u32,
+    /// Decoded blocks found in the cache by address, built, and reached through the
+    /// previous block's link.
     pub blocks_hit: u64,
     pub blocks_built: u64,
+    pub blocks_linked: u64,
     /// Decoded blocks dropped because their code frame was written.
     pub blocks_invalidated: u64,
 }
@@ -70,9 +71,11 @@ impl Cpu {
             mmu: Mmu::new(ram_bytes),
             icount: 0,
             tsc_offset: 0,
-            icache: BlockCache::new(),
+            code: Blocks::default(),
+            code_epoch: 0,
             blocks_hit: 0,
             blocks_built: 0,
+            blocks_linked: 0,
             blocks_invalidated: 0,
         }
     }
@@ -94,13 +97,12 @@ impl Cpu {
 
     /// Drops every decoded block (e.g. after the kernel rewrote memory wholesale).
     pub fn flush_decoded(&mut self) {
-        self.icache.clear();
+        self.code.clear();
+        self.new_code_epoch();
     }
 
-    pub(crate) fn cached_block(&mut self, phys: u32, lin: u32) -> Option<Rc<Block<Handler>>> {
-        match self.icache.get(phys) {
-            Some(b) if b.lin == lin => Some(b),
-            _ => None,
-        }
+    /// Decoded blocks held (for tests and statistics).
+    pub fn decoded_blocks(&self) -> usize {
+        self.code.len()
     }
 }

@@ -8,14 +8,11 @@
 use std::sync::OnceLock;
 
 pub use iced_x86::Code;
-use iced_x86::Instruction;
 
 use crate::exception::Exception;
 use crate::state::Cpu;
-
-/// Executes one decoded instruction. On `Ok`, the executor moves EIP to
-/// `cpu.next_eip`. On `Err`, faults leave EIP unchanged; traps move it.
-pub type Handler = fn(&mut Cpu, &Instruction) -> Result<(), Exception>;
+pub use crate::uop::Handler;
+use crate::uop::Uop;
 
 pub struct Table {
     handlers: Vec<Option<Handler>>,
@@ -56,7 +53,7 @@ pub fn table() -> &'static Table {
     TABLE.get_or_init(build)
 }
 
-fn undefined(_: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+fn undefined(_: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     log::debug!(target: "cpu::decode", "no handler for {:?} at {:#010x}", insn.code(), insn.ip32());
     Err(Exception::InvalidOpcode)
 }

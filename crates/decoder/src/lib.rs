@@ -1,18 +1,10 @@
 //! Instruction decoding for growsdown.
 //!
-//! Two jobs, nothing else:
-//! * [`decode_one`]: one i386 (32-bit mode) instruction from bytes, through iced-x86;
-//! * [`BlockCache`]: decoded straight-line blocks keyed by the **physical** address of
-//!   their first byte, each instruction carrying the handler the CPU chose for it at
-//!   decode time. Keying by physical address keeps the cache right across CR3 switches
-//!   and aliased mappings (see docs/prior-art.md §7.5, "Decoded-block cache keying");
-//!   a write to a frame that holds code drops that frame's blocks.
-//!
-//! The handler type is a parameter so this crate does not depend on the CPU crate.
+//! One job: [`decode_one`] decodes one i386 (32-bit mode) instruction from bytes,
+//! through iced-x86, and [`ends_block`] says whether a decoded block ends after it.
+//! The CPU crate lowers what this decodes into its own micro-ops (`growsdown_cpu::uop`)
+//! and keeps the decoded blocks (`crates/cpu/src/blocks.rs`).
 
-mod cache;
-
-pub use cache::{Block, BlockCache, Decoded};
 pub use iced_x86::{Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register, RepPrefixKind};
 
 /// Longest legal x86 instruction (SDM Vol. 2, §2.3.11).

@@ -93,10 +93,12 @@ pub struct Stats {
     pub tlb_misses: u64,
     pub page_walks: u64,
     pub tlb_flushes: u64,
-    /// Decoded blocks built, run again from the cache, and dropped because their
-    /// code frame was written (self-modifying code, a reused frame).
+    /// Decoded blocks built; found again in the cache by address; reached directly
+    /// through the previous block's link (no lookup at all); and dropped because
+    /// their code frame was written (self-modifying code, a reused frame).
     pub blocks_built: u64,
     pub blocks_hit: u64,
+    pub blocks_linked: u64,
     pub blocks_invalidated: u64,
 }
 
@@ -224,6 +226,7 @@ impl Machine {
             tlb_flushes: self.k.cpu.mmu.tlb.flushes,
             blocks_built: self.k.cpu.blocks_built,
             blocks_hit: self.k.cpu.blocks_hit,
+            blocks_linked: self.k.cpu.blocks_linked,
             blocks_invalidated: self.k.cpu.blocks_invalidated,
         }
     }

@@ -10,7 +10,7 @@
 //! leaves registers, memory and EFLAGS untouched. Flags are recorded only after the
 //! write-back, which cannot fault once the location has been probed.
 
-use iced_x86::Instruction;
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::handlers;
@@ -22,11 +22,7 @@ use crate::Cpu;
 /// source value of a two-operand instruction. Only one operand of these forms can be
 /// in memory, so the order in which the accesses could fault is unambiguous.
 #[inline(always)]
-pub(crate) fn dest_src<T: Int>(
-    cpu: &mut Cpu,
-    insn: &Instruction,
-    write: bool,
-) -> Result<(Loc, T, T), Exception> {
+pub(crate) fn dest_src<T: Int>(cpu: &mut Cpu, insn: &Uop, write: bool) -> Result<(Loc, T, T), Exception> {
     let b = cpu.read_op::<T>(insn, 1)?;
     let loc = cpu.loc::<T>(insn, 0, write)?;
     let a = cpu.read_loc::<T>(loc)?;
@@ -34,7 +30,7 @@ pub(crate) fn dest_src<T: Int>(
 }
 
 /// ADD: dest := dest + src.
-pub fn add<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn add<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let r = T::from_u32(a.u32().wrapping_add(b.u32()));
     cpu.write_loc(loc, r)?;
@@ -43,7 +39,7 @@ pub fn add<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// ADC: dest := dest + src + CF.
-pub fn adc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn adc<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let c = cpu.flags.cf();
     let r = T::from_u32(a.u32().wrapping_add(b.u32()).wrapping_add(u32::from(c)));
@@ -53,7 +49,7 @@ pub fn adc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// SUB: dest := dest - src.
-pub fn sub<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn sub<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let r = T::from_u32(a.u32().wrapping_sub(b.u32()));
     cpu.write_loc(loc, r)?;
@@ -62,7 +58,7 @@ pub fn sub<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// SBB: dest := dest - (src + CF).
-pub fn sbb<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn sbb<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let c = cpu.flags.cf();
     let r = T::from_u32(a.u32().wrapping_sub(b.u32()).wrapping_sub(u32::from(c)));
@@ -73,7 +69,7 @@ pub fn sbb<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// CMP: the flags of dest - src; nothing is written, so the destination is only read
 /// (a CMP against a read-only page does not fault).
-pub fn cmp<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn cmp<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (_, a, b) = dest_src::<T>(cpu, insn, false)?;
     let r = T::from_u32(a.u32().wrapping_sub(b.u32()));
     cpu.flags.sub(a, b, r);
@@ -81,7 +77,7 @@ pub fn cmp<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// INC: dest := dest + 1, CF preserved.
-pub fn inc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn inc<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let a = cpu.read_loc::<T>(loc)?;
     let r = T::from_u32(a.u32().wrapping_add(1));
@@ -91,7 +87,7 @@ pub fn inc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// DEC: dest := dest - 1, CF preserved.
-pub fn dec<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn dec<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let a = cpu.read_loc::<T>(loc)?;
     let r = T::from_u32(a.u32().wrapping_sub(1));
@@ -102,7 +98,7 @@ pub fn dec<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// NEG: dest := 0 - dest. Its flags are those of SUB with a minuend of 0, which gives
 /// the SDM's "CF := 0 if the source is 0, else 1" and OF for the most negative value.
-pub fn neg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn neg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let a = cpu.read_loc::<T>(loc)?;
     let zero = T::from_u32(0);

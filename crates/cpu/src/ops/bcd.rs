@@ -11,7 +11,7 @@
 //! * AAD: CF, AF and OF of the 8-bit AL + (AH × base), whose SF, ZF, PF are the
 //!   defined ones.
 
-use iced_x86::Instruction;
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::flags::Flags;
@@ -41,7 +41,7 @@ fn decimal_correction(cpu: &Cpu) -> (bool, bool, u32) {
 /// DAA: adjusts AL after adding two packed BCD bytes. CF = high-digit adjustment,
 /// AF = low-digit adjustment (a carry out of AL + 6 implies AL > 0x99, so it never
 /// changes CF on its own).
-pub fn daa(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn daa(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let a = al(cpu);
     let (low, high, corr) = decimal_correction(cpu);
     let r = (a + corr) & 0xff;
@@ -55,7 +55,7 @@ pub fn daa(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 /// DAS: adjusts AL after subtracting two packed BCD bytes. CF = high-digit
 /// adjustment, or the borrow out of AL - 6 (which the SDM's DAS, unlike DAA, keeps
 /// when no high-digit adjustment follows).
-pub fn das(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn das(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let a = al(cpu);
     let (low, high, corr) = decimal_correction(cpu);
     let r = a.wrapping_sub(corr) & 0xff;
@@ -75,7 +75,7 @@ fn ascii_adjust(cpu: &Cpu) -> bool {
 
 /// AAA: AX := AX + 0x106 when adjusting (so a carry out of AL + 6 also reaches AH,
 /// as the current SDM specifies), then AL's high nibble cleared; CF = AF = adjusted.
-pub fn aaa(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn aaa(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let ax = cpu.regs[EAX] & 0xffff;
     let adj = ascii_adjust(cpu);
     let k = if adj { 0x106 } else { 0 };
@@ -89,7 +89,7 @@ pub fn aaa(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 
 /// AAS: AX := AX - 6, AH := AH - 1 (together AX - 0x106) when adjusting, then AL's
 /// high nibble cleared; CF = AF = adjusted.
-pub fn aas(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn aas(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let ax = cpu.regs[EAX] & 0xffff;
     let adj = ascii_adjust(cpu);
     let k = if adj { 0x106 } else { 0 };
@@ -104,7 +104,7 @@ pub fn aas(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 /// AAM imm8: AH := AL / imm8, AL := AL mod imm8 (any base, 10 being the documented
 /// one); #DE for a base of 0. SF, ZF, PF from AL; CF, AF, OF cleared, which is what
 /// the logic-op flag recorder produces.
-pub fn aam(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn aam(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let base = u32::from(insn.immediate8());
     if base == 0 {
         return Err(Exception::DivideError);
@@ -118,7 +118,7 @@ pub fn aam(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// AAD imm8: AL := (AL + AH × imm8) mod 256, AH := 0. The flags are those of that
 /// final 8-bit addition (SF, ZF, PF defined; CF, AF, OF as the host gives them).
-pub fn aad(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn aad(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let base = u32::from(insn.immediate8());
     let a = al(cpu) as u8;
     let prod = ((cpu.regs[EAX] >> 8 & 0xff) * base) as u8;

@@ -12,7 +12,8 @@
 //! keeps them). With a zero source the destination is undefined in the SDM and left
 //! unchanged by AMD (documented) and Intel (observed); so here too.
 
-use iced_x86::{Instruction, OpKind};
+use crate::uop::Uop;
+use iced_x86::OpKind;
 
 use crate::exception::Exception;
 use crate::flags::{CF, ZF};
@@ -24,7 +25,7 @@ use crate::Cpu;
 /// The operand holding the selected bit and the bit's index within it. With `write`,
 /// a memory operand is translated for writing before anything changes.
 #[inline(always)]
-fn bit_target<T: Int>(cpu: &mut Cpu, insn: &Instruction, write: bool) -> Result<(Loc, u32), Exception> {
+fn bit_target<T: Int>(cpu: &mut Cpu, insn: &Uop, write: bool) -> Result<(Loc, u32), Exception> {
     let offset = cpu.read_op::<T>(insn, 1)?;
     let bit = offset.u32() & (T::BITS - 1);
     if insn.op0_kind() != OpKind::Memory {
@@ -43,7 +44,7 @@ fn bit_target<T: Int>(cpu: &mut Cpu, insn: &Instruction, write: bool) -> Result<
 }
 
 /// BT: CF := the selected bit.
-pub fn bt<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bt<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, bit) = bit_target::<T>(cpu, insn, false)?;
     let v = cpu.read_loc::<T>(loc)?.u32();
     cpu.flags.set_bits(CF, v >> bit & 1 != 0);
@@ -52,11 +53,7 @@ pub fn bt<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// Shared body of BTS/BTR/BTC: `f` maps (value, bit mask) to the new value.
 #[inline(always)]
-fn bt_modify<T: Int>(
-    cpu: &mut Cpu,
-    insn: &Instruction,
-    f: impl FnOnce(u32, u32) -> u32,
-) -> Result<(), Exception> {
+fn bt_modify<T: Int>(cpu: &mut Cpu, insn: &Uop, f: impl FnOnce(u32, u32) -> u32) -> Result<(), Exception> {
     let (loc, bit) = bit_target::<T>(cpu, insn, true)?;
     let v = cpu.read_loc::<T>(loc)?.u32();
     cpu.write_loc(loc, T::from_u32(f(v, 1 << bit)))?;
@@ -65,22 +62,22 @@ fn bt_modify<T: Int>(
 }
 
 /// BTS: CF := bit, bit := 1.
-pub fn bts<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bts<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     bt_modify::<T>(cpu, insn, |v, m| v | m)
 }
 
 /// BTR: CF := bit, bit := 0.
-pub fn btr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn btr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     bt_modify::<T>(cpu, insn, |v, m| v & !m)
 }
 
 /// BTC: CF := bit, bit := NOT bit.
-pub fn btc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn btc<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     bt_modify::<T>(cpu, insn, |v, m| v ^ m)
 }
 
 /// BSF: index of the least significant set bit of the source.
-pub fn bsf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bsf<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
     if src != 0 {
         T::set_reg(cpu, insn.op0_register(), T::from_u32(src.trailing_zeros()));
@@ -90,7 +87,7 @@ pub fn bsf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// BSR: index of the most significant set bit of the source.
-pub fn bsr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bsr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
     if src != 0 {
         T::set_reg(cpu, insn.op0_register(), T::from_u32(31 - src.leading_zeros()));

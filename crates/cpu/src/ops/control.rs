@@ -25,7 +25,8 @@
 //!   RF is not loaded (nothing models it).
 //! * Near branches are not checked against the CS limit (the flat model).
 
-use iced_x86::{Instruction, OpKind, Register};
+use crate::uop::Uop;
+use iced_x86::{OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{NT, RF};
@@ -38,19 +39,19 @@ use crate::table::Table;
 use crate::Cpu;
 
 #[inline(always)]
-fn branch(cpu: &mut Cpu, insn: &Instruction) {
-    // iced truncates the target to 16 bits for a 16-bit operand size.
-    cpu.next_eip = insn.near_branch_target() as u32;
+fn branch(cpu: &mut Cpu, insn: &Uop) {
+    // Lowering took iced's target, already truncated to 16 bits for a 16-bit operand size.
+    cpu.next_eip = insn.near_branch_target();
 }
 
 /// JMP rel8/rel16/rel32.
-pub fn jmp_rel(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn jmp_rel(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     branch(cpu, insn);
     Ok(())
 }
 
 /// Jcc rel8/rel16/rel32.
-pub fn jcc(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn jcc(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if cpu.flags.cond(insn.condition_code()) {
         branch(cpu, insn);
     }
@@ -58,21 +59,21 @@ pub fn jcc(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// JMP r/m16 / r/m32: EIP := the operand, zero-extended.
-pub fn jmp_rm<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn jmp_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     cpu.next_eip = cpu.read_op::<T>(insn, 0)?.u32();
     Ok(())
 }
 
 /// CALL rel16/rel32: push the return address, then branch. If the push faults, ESP and
 /// EIP are unchanged.
-pub fn call_rel<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn call_rel<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::from_u32(cpu.next_eip))?;
     branch(cpu, insn);
     Ok(())
 }
 
 /// CALL r/m16 / r/m32: the target is read (and may fault) before the push.
-pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let target = cpu.read_op::<T>(insn, 0)?.u32();
     cpu.push::<T>(T::from_u32(cpu.next_eip))?;
     cpu.next_eip = target;
@@ -80,7 +81,7 @@ pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exceptio
 }
 
 /// RET / RET imm16 (near): pop eIP, then release imm16 more bytes.
-pub fn ret<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn ret<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let target = cpu.peek::<T>(0)?.u32();
     let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8).wrapping_add(extra);
@@ -121,10 +122,11 @@ fn check_far_target(cpu: &Cpu, sel: u16, off: u32, is_return: bool) -> Result<u1
 
 /// The selector:offset operand of a far JMP/CALL: immediate ptr16:16/ptr16:32 or
 /// m16:16/m16:32 (offset first, selector after it).
-fn far_operand<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(u16, u32), Exception> {
+fn far_operand<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(u16, u32), Exception> {
     match insn.op0_kind() {
-        OpKind::FarBranch16 => Ok((insn.far_branch_selector(), u32::from(insn.far_branch16()))),
-        OpKind::FarBranch32 => Ok((insn.far_branch_selector(), insn.far_branch32())),
+        OpKind::FarBranch16 | OpKind::FarBranch32 => {
+            Ok((insn.far_branch_selector(), insn.far_branch_offset()))
+        }
         OpKind::Memory => {
             let lin = cpu.mem_linear(insn)?;
             let off = cpu.read_mem::<T>(lin)?.u32();
@@ -136,7 +138,7 @@ fn far_operand<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(u16, u32), 
 }
 
 /// JMP ptr16:T / m16:T to a code segment at CPL 3.
-pub fn jmp_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn jmp_far<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (sel, off) = far_operand::<T>(cpu, insn)?;
     let sel = check_far_target(cpu, sel, off, false)?;
     cpu.force_cs(sel);
@@ -146,7 +148,7 @@ pub fn jmp_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exceptio
 
 /// CALL ptr16:T / m16:T: pushes CS (zero-extended to T, like PUSH CS) and eIP, both
 /// slots probed before either is written.
-pub fn call_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn call_far<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (sel, off) = far_operand::<T>(cpu, insn)?;
     let sel = check_far_target(cpu, sel, off, false)?;
     let frame = [u32::from(cpu.segs[SegReg::Cs as usize].selector), cpu.next_eip];
@@ -157,7 +159,7 @@ pub fn call_far<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Excepti
 }
 
 /// RETF / RETF imm16 to the same privilege level.
-pub fn retf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn retf<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let [eip, cs] = peek_all::<T, 2>(cpu)?;
     let sel = check_far_target(cpu, cs as u16, eip, true)?;
     let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
@@ -168,7 +170,7 @@ pub fn retf<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 }
 
 /// IRET/IRETD at CPL 3 to CPL 3: pops eIP, CS, eFLAGS; flags change as for POPF.
-pub fn iret<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn iret<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let cur = cpu.flags.get();
     if cur & NT != 0 {
         return Err(Exception::GeneralProtection(0));
@@ -203,7 +205,7 @@ fn dec_count<C: Int>(cpu: &mut Cpu) -> u32 {
 }
 
 /// LOOP: count := count - 1; branch if count != 0. C is the address size (CX/ECX).
-pub fn loop_<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn loop_<C: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if dec_count::<C>(cpu) != 0 {
         branch(cpu, insn);
     }
@@ -211,7 +213,7 @@ pub fn loop_<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 }
 
 /// LOOPE/LOOPZ: branch if count != 0 and ZF=1.
-pub fn loope<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn loope<C: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if dec_count::<C>(cpu) != 0 && cpu.flags.zf() {
         branch(cpu, insn);
     }
@@ -219,7 +221,7 @@ pub fn loope<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 }
 
 /// LOOPNE/LOOPNZ: branch if count != 0 and ZF=0.
-pub fn loopne<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn loopne<C: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if dec_count::<C>(cpu) != 0 && !cpu.flags.zf() {
         branch(cpu, insn);
     }
@@ -227,7 +229,7 @@ pub fn loopne<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception
 }
 
 /// JCXZ (C = u16, under 0x67) / JECXZ (C = u32).
-pub fn jcxz<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn jcxz<C: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if C::get_reg(cpu, count_reg::<C>()).u32() == 0 {
         branch(cpu, insn);
     }
@@ -235,17 +237,17 @@ pub fn jcxz<C: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 }
 
 /// INT imm8: a trap reported as [`Exception::SoftwareInterrupt`] (including `CD 03`).
-pub fn int_n(_: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn int_n(_: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Err(Exception::SoftwareInterrupt(insn.immediate8()))
 }
 
 /// INT3 (0xCC): #BP, a trap.
-pub fn int3(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn int3(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::Breakpoint)
 }
 
 /// INTO: #OF (trap) if OF=1.
-pub fn into(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn into(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     if cpu.flags.of() {
         Err(Exception::Overflow)
     } else {
@@ -254,7 +256,7 @@ pub fn into(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 }
 
 /// BOUND r, m: #BR (fault) unless lower <= index <= upper, all signed of width T.
-pub fn bound<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bound<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if insn.op1_kind() != OpKind::Memory {
         return Err(Exception::InvalidOpcode);
     }
@@ -269,7 +271,7 @@ pub fn bound<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 }
 
 /// UD0/UD1/UD2: #UD, without touching the ModRM memory operand.
-pub fn ud(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn ud(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::InvalidOpcode)
 }
 

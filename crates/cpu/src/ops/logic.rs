@@ -5,7 +5,7 @@
 //! Intel and AMD parts (including the AMD EPYC the tests compare against) do.
 //! "NOT": no flags are affected.
 
-use iced_x86::Instruction;
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::handlers;
@@ -15,7 +15,7 @@ use crate::table::Table;
 use crate::Cpu;
 
 /// AND: dest := dest & src.
-pub fn and<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn and<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let r = T::from_u32(a.u32() & b.u32());
     cpu.write_loc(loc, r)?;
@@ -24,7 +24,7 @@ pub fn and<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// OR: dest := dest | src.
-pub fn or<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn or<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let r = T::from_u32(a.u32() | b.u32());
     cpu.write_loc(loc, r)?;
@@ -33,7 +33,7 @@ pub fn or<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// XOR: dest := dest ^ src.
-pub fn xor<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn xor<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (loc, a, b) = dest_src::<T>(cpu, insn, true)?;
     let r = T::from_u32(a.u32() ^ b.u32());
     cpu.write_loc(loc, r)?;
@@ -42,7 +42,7 @@ pub fn xor<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// TEST: the flags of dest & src; the destination is only read.
-pub fn test<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn test<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (_, a, b) = dest_src::<T>(cpu, insn, false)?;
     cpu.flags.logic(T::from_u32(a.u32() & b.u32()));
     Ok(())
@@ -50,7 +50,7 @@ pub fn test<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 
 /// NOT: dest := !dest, flags untouched. Still a read-modify-write: a read-only memory
 /// destination faults.
-pub fn not<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn not<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let a = cpu.read_loc::<T>(loc)?;
     cpu.write_loc(loc, T::from_u32(!a.u32()))

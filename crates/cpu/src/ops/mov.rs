@@ -19,7 +19,8 @@
 //! * The interrupt shadow after `MOV SS`/`POP SS`/`LSS` is not modelled (no external
 //!   interrupts reach a CPL-3 interpreter between two instructions).
 
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use crate::uop::Uop;
+use iced_x86::{Mnemonic, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::ZF;
@@ -41,13 +42,13 @@ pub(crate) fn accumulator<T: Int>() -> Register {
 }
 
 /// MOV r/m, r / r, r/m / r, imm / r/m, imm / moffs forms.
-pub fn mov<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn mov<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<T>(insn, 1)?;
     cpu.write_op::<T>(insn, 0, v)
 }
 
 /// LEA: the effective address, truncated to the destination width, no memory access.
-pub fn lea<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn lea<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let ea = cpu.effective_address(insn);
     T::set_reg(cpu, insn.op0_register(), T::from_u32(ea));
     Ok(())
@@ -55,19 +56,19 @@ pub fn lea<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// NOP, including the multi-byte `0F 1F /0` forms: the ModRM memory operand is never
 /// accessed, so it cannot fault.
-pub fn nop(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn nop(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
 /// MOVZX: destination width D, source width S, zero-extended.
-pub fn movzx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn movzx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<S>(insn, 1)?;
     D::set_reg(cpu, insn.op0_register(), D::from_u32(v.u32()));
     Ok(())
 }
 
 /// MOVSX: destination width D, source width S, sign-extended.
-pub fn movsx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn movsx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<S>(insn, 1)?;
     D::set_reg(cpu, insn.op0_register(), D::from_u32(v.sx()));
     Ok(())
@@ -75,7 +76,7 @@ pub fn movsx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Ex
 
 /// XCHG r/m, r and XCHG r, eAX. A memory operand is translated for writing before
 /// anything changes.
-pub fn xchg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn xchg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let a = cpu.read_loc::<T>(loc)?;
     let r = insn.op1_register();
@@ -87,7 +88,7 @@ pub fn xchg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 
 /// XADD r/m, r: TEMP := SRC + DEST; SRC := DEST; DEST := TEMP (so `xadd eax, eax`
 /// leaves the sum). Flags as ADD.
-pub fn xadd<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn xadd<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let d = cpu.read_loc::<T>(loc)?;
     let r = insn.op1_register();
@@ -102,7 +103,7 @@ pub fn xadd<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 
 /// CMPXCHG r/m, r: compare the accumulator with DEST (flags as `CMP acc, DEST`); equal:
 /// DEST := SRC; not equal: DEST := DEST (the write still happens) and acc := DEST.
-pub fn cmpxchg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn cmpxchg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let loc = cpu.loc::<T>(insn, 0, true)?;
     let d = cpu.read_loc::<T>(loc)?;
     let s = T::get_reg(cpu, insn.op1_register());
@@ -121,7 +122,7 @@ pub fn cmpxchg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exceptio
 /// CMPXCHG8B m64: EDX:EAX against m64; equal: m64 := ECX:EBX, ZF=1; else EDX:EAX :=
 /// m64 (written back unchanged), ZF=0. Other flags unchanged. All 8 bytes are probed
 /// for writing first.
-pub fn cmpxchg8b(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn cmpxchg8b(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if insn.op0_kind() != OpKind::Memory {
         return Err(Exception::InvalidOpcode);
     }
@@ -143,7 +144,7 @@ pub fn cmpxchg8b(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// BSWAP: the zero-extended register value byte-reversed as a doubleword, truncated to
 /// the operand width (the 16-bit form therefore writes 0, like the hardware).
-pub fn bswap<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn bswap<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let r = insn.op0_register();
     let v = T::get_reg(cpu, r).u32().swap_bytes();
     T::set_reg(cpu, r, T::from_u32(v));
@@ -152,7 +153,7 @@ pub fn bswap<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 
 /// CMOVcc: the source is always read (a memory source may fault even when the
 /// condition is false); the destination is written only when it holds.
-pub fn cmov<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn cmov<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<T>(insn, 1)?;
     if cpu.flags.cond(insn.condition_code()) {
         T::set_reg(cpu, insn.op0_register(), v);
@@ -161,13 +162,13 @@ pub fn cmov<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 }
 
 /// SETcc r/m8.
-pub fn setcc(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn setcc(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = u8::from(cpu.flags.cond(insn.condition_code()));
     cpu.write_op::<u8>(insn, 0, v)
 }
 
 /// CBW (T = u16: AX := sx AL) and CWDE (T = u32: EAX := sx AX).
-pub fn cbw<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cbw<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let half = T::BITS / 2;
     let low = cpu.regs[EAX] & ((1 << half) - 1);
     let ext = if low & (1 << (half - 1)) != 0 { low | (T::MASK & !((1 << half) - 1)) } else { low };
@@ -176,7 +177,7 @@ pub fn cbw<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 }
 
 /// CWD (T = u16: DX := sign of AX) and CDQ (T = u32: EDX := sign of EAX).
-pub fn cwd<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cwd<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let a = T::get_reg(cpu, accumulator::<T>());
     let d = if a.u32() & T::SIGN != 0 { T::MASK } else { 0 };
     let dreg = if T::BITS == 16 { Register::DX } else { Register::EDX };
@@ -186,7 +187,7 @@ pub fn cwd<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 
 /// XLAT: AL := [seg:eBX + AL] (iced reports base eBX, index AL; 0x67 uses BX and wraps
 /// at 64 KiB).
-pub fn xlat(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn xlat(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let lin = cpu.mem_linear(insn)?;
     let v = cpu.read_mem::<u8>(lin)?;
     u8::set_reg(cpu, Register::AL, v);
@@ -194,14 +195,14 @@ pub fn xlat(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// LAHF: AH := SF ZF 0 AF 0 PF 1 CF.
-pub fn lahf(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn lahf(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let f = cpu.flags.get() as u8;
     u8::set_reg(cpu, Register::AH, f);
     Ok(())
 }
 
 /// SAHF: SF ZF AF PF CF := AH bits 7 6 4 2 0.
-pub fn sahf(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn sahf(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     const BITS: u32 = 0xd5;
     let ah = (cpu.regs[EAX] >> 8) & BITS;
     let f = cpu.flags.get();
@@ -215,7 +216,7 @@ fn sreg_of(r: Register) -> Result<SegReg, Exception> {
 
 /// MOV r/m, Sreg. T is the operand size: a register destination gets the selector
 /// zero-extended to T; a memory destination is always a 16-bit store.
-pub fn mov_from_sreg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn mov_from_sreg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sel = cpu.segs[sreg_of(insn.op1_register())? as usize].selector;
     if insn.op0_kind() == OpKind::Memory {
         let lin = cpu.mem_linear(insn)?;
@@ -227,7 +228,7 @@ pub fn mov_from_sreg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Ex
 }
 
 /// MOV Sreg, r/m16 (CS is not a valid destination: the decoder rejects `8E /1`).
-pub fn mov_to_sreg(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn mov_to_sreg(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sreg = sreg_of(insn.op0_register())?;
     if sreg == SegReg::Cs {
         return Err(Exception::InvalidOpcode);
@@ -244,7 +245,7 @@ pub fn mov_to_sreg(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// LDS/LES/LFS/LGS/LSS r, m16:T. Offset and selector are read first, then the segment
 /// register is loaded (which may #GP), and only then the general register is written.
-pub fn load_far_pointer<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn load_far_pointer<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sreg = match insn.mnemonic() {
         Mnemonic::Lds => SegReg::Ds,
         Mnemonic::Les => SegReg::Es,

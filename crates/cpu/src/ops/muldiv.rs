@@ -9,7 +9,7 @@
 //! and PF, and so do we. A #DE is raised before anything is written, so registers and
 //! flags are unchanged and EIP stays at the instruction (a fault, SDM Vol. 3A §6.15).
 
-use iced_x86::Instruction;
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::handlers;
@@ -54,7 +54,7 @@ fn sx64(v: u64, bits: u32) -> i64 {
 
 /// MUL r/m: AX := AL*src, DX:AX := AX*src, EDX:EAX := EAX*src (unsigned). CF = OF =
 /// (upper half ≠ 0).
-pub fn mul<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn mul<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let b = cpu.read_op::<T>(insn, 0)?.u32();
     let p = u64::from(acc::<T>(cpu)) * u64::from(b);
     let lo = p as u32 & T::MASK;
@@ -66,7 +66,7 @@ pub fn mul<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// One-operand IMUL r/m: the signed double-width product. CF = OF = (the upper half is
 /// not just the sign extension of the lower half).
-pub fn imul1<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn imul1<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let b = cpu.read_op::<T>(insn, 0)?;
     let a = T::from_u32(acc::<T>(cpu));
     let p = i64::from(a.sx() as i32) * i64::from(b.sx() as i32);
@@ -81,7 +81,7 @@ pub fn imul1<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 /// Two-operand IMUL r, r/m (0F AF) and three-operand IMUL r, r/m, imm (69, 6B): the
 /// signed product truncated to the destination; CF = OF = (truncation lost
 /// significant bits).
-pub fn imul_trunc<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn imul_trunc<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let (x, y) = if insn.op_count() == 3 {
         (cpu.read_op::<T>(insn, 1)?, cpu.read_op::<T>(insn, 2)?)
     } else {
@@ -105,7 +105,7 @@ fn div_flags(cpu: &mut Cpu) {
 /// DIV r/m: unsigned AX, DX:AX or EDX:EAX divided by the source; quotient to
 /// AL/AX/EAX, remainder to AH/DX/EDX. #DE on a zero divisor or a quotient above the
 /// operand width.
-pub fn div<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn div<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let d = u64::from(cpu.read_op::<T>(insn, 0)?.u32());
     if d == 0 {
         return Err(Exception::DivideError);
@@ -124,7 +124,7 @@ pub fn div<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 /// dividend's sign. #DE on a zero divisor or a quotient outside
 /// [-2^(width-1), 2^(width-1) - 1] (the most negative quotient is allowed, SDM "IDIV"
 /// Operation).
-pub fn idiv<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn idiv<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let d = i64::from(cpu.read_op::<T>(insn, 0)?.sx() as i32);
     if d == 0 {
         return Err(Exception::DivideError);

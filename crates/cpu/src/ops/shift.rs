@@ -18,7 +18,7 @@
 //! * 16-bit SHLD/SHRD by 17..31 behave as a funnel over dest:src:src, i.e. the result
 //!   is the source rotated by count-16, with CF = 0 and OF from the dest bits alone.
 
-use iced_x86::Instruction;
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::flags::{Flags, CF, OF};
@@ -63,7 +63,7 @@ fn msb<T: Int>(v: u32) -> bool {
 #[inline(always)]
 fn shift_rmw<T: Int>(
     cpu: &mut Cpu,
-    insn: &Instruction,
+    insn: &Uop,
     count_op: u32,
     kind: Kind,
     f: impl FnOnce(u32, u32, bool) -> Out,
@@ -90,7 +90,7 @@ fn shift_rmw<T: Int>(
 /// SHL/SAL: CF is the last bit shifted out (0 once the count exceeds the width);
 /// OF = MSB(result) XOR CF, the SDM's count-1 rule, which the host applies to every
 /// count.
-pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let wide = u64::from(a) << c;
         let res = wide as u32 & T::MASK;
@@ -101,7 +101,7 @@ pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// SHR: CF is the last bit shifted out. OF is the MSB of the value entering the last
 /// single-bit step: the original MSB for a count of 1 (SDM), 0 for larger counts.
-pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = a >> (c - 1);
         Out { res: before_last >> 1, cf: before_last & 1 != 0, of: msb::<T>(before_last) }
@@ -110,7 +110,7 @@ pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// SAR: the sign fills in; CF is the last bit shifted out (the sign bit once the count
 /// reaches the width); OF is cleared (SDM for count 1; the host does so for all).
-pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = (T::from_u32(a).sx() as i32) >> (c - 1);
         Out { res: (before_last >> 1) as u32 & T::MASK, cf: before_last & 1 != 0, of: false }
@@ -118,7 +118,7 @@ pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 }
 
 /// ROL: rotate by count mod width; CF = LSB(result), OF = MSB(result) XOR CF.
-pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
         let n = c % T::BITS;
         let v = u64::from(a);
@@ -130,7 +130,7 @@ pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// ROR: rotate by count mod width; CF = MSB(result), OF = XOR of the two most
 /// significant result bits.
-pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
         let n = c % T::BITS;
         let v = u64::from(a);
@@ -141,7 +141,7 @@ pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// RCL: rotate the (width+1)-bit value CF:dest left by count mod (width+1); OF =
 /// MSB(result) XOR new CF.
-pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
         let w = T::BITS + 1;
         let n = c % w;
@@ -155,7 +155,7 @@ pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 
 /// RCR: rotate CF:dest right by count mod (width+1). OF = XOR of the two most
 /// significant result bits, which for a count of 1 is the SDM's MSB(dest) XOR old CF.
-pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
         let w = T::BITS + 1;
         let n = c % w;
@@ -170,7 +170,7 @@ pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
 /// last bit shifted out of dest; OF = CF XOR MSB(dest << count), i.e. the count-1 sign
 /// change rule on the last step for in-range counts. 16-bit counts of 17..31: see the
 /// module comment.
-pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
     shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
         let (res, cf) = if c <= T::BITS {
@@ -189,7 +189,7 @@ pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 /// SHRD dest, src, count: dest shifted right with src's low bits filling in. CF is the
 /// last bit shifted out of dest; OF = XOR of the two most significant result bits
 /// (the sign change of the last step). 16-bit counts of 17..31: see the module comment.
-pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
     shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
         let (res, cf) = if c <= T::BITS {

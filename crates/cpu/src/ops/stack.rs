@@ -25,7 +25,8 @@
 //!   fault"); the host reports CR2 = final ESP for a large frame, and so do we.
 //!   The nesting level is taken modulo 32.
 
-use iced_x86::{Instruction, OpKind, Register};
+use crate::uop::Uop;
+use iced_x86::{OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{self, IF, IOPL, RF, VM};
@@ -78,7 +79,7 @@ fn bp<T: Int>() -> Register {
 
 /// PUSH r / r/m / imm. The operand is read before ESP moves, so `push esp` stores the
 /// old value and `push [esp+4]` addresses with the old ESP.
-pub fn push<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn push<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<T>(insn, 0)?;
     cpu.push::<T>(v)
 }
@@ -88,7 +89,7 @@ pub fn push<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 /// POP instruction computes the effective address of the operand after it increments
 /// the ESP register"); if that store faults, ESP is put back. `pop esp` leaves the
 /// popped value in ESP.
-pub fn pop<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn pop<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let esp = cpu.regs[ESP];
     let v = cpu.peek::<T>(0)?;
     let new_esp = esp.wrapping_add(T::BITS / 8);
@@ -110,20 +111,20 @@ pub fn pop<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
     }
 }
 
-fn sreg_of(insn: &Instruction) -> Result<SegReg, Exception> {
+fn sreg_of(insn: &Uop) -> Result<SegReg, Exception> {
     SegReg::from_iced(insn.op0_register()).ok_or(Exception::InvalidOpcode)
 }
 
 /// PUSH ES/CS/SS/DS/FS/GS: the selector zero-extended to the operand size (4-byte slot
 /// written in full for PUSHD, like the host).
-pub fn push_sreg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn push_sreg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sel = cpu.segs[sreg_of(insn)? as usize].selector;
     cpu.push::<T>(T::from_u32(u32::from(sel)))
 }
 
 /// POP ES/SS/DS/FS/GS: the low 16 bits of the slot are loaded (with the descriptor
 /// checks of [`Cpu::load_segment`]) before ESP moves.
-pub fn pop_sreg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn pop_sreg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sreg = sreg_of(insn)?;
     if sreg == SegReg::Cs {
         return Err(Exception::InvalidOpcode);
@@ -135,14 +136,14 @@ pub fn pop_sreg<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Excepti
 }
 
 /// PUSHA/PUSHAD: eAX eCX eDX eBX (original eSP) eBP eSI eDI, all-or-nothing.
-pub fn pusha<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn pusha<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let r = cpu.regs;
     push_all::<T>(cpu, &r)
 }
 
 /// POPA/POPAD: eDI eSI eBP (skipped) eBX eDX eCX eAX; all eight slots are read before
 /// any register changes.
-pub fn popa<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn popa<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let v = peek_all::<T, 8>(cpu)?;
     let esp = cpu.regs[ESP].wrapping_add(8 * (T::BITS / 8));
     for (i, &val) in v.iter().enumerate() {
@@ -156,7 +157,7 @@ pub fn popa<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 }
 
 /// PUSHF/PUSHFD: EFLAGS with VM and RF cleared in the image.
-pub fn pushf<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn pushf<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let f = cpu.flags.get() & !(VM | RF);
     cpu.push::<T>(T::from_u32(f))
 }
@@ -172,7 +173,7 @@ pub(crate) fn user_flags_mask<T: Int>(cur: u32) -> u32 {
 }
 
 /// POPF/POPFD at CPL 3.
-pub fn popf<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn popf<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let v = cpu.peek::<T>(0)?.u32();
     let cur = cpu.flags.get();
     let m = user_flags_mask::<T>(cur);
@@ -232,7 +233,7 @@ fn enter_pass<T: Int>(
 /// level-1 frame pointers from the enclosing display; push FrameTemp; eBP := FrameTemp;
 /// ESP := ESP - imm16. The reads of the display can themselves fault; they are checked
 /// in order with the stores in a first pass, so a fault changes nothing.
-pub fn enter<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn enter<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let alloc = u32::from(insn.immediate16());
     let level = u32::from(insn.immediate8_2nd()) % 32;
     enter_pass::<T>(cpu, alloc, level, false)?;
@@ -245,7 +246,7 @@ pub fn enter<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception>
 }
 
 /// LEAVE: ESP := EBP, then pop eBP; the pop is read before either register changes.
-pub fn leave<T: Int>(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn leave<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let ebp = cpu.regs[EBP];
     let lin = cpu.linear(SegReg::Ss, ebp)?;
     let v = cpu.read_mem::<T>(lin)?;

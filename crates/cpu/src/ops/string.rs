@@ -26,7 +26,7 @@
 //!
 //! MOVS/STOS/LODS treat F2 (REPNE) like F3 (REP), as the hardware does.
 
-use iced_x86::{Instruction, OpKind};
+use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::handlers;
@@ -71,13 +71,11 @@ struct Params {
 }
 
 impl Params {
-    fn new<T: Int>(cpu: &Cpu, insn: &Instruction) -> Self {
-        let a16 = (0..insn.op_count()).any(|i| {
-            matches!(insn.op_kind(i), OpKind::MemorySegSI | OpKind::MemorySegDI | OpKind::MemoryESDI)
-        });
+    fn new<T: Int>(cpu: &Cpu, insn: &Uop) -> Self {
+        let a16 = insn.addr16();
         let size = T::BITS / 8;
         let step = if cpu.flags.df() { size.wrapping_neg() } else { size };
-        let src_seg = SegReg::from_iced(insn.memory_segment()).unwrap_or(SegReg::Ds);
+        let src_seg = insn.segment();
         Self { a16, size, step, src_seg }
     }
 
@@ -299,7 +297,7 @@ fn rep<T: Int>(cpu: &mut Cpu, p: &Params, op: Op, repne: bool) -> Result<(), Exc
     }
 }
 
-fn string<T: Int>(cpu: &mut Cpu, insn: &Instruction, op: Op) -> Result<(), Exception> {
+fn string<T: Int>(cpu: &mut Cpu, insn: &Uop, op: Op) -> Result<(), Exception> {
     let p = Params::new::<T>(cpu, insn);
     let (rep_f3, rep_f2) = (insn.has_rep_prefix(), insn.has_repne_prefix());
     if !rep_f3 && !rep_f2 {
@@ -314,27 +312,27 @@ fn string<T: Int>(cpu: &mut Cpu, insn: &Instruction, op: Op) -> Result<(), Excep
 }
 
 /// MOVS: ES:[eDI] := seg:[eSI].
-pub fn movs<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn movs<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     string::<T>(cpu, insn, Op::Movs)
 }
 
 /// STOS: ES:[eDI] := AL/AX/EAX.
-pub fn stos<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn stos<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     string::<T>(cpu, insn, Op::Stos)
 }
 
 /// LODS: AL/AX/EAX := seg:[eSI].
-pub fn lods<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn lods<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     string::<T>(cpu, insn, Op::Lods)
 }
 
 /// CMPS: flags of seg:[eSI] - ES:[eDI].
-pub fn cmps<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn cmps<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     string::<T>(cpu, insn, Op::Cmps)
 }
 
 /// SCAS: flags of AL/AX/EAX - ES:[eDI].
-pub fn scas<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn scas<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     string::<T>(cpu, insn, Op::Scas)
 }
 

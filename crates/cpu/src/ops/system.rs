@@ -20,7 +20,8 @@
 //! * SMSW is not privileged (no UMIP): a register destination of 32 bits gets all of
 //!   CR0 (as on the host), 16 bits the low half; a memory destination is a 16-bit store.
 
-use iced_x86::{Instruction, OpKind};
+use crate::uop::Uop;
+use iced_x86::OpKind;
 
 use crate::exception::Exception;
 use crate::flags::{CF, DF, IF, IOPL};
@@ -37,7 +38,7 @@ const CR4_TSD: u32 = 1 << 2;
 const CR4_PCE: u32 = 1 << 8;
 
 /// CPUID: EAX, EBX, ECX, EDX from [`crate::cpuid::cpuid`] for leaf EAX, sub-leaf ECX.
-pub fn cpuid(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cpuid(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let [a, b, c, d] = crate::cpuid::cpuid(cpu.regs[EAX], cpu.regs[ECX]);
     cpu.regs[EAX] = a;
     cpu.regs[EBX] = b;
@@ -47,7 +48,7 @@ pub fn cpuid(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 }
 
 /// RDTSC: EDX:EAX := instructions retired + `tsc_offset`.
-pub fn rdtsc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn rdtsc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     if cpu.mmu.cr4() & CR4_TSD != 0 {
         return Err(Exception::GeneralProtection(0));
     }
@@ -58,7 +59,7 @@ pub fn rdtsc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
 }
 
 /// RDPMC: #GP(0) unless CR4.PCE; no counter ever counts.
-pub fn rdpmc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn rdpmc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     if cpu.mmu.cr4() & CR4_PCE == 0 || cpu.regs[ECX] > 1 {
         return Err(Exception::GeneralProtection(0));
     }
@@ -67,28 +68,28 @@ pub fn rdpmc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
     Ok(())
 }
 
-pub fn clc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn clc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     cpu.flags.set_bits(CF, false);
     Ok(())
 }
 
-pub fn stc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn stc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     cpu.flags.set_bits(CF, true);
     Ok(())
 }
 
-pub fn cmc(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cmc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let c = cpu.flags.cf();
     cpu.flags.set_bits(CF, !c);
     Ok(())
 }
 
-pub fn cld(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cld(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     cpu.flags.set_bits(DF, false);
     Ok(())
 }
 
-pub fn std(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn std(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     cpu.flags.set_bits(DF, true);
     Ok(())
 }
@@ -102,16 +103,16 @@ fn set_if(cpu: &mut Cpu, on: bool) -> Result<(), Exception> {
     Ok(())
 }
 
-pub fn cli(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn cli(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     set_if(cpu, false)
 }
 
-pub fn sti(cpu: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn sti(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     set_if(cpu, true)
 }
 
 /// SMSW r/m: CR0 (truncated to T for a register; 16 bits to memory).
-pub fn smsw<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> {
+pub fn smsw<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let cr0 = cpu.mmu.cr0();
     if insn.op0_kind() == OpKind::Memory {
         let lin = cpu.mem_linear(insn)?;
@@ -123,7 +124,7 @@ pub fn smsw<T: Int>(cpu: &mut Cpu, insn: &Instruction) -> Result<(), Exception> 
 }
 
 /// Instructions that need CPL 0 (or an I/O permission this CPU never grants).
-pub fn privileged(_: &mut Cpu, _: &Instruction) -> Result<(), Exception> {
+pub fn privileged(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::GeneralProtection(0))
 }
 

@@ -10,7 +10,8 @@
 
 mod transcend;
 
-use iced_x86::{Code, Instruction, Register};
+use crate::uop::Uop;
+use iced_x86::{Code, Register};
 
 use crate::exception::Exception;
 use crate::fpu::float80::{self as fp, Class, Cmp, Env, F80};
@@ -27,7 +28,7 @@ type R = Result<(), Exception>;
 /// Waiting non-control instruction without a memory operand: #MF if pending, then
 /// record FIP/FCS/FOP.
 #[inline(always)]
-fn begin(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn begin(cpu: &mut Cpu, insn: &Uop) -> R {
     if cpu.fpu.pending() {
         return Err(Exception::FloatingPoint);
     }
@@ -40,14 +41,14 @@ fn begin(cpu: &mut Cpu, insn: &Instruction) -> R {
 /// Like [`begin`], for an instruction with a memory operand: also records FDP/FDS and
 /// returns the operand's linear address.
 #[inline(always)]
-fn begin_mem(cpu: &mut Cpu, insn: &Instruction) -> Result<u32, Exception> {
+fn begin_mem(cpu: &mut Cpu, insn: &Uop) -> Result<u32, Exception> {
     begin(cpu, insn)?;
     mem_operand(cpu, insn)
 }
 
 #[inline(always)]
-fn mem_operand(cpu: &mut Cpu, insn: &Instruction) -> Result<u32, Exception> {
-    let sreg = SegReg::from_iced(insn.memory_segment()).unwrap_or(SegReg::Ds);
+fn mem_operand(cpu: &mut Cpu, insn: &Uop) -> Result<u32, Exception> {
+    let sreg = insn.segment();
     let off = cpu.effective_address(insn);
     let lin = cpu.linear(sreg, off)?;
     cpu.fpu.fdp = off;
@@ -233,7 +234,7 @@ fn compute<const OP: u8>(env: &mut Env, dst: F80, src: F80) -> F80 {
 }
 
 /// FADD/FMUL/FSUB/FSUBR/FDIV/FDIVR ST(0), m32fp/m64fp and FIxxx m16int/m32int.
-fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
     let src = read_src::<SRC>(cpu, lin, &mut env)?;
@@ -250,7 +251,7 @@ fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> 
 }
 
 /// ST(0) ← ST(0) op ST(i).
-fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op1_register());
     arith_regs::<OP>(cpu, 0, i, false);
@@ -258,7 +259,7 @@ fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// ST(i) ← ST(i) op ST(0), optionally popping.
-fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op0_register());
     arith_regs::<OP>(cpu, i, 0, POP);
@@ -283,7 +284,7 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
 }
 
 /// FSQRT, FRNDINT, FCHS, FABS: ST(0) ← f(ST(0)).
-fn unary(cpu: &mut Cpu, insn: &Instruction, f: fn(&mut Env, F80) -> F80) -> R {
+fn unary(cpu: &mut Cpu, insn: &Uop, f: fn(&mut Env, F80) -> F80) -> R {
     begin(cpu, insn)?;
     let mut env = env(cpu);
     let fpu = &mut cpu.fpu;
@@ -298,24 +299,24 @@ fn unary(cpu: &mut Cpu, insn: &Instruction, f: fn(&mut Env, F80) -> F80) -> R {
     Ok(())
 }
 
-fn fsqrt(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fsqrt(cpu: &mut Cpu, insn: &Uop) -> R {
     unary(cpu, insn, fp::sqrt)
 }
 
-fn frndint(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn frndint(cpu: &mut Cpu, insn: &Uop) -> R {
     unary(cpu, insn, fp::round_int)
 }
 
-fn fchs(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fchs(cpu: &mut Cpu, insn: &Uop) -> R {
     unary(cpu, insn, |_, x| x.negate())
 }
 
-fn fabs(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fabs(cpu: &mut Cpu, insn: &Uop) -> R {
     unary(cpu, insn, |_, x| x.abs())
 }
 
 /// FSCALE: ST(0) ← ST(0) × 2^trunc(ST(1)).
-fn fscale(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fscale(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     binary_st0_st1(cpu, fp::scale);
     Ok(())
@@ -336,7 +337,7 @@ fn binary_st0_st1(cpu: &mut Cpu, f: fn(&mut Env, F80, F80) -> F80) {
 }
 
 /// FPREM / FPREM1.
-fn fprem<const NEAREST: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fprem<const NEAREST: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let mut env = env(cpu);
     let fpu = &mut cpu.fpu;
@@ -373,7 +374,7 @@ fn fprem<const NEAREST: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FXTRACT: ST(0) ← exponent, then push the significand.
-fn fxtract(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fxtract(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let mut env = env(cpu);
     let fpu = &mut cpu.fpu;
@@ -405,7 +406,7 @@ fn fxtract(cpu: &mut Cpu, insn: &Instruction) -> R {
 // ---- loads ----
 
 /// FLD m32fp/m64fp: SNaN → IE and quieted.
-fn fld_mem<const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fld_mem<const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
     let mut v = read_src::<SRC>(cpu, lin, &mut env)?;
@@ -424,7 +425,7 @@ fn fld_mem<const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FLD m80fp: no conversion, no exceptions but stack overflow.
-fn fld_m80(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fld_m80(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let v = read_f80(cpu, lin)?;
     let env = env(cpu);
@@ -433,7 +434,7 @@ fn fld_m80(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FILD m16/m32/m64int.
-fn fild<const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fild<const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
     let v = read_src::<SRC>(cpu, lin, &mut env)?;
@@ -441,7 +442,7 @@ fn fild<const SRC: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fbld(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fbld(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut b = [0u8; 10];
     cpu.read_bytes(lin, &mut b)?;
@@ -451,7 +452,7 @@ fn fbld(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FLD ST(i).
-fn fld_sti(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fld_sti(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op0_register());
     let env = env(cpu);
@@ -471,7 +472,7 @@ fn fld_sti(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FLD1, FLDZ, FLDPI…: the constant rounded under RC (no PE).
-fn fld_const<const K: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fld_const<const K: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let env = env(cpu);
     let v = transcend::constant(K, env.rc);
@@ -489,7 +490,7 @@ const DST_M32I: u8 = 3;
 const DST_M64I: u8 = 4;
 
 /// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int.
-fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let size = match DST {
         DST_M32 | DST_M32I => 4,
@@ -528,7 +529,7 @@ fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) ->
 }
 
 /// FSTP m80fp: an exact copy.
-fn fstp_m80(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fstp_m80(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     cpu.probe_write(lin, 10)?;
     let x = if cpu.fpu.is_empty(0) {
@@ -546,7 +547,7 @@ fn fstp_m80(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fbstp(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fbstp(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     cpu.probe_write(lin, 10)?;
     let mut env = env(cpu);
@@ -568,7 +569,7 @@ fn fbstp(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FST/FSTP ST(i).
-fn fst_sti<const POP: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fst_sti<const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op0_register());
     let fpu = &mut cpu.fpu;
@@ -627,7 +628,7 @@ fn compare_cc(fpu: &mut Fpu, env: &mut Env, src: Option<F80>, quiet: bool, pops:
 }
 
 /// FCOM/FCOMP m32fp/m64fp, FICOM/FICOMP m16/m32int.
-fn fcom_mem<const SRC: u8, const POP: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fcom_mem<const SRC: u8, const POP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
     let src = read_src::<SRC>(cpu, lin, &mut env)?;
@@ -636,7 +637,7 @@ fn fcom_mem<const SRC: u8, const POP: u8>(cpu: &mut Cpu, insn: &Instruction) -> 
 }
 
 /// FCOM/FCOMP/FCOMPP/FUCOM/FUCOMP/FUCOMPP with ST(i) (FCOMPP: ST(1)).
-fn fcom_sti<const QUIET: bool, const POP: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fcom_sti<const QUIET: bool, const POP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = if insn.op_count() > 1 { sti(insn.op1_register()) } else { 1 };
     let mut env = env(cpu);
@@ -646,7 +647,7 @@ fn fcom_sti<const QUIET: bool, const POP: u8>(cpu: &mut Cpu, insn: &Instruction)
     Ok(())
 }
 
-fn ftst(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn ftst(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let mut env = env(cpu);
     compare_cc(&mut cpu.fpu, &mut env, Some(F80::ZERO), false, 0);
@@ -654,7 +655,7 @@ fn ftst(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FCOMI/FCOMIP/FUCOMI/FUCOMIP: ZF, PF, CF in EFLAGS (OF, SF, AF cleared).
-fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op1_register());
     let mut env = env(cpu);
@@ -687,7 +688,7 @@ fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Instruction) 
 }
 
 /// FXAM: class in C3/C2/C0, sign in C1.
-fn fxam(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fxam(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let fpu = &mut cpu.fpu;
     let x = fpu.st(0);
@@ -710,7 +711,7 @@ fn fxam(cpu: &mut Cpu, insn: &Instruction) -> R {
 
 // ---- register stack ----
 
-fn fxch(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fxch(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op1_register());
     let fpu = &mut cpu.fpu;
@@ -732,7 +733,7 @@ fn fxch(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn ffree(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn ffree(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let p = cpu.fpu.phys(sti(insn.op0_register()));
     cpu.fpu.empty |= 1 << p;
@@ -741,20 +742,20 @@ fn ffree(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FFREEP (DF C0+i): free, then pop.
-fn ffreep(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn ffreep(cpu: &mut Cpu, insn: &Uop) -> R {
     ffree(cpu, insn)?;
     cpu.fpu.pop();
     Ok(())
 }
 
-fn fincstp(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fincstp(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     cpu.fpu.top = (cpu.fpu.top + 1) & 7;
     cpu.fpu.status &= !SW_C1;
     Ok(())
 }
 
-fn fdecstp(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fdecstp(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     cpu.fpu.top = cpu.fpu.top.wrapping_sub(1) & 7;
     cpu.fpu.status &= !SW_C1;
@@ -762,7 +763,7 @@ fn fdecstp(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FCMOVcc ST(0), ST(i).
-fn fcmov(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fcmov(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op1_register());
     let f = &cpu.flags;
@@ -790,46 +791,46 @@ fn fcmov(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fnop(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fnop(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)
 }
 
 // ---- control ----
 
-fn fwait(cpu: &mut Cpu, _: &Instruction) -> R {
+fn fwait(cpu: &mut Cpu, _: &Uop) -> R {
     wait_check(cpu)
 }
 
 /// FNENI, FNDISI, FNSETPM: no-ops since the 387.
-fn fnop_control(_: &mut Cpu, _: &Instruction) -> R {
+fn fnop_control(_: &mut Cpu, _: &Uop) -> R {
     Ok(())
 }
 
-fn fwait_nop(cpu: &mut Cpu, _: &Instruction) -> R {
+fn fwait_nop(cpu: &mut Cpu, _: &Uop) -> R {
     wait_check(cpu)
 }
 
-fn fninit(cpu: &mut Cpu, _: &Instruction) -> R {
+fn fninit(cpu: &mut Cpu, _: &Uop) -> R {
     cpu.fpu.init();
     Ok(())
 }
 
-fn finit(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn finit(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fninit(cpu, insn)
 }
 
-fn fnclex(cpu: &mut Cpu, _: &Instruction) -> R {
+fn fnclex(cpu: &mut Cpu, _: &Uop) -> R {
     cpu.fpu.status &= !(SW_EXC | SW_SF | SW_ES | SW_B);
     Ok(())
 }
 
-fn fclex(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fclex(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnclex(cpu, insn)
 }
 
-fn fldcw(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fldcw(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     let lin = cpu.mem_linear(insn)?;
     let cw = cpu.read_mem::<u16>(lin)?;
@@ -837,39 +838,39 @@ fn fldcw(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fnstcw(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fnstcw(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = cpu.mem_linear(insn)?;
     cpu.write_mem::<u16>(lin, cpu.fpu.control)
 }
 
-fn fstcw(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fstcw(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnstcw(cpu, insn)
 }
 
-fn fnstsw_m(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fnstsw_m(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = cpu.mem_linear(insn)?;
     cpu.write_mem::<u16>(lin, cpu.fpu.status_word())
 }
 
-fn fstsw_m(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fstsw_m(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnstsw_m(cpu, insn)
 }
 
-fn fnstsw_ax(cpu: &mut Cpu, _: &Instruction) -> R {
+fn fnstsw_ax(cpu: &mut Cpu, _: &Uop) -> R {
     let sw = u32::from(cpu.fpu.status_word());
     cpu.regs[crate::EAX] = (cpu.regs[crate::EAX] & !0xffff) | sw;
     Ok(())
 }
 
-fn fstsw_ax(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fstsw_ax(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnstsw_ax(cpu, insn)
 }
 
 /// FNSTENV m14/m28byte: stores the environment, then masks all exceptions.
-fn fnstenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fnstenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = cpu.mem_linear(insn)?;
     resolve_fop(cpu);
     if WIDE {
@@ -883,12 +884,12 @@ fn fnstenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fstenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fstenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnstenv::<WIDE>(cpu, insn)
 }
 
-fn fldenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fldenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     let lin = cpu.mem_linear(insn)?;
     if WIDE {
@@ -904,7 +905,7 @@ fn fldenv<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
 }
 
 /// FNSAVE m94/m108byte: environment and registers, then FNINIT.
-fn fnsave<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fnsave<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = cpu.mem_linear(insn)?;
     resolve_fop(cpu);
     let fpu = &cpu.fpu;
@@ -924,12 +925,12 @@ fn fnsave<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
     Ok(())
 }
 
-fn fsave<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn fsave<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     fnsave::<WIDE>(cpu, insn)
 }
 
-fn frstor<const WIDE: bool>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn frstor<const WIDE: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     let lin = cpu.mem_linear(insn)?;
     let n = if WIDE { 108 } else { 94 };
@@ -959,7 +960,7 @@ pub fn restore_image(cpu: &mut Cpu, image: &[u8; 108]) {
 // ---- transcendentals ----
 
 /// FSIN, FCOS, FPTAN, FSINCOS, FPATAN, F2XM1, FYL2X, FYL2XP1.
-fn transcendental<const K: u8>(cpu: &mut Cpu, insn: &Instruction) -> R {
+fn transcendental<const K: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     transcend::execute(cpu, K);
     Ok(())

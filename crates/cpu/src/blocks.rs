@@ -1,0 +1,232 @@
+//! Decoded blocks: straight-line runs of micro-ops, held in an index-based arena and
+//! linked to their successors.
+//!
+//! A block is found by the **physical** address of its first byte and the linear
+//! address it was decoded at (docs/prior-art.md §7.5: physical keying survives CR3
+//! switches; the linear address must match too because branch targets and EIPs in
+//! the micro-ops are linear). Lookup is a direct-mapped set of chains, no hashing
+//! beyond folding the address; the executor rarely needs it, because each block
+//! remembers the two blocks that last followed it (both edges of a conditional
+//! branch, or the last target of an indirect one) and jumps there directly.
+//!
+//! Links are valid for one link epoch (`Cpu::code_epoch`): it moves on at every
+//! `Cpu::run` (the kernel may have remapped code between runs: munmap, mprotect,
+//! exec, a CR3 load, INVLPG), whenever a code frame is written (its blocks are
+//! dropped), and when CS is loaded (the EIP → linear mapping changed). Within one
+//! run at CPL 3 nothing else can change what an EIP fetches.
+
+use std::collections::HashMap;
+
+use crate::uop::Uop;
+
+/// Block id of the scratch slot: an instruction that crosses a page boundary is
+/// decoded there each time it runs, never cached or linked (it belongs to two frames).
+pub(crate) const SCRATCH: u32 = 0;
+const NONE: u32 = u32::MAX;
+/// Sets in the direct-mapped lookup table.
+const SETS: usize = 1 << 14;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Link {
+    pub eip: u32,
+    pub id: u32,
+    pub epoch: u32,
+}
+
+const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: 0 };
+
+pub(crate) struct Block {
+    pub phys: u32,
+    pub lin: u32,
+    /// EIP after the last micro-op: where a block that does not branch continues.
+    pub end_eip: u32,
+    pub uops: Box<[Uop]>,
+    /// `[fall-through, taken]` successors.
+    pub links: [Link; 2],
+    /// Next block in the same lookup set, or NONE.
+    chain: u32,
+    live: bool,
+}
+
+impl Block {
+    fn empty() -> Self {
+        Self {
+            phys: u32::MAX,
+            lin: 0,
+            end_eip: 0,
+            uops: Box::new([]),
+            links: [NO_LINK; 2],
+            chain: NONE,
+            live: false,
+        }
+    }
+}
+
+pub(crate) struct Blocks {
+    pub blocks: Vec<Block>,
+    free: Vec<u32>,
+    sets: Box<[u32]>,
+    /// Ids of the live blocks starting in each physical frame, for invalidation.
+    by_frame: HashMap<u32, Vec<u32>>,
+}
+
+impl Default for Blocks {
+    fn default() -> Self {
+        let mut scratch = Block::empty();
+        scratch.live = true;
+        Self {
+            blocks: vec![scratch],
+            free: Vec::new(),
+            sets: vec![NONE; SETS].into_boxed_slice(),
+            by_frame: HashMap::new(),
+        }
+    }
+}
+
+#[inline(always)]
+fn set_of(phys: u32) -> usize {
+    (phys ^ (phys >> 14)) as usize & (SETS - 1)
+}
+
+impl Blocks {
+    /// The block decoded at linear `lin` from physical `phys`, if cached.
+    #[inline]
+    pub fn find(&self, phys: u32, lin: u32) -> Option<u32> {
+        let mut id = self.sets[set_of(phys)];
+        while id != NONE {
+            let b = &self.blocks[id as usize];
+            if b.phys == phys && b.lin == lin {
+                return Some(id);
+            }
+            id = b.chain;
+        }
+        None
+    }
+
+    /// The successor recorded in `slot` of block `from` for `eip`, if still valid.
+    #[inline(always)]
+    pub fn follow(&self, from: u32, slot: usize, eip: u32, epoch: u32) -> Option<u32> {
+        let l = self.blocks[from as usize].links[slot];
+        (l.epoch == epoch && l.eip == eip && l.id != NONE).then_some(l.id)
+    }
+
+    #[inline]
+    pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u32) {
+        if from != SCRATCH && to != SCRATCH {
+            self.blocks[from as usize].links[slot] = Link { eip, id: to, epoch };
+        }
+    }
+
+    /// Stores a new block; returns its id.
+    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: Vec<Uop>) -> u32 {
+        let set = set_of(phys);
+        let block = Block {
+            phys,
+            lin,
+            end_eip,
+            uops: uops.into_boxed_slice(),
+            links: [NO_LINK; 2],
+            chain: self.sets[set],
+            live: true,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.blocks[id as usize] = block;
+                id
+            }
+            None => {
+                self.blocks.push(block);
+                (self.blocks.len() - 1) as u32
+            }
+        };
+        self.sets[set] = id;
+        self.by_frame.entry(phys >> 12).or_default().push(id);
+        id
+    }
+
+    /// Puts a one-off decoded instruction in the scratch slot.
+    pub fn scratch(&mut self, lin: u32, end_eip: u32, uop: Uop) -> u32 {
+        let s = &mut self.blocks[SCRATCH as usize];
+        s.lin = lin;
+        s.end_eip = end_eip;
+        s.uops = Box::new([uop]);
+        SCRATCH
+    }
+
+    /// Drops every block starting in physical frame `frame` (self-modifying code, a
+    /// freed or reused frame). Links into them die with the epoch the caller moves on.
+    pub fn invalidate_frame(&mut self, frame: u32) -> usize {
+        let Some(ids) = self.by_frame.remove(&frame) else { return 0 };
+        for &id in &ids {
+            let phys = self.blocks[id as usize].phys;
+            let set = set_of(phys);
+            // Unchain `id` from its set.
+            let mut at = self.sets[set];
+            if at == id {
+                self.sets[set] = self.blocks[id as usize].chain;
+            } else {
+                while at != NONE {
+                    let next = self.blocks[at as usize].chain;
+                    if next == id {
+                        self.blocks[at as usize].chain = self.blocks[id as usize].chain;
+                        break;
+                    }
+                    at = next;
+                }
+            }
+            self.blocks[id as usize] = Block::empty();
+            self.free.push(id);
+        }
+        ids.len()
+    }
+
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Live cached blocks (the scratch slot excluded).
+    pub fn len(&self) -> usize {
+        self.blocks.iter().skip(1).filter(|b| b.live).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalidation_drops_only_that_frame_and_reuses_slots() {
+        let mut c = Blocks::default();
+        let a = c.insert(0x1000, 0x8000, 0, vec![]);
+        let b = c.insert(0x1800, 0x8800, 0, vec![]);
+        // Same frame, aliased linear address: a separate block.
+        let a2 = c.insert(0x1000, 0x9000, 0, vec![]);
+        let d = c.insert(0x2000, 0xa000, 0, vec![]);
+        assert_eq!(c.find(0x1000, 0x9000), Some(a2));
+        assert_eq!(c.find(0x1000, 0x8000), Some(a));
+        assert_eq!(c.invalidate_frame(1), 3);
+        assert_eq!((c.find(0x1000, 0x8000), c.find(0x1800, 0x8800)), (None, None));
+        assert_eq!(c.find(0x2000, 0xa000), Some(d));
+        assert_eq!(c.invalidate_frame(1), 0);
+        assert_eq!(c.len(), 1);
+        let e = c.insert(0x3000, 0xb000, 0, vec![]);
+        assert!([a, b, a2].contains(&e));
+        assert_eq!(c.find(0x3000, 0xb000), Some(e));
+    }
+
+    #[test]
+    fn links_die_with_their_epoch() {
+        let mut c = Blocks::default();
+        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
+        let b = c.insert(0x1010, 0x1010, 0x1020, vec![]);
+        c.link(a, 0, 0x1010, b, 7);
+        assert_eq!(c.follow(a, 0, 0x1010, 7), Some(b));
+        assert_eq!(c.follow(a, 0, 0x1010, 8), None);
+        assert_eq!(c.follow(a, 0, 0x1014, 7), None);
+        assert_eq!(c.follow(a, 1, 0x1010, 7), None);
+        c.link(a, 1, 0x2000, SCRATCH, 7);
+        assert_eq!(c.follow(a, 1, 0x2000, 7), None);
+        c.link(SCRATCH, 0, 0x1000, a, 7);
+        assert_eq!(c.follow(SCRATCH, 0, 0x1000, 7), None);
+    }
+}

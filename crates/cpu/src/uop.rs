@@ -1,0 +1,309 @@
+//! growsdown's own decoded form: the micro-op.
+//!
+//! iced-x86 decodes; this module lowers each decoded instruction, once, when its block
+//! is built, into a [`Uop`]: the handler picked for its operand form, the registers as
+//! indices, the memory operand with base, index, scale, displacement and segment
+//! resolved, the immediate, the branch target and the instruction's own EIP and
+//! length. Handlers read only the micro-op, never iced's `Instruction`, so running an
+//! instruction costs no operand-kind decoding beyond what its handler's form implies
+//! (docs/house-style.md, "operand-form handlers"). The lowering lives here and only
+//! here; the semantics stay in `ops`, one module per family, registered by iced `Code`
+//! in [`crate::table`].
+
+use iced_x86::{Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register};
+
+use crate::exception::Exception;
+use crate::seg::SegReg;
+use crate::state::Cpu;
+
+/// Executes one micro-op. On `Ok`, execution continues with the next micro-op of the
+/// block, or at `cpu.next_eip` after the last one; control transfers write
+/// `cpu.next_eip`. On `Err`, faults leave EIP at the instruction, traps move it past.
+pub type Handler = fn(&mut Cpu, &Uop) -> Result<(), Exception>;
+
+/// "No register" in [`Uop::base`] and [`Uop::index`]: bit 3 set.
+pub const NO_REG: u8 = 8;
+
+/// [`Uop::flags`]: F3 (REP/REPE) prefix.
+pub const REP: u8 = 1 << 0;
+/// [`Uop::flags`]: F2 (REPNE) prefix.
+pub const REPNE: u8 = 1 << 1;
+/// [`Uop::flags`]: 16-bit addressing (0x67 prefix): the effective address wraps at 64 KiB.
+pub const ADDR16: u8 = 1 << 2;
+
+/// Operands a micro-op keeps (every 32-bit-mode legacy instruction growsdown runs has at
+/// most three explicit ones).
+pub const MAX_OPS: usize = 3;
+
+/// One lowered instruction.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Uop {
+    pub exec: Handler,
+    /// EIP of this instruction (not linear: CS base not added).
+    pub eip: u32,
+    /// Memory operand displacement (already sign-extended).
+    pub disp: u32,
+    /// First immediate, extended the way the instruction defines it; a far pointer's
+    /// selector.
+    pub imm: u32,
+    /// Near branch target, far pointer offset, or ENTER's second immediate.
+    pub imm2: u32,
+    pub code: Code,
+    pub len: u8,
+    pub op_count: u8,
+    pub kinds: [OpKind; MAX_OPS],
+    pub regs: [Register; MAX_OPS],
+    /// Register indices (`Cpu::regs`) of the memory operand, or [`NO_REG`].
+    pub base: u8,
+    pub index: u8,
+    /// log2 of the index scale.
+    pub scale: u8,
+    /// Segment of the memory operand (a [`SegReg`] as u8).
+    pub seg: u8,
+    pub cc: ConditionCode,
+    pub msize: MemorySize,
+    pub flags: u8,
+    /// `regs[0]` / `regs[1]` as an index into `Cpu::regs` (for 8-bit registers, the
+    /// encoding 0–7: AL CL DL BL AH CH DH BH).
+    pub r0: u8,
+    pub r1: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Uop>() <= 48);
+
+/// Index of a general register in its width's encoding order (0–7), or 0.
+fn gpr_number(r: Register) -> u8 {
+    let first = if r.is_gpr32() {
+        Register::EAX
+    } else if r.is_gpr16() {
+        Register::AX
+    } else if r.is_gpr8() {
+        Register::AL
+    } else {
+        return 0;
+    };
+    ((r as usize - first as usize) & 7) as u8
+}
+
+/// Index into `Cpu::regs` of a 16- or 32-bit address register, or [`NO_REG`].
+fn address_reg(r: Register) -> u8 {
+    if r == Register::None {
+        NO_REG
+    } else {
+        gpr_number(r)
+    }
+}
+
+impl Uop {
+    /// Lowers one decoded instruction with the handler chosen for it.
+    pub fn lower(insn: &Instruction, exec: Handler) -> Self {
+        let op_count = (insn.op_count() as usize).min(MAX_OPS);
+        let mut kinds = [OpKind::Register; MAX_OPS];
+        let mut regs = [Register::None; MAX_OPS];
+        let mut imm = 0u32;
+        let mut imm2 = 0u32;
+        for n in 0..op_count {
+            let k = insn.op_kind(n as u32);
+            kinds[n] = k;
+            match k {
+                OpKind::Register => regs[n] = insn.op_register(n as u32),
+                OpKind::Immediate8
+                | OpKind::Immediate16
+                | OpKind::Immediate32
+                | OpKind::Immediate8to16
+                | OpKind::Immediate8to32 => imm = insn.immediate(n as u32) as u32,
+                OpKind::Immediate8_2nd => imm2 = u32::from(insn.immediate8_2nd()),
+                OpKind::NearBranch16 | OpKind::NearBranch32 => imm2 = insn.near_branch_target() as u32,
+                OpKind::FarBranch16 => {
+                    imm = u32::from(insn.far_branch_selector());
+                    imm2 = u32::from(insn.far_branch16());
+                }
+                OpKind::FarBranch32 => {
+                    imm = u32::from(insn.far_branch_selector());
+                    imm2 = insn.far_branch32();
+                }
+                _ => {}
+            }
+        }
+        let base = insn.memory_base();
+        let index = insn.memory_index();
+        let mut flags = 0;
+        if insn.has_rep_prefix() {
+            flags |= REP;
+        }
+        if insn.has_repne_prefix() {
+            flags |= REPNE;
+        }
+        let string_a16 = kinds[..op_count]
+            .iter()
+            .any(|k| matches!(k, OpKind::MemorySegSI | OpKind::MemorySegDI | OpKind::MemoryESDI));
+        if base.is_gpr16() || index.is_gpr16() || string_a16 {
+            flags |= ADDR16;
+        }
+        let has_mem = kinds[..op_count].contains(&OpKind::Memory);
+        if has_mem && base == Register::None && index == Register::None && insn.memory_displ_size() == 2 {
+            flags |= ADDR16;
+        }
+        Self {
+            exec,
+            eip: insn.ip32(),
+            disp: insn.memory_displacement32(),
+            imm,
+            imm2,
+            code: insn.code(),
+            len: insn.len() as u8,
+            op_count: op_count as u8,
+            kinds,
+            regs,
+            base: address_reg(base),
+            index: address_reg(index),
+            scale: insn.memory_index_scale().trailing_zeros() as u8,
+            seg: SegReg::from_iced(insn.memory_segment()).unwrap_or(SegReg::Ds) as u8,
+            cc: insn.condition_code(),
+            msize: insn.memory_size(),
+            flags,
+            r0: gpr_number(regs[0]),
+            r1: gpr_number(regs[1]),
+        }
+    }
+
+    // The accessors below keep the names of iced's `Instruction` for what the handlers
+    // read, so the semantics in `ops` read the same as the SDM's operand lists.
+
+    #[inline(always)]
+    pub fn op_kind(&self, n: u32) -> OpKind {
+        self.kinds.get(n as usize).copied().unwrap_or(OpKind::Register)
+    }
+    #[inline(always)]
+    pub fn op0_kind(&self) -> OpKind {
+        self.kinds[0]
+    }
+    #[inline(always)]
+    pub fn op1_kind(&self) -> OpKind {
+        self.kinds[1]
+    }
+    #[inline(always)]
+    pub fn op_register(&self, n: u32) -> Register {
+        self.regs.get(n as usize).copied().unwrap_or(Register::None)
+    }
+    #[inline(always)]
+    pub fn op0_register(&self) -> Register {
+        self.regs[0]
+    }
+    #[inline(always)]
+    pub fn op1_register(&self) -> Register {
+        self.regs[1]
+    }
+    #[inline(always)]
+    pub fn op_count(&self) -> u32 {
+        u32::from(self.op_count)
+    }
+    #[inline(always)]
+    pub fn code(&self) -> Code {
+        self.code
+    }
+    #[inline]
+    pub fn mnemonic(&self) -> Mnemonic {
+        self.code.mnemonic()
+    }
+    #[inline(always)]
+    pub fn condition_code(&self) -> ConditionCode {
+        self.cc
+    }
+    #[inline(always)]
+    pub fn memory_size(&self) -> MemorySize {
+        self.msize
+    }
+    /// Segment register of the memory operand (DS unless overridden or SS-based).
+    #[inline(always)]
+    pub fn segment(&self) -> SegReg {
+        SegReg::ALL[(self.seg as usize) % 6]
+    }
+    #[inline(always)]
+    pub fn immediate8(&self) -> u8 {
+        self.imm as u8
+    }
+    #[inline(always)]
+    pub fn immediate16(&self) -> u16 {
+        self.imm as u16
+    }
+    #[inline(always)]
+    pub fn immediate8_2nd(&self) -> u8 {
+        self.imm2 as u8
+    }
+    #[inline(always)]
+    pub fn near_branch_target(&self) -> u32 {
+        self.imm2
+    }
+    #[inline(always)]
+    pub fn far_branch_selector(&self) -> u16 {
+        self.imm as u16
+    }
+    #[inline(always)]
+    pub fn far_branch_offset(&self) -> u32 {
+        self.imm2
+    }
+    #[inline(always)]
+    pub fn ip32(&self) -> u32 {
+        self.eip
+    }
+    #[inline(always)]
+    pub fn next_ip32(&self) -> u32 {
+        self.eip.wrapping_add(u32::from(self.len))
+    }
+    #[inline(always)]
+    pub fn has_rep_prefix(&self) -> bool {
+        self.flags & REP != 0
+    }
+    #[inline(always)]
+    pub fn has_repne_prefix(&self) -> bool {
+        self.flags & REPNE != 0
+    }
+    #[inline(always)]
+    pub fn addr16(&self) -> bool {
+        self.flags & ADDR16 != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use growsdown_decoder::decode_one;
+
+    fn nothing(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
+        Ok(())
+    }
+
+    #[test]
+    fn lowers_sib_memory_operand() {
+        // mov eax, fs:[ebx+esi*4-8]
+        let insn = decode_one(&[0x64, 0x8b, 0x44, 0xb3, 0xf8], 0x1000).unwrap();
+        let u = Uop::lower(&insn, nothing);
+        assert_eq!((u.base, u.index, u.scale, u.disp), (3, 6, 2, (-8i32) as u32));
+        assert_eq!(u.segment(), SegReg::Fs);
+        assert_eq!((u.r0, u.len, u.eip), (0, 5, 0x1000));
+        assert_eq!(u.next_ip32(), 0x1005);
+        assert!(!u.addr16());
+    }
+
+    #[test]
+    fn lowers_branch_and_immediates() {
+        // jne +0x10 ; enter 0x20, 3 ; add ecx, -1
+        let j = Uop::lower(&decode_one(&[0x75, 0x10], 0x2000).unwrap(), nothing);
+        assert_eq!(j.near_branch_target(), 0x2012);
+        assert_eq!(j.condition_code(), ConditionCode::ne);
+        let e = Uop::lower(&decode_one(&[0xc8, 0x20, 0x00, 0x03], 0).unwrap(), nothing);
+        assert_eq!((e.immediate16(), e.immediate8_2nd()), (0x20, 3));
+        let a = Uop::lower(&decode_one(&[0x83, 0xc1, 0xff], 0).unwrap(), nothing);
+        assert_eq!((a.r0, a.imm), (1, u32::MAX));
+    }
+
+    #[test]
+    fn sixteen_bit_addressing_is_flagged() {
+        // mov ax, [bx+si+2] (67 66 8b 40 02)
+        let u = Uop::lower(&decode_one(&[0x67, 0x66, 0x8b, 0x40, 0x02], 0).unwrap(), nothing);
+        assert!(u.addr16());
+        assert_eq!((u.base, u.index), (3, 6));
+    }
+}
