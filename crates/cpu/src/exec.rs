@@ -16,7 +16,7 @@ use crate::exception::{Exception, Exit};
 use crate::mmu::{AccessKind, PAGE_SIZE};
 use crate::seg::SegReg;
 use crate::state::Cpu;
-use crate::table::handler_for;
+use crate::table::lower;
 use crate::uop::Uop;
 
 /// Longest block we build; keeps SMC latency and the build cost bounded.
@@ -26,6 +26,12 @@ const MAX_BLOCK: usize = 64;
 /// (so the count is committed when they run) and end it.
 fn reads_icount(insn: &Instruction) -> bool {
     matches!(insn.mnemonic(), Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Rdpmc)
+}
+
+/// Position of `u` in `uops`, from the addresses: the hot loop keeps no index.
+#[inline(always)]
+fn index_of(uops: &[Uop], u: &Uop) -> usize {
+    (u as *const Uop as usize - uops.as_ptr() as usize) / std::mem::size_of::<Uop>()
 }
 
 impl Cpu {
@@ -78,14 +84,14 @@ impl Cpu {
             let n = if (uops.len() as u64) <= left { uops.len() } else { left as usize };
             self.next_eip = block.end_eip;
             let mut done = n;
-            for (i, u) in uops[..n].iter().enumerate() {
+            for u in &uops[..n] {
                 if let Err(e) = (u.exec)(self, u) {
-                    return self.exit_at(u, i, e);
+                    return self.exit_at(u, index_of(uops, u), e);
                 }
                 // A write to a frame holding decoded code: the rest of this block may
                 // be stale, so stop after this instruction (self-modifying code).
                 if self.mmu.phys.has_dirty_code() {
-                    done = i + 1;
+                    done = index_of(uops, u) + 1;
                     break;
                 }
             }
@@ -161,7 +167,7 @@ impl Cpu {
                     let stop = ends_block(&insn) || counts;
                     off += insn.len();
                     ip = insn.next_ip32();
-                    uops.push(Uop::lower(&insn, handler_for(insn.code())));
+                    uops.push(lower(&insn));
                     if stop {
                         break;
                     }
@@ -191,7 +197,7 @@ impl Cpu {
         buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
         match decode_one(&buf, self.eip) {
             Ok(insn) => {
-                let u = Uop::lower(&insn, handler_for(insn.code()));
+                let u = lower(&insn);
                 Ok(code.scratch(lin, insn.next_ip32(), u))
             }
             Err(_) => Err(Exception::InvalidOpcode),

@@ -33,35 +33,39 @@ pub const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
 /// Bits POPF may change at CPL 3 with IOPL 0 (IF, IOPL, VM, RF, VIF, VIP excluded).
 pub const USER_POPF: u32 = ARITH | TF | DF | NT | AC | ID;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lazy {
-    None,
-    Add,
-    Adc,
-    Sub,
-    Sbb,
-    Logic,
-    Inc,
-    Dec,
+/// What the recorded operands of the last lazy flag writer mean: the low three bits
+/// of [`Flags::lazy`]. Bits 3–4 hold the operand width as the byte shift of its sign
+/// bit from bit 7 (0: 8, 1: 16, 3: 32 bits) and
+/// bit 5 the carry in of ADC/SBB or the CF that INC/DEC preserve, so recording a
+/// writer's flags is four stores (three for the logic instructions), and the width
+/// costs nothing until a flag is read.
+mod lazy {
+    pub const NONE: u8 = 0;
+    pub const ADD: u8 = 1;
+    pub const ADC: u8 = 2;
+    pub const SUB: u8 = 3;
+    pub const SBB: u8 = 4;
+    pub const LOGIC: u8 = 5;
+    pub const INC: u8 = 6;
+    pub const DEC: u8 = 7;
+    pub const KIND: u8 = 7;
+    pub const WIDTH_SHIFT: u8 = 3;
+    pub const CARRY: u8 = 1 << 5;
 }
 
 #[derive(Clone, Copy, Debug)]
 pub struct Flags {
-    /// Materialised EFLAGS; the ARITH bits are stale while `lazy != None`.
+    /// Materialised EFLAGS; the ARITH bits are stale while the lazy kind is not NONE.
     bits: u32,
-    lazy: Lazy,
-    mask: u32,
-    sign: u32,
     a: u32,
     b: u32,
     res: u32,
-    /// Carry in for ADC/SBB; the preserved CF for INC/DEC.
-    carry: bool,
+    lazy: u8,
 }
 
 impl Default for Flags {
     fn default() -> Self {
-        Self { bits: FIXED | IF, lazy: Lazy::None, mask: 0, sign: 0, a: 0, b: 0, res: 0, carry: false }
+        Self { bits: FIXED | IF, a: 0, b: 0, res: 0, lazy: lazy::NONE }
     }
 }
 
@@ -70,55 +74,84 @@ fn parity(v: u32) -> bool {
     (v as u8).count_ones().is_multiple_of(2)
 }
 
+/// Width code of T for [`Flags::lazy`].
+#[inline(always)]
+fn width<T: Int>() -> u8 {
+    match T::BITS {
+        8 => 0,
+        16 => 1,
+        _ => 3,
+    }
+}
+
 impl Flags {
     #[inline(always)]
-    fn record<T: Int>(&mut self, lazy: Lazy, a: T, b: T, res: T, carry: bool) {
-        self.lazy = lazy;
-        self.mask = T::MASK;
-        self.sign = T::SIGN;
+    fn record<T: Int>(&mut self, kind: u8, a: T, b: T, res: T, carry: bool) {
+        self.lazy = kind | (width::<T>() << lazy::WIDTH_SHIFT) | (u8::from(carry) << 5);
         self.a = a.u32();
         self.b = b.u32();
         self.res = res.u32();
-        self.carry = carry;
+    }
+
+    #[inline(always)]
+    fn kind(&self) -> u8 {
+        self.lazy & lazy::KIND
+    }
+
+    #[inline(always)]
+    fn carry(&self) -> bool {
+        self.lazy & lazy::CARRY != 0
+    }
+
+    /// Sign bit and all-ones mask of the recorded width.
+    #[inline(always)]
+    fn sign(&self) -> u32 {
+        0x80 << (8 * u32::from((self.lazy >> lazy::WIDTH_SHIFT) & 3))
+    }
+
+    #[inline(always)]
+    fn mask(&self) -> u32 {
+        (self.sign() << 1).wrapping_sub(1)
     }
 
     /// Flags of `res = a + b`.
     #[inline(always)]
     pub fn add<T: Int>(&mut self, a: T, b: T, res: T) {
-        self.record(Lazy::Add, a, b, res, false);
+        self.record(lazy::ADD, a, b, res, false);
     }
     /// Flags of `res = a + b + carry_in`.
     #[inline(always)]
     pub fn adc<T: Int>(&mut self, a: T, b: T, res: T, carry_in: bool) {
-        self.record(Lazy::Adc, a, b, res, carry_in);
+        self.record(lazy::ADC, a, b, res, carry_in);
     }
     /// Flags of `res = a - b` (SUB, CMP, NEG as 0 - b).
     #[inline(always)]
     pub fn sub<T: Int>(&mut self, a: T, b: T, res: T) {
-        self.record(Lazy::Sub, a, b, res, false);
+        self.record(lazy::SUB, a, b, res, false);
     }
     /// Flags of `res = a - b - borrow_in`.
     #[inline(always)]
     pub fn sbb<T: Int>(&mut self, a: T, b: T, res: T, borrow_in: bool) {
-        self.record(Lazy::Sbb, a, b, res, borrow_in);
+        self.record(lazy::SBB, a, b, res, borrow_in);
     }
     /// AND/OR/XOR/TEST: CF=OF=0, SF/ZF/PF from the result, AF cleared (undefined in
-    /// the SDM; current Intel and AMD parts clear it).
+    /// the SDM; current Intel and AMD parts clear it). The operands are not needed.
     #[inline(always)]
     pub fn logic<T: Int>(&mut self, res: T) {
-        self.record(Lazy::Logic, T::from_u32(0), T::from_u32(0), res, false);
+        self.lazy = lazy::LOGIC | (width::<T>() << lazy::WIDTH_SHIFT);
+        self.res = res.u32();
     }
     /// INC: like ADD 1 but CF is preserved.
     #[inline(always)]
     pub fn inc<T: Int>(&mut self, a: T, res: T) {
         let cf = self.cf();
-        self.record(Lazy::Inc, a, T::from_u32(1), res, cf);
+        self.record(lazy::INC, a, T::from_u32(1), res, cf);
     }
     /// DEC: like SUB 1 but CF is preserved.
     #[inline(always)]
     pub fn dec<T: Int>(&mut self, a: T, res: T) {
         let cf = self.cf();
-        self.record(Lazy::Dec, a, T::from_u32(1), res, cf);
+        self.record(lazy::DEC, a, T::from_u32(1), res, cf);
     }
 
     /// Sets all six arithmetic flags at once.
@@ -143,54 +176,54 @@ impl Flags {
 
     pub fn cf(&self) -> bool {
         let (a, b, r) = (self.a, self.b, self.res);
-        match self.lazy {
-            Lazy::None => self.bits & CF != 0,
-            Lazy::Add => r < a,
-            Lazy::Adc => r < a || (self.carry && r == a),
-            Lazy::Sub => a < b,
-            Lazy::Sbb => a < b || (self.carry && a == b),
-            Lazy::Logic => false,
-            Lazy::Inc | Lazy::Dec => self.carry,
+        match self.kind() {
+            lazy::NONE => self.bits & CF != 0,
+            lazy::ADD => r < a,
+            lazy::ADC => r < a || (self.carry() && r == a),
+            lazy::SUB => a < b,
+            lazy::SBB => a < b || (self.carry() && a == b),
+            lazy::LOGIC => false,
+            _ => self.carry(),
         }
     }
 
     pub fn of(&self) -> bool {
-        let (a, b, r, s) = (self.a, self.b, self.res, self.sign);
-        match self.lazy {
-            Lazy::None => self.bits & OF != 0,
-            Lazy::Add | Lazy::Adc | Lazy::Inc => (a ^ r) & (b ^ r) & s != 0,
-            Lazy::Sub | Lazy::Sbb | Lazy::Dec => (a ^ b) & (a ^ r) & s != 0,
-            Lazy::Logic => false,
+        let (a, b, r, s) = (self.a, self.b, self.res, self.sign());
+        match self.kind() {
+            lazy::NONE => self.bits & OF != 0,
+            lazy::ADD | lazy::ADC | lazy::INC => (a ^ r) & (b ^ r) & s != 0,
+            lazy::SUB | lazy::SBB | lazy::DEC => (a ^ b) & (a ^ r) & s != 0,
+            _ => false,
         }
     }
 
     pub fn af(&self) -> bool {
-        match self.lazy {
-            Lazy::None => self.bits & AF != 0,
-            Lazy::Logic => false,
+        match self.kind() {
+            lazy::NONE => self.bits & AF != 0,
+            lazy::LOGIC => false,
             _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
         }
     }
 
     #[inline]
     pub fn zf(&self) -> bool {
-        match self.lazy {
-            Lazy::None => self.bits & ZF != 0,
-            _ => self.res & self.mask == 0,
+        match self.kind() {
+            lazy::NONE => self.bits & ZF != 0,
+            _ => self.res & self.mask() == 0,
         }
     }
 
     #[inline]
     pub fn sf(&self) -> bool {
-        match self.lazy {
-            Lazy::None => self.bits & SF != 0,
-            _ => self.res & self.sign != 0,
+        match self.kind() {
+            lazy::NONE => self.bits & SF != 0,
+            _ => self.res & self.sign() != 0,
         }
     }
 
     pub fn pf(&self) -> bool {
-        match self.lazy {
-            Lazy::None => self.bits & PF != 0,
+        match self.kind() {
+            lazy::NONE => self.bits & PF != 0,
             _ => parity(self.res),
         }
     }
@@ -202,7 +235,7 @@ impl Flags {
 
     /// Folds the lazy state into `bits`.
     pub fn materialize(&mut self) {
-        if self.lazy != Lazy::None {
+        if self.kind() != lazy::NONE {
             let v = (u32::from(self.cf()) * CF)
                 | (u32::from(self.pf()) * PF)
                 | (u32::from(self.af()) * AF)
@@ -210,7 +243,7 @@ impl Flags {
                 | (u32::from(self.sf()) * SF)
                 | (u32::from(self.of()) * OF);
             self.bits = (self.bits & !ARITH) | v;
-            self.lazy = Lazy::None;
+            self.lazy = lazy::NONE;
         }
     }
 
@@ -223,7 +256,7 @@ impl Flags {
 
     /// Replaces EFLAGS wholesale (the caller applies any privilege mask).
     pub fn set(&mut self, v: u32) {
-        self.lazy = Lazy::None;
+        self.lazy = lazy::NONE;
         self.bits = (v & 0x003f_7fd5) | FIXED;
     }
 

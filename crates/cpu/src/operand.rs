@@ -20,24 +20,38 @@ pub trait Int: Scalar + Copy + Eq + Ord + Default + std::fmt::Debug + std::fmt::
     const BITS: u32;
     const MASK: u32;
     const SIGN: u32;
+    /// iced's first general register of this width (AL, AX, EAX): registers of the
+    /// width follow it in encoding order.
+    const FIRST: Register;
     fn from_u32(v: u32) -> Self;
     fn u32(self) -> u32;
     /// Sign-extended to 32 bits.
     fn sx(self) -> u32;
-    fn get_reg(cpu: &Cpu, r: Register) -> Self;
-    fn set_reg(cpu: &mut Cpu, r: Register, v: Self);
+    /// The general register with encoding `i` (0–7) of this width.
+    fn gpr(cpu: &Cpu, i: u8) -> Self;
+    fn set_gpr(cpu: &mut Cpu, i: u8, v: Self);
+
+    #[inline(always)]
+    fn get_reg(cpu: &Cpu, r: Register) -> Self {
+        Self::gpr(cpu, gpr_index(r, Self::FIRST))
+    }
+    #[inline(always)]
+    fn set_reg(cpu: &mut Cpu, r: Register, v: Self) {
+        Self::set_gpr(cpu, gpr_index(r, Self::FIRST), v)
+    }
 }
 
-/// Index into `Cpu::regs` of a 32-bit, 16-bit or low-8-bit register of iced's.
+/// Encoding (0–7) of an iced general register among those of its width.
 #[inline(always)]
-fn gpr_index(r: Register, first: Register) -> usize {
-    (r as usize).wrapping_sub(first as usize)
+fn gpr_index(r: Register, first: Register) -> u8 {
+    ((r as usize).wrapping_sub(first as usize) & 7) as u8
 }
 
 impl Int for u8 {
     const BITS: u32 = 8;
     const MASK: u32 = 0xff;
     const SIGN: u32 = 0x80;
+    const FIRST: Register = Register::AL;
     #[inline(always)]
     fn from_u32(v: u32) -> Self {
         v as u8
@@ -52,22 +66,15 @@ impl Int for u8 {
     }
     /// AL..BL are the low bytes of EAX..EBX, AH..BH bits 8..15 (no REX in 32-bit mode).
     #[inline(always)]
-    fn get_reg(cpu: &Cpu, r: Register) -> Self {
-        let i = gpr_index(r, Register::AL);
-        if i < 4 {
-            cpu.regs[i] as u8
-        } else {
-            (cpu.regs[i - 4] >> 8) as u8
-        }
+    fn gpr(cpu: &Cpu, i: u8) -> Self {
+        let shift = u32::from(i & 4) * 2;
+        (cpu.regs[usize::from(i & 3)] >> shift) as u8
     }
     #[inline(always)]
-    fn set_reg(cpu: &mut Cpu, r: Register, v: Self) {
-        let i = gpr_index(r, Register::AL);
-        if i < 4 {
-            cpu.regs[i] = (cpu.regs[i] & !0xff) | u32::from(v);
-        } else {
-            cpu.regs[i - 4] = (cpu.regs[i - 4] & !0xff00) | (u32::from(v) << 8);
-        }
+    fn set_gpr(cpu: &mut Cpu, i: u8, v: Self) {
+        let shift = u32::from(i & 4) * 2;
+        let r = &mut cpu.regs[usize::from(i & 3)];
+        *r = (*r & !(0xff << shift)) | (u32::from(v) << shift);
     }
 }
 
@@ -75,6 +82,7 @@ impl Int for u16 {
     const BITS: u32 = 16;
     const MASK: u32 = 0xffff;
     const SIGN: u32 = 0x8000;
+    const FIRST: Register = Register::AX;
     #[inline(always)]
     fn from_u32(v: u32) -> Self {
         v as u16
@@ -88,13 +96,13 @@ impl Int for u16 {
         self as i16 as i32 as u32
     }
     #[inline(always)]
-    fn get_reg(cpu: &Cpu, r: Register) -> Self {
-        cpu.regs[gpr_index(r, Register::AX) & 7] as u16
+    fn gpr(cpu: &Cpu, i: u8) -> Self {
+        cpu.regs[usize::from(i & 7)] as u16
     }
     #[inline(always)]
-    fn set_reg(cpu: &mut Cpu, r: Register, v: Self) {
-        let i = gpr_index(r, Register::AX) & 7;
-        cpu.regs[i] = (cpu.regs[i] & !0xffff) | u32::from(v);
+    fn set_gpr(cpu: &mut Cpu, i: u8, v: Self) {
+        let r = &mut cpu.regs[usize::from(i & 7)];
+        *r = (*r & !0xffff) | u32::from(v);
     }
 }
 
@@ -102,6 +110,7 @@ impl Int for u32 {
     const BITS: u32 = 32;
     const MASK: u32 = 0xffff_ffff;
     const SIGN: u32 = 0x8000_0000;
+    const FIRST: Register = Register::EAX;
     #[inline(always)]
     fn from_u32(v: u32) -> Self {
         v
@@ -115,12 +124,12 @@ impl Int for u32 {
         self
     }
     #[inline(always)]
-    fn get_reg(cpu: &Cpu, r: Register) -> Self {
-        cpu.regs[gpr_index(r, Register::EAX) & 7]
+    fn gpr(cpu: &Cpu, i: u8) -> Self {
+        cpu.regs[usize::from(i & 7)]
     }
     #[inline(always)]
-    fn set_reg(cpu: &mut Cpu, r: Register, v: Self) {
-        cpu.regs[gpr_index(r, Register::EAX) & 7] = v;
+    fn set_gpr(cpu: &mut Cpu, i: u8, v: Self) {
+        cpu.regs[usize::from(i & 7)] = v;
     }
 }
 
@@ -161,6 +170,31 @@ impl Cpu {
         } else {
             ea
         }
+    }
+
+    /// Effective address for a micro-op whose address shape ([`Uop::ea_mode`]) is
+    /// known when the handler is chosen: only the registers the shape uses are read.
+    #[inline(always)]
+    pub fn ea<const MODE: u8>(&self, u: &Uop) -> u32 {
+        use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP};
+        let base = self.regs[usize::from(u.base & 7)];
+        let index = self.regs[usize::from(u.index & 7)] << (u.scale & 3);
+        match MODE {
+            EA_DISP => u.disp,
+            EA_BASE => u.disp.wrapping_add(base),
+            EA_BASE_INDEX => u.disp.wrapping_add(base).wrapping_add(index),
+            _ => u.disp.wrapping_add(index),
+        }
+    }
+
+    /// Linear address of the memory operand of a micro-op with a known address shape.
+    #[inline(always)]
+    pub fn mem_lin<const MODE: u8>(&self, u: &Uop) -> Result<u32, Exception> {
+        let s = &self.segs[usize::from(u.seg)];
+        if !s.usable {
+            return Err(Exception::GeneralProtection(0));
+        }
+        Ok(s.base.wrapping_add(self.ea::<MODE>(u)))
     }
 
     /// Linear address of `offset` in segment `sreg`; #GP(0) through a null selector.
@@ -311,5 +345,99 @@ impl Cpu {
     pub fn peek<T: Int>(&mut self, offset: u32) -> Result<T, Exception> {
         let lin = self.linear(SegReg::Ss, self.regs[ESP].wrapping_add(offset))?;
         self.read_mem::<T>(lin)
+    }
+}
+
+// ---- operand forms ----
+//
+// A binary operation whose destination is also its first source (ADD, AND, CMP, ...)
+// is written once, as a `BinOp`; these functions give it one handler per operand
+// form. Lowering picks the form (`Uop::form`), so the handler that runs knows where
+// its operands are. Precise faults as everywhere: a memory source is read before
+// anything changes; a memory destination that is written is probed for writing
+// before it is read, so the write-back cannot fault after the flags were recorded.
+
+/// A two-operand instruction `dest := dest OP src` with its flags.
+pub trait BinOp {
+    /// Whether the result is written back (false for CMP and TEST, which only set
+    /// flags, so their destination is only read and a read-only page does not fault).
+    const WRITES: bool;
+    fn apply<T: Int>(flags: &mut crate::flags::Flags, a: T, b: T) -> T;
+}
+
+/// Any form (what the dispatch table registers for the `Code`).
+pub fn binop<T: Int, O: BinOp>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let b = cpu.read_op::<T>(u, 1)?;
+    let loc = cpu.loc::<T>(u, 0, O::WRITES)?;
+    let a = cpu.read_loc::<T>(loc)?;
+    let r = O::apply(&mut cpu.flags, a, b);
+    if O::WRITES {
+        cpu.write_loc(loc, r)?;
+    }
+    Ok(())
+}
+
+fn binop_rr<T: Int, O: BinOp>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let (a, b) = (T::gpr(cpu, u.r0), T::gpr(cpu, u.r1));
+    let r = O::apply(&mut cpu.flags, a, b);
+    if O::WRITES {
+        T::set_gpr(cpu, u.r0, r);
+    }
+    Ok(())
+}
+
+fn binop_ri<T: Int, O: BinOp>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let a = T::gpr(cpu, u.r0);
+    let r = O::apply(&mut cpu.flags, a, T::from_u32(u.imm));
+    if O::WRITES {
+        T::set_gpr(cpu, u.r0, r);
+    }
+    Ok(())
+}
+
+fn binop_rm<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    let b = cpu.read_mem::<T>(lin)?;
+    let a = T::gpr(cpu, u.r0);
+    let r = O::apply(&mut cpu.flags, a, b);
+    if O::WRITES {
+        T::set_gpr(cpu, u.r0, r);
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn binop_mem<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop, b: T) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    if O::WRITES {
+        cpu.probe_write(lin, T::BITS / 8)?;
+    }
+    let a = cpu.read_mem::<T>(lin)?;
+    let r = O::apply(&mut cpu.flags, a, b);
+    if O::WRITES {
+        cpu.write_mem::<T>(lin, r)?;
+    }
+    Ok(())
+}
+
+fn binop_mr<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let b = T::gpr(cpu, u.r1);
+    binop_mem::<T, O, EA>(cpu, u, b)
+}
+
+fn binop_mi<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    binop_mem::<T, O, EA>(cpu, u, T::from_u32(u.imm))
+}
+
+/// The form-specialised handler of a `BinOp` for a lowered instruction.
+pub fn binop_form<T: Int, O: BinOp>(u: &Uop) -> Option<crate::uop::Handler> {
+    use crate::uop::Form;
+    match u.form()? {
+        Form::RR => Some(binop_rr::<T, O>),
+        Form::RI => Some(binop_ri::<T, O>),
+        Form::RM => crate::by_ea!(u, binop_rm::<T, O>),
+        Form::MR => crate::by_ea!(u, binop_mr::<T, O>),
+        Form::MI => crate::by_ea!(u, binop_mi::<T, O>),
+        Form::R | Form::M => None,
     }
 }

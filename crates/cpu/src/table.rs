@@ -4,6 +4,10 @@
 //! iced `Code`s it implements by name, so the table can be checked for gaps (see the
 //! `coverage` test) and a reader finds an instruction's semantics from its `Code`.
 //! Codes without a handler raise #UD, which the kernel turns into SIGILL.
+//!
+//! A `Code` may also register a *form selector*: at lowering it looks at the micro-op
+//! (its operand form, condition code, ...) and may return a handler specialised for
+//! it; the registered handler remains the one that works for every form.
 
 use std::sync::OnceLock;
 
@@ -14,12 +18,16 @@ use crate::state::Cpu;
 pub use crate::uop::Handler;
 use crate::uop::Uop;
 
+/// Picks a specialised handler for a lowered instruction, or `None` for the generic one.
+pub type Select = fn(&Uop) -> Option<Handler>;
+
 pub struct Table {
     handlers: Vec<Option<Handler>>,
+    selects: Vec<Option<Select>>,
 }
 
 /// Registers one generic handler for a list of codes:
-/// `handlers!(t, arith::add::<u8> => Add_rm8_r8, Add_r8_rm8, Add_AL_imm8);`
+/// `handlers!(t, arith::inc::<u8> => Inc_rm8);`
 #[macro_export]
 #[doc(hidden)]
 macro_rules! handlers {
@@ -28,9 +36,29 @@ macro_rules! handlers {
     };
 }
 
+/// Registers a form selector for a list of codes (see [`Select`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! selects {
+    ($t:expr, $f:expr => $($code:ident),+ $(,)?) => {
+        $( $t.set_select($crate::table::Code::$code, $f); )+
+    };
+}
+
+/// Registers a [`crate::operand::BinOp`] for a list of codes: the any-form handler and
+/// its form selector.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! binops {
+    ($t:expr, $ty:ty, $op:ty => $($code:ident),+ $(,)?) => {
+        $crate::handlers!($t, $crate::operand::binop::<$ty, $op> => $($code),+);
+        $crate::selects!($t, $crate::operand::binop_form::<$ty, $op> => $($code),+);
+    };
+}
+
 impl Table {
     fn new() -> Self {
-        Self { handlers: vec![None; Code::values().len()] }
+        Self { handlers: vec![None; Code::values().len()], selects: vec![None; Code::values().len()] }
     }
 
     pub fn set(&mut self, code: Code, h: Handler) {
@@ -39,6 +67,10 @@ impl Table {
 
     pub fn get(&self, code: Code) -> Option<Handler> {
         self.handlers[code as usize]
+    }
+
+    pub fn set_select(&mut self, code: Code, s: Select) {
+        self.selects[code as usize] = Some(s);
     }
 }
 
@@ -62,6 +94,17 @@ fn undefined(_: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 #[inline]
 pub fn handler_for(code: Code) -> Handler {
     table().get(code).unwrap_or(undefined)
+}
+
+/// Lowers a decoded instruction into a micro-op with the best handler for its form.
+pub fn lower(insn: &iced_x86::Instruction) -> Uop {
+    let t = table();
+    let code = insn.code();
+    let mut u = Uop::lower(insn, t.get(code).unwrap_or(undefined));
+    if let Some(special) = t.selects[code as usize].and_then(|s| s(&u)) {
+        u.exec = special;
+    }
+    u
 }
 
 /// Whether `code` has a handler (for gap reports).

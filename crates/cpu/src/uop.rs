@@ -31,9 +31,54 @@ pub const REPNE: u8 = 1 << 1;
 /// [`Uop::flags`]: 16-bit addressing (0x67 prefix): the effective address wraps at 64 KiB.
 pub const ADDR16: u8 = 1 << 2;
 
+/// [`Uop::ea_mode`]: displacement only.
+pub const EA_DISP: u8 = 0;
+/// [`Uop::ea_mode`]: base + displacement.
+pub const EA_BASE: u8 = 1;
+/// [`Uop::ea_mode`]: base + index << scale + displacement.
+pub const EA_BASE_INDEX: u8 = 2;
+/// [`Uop::ea_mode`]: index << scale + displacement.
+pub const EA_INDEX: u8 = 3;
+
+/// Picks `f::<..., MODE>` for the micro-op's address shape: `by_ea!(u, f::<T, O>)`
+/// evaluates to `Option<Handler>` (`None` under 16-bit addressing).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! by_ea {
+    ($u:expr, $f:ident :: < $($g:tt),* >) => {
+        match $u.ea_mode() {
+            Some($crate::uop::EA_DISP) => Some($f::<$($g,)* { $crate::uop::EA_DISP }> as $crate::uop::Handler),
+            Some($crate::uop::EA_BASE) => Some($f::<$($g,)* { $crate::uop::EA_BASE }> as $crate::uop::Handler),
+            Some($crate::uop::EA_BASE_INDEX) => Some($f::<$($g,)* { $crate::uop::EA_BASE_INDEX }> as $crate::uop::Handler),
+            Some(_) => Some($f::<$($g,)* { $crate::uop::EA_INDEX }> as $crate::uop::Handler),
+            None => None,
+        }
+    };
+}
+
 /// Operands a micro-op keeps (every 32-bit-mode legacy instruction growsdown runs has at
 /// most three explicit ones).
 pub const MAX_OPS: usize = 3;
+
+/// Where the operands of a one- or two-operand instruction live, decided once at
+/// lowering so a form-specialised handler reads them without looking at operand kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Register destination (and source), register source.
+    RR,
+    /// Register destination, immediate source.
+    RI,
+    /// Register destination, memory source.
+    RM,
+    /// Memory destination, register source.
+    MR,
+    /// Memory destination, immediate source.
+    MI,
+    /// One register operand.
+    R,
+    /// One memory operand.
+    M,
+}
 
 /// One lowered instruction.
 #[derive(Clone, Copy, Debug)]
@@ -218,7 +263,7 @@ impl Uop {
     /// Segment register of the memory operand (DS unless overridden or SS-based).
     #[inline(always)]
     pub fn segment(&self) -> SegReg {
-        SegReg::ALL[(self.seg as usize) % 6]
+        SegReg::ALL[usize::from(self.seg)]
     }
     #[inline(always)]
     pub fn immediate8(&self) -> u8 {
@@ -264,6 +309,49 @@ impl Uop {
     pub fn addr16(&self) -> bool {
         self.flags & ADDR16 != 0
     }
+
+    /// The shape of the memory operand's address, for handlers specialised on it
+    /// ([`Cpu::ea`]); `None` under 16-bit addressing, which only the generic
+    /// handlers implement.
+    pub fn ea_mode(&self) -> Option<u8> {
+        if self.addr16() {
+            return None;
+        }
+        Some(match (self.base & NO_REG == 0, self.index & NO_REG == 0) {
+            (false, false) => EA_DISP,
+            (true, false) => EA_BASE,
+            (true, true) => EA_BASE_INDEX,
+            (false, true) => EA_INDEX,
+        })
+    }
+
+    /// The operand form, for instructions whose explicit operands are one or two
+    /// registers, memory operands or immediates.
+    pub fn form(&self) -> Option<Form> {
+        use OpKind as K;
+        let imm = |k: OpKind| {
+            matches!(
+                k,
+                K::Immediate8 | K::Immediate16 | K::Immediate32 | K::Immediate8to16 | K::Immediate8to32
+            )
+        };
+        match self.op_count {
+            1 => match self.kinds[0] {
+                K::Register => Some(Form::R),
+                K::Memory => Some(Form::M),
+                _ => None,
+            },
+            2 => match (self.kinds[0], self.kinds[1]) {
+                (K::Register, K::Register) => Some(Form::RR),
+                (K::Register, K::Memory) => Some(Form::RM),
+                (K::Memory, K::Register) => Some(Form::MR),
+                (K::Register, k) if imm(k) => Some(Form::RI),
+                (K::Memory, k) if imm(k) => Some(Form::MI),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -285,6 +373,20 @@ mod tests {
         assert_eq!((u.r0, u.len, u.eip), (0, 5, 0x1000));
         assert_eq!(u.next_ip32(), 0x1005);
         assert!(!u.addr16());
+        assert_eq!(u.form(), Some(Form::RM));
+    }
+
+    #[test]
+    fn forms() {
+        let form = |b: &[u8]| Uop::lower(&decode_one(b, 0).unwrap(), nothing).form();
+        assert_eq!(form(&[0x01, 0xd8]), Some(Form::RR)); // add eax, ebx
+        assert_eq!(form(&[0x01, 0x18]), Some(Form::MR)); // add [eax], ebx
+        assert_eq!(form(&[0x83, 0xc0, 0x01]), Some(Form::RI)); // add eax, 1
+        assert_eq!(form(&[0x05, 1, 0, 0, 0]), Some(Form::RI)); // add eax, 1 (short form)
+        assert_eq!(form(&[0x83, 0x00, 0x01]), Some(Form::MI)); // add dword [eax], 1
+        assert_eq!(form(&[0x40]), Some(Form::R)); // inc eax
+        assert_eq!(form(&[0xff, 0x00]), Some(Form::M)); // inc dword [eax]
+        assert_eq!(form(&[0xa4]), None); // movsb
     }
 
     #[test]

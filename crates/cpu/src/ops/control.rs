@@ -26,17 +26,18 @@
 //! * Near branches are not checked against the CS limit (the flat model).
 
 use crate::uop::Uop;
-use iced_x86::{OpKind, Register};
+use iced_x86::{ConditionCode, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{NT, RF};
-use crate::handlers;
 use crate::operand::Int;
 use crate::ops::stack::{peek_all, push_all, user_flags_mask};
 use crate::seg::SegReg;
 use crate::state::ESP;
+use crate::table::Handler;
 use crate::table::Table;
 use crate::Cpu;
+use crate::{handlers, selects};
 
 #[inline(always)]
 fn branch(cpu: &mut Cpu, insn: &Uop) {
@@ -56,6 +57,63 @@ pub fn jcc(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
         branch(cpu, insn);
     }
     Ok(())
+}
+
+/// Condition codes in iced's order, so a const generic can name one.
+const CCS: [ConditionCode; 17] = {
+    use ConditionCode as C;
+    [
+        C::None,
+        C::o,
+        C::no,
+        C::b,
+        C::ae,
+        C::e,
+        C::ne,
+        C::be,
+        C::a,
+        C::s,
+        C::ns,
+        C::p,
+        C::np,
+        C::l,
+        C::ge,
+        C::le,
+        C::g,
+    ]
+};
+
+/// Jcc specialised for one condition (`CCS[CC]`), so the test is compiled in.
+fn jcc_on<const CC: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    if cpu.flags.cond(CCS[CC as usize]) {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// The Jcc handler for the lowered instruction's condition.
+fn jcc_form(u: &Uop) -> Option<Handler> {
+    const ON: [Handler; 17] = [
+        jcc_on::<0>,
+        jcc_on::<1>,
+        jcc_on::<2>,
+        jcc_on::<3>,
+        jcc_on::<4>,
+        jcc_on::<5>,
+        jcc_on::<6>,
+        jcc_on::<7>,
+        jcc_on::<8>,
+        jcc_on::<9>,
+        jcc_on::<10>,
+        jcc_on::<11>,
+        jcc_on::<12>,
+        jcc_on::<13>,
+        jcc_on::<14>,
+        jcc_on::<15>,
+        jcc_on::<16>,
+    ];
+    debug_assert_eq!(CCS[u.cc as usize], u.cc);
+    ON.get(u.cc as usize).copied()
 }
 
 /// JMP r/m16 / r/m32: EIP := the operand, zero-extended.
@@ -278,6 +336,23 @@ pub fn ud(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
 pub(crate) fn register(t: &mut Table) {
     handlers!(t, jmp_rel => Jmp_rel8_16, Jmp_rel8_32, Jmp_rel16, Jmp_rel32_32);
     handlers!(t, jcc =>
+        Jo_rel8_16, Jo_rel8_32, Jo_rel16, Jo_rel32_32,
+        Jno_rel8_16, Jno_rel8_32, Jno_rel16, Jno_rel32_32,
+        Jb_rel8_16, Jb_rel8_32, Jb_rel16, Jb_rel32_32,
+        Jae_rel8_16, Jae_rel8_32, Jae_rel16, Jae_rel32_32,
+        Je_rel8_16, Je_rel8_32, Je_rel16, Je_rel32_32,
+        Jne_rel8_16, Jne_rel8_32, Jne_rel16, Jne_rel32_32,
+        Jbe_rel8_16, Jbe_rel8_32, Jbe_rel16, Jbe_rel32_32,
+        Ja_rel8_16, Ja_rel8_32, Ja_rel16, Ja_rel32_32,
+        Js_rel8_16, Js_rel8_32, Js_rel16, Js_rel32_32,
+        Jns_rel8_16, Jns_rel8_32, Jns_rel16, Jns_rel32_32,
+        Jp_rel8_16, Jp_rel8_32, Jp_rel16, Jp_rel32_32,
+        Jnp_rel8_16, Jnp_rel8_32, Jnp_rel16, Jnp_rel32_32,
+        Jl_rel8_16, Jl_rel8_32, Jl_rel16, Jl_rel32_32,
+        Jge_rel8_16, Jge_rel8_32, Jge_rel16, Jge_rel32_32,
+        Jle_rel8_16, Jle_rel8_32, Jle_rel16, Jle_rel32_32,
+        Jg_rel8_16, Jg_rel8_32, Jg_rel16, Jg_rel32_32);
+    selects!(t, jcc_form =>
         Jo_rel8_16, Jo_rel8_32, Jo_rel16, Jo_rel32_32,
         Jno_rel8_16, Jno_rel8_32, Jno_rel16, Jno_rel32_32,
         Jb_rel8_16, Jb_rel8_32, Jb_rel16, Jb_rel32_32,

@@ -24,12 +24,14 @@ use iced_x86::{Mnemonic, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::ZF;
-use crate::handlers;
 use crate::operand::{reg_value, Int};
 use crate::seg::SegReg;
 use crate::state::{EAX, EBX, ECX, EDX};
+use crate::table::Handler;
 use crate::table::Table;
+use crate::uop::Form;
 use crate::Cpu;
+use crate::{handlers, selects};
 
 /// AL, AX or EAX for width T.
 #[inline(always)]
@@ -45,6 +47,46 @@ pub(crate) fn accumulator<T: Int>() -> Register {
 pub fn mov<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<T>(insn, 1)?;
     cpu.write_op::<T>(insn, 0, v)
+}
+
+fn mov_rr<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let v = T::gpr(cpu, u.r1);
+    T::set_gpr(cpu, u.r0, v);
+    Ok(())
+}
+
+fn mov_ri<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    T::set_gpr(cpu, u.r0, T::from_u32(u.imm));
+    Ok(())
+}
+
+fn mov_rm<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    let v = cpu.read_mem::<T>(lin)?;
+    T::set_gpr(cpu, u.r0, v);
+    Ok(())
+}
+
+fn mov_mr<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    cpu.write_mem::<T>(lin, T::gpr(cpu, u.r1))
+}
+
+fn mov_mi<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    cpu.write_mem::<T>(lin, T::from_u32(u.imm))
+}
+
+/// MOV by operand form.
+fn mov_form<T: Int>(u: &Uop) -> Option<Handler> {
+    match u.form()? {
+        Form::RR => Some(mov_rr::<T>),
+        Form::RI => Some(mov_ri::<T>),
+        Form::RM => crate::by_ea!(u, mov_rm::<T>),
+        Form::MR => crate::by_ea!(u, mov_mr::<T>),
+        Form::MI => crate::by_ea!(u, mov_mi::<T>),
+        Form::R | Form::M => None,
+    }
 }
 
 /// LEA: the effective address, truncated to the destination width, no memory access.
@@ -65,6 +107,31 @@ pub fn movzx<D: Int, S: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception>
     let v = cpu.read_op::<S>(insn, 1)?;
     D::set_reg(cpu, insn.op0_register(), D::from_u32(v.u32()));
     Ok(())
+}
+
+fn movx_rr<D: Int, S: Int, const SIGNED: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let v = S::gpr(cpu, u.r1);
+    D::set_gpr(cpu, u.r0, D::from_u32(if SIGNED { v.sx() } else { v.u32() }));
+    Ok(())
+}
+
+fn movx_rm<D: Int, S: Int, const SIGNED: bool, const EA: u8>(
+    cpu: &mut Cpu,
+    u: &Uop,
+) -> Result<(), Exception> {
+    let lin = cpu.mem_lin::<EA>(u)?;
+    let v = cpu.read_mem::<S>(lin)?;
+    D::set_gpr(cpu, u.r0, D::from_u32(if SIGNED { v.sx() } else { v.u32() }));
+    Ok(())
+}
+
+/// MOVZX/MOVSX by operand form.
+fn movx_form<D: Int, S: Int, const SIGNED: bool>(u: &Uop) -> Option<Handler> {
+    match u.form()? {
+        Form::RR => Some(movx_rr::<D, S, SIGNED>),
+        Form::RM => crate::by_ea!(u, movx_rm::<D, S, SIGNED>),
+        _ => None,
+    }
 }
 
 /// MOVSX: destination width D, source width S, sign-extended.
@@ -269,6 +336,9 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, mov::<u8> => Mov_rm8_r8, Mov_r8_rm8, Mov_r8_imm8, Mov_rm8_imm8, Mov_AL_moffs8, Mov_moffs8_AL);
     handlers!(t, mov::<u16> => Mov_rm16_r16, Mov_r16_rm16, Mov_r16_imm16, Mov_rm16_imm16, Mov_AX_moffs16, Mov_moffs16_AX);
     handlers!(t, mov::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
+    selects!(t, mov_form::<u8> => Mov_rm8_r8, Mov_r8_rm8, Mov_r8_imm8, Mov_rm8_imm8, Mov_AL_moffs8, Mov_moffs8_AL);
+    selects!(t, mov_form::<u16> => Mov_rm16_r16, Mov_r16_rm16, Mov_r16_imm16, Mov_rm16_imm16, Mov_AX_moffs16, Mov_moffs16_AX);
+    selects!(t, mov_form::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
     handlers!(t, lea::<u16> => Lea_r16_m);
     handlers!(t, lea::<u32> => Lea_r32_m);
     handlers!(t, nop => Nopd, Nopw, Nop_rm16, Nop_rm32);
@@ -281,6 +351,14 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, movsx::<u32, u8> => Movsx_r32_rm8);
     handlers!(t, movsx::<u16, u16> => Movsx_r16_rm16);
     handlers!(t, movsx::<u32, u16> => Movsx_r32_rm16);
+    selects!(t, movx_form::<u16, u8, false> => Movzx_r16_rm8);
+    selects!(t, movx_form::<u32, u8, false> => Movzx_r32_rm8);
+    selects!(t, movx_form::<u16, u16, false> => Movzx_r16_rm16);
+    selects!(t, movx_form::<u32, u16, false> => Movzx_r32_rm16);
+    selects!(t, movx_form::<u16, u8, true> => Movsx_r16_rm8);
+    selects!(t, movx_form::<u32, u8, true> => Movsx_r32_rm8);
+    selects!(t, movx_form::<u16, u16, true> => Movsx_r16_rm16);
+    selects!(t, movx_form::<u32, u16, true> => Movsx_r32_rm16);
 
     handlers!(t, xchg::<u8> => Xchg_rm8_r8);
     handlers!(t, xchg::<u16> => Xchg_rm16_r16, Xchg_r16_AX);

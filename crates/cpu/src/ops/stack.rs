@@ -30,12 +30,13 @@ use iced_x86::{OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{self, IF, IOPL, RF, VM};
-use crate::handlers;
 use crate::operand::Int;
 use crate::seg::SegReg;
 use crate::state::{EBP, ESP};
+use crate::table::Handler;
 use crate::table::Table;
 use crate::Cpu;
+use crate::{handlers, selects};
 
 /// Pushes `vals` in order (the first one ends up highest) as one operation: every slot
 /// is probed for writing in store order, then all are written, then ESP moves.
@@ -82,6 +83,37 @@ fn bp<T: Int>() -> Register {
 pub fn push<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.read_op::<T>(insn, 0)?;
     cpu.push::<T>(v)
+}
+
+fn push_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    cpu.push::<T>(T::gpr(cpu, u.r0))
+}
+
+fn push_i<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    cpu.push::<T>(T::from_u32(u.imm))
+}
+
+fn pop_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let esp = cpu.regs[ESP];
+    let v = cpu.peek::<T>(0)?;
+    // ESP moves first: `pop esp` leaves the popped value.
+    cpu.regs[ESP] = esp.wrapping_add(T::BITS / 8);
+    T::set_gpr(cpu, u.r0, v);
+    Ok(())
+}
+
+fn push_form<T: Int>(u: &Uop) -> Option<Handler> {
+    match u.op0_kind() {
+        OpKind::Register => Some(push_r::<T>),
+        OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate16 | OpKind::Immediate32 => {
+            Some(push_i::<T>)
+        }
+        _ => None,
+    }
+}
+
+fn pop_form<T: Int>(u: &Uop) -> Option<Handler> {
+    (u.op0_kind() == OpKind::Register).then_some(pop_r::<T> as Handler)
 }
 
 /// POP r / r/m. For a memory destination the effective address is computed with the
@@ -260,6 +292,10 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, push::<u32> => Push_r32, Push_rm32, Pushd_imm32, Pushd_imm8);
     handlers!(t, pop::<u16> => Pop_r16, Pop_rm16);
     handlers!(t, pop::<u32> => Pop_r32, Pop_rm32);
+    selects!(t, push_form::<u16> => Push_r16, Push_rm16, Push_imm16, Pushw_imm8);
+    selects!(t, push_form::<u32> => Push_r32, Push_rm32, Pushd_imm32, Pushd_imm8);
+    selects!(t, pop_form::<u16> => Pop_r16, Pop_rm16);
+    selects!(t, pop_form::<u32> => Pop_r32, Pop_rm32);
     handlers!(t, push_sreg::<u16> => Pushw_ES, Pushw_CS, Pushw_SS, Pushw_DS, Pushw_FS, Pushw_GS);
     handlers!(t, push_sreg::<u32> => Pushd_ES, Pushd_CS, Pushd_SS, Pushd_DS, Pushd_FS, Pushd_GS);
     handlers!(t, pop_sreg::<u16> => Popw_ES, Popw_SS, Popw_DS, Popw_FS, Popw_GS);
