@@ -17,7 +17,7 @@ use crate::mmu::{AccessKind, PAGE_SIZE};
 use crate::seg::SegReg;
 use crate::state::Cpu;
 use crate::table::lower;
-use crate::uop::Uop;
+use crate::uop::{Uop, MAY_WRITE};
 
 /// Longest block we build; keeps SMC latency and the build cost bounded.
 const MAX_BLOCK: usize = 64;
@@ -41,7 +41,9 @@ impl Cpu {
         // The kernel may have changed mappings since the last run: links from then
         // are not to be trusted.
         self.new_code_epoch();
-        let mut code = std::mem::take(&mut self.code);
+        // Taken out so handlers can borrow the CPU mutably while a block is borrowed;
+        // the placeholder costs no allocation (this runs at every kernel entry).
+        let mut code = std::mem::replace(&mut self.code, Blocks::placeholder());
         let exit = self.run_blocks(&mut code, budget);
         self.code = code;
         exit
@@ -90,7 +92,7 @@ impl Cpu {
                 }
                 // A write to a frame holding decoded code: the rest of this block may
                 // be stale, so stop after this instruction (self-modifying code).
-                if self.mmu.phys.has_dirty_code() {
+                if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
                     done = index_of(uops, u) + 1;
                     break;
                 }
@@ -157,6 +159,7 @@ impl Cpu {
         let mut uops = Vec::new();
         let mut off = 0usize;
         let mut ip = self.eip;
+        let mut known = 0;
         while uops.len() < MAX_BLOCK && off < bytes.len() {
             match decode_one(&bytes[off..], ip) {
                 Ok(insn) => {
@@ -167,7 +170,9 @@ impl Cpu {
                     let stop = ends_block(&insn) || counts;
                     off += insn.len();
                     ip = insn.next_ip32();
-                    uops.push(lower(&insn));
+                    let (u, left) = lower(&insn, known);
+                    known = left;
+                    uops.push(u);
                     if stop {
                         break;
                     }
@@ -197,7 +202,7 @@ impl Cpu {
         buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
         match decode_one(&buf, self.eip) {
             Ok(insn) => {
-                let u = lower(&insn);
+                let (u, _) = lower(&insn, 0);
                 Ok(code.scratch(lin, insn.next_ip32(), u))
             }
             Err(_) => Err(Exception::InvalidOpcode),

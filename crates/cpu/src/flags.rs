@@ -39,7 +39,7 @@ pub const USER_POPF: u32 = ARITH | TF | DF | NT | AC | ID;
 /// bit 5 the carry in of ADC/SBB or the CF that INC/DEC preserve, so recording a
 /// writer's flags is four stores (three for the logic instructions), and the width
 /// costs nothing until a flag is read.
-mod lazy {
+pub(crate) mod lazy {
     pub const NONE: u8 = 0;
     pub const ADD: u8 = 1;
     pub const ADC: u8 = 2;
@@ -54,6 +54,7 @@ mod lazy {
 }
 
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct Flags {
     /// Materialised EFLAGS; the ARITH bits are stale while the lazy kind is not NONE.
     bits: u32,
@@ -76,7 +77,7 @@ fn parity(v: u32) -> bool {
 
 /// Width code of T for [`Flags::lazy`].
 #[inline(always)]
-fn width<T: Int>() -> u8 {
+pub(crate) fn width<T: Int>() -> u8 {
     match T::BITS {
         8 => 0,
         16 => 1,
@@ -157,7 +158,8 @@ impl Flags {
     /// Sets all six arithmetic flags at once.
     #[inline]
     pub fn set_arith(&mut self, cf: bool, pf: bool, af: bool, zf: bool, sf: bool, of: bool) {
-        self.materialize();
+        // All six are replaced: the lazy state need not be evaluated first.
+        self.lazy = lazy::NONE;
         self.bits = (self.bits & !ARITH)
             | (u32::from(cf) * CF)
             | (u32::from(pf) * PF)
@@ -273,6 +275,51 @@ impl Flags {
     #[inline]
     pub fn set_cf(&mut self, on: bool) {
         self.set_bits(CF, on);
+    }
+
+    /// Evaluates a condition when the lazy state is known, from the instruction
+    /// before in the same block, to be `KIND` (SUB: CMP/SUB/NEG; LOGIC:
+    /// AND/OR/XOR/TEST) at width T: the flags are never formed, the comparison is made
+    /// on the recorded operands (SDM Vol. 1 Appendix B, "EFLAGS Condition Codes").
+    #[inline(always)]
+    pub(crate) fn cond_known<T: Int, const KIND: u8>(&self, cc: ConditionCode) -> bool {
+        use ConditionCode as C;
+        // The kind may have become NONE since (CLD/STD materialise the flags); the
+        // operands stay recorded, and agree with what was materialised.
+        let (a, b, r) = (self.a, self.b, self.res);
+        let signed = |v: u32| (v ^ T::SIGN).wrapping_sub(T::SIGN) as i32;
+        let zf = r & T::MASK == 0;
+        let sf = r & T::SIGN != 0;
+        if KIND == lazy::SUB {
+            match cc {
+                C::e => zf,
+                C::ne => !zf,
+                C::b => a < b,
+                C::ae => a >= b,
+                C::be => a <= b,
+                C::a => a > b,
+                C::s => sf,
+                C::ns => !sf,
+                C::l => signed(a) < signed(b),
+                C::ge => signed(a) >= signed(b),
+                C::le => signed(a) <= signed(b),
+                C::g => signed(a) > signed(b),
+                _ => self.cond(cc),
+            }
+        } else {
+            // LOGIC: CF = OF = 0.
+            match cc {
+                C::e | C::be => zf,
+                C::ne | C::a => !zf,
+                C::b | C::o => false,
+                C::ae | C::no => true,
+                C::s | C::l => sf,
+                C::ns | C::ge => !sf,
+                C::le => zf || sf,
+                C::g => !zf && !sf,
+                _ => self.cond(cc),
+            }
+        }
     }
 
     /// Evaluates a Jcc/SETcc/CMOVcc condition.

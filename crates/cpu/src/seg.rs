@@ -41,6 +41,7 @@ impl SegReg {
 
 /// The visible selector and the hidden descriptor cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Segment {
     pub selector: u16,
     pub base: u32,

@@ -22,6 +22,11 @@ pub const REG_NAMES: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi
 ///
 /// The CPU knows nothing about Linux: whoever drives it (the kernel crate) sets up
 /// page tables and descriptors, calls [`Cpu::run`], and acts on the [`crate::Exit`].
+///
+/// `#[repr(C)]`, with what every instruction touches first (the general registers,
+/// EIP, EFLAGS' lazy state, the segment caches), so code generated later can
+/// address the fields at the fixed offsets in [`offsets`].
+#[repr(C)]
 pub struct Cpu {
     pub regs: [u32; 8],
     pub eip: u32,
@@ -105,4 +110,27 @@ impl Cpu {
     pub fn decoded_blocks(&self) -> usize {
         self.code.len()
     }
+}
+
+/// Byte offsets of the fields generated code would address (checked at compile time;
+/// `Flags` and `Segment` are `#[repr(C)]` too). Anything not listed here may move.
+pub mod offsets {
+    use super::Cpu;
+    use std::mem::offset_of;
+
+    /// `regs[0]` (EAX); register `i` is at `REGS + 4 * i`.
+    pub const REGS: usize = offset_of!(Cpu, regs);
+    pub const EIP: usize = offset_of!(Cpu, eip);
+    pub const NEXT_EIP: usize = offset_of!(Cpu, next_eip);
+    pub const FLAGS: usize = offset_of!(Cpu, flags);
+    /// `segs[0]` (ES); each `Segment` is `SEGMENT_SIZE` bytes, in `SegReg` order.
+    pub const SEGS: usize = offset_of!(Cpu, segs);
+    pub const SEGMENT_SIZE: usize = std::mem::size_of::<crate::seg::Segment>();
+
+    const _: () = assert!(REGS == 0);
+    const _: () = assert!(EIP == 32);
+    const _: () = assert!(NEXT_EIP == 36);
+    const _: () = assert!(FLAGS == 40);
+    const _: () = assert!(SEGS == 60);
+    const _: () = assert!(SEGMENT_SIZE == 16);
 }

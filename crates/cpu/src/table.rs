@@ -97,14 +97,30 @@ pub fn handler_for(code: Code) -> Handler {
 }
 
 /// Lowers a decoded instruction into a micro-op with the best handler for its form.
-pub fn lower(insn: &iced_x86::Instruction) -> Uop {
+/// `known` is the lazy flag state the instruction before it in the block leaves
+/// ([`Uop::flags_left`]); returns the micro-op and the state it leaves.
+pub fn lower(insn: &iced_x86::Instruction, known: u8) -> (Uop, u8) {
     let t = table();
     let code = insn.code();
     let mut u = Uop::lower(insn, t.get(code).unwrap_or(undefined));
+    u.known = known;
     if let Some(special) = t.selects[code as usize].and_then(|s| s(&u)) {
         u.exec = special;
     }
-    u
+    // iced's flag tables say which instructions leave EFLAGS' arithmetic bits alone.
+    let arith = iced_x86::RflagsBits::OF
+        | iced_x86::RflagsBits::SF
+        | iced_x86::RflagsBits::ZF
+        | iced_x86::RflagsBits::AF
+        | iced_x86::RflagsBits::CF
+        | iced_x86::RflagsBits::PF;
+    let touches = (insn.rflags_read() | insn.rflags_modified()) & arith != 0;
+    let width = match insn.op0_kind() {
+        iced_x86::OpKind::Register => insn.op0_register().size(),
+        _ => insn.memory_size().size(),
+    };
+    let left = u.flags_left(touches, width);
+    (u, left)
 }
 
 /// Whether `code` has a handler (for gap reports).

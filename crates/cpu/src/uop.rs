@@ -30,6 +30,9 @@ pub const REP: u8 = 1 << 0;
 pub const REPNE: u8 = 1 << 1;
 /// [`Uop::flags`]: 16-bit addressing (0x67 prefix): the effective address wraps at 64 KiB.
 pub const ADDR16: u8 = 1 << 2;
+/// [`Uop::flags`]: the instruction may store to memory (it has a memory operand, or it
+/// pushes). Only after such an instruction can a decoded block have become stale.
+pub const MAY_WRITE: u8 = 1 << 3;
 
 /// [`Uop::ea_mode`]: displacement only.
 pub const EA_DISP: u8 = 0;
@@ -113,6 +116,10 @@ pub struct Uop {
     /// encoding 0–7: AL CL DL BL AH CH DH BH).
     pub r0: u8,
     pub r1: u8,
+    /// The lazy flag state this instruction finds, when the instruction before it in
+    /// the block fixes it (`flags::lazy` kind | width << 3), else 0. Lets a Jcc after
+    /// a CMP or TEST compare the recorded operands directly.
+    pub known: u8,
 }
 
 const _: () = assert!(std::mem::size_of::<Uop>() <= 48);
@@ -187,6 +194,37 @@ impl Uop {
             flags |= ADDR16;
         }
         let has_mem = kinds[..op_count].contains(&OpKind::Memory);
+        let memory_kind = |k: &OpKind| {
+            !matches!(
+                k,
+                OpKind::Register
+                    | OpKind::Immediate8
+                    | OpKind::Immediate16
+                    | OpKind::Immediate32
+                    | OpKind::Immediate8to16
+                    | OpKind::Immediate8to32
+                    | OpKind::Immediate8_2nd
+                    | OpKind::NearBranch16
+                    | OpKind::NearBranch32
+                    | OpKind::FarBranch16
+                    | OpKind::FarBranch32
+            )
+        };
+        let pushes = matches!(
+            insn.mnemonic(),
+            Mnemonic::Push
+                | Mnemonic::Pusha
+                | Mnemonic::Pushad
+                | Mnemonic::Pushf
+                | Mnemonic::Pushfd
+                | Mnemonic::Call
+                | Mnemonic::Enter
+        );
+        // Operands beyond MAX_OPS count too: an instruction growsdown does not
+        // implement still gets the conservative answer.
+        if pushes || (0..insn.op_count()).any(|n| memory_kind(&insn.op_kind(n))) {
+            flags |= MAY_WRITE;
+        }
         if has_mem && base == Register::None && index == Register::None && insn.memory_displ_size() == 2 {
             flags |= ADDR16;
         }
@@ -210,6 +248,7 @@ impl Uop {
             flags,
             r0: gpr_number(regs[0]),
             r1: gpr_number(regs[1]),
+            known: 0,
         }
     }
 
@@ -310,6 +349,27 @@ impl Uop {
         self.flags & ADDR16 != 0
     }
 
+    /// The lazy flag state this instruction leaves, given the one it finds
+    /// (`self.known`): what CMP/SUB/NEG and AND/OR/XOR/TEST record, unchanged by an
+    /// instruction that touches no flag (`touches_flags` false), unknown otherwise.
+    pub fn flags_left(&self, touches_flags: bool, width_bytes: usize) -> u8 {
+        use crate::flags::lazy;
+        let w = match width_bytes {
+            1 => 0,
+            2 => 1,
+            4 => 3,
+            _ => return 0,
+        };
+        match self.mnemonic() {
+            Mnemonic::Cmp | Mnemonic::Sub | Mnemonic::Neg => lazy::SUB | (w << lazy::WIDTH_SHIFT),
+            Mnemonic::And | Mnemonic::Or | Mnemonic::Xor | Mnemonic::Test => {
+                lazy::LOGIC | (w << lazy::WIDTH_SHIFT)
+            }
+            _ if !touches_flags => self.known,
+            _ => 0,
+        }
+    }
+
     /// The shape of the memory operand's address, for handlers specialised on it
     /// ([`Cpu::ea`]); `None` under 16-bit addressing, which only the generic
     /// handlers implement.
@@ -387,6 +447,19 @@ mod tests {
         assert_eq!(form(&[0x40]), Some(Form::R)); // inc eax
         assert_eq!(form(&[0xff, 0x00]), Some(Form::M)); // inc dword [eax]
         assert_eq!(form(&[0xa4]), None); // movsb
+    }
+
+    #[test]
+    fn stores_are_flagged() {
+        let writes = |b: &[u8]| Uop::lower(&decode_one(b, 0).unwrap(), nothing).flags & MAY_WRITE != 0;
+        assert!(writes(&[0x89, 0x18])); // mov [eax], ebx
+        assert!(writes(&[0x50])); // push eax
+        assert!(writes(&[0xe8, 0, 0, 0, 0])); // call
+        assert!(writes(&[0xaa])); // stosb
+        assert!(writes(&[0x60])); // pushad
+        assert!(!writes(&[0x01, 0xd8])); // add eax, ebx
+        assert!(!writes(&[0x75, 0x00])); // jne
+        assert!(!writes(&[0x58])); // pop eax
     }
 
     #[test]

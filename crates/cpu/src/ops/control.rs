@@ -91,8 +91,57 @@ fn jcc_on<const CC: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+/// Jcc right after a CMP/SUB/NEG (`KIND` SUB) or AND/OR/XOR/TEST (`KIND` LOGIC) of
+/// width T in the same block: the condition comes from the recorded operands.
+fn jcc_known<const CC: u8, T: Int, const KIND: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    if cpu.flags.cond_known::<T, KIND>(CCS[CC as usize]) {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// The 17 `jcc_known` instances for one width and kind, indexed by condition.
+macro_rules! jcc_known_table {
+    ($t:ty, $k:expr) => {
+        [
+            jcc_known::<0, $t, { $k }>,
+            jcc_known::<1, $t, { $k }>,
+            jcc_known::<2, $t, { $k }>,
+            jcc_known::<3, $t, { $k }>,
+            jcc_known::<4, $t, { $k }>,
+            jcc_known::<5, $t, { $k }>,
+            jcc_known::<6, $t, { $k }>,
+            jcc_known::<7, $t, { $k }>,
+            jcc_known::<8, $t, { $k }>,
+            jcc_known::<9, $t, { $k }>,
+            jcc_known::<10, $t, { $k }>,
+            jcc_known::<11, $t, { $k }>,
+            jcc_known::<12, $t, { $k }>,
+            jcc_known::<13, $t, { $k }>,
+            jcc_known::<14, $t, { $k }>,
+            jcc_known::<15, $t, { $k }>,
+            jcc_known::<16, $t, { $k }>,
+        ]
+    };
+}
+
 /// The Jcc handler for the lowered instruction's condition.
 fn jcc_form(u: &Uop) -> Option<Handler> {
+    use crate::flags::lazy::{LOGIC, SUB, WIDTH_SHIFT};
+    const SUB8: [Handler; 17] = jcc_known_table!(u8, SUB);
+    const SUB32: [Handler; 17] = jcc_known_table!(u32, SUB);
+    const LOGIC8: [Handler; 17] = jcc_known_table!(u8, LOGIC);
+    const LOGIC32: [Handler; 17] = jcc_known_table!(u32, LOGIC);
+    let known = match u.known {
+        k if k == SUB => Some(&SUB8),
+        k if k == SUB | (3 << WIDTH_SHIFT) => Some(&SUB32),
+        k if k == LOGIC => Some(&LOGIC8),
+        k if k == LOGIC | (3 << WIDTH_SHIFT) => Some(&LOGIC32),
+        _ => None,
+    };
+    if let Some(table) = known {
+        return table.get(u.cc as usize).copied();
+    }
     const ON: [Handler; 17] = [
         jcc_on::<0>,
         jcc_on::<1>,

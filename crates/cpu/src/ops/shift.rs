@@ -24,8 +24,17 @@ use crate::exception::Exception;
 use crate::flags::{Flags, CF, OF};
 use crate::handlers;
 use crate::operand::Int;
+use crate::operand::Loc;
+use crate::state::ECX;
+use crate::table::Handler;
 use crate::table::Table;
 use crate::Cpu;
+use iced_x86::OpKind;
+
+/// Operand forms of [`shift_rmw`].
+const ANY: u8 = 0;
+const R_IMM: u8 = 1;
+const R_CL: u8 = 2;
 
 /// What a shift or rotate produced, before it is written back.
 struct Out {
@@ -60,23 +69,39 @@ fn msb<T: Int>(v: u32) -> bool {
 /// an immediate 1). The destination is located with write intent before anything is
 /// computed, even for a zero count: the access is a read-modify-write whatever the
 /// count, and the host faults on a read-only destination with a zero count too.
+///
+/// `F` is the operand form the handler was chosen for: [`ANY`], or a register
+/// destination shifted by an immediate ([`R_IMM`]) or by CL ([`R_CL`]), which need
+/// no operand decoding at all.
 #[inline(always)]
-fn shift_rmw<T: Int>(
+fn shift_rmw<T: Int, const F: u8>(
     cpu: &mut Cpu,
     insn: &Uop,
     count_op: u32,
     kind: Kind,
     f: impl FnOnce(u32, u32, bool) -> Out,
 ) -> Result<(), Exception> {
-    let count = cpu.read_op::<u8>(insn, count_op)?.u32() & 0x1f;
-    let loc = cpu.loc::<T>(insn, 0, true)?;
-    let a = cpu.read_loc::<T>(loc)?.u32();
+    let (count, loc) = match F {
+        R_IMM => (insn.imm & 0x1f, Loc::Reg(insn.op0_register())),
+        R_CL => (cpu.regs[ECX] & 0x1f, Loc::Reg(insn.op0_register())),
+        _ => {
+            let count = cpu.read_op::<u8>(insn, count_op)?.u32() & 0x1f;
+            (count, cpu.loc::<T>(insn, 0, true)?)
+        }
+    };
+    let a = match F {
+        R_IMM | R_CL => T::gpr(cpu, insn.r0).u32(),
+        _ => cpu.read_loc::<T>(loc)?.u32(),
+    };
     if count == 0 {
         return Ok(());
     }
     let o = f(a, count, cpu.flags.cf());
     let r = T::from_u32(o.res);
-    cpu.write_loc(loc, r)?;
+    match F {
+        R_IMM | R_CL => T::set_gpr(cpu, insn.r0, r),
+        _ => cpu.write_loc(loc, r)?,
+    }
     match kind {
         Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
         Kind::Shift => {
@@ -90,8 +115,8 @@ fn shift_rmw<T: Int>(
 /// SHL/SAL: CF is the last bit shifted out (0 once the count exceeds the width);
 /// OF = MSB(result) XOR CF, the SDM's count-1 rule, which the host applies to every
 /// count.
-pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+pub fn shl<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let wide = u64::from(a) << c;
         let res = wide as u32 & T::MASK;
         let cf = (wide >> T::BITS) & 1 != 0;
@@ -101,8 +126,8 @@ pub fn shl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// SHR: CF is the last bit shifted out. OF is the MSB of the value entering the last
 /// single-bit step: the original MSB for a count of 1 (SDM), 0 for larger counts.
-pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+pub fn shr<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = a >> (c - 1);
         Out { res: before_last >> 1, cf: before_last & 1 != 0, of: msb::<T>(before_last) }
     })
@@ -110,16 +135,16 @@ pub fn shr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// SAR: the sign fills in; CF is the last bit shifted out (the sign bit once the count
 /// reaches the width); OF is cleared (SDM for count 1; the host does so for all).
-pub fn sar<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Shift, |a, c, _| {
+pub fn sar<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Shift, |a, c, _| {
         let before_last = (T::from_u32(a).sx() as i32) >> (c - 1);
         Out { res: (before_last >> 1) as u32 & T::MASK, cf: before_last & 1 != 0, of: false }
     })
 }
 
 /// ROL: rotate by count mod width; CF = LSB(result), OF = MSB(result) XOR CF.
-pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
+pub fn rol<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
         let n = c % T::BITS;
         let v = u64::from(a);
         let res = ((v << n) | (v >> (T::BITS - n))) as u32 & T::MASK;
@@ -130,8 +155,8 @@ pub fn rol<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// ROR: rotate by count mod width; CF = MSB(result), OF = XOR of the two most
 /// significant result bits.
-pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
+pub fn ror<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Rotate, |a, c, _| {
         let n = c % T::BITS;
         let v = u64::from(a);
         let res = ((v >> n) | (v << (T::BITS - n))) as u32 & T::MASK;
@@ -141,8 +166,8 @@ pub fn ror<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// RCL: rotate the (width+1)-bit value CF:dest left by count mod (width+1); OF =
 /// MSB(result) XOR new CF.
-pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
+pub fn rcl<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
         let w = T::BITS + 1;
         let n = c % w;
         let v = u64::from(cf_in) << T::BITS | u64::from(a);
@@ -155,8 +180,8 @@ pub fn rcl<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// RCR: rotate CF:dest right by count mod (width+1). OF = XOR of the two most
 /// significant result bits, which for a count of 1 is the SDM's MSB(dest) XOR old CF.
-pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    shift_rmw::<T>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
+pub fn rcr<T: Int, const F: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    shift_rmw::<T, F>(cpu, insn, 1, Kind::Rotate, |a, c, cf_in| {
         let w = T::BITS + 1;
         let n = c % w;
         let v = u64::from(cf_in) << T::BITS | u64::from(a);
@@ -172,7 +197,7 @@ pub fn rcr<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 /// module comment.
 pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
-    shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
+    shift_rmw::<T, ANY>(cpu, insn, 2, Kind::Shift, |a, c, _| {
         let (res, cf) = if c <= T::BITS {
             let res = (u64::from(a) << c | u64::from(src) >> (T::BITS - c)) as u32 & T::MASK;
             (res, (a >> (T::BITS - c)) & 1 != 0)
@@ -191,7 +216,7 @@ pub fn shld<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 /// (the sign change of the last step). 16-bit counts of 17..31: see the module comment.
 pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let src = cpu.read_op::<T>(insn, 1)?.u32();
-    shift_rmw::<T>(cpu, insn, 2, Kind::Shift, |a, c, _| {
+    shift_rmw::<T, ANY>(cpu, insn, 2, Kind::Shift, |a, c, _| {
         let (res, cf) = if c <= T::BITS {
             let before_last = (u64::from(src) << T::BITS | u64::from(a)) >> (c - 1);
             ((before_last >> 1) as u32 & T::MASK, before_last & 1 != 0)
@@ -204,30 +229,69 @@ pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     })
 }
 
+/// The register-destination forms of a shift or rotate: `any` for other forms.
+fn shift_form(u: &Uop, by_imm: Handler, by_cl: Handler) -> Option<Handler> {
+    if u.op0_kind() != OpKind::Register {
+        return None;
+    }
+    match u.op1_kind() {
+        OpKind::Register => Some(by_cl),
+        OpKind::Immediate8 => Some(by_imm),
+        _ => None,
+    }
+}
+
+macro_rules! shift_forms {
+    ($t:expr, $op:ident, $ty:ty => $($code:ident),+) => {
+        $crate::selects!($t, |u: &Uop| shift_form(u, $op::<$ty, R_IMM>, $op::<$ty, R_CL>) => $($code),+);
+    };
+}
+
 pub(crate) fn register(t: &mut Table) {
     // C0/C1 /6 and D0-D3 /6 are the SAL encodings, identical to /4 on every x86.
-    handlers!(t, shl::<u8> => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
-    handlers!(t, shl::<u16> => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
-    handlers!(t, shl::<u32> => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
-    handlers!(t, shr::<u8> => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
-    handlers!(t, shr::<u16> => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
-    handlers!(t, shr::<u32> => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
-    handlers!(t, sar::<u8> => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
-    handlers!(t, sar::<u16> => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
-    handlers!(t, sar::<u32> => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
+    handlers!(t, shl::<u8, ANY> => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
+    shift_forms!(t, shl, u8 => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
+    handlers!(t, shl::<u16, ANY> => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
+    shift_forms!(t, shl, u16 => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
+    handlers!(t, shl::<u32, ANY> => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
+    shift_forms!(t, shl, u32 => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
+    handlers!(t, shr::<u8, ANY> => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
+    shift_forms!(t, shr, u8 => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
+    handlers!(t, shr::<u16, ANY> => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
+    shift_forms!(t, shr, u16 => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
+    handlers!(t, shr::<u32, ANY> => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
+    shift_forms!(t, shr, u32 => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
+    handlers!(t, sar::<u8, ANY> => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
+    shift_forms!(t, sar, u8 => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
+    handlers!(t, sar::<u16, ANY> => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
+    shift_forms!(t, sar, u16 => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
+    handlers!(t, sar::<u32, ANY> => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
+    shift_forms!(t, sar, u32 => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
 
-    handlers!(t, rol::<u8> => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
-    handlers!(t, rol::<u16> => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
-    handlers!(t, rol::<u32> => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
-    handlers!(t, ror::<u8> => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
-    handlers!(t, ror::<u16> => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
-    handlers!(t, ror::<u32> => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
-    handlers!(t, rcl::<u8> => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
-    handlers!(t, rcl::<u16> => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
-    handlers!(t, rcl::<u32> => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
-    handlers!(t, rcr::<u8> => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
-    handlers!(t, rcr::<u16> => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
-    handlers!(t, rcr::<u32> => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
+    handlers!(t, rol::<u8, ANY> => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
+    shift_forms!(t, rol, u8 => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
+    handlers!(t, rol::<u16, ANY> => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
+    shift_forms!(t, rol, u16 => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
+    handlers!(t, rol::<u32, ANY> => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
+    shift_forms!(t, rol, u32 => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
+    handlers!(t, ror::<u8, ANY> => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
+    shift_forms!(t, ror, u8 => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
+    handlers!(t, ror::<u16, ANY> => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
+    shift_forms!(t, ror, u16 => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
+    handlers!(t, ror::<u32, ANY> => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
+    shift_forms!(t, ror, u32 => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
+    handlers!(t, rcl::<u8, ANY> => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
+    shift_forms!(t, rcl, u8 => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
+    handlers!(t, rcl::<u16, ANY> => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
+    shift_forms!(t, rcl, u16 => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
+    handlers!(t, rcl::<u32, ANY> => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
+    shift_forms!(t, rcl, u32 => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
+    handlers!(t, rcr::<u8, ANY> => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
+    shift_forms!(t, rcr, u8 => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
+    handlers!(t, rcr::<u16, ANY> => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
+    shift_forms!(t, rcr, u16 => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
+    handlers!(t, rcr::<u32, ANY> => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
+    shift_forms!(t, rcr, u32 => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
 
     handlers!(t, shld::<u16> => Shld_rm16_r16_imm8, Shld_rm16_r16_CL);
     handlers!(t, shld::<u32> => Shld_rm32_r32_imm8, Shld_rm32_r32_CL);
