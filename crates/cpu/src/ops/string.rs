@@ -215,9 +215,18 @@ fn run<T: Int>(
             let (s_lo, d_lo) = (p.run_low(ps, n), p.run_low(pd, n));
             let disjoint = s_lo.wrapping_add(bytes as u32) <= d_lo || d_lo.wrapping_add(bytes as u32) <= s_lo;
             if disjoint {
-                let mut buf = [0u8; PAGE_SIZE as usize];
-                cpu.mmu.phys.read_bytes(s_lo, &mut buf[..bytes]);
-                cpu.mmu.phys.write_bytes(d_lo, &buf[..bytes]);
+                let mut small = [0u8; 256];
+                let mut page;
+                // Most REP MOVS/STOS move a few dozen bytes: zeroing a page-sized
+                // staging buffer for each would cost more than the copy.
+                let buf: &mut [u8] = if bytes <= small.len() {
+                    &mut small[..bytes]
+                } else {
+                    page = [0u8; PAGE_SIZE as usize];
+                    &mut page[..bytes]
+                };
+                cpu.mmu.phys.read_bytes(s_lo, buf);
+                cpu.mmu.phys.write_bytes(d_lo, buf);
             } else {
                 for i in 0..n {
                     let v = T::load(&cpu.mmu.phys, at(ps, i));
@@ -228,11 +237,20 @@ fn run<T: Int>(
         }
         Op::Stos => {
             let v = T::get_reg(cpu, accumulator::<T>());
-            let mut buf = [0u8; PAGE_SIZE as usize];
-            for chunk in buf[..bytes].chunks_exact_mut(p.size as usize) {
+            let mut small = [0u8; 256];
+            let mut page;
+            // Most REP MOVS/STOS move a few dozen bytes: zeroing a page-sized
+            // staging buffer for each would cost more than the copy.
+            let buf: &mut [u8] = if bytes <= small.len() {
+                &mut small[..bytes]
+            } else {
+                page = [0u8; PAGE_SIZE as usize];
+                &mut page[..bytes]
+            };
+            for chunk in buf.chunks_exact_mut(p.size as usize) {
                 v.to_le(chunk);
             }
-            cpu.mmu.phys.write_bytes(p.run_low(pd, n), &buf[..bytes]);
+            cpu.mmu.phys.write_bytes(p.run_low(pd, n), buf);
             Ok((n, None))
         }
         Op::Lods => {
