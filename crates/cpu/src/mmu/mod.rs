@@ -175,7 +175,20 @@ impl Mmu {
     /// Checks that `len` bytes at `lin` can be accessed as `kind`, translating (and
     /// setting A/D on) every page touched, in address order. The first page that
     /// refuses gives the fault, with CR2 at the first byte in that page.
+    #[inline(always)]
     pub fn probe(&mut self, lin: u32, len: u32, kind: AccessKind) -> Result<(), PageFault> {
+        // The common case (an operand inside one page whose translation is cached) stays
+        // small enough to inline into every read-modify-write instruction.
+        if len != 0 && len <= PAGE_SIZE - (lin & 0xfff) && self.tlb.lookup_phys(lin, kind).is_some() {
+            self.tlb.hits += 1;
+            return Ok(());
+        }
+        self.probe_slow(lin, len, kind)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn probe_slow(&mut self, lin: u32, len: u32, kind: AccessKind) -> Result<(), PageFault> {
         if len == 0 {
             return Ok(());
         }

@@ -71,7 +71,9 @@ const EMPTY: Entry = Entry { tags: [INVALID; 4], addend: 0, frame_base: 0, globa
 const REGION_WORDS: usize = 1024 / 64;
 
 pub struct Tlb {
-    entries: Box<[Entry]>,
+    /// A fixed-size array rather than a slice, so the set index (masked to
+    /// `TLB_SETS - 1`) needs no bounds check on the hit path.
+    entries: Box<[Entry; TLB_SETS]>,
     /// Regions that may hold pieces of a 4 MiB page, so INVLPG scans only those.
     large_regions: [u64; REGION_WORDS],
     /// Translations served by an entry (counted by `Mmu::translate`).
@@ -98,7 +100,7 @@ pub struct Grant {
 impl Tlb {
     pub fn new() -> Self {
         Self {
-            entries: vec![EMPTY; TLB_SETS].into_boxed_slice(),
+            entries: Box::new([EMPTY; TLB_SETS]),
             large_regions: [0; REGION_WORDS],
             hits: 0,
             misses: 0,
