@@ -322,8 +322,8 @@ impl Mmu {
     }
 
     /// A frame now holds decoded code: make sure no cached write permission bypasses
-    /// the invalidation check. The only way a frame becomes a code frame, because
-    /// `Mmu::write` stores through a write tag without the check.
+    /// the invalidation check. This must stay the only way a frame becomes a code
+    /// frame, because `Mmu::write` stores through a write tag without the check.
     pub fn mark_code_frame(&mut self, frame: u32) {
         if self.phys.mark_code(frame) {
             self.tlb.revoke_writes_to_frame(frame << PAGE_SHIFT);

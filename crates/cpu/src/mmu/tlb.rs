@@ -76,7 +76,8 @@ pub struct Tlb {
     entries: Box<[Entry; TLB_SETS]>,
     /// Regions that may hold pieces of a 4 MiB page, so INVLPG scans only those.
     large_regions: [u64; REGION_WORDS],
-    /// Translations served by an entry (counted by `Mmu::translate`).
+    /// Accesses served by an entry (counted by `Mmu`'s hit paths: `translate`,
+    /// `read`, `write`, `probe`).
     pub hits: u64,
     pub misses: u64,
     pub flushes: u64,
