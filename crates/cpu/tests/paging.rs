@@ -990,6 +990,83 @@ fn pages_sharing_a_tlb_set_do_not_alias() {
     }
 }
 
+/// Two linear pages mapped to one frame: a write through either is seen through the
+/// other at once, with both translations (and their write tags) cached, for every
+/// access width and at the very end of the page. The second alias is placed 16 MiB
+/// on so the two also fight over one TLB set.
+#[test]
+fn aliased_mappings_see_each_others_writes() {
+    for gap in [0x0010_0000u32, 16 << 20] {
+        let mut m = Machine::new();
+        let a = 0x0805_0000;
+        let b = a + gap;
+        let frame = m.map(a, RW_USER);
+        m.map_to(b, frame, RW_USER, RW_USER);
+        for (i, off) in [0u32, 0x7f3, 0xffc].into_iter().enumerate() {
+            let v = 0x1000_0001 * (i as u32 + 1);
+            // Warm both write tags first, then write through one and read the other.
+            m.cpu.mmu.write::<u32>(a + off, 0, true).unwrap();
+            m.cpu.mmu.write::<u32>(b + off, 0, true).unwrap();
+            m.cpu.mmu.write::<u32>(a + off, v, true).unwrap();
+            assert_eq!(m.cpu.mmu.read::<u32>(b + off, true), Ok(v), "gap {gap:#x} off {off:#x}");
+            m.cpu.mmu.write::<u16>(b + off + 2, 0xbeef, true).unwrap();
+            assert_eq!(m.cpu.mmu.read::<u16>(a + off + 2, true), Ok(0xbeef));
+            m.cpu.mmu.write::<u8>(a + off + 3, 0x5a, true).unwrap();
+            assert_eq!(m.cpu.mmu.read::<u8>(b + off + 3, true), Ok(0x5a));
+            assert_eq!(m.cpu.mmu.read::<u32>(b + off, true), Ok(0x5aef_0000 | (v & 0xffff)));
+            assert_eq!(m.cpu.mmu.phys.read_u32(frame + off), 0x5aef_0000 | (v & 0xffff));
+        }
+        // Supervisor accesses take the same path.
+        m.cpu.mmu.write::<u32>(b + 0x10, 0x0bad_cafe, false).unwrap();
+        assert_eq!(m.cpu.mmu.read::<u32>(a + 0x10, false), Ok(0x0bad_cafe));
+    }
+}
+
+/// A PTE may name a frame past the end of RAM. The emulator models an unpopulated bus
+/// there: reads give all-ones and writes vanish, whether the translation comes from a
+/// walk or from the TLB, and whatever the access width. The last frame of RAM is
+/// still ordinary memory.
+#[test]
+fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
+    let mut m = Machine::new(); // 16 MiB of RAM
+    let ram_end = 16u32 << 20;
+    let last = 0x0a00_0000;
+    let outside = last + 0x1000;
+    m.map_to(outside, ram_end, RW_USER | PTE_A | PTE_D, RW_USER);
+    m.map_to(last, ram_end - 0x1000, RW_USER | PTE_A | PTE_D, RW_USER);
+    for round in 0..3 {
+        // Round 0 walks; later rounds find the entry (with a write tag) in the TLB.
+        assert_eq!(m.cpu.mmu.read::<u32>(outside + 0x40, true), Ok(0xffff_ffff), "round {round}");
+        assert_eq!(m.cpu.mmu.read::<u16>(outside + 0xffe, true), Ok(0xffff));
+        assert_eq!(m.cpu.mmu.read::<u8>(outside, false), Ok(0xff));
+        assert_eq!(m.cpu.mmu.write::<u32>(outside + 0x40, 0x1234_5678, true), Ok(()));
+        assert_eq!(m.cpu.mmu.write::<u8>(outside + 0xfff, 0, false), Ok(()));
+        assert_eq!(m.cpu.mmu.read::<u32>(outside + 0x40, true), Ok(0xffff_ffff));
+        assert_eq!(m.cpu.mmu.read::<u8>(outside + 0xfff, true), Ok(0xff));
+        let v = 0x0101_0101 * (round + 1);
+        assert_eq!(m.cpu.mmu.write::<u32>(last + 0xffc, v, true), Ok(()));
+        assert_eq!(m.cpu.mmu.read::<u32>(last + 0xffc, true), Ok(v));
+        assert_eq!(m.cpu.mmu.phys.read_u32(ram_end - 4), v);
+    }
+    // A straddling access whose second half lies outside RAM: the inside half is
+    // memory, the outside half is all-ones.
+    m.cpu.mmu.write::<u32>(last + 0xffe, 0, true).unwrap();
+    assert_eq!(m.cpu.mmu.phys.read_u16(ram_end - 2), 0);
+    assert_eq!(m.cpu.mmu.read::<u32>(last + 0xffe, true), Ok(0xffff_0000));
+    // The same through instructions: `mov eax, [outside]` then `mov [outside], eax`.
+    m.map(CODE, PTE_P | PTE_US);
+    m.load_code(CODE, &code_load(outside + 0x80));
+    m.cpu.regs[EAX] = 0;
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.regs[EAX], 0xffff_ffff);
+    let store_at = CODE + 0x100;
+    m.cpu.mmu.phys.write_bytes(m.cpu.mmu.mapping(store_at).phys.unwrap(), &code_store(outside + 0x80));
+    m.cpu.eip = store_at;
+    m.cpu.regs[EAX] = 7;
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.mmu.read::<u32>(outside + 0x80, true), Ok(0xffff_ffff));
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. Accesses that straddle a page boundary
 // ---------------------------------------------------------------------------------------
@@ -1278,6 +1355,51 @@ fn overwriting_executed_code_through_a_user_write_runs_the_new_code() {
     m.cpu.eip = CODE;
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 5);
+}
+
+/// A write tag cached while the frame held only data must not outlive the frame
+/// becoming code: `Mmu::write` stores through a write tag without the code-frame
+/// check, so building a block has to revoke the tag, and the next write has to go the
+/// slow way (a fresh walk) and drop the block.
+#[test]
+fn a_write_tag_cached_before_the_frame_became_code_is_revoked() {
+    let mut m = Machine::new();
+    m.map(CODE, RW_USER);
+    m.load_code(CODE, &code_mov_eax(1));
+    // A data write into the same frame, away from the code, caches a dirty writable
+    // translation; a second write is then a TLB hit with no walk.
+    m.cpu.mmu.write::<u32>(CODE + 0x800, 1, true).unwrap();
+    let (walks, hits) = (m.cpu.mmu.walks, m.cpu.mmu.tlb.hits);
+    m.cpu.mmu.write::<u32>(CODE + 0x800, 2, true).unwrap();
+    assert_eq!((m.cpu.mmu.walks, m.cpu.mmu.tlb.hits), (walks, hits + 1), "served by the write tag");
+    // Running the code decodes a block in the frame.
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.regs[EAX], 1);
+    assert_eq!(m.cpu.blocks_built, 1);
+    // The write tag is gone: this write walks again, and the block is dropped.
+    let walks = m.cpu.mmu.walks;
+    m.cpu.mmu.write::<u32>(CODE + 1, 2, true).unwrap();
+    assert_eq!(m.cpu.mmu.walks, walks + 1, "the write took the slow path");
+    m.cpu.eip = CODE;
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.regs[EAX], 2);
+    assert_eq!((m.cpu.blocks_invalidated, m.cpu.blocks_built), (1, 2));
+    // The same with a write far from the code, through an alias whose write tag was
+    // cached before the rebuild above: only the frame matters.
+    let alias = 0x0a00_0000;
+    let frame = m.cpu.mmu.mapping(CODE).phys.unwrap();
+    m.map_to(alias, frame, RW_USER, RW_USER);
+    m.cpu.mmu.write::<u32>(alias + 0x800, 3, true).unwrap();
+    m.cpu.eip = CODE;
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.blocks_built, 3, "the data write dropped the block");
+    let invalidated = m.cpu.blocks_invalidated;
+    m.cpu.mmu.write::<u8>(alias + 0xfff, 4, true).unwrap();
+    m.cpu.mmu.write::<u32>(alias + 1, 5, true).unwrap();
+    m.cpu.eip = CODE;
+    assert_eq!(m.cpu.run(10), STOPPED);
+    assert_eq!(m.cpu.regs[EAX], 5);
+    assert_eq!(m.cpu.blocks_invalidated, invalidated + 1);
 }
 
 #[test]

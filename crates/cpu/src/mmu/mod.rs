@@ -38,6 +38,11 @@ pub trait Scalar: Copy {
     const SIZE: u32;
     fn load(phys: &PhysMem, at: u32) -> Self;
     fn store(self, phys: &mut PhysMem, at: u32);
+    /// The value at `at` if it lies wholly in RAM (the TLB-hit path).
+    fn load_ram(phys: &PhysMem, at: u32) -> Option<Self>;
+    /// Stores without the code-frame check if `at` lies wholly in RAM (the TLB
+    /// write-tag path); false if it does not.
+    fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool;
     fn from_le(bytes: &[u8]) -> Self;
     fn to_le(self, out: &mut [u8]);
 }
@@ -53,6 +58,14 @@ macro_rules! scalar {
             #[inline(always)]
             fn store(self, phys: &mut PhysMem, at: u32) {
                 phys.$store(at, self)
+            }
+            #[inline(always)]
+            fn load_ram(phys: &PhysMem, at: u32) -> Option<Self> {
+                phys.load(at).map(<$t>::from_le_bytes)
+            }
+            #[inline(always)]
+            fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool {
+                phys.store_uncounted(at, self.to_le_bytes())
             }
             fn from_le(b: &[u8]) -> Self {
                 let mut a = [0u8; std::mem::size_of::<$t>()];
@@ -129,9 +142,9 @@ impl Mmu {
     /// Physical address for one byte at `lin`, through the TLB, walking on a miss.
     #[inline(always)]
     pub fn translate(&mut self, lin: u32, kind: AccessKind) -> Result<u32, PageFault> {
-        if let Some(base) = self.tlb.lookup(lin, kind) {
+        if let Some(p) = self.tlb.lookup_phys(lin, kind) {
             self.tlb.hits += 1;
-            return Ok(base | (lin & 0xfff));
+            return Ok(p);
         }
         self.translate_slow(lin, kind)
     }
@@ -162,7 +175,20 @@ impl Mmu {
     /// Checks that `len` bytes at `lin` can be accessed as `kind`, translating (and
     /// setting A/D on) every page touched, in address order. The first page that
     /// refuses gives the fault, with CR2 at the first byte in that page.
+    #[inline(always)]
     pub fn probe(&mut self, lin: u32, len: u32, kind: AccessKind) -> Result<(), PageFault> {
+        // The common case (an operand inside one page whose translation is cached) stays
+        // small enough to inline into every read-modify-write instruction.
+        if len != 0 && len <= PAGE_SIZE - (lin & 0xfff) && self.tlb.lookup_phys(lin, kind).is_some() {
+            self.tlb.hits += 1;
+            return Ok(());
+        }
+        self.probe_slow(lin, len, kind)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn probe_slow(&mut self, lin: u32, len: u32, kind: AccessKind) -> Result<(), PageFault> {
         if len == 0 {
             return Ok(());
         }
@@ -176,14 +202,29 @@ impl Mmu {
         Ok(())
     }
 
+    /// The hit path is: index, compare the tag, add the addend, one bounds compare
+    /// against RAM, load. A frame outside RAM fails the bounds compare and goes the
+    /// slow way, which reads all-ones.
     #[inline(always)]
     pub fn read<T: Scalar>(&mut self, lin: u32, user: bool) -> Result<T, PageFault> {
         let kind = AccessKind::new(user, false);
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
-            let p = self.translate(lin, kind)?;
-            return Ok(T::load(&self.phys, p));
+            if let Some(p) = self.tlb.lookup_phys(lin, kind) {
+                if let Some(v) = T::load_ram(&self.phys, p) {
+                    self.tlb.hits += 1;
+                    return Ok(v);
+                }
+            }
+            return self.read_slow(lin, kind);
         }
         self.read_split(lin, kind)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn read_slow<T: Scalar>(&mut self, lin: u32, kind: AccessKind) -> Result<T, PageFault> {
+        let p = self.translate(lin, kind)?;
+        Ok(T::load(&self.phys, p))
     }
 
     #[cold]
@@ -194,17 +235,33 @@ impl Mmu {
         Ok(T::from_le(&buf))
     }
 
+    /// A write that hits a write tag stores straight into RAM with no code-frame check:
+    /// the TLB never holds a write tag for a frame with decoded code (`tlb.rs`), so
+    /// such a write cannot be self-modifying. A tag miss, or a frame outside RAM
+    /// (where the write is dropped), takes the slow path, which does the check.
     #[inline(always)]
     pub fn write<T: Scalar>(&mut self, lin: u32, v: T, user: bool) -> Result<(), PageFault> {
         let kind = AccessKind::new(user, true);
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
-            let p = self.translate(lin, kind)?;
-            v.store(&mut self.phys, p);
-            return Ok(());
+            if let Some(p) = self.tlb.lookup_phys(lin, kind) {
+                if v.store_ram(&mut self.phys, p) {
+                    self.tlb.hits += 1;
+                    return Ok(());
+                }
+            }
+            return self.write_slow(lin, v, kind);
         }
         let mut buf = [0u8; 8];
         v.to_le(&mut buf);
         self.write_from(lin, &buf[..T::SIZE as usize], kind)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_slow<T: Scalar>(&mut self, lin: u32, v: T, kind: AccessKind) -> Result<(), PageFault> {
+        let p = self.translate(lin, kind)?;
+        v.store(&mut self.phys, p);
+        Ok(())
     }
 
     /// Reads `out.len()` bytes; all pages are translated before any byte is copied.
@@ -265,7 +322,8 @@ impl Mmu {
     }
 
     /// A frame now holds decoded code: make sure no cached write permission bypasses
-    /// the invalidation check.
+    /// the invalidation check. This must stay the only way a frame becomes a code
+    /// frame, because `Mmu::write` stores through a write tag without the check.
     pub fn mark_code_frame(&mut self, frame: u32) {
         if self.phys.mark_code(frame) {
             self.tlb.revoke_writes_to_frame(frame << PAGE_SHIFT);

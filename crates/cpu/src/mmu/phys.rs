@@ -3,7 +3,11 @@
 //!
 //! Every path that can change a frame's bytes goes through here, so a write to a code
 //! frame is never missed: the frame is queued for invalidation and the executor drops
-//! its decoded blocks before running another instruction.
+//! its decoded blocks before running another instruction. The one exception is
+//! `store_uncounted`, used only by `Mmu::write` through a TLB write tag, which the TLB
+//! never grants for a code frame (see `tlb.rs`).
+//!
+//! RAM is allocated once, in `new`, and never resized.
 
 pub const PAGE_SIZE: u32 = 4096;
 pub const PAGE_SHIFT: u32 = 12;
@@ -39,6 +43,29 @@ impl PhysMem {
     #[inline]
     pub fn contains(&self, phys: u32, len: u32) -> bool {
         (phys as usize).checked_add(len as usize).is_some_and(|end| end <= self.ram.len())
+    }
+
+    /// `N` bytes at `phys` if they all lie in RAM. The TLB-hit path of `Mmu::read`: one
+    /// bounds compare, then the load.
+    #[inline(always)]
+    pub(crate) fn load<const N: usize>(&self, phys: u32) -> Option<[u8; N]> {
+        let p = phys as usize;
+        self.ram.get(p..p + N).and_then(|b| b.try_into().ok())
+    }
+
+    /// Stores `N` bytes at `phys` if they all lie in RAM, *without* the code-frame
+    /// check; false (nothing stored) otherwise. Only for `Mmu::write` through a TLB
+    /// write tag, which is never granted for a code frame.
+    #[inline(always)]
+    pub(crate) fn store_uncounted<const N: usize>(&mut self, phys: u32, v: [u8; N]) -> bool {
+        let p = phys as usize;
+        match self.ram.get_mut(p..p + N) {
+            Some(b) => {
+                b.copy_from_slice(&v);
+                true
+            }
+            None => false,
+        }
     }
 
     // ---- reads (never fail for in-range addresses; callers translate first) ----
@@ -162,7 +189,9 @@ impl PhysMem {
 
     // ---- code tracking ----
 
-    pub fn mark_code(&mut self, frame: u32) -> bool {
+    /// Crate-private: a frame becomes code only through `Mmu::mark_code_frame`, which
+    /// also revokes the TLB's write tags for it.
+    pub(crate) fn mark_code(&mut self, frame: u32) -> bool {
         let f = frame as usize;
         match self.code.get_mut(f / 64) {
             Some(w) => {

@@ -2,10 +2,17 @@
 //!
 //! Direct-mapped, 4096 sets. Each entry keeps one tag per kind of access (user read,
 //! user write, supervisor read, supervisor write), so a hit is one load and one compare
-//! (docs/prior-art.md, "Performance anchors"). A tag is filled only when the
+//! (docs/prior-art.md, "Performance anchors"), and the physical address is one add of
+//! the entry's addend to the linear address. A tag is filled only when the
 //! walk that created the entry allowed that kind of access, and a write tag only once
 //! the Dirty bit is set in the PTE, so the first write through a clean translation takes
 //! the slow path and sets D (SDM Vol. 3A §4.8).
+//!
+//! Invariant relied on by `Mmu::write`: no entry holds a write tag for a frame that
+//! holds decoded code. `insert` withholds write tags from code frames and
+//! `Mmu::mark_code_frame` revokes them when a frame becomes one, so a write that hits a
+//! write tag needs no self-modifying-code check; every other write takes the slow path,
+//! which does the check.
 //!
 //! Entries are not re-checked against the page tables: like the hardware, a stale entry
 //! is used until INVLPG or a CR3 load removes it (SDM Vol. 3A §4.10.4). A lookup that
@@ -42,9 +49,15 @@ impl AccessKind {
     }
 }
 
+/// 32 bytes, so the set index scales by a shift and an entry never straddles two
+/// host cache lines.
 #[derive(Clone, Copy)]
+#[repr(C, align(32))]
 struct Entry {
     tags: [u32; 4],
+    /// `frame_base - (vpn << 12)`, wrapping: the linear address plus this is the
+    /// physical address, for any byte of the page.
+    addend: u32,
     /// Physical address of the page (4 KiB granule, even inside a 4 MiB page).
     frame_base: u32,
     global: bool,
@@ -52,16 +65,19 @@ struct Entry {
     large: bool,
 }
 
-const EMPTY: Entry = Entry { tags: [INVALID; 4], frame_base: 0, global: false, large: false };
+const EMPTY: Entry = Entry { tags: [INVALID; 4], addend: 0, frame_base: 0, global: false, large: false };
 
 /// One bit per 4 MiB region of the linear address space.
 const REGION_WORDS: usize = 1024 / 64;
 
 pub struct Tlb {
-    entries: Box<[Entry]>,
+    /// A fixed-size array rather than a slice, so the set index (masked to
+    /// `TLB_SETS - 1`) needs no bounds check on the hit path.
+    entries: Box<[Entry; TLB_SETS]>,
     /// Regions that may hold pieces of a 4 MiB page, so INVLPG scans only those.
     large_regions: [u64; REGION_WORDS],
-    /// Translations served by an entry (counted by `Mmu::translate`).
+    /// Accesses served by an entry (counted by `Mmu`'s hit paths: `translate`,
+    /// `read`, `write`, `probe`).
     pub hits: u64,
     pub misses: u64,
     pub flushes: u64,
@@ -85,7 +101,7 @@ pub struct Grant {
 impl Tlb {
     pub fn new() -> Self {
         Self {
-            entries: vec![EMPTY; TLB_SETS].into_boxed_slice(),
+            entries: Box::new([EMPTY; TLB_SETS]),
             large_regions: [0; REGION_WORDS],
             hits: 0,
             misses: 0,
@@ -101,18 +117,29 @@ impl Tlb {
     /// Physical page base for `lin` if a usable translation is cached.
     #[inline(always)]
     pub fn lookup(&self, lin: u32, kind: AccessKind) -> Option<u32> {
+        self.lookup_phys(lin, kind).map(|p| p & !0xfff)
+    }
+
+    /// Physical address of the byte at `lin` if a usable translation is cached: index,
+    /// compare, add.
+    #[inline(always)]
+    pub fn lookup_phys(&self, lin: u32, kind: AccessKind) -> Option<u32> {
         let vpn = lin >> 12;
         let e = &self.entries[Self::set(vpn)];
         if e.tags[kind as usize] == vpn {
-            Some(e.frame_base)
+            Some(lin.wrapping_add(e.addend))
         } else {
             None
         }
     }
 
     /// Records a translation. `dirty` says whether the PTE's D bit is now set, which
-    /// is required for a write tag; `large` that it comes from a 4 MiB page.
-    pub fn insert(
+    /// is required for a write tag; `code_frame` that the frame holds decoded code,
+    /// which forbids one (see the module note); `large` that it comes from a 4 MiB page.
+    ///
+    /// Crate-private so that nothing outside the MMU can cache a write tag for a code
+    /// frame.
+    pub(crate) fn insert(
         &mut self,
         lin: u32,
         frame_base: u32,
@@ -132,6 +159,7 @@ impl Tlb {
             vpn,
             if g.sup_write && w_ok { vpn } else { INVALID },
         ];
+        e.addend = frame_base.wrapping_sub(vpn << 12);
         e.frame_base = frame_base;
         e.global = g.global;
         e.large = large;
