@@ -340,29 +340,38 @@ fn round_fast(env: &mut Env, sign: bool, exp: i32, hi: u64, lo: u64, fmt: Fmt) -
     };
     const HALF: u64 = 1 << 63;
     let inexact = rem != 0;
-    let up = match env.rc {
-        RC_NEAREST => rem > HALF || (rem == HALF && hi & lsb != 0),
-        RC_DOWN => inexact && sign,
-        RC_UP => inexact && !sign,
-        _ => false,
-    };
-    let (mut e, mut s) = (exp, trunc);
-    if up {
-        let (sum, carry) = trunc.overflowing_add(lsb);
-        s = sum;
-        if carry {
-            s = HALF;
-            e += 1;
-        }
-    }
+    // Rounding up ⇔ `rem > thr`: to nearest, above half an ulp, or at exactly half
+    // when the kept part is odd; away from zero, anything inexact; else never.
+    let thr =
+        if env.rc == RC_NEAREST { HALF - u64::from(hi & lsb != 0) } else { directed_threshold(env.rc, sign) };
+    let up = rem > thr;
+    let (sum, carry) = trunc.overflowing_add(if up { lsb } else { 0 });
+    // A carry out of an all-ones significand: 2^64 is 2^63 one exponent higher.
+    let s = if carry { HALF } else { sum };
+    let e = exp + i32::from(carry);
     if e > fmt.emax {
         return None;
     }
     env.c1 = up;
-    if inexact {
-        env.flags |= PE;
-    }
+    env.flags |= u16::from(inexact) * PE;
     Some((e, s))
+}
+
+/// [`round_fast`]'s threshold for the directed rounding modes: 0 (any remainder
+/// rounds up) away from zero, `u64::MAX` (none does) toward it. Kept out of line so
+/// that round-to-nearest pays one predictable branch instead of a jump table.
+#[inline(never)]
+fn directed_threshold(rc: u8, sign: bool) -> u64 {
+    let away = match rc {
+        RC_DOWN => sign,
+        RC_UP => !sign,
+        _ => false,
+    };
+    if away {
+        0
+    } else {
+        u64::MAX
+    }
 }
 
 /// Rounds `sign × sig / 2^127 × 2^(exp − BIAS)` (`sig` with bit 127 set) to `fmt`.
@@ -454,14 +463,18 @@ fn round_pack_full(env: &mut Env, sign: bool, exp: i32, sig: u128, fmt: Fmt) -> 
 /// [`round_pack`] to a register, packed.
 #[inline(always)]
 pub fn round_reg(env: &mut Env, sign: bool, exp: i32, sig: u128, prec: u32) -> F80 {
-    let fmt = Fmt::reg(prec);
-    match round_fast(env, sign, exp, (sig >> 64) as u64, sig as u64, fmt) {
+    match round_fast(env, sign, exp, (sig >> 64) as u64, sig as u64, Fmt::reg(prec)) {
         Some((e, s)) => F80::new(sign, e as u16, s),
-        None => {
-            let (e, s) = round_pack_full(env, sign, exp, sig, fmt);
-            pack80(sign, e, s)
-        }
+        None => round_reg_full(env, sign, exp, sig, prec),
     }
+}
+
+/// [`round_reg`]'s slow path. A function of its own, taking scalars only, so that the
+/// inlined fast path does not build a [`Fmt`] on the stack for it every time.
+#[inline(never)]
+fn round_reg_full(env: &mut Env, sign: bool, exp: i32, sig: u128, prec: u32) -> F80 {
+    let (e, s) = round_pack_full(env, sign, exp, sig, Fmt::reg(prec));
+    pack80(sign, e, s)
 }
 
 #[inline]
@@ -539,15 +552,13 @@ fn prologue2(env: &mut Env, a: F80, b: F80) -> Result<(Class, Class), F80> {
 /// the class dispatch of the two-operand operations have nothing to do.
 #[inline(always)]
 fn both_normal(env: &Env, a: F80, b: F80) -> bool {
-    #[inline(always)]
-    fn normal(x: F80) -> bool {
-        x.exp().wrapping_sub(1) < 0x7ffe && x.sig >> 63 != 0
-    }
-    normal(a) && normal(b) && !env.src_denormal
+    // One branch for the lot: exponents in 1..=0x7ffe and both J bits set.
+    let exp_ok = |x: F80| x.exp().wrapping_sub(1) < 0x7ffe;
+    exp_ok(a) & exp_ok(b) & ((a.sig & b.sig) >> 63 != 0) & !env.src_denormal
 }
 
 /// `a + b`, or `a − b` with `sub`.
-#[inline]
+#[inline(always)]
 pub fn add(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
     if both_normal(env, a, b) {
         let mut x = Unp { sign: a.sign(), exp: i32::from(a.exp()), sig: a.sig };
@@ -597,29 +608,28 @@ fn add_full(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
 }
 
 /// Exact sum of two finite nonzero values, rounded once.
-#[inline]
+#[inline(always)]
 pub fn add_unp(env: &mut Env, x: &mut Unp, y: &mut Unp, prec: u32) -> F80 {
-    if (x.exp, x.sig) < (y.exp, y.sig) {
-        std::mem::swap(x, y);
-    }
+    // Which operand is larger, and whether the signs agree, are coin flips in real
+    // code: selects rather than branches keep them off the branch predictor.
+    let swap = (x.exp, x.sig) < (y.exp, y.sig);
+    let (a, b) = (*x, *y);
+    *x = if swap { b } else { a };
+    *y = if swap { a } else { b };
     let d = (x.exp - y.exp) as u32;
     let xs = u128::from(x.sig) << 63;
     // Most sums align within 64 places, where nothing is shifted out.
     let ys = if d < 64 { u128::from(y.sig) << (63 - d) } else { shr_sticky(u128::from(y.sig) << 63, d) };
-    let s = if x.sign == y.sign {
-        xs + ys
-    } else {
-        let s = xs - ys;
-        if s == 0 {
-            return F80::zero(env.rc == RC_DOWN);
-        }
-        s
-    };
+    let (sum, diff) = (xs + ys, xs - ys);
+    let s = if x.sign == y.sign { sum } else { diff };
+    if s == 0 {
+        return F80::zero(env.rc == RC_DOWN);
+    }
     let lz = s.leading_zeros();
     round_reg(env, x.sign, x.exp + 1 - lz as i32, s << lz, prec)
 }
 
-#[inline]
+#[inline(always)]
 pub fn mul(env: &mut Env, a: F80, b: F80) -> F80 {
     if both_normal(env, a, b) {
         let x = Unp { sign: false, exp: i32::from(a.exp()), sig: a.sig };
@@ -650,15 +660,13 @@ fn mul_full(env: &mut Env, a: F80, b: F80) -> F80 {
 #[inline]
 pub fn mul_unp(env: &mut Env, sign: bool, x: Unp, y: Unp, prec: u32) -> F80 {
     let p = u128::from(x.sig) * u128::from(y.sig);
-    let e = x.exp + y.exp - BIAS;
-    if p >> 127 != 0 {
-        round_reg(env, sign, e + 1, p, prec)
-    } else {
-        round_reg(env, sign, e, p << 1, prec)
-    }
+    // The product of two significands in [1, 2) lies in [1, 4): normalize without
+    // a branch, since either case is as likely as the other.
+    let top = (p >> 127) as u32;
+    round_reg(env, sign, x.exp + y.exp - BIAS + top as i32, p << (1 - top), prec)
 }
 
-#[inline]
+#[inline(always)]
 pub fn div(env: &mut Env, a: F80, b: F80) -> F80 {
     if both_normal(env, a, b) {
         let (e, s) = div_sig(a.sig, b.sig);
