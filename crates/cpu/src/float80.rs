@@ -189,10 +189,10 @@ pub struct Env {
 impl Env {
     #[inline]
     pub fn new(control: u16) -> Self {
-        // PC 0 → 24 bits, 2 → 53, 1 (reserved) and 3 → 64: a byte table in a
-        // constant, since every x87 instruction builds an Env and a `match` here
-        // compiled to a jump.
-        let prec = (0x4035_4018u32 >> (8 * ((control >> 8) & 3))) & 0xff;
+        // PC 0 → 24 bits, 2 → 53, 1 (reserved) and 3 → 64: a table, since every x87
+        // instruction builds an Env and a `match` here compiled to a jump.
+        const PREC: [u32; 4] = [24, 64, 53, 64];
+        let prec = PREC[usize::from((control >> 8) & 3)];
         Env {
             rc: ((control >> 10) & 3) as u8,
             prec,
@@ -957,7 +957,35 @@ fn round_to_int(env: &Env, u: Unp) -> Option<(u128, bool, bool)> {
 }
 
 /// FIST/FISTP to a `bits`-wide integer; invalid → the integer indefinite.
+#[inline]
 pub fn to_int(env: &mut Env, x: F80, bits: u32) -> i64 {
+    // A normal value below 2^63 in magnitude whose rounded value fits: the integer
+    // and the dropped fraction (left-aligned, half = 2^63) in one u64 each.
+    let e = i32::from(x.exp());
+    if x.sig >> 63 != 0 && (1..BIAS + 63).contains(&e) {
+        const HALF: u64 = 1 << 63;
+        let sh = (BIAS + 63 - e) as u32;
+        let (q, rem) = match sh {
+            1..=63 => (x.sig >> sh, x.sig << (64 - sh)),
+            64 => (0, x.sig),
+            // Below 1/2: only "inexact, less than half" matters.
+            _ => (0, 1),
+        };
+        let thr = if env.rc == RC_NEAREST { HALF - (q & 1) } else { directed_threshold(env.rc, x.sign()) };
+        let up = rem > thr;
+        let q = q + u64::from(up);
+        let limit = 1u64 << (bits - 1);
+        if q < limit || (x.sign() && q == limit) {
+            env.flags |= u16::from(rem != 0) * PE;
+            env.c1 = up;
+            return if x.sign() { (q as i64).wrapping_neg() } else { q as i64 };
+        }
+    }
+    to_int_full(env, x, bits)
+}
+
+#[inline(never)]
+fn to_int_full(env: &mut Env, x: F80, bits: u32) -> i64 {
     let indefinite = i64::MIN >> (64 - bits);
     env.c1 = false;
     match x.class() {
@@ -1318,6 +1346,47 @@ mod tests {
                 assert_eq!(packed, pack80(sign, e, s), "{what}");
                 assert_eq!((reg.flags, reg.c1), (full.flags, full.c1), "{what}");
             }
+        }
+    }
+
+    /// FIST's fast path against the full conversion: every exponent from below 1/2
+    /// to beyond the widest integer, fractions at and beside one half, all modes.
+    #[test]
+    fn to_int_fast_agrees_with_full() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300_000 {
+            let e = BIAS - 3 + (next() % 70) as i32;
+            let int_bits = (e - BIAS + 1).clamp(0, 64) as u32;
+            let sig = next() | (1 << 63);
+            let sig = if int_bits < 64 && next() % 2 == 0 {
+                // The fraction exactly one half, or one unit either side of it.
+                let frac_mask = u64::MAX >> int_bits;
+                let half = (frac_mask >> 1) + 1;
+                let frac = [half, half - 1, half.wrapping_add(1) & frac_mask, 0][(next() % 4) as usize];
+                (sig & !frac_mask) | frac | (1 << 63)
+            } else {
+                sig
+            };
+            let x = F80::new(next() & 1 != 0, e as u16, sig);
+            let bits = [16, 32, 64][(next() % 3) as usize];
+            let env = Env {
+                rc: (next() % 4) as u8,
+                prec: 64,
+                mask: 0x3f,
+                flags: (next() & 0x3f) as u16,
+                c1: next() & 1 != 0,
+                src_denormal: false,
+            };
+            let (mut fast, mut full) = (env, env);
+            let what = format!("x={x:x?} bits={bits} env={env:?}");
+            assert_eq!(to_int(&mut fast, x, bits), to_int_full(&mut full, x, bits), "{what}");
+            assert_eq!((fast.flags, fast.c1), (full.flags, full.c1), "{what}");
         }
     }
 
