@@ -340,11 +340,7 @@ fn round_fast(env: &mut Env, sign: bool, exp: i32, hi: u64, lo: u64, fmt: Fmt) -
     };
     const HALF: u64 = 1 << 63;
     let inexact = rem != 0;
-    // Rounding up ⇔ `rem > thr`: to nearest, above half an ulp, or at exactly half
-    // when the kept part is odd; away from zero, anything inexact; else never.
-    let thr =
-        if env.rc == RC_NEAREST { HALF - u64::from(hi & lsb != 0) } else { directed_threshold(env.rc, sign) };
-    let up = rem > thr;
+    let up = rem > threshold(env.rc, sign, hi & lsb != 0);
     let (sum, carry) = trunc.overflowing_add(if up { lsb } else { 0 });
     // A carry out of an all-ones significand: 2^64 is 2^63 one exponent higher.
     let s = if carry { HALF } else { sum };
@@ -357,20 +353,31 @@ fn round_fast(env: &mut Env, sign: bool, exp: i32, hi: u64, lo: u64, fmt: Fmt) -
     Some((e, s))
 }
 
-/// [`round_fast`]'s threshold for the directed rounding modes: 0 (any remainder
-/// rounds up) away from zero, `u64::MAX` (none does) toward it. Kept out of line so
-/// that round-to-nearest pays one predictable branch instead of a jump table.
-#[inline(never)]
-fn directed_threshold(rc: u8, sign: bool) -> u64 {
-    let away = match rc {
-        RC_DOWN => sign,
-        RC_UP => !sign,
-        _ => false,
-    };
-    if away {
-        0
+/// When a remainder rounds up: for `rem` the dropped bits left-aligned in a u64
+/// (half an ulp = 2^63), the result is rounded up iff `rem > threshold(..)`. To
+/// nearest: above half, or at half when the kept part is `odd`. Away from zero (RC
+/// down on a negative, up on a positive value): anything inexact. Otherwise never.
+///
+/// One predictable branch for round-to-nearest, a table for the rest. (A `match`
+/// on the rounding control compiled to a jump table, an indirect branch per
+/// rounding; an out-of-line helper for the directed modes cost its callers their
+/// callee-saved registers.)
+#[inline(always)]
+fn threshold(rc: u8, sign: bool, odd: bool) -> u64 {
+    const THR: [u64; 8] = [
+        0, // (nearest: not used)
+        0,
+        u64::MAX, // down, +
+        0,        // down, −
+        0,        // up, +
+        u64::MAX, // up, −
+        u64::MAX, // toward zero, +
+        u64::MAX, // toward zero, −
+    ];
+    if rc == RC_NEAREST {
+        (1 << 63) - u64::from(odd)
     } else {
-        u64::MAX
+        THR[usize::from(rc & 3) << 1 | usize::from(sign)]
     }
 }
 
@@ -963,7 +970,6 @@ pub fn to_int(env: &mut Env, x: F80, bits: u32) -> i64 {
     // and the dropped fraction (left-aligned, half = 2^63) in one u64 each.
     let e = i32::from(x.exp());
     if x.sig >> 63 != 0 && (1..BIAS + 63).contains(&e) {
-        const HALF: u64 = 1 << 63;
         let sh = (BIAS + 63 - e) as u32;
         let (q, rem) = match sh {
             1..=63 => (x.sig >> sh, x.sig << (64 - sh)),
@@ -971,8 +977,7 @@ pub fn to_int(env: &mut Env, x: F80, bits: u32) -> i64 {
             // Below 1/2: only "inexact, less than half" matters.
             _ => (0, 1),
         };
-        let thr = if env.rc == RC_NEAREST { HALF - (q & 1) } else { directed_threshold(env.rc, x.sign()) };
-        let up = rem > thr;
+        let up = rem > threshold(env.rc, x.sign(), q & 1 != 0);
         let q = q + u64::from(up);
         let limit = 1u64 << (bits - 1);
         if q < limit || (x.sign() && q == limit) {
