@@ -187,12 +187,12 @@ pub struct Env {
 }
 
 impl Env {
+    #[inline]
     pub fn new(control: u16) -> Self {
-        let prec = match (control >> 8) & 3 {
-            0 => 24,
-            2 => 53,
-            _ => 64,
-        };
+        // PC 0 → 24 bits, 2 → 53, 1 (reserved) and 3 → 64: a table, since every x87
+        // instruction builds an Env and a `match` here compiled to a jump.
+        const PREC: [u32; 4] = [24, 64, 53, 64];
+        let prec = PREC[usize::from((control >> 8) & 3)];
         Env {
             rc: ((control >> 10) & 3) as u8,
             prec,
@@ -318,12 +318,85 @@ impl Fmt {
     pub const F64: Fmt = Fmt { prec: 53, emin: BIAS - 1022, emax: BIAS + 1023, wrap: false };
 }
 
+/// The common case of [`round_pack`]: `hi:lo` is the 128-bit significand, and the
+/// result is a normal number of the format (no tininess, no overflow), so only PE and
+/// C1 can come out of it. `None` — with `env` untouched — sends the caller to
+/// [`round_pack`]'s full treatment.
+///
+/// Works on the top 64 bits with the bits below the rounding point folded into one
+/// left-aligned remainder word, which avoids 128-bit shifts by a variable amount.
+#[inline(always)]
+fn round_fast(env: &mut Env, sign: bool, exp: i32, hi: u64, lo: u64, fmt: Fmt) -> Option<(i32, u64)> {
+    if exp < fmt.emin {
+        return None;
+    }
+    let k = 64 - fmt.prec;
+    // `rem` is what is dropped, scaled so that half an ulp is 2^63; below its top `k`
+    // bits nothing but a sticky bit is needed (k ≤ 40 leaves room for it in bit 0).
+    let (trunc, rem, lsb) = if k == 0 {
+        (hi, lo, 1)
+    } else {
+        (hi & (u64::MAX << k), (hi << (64 - k)) | u64::from(lo != 0), 1u64 << k)
+    };
+    const HALF: u64 = 1 << 63;
+    let inexact = rem != 0;
+    let up = rem > threshold(env.rc, sign, hi & lsb != 0);
+    let (sum, carry) = trunc.overflowing_add(if up { lsb } else { 0 });
+    // A carry out of an all-ones significand: 2^64 is 2^63 one exponent higher.
+    let s = if carry { HALF } else { sum };
+    let e = exp + i32::from(carry);
+    if e > fmt.emax {
+        return None;
+    }
+    env.c1 = up;
+    env.flags |= u16::from(inexact) * PE;
+    Some((e, s))
+}
+
+/// When a remainder rounds up: for `rem` the dropped bits left-aligned in a u64
+/// (half an ulp = 2^63), the result is rounded up iff `rem > threshold(..)`. To
+/// nearest: above half, or at half when the kept part is `odd`. Away from zero (RC
+/// down on a negative, up on a positive value): anything inexact. Otherwise never.
+///
+/// One predictable branch for round-to-nearest, a table for the rest. (A `match`
+/// on the rounding control compiled to a jump table, an indirect branch per
+/// rounding; an out-of-line helper for the directed modes cost its callers their
+/// callee-saved registers.)
+#[inline(always)]
+fn threshold(rc: u8, sign: bool, odd: bool) -> u64 {
+    const THR: [u64; 8] = [
+        0, // (nearest: not used)
+        0,
+        u64::MAX, // down, +
+        0,        // down, −
+        0,        // up, +
+        u64::MAX, // up, −
+        u64::MAX, // toward zero, +
+        u64::MAX, // toward zero, −
+    ];
+    if rc == RC_NEAREST {
+        (1 << 63) - u64::from(odd)
+    } else {
+        THR[usize::from(rc & 3) << 1 | usize::from(sign)]
+    }
+}
+
 /// Rounds `sign × sig / 2^127 × 2^(exp − BIAS)` (`sig` with bit 127 set) to `fmt`.
 ///
 /// Returns `(exp, sig64)` in the 80-bit biased scale: `sig64 == 0` is a zero,
 /// `sig64` without bit 63 is a denormal of the format (then `exp == fmt.emin`), and
 /// `exp > fmt.emax` is an infinity. Raises PE, UE, OE and sets `env.c1`.
+#[inline]
 pub fn round_pack(env: &mut Env, sign: bool, exp: i32, sig: u128, fmt: Fmt) -> (i32, u64) {
+    match round_fast(env, sign, exp, (sig >> 64) as u64, sig as u64, fmt) {
+        Some(r) => r,
+        None => round_pack_full(env, sign, exp, sig, fmt),
+    }
+}
+
+/// [`round_pack`] for every case, including tiny and overflowing results.
+#[inline(never)]
+fn round_pack_full(env: &mut Env, sign: bool, exp: i32, sig: u128, fmt: Fmt) -> (i32, u64) {
     debug_assert!(sig >> 127 == 1);
     let shift = 128 - fmt.prec;
     let ue_trap = !env.masked(UE);
@@ -395,9 +468,19 @@ pub fn round_pack(env: &mut Env, sign: bool, exp: i32, sig: u128, fmt: Fmt) -> (
 }
 
 /// [`round_pack`] to a register, packed.
-#[inline]
+#[inline(always)]
 pub fn round_reg(env: &mut Env, sign: bool, exp: i32, sig: u128, prec: u32) -> F80 {
-    let (e, s) = round_pack(env, sign, exp, sig, Fmt::reg(prec));
+    match round_fast(env, sign, exp, (sig >> 64) as u64, sig as u64, Fmt::reg(prec)) {
+        Some((e, s)) => F80::new(sign, e as u16, s),
+        None => round_reg_full(env, sign, exp, sig, prec),
+    }
+}
+
+/// [`round_reg`]'s slow path. A function of its own, taking scalars only, so that the
+/// inlined fast path does not build a [`Fmt`] on the stack for it every time.
+#[inline(never)]
+fn round_reg_full(env: &mut Env, sign: bool, exp: i32, sig: u128, prec: u32) -> F80 {
+    let (e, s) = round_pack_full(env, sign, exp, sig, Fmt::reg(prec));
     pack80(sign, e, s)
 }
 
@@ -472,8 +555,28 @@ fn prologue2(env: &mut Env, a: F80, b: F80) -> Result<(Class, Class), F80> {
     Ok((ca, cb))
 }
 
+/// Both operands are normal and no memory operand was denormal: the prologue and
+/// the class dispatch of the two-operand operations have nothing to do.
+#[inline(always)]
+fn both_normal(env: &Env, a: F80, b: F80) -> bool {
+    // One branch for the lot: exponents in 1..=0x7ffe and both J bits set.
+    let exp_ok = |x: F80| x.exp().wrapping_sub(1) < 0x7ffe;
+    exp_ok(a) & exp_ok(b) & ((a.sig & b.sig) >> 63 != 0) & !env.src_denormal
+}
+
 /// `a + b`, or `a − b` with `sub`.
+#[inline(always)]
 pub fn add(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
+    if both_normal(env, a, b) {
+        let mut x = Unp { sign: a.sign(), exp: i32::from(a.exp()), sig: a.sig };
+        let mut y = Unp { sign: b.sign() ^ sub, exp: i32::from(b.exp()), sig: b.sig };
+        return add_unp(env, &mut x, &mut y, env.prec);
+    }
+    add_full(env, a, b, sub)
+}
+
+#[inline(never)]
+fn add_full(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
     let (ca, cb) = match prologue2(env, a, b) {
         Ok(c) => c,
         Err(r) => return r,
@@ -512,27 +615,39 @@ pub fn add(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
 }
 
 /// Exact sum of two finite nonzero values, rounded once.
+#[inline(always)]
 pub fn add_unp(env: &mut Env, x: &mut Unp, y: &mut Unp, prec: u32) -> F80 {
-    if (x.exp, x.sig) < (y.exp, y.sig) {
-        std::mem::swap(x, y);
-    }
+    // Which operand is larger, and whether the signs agree, are coin flips in real
+    // code: selects rather than branches keep them off the branch predictor.
+    let swap = (x.exp, x.sig) < (y.exp, y.sig);
+    let (a, b) = (*x, *y);
+    *x = if swap { b } else { a };
+    *y = if swap { a } else { b };
     let d = (x.exp - y.exp) as u32;
     let xs = u128::from(x.sig) << 63;
-    let ys = shr_sticky(u128::from(y.sig) << 63, d);
-    let s = if x.sign == y.sign {
-        xs + ys
-    } else {
-        let s = xs - ys;
-        if s == 0 {
-            return F80::zero(env.rc == RC_DOWN);
-        }
-        s
-    };
+    // Most sums align within 64 places, where nothing is shifted out.
+    let ys = if d < 64 { u128::from(y.sig) << (63 - d) } else { shr_sticky(u128::from(y.sig) << 63, d) };
+    let (sum, diff) = (xs + ys, xs - ys);
+    let s = if x.sign == y.sign { sum } else { diff };
+    if s == 0 {
+        return F80::zero(env.rc == RC_DOWN);
+    }
     let lz = s.leading_zeros();
     round_reg(env, x.sign, x.exp + 1 - lz as i32, s << lz, prec)
 }
 
+#[inline(always)]
 pub fn mul(env: &mut Env, a: F80, b: F80) -> F80 {
+    if both_normal(env, a, b) {
+        let x = Unp { sign: false, exp: i32::from(a.exp()), sig: a.sig };
+        let y = Unp { sign: false, exp: i32::from(b.exp()), sig: b.sig };
+        return mul_unp(env, a.sign() ^ b.sign(), x, y, env.prec);
+    }
+    mul_full(env, a, b)
+}
+
+#[inline(never)]
+fn mul_full(env: &mut Env, a: F80, b: F80) -> F80 {
     let (ca, cb) = match prologue2(env, a, b) {
         Ok(c) => c,
         Err(r) => return r,
@@ -552,15 +667,24 @@ pub fn mul(env: &mut Env, a: F80, b: F80) -> F80 {
 #[inline]
 pub fn mul_unp(env: &mut Env, sign: bool, x: Unp, y: Unp, prec: u32) -> F80 {
     let p = u128::from(x.sig) * u128::from(y.sig);
-    let e = x.exp + y.exp - BIAS;
-    if p >> 127 != 0 {
-        round_reg(env, sign, e + 1, p, prec)
-    } else {
-        round_reg(env, sign, e, p << 1, prec)
-    }
+    // The product of two significands in [1, 2) lies in [1, 4): normalize without
+    // a branch, since either case is as likely as the other.
+    let top = (p >> 127) as u32;
+    round_reg(env, sign, x.exp + y.exp - BIAS + top as i32, p << (1 - top), prec)
 }
 
+#[inline(always)]
 pub fn div(env: &mut Env, a: F80, b: F80) -> F80 {
+    if both_normal(env, a, b) {
+        let (e, s) = div_sig(a.sig, b.sig);
+        let exp = i32::from(a.exp()) - i32::from(b.exp()) + BIAS + e;
+        return round_reg(env, a.sign() ^ b.sign(), exp, s, env.prec);
+    }
+    div_full(env, a, b)
+}
+
+#[inline(never)]
+fn div_full(env: &mut Env, a: F80, b: F80) -> F80 {
     if b.class() == Class::Zero && matches!(a.class(), Class::Normal | Class::Denormal) {
         // Division by zero takes precedence over a denormal dividend (no DE).
         env.flags |= ZE;
@@ -753,7 +877,26 @@ pub fn from_f64(env: &mut Env, bits: u64) -> F80 {
 
 /// Converts for FST m32/m64: `fmt` is [`Fmt::F32`] or [`Fmt::F64`]. Returns the
 /// destination's bits; with an unmasked exception the caller stores nothing.
+#[inline(always)]
 fn to_small(env: &mut Env, x: F80, fmt: Fmt, ebits: u32) -> u64 {
+    // A normal value whose rounded result is a normal of the format: no class
+    // dispatch, and only PE and C1 to report.
+    if x.sig >> 63 != 0 {
+        let e = i32::from(x.exp());
+        if e <= fmt.emax {
+            if let Some((e, s)) = round_fast(env, x.sign(), e, x.sig, 0, fmt) {
+                let fbits = fmt.prec - 1;
+                let sign_bit = u64::from(x.sign()) << (ebits + fbits);
+                let field = (e - fmt.emin + 1) as u64;
+                return sign_bit | (field << fbits) | ((s << 1) >> (64 - fbits));
+            }
+        }
+    }
+    to_small_full(env, x, fmt, ebits)
+}
+
+#[inline(never)]
+fn to_small_full(env: &mut Env, x: F80, fmt: Fmt, ebits: u32) -> u64 {
     let fbits = fmt.prec - 1;
     let width = 1 + ebits + fbits;
     let sign_bit = u64::from(x.sign()) << (width - 1);
@@ -821,7 +964,33 @@ fn round_to_int(env: &Env, u: Unp) -> Option<(u128, bool, bool)> {
 }
 
 /// FIST/FISTP to a `bits`-wide integer; invalid → the integer indefinite.
+#[inline]
 pub fn to_int(env: &mut Env, x: F80, bits: u32) -> i64 {
+    // A normal value below 2^63 in magnitude whose rounded value fits: the integer
+    // and the dropped fraction (left-aligned, half = 2^63) in one u64 each.
+    let e = i32::from(x.exp());
+    if x.sig >> 63 != 0 && (1..BIAS + 63).contains(&e) {
+        let sh = (BIAS + 63 - e) as u32;
+        let (q, rem) = match sh {
+            1..=63 => (x.sig >> sh, x.sig << (64 - sh)),
+            64 => (0, x.sig),
+            // Below 1/2: only "inexact, less than half" matters.
+            _ => (0, 1),
+        };
+        let up = rem > threshold(env.rc, x.sign(), q & 1 != 0);
+        let q = q + u64::from(up);
+        let limit = 1u64 << (bits - 1);
+        if q < limit || (x.sign() && q == limit) {
+            env.flags |= u16::from(rem != 0) * PE;
+            env.c1 = up;
+            return if x.sign() { (q as i64).wrapping_neg() } else { q as i64 };
+        }
+    }
+    to_int_full(env, x, bits)
+}
+
+#[inline(never)]
+fn to_int_full(env: &mut Env, x: F80, bits: u32) -> i64 {
     let indefinite = i64::MIN >> (64 - bits);
     env.c1 = false;
     match x.class() {
@@ -1120,6 +1289,110 @@ mod tests {
         assert_eq!(to_int(&mut env, f(-9.223_372_036_854_776e18), 64), i64::MIN);
         assert_eq!(from_i64(i64::MIN), f(-9.223_372_036_854_776e18));
         assert_eq!(to_f64(&mut env, from_i64(-7)), (-7.0f64).to_bits());
+    }
+
+    /// The fast rounding path against the full one, with the remainder at every
+    /// interesting distance from a rounding point, exponents at both ends of each
+    /// format's range, all rounding modes and mask combinations.
+    #[test]
+    fn round_fast_agrees_with_round_pack_full() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let fmts = [Fmt::reg(24), Fmt::reg(53), Fmt::reg(64), Fmt::F32, Fmt::F64];
+        for _ in 0..400_000 {
+            let fmt = fmts[(next() % 5) as usize];
+            let sign = next() & 1 != 0;
+            let exp = match next() % 4 {
+                0 => fmt.emin - 2 + (next() % 5) as i32,
+                1 => fmt.emax - 2 + (next() % 5) as i32,
+                _ => fmt.emin + (next() % (fmt.emax - fmt.emin + 1) as u64) as i32,
+            };
+            // The kept bits: random, or all ones (rounding up carries out).
+            let shift = 128 - fmt.prec;
+            let kept =
+                if next() % 4 == 0 { u128::MAX } else { (u128::from(next()) << 64) | u128::from(next()) };
+            let half = 1u128 << (shift - 1);
+            let rem_mask = (1u128 << shift) - 1;
+            let rand_rem = ((u128::from(next()) << 64) | u128::from(next())) & rem_mask;
+            let rem = match next() % 8 {
+                0 => 0,
+                1 => half,
+                2 => half - 1,
+                3 => half + 1,
+                4 => rem_mask,
+                5 => 1,
+                6 => half | (1u128 << (next() % u64::from(shift - 1))),
+                _ => rand_rem,
+            };
+            let sig = (kept & !rem_mask) | rem | (1u128 << 127);
+            let env = Env {
+                rc: (next() % 4) as u8,
+                prec: fmt.prec,
+                mask: (next() & 0x3f) as u16,
+                flags: (next() & 0x3f) as u16,
+                c1: next() & 1 != 0,
+                src_denormal: false,
+            };
+            let (mut fast, mut full) = (env, env);
+            let r_fast = round_pack(&mut fast, sign, exp, sig, fmt);
+            let r_full = round_pack_full(&mut full, sign, exp, sig, fmt);
+            let what = format!("sign={sign} exp={exp:#x} sig={sig:#x} fmt={fmt:?} env={env:?}");
+            assert_eq!(r_fast, r_full, "{what}");
+            assert_eq!((fast.flags, fast.c1), (full.flags, full.c1), "{what}");
+            if fmt.wrap {
+                let (mut reg, mut full) = (env, env);
+                let packed = round_reg(&mut reg, sign, exp, sig, fmt.prec);
+                let (e, s) = round_pack_full(&mut full, sign, exp, sig, fmt);
+                assert_eq!(packed, pack80(sign, e, s), "{what}");
+                assert_eq!((reg.flags, reg.c1), (full.flags, full.c1), "{what}");
+            }
+        }
+    }
+
+    /// FIST's fast path against the full conversion: every exponent from below 1/2
+    /// to beyond the widest integer, fractions at and beside one half, all modes.
+    #[test]
+    fn to_int_fast_agrees_with_full() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..300_000 {
+            let e = BIAS - 3 + (next() % 70) as i32;
+            let int_bits = (e - BIAS + 1).clamp(0, 64) as u32;
+            let sig = next() | (1 << 63);
+            let sig = if int_bits < 64 && next() % 2 == 0 {
+                // The fraction exactly one half, or one unit either side of it.
+                let frac_mask = u64::MAX >> int_bits;
+                let half = (frac_mask >> 1) + 1;
+                let frac = [half, half - 1, half.wrapping_add(1) & frac_mask, 0][(next() % 4) as usize];
+                (sig & !frac_mask) | frac | (1 << 63)
+            } else {
+                sig
+            };
+            let x = F80::new(next() & 1 != 0, e as u16, sig);
+            let bits = [16, 32, 64][(next() % 3) as usize];
+            let env = Env {
+                rc: (next() % 4) as u8,
+                prec: 64,
+                mask: 0x3f,
+                flags: (next() & 0x3f) as u16,
+                c1: next() & 1 != 0,
+                src_denormal: false,
+            };
+            let (mut fast, mut full) = (env, env);
+            let what = format!("x={x:x?} bits={bits} env={env:?}");
+            assert_eq!(to_int(&mut fast, x, bits), to_int_full(&mut full, x, bits), "{what}");
+            assert_eq!((fast.flags, fast.c1), (full.flags, full.c1), "{what}");
+        }
     }
 
     #[test]

@@ -565,6 +565,134 @@ fn memory_operand_arithmetic() {
     b.finish("memory_operand_arithmetic");
 }
 
+/// A significand with `n` significant bits (1 ≤ n ≤ 64): J set, the lowest of the
+/// `n` bits set too when `odd`, random in between, zero below.
+fn sig_bits(rng: &mut Rng, n: u32, odd: bool) -> u64 {
+    let v = (rng.next() | (1 << 63)) & (u64::MAX << (64 - n));
+    if odd {
+        v | (1 << (64 - n))
+    } else {
+        v
+    }
+}
+
+/// Normal operands whose exact result lies on a rounding boundary of the precision
+/// in force — a tie, a hair either side of one, a carry out of an all-ones
+/// significand — with result exponents in the middle of the range and at both of
+/// its ends (where rounding without the tiny/overflow cases has to hand over to the
+/// full treatment). All rounding and precision controls.
+#[test]
+fn rounding_boundaries_of_normal_operands() {
+    let mut b = Bench::new();
+    let mut rng = Rng(0x0bad_5eed_f00d_cafe);
+    let ops = [[0xd8u8, 0xc1], [0xd8, 0xe1], [0xd8, 0xc9], [0xd8, 0xf1]];
+    let names = ["fadd", "fsub", "fmul", "fdiv"];
+    let bodies: Vec<Vec<u8>> = ops.iter().map(|op| two_operand_body(op)).collect();
+    for _ in 0..40_000 {
+        let k = rng.below(3) as usize;
+        let (prec, pc) = ([24u32, 53, 64][k], [0u16, 2, 3][k]);
+        let cw = control(rng.below(4) as u16, pc);
+        // Exponent of the result: near the bottom, near the top, or ordinary.
+        let er = match rng.below(4) {
+            0 => rng.below(6) as i32 - 2,
+            1 => 0x7ffe - rng.below(4) as i32,
+            _ => 0x3fff + rng.below(200) as i32 - 100,
+        };
+        let sign = |rng: &mut Rng| rng.below(2) == 1;
+        let op = rng.below(4) as usize;
+        let (x, y) = match op {
+            0 | 1 => {
+                // a has `prec` bits (all ones now and then); b is half an ulp of a,
+                // or a neighbour of that, at, above or below the tie position.
+                let ea = er.clamp(1, 0x7ffe);
+                let sa =
+                    if rng.below(4) == 0 { u64::MAX << (64 - prec) } else { sig_bits(&mut rng, prec, false) };
+                let d = prec as i32 - 1 + rng.below(3) as i32;
+                let sb = match rng.below(5) {
+                    0 => 1 << 63,
+                    1 => (1 << 63) | 1,
+                    2 => u64::MAX,
+                    3 => 0xc000_0000_0000_0000,
+                    _ => rng.sig(),
+                };
+                let eb = (ea - d).max(1);
+                (f80(sign(&mut rng), ea as u16, sa), f80(sign(&mut rng), eb as u16, sb))
+            }
+            2 => {
+                // Odd significands of na and nb bits: the product has na + nb − 1 or
+                // na + nb bits and is odd, so at prec + 1 bits it is an exact tie.
+                let na = 1 + rng.below(u64::from(prec)) as u32;
+                let nb = (prec + 1 + rng.below(2) as u32).saturating_sub(na).clamp(1, 64);
+                let ea = 0x3fff + rng.below(40) as i32 - 20;
+                let eb = (er - ea + 0x3fff).clamp(1, 0x7ffe);
+                (
+                    f80(sign(&mut rng), ea.clamp(1, 0x7ffe) as u16, sig_bits(&mut rng, na, true)),
+                    f80(sign(&mut rng), eb as u16, sig_bits(&mut rng, nb, true)),
+                )
+            }
+            _ => {
+                // a = q × b with q odd of prec + 1 bits: an exact tie (24 and 53 bits;
+                // a 64-bit quotient of 64-bit significands cannot be one).
+                let nq = prec.min(53) + 1;
+                let q = (rng.next() | 1 | (1 << 63)) >> (64 - nq);
+                let bi = (rng.next() | 1 | (1 << 63)) >> (nq + rng.below(4) as u32);
+                let a = q * bi;
+                let (la, lb) = (a.leading_zeros(), bi.leading_zeros());
+                let eb = 0x3fff + rng.below(40) as i32 - 20;
+                let ea = (er + eb - 0x3fff).clamp(1, 0x7ffe);
+                (f80(sign(&mut rng), ea as u16, a << la), f80(sign(&mut rng), eb as u16, bi << lb))
+            }
+        };
+        b.case(
+            &format!("{} a={x:x?} b={y:x?} cw={cw:04x}", names[op]),
+            &bodies[op],
+            &data_with(cw, &[x, y]),
+            Check::Exact,
+        );
+    }
+    b.finish("rounding_boundaries_of_normal_operands");
+}
+
+/// FST m32/m64 and FISTP m32/m64 of values on and beside their rounding
+/// boundaries, with exponents at the ends of the destination's normal range.
+#[test]
+fn store_rounding_boundaries() {
+    let mut b = Bench::new();
+    let mut rng = Rng(0x5eed_0f57_0eb0_0d17);
+    // (name, instruction, significand bits kept, exponent range of interest)
+    let stores: [(&str, [u8; 3], u32, [i32; 3]); 4] = [
+        ("fst m32", mem(0xd9, 2, OUT), 24, [0x3fff - 126, 0x3fff + 127, 0x3fff]),
+        ("fst m64", mem(0xdd, 2, OUT), 53, [0x3fff - 1022, 0x3fff + 1023, 0x3fff]),
+        ("fistp m32", mem(0xdb, 3, OUT), 0, [0x3fff - 2, 0x3fff + 30, 0x3fff + 10]),
+        ("fistp m64", mem(0xdf, 7, OUT), 0, [0x3fff - 2, 0x3fff + 62, 0x3fff + 40]),
+    ];
+    for _ in 0..20_000 {
+        let (name, op, keep, exps) = stores[rng.below(4) as usize];
+        let e = exps[rng.below(3) as usize] + rng.below(5) as i32 - 2;
+        // For the integer stores the kept bits are those above the binary point.
+        let keep = if keep == 0 { (e - 0x3fff + 1).clamp(1, 63) as u32 } else { keep };
+        let top = sig_bits(&mut rng, keep, false);
+        let half = 1u64 << (63 - keep);
+        let low = match rng.below(6) {
+            0 => half,
+            1 => half - 1,
+            2 => half + 1,
+            3 => 0,
+            4 => (half << 1) - 1,
+            _ => rng.next() & ((half << 1) - 1),
+        };
+        let x = f80(rng.below(2) == 1, e.clamp(1, 0x7ffe) as u16, top | low);
+        let cw = control(rng.below(4) as u16, [0, 2, 3][rng.below(3) as usize]);
+        b.case(
+            &format!("{name} a={x:x?} cw={cw:04x}"),
+            &one_operand_body(&op),
+            &data_with(cw, &[x]),
+            Check::Exact,
+        );
+    }
+    b.finish("store_rounding_boundaries");
+}
+
 /// One-operand instructions (D9 xx) over edge values and a sweep.
 #[test]
 fn unary_operations() {
