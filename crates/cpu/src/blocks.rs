@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::uop::Uop;
+use crate::uop::{Uop, FUSED};
 
 /// Block id of the scratch slot: an instruction that crosses a page boundary is
 /// decoded there each time it runs, never cached or linked (it belongs to two frames).
@@ -41,6 +41,9 @@ pub(crate) struct Block {
     /// EIP after the last micro-op: where a block that does not branch continues.
     pub end_eip: u32,
     pub uops: Box<[Uop]>,
+    /// Instructions the block retires when it runs to the end: one per micro-op, two
+    /// for a fused compare-and-branch (always the last).
+    pub insns: u32,
     /// `[fall-through, taken]` successors.
     pub links: [Link; 2],
     /// Next block in the same lookup set, or NONE.
@@ -55,6 +58,7 @@ impl Block {
             lin: 0,
             end_eip: 0,
             uops: Box::new([]),
+            insns: 0,
             links: [NO_LINK; 2],
             chain: NONE,
             live: false,
@@ -128,10 +132,12 @@ impl Blocks {
     /// Stores a new block; returns its id.
     pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: Vec<Uop>) -> u32 {
         let set = set_of(phys);
+        let fused = uops.last().is_some_and(|u| u.flags & FUSED != 0);
         let block = Block {
             phys,
             lin,
             end_eip,
+            insns: (uops.len() + usize::from(fused)) as u32,
             uops: uops.into_boxed_slice(),
             links: [NO_LINK; 2],
             chain: self.sets[set],
@@ -158,6 +164,7 @@ impl Blocks {
         s.lin = lin;
         s.end_eip = end_eip;
         s.uops = Box::new([uop]);
+        s.insns = 1;
         SCRATCH
     }
 

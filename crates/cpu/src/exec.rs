@@ -14,10 +14,11 @@ use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemon
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
 use crate::mmu::{AccessKind, PAGE_SIZE};
+use crate::ops::control::fuse;
 use crate::seg::SegReg;
 use crate::state::Cpu;
 use crate::table::lower;
-use crate::uop::{Uop, MAY_WRITE};
+use crate::uop::{Uop, FUSED, MAY_WRITE};
 
 /// Longest block we build; keeps SMC latency and the build cost bounded.
 const MAX_BLOCK: usize = 64;
@@ -83,7 +84,16 @@ impl Cpu {
             let block = &code.blocks[id as usize];
             let uops = &block.uops[..];
             let left = end - self.icount;
-            let n = if (uops.len() as u64) <= left { uops.len() } else { left as usize };
+            // Micro-ops run whole. When the budget ends inside a fused
+            // compare-and-branch (the last micro-op, two instructions), its compare
+            // runs alone afterwards (`split`).
+            let (n, split) = if u64::from(block.insns) <= left {
+                (uops.len(), false)
+            } else if left as usize >= uops.len() {
+                (uops.len() - 1, true)
+            } else {
+                (left as usize, false)
+            };
             self.next_eip = block.end_eip;
             let mut done = n;
             for u in &uops[..n] {
@@ -97,12 +107,21 @@ impl Cpu {
                     break;
                 }
             }
-            self.icount += done as u64;
             if done == uops.len() {
+                self.icount += u64::from(block.insns);
                 self.eip = self.next_eip;
                 let slot = usize::from(self.eip != block.end_eip);
                 prev = Some((id, slot));
+            } else if split && done == n {
+                let u = &uops[n];
+                if let Err(e) = (u.alt)(self, u) {
+                    return self.exit_at(u, n, e);
+                }
+                self.icount += n as u64 + 1;
+                self.eip = u.next_ip32();
+                prev = None;
             } else {
+                self.icount += done as u64;
                 self.eip = uops[done].eip;
                 prev = None;
             }
@@ -172,7 +191,17 @@ impl Cpu {
                     ip = insn.next_ip32();
                     let (u, left) = lower(&insn, known);
                     known = left;
-                    uops.push(u);
+                    // A CMP/TEST of registers and the Jcc after it become one micro-op.
+                    match uops.last_mut().filter(|_| stop).and_then(|p| fuse(p, &u).map(|h| (p, h))) {
+                        Some((p, h)) => {
+                            p.alt = p.exec;
+                            p.exec = h;
+                            p.imm2 = u.imm2;
+                            p.cc = u.cc;
+                            p.flags |= FUSED;
+                        }
+                        None => uops.push(u),
+                    }
                     if stop {
                         break;
                     }

@@ -33,6 +33,9 @@ pub const ADDR16: u8 = 1 << 2;
 /// [`Uop::flags`]: the instruction may store to memory (it has a memory operand, or it
 /// pushes). Only after such an instruction can a decoded block have become stale.
 pub const MAY_WRITE: u8 = 1 << 3;
+/// [`Uop::flags`]: a CMP or TEST fused with the Jcc after it (see `ops::control::fuse`):
+/// the micro-op retires two instructions; `alt` runs the first one alone.
+pub const FUSED: u8 = 1 << 4;
 
 /// [`Uop::ea_mode`]: displacement only.
 pub const EA_DISP: u8 = 0;
@@ -88,6 +91,9 @@ pub enum Form {
 #[repr(C)]
 pub struct Uop {
     pub exec: Handler,
+    /// For a [`FUSED`] micro-op, the handler of its first instruction alone (used when
+    /// the budget ends between the two); otherwise the same as `exec`.
+    pub alt: Handler,
     /// EIP of this instruction (not linear: CS base not added).
     pub eip: u32,
     /// Memory operand displacement (already sign-extended).
@@ -122,7 +128,7 @@ pub struct Uop {
     pub known: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<Uop>() <= 48);
+const _: () = assert!(std::mem::size_of::<Uop>() <= 56);
 
 /// Index of a general register in its width's encoding order (0–7), or 0.
 fn gpr_number(r: Register) -> u8 {
@@ -230,6 +236,7 @@ impl Uop {
         }
         Self {
             exec,
+            alt: exec,
             eip: insn.ip32(),
             disp: insn.memory_displacement32(),
             imm,

@@ -30,7 +30,7 @@ use iced_x86::{ConditionCode, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{NT, RF};
-use crate::operand::Int;
+use crate::operand::{BinOp, Int};
 use crate::ops::stack::{peek_all, push_all, user_flags_mask};
 use crate::seg::SegReg;
 use crate::state::ESP;
@@ -163,6 +163,106 @@ fn jcc_form(u: &Uop) -> Option<Handler> {
     ];
     debug_assert_eq!(CCS[u.cc as usize], u.cc);
     ON.get(u.cc as usize).copied()
+}
+
+/// A CMP or TEST of a register with a register (`IMM` false) or an immediate, fused
+/// with the Jcc after it: one micro-op, two instructions. The flags are recorded as
+/// the compare alone records them (they stay visible after the branch); the
+/// condition is then read from the operands just compared.
+fn cmp_jcc<T: Int, O: BinOp, const KIND: u8, const IMM: bool, const CC: u8>(
+    cpu: &mut Cpu,
+    insn: &Uop,
+) -> Result<(), Exception> {
+    let a = T::gpr(cpu, insn.r0);
+    let b = if IMM { T::from_u32(insn.imm) } else { T::gpr(cpu, insn.r1) };
+    O::apply(&mut cpu.flags, a, b);
+    if cpu.flags.cond_known::<T, KIND>(CCS[CC as usize]) {
+        branch(cpu, insn);
+    }
+    Ok(())
+}
+
+/// The 17 `cmp_jcc` instances for one width, operation and source form.
+macro_rules! cmp_jcc_table {
+    ($t:ty, $o:ty, $k:expr, $imm:expr) => {
+        [
+            cmp_jcc::<$t, $o, { $k }, $imm, 0>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 1>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 2>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 3>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 4>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 5>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 6>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 7>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 8>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 9>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 10>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 11>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 12>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 13>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 14>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 15>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 16>,
+        ]
+    };
+}
+
+/// The fused handler for `prev` (a CMP or TEST of 8- or 32-bit registers, or of one
+/// with an immediate) followed by the Jcc `jcc` in the same block, if they fuse.
+/// Fused instructions cannot fault, so the pair retires whole or not at all.
+pub(crate) fn fuse(prev: &Uop, jcc: &Uop) -> Option<Handler> {
+    use crate::flags::lazy::{LOGIC, SUB};
+    use crate::ops::arith::Cmp;
+    use crate::ops::logic::Test;
+    use crate::uop::Form;
+    use iced_x86::Mnemonic as M;
+    const CMP8: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, false);
+    const CMP8I: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, true);
+    const CMP32: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, false);
+    const CMP32I: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, true);
+    const TEST8: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, false);
+    const TEST8I: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, true);
+    const TEST32: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, false);
+    const TEST32I: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, true);
+    let is_jcc = matches!(
+        jcc.mnemonic(),
+        M::Jo
+            | M::Jno
+            | M::Jb
+            | M::Jae
+            | M::Je
+            | M::Jne
+            | M::Jbe
+            | M::Ja
+            | M::Js
+            | M::Jns
+            | M::Jp
+            | M::Jnp
+            | M::Jl
+            | M::Jge
+            | M::Jle
+            | M::Jg
+    );
+    if !is_jcc || prev.flags & crate::uop::FUSED != 0 {
+        return None;
+    }
+    let imm = match prev.form()? {
+        Form::RR => false,
+        Form::RI => true,
+        _ => return None,
+    };
+    let table = match (prev.mnemonic(), prev.op0_register().size(), imm) {
+        (M::Cmp, 1, false) => &CMP8,
+        (M::Cmp, 1, true) => &CMP8I,
+        (M::Cmp, 4, false) => &CMP32,
+        (M::Cmp, 4, true) => &CMP32I,
+        (M::Test, 1, false) => &TEST8,
+        (M::Test, 1, true) => &TEST8I,
+        (M::Test, 4, false) => &TEST32,
+        (M::Test, 4, true) => &TEST32I,
+        _ => return None,
+    };
+    table.get(jcc.cc as usize).copied()
 }
 
 /// JMP r/m16 / r/m32: EIP := the operand, zero-extended.

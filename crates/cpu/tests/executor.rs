@@ -1,0 +1,93 @@
+//! The executor's bookkeeping: EIP and the instruction count are exact at every exit
+//! however blocks are cut (budget, fused compare-and-branch, self-modifying code),
+//! and a loop run through block links ends in the same state as one single-stepped.
+
+mod common;
+
+use common::Machine;
+use growsdown_cpu::flags::{CF, SF, ZF};
+use growsdown_cpu::mmu::{PTE_P, PTE_RW, PTE_US};
+use growsdown_cpu::{Exit, EAX, EBX, ECX};
+
+const CODE: u32 = 0x0804_8000;
+
+/// `mov ecx, 5 ; top: add eax, ecx ; dec ecx ; cmp ecx, 0 ; jne top ; mov ebx, eax`
+const LOOP: [u8; 17] = [
+    0xb9, 0x05, 0x00, 0x00, 0x00, // mov ecx, 5
+    0x01, 0xc8, // add eax, ecx
+    0x49, // dec ecx
+    0x83, 0xf9, 0x00, // cmp ecx, 0
+    0x75, 0xf8, // jne -8 (to add)
+    0x89, 0xc3, // mov ebx, eax
+    0x90, 0x90,
+];
+/// 1 + 5 iterations of 4 instructions + the final mov.
+const LOOP_INSNS: u64 = 1 + 5 * 4 + 1;
+
+fn machine(code: &[u8]) -> Machine {
+    let mut m = Machine::new();
+    m.map(CODE, PTE_P | PTE_US | PTE_RW);
+    m.load_code(CODE, code);
+    m
+}
+
+#[test]
+fn a_loop_of_linked_blocks_ends_where_stepping_does() {
+    let mut run = machine(&LOOP);
+    assert_eq!(run.cpu.run(LOOP_INSNS), Exit::Budget);
+    let mut step = machine(&LOOP);
+    for _ in 0..LOOP_INSNS {
+        assert_eq!(step.cpu.step(), Exit::Budget);
+    }
+    for m in [&run, &step] {
+        assert_eq!((m.cpu.regs[EAX], m.cpu.regs[EBX], m.cpu.regs[ECX]), (15, 15, 0));
+        assert_eq!(m.cpu.eip, CODE + 15);
+        assert_eq!(m.cpu.icount, LOOP_INSNS);
+    }
+    assert_eq!(run.cpu.flags.get(), step.cpu.flags.get());
+    assert!(run.cpu.blocks_linked > 0, "the loop's back edge is followed through a link");
+}
+
+#[test]
+fn every_budget_stops_on_an_instruction_boundary() {
+    // Whatever the budget, the state equals that many single steps: in particular a
+    // budget that ends between the fused CMP and JNE retires the CMP alone.
+    for budget in 0..=LOOP_INSNS {
+        let mut run = machine(&LOOP);
+        let mut step = machine(&LOOP);
+        assert_eq!(run.cpu.run(budget), Exit::Budget);
+        for _ in 0..budget {
+            step.cpu.step();
+        }
+        assert_eq!(run.cpu.eip, step.cpu.eip, "budget {budget}");
+        assert_eq!(run.cpu.icount, budget, "budget {budget}");
+        assert_eq!(run.cpu.regs, step.cpu.regs, "budget {budget}");
+        assert_eq!(run.cpu.flags.get(), step.cpu.flags.get(), "budget {budget}");
+    }
+}
+
+#[test]
+fn a_compare_cut_off_from_its_branch_sets_the_flags_and_stops_before_the_branch() {
+    // cmp eax, ebx ; jb +2 ; nop ; nop
+    let mut m = machine(&[0x39, 0xd8, 0x72, 0x02, 0x90, 0x90, 0x90, 0x90]);
+    m.cpu.regs[EAX] = 1;
+    m.cpu.regs[EBX] = 2;
+    assert_eq!(m.cpu.run(1), Exit::Budget);
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 2, 1));
+    assert_eq!(m.cpu.flags.get() & (CF | ZF | SF), CF | SF);
+    assert_eq!(m.cpu.run(1), Exit::Budget);
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 6, 2), "1 < 2 unsigned: taken");
+}
+
+#[test]
+fn a_store_into_the_running_block_takes_effect_at_the_next_instruction() {
+    // mov byte [CODE+9], 0x40 (turns the `nop` below into `inc eax`) ; nop ; nop
+    let mut code = vec![0xc6, 0x05];
+    code.extend_from_slice(&(CODE + 9).to_le_bytes());
+    code.extend_from_slice(&[0x40, 0x90, 0x90, 0x90, 0x90]);
+    let mut m = machine(&code);
+    assert_eq!(m.cpu.run(4), Exit::Budget);
+    assert_eq!(m.cpu.regs[EAX], 1, "the rewritten instruction ran, not its stale decoding");
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 10, 4));
+    assert!(m.cpu.blocks_invalidated > 0);
+}
