@@ -57,76 +57,122 @@ impl Cpu {
 
     fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {
         let end = self.icount.saturating_add(budget);
-        // The block just run and which of its links (0 fall-through, 1 taken) EIP
-        // left by.
-        let mut prev: Option<(u32, usize)> = None;
-        while self.icount < end {
+        'fetch: while self.icount < end {
             if self.mmu.phys.has_dirty_code() {
                 self.drop_dirty_code(code);
-                prev = None;
             }
-            let linked = prev.and_then(|(from, slot)| code.follow(from, slot, self.eip, self.code_epoch));
-            let id = match linked {
-                Some(id) => {
-                    self.blocks_linked += 1;
-                    id
-                }
-                None => match self.fetch_block(code) {
-                    Ok(id) => {
-                        if let Some((from, slot)) = prev {
-                            code.link(from, slot, self.eip, id, self.code_epoch);
-                        }
-                        id
+            let mut id = match self.fetch_block(code) {
+                Ok(id) => id,
+                Err(e) => return Exit::Exception(e),
+            };
+            // From here on, block to block through links; back to 'fetch only after
+            // a block cut short (budget, a store into code) or a link miss.
+            loop {
+                let block = &code.blocks[id as usize];
+                let left = end - self.icount;
+                if u64::from(block.insns) > left {
+                    match self.run_partial(code, id, left) {
+                        Ok(()) => continue 'fetch,
+                        Err(exit) => return exit,
                     }
-                    Err(e) => return Exit::Exception(e),
-                },
-            };
-            let block = &code.blocks[id as usize];
-            let uops = &block.uops[..];
-            let left = end - self.icount;
-            // Micro-ops run whole. When the budget ends inside a fused
-            // compare-and-branch (the last micro-op, two instructions), its compare
-            // runs alone afterwards (`split`).
-            let (n, split) = if u64::from(block.insns) <= left {
-                (uops.len(), false)
-            } else if left as usize >= uops.len() {
-                (uops.len() - 1, true)
-            } else {
-                (left as usize, false)
-            };
-            self.next_eip = block.end_eip;
-            let mut done = n;
-            for u in &uops[..n] {
-                if let Err(e) = (u.exec)(self, u) {
-                    return self.exit_at(u, index_of(uops, u), e);
                 }
-                // A write to a frame holding decoded code: the rest of this block may
-                // be stale, so stop after this instruction (self-modifying code).
-                if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
-                    done = index_of(uops, u) + 1;
-                    break;
+                self.next_eip = block.end_eip;
+                for u in block.uops.iter() {
+                    if let Err(e) = (u.exec)(self, u) {
+                        return self.exit_in(&block.uops, u, e);
+                    }
+                    // A write to a frame holding decoded code: the rest of this block
+                    // may be stale, so stop after this instruction (self-modifying
+                    // code). Only stores can do it (MAY_WRITE).
+                    if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
+                        self.stop_after(&block.uops, u, block.insns);
+                        continue 'fetch;
+                    }
                 }
-            }
-            if done == uops.len() {
                 self.icount += u64::from(block.insns);
                 self.eip = self.next_eip;
-                let slot = usize::from(self.eip != block.end_eip);
-                prev = Some((id, slot));
-            } else if split && done == n {
-                let u = &uops[n];
-                if let Err(e) = (u.alt)(self, u) {
-                    return self.exit_at(u, n, e);
+                if self.icount >= end {
+                    return Exit::Budget;
                 }
-                self.icount += n as u64 + 1;
-                self.eip = u.next_ip32();
-                prev = None;
-            } else {
-                self.icount += done as u64;
-                self.eip = uops[done].eip;
-                prev = None;
+                let slot = usize::from(self.eip != block.end_eip);
+                id = match code.follow(id, slot, self.eip, self.code_epoch) {
+                    Some(next) => {
+                        self.blocks_linked += 1;
+                        next
+                    }
+                    None => match self.fetch_block(code) {
+                        Ok(next) => {
+                            code.link(id, slot, self.eip, next, self.code_epoch);
+                            next
+                        }
+                        Err(e) => return Exit::Exception(e),
+                    },
+                };
             }
         }
         Exit::Budget
+    }
+
+    /// `exit_at` for micro-op `u` of `uops`, its index found from the addresses so
+    /// the hot loop keeps no counter.
+    #[cold]
+    #[inline(never)]
+    fn exit_in(&mut self, uops: &[Uop], u: &Uop, e: Exception) -> Exit {
+        self.exit_at(u, index_of(uops, u), e)
+    }
+
+    /// Commits the block up to and including micro-op `u` (a store into code).
+    #[cold]
+    #[inline(never)]
+    fn stop_after(&mut self, uops: &[Uop], u: &Uop, insns: u32) {
+        self.commit_prefix(uops, index_of(uops, u) + 1, insns);
+    }
+
+    /// EIP and the count after the first `done` micro-ops of a block ran (all of
+    /// them: the block's own count and `next_eip`).
+    #[inline]
+    fn commit_prefix(&mut self, uops: &[Uop], done: usize, insns: u32) {
+        if done == uops.len() {
+            self.icount += u64::from(insns);
+            self.eip = self.next_eip;
+        } else {
+            self.icount += done as u64;
+            self.eip = uops[done].eip;
+        }
+    }
+
+    /// Runs the part of block `id` that `left` (fewer than the block's instructions)
+    /// allows: its first `left` micro-ops, or, when the budget ends inside the fused
+    /// compare-and-branch at its end, everything before it and then the compare
+    /// alone (`Uop::alt`). `Err` carries an exception exit.
+    #[cold]
+    #[inline(never)]
+    fn run_partial(&mut self, code: &Blocks, id: u32, left: u64) -> Result<(), Exit> {
+        let block = &code.blocks[id as usize];
+        let uops = &block.uops[..];
+        let (n, split) =
+            if left as usize >= uops.len() { (uops.len() - 1, true) } else { (left as usize, false) };
+        self.next_eip = block.end_eip;
+        for (i, u) in uops[..n].iter().enumerate() {
+            if let Err(e) = (u.exec)(self, u) {
+                return Err(self.exit_at(u, i, e));
+            }
+            if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
+                self.commit_prefix(uops, i + 1, block.insns);
+                return Ok(());
+            }
+        }
+        if split {
+            let u = &uops[n];
+            if let Err(e) = (u.alt)(self, u) {
+                return Err(self.exit_at(u, n, e));
+            }
+            self.icount += n as u64 + 1;
+            self.eip = u.next_ip32();
+        } else {
+            self.commit_prefix(uops, n, block.insns);
+        }
+        Ok(())
     }
 
     /// Commits EIP and the count for an exception raised by micro-op `i` of the
