@@ -96,6 +96,17 @@ pub fn lea<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+fn lea_ea<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let ea = cpu.ea::<EA>(u);
+    T::set_gpr(cpu, u.r0, T::from_u32(ea));
+    Ok(())
+}
+
+/// LEA by address shape.
+fn lea_form<T: Int>(u: &Uop) -> Option<Handler> {
+    crate::by_ea!(u, lea_ea::<T>)
+}
+
 /// NOP, including the multi-byte `0F 1F /0` forms: the ModRM memory operand is never
 /// accessed, so it cannot fault.
 pub fn nop(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
@@ -341,6 +352,8 @@ pub(crate) fn register(t: &mut Table) {
     selects!(t, mov_form::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
     handlers!(t, lea::<u16> => Lea_r16_m);
     handlers!(t, lea::<u32> => Lea_r32_m);
+    selects!(t, lea_form::<u16> => Lea_r16_m);
+    selects!(t, lea_form::<u32> => Lea_r32_m);
     handlers!(t, nop => Nopd, Nopw, Nop_rm16, Nop_rm32);
 
     handlers!(t, movzx::<u16, u8> => Movzx_r16_rm8);
