@@ -9,7 +9,7 @@
 //! Handlers therefore never read `cpu.eip` or `cpu.icount` (RDTSC, which reads the
 //! count, starts a block of its own; see `reads_icount`).
 
-use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemonic, MAX_INSN_LEN};
+use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemonic, Stream, MAX_INSN_LEN};
 
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
@@ -219,21 +219,22 @@ impl Cpu {
     /// page (which may fault with CR2 at that page, SDM Vol. 3A §6.15), and is not
     /// cached.
     fn build_block(&mut self, code: &mut Blocks, lin: u32, phys: u32) -> Result<u32, Exception> {
-        let in_page = (PAGE_SIZE - (phys & 0xfff)) as usize;
-        let bytes = self.mmu.phys.slice(phys, in_page).to_vec();
+        // A block never needs more than MAX_BLOCK longest instructions, nor more than
+        // what is left of the page.
+        let in_page = ((PAGE_SIZE - (phys & 0xfff)) as usize).min(MAX_BLOCK * MAX_INSN_LEN);
+        let bytes = self.mmu.phys.slice(phys, in_page);
+        let mut stream = Stream::new(bytes, self.eip);
         let mut uops = Vec::new();
-        let mut off = 0usize;
         let mut ip = self.eip;
         let mut known = 0;
-        while uops.len() < MAX_BLOCK && off < bytes.len() {
-            match decode_one(&bytes[off..], ip) {
+        while uops.len() < MAX_BLOCK && stream.has_more() {
+            match stream.next_insn() {
                 Ok(insn) => {
                     let counts = reads_icount(&insn);
                     if counts && !uops.is_empty() {
                         break;
                     }
                     let stop = ends_block(&insn) || counts;
-                    off += insn.len();
                     ip = insn.next_ip32();
                     let (u, left) = lower(&insn, known);
                     known = left;
@@ -253,7 +254,8 @@ impl Cpu {
                     }
                 }
                 Err(DecodeError::NeedMoreBytes) if uops.is_empty() => {
-                    return self.decode_page_crossing(code, lin, &bytes);
+                    let first = bytes.to_vec();
+                    return self.decode_page_crossing(code, lin, &first);
                 }
                 Err(DecodeError::Invalid) if uops.is_empty() => return Err(Exception::InvalidOpcode),
                 Err(_) => break,

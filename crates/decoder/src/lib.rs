@@ -31,6 +31,44 @@ pub fn decode_one(bytes: &[u8], ip: u32) -> Result<Instruction, DecodeError> {
     }
 }
 
+/// Decodes consecutive instructions from one buffer with one iced decoder (a block
+/// build), which saves setting a decoder up per instruction.
+pub struct Stream<'a> {
+    decoder: iced_x86::Decoder<'a>,
+    len: usize,
+}
+
+impl<'a> Stream<'a> {
+    /// Instructions from `bytes`, the first at `ip`.
+    pub fn new(bytes: &'a [u8], ip: u32) -> Self {
+        Self {
+            decoder: iced_x86::Decoder::with_ip(32, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE),
+            len: bytes.len(),
+        }
+    }
+
+    /// Offset of the next instruction in the buffer.
+    pub fn position(&self) -> usize {
+        self.decoder.position()
+    }
+
+    /// Whether bytes are left.
+    pub fn has_more(&self) -> bool {
+        self.decoder.position() < self.len
+    }
+
+    /// The next instruction, with the same errors as [`decode_one`].
+    pub fn next_insn(&mut self) -> Result<Instruction, DecodeError> {
+        let mut insn = Instruction::default();
+        self.decoder.decode_out(&mut insn);
+        match self.decoder.last_error() {
+            iced_x86::DecoderError::None => Ok(insn),
+            iced_x86::DecoderError::NoMoreBytes => Err(DecodeError::NeedMoreBytes),
+            _ => Err(DecodeError::Invalid),
+        }
+    }
+}
+
 /// Intel-syntax disassembly of one instruction, for traces and reports.
 pub fn format_intel(insn: &Instruction) -> String {
     use iced_x86::Formatter;
@@ -61,6 +99,27 @@ mod tests {
         assert_eq!(insn.code(), Code::Push_r32);
         assert_eq!(insn.len(), 1);
         assert_eq!(format_intel(&insn), "push eax");
+    }
+
+    #[test]
+    fn a_stream_decodes_like_single_instructions() {
+        // push eax; mov eax, 1; jmp short -2; then a truncated mov
+        let bytes = [0x50, 0xb8, 1, 0, 0, 0, 0xeb, 0xfe, 0xb8, 0x01];
+        let mut s = Stream::new(&bytes, 0x1000);
+        let mut ips = Vec::new();
+        while s.has_more() {
+            match s.next_insn() {
+                Ok(i) => {
+                    assert_eq!(Ok(i), decode_one(&bytes[(i.ip32() - 0x1000) as usize..], i.ip32()));
+                    ips.push(i.ip32());
+                }
+                Err(e) => {
+                    assert_eq!(e, DecodeError::NeedMoreBytes);
+                    break;
+                }
+            }
+        }
+        assert_eq!(ips, [0x1000, 0x1001, 0x1006]);
     }
 
     #[test]
