@@ -56,7 +56,7 @@ struct Sink {
     error: Option<std::io::Error>,
     insns: InsnTexts,
     /// Scratch for the text format's call chain.
-    names: Vec<&'static str>,
+    path: Vec<u8>,
     tally: Tally,
     picture: Option<Picture>,
 }
@@ -80,10 +80,10 @@ struct Observer(Rc<RefCell<Sink>>);
 impl FaultObserver for Observer {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu) {
         let mut sink = self.0.borrow_mut();
-        let Sink { buf, format, insns, names, tally, picture, .. } = &mut *sink;
+        let Sink { buf, format, insns, path, tally, picture, .. } = &mut *sink;
         let insn = insns.text(ev, cpu);
         match format {
-            Format::Text => text::write_record(buf, ev, insn, names),
+            Format::Text => text::write_record(buf, ev, insn, path),
             Format::Jsonl => {
                 jsonl::write_record(buf, ev, insn);
                 buf.push(b'\n');
@@ -117,7 +117,7 @@ pub fn run(a: TraceArgs) -> u8 {
         format: a.format,
         error: None,
         insns: InsnTexts::new(),
-        names: Vec::new(),
+        path: Vec::new(),
         tally: Tally::default(),
         picture: a.svg.is_some().then(Picture::default),
     }));

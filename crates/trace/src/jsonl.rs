@@ -17,7 +17,7 @@ use serde_json::ser::{CharEscape, Formatter};
 use super::out::{dec, dec_i32, hex0x8, json_str, perms};
 #[cfg(test)]
 use super::vma_perms;
-use super::{error_words, is_growsdown, result_name, result_si_code, Record, Summary};
+use super::{error_words, is_growsdown, result_name, result_si_code, step_function, Record, Summary};
 use growsdown_kernel::trace::{FaultEvent, Step};
 
 #[cfg(test)]
@@ -306,29 +306,10 @@ fn vma(out: &mut Vec<u8>, start: u32, end: u32, flags: u32) {
     out.push(b'"');
 }
 
-/// One path step: `{"fn": name, …decision}`, the `fn` values being the names
-/// [`super::step_function`] gives (a test checks it).
+/// One path step: `{"fn": name, …decision}`, the name being [`step_function`]'s.
 fn write_step(out: &mut Vec<u8>, s: &Step) {
-    let name: &[u8] = match s {
-        Step::DoPageFault { .. } => b"do_page_fault",
-        Step::FindVma { .. } => b"find_vma",
-        Step::EspCheck { .. } => b"esp_check",
-        Step::ExpandStack { .. } => b"expand_stack",
-        Step::GoodArea { .. } => b"good_area",
-        Step::HandleMmFault => b"handle_mm_fault",
-        Step::PteAlloc { .. } => b"pte_alloc",
-        Step::HandlePteFault { .. } => b"handle_pte_fault",
-        Step::DoNoPage { .. } => b"do_no_page",
-        Step::DoAnonymousPage { .. } => b"do_anonymous_page",
-        Step::DoWpPage { .. } => b"do_wp_page",
-        Step::Spurious => b"establish_pte",
-        Step::BadArea { .. } => b"bad_area",
-        Step::NoContextFixup => b"no_context",
-        Step::SigBus => b"do_sigbus",
-        Step::OutOfMemory => b"out_of_memory",
-    };
     out.extend_from_slice(br#"{"fn":""#);
-    out.extend_from_slice(name);
+    out.extend_from_slice(step_function(s).as_bytes());
     out.push(b'"');
     match *s {
         Step::DoPageFault { address, error_code, user } => {

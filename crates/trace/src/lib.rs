@@ -56,23 +56,48 @@ pub fn result_si_code(r: FaultResult) -> Option<i32> {
 
 /// The 2.4 function a step is in.
 pub fn step_function(s: &Step) -> &'static str {
+    FUNCTIONS[usize::from(step_index(s))]
+}
+
+/// The names of [`step_function`], indexed by [`step_index`].
+const FUNCTIONS: [&str; 16] = [
+    "do_page_fault",
+    "find_vma",
+    "esp_check",
+    "expand_stack",
+    "good_area",
+    "handle_mm_fault",
+    "pte_alloc",
+    "handle_pte_fault",
+    "do_no_page",
+    "do_anonymous_page",
+    "do_wp_page",
+    "establish_pte",
+    "bad_area",
+    "no_context",
+    "do_sigbus",
+    "out_of_memory",
+];
+
+/// A step's function as a small number, so that a path can be compared as bytes.
+fn step_index(s: &Step) -> u8 {
     match s {
-        Step::DoPageFault { .. } => "do_page_fault",
-        Step::FindVma { .. } => "find_vma",
-        Step::EspCheck { .. } => "esp_check",
-        Step::ExpandStack { .. } => "expand_stack",
-        Step::GoodArea { .. } => "good_area",
-        Step::HandleMmFault => "handle_mm_fault",
-        Step::PteAlloc { .. } => "pte_alloc",
-        Step::HandlePteFault { .. } => "handle_pte_fault",
-        Step::DoNoPage { .. } => "do_no_page",
-        Step::DoAnonymousPage { .. } => "do_anonymous_page",
-        Step::DoWpPage { .. } => "do_wp_page",
-        Step::Spurious => "establish_pte",
-        Step::BadArea { .. } => "bad_area",
-        Step::NoContextFixup => "no_context",
-        Step::SigBus => "do_sigbus",
-        Step::OutOfMemory => "out_of_memory",
+        Step::DoPageFault { .. } => 0,
+        Step::FindVma { .. } => 1,
+        Step::EspCheck { .. } => 2,
+        Step::ExpandStack { .. } => 3,
+        Step::GoodArea { .. } => 4,
+        Step::HandleMmFault => 5,
+        Step::PteAlloc { .. } => 6,
+        Step::HandlePteFault { .. } => 7,
+        Step::DoNoPage { .. } => 8,
+        Step::DoAnonymousPage { .. } => 9,
+        Step::DoWpPage { .. } => 10,
+        Step::Spurious => 11,
+        Step::BadArea { .. } => 12,
+        Step::NoContextFixup => 13,
+        Step::SigBus => 14,
+        Step::OutOfMemory => 15,
     }
 }
 
@@ -190,16 +215,17 @@ pub struct Summary {
 /// The path of a fault as the chain of functions, e.g.
 /// `do_page_fault -> expand_stack -> handle_mm_fault -> do_anonymous_page`.
 pub fn path_key(ev: &FaultEvent) -> String {
-    let mut names = Vec::new();
-    path_functions(ev, &mut names);
-    names.join(" -> ")
+    let mut path = Vec::new();
+    path_functions(ev, &mut path);
+    path_names(&path).collect::<Vec<_>>().join(" -> ")
 }
 
-/// The functions of [`path_key`], replacing what `names` held. The steps that only
-/// check something on the way (find_vma, the esp test, good_area, handle_pte_fault)
-/// are left out, and a function that records several steps in a row is named once.
-pub(crate) fn path_functions(ev: &FaultEvent, names: &mut Vec<&'static str>) {
-    names.clear();
+/// The functions of [`path_key`] as [`step_index`]es, replacing what `path` held.
+/// The steps that only check something on the way (find_vma, the esp test,
+/// good_area, handle_pte_fault) are left out, and a function that records several
+/// steps in a row is named once.
+pub(crate) fn path_functions(ev: &FaultEvent, path: &mut Vec<u8>) {
+    path.clear();
     for s in &ev.path {
         if matches!(
             s,
@@ -210,11 +236,16 @@ pub(crate) fn path_functions(ev: &FaultEvent, names: &mut Vec<&'static str>) {
         ) {
             continue;
         }
-        let n = step_function(s);
-        if names.last() != Some(&n) {
-            names.push(n);
+        let f = step_index(s);
+        if path.last() != Some(&f) {
+            path.push(f);
         }
     }
+}
+
+/// The names of the functions [`path_functions`] gives.
+pub(crate) fn path_names(path: &[u8]) -> impl Iterator<Item = &'static str> + '_ {
+    path.iter().map(|&f| FUNCTIONS[usize::from(f)])
 }
 
 pub fn summarize(records: &[Record]) -> Summary {
@@ -231,11 +262,12 @@ pub fn summarize(records: &[Record]) -> Summary {
 pub struct Tally {
     total: u64,
     by_result: Vec<(&'static str, u64)>,
-    /// In order of first appearance; sorted when the summary is made.
-    by_path: Vec<(Vec<&'static str>, u64)>,
+    /// Keyed by [`path_functions`], in order of first appearance; named and sorted
+    /// when the summary is made.
+    by_path: Vec<(Vec<u8>, u64)>,
     /// Where the path of the fault being added is built, to find its entry without
     /// allocating.
-    path: Vec<&'static str>,
+    path: Vec<u8>,
     /// The entry of `by_path` the last fault counted in: consecutive faults mostly
     /// take the same path.
     last_path: usize,
@@ -285,7 +317,7 @@ impl Tally {
 
     pub fn summary(&self) -> Summary {
         let mut by_path: Vec<(String, u64)> =
-            self.by_path.iter().map(|(p, c)| (p.join(" -> "), *c)).collect();
+            self.by_path.iter().map(|(p, c)| (path_names(p).collect::<Vec<_>>().join(" -> "), *c)).collect();
         by_path.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Summary {
             total: self.total,

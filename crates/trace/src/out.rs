@@ -35,17 +35,34 @@ fn hex8_into(d: &mut [u8; 8], v: u32) {
     }
 }
 
+/// The decimal digits of 0 to 99, two by two: half the divisions of one at a time.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// `{}` of an unsigned integer.
 pub(crate) fn dec(out: &mut Vec<u8>, mut v: u64) {
     let mut d = [0u8; 20];
     let mut i = d.len();
-    loop {
+    while v >= 100 {
+        let r = (v % 100) as usize;
+        v /= 100;
+        i -= 2;
+        d[i..i + 2].copy_from_slice(&PAIRS[2 * r..2 * r + 2]);
+    }
+    if v >= 10 {
+        i -= 2;
+        d[i..i + 2].copy_from_slice(&PAIRS[2 * v as usize..2 * v as usize + 2]);
+    } else {
         i -= 1;
-        d[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        d[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&d[i..]);
 }
@@ -118,7 +135,7 @@ mod tests {
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
             assert_eq!(s(|o| dec_i32(o, v as i32)), format!("<{}", v as i32));
         }
-        for v in [u64::MAX, 10_000_000_000_000_000_000, 1 << 40] {
+        for v in [u64::MAX, 10_000_000_000_000_000_000, 1 << 40, 99, 100, 101, 999, 1000, 12_345] {
             assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
         }
         assert_eq!(s(|o| dec_i32(o, i32::MIN)), format!("<{}", i32::MIN));

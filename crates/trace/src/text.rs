@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::out::{dec, hex0x8, hex8, perms};
 use super::{
-    error_words, is_growsdown, path_functions, result_name, step_function, write_si_code_name,
+    error_words, is_growsdown, path_functions, path_names, result_name, step_function, write_si_code_name,
     write_step_detail, Record, Summary,
 };
 use growsdown_kernel::trace::{FaultEvent, FaultResult};
@@ -17,8 +17,8 @@ pub fn record(r: &Record) -> String {
 }
 
 /// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
-/// `names` is scratch space, kept by the caller so a trace does not allocate per fault.
-pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, names: &mut Vec<&'static str>) {
+/// `path` is scratch space, kept by the caller so a trace does not allocate per fault.
+pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, path: &mut Vec<u8>) {
     let (rw, p, us) = error_words(ev.error_code);
     out.extend_from_slice(b"fault #");
     dec(out, ev.seq);
@@ -64,15 +64,15 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, names: &mut 
     }
 
     out.extend_from_slice(b"\n  ");
-    path_functions(ev, names);
-    for (i, n) in names.iter().enumerate() {
+    path_functions(ev, path);
+    for (i, n) in path_names(path).enumerate() {
         if i > 0 {
             out.extend_from_slice(b" --> ");
         }
         out.extend_from_slice(n.as_bytes());
         out.extend_from_slice(b"()");
     }
-    if names.is_empty() {
+    if path.is_empty() {
         // What splitting the empty path key gives: one nameless call.
         out.extend_from_slice(b"()");
     }
@@ -190,11 +190,11 @@ mod tests {
 
     #[test]
     fn records_are_written_as_format_wrote_them() {
-        let mut names = Vec::new();
+        let mut path = Vec::new();
         for ev in crate::jsonl::tests::events() {
             let r = Record { ev, insn: "mov [eax+4], edx".into() };
             let mut got = b"previous\n".to_vec();
-            write_record(&mut got, &r.ev, &r.insn, &mut names);
+            write_record(&mut got, &r.ev, &r.insn, &mut path);
             assert_eq!(String::from_utf8(got).unwrap(), format!("previous\n{}", reference(&r)));
             assert_eq!(record(&r), reference(&r));
         }
