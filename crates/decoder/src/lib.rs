@@ -71,15 +71,38 @@ impl<'a> Stream<'a> {
 
 /// Intel-syntax disassembly of one instruction, for traces and reports.
 pub fn format_intel(insn: &Instruction) -> String {
-    use iced_x86::Formatter;
-    let mut formatter = iced_x86::IntelFormatter::new();
-    formatter.options_mut().set_hex_prefix("0x");
-    formatter.options_mut().set_hex_suffix("");
-    formatter.options_mut().set_uppercase_hex(false);
-    formatter.options_mut().set_space_after_operand_separator(true);
     let mut out = String::new();
-    formatter.format(insn, &mut out);
+    IntelText::new().format_into(insn, &mut out);
     out
+}
+
+/// The formatter behind [`format_intel`], set up once: building an iced formatter
+/// costs about as much as formatting an instruction, so a caller that formats many
+/// (the fault tracer) keeps one.
+pub struct IntelText(iced_x86::IntelFormatter);
+
+impl IntelText {
+    pub fn new() -> Self {
+        use iced_x86::Formatter;
+        let mut formatter = iced_x86::IntelFormatter::new();
+        formatter.options_mut().set_hex_prefix("0x");
+        formatter.options_mut().set_hex_suffix("");
+        formatter.options_mut().set_uppercase_hex(false);
+        formatter.options_mut().set_space_after_operand_separator(true);
+        IntelText(formatter)
+    }
+
+    /// Appends the text [`format_intel`] gives to `out`.
+    pub fn format_into(&mut self, insn: &Instruction, out: &mut String) {
+        use iced_x86::Formatter;
+        self.0.format(insn, out);
+    }
+}
+
+impl Default for IntelText {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Whether executing `insn` may transfer control somewhere other than the next
@@ -120,6 +143,19 @@ mod tests {
             }
         }
         assert_eq!(ips, [0x1000, 0x1001, 0x1006]);
+    }
+
+    #[test]
+    fn a_kept_formatter_appends_what_format_intel_gives() {
+        let mut f = IntelText::new();
+        let mut out = String::from(">");
+        for (bytes, want) in [(&[0x50][..], "push eax"), (&[0x89, 0x50, 0x04][..], "mov [eax+4], edx")] {
+            let insn = decode_one(bytes, 0x1000).unwrap();
+            assert_eq!(format_intel(&insn), want);
+            out.truncate(1);
+            f.format_into(&insn, &mut out);
+            assert_eq!(out, format!(">{want}"));
+        }
     }
 
     #[test]

@@ -119,6 +119,13 @@ pub trait FaultObserver {
 /// paging unit's side effects (no A/D bits set, no TLB fill), so tracing cannot change
 /// what it observes. None if the bytes are not mapped or do not decode.
 pub fn insn_at(cpu: &Cpu, eip: u32) -> Option<growsdown_decoder::Instruction> {
+    let (bytes, n) = insn_bytes(cpu, eip);
+    growsdown_decoder::decode_one(&bytes[..n], eip).ok()
+}
+
+/// The up to [`growsdown_decoder::MAX_INSN_LEN`] bytes at `eip` that are mapped, read
+/// as [`insn_at`] reads them, and how many there are.
+fn insn_bytes(cpu: &Cpu, eip: u32) -> ([u8; growsdown_decoder::MAX_INSN_LEN], usize) {
     let mut bytes = [0u8; growsdown_decoder::MAX_INSN_LEN];
     let mut n = 0;
     while n < bytes.len() {
@@ -128,26 +135,106 @@ pub fn insn_at(cpu: &Cpu, eip: u32) -> Option<growsdown_decoder::Instruction> {
         bytes[n..n + take].copy_from_slice(cpu.mmu.phys.slice(phys, take));
         n += take;
     }
-    growsdown_decoder::decode_one(&bytes[..n], eip).ok()
+    (bytes, n)
 }
 
 /// The instruction a fault event is about, in Intel syntax. A kernel-mode fault
 /// happens while serving a system call: EIP is past `int 0x80` and EAX still holds the
 /// call number, so the text names the call.
 pub fn insn_text(ev: &FaultEvent, cpu: &Cpu) -> String {
-    if ev.kernel_mode && cpu.icount == 0 && cpu.eip == 0 {
+    let mut out = String::new();
+    if !kernel_mode_text(ev, cpu, &mut out) {
+        match insn_at(cpu, ev.eip) {
+            Some(i) => out = growsdown_decoder::format_intel(&i),
+            None => out.push_str("(unreadable)"),
+        }
+    }
+    out
+}
+
+/// Appends the text of a kernel-mode fault to `out`; false, appending nothing, for a
+/// user-mode one.
+fn kernel_mode_text(ev: &FaultEvent, cpu: &Cpu, out: &mut String) -> bool {
+    use std::fmt::Write;
+    if !ev.kernel_mode {
+        return false;
+    }
+    if cpu.icount == 0 && cpu.eip == 0 {
         // Before the first instruction: exec itself (padzero, argument pages).
-        return "execve (loading the program)".into();
+        out.push_str("execve (loading the program)");
+        return true;
     }
-    if ev.kernel_mode {
-        let nr = cpu.regs[growsdown_cpu::EAX];
-        return match crate::syscall::nr::name(nr) {
-            Some(name) => format!("int 0x80 ({name})"),
-            None => format!("int 0x80 (syscall {nr})"),
-        };
+    let nr = cpu.regs[growsdown_cpu::EAX];
+    let _ = match crate::syscall::nr::name(nr) {
+        Some(name) => write!(out, "int 0x80 ({name})"),
+        None => write!(out, "int 0x80 (syscall {nr})"),
+    };
+    true
+}
+
+/// [`insn_text`] for a tracer that asks for every fault: one formatter kept, and the
+/// text of recently seen instructions remembered. A fault-heavy guest faults at the
+/// same few instructions over and over, and decoding plus formatting costs more host
+/// instructions than everything else the tracer does per fault.
+pub struct InsnTexts {
+    formatter: growsdown_decoder::IntelText,
+    /// Direct-mapped on EIP. A slot is keyed by the bytes too, not EIP alone: exec,
+    /// another process or self-modifying code can put a different instruction there.
+    slots: Vec<InsnSlot>,
+    /// The text of a kernel-mode fault, rebuilt each time: it depends on EAX, not on
+    /// the bytes at EIP.
+    syscall: String,
+}
+
+#[derive(Default)]
+struct InsnSlot {
+    eip: u32,
+    /// Bytes readable at `eip` (fewer than 15 where the mapped pages end). An empty
+    /// slot has 0, which never hits: nothing readable is not looked up.
+    n: u8,
+    bytes: [u8; growsdown_decoder::MAX_INSN_LEN],
+    text: String,
+}
+
+/// Slots in [`InsnTexts`]; a power of two.
+const INSN_SLOTS: usize = 256;
+
+impl InsnTexts {
+    pub fn new() -> Self {
+        InsnTexts {
+            formatter: growsdown_decoder::IntelText::new(),
+            slots: (0..INSN_SLOTS).map(|_| InsnSlot::default()).collect(),
+            syscall: String::new(),
+        }
     }
-    match insn_at(cpu, ev.eip) {
-        Some(i) => growsdown_decoder::format_intel(&i),
-        None => "(unreadable)".into(),
+
+    /// What [`insn_text`] returns for `ev`.
+    pub fn text(&mut self, ev: &FaultEvent, cpu: &Cpu) -> &str {
+        self.syscall.clear();
+        if kernel_mode_text(ev, cpu, &mut self.syscall) {
+            return &self.syscall;
+        }
+        let (bytes, n) = insn_bytes(cpu, ev.eip);
+        // Fibonacci hashing: the top bits of the product mix all of EIP's bits.
+        let i = (ev.eip.wrapping_mul(0x9e37_79b1) >> (32 - INSN_SLOTS.trailing_zeros())) as usize;
+        let slot = &mut self.slots[i];
+        let hit = slot.eip == ev.eip && usize::from(slot.n) == n && n > 0 && slot.bytes[..n] == bytes[..n];
+        if !hit {
+            slot.eip = ev.eip;
+            slot.n = n as u8;
+            slot.bytes = bytes;
+            slot.text.clear();
+            match growsdown_decoder::decode_one(&bytes[..n], ev.eip) {
+                Ok(i) => self.formatter.format_into(&i, &mut slot.text),
+                Err(_) => slot.text.push_str("(unreadable)"),
+            }
+        }
+        &slot.text
+    }
+}
+
+impl Default for InsnTexts {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -5,6 +5,7 @@
 //! `growsdown trace` (crates/cli) and a debugger to come print them.
 
 pub mod jsonl;
+mod out;
 pub mod svg;
 pub mod text;
 
@@ -55,70 +56,145 @@ pub fn result_si_code(r: FaultResult) -> Option<i32> {
 
 /// The 2.4 function a step is in.
 pub fn step_function(s: &Step) -> &'static str {
+    FUNCTIONS[usize::from(step_index(s))]
+}
+
+/// The names of [`step_function`], indexed by [`step_index`].
+const FUNCTIONS: [&str; 16] = [
+    "do_page_fault",
+    "find_vma",
+    "esp_check",
+    "expand_stack",
+    "good_area",
+    "handle_mm_fault",
+    "pte_alloc",
+    "handle_pte_fault",
+    "do_no_page",
+    "do_anonymous_page",
+    "do_wp_page",
+    "establish_pte",
+    "bad_area",
+    "no_context",
+    "do_sigbus",
+    "out_of_memory",
+];
+
+/// A step's function as a small number, so that a path can be compared as bytes.
+fn step_index(s: &Step) -> u8 {
     match s {
-        Step::DoPageFault { .. } => "do_page_fault",
-        Step::FindVma { .. } => "find_vma",
-        Step::EspCheck { .. } => "esp_check",
-        Step::ExpandStack { .. } => "expand_stack",
-        Step::GoodArea { .. } => "good_area",
-        Step::HandleMmFault => "handle_mm_fault",
-        Step::PteAlloc { .. } => "pte_alloc",
-        Step::HandlePteFault { .. } => "handle_pte_fault",
-        Step::DoNoPage { .. } => "do_no_page",
-        Step::DoAnonymousPage { .. } => "do_anonymous_page",
-        Step::DoWpPage { .. } => "do_wp_page",
-        Step::Spurious => "establish_pte",
-        Step::BadArea { .. } => "bad_area",
-        Step::NoContextFixup => "no_context",
-        Step::SigBus => "do_sigbus",
-        Step::OutOfMemory => "out_of_memory",
+        Step::DoPageFault { .. } => 0,
+        Step::FindVma { .. } => 1,
+        Step::EspCheck { .. } => 2,
+        Step::ExpandStack { .. } => 3,
+        Step::GoodArea { .. } => 4,
+        Step::HandleMmFault => 5,
+        Step::PteAlloc { .. } => 6,
+        Step::HandlePteFault { .. } => 7,
+        Step::DoNoPage { .. } => 8,
+        Step::DoAnonymousPage { .. } => 9,
+        Step::DoWpPage { .. } => 10,
+        Step::Spurious => 11,
+        Step::BadArea { .. } => 12,
+        Step::NoContextFixup => 13,
+        Step::SigBus => 14,
+        Step::OutOfMemory => 15,
     }
 }
 
 /// The step's decision in a few words (empty when the function name says it all).
 pub fn step_detail(s: &Step) -> String {
-    match s {
+    let mut out = Vec::new();
+    write_step_detail(&mut out, s);
+    String::from_utf8(out).expect("step details are UTF-8")
+}
+
+/// Appends [`step_detail`] to `out`.
+pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
+    use out::{hex0x, hex0x8, hex8, perms};
+    match *s {
         Step::DoPageFault { .. }
         | Step::HandleMmFault
         | Step::Spurious
         | Step::NoContextFixup
         | Step::SigBus
-        | Step::OutOfMemory => String::new(),
-        Step::FindVma { vma: Some((a, b, f)) } => format!("{a:08x}-{b:08x} {}", vma_perms(*f)),
-        Step::FindVma { vma: None } => "no vma".into(),
+        | Step::OutOfMemory => {}
+        Step::FindVma { vma: Some((a, b, f)) } => {
+            hex8(out, a);
+            out.push(b'-');
+            hex8(out, b);
+            out.push(b' ');
+            out.extend_from_slice(&perms(f));
+        }
+        Step::FindVma { vma: None } => out.extend_from_slice(b"no vma"),
         Step::EspCheck { esp, ok } => {
-            format!("esp={esp:#010x} {}", if *ok { "ok" } else { "address + 32 < esp" })
+            out.extend_from_slice(b"esp=");
+            hex0x8(out, esp);
+            out.extend_from_slice(if ok { b" ok" } else { b" address + 32 < esp" });
         }
-        Step::ExpandStack { old_start, new_start, ok: true } => {
-            format!("{old_start:#010x} -> {new_start:#010x}")
+        Step::ExpandStack { old_start, new_start, ok } => {
+            if !ok {
+                out.extend_from_slice(b"refused (");
+            }
+            hex0x8(out, old_start);
+            out.extend_from_slice(b" -> ");
+            hex0x8(out, new_start);
+            if !ok {
+                out.extend_from_slice(b" exceeds a limit)");
+            }
         }
-        Step::ExpandStack { old_start, new_start, ok: false } => {
-            format!("refused ({old_start:#010x} -> {new_start:#010x} exceeds a limit)")
+        Step::GoodArea { write } => {
+            out.extend_from_slice(if write { b"write allowed" } else { b"read allowed" })
         }
-        Step::GoodArea { write } => if *write { "write allowed" } else { "read allowed" }.into(),
-        Step::PteAlloc { table } => format!("new page table {table:#x}"),
-        Step::HandlePteFault { pte } => format!("pte={pte:#010x}"),
+        Step::PteAlloc { table } => {
+            out.extend_from_slice(b"new page table ");
+            hex0x(out, table);
+        }
+        Step::HandlePteFault { pte } => {
+            out.extend_from_slice(b"pte=");
+            hex0x8(out, pte);
+        }
         Step::DoNoPage { file_page, early_cow } => {
-            format!("file page {file_page}{}", if *early_cow { ", early COW" } else { "" })
+            out.extend_from_slice(b"file page ");
+            out::dec(out, u64::from(file_page));
+            if early_cow {
+                out.extend_from_slice(b", early COW");
+            }
         }
-        Step::DoAnonymousPage { zero_page: true, .. } => "ZERO_PAGE, read-only".into(),
-        Step::DoAnonymousPage { zero_page: false, frame } => format!("new frame {frame:#x}"),
-        Step::DoWpPage { copied: false, frame, .. } => format!("reuse frame {frame:#x}"),
-        Step::DoWpPage { copied: true, from_zero_page: true, frame } => {
-            format!("copy of ZERO_PAGE into {frame:#x}")
+        Step::DoAnonymousPage { zero_page: true, .. } => out.extend_from_slice(b"ZERO_PAGE, read-only"),
+        Step::DoAnonymousPage { zero_page: false, frame } => {
+            out.extend_from_slice(b"new frame ");
+            hex0x(out, frame);
         }
-        Step::DoWpPage { copied: true, frame, .. } => format!("copy into {frame:#x}"),
-        Step::BadArea { reason, si_code } => format!("{reason}, si_code={}", si_code_name(*si_code, true)),
+        Step::DoWpPage { copied, from_zero_page, frame } => {
+            out.extend_from_slice(match (copied, from_zero_page) {
+                (false, _) => b"reuse frame ",
+                (true, true) => b"copy of ZERO_PAGE into ",
+                (true, false) => b"copy into ",
+            });
+            hex0x(out, frame);
+        }
+        Step::BadArea { reason, si_code } => {
+            out.extend_from_slice(reason.as_bytes());
+            out.extend_from_slice(b", si_code=");
+            write_si_code_name(out, si_code, true);
+        }
     }
 }
 
 pub fn si_code_name(code: i32, segv: bool) -> String {
+    let mut out = Vec::new();
+    write_si_code_name(&mut out, code, segv);
+    String::from_utf8(out).expect("si_code names are ASCII")
+}
+
+/// Appends [`si_code_name`] to `out`.
+pub(crate) fn write_si_code_name(out: &mut Vec<u8>, code: i32, segv: bool) {
     match (code, segv) {
-        (1, true) => "SEGV_MAPERR".into(),
-        (2, true) => "SEGV_ACCERR".into(),
-        (1, false) => "BUS_ADRALN".into(),
-        (2, false) => "BUS_ADRERR".into(),
-        (c, _) => c.to_string(),
+        (1, true) => out.extend_from_slice(b"SEGV_MAPERR"),
+        (2, true) => out.extend_from_slice(b"SEGV_ACCERR"),
+        (1, false) => out.extend_from_slice(b"BUS_ADRALN"),
+        (2, false) => out.extend_from_slice(b"BUS_ADRERR"),
+        (c, _) => out::dec_i32(out, c),
     }
 }
 
@@ -139,9 +215,18 @@ pub struct Summary {
 /// The path of a fault as the chain of functions, e.g.
 /// `do_page_fault -> expand_stack -> handle_mm_fault -> do_anonymous_page`.
 pub fn path_key(ev: &FaultEvent) -> String {
-    let mut names: Vec<&str> = Vec::new();
+    let mut path = Vec::new();
+    path_functions(ev, &mut path);
+    path_names(&path).collect::<Vec<_>>().join(" -> ")
+}
+
+/// The functions of [`path_key`] as [`step_index`]es, replacing what `path` held.
+/// The steps that only check something on the way (find_vma, the esp test,
+/// good_area, handle_pte_fault) are left out, and a function that records several
+/// steps in a row is named once.
+pub(crate) fn path_functions(ev: &FaultEvent, path: &mut Vec<u8>) {
+    path.clear();
     for s in &ev.path {
-        let n = step_function(s);
         if matches!(
             s,
             Step::FindVma { .. }
@@ -151,46 +236,99 @@ pub fn path_key(ev: &FaultEvent) -> String {
         ) {
             continue;
         }
-        if names.last() != Some(&n) {
-            names.push(n);
+        let f = step_index(s);
+        if path.last() != Some(&f) {
+            path.push(f);
         }
     }
-    names.join(" -> ")
+}
+
+/// The names of the functions [`path_functions`] gives.
+pub(crate) fn path_names(path: &[u8]) -> impl Iterator<Item = &'static str> + '_ {
+    path.iter().map(|&f| FUNCTIONS[usize::from(f)])
 }
 
 pub fn summarize(records: &[Record]) -> Summary {
-    let mut s = Summary { total: records.len() as u64, ..Summary::default() };
-    let mut results: Vec<(&'static str, u64)> = Vec::new();
-    let mut paths: Vec<(String, u64)> = Vec::new();
+    let mut t = Tally::default();
     for r in records {
-        let name = result_name(r.ev.result);
-        match results.iter_mut().find(|(n, _)| *n == name) {
+        t.add(&r.ev);
+    }
+    t.summary()
+}
+
+/// The [`Summary`] kept as the faults happen, so that a trace need not keep them: a
+/// few counters and one entry per distinct path.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    total: u64,
+    by_result: Vec<(&'static str, u64)>,
+    /// Keyed by [`path_functions`], in order of first appearance; named and sorted
+    /// when the summary is made.
+    by_path: Vec<(Vec<u8>, u64)>,
+    /// Where the path of the fault being added is built, to find its entry without
+    /// allocating.
+    path: Vec<u8>,
+    /// The entry of `by_path` the last fault counted in: consecutive faults mostly
+    /// take the same path.
+    last_path: usize,
+    stack_expansions: u64,
+    pages_allocated: u64,
+    zero_page_maps: u64,
+    cow_copies: u64,
+    cow_reuses: u64,
+    page_tables: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, ev: &FaultEvent) {
+        self.total += 1;
+        let name = result_name(ev.result);
+        match self.by_result.iter_mut().find(|(n, _)| *n == name) {
             Some(e) => e.1 += 1,
-            None => results.push((name, 1)),
+            None => self.by_result.push((name, 1)),
         }
-        let key = path_key(&r.ev);
-        match paths.iter_mut().find(|(k, _)| *k == key) {
-            Some(e) => e.1 += 1,
-            None => paths.push((key, 1)),
-        }
-        for step in &r.ev.path {
+        path_functions(ev, &mut self.path);
+        let last = self.by_path.get(self.last_path).filter(|(p, _)| *p == self.path).map(|_| self.last_path);
+        let i = match last.or_else(|| self.by_path.iter().position(|(p, _)| *p == self.path)) {
+            Some(i) => i,
+            None => {
+                self.by_path.push((self.path.clone(), 0));
+                self.by_path.len() - 1
+            }
+        };
+        self.by_path[i].1 += 1;
+        self.last_path = i;
+        for step in &ev.path {
             match step {
-                Step::ExpandStack { ok: true, .. } => s.stack_expansions += 1,
-                Step::DoAnonymousPage { zero_page: true, .. } => s.zero_page_maps += 1,
-                Step::DoAnonymousPage { zero_page: false, .. } => s.pages_allocated += 1,
-                Step::DoNoPage { .. } => s.pages_allocated += 1,
+                Step::ExpandStack { ok: true, .. } => self.stack_expansions += 1,
+                Step::DoAnonymousPage { zero_page: true, .. } => self.zero_page_maps += 1,
+                Step::DoAnonymousPage { zero_page: false, .. } => self.pages_allocated += 1,
+                Step::DoNoPage { .. } => self.pages_allocated += 1,
                 Step::DoWpPage { copied: true, .. } => {
-                    s.cow_copies += 1;
-                    s.pages_allocated += 1;
+                    self.cow_copies += 1;
+                    self.pages_allocated += 1;
                 }
-                Step::DoWpPage { copied: false, .. } => s.cow_reuses += 1,
-                Step::PteAlloc { .. } => s.page_tables += 1,
+                Step::DoWpPage { copied: false, .. } => self.cow_reuses += 1,
+                Step::PteAlloc { .. } => self.page_tables += 1,
                 _ => {}
             }
         }
     }
-    paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    s.by_result = results;
-    s.by_path = paths;
-    s
+
+    pub fn summary(&self) -> Summary {
+        let mut by_path: Vec<(String, u64)> =
+            self.by_path.iter().map(|(p, c)| (path_names(p).collect::<Vec<_>>().join(" -> "), *c)).collect();
+        by_path.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Summary {
+            total: self.total,
+            by_result: self.by_result.clone(),
+            by_path,
+            stack_expansions: self.stack_expansions,
+            pages_allocated: self.pages_allocated,
+            zero_page_maps: self.zero_page_maps,
+            cow_copies: self.cow_copies,
+            cow_reuses: self.cow_reuses,
+            page_tables: self.page_tables,
+        }
+    }
 }
