@@ -19,8 +19,8 @@ use std::collections::HashMap;
 
 use crate::uop::{Uop, FUSED};
 
-/// Block id of the scratch slot: an instruction that crosses a page boundary is
-/// decoded there each time it runs, never cached or linked (it belongs to two frames).
+/// Block id 0 is reserved and never holds a block, so it can stand for "none" in
+/// links (`link` ignores it).
 pub(crate) const SCRATCH: u32 = 0;
 const NONE: u32 = u32::MAX;
 /// Sets in the direct-mapped lookup table.
@@ -37,6 +37,10 @@ const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: 0 };
 
 pub(crate) struct Block {
     pub phys: u32,
+    /// For a one-instruction block whose instruction crosses into the next page, the
+    /// physical address of that page; NONE otherwise. Such a block is dropped when
+    /// either frame is written, and found only while the next page still maps there.
+    pub phys2: u32,
     pub lin: u32,
     /// EIP after the last micro-op: where a block that does not branch continues.
     pub end_eip: u32,
@@ -55,6 +59,7 @@ impl Block {
     fn empty() -> Self {
         Self {
             phys: u32::MAX,
+            phys2: NONE,
             lin: 0,
             end_eip: 0,
             uops: Box::new([]),
@@ -135,6 +140,7 @@ impl Blocks {
         let fused = uops.last().is_some_and(|u| u.flags & FUSED != 0);
         let block = Block {
             phys,
+            phys2: NONE,
             lin,
             end_eip,
             insns: (uops.len() + usize::from(fused)) as u32,
@@ -158,41 +164,55 @@ impl Blocks {
         id
     }
 
-    /// Puts a one-off decoded instruction in the scratch slot.
-    pub fn scratch(&mut self, lin: u32, end_eip: u32, uop: Uop) -> u32 {
-        let s = &mut self.blocks[SCRATCH as usize];
-        s.lin = lin;
-        s.end_eip = end_eip;
-        s.uops = Box::new([uop]);
-        s.insns = 1;
-        SCRATCH
+    /// Stores a block of one instruction that starts at `phys` and continues on the
+    /// page at `phys2`: it is dropped when either frame is written.
+    pub fn insert_crossing(&mut self, phys: u32, phys2: u32, lin: u32, end_eip: u32, uop: Uop) -> u32 {
+        let id = self.insert(phys, lin, end_eip, vec![uop]);
+        self.blocks[id as usize].phys2 = phys2;
+        self.by_frame.entry(phys2 >> 12).or_default().push(id);
+        id
+    }
+
+    /// Drops block `id` (a page-crossing block whose second page now maps elsewhere).
+    pub fn remove(&mut self, id: u32) {
+        self.unchain(id);
+        self.blocks[id as usize] = Block::empty();
+        self.free.push(id);
+    }
+
+    fn unchain(&mut self, id: u32) {
+        let set = set_of(self.blocks[id as usize].phys);
+        let mut at = self.sets[set];
+        if at == id {
+            self.sets[set] = self.blocks[id as usize].chain;
+            return;
+        }
+        while at != NONE {
+            let next = self.blocks[at as usize].chain;
+            if next == id {
+                self.blocks[at as usize].chain = self.blocks[id as usize].chain;
+                return;
+            }
+            at = next;
+        }
     }
 
     /// Drops every block starting in physical frame `frame` (self-modifying code, a
     /// freed or reused frame). Links into them die with the epoch the caller moves on.
     pub fn invalidate_frame(&mut self, frame: u32) -> usize {
         let Some(ids) = self.by_frame.remove(&frame) else { return 0 };
-        for &id in &ids {
-            let phys = self.blocks[id as usize].phys;
-            let set = set_of(phys);
-            // Unchain `id` from its set.
-            let mut at = self.sets[set];
-            if at == id {
-                self.sets[set] = self.blocks[id as usize].chain;
-            } else {
-                while at != NONE {
-                    let next = self.blocks[at as usize].chain;
-                    if next == id {
-                        self.blocks[at as usize].chain = self.blocks[id as usize].chain;
-                        break;
-                    }
-                    at = next;
-                }
+        let mut dropped = 0;
+        for id in ids {
+            // A page-crossing block is listed under both its frames, and its id may
+            // have been dropped through the other one (and even reused) since.
+            let b = &self.blocks[id as usize];
+            let here = b.phys >> 12 == frame || (b.phys2 != NONE && b.phys2 >> 12 == frame);
+            if b.live && here {
+                self.remove(id);
+                dropped += 1;
             }
-            self.blocks[id as usize] = Block::empty();
-            self.free.push(id);
         }
-        ids.len()
+        dropped
     }
 
     pub fn clear(&mut self) {

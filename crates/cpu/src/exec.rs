@@ -208,8 +208,20 @@ impl Cpu {
         let lin = self.linear(SegReg::Cs, self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
         if let Some(id) = code.find(phys, lin) {
-            self.blocks_hit += 1;
-            return Ok(id);
+            let phys2 = code.blocks[id as usize].phys2;
+            if phys2 == u32::MAX {
+                self.blocks_hit += 1;
+                return Ok(id);
+            }
+            // An instruction crossing into the next page: still the same only while
+            // that page maps to the same frame (fetching it may fault, as on the
+            // hardware, SDM Vol. 3A §6.15).
+            let next = self.mmu.translate((lin & !0xfff).wrapping_add(PAGE_SIZE), AccessKind::UserRead)?;
+            if next == phys2 {
+                self.blocks_hit += 1;
+                return Ok(id);
+            }
+            code.remove(id);
         }
         self.build_block(code, lin, phys)
     }
@@ -280,7 +292,11 @@ impl Cpu {
         match decode_one(&buf, self.eip) {
             Ok(insn) => {
                 let (u, _) = lower(&insn, 0);
-                Ok(code.scratch(lin, insn.next_ip32(), u))
+                let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
+                self.blocks_built += 1;
+                self.mmu.mark_code_frame(phys >> 12);
+                self.mmu.mark_code_frame(next_phys >> 12);
+                Ok(code.insert_crossing(phys, next_phys, lin, insn.next_ip32(), u))
             }
             Err(_) => Err(Exception::InvalidOpcode),
         }

@@ -91,3 +91,35 @@ fn a_store_into_the_running_block_takes_effect_at_the_next_instruction() {
     assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 10, 4));
     assert!(m.cpu.blocks_invalidated > 0);
 }
+
+#[test]
+fn an_instruction_across_two_pages_is_cached_and_dropped_with_either_frame() {
+    // mov eax, 0x11223344 starting 2 bytes before the page boundary.
+    let mut m = Machine::new();
+    let f1 = m.map(CODE, PTE_P | PTE_US | PTE_RW);
+    let f2 = m.map(CODE + 0x1000, PTE_P | PTE_US | PTE_RW);
+    let at = CODE + 0xffe;
+    m.cpu.mmu.phys.write_bytes(f1 + 0xffe, &[0xb8, 0x44]);
+    m.cpu.mmu.phys.write_bytes(f2, &[0x33, 0x22, 0x11]);
+    let run_once = |m: &mut Machine| {
+        m.cpu.eip = at;
+        assert_eq!(m.cpu.run(1), Exit::Budget);
+        assert_eq!(m.cpu.eip, CODE + 0x1003);
+        m.cpu.regs[EAX]
+    };
+    assert_eq!(run_once(&mut m), 0x1122_3344);
+    let built = m.cpu.blocks_built;
+    assert_eq!(run_once(&mut m), 0x1122_3344);
+    assert_eq!(m.cpu.blocks_built, built, "the second run finds the decoded instruction");
+
+    // A write to the second frame changes the instruction.
+    m.cpu.mmu.phys.write_u8(f2 + 2, 0x55);
+    assert_eq!(run_once(&mut m), 0x5522_3344);
+
+    // The second page remapped to another frame (the kernel would INVLPG).
+    let f3 = m.map(CODE + 0x2000, PTE_P | PTE_US | PTE_RW);
+    m.cpu.mmu.phys.write_bytes(f3, &[0x66, 0x77, 0x88]);
+    m.map_to(CODE + 0x1000, f3, PTE_P | PTE_US | PTE_RW, PTE_P | PTE_RW | PTE_US);
+    m.cpu.mmu.invlpg(CODE + 0x1000);
+    assert_eq!(run_once(&mut m), 0x8877_6644);
+}

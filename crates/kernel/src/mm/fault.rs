@@ -61,7 +61,9 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     if k.observer.is_none() {
         return __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0;
     }
-    let mut path = Vec::new();
+    // Room for the longest 2.4 path (find_vma, good_area, pte_alloc, handle_pte_fault,
+    // the do_*_page step and its details) so recording never reallocates.
+    let mut path = Vec::with_capacity(8);
     let (result, vma) = __do_page_fault(k, address, error_code, esp, user, &mut path);
     let ev = FaultEvent {
         seq: k.fault_seq,
