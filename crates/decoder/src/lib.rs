@@ -1,7 +1,9 @@
 //! Instruction decoding for growsdown.
 //!
-//! One job: [`decode_one`] decodes one i386 (32-bit mode) instruction from bytes,
-//! through iced-x86, and [`ends_block`] says whether a decoded block ends after it.
+//! One job: decoding i386 (32-bit mode) instructions through iced-x86 —
+//! [`decode_one`] for one instruction, [`Stream`] for a block's worth from one
+//! buffer, [`ends_block`] to say whether a decoded block ends after one, and
+//! [`format_intel`] / [`IntelText`] for disassembly in traces and reports.
 //! The CPU crate lowers what this decodes into its own micro-ops (`growsdown_cpu::uop`)
 //! and keeps the decoded blocks (`crates/cpu/src/blocks.rs`).
 
