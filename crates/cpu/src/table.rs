@@ -45,6 +45,16 @@ macro_rules! selects {
     };
 }
 
+/// Registers a handler and a form selector for the same list of codes.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! forms {
+    ($t:expr, $f:expr, $s:expr => $($code:ident),+ $(,)?) => {
+        $crate::handlers!($t, $f => $($code),+);
+        $crate::selects!($t, $s => $($code),+);
+    };
+}
+
 /// Registers a [`crate::operand::BinOp`] for a list of codes: the any-form handler and
 /// its form selector.
 #[macro_export]

@@ -19,7 +19,7 @@ use crate::table::Handler;
 use crate::table::Table;
 use crate::uop::Form;
 use crate::Cpu;
-use crate::{binops, handlers, selects};
+use crate::{binops, forms, handlers};
 
 /// ADD: dest := dest + src.
 pub struct Add;
@@ -161,18 +161,12 @@ pub(crate) fn register(t: &mut Table) {
     binops!(t, u16, Cmp => Cmp_rm16_r16, Cmp_r16_rm16, Cmp_AX_imm16, Cmp_rm16_imm16, Cmp_rm16_imm8);
     binops!(t, u32, Cmp => Cmp_rm32_r32, Cmp_r32_rm32, Cmp_EAX_imm32, Cmp_rm32_imm32, Cmp_rm32_imm8);
 
-    handlers!(t, inc::<u8> => Inc_rm8);
-    handlers!(t, inc::<u16> => Inc_rm16, Inc_r16);
-    handlers!(t, inc::<u32> => Inc_rm32, Inc_r32);
-    handlers!(t, dec::<u8> => Dec_rm8);
-    handlers!(t, dec::<u16> => Dec_rm16, Dec_r16);
-    handlers!(t, dec::<u32> => Dec_rm32, Dec_r32);
-    selects!(t, inc_form::<u8> => Inc_rm8);
-    selects!(t, inc_form::<u16> => Inc_rm16, Inc_r16);
-    selects!(t, inc_form::<u32> => Inc_rm32, Inc_r32);
-    selects!(t, dec_form::<u8> => Dec_rm8);
-    selects!(t, dec_form::<u16> => Dec_rm16, Dec_r16);
-    selects!(t, dec_form::<u32> => Dec_rm32, Dec_r32);
+    forms!(t, inc::<u8>, inc_form::<u8> => Inc_rm8);
+    forms!(t, inc::<u16>, inc_form::<u16> => Inc_rm16, Inc_r16);
+    forms!(t, inc::<u32>, inc_form::<u32> => Inc_rm32, Inc_r32);
+    forms!(t, dec::<u8>, dec_form::<u8> => Dec_rm8);
+    forms!(t, dec::<u16>, dec_form::<u16> => Dec_rm16, Dec_r16);
+    forms!(t, dec::<u32>, dec_form::<u32> => Dec_rm32, Dec_r32);
 
     handlers!(t, neg::<u8> => Neg_rm8);
     handlers!(t, neg::<u16> => Neg_rm16);

@@ -37,7 +37,7 @@ use crate::state::ESP;
 use crate::table::Handler;
 use crate::table::Table;
 use crate::Cpu;
-use crate::{handlers, selects};
+use crate::{forms, handlers};
 
 #[inline(always)]
 fn branch(cpu: &mut Cpu, insn: &Uop) {
@@ -484,24 +484,7 @@ pub fn ud(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
 
 pub(crate) fn register(t: &mut Table) {
     handlers!(t, jmp_rel => Jmp_rel8_16, Jmp_rel8_32, Jmp_rel16, Jmp_rel32_32);
-    handlers!(t, jcc =>
-        Jo_rel8_16, Jo_rel8_32, Jo_rel16, Jo_rel32_32,
-        Jno_rel8_16, Jno_rel8_32, Jno_rel16, Jno_rel32_32,
-        Jb_rel8_16, Jb_rel8_32, Jb_rel16, Jb_rel32_32,
-        Jae_rel8_16, Jae_rel8_32, Jae_rel16, Jae_rel32_32,
-        Je_rel8_16, Je_rel8_32, Je_rel16, Je_rel32_32,
-        Jne_rel8_16, Jne_rel8_32, Jne_rel16, Jne_rel32_32,
-        Jbe_rel8_16, Jbe_rel8_32, Jbe_rel16, Jbe_rel32_32,
-        Ja_rel8_16, Ja_rel8_32, Ja_rel16, Ja_rel32_32,
-        Js_rel8_16, Js_rel8_32, Js_rel16, Js_rel32_32,
-        Jns_rel8_16, Jns_rel8_32, Jns_rel16, Jns_rel32_32,
-        Jp_rel8_16, Jp_rel8_32, Jp_rel16, Jp_rel32_32,
-        Jnp_rel8_16, Jnp_rel8_32, Jnp_rel16, Jnp_rel32_32,
-        Jl_rel8_16, Jl_rel8_32, Jl_rel16, Jl_rel32_32,
-        Jge_rel8_16, Jge_rel8_32, Jge_rel16, Jge_rel32_32,
-        Jle_rel8_16, Jle_rel8_32, Jle_rel16, Jle_rel32_32,
-        Jg_rel8_16, Jg_rel8_32, Jg_rel16, Jg_rel32_32);
-    selects!(t, jcc_form =>
+    forms!(t, jcc, jcc_form =>
         Jo_rel8_16, Jo_rel8_32, Jo_rel16, Jo_rel32_32,
         Jno_rel8_16, Jno_rel8_32, Jno_rel16, Jno_rel32_32,
         Jb_rel8_16, Jb_rel8_32, Jb_rel16, Jb_rel32_32,

@@ -31,7 +31,7 @@ use crate::table::Handler;
 use crate::table::Table;
 use crate::uop::Form;
 use crate::Cpu;
-use crate::{handlers, selects};
+use crate::{forms, handlers};
 
 /// AL, AX or EAX for width T.
 #[inline(always)]
@@ -344,34 +344,21 @@ pub fn load_far_pointer<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Excepti
 }
 
 pub(crate) fn register(t: &mut Table) {
-    handlers!(t, mov::<u8> => Mov_rm8_r8, Mov_r8_rm8, Mov_r8_imm8, Mov_rm8_imm8, Mov_AL_moffs8, Mov_moffs8_AL);
-    handlers!(t, mov::<u16> => Mov_rm16_r16, Mov_r16_rm16, Mov_r16_imm16, Mov_rm16_imm16, Mov_AX_moffs16, Mov_moffs16_AX);
-    handlers!(t, mov::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
-    selects!(t, mov_form::<u8> => Mov_rm8_r8, Mov_r8_rm8, Mov_r8_imm8, Mov_rm8_imm8, Mov_AL_moffs8, Mov_moffs8_AL);
-    selects!(t, mov_form::<u16> => Mov_rm16_r16, Mov_r16_rm16, Mov_r16_imm16, Mov_rm16_imm16, Mov_AX_moffs16, Mov_moffs16_AX);
-    selects!(t, mov_form::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
-    handlers!(t, lea::<u16> => Lea_r16_m);
-    handlers!(t, lea::<u32> => Lea_r32_m);
-    selects!(t, lea_form::<u16> => Lea_r16_m);
-    selects!(t, lea_form::<u32> => Lea_r32_m);
+    forms!(t, mov::<u8>, mov_form::<u8> => Mov_rm8_r8, Mov_r8_rm8, Mov_r8_imm8, Mov_rm8_imm8, Mov_AL_moffs8, Mov_moffs8_AL);
+    forms!(t, mov::<u16>, mov_form::<u16> => Mov_rm16_r16, Mov_r16_rm16, Mov_r16_imm16, Mov_rm16_imm16, Mov_AX_moffs16, Mov_moffs16_AX);
+    forms!(t, mov::<u32>, mov_form::<u32> => Mov_rm32_r32, Mov_r32_rm32, Mov_r32_imm32, Mov_rm32_imm32, Mov_EAX_moffs32, Mov_moffs32_EAX);
+    forms!(t, lea::<u16>, lea_form::<u16> => Lea_r16_m);
+    forms!(t, lea::<u32>, lea_form::<u32> => Lea_r32_m);
     handlers!(t, nop => Nopd, Nopw, Nop_rm16, Nop_rm32);
 
-    handlers!(t, movzx::<u16, u8> => Movzx_r16_rm8);
-    handlers!(t, movzx::<u32, u8> => Movzx_r32_rm8);
-    handlers!(t, movzx::<u16, u16> => Movzx_r16_rm16);
-    handlers!(t, movzx::<u32, u16> => Movzx_r32_rm16);
-    handlers!(t, movsx::<u16, u8> => Movsx_r16_rm8);
-    handlers!(t, movsx::<u32, u8> => Movsx_r32_rm8);
-    handlers!(t, movsx::<u16, u16> => Movsx_r16_rm16);
-    handlers!(t, movsx::<u32, u16> => Movsx_r32_rm16);
-    selects!(t, movx_form::<u16, u8, false> => Movzx_r16_rm8);
-    selects!(t, movx_form::<u32, u8, false> => Movzx_r32_rm8);
-    selects!(t, movx_form::<u16, u16, false> => Movzx_r16_rm16);
-    selects!(t, movx_form::<u32, u16, false> => Movzx_r32_rm16);
-    selects!(t, movx_form::<u16, u8, true> => Movsx_r16_rm8);
-    selects!(t, movx_form::<u32, u8, true> => Movsx_r32_rm8);
-    selects!(t, movx_form::<u16, u16, true> => Movsx_r16_rm16);
-    selects!(t, movx_form::<u32, u16, true> => Movsx_r32_rm16);
+    forms!(t, movzx::<u16, u8>, movx_form::<u16, u8, false> => Movzx_r16_rm8);
+    forms!(t, movzx::<u32, u8>, movx_form::<u32, u8, false> => Movzx_r32_rm8);
+    forms!(t, movzx::<u16, u16>, movx_form::<u16, u16, false> => Movzx_r16_rm16);
+    forms!(t, movzx::<u32, u16>, movx_form::<u32, u16, false> => Movzx_r32_rm16);
+    forms!(t, movsx::<u16, u8>, movx_form::<u16, u8, true> => Movsx_r16_rm8);
+    forms!(t, movsx::<u32, u8>, movx_form::<u32, u8, true> => Movsx_r32_rm8);
+    forms!(t, movsx::<u16, u16>, movx_form::<u16, u16, true> => Movsx_r16_rm16);
+    forms!(t, movsx::<u32, u16>, movx_form::<u32, u16, true> => Movsx_r32_rm16);
 
     handlers!(t, xchg::<u8> => Xchg_rm8_r8);
     handlers!(t, xchg::<u16> => Xchg_rm16_r16, Xchg_r16_AX);

@@ -229,7 +229,8 @@ pub fn shrd<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     })
 }
 
-/// The register-destination forms of a shift or rotate: `any` for other forms.
+/// The register-destination forms of a shift or rotate (other forms keep the
+/// any-form handler).
 fn shift_form(u: &Uop, by_imm: Handler, by_cl: Handler) -> Option<Handler> {
     if u.op0_kind() != OpKind::Register {
         return None;
@@ -243,54 +244,33 @@ fn shift_form(u: &Uop, by_imm: Handler, by_cl: Handler) -> Option<Handler> {
 
 macro_rules! shift_forms {
     ($t:expr, $op:ident, $ty:ty => $($code:ident),+) => {
-        $crate::selects!($t, |u: &Uop| shift_form(u, $op::<$ty, R_IMM>, $op::<$ty, R_CL>) => $($code),+);
+        $crate::forms!($t, $op::<$ty, ANY>, |u: &Uop| shift_form(u, $op::<$ty, R_IMM>, $op::<$ty, R_CL>) => $($code),+);
     };
 }
 
 pub(crate) fn register(t: &mut Table) {
     // C0/C1 /6 and D0-D3 /6 are the SAL encodings, identical to /4 on every x86.
-    handlers!(t, shl::<u8, ANY> => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
     shift_forms!(t, shl, u8 => Shl_rm8_1, Shl_rm8_CL, Shl_rm8_imm8, Sal_rm8_1, Sal_rm8_CL, Sal_rm8_imm8);
-    handlers!(t, shl::<u16, ANY> => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
     shift_forms!(t, shl, u16 => Shl_rm16_1, Shl_rm16_CL, Shl_rm16_imm8, Sal_rm16_1, Sal_rm16_CL, Sal_rm16_imm8);
-    handlers!(t, shl::<u32, ANY> => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
     shift_forms!(t, shl, u32 => Shl_rm32_1, Shl_rm32_CL, Shl_rm32_imm8, Sal_rm32_1, Sal_rm32_CL, Sal_rm32_imm8);
-    handlers!(t, shr::<u8, ANY> => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
     shift_forms!(t, shr, u8 => Shr_rm8_1, Shr_rm8_CL, Shr_rm8_imm8);
-    handlers!(t, shr::<u16, ANY> => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
     shift_forms!(t, shr, u16 => Shr_rm16_1, Shr_rm16_CL, Shr_rm16_imm8);
-    handlers!(t, shr::<u32, ANY> => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
     shift_forms!(t, shr, u32 => Shr_rm32_1, Shr_rm32_CL, Shr_rm32_imm8);
-    handlers!(t, sar::<u8, ANY> => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
     shift_forms!(t, sar, u8 => Sar_rm8_1, Sar_rm8_CL, Sar_rm8_imm8);
-    handlers!(t, sar::<u16, ANY> => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
     shift_forms!(t, sar, u16 => Sar_rm16_1, Sar_rm16_CL, Sar_rm16_imm8);
-    handlers!(t, sar::<u32, ANY> => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
     shift_forms!(t, sar, u32 => Sar_rm32_1, Sar_rm32_CL, Sar_rm32_imm8);
 
-    handlers!(t, rol::<u8, ANY> => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
     shift_forms!(t, rol, u8 => Rol_rm8_1, Rol_rm8_CL, Rol_rm8_imm8);
-    handlers!(t, rol::<u16, ANY> => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
     shift_forms!(t, rol, u16 => Rol_rm16_1, Rol_rm16_CL, Rol_rm16_imm8);
-    handlers!(t, rol::<u32, ANY> => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
     shift_forms!(t, rol, u32 => Rol_rm32_1, Rol_rm32_CL, Rol_rm32_imm8);
-    handlers!(t, ror::<u8, ANY> => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
     shift_forms!(t, ror, u8 => Ror_rm8_1, Ror_rm8_CL, Ror_rm8_imm8);
-    handlers!(t, ror::<u16, ANY> => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
     shift_forms!(t, ror, u16 => Ror_rm16_1, Ror_rm16_CL, Ror_rm16_imm8);
-    handlers!(t, ror::<u32, ANY> => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
     shift_forms!(t, ror, u32 => Ror_rm32_1, Ror_rm32_CL, Ror_rm32_imm8);
-    handlers!(t, rcl::<u8, ANY> => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
     shift_forms!(t, rcl, u8 => Rcl_rm8_1, Rcl_rm8_CL, Rcl_rm8_imm8);
-    handlers!(t, rcl::<u16, ANY> => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
     shift_forms!(t, rcl, u16 => Rcl_rm16_1, Rcl_rm16_CL, Rcl_rm16_imm8);
-    handlers!(t, rcl::<u32, ANY> => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
     shift_forms!(t, rcl, u32 => Rcl_rm32_1, Rcl_rm32_CL, Rcl_rm32_imm8);
-    handlers!(t, rcr::<u8, ANY> => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
     shift_forms!(t, rcr, u8 => Rcr_rm8_1, Rcr_rm8_CL, Rcr_rm8_imm8);
-    handlers!(t, rcr::<u16, ANY> => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
     shift_forms!(t, rcr, u16 => Rcr_rm16_1, Rcr_rm16_CL, Rcr_rm16_imm8);
-    handlers!(t, rcr::<u32, ANY> => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
     shift_forms!(t, rcr, u32 => Rcr_rm32_1, Rcr_rm32_CL, Rcr_rm32_imm8);
 
     handlers!(t, shld::<u16> => Shld_rm16_r16_imm8, Shld_rm16_r16_CL);

@@ -36,7 +36,7 @@ use crate::state::{EBP, ESP};
 use crate::table::Handler;
 use crate::table::Table;
 use crate::Cpu;
-use crate::{handlers, selects};
+use crate::{forms, handlers};
 
 /// Pushes `vals` in order (the first one ends up highest) as one operation: every slot
 /// is probed for writing in store order, then all are written, then ESP moves.
@@ -288,14 +288,10 @@ pub fn leave<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
 }
 
 pub(crate) fn register(t: &mut Table) {
-    handlers!(t, push::<u16> => Push_r16, Push_rm16, Push_imm16, Pushw_imm8);
-    handlers!(t, push::<u32> => Push_r32, Push_rm32, Pushd_imm32, Pushd_imm8);
-    handlers!(t, pop::<u16> => Pop_r16, Pop_rm16);
-    handlers!(t, pop::<u32> => Pop_r32, Pop_rm32);
-    selects!(t, push_form::<u16> => Push_r16, Push_rm16, Push_imm16, Pushw_imm8);
-    selects!(t, push_form::<u32> => Push_r32, Push_rm32, Pushd_imm32, Pushd_imm8);
-    selects!(t, pop_form::<u16> => Pop_r16, Pop_rm16);
-    selects!(t, pop_form::<u32> => Pop_r32, Pop_rm32);
+    forms!(t, push::<u16>, push_form::<u16> => Push_r16, Push_rm16, Push_imm16, Pushw_imm8);
+    forms!(t, push::<u32>, push_form::<u32> => Push_r32, Push_rm32, Pushd_imm32, Pushd_imm8);
+    forms!(t, pop::<u16>, pop_form::<u16> => Pop_r16, Pop_rm16);
+    forms!(t, pop::<u32>, pop_form::<u32> => Pop_r32, Pop_rm32);
     handlers!(t, push_sreg::<u16> => Pushw_ES, Pushw_CS, Pushw_SS, Pushw_DS, Pushw_FS, Pushw_GS);
     handlers!(t, push_sreg::<u32> => Pushd_ES, Pushd_CS, Pushd_SS, Pushd_DS, Pushd_FS, Pushd_GS);
     handlers!(t, pop_sreg::<u16> => Popw_ES, Popw_SS, Popw_DS, Popw_FS, Popw_GS);

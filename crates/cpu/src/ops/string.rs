@@ -188,6 +188,18 @@ fn stops<T: Int>(repne: bool, (a, b): (T, T)) -> bool {
     (a == b) == repne
 }
 
+/// Calls `f` with `bytes` (at most a page) of zeroed stack space. Most REP MOVS/STOS
+/// move a few dozen bytes: zeroing a page-sized buffer for each would cost more than
+/// the copy.
+#[inline(always)]
+fn with_staging(bytes: usize, f: impl FnOnce(&mut [u8])) {
+    if bytes <= 256 {
+        f(&mut [0u8; 256][..bytes]);
+    } else {
+        f(&mut [0u8; PAGE_SIZE as usize][..bytes]);
+    }
+}
+
 /// A run of `n` (>= 1) elements entirely inside one source page and one destination
 /// page. Translates them (the only point that can fault), then works on physical
 /// memory. Returns how many elements it completed and, for CMPS/SCAS, the last pair.
@@ -215,18 +227,10 @@ fn run<T: Int>(
             let (s_lo, d_lo) = (p.run_low(ps, n), p.run_low(pd, n));
             let disjoint = s_lo.wrapping_add(bytes as u32) <= d_lo || d_lo.wrapping_add(bytes as u32) <= s_lo;
             if disjoint {
-                let mut small = [0u8; 256];
-                let mut page;
-                // Most REP MOVS/STOS move a few dozen bytes: zeroing a page-sized
-                // staging buffer for each would cost more than the copy.
-                let buf: &mut [u8] = if bytes <= small.len() {
-                    &mut small[..bytes]
-                } else {
-                    page = [0u8; PAGE_SIZE as usize];
-                    &mut page[..bytes]
-                };
-                cpu.mmu.phys.read_bytes(s_lo, buf);
-                cpu.mmu.phys.write_bytes(d_lo, buf);
+                with_staging(bytes, |buf| {
+                    cpu.mmu.phys.read_bytes(s_lo, buf);
+                    cpu.mmu.phys.write_bytes(d_lo, buf);
+                });
             } else {
                 for i in 0..n {
                     let v = T::load(&cpu.mmu.phys, at(ps, i));
@@ -237,20 +241,12 @@ fn run<T: Int>(
         }
         Op::Stos => {
             let v = T::get_reg(cpu, accumulator::<T>());
-            let mut small = [0u8; 256];
-            let mut page;
-            // Most REP MOVS/STOS move a few dozen bytes: zeroing a page-sized
-            // staging buffer for each would cost more than the copy.
-            let buf: &mut [u8] = if bytes <= small.len() {
-                &mut small[..bytes]
-            } else {
-                page = [0u8; PAGE_SIZE as usize];
-                &mut page[..bytes]
-            };
-            for chunk in buf.chunks_exact_mut(p.size as usize) {
-                v.to_le(chunk);
-            }
-            cpu.mmu.phys.write_bytes(p.run_low(pd, n), buf);
+            with_staging(bytes, |buf| {
+                for chunk in buf.chunks_exact_mut(p.size as usize) {
+                    v.to_le(chunk);
+                }
+                cpu.mmu.phys.write_bytes(p.run_low(pd, n), buf);
+            });
             Ok((n, None))
         }
         Op::Lods => {
