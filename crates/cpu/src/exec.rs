@@ -222,6 +222,8 @@ impl Cpu {
                 return Ok(id);
             }
             code.remove(id);
+            // Links into the dropped block must not be followed.
+            self.new_code_epoch();
         }
         self.build_block(code, lin, phys)
     }
