@@ -69,8 +69,14 @@ pub enum Exception {
     StackFault(u16),
     /// #GP, vector 13, with its error code (a selector, or 0).
     GeneralProtection(u16),
-    /// #PF, vector 14.
-    PageFault(PageFault),
+    /// #PF, vector 14: CR2 and the error code (bits 0–4 of [`PageFault::code`]).
+    ///
+    /// The fields are inline rather than a [`PageFault`] so that the
+    /// `Result<(), Exception>` every instruction handler returns is eight bytes,
+    /// which the Rust ABI returns in a register; with a nested 8-byte struct it
+    /// was twelve and went through memory at every instruction. Convert with
+    /// `From<PageFault>` and [`Exception::page_fault`].
+    PageFault { addr: u32, code: u16 },
     /// #MF, vector 16: unmasked x87 exception at the next waiting x87 instruction.
     FloatingPoint,
     /// #AC, vector 17.
@@ -92,10 +98,18 @@ impl Exception {
             Self::DeviceNotAvailable => vector::NM,
             Self::StackFault(_) => vector::SS,
             Self::GeneralProtection(_) => vector::GP,
-            Self::PageFault(_) => vector::PF,
+            Self::PageFault { .. } => vector::PF,
             Self::FloatingPoint => vector::MF,
             Self::AlignmentCheck => vector::AC,
             Self::SoftwareInterrupt(n) => n,
+        }
+    }
+
+    /// The page fault, if this is one.
+    pub fn page_fault(self) -> Option<PageFault> {
+        match self {
+            Self::PageFault { addr, code } => Some(PageFault { addr, code: u32::from(code) }),
+            _ => None,
         }
     }
 
@@ -108,24 +122,28 @@ impl Exception {
     pub fn error_code(self) -> Option<u32> {
         match self {
             Self::StackFault(e) | Self::GeneralProtection(e) => Some(u32::from(e)),
-            Self::PageFault(pf) => Some(pf.code),
+            Self::PageFault { code, .. } => Some(u32::from(code)),
             Self::AlignmentCheck => Some(0),
             _ => None,
         }
     }
 }
 
+// What the variant's inline fields are for (see `PageFault` above).
+const _: () = assert!(std::mem::size_of::<Result<(), Exception>>() == 8);
+
 impl From<PageFault> for Exception {
     #[inline]
     fn from(pf: PageFault) -> Self {
-        Self::PageFault(pf)
+        // Error codes use bits 0-4 (SDM Vol. 3A §4.7): the cast loses nothing.
+        Self::PageFault { addr: pf.addr, code: pf.code as u16 }
     }
 }
 
 impl std::fmt::Display for Exception {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::PageFault(pf) => write!(f, "#PF at {:#010x}, error code {}", pf.addr, pf.code),
+            Self::PageFault { addr, code } => write!(f, "#PF at {addr:#010x}, error code {code}"),
             Self::GeneralProtection(e) => write!(f, "#GP({e:#x})"),
             Self::StackFault(e) => write!(f, "#SS({e:#x})"),
             Self::SoftwareInterrupt(n) => write!(f, "int {n:#x}"),

@@ -217,31 +217,31 @@ impl Cpu {
 
     #[inline(always)]
     pub fn read_mem<T: Scalar>(&mut self, lin: u32) -> Result<T, Exception> {
-        self.mmu.read::<T>(lin, true).map_err(Exception::PageFault)
+        self.mmu.read::<T>(lin, true).map_err(Exception::from)
     }
 
     #[inline(always)]
     pub fn write_mem<T: Scalar>(&mut self, lin: u32, v: T) -> Result<(), Exception> {
-        self.mmu.write::<T>(lin, v, true).map_err(Exception::PageFault)
+        self.mmu.write::<T>(lin, v, true).map_err(Exception::from)
     }
 
     /// Checks that `len` bytes at `lin` may be written, before anything is written.
     #[inline]
     pub fn probe_write(&mut self, lin: u32, len: u32) -> Result<(), Exception> {
-        self.mmu.probe(lin, len, AccessKind::UserWrite).map_err(Exception::PageFault)
+        self.mmu.probe(lin, len, AccessKind::UserWrite).map_err(Exception::from)
     }
 
     #[inline]
     pub fn probe_read(&mut self, lin: u32, len: u32) -> Result<(), Exception> {
-        self.mmu.probe(lin, len, AccessKind::UserRead).map_err(Exception::PageFault)
+        self.mmu.probe(lin, len, AccessKind::UserRead).map_err(Exception::from)
     }
 
     pub fn read_bytes(&mut self, lin: u32, out: &mut [u8]) -> Result<(), Exception> {
-        self.mmu.read_into(lin, out, AccessKind::UserRead).map_err(Exception::PageFault)
+        self.mmu.read_into(lin, out, AccessKind::UserRead).map_err(Exception::from)
     }
 
     pub fn write_bytes(&mut self, lin: u32, data: &[u8]) -> Result<(), Exception> {
-        self.mmu.write_from(lin, data, AccessKind::UserWrite).map_err(Exception::PageFault)
+        self.mmu.write_from(lin, data, AccessKind::UserWrite).map_err(Exception::from)
     }
 
     // ---- operands ----

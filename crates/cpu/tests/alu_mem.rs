@@ -273,7 +273,7 @@ fn read_only_destination_faults_precisely() {
         let (data, ro) = (b.page(DATA), b.page(RO));
         assert_eq!(
             b.exec(code),
-            Exit::Exception(Exception::PageFault(PageFault { addr: t, code: PF_USER_WRITE_PROTECTION })),
+            Exit::Exception(Exception::from(PageFault { addr: t, code: PF_USER_WRITE_PROTECTION })),
             "{code:02x?}"
         );
         assert_eq!(b.m.cpu.regs, regs, "{code:02x?}");
@@ -295,7 +295,7 @@ fn page_straddling_rmw_faults_before_writing() {
     let code = abs(&[], &[0x01], 0, RO - 2, &[]); // add dword [RO-2], eax
     assert_eq!(
         b.exec(&code),
-        Exit::Exception(Exception::PageFault(PageFault { addr: RO, code: PF_USER_WRITE_PROTECTION }))
+        Exit::Exception(Exception::from(PageFault { addr: RO, code: PF_USER_WRITE_PROTECTION }))
     );
     assert_eq!(b.read32(RO - 4), 0x5566_7788);
     assert_eq!(b.m.cpu.eip, CODE);
@@ -336,10 +336,7 @@ fn not_present_source_faults_as_a_read() {
         let regs = b.m.cpu.regs;
         assert_eq!(
             b.exec(&code),
-            Exit::Exception(Exception::PageFault(PageFault {
-                addr: UNMAPPED,
-                code: PF_USER_READ_NOT_PRESENT
-            })),
+            Exit::Exception(Exception::from(PageFault { addr: UNMAPPED, code: PF_USER_READ_NOT_PRESENT })),
             "{code:02x?}"
         );
         assert_eq!(b.m.cpu.regs, regs);
@@ -376,10 +373,7 @@ fn bit_string_addressing() {
     let code = abs(&[0x66], &[0x0f, 0xa3], 0, base, &[]);
     assert_eq!(
         b.exec(&code),
-        Exit::Exception(Exception::PageFault(PageFault {
-            addr: base - 0x1000,
-            code: PF_USER_READ_NOT_PRESENT
-        }))
+        Exit::Exception(Exception::from(PageFault { addr: base - 0x1000, code: PF_USER_READ_NOT_PRESENT }))
     );
     // bts dword [DATA], ecx reaching into the read-only page faults there, unchanged.
     b.m.cpu.regs[ECX] = 0x1000 * 8 + 0x40 * 8 + 5;
@@ -388,7 +382,7 @@ fn bit_string_addressing() {
     let code = abs(&[], &[0x0f, 0xab], 1, DATA, &[]);
     assert_eq!(
         b.exec(&code),
-        Exit::Exception(Exception::PageFault(PageFault { addr: RO + 0x40, code: PF_USER_WRITE_PROTECTION }))
+        Exit::Exception(Exception::from(PageFault { addr: RO + 0x40, code: PF_USER_WRITE_PROTECTION }))
     );
     assert_eq!((b.page(RO), b.m.cpu.flags.get()), (ro, flags));
     // ... and reading it is fine: bt sets CF from it.

@@ -163,7 +163,7 @@ fn pf(addr: u32, code: u32) -> PageFault {
 }
 
 fn pf_exit(addr: u32, code: u32) -> Exit {
-    Exit::Exception(Exception::PageFault(pf(addr, code)))
+    Exit::Exception(Exception::from(pf(addr, code)))
 }
 
 /// Test programs end with UD2 (0F 0B): architecturally #UD forever, so it stops `run`

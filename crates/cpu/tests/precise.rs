@@ -54,7 +54,7 @@ fn read32(m: &Machine, lin: u32) -> u32 {
 }
 
 fn pf(addr: u32, code: u32) -> Exit {
-    Exit::Exception(Exception::PageFault(PageFault { addr, code }))
+    Exit::Exception(Exception::from(PageFault { addr, code }))
 }
 
 /// Runs one instruction and checks it faulted with (cr2, code) and left EIP, the

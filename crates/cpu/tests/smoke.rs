@@ -30,10 +30,7 @@ fn store_to_read_only_page_faults_precisely() {
     let mut m = Machine::new();
     m.map(0x0804_8000, PTE_P | PTE_US);
     m.load_code(0x0804_8000, &[0xa3, 0x00, 0x81, 0x04, 0x08]); // mov [0x08048100], eax
-    assert_eq!(
-        m.cpu.run(10),
-        Exit::Exception(Exception::PageFault(PageFault { addr: 0x0804_8100, code: 7 }))
-    );
+    assert_eq!(m.cpu.run(10), Exit::Exception(Exception::from(PageFault { addr: 0x0804_8100, code: 7 })));
     assert_eq!(m.cpu.eip, 0x0804_8000);
     assert_eq!(m.cpu.mmu.cr2, 0x0804_8100);
     assert_eq!(m.cpu.icount, 0);

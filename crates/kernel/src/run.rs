@@ -260,9 +260,9 @@ impl Kernel {
         let v = e.vector();
         match e {
             Exception::SoftwareInterrupt(0x80) => crate::syscall::dispatch(self),
-            Exception::PageFault(pf) => {
+            Exception::PageFault { addr, code } => {
                 let esp = self.cpu.esp();
-                do_page_fault(self, pf.addr, pf.code, esp, true);
+                do_page_fault(self, addr, u32::from(code), esp, true);
             }
             Exception::DivideError => self.trap_signal(v, 0, SigInfo::fault(SIGFPE, FPE_INTDIV, eip)),
             Exception::InvalidOpcode => self.trap_signal(v, 0, SigInfo::fault(SIGILL, ILL_ILLOPN, eip)),

@@ -136,7 +136,7 @@ impl Params {
 }
 
 fn translate(cpu: &mut Cpu, lin: u32, kind: AccessKind) -> Result<u32, Exception> {
-    cpu.mmu.translate(lin, kind).map_err(Exception::PageFault)
+    cpu.mmu.translate(lin, kind).map_err(Exception::from)
 }
 
 /// One element through the ordinary accessors (any alignment, page-crossing, fault

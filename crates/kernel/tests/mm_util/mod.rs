@@ -190,9 +190,9 @@ impl Machine {
             match self.k.cpu.run(1000) {
                 Exit::Budget => panic!("snippet {name} did not stop"),
                 Exit::Exception(Exception::InvalidOpcode) => return Stop::Done,
-                Exit::Exception(Exception::PageFault(pf)) => {
+                Exit::Exception(Exception::PageFault { addr, code }) => {
                     let esp = self.k.cpu.regs[ESP];
-                    match do_page_fault(&mut self.k, pf.addr, pf.code, esp, true) {
+                    match do_page_fault(&mut self.k, addr, u32::from(code), esp, true) {
                         FaultResult::Minor | FaultResult::Major => {}
                         r => return Stop::Fault(r),
                     }
