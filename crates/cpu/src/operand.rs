@@ -397,7 +397,10 @@ fn binop_ri<T: Int, O: BinOp>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
 
 fn binop_rm<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
-    let b = cpu.read_mem::<T>(lin)?;
+    let b = match cpu.mmu.read_hit::<T>(lin) {
+        Some(b) => b,
+        None => read_miss::<T>(cpu, lin)?,
+    };
     let a = T::gpr(cpu, u.r0);
     let r = O::apply(&mut cpu.flags, a, b);
     if O::WRITES {
@@ -406,18 +409,40 @@ fn binop_rm<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<()
     Ok(())
 }
 
+/// A read past a TLB miss or a page split, out of line.
+#[inline(never)]
+fn read_miss<T: Int>(cpu: &mut Cpu, lin: u32) -> Result<T, Exception> {
+    cpu.read_mem::<T>(lin)
+}
+
 #[inline(always)]
 fn binop_mem<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop, b: T) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
     if O::WRITES {
-        cpu.probe_write(lin, T::BITS / 8)?;
+        // One lookup through a write tag covers the read and the write-back.
+        if let Some((p, a)) = cpu.mmu.rmw_hit::<T>(lin) {
+            let r = O::apply(&mut cpu.flags, a, b);
+            cpu.mmu.store_hit::<T>(p, r);
+            return Ok(());
+        }
+        return binop_mem_miss::<T, O>(cpu, lin, b);
     }
+    let a = match cpu.mmu.read_hit::<T>(lin) {
+        Some(a) => a,
+        None => read_miss::<T>(cpu, lin)?,
+    };
+    O::apply(&mut cpu.flags, a, b);
+    Ok(())
+}
+
+/// A read-modify-write past a write-tag miss or a page split: probed for writing
+/// first, so the write-back cannot fault after the flags were recorded.
+#[inline(never)]
+fn binop_mem_miss<T: Int, O: BinOp>(cpu: &mut Cpu, lin: u32, b: T) -> Result<(), Exception> {
+    cpu.probe_write(lin, T::BITS / 8)?;
     let a = cpu.read_mem::<T>(lin)?;
     let r = O::apply(&mut cpu.flags, a, b);
-    if O::WRITES {
-        cpu.write_mem::<T>(lin, r)?;
-    }
-    Ok(())
+    cpu.write_mem::<T>(lin, r)
 }
 
 fn binop_mr<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {

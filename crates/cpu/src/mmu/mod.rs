@@ -220,6 +220,58 @@ impl Mmu {
         self.read_split(lin, kind)
     }
 
+    /// The TLB-hit part of [`Mmu::read`] alone: the value if a user read of it needs
+    /// no walk and no page split, else `None` (then call `read`). Lets a handler keep
+    /// its miss path out of line, so the hit path saves no registers.
+    #[inline(always)]
+    pub fn read_hit<T: Scalar>(&mut self, lin: u32) -> Option<T> {
+        if lin & 0xfff > PAGE_SIZE - T::SIZE {
+            return None;
+        }
+        let p = self.tlb.lookup_phys(lin, AccessKind::UserRead)?;
+        let v = T::load_ram(&self.phys, p)?;
+        self.tlb.hits += 1;
+        Some(v)
+    }
+
+    /// The write-tag-hit part of [`Mmu::write`] alone: stores and returns true, or
+    /// returns false having done nothing (then call `write`).
+    #[inline(always)]
+    pub fn write_hit<T: Scalar>(&mut self, lin: u32, v: T) -> bool {
+        if lin & 0xfff > PAGE_SIZE - T::SIZE {
+            return false;
+        }
+        let Some(p) = self.tlb.lookup_phys(lin, AccessKind::UserWrite) else { return false };
+        if v.store_ram(&mut self.phys, p) {
+            self.tlb.hits += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// For a read-modify-write by user code: the physical address and current value
+    /// if a write tag covers it (a user-writable page is user-readable, SDM Vol. 3A
+    /// §4.6), so the read and the write-back ([`Mmu::store_hit`]) need one lookup and
+    /// cannot fault; else `None` (then probe, read and write the ordinary way).
+    #[inline(always)]
+    pub fn rmw_hit<T: Scalar>(&mut self, lin: u32) -> Option<(u32, T)> {
+        if lin & 0xfff > PAGE_SIZE - T::SIZE {
+            return None;
+        }
+        let p = self.tlb.lookup_phys(lin, AccessKind::UserWrite)?;
+        let v = T::load_ram(&self.phys, p)?;
+        self.tlb.hits += 1;
+        Some((p, v))
+    }
+
+    /// The write-back of an [`Mmu::rmw_hit`]: `p` came from a write tag and lies in
+    /// RAM, so no code-frame check is needed (write tags are never granted for code).
+    #[inline(always)]
+    pub fn store_hit<T: Scalar>(&mut self, p: u32, v: T) {
+        v.store_ram(&mut self.phys, p);
+    }
+
     #[cold]
     #[inline(never)]
     fn read_slow<T: Scalar>(&mut self, lin: u32, kind: AccessKind) -> Result<T, PageFault> {

@@ -62,6 +62,18 @@ fn mov_ri<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
 
 fn mov_rm<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
+    match cpu.mmu.read_hit::<T>(lin) {
+        Some(v) => {
+            T::set_gpr(cpu, u.r0, v);
+            Ok(())
+        }
+        None => mov_rm_miss::<T>(cpu, u, lin),
+    }
+}
+
+/// `mov_rm` past a TLB miss or a page split (out of line, a tail call).
+#[inline(never)]
+fn mov_rm_miss<T: Int>(cpu: &mut Cpu, u: &Uop, lin: u32) -> Result<(), Exception> {
     let v = cpu.read_mem::<T>(lin)?;
     T::set_gpr(cpu, u.r0, v);
     Ok(())
@@ -69,12 +81,26 @@ fn mov_rm<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception>
 
 fn mov_mr<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
-    cpu.write_mem::<T>(lin, T::gpr(cpu, u.r1))
+    let v = T::gpr(cpu, u.r1);
+    if cpu.mmu.write_hit::<T>(lin, v) {
+        return Ok(());
+    }
+    store_miss::<T>(cpu, lin, v)
 }
 
 fn mov_mi<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
-    cpu.write_mem::<T>(lin, T::from_u32(u.imm))
+    let v = T::from_u32(u.imm);
+    if cpu.mmu.write_hit::<T>(lin, v) {
+        return Ok(());
+    }
+    store_miss::<T>(cpu, lin, v)
+}
+
+/// A store past a write-tag miss or a page split (out of line, a tail call).
+#[inline(never)]
+fn store_miss<T: Int>(cpu: &mut Cpu, lin: u32, v: T) -> Result<(), Exception> {
+    cpu.write_mem::<T>(lin, v)
 }
 
 /// MOV by operand form.
@@ -131,6 +157,22 @@ fn movx_rm<D: Int, S: Int, const SIGNED: bool, const EA: u8>(
     u: &Uop,
 ) -> Result<(), Exception> {
     let lin = cpu.mem_lin::<EA>(u)?;
+    match cpu.mmu.read_hit::<S>(lin) {
+        Some(v) => {
+            D::set_gpr(cpu, u.r0, D::from_u32(if SIGNED { v.sx() } else { v.u32() }));
+            Ok(())
+        }
+        None => movx_rm_miss::<D, S, SIGNED>(cpu, u, lin),
+    }
+}
+
+/// `movx_rm` past a TLB miss or a page split (out of line, a tail call).
+#[inline(never)]
+fn movx_rm_miss<D: Int, S: Int, const SIGNED: bool>(
+    cpu: &mut Cpu,
+    u: &Uop,
+    lin: u32,
+) -> Result<(), Exception> {
     let v = cpu.read_mem::<S>(lin)?;
     D::set_gpr(cpu, u.r0, D::from_u32(if SIGNED { v.sx() } else { v.u32() }));
     Ok(())
