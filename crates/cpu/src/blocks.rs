@@ -21,7 +21,7 @@ use crate::uop::{Uop, FUSED};
 
 /// Block id 0 is reserved and never holds a block, so it can stand for "none" in
 /// links (`link` ignores it).
-pub(crate) const SCRATCH: u32 = 0;
+pub(crate) const RESERVED: u32 = 0;
 const NONE: u32 = u32::MAX;
 /// Sets in the direct-mapped lookup table.
 const SETS: usize = 1 << 14;
@@ -129,7 +129,7 @@ impl Blocks {
 
     #[inline]
     pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u32) {
-        if from != SCRATCH && to != SCRATCH {
+        if from != RESERVED && to != RESERVED {
             self.blocks[from as usize].links[slot] = Link { eip, id: to, epoch };
         }
     }
@@ -259,9 +259,9 @@ mod tests {
         assert_eq!(c.follow(a, 0, 0x1010, 8), None);
         assert_eq!(c.follow(a, 0, 0x1014, 7), None);
         assert_eq!(c.follow(a, 1, 0x1010, 7), None);
-        c.link(a, 1, 0x2000, SCRATCH, 7);
+        c.link(a, 1, 0x2000, RESERVED, 7);
         assert_eq!(c.follow(a, 1, 0x2000, 7), None);
-        c.link(SCRATCH, 0, 0x1000, a, 7);
-        assert_eq!(c.follow(SCRATCH, 0, 0x1000, 7), None);
+        c.link(RESERVED, 0, 0x1000, a, 7);
+        assert_eq!(c.follow(RESERVED, 0, 0x1000, 7), None);
     }
 }

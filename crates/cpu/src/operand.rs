@@ -142,6 +142,15 @@ pub enum Loc {
     Mem(u32),
 }
 
+/// Linear address of `offset` in segment `s`; #GP(0) through a null selector.
+#[inline(always)]
+fn linear_in(s: &crate::seg::Segment, offset: u32) -> Result<u32, Exception> {
+    if !s.usable {
+        return Err(Exception::GeneralProtection(0));
+    }
+    Ok(s.base.wrapping_add(offset))
+}
+
 /// Value of any general register of iced's, zero-extended.
 pub fn reg_value(cpu: &Cpu, r: Register) -> u32 {
     if r.is_gpr32() {
@@ -190,21 +199,15 @@ impl Cpu {
     /// Linear address of the memory operand of a micro-op with a known address shape.
     #[inline(always)]
     pub fn mem_lin<const MODE: u8>(&self, u: &Uop) -> Result<u32, Exception> {
-        let s = &self.segs[usize::from(u.seg)];
-        if !s.usable {
-            return Err(Exception::GeneralProtection(0));
-        }
-        Ok(s.base.wrapping_add(self.ea::<MODE>(u)))
+        // Indexed by the lowered segment number directly: one bounds check fewer
+        // than going through `SegReg`.
+        linear_in(&self.segs[usize::from(u.seg)], self.ea::<MODE>(u))
     }
 
     /// Linear address of `offset` in segment `sreg`; #GP(0) through a null selector.
     #[inline(always)]
     pub fn linear(&self, sreg: SegReg, offset: u32) -> Result<u32, Exception> {
-        let s = &self.segs[sreg as usize];
-        if !s.usable {
-            return Err(Exception::GeneralProtection(0));
-        }
-        Ok(s.base.wrapping_add(offset))
+        linear_in(&self.segs[sreg as usize], offset)
     }
 
     /// Linear address of the instruction's memory operand.

@@ -24,7 +24,6 @@ use crate::exception::Exception;
 use crate::flags::{Flags, CF, OF};
 use crate::handlers;
 use crate::operand::Int;
-use crate::operand::Loc;
 use crate::state::ECX;
 use crate::table::Handler;
 use crate::table::Table;
@@ -81,26 +80,27 @@ fn shift_rmw<T: Int, const F: u8>(
     kind: Kind,
     f: impl FnOnce(u32, u32, bool) -> Out,
 ) -> Result<(), Exception> {
+    // `loc` is None for the register forms, whose destination is `insn.r0`.
     let (count, loc) = match F {
-        R_IMM => (insn.imm & 0x1f, Loc::Reg(insn.op0_register())),
-        R_CL => (cpu.regs[ECX] & 0x1f, Loc::Reg(insn.op0_register())),
+        R_IMM => (insn.imm & 0x1f, None),
+        R_CL => (cpu.regs[ECX] & 0x1f, None),
         _ => {
             let count = cpu.read_op::<u8>(insn, count_op)?.u32() & 0x1f;
-            (count, cpu.loc::<T>(insn, 0, true)?)
+            (count, Some(cpu.loc::<T>(insn, 0, true)?))
         }
     };
-    let a = match F {
-        R_IMM | R_CL => T::gpr(cpu, insn.r0).u32(),
-        _ => cpu.read_loc::<T>(loc)?.u32(),
+    let a = match loc {
+        None => T::gpr(cpu, insn.r0).u32(),
+        Some(l) => cpu.read_loc::<T>(l)?.u32(),
     };
     if count == 0 {
         return Ok(());
     }
     let o = f(a, count, cpu.flags.cf());
     let r = T::from_u32(o.res);
-    match F {
-        R_IMM | R_CL => T::set_gpr(cpu, insn.r0, r),
-        _ => cpu.write_loc(loc, r)?,
+    match loc {
+        None => T::set_gpr(cpu, insn.r0, r),
+        Some(l) => cpu.write_loc(l, r)?,
     }
     match kind {
         Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
