@@ -349,6 +349,28 @@ impl Cpu {
         let lin = self.linear(SegReg::Ss, self.regs[ESP].wrapping_add(offset))?;
         self.read_mem::<T>(lin)
     }
+
+    /// The TLB-hit part of [`Cpu::push`]: `Ok(true)` if the slot was written through a
+    /// write tag and ESP moved; `Ok(false)` if nothing happened (a miss or a page split:
+    /// then do the whole push the general way, out of line). Only the SS check can fail.
+    #[inline(always)]
+    pub fn push_hit<T: Int>(&mut self, v: T) -> Result<bool, Exception> {
+        let esp = self.regs[ESP].wrapping_sub(T::BITS / 8);
+        let lin = self.linear(SegReg::Ss, esp)?;
+        if self.mmu.write_hit::<T>(lin, v) {
+            self.regs[ESP] = esp;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The TLB-hit part of [`Cpu::peek`]: `Ok(None)` on a miss or a page split (then
+    /// read the general way, out of line).
+    #[inline(always)]
+    pub fn peek_hit<T: Int>(&mut self, offset: u32) -> Result<Option<T>, Exception> {
+        let lin = self.linear(SegReg::Ss, self.regs[ESP].wrapping_add(offset))?;
+        Ok(self.mmu.read_hit::<T>(lin))
+    }
 }
 
 // ---- operand forms ----

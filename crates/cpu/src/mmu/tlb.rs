@@ -133,6 +133,20 @@ impl Tlb {
         }
     }
 
+    /// Physical address of `lin` if a usable translation is cached and all `size`
+    /// bytes from `lin` lie in its page: the tag is compared with the page of the
+    /// access's *last* byte, so one compare also rejects an access that crosses into
+    /// the next page (that page's tag lives in the next set, never in this one).
+    #[inline(always)]
+    pub fn lookup_span(&self, lin: u32, size: u32, kind: AccessKind) -> Option<u32> {
+        let e = &self.entries[Self::set(lin >> 12)];
+        if e.tags[kind as usize] == lin.wrapping_add(size - 1) >> 12 {
+            Some(lin.wrapping_add(e.addend))
+        } else {
+            None
+        }
+    }
+
     /// Records a translation. `dirty` says whether the PTE's D bit is now set, which
     /// is required for a write tag; `code_frame` that the frame holds decoded code,
     /// which forbids one (see the module note); `large` that it comes from a 4 MiB page.

@@ -273,7 +273,18 @@ pub fn jmp_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// CALL rel16/rel32: push the return address, then branch. If the push faults, ESP and
 /// EIP are unchanged.
+/// The TLB hit inline; a miss or a page split goes to [`call_rel_miss`] out of line,
+/// which starts afresh (nothing has changed yet).
 pub fn call_rel<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T>(T::from_u32(cpu.next_eip))? {
+        branch(cpu, insn);
+        return Ok(());
+    }
+    call_rel_miss::<T>(cpu, insn)
+}
+
+#[inline(never)]
+fn call_rel_miss<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::from_u32(cpu.next_eip))?;
     branch(cpu, insn);
     Ok(())
@@ -289,6 +300,16 @@ pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 
 /// RET / RET imm16 (near): pop eIP, then release imm16 more bytes.
 pub fn ret<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    let Some(target) = cpu.peek_hit::<T>(0)? else { return ret_miss::<T>(cpu, insn) };
+    let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
+    cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8).wrapping_add(extra);
+    cpu.next_eip = target.u32();
+    Ok(())
+}
+
+/// [`ret`] past a TLB miss or a page split (out of line, a tail call).
+#[inline(never)]
+fn ret_miss<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let target = cpu.peek::<T>(0)?.u32();
     let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8).wrapping_add(extra);

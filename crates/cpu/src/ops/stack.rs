@@ -85,19 +85,50 @@ pub fn push<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(v)
 }
 
+// The register and immediate forms take the TLB hit inline; on a miss or a page split
+// they hand the whole instruction to the general handler out of line (nothing has
+// changed yet, so it starts afresh), and the hit path saves no registers.
+
 fn push_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T>(T::gpr(cpu, u.r0))? {
+        return Ok(());
+    }
+    push_r_miss::<T>(cpu, u)
+}
+
+#[inline(never)]
+fn push_r_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::gpr(cpu, u.r0))
 }
 
 fn push_i<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T>(T::from_u32(u.imm))? {
+        return Ok(());
+    }
+    push_i_miss::<T>(cpu, u)
+}
+
+#[inline(never)]
+fn push_i_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::from_u32(u.imm))
 }
 
 fn pop_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
-    let esp = cpu.regs[ESP];
+    match cpu.peek_hit::<T>(0)? {
+        Some(v) => {
+            // ESP moves first: `pop esp` leaves the popped value.
+            cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8);
+            T::set_gpr(cpu, u.r0, v);
+            Ok(())
+        }
+        None => pop_r_miss::<T>(cpu, u),
+    }
+}
+
+#[inline(never)]
+fn pop_r_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let v = cpu.peek::<T>(0)?;
-    // ESP moves first: `pop esp` leaves the popped value.
-    cpu.regs[ESP] = esp.wrapping_add(T::BITS / 8);
+    cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8);
     T::set_gpr(cpu, u.r0, v);
     Ok(())
 }
