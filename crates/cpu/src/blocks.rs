@@ -30,10 +30,11 @@ const SETS: usize = 1 << 14;
 pub(crate) struct Link {
     pub eip: u32,
     pub id: u32,
-    pub epoch: u32,
+    /// 64 bits, so an epoch never comes round again; `NO_LINK`'s is never reached.
+    pub epoch: u64,
 }
 
-const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: 0 };
+const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: u64::MAX };
 
 pub(crate) struct Block {
     pub phys: u32,
@@ -122,13 +123,13 @@ impl Blocks {
 
     /// The successor recorded in `slot` of block `from` for `eip`, if still valid.
     #[inline(always)]
-    pub fn follow(&self, from: u32, slot: usize, eip: u32, epoch: u32) -> Option<u32> {
+    pub fn follow(&self, from: u32, slot: usize, eip: u32, epoch: u64) -> Option<u32> {
         let l = self.blocks[from as usize].links[slot];
-        (l.epoch == epoch && l.eip == eip && l.id != NONE).then_some(l.id)
+        (l.epoch == epoch && l.eip == eip).then_some(l.id)
     }
 
     #[inline]
-    pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u32) {
+    pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u64) {
         if from != RESERVED && to != RESERVED {
             self.blocks[from as usize].links[slot] = Link { eip, id: to, epoch };
         }

@@ -69,40 +69,36 @@ impl Cpu {
             // a block cut short (budget, a store into code) or a link miss.
             loop {
                 let block = &code.blocks[id as usize];
+                let insns = u64::from(block.insns);
                 let left = end - self.icount;
-                if u64::from(block.insns) > left {
+                if insns > left {
                     match self.run_partial(code, id, left) {
                         Ok(()) => continue 'fetch,
                         Err(exit) => return exit,
                     }
                 }
                 self.next_eip = block.end_eip;
-                for u in block.uops.iter() {
-                    if let Err(e) = (u.exec)(self, u) {
-                        return self.exit_in(&block.uops, u, e);
-                    }
-                    // A write to a frame holding decoded code: the rest of this block
-                    // may be stale, so stop after this instruction (self-modifying
-                    // code). Only stores can do it (MAY_WRITE).
-                    if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
-                        self.stop_after(&block.uops, u, block.insns);
-                        continue 'fetch;
+                if let Some(u) = self.run_uops(&block.uops) {
+                    match self.stopped(&block.uops, u, block.insns) {
+                        Some(exit) => return exit,
+                        None => continue 'fetch,
                     }
                 }
-                self.icount += u64::from(block.insns);
-                self.eip = self.next_eip;
-                if self.icount >= end {
+                self.icount += insns;
+                let eip = self.next_eip;
+                self.eip = eip;
+                if insns == left {
                     return Exit::Budget;
                 }
-                let slot = usize::from(self.eip != block.end_eip);
-                id = match code.follow(id, slot, self.eip, self.code_epoch) {
+                let slot = usize::from(eip != block.end_eip);
+                id = match code.follow(id, slot, eip, self.code_epoch) {
                     Some(next) => {
                         self.blocks_linked += 1;
                         next
                     }
                     None => match self.fetch_block(code) {
                         Ok(next) => {
-                            code.link(id, slot, self.eip, next, self.code_epoch);
+                            code.link(id, slot, eip, next, self.code_epoch);
                             next
                         }
                         Err(e) => return Exit::Exception(e),
@@ -113,19 +109,49 @@ impl Cpu {
         Exit::Budget
     }
 
-    /// `exit_at` for micro-op `u` of `uops`, its index found from the addresses so
-    /// the hot loop keeps no counter.
-    #[cold]
-    #[inline(never)]
-    fn exit_in(&mut self, uops: &[Uop], u: &Uop, e: Exception) -> Exit {
-        self.exit_at(u, index_of(uops, u), e)
+    /// Runs a block's micro-ops in order. Returns `None` when all of them ran, else
+    /// the one that stopped the block: it raised an exception (kept in `self.raised`),
+    /// or, with `self.raised` empty, it was a store that wrote to a frame holding
+    /// decoded code (self-modifying code: the rest of the block may be stale, so the
+    /// block stops after that instruction; only stores can do it, MAY_WRITE).
+    #[inline(always)]
+    fn run_uops<'a>(&mut self, uops: &'a [Uop]) -> Option<&'a Uop> {
+        // A cursor and a count rather than an iterator's base and offset: two
+        // registers, so the CPU pointer stays in one across the calls.
+        let mut rest = uops;
+        while let [u, tail @ ..] = rest {
+            if let Err(e) = (u.exec)(self, u) {
+                self.raise(e);
+                return Some(u);
+            }
+            if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
+                return Some(u);
+            }
+            rest = tail;
+        }
+        None
     }
 
-    /// Commits the block up to and including micro-op `u` (a store into code).
     #[cold]
     #[inline(never)]
-    fn stop_after(&mut self, uops: &[Uop], u: &Uop, insns: u32) {
-        self.commit_prefix(uops, index_of(uops, u) + 1, insns);
+    fn raise(&mut self, e: Exception) {
+        self.raised = Some(e);
+    }
+
+    /// Commits a block that [`Cpu::run_uops`] stopped at micro-op `u`: the exception's
+    /// exit (`Some`), or after a store into code everything up to and including `u`
+    /// (`None`: fetch again).
+    #[cold]
+    #[inline(never)]
+    fn stopped(&mut self, uops: &[Uop], u: &Uop, insns: u32) -> Option<Exit> {
+        let i = index_of(uops, u);
+        match self.raised.take() {
+            Some(e) => Some(self.exit_at(u, i, e)),
+            None => {
+                self.commit_prefix(uops, i + 1, insns);
+                None
+            }
+        }
     }
 
     /// EIP and the count after the first `done` micro-ops of a block ran (all of

@@ -1,6 +1,7 @@
 //! Architectural state of the processor and its construction.
 
 use crate::blocks::Blocks;
+use crate::exception::Exception;
 use crate::flags::Flags;
 use crate::fpu::Fpu;
 use crate::mmu::Mmu;
@@ -49,7 +50,10 @@ pub struct Cpu {
     pub(crate) code: Blocks,
     /// Link epoch: links between blocks made in an earlier one are dead
     /// (see `blocks.rs`).
-    pub(crate) code_epoch: u32,
+    pub(crate) code_epoch: u64,
+    /// The exception a micro-op raised, between the block's micro-op loop and the
+    /// executor's exit path (`exec.rs`); empty otherwise.
+    pub(crate) raised: Option<Exception>,
     /// Decoded blocks found in the cache by address, built, and reached through the
     /// previous block's link.
     pub blocks_hit: u64,
@@ -78,6 +82,7 @@ impl Cpu {
             tsc_offset: 0,
             code: Blocks::default(),
             code_epoch: 0,
+            raised: None,
             blocks_hit: 0,
             blocks_built: 0,
             blocks_linked: 0,
