@@ -10,7 +10,10 @@
 //! here; the semantics stay in `ops`, one module per family, registered by iced `Code`
 //! in [`crate::table`].
 
-use iced_x86::{Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register};
+use iced_x86::{
+    Code, ConditionCode, Instruction, InstructionInfoFactory, InstructionInfoOptions, MemorySize, Mnemonic,
+    OpAccess, OpKind, Register,
+};
 
 use crate::exception::Exception;
 use crate::seg::SegReg;
@@ -153,6 +156,24 @@ fn address_reg(r: Register) -> u8 {
     }
 }
 
+/// Whether `insn` may store to memory, by iced's operand-access tables (a load such
+/// as `mov eax, [m]` or `cmp [m], eax` may not; `add [m], eax`, `cmpxchg`, `stosb`
+/// and `fxsave` may).
+fn writes_memory(insn: &Instruction) -> bool {
+    thread_local! {
+        // Reused: the factory keeps its buffers, so lowering allocates nothing here.
+        static INFO: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
+    }
+    INFO.with_borrow_mut(|f| {
+        f.info_options(insn, InstructionInfoOptions::NO_REGISTER_USAGE).used_memory().iter().any(|m| {
+            !matches!(
+                m.access(),
+                OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess | OpAccess::None
+            )
+        })
+    })
+}
+
 impl Uop {
     /// Lowers one decoded instruction with the handler chosen for it.
     pub fn lower(insn: &Instruction, exec: Handler) -> Self {
@@ -216,6 +237,9 @@ impl Uop {
                     | OpKind::FarBranch32
             )
         };
+        // Only an instruction that can store needs the self-modifying-code check after
+        // it: iced's access tables list every memory operand and implicit access (the
+        // stack's included) with whether it is written; the pushes are named as well.
         let pushes = matches!(
             insn.mnemonic(),
             Mnemonic::Push
@@ -226,9 +250,7 @@ impl Uop {
                 | Mnemonic::Call
                 | Mnemonic::Enter
         );
-        // Operands beyond MAX_OPS count too: an instruction growsdown does not
-        // implement still gets the conservative answer.
-        if pushes || (0..insn.op_count()).any(|n| memory_kind(&insn.op_kind(n))) {
+        if pushes || ((0..insn.op_count()).any(|n| memory_kind(&insn.op_kind(n))) && writes_memory(insn)) {
             flags |= MAY_WRITE;
         }
         if has_mem && base == Register::None && index == Register::None && insn.memory_displ_size() == 2 {
@@ -467,6 +489,16 @@ mod tests {
         assert!(!writes(&[0x01, 0xd8])); // add eax, ebx
         assert!(!writes(&[0x75, 0x00])); // jne
         assert!(!writes(&[0x58])); // pop eax
+        assert!(writes(&[0x01, 0x18])); // add [eax], ebx
+        assert!(writes(&[0x0f, 0xb1, 0x18])); // cmpxchg [eax], ebx
+        assert!(writes(&[0x0f, 0xae, 0x00])); // fxsave [eax]
+        assert!(writes(&[0xd9, 0x18])); // fstp dword [eax]
+        assert!(writes(&[0x8f, 0x00])); // pop dword [eax]
+        assert!(!writes(&[0x8b, 0x18])); // mov ebx, [eax]
+        assert!(!writes(&[0x39, 0x18])); // cmp [eax], ebx
+        assert!(!writes(&[0x8d, 0x18])); // lea ebx, [eax]
+        assert!(!writes(&[0xd9, 0x00])); // fld dword [eax]
+        assert!(!writes(&[0xa6])); // cmpsb
     }
 
     #[test]
