@@ -14,7 +14,7 @@ use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemon
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
 use crate::mmu::{AccessKind, PAGE_SIZE};
-use crate::ops::control::fuse;
+use crate::ops::control::{continue_through, fuse};
 use crate::seg::SegReg;
 use crate::state::Cpu;
 use crate::table::lower;
@@ -254,15 +254,14 @@ impl Cpu {
         self.build_block(code, lin, phys)
     }
 
-    /// Decodes and lowers from `phys` up to the end of its page. An instruction that
-    /// crosses into the next page is decoded on its own, after translating the next
-    /// page (which may fault with CR2 at that page, SDM Vol. 3A §6.15), and is not
-    /// cached.
+    /// Decodes and lowers from `phys` up to the end of its page, continuing through a
+    /// direct JMP or CALL whose target is in the same page (so the block still lives
+    /// in one frame: one code-frame write drops it, and the one translation that found
+    /// it covers all of it). An instruction that crosses into the next page is decoded
+    /// on its own, after translating the next page (which may fault with CR2 at that
+    /// page, SDM Vol. 3A §6.15), and is not cached.
     fn build_block(&mut self, code: &mut Blocks, lin: u32, phys: u32) -> Result<u32, Exception> {
-        // A block never needs more than MAX_BLOCK longest instructions, nor more than
-        // what is left of the page.
-        let in_page = ((PAGE_SIZE - (phys & 0xfff)) as usize).min(MAX_BLOCK * MAX_INSN_LEN);
-        let bytes = self.mmu.phys.slice(phys, in_page);
+        let bytes = self.in_page(phys);
         let mut stream = Stream::new(bytes, self.eip);
         let mut uops = Vec::new();
         let mut ip = self.eip;
@@ -276,8 +275,22 @@ impl Cpu {
                     }
                     let stop = ends_block(&insn) || counts;
                     ip = insn.next_ip32();
-                    let (u, left) = lower(&insn, known);
+                    let (mut u, left) = lower(&insn, known);
                     known = left;
+                    if let Some((within, target)) = continue_through(&u) {
+                        // The target's linear address, as CS maps EIPs (the block's
+                        // start gives the segment base).
+                        let target_lin = lin.wrapping_add(target.wrapping_sub(self.eip));
+                        if target_lin >> 12 == lin >> 12 {
+                            u.exec = within;
+                            u.alt = within;
+                            uops.push(u);
+                            ip = target;
+                            stream =
+                                Stream::new(self.in_page((phys & !0xfff) | (target_lin & 0xfff)), target);
+                            continue;
+                        }
+                    }
                     // A CMP/TEST of registers and the Jcc after it become one micro-op.
                     match uops.last_mut().filter(|_| stop).and_then(|p| fuse(p, &u).map(|h| (p, h))) {
                         Some((p, h)) => {
@@ -309,6 +322,12 @@ impl Cpu {
         self.blocks_built += 1;
         self.mmu.mark_code_frame(phys >> 12);
         Ok(code.insert(phys, lin, ip, uops))
+    }
+
+    /// The bytes from `phys` to the end of its page, at most what a block can use.
+    fn in_page(&self, phys: u32) -> &[u8] {
+        let len = ((PAGE_SIZE - (phys & 0xfff)) as usize).min(MAX_BLOCK * MAX_INSN_LEN);
+        self.mmu.phys.slice(phys, len)
     }
 
     fn decode_page_crossing(&mut self, code: &mut Blocks, lin: u32, first: &[u8]) -> Result<u32, Exception> {

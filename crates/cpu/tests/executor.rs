@@ -6,8 +6,8 @@ mod common;
 
 use common::Machine;
 use growsdown_cpu::flags::{CF, SF, ZF};
-use growsdown_cpu::mmu::{PTE_P, PTE_RW, PTE_US};
-use growsdown_cpu::{Exit, EAX, EBX, ECX};
+use growsdown_cpu::mmu::{PF_USER, PF_WRITE, PTE_P, PTE_RW, PTE_US};
+use growsdown_cpu::{Exception, Exit, PageFault, EAX, EBX, ECX, ESP};
 
 const CODE: u32 = 0x0804_8000;
 
@@ -122,4 +122,49 @@ fn an_instruction_across_two_pages_is_cached_and_dropped_with_either_frame() {
     m.map_to(CODE + 0x1000, f3, PTE_P | PTE_US | PTE_RW, PTE_P | PTE_RW | PTE_US);
     m.cpu.mmu.invlpg(CODE + 0x1000);
     assert_eq!(run_once(&mut m), 0x8877_6644);
+}
+
+/// `jmp +2 ; (2 bytes never run) ; call f ; inc ebx ; nop x4 ; f: inc eax ; mov [0x1000], eax`
+const THROUGH: [u8; 20] = [
+    0xeb, 0x02, // jmp +2 (to the call)
+    0xff, 0xff, // not an instruction: the jump skips it
+    0xe8, 0x05, 0x00, 0x00, 0x00, // call f (CODE+14), returning to CODE+9
+    0x43, // inc ebx
+    0x90, 0x90, 0x90, 0x90, //
+    0x40, // f: inc eax
+    0xa3, 0x00, 0x10, 0x00, 0x00, // mov [0x1000], eax: unmapped, faults
+];
+const STACK_TOP: u32 = 0x0900_1000;
+
+fn through_machine() -> Machine {
+    let mut m = machine(&THROUGH);
+    m.map(STACK_TOP - 0x1000, PTE_P | PTE_US | PTE_RW);
+    m.cpu.regs[ESP] = STACK_TOP;
+    m
+}
+
+#[test]
+fn a_block_continues_through_a_same_page_jmp_and_call_and_stays_exact() {
+    // One block holds the JMP, the CALL and the callee; the fault at its end is still
+    // reported at its own instruction, after the three before it retired.
+    let mut m = through_machine();
+    let fault = Exit::Exception(Exception::from(PageFault { addr: 0x1000, code: PF_USER | PF_WRITE }));
+    assert_eq!(m.cpu.run(100), fault);
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 15, 3));
+    assert_eq!((m.cpu.regs[EAX], m.cpu.regs[EBX]), (1, 0));
+    assert_eq!(m.cpu.regs[ESP], STACK_TOP - 4);
+    assert_eq!(m.cpu.mmu.read::<u32>(STACK_TOP - 4, true), Ok(CODE + 9), "the return address");
+    assert_eq!(m.cpu.blocks_built, 1, "one block from the JMP to the faulting store");
+
+    // Any budget inside it stops where single steps do.
+    for budget in 0..=3 {
+        let mut run = through_machine();
+        let mut step = through_machine();
+        assert_eq!(run.cpu.run(budget), Exit::Budget);
+        for _ in 0..budget {
+            assert_eq!(step.cpu.step(), Exit::Budget);
+        }
+        assert_eq!((run.cpu.eip, run.cpu.icount), (step.cpu.eip, budget), "budget {budget}");
+        assert_eq!(run.cpu.regs, step.cpu.regs, "budget {budget}");
+    }
 }

@@ -26,7 +26,7 @@
 //! * Near branches are not checked against the CS limit (the flat model).
 
 use crate::uop::Uop;
-use iced_x86::{ConditionCode, OpKind, Register};
+use iced_x86::{Code, ConditionCode, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::flags::{NT, RF};
@@ -205,6 +205,40 @@ macro_rules! cmp_jcc_table {
             cmp_jcc::<$t, $o, { $k }, $imm, 16>,
         ]
     };
+}
+
+/// A direct JMP or CALL that a block continues through (its target is in the same
+/// page as the block's start, `exec.rs`): the handler to run it in the middle of a
+/// block, and the target. Such a handler must not touch `next_eip`, which belongs to
+/// the block's last instruction; the micro-ops after it carry the target's EIPs, so
+/// a fault further on is still reported at its own instruction.
+pub(crate) fn continue_through(u: &Uop) -> Option<(Handler, u32)> {
+    match u.code {
+        Code::Jmp_rel8_32 | Code::Jmp_rel32_32 => Some((jmp_within, u.near_branch_target())),
+        Code::Call_rel32_32 => Some((call_within, u.near_branch_target())),
+        _ => None,
+    }
+}
+
+/// JMP rel in the middle of a block: the next micro-op is already at the target.
+fn jmp_within(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
+    Ok(())
+}
+
+/// CALL rel32 in the middle of a block: pushes the return address, and the next
+/// micro-op is already at the target. A push that faults leaves everything as it
+/// was, as [`call_rel`] does.
+fn call_within(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let ret = u.next_ip32();
+    if cpu.push_hit::<u32>(ret)? {
+        return Ok(());
+    }
+    call_within_miss(cpu, ret)
+}
+
+#[inline(never)]
+fn call_within_miss(cpu: &mut Cpu, ret: u32) -> Result<(), Exception> {
+    cpu.push::<u32>(ret)
 }
 
 /// The fused handler for `prev` (a CMP or TEST of 8- or 32-bit registers, or of one
