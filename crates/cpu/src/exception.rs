@@ -113,6 +113,12 @@ impl Exception {
         }
     }
 
+    /// A user write refused because it would change decoded code (see
+    /// `Mmu::trap_code_stores`): internal to the executor, never returned by `run`.
+    pub(crate) fn is_store_into_code(self) -> bool {
+        matches!(self, Self::PageFault { code, .. } if u32::from(code) == crate::mmu::STORE_INTO_CODE)
+    }
+
     /// Traps complete the instruction: EIP moves past it.
     pub fn is_trap(self) -> bool {
         matches!(self, Self::Breakpoint | Self::Overflow | Self::SoftwareInterrupt(_))
@@ -135,7 +141,8 @@ const _: () = assert!(std::mem::size_of::<Result<(), Exception>>() == 8);
 impl From<PageFault> for Exception {
     #[inline]
     fn from(pf: PageFault) -> Self {
-        // Error codes use bits 0-4 (SDM Vol. 3A §4.7): the cast loses nothing.
+        // Error codes use bits 0-4 (SDM Vol. 3A §4.7), and the executor's own
+        // `STORE_INTO_CODE` fits in 16: the cast loses nothing.
         Self::PageFault { addr: pf.addr, code: pf.code as u16 }
     }
 }

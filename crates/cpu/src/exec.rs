@@ -18,7 +18,7 @@ use crate::ops::control::{continue_through, fuse};
 use crate::seg::SegReg;
 use crate::state::Cpu;
 use crate::table::lower;
-use crate::uop::{Uop, FUSED, MAY_WRITE};
+use crate::uop::{Uop, FUSED};
 
 /// Longest block we build; keeps SMC latency and the build cost bounded.
 const MAX_BLOCK: usize = 64;
@@ -45,7 +45,9 @@ impl Cpu {
         // Taken out so handlers can borrow the CPU mutably while a block is borrowed;
         // the placeholder costs no allocation (this runs at every kernel entry).
         let mut code = std::mem::replace(&mut self.code, Blocks::placeholder());
+        self.mmu.trap_code_stores = true;
         let exit = self.run_blocks(&mut code, budget);
+        self.mmu.trap_code_stores = false;
         self.code = code;
         exit
     }
@@ -65,6 +67,12 @@ impl Cpu {
                 Ok(id) => id,
                 Err(e) => return Exit::Exception(e),
             };
+            if self.store_into_code {
+                match self.run_store_into_code(code, id) {
+                    Ok(()) => continue 'fetch,
+                    Err(exit) => return exit,
+                }
+            }
             // From here on, block to block through links; back to 'fetch only after
             // a block cut short (budget, a store into code) or a link miss.
             loop {
@@ -79,7 +87,7 @@ impl Cpu {
                 }
                 self.next_eip = block.end_eip;
                 if let Some(u) = self.run_uops(&block.uops) {
-                    match self.stopped(&block.uops, u, block.insns) {
+                    match self.stopped(&block.uops, u) {
                         Some(exit) => return exit,
                         None => continue 'fetch,
                     }
@@ -110,10 +118,13 @@ impl Cpu {
     }
 
     /// Runs a block's micro-ops in order. Returns `None` when all of them ran, else
-    /// the one that stopped the block: it raised an exception (kept in `self.raised`),
-    /// or, with `self.raised` empty, it was a store that wrote to a frame holding
-    /// decoded code (self-modifying code: the rest of the block may be stale, so the
-    /// block stops after that instruction; only stores can do it, MAY_WRITE).
+    /// the one that raised an exception (kept in `self.raised`).
+    ///
+    /// Nothing here looks for self-modifying code: while blocks run, a store that
+    /// would change a frame holding decoded code is refused before it writes anything
+    /// (`Mmu::trap_code_stores`), like a page fault, and [`Cpu::stopped`] has the
+    /// instruction rerun alone, with the store let through, before any other
+    /// decoded instruction runs.
     #[inline(always)]
     fn run_uops<'a>(&mut self, uops: &'a [Uop]) -> Option<&'a Uop> {
         // A cursor and a count rather than an iterator's base and offset: two
@@ -122,9 +133,6 @@ impl Cpu {
         while let [u, tail @ ..] = rest {
             if let Err(e) = (u.exec)(self, u) {
                 self.raise(e);
-                return Some(u);
-            }
-            if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
                 return Some(u);
             }
             rest = tail;
@@ -139,19 +147,45 @@ impl Cpu {
     }
 
     /// Commits a block that [`Cpu::run_uops`] stopped at micro-op `u`: the exception's
-    /// exit (`Some`), or after a store into code everything up to and including `u`
-    /// (`None`: fetch again).
+    /// exit (`Some`), or, for a store refused because it would change decoded code,
+    /// everything before `u` (`None`: fetch again, and run `u`'s instruction alone).
     #[cold]
     #[inline(never)]
-    fn stopped(&mut self, uops: &[Uop], u: &Uop, insns: u32) -> Option<Exit> {
+    fn stopped(&mut self, uops: &[Uop], u: &Uop) -> Option<Exit> {
         let i = index_of(uops, u);
-        match self.raised.take() {
-            Some(e) => Some(self.exit_at(u, i, e)),
-            None => {
-                self.commit_prefix(uops, i + 1, insns);
-                None
-            }
+        let e = self.raised.take()?;
+        let exit = self.exit_at(u, i, e);
+        if e.is_store_into_code() {
+            self.store_into_code = true;
+            return None;
         }
+        Some(exit)
+    }
+
+    /// Self-modifying code: the instruction at EIP (the first of block `id`) had a
+    /// store refused because it would change a frame holding decoded code. Runs it
+    /// alone with such stores let through; they queue the frame, so the next fetch
+    /// drops its blocks (the running one included) and the next instruction is
+    /// decoded afresh: a store takes effect at the very next instruction, as on the
+    /// processor (SDM Vol. 3A §8.1.3).
+    #[cold]
+    #[inline(never)]
+    fn run_store_into_code(&mut self, code: &Blocks, id: u32) -> Result<(), Exit> {
+        self.store_into_code = false;
+        let block = &code.blocks[id as usize];
+        let u = &block.uops[0];
+        // Where the instruction continues unless it branches: the next micro-op's EIP
+        // (after a JMP or CALL the block continued through, its target).
+        self.next_eip = block.uops.get(1).map_or(block.end_eip, |n| n.eip);
+        self.mmu.trap_code_stores = false;
+        let r = (u.exec)(self, u);
+        self.mmu.trap_code_stores = true;
+        if let Err(e) = r {
+            return Err(self.exit_at(u, 0, e));
+        }
+        self.icount += 1 + u64::from(u.flags & FUSED != 0);
+        self.eip = self.next_eip;
+        Ok(())
     }
 
     /// EIP and the count after the first `done` micro-ops of a block ran (all of
@@ -181,17 +215,13 @@ impl Cpu {
         self.next_eip = block.end_eip;
         for (i, u) in uops[..n].iter().enumerate() {
             if let Err(e) = (u.exec)(self, u) {
-                return Err(self.exit_at(u, i, e));
-            }
-            if u.flags & MAY_WRITE != 0 && self.mmu.phys.has_dirty_code() {
-                self.commit_prefix(uops, i + 1, block.insns);
-                return Ok(());
+                return self.partial_exit(u, i, e);
             }
         }
         if split {
             let u = &uops[n];
             if let Err(e) = (u.alt)(self, u) {
-                return Err(self.exit_at(u, n, e));
+                return self.partial_exit(u, n, e);
             }
             self.icount += n as u64 + 1;
             self.eip = u.next_ip32();
@@ -199,6 +229,17 @@ impl Cpu {
             self.commit_prefix(uops, n, block.insns);
         }
         Ok(())
+    }
+
+    /// [`Cpu::exit_at`] for [`Cpu::run_partial`], where a store refused because it
+    /// would change decoded code is not an exit either (see [`Cpu::stopped`]).
+    fn partial_exit(&mut self, u: &Uop, i: usize, e: Exception) -> Result<(), Exit> {
+        let exit = self.exit_at(u, i, e);
+        if e.is_store_into_code() {
+            self.store_into_code = true;
+            return Ok(());
+        }
+        Err(exit)
     }
 
     /// Commits EIP and the count for an exception raised by micro-op `i` of the

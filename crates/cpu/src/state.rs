@@ -54,6 +54,9 @@ pub struct Cpu {
     /// The exception a micro-op raised, between the block's micro-op loop and the
     /// executor's exit path (`exec.rs`); empty otherwise.
     pub(crate) raised: Option<Exception>,
+    /// The instruction at EIP had a store refused because it would change decoded
+    /// code; the executor runs it alone next (`exec.rs`).
+    pub(crate) store_into_code: bool,
     /// Decoded blocks found in the cache by address, built, and reached through the
     /// previous block's link.
     pub blocks_hit: u64,
@@ -83,6 +86,7 @@ impl Cpu {
             code: Blocks::default(),
             code_epoch: 0,
             raised: None,
+            store_into_code: false,
             blocks_hit: 0,
             blocks_built: 0,
             blocks_linked: 0,

@@ -10,10 +10,7 @@
 //! here; the semantics stay in `ops`, one module per family, registered by iced `Code`
 //! in [`crate::table`].
 
-use iced_x86::{
-    Code, ConditionCode, Instruction, InstructionInfoFactory, InstructionInfoOptions, MemorySize, Mnemonic,
-    OpAccess, OpKind, Register,
-};
+use iced_x86::{Code, ConditionCode, Instruction, MemorySize, Mnemonic, OpKind, Register};
 
 use crate::exception::Exception;
 use crate::seg::SegReg;
@@ -33,9 +30,6 @@ pub const REP: u8 = 1 << 0;
 pub const REPNE: u8 = 1 << 1;
 /// [`Uop::flags`]: 16-bit addressing (0x67 prefix): the effective address wraps at 64 KiB.
 pub const ADDR16: u8 = 1 << 2;
-/// [`Uop::flags`]: the instruction may store to memory (it has a memory operand, or it
-/// pushes). Only after such an instruction can a decoded block have become stale.
-pub const MAY_WRITE: u8 = 1 << 3;
 /// [`Uop::flags`]: a CMP or TEST fused with the Jcc after it (see `ops::control::fuse`):
 /// the micro-op retires two instructions; `alt` runs the first one alone.
 pub const FUSED: u8 = 1 << 4;
@@ -156,24 +150,6 @@ fn address_reg(r: Register) -> u8 {
     }
 }
 
-/// Whether `insn` may store to memory, by iced's operand-access tables (a load such
-/// as `mov eax, [m]` or `cmp [m], eax` may not; `add [m], eax`, `cmpxchg`, `stosb`
-/// and `fxsave` may).
-fn writes_memory(insn: &Instruction) -> bool {
-    thread_local! {
-        // Reused: the factory keeps its buffers, so lowering allocates nothing here.
-        static INFO: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
-    }
-    INFO.with_borrow_mut(|f| {
-        f.info_options(insn, InstructionInfoOptions::NO_REGISTER_USAGE).used_memory().iter().any(|m| {
-            !matches!(
-                m.access(),
-                OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess | OpAccess::None
-            )
-        })
-    })
-}
-
 impl Uop {
     /// Lowers one decoded instruction with the handler chosen for it.
     pub fn lower(insn: &Instruction, exec: Handler) -> Self {
@@ -221,38 +197,6 @@ impl Uop {
             flags |= ADDR16;
         }
         let has_mem = kinds[..op_count].contains(&OpKind::Memory);
-        let memory_kind = |k: &OpKind| {
-            !matches!(
-                k,
-                OpKind::Register
-                    | OpKind::Immediate8
-                    | OpKind::Immediate16
-                    | OpKind::Immediate32
-                    | OpKind::Immediate8to16
-                    | OpKind::Immediate8to32
-                    | OpKind::Immediate8_2nd
-                    | OpKind::NearBranch16
-                    | OpKind::NearBranch32
-                    | OpKind::FarBranch16
-                    | OpKind::FarBranch32
-            )
-        };
-        // Only an instruction that can store needs the self-modifying-code check after
-        // it: iced's access tables list every memory operand and implicit access (the
-        // stack's included) with whether it is written; the pushes are named as well.
-        let pushes = matches!(
-            insn.mnemonic(),
-            Mnemonic::Push
-                | Mnemonic::Pusha
-                | Mnemonic::Pushad
-                | Mnemonic::Pushf
-                | Mnemonic::Pushfd
-                | Mnemonic::Call
-                | Mnemonic::Enter
-        );
-        if pushes || ((0..insn.op_count()).any(|n| memory_kind(&insn.op_kind(n))) && writes_memory(insn)) {
-            flags |= MAY_WRITE;
-        }
         if has_mem && base == Register::None && index == Register::None && insn.memory_displ_size() == 2 {
             flags |= ADDR16;
         }
@@ -476,29 +420,6 @@ mod tests {
         assert_eq!(form(&[0x40]), Some(Form::R)); // inc eax
         assert_eq!(form(&[0xff, 0x00]), Some(Form::M)); // inc dword [eax]
         assert_eq!(form(&[0xa4]), None); // movsb
-    }
-
-    #[test]
-    fn stores_are_flagged() {
-        let writes = |b: &[u8]| Uop::lower(&decode_one(b, 0).unwrap(), nothing).flags & MAY_WRITE != 0;
-        assert!(writes(&[0x89, 0x18])); // mov [eax], ebx
-        assert!(writes(&[0x50])); // push eax
-        assert!(writes(&[0xe8, 0, 0, 0, 0])); // call
-        assert!(writes(&[0xaa])); // stosb
-        assert!(writes(&[0x60])); // pushad
-        assert!(!writes(&[0x01, 0xd8])); // add eax, ebx
-        assert!(!writes(&[0x75, 0x00])); // jne
-        assert!(!writes(&[0x58])); // pop eax
-        assert!(writes(&[0x01, 0x18])); // add [eax], ebx
-        assert!(writes(&[0x0f, 0xb1, 0x18])); // cmpxchg [eax], ebx
-        assert!(writes(&[0x0f, 0xae, 0x00])); // fxsave [eax]
-        assert!(writes(&[0xd9, 0x18])); // fstp dword [eax]
-        assert!(writes(&[0x8f, 0x00])); // pop dword [eax]
-        assert!(!writes(&[0x8b, 0x18])); // mov ebx, [eax]
-        assert!(!writes(&[0x39, 0x18])); // cmp [eax], ebx
-        assert!(!writes(&[0x8d, 0x18])); // lea ebx, [eax]
-        assert!(!writes(&[0xd9, 0x00])); // fld dword [eax]
-        assert!(!writes(&[0xa6])); // cmpsb
     }
 
     #[test]

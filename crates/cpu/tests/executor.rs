@@ -168,3 +168,28 @@ fn a_block_continues_through_a_same_page_jmp_and_call_and_stays_exact() {
         assert_eq!(run.cpu.regs, step.cpu.regs, "budget {budget}");
     }
 }
+
+#[test]
+fn a_store_into_code_that_already_ran_elsewhere_takes_effect_when_it_runs_again() {
+    // Page 1: call f ; mov byte [f], 0x43 (inc ebx) ; call f ; nop
+    // Page 2: f: inc eax ; ret
+    let f = CODE + 0x1000;
+    let mut code = vec![0xe8];
+    code.extend_from_slice(&(f - (CODE + 5)).to_le_bytes());
+    code.extend_from_slice(&[0xc6, 0x05]);
+    code.extend_from_slice(&f.to_le_bytes());
+    code.push(0x43);
+    code.push(0xe8);
+    code.extend_from_slice(&(f - (CODE + 17)).to_le_bytes());
+    code.push(0x90);
+    let mut m = through_machine();
+    m.load_code(CODE, &code);
+    m.map(f, PTE_P | PTE_US | PTE_RW);
+    m.load_code(f, &[0x40, 0xc3]);
+    m.cpu.eip = CODE;
+    // call, inc, ret, mov, call, (new) inc ebx, ret, nop
+    assert_eq!(m.cpu.run(8), Exit::Budget);
+    assert_eq!((m.cpu.regs[EAX], m.cpu.regs[EBX]), (1, 1), "the second call ran the rewritten instruction");
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 18, 8));
+    assert!(m.cpu.blocks_invalidated > 0);
+}

@@ -105,11 +105,30 @@ pub struct Mmu {
     cr4: u32,
     /// Page walks performed (TLB misses that reached the tables).
     pub walks: u64,
+    /// Set while the executor runs decoded blocks: a user write that would change a
+    /// frame holding decoded code fails, before anything is written, with
+    /// [`STORE_INTO_CODE`] (see `exec.rs`), instead of going ahead.
+    pub(crate) trap_code_stores: bool,
 }
+
+/// The `PageFault::code` of a user write refused because it would change decoded
+/// code while [`Mmu::trap_code_stores`] is set. Not a hardware error code (those use
+/// bits 0–4, SDM Vol. 3A §4.7); it never leaves the CPU crate: the executor reruns
+/// the instruction alone with such writes let through.
+pub(crate) const STORE_INTO_CODE: u32 = 0xffff;
 
 impl Mmu {
     pub fn new(ram_bytes: usize) -> Self {
-        Self { phys: PhysMem::new(ram_bytes), tlb: Tlb::new(), cr0: CR0_PE, cr2: 0, cr3: 0, cr4: 0, walks: 0 }
+        Self {
+            phys: PhysMem::new(ram_bytes),
+            tlb: Tlb::new(),
+            cr0: CR0_PE,
+            cr2: 0,
+            cr3: 0,
+            cr4: 0,
+            walks: 0,
+            trap_code_stores: false,
+        }
     }
 
     pub fn cr0(&self) -> u32 {
@@ -183,9 +202,14 @@ impl Mmu {
         // Only frames in RAM are cached: the hit paths rely on it to load and store
         // without a bounds check. A page mapped beyond RAM is walked at every access
         // (the walk is idempotent: A and D are already set) and reads as all-ones.
+        let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
         if self.phys.contains(w.page_base, PAGE_SIZE) {
-            let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
             self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
+        }
+        // Every user write to a code frame comes here (the TLB holds no write tag for
+        // one), and here is before anything is written.
+        if code && kind == AccessKind::UserWrite && self.trap_code_stores {
+            return Err(PageFault { addr: lin, code: STORE_INTO_CODE });
         }
         Ok(w.page_base | (lin & 0xfff))
     }
