@@ -10,6 +10,7 @@
 //! count, starts a block of its own; see `reads_icount`).
 
 use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemonic, Stream, MAX_INSN_LEN};
+use iced_x86::Register;
 
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
@@ -29,6 +30,18 @@ fn reads_icount(insn: &Instruction) -> bool {
     matches!(insn.mnemonic(), Mnemonic::Rdtsc | Mnemonic::Rdtscp | Mnemonic::Rdpmc)
 }
 
+/// Instructions that load DS, ES or SS end their block: the micro-ops after them may
+/// have been lowered for flat segments (`uop::FLAT`), which the load may have ended.
+fn loads_data_segment(insn: &Instruction) -> bool {
+    match insn.mnemonic() {
+        Mnemonic::Lds | Mnemonic::Les | Mnemonic::Lss => true,
+        Mnemonic::Mov | Mnemonic::Pop => {
+            matches!(insn.op0_register(), Register::DS | Register::ES | Register::SS)
+        }
+        _ => false,
+    }
+}
+
 /// Position of `u` in `uops`, from the addresses: the hot loop keeps no index.
 #[inline(always)]
 fn index_of(uops: &[Uop], u: &Uop) -> usize {
@@ -42,6 +55,8 @@ impl Cpu {
         // The kernel may have changed mappings since the last run: links from then
         // are not to be trusted.
         self.new_code_epoch();
+        // The kernel may have loaded other segments.
+        self.check_flat_segments();
         // Taken out so handlers can borrow the CPU mutably while a block is borrowed;
         // the placeholder costs no allocation (this runs at every kernel entry).
         let mut code = std::mem::replace(&mut self.code, Blocks::placeholder());
@@ -62,6 +77,10 @@ impl Cpu {
         'fetch: while self.icount < end {
             if self.mmu.phys.has_dirty_code() {
                 self.drop_dirty_code(code);
+            }
+            if self.flush_blocks {
+                self.flush_blocks = false;
+                code.clear();
             }
             let mut id = match self.fetch_block(code) {
                 Ok(id) => id,
@@ -104,6 +123,8 @@ impl Cpu {
                         self.blocks_linked += 1;
                         next
                     }
+                    // DS, ES or SS changed: no block lowered before may run.
+                    None if self.flush_blocks => continue 'fetch,
                     None => match self.fetch_block(code) {
                         Ok(next) => {
                             code.link(id, slot, eip, next, self.code_epoch);
@@ -314,9 +335,9 @@ impl Cpu {
                     if counts && !uops.is_empty() {
                         break;
                     }
-                    let stop = ends_block(&insn) || counts;
+                    let stop = ends_block(&insn) || counts || loads_data_segment(&insn);
                     ip = insn.next_ip32();
-                    let (mut u, left) = lower(&insn, known);
+                    let (mut u, left) = lower(&insn, known, self.flat_data);
                     known = left;
                     if let Some((within, target)) = continue_through(&u) {
                         // The target's linear address, as CS maps EIPs (the block's
@@ -379,7 +400,7 @@ impl Cpu {
         buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
         match decode_one(&buf, self.eip) {
             Ok(insn) => {
-                let (u, _) = lower(&insn, 0);
+                let (u, _) = lower(&insn, 0, self.flat_data);
                 let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
                 self.blocks_built += 1;
                 self.mmu.mark_code_frame(phys >> 12);

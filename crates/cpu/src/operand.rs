@@ -188,7 +188,8 @@ impl Cpu {
         use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP};
         let base = self.regs[usize::from(u.base & 7)];
         let index = self.regs[usize::from(u.index & 7)] << (u.scale & 3);
-        match MODE {
+        // The shape alone: EA_FLAT is the segment's business.
+        match MODE & 3 {
             EA_DISP => u.disp,
             EA_BASE => u.disp.wrapping_add(base),
             EA_BASE_INDEX => u.disp.wrapping_add(base).wrapping_add(index),
@@ -199,6 +200,11 @@ impl Cpu {
     /// Linear address of the memory operand of a micro-op with a known address shape.
     #[inline(always)]
     pub fn mem_lin<const MODE: u8>(&self, u: &Uop) -> Result<u32, Exception> {
+        if MODE & crate::uop::EA_FLAT != 0 {
+            // A flat DS, ES or SS (checked when the block was lowered, and the block
+            // dropped once it is no longer so): the segment adds nothing.
+            return Ok(self.ea::<MODE>(u));
+        }
         // Indexed by the lowered segment number directly: one bounds check fewer
         // than going through `SegReg`.
         linear_in(&self.segs[usize::from(u.seg)], self.ea::<MODE>(u))
@@ -352,11 +358,12 @@ impl Cpu {
 
     /// The TLB-hit part of [`Cpu::push`]: `Ok(true)` if the slot was written through a
     /// write tag and ESP moved; `Ok(false)` if nothing happened (a miss or a page split:
-    /// then do the whole push the general way, out of line). Only the SS check can fail.
+    /// then do the whole push the general way, out of line). Only the SS check can fail;
+    /// with `FLAT` (SS known flat, [`Uop::flat_stack`]) there is none.
     #[inline(always)]
-    pub fn push_hit<T: Int>(&mut self, v: T) -> Result<bool, Exception> {
+    pub fn push_hit<T: Int, const FLAT: bool>(&mut self, v: T) -> Result<bool, Exception> {
         let esp = self.regs[ESP].wrapping_sub(T::BITS / 8);
-        let lin = self.linear(SegReg::Ss, esp)?;
+        let lin = if FLAT { esp } else { self.linear(SegReg::Ss, esp)? };
         if self.mmu.write_hit::<T>(lin, v) {
             self.regs[ESP] = esp;
             return Ok(true);
@@ -367,8 +374,9 @@ impl Cpu {
     /// The TLB-hit part of [`Cpu::peek`]: `Ok(None)` on a miss or a page split (then
     /// read the general way, out of line).
     #[inline(always)]
-    pub fn peek_hit<T: Int>(&mut self, offset: u32) -> Result<Option<T>, Exception> {
-        let lin = self.linear(SegReg::Ss, self.regs[ESP].wrapping_add(offset))?;
+    pub fn peek_hit<T: Int, const FLAT: bool>(&mut self, offset: u32) -> Result<Option<T>, Exception> {
+        let at = self.regs[ESP].wrapping_add(offset);
+        let lin = if FLAT { at } else { self.linear(SegReg::Ss, at)? };
         Ok(self.mmu.read_hit::<T>(lin))
     }
 }

@@ -121,6 +121,7 @@ impl Cpu {
                 return Err(Exception::GeneralProtection(0));
             }
             self.segs[sreg as usize] = Segment { selector, ..Segment::default() };
+            self.check_flat_segments();
             return Ok(());
         }
         let d = self.descriptor(selector)?;
@@ -155,7 +156,28 @@ impl Cpu {
             // EIPs now map to other linear addresses: block links are stale.
             self.new_code_epoch();
         }
+        self.check_flat_segments();
         Ok(())
+    }
+
+    /// Whether DS, ES and SS are usable with base 0, as in the Linux flat model.
+    fn data_segments_flat(&self) -> bool {
+        [SegReg::Ds, SegReg::Es, SegReg::Ss].iter().all(|&s| {
+            let g = &self.segs[s as usize];
+            g.usable && g.base == 0
+        })
+    }
+
+    /// After DS, ES or SS may have changed (a segment load, or the kernel between two
+    /// runs): decoded blocks lowered for the other case are dropped before another
+    /// block runs, and links die at once (`uop::FLAT`).
+    pub(crate) fn check_flat_segments(&mut self) {
+        let flat = self.data_segments_flat();
+        if flat != self.flat_data {
+            self.flat_data = flat;
+            self.flush_blocks = true;
+            self.new_code_epoch();
+        }
     }
 
     /// Loads CS without checks: used by the kernel at exec and signal return.

@@ -57,6 +57,11 @@ pub struct Cpu {
     /// The instruction at EIP had a store refused because it would change decoded
     /// code; the executor runs it alone next (`exec.rs`).
     pub(crate) store_into_code: bool,
+    /// DS, ES and SS were flat (usable, base 0) when the decoded blocks were lowered
+    /// (`uop::FLAT`); `flush_blocks` asks the executor to drop them all before the
+    /// next block runs, because that changed (`Cpu::check_flat_segments`).
+    pub(crate) flat_data: bool,
+    pub(crate) flush_blocks: bool,
     /// Decoded blocks found in the cache by address, built, and reached through the
     /// previous block's link.
     pub blocks_hit: u64,
@@ -87,6 +92,8 @@ impl Cpu {
             code_epoch: 0,
             raised: None,
             store_into_code: false,
+            flat_data: false,
+            flush_blocks: false,
             blocks_hit: 0,
             blocks_built: 0,
             blocks_linked: 0,

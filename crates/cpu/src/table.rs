@@ -108,12 +108,18 @@ pub fn handler_for(code: Code) -> Handler {
 
 /// Lowers a decoded instruction into a micro-op with the best handler for its form.
 /// `known` is the lazy flag state the instruction before it in the block leaves
-/// ([`Uop::flags_left`]); returns the micro-op and the state it leaves.
-pub fn lower(insn: &iced_x86::Instruction, known: u8) -> (Uop, u8) {
+/// ([`Uop::flags_left`]); returns the micro-op and the state it leaves. `flat` says
+/// that DS, ES and SS are flat ([`crate::uop::FLAT`]).
+pub fn lower(insn: &iced_x86::Instruction, known: u8, flat: bool) -> (Uop, u8) {
     let t = table();
     let code = insn.code();
     let mut u = Uop::lower(insn, t.get(code).unwrap_or(undefined));
     u.known = known;
+    // `flat`: DS, ES and SS are flat now, and the block will be dropped if they stop
+    // being so (`Cpu::check_flat_segments`).
+    if flat {
+        u.flags |= crate::uop::FLAT;
+    }
     if let Some(special) = t.selects[code as usize].and_then(|s| s(&u)) {
         u.exec = special;
     }

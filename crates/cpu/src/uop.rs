@@ -30,6 +30,11 @@ pub const REP: u8 = 1 << 0;
 pub const REPNE: u8 = 1 << 1;
 /// [`Uop::flags`]: 16-bit addressing (0x67 prefix): the effective address wraps at 64 KiB.
 pub const ADDR16: u8 = 1 << 2;
+/// [`Uop::flags`]: the block was lowered while DS, ES and SS were flat (usable, base
+/// 0: the Linux model), so through them a linear address is the offset: a memory
+/// operand's shape gains [`EA_FLAT`], and stack handlers skip SS. Blocks lowered so
+/// are dropped when that stops being true (`Cpu::check_flat_segments`).
+pub const FLAT: u8 = 1 << 3;
 /// [`Uop::flags`]: a CMP or TEST fused with the Jcc after it (see `ops::control::fuse`):
 /// the micro-op retires two instructions; `alt` runs the first one alone.
 pub const FUSED: u8 = 1 << 4;
@@ -42,6 +47,8 @@ pub const EA_BASE: u8 = 1;
 pub const EA_BASE_INDEX: u8 = 2;
 /// [`Uop::ea_mode`]: index << scale + displacement.
 pub const EA_INDEX: u8 = 3;
+/// [`Uop::ea_mode`], added to one of the above: the segment is flat ([`FLAT`]).
+pub const EA_FLAT: u8 = 4;
 
 /// Picks `f::<..., MODE>` for the micro-op's address shape: `by_ea!(u, f::<T, O>)`
 /// evaluates to `Option<Handler>` (`None` under 16-bit addressing).
@@ -53,7 +60,17 @@ macro_rules! by_ea {
             Some($crate::uop::EA_DISP) => Some($f::<$($g,)* { $crate::uop::EA_DISP }> as $crate::uop::Handler),
             Some($crate::uop::EA_BASE) => Some($f::<$($g,)* { $crate::uop::EA_BASE }> as $crate::uop::Handler),
             Some($crate::uop::EA_BASE_INDEX) => Some($f::<$($g,)* { $crate::uop::EA_BASE_INDEX }> as $crate::uop::Handler),
-            Some(_) => Some($f::<$($g,)* { $crate::uop::EA_INDEX }> as $crate::uop::Handler),
+            Some($crate::uop::EA_INDEX) => Some($f::<$($g,)* { $crate::uop::EA_INDEX }> as $crate::uop::Handler),
+            Some(m) if m == $crate::uop::EA_DISP | $crate::uop::EA_FLAT => {
+                Some($f::<$($g,)* { $crate::uop::EA_DISP | $crate::uop::EA_FLAT }> as $crate::uop::Handler)
+            }
+            Some(m) if m == $crate::uop::EA_BASE | $crate::uop::EA_FLAT => {
+                Some($f::<$($g,)* { $crate::uop::EA_BASE | $crate::uop::EA_FLAT }> as $crate::uop::Handler)
+            }
+            Some(m) if m == $crate::uop::EA_BASE_INDEX | $crate::uop::EA_FLAT => {
+                Some($f::<$($g,)* { $crate::uop::EA_BASE_INDEX | $crate::uop::EA_FLAT }> as $crate::uop::Handler)
+            }
+            Some(_) => Some($f::<$($g,)* { $crate::uop::EA_INDEX | $crate::uop::EA_FLAT }> as $crate::uop::Handler),
             None => None,
         }
     };
@@ -346,16 +363,24 @@ impl Uop {
     /// The shape of the memory operand's address, for handlers specialised on it
     /// ([`Cpu::ea`]); `None` under 16-bit addressing, which only the generic
     /// handlers implement.
+    /// Whether SS was flat when the micro-op was lowered ([`FLAT`]).
+    #[inline(always)]
+    pub fn flat_stack(&self) -> bool {
+        self.flags & FLAT != 0
+    }
+
     pub fn ea_mode(&self) -> Option<u8> {
         if self.addr16() {
             return None;
         }
-        Some(match (self.base & NO_REG == 0, self.index & NO_REG == 0) {
+        let shape = match (self.base & NO_REG == 0, self.index & NO_REG == 0) {
             (false, false) => EA_DISP,
             (true, false) => EA_BASE,
             (true, true) => EA_BASE_INDEX,
             (false, true) => EA_INDEX,
-        })
+        };
+        let flat = self.flags & FLAT != 0 && matches!(self.segment(), SegReg::Ds | SegReg::Es | SegReg::Ss);
+        Some(if flat { shape | EA_FLAT } else { shape })
     }
 
     /// The operand form, for instructions whose explicit operands are one or two

@@ -193,3 +193,23 @@ fn a_store_into_code_that_already_ran_elsewhere_takes_effect_when_it_runs_again(
     assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 18, 8));
     assert!(m.cpu.blocks_invalidated > 0);
 }
+
+#[test]
+fn blocks_lowered_for_flat_segments_are_not_used_once_ds_is_null() {
+    // mov ecx, [DATA] ; mov ds, bx ; mov edx, [DATA]
+    const DATA: u32 = 0x0a00_0000;
+    let mut code = vec![0x8b, 0x0d];
+    code.extend_from_slice(&DATA.to_le_bytes());
+    code.extend_from_slice(&[0x8e, 0xdb, 0x8b, 0x15]);
+    code.extend_from_slice(&DATA.to_le_bytes());
+    let mut m = machine(&code);
+    m.map(DATA, PTE_P | PTE_US | PTE_RW);
+    // First with DS reloaded flat: every block is decoded for flat segments.
+    m.cpu.regs[EBX] = 0x2b;
+    assert_eq!(m.cpu.run(3), Exit::Budget);
+    // Then with a null DS: the same code must fault at the second load.
+    m.cpu.eip = CODE;
+    m.cpu.regs[EBX] = 0;
+    assert_eq!(m.cpu.run(3), Exit::Exception(Exception::GeneralProtection(0)));
+    assert_eq!(m.cpu.eip, CODE + 8, "at the load through the null DS");
+}

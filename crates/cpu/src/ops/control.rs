@@ -215,7 +215,10 @@ macro_rules! cmp_jcc_table {
 pub(crate) fn continue_through(u: &Uop) -> Option<(Handler, u32)> {
     match u.code {
         Code::Jmp_rel8_32 | Code::Jmp_rel32_32 => Some((jmp_within, u.near_branch_target())),
-        Code::Call_rel32_32 => Some((call_within, u.near_branch_target())),
+        Code::Call_rel32_32 => Some((
+            if u.flat_stack() { call_within::<true> } else { call_within::<false> },
+            u.near_branch_target(),
+        )),
         _ => None,
     }
 }
@@ -228,9 +231,9 @@ fn jmp_within(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
 /// CALL rel32 in the middle of a block: pushes the return address, and the next
 /// micro-op is already at the target. A push that faults leaves everything as it
 /// was, as [`call_rel`] does.
-fn call_within(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+fn call_within<const FLAT: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     let ret = u.next_ip32();
-    if cpu.push_hit::<u32>(ret)? {
+    if cpu.push_hit::<u32, FLAT>(ret)? {
         return Ok(());
     }
     call_within_miss(cpu, ret)
@@ -309,8 +312,8 @@ pub fn jmp_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 /// EIP are unchanged.
 /// The TLB hit inline; a miss or a page split goes to [`call_rel_miss`] out of line,
 /// which starts afresh (nothing has changed yet).
-pub fn call_rel<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    if cpu.push_hit::<T>(T::from_u32(cpu.next_eip))? {
+pub fn call_rel<T: Int, const FLAT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T, FLAT>(T::from_u32(cpu.next_eip))? {
         branch(cpu, insn);
         return Ok(());
     }
@@ -333,12 +336,21 @@ pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 }
 
 /// RET / RET imm16 (near): pop eIP, then release imm16 more bytes.
-pub fn ret<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
-    let Some(target) = cpu.peek_hit::<T>(0)? else { return ret_miss::<T>(cpu, insn) };
+pub fn ret<T: Int, const FLAT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    let Some(target) = cpu.peek_hit::<T, FLAT>(0)? else { return ret_miss::<T>(cpu, insn) };
     let extra = if insn.op_count() > 0 { u32::from(insn.immediate16()) } else { 0 };
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8).wrapping_add(extra);
     cpu.next_eip = target.u32();
     Ok(())
+}
+
+/// CALL rel or RET without the SS check when SS was flat at lowering.
+fn call_rel_form<T: Int>(u: &Uop) -> Option<Handler> {
+    Some(if u.flat_stack() { call_rel::<T, true> } else { call_rel::<T, false> })
+}
+
+fn ret_form<T: Int>(u: &Uop) -> Option<Handler> {
+    Some(if u.flat_stack() { ret::<T, true> } else { ret::<T, false> })
 }
 
 /// [`ret`] past a TLB miss or a page split (out of line, a tail call).
@@ -558,12 +570,12 @@ pub(crate) fn register(t: &mut Table) {
         Jg_rel8_16, Jg_rel8_32, Jg_rel16, Jg_rel32_32);
     handlers!(t, jmp_rm::<u16> => Jmp_rm16);
     handlers!(t, jmp_rm::<u32> => Jmp_rm32);
-    handlers!(t, call_rel::<u16> => Call_rel16);
-    handlers!(t, call_rel::<u32> => Call_rel32_32);
+    forms!(t, call_rel::<u16, false>, call_rel_form::<u16> => Call_rel16);
+    forms!(t, call_rel::<u32, false>, call_rel_form::<u32> => Call_rel32_32);
     handlers!(t, call_rm::<u16> => Call_rm16);
     handlers!(t, call_rm::<u32> => Call_rm32);
-    handlers!(t, ret::<u16> => Retnw, Retnw_imm16);
-    handlers!(t, ret::<u32> => Retnd, Retnd_imm16);
+    forms!(t, ret::<u16, false>, ret_form::<u16> => Retnw, Retnw_imm16);
+    forms!(t, ret::<u32, false>, ret_form::<u32> => Retnd, Retnd_imm16);
 
     handlers!(t, jmp_far::<u16> => Jmp_ptr1616, Jmp_m1616);
     handlers!(t, jmp_far::<u32> => Jmp_ptr1632, Jmp_m1632);

@@ -89,8 +89,8 @@ pub fn push<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 // they hand the whole instruction to the general handler out of line (nothing has
 // changed yet, so it starts afresh), and the hit path saves no registers.
 
-fn push_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
-    if cpu.push_hit::<T>(T::gpr(cpu, u.r0))? {
+fn push_r<T: Int, const FLAT: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T, FLAT>(T::gpr(cpu, u.r0))? {
         return Ok(());
     }
     push_r_miss::<T>(cpu, u)
@@ -101,8 +101,8 @@ fn push_r_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::gpr(cpu, u.r0))
 }
 
-fn push_i<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
-    if cpu.push_hit::<T>(T::from_u32(u.imm))? {
+fn push_i<T: Int, const FLAT: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if cpu.push_hit::<T, FLAT>(T::from_u32(u.imm))? {
         return Ok(());
     }
     push_i_miss::<T>(cpu, u)
@@ -113,8 +113,8 @@ fn push_i_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     cpu.push::<T>(T::from_u32(u.imm))
 }
 
-fn pop_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
-    match cpu.peek_hit::<T>(0)? {
+fn pop_r<T: Int, const FLAT: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    match cpu.peek_hit::<T, FLAT>(0)? {
         Some(v) => {
             // ESP moves first: `pop esp` leaves the popped value.
             cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8);
@@ -134,17 +134,23 @@ fn pop_r_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
 }
 
 fn push_form<T: Int>(u: &Uop) -> Option<Handler> {
+    let flat = u.flat_stack();
     match u.op0_kind() {
-        OpKind::Register => Some(push_r::<T>),
+        OpKind::Register if flat => Some(push_r::<T, true>),
+        OpKind::Register => Some(push_r::<T, false>),
         OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate16 | OpKind::Immediate32 => {
-            Some(push_i::<T>)
+            Some(if flat { push_i::<T, true> } else { push_i::<T, false> })
         }
         _ => None,
     }
 }
 
 fn pop_form<T: Int>(u: &Uop) -> Option<Handler> {
-    (u.op0_kind() == OpKind::Register).then_some(pop_r::<T> as Handler)
+    (u.op0_kind() == OpKind::Register).then_some(if u.flat_stack() {
+        pop_r::<T, true>
+    } else {
+        pop_r::<T, false>
+    })
 }
 
 /// POP r / r/m. For a memory destination the effective address is computed with the
