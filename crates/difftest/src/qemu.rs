@@ -324,7 +324,9 @@ impl Qemu {
                             opts.binary.display()
                         ));
                     }
-                    if t0.elapsed() > Duration::from_secs(10) {
+                    // Generous: on a loaded two-core machine qemu has taken more
+                    // than ten seconds to open its socket.
+                    if t0.elapsed() > Duration::from_secs(60) {
                         let _ = child.kill();
                         let _ = child.wait();
                         let _ = std::fs::remove_dir_all(&dir);
