@@ -57,6 +57,13 @@ pub(crate) struct Block {
 }
 
 impl Block {
+    /// The successor recorded in `slot` for `eip`, if still valid in link epoch `epoch`.
+    #[inline(always)]
+    pub fn follow(&self, slot: usize, eip: u32, epoch: u64) -> Option<u32> {
+        let l = &self.links[slot];
+        (l.epoch == epoch && l.eip == eip).then_some(l.id)
+    }
+
     fn empty() -> Self {
         Self {
             phys: u32::MAX,
@@ -119,13 +126,6 @@ impl Blocks {
             id = b.chain;
         }
         None
-    }
-
-    /// The successor recorded in `slot` of block `from` for `eip`, if still valid.
-    #[inline(always)]
-    pub fn follow(&self, from: u32, slot: usize, eip: u32, epoch: u64) -> Option<u32> {
-        let l = self.blocks[from as usize].links[slot];
-        (l.epoch == epoch && l.eip == eip).then_some(l.id)
     }
 
     #[inline]
@@ -256,13 +256,13 @@ mod tests {
         let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
         let b = c.insert(0x1010, 0x1010, 0x1020, vec![]);
         c.link(a, 0, 0x1010, b, 7);
-        assert_eq!(c.follow(a, 0, 0x1010, 7), Some(b));
-        assert_eq!(c.follow(a, 0, 0x1010, 8), None);
-        assert_eq!(c.follow(a, 0, 0x1014, 7), None);
-        assert_eq!(c.follow(a, 1, 0x1010, 7), None);
+        assert_eq!(c.blocks[a as usize].follow(0, 0x1010, 7), Some(b));
+        assert_eq!(c.blocks[a as usize].follow(0, 0x1010, 8), None);
+        assert_eq!(c.blocks[a as usize].follow(0, 0x1014, 7), None);
+        assert_eq!(c.blocks[a as usize].follow(1, 0x1010, 7), None);
         c.link(a, 1, 0x2000, RESERVED, 7);
-        assert_eq!(c.follow(a, 1, 0x2000, 7), None);
+        assert_eq!(c.blocks[a as usize].follow(1, 0x2000, 7), None);
         c.link(RESERVED, 0, 0x1000, a, 7);
-        assert_eq!(c.follow(RESERVED, 0, 0x1000, 7), None);
+        assert_eq!(c.blocks[RESERVED as usize].follow(0, 0x1000, 7), None);
     }
 }

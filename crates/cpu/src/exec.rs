@@ -95,43 +95,50 @@ impl Cpu {
             // From here on, block to block through links; back to 'fetch only after
             // a block cut short (budget, a store into code) or a link miss.
             loop {
-                let block = &code.blocks[id as usize];
-                let insns = u64::from(block.insns);
-                let left = end - self.icount;
-                if insns > left {
-                    match self.run_partial(code, id, left) {
-                        Ok(()) => continue 'fetch,
-                        Err(exit) => return exit,
+                // The chain of linked blocks only reads the arena: its slice stays in
+                // registers, and a link is followed straight from the block in hand.
+                let blocks = &code.blocks[..];
+                let (from, slot, eip) = loop {
+                    let block = &blocks[id as usize];
+                    let insns = u64::from(block.insns);
+                    let left = end - self.icount;
+                    if insns > left {
+                        match self.run_partial(code, id, left) {
+                            Ok(()) => continue 'fetch,
+                            Err(exit) => return exit,
+                        }
                     }
-                }
-                self.next_eip = block.end_eip;
-                if let Some(u) = self.run_uops(&block.uops) {
-                    match self.stopped(&block.uops, u) {
-                        Some(exit) => return exit,
-                        None => continue 'fetch,
+                    self.next_eip = block.end_eip;
+                    if let Some(u) = self.run_uops(&block.uops) {
+                        match self.stopped(&block.uops, u) {
+                            Some(exit) => return exit,
+                            None => continue 'fetch,
+                        }
                     }
-                }
-                self.icount += insns;
-                let eip = self.next_eip;
-                self.eip = eip;
-                if insns == left {
-                    return Exit::Budget;
-                }
-                let slot = usize::from(eip != block.end_eip);
-                id = match code.follow(id, slot, eip, self.code_epoch) {
-                    Some(next) => {
+                    self.icount += insns;
+                    let eip = self.next_eip;
+                    self.eip = eip;
+                    if insns == left {
+                        return Exit::Budget;
+                    }
+                    let slot = usize::from(eip != block.end_eip);
+                    if let Some(next) = block.follow(slot, eip, self.code_epoch) {
                         self.blocks_linked += 1;
+                        id = next;
+                        continue;
+                    }
+                    break (id, slot, eip);
+                };
+                // DS, ES or SS changed: no block lowered before may run.
+                if self.flush_blocks {
+                    continue 'fetch;
+                }
+                id = match self.fetch_block(code) {
+                    Ok(next) => {
+                        code.link(from, slot, eip, next, self.code_epoch);
                         next
                     }
-                    // DS, ES or SS changed: no block lowered before may run.
-                    None if self.flush_blocks => continue 'fetch,
-                    None => match self.fetch_block(code) {
-                        Ok(next) => {
-                            code.link(id, slot, eip, next, self.code_epoch);
-                            next
-                        }
-                        Err(e) => return Exit::Exception(e),
-                    },
+                    Err(e) => return Exit::Exception(e),
                 };
             }
         }
