@@ -1365,6 +1365,37 @@ pub fn add_quick(control: u16, a: F80, b: F80, sub: bool) -> Option<(F80, u16)> 
     quick_reg(control, x.sign, x.exp + 1 - lz as i32, s << lz)
 }
 
+/// The fast lane's answer for operands of which one at least is a zero and the
+/// other a zero or a normal number (the operations' zero cases raise nothing but the
+/// rounding of a normal operand to the precision control), for `op` 0 add, 1
+/// multiply, 2 divide; `None` otherwise, and for a division by zero (ZE).
+#[inline]
+pub fn zero_quick(control: u16, op: u8, a: F80, b: F80) -> Option<(F80, u16)> {
+    let zero = |x: F80| x.exp() == 0 && x.sig == 0;
+    if !(ordinary(a) && ordinary(b)) || !(zero(a) || zero(b)) {
+        return None;
+    }
+    match op {
+        0 => match (zero(a), zero(b)) {
+            // `add_full`: equal signs keep the zero, unequal give +0 (−0 rounding down).
+            (true, true) => {
+                let down = (control >> 10) & 3 == u16::from(RC_DOWN);
+                Some((if a.sign() == b.sign() { a } else { F80::zero(down) }, 0))
+            }
+            (true, false) => quick_reg(control, b.sign(), i32::from(b.exp()), u128::from(b.sig) << 64),
+            _ => quick_reg(control, a.sign(), i32::from(a.exp()), u128::from(a.sig) << 64),
+        },
+        1 => Some((F80::zero(a.sign() ^ b.sign()), 0)),
+        _ => (!zero(b)).then(|| (F80::zero(a.sign() ^ b.sign()), 0)),
+    }
+}
+
+/// A zero or a normal number: an operand no operation raises anything for.
+#[inline(always)]
+pub fn ordinary(x: F80) -> bool {
+    (x.exp() == 0 && x.sig == 0) || normal_pair(x, x)
+}
+
 /// [`mul`] on the fast lane.
 #[inline(always)]
 pub fn mul_quick(control: u16, a: F80, b: F80) -> Option<(F80, u16)> {
@@ -1636,6 +1667,16 @@ mod tests {
                 };
                 assert_eq!((r, bits), (r2, sw(&env)), "op {op} {what}");
                 assert!(!env.aborts(), "op {op} {what}");
+            }
+            for op in 0..3u8 {
+                let Some((r, bits)) = zero_quick(control, op, a, b) else { continue };
+                let mut env = general;
+                let r2 = match op {
+                    0 => add(&mut env, a, b, false),
+                    1 => mul(&mut env, a, b),
+                    _ => div(&mut env, a, b),
+                };
+                assert_eq!((r, bits), (r2, sw(&env)), "zero op {op} {what}");
             }
             if let Some((v, bits)) = to_f32_quick(control, a) {
                 let mut env = general;

@@ -529,7 +529,25 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
         }
         return;
     }
-    let r = compute::<OP>(&mut env, fpu.st(dst), fpu.st(src));
+    let (a, b) = (fpu.st(dst), fpu.st(src));
+    // Past the fast lane a zero operand is the common reason (x − x, 0 × y).
+    let quick = match OP {
+        ADD => fp::zero_quick(fpu.control, 0, a, b),
+        SUB => fp::zero_quick(fpu.control, 0, a, b.negate()),
+        SUBR => fp::zero_quick(fpu.control, 0, b, a.negate()),
+        MUL => fp::zero_quick(fpu.control, 1, a, b),
+        DIV => fp::zero_quick(fpu.control, 2, a, b),
+        _ => fp::zero_quick(fpu.control, 2, b, a),
+    };
+    if let Some((r, sw)) = quick {
+        fpu.set_st(dst, r);
+        if pop {
+            fpu.pop();
+        }
+        settle(fpu, sw);
+        return;
+    }
+    let r = compute::<OP>(&mut env, a, b);
     commit(fpu, &env, dst, r, pop);
 }
 
@@ -913,6 +931,18 @@ fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let i = sti(insn.op1_register());
     let mut env = env(cpu);
     let fpu = &mut cpu.fpu;
+    let (a, b) = (fpu.st(0), fpu.st(i));
+    if !fpu.is_empty(0) && !fpu.is_empty(i) && fp::ordinary(a) && fp::ordinary(b) {
+        // Zeros and normals compare without raising anything: the status word
+        // keeps C1 and every flag (see below), and the pop is done.
+        let c = fp::compare_values(a, b);
+        if POP {
+            fpu.pop();
+        }
+        let (zf, cf) = (c == Cmp::Equal, c == Cmp::Less);
+        cpu.flags.set_arith(cf, false, false, zf, false, false);
+        return Ok(());
+    }
     let c = if fpu.is_empty(0) || fpu.is_empty(i) {
         if !stack_underflow(fpu) {
             cpu.flags.set_arith(true, true, false, true, false, false);
