@@ -218,10 +218,15 @@ fn read_src<const SRC: u8>(cpu: &mut Cpu, lin: u32, env: &mut Env) -> Result<F80
 // The hot handlers first try the common case whole: no exception pending, the
 // operands present and normal, a memory operand inside one page whose translation
 // the TLB holds, and a result that `float80`'s fast lane delivers (a normal number:
-// only PE and C1 can come of it). They work everything out before changing anything,
+// only PE and C1 can come of it). Once the pending check has passed they record the
+// instruction and operand pointers (SDM Vol. 1 §8.1.8) exactly as the general
+// handlers do first thing; everything else they work out before changing anything,
 // then commit with plain stores. Anything else runs the instruction from the start
-// through the general handler, out of line, so both leave the same state: the
-// registers, tags, TOP, the status word and FIP/FCS/FOP/FDP/FDS alike.
+// through the general handler, out of line, which records the same pointers again,
+// so both leave the same state: registers, tags, TOP, status word, FIP/FCS/FOP and
+// FDP/FDS alike. Only the TLB's hit counter (a statistic) differs: one hit per
+// operand here, where the general path counts each of its lookups (two reads for an
+// m64 source; a probe and two writes for an m64 store).
 
 /// [`begin_mem`] for a known address shape: #MF if an exception is pending, else
 /// FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as `begin_mem`
@@ -499,8 +504,8 @@ fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R 
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
 }
 
-/// [`arith_st0_sti`] past the fast lane (which changed nothing), from the start: a
-/// tail call, so that the fast lane needs no registers saved.
+/// [`arith_st0_sti`] past the fast lane (which changed nothing), from the start, out
+/// of line so that the general path's code stays out of the fast lane's way.
 #[inline(never)]
 fn arith_st0_sti_rest<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
