@@ -1430,6 +1430,25 @@ pub fn to_f32_quick(control: u16, x: F80) -> Option<(u32, u16)> {
 /// [`to_f64`] on the fast lane.
 #[inline(always)]
 pub fn to_f64_quick(control: u16, x: F80) -> Option<(u64, u16)> {
+    if control & 0x0c00 == 0 {
+        // RC = to nearest, the default: `to_small_fast` for F64 with the nearest
+        // threshold, inline.
+        let fmt = Fmt::F64;
+        let e = i32::from(x.exp());
+        if x.sig >> 63 == 0 || e < fmt.emin || e > fmt.emax {
+            return None;
+        }
+        let rem = x.sig << 53;
+        let up = rem > (1 << 63) - ((x.sig >> 11) & 1);
+        let (sum, carry) = (x.sig & !0x7ff).overflowing_add(u64::from(up) << 11);
+        let e = e + i32::from(carry);
+        if e > fmt.emax {
+            return None;
+        }
+        let s = if carry { 1 << 63 } else { sum };
+        let bits = (u64::from(x.sign()) << 63) | (((e - fmt.emin + 1) as u64) << 52) | ((s << 1) >> 12);
+        return Some((bits, (u16::from(rem != 0) * PE) | (u16::from(up) << 9)));
+    }
     let mut env = Env::new(control);
     let bits = to_small_fast(&mut env, x, Fmt::F64, 11)?;
     Some((bits, quick_sw(&env)))
