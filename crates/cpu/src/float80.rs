@@ -559,9 +559,15 @@ fn prologue2(env: &mut Env, a: F80, b: F80) -> Result<(Class, Class), F80> {
 /// the class dispatch of the two-operand operations have nothing to do.
 #[inline(always)]
 fn both_normal(env: &Env, a: F80, b: F80) -> bool {
-    // One branch for the lot: exponents in 1..=0x7ffe and both J bits set.
+    normal_pair(a, b) & !env.src_denormal
+}
+
+/// Both operands are normal. One branch for the lot: exponents in 1..=0x7ffe and
+/// both J bits set.
+#[inline(always)]
+fn normal_pair(a: F80, b: F80) -> bool {
     let exp_ok = |x: F80| x.exp().wrapping_sub(1) < 0x7ffe;
-    exp_ok(a) & exp_ok(b) & ((a.sig & b.sig) >> 63 != 0) & !env.src_denormal
+    exp_ok(a) & exp_ok(b) & ((a.sig & b.sig) >> 63 != 0)
 }
 
 /// `a + b`, or `a − b` with `sub`.
@@ -617,6 +623,19 @@ fn add_full(env: &mut Env, a: F80, b: F80, sub: bool) -> F80 {
 /// Exact sum of two finite nonzero values, rounded once.
 #[inline(always)]
 pub fn add_unp(env: &mut Env, x: &mut Unp, y: &mut Unp, prec: u32) -> F80 {
+    let s = aligned_sum(x, y);
+    if s == 0 {
+        return F80::zero(env.rc == RC_DOWN);
+    }
+    let lz = s.leading_zeros();
+    round_reg(env, x.sign, x.exp + 1 - lz as i32, s << lz, prec)
+}
+
+/// The exact sum of two finite nonzero values as a 128-bit significand (with sticky
+/// bit) scaled by `x.exp + 1`, after ordering them so that `x` is the larger (whose
+/// sign the sum has); 0 for an exact cancellation.
+#[inline(always)]
+fn aligned_sum(x: &mut Unp, y: &mut Unp) -> u128 {
     // Which operand is larger, and whether the signs agree, are coin flips in real
     // code: selects rather than branches keep them off the branch predictor.
     let swap = (x.exp, x.sig) < (y.exp, y.sig);
@@ -628,12 +647,11 @@ pub fn add_unp(env: &mut Env, x: &mut Unp, y: &mut Unp, prec: u32) -> F80 {
     // Most sums align within 64 places, where nothing is shifted out.
     let ys = if d < 64 { u128::from(y.sig) << (63 - d) } else { shr_sticky(u128::from(y.sig) << 63, d) };
     let (sum, diff) = (xs + ys, xs - ys);
-    let s = if x.sign == y.sign { sum } else { diff };
-    if s == 0 {
-        return F80::zero(env.rc == RC_DOWN);
+    if x.sign == y.sign {
+        sum
+    } else {
+        diff
     }
-    let lz = s.leading_zeros();
-    round_reg(env, x.sign, x.exp + 1 - lz as i32, s << lz, prec)
 }
 
 #[inline(always)]
@@ -879,20 +897,29 @@ pub fn from_f64(env: &mut Env, bits: u64) -> F80 {
 /// destination's bits; with an unmasked exception the caller stores nothing.
 #[inline(always)]
 fn to_small(env: &mut Env, x: F80, fmt: Fmt, ebits: u32) -> u64 {
-    // A normal value whose rounded result is a normal of the format: no class
-    // dispatch, and only PE and C1 to report.
-    if x.sig >> 63 != 0 {
-        let e = i32::from(x.exp());
-        if e <= fmt.emax {
-            if let Some((e, s)) = round_fast(env, x.sign(), e, x.sig, 0, fmt) {
-                let fbits = fmt.prec - 1;
-                let sign_bit = u64::from(x.sign()) << (ebits + fbits);
-                let field = (e - fmt.emin + 1) as u64;
-                return sign_bit | (field << fbits) | ((s << 1) >> (64 - fbits));
-            }
-        }
+    match to_small_fast(env, x, fmt, ebits) {
+        Some(bits) => bits,
+        None => to_small_full(env, x, fmt, ebits),
     }
-    to_small_full(env, x, fmt, ebits)
+}
+
+/// [`to_small`] for a normal value whose rounded result is a normal of the format:
+/// no class dispatch, and only PE and C1 to report. `None`, with `env` untouched,
+/// for everything else.
+#[inline(always)]
+fn to_small_fast(env: &mut Env, x: F80, fmt: Fmt, ebits: u32) -> Option<u64> {
+    if x.sig >> 63 == 0 {
+        return None;
+    }
+    let e = i32::from(x.exp());
+    if e > fmt.emax {
+        return None;
+    }
+    let (e, s) = round_fast(env, x.sign(), e, x.sig, 0, fmt)?;
+    let fbits = fmt.prec - 1;
+    let sign_bit = u64::from(x.sign()) << (ebits + fbits);
+    let field = (e - fmt.emin + 1) as u64;
+    Some(sign_bit | (field << fbits) | ((s << 1) >> (64 - fbits)))
 }
 
 #[inline(never)]
@@ -943,6 +970,7 @@ pub fn to_f64(env: &mut Env, x: F80) -> u64 {
 }
 
 /// Exact conversion of an integer (FILD, FIADD…).
+#[inline]
 pub fn from_i64(v: i64) -> F80 {
     if v == 0 {
         return F80::ZERO;
@@ -966,27 +994,37 @@ fn round_to_int(env: &Env, u: Unp) -> Option<(u128, bool, bool)> {
 /// FIST/FISTP to a `bits`-wide integer; invalid → the integer indefinite.
 #[inline]
 pub fn to_int(env: &mut Env, x: F80, bits: u32) -> i64 {
-    // A normal value below 2^63 in magnitude whose rounded value fits: the integer
-    // and the dropped fraction (left-aligned, half = 2^63) in one u64 each.
-    let e = i32::from(x.exp());
-    if x.sig >> 63 != 0 && (1..BIAS + 63).contains(&e) {
-        let sh = (BIAS + 63 - e) as u32;
-        let (q, rem) = match sh {
-            1..=63 => (x.sig >> sh, x.sig << (64 - sh)),
-            64 => (0, x.sig),
-            // Below 1/2: only "inexact, less than half" matters.
-            _ => (0, 1),
-        };
-        let up = rem > threshold(env.rc, x.sign(), q & 1 != 0);
-        let q = q + u64::from(up);
-        let limit = 1u64 << (bits - 1);
-        if q < limit || (x.sign() && q == limit) {
-            env.flags |= u16::from(rem != 0) * PE;
-            env.c1 = up;
-            return if x.sign() { (q as i64).wrapping_neg() } else { q as i64 };
-        }
+    match to_int_fast(env, x, bits) {
+        Some(v) => v,
+        None => to_int_full(env, x, bits),
     }
-    to_int_full(env, x, bits)
+}
+
+/// [`to_int`] for a normal value below 2^63 in magnitude whose rounded value fits:
+/// the integer and the dropped fraction (left-aligned, half = 2^63) in one u64 each.
+/// `None`, with `env` untouched, for everything else.
+#[inline(always)]
+fn to_int_fast(env: &mut Env, x: F80, bits: u32) -> Option<i64> {
+    let e = i32::from(x.exp());
+    if x.sig >> 63 == 0 || !(1..BIAS + 63).contains(&e) {
+        return None;
+    }
+    let sh = (BIAS + 63 - e) as u32;
+    let (q, rem) = match sh {
+        1..=63 => (x.sig >> sh, x.sig << (64 - sh)),
+        64 => (0, x.sig),
+        // Below 1/2: only "inexact, less than half" matters.
+        _ => (0, 1),
+    };
+    let up = rem > threshold(env.rc, x.sign(), q & 1 != 0);
+    let q = q + u64::from(up);
+    let limit = 1u64 << (bits - 1);
+    if q < limit || (x.sign() && q == limit) {
+        env.flags |= u16::from(rem != 0) * PE;
+        env.c1 = up;
+        return Some(if x.sign() { (q as i64).wrapping_neg() } else { q as i64 });
+    }
+    None
 }
 
 #[inline(never)]
@@ -1258,6 +1296,204 @@ pub fn to_bcd(env: &mut Env, x: F80) -> [u8; 10] {
     out
 }
 
+// ---- the fast lane ----
+//
+// An operation on normal operands whose rounded result is a normal number can raise
+// nothing but PE, and set C1 (SDM Vol. 1 §8.5: no invalid-operand, denormal,
+// zero-divide, overflow or underflow case arises), and PE never keeps a result from
+// being delivered (§8.5.6). So `ops::x87` can run such an operation with no `Env` in
+// memory, no class dispatch and no abort check. Each function below takes the
+// control word and returns the result with the status-word bits it sets (PE in bit
+// 5, C1 in bit 9), or `None` for every other case; the caller then runs the
+// instruction from the start through the general functions above. Both agree bit
+// for bit wherever the fast lane answers: it is their own first branch
+// (`round_fast`, `to_small_fast`, `to_int_fast`), and
+// `tests::fast_lane_agrees_with_general_path` checks it.
+
+/// The status-word bits an operation sets: its flags, and C1 in bit 9.
+#[inline(always)]
+fn quick_sw(env: &Env) -> u16 {
+    env.flags | (u16::from(env.c1) << 9)
+}
+
+/// Rounds to a register under `control`, if the result is a normal number.
+#[inline(always)]
+fn quick_reg(control: u16, sign: bool, exp: i32, sig: u128) -> Option<(F80, u16)> {
+    let (hi, lo) = ((sig >> 64) as u64, sig as u64);
+    if control & 0x0f00 == 0x0300 {
+        // PC = 64 bits and RC = to nearest, FNINIT's and every Linux process's
+        // default: `round_fast` with k = 0 and the nearest threshold, inline.
+        if exp < 1 {
+            return None;
+        }
+        let up = lo > (1 << 63) - (hi & 1);
+        let (sum, carry) = hi.overflowing_add(u64::from(up));
+        let e = exp + i32::from(carry);
+        if e > 0x7ffe {
+            return None;
+        }
+        let s = if carry { 1 << 63 } else { sum };
+        return Some((F80::new(sign, e as u16, s), (u16::from(lo != 0) * PE) | (u16::from(up) << 9)));
+    }
+    quick_reg_other(control, sign, exp, hi, lo)
+}
+
+/// [`quick_reg`] under any other precision or rounding control. Out of line: the
+/// default's inline path then needs no callee-saved registers.
+#[inline(never)]
+fn quick_reg_other(control: u16, sign: bool, exp: i32, hi: u64, lo: u64) -> Option<(F80, u16)> {
+    let mut env = Env::new(control);
+    let fmt = Fmt::reg(env.prec);
+    let (e, s) = round_fast(&mut env, sign, exp, hi, lo, fmt)?;
+    Some((F80::new(sign, e as u16, s), quick_sw(&env)))
+}
+
+/// [`add`] (`a − b` with `sub`) on the fast lane.
+#[inline(always)]
+pub fn add_quick(control: u16, a: F80, b: F80, sub: bool) -> Option<(F80, u16)> {
+    if !normal_pair(a, b) {
+        return None;
+    }
+    let mut x = Unp { sign: a.sign(), exp: i32::from(a.exp()), sig: a.sig };
+    let mut y = Unp { sign: b.sign() ^ sub, exp: i32::from(b.exp()), sig: b.sig };
+    let s = aligned_sum(&mut x, &mut y);
+    if s == 0 {
+        // An exact cancellation: −0 when rounding down, else +0; no flag, C1 clear.
+        return Some((F80::zero((control >> 10) & 3 == u16::from(RC_DOWN)), 0));
+    }
+    let lz = s.leading_zeros();
+    quick_reg(control, x.sign, x.exp + 1 - lz as i32, s << lz)
+}
+
+/// The fast lane's answer for operands of which one at least is a zero and the
+/// other a zero or a normal number (the operations' zero cases raise nothing but the
+/// rounding of a normal operand to the precision control), for `op` 0 add, 1
+/// multiply, 2 divide; `None` otherwise, and for a division by zero (ZE).
+#[inline]
+pub fn zero_quick(control: u16, op: u8, a: F80, b: F80) -> Option<(F80, u16)> {
+    let zero = |x: F80| x.exp() == 0 && x.sig == 0;
+    if !(ordinary(a) && ordinary(b)) || !(zero(a) || zero(b)) {
+        return None;
+    }
+    match op {
+        0 => match (zero(a), zero(b)) {
+            // `add_full`: equal signs keep the zero, unequal give +0 (−0 rounding down).
+            (true, true) => {
+                let down = (control >> 10) & 3 == u16::from(RC_DOWN);
+                Some((if a.sign() == b.sign() { a } else { F80::zero(down) }, 0))
+            }
+            (true, false) => quick_reg(control, b.sign(), i32::from(b.exp()), u128::from(b.sig) << 64),
+            _ => quick_reg(control, a.sign(), i32::from(a.exp()), u128::from(a.sig) << 64),
+        },
+        1 => Some((F80::zero(a.sign() ^ b.sign()), 0)),
+        _ => (!zero(b)).then(|| (F80::zero(a.sign() ^ b.sign()), 0)),
+    }
+}
+
+/// A zero or a normal number: an operand no operation raises anything for.
+#[inline(always)]
+pub fn ordinary(x: F80) -> bool {
+    (x.exp() == 0 && x.sig == 0) || normal_pair(x, x)
+}
+
+/// [`mul`] on the fast lane.
+#[inline(always)]
+pub fn mul_quick(control: u16, a: F80, b: F80) -> Option<(F80, u16)> {
+    if !normal_pair(a, b) {
+        return None;
+    }
+    let p = u128::from(a.sig) * u128::from(b.sig);
+    let top = (p >> 127) as u32;
+    let exp = i32::from(a.exp()) + i32::from(b.exp()) - BIAS + top as i32;
+    quick_reg(control, a.sign() ^ b.sign(), exp, p << (1 - top))
+}
+
+/// [`div`] on the fast lane.
+#[inline(always)]
+pub fn div_quick(control: u16, a: F80, b: F80) -> Option<(F80, u16)> {
+    if !normal_pair(a, b) {
+        return None;
+    }
+    let (e, s) = div_sig(a.sig, b.sig);
+    let exp = i32::from(a.exp()) - i32::from(b.exp()) + BIAS + e;
+    quick_reg(control, a.sign() ^ b.sign(), exp, s)
+}
+
+/// [`to_f32`] on the fast lane.
+#[inline(always)]
+pub fn to_f32_quick(control: u16, x: F80) -> Option<(u32, u16)> {
+    let mut env = Env::new(control);
+    let bits = to_small_fast(&mut env, x, Fmt::F32, 8)?;
+    Some((bits as u32, quick_sw(&env)))
+}
+
+/// [`to_f64`] on the fast lane.
+#[inline(always)]
+pub fn to_f64_quick(control: u16, x: F80) -> Option<(u64, u16)> {
+    if control & 0x0c00 == 0 {
+        // RC = to nearest, the default: `to_small_fast` for F64 with the nearest
+        // threshold, inline.
+        let fmt = Fmt::F64;
+        let e = i32::from(x.exp());
+        if x.sig >> 63 == 0 || e < fmt.emin || e > fmt.emax {
+            return None;
+        }
+        let rem = x.sig << 53;
+        let up = rem > (1 << 63) - ((x.sig >> 11) & 1);
+        let (sum, carry) = (x.sig & !0x7ff).overflowing_add(u64::from(up) << 11);
+        let e = e + i32::from(carry);
+        if e > fmt.emax {
+            return None;
+        }
+        let s = if carry { 1 << 63 } else { sum };
+        let bits = (u64::from(x.sign()) << 63) | (((e - fmt.emin + 1) as u64) << 52) | ((s << 1) >> 12);
+        return Some((bits, (u16::from(rem != 0) * PE) | (u16::from(up) << 9)));
+    }
+    let mut env = Env::new(control);
+    let bits = to_small_fast(&mut env, x, Fmt::F64, 11)?;
+    Some((bits, quick_sw(&env)))
+}
+
+/// [`to_int`] on the fast lane.
+#[inline(always)]
+pub fn to_int_quick(control: u16, x: F80, bits: u32) -> Option<(i64, u16)> {
+    let mut env = Env::new(control);
+    let v = to_int_fast(&mut env, x, bits)?;
+    Some((v, quick_sw(&env)))
+}
+
+/// [`from_f32`] for a value that raises nothing when loaded or used (normal or zero);
+/// `None` for a denormal, an infinity or a NaN.
+#[inline(always)]
+pub fn from_f32_quick(bits: u32) -> Option<F80> {
+    let sign = bits >> 31 != 0;
+    let e = (bits >> 23) & 0xff;
+    if e == 0 {
+        return if bits << 1 == 0 { Some(F80::zero(sign)) } else { None };
+    }
+    if e == 0xff {
+        return None;
+    }
+    let f = u64::from(bits & 0x7f_ffff);
+    Some(F80::new(sign, (e as i32 - 127 + BIAS) as u16, (1 << 63) | (f << 40)))
+}
+
+/// [`from_f64`] for a value that raises nothing when loaded or used (normal or zero);
+/// `None` for a denormal, an infinity or a NaN.
+#[inline(always)]
+pub fn from_f64_quick(bits: u64) -> Option<F80> {
+    let sign = bits >> 63 != 0;
+    let e = ((bits >> 52) & 0x7ff) as i32;
+    if e == 0 {
+        return if bits << 1 == 0 { Some(F80::zero(sign)) } else { None };
+    }
+    if e == 0x7ff {
+        return None;
+    }
+    let f = bits & ((1 << 52) - 1);
+    Some(F80::new(sign, (e - 1023 + BIAS) as u16, (1 << 63) | (f << 11)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1393,6 +1629,101 @@ mod tests {
             assert_eq!(to_int(&mut fast, x, bits), to_int_full(&mut full, x, bits), "{what}");
             assert_eq!((fast.flags, fast.c1), (full.flags, full.c1), "{what}");
         }
+    }
+
+    /// Wherever the fast lane answers, it answers what the general functions do:
+    /// operands at random and at both ends of the exponent range (so results
+    /// overflow, underflow and cancel), every control word's PC, RC and masks.
+    #[test]
+    fn fast_lane_agrees_with_general_path() {
+        let mut seed = 0x6a09_e667_f3bc_c909u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        fn value(next: &mut dyn FnMut() -> u64) -> F80 {
+            let exp = match next() % 6 {
+                0 => 1 + (next() % 70) as u16,
+                1 => 0x7ffe - (next() % 70) as u16,
+                2 => (next() % 0x8000) as u16,
+                _ => 0x3fff - 40 + (next() % 80) as u16,
+            };
+            let sig = match next() % 5 {
+                0 => 1 << 63,
+                1 => u64::MAX,
+                2 => next(),
+                _ => next() | (1 << 63),
+            };
+            F80::new(next() & 1 != 0, exp, sig)
+        }
+        let sw = |env: &Env| env.flags | (u16::from(env.c1) << 9);
+        let mut answered = 0;
+        for _ in 0..400_000 {
+            let control = (next() as u16 & 0x0f3f) | 0x40;
+            let (a, mut b) = (value(&mut next), value(&mut next));
+            if next() % 8 == 0 {
+                b = a.negate();
+            }
+            let general = Env::new(control);
+            let what = format!("a={a:x?} b={b:x?} control={control:#x}");
+            for op in 0..4 {
+                let quick = match op {
+                    0 => add_quick(control, a, b, false),
+                    1 => add_quick(control, a, b, true),
+                    2 => mul_quick(control, a, b),
+                    _ => div_quick(control, a, b),
+                };
+                let Some((r, bits)) = quick else { continue };
+                answered += 1;
+                let mut env = general;
+                let r2 = match op {
+                    0 => add(&mut env, a, b, false),
+                    1 => add(&mut env, a, b, true),
+                    2 => mul(&mut env, a, b),
+                    _ => div(&mut env, a, b),
+                };
+                assert_eq!((r, bits), (r2, sw(&env)), "op {op} {what}");
+                assert!(!env.aborts(), "op {op} {what}");
+            }
+            for op in 0..3u8 {
+                let Some((r, bits)) = zero_quick(control, op, a, b) else { continue };
+                let mut env = general;
+                let r2 = match op {
+                    0 => add(&mut env, a, b, false),
+                    1 => mul(&mut env, a, b),
+                    _ => div(&mut env, a, b),
+                };
+                assert_eq!((r, bits), (r2, sw(&env)), "zero op {op} {what}");
+            }
+            if let Some((v, bits)) = to_f32_quick(control, a) {
+                let mut env = general;
+                assert_eq!((v, bits), (to_f32(&mut env, a), sw(&env)), "f32 {what}");
+            }
+            if let Some((v, bits)) = to_f64_quick(control, a) {
+                let mut env = general;
+                assert_eq!((v, bits), (to_f64(&mut env, a), sw(&env)), "f64 {what}");
+            }
+            for width in [16, 32, 64] {
+                if let Some((v, bits)) = to_int_quick(control, a, width) {
+                    let mut env = general;
+                    assert_eq!((v, bits), (to_int(&mut env, a, width), sw(&env)), "int{width} {what}");
+                }
+            }
+            let (m32, m64) = (next() as u32, next());
+            if let Some(v) = from_f32_quick(m32) {
+                let mut env = general;
+                assert_eq!(v, from_f32(&mut env, m32), "m32 {m32:#x}");
+                assert!(!env.src_denormal && !v.is_nan() && env.flags == 0, "m32 {m32:#x}");
+            }
+            if let Some(v) = from_f64_quick(m64) {
+                let mut env = general;
+                assert_eq!(v, from_f64(&mut env, m64), "m64 {m64:#x}");
+                assert!(!env.src_denormal && !v.is_nan() && env.flags == 0, "m64 {m64:#x}");
+            }
+        }
+        assert!(answered > 500_000, "{answered}");
     }
 
     #[test]

@@ -274,6 +274,27 @@ impl Mmu {
         Some(unsafe { T::load_hit(&self.phys, p) })
     }
 
+    /// `N` bytes at `lin` if a user read of them hits the TLB within one page, without
+    /// counting the hit (for a handler that counts once it commits: the x87's fast
+    /// lane, whose m64 and m80 are no [`Scalar`]).
+    #[inline(always)]
+    pub fn read_hit_bytes<const N: usize>(&self, lin: u32) -> Option<[u8; N]> {
+        let p = self.tlb.lookup_span(lin, N as u32, AccessKind::UserRead)?;
+        // SAFETY: as in `read_hit`.
+        Some(unsafe { self.phys.load_in_ram::<N>(p) })
+    }
+
+    /// Stores `N` bytes at `lin` if a write tag covers them within one page (no
+    /// code-frame check, as in [`Mmu::write_hit`]), without counting the hit; false,
+    /// having done nothing, otherwise.
+    #[inline(always)]
+    pub fn write_hit_bytes<const N: usize>(&mut self, lin: u32, v: [u8; N]) -> bool {
+        let Some(p) = self.tlb.lookup_span(lin, N as u32, AccessKind::UserWrite) else { return false };
+        // SAFETY: as in `write_hit`.
+        unsafe { self.phys.store_in_ram::<N>(p, v) };
+        true
+    }
+
     /// The write-tag-hit part of [`Mmu::write`] alone: stores and returns true, or
     /// returns false having done nothing (then call `write`).
     #[inline(always)]

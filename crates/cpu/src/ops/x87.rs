@@ -16,10 +16,12 @@ use iced_x86::{Code, Register};
 use crate::exception::Exception;
 use crate::fpu::float80::{self as fp, Class, Cmp, Env, F80};
 use crate::fpu::{Fpu, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_ES, SW_EXC, SW_IE, SW_SF};
-use crate::handlers;
+use crate::mmu::Mmu;
 use crate::seg::SegReg;
 use crate::table::Table;
+use crate::uop::Handler;
 use crate::Cpu;
+use crate::{forms, handlers};
 
 type R = Result<(), Exception>;
 
@@ -211,6 +213,215 @@ fn read_src<const SRC: u8>(cpu: &mut Cpu, lin: u32, env: &mut Env) -> Result<F80
     })
 }
 
+// ---- the fast lane ----
+//
+// The hot handlers first try the common case whole: no exception pending, the
+// operands present and normal, a memory operand inside one page whose translation
+// the TLB holds, and a result that `float80`'s fast lane delivers (a normal number:
+// only PE and C1 can come of it). Once the pending check has passed they record the
+// instruction and operand pointers (SDM Vol. 1 §8.1.8) exactly as the general
+// handlers do first thing; everything else they work out before changing anything,
+// then commit with plain stores. Anything else runs the instruction from the start
+// through the general handler, out of line, which records the same pointers again,
+// so both leave the same state: registers, tags, TOP, status word, FIP/FCS/FOP and
+// FDP/FDS alike. Only the TLB's hit counter (a statistic) differs: one hit per
+// operand here, where the general path counts each of its lookups (two reads for an
+// m64 source; a probe and two writes for an m64 store).
+
+/// [`begin_mem`] for a known address shape: #MF if an exception is pending, else
+/// FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as `begin_mem`
+/// records them, and the operand's linear address. `None` (with the same pointers
+/// recorded) where `begin_mem` raises #GP: the general handler then runs from the
+/// start, records the same values again and raises it.
+#[inline(always)]
+fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<Option<u32>, Exception> {
+    begin(cpu, u)?;
+    let off = cpu.ea::<EA>(u);
+    let seg = &cpu.segs[usize::from(u.seg)];
+    if !seg.usable {
+        return Ok(None);
+    }
+    let lin = seg.base.wrapping_add(off);
+    cpu.fpu.fdp = off;
+    cpu.fpu.fds = seg.selector;
+    Ok(Some(lin))
+}
+
+/// The status word after a fast-lane operation that set `sw` (PE, C1): [`finish`]'s
+/// rule.
+#[inline(always)]
+fn settle(fpu: &mut Fpu, sw: u16) {
+    let s = (fpu.status & !SW_C1) | sw;
+    fpu.status = if sw & !fpu.control & SW_EXC != 0 { s | SW_ES | SW_B } else { s };
+}
+
+/// [`compute`] on the fast lane.
+#[inline(always)]
+fn quick<const OP: u8>(control: u16, dst: F80, src: F80) -> Option<(F80, u16)> {
+    match OP {
+        ADD => fp::add_quick(control, dst, src, false),
+        MUL => fp::mul_quick(control, dst, src),
+        SUB => fp::add_quick(control, dst, src, true),
+        SUBR => fp::add_quick(control, src, dst, true),
+        DIV => fp::div_quick(control, dst, src),
+        _ => fp::div_quick(control, src, dst),
+    }
+}
+
+/// A memory source on the fast lane: read through a TLB hit and converted, if the
+/// conversion raises nothing ([`read_src`] otherwise).
+#[inline(always)]
+fn load_quick<const SRC: u8>(mmu: &Mmu, lin: u32) -> Option<F80> {
+    match SRC {
+        M32FP => fp::from_f32_quick(u32::from_le_bytes(mmu.read_hit_bytes::<4>(lin)?)),
+        M64FP => fp::from_f64_quick(u64::from_le_bytes(mmu.read_hit_bytes::<8>(lin)?)),
+        M16INT => Some(fp::from_i64(i64::from(i16::from_le_bytes(mmu.read_hit_bytes::<2>(lin)?)))),
+        M32INT => Some(fp::from_i64(i64::from(i32::from_le_bytes(mmu.read_hit_bytes::<4>(lin)?)))),
+        _ => Some(fp::from_i64(i64::from_le_bytes(mmu.read_hit_bytes::<8>(lin)?))),
+    }
+}
+
+/// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
+/// nothing, if the instruction must take the general path.
+#[inline(always)]
+fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
+    let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
+    if fpu.empty & ((1 << pd) | (1 << ps)) != 0 {
+        return false;
+    }
+    let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[pd], fpu.regs[ps]) else { return false };
+    fpu.regs[pd] = r;
+    settle(fpu, sw);
+    if POP {
+        fpu.pop();
+    }
+    true
+}
+
+/// FADD… ST(0), m32fp/m64fp/m16int/m32int with a known address shape.
+fn arith_mem_ea<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    let Some(lin) = begin_quick::<EA>(cpu, u)? else { return arith_mem::<OP, SRC>(cpu, u) };
+    let fpu = &cpu.fpu;
+    let p0 = fpu.phys(0);
+    if fpu.empty & (1 << p0) == 0 {
+        if let Some(src) = load_quick::<SRC>(&cpu.mmu, lin) {
+            if let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[p0], src) {
+                cpu.mmu.tlb.hits += 1;
+                cpu.fpu.regs[p0] = r;
+                settle(&mut cpu.fpu, sw);
+                return Ok(());
+            }
+        }
+    }
+    arith_mem::<OP, SRC>(cpu, u)
+}
+
+fn arith_mem_form<const OP: u8, const SRC: u8>(u: &Uop) -> Option<Handler> {
+    crate::by_ea!(u, arith_mem_ea::<OP, SRC>)
+}
+
+/// FLD m32fp/m64fp, FILD m16/m32/m64int with a known address shape.
+fn fld_ea<const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    let lin = begin_quick::<EA>(cpu, u)?;
+    if let Some(lin) = lin.filter(|_| cpu.fpu.is_empty(7)) {
+        if let Some(v) = load_quick::<SRC>(&cpu.mmu, lin) {
+            cpu.mmu.tlb.hits += 1;
+            let fpu = &mut cpu.fpu;
+            fpu.push(v);
+            // As `push_loaded`: a load clears C1 and raises nothing here.
+            fpu.status &= !SW_C1;
+            return Ok(());
+        }
+    }
+    match SRC {
+        M32FP | M64FP => fld_mem::<SRC>(cpu, u),
+        _ => fild::<SRC>(cpu, u),
+    }
+}
+
+fn fld_form<const SRC: u8>(u: &Uop) -> Option<Handler> {
+    crate::by_ea!(u, fld_ea::<SRC>)
+}
+
+/// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int with a known address shape.
+fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    let lin = begin_quick::<EA>(cpu, u)?;
+    let fpu = &cpu.fpu;
+    let p0 = fpu.phys(0);
+    if let Some(lin) = lin.filter(|_| fpu.empty & (1 << p0) == 0) {
+        let (x, control) = (fpu.regs[p0], fpu.control);
+        let mmu = &mut cpu.mmu;
+        let sw = match DST {
+            DST_M32 => fp::to_f32_quick(control, x)
+                .and_then(|(b, sw)| mmu.write_hit_bytes(lin, b.to_le_bytes()).then_some(sw)),
+            DST_M64 => fp::to_f64_quick(control, x)
+                .and_then(|(b, sw)| mmu.write_hit_bytes(lin, b.to_le_bytes()).then_some(sw)),
+            DST_M16I => fp::to_int_quick(control, x, 16)
+                .and_then(|(v, sw)| mmu.write_hit_bytes(lin, (v as u16).to_le_bytes()).then_some(sw)),
+            DST_M32I => fp::to_int_quick(control, x, 32)
+                .and_then(|(v, sw)| mmu.write_hit_bytes(lin, (v as u32).to_le_bytes()).then_some(sw)),
+            _ => fp::to_int_quick(control, x, 64)
+                .and_then(|(v, sw)| mmu.write_hit_bytes(lin, v.to_le_bytes()).then_some(sw)),
+        };
+        if let Some(sw) = sw {
+            cpu.mmu.tlb.hits += 1;
+            settle(&mut cpu.fpu, sw);
+            if POP {
+                cpu.fpu.pop();
+            }
+            return Ok(());
+        }
+    }
+    fst_mem::<DST, POP>(cpu, u)
+}
+
+fn fst_form<const DST: u8, const POP: bool>(u: &Uop) -> Option<Handler> {
+    crate::by_ea!(u, fst_ea::<DST, POP>)
+}
+
+/// FLDCW with a known address shape.
+fn fldcw_ea<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    if !cpu.fpu.pending() {
+        if let Ok(lin) = cpu.mem_lin::<EA>(u) {
+            if let Some(cw) = cpu.mmu.read_hit::<u16>(lin) {
+                cpu.fpu.set_control_word(cw);
+                return Ok(());
+            }
+        }
+    }
+    fldcw(cpu, u)
+}
+
+fn fldcw_form(u: &Uop) -> Option<Handler> {
+    use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP, EA_INDEX};
+    Some(match u.ea_mode()? {
+        EA_DISP => fldcw_ea::<EA_DISP>,
+        EA_BASE => fldcw_ea::<EA_BASE>,
+        EA_BASE_INDEX => fldcw_ea::<EA_BASE_INDEX>,
+        _ => fldcw_ea::<EA_INDEX>,
+    })
+}
+
+/// FNSTCW with a known address shape.
+fn fnstcw_ea<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    if let Ok(lin) = cpu.mem_lin::<EA>(u) {
+        if cpu.mmu.write_hit::<u16>(lin, cpu.fpu.control) {
+            return Ok(());
+        }
+    }
+    fnstcw(cpu, u)
+}
+
+fn fnstcw_form(u: &Uop) -> Option<Handler> {
+    use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP, EA_INDEX};
+    Some(match u.ea_mode()? {
+        EA_DISP => fnstcw_ea::<EA_DISP>,
+        EA_BASE => fnstcw_ea::<EA_BASE>,
+        EA_BASE_INDEX => fnstcw_ea::<EA_BASE_INDEX>,
+        _ => fnstcw_ea::<EA_INDEX>,
+    })
+}
+
 // ---- arithmetic ----
 
 /// Operation numbers (the ModRM reg field of D8/DC).
@@ -234,6 +445,7 @@ fn compute<const OP: u8>(env: &mut Env, dst: F80, src: F80) -> F80 {
 }
 
 /// FADD/FMUL/FSUB/FSUBR/FDIV/FDIVR ST(0), m32fp/m64fp and FIxxx m16int/m32int.
+#[inline(never)]
 fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
@@ -253,16 +465,35 @@ fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
 /// ST(0) ← ST(0) op ST(i).
 fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    let i = sti(insn.op1_register());
-    arith_regs::<OP>(cpu, 0, i, false);
-    Ok(())
+    if quick_regs::<OP, false>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
+        return Ok(());
+    }
+    arith_st0_sti_rest::<OP>(cpu, insn)
 }
 
 /// ST(i) ← ST(i) op ST(0), optionally popping.
 fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    let i = sti(insn.op0_register());
-    arith_regs::<OP>(cpu, i, 0, POP);
+    if quick_regs::<OP, POP>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
+        return Ok(());
+    }
+    arith_sti_st0_rest::<OP, POP>(cpu, insn)
+}
+
+/// [`arith_st0_sti`] past the fast lane (which changed nothing), from the start, out
+/// of line so that the general path's code stays out of the fast lane's way.
+#[inline(never)]
+fn arith_st0_sti_rest<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    arith_regs::<OP>(cpu, 0, sti(insn.op1_register()), false);
+    Ok(())
+}
+
+/// [`arith_sti_st0`] past the fast lane.
+#[inline(never)]
+fn arith_sti_st0_rest<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    arith_regs::<OP>(cpu, sti(insn.op0_register()), 0, POP);
     Ok(())
 }
 
@@ -279,7 +510,25 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
         }
         return;
     }
-    let r = compute::<OP>(&mut env, fpu.st(dst), fpu.st(src));
+    let (a, b) = (fpu.st(dst), fpu.st(src));
+    // Past the fast lane a zero operand is the common reason (x − x, 0 × y).
+    let quick = match OP {
+        ADD => fp::zero_quick(fpu.control, 0, a, b),
+        SUB => fp::zero_quick(fpu.control, 0, a, b.negate()),
+        SUBR => fp::zero_quick(fpu.control, 0, b, a.negate()),
+        MUL => fp::zero_quick(fpu.control, 1, a, b),
+        DIV => fp::zero_quick(fpu.control, 2, a, b),
+        _ => fp::zero_quick(fpu.control, 2, b, a),
+    };
+    if let Some((r, sw)) = quick {
+        fpu.set_st(dst, r);
+        if pop {
+            fpu.pop();
+        }
+        settle(fpu, sw);
+        return;
+    }
+    let r = compute::<OP>(&mut env, a, b);
     commit(fpu, &env, dst, r, pop);
 }
 
@@ -406,6 +655,7 @@ fn fxtract(cpu: &mut Cpu, insn: &Uop) -> R {
 // ---- loads ----
 
 /// FLD m32fp/m64fp: SNaN → IE and quieted.
+#[inline(never)]
 fn fld_mem<const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
@@ -434,6 +684,7 @@ fn fld_m80(cpu: &mut Cpu, insn: &Uop) -> R {
 }
 
 /// FILD m16/m32/m64int.
+#[inline(never)]
 fn fild<const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let mut env = env(cpu);
@@ -490,6 +741,7 @@ const DST_M32I: u8 = 3;
 const DST_M64I: u8 = 4;
 
 /// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int.
+#[inline(never)]
 fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let size = match DST {
@@ -660,6 +912,18 @@ fn fcomi<const QUIET: bool, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let i = sti(insn.op1_register());
     let mut env = env(cpu);
     let fpu = &mut cpu.fpu;
+    let (a, b) = (fpu.st(0), fpu.st(i));
+    if !fpu.is_empty(0) && !fpu.is_empty(i) && fp::ordinary(a) && fp::ordinary(b) {
+        // Zeros and normals compare without raising anything: the status word
+        // keeps C1 and every flag (see below), and the pop is done.
+        let c = fp::compare_values(a, b);
+        if POP {
+            fpu.pop();
+        }
+        let (zf, cf) = (c == Cmp::Equal, c == Cmp::Less);
+        cpu.flags.set_arith(cf, false, false, zf, false, false);
+        return Ok(());
+    }
     let c = if fpu.is_empty(0) || fpu.is_empty(i) {
         if !stack_underflow(fpu) {
             cpu.flags.set_arith(true, true, false, true, false, false);
@@ -830,6 +1094,7 @@ fn fclex(cpu: &mut Cpu, insn: &Uop) -> R {
     fnclex(cpu, insn)
 }
 
+#[inline(never)]
 fn fldcw(cpu: &mut Cpu, insn: &Uop) -> R {
     wait_check(cpu)?;
     let lin = cpu.mem_linear(insn)?;
@@ -838,6 +1103,7 @@ fn fldcw(cpu: &mut Cpu, insn: &Uop) -> R {
     Ok(())
 }
 
+#[inline(never)]
 fn fnstcw(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = cpu.mem_linear(insn)?;
     cpu.write_mem::<u16>(lin, cpu.fpu.control)
@@ -967,30 +1233,30 @@ fn transcendental<const K: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
 }
 
 pub(crate) fn register(t: &mut Table) {
-    handlers!(t, arith_mem::<ADD, M32FP> => Fadd_m32fp);
-    handlers!(t, arith_mem::<MUL, M32FP> => Fmul_m32fp);
-    handlers!(t, arith_mem::<SUB, M32FP> => Fsub_m32fp);
-    handlers!(t, arith_mem::<SUBR, M32FP> => Fsubr_m32fp);
-    handlers!(t, arith_mem::<DIV, M32FP> => Fdiv_m32fp);
-    handlers!(t, arith_mem::<DIVR, M32FP> => Fdivr_m32fp);
-    handlers!(t, arith_mem::<ADD, M64FP> => Fadd_m64fp);
-    handlers!(t, arith_mem::<MUL, M64FP> => Fmul_m64fp);
-    handlers!(t, arith_mem::<SUB, M64FP> => Fsub_m64fp);
-    handlers!(t, arith_mem::<SUBR, M64FP> => Fsubr_m64fp);
-    handlers!(t, arith_mem::<DIV, M64FP> => Fdiv_m64fp);
-    handlers!(t, arith_mem::<DIVR, M64FP> => Fdivr_m64fp);
-    handlers!(t, arith_mem::<ADD, M16INT> => Fiadd_m16int);
-    handlers!(t, arith_mem::<MUL, M16INT> => Fimul_m16int);
-    handlers!(t, arith_mem::<SUB, M16INT> => Fisub_m16int);
-    handlers!(t, arith_mem::<SUBR, M16INT> => Fisubr_m16int);
-    handlers!(t, arith_mem::<DIV, M16INT> => Fidiv_m16int);
-    handlers!(t, arith_mem::<DIVR, M16INT> => Fidivr_m16int);
-    handlers!(t, arith_mem::<ADD, M32INT> => Fiadd_m32int);
-    handlers!(t, arith_mem::<MUL, M32INT> => Fimul_m32int);
-    handlers!(t, arith_mem::<SUB, M32INT> => Fisub_m32int);
-    handlers!(t, arith_mem::<SUBR, M32INT> => Fisubr_m32int);
-    handlers!(t, arith_mem::<DIV, M32INT> => Fidiv_m32int);
-    handlers!(t, arith_mem::<DIVR, M32INT> => Fidivr_m32int);
+    forms!(t, arith_mem::<ADD, M32FP>, arith_mem_form::<ADD, M32FP> => Fadd_m32fp);
+    forms!(t, arith_mem::<MUL, M32FP>, arith_mem_form::<MUL, M32FP> => Fmul_m32fp);
+    forms!(t, arith_mem::<SUB, M32FP>, arith_mem_form::<SUB, M32FP> => Fsub_m32fp);
+    forms!(t, arith_mem::<SUBR, M32FP>, arith_mem_form::<SUBR, M32FP> => Fsubr_m32fp);
+    forms!(t, arith_mem::<DIV, M32FP>, arith_mem_form::<DIV, M32FP> => Fdiv_m32fp);
+    forms!(t, arith_mem::<DIVR, M32FP>, arith_mem_form::<DIVR, M32FP> => Fdivr_m32fp);
+    forms!(t, arith_mem::<ADD, M64FP>, arith_mem_form::<ADD, M64FP> => Fadd_m64fp);
+    forms!(t, arith_mem::<MUL, M64FP>, arith_mem_form::<MUL, M64FP> => Fmul_m64fp);
+    forms!(t, arith_mem::<SUB, M64FP>, arith_mem_form::<SUB, M64FP> => Fsub_m64fp);
+    forms!(t, arith_mem::<SUBR, M64FP>, arith_mem_form::<SUBR, M64FP> => Fsubr_m64fp);
+    forms!(t, arith_mem::<DIV, M64FP>, arith_mem_form::<DIV, M64FP> => Fdiv_m64fp);
+    forms!(t, arith_mem::<DIVR, M64FP>, arith_mem_form::<DIVR, M64FP> => Fdivr_m64fp);
+    forms!(t, arith_mem::<ADD, M16INT>, arith_mem_form::<ADD, M16INT> => Fiadd_m16int);
+    forms!(t, arith_mem::<MUL, M16INT>, arith_mem_form::<MUL, M16INT> => Fimul_m16int);
+    forms!(t, arith_mem::<SUB, M16INT>, arith_mem_form::<SUB, M16INT> => Fisub_m16int);
+    forms!(t, arith_mem::<SUBR, M16INT>, arith_mem_form::<SUBR, M16INT> => Fisubr_m16int);
+    forms!(t, arith_mem::<DIV, M16INT>, arith_mem_form::<DIV, M16INT> => Fidiv_m16int);
+    forms!(t, arith_mem::<DIVR, M16INT>, arith_mem_form::<DIVR, M16INT> => Fidivr_m16int);
+    forms!(t, arith_mem::<ADD, M32INT>, arith_mem_form::<ADD, M32INT> => Fiadd_m32int);
+    forms!(t, arith_mem::<MUL, M32INT>, arith_mem_form::<MUL, M32INT> => Fimul_m32int);
+    forms!(t, arith_mem::<SUB, M32INT>, arith_mem_form::<SUB, M32INT> => Fisub_m32int);
+    forms!(t, arith_mem::<SUBR, M32INT>, arith_mem_form::<SUBR, M32INT> => Fisubr_m32int);
+    forms!(t, arith_mem::<DIV, M32INT>, arith_mem_form::<DIV, M32INT> => Fidiv_m32int);
+    forms!(t, arith_mem::<DIVR, M32INT>, arith_mem_form::<DIVR, M32INT> => Fidivr_m32int);
     handlers!(t, arith_st0_sti::<ADD> => Fadd_st0_sti);
     handlers!(t, arith_st0_sti::<MUL> => Fmul_st0_sti);
     handlers!(t, arith_st0_sti::<SUB> => Fsub_st0_sti);
@@ -1018,12 +1284,12 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, fprem::<true> => Fprem1);
     handlers!(t, fxtract => Fxtract);
 
-    handlers!(t, fld_mem::<M32FP> => Fld_m32fp);
-    handlers!(t, fld_mem::<M64FP> => Fld_m64fp);
+    forms!(t, fld_mem::<M32FP>, fld_form::<M32FP> => Fld_m32fp);
+    forms!(t, fld_mem::<M64FP>, fld_form::<M64FP> => Fld_m64fp);
     handlers!(t, fld_m80 => Fld_m80fp);
-    handlers!(t, fild::<M16INT> => Fild_m16int);
-    handlers!(t, fild::<M32INT> => Fild_m32int);
-    handlers!(t, fild::<M64INT> => Fild_m64int);
+    forms!(t, fild::<M16INT>, fld_form::<M16INT> => Fild_m16int);
+    forms!(t, fild::<M32INT>, fld_form::<M32INT> => Fild_m32int);
+    forms!(t, fild::<M64INT>, fld_form::<M64INT> => Fild_m64int);
     handlers!(t, fbld => Fbld_m80bcd);
     handlers!(t, fld_sti => Fld_sti);
     handlers!(t, fld_const::<{ transcend::K_ONE }> => Fld1);
@@ -1034,15 +1300,15 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, fld_const::<{ transcend::K_LG2 }> => Fldlg2);
     handlers!(t, fld_const::<{ transcend::K_LN2 }> => Fldln2);
 
-    handlers!(t, fst_mem::<DST_M32, false> => Fst_m32fp);
-    handlers!(t, fst_mem::<DST_M32, true> => Fstp_m32fp);
-    handlers!(t, fst_mem::<DST_M64, false> => Fst_m64fp);
-    handlers!(t, fst_mem::<DST_M64, true> => Fstp_m64fp);
-    handlers!(t, fst_mem::<DST_M16I, false> => Fist_m16int);
-    handlers!(t, fst_mem::<DST_M16I, true> => Fistp_m16int);
-    handlers!(t, fst_mem::<DST_M32I, false> => Fist_m32int);
-    handlers!(t, fst_mem::<DST_M32I, true> => Fistp_m32int);
-    handlers!(t, fst_mem::<DST_M64I, true> => Fistp_m64int);
+    forms!(t, fst_mem::<DST_M32, false>, fst_form::<DST_M32, false> => Fst_m32fp);
+    forms!(t, fst_mem::<DST_M32, true>, fst_form::<DST_M32, true> => Fstp_m32fp);
+    forms!(t, fst_mem::<DST_M64, false>, fst_form::<DST_M64, false> => Fst_m64fp);
+    forms!(t, fst_mem::<DST_M64, true>, fst_form::<DST_M64, true> => Fstp_m64fp);
+    forms!(t, fst_mem::<DST_M16I, false>, fst_form::<DST_M16I, false> => Fist_m16int);
+    forms!(t, fst_mem::<DST_M16I, true>, fst_form::<DST_M16I, true> => Fistp_m16int);
+    forms!(t, fst_mem::<DST_M32I, false>, fst_form::<DST_M32I, false> => Fist_m32int);
+    forms!(t, fst_mem::<DST_M32I, true>, fst_form::<DST_M32I, true> => Fistp_m32int);
+    forms!(t, fst_mem::<DST_M64I, true>, fst_form::<DST_M64I, true> => Fistp_m64int);
     handlers!(t, fstp_m80 => Fstp_m80fp);
     handlers!(t, fbstp => Fbstp_m80bcd);
     handlers!(t, fst_sti::<false> => Fst_sti);
@@ -1094,8 +1360,8 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, finit => Finit);
     handlers!(t, fnclex => Fnclex);
     handlers!(t, fclex => Fclex);
-    handlers!(t, fldcw => Fldcw_m2byte);
-    handlers!(t, fnstcw => Fnstcw_m2byte);
+    forms!(t, fldcw, fldcw_form => Fldcw_m2byte);
+    forms!(t, fnstcw, fnstcw_form => Fnstcw_m2byte);
     handlers!(t, fstcw => Fstcw_m2byte);
     handlers!(t, fnstsw_m => Fnstsw_m2byte);
     handlers!(t, fstsw_m => Fstsw_m2byte);
