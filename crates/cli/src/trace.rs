@@ -5,11 +5,13 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::thread::JoinHandle;
 
 use clap::{Args, ValueEnum};
 use growsdown_cpu::Cpu;
 use growsdown_kernel::machine::Layout;
-use growsdown_kernel::trace::{FaultEvent, FaultObserver, InsnTexts};
+use growsdown_kernel::trace::{FaultEvent, FaultObserver, InsnSource, InsnTexts};
 use growsdown_trace::svg::Picture;
 use growsdown_trace::{jsonl, text, Tally};
 
@@ -29,7 +31,9 @@ pub struct TraceArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
-    /// Write the trace to FILE instead of standard error.
+    /// Write the trace to FILE instead of standard error. A file is rendered and
+    /// written by a second thread, beside the guest; standard error is written as
+    /// each fault happens, in order with the guest's own output there.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
 
@@ -42,10 +46,11 @@ pub struct TraceArgs {
     guest: GuestArgs,
 }
 
-/// Everything the observer keeps. Nothing grows with the number of faults except
-/// the SVG's marks, and those only when an SVG is asked for.
+/// What rendering the records keeps, on whichever thread renders them. Nothing grows
+/// with the number of faults except the SVG's marks, and those only when an SVG is
+/// asked for.
 struct Sink {
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     /// Records rendered and not yet written; reused, so rendering a fault allocates
     /// nothing.
     buf: Vec<u8>,
@@ -54,7 +59,6 @@ struct Sink {
     write_each: bool,
     format: Format,
     error: Option<std::io::Error>,
-    insns: InsnTexts,
     /// Scratch for the text format's call chain.
     path: Vec<u8>,
     tally: Tally,
@@ -65,23 +69,8 @@ struct Sink {
 const CHUNK: usize = 64 * 1024;
 
 impl Sink {
-    fn drain(&mut self) {
-        if self.error.is_none() {
-            if let Err(e) = self.out.write_all(&self.buf) {
-                self.error = Some(e);
-            }
-        }
-        self.buf.clear();
-    }
-}
-
-struct Observer(Rc<RefCell<Sink>>);
-
-impl FaultObserver for Observer {
-    fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu) {
-        let mut sink = self.0.borrow_mut();
-        let Sink { buf, format, insns, path, tally, picture, .. } = &mut *sink;
-        let insn = insns.text(ev, cpu);
+    fn record(&mut self, ev: &FaultEvent, insn: &str) {
+        let Sink { buf, format, path, tally, picture, .. } = self;
         match format {
             Format::Text => text::write_record(buf, ev, insn, path),
             Format::Jsonl => {
@@ -93,14 +82,189 @@ impl FaultObserver for Observer {
         if let Some(p) = picture {
             p.add(ev, insn);
         }
-        if sink.write_each || sink.buf.len() >= CHUNK {
-            sink.drain();
+        if self.write_each || self.buf.len() >= CHUNK {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(&self.buf) {
+                self.error = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
+}
+
+/// Standard error: every record rendered and written as the fault happens, so that
+/// records and the guest's own writes to standard error come out in the order they
+/// happened.
+struct InPlace {
+    sink: Sink,
+    insns: InsnTexts,
+}
+
+/// A trace file: the guest thread only copies each fault into a [`Batch`]; full
+/// batches go to a renderer thread ([`render`]) that owns the [`Sink`], so decoding,
+/// rendering, counting and writing run beside the guest instead of in its way.
+struct Piped {
+    batch: Batch,
+    /// Bounded at [`BATCHES_QUEUED`]: a guest that faults faster than the renderer
+    /// keeps up waits for it rather than queueing without limit.
+    full: SyncSender<Batch>,
+    /// Batches the renderer is done with, to be filled again rather than allocated.
+    empty: Receiver<Batch>,
+    /// The renderer has stopped (it panicked): records are dropped, the guest runs
+    /// on, and joining the renderer reports the failure.
+    stopped: bool,
+    renderer: JoinHandle<Sink>,
+}
+
+/// Faults per [`Batch`].
+const BATCH: usize = 512;
+
+/// Full batches the channel holds before the guest waits. With the batch being
+/// filled, the one being rendered and those on their way back, at most
+/// `BATCHES_QUEUED + 3` batches exist, each about `BATCH` × 420 bytes (a
+/// [`FaultEvent`] with its path of up to a dozen steps, and the instruction's
+/// bytes): under 2.5 MB however long the run.
+const BATCHES_QUEUED: usize = 8;
+
+/// A run of faults as the guest thread copied them, with what their instructions'
+/// text is made from. `slots` only grows to [`BATCH`] and its events keep their path
+/// buffers, so filling a recycled batch allocates nothing.
+struct Batch {
+    slots: Vec<(FaultEvent, InsnSource)>,
+    len: usize,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch { slots: Vec::with_capacity(BATCH), len: 0 }
+    }
+
+    /// Copies `ev` into the next slot.
+    fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
+        if self.len == self.slots.len() {
+            self.slots.push((ev.clone(), insn));
+        } else {
+            let (slot, src) = &mut self.slots[self.len];
+            // Every field named, so that a field added to FaultEvent cannot be left
+            // stale here.
+            let FaultEvent {
+                seq,
+                pid,
+                icount,
+                eip,
+                esp,
+                cr2,
+                error_code,
+                kernel_mode,
+                vma,
+                ref path,
+                result,
+                min_flt,
+                maj_flt,
+            } = *ev;
+            slot.seq = seq;
+            slot.pid = pid;
+            slot.icount = icount;
+            slot.eip = eip;
+            slot.esp = esp;
+            slot.cr2 = cr2;
+            slot.error_code = error_code;
+            slot.kernel_mode = kernel_mode;
+            slot.vma = vma;
+            slot.path.clear();
+            slot.path.extend_from_slice(path);
+            slot.result = result;
+            slot.min_flt = min_flt;
+            slot.maj_flt = maj_flt;
+            *src = insn;
+        }
+        self.len += 1;
+    }
+
+    fn faults(&self) -> impl Iterator<Item = &(FaultEvent, InsnSource)> {
+        self.slots[..self.len].iter()
+    }
+}
+
+impl Piped {
+    fn start(sink: Sink) -> std::io::Result<Self> {
+        let (full, full_rx) = sync_channel(BATCHES_QUEUED);
+        let (empty_tx, empty) = channel();
+        let renderer = std::thread::Builder::new()
+            .name("trace-renderer".into())
+            .spawn(move || render(full_rx, empty_tx, sink))?;
+        Ok(Piped { batch: Batch::new(), full, empty, stopped: false, renderer })
+    }
+
+    /// Hands the batch being filled to the renderer and takes an empty one.
+    fn send(&mut self) {
+        let next = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
+        let full = std::mem::replace(&mut self.batch, next);
+        if !self.stopped && self.full.send(full).is_err() {
+            self.stopped = true;
+        }
+    }
+
+    /// Sends what is left and waits for the renderer: the sink, or None if the
+    /// renderer panicked.
+    fn finish(mut self) -> Option<Sink> {
+        if self.batch.len > 0 {
+            self.send();
+        }
+        drop(self.full);
+        self.renderer.join().ok()
+    }
+}
+
+/// The renderer thread: renders every batch, in order, and gives the sink back with
+/// everything written but the summary.
+fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
+    // Made here, not passed in: the formatter inside is not Send.
+    let mut insns = InsnTexts::new();
+    while let Ok(mut batch) = full.recv() {
+        for (ev, src) in batch.faults() {
+            sink.record(ev, insns.text_of(ev.eip, src));
+        }
+        batch.len = 0;
+        // The guest thread may be gone already; the batch is then simply dropped.
+        let _ = empty.send(batch);
+    }
+    sink
+}
+
+enum Observer {
+    InPlace(Box<InPlace>),
+    Piped(Piped),
+}
+
+/// The observer the kernel holds; shared, so that the run can take it back at the end.
+struct Shared(Rc<RefCell<Option<Observer>>>);
+
+impl FaultObserver for Shared {
+    fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => {
+                let insn = o.insns.text(ev, cpu);
+                o.sink.record(ev, insn);
+            }
+            Some(Observer::Piped(p)) => {
+                p.batch.push(ev, InsnSource::read(ev, cpu));
+                if p.batch.len == BATCH {
+                    p.send();
+                }
+            }
+            None => {}
         }
     }
 }
 
 pub fn run(a: TraceArgs) -> u8 {
-    let out: Box<dyn Write> = match &a.output {
+    let out: Box<dyn Write + Send> = match &a.output {
         Some(p) => match File::create(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
@@ -110,18 +274,29 @@ pub fn run(a: TraceArgs) -> u8 {
         },
         None => Box::new(std::io::stderr()),
     };
-    let sink = Rc::new(RefCell::new(Sink {
+    let sink = Sink {
         out,
         buf: Vec::with_capacity(CHUNK + 4096),
         write_each: a.output.is_none(),
         format: a.format,
         error: None,
-        insns: InsnTexts::new(),
         path: Vec::new(),
         tally: Tally::default(),
         picture: a.svg.is_some().then(Picture::default),
-    }));
-    let (mut k, path) = match start(&a.guest, Some(Box::new(Observer(sink.clone())))) {
+    };
+    let observer = if a.output.is_some() {
+        match Piped::start(sink) {
+            Ok(p) => Observer::Piped(p),
+            Err(e) => {
+                eprintln!("growsdown: cannot start the trace renderer: {e}");
+                return 2;
+            }
+        }
+    } else {
+        Observer::InPlace(Box::new(InPlace { sink, insns: InsnTexts::new() }))
+    };
+    let shared = Rc::new(RefCell::new(Some(observer)));
+    let (mut k, path) = match start(&a.guest, Some(Box::new(Shared(shared.clone())))) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -131,7 +306,16 @@ pub fn run(a: TraceArgs) -> u8 {
     k.observe_faults(None);
 
     let code = finish(&k, &path, status, a.guest.stats);
-    let mut sink = sink.borrow_mut();
+    let taken = shared.borrow_mut().take();
+    let sink = match taken {
+        Some(Observer::InPlace(o)) => Some(o.sink),
+        Some(Observer::Piped(p)) => p.finish(),
+        None => None,
+    };
+    let Some(mut sink) = sink else {
+        eprintln!("growsdown: writing the trace failed: the trace renderer stopped");
+        return code.max(1);
+    };
     let summary = sink.tally.summary();
     let tail = match a.format {
         Format::Text => text::summary(&summary),
