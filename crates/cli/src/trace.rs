@@ -59,8 +59,8 @@ struct Sink {
     write_each: bool,
     format: Format,
     error: Option<std::io::Error>,
-    /// Scratch for the text format's call chain.
-    path: Vec<u8>,
+    /// The text format's call-chain lines.
+    chains: text::Chains,
     tally: Tally,
     picture: Option<Picture>,
 }
@@ -70,9 +70,9 @@ const CHUNK: usize = 64 * 1024;
 
 impl Sink {
     fn record(&mut self, ev: &FaultEvent, insn: &str) {
-        let Sink { buf, format, path, tally, picture, .. } = self;
+        let Sink { buf, format, chains, tally, picture, .. } = self;
         match format {
-            Format::Text => text::write_record(buf, ev, insn, path),
+            Format::Text => text::write_record(buf, ev, insn, chains),
             Format::Jsonl => {
                 jsonl::write_record(buf, ev, insn);
                 buf.push(b'\n');
@@ -280,7 +280,7 @@ pub fn run(a: TraceArgs) -> u8 {
         write_each: a.output.is_none(),
         format: a.format,
         error: None,
-        path: Vec::new(),
+        chains: text::Chains::default(),
         tally: Tally::default(),
         picture: a.svg.is_some().then(Picture::default),
     };

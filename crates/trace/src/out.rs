@@ -7,32 +7,46 @@ use growsdown_kernel::machine::{VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// `{:08x}`.
-pub(crate) fn hex8(out: &mut Vec<u8>, v: u32) {
-    let mut d = [0u8; 8];
-    hex8_into(&mut d, v);
-    out.extend_from_slice(&d);
-}
-
 /// `{:#010x}` of a u32: always `0x` and eight digits.
 pub(crate) fn hex0x8(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(b"0x");
-    hex8(out, v);
+    out.extend_from_slice(&hex0x8_digits(v));
 }
 
 /// `{:#x}`: no leading zeros.
 pub(crate) fn hex0x(out: &mut Vec<u8>, v: u32) {
     let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
-    let mut d = [0u8; 8];
-    hex8_into(&mut d, v);
     out.extend_from_slice(b"0x");
-    out.extend_from_slice(&d[8 - digits..]);
+    out.extend_from_slice(&hex8_digits(v)[8 - digits..]);
 }
 
-fn hex8_into(d: &mut [u8; 8], v: u32) {
-    for (i, c) in d.iter_mut().enumerate() {
-        *c = HEX[(v >> (28 - 4 * i) & 0xf) as usize];
-    }
+/// What [`hex0x8`] appends.
+pub(crate) fn hex0x8_digits(v: u32) -> [u8; 10] {
+    let d = hex8_digits(v);
+    [b'0', b'x', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
+}
+
+/// `{:08x}`. The nibbles are spread one to a byte and all eight turned
+/// into digits at once, with neither a loop nor a table: a trace record has half a
+/// dozen addresses.
+pub(crate) fn hex8_digits(v: u32) -> [u8; 8] {
+    let x = u64::from(v);
+    let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+    let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+    // 1 in each byte whose nibble is 10 or more: adding 6 carries into bit 4.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).to_be_bytes()
+}
+
+/// `{start:08x}-{end:08x} {perms}`, a VMA as the text format writes it.
+pub(crate) fn vma_range(start: u32, end: u32, flags: u32) -> [u8; 22] {
+    let mut r = [0u8; 22];
+    r[..8].copy_from_slice(&hex8_digits(start));
+    r[8] = b'-';
+    r[9..17].copy_from_slice(&hex8_digits(end));
+    r[17] = b' ';
+    r[18..].copy_from_slice(&perms(flags));
+    r
 }
 
 /// The decimal digits of 0 to 99, two by two: half the divisions of one at a time.
@@ -48,23 +62,47 @@ const PAIRS: [u8; 200] = {
 };
 
 /// `{}` of an unsigned integer.
-pub(crate) fn dec(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
+    // Pids, error codes and the first counts of a run.
+    if v < 100 {
+        match v {
+            0..=9 => out.push(b'0' + v as u8),
+            _ => out.extend_from_slice(&pair(v as usize)),
+        }
+        return;
+    }
     let mut d = [0u8; 20];
     let mut i = d.len();
-    while v >= 100 {
-        let r = (v % 100) as usize;
-        v /= 100;
-        i -= 2;
-        d[i..i + 2].copy_from_slice(&PAIRS[2 * r..2 * r + 2]);
+    let mut v = v;
+    // Four digits a division: a sequence number or an instruction count has six to
+    // ten.
+    while v >= 10_000 {
+        let r = (v % 10_000) as usize;
+        v /= 10_000;
+        i -= 4;
+        d[i..i + 2].copy_from_slice(&pair(r / 100));
+        d[i + 2..i + 4].copy_from_slice(&pair(r % 100));
     }
+    let mut v = v as usize;
+    if v >= 100 {
+        i -= 2;
+        d[i..i + 2].copy_from_slice(&pair(v % 100));
+        v /= 100;
+    }
+    // Here 1 <= v < 100: the number had at least three digits.
     if v >= 10 {
         i -= 2;
-        d[i..i + 2].copy_from_slice(&PAIRS[2 * v as usize..2 * v as usize + 2]);
+        d[i..i + 2].copy_from_slice(&pair(v));
     } else {
         i -= 1;
         d[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&d[i..]);
+}
+
+/// The two digits of `v` < 100.
+fn pair(v: usize) -> [u8; 2] {
+    [PAIRS[2 * v], PAIRS[2 * v + 1]]
 }
 
 /// `{}` of a signed integer.
@@ -129,7 +167,7 @@ mod tests {
     #[test]
     fn numbers_are_written_as_format_writes_them() {
         for v in [0u32, 1, 9, 10, 0xf, 0x10, 0x1f_3000, 0xbfff_effc, 99_999, 1 << 31, u32::MAX] {
-            assert_eq!(s(|o| hex8(o, v)), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
             assert_eq!(s(|o| hex0x8(o, v)), format!("<{v:#010x}"));
             assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
@@ -138,6 +176,27 @@ mod tests {
         for v in [u64::MAX, 10_000_000_000_000_000_000, 1 << 40, 99, 100, 101, 999, 1000, 12_345] {
             assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
         }
+        for e in 0..20 {
+            let p = 10u64.pow(e);
+            for v in [p - 1, p, p + 1, p + 9, 2 * p - 1, 9 * p + 99] {
+                assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
+            }
+        }
+        for v in (0..=u32::MAX).step_by(65_521) {
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
+            assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
+        }
+        for v in 0..0x1_0000u32 {
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v << 16))), format!("<{:08x}", v << 16));
+            assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
+        }
+        let (a, b, f) = (0xbfff_e000, 0xc000_0000, 0x0100_0177);
+        assert_eq!(
+            vma_range(a, b, f).as_slice(),
+            format!("{a:08x}-{b:08x} {}", crate::vma_perms(f)).as_bytes()
+        );
         assert_eq!(s(|o| dec_i32(o, i32::MIN)), format!("<{}", i32::MIN));
     }
 
