@@ -14,7 +14,7 @@ use std::io;
 use serde::{Serialize, Serializer};
 use serde_json::ser::{CharEscape, Formatter};
 
-use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms};
+use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Padded};
 #[cfg(test)]
 use super::{error_words, vma_perms};
 use super::{is_growsdown, result_name, result_si_code, step_index, Record, Summary};
@@ -242,7 +242,7 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     hex_str(out, ev.cr2);
     out.extend_from_slice(br#","error_code":"#);
     dec(out, u64::from(ev.error_code));
-    out.extend_from_slice(ERROR_OBJECTS[(ev.error_code & 7) as usize]);
+    ERROR_OBJECTS[(ev.error_code & 7) as usize].put(out);
     bool(out, ev.kernel_mode);
     out.extend_from_slice(br#","esp":"#);
     hex_str(out, ev.esp);
@@ -299,41 +299,41 @@ fn vma(out: &mut Vec<u8>, start: u32, end: u32, flags: u32) {
 }
 
 /// The start of a path step's object, by [`step_index`]: `{"fn":` and the name.
-const STEP_STARTS: [&[u8]; 16] = [
-    br#"{"fn":"do_page_fault""#,
-    br#"{"fn":"find_vma""#,
-    br#"{"fn":"esp_check""#,
-    br#"{"fn":"expand_stack""#,
-    br#"{"fn":"good_area""#,
-    br#"{"fn":"handle_mm_fault""#,
-    br#"{"fn":"pte_alloc""#,
-    br#"{"fn":"handle_pte_fault""#,
-    br#"{"fn":"do_no_page""#,
-    br#"{"fn":"do_anonymous_page""#,
-    br#"{"fn":"do_wp_page""#,
-    br#"{"fn":"establish_pte""#,
-    br#"{"fn":"bad_area""#,
-    br#"{"fn":"no_context""#,
-    br#"{"fn":"do_sigbus""#,
-    br#"{"fn":"out_of_memory""#,
+const STEP_STARTS: [Padded<32>; 16] = [
+    Padded::new(br#"{"fn":"do_page_fault""#),
+    Padded::new(br#"{"fn":"find_vma""#),
+    Padded::new(br#"{"fn":"esp_check""#),
+    Padded::new(br#"{"fn":"expand_stack""#),
+    Padded::new(br#"{"fn":"good_area""#),
+    Padded::new(br#"{"fn":"handle_mm_fault""#),
+    Padded::new(br#"{"fn":"pte_alloc""#),
+    Padded::new(br#"{"fn":"handle_pte_fault""#),
+    Padded::new(br#"{"fn":"do_no_page""#),
+    Padded::new(br#"{"fn":"do_anonymous_page""#),
+    Padded::new(br#"{"fn":"do_wp_page""#),
+    Padded::new(br#"{"fn":"establish_pte""#),
+    Padded::new(br#"{"fn":"bad_area""#),
+    Padded::new(br#"{"fn":"no_context""#),
+    Padded::new(br#"{"fn":"do_sigbus""#),
+    Padded::new(br#"{"fn":"out_of_memory""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
 /// before to the comma after.
-const ERROR_OBJECTS: [&[u8]; 8] = [
-    br#","error":{"access":"read","cause":"not-present","mode":"kernel"},"kernel_mode":"#,
-    br#","error":{"access":"read","cause":"protection","mode":"kernel"},"kernel_mode":"#,
-    br#","error":{"access":"write","cause":"not-present","mode":"kernel"},"kernel_mode":"#,
-    br#","error":{"access":"write","cause":"protection","mode":"kernel"},"kernel_mode":"#,
-    br#","error":{"access":"read","cause":"not-present","mode":"user"},"kernel_mode":"#,
-    br#","error":{"access":"read","cause":"protection","mode":"user"},"kernel_mode":"#,
-    br#","error":{"access":"write","cause":"not-present","mode":"user"},"kernel_mode":"#,
-    br#","error":{"access":"write","cause":"protection","mode":"user"},"kernel_mode":"#,
+const ERROR_OBJECTS: [Padded<96>; 8] = [
+    Padded::new(br#","error":{"access":"read","cause":"not-present","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"protection","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"not-present","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"protection","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"not-present","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"protection","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"not-present","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"protection","mode":"user"},"kernel_mode":"#),
 ];
 
 /// One path step: `{"fn": name, …decision}`, the name being [`crate::step_function`]'s.
 fn write_step(out: &mut Vec<u8>, s: &Step) {
-    out.extend_from_slice(STEP_STARTS[usize::from(step_index(s))]);
+    STEP_STARTS[usize::from(step_index(s))].put(out);
     match *s {
         Step::DoPageFault { address, error_code, user } => {
             out.extend_from_slice(br#","address":"#);
@@ -432,14 +432,14 @@ pub(crate) mod tests {
     #[test]
     fn the_tables_say_what_the_names_say() {
         for (i, name) in crate::FUNCTIONS.iter().enumerate() {
-            assert_eq!(STEP_STARTS[i], format!(r#"{{"fn":"{name}""#).as_bytes());
+            assert_eq!(STEP_STARTS[i].as_bytes(), format!(r#"{{"fn":"{name}""#).as_bytes());
         }
         for code in 0..8 {
             let (access, cause, mode) = error_words(code);
             let want = format!(
                 r#","error":{{"access":"{access}","cause":"{cause}","mode":"{mode}"}},"kernel_mode":"#
             );
-            assert_eq!(ERROR_OBJECTS[code as usize], want.as_bytes());
+            assert_eq!(ERROR_OBJECTS[code as usize].as_bytes(), want.as_bytes());
         }
     }
 

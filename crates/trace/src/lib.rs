@@ -311,7 +311,7 @@ pub struct Tally {
 /// The kinds of [`FaultResult`].
 const RESULT_KINDS: usize = 6;
 
-fn result_kind(r: FaultResult) -> usize {
+pub(crate) fn result_kind(r: FaultResult) -> usize {
     match r {
         FaultResult::Minor => 0,
         FaultResult::Major => 1,

@@ -13,10 +13,12 @@ pub(crate) fn hex0x8(out: &mut Vec<u8>, v: u32) {
 }
 
 /// `{:#x}`: no leading zeros.
+#[inline]
 pub(crate) fn hex0x(out: &mut Vec<u8>, v: u32) {
     let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
     out.extend_from_slice(b"0x");
-    out.extend_from_slice(&hex8_digits(v)[8 - digits..]);
+    let d = u64::from_be_bytes(hex8_digits(v)) << (8 * (8 - digits));
+    put_first(out, d.to_be_bytes(), digits);
 }
 
 /// What [`hex0x8`] appends.
@@ -49,61 +51,98 @@ pub(crate) fn vma_range(start: u32, end: u32, flags: u32) -> [u8; 22] {
     r
 }
 
-/// The decimal digits of 0 to 99, two by two: half the divisions of one at a time.
-const PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
+/// `{}` of an unsigned integer.
+#[inline]
+pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
+    const E8: u64 = 100_000_000;
+    if v < 10 {
+        // Pids and error codes.
+        out.push(b'0' + v as u8);
+    } else if v < E8 {
+        let d = digits8(v as u32);
+        // The leading zeros are the bytes that are b'0' before the first digit.
+        let n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
+        put_first(out, (d << (8 * (8 - n))).to_be_bytes(), n);
+    } else if v < E8 * E8 {
+        dec(out, v / E8);
+        out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+    } else {
+        dec(out, v / (E8 * E8));
+        dec_pad16(out, v % (E8 * E8));
+    }
+}
+
+/// Eight ASCII zeros, as [`digits8`] packs digits.
+const ZEROS8: u64 = 0x3030_3030_3030_3030;
+
+/// The sixteen digits of `v` < 10^16, leading zeros included.
+fn dec_pad16(out: &mut Vec<u8>, v: u64) {
+    const E8: u64 = 100_000_000;
+    out.extend_from_slice(&digits8((v / E8) as u32).to_be_bytes());
+    out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+}
+
+/// The eight decimal digits of `v` < 10^8 as ASCII, leading zeros included, the
+/// first in the top byte: four table lookups instead of a loop, so that a number
+/// costs a few dozen host instructions, not a hundred.
+fn digits8(v: u32) -> u64 {
+    let (hi, lo) = (v / 10_000, v % 10_000);
+    let pair = |p: u32| u64::from(PAIRS16[p as usize]);
+    (pair(hi / 100) << 48) | (pair(hi % 100) << 32) | (pair(lo / 100) << 16) | pair(lo % 100)
+}
+
+/// A constant of up to `N` bytes, kept in an array of `N`: appending it is one copy
+/// of a size known when compiling, not a call to memcpy (see [`put_first`]).
+pub(crate) struct Padded<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Padded<N> {
+    /// Fails to compile if `s` is longer than `N`.
+    pub(crate) const fn new(s: &[u8]) -> Self {
+        let mut bytes = [0u8; N];
+        let mut i = 0;
+        while i < s.len() {
+            bytes[i] = s[i];
+            i += 1;
+        }
+        Padded { bytes, len: s.len() }
+    }
+
+    #[inline]
+    pub(crate) fn put(&self, out: &mut Vec<u8>) {
+        let end = out.len() + self.len;
+        out.extend_from_slice(&self.bytes);
+        out.truncate(end);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The first `n` (at most 8) of `bytes`: all eight are appended and the rest cut off
+/// again, a single store where copying a few bytes of varying count would call
+/// memcpy.
+#[inline]
+fn put_first(out: &mut Vec<u8>, bytes: [u8; 8], n: usize) {
+    let end = out.len() + n;
+    out.extend_from_slice(&bytes);
+    out.truncate(end);
+}
+
+/// The two ASCII digits of 0 to 99, the first in the high byte.
+const PAIRS16: [u16; 100] = {
+    let mut t = [0u16; 100];
     let mut i = 0;
     while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        t[i] = ((b'0' + (i / 10) as u8) as u16) << 8 | (b'0' + (i % 10) as u8) as u16;
         i += 1;
     }
     t
 };
-
-/// `{}` of an unsigned integer.
-pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
-    // Pids, error codes and the first counts of a run.
-    if v < 100 {
-        match v {
-            0..=9 => out.push(b'0' + v as u8),
-            _ => out.extend_from_slice(&pair(v as usize)),
-        }
-        return;
-    }
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    let mut v = v;
-    // Four digits a division: a sequence number or an instruction count has six to
-    // ten.
-    while v >= 10_000 {
-        let r = (v % 10_000) as usize;
-        v /= 10_000;
-        i -= 4;
-        d[i..i + 2].copy_from_slice(&pair(r / 100));
-        d[i + 2..i + 4].copy_from_slice(&pair(r % 100));
-    }
-    let mut v = v as usize;
-    if v >= 100 {
-        i -= 2;
-        d[i..i + 2].copy_from_slice(&pair(v % 100));
-        v /= 100;
-    }
-    // Here 1 <= v < 100: the number had at least three digits.
-    if v >= 10 {
-        i -= 2;
-        d[i..i + 2].copy_from_slice(&pair(v));
-    } else {
-        i -= 1;
-        d[i] = b'0' + v as u8;
-    }
-    out.extend_from_slice(&d[i..]);
-}
-
-/// The two digits of `v` < 100.
-fn pair(v: usize) -> [u8; 2] {
-    [PAIRS[2 * v], PAIRS[2 * v + 1]]
-}
 
 /// `{}` of a signed integer.
 pub(crate) fn dec_i32(out: &mut Vec<u8>, v: i32) {

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use super::out::{dec, hex0x8, vma_range};
+use super::out::{dec, hex0x, hex0x8, hex0x8_digits, vma_range, Padded};
 use super::{
-    is_growsdown, path_code, path_functions, path_names, result_name, step_index, write_si_code_name,
+    is_growsdown, path_code, path_functions, path_names, result_kind, step_index, write_si_code_name,
     write_step_detail, Record, Summary,
 };
 use growsdown_kernel::trace::{FaultEvent, FaultResult, Step};
@@ -69,37 +69,87 @@ fn write_chain(out: &mut Vec<u8>, ev: &FaultEvent, path: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// `error N = ` with the error code's words, by its low three bits.
-const ERROR_WORDS: [&[u8]; 8] = [
-    b" = read, not-present, kernel",
-    b" = read, protection, kernel",
-    b" = write, not-present, kernel",
-    b" = write, protection, kernel",
-    b" = read, not-present, user",
-    b" = read, protection, user",
-    b" = write, not-present, user",
-    b" = write, protection, user",
+/// What follows `error N` with the error code's words, by its low three bits.
+const ERROR_WORDS: [Padded<32>; 8] = [
+    Padded::new(b" = read, not-present, kernel"),
+    Padded::new(b" = read, protection, kernel"),
+    Padded::new(b" = write, not-present, kernel"),
+    Padded::new(b" = write, protection, kernel"),
+    Padded::new(b" = read, not-present, user"),
+    Padded::new(b" = read, protection, user"),
+    Padded::new(b" = write, not-present, user"),
+    Padded::new(b" = write, protection, user"),
 ];
 
 /// The start of a step's line, by [`step_index`]: indent, function, colon.
-const STEP_LINES: [&[u8]; 16] = [
-    b"    do_page_fault: ",
-    b"    find_vma: ",
-    b"    esp_check: ",
-    b"    expand_stack: ",
-    b"    good_area: ",
-    b"    handle_mm_fault: ",
-    b"    pte_alloc: ",
-    b"    handle_pte_fault: ",
-    b"    do_no_page: ",
-    b"    do_anonymous_page: ",
-    b"    do_wp_page: ",
-    b"    establish_pte: ",
-    b"    bad_area: ",
-    b"    no_context: ",
-    b"    do_sigbus: ",
-    b"    out_of_memory: ",
+const STEP_LINES: [Padded<24>; 16] = [
+    Padded::new(b"    do_page_fault: "),
+    Padded::new(b"    find_vma: "),
+    Padded::new(b"    esp_check: "),
+    Padded::new(b"    expand_stack: "),
+    Padded::new(b"    good_area: "),
+    Padded::new(b"    handle_mm_fault: "),
+    Padded::new(b"    pte_alloc: "),
+    Padded::new(b"    handle_pte_fault: "),
+    Padded::new(b"    do_no_page: "),
+    Padded::new(b"    do_anonymous_page: "),
+    Padded::new(b"    do_wp_page: "),
+    Padded::new(b"    establish_pte: "),
+    Padded::new(b"    bad_area: "),
+    Padded::new(b"    no_context: "),
+    Padded::new(b"    do_sigbus: "),
+    Padded::new(b"    out_of_memory: "),
 ];
+
+/// `  result: ` and the result's name, by [`result_kind`].
+const RESULT_LINES: [Padded<24>; 6] = [
+    Padded::new(b"  result: minor"),
+    Padded::new(b"  result: major"),
+    Padded::new(b"  result: sigsegv"),
+    Padded::new(b"  result: sigbus"),
+    Padded::new(b"  result: efault"),
+    Padded::new(b"  result: oom"),
+];
+
+/// Appends the line of step `s`, if it has one: the steps whose function name says
+/// it all have none. The steps of nearly every fault are written whole here; the
+/// rest go through [`write_step_detail`], which the tests hold these to.
+fn write_step_line(out: &mut Vec<u8>, s: &Step) {
+    match *s {
+        Step::DoPageFault { .. }
+        | Step::HandleMmFault
+        | Step::Spurious
+        | Step::NoContextFixup
+        | Step::SigBus
+        | Step::OutOfMemory => {}
+        Step::FindVma { vma: Some((a, b, f)) } => {
+            const START: &[u8; 14] = b"    find_vma: ";
+            let mut l = [b'\n'; 37];
+            l[..14].copy_from_slice(START);
+            l[14..36].copy_from_slice(&vma_range(a, b, f));
+            out.extend_from_slice(&l);
+        }
+        Step::GoodArea { write: true } => out.extend_from_slice(b"    good_area: write allowed\n"),
+        Step::GoodArea { write: false } => out.extend_from_slice(b"    good_area: read allowed\n"),
+        Step::HandlePteFault { pte } => {
+            const START: &[u8; 26] = b"    handle_pte_fault: pte=";
+            let mut l = [b'\n'; 37];
+            l[..26].copy_from_slice(START);
+            l[26..36].copy_from_slice(&hex0x8_digits(pte));
+            out.extend_from_slice(&l);
+        }
+        Step::DoAnonymousPage { zero_page: false, frame } => {
+            out.extend_from_slice(b"    do_anonymous_page: new frame ");
+            hex0x(out, frame);
+            out.push(b'\n');
+        }
+        _ => {
+            STEP_LINES[usize::from(step_index(s))].put(out);
+            write_step_detail(out, s);
+            out.push(b'\n');
+        }
+    }
+}
 
 /// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
 /// `chains` is kept by the caller from record to record.
@@ -119,7 +169,7 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut
     hex0x8(out, ev.cr2);
     out.extend_from_slice(b"  error ");
     dec(out, u64::from(ev.error_code));
-    out.extend_from_slice(ERROR_WORDS[(ev.error_code & 7) as usize]);
+    ERROR_WORDS[(ev.error_code & 7) as usize].put(out);
     if ev.kernel_mode {
         out.extend_from_slice(b" (kernel accessing user memory)");
     }
@@ -141,23 +191,10 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut
     chains.write(out, ev);
 
     for s in &ev.path {
-        // The steps whose function name says it all have no line.
-        if let Step::DoPageFault { .. }
-        | Step::HandleMmFault
-        | Step::Spurious
-        | Step::NoContextFixup
-        | Step::SigBus
-        | Step::OutOfMemory = s
-        {
-            continue;
-        }
-        out.extend_from_slice(STEP_LINES[usize::from(step_index(s))]);
-        write_step_detail(out, s);
-        out.push(b'\n');
+        write_step_line(out, s);
     }
 
-    out.extend_from_slice(b"  result: ");
-    out.extend_from_slice(result_name(ev.result).as_bytes());
+    RESULT_LINES[result_kind(ev.result)].put(out);
     match ev.result {
         FaultResult::SigSegv { si_code } => {
             out.extend_from_slice(b" SIGSEGV ");
@@ -195,7 +232,8 @@ pub fn summary(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        error_words, path_key, result_si_code, si_code_name, step_detail, step_function, vma_perms,
+        error_words, path_key, result_name, result_si_code, si_code_name, step_detail, step_function,
+        vma_perms,
     };
     use super::*;
 
@@ -258,10 +296,18 @@ mod tests {
     fn error_words_and_step_lines_are_the_tables() {
         for code in 0..8 {
             let (rw, p, us) = error_words(code);
-            assert_eq!(ERROR_WORDS[code as usize], format!(" = {rw}, {p}, {us}").as_bytes());
+            assert_eq!(ERROR_WORDS[code as usize].as_bytes(), format!(" = {rw}, {p}, {us}").as_bytes());
         }
         for (i, name) in crate::FUNCTIONS.iter().enumerate() {
-            assert_eq!(STEP_LINES[i], format!("    {name}: ").as_bytes());
+            assert_eq!(STEP_LINES[i].as_bytes(), format!("    {name}: ").as_bytes());
+        }
+        use growsdown_kernel::trace::FaultResult as R;
+        for r in [R::Minor, R::Major, R::SigSegv { si_code: 1 }, R::SigBus { si_code: 2 }, R::Efault, R::Oom]
+        {
+            assert_eq!(
+                RESULT_LINES[result_kind(r)].as_bytes(),
+                format!("  result: {}", result_name(r)).as_bytes()
+            );
         }
     }
 
