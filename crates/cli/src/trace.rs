@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use clap::{Args, ValueEnum};
 use growsdown_cpu::Cpu;
 use growsdown_kernel::machine::Layout;
-use growsdown_kernel::trace::{FaultEvent, FaultObserver, InsnSource, InsnTexts};
+use growsdown_kernel::trace::{FaultEvent, FaultObserver, InsnSource, InsnTexts, Step};
 use growsdown_trace::svg::Picture;
 use growsdown_trace::{jsonl, text, Tally};
 
@@ -105,7 +105,7 @@ struct InPlace {
     insns: InsnTexts,
 }
 
-/// A trace file: the guest thread only copies each fault into a [`Batch`]; full
+/// A trace file: the guest thread only keeps each fault in a [`Batch`]; full
 /// batches go to a renderer thread ([`render`]) that owns the [`Sink`], so decoding,
 /// rendering, counting and writing run beside the guest instead of in its way.
 struct Piped {
@@ -131,9 +131,10 @@ const BATCH: usize = 512;
 /// bytes): under 2.5 MB however long the run.
 const BATCHES_QUEUED: usize = 8;
 
-/// A run of faults as the guest thread copied them, with what their instructions'
-/// text is made from. `slots` only grows to [`BATCH`] and its events keep their path
-/// buffers, so filling a recycled batch allocates nothing.
+/// A run of faults as the guest thread kept them, with what their instructions'
+/// text is made from. `slots` only grows to [`BATCH`]; an event kept in a slot of a
+/// recycled batch hands the path buffer of the one it replaces to the kernel, so
+/// filling a batch copies no path and allocates nothing.
 struct Batch {
     slots: Vec<(FaultEvent, InsnSource)>,
     len: usize,
@@ -144,46 +145,19 @@ impl Batch {
         Batch { slots: Vec::with_capacity(BATCH), len: 0 }
     }
 
-    /// Copies `ev` into the next slot.
-    fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
-        if self.len == self.slots.len() {
-            self.slots.push((ev.clone(), insn));
+    /// Keeps `ev` in the next slot and gives back the path buffer of the event the
+    /// slot held before, for the kernel to record the next fault's path in.
+    fn keep(&mut self, ev: FaultEvent, insn: InsnSource) -> Vec<Step> {
+        let path = if self.len == self.slots.len() {
+            self.slots.push((ev, insn));
+            Vec::new()
         } else {
-            let (slot, src) = &mut self.slots[self.len];
-            // Every field named, so that a field added to FaultEvent cannot be left
-            // stale here.
-            let FaultEvent {
-                seq,
-                pid,
-                icount,
-                eip,
-                esp,
-                cr2,
-                error_code,
-                kernel_mode,
-                vma,
-                ref path,
-                result,
-                min_flt,
-                maj_flt,
-            } = *ev;
-            slot.seq = seq;
-            slot.pid = pid;
-            slot.icount = icount;
-            slot.eip = eip;
-            slot.esp = esp;
-            slot.cr2 = cr2;
-            slot.error_code = error_code;
-            slot.kernel_mode = kernel_mode;
-            slot.vma = vma;
-            slot.path.clear();
-            slot.path.extend_from_slice(path);
-            slot.result = result;
-            slot.min_flt = min_flt;
-            slot.maj_flt = maj_flt;
-            *src = insn;
-        }
+            let slot = &mut self.slots[self.len];
+            slot.1 = insn;
+            std::mem::replace(&mut slot.0, ev).path
+        };
         self.len += 1;
+        path
     }
 
     fn faults(&self) -> impl Iterator<Item = &(FaultEvent, InsnSource)> {
@@ -247,18 +221,28 @@ struct Shared(Rc<RefCell<Option<Observer>>>);
 
 impl FaultObserver for Shared {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu) {
+        if let Some(Observer::InPlace(o)) = self.0.borrow_mut().as_mut() {
+            let insn = o.insns.text(ev, cpu);
+            o.sink.record(ev, insn);
+        }
+    }
+
+    fn keep_fault(&mut self, ev: FaultEvent, cpu: &Cpu) -> Vec<Step> {
         match self.0.borrow_mut().as_mut() {
-            Some(Observer::InPlace(o)) => {
-                let insn = o.insns.text(ev, cpu);
-                o.sink.record(ev, insn);
-            }
             Some(Observer::Piped(p)) => {
-                p.batch.push(ev, InsnSource::read(ev, cpu));
+                let insn = InsnSource::read(&ev, cpu);
+                let path = p.batch.keep(ev, insn);
                 if p.batch.len == BATCH {
                     p.send();
                 }
+                path
             }
-            None => {}
+            Some(Observer::InPlace(o)) => {
+                let insn = o.insns.text(&ev, cpu);
+                o.sink.record(&ev, insn);
+                ev.path
+            }
+            None => ev.path,
         }
     }
 }
