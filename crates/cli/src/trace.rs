@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use clap::{Args, ValueEnum};
 use growsdown_cpu::Cpu;
 use growsdown_kernel::machine::Layout;
-use growsdown_kernel::trace::{FaultEvent, FaultObserver, InsnSource, InsnTexts, Step};
+use growsdown_kernel::trace::{FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, Step};
 use growsdown_trace::svg::Picture;
 use growsdown_trace::{jsonl, text, Tally};
 
@@ -105,7 +105,7 @@ struct InPlace {
     insns: InsnTexts,
 }
 
-/// A trace file: the guest thread only keeps each fault in a [`Batch`]; full
+/// A trace file: the guest thread only copies each fault into a [`Batch`]; full
 /// batches go to a renderer thread ([`render`]) that owns the [`Sink`], so decoding,
 /// rendering, counting and writing run beside the guest instead of in its way.
 struct Piped {
@@ -125,43 +125,141 @@ struct Piped {
 const BATCH: usize = 512;
 
 /// Full batches the channel holds before the guest waits. With the batch being
-/// filled, the one being rendered and those on their way back, at most
-/// `BATCHES_QUEUED + 3` batches exist, each about `BATCH` × 420 bytes (a
-/// [`FaultEvent`] with its path of up to a dozen steps, and the instruction's
-/// bytes): under 2.5 MB however long the run.
-const BATCHES_QUEUED: usize = 8;
+/// filled, the one being rendered and the full one in hand, at most
+/// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
+/// come back), each about `BATCH` × 290 bytes (a fault's fields, its path of six to
+/// eight steps, the instruction's bytes), 150 KB, or 210 KB were every path a dozen
+/// steps long: about 1 MB however long the run. Few batches also keep the memory the
+/// guest thread writes warm in the cache.
+const BATCHES_QUEUED: usize = 4;
 
-/// A run of faults as the guest thread kept them, with what their instructions'
-/// text is made from. `slots` only grows to [`BATCH`]; an event kept in a slot of a
-/// recycled batch hands the path buffer of the one it replaces to the kernel, so
-/// filling a batch copies no path and allocates nothing.
+/// A run of faults as the guest thread copied them, with what their instructions'
+/// text is made from. Flat: the events one after another, their paths one after
+/// another, so that the guest thread writes a fault's copy in two sequential runs of
+/// memory (which the processor fetches ahead) rather than into a path buffer of its
+/// own somewhere on the heap (a cache miss each, measured: the recording cost half
+/// again as much). A recycled batch is refilled without allocating.
 struct Batch {
-    slots: Vec<(FaultEvent, InsnSource)>,
-    len: usize,
+    faults: Vec<Fault>,
+    steps: Vec<Step>,
+}
+
+/// A fault event without its path, which is `steps` of the batch from `path_start`
+/// on, `path_len` of them.
+struct Fault {
+    ev: Fields,
+    path_start: u32,
+    path_len: u32,
+    insn: InsnSource,
+}
+
+/// The fields of [`FaultEvent`] but the path.
+#[derive(Clone, Copy)]
+struct Fields {
+    seq: u64,
+    pid: u32,
+    icount: u64,
+    eip: u32,
+    esp: u32,
+    cr2: u32,
+    error_code: u32,
+    kernel_mode: bool,
+    vma: Option<(u32, u32, u32)>,
+    result: FaultResult,
+    min_flt: u64,
+    maj_flt: u64,
+}
+
+impl Fields {
+    fn of(ev: &FaultEvent) -> Self {
+        // Every field named, so that one added to FaultEvent is not forgotten here.
+        let FaultEvent {
+            seq,
+            pid,
+            icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            path: _,
+            result,
+            min_flt,
+            maj_flt,
+        } = *ev;
+        Fields { seq, pid, icount, eip, esp, cr2, error_code, kernel_mode, vma, result, min_flt, maj_flt }
+    }
+
+    /// Writes these fields and `path` into `ev`, reusing its path buffer.
+    fn restore(&self, path: &[Step], ev: &mut FaultEvent) {
+        let Fields {
+            seq,
+            pid,
+            icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            result,
+            min_flt,
+            maj_flt,
+        } = *self;
+        *ev = FaultEvent {
+            seq,
+            pid,
+            icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            path: std::mem::take(&mut ev.path),
+            result,
+            min_flt,
+            maj_flt,
+        };
+        ev.path.clear();
+        ev.path.extend_from_slice(path);
+    }
 }
 
 impl Batch {
     fn new() -> Self {
-        Batch { slots: Vec::with_capacity(BATCH), len: 0 }
+        // Room for the steps of the usual 2.4 paths (six to eight) without growing.
+        Batch { faults: Vec::with_capacity(BATCH), steps: Vec::with_capacity(BATCH * 8) }
     }
 
-    /// Keeps `ev` in the next slot and gives back the path buffer of the event the
-    /// slot held before, for the kernel to record the next fault's path in.
-    fn keep(&mut self, ev: FaultEvent, insn: InsnSource) -> Vec<Step> {
-        let path = if self.len == self.slots.len() {
-            self.slots.push((ev, insn));
-            Vec::new()
-        } else {
-            let slot = &mut self.slots[self.len];
-            slot.1 = insn;
-            std::mem::replace(&mut slot.0, ev).path
-        };
-        self.len += 1;
-        path
+    fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
+        self.faults.push(Fault {
+            ev: Fields::of(ev),
+            path_start: self.steps.len() as u32,
+            path_len: ev.path.len() as u32,
+            insn,
+        });
+        self.steps.extend_from_slice(&ev.path);
     }
 
-    fn faults(&self) -> impl Iterator<Item = &(FaultEvent, InsnSource)> {
-        self.slots[..self.len].iter()
+    fn len(&self) -> usize {
+        self.faults.len()
+    }
+
+    fn clear(&mut self) {
+        self.faults.clear();
+        self.steps.clear();
+    }
+
+    /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
+    /// made from.
+    fn each(&self, ev: &mut FaultEvent, mut f: impl FnMut(&FaultEvent, &InsnSource)) {
+        for fault in &self.faults {
+            let start = fault.path_start as usize;
+            fault.ev.restore(&self.steps[start..start + fault.path_len as usize], ev);
+            f(ev, &fault.insn);
+        }
     }
 }
 
@@ -187,7 +285,7 @@ impl Piped {
     /// Sends what is left and waits for the renderer: the sink, or None if the
     /// renderer panicked.
     fn finish(mut self) -> Option<Sink> {
-        if self.batch.len > 0 {
+        if self.batch.len() > 0 {
             self.send();
         }
         drop(self.full);
@@ -200,11 +298,24 @@ impl Piped {
 fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
     // Made here, not passed in: the formatter inside is not Send.
     let mut insns = InsnTexts::new();
+    let mut ev = FaultEvent {
+        seq: 0,
+        pid: 0,
+        icount: 0,
+        eip: 0,
+        esp: 0,
+        cr2: 0,
+        error_code: 0,
+        kernel_mode: false,
+        vma: None,
+        path: Vec::new(),
+        result: FaultResult::Minor,
+        min_flt: 0,
+        maj_flt: 0,
+    };
     while let Ok(mut batch) = full.recv() {
-        for (ev, src) in batch.faults() {
-            sink.record(ev, insns.text_of(ev.eip, src));
-        }
-        batch.len = 0;
+        batch.each(&mut ev, |ev, src| sink.record(ev, insns.text_of(ev.eip, src)));
+        batch.clear();
         // The guest thread may be gone already; the batch is then simply dropped.
         let _ = empty.send(batch);
     }
@@ -221,28 +332,18 @@ struct Shared(Rc<RefCell<Option<Observer>>>);
 
 impl FaultObserver for Shared {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu) {
-        if let Some(Observer::InPlace(o)) = self.0.borrow_mut().as_mut() {
-            let insn = o.insns.text(ev, cpu);
-            o.sink.record(ev, insn);
-        }
-    }
-
-    fn keep_fault(&mut self, ev: FaultEvent, cpu: &Cpu) -> Vec<Step> {
         match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => {
+                let insn = o.insns.text(ev, cpu);
+                o.sink.record(ev, insn);
+            }
             Some(Observer::Piped(p)) => {
-                let insn = InsnSource::read(&ev, cpu);
-                let path = p.batch.keep(ev, insn);
-                if p.batch.len == BATCH {
+                p.batch.push(ev, InsnSource::read(ev, cpu));
+                if p.batch.len() == BATCH {
                     p.send();
                 }
-                path
             }
-            Some(Observer::InPlace(o)) => {
-                let insn = o.insns.text(&ev, cpu);
-                o.sink.record(&ev, insn);
-                ev.path
-            }
-            None => ev.path,
+            None => {}
         }
     }
 }

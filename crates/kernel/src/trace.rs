@@ -113,15 +113,6 @@ pub struct FaultEvent {
 /// disassembling the faulting instruction; see [`insn_text`]).
 pub trait FaultObserver {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu);
-
-    /// [`fault`](Self::fault) for an observer that keeps the event: it takes it
-    /// whole, path buffer and all, and gives back a buffer (emptied or not) for the
-    /// next fault's path, so that keeping an event copies no path and allocates
-    /// nothing. What the kernel calls; by default, `fault` and the same buffer back.
-    fn keep_fault(&mut self, ev: FaultEvent, cpu: &Cpu) -> Vec<Step> {
-        self.fault(&ev, cpu);
-        ev.path
-    }
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

@@ -87,10 +87,10 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
         min_flt: k.task.min_flt,
         maj_flt: k.task.maj_flt,
     };
-    k.fault_path = match k.observer.as_mut() {
-        Some(obs) => obs.keep_fault(ev, &k.cpu),
-        None => ev.path,
-    };
+    if let Some(obs) = k.observer.as_mut() {
+        obs.fault(&ev, &k.cpu);
+    }
+    k.fault_path = ev.path;
     result
 }
 
