@@ -422,3 +422,125 @@ pub fn run(a: TraceArgs) -> u8 {
     }
     code
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fault event whose path is that of a fresh anonymous page.
+    fn fault(seq: u64) -> FaultEvent {
+        FaultEvent {
+            seq,
+            pid: 1,
+            icount: seq * 4,
+            eip: 0x0804_8000,
+            esp: 0xbfff_f000,
+            cr2: 0x4000_0000 + (seq as u32) * 0x1000,
+            error_code: 6,
+            kernel_mode: false,
+            vma: Some((0x4000_0000, 0x8000_0000, 0x73)),
+            path: vec![
+                Step::DoPageFault { address: 0x4000_0000, error_code: 6, user: true },
+                Step::GoodArea { write: true },
+                Step::HandleMmFault,
+                Step::DoAnonymousPage { zero_page: false, frame: seq as u32 * 0x1000 },
+            ],
+            result: FaultResult::Minor,
+            min_flt: seq,
+            maj_flt: 0,
+        }
+    }
+
+    fn sink(out: impl Write + Send + 'static) -> Sink {
+        Sink {
+            out: Box::new(out),
+            buf: Vec::new(),
+            write_each: false,
+            format: Format::Jsonl,
+            error: None,
+            chains: text::Chains::default(),
+            tally: Tally::default(),
+            picture: None,
+        }
+    }
+
+    /// What the guest thread does with each fault, without a guest.
+    fn feed(p: &mut Piped, faults: u64) {
+        for seq in 1..=faults {
+            p.batch.push(&fault(seq), InsnSource::default());
+            if p.batch.len() == BATCH {
+                p.send();
+            }
+        }
+    }
+
+    /// Shared with the test, so that what the renderer wrote can be read afterwards.
+    #[derive(Clone, Default)]
+    struct Written(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Written {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_fault_is_rendered_once_in_order() {
+        let written = Written::default();
+        let mut p = Piped::start(sink(written.clone())).unwrap();
+        // Several full batches, enough to wait on the bounded channel, and a
+        // partial last one.
+        let faults = (BATCH * (BATCHES_QUEUED + 5) + 7) as u64;
+        feed(&mut p, faults);
+        let mut sink = p.finish().expect("the renderer ran to the end");
+        sink.drain();
+        assert!(sink.error.is_none());
+        assert_eq!(sink.tally.summary().total, faults);
+        let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        let want: String = (1..=faults)
+            .map(|seq| {
+                let mut line = Vec::new();
+                jsonl::write_record(&mut line, &fault(seq), "(unreadable)");
+                String::from_utf8(line).unwrap() + "\n"
+            })
+            .collect();
+        assert!(text == want, "the rendered records differ from the faults fed");
+    }
+
+    /// Fails the first write (`Breaks(false)`), panics on any after (or on the
+    /// first, `Breaks(true)`).
+    struct Breaks(bool);
+
+    impl Write for Breaks {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                panic!("a renderer that stops half way (this panic is the test's)");
+            }
+            Err(std::io::Error::other("the first write fails"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_renderer_that_stops_neither_holds_up_the_guest_nor_panics_it() {
+        // A failed write is remembered and nothing more is written: an error at the
+        // end, not a stop.
+        let mut p = Piped::start(sink(Breaks(false))).unwrap();
+        feed(&mut p, (BATCH * 3) as u64);
+        let s = p.finish().expect("a failed write does not stop the renderer");
+        assert!(s.error.is_some());
+
+        // A renderer that panics on its first chunk: far more batches than the
+        // channel holds must still go by without the guest waiting for ever.
+        let mut p = Piped::start(sink(Breaks(true))).unwrap();
+        feed(&mut p, (BATCH * (BATCHES_QUEUED + 20)) as u64);
+        assert!(p.stopped, "sending to a renderer that is gone is noticed");
+        assert!(p.finish().is_none());
+    }
+}
