@@ -280,3 +280,46 @@ fn svg_is_well_formed_with_one_mark_per_fault() {
         assert!(labels.contains(&l), "band label {l}");
     }
 }
+
+/// A trace file is rendered on a second thread, batch by batch; standard error is
+/// written in place. Both must be the same records, in the same order, none lost or
+/// written twice: checked on a fault-heavy run (many batches, the last one partial),
+/// a run of several processes and one killed by a signal, in both formats.
+#[test]
+fn trace_file_is_the_stderr_trace_record_for_record() {
+    for (prog, args) in [("faultbench", &["2345"][..]), ("procs", &[]), ("segv-exit", &[])] {
+        let p = image(prog);
+        for format in ["text", "jsonl"] {
+            let file = scratch(&format!("{prog}-threaded.{format}"));
+            let mut a = vec!["trace", "--format", format, "-o", file.to_str().unwrap(), p.to_str().unwrap()];
+            a.extend_from_slice(args);
+            let threaded = growsdown(&a);
+            let mut a = vec!["trace", "--format", format, p.to_str().unwrap()];
+            a.extend_from_slice(args);
+            let in_place = growsdown(&a);
+            assert_eq!(threaded.status.code(), in_place.status.code(), "{prog} {format}");
+            assert_eq!(threaded.stdout, in_place.stdout, "{prog} {format}");
+            let file = std::fs::read_to_string(&file).unwrap();
+            let guest_stderr = String::from_utf8(threaded.stderr).unwrap();
+            // What growsdown says about the guest (segv-exit's signal) comes between
+            // the records and the summary on the in-place run; the rest is the trace.
+            let stderr = String::from_utf8(in_place.stderr).unwrap();
+            assert!(stderr.contains(&guest_stderr), "{prog} {format}");
+            assert_eq!(file, stderr.replacen(&guest_stderr, "", 1), "{prog} {format}");
+            let faults = match format {
+                "text" => file.lines().filter(|l| l.starts_with("fault #")).count(),
+                _ => file.lines().filter(|l| l.contains(r#""type":"fault""#)).count(),
+            };
+            let seqs: Vec<u64> = file
+                .lines()
+                .filter_map(|l| l.strip_prefix("fault #").or_else(|| l.split(r#""seq":"#).nth(1)))
+                .map(|l| l.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(seqs.len(), faults, "{prog} {format}");
+            assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{prog} {format}: seq runs 1, 2, 3, …");
+            if prog == "faultbench" {
+                assert!(faults > 4000, "{faults} faults: several batches");
+            }
+        }
+    }
+}

@@ -91,6 +91,10 @@ pub struct Kernel {
     pub config: Config,
     /// Receives every page fault when tracing; `None` costs nothing.
     pub observer: Option<Box<dyn FaultObserver>>,
+    /// The path of the fault being traced, lent to its [`crate::trace::FaultEvent`]
+    /// and taken back after the observer has seen it: reused, so that recording a
+    /// fault allocates nothing.
+    pub fault_path: Vec<crate::trace::Step>,
     pub fault_seq: u64,
     pub exit_status: Option<ExitStatus>,
     pub started: Instant,
@@ -127,6 +131,7 @@ impl Kernel {
             page_cache: Default::default(),
             config,
             observer: None,
+            fault_path: Vec::new(),
             fault_seq: 0,
             exit_status: None,
             started: Instant::now(),

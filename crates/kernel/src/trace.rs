@@ -7,8 +7,8 @@
 
 use growsdown_cpu::Cpu;
 
-/// One decision on the fault path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One decision on the fault path. Copy, so that a tracer copies a path in one go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Entry: the faulting address, hardware error code, user or kernel mode.
     DoPageFault {
@@ -127,6 +127,14 @@ pub fn insn_at(cpu: &Cpu, eip: u32) -> Option<growsdown_decoder::Instruction> {
 /// as [`insn_at`] reads them, and how many there are.
 fn insn_bytes(cpu: &Cpu, eip: u32) -> ([u8; growsdown_decoder::MAX_INSN_LEN], usize) {
     let mut bytes = [0u8; growsdown_decoder::MAX_INSN_LEN];
+    // Mostly the instruction lies within one page: one walk, one fixed-size copy (a
+    // tracer reads this on every fault).
+    if (eip & 0xfff) as usize <= 0x1000 - bytes.len() {
+        let Some(phys) = cpu.mmu.mapping(eip).phys else { return (bytes, 0) };
+        if let Ok(b) = cpu.mmu.phys.slice(phys, bytes.len()).try_into() {
+            return (b, bytes.len());
+        }
+    }
     let mut n = 0;
     while n < bytes.len() {
         let lin = eip.wrapping_add(n as u32);
@@ -155,21 +163,70 @@ pub fn insn_text(ev: &FaultEvent, cpu: &Cpu) -> String {
 /// Appends the text of a kernel-mode fault to `out`; false, appending nothing, for a
 /// user-mode one.
 fn kernel_mode_text(ev: &FaultEvent, cpu: &Cpu, out: &mut String) -> bool {
-    use std::fmt::Write;
-    if !ev.kernel_mode {
-        return false;
+    match InsnSource::kernel_mode(ev, cpu) {
+        Some(src) => {
+            src.kernel_mode_text(out);
+            true
+        }
+        None => false,
     }
-    if cpu.icount == 0 && cpu.eip == 0 {
-        // Before the first instruction: exec itself (padzero, argument pages).
-        out.push_str("execve (loading the program)");
-        return true;
+}
+
+/// What the text of a fault's instruction is made from, taken at the fault: the
+/// bytes at EIP, or for a kernel-mode fault what it was serving. A tracer that
+/// renders on another thread reads this on the fault path, where it is cheap and the
+/// memory and registers are the fault's own, and leaves decoding and formatting to
+/// [`InsnTexts::text_of`] later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsnSource {
+    /// A user-mode fault: the bytes readable at EIP, `n` of them.
+    Bytes { n: u8, bytes: [u8; growsdown_decoder::MAX_INSN_LEN] },
+    /// A kernel-mode fault before the first instruction: exec loading the program.
+    Exec,
+    /// A kernel-mode fault while serving the system call numbered so (EAX).
+    Syscall(u32),
+}
+
+impl Default for InsnSource {
+    fn default() -> Self {
+        InsnSource::Bytes { n: 0, bytes: [0; growsdown_decoder::MAX_INSN_LEN] }
     }
-    let nr = cpu.regs[growsdown_cpu::EAX];
-    let _ = match crate::syscall::nr::name(nr) {
-        Some(name) => write!(out, "int 0x80 ({name})"),
-        None => write!(out, "int 0x80 (syscall {nr})"),
-    };
-    true
+}
+
+impl InsnSource {
+    /// Reads what `ev`'s text is made of, as [`insn_text`] reads it.
+    pub fn read(ev: &FaultEvent, cpu: &Cpu) -> Self {
+        if let Some(src) = Self::kernel_mode(ev, cpu) {
+            return src;
+        }
+        let (bytes, n) = insn_bytes(cpu, ev.eip);
+        InsnSource::Bytes { n: n as u8, bytes }
+    }
+
+    fn kernel_mode(ev: &FaultEvent, cpu: &Cpu) -> Option<Self> {
+        if !ev.kernel_mode {
+            return None;
+        }
+        if cpu.icount == 0 && cpu.eip == 0 {
+            return Some(InsnSource::Exec);
+        }
+        Some(InsnSource::Syscall(cpu.regs[growsdown_cpu::EAX]))
+    }
+
+    /// Appends the text of a kernel-mode source; nothing for bytes.
+    fn kernel_mode_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        match *self {
+            InsnSource::Bytes { .. } => {}
+            InsnSource::Exec => out.push_str("execve (loading the program)"),
+            InsnSource::Syscall(nr) => {
+                let _ = match crate::syscall::nr::name(nr) {
+                    Some(name) => write!(out, "int 0x80 ({name})"),
+                    None => write!(out, "int 0x80 (syscall {nr})"),
+                };
+            }
+        }
+    }
 }
 
 /// [`insn_text`] for a tracer that asks for every fault: one formatter kept, and the
@@ -210,21 +267,28 @@ impl InsnTexts {
 
     /// What [`insn_text`] returns for `ev`.
     pub fn text(&mut self, ev: &FaultEvent, cpu: &Cpu) -> &str {
-        self.syscall.clear();
-        if kernel_mode_text(ev, cpu, &mut self.syscall) {
+        let src = InsnSource::read(ev, cpu);
+        self.text_of(ev.eip, &src)
+    }
+
+    /// What [`insn_text`] returns for a fault at `eip` whose [`InsnSource`] is `src`.
+    pub fn text_of(&mut self, eip: u32, src: &InsnSource) -> &str {
+        let InsnSource::Bytes { n, bytes } = src else {
+            self.syscall.clear();
+            src.kernel_mode_text(&mut self.syscall);
             return &self.syscall;
-        }
-        let (bytes, n) = insn_bytes(cpu, ev.eip);
+        };
+        let n = usize::from(*n);
         // Fibonacci hashing: the top bits of the product mix all of EIP's bits.
-        let i = (ev.eip.wrapping_mul(0x9e37_79b1) >> (32 - INSN_SLOTS.trailing_zeros())) as usize;
+        let i = (eip.wrapping_mul(0x9e37_79b1) >> (32 - INSN_SLOTS.trailing_zeros())) as usize;
         let slot = &mut self.slots[i];
-        let hit = slot.eip == ev.eip && usize::from(slot.n) == n && n > 0 && slot.bytes[..n] == bytes[..n];
+        let hit = slot.eip == eip && usize::from(slot.n) == n && n > 0 && slot.bytes[..n] == bytes[..n];
         if !hit {
-            slot.eip = ev.eip;
+            slot.eip = eip;
             slot.n = n as u8;
-            slot.bytes = bytes;
+            slot.bytes = *bytes;
             slot.text.clear();
-            match growsdown_decoder::decode_one(&bytes[..n], ev.eip) {
+            match growsdown_decoder::decode_one(&bytes[..n], eip) {
                 Ok(i) => self.formatter.format_into(&i, &mut slot.text),
                 Err(_) => slot.text.push_str("(unreadable)"),
             }

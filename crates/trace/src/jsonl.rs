@@ -14,10 +14,10 @@ use std::io;
 use serde::{Serialize, Serializer};
 use serde_json::ser::{CharEscape, Formatter};
 
-use super::out::{dec, dec_i32, hex0x8, json_str, perms};
+use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Padded};
 #[cfg(test)]
-use super::vma_perms;
-use super::{error_words, is_growsdown, result_name, result_si_code, step_function, Record, Summary};
+use super::{error_words, vma_perms};
+use super::{is_growsdown, result_name, result_si_code, step_index, Record, Summary};
 use growsdown_kernel::trace::{FaultEvent, Step};
 
 #[cfg(test)]
@@ -96,7 +96,7 @@ struct StepVma {
 #[cfg(test)]
 /// One path step: `{"fn": name, …decision}`. The variant names are the `fn` values;
 /// [`step_line`] maps each kernel [`Step`] to its line, and the unit test below checks
-/// that every `fn` written is the name [`step_function`] gives.
+/// that every `fn` written is the name [`crate::step_function`] gives.
 #[derive(Serialize)]
 #[serde(tag = "fn", rename_all = "snake_case")]
 enum StepLine {
@@ -228,7 +228,6 @@ pub fn record(r: &Record) -> String {
 /// Appends the line of [`record`] (without the newline) for `ev` and its instruction
 /// `insn` to `out`.
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
-    let (access, cause, mode) = error_words(ev.error_code);
     out.extend_from_slice(br#"{"type":"fault","seq":"#);
     dec(out, ev.seq);
     out.extend_from_slice(br#","pid":"#);
@@ -243,13 +242,7 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     hex_str(out, ev.cr2);
     out.extend_from_slice(br#","error_code":"#);
     dec(out, u64::from(ev.error_code));
-    out.extend_from_slice(br#","error":{"access":""#);
-    out.extend_from_slice(access.as_bytes());
-    out.extend_from_slice(br#"","cause":""#);
-    out.extend_from_slice(cause.as_bytes());
-    out.extend_from_slice(br#"","mode":""#);
-    out.extend_from_slice(mode.as_bytes());
-    out.extend_from_slice(br#""},"kernel_mode":"#);
+    ERROR_OBJECTS[(ev.error_code & 7) as usize].put(out);
     bool(out, ev.kernel_mode);
     out.extend_from_slice(br#","esp":"#);
     hex_str(out, ev.esp);
@@ -286,9 +279,8 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
 
 /// An address as the string `"0x%08x"`.
 fn hex_str(out: &mut Vec<u8>, v: u32) {
-    out.push(b'"');
-    hex0x8(out, v);
-    out.push(b'"');
+    let d = hex0x8_digits(v);
+    out.extend_from_slice(&[b'"', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], b'"']);
 }
 
 fn bool(out: &mut Vec<u8>, b: bool) {
@@ -306,11 +298,42 @@ fn vma(out: &mut Vec<u8>, start: u32, end: u32, flags: u32) {
     out.push(b'"');
 }
 
-/// One path step: `{"fn": name, …decision}`, the name being [`step_function`]'s.
+/// The start of a path step's object, by [`step_index`]: `{"fn":` and the name.
+const STEP_STARTS: [Padded<32>; 16] = [
+    Padded::new(br#"{"fn":"do_page_fault""#),
+    Padded::new(br#"{"fn":"find_vma""#),
+    Padded::new(br#"{"fn":"esp_check""#),
+    Padded::new(br#"{"fn":"expand_stack""#),
+    Padded::new(br#"{"fn":"good_area""#),
+    Padded::new(br#"{"fn":"handle_mm_fault""#),
+    Padded::new(br#"{"fn":"pte_alloc""#),
+    Padded::new(br#"{"fn":"handle_pte_fault""#),
+    Padded::new(br#"{"fn":"do_no_page""#),
+    Padded::new(br#"{"fn":"do_anonymous_page""#),
+    Padded::new(br#"{"fn":"do_wp_page""#),
+    Padded::new(br#"{"fn":"establish_pte""#),
+    Padded::new(br#"{"fn":"bad_area""#),
+    Padded::new(br#"{"fn":"no_context""#),
+    Padded::new(br#"{"fn":"do_sigbus""#),
+    Padded::new(br#"{"fn":"out_of_memory""#),
+];
+
+/// `"error":{…}` with the error code's words, by its low three bits, from the comma
+/// before to the comma after.
+const ERROR_OBJECTS: [Padded<96>; 8] = [
+    Padded::new(br#","error":{"access":"read","cause":"not-present","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"protection","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"not-present","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"protection","mode":"kernel"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"not-present","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"read","cause":"protection","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"not-present","mode":"user"},"kernel_mode":"#),
+    Padded::new(br#","error":{"access":"write","cause":"protection","mode":"user"},"kernel_mode":"#),
+];
+
+/// One path step: `{"fn": name, …decision}`, the name being [`crate::step_function`]'s.
 fn write_step(out: &mut Vec<u8>, s: &Step) {
-    out.extend_from_slice(br#"{"fn":""#);
-    out.extend_from_slice(step_function(s).as_bytes());
-    out.push(b'"');
+    STEP_STARTS[usize::from(step_index(s))].put(out);
     match *s {
         Step::DoPageFault { address, error_code, user } => {
             out.extend_from_slice(br#","address":"#);
@@ -405,6 +428,20 @@ pub fn summary(s: &Summary) -> String {
 pub(crate) mod tests {
     use super::super::step_function;
     use super::*;
+
+    #[test]
+    fn the_tables_say_what_the_names_say() {
+        for (i, name) in crate::FUNCTIONS.iter().enumerate() {
+            assert_eq!(STEP_STARTS[i].as_bytes(), format!(r#"{{"fn":"{name}""#).as_bytes());
+        }
+        for code in 0..8 {
+            let (access, cause, mode) = error_words(code);
+            let want = format!(
+                r#","error":{{"access":"{access}","cause":"{cause}","mode":"{mode}"}},"kernel_mode":"#
+            );
+            assert_eq!(ERROR_OBJECTS[code as usize].as_bytes(), want.as_bytes());
+        }
+    }
 
     /// One step of each kind.
     fn every_step() -> Vec<Step> {

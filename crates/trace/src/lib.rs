@@ -110,7 +110,7 @@ pub fn step_detail(s: &Step) -> String {
 
 /// Appends [`step_detail`] to `out`.
 pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
-    use out::{hex0x, hex0x8, hex8, perms};
+    use out::{hex0x, hex0x8};
     match *s {
         Step::DoPageFault { .. }
         | Step::HandleMmFault
@@ -118,13 +118,7 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
         | Step::NoContextFixup
         | Step::SigBus
         | Step::OutOfMemory => {}
-        Step::FindVma { vma: Some((a, b, f)) } => {
-            hex8(out, a);
-            out.push(b'-');
-            hex8(out, b);
-            out.push(b' ');
-            out.extend_from_slice(&perms(f));
-        }
+        Step::FindVma { vma: Some((a, b, f)) } => out.extend_from_slice(&out::vma_range(a, b, f)),
         Step::FindVma { vma: None } => out.extend_from_slice(b"no vma"),
         Step::EspCheck { esp, ok } => {
             out.extend_from_slice(b"esp=");
@@ -150,8 +144,10 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
             hex0x(out, table);
         }
         Step::HandlePteFault { pte } => {
-            out.extend_from_slice(b"pte=");
-            hex0x8(out, pte);
+            let d = out::hex0x8_digits(pte);
+            out.extend_from_slice(&[
+                b'p', b't', b'e', b'=', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9],
+            ]);
         }
         Step::DoNoPage { file_page, early_cow } => {
             out.extend_from_slice(b"file page ");
@@ -243,6 +239,37 @@ pub(crate) fn path_functions(ev: &FaultEvent, path: &mut Vec<u8>) {
     }
 }
 
+/// The path of [`path_functions`] in one number, to compare paths cheaply: five bits
+/// a function (its [`step_index`] + 1), the first lowest. None for a path of more
+/// than [`PACKED_FUNCTIONS`] functions, which no 2.4 fault takes.
+pub(crate) fn path_code(ev: &FaultEvent) -> Option<u128> {
+    let mut code = 0u128;
+    let mut n = 0;
+    let mut last = u8::MAX;
+    for s in &ev.path {
+        if let Step::FindVma { .. }
+        | Step::EspCheck { .. }
+        | Step::GoodArea { .. }
+        | Step::HandlePteFault { .. } = s
+        {
+            continue;
+        }
+        let f = step_index(s);
+        if f != last {
+            if n == PACKED_FUNCTIONS {
+                return None;
+            }
+            code |= u128::from(f + 1) << (5 * n);
+            n += 1;
+            last = f;
+        }
+    }
+    Some(code)
+}
+
+/// The most functions [`path_code`] packs.
+const PACKED_FUNCTIONS: usize = 25;
+
 /// The names of the functions [`path_functions`] gives.
 pub(crate) fn path_names(path: &[u8]) -> impl Iterator<Item = &'static str> + '_ {
     path.iter().map(|&f| FUNCTIONS[usize::from(f)])
@@ -262,11 +289,13 @@ pub fn summarize(records: &[Record]) -> Summary {
 pub struct Tally {
     total: u64,
     by_result: Vec<(&'static str, u64)>,
+    /// Where each [`result_kind`] is in `by_result`, plus one; 0 for none yet.
+    result_at: [u8; RESULT_KINDS],
     /// Keyed by [`path_functions`], in order of first appearance; named and sorted
-    /// when the summary is made.
-    by_path: Vec<(Vec<u8>, u64)>,
-    /// Where the path of the fault being added is built, to find its entry without
-    /// allocating.
+    /// when the summary is made. The [`path_code`] finds the entry; a path too long
+    /// for one is looked up by its functions.
+    by_path: Vec<(Option<u128>, Vec<u8>, u64)>,
+    /// Where the functions of a path too long for a code are built.
     path: Vec<u8>,
     /// The entry of `by_path` the last fault counted in: consecutive faults mostly
     /// take the same path.
@@ -279,24 +308,33 @@ pub struct Tally {
     page_tables: u64,
 }
 
+/// The kinds of [`FaultResult`].
+const RESULT_KINDS: usize = 6;
+
+pub(crate) fn result_kind(r: FaultResult) -> usize {
+    match r {
+        FaultResult::Minor => 0,
+        FaultResult::Major => 1,
+        FaultResult::SigSegv { .. } => 2,
+        FaultResult::SigBus { .. } => 3,
+        FaultResult::Efault => 4,
+        FaultResult::Oom => 5,
+    }
+}
+
 impl Tally {
     pub fn add(&mut self, ev: &FaultEvent) {
         self.total += 1;
-        let name = result_name(ev.result);
-        match self.by_result.iter_mut().find(|(n, _)| *n == name) {
-            Some(e) => e.1 += 1,
-            None => self.by_result.push((name, 1)),
-        }
-        path_functions(ev, &mut self.path);
-        let last = self.by_path.get(self.last_path).filter(|(p, _)| *p == self.path).map(|_| self.last_path);
-        let i = match last.or_else(|| self.by_path.iter().position(|(p, _)| *p == self.path)) {
-            Some(i) => i,
-            None => {
-                self.by_path.push((self.path.clone(), 0));
-                self.by_path.len() - 1
+        let k = result_kind(ev.result);
+        match self.result_at[k] {
+            0 => {
+                self.by_result.push((result_name(ev.result), 1));
+                self.result_at[k] = self.by_result.len() as u8;
             }
-        };
-        self.by_path[i].1 += 1;
+            at => self.by_result[usize::from(at - 1)].1 += 1,
+        }
+        let i = self.path_entry(ev);
+        self.by_path[i].2 += 1;
         self.last_path = i;
         for step in &ev.path {
             match step {
@@ -315,9 +353,33 @@ impl Tally {
         }
     }
 
+    /// The entry of `by_path` for `ev`'s path, made if new.
+    fn path_entry(&mut self, ev: &FaultEvent) -> usize {
+        let code = path_code(ev);
+        if code.is_some() {
+            if self.by_path.get(self.last_path).is_some_and(|e| e.0 == code) {
+                return self.last_path;
+            }
+            if let Some(i) = self.by_path.iter().position(|e| e.0 == code) {
+                return i;
+            }
+        }
+        path_functions(ev, &mut self.path);
+        if code.is_none() {
+            if let Some(i) = self.by_path.iter().position(|e| e.0.is_none() && e.1 == self.path) {
+                return i;
+            }
+        }
+        self.by_path.push((code, self.path.clone(), 0));
+        self.by_path.len() - 1
+    }
+
     pub fn summary(&self) -> Summary {
-        let mut by_path: Vec<(String, u64)> =
-            self.by_path.iter().map(|(p, c)| (path_names(p).collect::<Vec<_>>().join(" -> "), *c)).collect();
+        let mut by_path: Vec<(String, u64)> = self
+            .by_path
+            .iter()
+            .map(|(_, p, c)| (path_names(p).collect::<Vec<_>>().join(" -> "), *c))
+            .collect();
         by_path.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Summary {
             total: self.total,

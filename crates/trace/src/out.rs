@@ -7,65 +7,142 @@ use growsdown_kernel::machine::{VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// `{:08x}`.
-pub(crate) fn hex8(out: &mut Vec<u8>, v: u32) {
-    let mut d = [0u8; 8];
-    hex8_into(&mut d, v);
-    out.extend_from_slice(&d);
-}
-
 /// `{:#010x}` of a u32: always `0x` and eight digits.
 pub(crate) fn hex0x8(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(b"0x");
-    hex8(out, v);
+    out.extend_from_slice(&hex0x8_digits(v));
 }
 
 /// `{:#x}`: no leading zeros.
+#[inline]
 pub(crate) fn hex0x(out: &mut Vec<u8>, v: u32) {
     let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
-    let mut d = [0u8; 8];
-    hex8_into(&mut d, v);
     out.extend_from_slice(b"0x");
-    out.extend_from_slice(&d[8 - digits..]);
+    let d = u64::from_be_bytes(hex8_digits(v)) << (8 * (8 - digits));
+    put_first(out, d.to_be_bytes(), digits);
 }
 
-fn hex8_into(d: &mut [u8; 8], v: u32) {
-    for (i, c) in d.iter_mut().enumerate() {
-        *c = HEX[(v >> (28 - 4 * i) & 0xf) as usize];
+/// What [`hex0x8`] appends.
+pub(crate) fn hex0x8_digits(v: u32) -> [u8; 10] {
+    let d = hex8_digits(v);
+    [b'0', b'x', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]
+}
+
+/// `{:08x}`. The nibbles are spread one to a byte and all eight turned
+/// into digits at once, with neither a loop nor a table: a trace record has half a
+/// dozen addresses.
+pub(crate) fn hex8_digits(v: u32) -> [u8; 8] {
+    let x = u64::from(v);
+    let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+    let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+    // 1 in each byte whose nibble is 10 or more: adding 6 carries into bit 4.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * u64::from(b'a' - b'0' - 10)).to_be_bytes()
+}
+
+/// `{start:08x}-{end:08x} {perms}`, a VMA as the text format writes it.
+pub(crate) fn vma_range(start: u32, end: u32, flags: u32) -> [u8; 22] {
+    let mut r = [0u8; 22];
+    r[..8].copy_from_slice(&hex8_digits(start));
+    r[8] = b'-';
+    r[9..17].copy_from_slice(&hex8_digits(end));
+    r[17] = b' ';
+    r[18..].copy_from_slice(&perms(flags));
+    r
+}
+
+/// `{}` of an unsigned integer.
+#[inline]
+pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
+    const E8: u64 = 100_000_000;
+    if v < 10 {
+        // Pids and error codes.
+        out.push(b'0' + v as u8);
+    } else if v < E8 {
+        let d = digits8(v as u32);
+        // The leading zeros are the bytes that are b'0' before the first digit.
+        let n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
+        put_first(out, (d << (8 * (8 - n))).to_be_bytes(), n);
+    } else if v < E8 * E8 {
+        dec(out, v / E8);
+        out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+    } else {
+        dec(out, v / (E8 * E8));
+        dec_pad16(out, v % (E8 * E8));
     }
 }
 
-/// The decimal digits of 0 to 99, two by two: half the divisions of one at a time.
-const PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
+/// Eight ASCII zeros, as [`digits8`] packs digits.
+const ZEROS8: u64 = 0x3030_3030_3030_3030;
+
+/// The sixteen digits of `v` < 10^16, leading zeros included.
+fn dec_pad16(out: &mut Vec<u8>, v: u64) {
+    const E8: u64 = 100_000_000;
+    out.extend_from_slice(&digits8((v / E8) as u32).to_be_bytes());
+    out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+}
+
+/// The eight decimal digits of `v` < 10^8 as ASCII, leading zeros included, the
+/// first in the top byte: four table lookups instead of a loop, so that a number
+/// costs a few dozen host instructions, not a hundred.
+fn digits8(v: u32) -> u64 {
+    let (hi, lo) = (v / 10_000, v % 10_000);
+    let pair = |p: u32| u64::from(PAIRS16[p as usize]);
+    (pair(hi / 100) << 48) | (pair(hi % 100) << 32) | (pair(lo / 100) << 16) | pair(lo % 100)
+}
+
+/// A constant of up to `N` bytes, kept in an array of `N`: appending it is one copy
+/// of a size known when compiling, not a call to memcpy (see [`put_first`]).
+pub(crate) struct Padded<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Padded<N> {
+    /// Fails to compile if `s` is longer than `N`.
+    pub(crate) const fn new(s: &[u8]) -> Self {
+        let mut bytes = [0u8; N];
+        let mut i = 0;
+        while i < s.len() {
+            bytes[i] = s[i];
+            i += 1;
+        }
+        Padded { bytes, len: s.len() }
+    }
+
+    #[inline]
+    pub(crate) fn put(&self, out: &mut Vec<u8>) {
+        let end = out.len() + self.len;
+        out.extend_from_slice(&self.bytes);
+        out.truncate(end);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The first `n` (at most 8) of `bytes`: all eight are appended and the rest cut off
+/// again, a single store where copying a few bytes of varying count would call
+/// memcpy.
+#[inline]
+fn put_first(out: &mut Vec<u8>, bytes: [u8; 8], n: usize) {
+    let end = out.len() + n;
+    out.extend_from_slice(&bytes);
+    out.truncate(end);
+}
+
+/// The two ASCII digits of 0 to 99, the first in the high byte.
+const PAIRS16: [u16; 100] = {
+    let mut t = [0u16; 100];
     let mut i = 0;
     while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        t[i] = ((b'0' + (i / 10) as u8) as u16) << 8 | (b'0' + (i % 10) as u8) as u16;
         i += 1;
     }
     t
 };
-
-/// `{}` of an unsigned integer.
-pub(crate) fn dec(out: &mut Vec<u8>, mut v: u64) {
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    while v >= 100 {
-        let r = (v % 100) as usize;
-        v /= 100;
-        i -= 2;
-        d[i..i + 2].copy_from_slice(&PAIRS[2 * r..2 * r + 2]);
-    }
-    if v >= 10 {
-        i -= 2;
-        d[i..i + 2].copy_from_slice(&PAIRS[2 * v as usize..2 * v as usize + 2]);
-    } else {
-        i -= 1;
-        d[i] = b'0' + v as u8;
-    }
-    out.extend_from_slice(&d[i..]);
-}
 
 /// `{}` of a signed integer.
 pub(crate) fn dec_i32(out: &mut Vec<u8>, v: i32) {
@@ -129,7 +206,7 @@ mod tests {
     #[test]
     fn numbers_are_written_as_format_writes_them() {
         for v in [0u32, 1, 9, 10, 0xf, 0x10, 0x1f_3000, 0xbfff_effc, 99_999, 1 << 31, u32::MAX] {
-            assert_eq!(s(|o| hex8(o, v)), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
             assert_eq!(s(|o| hex0x8(o, v)), format!("<{v:#010x}"));
             assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
@@ -138,6 +215,27 @@ mod tests {
         for v in [u64::MAX, 10_000_000_000_000_000_000, 1 << 40, 99, 100, 101, 999, 1000, 12_345] {
             assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
         }
+        for e in 0..20 {
+            let p = 10u64.pow(e);
+            for v in [p - 1, p, p + 1, p + 9, 2 * p - 1, 9 * p + 99] {
+                assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
+            }
+        }
+        for v in (0..=u32::MAX).step_by(65_521) {
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
+            assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
+        }
+        for v in 0..0x1_0000u32 {
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v << 16))), format!("<{:08x}", v << 16));
+            assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
+        }
+        let (a, b, f) = (0xbfff_e000, 0xc000_0000, 0x0100_0177);
+        assert_eq!(
+            vma_range(a, b, f).as_slice(),
+            format!("{a:08x}-{b:08x} {}", crate::vma_perms(f)).as_bytes()
+        );
         assert_eq!(s(|o| dec_i32(o, i32::MIN)), format!("<{}", i32::MIN));
     }
 

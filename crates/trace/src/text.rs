@@ -3,23 +3,157 @@
 
 use std::fmt::Write;
 
-use super::out::{dec, hex0x8, hex8, perms};
+use super::out::{dec, hex0x, hex0x8, hex0x8_digits, vma_range, Padded};
 use super::{
-    error_words, is_growsdown, path_functions, path_names, result_name, step_function, write_si_code_name,
+    is_growsdown, path_code, path_functions, path_names, result_kind, step_index, write_si_code_name,
     write_step_detail, Record, Summary,
 };
-use growsdown_kernel::trace::{FaultEvent, FaultResult};
+use growsdown_kernel::trace::{FaultEvent, FaultResult, Step};
 
 pub fn record(r: &Record) -> String {
     let mut out = Vec::new();
-    write_record(&mut out, &r.ev, &r.insn, &mut Vec::new());
+    write_record(&mut out, &r.ev, &r.insn, &mut Chains::default());
     String::from_utf8(out).expect("the text format is UTF-8")
 }
 
+/// The call-chain lines written so far, by path: a run takes a handful of distinct
+/// paths, and a chain line is a fifth of a record. Kept by the caller, with
+/// [`write_record`]'s other scratch space, so a trace does not allocate per fault.
+#[derive(Default)]
+pub struct Chains {
+    /// By [`path_code`]: the line, `  ` to newline.
+    lines: Vec<(u128, Vec<u8>)>,
+    /// The entry of `lines` the last record used.
+    last: usize,
+    /// Where the functions of a path are built.
+    path: Vec<u8>,
+}
+
+impl Chains {
+    /// Appends the chain line of `ev`.
+    fn write(&mut self, out: &mut Vec<u8>, ev: &FaultEvent) {
+        let Some(code) = path_code(ev) else {
+            write_chain(out, ev, &mut self.path);
+            return;
+        };
+        if self.lines.get(self.last).is_none_or(|l| l.0 != code) {
+            self.last = match self.lines.iter().position(|l| l.0 == code) {
+                Some(i) => i,
+                None => {
+                    let mut line = Vec::new();
+                    write_chain(&mut line, ev, &mut self.path);
+                    self.lines.push((code, line));
+                    self.lines.len() - 1
+                }
+            };
+        }
+        out.extend_from_slice(&self.lines[self.last].1);
+    }
+}
+
+/// The chain line of `ev`, built from its functions.
+fn write_chain(out: &mut Vec<u8>, ev: &FaultEvent, path: &mut Vec<u8>) {
+    out.extend_from_slice(b"  ");
+    path_functions(ev, path);
+    for (i, n) in path_names(path).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b" --> ");
+        }
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b"()");
+    }
+    if path.is_empty() {
+        // What splitting the empty path key gives: one nameless call.
+        out.extend_from_slice(b"()");
+    }
+    out.push(b'\n');
+}
+
+/// What follows `error N` with the error code's words, by its low three bits.
+const ERROR_WORDS: [Padded<32>; 8] = [
+    Padded::new(b" = read, not-present, kernel"),
+    Padded::new(b" = read, protection, kernel"),
+    Padded::new(b" = write, not-present, kernel"),
+    Padded::new(b" = write, protection, kernel"),
+    Padded::new(b" = read, not-present, user"),
+    Padded::new(b" = read, protection, user"),
+    Padded::new(b" = write, not-present, user"),
+    Padded::new(b" = write, protection, user"),
+];
+
+/// The start of a step's line, by [`step_index`]: indent, function, colon.
+const STEP_LINES: [Padded<24>; 16] = [
+    Padded::new(b"    do_page_fault: "),
+    Padded::new(b"    find_vma: "),
+    Padded::new(b"    esp_check: "),
+    Padded::new(b"    expand_stack: "),
+    Padded::new(b"    good_area: "),
+    Padded::new(b"    handle_mm_fault: "),
+    Padded::new(b"    pte_alloc: "),
+    Padded::new(b"    handle_pte_fault: "),
+    Padded::new(b"    do_no_page: "),
+    Padded::new(b"    do_anonymous_page: "),
+    Padded::new(b"    do_wp_page: "),
+    Padded::new(b"    establish_pte: "),
+    Padded::new(b"    bad_area: "),
+    Padded::new(b"    no_context: "),
+    Padded::new(b"    do_sigbus: "),
+    Padded::new(b"    out_of_memory: "),
+];
+
+/// `  result: ` and the result's name, by [`result_kind`].
+const RESULT_LINES: [Padded<24>; 6] = [
+    Padded::new(b"  result: minor"),
+    Padded::new(b"  result: major"),
+    Padded::new(b"  result: sigsegv"),
+    Padded::new(b"  result: sigbus"),
+    Padded::new(b"  result: efault"),
+    Padded::new(b"  result: oom"),
+];
+
+/// Appends the line of step `s`, if it has one: the steps whose function name says
+/// it all have none. The steps of nearly every fault are written whole here; the
+/// rest go through [`write_step_detail`], which the tests hold these to.
+fn write_step_line(out: &mut Vec<u8>, s: &Step) {
+    match *s {
+        Step::DoPageFault { .. }
+        | Step::HandleMmFault
+        | Step::Spurious
+        | Step::NoContextFixup
+        | Step::SigBus
+        | Step::OutOfMemory => {}
+        Step::FindVma { vma: Some((a, b, f)) } => {
+            const START: &[u8; 14] = b"    find_vma: ";
+            let mut l = [b'\n'; 37];
+            l[..14].copy_from_slice(START);
+            l[14..36].copy_from_slice(&vma_range(a, b, f));
+            out.extend_from_slice(&l);
+        }
+        Step::GoodArea { write: true } => out.extend_from_slice(b"    good_area: write allowed\n"),
+        Step::GoodArea { write: false } => out.extend_from_slice(b"    good_area: read allowed\n"),
+        Step::HandlePteFault { pte } => {
+            const START: &[u8; 26] = b"    handle_pte_fault: pte=";
+            let mut l = [b'\n'; 37];
+            l[..26].copy_from_slice(START);
+            l[26..36].copy_from_slice(&hex0x8_digits(pte));
+            out.extend_from_slice(&l);
+        }
+        Step::DoAnonymousPage { zero_page: false, frame } => {
+            out.extend_from_slice(b"    do_anonymous_page: new frame ");
+            hex0x(out, frame);
+            out.push(b'\n');
+        }
+        _ => {
+            STEP_LINES[usize::from(step_index(s))].put(out);
+            write_step_detail(out, s);
+            out.push(b'\n');
+        }
+    }
+}
+
 /// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
-/// `path` is scratch space, kept by the caller so a trace does not allocate per fault.
-pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, path: &mut Vec<u8>) {
-    let (rw, p, us) = error_words(ev.error_code);
+/// `chains` is kept by the caller from record to record.
+pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut Chains) {
     out.extend_from_slice(b"fault #");
     dec(out, ev.seq);
     out.extend_from_slice(b"  pid ");
@@ -35,13 +169,7 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, path: &mut V
     hex0x8(out, ev.cr2);
     out.extend_from_slice(b"  error ");
     dec(out, u64::from(ev.error_code));
-    out.extend_from_slice(b" = ");
-    for (i, w) in [rw, p, us].into_iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        out.extend_from_slice(w.as_bytes());
-    }
+    ERROR_WORDS[(ev.error_code & 7) as usize].put(out);
     if ev.kernel_mode {
         out.extend_from_slice(b" (kernel accessing user memory)");
     }
@@ -51,49 +179,22 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, path: &mut V
     match ev.vma {
         Some((s, e, f)) => {
             out.extend_from_slice(b"\n  vma ");
-            hex8(out, s);
-            out.push(b'-');
-            hex8(out, e);
-            out.push(b' ');
-            out.extend_from_slice(&perms(f));
+            out.extend_from_slice(&vma_range(s, e, f));
             if is_growsdown(f) {
                 out.extend_from_slice(b" GROWSDOWN");
             }
-        }
-        None => out.extend_from_slice(b"\n  vma none"),
-    }
-
-    out.extend_from_slice(b"\n  ");
-    path_functions(ev, path);
-    for (i, n) in path_names(path).enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b" --> ");
-        }
-        out.extend_from_slice(n.as_bytes());
-        out.extend_from_slice(b"()");
-    }
-    if path.is_empty() {
-        // What splitting the empty path key gives: one nameless call.
-        out.extend_from_slice(b"()");
-    }
-    out.push(b'\n');
-
-    for s in &ev.path {
-        let start = out.len();
-        out.extend_from_slice(b"    ");
-        out.extend_from_slice(step_function(s).as_bytes());
-        out.extend_from_slice(b": ");
-        let detail = out.len();
-        write_step_detail(out, s);
-        if out.len() == detail {
-            out.truncate(start);
-        } else {
             out.push(b'\n');
         }
+        None => out.extend_from_slice(b"\n  vma none\n"),
     }
 
-    out.extend_from_slice(b"  result: ");
-    out.extend_from_slice(result_name(ev.result).as_bytes());
+    chains.write(out, ev);
+
+    for s in &ev.path {
+        write_step_line(out, s);
+    }
+
+    RESULT_LINES[result_kind(ev.result)].put(out);
     match ev.result {
         FaultResult::SigSegv { si_code } => {
             out.extend_from_slice(b" SIGSEGV ");
@@ -130,7 +231,10 @@ pub fn summary(s: &Summary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{path_key, result_si_code, si_code_name, step_detail, vma_perms};
+    use super::super::{
+        error_words, path_key, result_name, result_si_code, si_code_name, step_detail, step_function,
+        vma_perms,
+    };
     use super::*;
 
     /// The text format as it was written with `format!`, before `write_record`.
@@ -189,12 +293,35 @@ mod tests {
     }
 
     #[test]
+    fn error_words_and_step_lines_are_the_tables() {
+        for code in 0..8 {
+            let (rw, p, us) = error_words(code);
+            assert_eq!(ERROR_WORDS[code as usize].as_bytes(), format!(" = {rw}, {p}, {us}").as_bytes());
+        }
+        for (i, name) in crate::FUNCTIONS.iter().enumerate() {
+            assert_eq!(STEP_LINES[i].as_bytes(), format!("    {name}: ").as_bytes());
+        }
+        use growsdown_kernel::trace::FaultResult as R;
+        for r in [R::Minor, R::Major, R::SigSegv { si_code: 1 }, R::SigBus { si_code: 2 }, R::Efault, R::Oom]
+        {
+            assert_eq!(
+                RESULT_LINES[result_kind(r)].as_bytes(),
+                format!("  result: {}", result_name(r)).as_bytes()
+            );
+        }
+    }
+
+    #[test]
     fn records_are_written_as_format_wrote_them() {
-        let mut path = Vec::new();
-        for ev in crate::jsonl::tests::events() {
+        // One cache for all records, as a trace uses it: a chain line found in it
+        // must be the one the record's own path gives.
+        let mut chains = Chains::default();
+        for ev in
+            crate::jsonl::tests::events().into_iter().chain(crate::jsonl::tests::events().into_iter().rev())
+        {
             let r = Record { ev, insn: "mov [eax+4], edx".into() };
             let mut got = b"previous\n".to_vec();
-            write_record(&mut got, &r.ev, &r.insn, &mut path);
+            write_record(&mut got, &r.ev, &r.insn, &mut chains);
             assert_eq!(String::from_utf8(got).unwrap(), format!("previous\n{}", reference(&r)));
             assert_eq!(record(&r), reference(&r));
         }

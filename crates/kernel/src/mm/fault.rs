@@ -46,6 +46,7 @@ impl Recorder for NoTrace {
 }
 
 impl Recorder for Vec<Step> {
+    #[inline(always)]
     fn step(&mut self, f: impl FnOnce() -> Step) {
         self.push(f());
     }
@@ -61,9 +62,14 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     if k.observer.is_none() {
         return __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0;
     }
-    // Room for the longest 2.4 path (find_vma, good_area, pte_alloc, handle_pte_fault,
-    // the do_*_page step and its details) so recording never reallocates.
-    let mut path = Vec::with_capacity(8);
+    // One buffer for every fault's path, taken out of the kernel for the duration of
+    // the fault and put back with its capacity: after the first fault (or the longest
+    // path so far), recording allocates nothing. Room for the longest 2.4 path from
+    // the start (find_vma, the esp test, expand_stack, good_area, handle_mm_fault,
+    // pte_alloc, handle_pte_fault, the do_*_page step).
+    let mut path = std::mem::take(&mut k.fault_path);
+    path.clear();
+    path.reserve(PATH_ROOM);
     let (result, vma) = __do_page_fault(k, address, error_code, esp, user, &mut path);
     let ev = FaultEvent {
         seq: k.fault_seq,
@@ -84,8 +90,12 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     if let Some(obs) = k.observer.as_mut() {
         obs.fault(&ev, &k.cpu);
     }
+    k.fault_path = ev.path;
     result
 }
+
+/// Steps [`do_page_fault`] makes room for before recording a path.
+const PATH_ROOM: usize = 12;
 
 /// The decision procedure of linux24.md §1.3. Also returns the VMA the fault was resolved
 /// against (after any stack expansion), for the trace event.
