@@ -55,7 +55,7 @@ pub const EA_FLAT: u8 = 4;
 #[macro_export]
 #[doc(hidden)]
 macro_rules! by_ea {
-    ($u:expr, $f:ident :: < $($g:tt),* >) => {
+    (@pick $u:expr, $f:ident, [$($g:tt,)*]) => {
         match $u.ea_mode() {
             Some($crate::uop::EA_DISP) => Some($f::<$($g,)* { $crate::uop::EA_DISP }> as $crate::uop::Handler),
             Some($crate::uop::EA_BASE) => Some($f::<$($g,)* { $crate::uop::EA_BASE }> as $crate::uop::Handler),
@@ -73,6 +73,12 @@ macro_rules! by_ea {
             Some(_) => Some($f::<$($g,)* { $crate::uop::EA_INDEX | $crate::uop::EA_FLAT }> as $crate::uop::Handler),
             None => None,
         }
+    };
+    ($u:expr, $f:ident :: < $($g:tt),* >) => {
+        $crate::by_ea!(@pick $u, $f, [$($g,)*])
+    };
+    ($u:expr, $f:ident) => {
+        $crate::by_ea!(@pick $u, $f, [])
     };
 }
 

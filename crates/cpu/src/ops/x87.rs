@@ -393,13 +393,7 @@ fn fldcw_ea<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
 }
 
 fn fldcw_form(u: &Uop) -> Option<Handler> {
-    use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP, EA_INDEX};
-    Some(match u.ea_mode()? {
-        EA_DISP => fldcw_ea::<EA_DISP>,
-        EA_BASE => fldcw_ea::<EA_BASE>,
-        EA_BASE_INDEX => fldcw_ea::<EA_BASE_INDEX>,
-        _ => fldcw_ea::<EA_INDEX>,
-    })
+    crate::by_ea!(u, fldcw_ea)
 }
 
 /// FNSTCW with a known address shape.
@@ -413,13 +407,7 @@ fn fnstcw_ea<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
 }
 
 fn fnstcw_form(u: &Uop) -> Option<Handler> {
-    use crate::uop::{EA_BASE, EA_BASE_INDEX, EA_DISP, EA_INDEX};
-    Some(match u.ea_mode()? {
-        EA_DISP => fnstcw_ea::<EA_DISP>,
-        EA_BASE => fnstcw_ea::<EA_BASE>,
-        EA_BASE_INDEX => fnstcw_ea::<EA_BASE_INDEX>,
-        _ => fnstcw_ea::<EA_INDEX>,
-    })
+    crate::by_ea!(u, fnstcw_ea)
 }
 
 // ---- arithmetic ----
