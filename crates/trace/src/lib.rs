@@ -6,6 +6,7 @@
 
 pub mod jsonl;
 mod out;
+pub mod sink;
 pub mod svg;
 pub mod text;
 
