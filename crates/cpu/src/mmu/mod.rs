@@ -25,11 +25,6 @@ pub const CR0_PG: u32 = 1 << 31;
 pub const CR4_PSE: u32 = 1 << 4;
 pub const CR4_PGE: u32 = 1 << 7;
 
-/// A physical address that a TLB write-tag hit has shown to hold a whole access in
-/// RAM ([`Mmu::rmw_hit`]), for its write-back ([`Mmu::store_hit`]).
-#[derive(Clone, Copy, Debug)]
-pub struct RamAddr(u32);
-
 /// A page fault as the processor reports it: CR2 and the error code (bit 0 P, bit 1
 /// W/R, bit 2 U/S; SDM Vol. 3A §4.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,17 +38,11 @@ pub trait Scalar: Copy {
     const SIZE: u32;
     fn load(phys: &PhysMem, at: u32) -> Self;
     fn store(self, phys: &mut PhysMem, at: u32);
-    /// The value at `at`, which a TLB hit has shown to lie wholly in RAM.
-    ///
-    /// # Safety
-    /// `at as usize + SIZE <= phys.size()`.
-    unsafe fn load_hit(phys: &PhysMem, at: u32) -> Self;
-    /// Stores without the code-frame check at `at`, which a TLB write-tag hit has
-    /// shown to lie wholly in RAM in a frame without decoded code.
-    ///
-    /// # Safety
-    /// `at as usize + SIZE <= phys.size()`.
-    unsafe fn store_hit(self, phys: &mut PhysMem, at: u32);
+    /// The value at `at` if it lies wholly in RAM (the TLB-hit path).
+    fn load_ram(phys: &PhysMem, at: u32) -> Option<Self>;
+    /// Stores without the code-frame check if `at` lies wholly in RAM (the TLB
+    /// write-tag path); false if it does not.
+    fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool;
     fn from_le(bytes: &[u8]) -> Self;
     fn to_le(self, out: &mut [u8]);
 }
@@ -71,14 +60,12 @@ macro_rules! scalar {
                 phys.$store(at, self)
             }
             #[inline(always)]
-            unsafe fn load_hit(phys: &PhysMem, at: u32) -> Self {
-                // SAFETY: forwarded from the caller.
-                <$t>::from_le_bytes(unsafe { phys.load_in_ram(at) })
+            fn load_ram(phys: &PhysMem, at: u32) -> Option<Self> {
+                phys.load(at).map(<$t>::from_le_bytes)
             }
             #[inline(always)]
-            unsafe fn store_hit(self, phys: &mut PhysMem, at: u32) {
-                // SAFETY: forwarded from the caller.
-                unsafe { phys.store_in_ram(at, self.to_le_bytes()) }
+            fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool {
+                phys.store_uncounted(at, self.to_le_bytes())
             }
             fn from_le(b: &[u8]) -> Self {
                 let mut a = [0u8; std::mem::size_of::<$t>()];
@@ -199,13 +186,8 @@ impl Mmu {
                 return Err(pf);
             }
         };
-        // Only frames in RAM are cached: the hit paths rely on it to load and store
-        // without a bounds check. A page mapped beyond RAM is walked at every access
-        // (the walk is idempotent: A and D are already set) and reads as all-ones.
         let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
-        if self.phys.contains(w.page_base, PAGE_SIZE) {
-            self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
-        }
+        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
         // Every user write to a code frame comes here (the TLB holds no write tag for
         // one), and here is before anything is written.
         if code && kind == AccessKind::UserWrite && self.trap_code_stores {
@@ -245,16 +227,14 @@ impl Mmu {
     }
 
     /// The hit path is: index, compare the tag with the page of the last byte, add the
-    /// addend, load. A frame outside RAM is never cached, so it goes the slow way,
-    /// which reads all-ones.
+    /// addend, one bounds compare against RAM, load. A frame outside RAM fails the
+    /// bounds compare and goes the slow way, which reads all-ones.
     #[inline(always)]
     pub fn read<T: Scalar>(&mut self, lin: u32, user: bool) -> Result<T, PageFault> {
         let kind = AccessKind::new(user, false);
-        if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
+        if let Some(v) = self.tlb.lookup_span(lin, T::SIZE, kind).and_then(|p| T::load_ram(&self.phys, p)) {
             self.tlb.hits += 1;
-            // SAFETY: a hit means the frame is in RAM (`translate_slow` caches no other)
-            // and the access does not leave its page (`lookup_span`).
-            return Ok(unsafe { T::load_hit(&self.phys, p) });
+            return Ok(v);
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.read_slow(lin, kind);
@@ -268,10 +248,9 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit<T: Scalar>(&mut self, lin: u32) -> Option<T> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserRead)?;
+        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        // SAFETY: a hit means the frame is in RAM (`translate_slow` caches no other)
-        // and the access does not leave its page (`lookup_span`).
-        Some(unsafe { T::load_hit(&self.phys, p) })
+        Some(v)
     }
 
     /// `N` bytes at `lin` if a user read of them hits the TLB within one page, without
@@ -280,8 +259,7 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit_bytes<const N: usize>(&self, lin: u32) -> Option<[u8; N]> {
         let p = self.tlb.lookup_span(lin, N as u32, AccessKind::UserRead)?;
-        // SAFETY: as in `read_hit`.
-        Some(unsafe { self.phys.load_in_ram::<N>(p) })
+        self.phys.load::<N>(p)
     }
 
     /// Stores `N` bytes at `lin` if a write tag covers them within one page (no
@@ -290,9 +268,7 @@ impl Mmu {
     #[inline(always)]
     pub fn write_hit_bytes<const N: usize>(&mut self, lin: u32, v: [u8; N]) -> bool {
         let Some(p) = self.tlb.lookup_span(lin, N as u32, AccessKind::UserWrite) else { return false };
-        // SAFETY: as in `write_hit`.
-        unsafe { self.phys.store_in_ram::<N>(p, v) };
-        true
+        self.phys.store_uncounted::<N>(p, v)
     }
 
     /// The write-tag-hit part of [`Mmu::write`] alone: stores and returns true, or
@@ -300,11 +276,14 @@ impl Mmu {
     #[inline(always)]
     pub fn write_hit<T: Scalar>(&mut self, lin: u32, v: T) -> bool {
         let Some(p) = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite) else { return false };
-        self.tlb.hits += 1;
-        // SAFETY: as in `read_hit`; a write tag is never granted for a code frame, so
-        // the store needs no self-modifying-code check.
-        unsafe { v.store_hit(&mut self.phys, p) };
-        true
+        // A write tag is never granted for a code frame, so the store needs no
+        // self-modifying-code check.
+        if v.store_ram(&mut self.phys, p) {
+            self.tlb.hits += 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// For a read-modify-write by user code: the physical address and current value
@@ -312,21 +291,18 @@ impl Mmu {
     /// §4.6), so the read and the write-back ([`Mmu::store_hit`]) need one lookup and
     /// cannot fault; else `None` (then probe, read and write the ordinary way).
     #[inline(always)]
-    pub fn rmw_hit<T: Scalar>(&mut self, lin: u32) -> Option<(RamAddr, T)> {
+    pub fn rmw_hit<T: Scalar>(&mut self, lin: u32) -> Option<(u32, T)> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite)?;
+        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        // SAFETY: as in `read_hit`.
-        Some((RamAddr(p), unsafe { T::load_hit(&self.phys, p) }))
+        Some((p, v))
     }
 
-    /// The write-back of an [`Mmu::rmw_hit`]: the address came from a write tag and
-    /// lies in RAM, so no bounds or code-frame check is needed (write tags are never
-    /// granted for code).
+    /// The write-back of an [`Mmu::rmw_hit`]: `p` came from a write tag and lies in
+    /// RAM, so no code-frame check is needed (write tags are never granted for code).
     #[inline(always)]
-    pub fn store_hit<T: Scalar>(&mut self, p: RamAddr, v: T) {
-        // SAFETY: `RamAddr` is made only by `rmw_hit`, from a write-tag hit covering
-        // the whole access, and RAM never shrinks.
-        unsafe { v.store_hit(&mut self.phys, p.0) }
+    pub fn store_hit<T: Scalar>(&mut self, p: u32, v: T) {
+        v.store_ram(&mut self.phys, p);
     }
 
     #[cold]
@@ -352,10 +328,10 @@ impl Mmu {
     pub fn write<T: Scalar>(&mut self, lin: u32, v: T, user: bool) -> Result<(), PageFault> {
         let kind = AccessKind::new(user, true);
         if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
-            self.tlb.hits += 1;
-            // SAFETY: as in `read`; no code-frame check, as above.
-            unsafe { v.store_hit(&mut self.phys, p) };
-            return Ok(());
+            if v.store_ram(&mut self.phys, p) {
+                self.tlb.hits += 1;
+                return Ok(());
+            }
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.write_slow(lin, v, kind);

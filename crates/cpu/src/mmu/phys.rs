@@ -4,7 +4,7 @@
 //! Every path that can change a frame's bytes goes through here, so a write to a code
 //! frame is never missed: the frame is queued for invalidation and the executor drops
 //! its decoded blocks before running another instruction. The one exception is
-//! `store_in_ram`, used only by `Mmu` through a TLB write tag, which the TLB never
+//! `store_uncounted`, used only by `Mmu` through a TLB write tag, which the TLB never
 //! grants for a code frame (see `tlb.rs`).
 //!
 //! RAM is allocated once, in `new`, and never resized.
@@ -45,31 +45,27 @@ impl PhysMem {
         (phys as usize).checked_add(len as usize).is_some_and(|end| end <= self.ram.len())
     }
 
-    /// `N` bytes at `phys`, which the caller has shown to lie in RAM: the TLB-hit path
-    /// of `Mmu`, where a hit proves it (the TLB caches only frames in RAM, and the tag
-    /// compare covers the access's last byte).
-    ///
-    /// # Safety
-    /// `phys as usize + N <= self.size()`.
+    /// `N` bytes at `phys` if they all lie in RAM: the TLB-hit path of `Mmu`, one
+    /// bounds compare, then the load.
     #[inline(always)]
-    pub(crate) unsafe fn load_in_ram<const N: usize>(&self, phys: u32) -> [u8; N] {
-        debug_assert!(phys as usize + N <= self.ram.len());
-        // SAFETY: the caller guarantees the N bytes are inside `ram`; `[u8; N]` has
-        // alignment 1, so any address is aligned for it.
-        unsafe { self.ram.as_ptr().add(phys as usize).cast::<[u8; N]>().read() }
+    pub(crate) fn load<const N: usize>(&self, phys: u32) -> Option<[u8; N]> {
+        let p = phys as usize;
+        self.ram.get(p..p + N).and_then(|b| b.try_into().ok())
     }
 
-    /// Stores `N` bytes at `phys`, which the caller has shown to lie in RAM, *without*
-    /// the code-frame check. Only for `Mmu` through a TLB write tag, which the TLB never
-    /// grants for a code frame.
-    ///
-    /// # Safety
-    /// `phys as usize + N <= self.size()`.
+    /// Stores `N` bytes at `phys` if they all lie in RAM, *without* the code-frame
+    /// check; false (nothing stored) otherwise. Only for `Mmu` through a TLB write tag,
+    /// which the TLB never grants for a code frame.
     #[inline(always)]
-    pub(crate) unsafe fn store_in_ram<const N: usize>(&mut self, phys: u32, v: [u8; N]) {
-        debug_assert!(phys as usize + N <= self.ram.len());
-        // SAFETY: as in `load_in_ram`; `&mut self` makes this the only access.
-        unsafe { self.ram.as_mut_ptr().add(phys as usize).cast::<[u8; N]>().write(v) }
+    pub(crate) fn store_uncounted<const N: usize>(&mut self, phys: u32, v: [u8; N]) -> bool {
+        let p = phys as usize;
+        match self.ram.get_mut(p..p + N) {
+            Some(b) => {
+                b.copy_from_slice(&v);
+                true
+            }
+            None => false,
+        }
     }
 
     // ---- reads (never fail for in-range addresses; callers translate first) ----
