@@ -240,6 +240,22 @@ fn logfmt_shim(env: &[(OsString, OsString)]) -> Option<PathBuf> {
     found
 }
 
+/// A new directory of our own for QEMU's socket and log (mkdtemp(3): a unique name,
+/// mode 0700), so that one left behind by a killed run, even of a process with the
+/// same PID, cannot get in the way.
+fn private_dir() -> Result<PathBuf, String> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut template = std::env::temp_dir().join("growsdown-difftest-XXXXXX").into_os_string().into_vec();
+    template.push(0);
+    // SAFETY: a writable, NUL-terminated template ending in six X's, as mkdtemp
+    // requires; it writes the name in place.
+    if unsafe { libc::mkdtemp(template.as_mut_ptr().cast()) }.is_null() {
+        return Err(format!("cannot make a temporary directory: {}", std::io::Error::last_os_error()));
+    }
+    template.pop();
+    Ok(PathBuf::from(OsString::from_vec(template)))
+}
+
 impl Qemu {
     /// Starts `prog args` under qemu-i386 with `env` as the guest's whole
     /// environment, stopped before its first instruction.
@@ -250,10 +266,7 @@ impl Qemu {
         opts: &QemuOptions,
     ) -> Result<Self, String> {
         let code = CodeMap::from_elf(prog)?;
-        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("growsdown-difftest-{}-{seq}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let dir = private_dir()?;
         let sock = dir.join("gdb.sock");
         let fifo_path = dir.join("cpu.log");
         let mut cmd = Command::new(&opts.binary);
@@ -1050,5 +1063,19 @@ mod tests {
         assert_eq!((s.eip, s.eflags), (0x0804_9000, 0x202));
         assert_eq!(s.sel, [0x2b, 0x23, 0x2b, 0x2b, 0, 0x33]);
         assert!(parse_g(b"0011").is_err());
+    }
+
+    #[test]
+    fn each_run_gets_a_fresh_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let (a, b) = (private_dir().unwrap(), private_dir().unwrap());
+        assert_ne!(a, b);
+        for d in [&a, &b] {
+            let meta = std::fs::metadata(d).unwrap();
+            assert!(meta.is_dir());
+            assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{}", d.display());
+            assert!(std::fs::read_dir(d).unwrap().next().is_none(), "empty");
+            std::fs::remove_dir(d).unwrap();
+        }
     }
 }
