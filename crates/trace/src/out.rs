@@ -101,13 +101,24 @@ pub(crate) struct Padded<const N: usize> {
 impl<const N: usize> Padded<N> {
     /// Fails to compile if `s` is longer than `N`.
     pub(crate) const fn new(s: &[u8]) -> Self {
+        Self::joined(&[s])
+    }
+
+    /// `parts` one after another; fails to compile if they are longer than `N`.
+    pub(crate) const fn joined(parts: &[&[u8]]) -> Self {
         let mut bytes = [0u8; N];
-        let mut i = 0;
-        while i < s.len() {
-            bytes[i] = s[i];
-            i += 1;
+        let mut len = 0;
+        let mut p = 0;
+        while p < parts.len() {
+            let mut i = 0;
+            while i < parts[p].len() {
+                bytes[len] = parts[p][i];
+                len += 1;
+                i += 1;
+            }
+            p += 1;
         }
-        Padded { bytes, len: s.len() }
+        Padded { bytes, len }
     }
 
     #[inline]

@@ -81,25 +81,17 @@ const ERROR_WORDS: [Padded<32>; 8] = [
     Padded::new(b" = write, protection, user"),
 ];
 
-/// The start of a step's line, by [`step_index`]: indent, function, colon.
-const STEP_LINES: [Padded<24>; 16] = [
-    Padded::new(b"    do_page_fault: "),
-    Padded::new(b"    find_vma: "),
-    Padded::new(b"    esp_check: "),
-    Padded::new(b"    expand_stack: "),
-    Padded::new(b"    good_area: "),
-    Padded::new(b"    handle_mm_fault: "),
-    Padded::new(b"    pte_alloc: "),
-    Padded::new(b"    handle_pte_fault: "),
-    Padded::new(b"    do_no_page: "),
-    Padded::new(b"    do_anonymous_page: "),
-    Padded::new(b"    do_wp_page: "),
-    Padded::new(b"    establish_pte: "),
-    Padded::new(b"    bad_area: "),
-    Padded::new(b"    no_context: "),
-    Padded::new(b"    do_sigbus: "),
-    Padded::new(b"    out_of_memory: "),
-];
+/// The start of a step's line, by [`step_index`]: indent, function, colon, made from
+/// the one table of function names.
+const STEP_LINES: [Padded<24>; 16] = {
+    let mut lines = [const { Padded::new(b"") }; 16];
+    let mut i = 0;
+    while i < lines.len() {
+        lines[i] = Padded::joined(&[b"    ", crate::FUNCTIONS[i].as_bytes(), b": "]);
+        i += 1;
+    }
+    lines
+};
 
 /// `  result: ` and the result's name, by [`result_kind`].
 const RESULT_LINES: [Padded<24>; 6] = [
