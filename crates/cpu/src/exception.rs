@@ -81,6 +81,9 @@ pub enum Exception {
     FloatingPoint,
     /// #AC, vector 17.
     AlignmentCheck,
+    /// #XM, vector 19: an unmasked SSE floating-point exception (the flags are in
+    /// MXCSR; the destination is unchanged).
+    SimdFloatingPoint,
     /// `INT n` with any n other than 3 (trap). Whether the gate allows it is the
     /// kernel's business: Linux i386 opens only 0x80 (and 3, 4) to user mode.
     SoftwareInterrupt(u8),
@@ -101,6 +104,7 @@ impl Exception {
             Self::PageFault { .. } => vector::PF,
             Self::FloatingPoint => vector::MF,
             Self::AlignmentCheck => vector::AC,
+            Self::SimdFloatingPoint => vector::XM,
             Self::SoftwareInterrupt(n) => n,
         }
     }

@@ -55,7 +55,34 @@ pub const SW_CC: u16 = SW_C0 | SW_C1 | SW_C2 | SW_C3;
 /// The six exception flags.
 pub const SW_EXC: u16 = 0x3f;
 
-/// The register stack, control/status words and the last-instruction pointers.
+/// MXCSR (SDM Vol. 1 §10.2.3): the six exception flags (same order as the x87's).
+pub const MXCSR_IE: u32 = 1 << 0;
+pub const MXCSR_DE: u32 = 1 << 1;
+pub const MXCSR_ZE: u32 = 1 << 2;
+pub const MXCSR_OE: u32 = 1 << 3;
+pub const MXCSR_UE: u32 = 1 << 4;
+pub const MXCSR_PE: u32 = 1 << 5;
+pub const MXCSR_FLAGS: u32 = 0x3f;
+/// Denormals-are-zero: denormal source operands read as zeros of the same sign.
+pub const MXCSR_DAZ: u32 = 1 << 6;
+/// The six exception masks, bits 7–12 (flag bit << 7).
+pub const MXCSR_MASKS: u32 = 0x3f << 7;
+/// Rounding control, bits 13–14 (00 nearest, 01 down, 10 up, 11 toward zero).
+pub const MXCSR_RC: u32 = 3 << 13;
+/// Flush-to-zero: tiny results become zeros when underflow is masked.
+pub const MXCSR_FZ: u32 = 1 << 15;
+/// The value after reset and at process start: all exceptions masked.
+pub const MXCSR_DEFAULT: u32 = 0x1f80;
+/// Bits LDMXCSR/FXRSTOR may set (FXSAVE's MXCSR_MASK): a processor with DAZ. Any
+/// other bit set is #GP(0) (SDM Vol. 1 §10.5.1.2).
+pub const MXCSR_WRITABLE: u32 = 0xffff;
+
+/// Size of the FXSAVE/FXRSTOR area (SDM Vol. 2 FXSAVE, Table 3-53).
+pub const FXSAVE_SIZE: usize = 512;
+
+/// The register stack, control/status words and the last-instruction pointers, and
+/// the SSE state beside them (what FXSAVE stores: XMM0–7 and MXCSR). MMX registers
+/// are no extra state: MM*i* is the significand of physical register R*i*.
 #[derive(Clone, Debug)]
 pub struct Fpu {
     /// Physical registers R0–R7; ST(i) is `regs[(top + i) & 7]`.
@@ -78,6 +105,9 @@ pub struct Fpu {
     /// Last memory operand: offset and segment selector.
     pub fdp: u32,
     pub fds: u16,
+    /// XMM0–XMM7, bit 0 of the register in bit 0 of the `u128`.
+    pub xmm: [u128; 8],
+    pub mxcsr: u32,
 }
 
 impl Default for Fpu {
@@ -94,6 +124,8 @@ impl Default for Fpu {
             fop: 0,
             fdp: 0,
             fds: 0,
+            xmm: [0; 8],
+            mxcsr: MXCSR_DEFAULT,
         }
     }
 }
@@ -282,6 +314,63 @@ impl Fpu {
     pub fn restore_bytes(&mut self, b: &[u8]) {
         self.load_env32(&b[..28]);
         self.load_regs(&b[28..]);
+    }
+
+    /// The FXSAVE image's first 288 bytes in its 32-bit layout (SDM Vol. 2 FXSAVE,
+    /// Table 3-53): the rest of the 512-byte area (XMM8–15 and the reserved and
+    /// software-available bytes) is not written by a 32-bit FXSAVE. `fop` must be
+    /// resolved (not `FOP_FROM_CODE`): use `ops::x87`'s `resolve_fop` first.
+    pub fn fxsave_bytes(&self) -> [u8; 288] {
+        let mut b = [0u8; 288];
+        b[0..2].copy_from_slice(&self.control.to_le_bytes());
+        b[2..4].copy_from_slice(&self.status_word().to_le_bytes());
+        b[4] = self.abridged_tag();
+        b[6..8].copy_from_slice(&(self.fop & 0x7ff).to_le_bytes());
+        b[8..12].copy_from_slice(&self.fip.to_le_bytes());
+        b[12..14].copy_from_slice(&self.fcs.to_le_bytes());
+        b[16..20].copy_from_slice(&self.fdp.to_le_bytes());
+        b[20..22].copy_from_slice(&self.fds.to_le_bytes());
+        b[24..28].copy_from_slice(&self.mxcsr.to_le_bytes());
+        b[28..32].copy_from_slice(&MXCSR_WRITABLE.to_le_bytes());
+        // Physical registers in stack order: ST(i) at 32 + 16i (an MMX register MMi is
+        // R_i, which is ST(i) because every MMX instruction sets TOP to 0).
+        for i in 0..8 {
+            b[32 + i * 16..42 + i * 16].copy_from_slice(&self.st(i).to_le_bytes());
+        }
+        for (i, x) in self.xmm.iter().enumerate() {
+            b[160 + i * 16..176 + i * 16].copy_from_slice(&x.to_le_bytes());
+        }
+        b
+    }
+
+    /// Loads an FXRSTOR image (at least its first 288 bytes). Fails, having changed
+    /// nothing, if the MXCSR image sets a reserved bit (FXRSTOR's #GP(0)).
+    pub fn fxrstor_bytes(&mut self, b: &[u8]) -> Result<(), ()> {
+        let w16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let w32 = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        let mxcsr = w32(24);
+        if mxcsr & !MXCSR_WRITABLE != 0 {
+            return Err(());
+        }
+        self.mxcsr = mxcsr;
+        self.control = (w16(0) & 0x1f3f) | 0x40;
+        self.empty = !b[4];
+        self.fop = w16(6) & 0x7ff;
+        self.fip = w32(8);
+        self.fcs = w16(12);
+        self.fdp = w32(16);
+        self.fds = w16(20);
+        self.set_status_word(w16(2));
+        for i in 0..8 {
+            let mut r = [0u8; 10];
+            r.copy_from_slice(&b[32 + i * 16..42 + i * 16]);
+            let p = self.phys(i);
+            self.regs[p] = F80::from_le_bytes(r);
+        }
+        for (i, x) in self.xmm.iter_mut().enumerate() {
+            *x = u128::from_le_bytes(b[160 + i * 16..176 + i * 16].try_into().expect("16 bytes"));
+        }
+        Ok(())
     }
 
     /// Loads ST(0)..ST(7) from 80 bytes (after TOP is set).

@@ -18,6 +18,7 @@ pub mod mmu;
 pub mod operand;
 pub mod ops;
 pub mod seg;
+pub mod simd;
 pub mod spec;
 mod state;
 pub mod table;

@@ -39,6 +39,11 @@ pub const FLAT: u8 = 1 << 3;
 /// the micro-op retires two instructions; `alt` runs the first one alone.
 pub const FUSED: u8 = 1 << 4;
 
+/// [`Uop::flags`]: a 128-bit memory operand of a legacy SSE instruction that must be
+/// 16-byte aligned (#GP(0) otherwise, SDM Vol. 1 §10.4.1.1): every one but the
+/// explicitly unaligned moves (MOVUPS, MOVUPD, MOVDQU, LDDQU).
+pub const ALIGN16: u8 = 1 << 5;
+
 /// [`Uop::ea_mode`]: displacement only.
 pub const EA_DISP: u8 = 0;
 /// [`Uop::ea_mode`]: base + displacement.
@@ -139,7 +144,7 @@ pub struct Uop {
     pub msize: MemorySize,
     pub flags: u8,
     /// `regs[0]` / `regs[1]` as an index into `Cpu::regs` (for 8-bit registers, the
-    /// encoding 0–7: AL CL DL BL AH CH DH BH).
+    /// encoding 0–7: AL CL DL BL AH CH DH BH), or for an XMM or MMX register its number.
     pub r0: u8,
     pub r1: u8,
     /// The lazy flag state this instruction finds, when the instruction before it in
@@ -150,7 +155,7 @@ pub struct Uop {
 
 const _: () = assert!(std::mem::size_of::<Uop>() <= 56);
 
-/// Index of a general register in its width's encoding order (0–7), or 0.
+/// Index of a general, XMM or MMX register in its kind's encoding order (0–7), or 0.
 fn gpr_number(r: Register) -> u8 {
     let first = if r.is_gpr32() {
         Register::EAX
@@ -158,6 +163,10 @@ fn gpr_number(r: Register) -> u8 {
         Register::AX
     } else if r.is_gpr8() {
         Register::AL
+    } else if r.is_xmm() {
+        Register::XMM0
+    } else if (Register::MM0..=Register::MM7).contains(&r) {
+        Register::MM0
     } else {
         return 0;
     };
@@ -171,6 +180,20 @@ fn address_reg(r: Register) -> u8 {
     } else {
         gpr_number(r)
     }
+}
+
+/// The legacy SSE instructions whose 128-bit memory operand may be unaligned.
+fn unaligned_ok(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Movups_xmm_xmmm128
+            | Code::Movups_xmmm128_xmm
+            | Code::Movupd_xmm_xmmm128
+            | Code::Movupd_xmmm128_xmm
+            | Code::Movdqu_xmm_xmmm128
+            | Code::Movdqu_xmmm128_xmm
+            | Code::Lddqu_xmm_m128
+    )
 }
 
 impl Uop {
@@ -222,6 +245,9 @@ impl Uop {
         let has_mem = kinds[..op_count].contains(&OpKind::Memory);
         if has_mem && base == Register::None && index == Register::None && insn.memory_displ_size() == 2 {
             flags |= ADDR16;
+        }
+        if has_mem && insn.memory_size().size() == 16 && !unaligned_ok(insn.code()) {
+            flags |= ALIGN16;
         }
         Self {
             exec,

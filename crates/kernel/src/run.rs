@@ -286,6 +286,13 @@ impl Kernel {
                 self.trap_signal(v, 0, SigInfo::fault(SIGFPE, code, eip))
             }
             Exception::AlignmentCheck => self.trap_signal(v, 0, SigInfo::fault(SIGBUS, BUS_ADRALN, eip)),
+            // do_simd_coprocessor_error → math_error: the si_code from MXCSR's unmasked
+            // flags, read the way the x87's are.
+            Exception::SimdFloatingPoint => {
+                let mxcsr = self.cpu.fpu.mxcsr;
+                let code = crate::signal::fpe_code(mxcsr as u16 & 0x3f, (mxcsr >> 7) as u16 & 0x3f);
+                self.trap_signal(v, 0, SigInfo::fault(SIGFPE, code, eip))
+            }
             // A gate that is not open to user mode (any INT n but 0x80, 3, 4) is a #GP
             // with error code (vector << 3) | 2 (IDT entry, SDM Vol. 3A §6.13).
             Exception::SoftwareInterrupt(n) => {

@@ -235,7 +235,8 @@ pub fn signal_name(signo: i32) -> &'static str {
     usize::try_from(signo).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("signal")
 }
 
-/// si_code for an x87 #MF from the unmasked exceptions pending in the status word.
+/// si_code for an x87 #MF from the unmasked exceptions pending in the status word (or
+/// for #XM, from MXCSR's flags and masks).
 pub fn fpe_code(status: u16, control: u16) -> i32 {
     let pending = status & !control & 0x3f;
     if pending & 0x01 != 0 {
@@ -244,7 +245,9 @@ pub fn fpe_code(status: u16, control: u16) -> i32 {
         FPE_FLTDIV
     } else if pending & 0x08 != 0 {
         FPE_FLTOVF
-    } else if pending & 0x10 != 0 {
+    } else if pending & 0x12 != 0 {
+        // Denormal operand counts as underflow (2.4's math_error and today's
+        // fpu__exception_code both).
         FPE_FLTUND
     } else if pending & 0x20 != 0 {
         FPE_FLTRES

@@ -18,12 +18,20 @@ pub use tlb::{AccessKind, Grant, Tlb, TLB_SETS};
 
 pub const CR0_PE: u32 = 1 << 0;
 pub const CR0_MP: u32 = 1 << 1;
+/// x87/MMX/SSE emulation: their instructions raise #UD (SDM Vol. 3A §2.5).
+pub const CR0_EM: u32 = 1 << 2;
+/// Task switched: the first x87/MMX/SSE instruction raises #NM.
+pub const CR0_TS: u32 = 1 << 3;
 pub const CR0_NE: u32 = 1 << 5;
 pub const CR0_WP: u32 = 1 << 16;
 pub const CR0_AM: u32 = 1 << 18;
 pub const CR0_PG: u32 = 1 << 31;
 pub const CR4_PSE: u32 = 1 << 4;
 pub const CR4_PGE: u32 = 1 << 7;
+/// The OS saves SSE state with FXSAVE: without it, SSE instructions raise #UD.
+pub const CR4_OSFXSR: u32 = 1 << 9;
+/// The OS handles #XM: without it, an unmasked SSE exception raises #UD instead.
+pub const CR4_OSXMMEXCPT: u32 = 1 << 10;
 
 /// A page fault as the processor reports it: CR2 and the error code (bit 0 P, bit 1
 /// W/R, bit 2 U/S; SDM Vol. 3A §4.7).

@@ -9,6 +9,7 @@ pub mod logic;
 pub mod mov;
 pub mod muldiv;
 pub mod shift;
+pub mod simd;
 pub mod stack;
 pub mod string;
 pub mod system;
@@ -25,6 +26,7 @@ pub(crate) fn register_all(t: &mut Table) {
     mov::register(t);
     muldiv::register(t);
     shift::register(t);
+    simd::register(t);
     stack::register(t);
     string::register(t);
     system::register(t);

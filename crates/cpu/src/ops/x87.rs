@@ -73,7 +73,7 @@ fn wait_check(cpu: &Cpu) -> R {
 const FOP_FROM_CODE: u16 = 0xffff;
 
 /// Resolves a lazily recorded FOP by reading the instruction bytes at CS:FIP.
-fn resolve_fop(cpu: &mut Cpu) {
+pub(crate) fn resolve_fop(cpu: &mut Cpu) {
     if cpu.fpu.fop != FOP_FROM_CODE {
         return;
     }
@@ -727,18 +727,26 @@ const DST_M64: u8 = 1;
 const DST_M16I: u8 = 2;
 const DST_M32I: u8 = 3;
 const DST_M64I: u8 = 4;
+/// FISTTP (SSE3): the integer stores that truncate whatever RC says.
+const DST_M16T: u8 = 5;
+const DST_M32T: u8 = 6;
+const DST_M64T: u8 = 7;
 
 /// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int.
 #[inline(never)]
 fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let lin = begin_mem(cpu, insn)?;
     let size = match DST {
-        DST_M32 | DST_M32I => 4,
-        DST_M16I => 2,
+        DST_M32 | DST_M32I | DST_M32T => 4,
+        DST_M16I | DST_M16T => 2,
         _ => 8,
     };
     cpu.probe_write(lin, size)?;
     let mut env = env(cpu);
+    if DST >= DST_M16T {
+        // FISTTP: "as if the rounding control were 11b (chop)", FCW unchanged.
+        env.rc = 3;
+    }
     let x = if cpu.fpu.is_empty(0) {
         if !stack_underflow(&mut cpu.fpu) {
             return Ok(());
@@ -750,8 +758,8 @@ fn fst_mem<const DST: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     let bits: u64 = match DST {
         DST_M32 => u64::from(fp::to_f32(&mut env, x)),
         DST_M64 => fp::to_f64(&mut env, x),
-        DST_M16I => fp::to_int(&mut env, x, 16) as u64,
-        DST_M32I => fp::to_int(&mut env, x, 32) as u64,
+        DST_M16I | DST_M16T => fp::to_int(&mut env, x, 16) as u64,
+        DST_M32I | DST_M32T => fp::to_int(&mut env, x, 32) as u64,
         _ => fp::to_int(&mut env, x, 64) as u64,
     };
     if env.flags & !env.mask & (fp::IE | fp::DE | fp::ZE | fp::OE | fp::UE) == 0 {
@@ -1297,6 +1305,9 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, fst_mem::<DST_M32I, false>, fst_form::<DST_M32I, false> => Fist_m32int);
     forms!(t, fst_mem::<DST_M32I, true>, fst_form::<DST_M32I, true> => Fistp_m32int);
     forms!(t, fst_mem::<DST_M64I, true>, fst_form::<DST_M64I, true> => Fistp_m64int);
+    handlers!(t, fst_mem::<DST_M16T, true> => Fisttp_m16int);
+    handlers!(t, fst_mem::<DST_M32T, true> => Fisttp_m32int);
+    handlers!(t, fst_mem::<DST_M64T, true> => Fisttp_m64int);
     handlers!(t, fstp_m80 => Fstp_m80fp);
     handlers!(t, fbstp => Fbstp_m80bcd);
     handlers!(t, fst_sti::<false> => Fst_sti);

@@ -25,7 +25,9 @@ pub mod vma;
 
 use std::cell::Cell;
 
-use growsdown_cpu::mmu::{CR0_AM, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_PGE, CR4_PSE};
+use growsdown_cpu::mmu::{
+    CR0_AM, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PGE, CR4_PSE,
+};
 use growsdown_cpu::{Descriptor, SegReg};
 
 pub use vma::{Backing, Vma};
@@ -104,7 +106,9 @@ pub fn boot(k: &mut Kernel) -> Result<(), String> {
     cpu.gdt[usize::from(crate::USER_CS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0fa);
     cpu.gdt[usize::from(crate::USER_DS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0f2);
 
-    cpu.mmu.set_cr4(cpu.mmu.cr4() | CR4_PSE | CR4_PGE);
+    // OSFXSR and OSXMMEXCPT: the kernel saves SSE state and handles #XM, so SSE
+    // instructions run (2.4's cpu_init sets them when the CPU has FXSR and XMM).
+    cpu.mmu.set_cr4(cpu.mmu.cr4() | CR4_PSE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT);
     cpu.mmu.set_cr3(swapper);
     cpu.mmu.set_cr0(cpu.mmu.cr0() | CR0_PE | CR0_PG | CR0_WP | CR0_AM | CR0_NE | CR0_MP);
 
