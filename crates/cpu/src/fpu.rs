@@ -343,14 +343,15 @@ impl Fpu {
         b
     }
 
-    /// Loads an FXRSTOR image (at least its first 288 bytes). Fails, having changed
-    /// nothing, if the MXCSR image sets a reserved bit (FXRSTOR's #GP(0)).
-    pub fn fxrstor_bytes(&mut self, b: &[u8]) -> Result<(), ()> {
+    /// Loads an FXRSTOR image (at least its first 288 bytes). Returns false, having
+    /// changed nothing, if the MXCSR image sets a reserved bit (FXRSTOR's #GP(0)).
+    #[must_use]
+    pub fn fxrstor_bytes(&mut self, b: &[u8]) -> bool {
         let w16 = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         let w32 = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
         let mxcsr = w32(24);
         if mxcsr & !MXCSR_WRITABLE != 0 {
-            return Err(());
+            return false;
         }
         self.mxcsr = mxcsr;
         self.control = (w16(0) & 0x1f3f) | 0x40;
@@ -370,7 +371,7 @@ impl Fpu {
         for (i, x) in self.xmm.iter_mut().enumerate() {
             *x = u128::from_le_bytes(b[160 + i * 16..176 + i * 16].try_into().expect("16 bytes"));
         }
-        Ok(())
+        true
     }
 
     /// Loads ST(0)..ST(7) from 80 bytes (after TOP is set).

@@ -56,7 +56,11 @@ fn fxrstor(cpu: &mut Cpu, u: &Uop) -> R {
     let lin = fx_area(cpu, u, AccessKind::UserRead)?;
     let mut image = [0u8; 288];
     cpu.read_bytes(lin, &mut image)?;
-    cpu.fpu.fxrstor_bytes(&image).map_err(|()| Exception::GeneralProtection(0))
+    if cpu.fpu.fxrstor_bytes(&image) {
+        Ok(())
+    } else {
+        Err(Exception::GeneralProtection(0))
+    }
 }
 
 /// EMMS: every x87 register tagged empty (SDM Vol. 1 §9.5.1). Like the x87
