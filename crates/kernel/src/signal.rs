@@ -20,18 +20,20 @@
 //!   the way back to user mode either restarts it (EIP back over `int 0x80`) or, if a
 //!   handler runs, makes it fail with EINTR (always for ERESTARTNOHAND, unless
 //!   SA_RESTART for ERESTARTSYS).
-//! * **FPU state** in the frame: always saved (FNSAVE format, no FXSR part) and the
-//!   sigcontext `fpstate` points at it, as on a task that has used the FPU; the
-//!   handler starts with an initialised FPU and sigreturn restores the saved one.
+//! * **FPU state** in the frame: always saved (the FNSAVE layout, then the FXSR image
+//!   with MXCSR and XMM0–7, `magic` 0) and the sigcontext `fpstate` points at it, as
+//!   on a task that has used the FPU; the handler starts with an initialised FPU and
+//!   SSE state and sigreturn restores the saved one.
 
 use core::mem::{offset_of, size_of};
 
 use growsdown_cpu::flags::TF;
+use growsdown_cpu::fpu::{Fpu, MXCSR_WRITABLE};
 use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
 
 use crate::abi::signal::{
-    sigset_from_words, sigset_words, Fpstate, RtSigframe, SigFpstate, Sigcontext, Sigframe, Siginfo, StackT,
-    Ucontext, FNSAVE_IMAGE_SIZE, FPSTATE_MAGIC_FSAVE,
+    sigset_from_words, sigset_words, RtSigframe, SigFpstate, Sigcontext, Sigframe, Siginfo, StackT, Ucontext,
+    FNSAVE_IMAGE_SIZE, FPSTATE_MAGIC_FXSR,
 };
 use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{
@@ -588,26 +590,40 @@ fn get_sigframe(k: &Kernel, ka: &SigAction, size: u32) -> u32 {
     esp.wrapping_sub(size) & !7
 }
 
-/// `save_i387` for a CPU without FXSR: the 108-byte FNSAVE image, then `status` (the
-/// status word) and `magic` 0xFFFF ("fsave data only"); the FXSR part stays zero.
-/// The handler then starts with a fresh FPU, as 2.4 clears `used_math`.
+/// `save_i387_fxsave` (2.4's i387.c; today's `copy_fpstate_to_sigframe` for an ia32
+/// frame does the same): the state in the legacy FNSAVE layout first
+/// (`convert_fxsr_to_user`: environment, full tag word, ST(0)–ST(7)), `status` the
+/// status word and `magic` `X86_FXSR_MAGIC`, then the whole FXSAVE image with MXCSR
+/// and XMM0–7 in `_fxsr_env` onwards.
 /// Today's kernels save the FPU for every task, so the frame always has it (2.4
 /// leaves fpstate NULL for a task that never touched the FPU; nothing here tracks
 /// that).
 fn save_fpstate(k: &mut Kernel) -> Option<SigFpstate> {
     let image = growsdown_cpu::ops::x87::save_image(&mut k.cpu);
+    let fxsave = growsdown_cpu::ops::simd::state::fxsave_image(&mut k.cpu);
     let mut fp = SigFpstate::new_zeroed();
     fp.fsave.as_mut_bytes()[..FNSAVE_IMAGE_SIZE].copy_from_slice(&image);
     fp.fsave.status = fp.fsave.sw as u16;
-    fp.fsave.magic = FPSTATE_MAGIC_FSAVE;
+    fp.fsave.magic = FPSTATE_MAGIC_FXSR;
+    fp.fxsr.as_mut_bytes()[..fxsave.len()].copy_from_slice(&fxsave);
     Some(fp)
 }
 
-/// `restore_i387`: reloads the FPU from a frame's FNSAVE image.
-fn restore_fpstate(k: &mut Kernel, fp: &Fpstate) {
+/// `restore_i387_fxsave`: the x87 state from the frame's legacy FNSAVE part
+/// (`convert_fxsr_from_user`: that is the part a handler edits), MXCSR and XMM0–7
+/// from its FXSR part. Like both 2.4 and today's kernel, the FXSR part is read
+/// whatever `magic` says. MXCSR is sanitised with the writable-bit mask instead of
+/// failing (today's `__fpu_restore_sig`: `mxcsr &= mxcsr_feature_mask`; 2.4 also
+/// cleared DAZ, which its CPUs lacked).
+fn restore_fpstate(k: &mut Kernel, fp: &SigFpstate) {
     let mut b = [0u8; FNSAVE_IMAGE_SIZE];
-    b.copy_from_slice(&fp.as_bytes()[..FNSAVE_IMAGE_SIZE]);
+    b.copy_from_slice(&fp.fsave.as_bytes()[..FNSAVE_IMAGE_SIZE]);
     growsdown_cpu::ops::x87::restore_image(&mut k.cpu, &b);
+    k.cpu.fpu.mxcsr = fp.fxsr.mxcsr & MXCSR_WRITABLE;
+    for (i, x) in k.cpu.fpu.xmm.iter_mut().enumerate() {
+        let w = &fp.fxsr.xmm_space[i * 4..i * 4 + 4];
+        *x = w.iter().rev().fold(0u128, |v, &word| (v << 32) | u128::from(word));
+    }
 }
 
 /// `setup_sigcontext` (linux24.md §6.4) for the current registers.
@@ -664,8 +680,10 @@ fn enter_handler(k: &mut Kernel, frame: u32, handler: u32) {
     set_user_seg(k, SegReg::Ss, USER_DS);
     k.cpu.force_cs(USER_CS);
     k.cpu.flags.set_bits(TF, false);
-    // The FPU state is in the frame; the handler starts with a fresh one.
-    k.cpu.fpu.init();
+    // The FPU state is in the frame; the handler starts with a fresh one: today's
+    // `fpu__clear_user_states` loads the init state (FNINIT's x87 with zeroed
+    // registers, MXCSR 0x1F80, XMM zeroed). 2.4 left XMM registers as they were.
+    k.cpu.fpu = Fpu::default();
 }
 
 /// `setup_frame` (linux24.md §6.5): the 732-byte `struct sigframe`. False if it could not
@@ -790,8 +808,7 @@ fn restore_sigcontext(k: &mut Kernel, sc: &Sigcontext) -> Result<u32, ()> {
         }
     }
     if sc.fpstate != 0 {
-        // The fsave part only (`struct i387_fsave_struct`): no FXSR here.
-        let mut fp = Fpstate::new_zeroed();
+        let mut fp = SigFpstate::new_zeroed();
         if k.copy_from_user(sc.fpstate, fp.as_mut_bytes()).is_err() {
             k.cpu.segs = saved;
             return Err(());

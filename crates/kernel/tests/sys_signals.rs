@@ -148,6 +148,10 @@ fn rt_frame_layout_and_rt_sigreturn() {
     k.cpu.regs[EDX] = 0x2222;
     k.cpu.eip = CODE + 0x10;
     let flags0 = k.cpu.flags.get();
+    // SSE state the frame must carry: RC toward zero, and a value in XMM3.
+    let xmm3 = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+    k.cpu.fpu.mxcsr = 0x7f80;
+    k.cpu.fpu.xmm[3] = xmm3;
     assert_eq!(sys(&mut k, NR_TGKILL, &[pid, pid, SIGUSR1]), 0);
     k.cpu.regs[EAX] = 0; // what int 0x80 left
     signal::do_signal(&mut k);
@@ -182,7 +186,13 @@ fn rt_frame_layout_and_rt_sigreturn() {
     assert_eq!(word(&f, sc + 76), frame + 260, "fpstate");
     assert_eq!(word(&f, sc + 84), 0x1234, "cr2");
     assert_eq!(u16::from_le_bytes([f[260], f[261]]), 0x037f, "fnsave control word");
-    assert_eq!(u16::from_le_bytes([f[260 + 110], f[260 + 111]]), 0xffff, "fsave-only magic");
+    assert_eq!(u16::from_le_bytes([f[260 + 110], f[260 + 111]]), 0, "X86_FXSR_MAGIC");
+    assert_eq!(word(&f, 260 + 112 + 24), 0x7f80, "mxcsr in the FXSR image");
+    assert_eq!(word(&f, 260 + 136), 0x7f80, "struct _fpstate's mxcsr");
+    assert_eq!(&f[260 + 272 + 48..260 + 272 + 64], &xmm3.to_le_bytes(), "_xmm[3]");
+    // The handler starts with the init state (today's fpu__clear_user_states).
+    assert_eq!(k.cpu.fpu.mxcsr, 0x1f80);
+    assert_eq!(k.cpu.fpu.xmm, [0; 8]);
     assert_eq!(&f[884..891], &[0xb8, 0xad, 0, 0, 0, 0xcd, 0x80]);
 
     // The handler clobbers registers and returns: `ret` pops pretcode, the restorer
@@ -197,6 +207,8 @@ fn rt_frame_layout_and_rt_sigreturn() {
     assert_eq!(k.cpu.eip, CODE + 0x10);
     assert_eq!(k.task.sig.blocked, 0);
     assert_eq!(k.cpu.flags.get(), flags0);
+    assert_eq!(k.cpu.fpu.mxcsr, 0x7f80, "sigreturn restores MXCSR");
+    assert_eq!(k.cpu.fpu.xmm[3], xmm3, "and the XMM registers");
     assert!(k.exit_status.is_none());
 }
 

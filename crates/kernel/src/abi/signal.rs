@@ -57,7 +57,7 @@ const _: () = assert!(size_of::<Fpreg>() == 10);
 
 /// The first part of i386 `struct _fpstate` (asm-i386/sigcontext.h): the 108-byte
 /// FNSAVE image (`cw` … `_st`), then `status` and `magic` (0xFFFF: "fsave data
-/// only"). `save_i387` for a CPU without FXSR writes only this part.
+/// only"; 0 when the FXSR image follows).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct Fpstate {
@@ -78,16 +78,14 @@ const _: () = assert!(size_of::<Fpstate>() == 112);
 pub const FNSAVE_IMAGE_SIZE: usize = offset_of!(Fpstate, status);
 const _: () = assert!(FNSAVE_IMAGE_SIZE == 108);
 
-/// `magic` of an [`Fpstate`] holding FNSAVE data only (`X86_FXSR_MAGIC` is 0).
-pub const FPSTATE_MAGIC_FSAVE: u16 = 0xffff;
+/// `magic` of an [`Fpstate`] followed by the FXSR image (`X86_FXSR_MAGIC`).
+pub const FPSTATE_MAGIC_FXSR: u16 = 0x0000;
 
 /// The 512-byte FXSAVE area in its 32-bit-mode format (`struct i387_fxsave_struct`
 /// of 2.4's asm-i386/processor.h; Intel SDM vol. 1 table 10-2). In a signal frame
 /// it follows [`Fpstate`] (2.4's `save_i387_fxsave` copies the whole image to
 /// `_fxsr_env`).
 ///
-/// Nothing writes it yet: the CPU has no FXSR/SSE, so frames carry `magic` 0xFFFF
-/// and this area stays zero. It is declared now for the SSE work to come.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct FxsaveArea {

@@ -46,8 +46,7 @@ fn fx_area(cpu: &mut Cpu, u: &Uop, kind: AccessKind) -> Result<u32, Exception> {
 /// raised (FXSAVE does not wait).
 fn fxsave(cpu: &mut Cpu, u: &Uop) -> R {
     let lin = fx_area(cpu, u, AccessKind::UserWrite)?;
-    crate::ops::x87::resolve_fop(cpu);
-    let image = cpu.fpu.fxsave_bytes();
+    let image = fxsave_image(cpu);
     cpu.write_bytes(lin, &image)
 }
 
@@ -61,6 +60,13 @@ fn fxrstor(cpu: &mut Cpu, u: &Uop) -> R {
     } else {
         Err(Exception::GeneralProtection(0))
     }
+}
+
+/// The FXSAVE image of the current state (the kernel's signal frames): the first 288
+/// bytes, which are all a 32-bit FXSAVE writes.
+pub fn fxsave_image(cpu: &mut Cpu) -> [u8; 288] {
+    crate::ops::x87::resolve_fop(cpu);
+    cpu.fpu.fxsave_bytes()
 }
 
 /// EMMS: every x87 register tagged empty (SDM Vol. 1 §9.5.1). Like the x87
