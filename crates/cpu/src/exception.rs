@@ -55,6 +55,15 @@ pub mod vector {
 pub enum Exception {
     /// #DE, vector 0: DIV/IDIV by zero or quotient overflow, AAM by zero.
     DivideError,
+    /// #DB, vector 1, single-step: the instruction that just retired began with
+    /// EFLAGS.TF set (trap; SDM Vol. 3A §18.3.1.4).
+    SingleStep,
+    /// #DB, vector 1, from INT1/ICEBP (F1) (trap).
+    Icebp,
+    /// Internal to the executor, never returned by [`crate::Cpu::run`]: an
+    /// instruction (POPF, IRET) set EFLAGS.TF, so single-stepping starts with the
+    /// next instruction (a trap: the instruction has retired).
+    TrapFlagSet,
     /// #BP, vector 3: INT3 (trap).
     Breakpoint,
     /// #OF, vector 4: INTO with OF=1 (trap).
@@ -94,6 +103,7 @@ impl Exception {
     pub fn vector(self) -> u8 {
         match self {
             Self::DivideError => vector::DE,
+            Self::SingleStep | Self::Icebp | Self::TrapFlagSet => vector::DB,
             Self::Breakpoint => vector::BP,
             Self::Overflow => vector::OF,
             Self::BoundRange => vector::BR,
@@ -125,7 +135,15 @@ impl Exception {
 
     /// Traps complete the instruction: EIP moves past it.
     pub fn is_trap(self) -> bool {
-        matches!(self, Self::Breakpoint | Self::Overflow | Self::SoftwareInterrupt(_))
+        matches!(
+            self,
+            Self::Breakpoint
+                | Self::Overflow
+                | Self::SoftwareInterrupt(_)
+                | Self::SingleStep
+                | Self::Icebp
+                | Self::TrapFlagSet
+        )
     }
 
     /// The error code pushed by the hardware, where the vector has one.

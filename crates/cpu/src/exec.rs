@@ -14,6 +14,7 @@ use iced_x86::Register;
 
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
+use crate::flags::TF;
 use crate::mmu::{AccessKind, PAGE_SIZE};
 use crate::ops::control::{continue_through, fuse};
 use crate::seg::SegReg;
@@ -61,7 +62,21 @@ impl Cpu {
         // the placeholder costs no allocation (this runs at every kernel entry).
         let mut code = std::mem::replace(&mut self.code, Blocks::placeholder());
         self.mmu.trap_code_stores = true;
-        let exit = self.run_blocks(&mut code, budget);
+        let end = self.icount.saturating_add(budget);
+        let exit = loop {
+            let left = end - self.icount;
+            let exit = if self.flags.get() & TF != 0 {
+                self.run_single_steps(&mut code, left)
+            } else {
+                self.run_blocks(&mut code, left)
+            };
+            match exit {
+                // POPF or IRET set TF: single-step from the next instruction on.
+                Exit::Exception(Exception::TrapFlagSet) if self.icount < end => continue,
+                Exit::Exception(Exception::TrapFlagSet) => break Exit::Budget,
+                exit => break exit,
+            }
+        };
         self.mmu.trap_code_stores = false;
         self.code = code;
         exit
@@ -70,6 +85,31 @@ impl Cpu {
     /// Executes exactly one instruction (difftest, single-stepping).
     pub fn step(&mut self) -> Exit {
         self.run(1)
+    }
+
+    /// EFLAGS.TF is set: runs one instruction and reports the single-step trap after
+    /// it (SDM Vol. 3A §18.3.1.4), unless it faulted or trapped itself (a fault has
+    /// priority and the instruction did not complete; INT n, INT3 and INTO report
+    /// their own trap). After MOV SS or POP SS the next instruction runs too before
+    /// the trap (§6.8.3). Blocks are not the unit here, so TF costs nothing when clear.
+    #[cold]
+    #[inline(never)]
+    fn run_single_steps(&mut self, code: &mut Blocks, budget: u64) -> Exit {
+        if budget == 0 {
+            return Exit::Budget;
+        }
+        self.ss_shadow = false;
+        let mut left = budget;
+        loop {
+            match self.run_blocks(code, 1) {
+                Exit::Budget | Exit::Exception(Exception::TrapFlagSet) => {}
+                other => return other,
+            }
+            left -= 1;
+            if !std::mem::take(&mut self.ss_shadow) || left == 0 {
+                return Exit::Exception(Exception::SingleStep);
+            }
+        }
     }
 
     fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {

@@ -62,6 +62,9 @@ pub struct Cpu {
     /// next block runs, because that changed (`Cpu::check_flat_segments`).
     pub(crate) flat_data: bool,
     pub(crate) flush_blocks: bool,
+    /// A MOV SS or POP SS just loaded SS: the single-step trap waits for the next
+    /// instruction (SDM Vol. 3A §6.8.3). Read only while single-stepping.
+    pub(crate) ss_shadow: bool,
     /// Decoded blocks found in the cache by address, built, and reached through the
     /// previous block's link.
     pub blocks_hit: u64,
@@ -94,6 +97,7 @@ impl Cpu {
             store_into_code: false,
             flat_data: false,
             flush_blocks: false,
+            ss_shadow: false,
             blocks_hit: 0,
             blocks_built: 0,
             blocks_linked: 0,

@@ -28,7 +28,6 @@ const CLAIMED: &[F] = &[
 /// Known gaps, each with why it is acceptable for now. They raise #UD (SIGILL).
 const GAPS: &[(Code, &str)] = &[
     (Code::Salc, "undocumented SALC; no compiler emits it"),
-    (Code::Int1, "ICEBP needs a #DB exception kind (SIGTRAP)"),
     (Code::Lar_r16_rm16, "LAR: descriptor-rights query, not used by Linux user code"),
     (Code::Lar_r32_r32m16, "LAR"),
     (Code::Lsl_r16_rm16, "LSL: segment-limit query, not used by Linux user code"),

@@ -273,6 +273,14 @@ impl Kernel {
             Exception::InvalidOpcode => self.trap_signal(v, 0, SigInfo::fault(SIGILL, ILL_ILLOPN, eip)),
             // INT3, and INT 3 / INT 4 through their user-accessible gates (set_system_gate
             // in 2.4's traps.c).
+            // #DB in user mode (today's exc_debug_user → send_sigtrap): single-step is
+            // TRAP_TRACE, ICEBP (no DR6 cause) TRAP_BRKPT, si_addr the EIP after the
+            // instruction. (2.4's do_debug sent the same signal.)
+            Exception::SingleStep => self.trap_signal(v, 0, SigInfo::fault(SIGTRAP, TRAP_TRACE, eip)),
+            Exception::Icebp => self.trap_signal(v, 0, SigInfo::fault(SIGTRAP, TRAP_BRKPT, eip)),
+            Exception::TrapFlagSet => {
+                log::error!(target: "kernel::trap", "the CPU leaked its internal TrapFlagSet exit");
+            }
             Exception::Breakpoint | Exception::SoftwareInterrupt(3) => {
                 self.trap_signal(v, 0, SigInfo::kernel(SIGTRAP))
             }

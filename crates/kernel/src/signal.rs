@@ -96,6 +96,9 @@ pub const FPE_FLTOVF: i32 = 4;
 pub const FPE_FLTUND: i32 = 5;
 pub const FPE_FLTRES: i32 = 6;
 pub const FPE_FLTINV: i32 = 7;
+/// SIGTRAP si_codes.
+pub const TRAP_BRKPT: i32 = 1;
+pub const TRAP_TRACE: i32 = 2;
 
 /// `sa_handler` special values.
 pub const SIG_DFL: u32 = 0;

@@ -456,7 +456,7 @@ pub fn iret<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(3 * (T::BITS / 8));
     cpu.force_cs(sel);
     cpu.next_eip = eip;
-    Ok(())
+    crate::ops::stack::trap_flag_set(cur, cpu.flags.get())
 }
 
 /// CX or ECX: the count register for an address size of C.
@@ -516,6 +516,11 @@ pub fn int_n(_: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
 }
 
 /// INT3 (0xCC): #BP, a trap.
+/// INT1/ICEBP (F1): a #DB trap, without the single-step cause.
+pub fn int1(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
+    Err(Exception::Icebp)
+}
+
 pub fn int3(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::Breakpoint)
 }
@@ -597,6 +602,7 @@ pub(crate) fn register(t: &mut Table) {
 
     handlers!(t, int_n => Int_imm8);
     handlers!(t, int3 => Int3);
+    handlers!(t, int1 => Int1);
     handlers!(t, into => Into);
     handlers!(t, bound::<u16> => Bound_r16_m1616);
     handlers!(t, bound::<u32> => Bound_r32_m3232);

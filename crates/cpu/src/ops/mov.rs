@@ -360,7 +360,9 @@ pub fn mov_to_sreg(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
             cpu.read_mem::<u16>(lin)?
         }
     };
-    cpu.load_segment(sreg, sel)
+    cpu.load_segment(sreg, sel)?;
+    cpu.ss_shadow = sreg == SegReg::Ss;
+    Ok(())
 }
 
 /// LDS/LES/LFS/LGS/LSS r, m16:T. Offset and selector are read first, then the segment

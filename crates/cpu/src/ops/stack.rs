@@ -201,6 +201,7 @@ pub fn pop_sreg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let v = cpu.peek::<T>(0)?;
     cpu.load_segment(sreg, v.u32() as u16)?;
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8);
+    cpu.ss_shadow = sreg == SegReg::Ss;
     Ok(())
 }
 
@@ -248,7 +249,19 @@ pub fn popf<T: Int>(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     let m = user_flags_mask::<T>(cur);
     cpu.flags.set(((cur & !m) | (v & m)) & !RF);
     cpu.regs[ESP] = cpu.regs[ESP].wrapping_add(T::BITS / 8);
-    Ok(())
+    trap_flag_set(cur, cpu.flags.get())
+}
+
+/// After an instruction that loaded EFLAGS: if it set TF, the executor must single-step
+/// from the next instruction on (the trap comes after the instruction *following* the
+/// one that set TF, SDM Vol. 3A §18.3.1.4), so it is told through a trap.
+#[inline(always)]
+pub(crate) fn trap_flag_set(before: u32, after: u32) -> Result<(), Exception> {
+    if !before & after & crate::flags::TF != 0 {
+        Err(Exception::TrapFlagSet)
+    } else {
+        Ok(())
+    }
 }
 
 /// One pass of ENTER's memory accesses in architectural order. With `commit == false`
