@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     fpbench)
@@ -134,7 +134,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench trapflag)
+     membench fpbench faultbench trapflag segments)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -27,17 +27,6 @@ const CLAIMED: &[F] = &[
 
 /// Known gaps, each with why it is acceptable for now. They raise #UD (SIGILL).
 const GAPS: &[(Code, &str)] = &[
-    (Code::Salc, "undocumented SALC; no compiler emits it"),
-    (Code::Lar_r16_rm16, "LAR: descriptor-rights query, not used by Linux user code"),
-    (Code::Lar_r32_r32m16, "LAR"),
-    (Code::Lsl_r16_rm16, "LSL: segment-limit query, not used by Linux user code"),
-    (Code::Lsl_r32_r32m16, "LSL"),
-    (Code::Verr_rm16, "VERR"),
-    (Code::Verw_rm16, "VERW"),
-    (Code::Verr_r32m16, "VERR"),
-    (Code::Verw_r32m16, "VERW"),
-    (Code::Arpl_rm16_r16, "ARPL"),
-    (Code::Arpl_r32m16_r32, "ARPL"),
     (Code::Sgdt_m1632_16, "SGDT (legal at CPL 3 without UMIP)"),
     (Code::Sgdt_m1632, "SGDT"),
     (Code::Sidt_m1632_16, "SIDT"),

@@ -8,6 +8,7 @@ pub mod control;
 pub mod logic;
 pub mod mov;
 pub mod muldiv;
+pub mod segment;
 pub mod shift;
 pub mod simd;
 pub mod stack;
@@ -25,6 +26,7 @@ pub(crate) fn register_all(t: &mut Table) {
     logic::register(t);
     mov::register(t);
     muldiv::register(t);
+    segment::register(t);
     shift::register(t);
     simd::register(t);
     stack::register(t);

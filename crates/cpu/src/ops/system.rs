@@ -8,7 +8,7 @@
 //!   processor users compare against; they never fault, whatever the address), and the
 //!   reserved-NOP space `0F 0D` (register forms), `0F 18`–`0F 1F` (iced's `Reservednop_*`;
 //!   the MPX `BND*` forms decode as these too), CLDEMOTE, PREFETCHIT0/1.
-//!   LFENCE/MFENCE/SFENCE are not registered: CPUID reports no SSE/SSE2, so #UD.
+//!   LFENCE/MFENCE/SFENCE and CLFLUSH are in `ops::simd::state`.
 //! * CLI/STI change IF when IOPL is 3 and raise #GP(0) otherwise (SDM CLI/STI, CPL 3).
 //! * IN/OUT/INS/OUTS raise #GP(0) whatever IOPL says: there is no I/O permission bitmap
 //!   and no device behind any port.
@@ -123,6 +123,13 @@ pub fn smsw<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     }
 }
 
+/// SALC (D6, undocumented): AL = CF ? 0xFF : 0; flags unchanged.
+fn salc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
+    let al = if cpu.flags.cf() { 0xff } else { 0 };
+    cpu.regs[EAX] = (cpu.regs[EAX] & !0xff) | al;
+    Ok(())
+}
+
 /// Instructions that need CPL 0 (or an I/O permission this CPU never grants).
 pub fn privileged(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::GeneralProtection(0))
@@ -154,6 +161,7 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, cld => Cld);
     handlers!(t, std => Std);
     handlers!(t, cli => Cli);
+    handlers!(t, salc => Salc);
     handlers!(t, sti => Sti);
     handlers!(t, smsw::<u16> => Smsw_rm16);
     handlers!(t, smsw::<u32> => Smsw_r32m16);

@@ -66,9 +66,13 @@ pub struct MmStruct {
 }
 
 /// GDT entries of 2.4 i386 (`include/asm-i386/segment.h`): kernel CS/DS at 2 and 3,
-/// user CS/DS at 4 and 5, all flat 4 GiB.
-const GDT_KERNEL_CS: u64 = 0x00cf_9a00_0000_ffff;
-const GDT_KERNEL_DS: u64 = 0x00cf_9200_0000_ffff;
+/// user CS/DS at 4 and 5, all flat 4 GiB. As in today's kernels, every descriptor has
+/// its accessed bit set (so the CPU never writes the GDT), which LAR shows a user
+/// program: user CS reads back as 0x00CFFB00, user DS as 0x00CFF300.
+const GDT_KERNEL_CS: u64 = 0x00cf_9b00_0000_ffff;
+const GDT_KERNEL_DS: u64 = 0x00cf_9300_0000_ffff;
+const USER_CS_ATTRS: u16 = 0xc0fb;
+const USER_DS_ATTRS: u16 = 0xc0f3;
 
 /// Physical RAM the kernel maps at PAGE_OFFSET (896 MiB: 1 GiB minus the vmalloc
 /// reserve, linux24.md §5.5).
@@ -103,8 +107,8 @@ pub fn boot(k: &mut Kernel) -> Result<(), String> {
     }
     cpu.gdt[2] = GDT_KERNEL_CS;
     cpu.gdt[3] = GDT_KERNEL_DS;
-    cpu.gdt[usize::from(crate::USER_CS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0fa);
-    cpu.gdt[usize::from(crate::USER_DS >> 3)] = Descriptor::encode(0, 0xfffff, 0xc0f2);
+    cpu.gdt[usize::from(crate::USER_CS >> 3)] = Descriptor::encode(0, 0xfffff, USER_CS_ATTRS);
+    cpu.gdt[usize::from(crate::USER_DS >> 3)] = Descriptor::encode(0, 0xfffff, USER_DS_ATTRS);
 
     // OSFXSR and OSXMMEXCPT: the kernel saves SSE state and handles #XM, so SSE
     // instructions run (2.4's cpu_init sets them when the CPU has FXSR and XMM).

@@ -1,5 +1,5 @@
 //! The SSE control and state instructions: LDMXCSR/STMXCSR, FXSAVE/FXRSTOR, EMMS,
-//! the fences, prefetches and CLFLUSH.
+//! the fences and CLFLUSH.
 
 use crate::exception::Exception;
 use crate::fpu::{FXSAVE_SIZE, MXCSR_WRITABLE};
@@ -91,13 +91,9 @@ fn fence(_: &mut Cpu, _: &Uop) -> R {
     Ok(())
 }
 
-/// PREFETCHh and CLFLUSH: no architectural effect on memory contents. A prefetch
-/// never faults; CLFLUSH faults like a byte load (SDM Vol. 2 CLFLUSH: "treated as a
-/// load"), so it is checked as one.
-fn prefetch(_: &mut Cpu, _: &Uop) -> R {
-    Ok(())
-}
-
+/// CLFLUSH: no architectural effect on memory contents, but it faults like a byte
+/// load (SDM Vol. 2 CLFLUSH: "treated as a load"), so it is checked as one. (The
+/// PREFETCHh hints, which never fault, are NOPs in `ops::system`.)
 fn clflush(cpu: &mut Cpu, u: &Uop) -> R {
     let lin = cpu.mem_linear(u)?;
     cpu.probe_read(lin, 1)
@@ -112,6 +108,5 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, fence => Lfence, Lfence_E9, Lfence_EA, Lfence_EB, Lfence_EC, Lfence_ED, Lfence_EE, Lfence_EF);
     handlers!(t, fence => Sfence, Sfence_F9, Sfence_FA, Sfence_FB, Sfence_FC, Sfence_FD, Sfence_FE, Sfence_FF);
     handlers!(t, fence => Mfence, Mfence_F1, Mfence_F2, Mfence_F3, Mfence_F4, Mfence_F5, Mfence_F6, Mfence_F7);
-    handlers!(t, prefetch => Prefetchnta_m8, Prefetcht0_m8, Prefetcht1_m8, Prefetcht2_m8);
     handlers!(t, clflush => Clflush_m8);
 }
