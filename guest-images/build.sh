@@ -124,6 +124,7 @@ build_one() {
         "${GXX[@]}" -nostartfiles -Wl,--eh-frame-hdr -o "$bin/$name" "${crt[@]}" "$src/libs/$name.cpp" \
             "$(g++ -m32 -print-file-name=crtend.o)" "$(g++ -m32 -print-file-name=crtn.o)"
         ;;
+    simd-int) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: its only vector code is the asm under test
     *)
         echo "build.sh: unknown guest image '$name'" >&2
         return 1
