@@ -8,7 +8,10 @@
  * xorshift seed, in every form: MMX and XMM, register source, memory source (the MMX
  * one at an odd address: m64 operands have no alignment rule), destination and
  * source the same register, shifts by register/memory count and by each class of
- * imm8. A 16-byte-misaligned m128 source must raise #GP: SIGSEGV, caught here.
+ * imm8. A 16-byte-misaligned m128 source must raise #GP: SIGSEGV, caught here. An
+ * MMX memory source on a PROT_NONE page faults before the instruction changes
+ * anything, the x87 TOP and tag word included (read from the signal frame's FNSAVE
+ * image), though a completed MMX instruction sets TOP to 0 and tags all valid.
  *
  * Registers are loaded with PXOR + POR from memory and read back with FXSAVE, so the
  * only vector instructions are the family's own (built without -msse: the compiler
@@ -20,6 +23,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 typedef struct {
     uint64_t q[2];
@@ -54,6 +59,8 @@ static uint8_t odd_buf[32] __attribute__((aligned(16)));
 static v128 mem_src;
 static uint8_t mis_buf[48] __attribute__((aligned(16)));
 #define MIS (*(v128 *)(mis_buf + 8))
+/* A PROT_NONE page. */
+static volatile uint64_t *none_page;
 
 #define LOAD_MM                                  \
     "pxor %%mm0,%%mm0\n\tpor %[a],%%mm0\n\t"     \
@@ -93,6 +100,14 @@ typedef void (*runner)(const v128 *a, const v128 *b, res *r);
                      : [a] "m"(a->q[0]), [b] "m"(b->q[0])                            \
                      : "memory");                                                    \
         grab_mm(r);                                                                  \
+    }                                                                                \
+    /* x87 TOP 6, two registers valid, then an m64 source that faults. */           \
+    static void op##_mm_fault(void)                                                  \
+    {                                                                                \
+        asm volatile("fninit\n\tfld1\n\tfldz\n\t" #op " %[m],%%mm0\n\temms"           \
+                     :                                                               \
+                     : [m] "m"(*none_page)                                           \
+                     : "memory");                                                    \
     }
 #define DEF_XMM(op)                                                                  \
     static void op##_xmm_rr(const v128 *a, const v128 *b, res *r)                    \
@@ -138,11 +153,12 @@ typedef struct {
     int kind;
     runner f[NFORMS];
     runner mis;
+    void (*mm_fault)(void);
 } insn;
 
 #define DEF_BOTH(op) DEF_MM(op) DEF_XMM(op)
-#define ROW_BOTH(op, k) {#op, k, {op##_mm_rr, op##_mm_rm, op##_mm_same, op##_xmm_rr, op##_xmm_rm, op##_xmm_same}, op##_xmm_mis},
-#define ROW_XMM(op, k) {#op, k, {0, 0, 0, op##_xmm_rr, op##_xmm_rm, op##_xmm_same}, op##_xmm_mis},
+#define ROW_BOTH(op, k) {#op, k, {op##_mm_rr, op##_mm_rm, op##_mm_same, op##_xmm_rr, op##_xmm_rm, op##_xmm_same}, op##_xmm_mis, op##_mm_fault},
+#define ROW_XMM(op, k) {#op, k, {0, 0, 0, op##_xmm_rr, op##_xmm_rm, op##_xmm_same}, op##_xmm_mis, 0},
 
 /* Instructions with MMX and XMM forms (K_BIN: two vectors; K_SHIFT: a count). */
 #define BOTH(X)                                                                      \
@@ -383,9 +399,14 @@ static void run_imm_insn(const imm_insn *in)
 
 /* The misaligned m128 source: SIGSEGV (from #GP(0)) natively and under growsdown. */
 static sigjmp_buf env;
-static void on_segv(int sig)
+static unsigned fault_sw, fault_tag;
+static void on_segv(int sig, siginfo_t *si, void *uc_)
 {
     (void)sig;
+    (void)si;
+    ucontext_t *uc = uc_;
+    fault_sw = uc->uc_mcontext.fpregs->sw & 0xffff;
+    fault_tag = uc->uc_mcontext.fpregs->tag & 0xffff;
     siglongjmp(env, 1);
 }
 
@@ -403,6 +424,18 @@ static void run_misaligned(const insn *in)
     }
 }
 
+static void run_mm_fault(const insn *in)
+{
+    if (!in->mm_fault || (verbose_name && strcmp(verbose_name, "mmx-fault")))
+        return;
+    if (sigsetjmp(env, 1) == 0) {
+        in->mm_fault();
+        printf("mmx-fault %s no fault\n", in->name);
+    } else {
+        printf("mmx-fault %s SIGSEGV TOP=%u tag=%04x\n", in->name, (fault_sw >> 11) & 7, fault_tag);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "verbose"))
@@ -413,9 +446,15 @@ int main(int argc, char **argv)
     }
     struct sigaction sa_segv;
     memset(&sa_segv, 0, sizeof sa_segv);
-    sa_segv.sa_handler = on_segv;
+    sa_segv.sa_sigaction = on_segv;
+    sa_segv.sa_flags = SA_SIGINFO;
     sigaction(SIGSEGV, &sa_segv, 0);
 
+    none_page = mmap(0, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (none_page == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
     make_operands();
     for (unsigned i = 0; i < NINSNS; i++)
         run_insn(&insns[i]);
@@ -423,5 +462,7 @@ int main(int argc, char **argv)
         run_imm_insn(&imm_insns[i]);
     for (unsigned i = 0; i < NINSNS; i++)
         run_misaligned(&insns[i]);
+    for (unsigned i = 0; i < NINSNS; i++)
+        run_mm_fault(&insns[i]);
     return 0;
 }

@@ -5,13 +5,14 @@
 //!
 //! Every operation is written once, over a register value held as a `u128` (an MMX
 //! value zero-extended) and a [`Width`] that says how many bytes of it are the
-//! register; the per-lane arithmetic is a closure over the lane type ([`zip`],
-//! [`horizontal`]). A handler is `binary::<Width, Op>` or a shift handler; each MMX
+//! register; the per-lane arithmetic is a closure over the lane type (`zip`,
+//! `horizontal`). A handler is `binary::<Width, Op>` or a shift handler; each MMX
 //! and XMM form of an instruction is the same `Op` at two widths.
 //!
 //! Order (house style, precise faults): the entry checks, then the source operand
 //! (the only one that may be memory: every destination here is a register), then the
-//! destination register is written.
+//! destination register is written. A faulting MMX source also leaves the x87 TOP and
+//! tags as they were ([`Mmx::enter_src`]).
 
 use crate::exception::Exception;
 use crate::handlers;
@@ -27,10 +28,11 @@ pub trait Width {
     const BYTES: u32;
     /// The entry checks of the instruction class (`mmx_enter` or `sse_enter`).
     fn enter(cpu: &mut Cpu) -> R;
+    /// The entry checks, then operand 1, a register or memory (may fault; a fault
+    /// leaves the machine as it was before the instruction).
+    fn enter_src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception>;
     /// Operand 0, a register.
     fn dst(cpu: &Cpu, u: &Uop) -> u128;
-    /// Operand 1: a register or memory (may fault).
-    fn src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception>;
     /// Writes register operand 0; bits above the register width are dropped.
     fn set(cpu: &mut Cpu, u: &Uop, v: u128);
 }
@@ -47,9 +49,19 @@ impl Width for Mmx {
     fn dst(cpu: &Cpu, u: &Uop) -> u128 {
         u128::from(cpu.mm(u.r0))
     }
+    /// `mmx_enter` sets TOP to 0 and tags every register valid before the source is
+    /// read; a memory source that faults must leave them as they were, as the CPU
+    /// does (checked natively: a #PF on `paddb m64, mm0` leaves TOP and the tag word
+    /// of the signal frame's FNSAVE image unchanged). The entry exceptions (#UD, #NM,
+    /// #MF) still come before the memory fault.
     #[inline(always)]
-    fn src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception> {
-        cpu.mm_operand(u, 1).map(u128::from)
+    fn enter_src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception> {
+        let (top, empty) = (cpu.fpu.top, cpu.fpu.empty);
+        cpu.mmx_enter()?;
+        cpu.mm_operand(u, 1).map(u128::from).inspect_err(|_| {
+            cpu.fpu.top = top;
+            cpu.fpu.empty = empty;
+        })
     }
     #[inline(always)]
     fn set(cpu: &mut Cpu, u: &Uop, v: u128) {
@@ -70,7 +82,8 @@ impl Width for Xmm {
         cpu.xmm(u.r0)
     }
     #[inline(always)]
-    fn src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception> {
+    fn enter_src(cpu: &mut Cpu, u: &Uop) -> Result<u128, Exception> {
+        cpu.sse_enter()?;
         cpu.xmm_operand(u, 1)
     }
     #[inline(always)]
@@ -159,8 +172,7 @@ macro_rules! op {
 
 /// Any two-operand packed instruction: `dst := O(dst, src)`.
 fn binary<W: Width, O: Op>(cpu: &mut Cpu, u: &Uop) -> R {
-    W::enter(cpu)?;
-    let b = W::src(cpu, u)?;
+    let b = W::enter_src(cpu, u)?;
     let a = W::dst(cpu, u);
     W::set(cpu, u, O::apply::<W>(a, b));
     Ok(())
@@ -249,35 +261,30 @@ op!(Pabsb, |W, a, b| zip::<W, i8>(a, b, |_, y| y.wrapping_abs()));
 op!(Pabsw, |W, a, b| zip::<W, i16>(a, b, |_, y| y.wrapping_abs()));
 op!(Pabsd, |W, a, b| zip::<W, i32>(a, b, |_, y| y.wrapping_abs()));
 
-/// SSSE3 "PSIGNB/PSIGNW/PSIGND": negated, zeroed or kept by the sign of the source.
-#[inline(always)]
-fn sign<L: Lane + Sign>(x: L, y: L) -> L {
-    y.apply_sign(x)
+/// SSSE3 "PSIGNB/PSIGNW/PSIGND": each destination lane negated (wrapping), zeroed or
+/// kept as the source lane is negative, zero or positive.
+pub trait SignedBy {
+    fn signed_by(self, s: Self) -> Self;
 }
-
-/// The PSIGN rule for one signed lane type.
-pub trait Sign {
-    fn apply_sign(self, x: Self) -> Self;
-}
-macro_rules! signs {
+macro_rules! signed_by {
     ($($t:ty),+) => {$(
-        impl Sign for $t {
+        impl SignedBy for $t {
             #[inline(always)]
-            fn apply_sign(self, x: Self) -> Self {
-                match self.signum() {
-                    -1 => x.wrapping_neg(),
+            fn signed_by(self, s: Self) -> Self {
+                match s.signum() {
+                    -1 => self.wrapping_neg(),
                     0 => 0,
-                    _ => x,
+                    _ => self,
                 }
             }
         }
     )+};
 }
-signs!(i8, i16, i32);
+signed_by!(i8, i16, i32);
 
-op!(Psignb, |W, a, b| zip::<W, i8>(a, b, sign));
-op!(Psignw, |W, a, b| zip::<W, i16>(a, b, sign));
-op!(Psignd, |W, a, b| zip::<W, i32>(a, b, sign));
+op!(Psignb, |W, a, b| zip::<W, i8>(a, b, i8::signed_by));
+op!(Psignw, |W, a, b| zip::<W, i16>(a, b, i16::signed_by));
+op!(Psignd, |W, a, b| zip::<W, i32>(a, b, i32::signed_by));
 
 // SSSE3 horizontal add and subtract (SDM Vol. 2 "PHADDW/PHADDD", "PHADDSW",
 // "PHSUBW/PHSUBD", "PHSUBSW").
@@ -336,8 +343,7 @@ shift!(Psrldq, |W, a, c| if c < 16 { a >> (8 * c) } else { 0 });
 /// Shift by the source operand: its low 64 bits are the count (for the XMM form the
 /// whole 128-bit operand is read, with the alignment check of any m128).
 fn shift_by_operand<W: Width, S: Shift>(cpu: &mut Cpu, u: &Uop) -> R {
-    W::enter(cpu)?;
-    let count = W::src(cpu, u)? as u64;
+    let count = W::enter_src(cpu, u)? as u64;
     let a = W::dst(cpu, u);
     W::set(cpu, u, S::apply::<W>(a, count));
     Ok(())
