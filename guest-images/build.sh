@@ -124,6 +124,7 @@ build_one() {
         "${GXX[@]}" -nostartfiles -Wl,--eh-frame-hdr -o "$bin/$name" "${crt[@]}" "$src/libs/$name.cpp" \
             "$(g++ -m32 -print-file-name=crtend.o)" "$(g++ -m32 -print-file-name=crtn.o)"
         ;;
+    simd-int) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: its only vector code is the asm under test
     *)
         echo "build.sh: unknown guest image '$name'" >&2
         return 1
@@ -134,7 +135,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench trapflag segments)
+     membench fpbench faultbench trapflag segments simd-int)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -41,10 +41,21 @@ impl Cpu {
     }
 
     /// What every MMX instruction but EMMS does first (SDM Vol. 1 §9.5.1, Table 9-2):
-    /// #UD with CR0.EM, #NM with CR0.TS, #MF with an unmasked x87 exception pending;
-    /// then the x87 TOP becomes 0 and every register is tagged valid.
+    /// [`Cpu::mmx_check`], then [`Cpu::mmx_transition`]. For a form with a memory
+    /// operand, check, access memory, then make the transition: a fault leaves TOP
+    /// and the tags as they were (as the CPU does, seen through the FNSAVE image of
+    /// a signal frame).
     #[inline(always)]
     pub fn mmx_enter(&mut self) -> R {
+        self.mmx_check()?;
+        self.mmx_transition();
+        Ok(())
+    }
+
+    /// The entry exceptions of an MMX instruction: #UD with CR0.EM, #NM with CR0.TS,
+    /// #MF with an unmasked x87 exception pending.
+    #[inline(always)]
+    pub fn mmx_check(&self) -> R {
         let cr0 = self.mmu.cr0();
         if cr0 & CR0_EM != 0 {
             return Err(Exception::InvalidOpcode);
@@ -55,9 +66,14 @@ impl Cpu {
         if self.fpu.pending() {
             return Err(Exception::FloatingPoint);
         }
+        Ok(())
+    }
+
+    /// The x87 state becomes MMX state: TOP 0, every register tagged valid.
+    #[inline(always)]
+    pub fn mmx_transition(&mut self) {
         self.fpu.top = 0;
         self.fpu.empty = 0;
-        Ok(())
     }
 
     #[inline(always)]
