@@ -29,7 +29,7 @@ use core::mem::{offset_of, size_of};
 
 use growsdown_cpu::flags::TF;
 use growsdown_cpu::fpu::{Fpu, MXCSR_WRITABLE};
-use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
+use growsdown_cpu::{Descriptor, SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
 
 use crate::abi::signal::{
     sigset_from_words, sigset_words, RtSigframe, SigFpstate, Sigcontext, Sigframe, Siginfo, StackT, Ucontext,
@@ -669,8 +669,7 @@ fn sigcontext(k: &Kernel, fpstate: u32, oldmask: u32) -> Sigcontext {
 /// the GDT has not been filled in (a bare machine in tests).
 fn set_user_seg(k: &mut Kernel, s: SegReg, sel: u16) {
     if k.cpu.load_segment(s, sel).is_err() {
-        k.cpu.segs[s as usize] =
-            Segment { selector: sel, base: 0, limit: u32::MAX, attrs: 0xcf3, usable: true };
+        k.cpu.segs[s as usize] = Segment::loaded(sel, &Descriptor { base: 0, limit: u32::MAX, attrs: 0xcf3 });
     }
 }
 
