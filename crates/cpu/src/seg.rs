@@ -78,7 +78,9 @@ impl Segment {
         }
         let ty = self.attrs & 0xf;
         let code = ty & 0x8 != 0;
-        if (code && (write || ty & 0x2 == 0)) || (!code && write && ty & 0x2 == 0) {
+        // Bit 1 is "readable" for code, "writable" for data; code is never writable.
+        let refused = if code { write || ty & 0x2 == 0 } else { write && ty & 0x2 == 0 };
+        if refused {
             return Err(Exception::GeneralProtection(0));
         }
         let last = offset.checked_add(len.max(1) - 1);
