@@ -64,6 +64,7 @@ build_one() {
     hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
+    simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
     fpbench)
         # Every double operation an x87 instruction, sqrt inline (fsqrt, no errno call).
         "${GLIBC[@]}" -mfpmath=387 -fno-math-errno -o "$bin/$name" "$src/$name.c"
