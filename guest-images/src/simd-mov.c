@@ -15,7 +15,9 @@
  *             fault (#GP, SIGSEGV); the line counts faults and hashes the rest;
  *   page.*    a memory operand crossing into an unmapped page: the handler records
  *             what the faulting instruction had written by then (nothing), maps the
- *             page and returns, so the instruction runs again and completes.
+ *             page and returns, so the instruction runs again and completes;
+ *   mmxfault.* an MMX instruction faulting on its memory operand leaves the x87
+ *             stack as it was: tag and status words of the signal frame's FPU image.
  *
  * Built without -msse: the compiler then emits no MMX/SSE code of its own, so the
  * only such instructions run are those in the asm below (and that is why the asm
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 typedef struct {
     uint8_t b[16];
@@ -493,10 +496,13 @@ static uint8_t *volatile missing;    /* that page */
 static volatile int fault_code;
 static volatile long fault_addr;     /* si_addr - missing (page.*) or si_addr (align.*) */
 static uint8_t snapshot[16];         /* the 16 bytes below `missing` at the fault */
+static volatile unsigned fault_tag, fault_sw; /* x87 tag and status words at the fault */
 
 static void on_segv(int sig, siginfo_t *si, void *ctx) {
-    (void)ctx;
+    struct _libc_fpstate *fp = ((ucontext_t *)ctx)->uc_mcontext.fpregs;
     fault_code = si->si_code;
+    fault_tag = fp ? fp->tag & 0xffff : 0xdead;
+    fault_sw = fp ? fp->sw & 0xffff : 0xdead;
     if (fix_page) {
         volatile uint8_t *p = missing;
         fault_addr = (long)((uint8_t *)si->si_addr - missing);
@@ -641,6 +647,49 @@ static void run_page(int k) {
     fix_page = 0;
 }
 
+/* Every x87 register holding 1.0, two of them on the stack (TOP = 6, six tagged
+ * empty), then an MMX instruction whose memory operand is in the unmapped page `m`:
+ * the frame's tag word is 0x0fff if the x87 state is as before, 0 after the switch to
+ * MMX use (TOP 0, all valid). The registers' contents are set here because what a
+ * signal handler leaves in them differs between kernels. */
+#define FLD8                                                                             \
+    "finit\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\t"          \
+    "fstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\t"   \
+    "fstp %%st(0)\n\t"
+#define MF(n, ins, ...)                                                                  \
+    static void mf_##n(uint8_t *m) { __asm__ volatile(FLD8 ins ::__VA_ARGS__ : "memory"); }
+MF(movq_ld, "movq (%0),%%mm1", "r"(m))
+MF(movq_st, "movq %%mm1,(%0)", "r"(m))
+MF(movntq, "movntq %%mm1,(%0)", "r"(m))
+MF(movd_ld, "movd (%0),%%mm1", "r"(m))
+MF(movd_st, "movd %%mm1,(%0)", "r"(m))
+MF(pinsrw, "pinsrw $1,(%0),%%mm1", "r"(m))
+MF(pshufw, "pshufw $1,(%0),%%mm1", "r"(m))
+MF(pshufb, "pshufb (%0),%%mm1", "r"(m))
+MF(palignr, "palignr $1,(%0),%%mm1", "r"(m))
+MF(punpcklbw, "punpcklbw (%0),%%mm1", "r"(m))
+MF(punpckhdq, "punpckhdq (%0),%%mm1", "r"(m))
+MF(packsswb, "packsswb (%0),%%mm1", "r"(m))
+MF(maskmovq, "maskmovq %%mm2,%%mm1", "D"(m))
+static const struct {
+    const char *name;
+    pagefn_t f;
+} mmxfaults[] = {
+    {"movq_ld", mf_movq_ld}, {"movq_st", mf_movq_st}, {"movntq", mf_movntq},
+    {"movd_ld", mf_movd_ld}, {"movd_st", mf_movd_st}, {"pinsrw", mf_pinsrw},
+    {"pshufw", mf_pshufw},   {"pshufb", mf_pshufb},   {"palignr", mf_palignr},
+    {"punpcklbw", mf_punpcklbw}, {"punpckhdq", mf_punpckhdq}, {"packsswb", mf_packsswb},
+    {"maskmovq", mf_maskmovq},
+};
+
+static void run_mmxfault(int k) {
+    munmap(missing, 4096);
+    fault_tag = fault_sw = 0xffffffff;
+    if (sigsetjmp(jb, 1) == 0) mmxfaults[k].f(missing);
+    clear_mmx();
+    printf("mmxfault.%s si_code=%d tag=%04x sw=%04x\n", mmxfaults[k].name, fault_code, fault_tag, fault_sw);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "verbose") == 0) verbose_name = argv[2];
     init_vals();
@@ -664,5 +713,7 @@ int main(int argc, char **argv) {
     missing = page + 4096;
     if (!verbose_name)
         for (int k = 0; k < (int)(sizeof pages / sizeof pages[0]); k++) run_page(k);
+    if (!verbose_name)
+        for (int k = 0; k < (int)(sizeof mmxfaults / sizeof mmxfaults[0]); k++) run_mmxfault(k);
     return 0;
 }

@@ -28,8 +28,12 @@ type R = Result<(), Exception>;
 trait Vreg {
     /// Register width in bytes.
     const BYTES: usize;
-    /// The entry checks (and, for MMX, the switch of the x87 state to MMX use).
+    /// The entry checks, and for MMX the switch of the x87 state to MMX use, kept
+    /// whatever follows.
     fn enter(cpu: &mut Cpu) -> R;
+    /// Runs `body` after the register file's entry checks; for MMX the x87 state is
+    /// switched to MMX use, unless `body` faults.
+    fn run(cpu: &mut Cpu, body: impl FnOnce(&mut Cpu) -> R) -> R;
     fn get(cpu: &Cpu, i: u8) -> u128;
     fn set(cpu: &mut Cpu, i: u8, v: u128);
 }
@@ -42,6 +46,10 @@ impl Vreg for Mm {
     #[inline(always)]
     fn enter(cpu: &mut Cpu) -> R {
         cpu.mmx_enter()
+    }
+    #[inline(always)]
+    fn run(cpu: &mut Cpu, body: impl FnOnce(&mut Cpu) -> R) -> R {
+        mmx(cpu, body)
     }
     #[inline(always)]
     fn get(cpu: &Cpu, i: u8) -> u128 {
@@ -60,6 +68,11 @@ impl Vreg for Xmm {
         cpu.sse_enter()
     }
     #[inline(always)]
+    fn run(cpu: &mut Cpu, body: impl FnOnce(&mut Cpu) -> R) -> R {
+        cpu.sse_enter()?;
+        body(cpu)
+    }
+    #[inline(always)]
     fn get(cpu: &Cpu, i: u8) -> u128 {
         cpu.xmm(i)
     }
@@ -67,6 +80,22 @@ impl Vreg for Xmm {
     fn set(cpu: &mut Cpu, i: u8, v: u128) {
         cpu.set_xmm(i, v);
     }
+}
+
+/// An MMX instruction: [`Cpu::mmx_enter`], then `body`. If `body` faults (a memory
+/// operand), the x87 TOP and tags are put back: the host's processor leaves them as
+/// they were when an MMX instruction faults (a SIGSEGV frame's FNSAVE image shows
+/// the x87 stack unchanged), and a faulting instruction changes no register.
+/// `body` writes no MMX register before its last fallible step.
+#[inline(always)]
+fn mmx(cpu: &mut Cpu, body: impl FnOnce(&mut Cpu) -> R) -> R {
+    let (top, empty) = (cpu.fpu.top, cpu.fpu.empty);
+    cpu.mmx_enter()?;
+    let r = body(cpu);
+    if r.is_err() {
+        (cpu.fpu.top, cpu.fpu.empty) = (top, empty);
+    }
+    r
 }
 
 /// Operand `n` of register file `V`: its register, or memory read at the
@@ -125,24 +154,27 @@ fn movq_xmm(cpu: &mut Cpu, u: &Uop) -> R {
 
 /// MOVQ mm, mm/m64; MOVQ mm/m64, mm; MOVNTQ m64, mm.
 fn movq_mm(cpu: &mut Cpu, u: &Uop) -> R {
-    cpu.mmx_enter()?;
-    let v = cpu.mm_operand(u, 1)?;
-    cpu.set_mm_operand(u, 0, v)
+    mmx(cpu, |cpu| {
+        let v = cpu.mm_operand(u, 1)?;
+        cpu.set_mm_operand(u, 0, v)
+    })
 }
 
 /// MOVD mm/xmm, r/m32: the doubleword zero-extended to the whole register.
 fn movd_load<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
-    V::enter(cpu)?;
-    let v = cpu.read_op::<u32>(u, 1)?;
-    V::set(cpu, u.r0, u128::from(v));
-    Ok(())
+    V::run(cpu, |cpu| {
+        let v = cpu.read_op::<u32>(u, 1)?;
+        V::set(cpu, u.r0, u128::from(v));
+        Ok(())
+    })
 }
 
 /// MOVD r/m32, mm/xmm: the register's low doubleword.
 fn movd_store<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
-    V::enter(cpu)?;
-    let v = V::get(cpu, u.r1) as u32;
-    cpu.write_op::<u32>(u, 0, v)
+    V::run(cpu, |cpu| {
+        let v = V::get(cpu, u.r1) as u32;
+        cpu.write_op::<u32>(u, 0, v)
+    })
 }
 
 /// MOVNTI m32, r32. It touches no MMX or XMM register, so none of their entry checks
@@ -156,19 +188,21 @@ fn movnti(cpu: &mut Cpu, u: &Uop) -> R {
 /// MOVQ2DQ: "causes a transition from x87 FPU to MMX technology operation").
 fn movq2dq(cpu: &mut Cpu, u: &Uop) -> R {
     cpu.sse_enter()?;
-    cpu.mmx_enter()?;
-    let v = cpu.mm(u.r1);
-    cpu.set_xmm(u.r0, u128::from(v));
-    Ok(())
+    mmx(cpu, |cpu| {
+        let v = cpu.mm(u.r1);
+        cpu.set_xmm(u.r0, u128::from(v));
+        Ok(())
+    })
 }
 
 /// MOVDQ2Q mm, xmm: the low quadword.
 fn movdq2q(cpu: &mut Cpu, u: &Uop) -> R {
     cpu.sse_enter()?;
-    cpu.mmx_enter()?;
-    let v = cpu.xmm(u.r1) as u64;
-    cpu.set_mm(u.r0, v);
-    Ok(())
+    mmx(cpu, |cpu| {
+        let v = cpu.xmm(u.r1) as u64;
+        cpu.set_mm(u.r0, v);
+        Ok(())
+    })
 }
 
 /// MOVSS / MOVSD (F3/F2 0F 10, 0F 11) with `L`-byte scalars: from memory the scalar
@@ -236,7 +270,9 @@ fn movs_dup<const ODD: bool>(cpu: &mut Cpu, u: &Uop) -> R {
 /// prefix). The store is checked as a whole register-width store before any byte is
 /// written, whatever the mask: the SDM leaves faults with unselected bytes
 /// implementation-specific (Vol. 2 MASKMOVDQU), and this host's processor faults on an
-/// unwritable byte of the operand even with an all-zero mask, writing nothing.
+/// unwritable byte of the operand even with an all-zero mask, writing nothing. Unlike
+/// the other MMX instructions, a faulting MASKMOVQ has switched the x87 state to MMX
+/// use on the host (TOP 0, all tags valid in the SIGSEGV frame), so it is not undone.
 fn maskmov<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
     V::enter(cpu)?;
     let data = V::get(cpu, u.r1).to_le_bytes();
@@ -258,37 +294,40 @@ fn maskmov<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
 /// MOVMSKPS (`L` = 4), MOVMSKPD (8), PMOVMSKB (1): the top bit of each `L`-byte lane,
 /// lane k in bit k of the general register, the rest cleared.
 fn movmsk<V: Vreg, const L: usize>(cpu: &mut Cpu, u: &Uop) -> R {
-    V::enter(cpu)?;
-    let v = V::get(cpu, u.r1);
-    let mut m = 0u32;
-    for k in 0..V::BYTES / L {
-        m |= ((lane::<L>(v, k) >> (8 * L - 1)) as u32 & 1) << k;
-    }
-    cpu.regs[usize::from(u.r0 & 7)] = m;
-    Ok(())
+    V::run(cpu, |cpu| {
+        let v = V::get(cpu, u.r1);
+        let mut m = 0u32;
+        for k in 0..V::BYTES / L {
+            m |= ((lane::<L>(v, k) >> (8 * L - 1)) as u32 & 1) << k;
+        }
+        cpu.regs[usize::from(u.r0 & 7)] = m;
+        Ok(())
+    })
 }
 
 /// PEXTRW r32, mm/xmm, imm8: the selected word zero-extended; the index is taken
 /// modulo the number of words.
 fn pextrw<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
-    V::enter(cpu)?;
-    let k = usize::from(u.immediate8()) & (V::BYTES / 2 - 1);
-    let w = lane::<2>(V::get(cpu, u.r1), k) as u32;
-    cpu.regs[usize::from(u.r0 & 7)] = w;
-    Ok(())
+    V::run(cpu, |cpu| {
+        let k = usize::from(u.immediate8()) & (V::BYTES / 2 - 1);
+        let w = lane::<2>(V::get(cpu, u.r1), k) as u32;
+        cpu.regs[usize::from(u.r0 & 7)] = w;
+        Ok(())
+    })
 }
 
 /// PINSRW mm/xmm, r32/m16, imm8: the low word of the source into the selected word.
 fn pinsrw<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
-    V::enter(cpu)?;
-    let w = match u.op_kind(1) {
-        OpKind::Memory => cpu.read_vec_operand(u)?,
-        _ => u128::from(cpu.regs[usize::from(u.r1 & 7)]),
-    };
-    let k = usize::from(u.immediate8()) & (V::BYTES / 2 - 1);
-    let d = V::get(cpu, u.r0);
-    V::set(cpu, u.r0, with_lane::<2>(d, k, w));
-    Ok(())
+    V::run(cpu, |cpu| {
+        let w = match u.op_kind(1) {
+            OpKind::Memory => cpu.read_vec_operand(u)?,
+            _ => u128::from(cpu.regs[usize::from(u.r1 & 7)]),
+        };
+        let k = usize::from(u.immediate8()) & (V::BYTES / 2 - 1);
+        let d = V::get(cpu, u.r0);
+        V::set(cpu, u.r0, with_lane::<2>(d, k, w));
+        Ok(())
+    })
 }
 
 // ---- shuffles, unpacks, packs: dst := f(dst, src, imm8) ----
@@ -297,11 +336,12 @@ fn pinsrw<V: Vreg>(cpu: &mut Cpu, u: &Uop) -> R {
 /// memory), then replace the destination register.
 #[inline(always)]
 fn combine<V: Vreg>(cpu: &mut Cpu, u: &Uop, f: impl Fn(u128, u128, u8) -> u128) -> R {
-    V::enter(cpu)?;
-    let s = operand::<V>(cpu, u, 1)?;
-    let d = V::get(cpu, u.r0);
-    V::set(cpu, u.r0, f(d, s, u.immediate8()) & ones(V::BYTES));
-    Ok(())
+    V::run(cpu, |cpu| {
+        let s = operand::<V>(cpu, u, 1)?;
+        let d = V::get(cpu, u.r0);
+        V::set(cpu, u.r0, f(d, s, u.immediate8()) & ones(V::BYTES));
+        Ok(())
+    })
 }
 
 /// PSHUFW (MMX, words), PSHUFD (doublewords), PSHUFLW (`FIRST` = 0) and PSHUFHW
