@@ -64,6 +64,9 @@ build_one() {
     hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
+    simd-float)
+        "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
+        ;;
     fpbench)
         # Every double operation an x87 instruction, sqrt inline (fsqrt, no errno call).
         "${GLIBC[@]}" -mfpmath=387 -fno-math-errno -o "$bin/$name" "$src/$name.c"
@@ -134,7 +137,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench)
+     membench fpbench faultbench simd-float)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -45,8 +45,8 @@
 use crate::exception::Exception;
 use crate::fpu::float80::{self, Env, Unp, F80};
 use crate::fpu::{
-    MXCSR_DAZ, MXCSR_DE, MXCSR_FLAGS, MXCSR_FZ, MXCSR_IE, MXCSR_MASKS, MXCSR_OE, MXCSR_PE,
-    MXCSR_RC, MXCSR_UE, MXCSR_ZE,
+    MXCSR_DAZ, MXCSR_DE, MXCSR_FLAGS, MXCSR_FZ, MXCSR_IE, MXCSR_MASKS, MXCSR_OE, MXCSR_PE, MXCSR_RC,
+    MXCSR_UE, MXCSR_ZE,
 };
 use crate::handlers;
 use crate::state::Cpu;
@@ -272,9 +272,7 @@ fn inexact_unbounded(l: Lane, daz: bool) -> bool {
         Elem::Sub => float80::add(&mut env, x, y, true),
         Elem::Mul => float80::mul(&mut env, x, y),
         Elem::Div => float80::div(&mut env, x, y),
-        Elem::Narrow if y.sig != 0 && y.exp() != 0x7fff => {
-            float80::round_unp(&mut env, Unp::of(y), 24)
-        }
+        Elem::Narrow if y.sig != 0 && y.exp() != 0x7fff => float80::round_unp(&mut env, Unp::of(y), 24),
         Elem::Narrow => y,
     };
     env.flags & float80::PE != 0
