@@ -284,31 +284,32 @@ struct form {
     const char *name;
     fn_t f;
     int type, lanes, arity;
-    int out; /* what the result is beside XMM0 and MXCSR */
+    int out;   /* what the result is beside XMM0 and MXCSR */
+    int exact; /* no rounding: only IE and DE, so fewer modes (compares, MIN, MAX) */
 };
 enum { OUT_XMM, OUT_GPR, OUT_MM };
 
-#define F2(n, t, l, a) {#n "_r", n##_r, t, l, a, OUT_XMM}, {#n "_m", n##_m, t, l, a, OUT_XMM},
-#define FO(n, t, l, o) {#n "_r", n##_r, t, l, UN, o}, {#n "_m", n##_m, t, l, UN, o},
-#define FC(n, t) {#n "_r", n##_r, t, 1, BIN2, OUT_GPR}, {#n "_m", n##_m, t, 1, BIN2, OUT_GPR},
+#define F2(n, t, l, a) {#n "_r", n##_r, t, l, a, OUT_XMM, 0}, {#n "_m", n##_m, t, l, a, OUT_XMM, 0},
+#define FE(n, t, l) {#n "_r", n##_r, t, l, BIN2, OUT_XMM, 1}, {#n "_m", n##_m, t, l, BIN2, OUT_XMM, 1},
+#define FO(n, t, l, o) {#n "_r", n##_r, t, l, UN, o, 0}, {#n "_m", n##_m, t, l, UN, o, 0},
+#define FC(n, t) {#n "_r", n##_r, t, 1, BIN2, OUT_GPR, 1}, {#n "_m", n##_m, t, 1, BIN2, OUT_GPR, 1},
 #define FCMP8(n, t, l)                                                                \
-    F2(n##0, t, l, BIN2) F2(n##1, t, l, BIN2) F2(n##2, t, l, BIN2)                    \
-    F2(n##3, t, l, BIN2) F2(n##4, t, l, BIN2) F2(n##5, t, l, BIN2)                    \
-    F2(n##6, t, l, BIN2) F2(n##7, t, l, BIN2)
+    FE(n##0, t, l) FE(n##1, t, l) FE(n##2, t, l) FE(n##3, t, l) FE(n##4, t, l)        \
+    FE(n##5, t, l) FE(n##6, t, l) FE(n##7, t, l)
 
 static const struct form forms[] = {
     F2(addps, S, 4, BIN2) F2(addss, S, 1, BIN2) F2(addpd, D, 2, BIN2) F2(addsd, D, 1, BIN2)
     F2(subps, S, 4, BIN2) F2(subss, S, 1, BIN2) F2(subpd, D, 2, BIN2) F2(subsd, D, 1, BIN2)
     F2(mulps, S, 4, BIN2) F2(mulss, S, 1, BIN2) F2(mulpd, D, 2, BIN2) F2(mulsd, D, 1, BIN2)
     F2(divps, S, 4, BIN2) F2(divss, S, 1, BIN2) F2(divpd, D, 2, BIN2) F2(divsd, D, 1, BIN2)
-    F2(minps, S, 4, BIN2) F2(minss, S, 1, BIN2) F2(minpd, D, 2, BIN2) F2(minsd, D, 1, BIN2)
-    F2(maxps, S, 4, BIN2) F2(maxss, S, 1, BIN2) F2(maxpd, D, 2, BIN2) F2(maxsd, D, 1, BIN2)
+    FE(minps, S, 4) FE(minss, S, 1) FE(minpd, D, 2) FE(minsd, D, 1)
+    FE(maxps, S, 4) FE(maxss, S, 1) FE(maxpd, D, 2) FE(maxsd, D, 1)
     F2(sqrtps, S, 4, UN) F2(sqrtss, S, 1, UN) F2(sqrtpd, D, 2, UN) F2(sqrtsd, D, 1, UN)
     F2(rcpps, S, 4, UN) F2(rcpss, S, 1, UN) F2(rsqrtps, S, 4, UN) F2(rsqrtss, S, 1, UN)
     F2(addsubps, S, 4, BIN2) F2(addsubpd, D, 2, BIN2)
     F2(haddps, S, 4, HOR) F2(haddpd, D, 2, HOR) F2(hsubps, S, 4, HOR) F2(hsubpd, D, 2, HOR)
     FCMP8(cmpps, S, 4) FCMP8(cmpss, S, 1) FCMP8(cmppd, D, 2) FCMP8(cmpsd, D, 1)
-    F2(cmpps11, S, 4, BIN2) F2(cmpsd253, D, 1, BIN2)
+    FE(cmpps11, S, 4) FE(cmpsd253, D, 1)
     FC(comiss, S) FC(ucomiss, S) FC(comisd, D) FC(ucomisd, D)
     F2(cvtps2pd, S, 2, UN) F2(cvtpd2ps, D, 2, UN) F2(cvtss2sd, S, 1, UN)
     F2(cvtsd2ss, D, 1, UN) F2(cvtdq2ps, I, 4, UN) F2(cvtps2dq, S, 4, UN)
@@ -394,7 +395,6 @@ static void run_one(const struct form *fm, const v128 *a, const v128 *b, uint32_
         fx_in[2] = fx_in[3] = fx_in[4] = 0;
     }
     gres = 0;
-    memset(fx_out, 0, sizeof fx_out);
     if (xm) {
         trapped = 0;
         if (sigsetjmp(jb, 0) == 0)
@@ -556,10 +556,19 @@ int main(int argc, char **argv)
         modes[n_modes++] = 0x4000 | 0x1380; /* RC up, OE and UE unmasked */
         modes[n_modes++] = 0x6000;          /* RC toward zero, all unmasked */
     }
+    /* the exact forms: DAZ and FZ off and on (RC varied along), or for xm IE, DE,
+     * all unmasked, with and without DAZ */
+    static const uint32_t exact_modes[] = {0x1f80, 0x1fc0, 0xff80, 0xdfc0};
+    static const uint32_t exact_xm_modes[] = {0x1f00, 0x1e80, 0x1ec0, 0x0000, 0x8040};
     for (unsigned i = 0; i < N_FORMS; i++) {
         if (only && strcmp(only, forms[i].name))
             continue;
-        run_form(&forms[i], modes, n_modes);
+        if (forms[i].exact && xm)
+            run_form(&forms[i], exact_xm_modes, 5);
+        else if (forms[i].exact)
+            run_form(&forms[i], exact_modes, 4);
+        else
+            run_form(&forms[i], modes, n_modes);
     }
     return 0;
 }
