@@ -49,6 +49,7 @@ use crate::fpu::{
     MXCSR_UE, MXCSR_ZE,
 };
 use crate::handlers;
+use crate::mmu::CR4_OSXMMEXCPT;
 use crate::state::Cpu;
 use crate::table::Table;
 use crate::uop::Uop;
@@ -74,6 +75,17 @@ fn unmasked(mxcsr: u32) -> u32 {
     !(mxcsr >> 7) & MXCSR_FLAGS
 }
 
+/// The fault an unmasked exception raises: #XM, or #UD while the OS has not set
+/// CR4.OSXMMEXCPT to say it handles #XM (SDM Vol. 3A §13.1.4, Table 13-1).
+#[cold]
+fn xm(cpu: &Cpu) -> Exception {
+    if cpu.mmu.cr4() & CR4_OSXMMEXCPT != 0 {
+        Exception::SimdFloatingPoint
+    } else {
+        Exception::InvalidOpcode
+    }
+}
+
 /// For an instruction that cannot overflow or underflow: merges the flags of its
 /// host run into MXCSR, or raises #XM with the flags the hardware leaves (see the
 /// module doc). `Ok`: the caller writes the destination.
@@ -86,7 +98,7 @@ pub(super) fn signal(cpu: &mut Cpu, flags: u32) -> R {
     }
     let pre = flags & PRE;
     cpu.fpu.mxcsr |= if pre & unmasked != 0 { pre } else { flags };
-    Err(Exception::SimdFloatingPoint)
+    Err(xm(cpu))
 }
 
 /// What one result element of an instruction that can overflow or underflow
@@ -203,7 +215,7 @@ fn signal_unmasked_ou(cpu: &mut Cpu, flags: u32, op: Elem, sh: u8, a: u128, b: u
         return Ok(());
     }
     cpu.fpu.mxcsr |= all;
-    Err(Exception::SimdFloatingPoint)
+    Err(xm(cpu))
 }
 
 /// The flags one element raises under the guest's masks (module doc).
