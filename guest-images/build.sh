@@ -65,6 +65,9 @@ build_one() {
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
+    simd-float)
+        "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
+        ;;
     fpbench)
         # Every double operation an x87 instruction, sqrt inline (fsqrt, no errno call).
         "${GLIBC[@]}" -mfpmath=387 -fno-math-errno -o "$bin/$name" "$src/$name.c"
@@ -136,7 +139,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench trapflag segments simd-int ldt simd-mov)
+     membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
