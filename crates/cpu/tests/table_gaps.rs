@@ -1,6 +1,7 @@
 //! The dispatch table checked for gaps: every instruction a CPL-3 program may execute
-//! on the processor our CPUID describes (an i686: 8086..486 integer instructions, the
-//! x87, CMOV, CX8, RDTSC, CPUID, multi-byte NOP) must have a handler, apart from the
+//! on the processor our CPUID describes (8086..486 integer instructions, the x87, CMOV,
+//! CX8, RDTSC, CPUID, multi-byte NOP, MMX, FXSR, SSE, SSE2, SSE3, SSSE3, CLFLUSH) must
+//! have a handler, apart from the
 //! named gaps below. A new handler for a listed gap, or a new gap, fails this test, so
 //! the list always says exactly what is missing.
 
@@ -23,6 +24,13 @@ const CLAIMED: &[F] = &[
     F::CPUID,
     F::MULTIBYTENOP,
     F::PAUSE,
+    F::MMX,
+    F::FXSR,
+    F::SSE,
+    F::SSE2,
+    F::SSE3,
+    F::SSSE3,
+    F::CLFSH,
 ];
 
 /// Known gaps, each with why it is acceptable for now. They raise #UD (SIGILL).

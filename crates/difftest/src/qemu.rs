@@ -50,7 +50,7 @@ use growsdown_cpu::fpu::float80::F80;
 
 /// CPUID.1:EDX bit → QEMU feature name, for building a `-cpu` model with exactly
 /// growsdown's features.
-const FEATURE_NAMES: [(u32, &str); 20] = [
+const FEATURE_NAMES: [(u32, &str); 22] = [
     (0, "fpu"),
     (1, "vme"),
     (2, "de"),
@@ -68,22 +68,33 @@ const FEATURE_NAMES: [(u32, &str); 20] = [
     (15, "cmov"),
     (16, "pat"),
     (17, "pse36"),
+    (19, "clflush"),
     (23, "mmx"),
     (24, "fxsr"),
     (25, "sse"),
+    (26, "sse2"),
 ];
 
+/// CPUID.1:ECX bit → QEMU feature name.
+const FEATURE_NAMES_ECX: [(u32, &str); 2] = [(0, "pni"), (9, "ssse3")];
+
 /// A QEMU `-cpu` model reporting growsdown's CPUID (vendor, family/model/stepping,
-/// leaf-1 EDX features, maximum leaves), starting from QEMU's featureless `base`.
+/// leaf-1 EDX and ECX features, maximum leaves), starting from QEMU's featureless
+/// `base`.
 ///
 /// Measured with qemu-i386 7.2: leaf 0 and leaf 1 EAX/ECX/EDX then equal ours; QEMU
 /// still puts the CLFLUSH line size (8) in leaf-1 EBX bits 15:8 and the vendor
 /// string in leaf 0x80000000 EBX/ECX/EDX, which is why difftest answers CPUID itself.
 pub fn cpu_model() -> String {
-    use growsdown_cpu::cpuid::{FEATURES_EDX, SIGNATURE, VENDOR};
+    use growsdown_cpu::cpuid::{FEATURES_ECX, FEATURES_EDX, SIGNATURE, VENDOR};
     let mut m = String::from("base");
     for (bit, name) in FEATURE_NAMES {
         if FEATURES_EDX & (1 << bit) != 0 {
+            m.push_str(&format!(",{name}=on"));
+        }
+    }
+    for (bit, name) in FEATURE_NAMES_ECX {
+        if FEATURES_ECX & (1 << bit) != 0 {
             m.push_str(&format!(",{name}=on"));
         }
     }

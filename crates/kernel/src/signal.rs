@@ -6,8 +6,10 @@
 //!   20). The guest is an ordinary program whose native run is not init, so its
 //!   default actions apply even though the mini-kernel numbers it 1.
 //! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (linux24.md §6.3), not the
-//!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses,
-//!   and the CPU has no SSE, so nothing in a handler needs more than 8 bytes.
+//!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses.
+//!   A known difference now that the CPU has SSE: a handler compiled to assume
+//!   today's alignment (ESP+4 a multiple of 16 at entry) that keeps vectors on its
+//!   stack with MOVAPS may fault here where it would not natively.
 //! * **Stop signals** (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) with the default action are
 //!   discarded with a log line: there is no job control to resume the task.
 //! * **Core dumps** are never written; RLIMIT_CORE is 0 by default, so `core` is false.
