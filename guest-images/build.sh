@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | procids)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     fpbench)
@@ -134,7 +134,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench)
+     membench fpbench faultbench procids)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -114,7 +114,7 @@ impl Kernel {
         }
         let mut cpu = Cpu::new(config.mem_bytes);
         let frames = crate::mm::frames::FrameAllocator::new(&mut cpu.mmu.phys);
-        let mut task = Task::new(1, "init", "");
+        let mut task = Task::new(crate::exit::INIT_PID, "init", "");
         if let Some(s) = config.stack_limit {
             task.rlim[crate::task::RLIMIT_STACK].cur = s;
         }
@@ -141,7 +141,7 @@ impl Kernel {
         Ok(k)
     }
 
-    /// Runs the guest until init (pid 1, the process the machine started with) exits
+    /// Runs the guest until init (the process the machine started with) exits
     /// or is killed; returns its status. Other processes still alive then are killed
     /// (see [`crate::exit`]).
     pub fn run(&mut self) -> ExitStatus {

@@ -1,0 +1,384 @@
+//! `/proc` as the guest sees it: the process directories are the guest kernel's own
+//! (today's `proc_pid_lookup` in a pid namespace that holds the guest's processes
+//! only), never the host's.
+//!
+//! ## The walk
+//!
+//! Every path a system call takes is first walked here, one component at a time, as
+//! `link_path_walk` does: from `/`, the working directory or a directory fd, through
+//! `.`, `..` and symbolic links (at most 40: ELOOP), holding `O_PATH` descriptors only
+//! (nothing is read or changed). When the walk stands on the root of a procfs mount,
+//! the next component is looked up in the guest kernel:
+//!
+//! * `self` and `thread-self` are the calling guest process;
+//! * a number is the guest process with that pid if it exists (zombies included, as
+//!   in Linux), and ENOENT otherwise: a host process is never reached, whatever its
+//!   number, by an absolute path, a relative one, `..`, or a symbolic link into /proc;
+//! * any other name (`cpuinfo`, `sys`, ...) is the host's.
+//!
+//! A path that never enters a process directory goes to the host as the guest gave
+//! it ([`Lookup::Host`]). The host resolves it again, so a symbolic link that another
+//! host process swaps between the walk and the call is not seen; guest processes do
+//! not run in between.
+//!
+//! ## A guest process's directory
+//!
+//! [`PidEntry`] lists what `/proc/<pid>/` (and `/proc/<pid>/task/<pid>/`) holds; any
+//! other name there is ENOENT. `exe`, `fd/N` and the namespace entries (`mounts`,
+//! `mountinfo`, `net/...`, which describe the host's mount and network namespaces that
+//! a native process shares) are served from host objects: the program's file, the
+//! guest fd's host file, the emulator's own entry. `maps` and `status` are written from
+//! the guest kernel's state. The directories themselves (`/proc/<pid>`, `fd`) can be
+//! stat'ed but not opened or entered (EACCES): their listings are not emulated.
+//! docs/architecture.md ("/proc and pids") has the whole list.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use crate::errno::{host_errno, Errno, EACCES, ELOOP, ENOENT, ENOTDIR};
+use crate::sched::TaskState;
+use crate::task::Task;
+use crate::Kernel;
+
+/// `PROC_SUPER_MAGIC`.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// `PROC_ROOT_INO`: the inode number of a procfs mount's root.
+const PROC_ROOT_INO: u64 = 1;
+/// `MAXSYMLINKS` of today's namei.
+const MAXSYMLINKS: u32 = 40;
+
+/// Where a guest path leads.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Outside every process directory: the host resolves the path as given.
+    Host,
+    /// `/proc/self` or `/proc/thread-self` itself, not followed (readlink, lstat).
+    SelfLink { pid: u32, thread: bool },
+    /// An entry of the directory of guest process `pid`.
+    Pid { pid: u32, entry: PidEntry },
+}
+
+/// What a guest process's `/proc/<pid>/` directory holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PidEntry {
+    /// `/proc/<pid>`, `/proc/<pid>/task`, `/proc/<pid>/task/<pid>`.
+    Dir,
+    /// `exe`: a symbolic link to the program.
+    Exe,
+    /// `maps`: `proc_pid_maps` of the guest's VMAs.
+    Maps,
+    /// `status`: identity, state and signal masks.
+    Status,
+    /// `fd`: the directory of open descriptors.
+    FdDir,
+    /// `fd/N`: the guest fd's file, as the host fd behind it.
+    Fd { host: i32 },
+    /// `mounts`, `mountinfo`, `net/...`: the namespace's, the same for every process.
+    Namespace(Vec<u8>),
+}
+
+/// Entries that describe a namespace the guest shares with the emulator, not the
+/// process: served from the emulator's own `/proc/self/`.
+const NAMESPACE_ENTRIES: [&[u8]; 3] = [b"mounts", b"mountinfo", b"net"];
+
+/// `openat(dir, name, O_PATH | O_NOFOLLOW)`.
+fn open_path(dir: i32, name: &[u8], follow: bool) -> Result<OwnedFd, Errno> {
+    let c = CString::new(name).map_err(|_| ENOENT)?;
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    // SAFETY: `c` is NUL-terminated and outlives the call.
+    let fd = unsafe { libc::openat(dir, c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC | nofollow) };
+    if fd < 0 {
+        return Err(host_errno());
+    }
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn lstat_at(dir: i32, name: &[u8]) -> Result<libc::stat, Errno> {
+    let c = CString::new(name).map_err(|_| ENOENT)?;
+    // SAFETY: `st` is a valid out-pointer; `c` is NUL-terminated.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstatat(dir, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) < 0 {
+            return Err(host_errno());
+        }
+        Ok(st)
+    }
+}
+
+fn readlink_at(dir: i32, name: &[u8]) -> Result<Vec<u8>, Errno> {
+    let c = CString::new(name).map_err(|_| ENOENT)?;
+    let mut t = vec![0u8; crate::syscall::fs::PATH_MAX];
+    // SAFETY: `t` has `t.len()` writable bytes; `c` is NUL-terminated.
+    let n = unsafe { libc::readlinkat(dir, c.as_ptr(), t.as_mut_ptr().cast(), t.len()) };
+    if n < 0 {
+        return Err(host_errno());
+    }
+    t.truncate(n as usize);
+    Ok(t)
+}
+
+/// Whether host descriptor `fd` is the root directory of a procfs mount.
+pub fn is_proc_root(fd: i32) -> bool {
+    // SAFETY: `st` and `sf` are valid out-pointers.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) < 0 || st.st_ino != PROC_ROOT_INO {
+            return false;
+        }
+        let mut sf: libc::statfs = std::mem::zeroed();
+        libc::fstatfs(fd, &mut sf) == 0 && sf.f_type as i64 == PROC_SUPER_MAGIC
+    }
+}
+
+/// A directory-entry name under /proc that names a process (`name_to_int` accepts
+/// only decimal digits).
+pub fn is_pid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(u8::is_ascii_digit)
+}
+
+/// The guest process a procfs-root name stands for: `self`, `thread-self` or a pid.
+/// `Ok(None)`: not a process name (the host's entry). ENOENT for a pid that is not a
+/// guest's.
+fn pid_of(k: &Kernel, name: &[u8]) -> Result<Option<(u32, bool)>, Errno> {
+    match name {
+        b"self" => return Ok(Some((k.task.pid, false))),
+        b"thread-self" => return Ok(Some((k.task.pid, true))),
+        _ => {}
+    }
+    if !is_pid_name(name) {
+        return Ok(None);
+    }
+    // `name_to_int` refuses a leading zero; an overflowing number is no pid either.
+    let pid = std::str::from_utf8(name).ok().filter(|s| !s.starts_with('0')).and_then(|s| s.parse::<u32>().ok());
+    match pid {
+        Some(p) if k.find_task(p).is_some() => Ok(Some((p, false))),
+        _ => Err(ENOENT),
+    }
+}
+
+/// What `rest` (the components after `/proc/<pid>/`) names in guest process `pid`'s
+/// directory; ENOENT for anything it does not hold.
+fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
+    let t = k.find_task(pid).ok_or(ENOENT)?;
+    let me = pid.to_string().into_bytes();
+    let rest = match rest {
+        [task] if task == b"task" => return Ok(PidEntry::Dir),
+        [task, tid, tail @ ..] if task == b"task" => {
+            if *tid != me {
+                return Err(ENOENT);
+            }
+            tail
+        }
+        r => r,
+    };
+    Ok(match rest {
+        [] => PidEntry::Dir,
+        [n] if n == b"exe" => PidEntry::Exe,
+        [n] if n == b"maps" => PidEntry::Maps,
+        [n] if n == b"status" => PidEntry::Status,
+        [n] if n == b"fd" => PidEntry::FdDir,
+        [n, fd] if n == b"fd" => {
+            let fd = std::str::from_utf8(fd).ok().filter(|s| is_pid_name(s.as_bytes())).ok_or(ENOENT)?;
+            let fd = fd.parse::<u32>().map_err(|_| ENOENT)?;
+            PidEntry::Fd { host: t.files.host(fd).map_err(|_| ENOENT)? }
+        }
+        [n, ..] if NAMESPACE_ENTRIES.contains(&n.as_slice()) => PidEntry::Namespace(rest.join(&b'/')),
+        _ => return Err(ENOENT),
+    })
+}
+
+/// The walk's position.
+enum At {
+    /// A host directory (`O_PATH`).
+    Host(OwnedFd),
+    /// Inside guest process `pid`'s directory, `rest` below it; `root` is the procfs
+    /// root it was entered from (for `..`).
+    Pid { pid: u32, rest: Vec<Vec<u8>>, root: OwnedFd },
+}
+
+/// Walks `path` from host directory `dirfd` (a host fd or `AT_FDCWD`) and says where
+/// it leads (see the module doc). `follow`: whether a symbolic link in the last
+/// component is followed. Errors are those the walk itself meets (ENOENT, ENOTDIR,
+/// EACCES, ELOOP on a directory component; ENOENT for a process that is not a
+/// guest's); a missing last component is no error (the caller may create it).
+pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Lookup, Errno> {
+    use std::collections::VecDeque;
+    let start: &[u8] = if path.first() == Some(&b'/') { b"/" } else { b"." };
+    let base = if path.first() == Some(&b'/') { libc::AT_FDCWD } else { dirfd };
+    let mut at = At::Host(open_path(base, start, true)?);
+    let split = |p: &[u8]| -> VecDeque<Vec<u8>> {
+        let mut q: VecDeque<Vec<u8>> = p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect();
+        // A trailing slash follows the last component, as a following "." would.
+        if p.len() > 1 && p.ends_with(b"/") {
+            q.push_back(b".".to_vec());
+        }
+        q
+    };
+    let mut queue = split(path);
+    let mut links = 0u32;
+    while let Some(name) = queue.pop_front() {
+        let last = queue.is_empty();
+        if name == b"." {
+            continue;
+        }
+        at = match at {
+            At::Pid { pid, mut rest, root } => {
+                if name == b".." {
+                    if rest.pop().is_none() {
+                        At::Host(root)
+                    } else {
+                        At::Pid { pid, rest, root }
+                    }
+                } else {
+                    rest.push(name);
+                    match entry(k, pid, &rest)? {
+                        PidEntry::Exe if !last => return Err(ENOTDIR),
+                        // A descriptor's file is followed to the host object behind it
+                        // (this process's own host fd).
+                        PidEntry::Fd { host } if !last => {
+                            At::Host(open_path(libc::AT_FDCWD, format!("/proc/self/fd/{host}").as_bytes(), true)?)
+                        }
+                        _ => At::Pid { pid, rest, root },
+                    }
+                }
+            }
+            At::Host(cur) => {
+                if is_proc_root(cur.as_raw_fd()) {
+                    if let Some((pid, thread)) = pid_of(k, &name)? {
+                        if last && !follow && !is_pid_name(&name) {
+                            return Ok(Lookup::SelfLink { pid, thread });
+                        }
+                        let rest = if thread { vec![b"task".to_vec(), pid.to_string().into_bytes()] } else { Vec::new() };
+                        at = At::Pid { pid, rest, root: cur };
+                        continue;
+                    }
+                }
+                if name == b".." {
+                    At::Host(open_path(cur.as_raw_fd(), b"..", true)?)
+                } else {
+                    let st = match lstat_at(cur.as_raw_fd(), &name) {
+                        Ok(st) => st,
+                        Err(_) if last => return Ok(Lookup::Host),
+                        Err(e) => return Err(e),
+                    };
+                    let kind = st.st_mode & libc::S_IFMT;
+                    if kind == libc::S_IFLNK && (follow || !last) {
+                        links += 1;
+                        if links > MAXSYMLINKS {
+                            return Err(ELOOP);
+                        }
+                        let target = readlink_at(cur.as_raw_fd(), &name)?;
+                        let mut q = split(&target);
+                        q.extend(queue);
+                        queue = q;
+                        if target.first() == Some(&b'/') {
+                            At::Host(open_path(libc::AT_FDCWD, b"/", true)?)
+                        } else {
+                            At::Host(cur)
+                        }
+                    } else if last {
+                        return Ok(Lookup::Host);
+                    } else if kind == libc::S_IFDIR {
+                        At::Host(open_path(cur.as_raw_fd(), &name, false)?)
+                    } else {
+                        return Err(ENOTDIR);
+                    }
+                }
+            }
+        };
+    }
+    match at {
+        At::Host(_) => Ok(Lookup::Host),
+        At::Pid { pid, rest, .. } => Ok(Lookup::Pid { pid, entry: entry(k, pid, &rest)? }),
+    }
+}
+
+/// The host path that stands for a guest process's entry in calls that only look at
+/// it (stat, access) or that procfs refuses to let change it (chmod, unlink, ...): the
+/// emulator's own entry of the same kind, or the object behind it. `follow`: whether
+/// `exe` is followed to the program. The directories are EACCES for calls that would
+/// enter them (see the module doc); callers that only stat them pass `dirs`.
+pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: bool) -> Result<Vec<u8>, Errno> {
+    Ok(match entry {
+        PidEntry::Dir if dirs => b"/proc/self".to_vec(),
+        PidEntry::FdDir if dirs => b"/proc/self/fd".to_vec(),
+        PidEntry::Dir | PidEntry::FdDir => return Err(EACCES),
+        PidEntry::Exe if follow => exe_path(k.find_task(pid).ok_or(ENOENT)?),
+        PidEntry::Exe => b"/proc/self/exe".to_vec(),
+        PidEntry::Maps => b"/proc/self/maps".to_vec(),
+        PidEntry::Status => b"/proc/self/status".to_vec(),
+        PidEntry::Fd { host } => format!("/proc/self/fd/{host}").into_bytes(),
+        PidEntry::Namespace(p) => [b"/proc/self/".as_slice(), p].concat(),
+    })
+}
+
+/// The program's path as `/proc/<pid>/exe` shows it.
+pub fn exe_path(t: &Task) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    match std::fs::canonicalize(&t.exe) {
+        Ok(p) => p.as_os_str().as_bytes().to_vec(),
+        Err(_) => t.exe.as_bytes().to_vec(),
+    }
+}
+
+/// The text of `/proc/<pid>/maps`: one 2.4 `proc_pid_maps` line per VMA.
+pub fn maps(t: &Task) -> String {
+    let mut s = String::new();
+    for v in &t.mm.mmap {
+        s.push_str(&v.maps_line());
+        s.push('\n');
+    }
+    s
+}
+
+/// The text of `/proc/<pid>/status` (today's `proc_pid_status`), the lines the guest
+/// kernel knows: name, umask, state, the guest pids, the host's credentials (the
+/// guest runs with the emulator's), one thread, the signal masks.
+pub fn status(k: &Kernel, t: &Task) -> String {
+    use std::fmt::Write;
+    let umask = if t.pid == k.task.pid { crate::fork::host_umask() } else { t.umask };
+    let state = match &t.state {
+        TaskState::Running => "R (running)",
+        TaskState::Interruptible(_) => "S (sleeping)",
+        TaskState::VforkWait { .. } => "D (disk sleep)",
+        TaskState::Zombie(_) | TaskState::Dead => "Z (zombie)",
+    };
+    let (mut ru, mut eu, mut su, mut rg, mut eg, mut sg) = (0, 0, 0, 0, 0, 0);
+    // SAFETY: six valid out-pointers.
+    unsafe {
+        libc::getresuid(&mut ru, &mut eu, &mut su);
+        libc::getresgid(&mut rg, &mut eg, &mut sg);
+    }
+    let pending = t.sig.pending.iter().fold(0u64, |m, i| m | 1u64 << ((i.signo - 1) & 63));
+    let (mut ign, mut cgt) = (0u64, 0u64);
+    for (i, a) in t.sig.actions.iter().enumerate().take(64) {
+        match a.handler {
+            crate::signal::SIG_DFL => {}
+            crate::signal::SIG_IGN => ign |= 1 << i,
+            _ => cgt |= 1 << i,
+        }
+    }
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "Name:\t{}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
+         TracerPid:\t0\nUid:\t{ru}\t{eu}\t{su}\t{eu}\nGid:\t{rg}\t{eg}\t{sg}\t{eg}\nNStgid:\t{pid}\nNSpid:\t{pid}\n\
+         Threads:\t1\nSigPnd:\t{pending:016x}\nShdPnd:\t0000000000000000\nSigBlk:\t{:016x}\n\
+         SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n",
+        t.comm,
+        t.ppid,
+        t.sig.blocked,
+        pid = t.pid,
+    );
+    s
+}
+
+/// A readlink of `/proc/self` or `/proc/thread-self`: `<pid>` or `<pid>/task/<pid>`.
+pub fn self_link(pid: u32, thread: bool) -> Vec<u8> {
+    if thread {
+        format!("{pid}/task/{pid}").into_bytes()
+    } else {
+        pid.to_string().into_bytes()
+    }
+}
