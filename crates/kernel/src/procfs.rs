@@ -69,6 +69,10 @@ pub enum PidEntry {
     Maps,
     /// `status`: identity, state and signal masks.
     Status,
+    /// `cmdline`, `environ`: the argument and environment strings in the process's
+    /// memory (`mm->arg_start..arg_end`, `env_start..env_end`).
+    Cmdline,
+    Environ,
     /// `fd`: the directory of open descriptors.
     FdDir,
     /// `fd/N`: the guest fd's file, as the host fd behind it.
@@ -120,12 +124,21 @@ fn readlink_at(dir: i32, name: &[u8]) -> Result<Vec<u8>, Errno> {
 
 /// Whether host descriptor `fd` is the root directory of a procfs mount.
 pub fn is_proc_root(fd: i32) -> bool {
-    // SAFETY: `st` and `sf` are valid out-pointers.
-    unsafe {
+    // SAFETY: `st` is a valid out-pointer.
+    let ino = unsafe {
         let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(fd, &mut st) < 0 || st.st_ino != PROC_ROOT_INO {
+        if libc::fstat(fd, &mut st) < 0 {
             return false;
         }
+        st.st_ino
+    };
+    ino == PROC_ROOT_INO && on_procfs(fd)
+}
+
+/// Whether host descriptor `fd` is on a procfs mount.
+fn on_procfs(fd: i32) -> bool {
+    // SAFETY: `sf` is a valid out-pointer.
+    unsafe {
         let mut sf: libc::statfs = std::mem::zeroed();
         libc::fstatfs(fd, &mut sf) == 0 && sf.f_type as i64 == PROC_SUPER_MAGIC
     }
@@ -177,6 +190,8 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
         [n] if n == b"exe" => PidEntry::Exe,
         [n] if n == b"maps" => PidEntry::Maps,
         [n] if n == b"status" => PidEntry::Status,
+        [n] if n == b"cmdline" => PidEntry::Cmdline,
+        [n] if n == b"environ" => PidEntry::Environ,
         [n] if n == b"fd" => PidEntry::FdDir,
         [n, fd] if n == b"fd" => {
             let fd = std::str::from_utf8(fd).ok().filter(|s| is_pid_name(s.as_bytes())).ok_or(ENOENT)?;
@@ -190,8 +205,8 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
 
 /// The walk's position.
 enum At {
-    /// A host directory (`O_PATH`).
-    Host(OwnedFd),
+    /// A host directory (`O_PATH`), and whether it is a procfs root.
+    Host(OwnedFd, bool),
     /// Inside guest process `pid`'s directory, `rest` below it; `root` is the procfs
     /// root it was entered from (for `..`).
     Pid { pid: u32, rest: Vec<Vec<u8>>, root: OwnedFd },
@@ -206,7 +221,11 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
     use std::collections::VecDeque;
     let start: &[u8] = if path.first() == Some(&b'/') { b"/" } else { b"." };
     let base = if path.first() == Some(&b'/') { libc::AT_FDCWD } else { dirfd };
-    let mut at = At::Host(open_path(base, start, true)?);
+    let host_dir = |fd: OwnedFd| {
+        let root = is_proc_root(fd.as_raw_fd());
+        At::Host(fd, root)
+    };
+    let mut at = host_dir(open_path(base, start, true)?);
     let split = |p: &[u8]| -> VecDeque<Vec<u8>> {
         let mut q: VecDeque<Vec<u8>> = p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect();
         // A trailing slash follows the last component, as a following "." would.
@@ -226,7 +245,7 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
             At::Pid { pid, mut rest, root } => {
                 if name == b".." {
                     if rest.pop().is_none() {
-                        At::Host(root)
+                        At::Host(root, true)
                     } else {
                         At::Pid { pid, rest, root }
                     }
@@ -237,14 +256,14 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
                         // A descriptor's file is followed to the host object behind it
                         // (this process's own host fd).
                         PidEntry::Fd { host } if !last => {
-                            At::Host(open_path(libc::AT_FDCWD, format!("/proc/self/fd/{host}").as_bytes(), true)?)
+                            host_dir(open_path(libc::AT_FDCWD, format!("/proc/self/fd/{host}").as_bytes(), true)?)
                         }
                         _ => At::Pid { pid, rest, root },
                     }
                 }
             }
-            At::Host(cur) => {
-                if is_proc_root(cur.as_raw_fd()) {
+            At::Host(cur, proc_root) => {
+                if proc_root {
                     if let Some((pid, thread)) = pid_of(k, &name)? {
                         if last && !follow && !is_pid_name(&name) {
                             return Ok(Lookup::SelfLink { pid, thread });
@@ -255,7 +274,7 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
                     }
                 }
                 if name == b".." {
-                    At::Host(open_path(cur.as_raw_fd(), b"..", true)?)
+                    host_dir(open_path(cur.as_raw_fd(), b"..", true)?)
                 } else {
                     let st = match lstat_at(cur.as_raw_fd(), &name) {
                         Ok(st) => st,
@@ -273,14 +292,16 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
                         q.extend(queue);
                         queue = q;
                         if target.first() == Some(&b'/') {
-                            At::Host(open_path(libc::AT_FDCWD, b"/", true)?)
+                            host_dir(open_path(libc::AT_FDCWD, b"/", true)?)
                         } else {
-                            At::Host(cur)
+                            At::Host(cur, proc_root)
                         }
                     } else if last {
                         return Ok(Lookup::Host);
                     } else if kind == libc::S_IFDIR {
-                        At::Host(open_path(cur.as_raw_fd(), &name, false)?)
+                        let dir = open_path(cur.as_raw_fd(), &name, false)?;
+                        let root = st.st_ino == PROC_ROOT_INO && on_procfs(dir.as_raw_fd());
+                        At::Host(dir, root)
                     } else {
                         return Err(ENOTDIR);
                     }
@@ -289,7 +310,7 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
         };
     }
     match at {
-        At::Host(_) => Ok(Lookup::Host),
+        At::Host(..) => Ok(Lookup::Host),
         At::Pid { pid, rest, .. } => Ok(Lookup::Pid { pid, entry: entry(k, pid, &rest)? }),
     }
 }
@@ -308,6 +329,8 @@ pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: boo
         PidEntry::Exe => b"/proc/self/exe".to_vec(),
         PidEntry::Maps => b"/proc/self/maps".to_vec(),
         PidEntry::Status => b"/proc/self/status".to_vec(),
+        PidEntry::Cmdline => b"/proc/self/cmdline".to_vec(),
+        PidEntry::Environ => b"/proc/self/environ".to_vec(),
         PidEntry::Fd { host } => format!("/proc/self/fd/{host}").into_bytes(),
         PidEntry::Namespace(p) => [b"/proc/self/".as_slice(), p].concat(),
     })
@@ -372,6 +395,41 @@ pub fn status(k: &Kernel, t: &Task) -> String {
         pid = t.pid,
     );
     s
+}
+
+/// The content of a synthetic entry (`maps`, `status`, `cmdline`, `environ`) of
+/// guest process `pid`; `None` for an entry served from a host object.
+pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>, Errno> {
+    let t = k.find_task(pid).ok_or(ENOENT)?;
+    Ok(Some(match entry {
+        PidEntry::Maps => maps(t).into_bytes(),
+        PidEntry::Status => status(k, t).into_bytes(),
+        PidEntry::Cmdline => read_vm(k, t, t.mm.arg_start, t.mm.arg_end),
+        PidEntry::Environ => read_vm(k, t, t.mm.env_start, t.mm.env_end),
+        _ => return Ok(None),
+    }))
+}
+
+/// `access_process_vm` for reading, without faulting anything in: the bytes of `t`'s
+/// memory in `start..end`, up to the first page that is not present. (A zombie has no
+/// memory left: nothing, as in Linux.)
+fn read_vm(k: &Kernel, t: &Task, start: u32, end: u32) -> Vec<u8> {
+    let phys = &k.cpu.mmu.phys;
+    let mut out = Vec::new();
+    let mut a = start;
+    while t.mm.pgd != 0 && a < end {
+        let pte = crate::mm::pgtable::get_pte(phys, t.mm.pgd, a);
+        if pte & 1 == 0 {
+            break;
+        }
+        let off = a & (crate::PAGE_SIZE - 1);
+        let n = (crate::PAGE_SIZE - off).min(end - a);
+        let at = out.len();
+        out.resize(at + n as usize, 0);
+        phys.read_bytes((pte & !(crate::PAGE_SIZE - 1)) + off, &mut out[at..]);
+        a += n;
+    }
+    out
 }
 
 /// A readlink of `/proc/self` or `/proc/thread-self`: `<pid>` or `<pid>/task/<pid>`.

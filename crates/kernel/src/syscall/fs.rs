@@ -600,10 +600,10 @@ fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
 fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> SysResult {
     let p = read_path(k, path)?;
     let (dfd, l) = lookup_at(k, dirfd, &p, true)?;
-    if let Lookup::Pid { pid, entry: e @ (PidEntry::Maps | PidEntry::Status) } = &l {
-        let t = k.find_task(*pid).ok_or(ENOENT)?;
-        let text = if *e == PidEntry::Maps { procfs::maps(t) } else { procfs::status(k, t) };
-        return open_synthetic(k, text.as_bytes(), flags);
+    if let Lookup::Pid { pid, entry } = &l {
+        if let Some(text) = procfs::content(k, *pid, entry)? {
+            return open_synthetic(k, &text, flags);
+        }
     }
     let (dfd, p) = host_for(k, dfd, p, l, true, false)?;
     if p.as_bytes().is_empty() {
