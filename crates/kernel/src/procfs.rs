@@ -227,13 +227,10 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
     };
     let mut at = host_dir(open_path(base, start, true)?);
     let split = |p: &[u8]| -> VecDeque<Vec<u8>> {
-        let mut q: VecDeque<Vec<u8>> = p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect();
-        // A trailing slash follows the last component, as a following "." would.
-        if p.len() > 1 && p.ends_with(b"/") {
-            q.push_back(b".".to_vec());
-        }
-        q
+        p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect()
     };
+    // A trailing slash follows a symbolic link in the last component.
+    let follow = follow || path.ends_with(b"/");
     let mut queue = split(path);
     let mut links = 0u32;
     while let Some(name) = queue.pop_front() {
@@ -311,7 +308,14 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
     }
     match at {
         At::Host(..) => Ok(Lookup::Host),
-        At::Pid { pid, rest, .. } => Ok(Lookup::Pid { pid, entry: entry(k, pid, &rest)? }),
+        At::Pid { pid, rest, .. } => {
+            let entry = entry(k, pid, &rest)?;
+            let dir = matches!(entry, PidEntry::Dir | PidEntry::FdDir | PidEntry::Namespace(_));
+            if path.ends_with(b"/") && !dir {
+                return Err(ENOTDIR);
+            }
+            Ok(Lookup::Pid { pid, entry })
+        }
     }
 }
 
