@@ -28,9 +28,11 @@
 //! `mountinfo`, `net/...`, which describe the host's mount and network namespaces that
 //! a native process shares) are served from host objects: the program's file, the
 //! guest fd's host file, the emulator's own entry. `maps` and `status` are written from
-//! the guest kernel's state. The directories themselves (`/proc/<pid>`, `fd`) can be
-//! stat'ed but not opened or entered (EACCES): their listings are not emulated.
-//! docs/architecture.md ("/proc and pids") has the whole list.
+//! the guest kernel's state. The directories (`/proc/<pid>`, `fd`, `task`) list the
+//! guest kernel's entries ([`dir_entries`]); an open one is a [`ProcDir`] on an inert
+//! host directory, and a path relative to it is walked from it. They are never
+//! entered (chdir, fchdir: EACCES), since the host's working directory would then be
+//! the emulator's own. docs/architecture.md ("/proc and pids") has the whole list.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -48,7 +50,7 @@ const PROC_ROOT_INO: u64 = 1;
 const MAXSYMLINKS: u32 = 40;
 
 /// Where a guest path leads.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
     /// Outside every process directory: the host resolves the path as given.
     Host,
@@ -61,8 +63,10 @@ pub enum Lookup {
 /// What a guest process's `/proc/<pid>/` directory holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PidEntry {
-    /// `/proc/<pid>`, `/proc/<pid>/task`, `/proc/<pid>/task/<pid>`.
+    /// `/proc/<pid>`, `/proc/<pid>/task/<pid>`.
     Dir,
+    /// `/proc/<pid>/task`: one thread, the process itself.
+    TaskDir,
     /// `exe`: a symbolic link to the program.
     Exe,
     /// `maps`: `proc_pid_maps` of the guest's VMAs.
@@ -75,8 +79,8 @@ pub enum PidEntry {
     Environ,
     /// `fd`: the directory of open descriptors.
     FdDir,
-    /// `fd/N`: the guest fd's file, as the host fd behind it.
-    Fd { host: i32 },
+    /// `fd/N`: guest fd `fd`'s file, as the host fd behind it.
+    Fd { fd: u32, host: i32 },
     /// `mounts`, `mountinfo`, `net/...`: the namespace's, the same for every process.
     Namespace(Vec<u8>),
 }
@@ -176,7 +180,7 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
     let t = k.find_task(pid).ok_or(ENOENT)?;
     let me = pid.to_string().into_bytes();
     let rest = match rest {
-        [task] if task == b"task" => return Ok(PidEntry::Dir),
+        [task] if task == b"task" => return Ok(PidEntry::TaskDir),
         [task, tid, tail @ ..] if task == b"task" => {
             if *tid != me {
                 return Err(ENOENT);
@@ -196,11 +200,117 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
         [n, fd] if n == b"fd" => {
             let fd = std::str::from_utf8(fd).ok().filter(|s| is_pid_name(s.as_bytes())).ok_or(ENOENT)?;
             let fd = fd.parse::<u32>().map_err(|_| ENOENT)?;
-            PidEntry::Fd { host: t.files.host(fd).map_err(|_| ENOENT)? }
+            PidEntry::Fd { fd, host: t.files.host(fd).map_err(|_| ENOENT)? }
         }
         [n, ..] if NAMESPACE_ENTRIES.contains(&n.as_slice()) => PidEntry::Namespace(rest.join(&b'/')),
         _ => return Err(ENOENT),
     })
+}
+
+/// An open guest /proc directory: `/proc/<pid>` ([`PidEntry::Dir`]), its `fd`, its
+/// `task`, or a namespace entry (`net`, opened on the emulator's own, so that a path
+/// relative to it such as `../status` is walked in the guest's directory, not in the
+/// emulator's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcDir {
+    pub pid: u32,
+    pub entry: PidEntry,
+}
+
+impl ProcDir {
+    /// The components below `/proc/<pid>/` that name it.
+    fn rest(&self) -> Vec<Vec<u8>> {
+        match &self.entry {
+            PidEntry::FdDir => vec![b"fd".to_vec()],
+            PidEntry::TaskDir => vec![b"task".to_vec()],
+            PidEntry::Namespace(p) => p.split(|&c| c == b'/').map(<[u8]>::to_vec).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the listing is the guest kernel's ([`dir_entries`]) rather than that of
+    /// the host directory behind it (a namespace directory such as `net`).
+    pub fn synthetic(&self) -> bool {
+        matches!(self.entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir)
+    }
+}
+
+/// `DT_DIR`, `DT_REG`, `DT_LNK`.
+const DT_DIR: u8 = 4;
+const DT_REG: u8 = 8;
+const DT_LNK: u8 = 10;
+
+/// The entries of an open guest /proc directory, `.` and `..` first: what
+/// `proc_pid_readdir`'s tables hold of [`PidEntry`], the guest fds, the one thread.
+pub fn dir_entries(k: &Kernel, d: &ProcDir) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
+    let t = k.find_task(d.pid).ok_or(ENOENT)?;
+    let mut v: Vec<(Vec<u8>, u8)> = vec![(b".".to_vec(), DT_DIR), (b"..".to_vec(), DT_DIR)];
+    match d.entry {
+        PidEntry::FdDir => {
+            let fds = t.files.fds.iter().enumerate().filter(|(_, f)| f.is_some());
+            v.extend(fds.map(|(n, _)| (n.to_string().into_bytes(), DT_LNK)));
+        }
+        PidEntry::TaskDir => v.push((t.pid.to_string().into_bytes(), DT_DIR)),
+        _ => {
+            let names: [(&[u8], u8); 10] = [
+                (b"cmdline", DT_REG),
+                (b"environ", DT_REG),
+                (b"exe", DT_LNK),
+                (b"fd", DT_DIR),
+                (b"maps", DT_REG),
+                (b"mountinfo", DT_REG),
+                (b"mounts", DT_REG),
+                (b"net", DT_DIR),
+                (b"status", DT_REG),
+                (b"task", DT_DIR),
+            ];
+            v.extend(names.iter().map(|&(n, t)| (n.to_vec(), t)));
+        }
+    }
+    Ok(v)
+}
+
+/// The host object behind an open guest /proc directory: an empty directory made
+/// with `mkdtemp` in the host's temporary directory and removed at once. Nothing can
+/// be created in it or reached through it; its offset is the guest's position in
+/// the listing.
+pub fn open_dir() -> Result<OwnedFd, Errno> {
+    use std::os::unix::ffi::OsStrExt;
+    let tmpl = std::env::temp_dir().join("growsdown-procdir-XXXXXX");
+    let mut t = CString::new(tmpl.as_os_str().as_bytes()).map_err(|_| EACCES)?.into_bytes_with_nul();
+    // SAFETY: `t` is a writable NUL-terminated template that mkdtemp fills in.
+    if unsafe { libc::mkdtemp(t.as_mut_ptr().cast()) }.is_null() {
+        log::warn!(target: "kernel::syscall", "cannot make a directory for a /proc directory: {}", host_errno());
+        return Err(EACCES);
+    }
+    let dir = t.as_ptr().cast::<libc::c_char>();
+    // SAFETY: `dir` is the NUL-terminated path mkdtemp made.
+    let fd = unsafe { libc::open(dir, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let e = host_errno();
+    // SAFETY: as above; the directory is ours and empty.
+    unsafe { libc::rmdir(dir) };
+    if fd < 0 {
+        return Err(e);
+    }
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The guest /proc directory that guest process `pid`'s fd `fd` has open, if any.
+fn fd_proc_dir(k: &Kernel, pid: u32, fd: u32) -> Option<ProcDir> {
+    k.find_task(pid)?.files.get(fd)?.proc_dir.clone()
+}
+
+/// What `readlink("/proc/<pid>/fd/<fd>")` says when the fd is a guest /proc directory:
+/// that directory's path.
+pub fn fd_link(k: &Kernel, pid: u32, fd: u32) -> Option<Vec<u8>> {
+    let d = fd_proc_dir(k, pid, fd)?;
+    let tail = match d.entry {
+        PidEntry::FdDir => "/fd",
+        PidEntry::TaskDir => "/task",
+        _ => "",
+    };
+    Some(format!("/proc/{}{tail}", d.pid).into_bytes())
 }
 
 /// The walk's position.
@@ -217,15 +327,31 @@ enum At {
 /// component is followed. Errors are those the walk itself meets (ENOENT, ENOTDIR,
 /// EACCES, ELOOP on a directory component; ENOENT for a process that is not a
 /// guest's); a missing last component is no error (the caller may create it).
-pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Lookup, Errno> {
+///
+/// `start`: the guest /proc directory that `dirfd` stands for, if it is one (a
+/// relative path is then walked from it).
+pub fn lookup(
+    k: &Kernel,
+    dirfd: i32,
+    start: Option<&ProcDir>,
+    path: &[u8],
+    follow: bool,
+) -> Result<Lookup, Errno> {
     use std::collections::VecDeque;
-    let start: &[u8] = if path.first() == Some(&b'/') { b"/" } else { b"." };
-    let base = if path.first() == Some(&b'/') { libc::AT_FDCWD } else { dirfd };
     let host_dir = |fd: OwnedFd| {
         let root = is_proc_root(fd.as_raw_fd());
         At::Host(fd, root)
     };
-    let mut at = host_dir(open_path(base, start, true)?);
+    let mut at = match start {
+        Some(d) if path.first() != Some(&b'/') => {
+            At::Pid { pid: d.pid, rest: d.rest(), root: open_path(libc::AT_FDCWD, b"/proc", true)? }
+        }
+        _ => {
+            let (base, start) =
+                if path.first() == Some(&b'/') { (libc::AT_FDCWD, b"/") } else { (dirfd, b".") };
+            host_dir(open_path(base, start, true)?)
+        }
+    };
     let split = |p: &[u8]| -> VecDeque<Vec<u8>> {
         p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect()
     };
@@ -251,10 +377,16 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
                     match entry(k, pid, &rest)? {
                         PidEntry::Exe if !last => return Err(ENOTDIR),
                         // A descriptor's file is followed to the host object behind it
-                        // (this process's own host fd).
-                        PidEntry::Fd { host } if !last => {
-                            host_dir(open_path(libc::AT_FDCWD, format!("/proc/self/fd/{host}").as_bytes(), true)?)
-                        }
+                        // (this process's own host fd), or to the guest /proc
+                        // directory it has open.
+                        PidEntry::Fd { fd, host } if !last => match fd_proc_dir(k, pid, fd) {
+                            Some(d) => At::Pid { pid: d.pid, rest: d.rest(), root },
+                            None => host_dir(open_path(
+                                libc::AT_FDCWD,
+                                format!("/proc/self/fd/{host}").as_bytes(),
+                                true,
+                            )?),
+                        },
                         _ => At::Pid { pid, rest, root },
                     }
                 }
@@ -310,7 +442,12 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
         At::Host(..) => Ok(Lookup::Host),
         At::Pid { pid, rest, .. } => {
             let entry = entry(k, pid, &rest)?;
-            let dir = matches!(entry, PidEntry::Dir | PidEntry::FdDir | PidEntry::Namespace(_));
+            let dir = matches!(entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir | PidEntry::Namespace(_));
+            if let PidEntry::Fd { fd, .. } = entry {
+                if let Some(d) = fd_proc_dir(k, pid, fd).filter(|_| follow) {
+                    return Ok(Lookup::Pid { pid: d.pid, entry: d.entry });
+                }
+            }
             if path.ends_with(b"/") && !dir {
                 return Err(ENOTDIR);
             }
@@ -326,16 +463,19 @@ pub fn lookup(k: &Kernel, dirfd: i32, path: &[u8], follow: bool) -> Result<Looku
 /// enter them (see the module doc); callers that only stat them pass `dirs`.
 pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: bool) -> Result<Vec<u8>, Errno> {
     Ok(match entry {
-        PidEntry::Dir if dirs => b"/proc/self".to_vec(),
-        PidEntry::FdDir if dirs => b"/proc/self/fd".to_vec(),
-        PidEntry::Dir | PidEntry::FdDir => return Err(EACCES),
+        // The slash: the directory, also for a call that does not follow the
+        // emulator's own /proc/self link.
+        PidEntry::Dir if dirs => b"/proc/self/".to_vec(),
+        PidEntry::TaskDir if dirs => b"/proc/self/task/".to_vec(),
+        PidEntry::FdDir if dirs => b"/proc/self/fd/".to_vec(),
+        PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir => return Err(EACCES),
         PidEntry::Exe if follow => exe_path(k.find_task(pid).ok_or(ENOENT)?),
         PidEntry::Exe => b"/proc/self/exe".to_vec(),
         PidEntry::Maps => b"/proc/self/maps".to_vec(),
         PidEntry::Status => b"/proc/self/status".to_vec(),
         PidEntry::Cmdline => b"/proc/self/cmdline".to_vec(),
         PidEntry::Environ => b"/proc/self/environ".to_vec(),
-        PidEntry::Fd { host } => format!("/proc/self/fd/{host}").into_bytes(),
+        PidEntry::Fd { host, .. } => format!("/proc/self/fd/{host}").into_bytes(),
         PidEntry::Namespace(p) => [b"/proc/self/".as_slice(), p].concat(),
     })
 }

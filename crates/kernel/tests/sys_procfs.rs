@@ -159,6 +159,8 @@ fn the_guests_own_entries() {
     assert_eq!(stat_mode(&mut k, NR_LSTAT64, "/proc/self"), Ok(S_IFLNK));
     assert_eq!(stat_mode(&mut k, NR_STAT64, "/proc/self"), Ok(S_IFDIR));
     assert_eq!(stat_mode(&mut k, NR_STAT64, &format!("/proc/{pid}")), Ok(S_IFDIR));
+    assert_eq!(stat_mode(&mut k, NR_LSTAT64, &format!("/proc/{pid}")), Ok(S_IFDIR));
+    assert_eq!(stat_mode(&mut k, NR_LSTAT64, "/proc/self/"), Ok(S_IFDIR));
     for path in ["/proc/self/status".to_string(), format!("/proc/{pid}/task/{pid}/status")] {
         let fd = open(&mut k, &path, O_RDONLY);
         assert!(fd >= 0, "{path}: {fd}");
@@ -178,27 +180,51 @@ fn the_guests_own_entries() {
     ] {
         assert_eq!(open(&mut k, &path, O_RDONLY), -libc::ENOENT, "{path}");
     }
-    // The directories are not listed.
-    assert_eq!(open(&mut k, "/proc/self", O_RDONLY | O_DIRECTORY), -libc::EACCES);
-    assert_eq!(open(&mut k, "/proc/self/fd", O_RDONLY | O_DIRECTORY), -libc::EACCES);
     // fd/N is the guest fd's file.
     let fd = open(&mut k, "/proc", O_RDONLY | O_DIRECTORY);
     assert_eq!(readlink(&mut k, &format!("/proc/self/fd/{fd}")), Ok("/proc".into()));
+    // The directories list the guest kernel's entries, and a path relative to them
+    // stays in the guest's directory (also from a namespace directory, which is the
+    // emulator's own on the host).
+    let dir = open(&mut k, "/proc/self", O_RDONLY | O_DIRECTORY);
+    assert!(dir >= 0, "{dir}");
+    let names = list(&mut k, dir);
+    for n in [".", "..", "exe", "fd", "maps", "status", "cmdline", "task"] {
+        assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
+    }
+    assert_eq!(readlink(&mut k, &format!("/proc/self/fd/{dir}")), Ok(format!("/proc/{pid}")));
+    let fds = open(&mut k, "/proc/self/fd", O_RDONLY | O_DIRECTORY);
+    let names = list(&mut k, fds);
+    for n in [fd, dir, fds] {
+        assert!(names.contains(&n.to_string()), "fd {n} in {names:?}");
+    }
+    let net = open(&mut k, "/proc/self/net", O_RDONLY | O_DIRECTORY);
+    assert!(net >= 0, "{net}");
+    for (d, rel) in [(dir, "status"), (net, "../status"), (fds, "../task/../status")] {
+        put_str(&mut k, PATH, rel);
+        let f = sys(&mut k, NR_OPENAT, &[d as u32, PATH, O_RDONLY, 0]);
+        assert!(f >= 0, "openat {rel}: {f}");
+        assert!(read_all(&mut k, f).contains(&format!("\nPid:\t{pid}\n")), "{rel}");
+    }
+    put_str(&mut k, PATH, "../../1/status");
+    assert_eq!(sys(&mut k, NR_OPENAT, &[net as u32, PATH, O_RDONLY, 0]), -libc::ENOENT);
+    // Not entered: the host's working directory would be the emulator's directory.
+    put_str(&mut k, PATH, "/proc/self/net");
+    assert_eq!(sys(&mut k, NR_CHDIR, &[PATH]), -libc::EACCES);
+    assert_eq!(sys(&mut k, NR_FCHDIR, &[net as u32]), -libc::EACCES);
+    assert_eq!(sys(&mut k, NR_FCHDIR, &[dir as u32]), -libc::EACCES);
 }
 
-#[test]
-fn a_listing_of_proc_shows_no_process() {
-    let mut k = process(&[0xf4]);
-    let fd = open(&mut k, "/proc", O_RDONLY | O_DIRECTORY);
-    assert!(fd >= 0);
+/// The names getdents64 lists for `fd`, to the end.
+fn list(k: &mut Kernel, fd: i32) -> Vec<String> {
     let mut names = Vec::new();
     loop {
-        let n = sys(&mut k, NR_GETDENTS64, &[fd as u32, BUF, 4096]);
+        let n = sys(k, NR_GETDENTS64, &[fd as u32, BUF, 4096]);
         assert!(n >= 0, "getdents64: {n}");
         if n == 0 {
-            break;
+            return names;
         }
-        let b = peek(&mut k, BUF, n as usize);
+        let b = peek(k, BUF, n as usize);
         let mut off = 0;
         while off < b.len() {
             let reclen = u16::from_le_bytes([b[off + 16], b[off + 17]]) as usize;
@@ -208,6 +234,14 @@ fn a_listing_of_proc_shows_no_process() {
             off += reclen;
         }
     }
+}
+
+#[test]
+fn a_listing_of_proc_shows_no_process() {
+    let mut k = process(&[0xf4]);
+    let fd = open(&mut k, "/proc", O_RDONLY | O_DIRECTORY);
+    assert!(fd >= 0);
+    let names = list(&mut k, fd);
     assert!(names.iter().any(|n| n == "self") && names.iter().any(|n| n == "cpuinfo"), "{names:?}");
     let pids: Vec<_> = names.iter().filter(|n| n.bytes().all(|c| c.is_ascii_digit())).collect();
     assert!(pids.is_empty(), "process directories listed: {pids:?}");

@@ -19,6 +19,7 @@
 
 use std::ffi::CString;
 use std::mem::size_of;
+use std::os::fd::IntoRawFd;
 
 use crate::abi::fs::{
     Flock, Flock64, Iovec, LinuxDirent64Header, Pollfd, Stat64, Statfs64, Statx, Termios, Winsize,
@@ -141,7 +142,9 @@ fn host_dirfd(k: &Kernel, dirfd: u32, path: &[u8]) -> Result<i32, Errno> {
 /// host fd it starts from.
 fn lookup_at(k: &Kernel, dirfd: u32, path: &[u8], follow: bool) -> Result<(i32, Lookup), Errno> {
     let dfd = host_dirfd(k, dirfd, path)?;
-    Ok((dfd, procfs::lookup(k, dfd, path, follow)?))
+    let start =
+        if dfd == AT_FDCWD { None } else { k.task.files.get(dirfd).and_then(|f| f.proc_dir.as_ref()) };
+    Ok((dfd, procfs::lookup(k, dfd, start, path, follow)?))
 }
 
 /// Resolves a guest (dirfd, path) to a host (dirfd, path): the path as given unless
@@ -604,8 +607,37 @@ fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> Sy
         if let Some(text) = procfs::content(k, *pid, entry)? {
             return open_synthetic(k, &text, flags);
         }
+        if let PidEntry::Namespace(_) = entry {
+            let proc_dir = Some(procfs::ProcDir { pid: *pid, entry: entry.clone() });
+            let (dfd, p) = host_for(k, dfd, p, l.clone(), true, false)?;
+            return open_host(k, dfd, &p, flags, mode, proc_dir);
+        }
+        if matches!(entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir) {
+            if flags & O_ACCMODE != 0 {
+                return Err(libc::EISDIR);
+            }
+            let dir = procfs::open_dir()?;
+            let f = OpenFile {
+                cloexec: flags & O_CLOEXEC != 0,
+                proc_dir: Some(procfs::ProcDir { pid: *pid, entry: entry.clone() }),
+                ..OpenFile::new(dir.into_raw_fd())
+            };
+            return install_new(k, 0, f);
+        }
     }
     let (dfd, p) = host_for(k, dfd, p, l, true, false)?;
+    open_host(k, dfd, &p, flags, mode, None)
+}
+
+/// Opens a host path for the guest.
+fn open_host(
+    k: &mut Kernel,
+    dfd: i32,
+    p: &CString,
+    flags: u32,
+    mode: u32,
+    proc_dir: Option<procfs::ProcDir>,
+) -> SysResult {
     if p.as_bytes().is_empty() {
         return Err(ENOENT);
     }
@@ -617,6 +649,7 @@ fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> Sy
     let mut f = OpenFile::new(host);
     f.cloexec = flags & O_CLOEXEC != 0;
     f.largefile = flags & O_LARGEFILE != 0;
+    f.proc_dir = proc_dir;
     install_new(k, 0, f)
 }
 
@@ -642,8 +675,11 @@ pub fn sys_close(k: &mut Kernel, a: Args) -> SysResult {
 
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
     let host = host_dup(k.task.files.host(a[0])?)?;
-    let f =
-        OpenFile { largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile), ..OpenFile::new(host) };
+    let f = OpenFile {
+        largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile),
+        proc_dir: k.task.files.get(a[0]).and_then(|f| f.proc_dir.clone()),
+        ..OpenFile::new(host)
+    };
     install_new(k, 0, f)
 }
 
@@ -654,7 +690,7 @@ fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
         return Err(EBADF);
     }
     let host = host_dup(src.host_fd)?;
-    let f = OpenFile { cloexec, largefile: src.largefile, ..OpenFile::new(host) };
+    let f = OpenFile { cloexec, largefile: src.largefile, proc_dir: src.proc_dir, ..OpenFile::new(host) };
     if let Some(prev) = k.task.files.install(new, f) {
         prev.close_host();
     }
@@ -769,8 +805,12 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
                 return Err(EINVAL);
             }
             let h = host_dup(host)?;
-            let f =
-                OpenFile { cloexec: cmd == F_DUPFD_CLOEXEC, largefile: file.largefile, ..OpenFile::new(h) };
+            let f = OpenFile {
+                cloexec: cmd == F_DUPFD_CLOEXEC,
+                largefile: file.largefile,
+                proc_dir: file.proc_dir.clone(),
+                ..OpenFile::new(h)
+            };
             let limit = nofile(k);
             k.task.files.alloc(arg, f, limit).inspect_err(|_| {
                 // SAFETY: closing the fd we just duplicated.
@@ -1091,6 +1131,9 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     if !crate::uaccess::access_ok(dirp, n as u32) {
         return Err(EFAULT);
     }
+    if let Some(d) = k.task.files.get(fd).and_then(|f| f.proc_dir.clone()).filter(|d| d.synthetic()) {
+        return proc_getdents(k, host, &d, dirp, n);
+    }
     let proc_root = procfs::is_proc_root(host);
     let mut buf = vec![0u8; n];
     let mut out = Vec::new();
@@ -1134,6 +1177,42 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     Ok(out.len() as u32)
 }
 
+/// getdents64 of an open guest /proc directory: the entries from
+/// [`procfs::dir_entries`], from the position kept in the host fd's offset; EINVAL
+/// when not even one fits, as in Linux.
+fn proc_getdents(k: &mut Kernel, host: i32, d: &procfs::ProcDir, dirp: u32, n: usize) -> SysResult {
+    const HDR: usize = size_of::<LinuxDirent64Header>();
+    let entries = procfs::dir_entries(k, d)?;
+    // SAFETY: lseek has no pointer arguments.
+    let pos = unsafe { libc::lseek(host, 0, libc::SEEK_CUR) }.max(0) as usize;
+    let mut out = Vec::new();
+    let mut next = pos;
+    for (i, (name, d_type)) in entries.iter().enumerate().skip(pos) {
+        let len = (HDR + name.len() + 1).div_ceil(8) * 8;
+        if out.len() + len > n {
+            break;
+        }
+        let start = out.len();
+        let h = LinuxDirent64Header {
+            d_ino: (u64::from(d.pid) << 16) | i as u64,
+            d_off: i as i64 + 1,
+            d_reclen: len as u16,
+            d_type: *d_type,
+        };
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(name);
+        out.resize(start + len, 0);
+        next = i + 1;
+    }
+    if out.is_empty() && pos < entries.len() {
+        return Err(EINVAL);
+    }
+    k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
+    // SAFETY: lseek has no pointer arguments.
+    unsafe { libc::lseek(host, next as libc::off_t, libc::SEEK_SET) };
+    Ok(out.len() as u32)
+}
+
 fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> SysResult {
     if (size as i32) <= 0 {
         return Err(EINVAL);
@@ -1143,6 +1222,9 @@ fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> 
     let target = match l {
         Lookup::SelfLink { pid, thread } => procfs::self_link(pid, thread),
         Lookup::Pid { pid, entry: PidEntry::Exe } => procfs::exe_path(k.find_task(pid).ok_or(ENOENT)?),
+        Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } } if procfs::fd_link(k, pid, fd).is_some() => {
+            procfs::fd_link(k, pid, fd).unwrap_or_default()
+        }
         l => {
             let (dfd, hp) = host_for(k, dfd, p, l, false, true)?;
             let mut t = vec![0u8; PATH_MAX];
@@ -1209,13 +1291,24 @@ pub fn sys_getcwd(k: &mut Kernel, a: Args) -> SysResult {
     Ok(n as u32)
 }
 
+/// chdir(path). A guest /proc process directory is not entered (EACCES, see
+/// [`procfs`]): the host's working directory would be the emulator's own.
 pub fn sys_chdir(k: &mut Kernel, a: Args) -> SysResult {
-    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let p = read_path(k, a[0])?;
+    let (dfd, l) = lookup_at(k, AT_FDCWD as u32, &p, true)?;
+    if matches!(l, Lookup::Pid { .. }) {
+        return Err(libc::EACCES);
+    }
+    let (_, p) = host_for(k, dfd, p, l, true, false)?;
     // SAFETY: `p` is NUL-terminated.
     ok_int(unsafe { libc::chdir(p.as_ptr()) })
 }
 
 pub fn sys_fchdir(k: &mut Kernel, a: Args) -> SysResult {
+    // A guest /proc directory is not entered (see [`procfs`]), as chdir does not.
+    if k.task.files.get(a[0]).is_some_and(|f| f.proc_dir.is_some()) {
+        return Err(libc::EACCES);
+    }
     let host = k.task.files.host(a[0])?;
     // SAFETY: no pointer arguments.
     ok_int(unsafe { libc::fchdir(host) })
