@@ -301,16 +301,25 @@ fn fd_proc_dir(k: &Kernel, pid: u32, fd: u32) -> Option<ProcDir> {
     k.find_task(pid)?.files.get(fd)?.proc_dir.clone()
 }
 
-/// What `readlink("/proc/<pid>/fd/<fd>")` says when the fd is a guest /proc directory:
-/// that directory's path.
-pub fn fd_link(k: &Kernel, pid: u32, fd: u32) -> Option<Vec<u8>> {
-    let d = fd_proc_dir(k, pid, fd)?;
-    let tail = match d.entry {
-        PidEntry::FdDir => "/fd",
-        PidEntry::TaskDir => "/task",
-        _ => "",
-    };
-    Some(format!("/proc/{}{tail}", d.pid).into_bytes())
+/// What readlink says of a walked path that the guest kernel answers: `/proc/self`
+/// and `/proc/thread-self` ([`self_link`]), `exe` (the program), and `fd/N` when the fd
+/// is an open guest /proc directory (that directory's path). `None`: the host's
+/// readlink of the path's host object answers.
+pub fn link_target(k: &Kernel, l: &Lookup) -> Result<Option<Vec<u8>>, Errno> {
+    Ok(match *l {
+        Lookup::SelfLink { pid, thread } => Some(self_link(pid, thread)),
+        Lookup::Pid { pid, entry: PidEntry::Exe } => Some(exe_path(k.find_task(pid).ok_or(ENOENT)?)),
+        Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } } => fd_proc_dir(k, pid, fd).map(|d| {
+            let tail = match d.entry {
+                PidEntry::FdDir => "/fd".to_string(),
+                PidEntry::TaskDir => "/task".to_string(),
+                PidEntry::Namespace(p) => format!("/{}", String::from_utf8_lossy(&p)),
+                _ => String::new(),
+            };
+            format!("/proc/{}{tail}", d.pid).into_bytes()
+        }),
+        _ => None,
+    })
 }
 
 /// The walk's position.
@@ -577,7 +586,7 @@ fn read_vm(k: &Kernel, t: &Task, start: u32, end: u32) -> Vec<u8> {
 }
 
 /// A readlink of `/proc/self` or `/proc/thread-self`: `<pid>` or `<pid>/task/<pid>`.
-pub fn self_link(pid: u32, thread: bool) -> Vec<u8> {
+fn self_link(pid: u32, thread: bool) -> Vec<u8> {
     if thread {
         format!("{pid}/task/{pid}").into_bytes()
     } else {

@@ -1219,13 +1219,9 @@ fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> 
     }
     let p = read_path(k, path)?;
     let (dfd, l) = lookup_at(k, dirfd, &p, false)?;
-    let target = match l {
-        Lookup::SelfLink { pid, thread } => procfs::self_link(pid, thread),
-        Lookup::Pid { pid, entry: PidEntry::Exe } => procfs::exe_path(k.find_task(pid).ok_or(ENOENT)?),
-        Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } } if procfs::fd_link(k, pid, fd).is_some() => {
-            procfs::fd_link(k, pid, fd).unwrap_or_default()
-        }
-        l => {
+    let target = match procfs::link_target(k, &l)? {
+        Some(t) => t,
+        None => {
             let (dfd, hp) = host_for(k, dfd, p, l, false, true)?;
             let mut t = vec![0u8; PATH_MAX];
             // SAFETY: `t` has PATH_MAX writable bytes; `hp` is NUL-terminated.
