@@ -21,6 +21,7 @@ const O_RDONLY: u32 = 0;
 const O_WRONLY: u32 = 1;
 const O_CREAT: u32 = 0o100;
 const O_DIRECTORY: u32 = 0o200000;
+const O_NOFOLLOW: u32 = 0o400000;
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
@@ -262,8 +263,11 @@ fn paths_outside_proc_are_the_hosts() {
     symlink("b", d.join("a")).unwrap();
     symlink("a", d.join("b")).unwrap();
     assert_eq!(open(&mut k, &format!("{}/a/x", d.display()), O_RDONLY), -libc::ELOOP);
-    // unlink removes a symlink into /proc itself, not what it points to.
+    // O_NOFOLLOW refuses a final symlink into /proc as any other (ELOOP), and unlink
+    // removes the link itself, not what it points to.
     symlink("/proc/self/status", d.join("st")).unwrap();
+    assert_eq!(open(&mut k, &format!("{}/st", d.display()), O_RDONLY | O_NOFOLLOW), -libc::ELOOP);
+    assert!(open(&mut k, &format!("{}/st", d.display()), O_RDONLY) >= 0);
     put_str(&mut k, PATH, &format!("{}/st", d.display()));
     assert_eq!(sys(&mut k, NR_UNLINK, &[PATH]), 0);
     assert!(!d.join("st").exists());

@@ -58,6 +58,7 @@ pub const AT_EMPTY_PATH: u32 = 0x1000;
 /// apart: O_LARGEFILE is 0x8000 in the i386 ABI.
 pub const O_LARGEFILE: u32 = 0o100000;
 pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_NOFOLLOW: u32 = 0o400000;
 const O_ACCMODE: u32 = 3;
 
 const F_DUPFD: u32 = 0;
@@ -602,14 +603,15 @@ fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
 
 fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> SysResult {
     let p = read_path(k, path)?;
-    let (dfd, l) = lookup_at(k, dirfd, &p, true)?;
+    let follow = flags & O_NOFOLLOW == 0;
+    let (dfd, l) = lookup_at(k, dirfd, &p, follow)?;
     if let Lookup::Pid { pid, entry } = &l {
         if let Some(text) = procfs::content(k, *pid, entry)? {
             return open_synthetic(k, &text, flags);
         }
         if let PidEntry::Namespace(_) = entry {
             let proc_dir = Some(procfs::ProcDir { pid: *pid, entry: entry.clone() });
-            let (dfd, p) = host_for(k, dfd, p, l.clone(), true, false)?;
+            let (dfd, p) = host_for(k, dfd, p, l.clone(), follow, false)?;
             return open_host(k, dfd, &p, flags, mode, proc_dir);
         }
         if matches!(entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir) {
@@ -625,7 +627,7 @@ fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> Sy
             return install_new(k, 0, f);
         }
     }
-    let (dfd, p) = host_for(k, dfd, p, l, true, false)?;
+    let (dfd, p) = host_for(k, dfd, p, l, follow, false)?;
     open_host(k, dfd, &p, flags, mode, None)
 }
 
