@@ -4,7 +4,7 @@
 //! Deliberate choices, where the spec leaves one or where 2.4 and a native run differ:
 //! * **pid 1.** 2.4 discards every default action for init (linux24.md §6.2, §8 scenario
 //!   20). The guest is an ordinary program whose native run is not init, so its
-//!   default actions apply even though the mini-kernel numbers it 1.
+//!   default actions apply (and the mini-kernel numbers it 1000, not 1).
 //! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (linux24.md §6.3), not the
 //!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses.
 //!   A known difference now that the CPU has SSE: a handler compiled to assume
