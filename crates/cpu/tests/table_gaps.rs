@@ -34,16 +34,7 @@ const CLAIMED: &[F] = &[
 ];
 
 /// Known gaps, each with why it is acceptable for now. They raise #UD (SIGILL).
-const GAPS: &[(Code, &str)] = &[
-    (Code::Sgdt_m1632_16, "SGDT (legal at CPL 3 without UMIP)"),
-    (Code::Sgdt_m1632, "SGDT"),
-    (Code::Sidt_m1632_16, "SIDT"),
-    (Code::Sidt_m1632, "SIDT"),
-    (Code::Sldt_rm16, "SLDT"),
-    (Code::Sldt_r32m16, "SLDT"),
-    (Code::Str_rm16, "STR"),
-    (Code::Str_r32m16, "STR"),
-];
+const GAPS: &[(Code, &str)] = &[];
 
 fn claimed(code: Code) -> bool {
     let feats = code.cpuid_features();
