@@ -6,7 +6,9 @@
  *   - a read-only one (a write is #GP) and an expand-down one (offsets above the
  *     limit are valid, below are not);
  *   - LAR/LSL/VERR/VERW on the LDT selectors, the raw entries read back;
- *   - a far call into a 32-bit LDT code segment based at a function;
+ *   - a far call into a 32-bit LDT code segment based at a function, and into a
+ *     16-bit one (16-bit operands and a near call inside, a 32-bit LRET back);
+ *   - a segment load of a not-present entry (#NP → SIGBUS, err the selector);
  *   - clearing entries the new way (LDT_empty) and the old way (base and limit 0).
  * Prints no address that depends on the layout. */
 #define _GNU_SOURCE
@@ -44,9 +46,9 @@ static struct user_desc desc(unsigned entry, unsigned base, unsigned limit, int 
 }
 
 static sigjmp_buf jb;
-static volatile int segv_trapno, segv_err, segv_code;
+static volatile int segv_trapno, segv_err, segv_code, segv_sig;
 static void on_segv(int sig, siginfo_t *si, void *ctx) {
-    (void)sig;
+    segv_sig = sig;
     ucontext_t *uc = ctx;
     segv_code = si->si_code;
     segv_trapno = (int)uc->uc_mcontext.gregs[REG_TRAPNO];
@@ -60,8 +62,8 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
             stmt;                                                                                 \
             printf("%s: ok\n", label);                                                            \
         } else                                                                                    \
-            printf("%s: SIGSEGV si_code=%#x trapno=%d err=%#x\n", label, segv_code, segv_trapno, \
-                   segv_err);                                                                     \
+            printf("%s: %s si_code=%#x trapno=%d err=%#x\n", label, segv_sig == SIGBUS ? "SIGBUS" : "SIGSEGV", \
+                   segv_code, segv_trapno, segv_err);                                                   \
     } while (0)
 
 static uint32_t fs_read(uint32_t off) {
@@ -91,12 +93,30 @@ static void query(const char *what, uint16_t sel) {
 extern char farfn[];
 __asm__(".text\nfarfn:\n  movl $42, %eax\n  lret\n");
 
+/* 16-bit code, reached through a 16-bit LDT code segment based at farfn16: 16-bit
+ * arithmetic, a 16-bit near call and return, a 32-bit read through the stack with an
+ * address-size prefix, and a 32-bit far return to the 32-bit caller. */
+extern char farfn16[];
+__asm__(".text\n"
+        "farfn16:\n"
+        ".code16\n"
+        "  movw $0x1234, %ax\n"
+        "  call 1f\n"
+        "  movl $0x11112222, %ebx\n"
+        "  movl (%esp), %ecx\n"
+        "  lretl\n"
+        "1:\n"
+        "  addw %ax, %ax\n"
+        "  ret\n"
+        ".code32\n");
+
 int main(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGSEGV, &sa, 0);
+    sigaction(SIGBUS, &sa, 0);
     unsigned char *mem = mmap((void *)BASE, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     if (mem != (void *)BASE)
         return 1;
@@ -155,6 +175,20 @@ int main(void) {
     __asm__ volatile("lcall *%1" : "=a"(ret) : "m"(target) : "memory", "cc");
     printf("far call through the LDT: eax=%u\n", ret);
 
+    struct user_desc c16 = desc(7, (uint32_t)(uintptr_t)farfn16, 0xfff, 2, 1, 0, 0);
+    printf("write 16-bit code: %ld\n", mldt(0x11, &c16, sizeof c16));
+    static struct {
+        uint32_t off;
+        uint16_t sel;
+    } __attribute__((packed)) target16 = {0, 0x3f};
+    uint32_t eax16 = 0, ebx16 = 0, ecx16 = 0;
+    __asm__ volatile("lcall *%3" : "=a"(eax16), "=b"(ebx16), "=c"(ecx16) : "m"(target16) : "memory", "cc");
+    printf("far call into 16-bit code: ax=%04x ebx=%08x ecx=%s\n", eax16 & 0xffff, ebx16,
+           ecx16 > 0x08048000 && ecx16 < 0x08200000 ? "the return EIP" : "?");
+
+    TRY("load a not-present entry", load_fs(0x1f));
+    load_fs(fs0);
+
     query("data", 0x0f);
     query("ro", 0x17);
     query("down", 0x27);
@@ -168,7 +202,7 @@ int main(void) {
     for (int i = 0; i < 7; i++) {
         /* The code segment's base is the function's address: masked. */
         uint64_t raw = buf[i];
-        if (i == 5)
+        if (i == 5 || i == 7)
             raw &= 0x00ffff000000ffffull;
         printf("  entry %d: %016llx\n", i, (unsigned long long)raw);
     }
@@ -185,7 +219,7 @@ int main(void) {
     printf("read 64: %ld\n", n);
     for (int i = 0; i < 8; i++) {
         uint64_t raw = buf[i];
-        if (i == 5)
+        if (i == 5 || i == 7)
             raw &= 0x00ffff000000ffffull;
         printf("  entry %d: %016llx\n", i, (unsigned long long)raw);
     }

@@ -74,6 +74,9 @@ pub enum Exception {
     InvalidOpcode,
     /// #NM, vector 7.
     DeviceNotAvailable,
+    /// #NP, vector 11: a segment load or far transfer named a descriptor whose P bit
+    /// is clear; the error code is its selector.
+    SegmentNotPresent(u16),
     /// #SS, vector 12, with its error code.
     StackFault(u16),
     /// #GP, vector 13, with its error code (a selector, or 0).
@@ -109,6 +112,7 @@ impl Exception {
             Self::BoundRange => vector::BR,
             Self::InvalidOpcode => vector::UD,
             Self::DeviceNotAvailable => vector::NM,
+            Self::SegmentNotPresent(_) => vector::NP,
             Self::StackFault(_) => vector::SS,
             Self::GeneralProtection(_) => vector::GP,
             Self::PageFault { .. } => vector::PF,
@@ -149,7 +153,9 @@ impl Exception {
     /// The error code pushed by the hardware, where the vector has one.
     pub fn error_code(self) -> Option<u32> {
         match self {
-            Self::StackFault(e) | Self::GeneralProtection(e) => Some(u32::from(e)),
+            Self::StackFault(e) | Self::GeneralProtection(e) | Self::SegmentNotPresent(e) => {
+                Some(u32::from(e))
+            }
             Self::PageFault { code, .. } => Some(u32::from(code)),
             Self::AlignmentCheck => Some(0),
             _ => None,
@@ -175,6 +181,7 @@ impl std::fmt::Display for Exception {
             Self::PageFault { addr, code } => write!(f, "#PF at {addr:#010x}, error code {code}"),
             Self::GeneralProtection(e) => write!(f, "#GP({e:#x})"),
             Self::StackFault(e) => write!(f, "#SS({e:#x})"),
+            Self::SegmentNotPresent(e) => write!(f, "#NP({e:#x})"),
             Self::SoftwareInterrupt(n) => write!(f, "int {n:#x}"),
             other => write!(f, "{other:?} (vector {})", other.vector()),
         }

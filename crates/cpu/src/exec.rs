@@ -9,7 +9,9 @@
 //! Handlers therefore never read `cpu.eip` or `cpu.icount` (RDTSC, which reads the
 //! count, starts a block of its own; see `reads_icount`).
 
-use growsdown_decoder::{decode_one, ends_block, DecodeError, Instruction, Mnemonic, Stream, MAX_INSN_LEN};
+use growsdown_decoder::{
+    decode_one_in, ends_block, DecodeError, Instruction, Mnemonic, Stream, MAX_INSN_LEN,
+};
 use iced_x86::Register;
 
 use crate::blocks::Blocks;
@@ -350,6 +352,16 @@ impl Cpu {
         Ok(cs.base.wrapping_add(eip))
     }
 
+    /// The code segment's default size: 16 when its D bit is clear (SDM Vol. 3A
+    /// §3.4.5, "D/B flag").
+    pub(crate) fn code_bits(&self) -> u32 {
+        if self.segs[SegReg::Cs as usize].attrs & 0x4000 == 0 {
+            16
+        } else {
+            32
+        }
+    }
+
     fn fetch_block(&mut self, code: &mut Blocks) -> Result<u32, Exception> {
         let lin = self.fetch_lin(self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
@@ -382,7 +394,8 @@ impl Cpu {
     /// page, SDM Vol. 3A §6.15), and is not cached.
     fn build_block(&mut self, code: &mut Blocks, lin: u32, phys: u32) -> Result<u32, Exception> {
         let bytes = self.in_page(phys);
-        let mut stream = Stream::new(bytes, self.eip);
+        let bits = self.code_bits();
+        let mut stream = Stream::new_in(bits, bytes, self.eip);
         let mut uops = Vec::new();
         let mut ip = self.eip;
         let mut known = 0;
@@ -406,8 +419,11 @@ impl Cpu {
                             u.alt = within;
                             uops.push(u);
                             ip = target;
-                            stream =
-                                Stream::new(self.in_page((phys & !0xfff) | (target_lin & 0xfff)), target);
+                            stream = Stream::new_in(
+                                bits,
+                                self.in_page((phys & !0xfff) | (target_lin & 0xfff)),
+                                target,
+                            );
                             continue;
                         }
                     }
@@ -456,7 +472,7 @@ impl Cpu {
         let mut buf = first.to_vec();
         let need = MAX_INSN_LEN.saturating_sub(buf.len());
         buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
-        match decode_one(&buf, self.eip) {
+        match decode_one_in(self.code_bits(), &buf, self.eip) {
             Ok(insn) => {
                 let (u, _) = lower(&insn, 0, self.flat_data);
                 let phys = self.mmu.translate(lin, AccessKind::UserRead)?;

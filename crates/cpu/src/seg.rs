@@ -193,7 +193,7 @@ impl Cpu {
                 return Err(err);
             }
             if !d.present() {
-                return Err(Exception::GeneralProtection(selector & !3)); // #NP in hardware
+                return Err(Exception::SegmentNotPresent(selector & !3));
             }
         }
         self.segs[sreg as usize] = Segment::loaded(selector, &d);
@@ -231,6 +231,14 @@ impl Cpu {
         let d = self.descriptor(selector).unwrap_or(Descriptor { base: 0, limit: u32::MAX, attrs: 0xcfb });
         self.segs[SegReg::Cs as usize] = Segment::loaded(selector, &d);
         self.new_code_epoch();
+        // The decoded blocks were decoded for one code-segment size: a CS of the other
+        // size (a far transfer to or from a 16-bit code segment) has the executor drop
+        // them all before the next block runs.
+        let code16 = self.code_bits() == 16;
+        if code16 != self.code16 {
+            self.code16 = code16;
+            self.flush_blocks = true;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Instruction decoding for growsdown.
 //!
-//! One job: decoding i386 (32-bit mode) instructions through iced-x86 —
+//! One job: decoding i386 instructions (32-bit code segments, and 16-bit ones in
+//! protected mode) through iced-x86 —
 //! [`decode_one`] for one instruction, [`Stream`] for a block's worth from one
 //! buffer, [`ends_block`] to say whether a decoded block ends after one, and
 //! [`format_intel`] / [`IntelText`] for disassembly in traces and reports.
@@ -23,7 +24,13 @@ pub enum DecodeError {
 
 /// Decodes the instruction at `ip` whose bytes start at `bytes[0]`.
 pub fn decode_one(bytes: &[u8], ip: u32) -> Result<Instruction, DecodeError> {
-    let mut decoder = iced_x86::Decoder::with_ip(32, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE);
+    decode_one_in(32, bytes, ip)
+}
+
+/// [`decode_one`] in a code segment of `bits` (32, or 16 for a code segment whose
+/// D bit is clear: default operand and address size 16).
+pub fn decode_one_in(bits: u32, bytes: &[u8], ip: u32) -> Result<Instruction, DecodeError> {
+    let mut decoder = iced_x86::Decoder::with_ip(bits, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE);
     let mut insn = Instruction::default();
     decoder.decode_out(&mut insn);
     match decoder.last_error() {
@@ -43,8 +50,13 @@ pub struct Stream<'a> {
 impl<'a> Stream<'a> {
     /// Instructions from `bytes`, the first at `ip`.
     pub fn new(bytes: &'a [u8], ip: u32) -> Self {
+        Self::new_in(32, bytes, ip)
+    }
+
+    /// [`Stream::new`] in a code segment of `bits` (32 or 16).
+    pub fn new_in(bits: u32, bytes: &'a [u8], ip: u32) -> Self {
         Self {
-            decoder: iced_x86::Decoder::with_ip(32, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE),
+            decoder: iced_x86::Decoder::with_ip(bits, bytes, u64::from(ip), iced_x86::DecoderOptions::NONE),
             len: bytes.len(),
         }
     }

@@ -307,6 +307,8 @@ impl Kernel {
                 self.trap_signal(v, u32::from(code), SigInfo::kernel(SIGSEGV))
             }
             Exception::StackFault(code) => self.trap_signal(v, u32::from(code), SigInfo::kernel(SIGBUS)),
+            // do_segment_not_present: SIGBUS, as for #SS.
+            Exception::SegmentNotPresent(code) => self.trap_signal(v, u32::from(code), SigInfo::kernel(SIGBUS)),
         }
     }
 

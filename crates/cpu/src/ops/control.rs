@@ -385,8 +385,8 @@ fn check_far_target(cpu: &Cpu, sel: u16, off: u32, is_return: bool) -> Result<u1
     } else if (conforming && dpl > cpl) || (!conforming && (rpl > cpl || dpl != cpl)) {
         return Err(err);
     }
-    if !d.present() || d.attrs & 0x4000 == 0 {
-        return Err(err);
+    if !d.present() {
+        return Err(Exception::SegmentNotPresent(sel & !3));
     }
     if off > d.limit {
         return Err(Exception::GeneralProtection(0));
