@@ -1036,9 +1036,15 @@ mod tests {
     #[test]
     fn model_matches_growsdown_cpuid() {
         let m = cpu_model();
-        assert!(m.starts_with("base,fpu=on,pse=on,tsc=on,cx8=on,pge=on,cmov=on,"), "{m}");
         assert!(
-            m.contains("vendor=GenuineIntel,family=6,model=1,stepping=9,level=1,xlevel=0x80000000"),
+            m.starts_with(
+                "base,fpu=on,pse=on,tsc=on,cx8=on,pge=on,cmov=on,clflush=on,mmx=on,fxsr=on,sse=on,sse2=on,\
+                 pni=on,ssse3=on,"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("vendor=GenuineIntel,family=6,model=15,stepping=11,level=1,xlevel=0x80000000"),
             "{m}"
         );
     }
