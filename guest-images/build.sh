@@ -72,6 +72,14 @@ build_one() {
         # Every double operation an x87 instruction, sqrt inline (fsqrt, no errno call).
         "${GLIBC[@]}" -mfpmath=387 -fno-math-errno -o "$bin/$name" "$src/$name.c"
         ;;
+    fpbench-sse2)
+        # The same program with every double operation an SSE2 instruction.
+        "${GLIBC[@]}" -msse2 -mfpmath=sse -fno-math-errno -o "$bin/$name" "$src/fpbench.c"
+        ;;
+    cpubench-ssse3)
+        # Vectorised by the compiler with SSE2/SSSE3 (-O3), scalar floats in SSE.
+        "${GLIBC[@]}" -O3 -mssse3 -mfpmath=sse -o "$bin/$name" "$src/cpubench.c"
+        ;;
     stackgrow)
         # No stack-clash probes, no canaries: each page is touched by the code
         # under test, in the order the source shows.
@@ -140,7 +148,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
-     procids sysregs)
+     procids sysregs fpbench-sse2 cpubench-ssse3)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
