@@ -22,6 +22,10 @@
 //!   the way back to user mode either restarts it (EIP back over `int 0x80`) or, if a
 //!   handler runs, makes it fail with EINTR (always for ERESTARTNOHAND, unless
 //!   SA_RESTART for ERESTARTSYS).
+//! * **Handler registers** follow today's kernel: EAX holds the signal number, and
+//!   for an SA_SIGINFO handler EDX and ECX the addresses of its siginfo and
+//!   ucontext (zero otherwise), so `regparm(3)` handlers work; 2.4 left the three
+//!   registers as the interrupted code had them.
 //! * **FPU state** in the frame: always saved (the FNSAVE layout, then the FXSR image
 //!   with MXCSR and XMM0–7, `magic` 0) and the sigcontext `fpstate` points at it, as
 //!   on a task that has used the FPU; the handler starts with an initialised FPU and
@@ -721,6 +725,11 @@ fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
         ka.handler
     );
     enter_handler(k, frame, ka.handler);
+    // Today's i386 setup_frame also passes the signal number in EAX (and zeroes EDX
+    // and ECX) for handlers built with regparm(3); 2.4 left the three alone.
+    k.cpu.regs[EAX] = sig as u32;
+    k.cpu.regs[EDX] = 0;
+    k.cpu.regs[ECX] = 0;
     true
 }
 
@@ -774,6 +783,11 @@ fn setup_rt_frame(k: &mut Kernel, info: &SigInfo, ka: &SigAction, oldset: u64) -
         info.addr
     );
     enter_handler(k, frame, ka.handler);
+    // Today's i386 setup_rt_frame: the signal number, &info and &uc in EAX, EDX and
+    // ECX, for regparm(3) handlers (klibc's); 2.4 left the three alone.
+    k.cpu.regs[EAX] = sig as u32;
+    k.cpu.regs[EDX] = frame.wrapping_add(offset_of!(RtSigframe, info) as u32);
+    k.cpu.regs[ECX] = frame.wrapping_add(offset_of!(RtSigframe, uc) as u32);
     true
 }
 

@@ -158,7 +158,11 @@ fn rt_frame_layout_and_rt_sigreturn() {
     let frame = (esp0 - 892) & !7;
     assert_eq!(k.cpu.regs[ESP], frame);
     assert_eq!(k.cpu.eip, HANDLER);
-    assert_eq!(k.cpu.regs[ECX], 0x1111, "2.4 leaves EAX/ECX/EDX alone");
+    // Today's setup_rt_frame passes sig, &info, &uc in EAX, EDX, ECX (regparm(3)).
+    assert_eq!(
+        [k.cpu.regs[EAX], k.cpu.regs[EDX], k.cpu.regs[ECX]],
+        [SIGUSR1, (esp0 - 892) / 8 * 8 + 16, (esp0 - 892) / 8 * 8 + 144]
+    );
     assert_eq!(k.task.sig.blocked, (1 << 9) | (1 << 11));
     let f = peek(&mut k, frame, 892);
     assert_eq!(word(&f, 0), RESTORER_ADDR);
