@@ -193,6 +193,21 @@ impl FdTable {
         Ok(())
     }
 
+    /// close_range's work: closes (or with `cloexec`, marks close-on-exec) every open
+    /// guest fd from `first` to `last`.
+    pub fn close_range(&mut self, first: u32, last: u32, cloexec: bool) {
+        let end = (last as usize).min(self.fds.len().saturating_sub(1));
+        for fd in first as usize..=end {
+            if cloexec {
+                if let Some(f) = self.fds[fd].as_mut() {
+                    f.cloexec = true;
+                }
+            } else if self.fds.get(fd).is_some_and(Option::is_some) {
+                let _ = self.close(fd as u32);
+            }
+        }
+    }
+
     /// `flush_old_files` at exec: closes every guest fd marked close-on-exec.
     pub fn close_on_exec(&mut self) {
         let fds: Vec<u32> = self

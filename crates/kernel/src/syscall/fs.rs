@@ -675,6 +675,23 @@ pub fn sys_close(k: &mut Kernel, a: Args) -> SysResult {
     Ok(0)
 }
 
+/// close_range flags (include/uapi/linux/close_range.h).
+const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// close_range(first, last, flags) (today's `__close_range`): EINVAL for an unknown
+/// flag or `first > last`; the open fds in the range are closed, or with
+/// CLOSE_RANGE_CLOEXEC marked close-on-exec. CLOSE_RANGE_UNSHARE has nothing to do:
+/// no other task shares this file table.
+pub fn sys_close_range(k: &mut Kernel, a: Args) -> SysResult {
+    let (first, last, flags) = (a[0], a[1], a[2]);
+    if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(EINVAL);
+    }
+    k.task.files.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}
+
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
     let host = host_dup(k.task.files.host(a[0])?)?;
     let f = OpenFile {

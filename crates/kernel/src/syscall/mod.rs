@@ -148,6 +148,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_WRITE => f::sys_write(k, a),
         NR_OPEN => f::sys_open(k, a),
         NR_CLOSE => f::sys_close(k, a),
+        NR_CLOSE_RANGE => f::sys_close_range(k, a),
         NR_CREAT => f::sys_creat(k, a),
         NR_UNLINK => f::sys_unlink(k, a),
         NR_CHDIR => f::sys_chdir(k, a),
