@@ -1154,8 +1154,14 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
         return proc_getdents(k, host, &d, dirp, n);
     }
     let proc_root = procfs::is_proc_root(host);
+    // Where the host directory stands: restored below if the guest's buffer takes
+    // fewer entries than were read (the host call moves the position first).
+    // SAFETY: lseek has no pointer arguments.
+    let pos = unsafe { libc::lseek(host, 0, libc::SEEK_CUR) };
     let mut buf = vec![0u8; n];
     let mut out = Vec::new();
+    // For each entry of `out`: where it ends there, and the host position after it.
+    let mut ends: Vec<(usize, i64)> = Vec::new();
     // A batch of nothing but host processes is not the end of the directory: read on.
     while out.is_empty() {
         // SAFETY: `buf` is `n` writable bytes.
@@ -1190,10 +1196,22 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
             out.extend_from_slice(h.as_bytes());
             out.extend_from_slice(name);
             out.resize(start + len, 0);
+            ends.push((out.len(), hdr.d_off));
         }
     }
-    k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
-    Ok(out.len() as u32)
+    match k.copy_to_user(dirp, &out) {
+        Ok(()) => Ok(out.len() as u32),
+        // filldir64 stops at the entry it cannot copy: the call returns the entries
+        // before it (EFAULT if there are none) and the directory position stays
+        // after the last one returned, so no entry is lost.
+        Err(done) => {
+            let kept = ends.iter().take_while(|(end, _)| *end <= done).last().copied();
+            let back = kept.map_or(pos, |(_, off)| off);
+            // SAFETY: lseek has no pointer arguments.
+            unsafe { libc::lseek(host, back, libc::SEEK_SET) };
+            kept.map(|(end, _)| end as u32).ok_or(EFAULT)
+        }
+    }
 }
 
 /// getdents64 of an open guest /proc directory: the entries from
