@@ -97,21 +97,25 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn run_single_steps(&mut self, code: &mut Blocks, budget: u64) -> Exit {
-        if budget == 0 {
-            return Exit::Budget;
-        }
-        self.ss_shadow = false;
-        let mut left = budget;
-        loop {
+        for _ in 0..budget {
+            self.ss_shadow = false;
             match self.run_blocks(code, 1) {
                 Exit::Budget | Exit::Exception(Exception::TrapFlagSet) => {}
-                other => return other,
+                other => {
+                    self.shadow_pending = false;
+                    return other;
+                }
             }
-            left -= 1;
-            if !std::mem::take(&mut self.ss_shadow) || left == 0 {
-                return Exit::Exception(Exception::SingleStep);
+            // The trap after a MOV SS waits for the next instruction, even if the
+            // budget ends between the two (`step` runs one instruction at a time).
+            if self.ss_shadow && !self.shadow_pending {
+                self.shadow_pending = true;
+                continue;
             }
+            self.shadow_pending = false;
+            return Exit::Exception(Exception::SingleStep);
         }
+        Exit::Budget
     }
 
     fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {

@@ -80,6 +80,9 @@ pub struct Cpu {
     /// A MOV SS or POP SS just loaded SS: the single-step trap waits for the next
     /// instruction (SDM Vol. 3A §6.8.3). Read only while single-stepping.
     pub(crate) ss_shadow: bool,
+    /// Single-stepping: the instruction that just retired loaded SS, so the trap is
+    /// owed after the next one.
+    pub(crate) shadow_pending: bool,
     /// The decoded blocks are 16-bit code (CS's D bit was clear when they were built).
     pub(crate) code16: bool,
     /// Decoded blocks found in the cache by address, built, and reached through the
@@ -119,6 +122,7 @@ impl Cpu {
             flat_data: false,
             flush_blocks: false,
             ss_shadow: false,
+            shadow_pending: false,
             code16: false,
             blocks_hit: 0,
             blocks_built: 0,
