@@ -434,6 +434,10 @@ static void state_then_fxrstor(const uint8_t *p)
 static void print_unchanged(void)
 {
     uint8_t a[288], b[288];
+    if (!f_sig) {
+        printf(" state not captured\n");
+        return;
+    }
     masked_copy(a, before.b);
     masked_copy(b, f_fx);
     printf(" fsw=%04x ftw=%04x mxcsr=%08x state %s\n", f_sw & 0xffff, f_tag & 0xffff, *(uint32_t *)(f_fx + 24),
