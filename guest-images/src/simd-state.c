@@ -1,9 +1,10 @@
 /* The SSE state instructions, the MMX/x87 register sharing and FISTTP, checked
  * against the CPU it runs on.
  *
- *   simd-state                 one block of lines per check (see main)
- *   simd-state verbose NAME    also every operand and result of check NAME
- *                              (ldmxcsr, fisttp16, fisttp32, fisttp64)
+ *   simd-state                 every check: ldmxcsr, fxsave, fxrstor, mmx, fisttp16,
+ *                              fisttp32, fisttp64, clflush (lines named NAME.case)
+ *   simd-state verbose NAME    only check NAME; for ldmxcsr and fisttpN also every
+ *                              operand and result behind the hash
  *
  * Only what Intel and AMD CPUs store alike is printed. FXSAVE's FOP, FIP, FCS, FDP,
  * FDS (bytes 6-23: AMD leaves them zero unless an x87 exception is pending, and
@@ -169,6 +170,14 @@ static const uint32_t mxcsr_default = 0x1f80;
  * later mmap fills the holes: a read-only and a PROT_NONE page. */
 static uint8_t *hole, *page, *missing, *ro, *none;
 
+/* Every x87 register holding 1.0, TOP 6 with two of them on the stack: FNSTENV's
+ * tag word depends on the contents, which FNINIT does not clear (nor
+ * does FXSAVE print anything else for an empty register). */
+#define FLD8                                                                             \
+    "fninit\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\t"         \
+    "fstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\t"   \
+    "fstp %%st(0)\n\t"
+
 /* ---- LDMXCSR / STMXCSR ---- */
 
 static void run_ldmxcsr(void)
@@ -265,10 +274,11 @@ typedef struct {
 } __attribute__((packed)) f80;
 static const f80 denormal = {0x0000000012345678ull, 0x0000};
 
-/* x87 state: TOP 3, R3 +inf (1/0, ZE), R4 0, R5 pi but freed, R6 1, R7 a denormal;
- * FCW RC chop, PC double; MXCSR 0xbf41; XMM0-7 the pattern. */
+/* x87 state: TOP 3, R3 +inf (1/0, ZE), R4 0, R5 pi but freed, R6 1, R7 a denormal,
+ * R0-R2 empty holding 1.0; FCW RC chop, PC double; MXCSR 0xbf41; XMM0-7 the
+ * pattern. */
 #define X87_STATE                                                                        \
-    "fninit\n\tfldcw %[cw]\n\tfldt %[den]\n\tfld1\n\tfldpi\n\tfldz\n\tfld1\n\t"          \
+    FLD8 "fninit\n\tfldcw %[cw]\n\tfldt %[den]\n\tfld1\n\tfldpi\n\tfldz\n\tfld1\n\t"          \
     "fdiv %%st(1),%%st\n\tffree %%st(2)\n\tldmxcsr %[mx]\n\t" LOAD_XMM
 static const uint16_t x87_cw = 0x0e7f;
 static const uint32_t x87_mx = 0xbf41;
@@ -317,7 +327,7 @@ static void run_fxsave(void)
     fill(&fx, sizeof fx, 0x22);
     fault_reset();
     if (sigsetjmp(jb, 1) == 0)
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfld1\n\tfchs\n\tfsqrt\n\tfxsave %[fx]\n\tfnstenv %[env]\n\tfninit"
+        __asm__ volatile(FLD8 "fldcw %[cw]\n\tfchs\n\tfsqrt\n\tfxsave %[fx]\n\tfnstenv %[env]\n\tfninit"
                          : [fx] "=m"(fx), [env] "=m"(env)
                          : [cw] "m"(cw_im)
                          : "memory");
@@ -533,13 +543,6 @@ static void run_fxrstor(void)
 }
 
 /* ---- MMX and x87 ---- */
-
-/* Every x87 register holding 1.0, TOP 6 with two of them on the stack: FNSTENV's
- * tag word depends on the contents, which FNINIT does not clear. */
-#define FLD8                                                                             \
-    "fninit\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\tfld1\n\t"         \
-    "fstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\tfstp %%st(0)\n\t"   \
-    "fstp %%st(0)\n\t"
 
 static void print_f80(const char *what, const uint8_t *p)
 {
