@@ -2,7 +2,8 @@
  * against the CPU it runs on.
  *
  *   simd-state                 every check: ldmxcsr, fxsave, fxrstor, mmx, fisttp16,
- *                              fisttp32, fisttp64, clflush (lines named NAME.case)
+ *                              fisttp32, fisttp64, fisttp-fault, clflush (lines
+ *                              named NAME.case)
  *   simd-state verbose NAME    only check NAME; for ldmxcsr and fisttpN also every
  *                              operand and result behind the hash
  *
@@ -248,6 +249,13 @@ static void run_ldmxcsr(void)
     print_fault((uintptr_t)missing);
     printf(" below=%02x%02x%02x%02x\n", missing[-4], missing[-3], missing[-2], missing[-1]);
     RESET_FPU();
+
+    fault_reset();
+    if (sigsetjmp(jb, 1) == 0)
+        __asm__ volatile("stmxcsr (%0)" ::"r"(ro + 8) : "memory");
+    printf("stmxcsr.read-only");
+    print_fault((uintptr_t)ro);
+    printf("\n");
 }
 
 /* ---- FXSAVE ---- */
@@ -685,7 +693,9 @@ static void run_mmx(void)
         printf("mmx.pending %-14s", #name);                                              \
         print_fault(NOADDR);                                                                  \
         if (f_sig) {                                                                     \
-            printf(" at=%s fsw=%04x ftw=%04x", f_eip == (uintptr_t)lab_##name ? "insn" : "elsewhere", \
+            printf(" eip,si_addr=%s,%s fsw=%04x ftw=%04x",                                \
+                   f_eip == (uintptr_t)lab_##name ? "insn" : "elsewhere",                \
+                   f_addr == (uintptr_t)lab_##name ? "insn" : "elsewhere",               \
                    f_sw & 0xffff, f_tag & 0xffff);                                       \
             print_f80("r0", f_fx + 32 + 16 * ((0 - ((f_sw >> 11) & 7)) & 7));            \
         }                                                                                \
@@ -829,6 +839,37 @@ static void run_fisttp(int width)
     printf("%s %d values x 8 control words %016llx\n", name, nfv, (unsigned long long)fnv);
 }
 
+/* A FISTTP whose destination faults: nothing stored, nothing popped, no flag. */
+static void run_fisttp_fault(void)
+{
+    if (!check("fisttp-fault"))
+        return;
+    static const f80 v = {0xc000000000000000ull, 0x4000}; /* 3.0 */
+    static const int widths[] = {16, 32, 64};
+    for (int w = 0; w < 3; w++)
+        for (int where = 0; where < 2; where++) {
+            int n = widths[w] / 8;
+            uint8_t *dst = where ? ro + 4096 - n : missing - 1;
+            memset(missing - 8, 0xcc, 8);
+            fault_reset();
+            if (sigsetjmp(jb, 1) == 0) {
+                if (n == 2)
+                    __asm__ volatile("fninit\n\tfldt %1\n\tfisttps (%0)" ::"r"(dst), "m"(v) : "memory");
+                else if (n == 4)
+                    __asm__ volatile("fninit\n\tfldt %1\n\tfisttpl (%0)" ::"r"(dst), "m"(v) : "memory");
+                else
+                    __asm__ volatile("fninit\n\tfldt %1\n\tfisttpll (%0)" ::"r"(dst), "m"(v) : "memory");
+            }
+            RESET_FPU();
+            printf("fisttp-fault m%d %s", widths[w], where ? "read-only" : "cross");
+            print_fault(where ? (uintptr_t)ro : (uintptr_t)missing);
+            printf(" fsw=%04x ftw=%04x below=", f_sw & 0xffff, f_tag & 0xffff);
+            for (int i = 8; i > 0; i--)
+                printf("%02x", missing[-i]);
+            printf("\n");
+        }
+}
+
 /* ---- CLFLUSH, PREFETCHh, fences ---- */
 
 static void run_clflush(void)
@@ -924,6 +965,7 @@ int main(int argc, char **argv)
         perror("mmap");
         return 1;
     }
+    (void)*(volatile uint8_t *)ro; /* present: a write to it is a protection fault */
     page = hole + 4096;
     missing = page + 4096;
     munmap(hole, 4096);
@@ -937,6 +979,7 @@ int main(int argc, char **argv)
     run_fisttp(16);
     run_fisttp(32);
     run_fisttp(64);
+    run_fisttp_fault();
     run_clflush();
     return 0;
 }
