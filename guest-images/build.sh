@@ -137,6 +137,7 @@ build_one() {
             "$(g++ -m32 -print-file-name=crtend.o)" "$(g++ -m32 -print-file-name=crtn.o)"
         ;;
     simd-int) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: its only vector code is the asm under test
+    simd-state) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm touches MMX/XMM state
     *)
         echo "build.sh: unknown guest image '$name'" >&2
         return 1
@@ -148,7 +149,8 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
-     procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents)
+     procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
+     simd-state)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -69,8 +69,10 @@ pub fn fxsave_image(cpu: &mut Cpu) -> [u8; 288] {
     cpu.fpu.fxsave_bytes()
 }
 
-/// EMMS: every x87 register tagged empty (SDM Vol. 1 §9.5.1). Like the x87
-/// instructions it raises #MF first if an x87 exception is pending.
+/// EMMS: every x87 register tagged empty and TOP 0 (SDM Vol. 1 §9.5.1, Table 9-2
+/// "Effects of MMX Instructions on x87 FPU State": EMMS sets TOS to 000B, as every
+/// MMX instruction does; guest-images/simd-state's `mmx.transition emms` from TOP 6).
+/// Like the x87 instructions it raises #MF first if an x87 exception is pending.
 fn emms(cpu: &mut Cpu, _: &Uop) -> R {
     let cr0 = cpu.mmu.cr0();
     if cr0 & crate::mmu::CR0_EM != 0 {
@@ -83,6 +85,7 @@ fn emms(cpu: &mut Cpu, _: &Uop) -> R {
         return Err(Exception::FloatingPoint);
     }
     cpu.fpu.empty = 0xff;
+    cpu.fpu.top = 0;
     Ok(())
 }
 
