@@ -107,8 +107,9 @@ impl Cpu {
                 }
             }
             // The trap after a MOV SS waits for the next instruction, even if the
-            // budget ends between the two (`step` runs one instruction at a time).
-            if self.ss_shadow && !self.shadow_pending {
+            // budget ends between the two (`step` runs one instruction at a time); a
+            // MOV SS in the shadow extends it again, as on the host (AMD Zen).
+            if self.ss_shadow {
                 self.shadow_pending = true;
                 continue;
             }
