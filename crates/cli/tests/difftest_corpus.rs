@@ -180,6 +180,10 @@ corpus! {
     // 20 numbers sorted. Its FUCOMI and rounded-up divisions meet QEMU's errata
     // (`flags::qemu_errata`), taken from QEMU; `--strict` stops there with exit 3.
     lua_demo_small: &[], image("lua-demo"), &["300", "20"];
+    // The SSE state (XMM0-7, MXCSR) compared after every instruction: the
+    // packed-integer family on registers FXRSTOR loaded, LDMXCSR/STMXCSR, MMX.
+    // Against qemu the `-cpu` model claims SSE only once growsdown's CPUID does.
+    sse_state: &[], image("sse-state"), &[];
     busybox_echo: &[], busybox(), &["echo", "hi"];
     busybox_sort: &[], busybox(), &["sort", "words.txt"];
     busybox_md5sum: &[], busybox(), &["md5sum", "words.txt"];

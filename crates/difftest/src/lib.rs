@@ -15,6 +15,7 @@ pub mod native;
 pub mod qemu;
 pub mod qemulog;
 pub mod rsp;
+pub mod sse;
 pub mod state;
 pub mod sync;
 pub mod x87;
@@ -73,6 +74,11 @@ pub trait Reference {
     /// Whether the comparison takes QEMU 7.2's known errata from this reference
     /// ([`flags::qemu_errata`]) instead of stopping there.
     fn known_errata(&self) -> bool {
+        false
+    }
+    /// Whether this reference is the host CPU itself (results the SDM only bounds,
+    /// like RCPPS's, are then compared: [`sse::approximated_dest`]).
+    fn is_host_cpu(&self) -> bool {
         false
     }
     /// `--strict`: compare the bits of the known errata too.
@@ -268,6 +274,16 @@ fn describe_fields(m: &state::Mismatch, s: &Snapshot) -> Vec<String> {
             }
         }
     }
+    if let Some(x) = &s.sse {
+        for i in 0..8 {
+            if m.xmm & (1 << i) != 0 {
+                v.push(format!("xmm{i} = {}", sse::hex128(x.xmm[i])));
+            }
+        }
+        if m.mxcsr != 0 {
+            v.push(format!("mxcsr = {:#010x} {}", x.mxcsr, sse::mxcsr_names(x.mxcsr)));
+        }
+    }
     v
 }
 
@@ -283,7 +299,19 @@ fn same_fields(m: &state::Mismatch, a: &Snapshot, b: &Snapshot) -> bool {
         }
         _ => !m.fcw && m.fsw == 0 && m.ftw == 0 && m.fpr == 0,
     };
-    (!m.eip || a.eip == b.eip) && regs && (a.eflags ^ b.eflags) & m.flags == 0 && (m.sel | m.base) == 0 && x87
+    let sse = match (&a.sse, &b.sse) {
+        (Some(x), Some(y)) => {
+            (x.mxcsr ^ y.mxcsr) & m.mxcsr == 0
+                && (0..8).all(|i| m.xmm & (1 << i) == 0 || x.xmm[i] == y.xmm[i])
+        }
+        _ => m.xmm == 0 && m.mxcsr == 0,
+    };
+    (!m.eip || a.eip == b.eip)
+        && regs
+        && (a.eflags ^ b.eflags) & m.flags == 0
+        && (m.sel | m.base) == 0
+        && x87
+        && sse
 }
 
 /// After a divergence against QEMU at instruction `d.n`: runs the program again in
@@ -471,6 +499,7 @@ pub fn lockstep_until(
 ) -> Outcome {
     let mut differ = Differ::new(r.name(), context);
     differ.qemu_errata = r.known_errata();
+    differ.host_cpu = r.is_host_cpu();
     let mut warned = std::collections::HashSet::new();
     // Executions per EIP so far: a divergence records which execution of its
     // instruction it is, so another run can stop at the same one.
@@ -625,9 +654,10 @@ pub fn lockstep_until(
                     before,
                     ours: after,
                     theirs: theirs_snap,
-                    mismatch: state::compare(&after, &theirs_snap, 0, None, 0),
+                    mismatch: state::compare(&after, &theirs_snap, &state::Masks::default()),
                     undefined_flags: 0,
                     undefined_cc: 0,
+                    masks: state::Masks::default(),
                     history: differ.history(),
                     notes: vec![],
                 };
@@ -640,7 +670,7 @@ pub fn lockstep_until(
         let t = r.state();
         let after = Snapshot::of_cpu(k.cpu());
         match differ.check(&insn, &before, &after, &t) {
-            Ok(Fixup { eflags, reg, fsw }) => {
+            Ok(Fixup { eflags, reg, fsw, fpr_se, xmm, mxcsr }) => {
                 if let Some(f) = eflags {
                     k.cpu_mut().flags.set(f);
                 }
@@ -649,6 +679,17 @@ pub fn lockstep_until(
                 }
                 if let Some(sw) = fsw {
                     k.cpu_mut().fpu.set_status_word(sw);
+                }
+                if let Some((which, se)) = fpr_se {
+                    for (p, v) in se.iter().enumerate().filter(|(p, _)| which & (1 << p) != 0) {
+                        k.cpu_mut().fpu.regs[p].se = *v;
+                    }
+                }
+                if let Some((i, v)) = xmm {
+                    k.cpu_mut().fpu.xmm[i] = v;
+                }
+                if let Some(v) = mxcsr {
+                    k.cpu_mut().fpu.mxcsr = v;
                 }
             }
             Err(mut d) => {

@@ -25,7 +25,8 @@
 //! * The x87 state comes from `PTRACE_GETFPREGS` (x86-64 `user_fpregs_struct`, the
 //!   FXSAVE image): FCW, FSW, the abridged tag (bit i = physical register i is
 //!   non-empty) and `st_space`, eight 16-byte slots in ST order. FIP/FDP/FOP are not
-//!   used (an AMD CPU saves them only when an exception is pending).
+//!   used (an AMD CPU saves them only when an exception is pending). XMM0–7 and
+//!   MXCSR come from the same image (`xmm_space`, `mxcsr`).
 //! * Single-stepping sets TF in the real EFLAGS; the kernel hides it from
 //!   `PTRACE_GETREGS`, but PUSHF pushes it. After a PUSHF the tracer clears TF in the
 //!   pushed image when the program itself had not set TF.
@@ -40,6 +41,7 @@ use growsdown_loader::auxv;
 use growsdown_kernel::Personality;
 
 use super::image::{CodeMap, InitialStack, CPUID, INT80};
+use super::sse::Sse;
 use super::state::Snapshot;
 use super::x87::X87;
 use super::{Event, Reference};
@@ -283,13 +285,16 @@ impl Native {
         s.base[4] = self.seg_base(0, sel[4])?;
         s.base[5] = self.seg_base(1, sel[5])?;
         s.sel = sel;
-        s.x87 = Some(self.fpregs()?);
+        let (x87, sse) = self.fpregs()?;
+        s.x87 = Some(x87);
+        s.sse = Some(sse);
         self.cur = s;
         Ok(s)
     }
 
-    /// The x87 state from the FXSAVE image.
-    fn fpregs(&mut self) -> Result<X87, String> {
+    /// The x87 and SSE state from the FXSAVE image (`xmm_space`: sixteen 16-byte
+    /// registers, of which an i386 process has the first eight).
+    fn fpregs(&mut self) -> Result<(X87, Sse), String> {
         // SAFETY: plain-old-data struct, filled by the kernel.
         let mut f: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
         // SAFETY: PTRACE_GETFPREGS fills a user_fpregs_struct.
@@ -302,7 +307,12 @@ impl Native {
             let w = &f.st_space[4 * i..4 * i + 3];
             *v = F80 { sig: u64::from(w[0]) | (u64::from(w[1]) << 32), se: w[2] as u16 };
         }
-        Ok(X87::from_st_order(f.cwd, f.swd, f.ftw as u8, true, st))
+        let mut sse = Sse { mxcsr: f.mxcsr, ..Sse::default() };
+        for (i, x) in sse.xmm.iter_mut().enumerate() {
+            let w = &f.xmm_space[4 * i..4 * i + 4];
+            *x = w.iter().rev().fold(0u128, |acc, &d| (acc << 32) | u128::from(d));
+        }
+        Ok((X87::from_st_order(f.cwd, f.swd, f.ftw as u8, true, st), sse))
     }
 
     fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), String> {
@@ -448,6 +458,10 @@ fn is_restart(eax: u32) -> bool {
 impl Reference for Native {
     fn name(&self) -> &'static str {
         "native"
+    }
+
+    fn is_host_cpu(&self) -> bool {
+        true
     }
 
     /// This host's kernel (an x86-64 Linux: TLS slots from GDT 12; the ESP test

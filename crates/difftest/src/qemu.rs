@@ -43,6 +43,7 @@ use growsdown_kernel::Personality;
 use super::image::{CodeMap, InitialStack, CPUID, INT80};
 use super::qemulog::LogParser;
 use super::rsp::{from_hex, to_hex, Client};
+use super::sse::Sse;
 use super::state::Snapshot;
 use super::x87::X87;
 use super::{Event, Reference};
@@ -50,7 +51,7 @@ use growsdown_cpu::fpu::float80::F80;
 
 /// CPUID.1:EDX bit → QEMU feature name, for building a `-cpu` model with exactly
 /// growsdown's features.
-const FEATURE_NAMES: [(u32, &str); 20] = [
+const FEATURE_NAMES: [(u32, &str); 21] = [
     (0, "fpu"),
     (1, "vme"),
     (2, "de"),
@@ -71,7 +72,13 @@ const FEATURE_NAMES: [(u32, &str); 20] = [
     (23, "mmx"),
     (24, "fxsr"),
     (25, "sse"),
+    (26, "sse2"),
 ];
+
+/// CPUID.1:ECX bit → QEMU feature name (QEMU calls SSE3 `pni`). QEMU 7.2 executes
+/// an SSE instruction only when the `-cpu` model has its feature, so the model must
+/// claim what growsdown's CPUID claims.
+const FEATURE_NAMES_ECX: [(u32, &str); 2] = [(0, "pni"), (9, "ssse3")];
 
 /// A QEMU `-cpu` model reporting growsdown's CPUID (vendor, family/model/stepping,
 /// leaf-1 EDX features, maximum leaves), starting from QEMU's featureless `base`.
@@ -80,11 +87,14 @@ const FEATURE_NAMES: [(u32, &str); 20] = [
 /// still puts the CLFLUSH line size (8) in leaf-1 EBX bits 15:8 and the vendor
 /// string in leaf 0x80000000 EBX/ECX/EDX, which is why difftest answers CPUID itself.
 pub fn cpu_model() -> String {
-    use growsdown_cpu::cpuid::{FEATURES_EDX, SIGNATURE, VENDOR};
+    use growsdown_cpu::cpuid::{SIGNATURE, VENDOR};
+    let leaf1 = growsdown_cpu::cpuid::cpuid(1, 0);
     let mut m = String::from("base");
-    for (bit, name) in FEATURE_NAMES {
-        if FEATURES_EDX & (1 << bit) != 0 {
-            m.push_str(&format!(",{name}=on"));
+    for (reg, names) in [(leaf1[3], &FEATURE_NAMES[..]), (leaf1[2], &FEATURE_NAMES_ECX[..])] {
+        for (bit, name) in names {
+            if reg & (1 << bit) != 0 {
+                m.push_str(&format!(",{name}=on"));
+            }
         }
     }
     let vendor = String::from_utf8_lossy(VENDOR);
@@ -172,13 +182,19 @@ fn io_err(e: std::io::Error) -> String {
 /// holds nine (measured: fs_base gs_base k_gs_base cr0 cr2 cr3 cr4 cr8 efer; CR0 =
 /// 0x80010001 at byte 76, and the value an `fld` pushed at byte 100 + 10·p).
 const G_ST0: usize = 100;
+/// Byte offset of `xmm0` in the `g` reply: after st0–st7 (80 bytes) and the eight
+/// 32-bit x87 control registers (fctrl fstat ftag fiseg fioff foseg fooff fop), as
+/// QEMU 7.2 `x86_cpu_gdb_read_register` numbers them for i386 (IDX_XMM_REGS =
+/// IDX_FP_REGS + 16); eight 16-byte registers, little-endian, then `mxcsr`.
+const G_XMM0: usize = G_ST0 + 80 + 32;
+const G_MXCSR: usize = G_XMM0 + 128;
 
 /// Parses an i386 `g` reply: the first 16 registers (eax ecx edx ebx esp ebp esi
 /// edi eip eflags cs ss ds es fs gs, 32-bit little-endian each) and, when present,
 /// the x87 registers: `st0`..`st7` (10 bytes each), then fctrl fstat ftag (32 bits
 /// each). QEMU 7.2 sends the *physical* registers R0–R7 there (`fpregs[i]`, not
 /// relative to TOP), fstat with TOP, and ftag = 0 whatever the registers hold, so
-/// the tags are not known from a `g` reply.
+/// the tags are not known from a `g` reply. Then XMM0–7 and MXCSR ([`G_XMM0`]).
 pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
     let bytes = from_hex(
         reply.get(..128).ok_or_else(|| format!("short g reply: {}", String::from_utf8_lossy(reply)))?,
@@ -204,6 +220,11 @@ pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
         x.fcw = u16::from_le_bytes([b[80], b[81]]);
         x.fsw = u16::from_le_bytes([b[84], b[85]]);
         s.x87 = Some(x);
+    }
+    if reply.len() >= 2 * (G_MXCSR + 4) {
+        let b = from_hex(&reply[2 * G_XMM0..2 * (G_MXCSR + 4)]).ok_or("g reply is not hex")?;
+        let mxcsr = u32::from_le_bytes([b[128], b[129], b[130], b[131]]);
+        s.sse = Sse::from_le_bytes(&b[..128], mxcsr);
     }
     Ok(s)
 }
