@@ -86,7 +86,7 @@ build_one() {
         "${FREE[@]}" -o "$bin/$name" "$src/free/$name.S" "$src/free/esp-report.c" \
             "$src/free/rt.c" "$src/free/rt-asm.S"
         ;;
-    x87-qemu | sse-state)
+    x87-qemu | sse-state | eflags-ss)
         "${FREE[@]}" -o "$bin/$name" "$src/free/crt.S" "$src/free/$name.c" \
             "$src/free/rt.c" "$src/free/rt-asm.S"
         ;;
@@ -135,7 +135,7 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench trapflag segments simd-int sse-state)
+     membench fpbench faultbench trapflag segments simd-int sse-state eflags-ss)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

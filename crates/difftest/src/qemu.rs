@@ -163,6 +163,12 @@ pub struct Qemu {
     /// (`C sig`): its kernel then delivers, ignores or kills as the guest's
     /// disposition says.
     pending_sig: i32,
+    /// A SIGTRAP handler has been entered. Every stop of the stub inside it (the
+    /// breakpoint on its first instruction, those on `int 0x80`) is a synchronous
+    /// SIGTRAP while SIGTRAP is blocked, and QEMU 7.2's `process_pending_signals`
+    /// then resets the handler to SIG_DFL ("Synchronous signals are forced"): the
+    /// program's next SIGTRAP would kill it.
+    sigtrap_handled: bool,
     /// `--strict`: QEMU's known errata are compared, not taken from it.
     strict: bool,
     /// QEMU's executable as /proc shows it, to recognise its forked copies.
@@ -382,6 +388,7 @@ impl Qemu {
             tls: [None; 3],
             done: false,
             pending_sig: 0,
+            sigtrap_handled: false,
             strict: false,
             qemu_exe: None,
             steps_sent: 0,
@@ -637,8 +644,8 @@ impl Qemu {
         let esp = self.cur.regs[4];
         let next = match nr {
             119 | 173 => {
-                let sc = if nr == 119 { esp } else { esp.wrapping_add(160) };
-                let b = self.read_mem(sc.wrapping_add(56), 4)?;
+                let sc = super::sigframe::sigreturn_context(nr, esp).unwrap_or(esp);
+                let b = self.read_mem(sc.wrapping_add(4 * super::sigframe::SC_EIP as u32), 4)?;
                 u32::from_le_bytes([b[0], b[1], b[2], b[3]])
             }
             _ => eip.wrapping_add(2),
@@ -828,7 +835,14 @@ impl Qemu {
                 let l = self.log.as_mut().expect("log mode");
                 let stop = l.stop.take().expect("checked");
                 l.running = false;
+                // The last dump is the state before the instruction just run. With
+                // TF set there, QEMU raised the single-step #DB after it (its
+                // `helper_single_step`) and its user mode queued SIGTRAP for the
+                // guest, which the stub reports as T05 like a breakpoint: the trap
+                // comes first, so this stop is the guest's signal.
+                let guest_trap = self.cur.eflags & growsdown_cpu::flags::TF != 0;
                 return match stop {
+                    Stop::Trap if guest_trap => self.finish(Stop::Signal(libc::SIGTRAP)),
                     Stop::Trap => {
                         self.cur = self.read_regs()?;
                         Ok(Event::Stepped(self.cur))
@@ -884,6 +898,13 @@ impl Reference for Qemu {
         if self.log.is_none() {
             return Err(format!("lockstep into a handler of signal {sig} needs qemu's log mode"));
         }
+        if sig == libc::SIGTRAP && std::mem::replace(&mut self.sigtrap_handled, true) {
+            return Err(
+                "a second SIGTRAP into the program's handler: QEMU 7.2 reset that handler to SIG_DFL \
+                        when its gdbstub stopped inside it (try --against native)"
+                    .into(),
+            );
+        }
         let site = self.int80.contains(&handler) || self.cpuid.contains(&handler);
         if !site {
             self.breakpoint(handler, true)?;
@@ -908,6 +929,13 @@ impl Reference for Qemu {
         !self.strict
     }
 
+    /// QEMU 7.2's i386 `setup_sigcontext` writes the FNSAVE image only (magic
+    /// 0xffff), and its sigreturn restores the x87 state from it: XMM0–7 and MXCSR
+    /// stay as they were.
+    fn frames_hold_sse(&self) -> bool {
+        false
+    }
+
     fn set_strict(&mut self, strict: bool) {
         self.strict = strict;
     }
@@ -926,6 +954,11 @@ impl Reference for Qemu {
             );
         }
         let eip = self.cur.eip;
+        if self.log.is_none() && self.cur.eflags & growsdown_cpu::flags::TF != 0 {
+            // The stub's own single-stepping takes the #DB: the guest's trap would
+            // be lost.
+            return Err("following a program that sets the trap flag needs qemu's log mode".into());
+        }
         if self.int80.contains(&eip) {
             return self.step_syscall();
         }

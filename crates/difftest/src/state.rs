@@ -604,6 +604,13 @@ impl Differ {
         Ok(fix)
     }
 
+    /// Counts an instruction whose own after-state neither side showed (the load
+    /// of SS whose shadowed successor ran in the same reference step).
+    pub fn executed(&mut self, insn: &Instruction, before: &Snapshot) {
+        self.compared += 1;
+        self.history.push(Executed { n: self.compared, eip: before.eip, insn: *insn });
+    }
+
     /// The last K instructions, oldest first.
     pub fn history(&self) -> Vec<Executed> {
         self.history.entries()
