@@ -61,7 +61,11 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs)
+        "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
+        ;;
+    simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
+    simd-float)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     fpbench)
@@ -135,7 +139,8 @@ build_one() {
 ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      esp32 esp33 esp40 pusha32 push1 read-below brk-layout
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
-     membench fpbench faultbench trapflag segments simd-int sse-state eflags-ss)
+     membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
+     procids sysregs sse-state eflags-ss)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

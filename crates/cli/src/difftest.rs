@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 
+use crate::stderr::report;
 use clap::{Args, ValueEnum};
 use growsdown_difftest::{signal_name, Against, Finished, Options, Outcome, StartError};
 
@@ -59,22 +60,22 @@ pub fn run(a: DiffArgs) -> u8 {
         match growsdown_difftest::difftest(&a.prog, &a.args, &opts) {
             Ok(f) => f,
             Err(StartError::NotFound(p)) => {
-                eprintln!("growsdown difftest: {}: command not found in PATH", p.display());
+                report!("growsdown difftest: {}: command not found in PATH", p.display());
                 return 127;
             }
             Err(StartError::Setup(e)) => {
-                eprintln!("growsdown difftest: {e}");
+                report!("growsdown difftest: {e}");
                 return 2;
             }
         };
     match outcome {
         Outcome::Agreed { compared, status } => {
             match status {
-                Some(s) if s < 0 => eprintln!("difftest: both sides were killed by {}", signal_name(-s)),
-                Some(s) => eprintln!("difftest: both sides exited with status {s}"),
+                Some(s) if s < 0 => report!("difftest: both sides were killed by {}", signal_name(-s)),
+                Some(s) => report!("difftest: both sides exited with status {s}"),
                 None => {}
             }
-            eprintln!("difftest: {:.0} instructions/s against {reference}", compared as f64 / secs.max(1e-9));
+            report!("difftest: {:.0} instructions/s against {reference}", compared as f64 / secs.max(1e-9));
             println!("difftest: {compared} instructions compared, 0 divergences");
             0
         }
@@ -87,7 +88,7 @@ pub fn run(a: DiffArgs) -> u8 {
             }
         }
         Outcome::Stopped { compared, why } => {
-            eprintln!("difftest: cannot go on in lockstep: {why}");
+            report!("difftest: cannot go on in lockstep: {why}");
             println!("difftest: {compared} instructions compared, 0 divergences before stopping");
             2
         }

@@ -4,6 +4,7 @@
 mod difftest;
 mod run;
 mod size;
+mod stderr;
 mod trace;
 
 use std::process::ExitCode;

@@ -10,6 +10,7 @@ use growsdown_kernel::trace::FaultObserver;
 use growsdown_kernel::{Config, ExitStatus, Machine};
 
 use crate::size::{parse_limit, parse_size};
+use crate::stderr::report;
 
 /// Options shared by every command that runs a guest.
 #[derive(Args)]
@@ -62,19 +63,19 @@ fn resolve(prog: &Path) -> Option<PathBuf> {
 pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<(Machine, PathBuf), u8> {
     let prog = Path::new(&a.prog);
     let Some(path) = resolve(prog) else {
-        eprintln!("growsdown: {}: command not found in PATH", prog.display());
+        report!("growsdown: {}: command not found in PATH", prog.display());
         return Err(127);
     };
     let mem = match usize::try_from(a.mem) {
         Ok(m) if m <= (3usize << 30) => m,
         _ => {
-            eprintln!("growsdown: --mem {}: at most 3G of guest physical memory", a.mem);
+            report!("growsdown: --mem {}: at most 3G of guest physical memory", a.mem);
             return Err(2);
         }
     };
     let config = Config { mem_bytes: mem, stack_limit: a.stack_limit, ..Config::default() };
     let mut k = Machine::new(config).map_err(|e| {
-        eprintln!("growsdown: {e}");
+        report!("growsdown: {e}");
         2u8
     })?;
     k.observe_faults(observer);
@@ -89,7 +90,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         })
         .collect();
     if let Err(e) = k.exec(&path.to_string_lossy(), &argv, &envp) {
-        eprintln!("growsdown: {e}");
+        report!("growsdown: {e}");
         return Err(126);
     }
     Ok((k, path))
@@ -98,7 +99,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
 /// Reports how the guest ended (and the stats if asked); returns the shell status.
 pub fn finish(k: &Machine, path: &Path, status: ExitStatus, stats: bool) -> u8 {
     if let ExitStatus::Signaled { signo, info, eip, .. } = status {
-        eprintln!(
+        report!(
             "growsdown: {} killed by {} (signal {signo}): si_code={} fault address={:#010x} eip={eip:#010x}",
             path.display(),
             signal_name(signo),
@@ -123,30 +124,33 @@ pub fn run(a: RunArgs) -> u8 {
 
 fn print_stats(k: &Machine) {
     let t = k.stats();
-    eprintln!("growsdown: instructions retired  {}", t.icount);
-    eprintln!("growsdown: minor faults          {}", t.min_flt);
-    eprintln!("growsdown: major faults          {}", t.maj_flt);
-    eprintln!(
+    report!("growsdown: instructions retired  {}", t.icount);
+    report!("growsdown: minor faults          {}", t.min_flt);
+    report!("growsdown: major faults          {}", t.maj_flt);
+    report!(
         "growsdown: COW faults            {} ({} copies, {} reuses)",
         t.cow_copies + t.cow_reuses,
         t.cow_copies,
         t.cow_reuses
     );
-    eprintln!("growsdown: stack expansions      {}", t.stack_expansions);
-    eprintln!("growsdown: peak resident pages   {}", t.peak_rss);
+    report!("growsdown: stack expansions      {}", t.stack_expansions);
+    report!("growsdown: peak resident pages   {}", t.peak_rss);
     if t.forks > 0 {
         // The counters above are the first process's own (docs/linux24.md §3.8);
         // its reaped children's are its cmin_flt / cmaj_flt.
-        eprintln!("growsdown: processes forked      {}", t.forks);
-        eprintln!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
+        report!("growsdown: processes forked      {}", t.forks);
+        report!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
     }
-    eprintln!(
+    report!(
         "growsdown: TLB                   {} hits, {} misses ({} page walks), {} flushes",
-        t.tlb_hits, t.tlb_misses, t.page_walks, t.tlb_flushes
+        t.tlb_hits,
+        t.tlb_misses,
+        t.page_walks,
+        t.tlb_flushes
     );
-    eprintln!(
+    report!(
         "growsdown: decoded blocks        {} built, {} found in the cache, {} reached by a link, {} dropped by code writes",
         t.blocks_built, t.blocks_hit, t.blocks_linked, t.blocks_invalidated
     );
-    eprintln!("growsdown: MIPS                  {:.1}", t.mips);
+    report!("growsdown: MIPS                  {:.1}", t.mips);
 }

@@ -9,6 +9,7 @@ use growsdown_kernel::machine::Layout;
 use growsdown_trace::sink::{self, Sink, Tracer};
 
 use crate::run::{finish, start, GuestArgs};
+use crate::stderr::report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -44,7 +45,7 @@ pub fn run(a: TraceArgs) -> u8 {
         Some(p) => match File::create(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("growsdown: cannot write the trace to {}: {e}", p.display());
+                report!("growsdown: cannot write the trace to {}: {e}", p.display());
                 return 2;
             }
         },
@@ -58,7 +59,7 @@ pub fn run(a: TraceArgs) -> u8 {
     let tracer = match Tracer::new(sink, a.output.is_some()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("growsdown: cannot start the trace renderer: {e}");
+            report!("growsdown: cannot start the trace renderer: {e}");
             return 2;
         }
     };
@@ -73,20 +74,20 @@ pub fn run(a: TraceArgs) -> u8 {
 
     let code = finish(&k, &path, status, a.guest.stats);
     let Some(sink) = tracer.finish() else {
-        eprintln!("growsdown: writing the trace failed: the trace renderer stopped");
+        report!("growsdown: writing the trace failed: the trace renderer stopped");
         return code.max(1);
     };
     let picture = match sink.close() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("growsdown: writing the trace failed: {e}");
+            report!("growsdown: writing the trace failed: {e}");
             return code.max(1);
         }
     };
     if let (Some(p), Some(picture)) = (&a.svg, &picture) {
         let layout = Layout { stack_start, ..k.layout() };
         if let Err(e) = std::fs::write(p, picture.render(&layout, k.stats().icount)) {
-            eprintln!("growsdown: cannot write {}: {e}", p.display());
+            report!("growsdown: cannot write {}: {e}", p.display());
             return code.max(1);
         }
     }

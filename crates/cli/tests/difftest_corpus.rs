@@ -181,8 +181,9 @@ corpus! {
     // (`flags::qemu_errata`), taken from QEMU; `--strict` stops there with exit 3.
     lua_demo_small: &[], image("lua-demo"), &["300", "20"];
     // The SSE state (XMM0-7, MXCSR) compared after every instruction: the
-    // packed-integer family on registers FXRSTOR loaded, LDMXCSR/STMXCSR, MMX.
-    // Against qemu the `-cpu` model claims SSE only once growsdown's CPUID does.
+    // packed-integer family on registers FXRSTOR loaded, LDMXCSR/STMXCSR, MMX
+    // (QEMU's sign+exponent taken), moves and floating point (QEMU's MXCSR flags
+    // and RCPPS/RSQRTSS results taken; native compares them).
     sse_state: &[], image("sse-state"), &[];
     // PUSHF/PUSHFD, POPFD of DF and AC, MOV SS / POP SS with PUSHF, MOV, ADD, JMP
     // and a second MOV SS in their shadow, TF clear: the native reference's own TF

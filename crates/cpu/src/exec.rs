@@ -339,8 +339,19 @@ impl Cpu {
         self.new_code_epoch();
     }
 
+    /// Linear address of an instruction fetch at `eip`: CS is a code segment (loads
+    /// check it), executable whether readable or not; only its limit is checked
+    /// (SDM Vol. 3A §5.3: #GP(0) for an EIP beyond it).
+    fn fetch_lin(&self, eip: u32) -> Result<u32, Exception> {
+        let cs = &self.segs[SegReg::Cs as usize];
+        if !cs.usable || eip > cs.limit {
+            return Err(Exception::GeneralProtection(0));
+        }
+        Ok(cs.base.wrapping_add(eip))
+    }
+
     fn fetch_block(&mut self, code: &mut Blocks) -> Result<u32, Exception> {
-        let lin = self.linear(SegReg::Cs, self.eip)?;
+        let lin = self.fetch_lin(self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
         if let Some(id) = code.find(phys, lin) {
             let phys2 = code.blocks[id as usize].phys2;

@@ -28,4 +28,4 @@ pub use exception::{Exception, Exit};
 pub use mmu::{AccessKind, Mmu, PageFault};
 pub use operand::{Int, Loc};
 pub use seg::{Descriptor, SegReg, Segment};
-pub use state::{offsets, Cpu, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP, REG_NAMES};
+pub use state::{offsets, Cpu, TableRegister, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP, REG_NAMES};

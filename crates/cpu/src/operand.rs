@@ -142,11 +142,25 @@ pub enum Loc {
     Mem(u32),
 }
 
-/// Linear address of `offset` in segment `s`; #GP(0) through a null selector.
+/// Linear address of `offset` in segment `s`, for an access of whose size and kind
+/// only the first byte and "read" are known; #GP(0) through a null selector.
 #[inline(always)]
 fn linear_in(s: &crate::seg::Segment, offset: u32) -> Result<u32, Exception> {
-    if !s.usable {
-        return Err(Exception::GeneralProtection(0));
+    linear_access(s, false, offset, 1, false)
+}
+
+/// Linear address of an access of `len` bytes at `offset` in segment `s` (`stack`:
+/// it is SS), with the segment's limit and type checks unless it is open.
+#[inline(always)]
+pub(crate) fn linear_access(
+    s: &crate::seg::Segment,
+    stack: bool,
+    offset: u32,
+    len: u32,
+    write: bool,
+) -> Result<u32, Exception> {
+    if !s.open {
+        s.check(stack, offset, len, write)?;
     }
     Ok(s.base.wrapping_add(offset))
 }
@@ -207,7 +221,22 @@ impl Cpu {
         }
         // Indexed by the lowered segment number directly: one bounds check fewer
         // than going through `SegReg`.
-        linear_in(&self.segs[usize::from(u.seg)], self.ea::<MODE>(u))
+        let s = &self.segs[usize::from(u.seg)];
+        linear_access(s, u.seg == SegReg::Ss as u8, self.ea::<MODE>(u), u.mem_len(), u.writes_memory())
+    }
+
+    /// Linear address of an access of `len` bytes at `offset` through `sreg`, with
+    /// the segment's limit and type checks.
+    #[inline(always)]
+    pub fn seg_access(&self, sreg: SegReg, offset: u32, len: u32, write: bool) -> Result<u32, Exception> {
+        linear_access(&self.segs[sreg as usize], sreg == SegReg::Ss, offset, len, write)
+    }
+
+    /// Linear address of the micro-op's memory operand at `offset` (its effective
+    /// address), checked for the operand's size and whether it is written.
+    #[inline(always)]
+    pub fn operand_lin(&self, u: &Uop, offset: u32) -> Result<u32, Exception> {
+        self.seg_access(u.segment(), offset, u.mem_len(), u.writes_memory())
     }
 
     /// Linear address of `offset` in segment `sreg`; #GP(0) through a null selector.
@@ -219,7 +248,7 @@ impl Cpu {
     /// Linear address of the instruction's memory operand.
     #[inline]
     pub fn mem_linear(&self, insn: &Uop) -> Result<u32, Exception> {
-        self.linear(insn.segment(), self.effective_address(insn))
+        self.operand_lin(insn, self.effective_address(insn))
     }
 
     // ---- user-mode memory access (the CPU always runs at CPL 3) ----

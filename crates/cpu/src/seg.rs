@@ -50,6 +50,52 @@ pub struct Segment {
     pub attrs: u16,
     /// False for a null selector: any memory access through it raises #GP(0).
     pub usable: bool,
+    /// Usable, writable expand-up data with a 4 GiB limit: no access through it can
+    /// fail the limit or type checks, so they are skipped (the Linux segments all are).
+    pub open: bool,
+}
+
+impl Segment {
+    /// A segment register loaded from a descriptor.
+    pub fn loaded(selector: u16, d: &Descriptor) -> Self {
+        // Type bits: S (0x10) set, code (0x08) clear, expand-down (0x04) clear,
+        // writable (0x02) set.
+        let open = d.attrs & 0x1e == 0x12 && d.limit == u32::MAX;
+        Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true, open }
+    }
+
+    /// The limit and type checks of a data access of `len` bytes at `offset` (SDM
+    /// Vol. 3A §5.3 "Limit Checking", §5.4 "Type Checking"): no writes to code or
+    /// read-only data, no reads of execute-only code; an expand-up segment allows
+    /// offsets 0..=limit, an expand-down one limit+1..=0xFFFF or 0xFFFFFFFF (its B
+    /// bit). A violation is #SS(0) through SS, #GP(0) otherwise.
+    #[cold]
+    #[inline(never)]
+    pub fn check(&self, stack: bool, offset: u32, len: u32, write: bool) -> Result<(), Exception> {
+        let fault = if stack { Exception::StackFault(0) } else { Exception::GeneralProtection(0) };
+        if !self.usable {
+            return Err(Exception::GeneralProtection(0));
+        }
+        let ty = self.attrs & 0xf;
+        let code = ty & 0x8 != 0;
+        // Bit 1 is "readable" for code, "writable" for data; code is never writable.
+        let refused = if code { write || ty & 0x2 == 0 } else { write && ty & 0x2 == 0 };
+        if refused {
+            return Err(Exception::GeneralProtection(0));
+        }
+        let last = offset.checked_add(len.max(1) - 1);
+        let ok = if !code && ty & 0x4 != 0 {
+            let upper = if self.attrs & 0x4000 != 0 { u32::MAX } else { 0xffff };
+            offset > self.limit && last.is_some_and(|l| l <= upper)
+        } else {
+            self.limit == u32::MAX || last.is_some_and(|l| l <= self.limit)
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(fault)
+        }
+    }
 }
 
 /// Fields of an 8-byte segment descriptor.
@@ -150,8 +196,7 @@ impl Cpu {
                 return Err(Exception::GeneralProtection(selector & !3)); // #NP in hardware
             }
         }
-        self.segs[sreg as usize] =
-            Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        self.segs[sreg as usize] = Segment::loaded(selector, &d);
         if sreg == SegReg::Cs {
             // EIPs now map to other linear addresses: block links are stale.
             self.new_code_epoch();
@@ -160,11 +205,12 @@ impl Cpu {
         Ok(())
     }
 
-    /// Whether DS, ES and SS are usable with base 0, as in the Linux flat model.
+    /// Whether DS, ES and SS are open (no limit or type check can fail) with base 0,
+    /// as in the Linux flat model.
     fn data_segments_flat(&self) -> bool {
         [SegReg::Ds, SegReg::Es, SegReg::Ss].iter().all(|&s| {
             let g = &self.segs[s as usize];
-            g.usable && g.base == 0
+            g.open && g.base == 0
         })
     }
 
@@ -183,8 +229,7 @@ impl Cpu {
     /// Loads CS without checks: used by the kernel at exec and signal return.
     pub fn force_cs(&mut self, selector: u16) {
         let d = self.descriptor(selector).unwrap_or(Descriptor { base: 0, limit: u32::MAX, attrs: 0xcfb });
-        self.segs[SegReg::Cs as usize] =
-            Segment { selector, base: d.base, limit: d.limit, attrs: d.attrs, usable: true };
+        self.segs[SegReg::Cs as usize] = Segment::loaded(selector, &d);
         self.new_code_epoch();
     }
 }

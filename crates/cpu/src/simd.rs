@@ -102,8 +102,7 @@ impl Cpu {
     /// [`ALIGN16`] operands (#GP(0)).
     #[inline(always)]
     pub fn vec_lin(&self, u: &Uop) -> Result<u32, Exception> {
-        let off = self.effective_address(u);
-        let lin = self.linear(u.segment(), off)?;
+        let lin = self.mem_linear(u)?;
         if u.flags & ALIGN16 != 0 && lin & 15 != 0 {
             return Err(Exception::GeneralProtection(0));
         }

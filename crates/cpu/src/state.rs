@@ -19,6 +19,13 @@ pub const EDI: usize = 7;
 
 pub const REG_NAMES: [&str; 8] = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
 
+/// GDTR or IDTR: a linear base and a limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableRegister {
+    pub base: u32,
+    pub limit: u16,
+}
+
 /// One i386 processor running at CPL 3, with its paging unit and physical memory.
 ///
 /// The CPU knows nothing about Linux: whoever drives it (the kernel crate) sets up
@@ -43,6 +50,14 @@ pub struct Cpu {
     pub ldt: Vec<u64>,
     pub fpu: Fpu,
     pub mmu: Mmu,
+    /// GDTR and IDTR as SGDT/SIDT store them (the tables themselves are `gdt` and
+    /// the kernel's business); the kernel sets them.
+    pub gdtr: TableRegister,
+    pub idtr: TableRegister,
+    /// The selector LLDT loaded while `ldt` is not empty (SLDT reads 0 otherwise),
+    /// and the task register's selector (STR); the kernel sets them.
+    pub ldtr: u16,
+    pub tr: u16,
     /// Instructions retired.
     pub icount: u64,
     /// Value RDTSC adds to `icount`; the kernel or a differential tester may set it.
@@ -89,6 +104,10 @@ impl Cpu {
             ldt: Vec::new(),
             fpu: Fpu::default(),
             mmu: Mmu::new(ram_bytes),
+            gdtr: TableRegister::default(),
+            idtr: TableRegister::default(),
+            ldtr: 0,
+            tr: 0,
             icount: 0,
             tsc_offset: 0,
             code: Blocks::default(),

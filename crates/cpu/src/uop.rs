@@ -44,6 +44,10 @@ pub const FUSED: u8 = 1 << 4;
 /// explicitly unaligned moves (MOVUPS, MOVUPD, MOVDQU, LDDQU).
 pub const ALIGN16: u8 = 1 << 5;
 
+/// [`Uop::flags`]: the explicit memory operand is written (or read and written), so
+/// a segment's type check treats the access as a write.
+pub const MEM_WRITE: u8 = 1 << 6;
+
 /// [`Uop::ea_mode`]: displacement only.
 pub const EA_DISP: u8 = 0;
 /// [`Uop::ea_mode`]: base + displacement.
@@ -182,6 +186,25 @@ fn address_reg(r: Register) -> u8 {
     }
 }
 
+/// Whether the instruction writes its explicit memory operand (iced's access info;
+/// only at lowering).
+fn writes_memory(insn: &Instruction) -> bool {
+    use iced_x86::{InstructionInfoFactory, OpAccess};
+    thread_local! {
+        static INFO: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
+    }
+    INFO.with(|f| {
+        let mut f = f.borrow_mut();
+        let info = f.info_options(insn, iced_x86::InstructionInfoOptions::NO_REGISTER_USAGE);
+        info.used_memory().iter().any(|m| {
+            matches!(
+                m.access(),
+                OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+            )
+        })
+    })
+}
+
 /// The legacy SSE instructions whose 128-bit memory operand may be unaligned.
 fn unaligned_ok(code: Code) -> bool {
     matches!(
@@ -249,6 +272,9 @@ impl Uop {
         if has_mem && insn.memory_size().size() == 16 && !unaligned_ok(insn.code()) {
             flags |= ALIGN16;
         }
+        if has_mem && writes_memory(insn) {
+            flags |= MEM_WRITE;
+        }
         Self {
             exec,
             alt: exec,
@@ -276,6 +302,18 @@ impl Uop {
 
     // The accessors below keep the names of iced's `Instruction` for what the handlers
     // read, so the semantics in `ops` read the same as the SDM's operand lists.
+
+    /// Bytes of the explicit memory operand (at least 1).
+    #[inline(always)]
+    pub fn mem_len(&self) -> u32 {
+        (self.msize.size() as u32).max(1)
+    }
+
+    /// Whether the explicit memory operand is written ([`MEM_WRITE`]).
+    #[inline(always)]
+    pub fn writes_memory(&self) -> bool {
+        self.flags & MEM_WRITE != 0
+    }
 
     #[inline(always)]
     pub fn op_kind(&self, n: u32) -> OpKind {

@@ -91,11 +91,13 @@ pub trait Reference {
     fn steps_over_ss_shadow(&self) -> bool {
         false
     }
-    /// Whether the signal frames this reference's kernel writes hold the SSE state
-    /// (an FXSR image after the FNSAVE one), so that sigreturn restores XMM0–7 and
-    /// MXCSR from them.
-    fn frames_hold_sse(&self) -> bool {
-        true
+    /// Whether this reference's kernel leaves XMM0–7 and MXCSR alone across signal
+    /// delivery: a handler starts with the interrupted values (not the init state
+    /// of today's Linux and growsdown), and sigreturn does not restore them (its
+    /// frames hold no FXSR image). difftest then takes them from the reference at
+    /// both points.
+    fn signals_keep_sse(&self) -> bool {
+        false
     }
     /// `--strict`: compare the bits of the known errata too.
     fn set_strict(&mut self, _strict: bool) {}
@@ -663,7 +665,7 @@ pub fn lockstep_until(
                 if let Err(why) = sync_syscall(k, r, nr, &args, &t, &mut warned) {
                     return stopped!(why);
                 }
-                if matches!(nr, nr::NR_SIGRETURN | nr::NR_RT_SIGRETURN) && !r.frames_hold_sse() {
+                if matches!(nr, nr::NR_SIGRETURN | nr::NR_RT_SIGRETURN) && r.signals_keep_sse() {
                     // growsdown restored the SSE state from a copy of the
                     // reference's frame, which has none: the reference kept its own.
                     if let Some(sse) = t.sse {
@@ -951,6 +953,10 @@ fn enter_handler(k: &mut Machine, r: &mut dyn Reference, sig: i32, before: &Snap
         .map_err(|_| format!("cannot copy the signal frame to {lo:#010x} in growsdown"))?;
     k.cpu_mut().regs = h.regs;
     k.cpu_mut().flags.set(h.eflags);
+    if let (true, Some(sse)) = (r.signals_keep_sse(), h.sse) {
+        k.cpu_mut().fpu.xmm = sse.xmm;
+        k.cpu_mut().fpu.mxcsr = sse.mxcsr;
+    }
     Ok(())
 }
 

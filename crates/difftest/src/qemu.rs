@@ -51,7 +51,7 @@ use growsdown_cpu::fpu::float80::F80;
 
 /// CPUID.1:EDX bit → QEMU feature name, for building a `-cpu` model with exactly
 /// growsdown's features.
-const FEATURE_NAMES: [(u32, &str); 21] = [
+const FEATURE_NAMES: [(u32, &str); 22] = [
     (0, "fpu"),
     (1, "vme"),
     (2, "de"),
@@ -69,32 +69,34 @@ const FEATURE_NAMES: [(u32, &str); 21] = [
     (15, "cmov"),
     (16, "pat"),
     (17, "pse36"),
+    (19, "clflush"),
     (23, "mmx"),
     (24, "fxsr"),
     (25, "sse"),
     (26, "sse2"),
 ];
 
-/// CPUID.1:ECX bit → QEMU feature name (QEMU calls SSE3 `pni`). QEMU 7.2 executes
-/// an SSE instruction only when the `-cpu` model has its feature, so the model must
-/// claim what growsdown's CPUID claims.
+/// CPUID.1:ECX bit → QEMU feature name.
 const FEATURE_NAMES_ECX: [(u32, &str); 2] = [(0, "pni"), (9, "ssse3")];
 
 /// A QEMU `-cpu` model reporting growsdown's CPUID (vendor, family/model/stepping,
-/// leaf-1 EDX features, maximum leaves), starting from QEMU's featureless `base`.
+/// leaf-1 EDX and ECX features, maximum leaves), starting from QEMU's featureless
+/// `base`.
 ///
 /// Measured with qemu-i386 7.2: leaf 0 and leaf 1 EAX/ECX/EDX then equal ours; QEMU
 /// still puts the CLFLUSH line size (8) in leaf-1 EBX bits 15:8 and the vendor
 /// string in leaf 0x80000000 EBX/ECX/EDX, which is why difftest answers CPUID itself.
 pub fn cpu_model() -> String {
-    use growsdown_cpu::cpuid::{SIGNATURE, VENDOR};
-    let leaf1 = growsdown_cpu::cpuid::cpuid(1, 0);
+    use growsdown_cpu::cpuid::{FEATURES_ECX, FEATURES_EDX, SIGNATURE, VENDOR};
     let mut m = String::from("base");
-    for (reg, names) in [(leaf1[3], &FEATURE_NAMES[..]), (leaf1[2], &FEATURE_NAMES_ECX[..])] {
-        for (bit, name) in names {
-            if reg & (1 << bit) != 0 {
-                m.push_str(&format!(",{name}=on"));
-            }
+    for (bit, name) in FEATURE_NAMES {
+        if FEATURES_EDX & (1 << bit) != 0 {
+            m.push_str(&format!(",{name}=on"));
+        }
+    }
+    for (bit, name) in FEATURE_NAMES_ECX {
+        if FEATURES_ECX & (1 << bit) != 0 {
+            m.push_str(&format!(",{name}=on"));
         }
     }
     let vendor = String::from_utf8_lossy(VENDOR);
@@ -929,11 +931,12 @@ impl Reference for Qemu {
         !self.strict
     }
 
-    /// QEMU 7.2's i386 `setup_sigcontext` writes the FNSAVE image only (magic
-    /// 0xffff), and its sigreturn restores the x87 state from it: XMM0–7 and MXCSR
-    /// stay as they were.
-    fn frames_hold_sse(&self) -> bool {
-        false
+    /// QEMU 7.2's i386 signal delivery keeps the interrupted XMM0–7 and MXCSR for
+    /// the handler, and its sigreturn does not restore them (measured:
+    /// `scenarios write-text` enters its handler with glibc's XMM values, `trapflag`
+    /// returns from one with the handler's MXCSR; docs/difftest.md cases 11, 14).
+    fn signals_keep_sse(&self) -> bool {
+        true
     }
 
     fn set_strict(&mut self, strict: bool) {
@@ -1079,9 +1082,15 @@ mod tests {
     #[test]
     fn model_matches_growsdown_cpuid() {
         let m = cpu_model();
-        assert!(m.starts_with("base,fpu=on,pse=on,tsc=on,cx8=on,pge=on,cmov=on,"), "{m}");
         assert!(
-            m.contains("vendor=GenuineIntel,family=6,model=1,stepping=9,level=1,xlevel=0x80000000"),
+            m.starts_with(
+                "base,fpu=on,pse=on,tsc=on,cx8=on,pge=on,cmov=on,clflush=on,mmx=on,fxsr=on,sse=on,sse2=on,\
+                 pni=on,ssse3=on,"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("vendor=GenuineIntel,family=6,model=15,stepping=11,level=1,xlevel=0x80000000"),
             "{m}"
         );
     }

@@ -593,8 +593,7 @@ stack_top:
 /// mode) read XMM0–7 and MXCSR as the host CPU's FXSAVE image has them: the
 /// streams agree after every instruction with the SSE state compared, and the
 /// state compared is the real one (the patterns are in the registers, MXCSR is the
-/// value loaded). QEMU 7.2 runs SSE only when its `-cpu` model has the features,
-/// which this test adds to difftest's model.
+/// value loaded).
 #[test]
 fn native_and_qemu_agree_on_the_sse_state() {
     for log in [true, false] {
@@ -602,8 +601,7 @@ fn native_and_qemu_agree_on_the_sse_state() {
         if !have("qemu-i386") {
             return;
         }
-        let cpu = format!("{},mmx=on,fxsr=on,sse=on,sse2=on,pni=on,ssse3=on", super::qemu::cpu_model());
-        let mut q = Qemu::start(&exe, &[], &[], &QemuOptions { log, cpu, ..QemuOptions::default() })
+        let mut q = Qemu::start(&exe, &[], &[], &QemuOptions { log, ..QemuOptions::default() })
             .expect("qemu-i386 under its gdbstub");
         let mut nat = Native::start(&exe, &[], &[]).expect("native reference");
         let code = CodeMap::from_elf(&exe).unwrap();

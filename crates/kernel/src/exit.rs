@@ -4,7 +4,8 @@
 //! * A process other than init that exits gives up its address space, files and
 //!   working directory at once, hands its children to init, sends its exit signal
 //!   (SIGCHLD) to its parent and stays a zombie until the parent's wait4.
-//! * The machine lives as long as **init**, pid 1, the program the emulator started:
+//! * The machine lives as long as **init**, pid [`INIT_PID`] (1000), the program the
+//!   emulator started:
 //!   when it exits (or is killed) its status is the emulator's, and every other guest
 //!   process is killed then — its memory and files released, nobody notified. A
 //!   native run would leave such processes running after the parent; here they have
@@ -23,8 +24,18 @@ use crate::signal::{send_sig_to, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, 
 use crate::task::Task;
 use crate::Kernel;
 
-/// The first process: the program the emulator started, and the reaper of orphans.
-pub const INIT_PID: u32 = 1;
+/// The first process: the program the emulator started, and the reaper of orphans
+/// (it acts as a `PR_SET_CHILD_SUBREAPER` would). Not 1: guest pids are the guest
+/// kernel's own, and a process whose parent is pid 1 believes its parent has died
+/// (the `getppid() == 1` test of daemons and of test harnesses). 1000 is above 2.4's
+/// `RESERVED_PIDS`, so `get_pid` hands out the pids after it first.
+pub const INIT_PID: u32 = 1000;
+
+/// The parent of the first process as `getppid()` shows it: the process that started
+/// the emulator, which is outside the machine. Below 2.4's `RESERVED_PIDS`, so
+/// `get_pid` never hands it out and it never names a guest process: `kill` answers
+/// ESRCH and `/proc/100` does not exist for the guest.
+pub const INIT_PPID: u32 = 100;
 
 pub const WNOHANG: u32 = 0x0000_0001;
 pub const WUNTRACED: u32 = 0x0000_0002;

@@ -25,6 +25,10 @@ pub struct OpenFile {
     pub largefile: bool,
     /// Synthetic content (e.g. /proc/self/maps) in an anonymous host file.
     pub synthetic: bool,
+    /// A guest process's /proc directory, opened on an empty, removed host directory:
+    /// its listing comes from the guest kernel, and paths relative to it are walked
+    /// from it (see [`crate::procfs`]).
+    pub proc_dir: Option<crate::procfs::ProcDir>,
     /// Host directory offsets too large for a 32-bit guest `off_t`, indexed by
     /// `cookie - DIR_COOKIE_BASE`. A native i386 process on a 64-bit kernel gets
     /// 32-bit directory hashes from ext4; the emulator, a 64-bit process, gets 63-bit
@@ -44,6 +48,7 @@ impl OpenFile {
             owned: true,
             largefile: false,
             synthetic: false,
+            proc_dir: None,
             dir_cookies: Vec::new(),
             pushback: Vec::new(),
         }

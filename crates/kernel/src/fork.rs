@@ -61,6 +61,8 @@ pub const CLONE_CHILD_SETTID: u32 = 0x0100_0000;
 /// `PID_MAX` of 2.4: pids are below it, and wrap around to 300 (`RESERVED_PIDS`).
 pub const PID_MAX: u32 = 0x8000;
 const RESERVED_PIDS: u32 = 300;
+// The first process's parent is outside the machine: get_pid must never hand its pid out.
+const _: () = assert!(crate::exit::INIT_PPID < RESERVED_PIDS && crate::exit::INIT_PID < PID_MAX);
 
 /// Flags the emulator honours (or may ignore without changing what the guest sees:
 /// ptrace, SysV semaphore undo, the obsolete CLONE_DETACHED).
@@ -87,7 +89,6 @@ fn get_pid(k: &mut Kernel) -> Option<u32> {
         }
         let p = k.last_pid;
         if k.find_task(p).is_none() {
-            k.max_pid = k.max_pid.max(p);
             return Some(p);
         }
     }
@@ -112,7 +113,7 @@ fn raise_host_nofile() {
 }
 
 /// The host's umask, read without changing it.
-fn host_umask() -> u32 {
+pub(crate) fn host_umask() -> u32 {
     // SAFETY: umask cannot fail; the second call puts the value back.
     unsafe {
         let m = libc::umask(0o022);

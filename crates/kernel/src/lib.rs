@@ -28,7 +28,7 @@ macro_rules! internal {
     };
 }
 
-internal!(abi, errno, exec, exit, files, fork, mm, run, sched, task, uaccess);
+internal!(abi, errno, exec, exit, files, fork, mm, procfs, run, sched, task, uaccess);
 
 pub mod machine;
 pub mod personality;

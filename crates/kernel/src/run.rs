@@ -78,9 +78,6 @@ pub struct Kernel {
     pub tasks: BTreeMap<u32, Task>,
     /// The last pid handed out (`last_pid` of 2.4's `get_pid`).
     pub last_pid: u32,
-    /// The highest pid ever handed out: pids up to it are guest pids (a signal to
-    /// one that is gone is ESRCH), higher ones name host processes.
-    pub max_pid: u32,
     /// Instructions left in the current task's time slice (used only while there are
     /// several processes).
     pub slice_left: u64,
@@ -114,7 +111,7 @@ impl Kernel {
         }
         let mut cpu = Cpu::new(config.mem_bytes);
         let frames = crate::mm::frames::FrameAllocator::new(&mut cpu.mmu.phys);
-        let mut task = Task::new(1, "init", "");
+        let mut task = Task::new(crate::exit::INIT_PID, "init", "");
         if let Some(s) = config.stack_limit {
             task.rlim[crate::task::RLIMIT_STACK].cur = s;
         }
@@ -125,7 +122,6 @@ impl Kernel {
             task,
             tasks: BTreeMap::new(),
             last_pid: crate::exit::INIT_PID,
-            max_pid: crate::exit::INIT_PID,
             slice_left: slice,
             icount_base: 0,
             page_cache: Default::default(),
@@ -141,7 +137,7 @@ impl Kernel {
         Ok(k)
     }
 
-    /// Runs the guest until init (pid 1, the process the machine started with) exits
+    /// Runs the guest until init (the process the machine started with) exits
     /// or is killed; returns its status. Other processes still alive then are killed
     /// (see [`crate::exit`]).
     pub fn run(&mut self) -> ExitStatus {

@@ -4,10 +4,12 @@
 //! Deliberate choices, where the spec leaves one or where 2.4 and a native run differ:
 //! * **pid 1.** 2.4 discards every default action for init (linux24.md §6.2, §8 scenario
 //!   20). The guest is an ordinary program whose native run is not init, so its
-//!   default actions apply even though the mini-kernel numbers it 1.
+//!   default actions apply (and the mini-kernel numbers it 1000, not 1).
 //! * **Frame alignment.** 2.4's `(esp - sizeof(frame)) & ~7` (linux24.md §6.3), not the
-//!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses,
-//!   and the CPU has no SSE, so nothing in a handler needs more than 8 bytes.
+//!   16-byte rule of today's kernels: the spec's scenarios give exact frame addresses.
+//!   A known difference now that the CPU has SSE: a handler compiled to assume
+//!   today's alignment (ESP+4 a multiple of 16 at entry) that keeps vectors on its
+//!   stack with MOVAPS may fault here where it would not natively.
 //! * **Stop signals** (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) with the default action are
 //!   discarded with a log line: there is no job control to resume the task.
 //! * **Core dumps** are never written; RLIMIT_CORE is 0 by default, so `core` is false.
@@ -29,7 +31,7 @@ use core::mem::{offset_of, size_of};
 
 use growsdown_cpu::flags::TF;
 use growsdown_cpu::fpu::{Fpu, MXCSR_WRITABLE};
-use growsdown_cpu::{SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
+use growsdown_cpu::{Descriptor, SegReg, Segment, EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP};
 
 use crate::abi::signal::{
     sigset_from_words, sigset_words, RtSigframe, SigFpstate, Sigcontext, Sigframe, Siginfo, StackT, Ucontext,
@@ -669,8 +671,7 @@ fn sigcontext(k: &Kernel, fpstate: u32, oldmask: u32) -> Sigcontext {
 /// the GDT has not been filled in (a bare machine in tests).
 fn set_user_seg(k: &mut Kernel, s: SegReg, sel: u16) {
     if k.cpu.load_segment(s, sel).is_err() {
-        k.cpu.segs[s as usize] =
-            Segment { selector: sel, base: 0, limit: u32::MAX, attrs: 0xcf3, usable: true };
+        k.cpu.segs[s as usize] = Segment::loaded(sel, &Descriptor { base: 0, limit: u32::MAX, attrs: 0xcf3 });
     }
 }
 

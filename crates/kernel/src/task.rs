@@ -117,7 +117,7 @@ impl Task {
     pub fn new(pid: u32, comm: &str, exe: &str) -> Self {
         Self {
             pid,
-            ppid: 1,
+            ppid: crate::exit::INIT_PPID,
             comm: comm.chars().take(15).collect(),
             exe: exe.to_string(),
             mm: MmStruct::default(),

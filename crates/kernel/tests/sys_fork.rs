@@ -98,7 +98,7 @@ fn scenario_12_cow_after_a_real_fork() {
     let flushes = m.k.cpu.mmu.tlb.flushes;
 
     let child = growsdown_kernel::fork::sys_fork(&mut m.k).unwrap();
-    assert_eq!(child, 2);
+    assert_eq!(child, INIT_PID + 1);
     // The parent: X write-protected (0x065), Y and Z as they were, TLB flushed, its
     // rss, total_vm and counters unchanged.
     assert_eq!(m.pte(x), (xf << 12) | 0x065);
@@ -126,7 +126,7 @@ fn scenario_12_cow_after_a_real_fork() {
     let (min, maj, rss) = m.counters();
     assert_eq!(m.store(x, 0x22), mm_util::Stop::Done);
     let ev = m.ev.last();
-    assert_eq!((ev.pid, ev.error_code), (1, 7));
+    assert_eq!((ev.pid, ev.error_code), (INIT_PID, 7));
     assert!(matches!(ev.path.last(), Some(Step::DoWpPage { copied: true, from_zero_page: false, .. })));
     assert_eq!(m.counters(), (min + 1, maj, rss));
     assert_ne!(m.pte(x) >> 12, xf);
@@ -208,7 +208,7 @@ fn the_child_is_a_copy_of_the_task_with_fresh_counters() {
     k.task.sig.blocked = 1 << 4;
     k.task.sig.pending.push(growsdown_kernel::signal::SigInfo::kernel(SIGTERM));
     let pid = sys(&mut k, NR_FORK, &[]) as u32;
-    assert_eq!(pid, 2);
+    assert_eq!(pid, INIT_PID + 1);
     let c = &k.tasks[&pid];
     assert_eq!((c.min_flt, c.maj_flt, c.cmin_flt, c.cmaj_flt), (0, 0, 0, 0));
     assert!(c.sig.pending.is_empty());
@@ -220,8 +220,9 @@ fn the_child_is_a_copy_of_the_task_with_fresh_counters() {
     assert_eq!(k.task.stats.forks, 1);
     // getpid/getppid in the child.
     sched::switch_to(&mut k, pid);
-    assert_eq!(sys(&mut k, NR_GETPID, &[]), 2);
-    assert_eq!(sys(&mut k, NR_GETPPID, &[]), 1);
+    assert_eq!(sys(&mut k, NR_GETPID, &[]), pid as i32);
+    assert_eq!(pid, INIT_PID + 1, "get_pid hands out the pid after init's");
+    assert_eq!(sys(&mut k, NR_GETPPID, &[]), INIT_PID as i32, "the parent's getpid(), not 1");
     assert_eq!(peek32(&mut k, DATA), 0x1234);
     assert_eq!(k.cpu.regs[EAX], 0);
 }
@@ -234,7 +235,7 @@ fn clone_flags_tids_stack_and_refusals() {
     let flags = SIGCHLD as u32 | 0x0010_0000 | 0x0100_0000; // PARENT_SETTID | CHILD_SETTID
     let newsp = STACK_TOP - 0x800;
     let pid = sys(&mut k, NR_CLONE, &[flags, newsp, DATA, 0, DATA + 4]) as u32;
-    assert_eq!(pid, 2);
+    assert_eq!(pid, INIT_PID + 1);
     assert_eq!(peek32(&mut k, DATA), pid, "CLONE_PARENT_SETTID: in the parent");
     assert_eq!(peek32(&mut k, DATA + 4), 0, "CLONE_CHILD_SETTID: not in the parent");
     sched::switch_to(&mut k, pid);
@@ -346,7 +347,8 @@ fn fork_and_wait4_report_the_childs_exit_status() {
     // exit((status >> 8) + 16 * wait4's return)
     a.ebx_mem(DATA).b(&[0xc1, 0xeb, 0x08]).b(&[0xc1, 0xe0, 0x04]).b(&[0x01, 0xc3]).exit_ebx();
     let (k, st) = run_code(&a);
-    assert_eq!(st, ExitStatus::Exited(7 + 16 * 2));
+    // The child is pid INIT_PID + 1; exit keeps the low 8 bits.
+    assert_eq!(st, ExitStatus::Exited((7 + 16 * (INIT_PID as i32 + 1)) & 0xff));
     assert!(k.tasks.is_empty(), "reaped");
     assert_eq!(k.task.stats.forks, 1);
 }

@@ -11,6 +11,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use growsdown_kernel::exit::INIT_PID;
 use growsdown_kernel::files::OpenFile;
 use growsdown_kernel::trace::{FaultEvent, FaultObserver};
 use growsdown_kernel::{exec, Config, ExitStatus, Kernel, Personality};
@@ -117,7 +118,7 @@ fn reaped_childrens_faults_reach_cmin_flt() {
     assert!(k.task.cmin_flt >= 96, "cmin_flt {}", k.task.cmin_flt);
     let children: u64 = ev
         .iter()
-        .filter(|e| e.pid != 1)
+        .filter(|e| e.pid != INIT_PID)
         .filter(|e| matches!(e.result, growsdown_kernel::trace::FaultResult::Minor))
         .count() as u64;
     assert!(children >= k.task.cmin_flt, "every reaped minor fault was seen as an event of a child");
@@ -135,10 +136,10 @@ fn fault_events_name_the_process_and_count_its_own_instructions() {
     }
     assert!(last.len() >= 6, "init and its five children fault: {:?}", last.keys());
     // A child's count starts at its birth: far below the machine's.
-    let child_max = last.iter().filter(|(p, _)| **p != 1).map(|(_, v)| v.0).max().unwrap();
+    let child_max = last.iter().filter(|(p, _)| **p != INIT_PID).map(|(_, v)| v.0).max().unwrap();
     assert!(child_max < k.cpu.icount / 2, "child icount {child_max} vs machine {}", k.cpu.icount);
     // Each child's first faults are its COW faults on the parent's pages (code 7).
-    for pid in last.keys().filter(|p| **p != 1) {
+    for pid in last.keys().filter(|p| **p != INIT_PID) {
         let first = ev.iter().find(|e| e.pid == *pid).unwrap();
         assert!(first.error_code & 1 != 0 || first.kernel_mode, "pid {pid}: {:?}", first.path.first());
     }

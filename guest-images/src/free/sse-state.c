@@ -12,14 +12,20 @@
  *         exceptions unmasked, and an MXCSR loaded by FXRSTOR;
  *   mmx   FXRSTOR loads MM0-7 (the x87 significands), MMX arithmetic writes them
  *         (the CPU sets the register's sign+exponent to all ones, TOP to 0 and
- *         every tag valid), EMMS empties the tags.
+ *         every tag valid), EMMS empties the tags;
+ *   float moves, shuffles and SSE/SSE2/SSE3 floating point with MXCSR's flags:
+ *         MOVAPS/MOVUPS/MOVD/MOVQ/MOVSS/MOVSD, PSHUFD/SHUFPS/UNPCKLPS/PSHUFB/
+ *         PALIGNR, ADDPS/MULPD/DIVSS (1/3: PE; 1/0: ZE)/SQRTSD/MINPS/MAXPD/HADDPS,
+ *         CVTSI2SD/CVTTSD2SI/CVTPS2PD, COMISD/UCOMISS (EFLAGS), RCPPS/RSQRTSS
+ *         (approximations: the host's tables), each rounding mode for one
+ *         division, and a denormal with DAZ and FZ.
  *
  * No argument: every part in this order. After each group the state is read with
  * FXSAVE and printed (MXCSR, the abridged tag, the registers in hex), so a `run`
  * can be checked against the host too. Libc-free (rt.c): the same instruction
  * count under QEMU and under the host CPU, and a short difftest. No moves, no
  * floating point: only instructions growsdown has had since the packed-integer
- * family (moves and SSE arithmetic come in their own guest images). */
+ * family, except the float part. */
 #include "rt.h"
 
 typedef unsigned char u8;
@@ -170,6 +176,43 @@ static void part_mxcsr(void) {
     load(0x1f80);
 }
 
+static const float F4[4] __attribute__((aligned(16))) = {1.0f, 3.0f, -2.5f, 1e-30f};
+static const double D2[2] __attribute__((aligned(16))) = {2.0, 1e-310};
+static const u32 ZERO4[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
+static const u32 CSR[5] = {0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x9fc0};
+
+static void part_float(void) {
+    load(0x1f80);
+    __asm__ volatile("movaps (%0), %%xmm0\n\tmovupd (%1), %%xmm1\n\tmovd %%xmm0, %%eax\n\t"
+                     "movd %%eax, %%xmm2\n\tmovq %%xmm1, %%xmm3\n\tmovss 4(%0), %%xmm4\n\t"
+                     "movsd (%1), %%xmm5\n\tpshufd $0x1b, %%xmm0, %%xmm6\n\tshufps $0x4e, %%xmm0, %%xmm7\n\t"
+                     "unpcklps %%xmm0, %%xmm4\n\tpshufb %%xmm6, %%xmm7\n\tpalignr $5, %%xmm6, %%xmm2" ::"r"(F4),
+                     "r"(D2)
+                     : "eax", "memory");
+    dump_xmm("moves");
+    load(0x1f80);
+    __asm__ volatile("movaps (%0), %%xmm0\n\tmovaps %%xmm0, %%xmm1\n\taddps %%xmm0, %%xmm1\n\t"
+                     "movapd (%1), %%xmm2\n\tmulpd %%xmm2, %%xmm2\n\tmovss (%0), %%xmm3\n\t"
+                     "divss 4(%0), %%xmm3\n\tsqrtsd (%1), %%xmm4\n\tminps %%xmm1, %%xmm0\n\t"
+                     "maxpd (%1), %%xmm5\n\thaddps %%xmm1, %%xmm1\n\tcvtsi2sd %%ecx, %%xmm6\n\t"
+                     "cvttsd2si %%xmm4, %%eax\n\tcvtps2pd %%xmm0, %%xmm7\n\tcomisd %%xmm2, %%xmm4\n\t"
+                     "ucomiss %%xmm1, %%xmm0\n\trcpps (%0), %%xmm5\n\trsqrtss 4(%0), %%xmm6" ::"r"(F4),
+                     "r"(D2), "c"(7)
+                     : "eax", "memory", "cc");
+    dump_xmm("arithmetic");
+    __asm__ volatile("movss (%0), %%xmm3\n\tdivss (%1), %%xmm3" ::"r"(F4), "r"(ZERO4) : "memory");
+    dump_xmm("divide by zero");
+    for (unsigned i = 0; i < sizeof CSR / sizeof *CSR; i++) {
+        load(CSR[i]);
+        __asm__ volatile("movss (%0), %%xmm0\n\tdivss 4(%0), %%xmm0\n\tmovss 12(%0), %%xmm1\n\t"
+                         "mulss %%xmm1, %%xmm1\n\taddsd 8(%1), %%xmm2" ::"r"(F4),
+                         "r"(D2)
+                         : "memory");
+        dump_xmm("rounding");
+    }
+    load(0x1f80);
+}
+
 static void part_mmx(void) {
     load(0x1f80);
     __asm__ volatile("paddb %%mm1, %%mm0\n\tpsubsw %%mm2, %%mm1\n\tpmullw %%mm3, %%mm2\n\t"
@@ -187,7 +230,7 @@ int main(int argc, char **argv) {
     struct {
         const char *name;
         void (*run)(void);
-    } parts[] = {{"xmm", part_xmm}, {"mxcsr", part_mxcsr}, {"mmx", part_mmx}};
+    } parts[] = {{"xmm", part_xmm}, {"mxcsr", part_mxcsr}, {"mmx", part_mmx}, {"float", part_float}};
     for (unsigned i = 0; i < sizeof parts / sizeof *parts; i++) {
         const char *a = only, *b = parts[i].name;
         while (a && *a && *a == *b)
@@ -198,7 +241,7 @@ int main(int argc, char **argv) {
         }
     }
     if (!any) {
-        rt_puts("usage: sse-state [xmm|mxcsr|mmx]\n");
+        rt_puts("usage: sse-state [xmm|mxcsr|mmx|float]\n");
         return 2;
     }
     return 0;

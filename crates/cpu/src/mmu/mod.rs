@@ -22,6 +22,8 @@ pub const CR0_MP: u32 = 1 << 1;
 pub const CR0_EM: u32 = 1 << 2;
 /// Task switched: the first x87/MMX/SSE instruction raises #NM.
 pub const CR0_TS: u32 = 1 << 3;
+/// Extension type: hardwired to 1 on every processor since the 486 (SDM Vol. 3A §2.5).
+pub const CR0_ET: u32 = 1 << 4;
 pub const CR0_NE: u32 = 1 << 5;
 pub const CR0_WP: u32 = 1 << 16;
 pub const CR0_AM: u32 = 1 << 18;
@@ -117,7 +119,7 @@ impl Mmu {
         Self {
             phys: PhysMem::new(ram_bytes),
             tlb: Tlb::new(),
-            cr0: CR0_PE,
+            cr0: CR0_PE | CR0_ET,
             cr2: 0,
             cr3: 0,
             cr4: 0,
@@ -141,7 +143,7 @@ impl Mmu {
         if (v ^ self.cr0) & (CR0_PG | CR0_WP) != 0 {
             self.tlb.flush_all();
         }
-        self.cr0 = v;
+        self.cr0 = v | CR0_ET;
     }
 
     /// MOV to CR3 flushes the non-global TLB entries (SDM Vol. 3A §4.10.4.1).

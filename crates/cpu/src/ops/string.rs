@@ -144,12 +144,14 @@ fn translate(cpu: &mut Cpu, lin: u32, kind: AccessKind) -> Result<u32, Exception
 /// compared (for CMPS/SCAS).
 fn one<T: Int>(cpu: &mut Cpu, p: &Params, op: Op) -> Result<(T, T), Exception> {
     let src = if op.reads_src() {
-        let lin = cpu.linear(p.src_seg, p.get(cpu, ESI))?;
+        let lin = cpu.seg_access(p.src_seg, p.get(cpu, ESI), T::BITS / 8, false)?;
         cpu.read_mem::<T>(lin)?
     } else {
         T::default()
     };
-    let dst_lin = if op.uses_dst() { cpu.linear(SegReg::Es, p.get(cpu, EDI))? } else { 0 };
+    let writes = matches!(op, Op::Movs | Op::Stos);
+    let dst_lin =
+        if op.uses_dst() { cpu.seg_access(SegReg::Es, p.get(cpu, EDI), T::BITS / 8, writes)? } else { 0 };
     let acc = accumulator::<T>();
     let pair = match op {
         Op::Movs => {
@@ -287,6 +289,12 @@ fn rep<T: Int>(cpu: &mut Cpu, p: &Params, op: Op, repne: bool) -> Result<(), Exc
         }
         if op.uses_dst() {
             n = n.min(p.run_len(di, dst_lin));
+        }
+        // A segment with limit or type checks to make: element by element.
+        if (op.reads_src() && !cpu.segs[p.src_seg as usize].open)
+            || (op.uses_dst() && !cpu.segs[SegReg::Es as usize].open)
+        {
+            n = 0;
         }
         let (done, last) = if n == 0 {
             let pair = one::<T>(cpu, p, op)?;

@@ -17,8 +17,10 @@
 //! * RDTSC: EDX:EAX = icount + tsc_offset; #GP(0) if CR4.TSD is set. RDPMC: #GP(0)
 //!   unless CR4.PCE is set, then counters 0 and 1 read as 0. RDTSCP is not reported in
 //!   CPUID and stays #UD.
-//! * SMSW is not privileged (no UMIP): a register destination of 32 bits gets all of
-//!   CR0 (as on the host), 16 bits the low half; a memory destination is a 16-bit store.
+//! * SMSW, SGDT, SIDT, SLDT and STR are not privileged (the CPU has no UMIP): SMSW to
+//!   a 32-bit register gets all of CR0, to 16 bits the low half, to memory a 16-bit
+//!   store; SGDT/SIDT store limit and base from `Cpu::gdtr`/`idtr`; SLDT and STR the
+//!   selectors the kernel set (`Cpu::ldtr`, 0 without an LDT; `Cpu::tr`).
 
 use crate::uop::Uop;
 use iced_x86::OpKind;
@@ -130,6 +132,37 @@ fn salc(cpu: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+/// SGDT/SIDT m: the limit in the low 2 bytes, the base in the high 4 (with a 16-bit
+/// operand size as well, on every processor since the P6: SDM Vol. 2 SGDT). Not
+/// privileged: the CPU has no UMIP.
+fn store_table<const IDT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    let t = if IDT { cpu.idtr } else { cpu.gdtr };
+    let lin = cpu.mem_linear(insn)?;
+    let mut b = [0u8; 6];
+    b[..2].copy_from_slice(&t.limit.to_le_bytes());
+    b[2..].copy_from_slice(&t.base.to_le_bytes());
+    cpu.write_bytes(lin, &b)
+}
+
+/// SLDT/STR r/m: the selector; a 32-bit register gets it zero-extended, memory a
+/// 16-bit store.
+fn store_selector<T: Int, const TR: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+    let sel = if TR {
+        cpu.tr
+    } else if cpu.ldt.is_empty() {
+        0
+    } else {
+        cpu.ldtr
+    };
+    if insn.op0_kind() == OpKind::Memory {
+        let lin = cpu.mem_linear(insn)?;
+        cpu.write_mem::<u16>(lin, sel)
+    } else {
+        T::set_reg(cpu, insn.op0_register(), T::from_u32(u32::from(sel)));
+        Ok(())
+    }
+}
+
 /// Instructions that need CPL 0 (or an I/O permission this CPU never grants).
 pub fn privileged(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
     Err(Exception::GeneralProtection(0))
@@ -165,6 +198,12 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, sti => Sti);
     handlers!(t, smsw::<u16> => Smsw_rm16);
     handlers!(t, smsw::<u32> => Smsw_r32m16);
+    handlers!(t, store_table::<false> => Sgdt_m1632_16, Sgdt_m1632);
+    handlers!(t, store_table::<true> => Sidt_m1632_16, Sidt_m1632);
+    handlers!(t, store_selector::<u16, false> => Sldt_rm16);
+    handlers!(t, store_selector::<u32, false> => Sldt_r32m16);
+    handlers!(t, store_selector::<u16, true> => Str_rm16);
+    handlers!(t, store_selector::<u32, true> => Str_r32m16);
     handlers!(t, privileged =>
         Hlt,
         In_AL_imm8, In_AX_imm8, In_EAX_imm8, In_AL_DX, In_AX_DX, In_EAX_DX,

@@ -52,7 +52,7 @@ fn begin_mem(cpu: &mut Cpu, insn: &Uop) -> Result<u32, Exception> {
 fn mem_operand(cpu: &mut Cpu, insn: &Uop) -> Result<u32, Exception> {
     let sreg = insn.segment();
     let off = cpu.effective_address(insn);
-    let lin = cpu.linear(sreg, off)?;
+    let lin = cpu.operand_lin(insn, off)?;
     cpu.fpu.fdp = off;
     cpu.fpu.fds = cpu.segs[sreg as usize].selector;
     Ok(lin)

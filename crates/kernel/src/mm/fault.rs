@@ -304,8 +304,8 @@ fn do_sigbus<R: Recorder>(
 
 /// `out_of_memory` (linux24.md §1.8): a user fault kills the process (`do_exit(SIGKILL)`),
 /// a kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
-/// the emulated program is usually pid 1 and nothing else could free memory, so the
-/// retry would hang — it is killed like any other process.
+/// the emulated program plays init's part (the first process) and nothing else could
+/// free memory, so the retry would hang — it is killed like any other process.
 fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
     rec.step(|| Step::OutOfMemory);
     log::warn!(target: "kernel::fault", "VM: killing process {}", k.task.comm);

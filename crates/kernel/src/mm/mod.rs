@@ -25,6 +25,7 @@ pub mod vma;
 
 use std::cell::Cell;
 
+use growsdown_cpu::TableRegister;
 use growsdown_cpu::mmu::{
     CR0_AM, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PGE, CR4_PSE,
 };
@@ -109,6 +110,16 @@ pub fn boot(k: &mut Kernel) -> Result<(), String> {
     cpu.gdt[3] = GDT_KERNEL_DS;
     cpu.gdt[usize::from(crate::USER_CS >> 3)] = Descriptor::encode(0, 0xfffff, USER_CS_ATTRS);
     cpu.gdt[usize::from(crate::USER_DS >> 3)] = Descriptor::encode(0, 0xfffff, USER_DS_ATTRS);
+    // What SGDT, SIDT, SLDT and STR show a user program. The GDT and IDT live in
+    // kernel space, out of its reach; the values are those today's x86-64 kernels
+    // give a 32-bit process on a CPU with UMIP (the dummy values of
+    // arch/x86/kernel/umip.c: GDT at 0xFFFE0000 and IDT at 0xFFFF0000 with limit 0,
+    // TSS selector GDT_ENTRY_TSS * 8, LDT selector GDT_ENTRY_LDT * 8 when the
+    // process has an LDT), so a program prints the same as natively on such hosts.
+    cpu.gdtr = TableRegister { base: 0xfffe_0000, limit: 0 };
+    cpu.idtr = TableRegister { base: 0xffff_0000, limit: 0 };
+    cpu.tr = 8 * 8;
+    cpu.ldtr = 10 * 8;
 
     // OSFXSR and OSXMMEXCPT: the kernel saves SSE state and handles #XM, so SSE
     // instructions run (2.4's cpu_init sets them when the CPU has FXSR and XMM).

@@ -19,6 +19,7 @@
 
 use std::ffi::CString;
 use std::mem::size_of;
+use std::os::fd::IntoRawFd;
 
 use crate::abi::fs::{
     Flock, Flock64, Iovec, LinuxDirent64Header, Pollfd, Stat64, Statfs64, Statx, Termios, Winsize,
@@ -30,6 +31,7 @@ use crate::errno::{
     ERESTARTSYS,
 };
 use crate::files::OpenFile;
+use crate::procfs::{self, Lookup, PidEntry};
 use crate::sched::{host_ready, sleep_on, WaitOn};
 use crate::signal::{send_sig_info, SigInfo, SIGPIPE, SI_USER};
 use crate::syscall::Args;
@@ -49,12 +51,14 @@ const UIO_MAXIOV: u32 = 1024;
 pub const AT_FDCWD: i32 = -100;
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 pub const AT_REMOVEDIR: u32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 
 /// i386 open flags that differ in meaning from nothing on the host but must be kept
 /// apart: O_LARGEFILE is 0x8000 in the i386 ABI.
 pub const O_LARGEFILE: u32 = 0o100000;
 pub const O_CLOEXEC: u32 = 0o2000000;
+pub const O_NOFOLLOW: u32 = 0o400000;
 const O_ACCMODE: u32 = 3;
 
 const F_DUPFD: u32 = 0;
@@ -125,78 +129,93 @@ fn cstring(v: Vec<u8>) -> Result<CString, Errno> {
     CString::new(v).map_err(|_| EINVAL)
 }
 
-/// What a `/proc/self/...` path means for the guest.
-enum ProcSelf {
-    Exe,
-    Maps,
-    Fd(u32),
-}
-
-/// Recognises `/proc/self/`, `/proc/thread-self/` and `/proc/<our pid>/` paths whose
-/// host meaning (the emulator process) differs from the guest's.
-fn proc_self(k: &Kernel, path: &[u8]) -> Option<ProcSelf> {
-    let pid = k.task.pid;
-    let prefixes = [
-        b"/proc/self/".to_vec(),
-        b"/proc/thread-self/".to_vec(),
-        format!("/proc/{pid}/").into_bytes(),
-        format!("/proc/{pid}/task/{pid}/").into_bytes(),
-    ];
-    let rest = prefixes.iter().find_map(|p| path.strip_prefix(p.as_slice()))?;
-    match rest {
-        b"exe" => return Some(ProcSelf::Exe),
-        b"maps" => return Some(ProcSelf::Maps),
-        _ => {}
-    }
-    let n = rest.strip_prefix(b"fd/")?;
-    std::str::from_utf8(n).ok()?.parse::<u32>().ok().map(ProcSelf::Fd)
-}
-
-/// The guest program's path as `/proc/self/exe` shows it.
-pub fn exe_path(k: &Kernel) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    match std::fs::canonicalize(&k.task.exe) {
-        Ok(p) => p.as_os_str().as_bytes().to_vec(),
-        Err(_) => k.task.exe.as_bytes().to_vec(),
-    }
-}
-
-/// Resolves a guest (dirfd, path) to a host (dirfd, path). An absolute path ignores
-/// dirfd, as in Linux.
-fn host_at(k: &Kernel, dirfd: u32, path: Vec<u8>) -> Result<(i32, CString), Errno> {
-    host_at_follow(k, dirfd, path, true)
-}
-
-/// [`host_at`] for calls that may not follow a final symlink: `/proc/self/exe` is
-/// then the host's link itself (a symlink, as the guest expects), not its target.
-fn host_at_follow(k: &Kernel, dirfd: u32, path: Vec<u8>, follow: bool) -> Result<(i32, CString), Errno> {
-    match proc_self(k, &path) {
-        Some(ProcSelf::Exe) if !follow => return Ok((AT_FDCWD, cstring(b"/proc/self/exe".to_vec())?)),
-        Some(ProcSelf::Exe) => return Ok((AT_FDCWD, cstring(exe_path(k))?)),
-        Some(ProcSelf::Fd(n)) => {
-            let host = k.task.files.host(n).map_err(|_| ENOENT)?;
-            return Ok((AT_FDCWD, cstring(format!("/proc/self/fd/{host}").into_bytes())?));
-        }
-        Some(ProcSelf::Maps) | None => {}
-    }
-    let dfd = if path.first() == Some(&b'/') || dirfd as i32 == AT_FDCWD {
-        AT_FDCWD
+/// The host fd a guest `dirfd` stands for, for a path relative to it (an absolute
+/// path ignores dirfd, as in Linux).
+fn host_dirfd(k: &Kernel, dirfd: u32, path: &[u8]) -> Result<i32, Errno> {
+    if path.first() == Some(&b'/') || dirfd as i32 == AT_FDCWD {
+        Ok(AT_FDCWD)
     } else {
-        k.task.files.host(dirfd)?
-    };
-    Ok((dfd, cstring(path)?))
+        k.task.files.host(dirfd)
+    }
+}
+
+/// Walks a guest (dirfd, path) through [`procfs::lookup`]: where it leads, and the
+/// host fd it starts from.
+fn lookup_at(k: &Kernel, dirfd: u32, path: &[u8], follow: bool) -> Result<(i32, Lookup), Errno> {
+    let dfd = host_dirfd(k, dirfd, path)?;
+    let start =
+        if dfd == AT_FDCWD { None } else { k.task.files.get(dirfd).and_then(|f| f.proc_dir.as_ref()) };
+    Ok((dfd, procfs::lookup(k, dfd, start, path, follow)?))
+}
+
+/// Resolves a guest (dirfd, path) to a host (dirfd, path): the path as given unless
+/// it names a guest process's /proc entry (see [`procfs`]), which becomes the host
+/// object standing for it. A process directory is EACCES unless `dirs` (see
+/// [`procfs::host_path`]).
+fn host_at_how(
+    k: &Kernel,
+    dirfd: u32,
+    path: Vec<u8>,
+    follow: bool,
+    dirs: bool,
+) -> Result<(i32, CString), Errno> {
+    let (dfd, l) = lookup_at(k, dirfd, &path, follow)?;
+    host_for(k, dfd, path, l, follow, dirs)
+}
+
+/// The host (dirfd, path) for a walked guest path.
+fn host_for(
+    k: &Kernel,
+    dfd: i32,
+    path: Vec<u8>,
+    l: Lookup,
+    follow: bool,
+    dirs: bool,
+) -> Result<(i32, CString), Errno> {
+    match l {
+        Lookup::Host => Ok((dfd, cstring(path)?)),
+        // Only a call that does not follow the link gets here: its metadata is that
+        // of the emulator's own link.
+        Lookup::SelfLink { thread, .. } => Ok((
+            AT_FDCWD,
+            cstring(if thread { b"/proc/thread-self".to_vec() } else { b"/proc/self".to_vec() })?,
+        )),
+        Lookup::Pid { pid, entry } => {
+            Ok((AT_FDCWD, cstring(procfs::host_path(k, pid, &entry, follow, dirs)?)?))
+        }
+    }
+}
+
+/// [`host_at_how`] for calls that follow a final symlink and do not enter
+/// directories.
+fn host_at(k: &Kernel, dirfd: u32, path: Vec<u8>) -> Result<(i32, CString), Errno> {
+    host_at_how(k, dirfd, path, true, false)
+}
+
+/// [`host_at_how`] for calls that only look at what the path names (stat): a guest
+/// process directory is the emulator's own, for its metadata.
+fn host_at_follow(k: &Kernel, dirfd: u32, path: Vec<u8>, follow: bool) -> Result<(i32, CString), Errno> {
+    host_at_how(k, dirfd, path, follow, true)
 }
 
 /// A path (already read from the guest) as the host path it names, relative to the
-/// working directory: `/proc/self/exe` and `/proc/self/fd/N` mean the guest's.
+/// working directory: `/proc/self/exe` and `/proc/self/fd/N` mean the guest's, and
+/// no host process is reached (see [`procfs`]).
 pub(crate) fn resolve_path(k: &Kernel, path: Vec<u8>) -> Result<(i32, CString), Errno> {
     host_at(k, AT_FDCWD as u32, path)
 }
 
-/// Reads a path argument and resolves it.
+/// Reads a path argument and resolves it, following a final symlink.
 fn path_at(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
     let p = read_path(k, addr)?;
     host_at(k, dirfd, p)
+}
+
+/// Reads a path argument and resolves it without following a final symlink: calls
+/// that act on the name itself (unlink, mkdir, rename, link, symlink).
+fn path_at_nofollow(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
+    let p = read_path(k, addr)?;
+    host_at_how(k, dirfd, p, false, false)
 }
 
 /// The host fd was opened (or set) O_NONBLOCK: the guest wants EAGAIN, not a sleep.
@@ -557,16 +576,6 @@ pub fn sys_llseek(k: &mut Kernel, a: Args) -> SysResult {
 // ---------------------------------------------------------------------------------
 // open / close / dup / pipe
 
-/// The text of `/proc/self/maps`: one 2.4 `proc_pid_maps` line per VMA.
-pub fn proc_maps(k: &Kernel) -> String {
-    let mut s = String::new();
-    for v in &k.task.mm.mmap {
-        s.push_str(&v.maps_line());
-        s.push('\n');
-    }
-    s
-}
-
 /// Opens synthetic read-only content as an anonymous host file.
 fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
     if flags & O_ACCMODE != 0 {
@@ -594,11 +603,43 @@ fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
 
 fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> SysResult {
     let p = read_path(k, path)?;
-    if matches!(proc_self(k, &p), Some(ProcSelf::Maps)) {
-        let text = proc_maps(k);
-        return open_synthetic(k, text.as_bytes(), flags);
+    let follow = flags & O_NOFOLLOW == 0;
+    let (dfd, l) = lookup_at(k, dirfd, &p, follow)?;
+    if let Lookup::Pid { pid, entry } = &l {
+        if let Some(text) = procfs::content(k, *pid, entry)? {
+            return open_synthetic(k, &text, flags);
+        }
+        if let PidEntry::Namespace(_) = entry {
+            let proc_dir = Some(procfs::ProcDir { pid: *pid, entry: entry.clone() });
+            let (dfd, p) = host_for(k, dfd, p, l.clone(), follow, false)?;
+            return open_host(k, dfd, &p, flags, mode, proc_dir);
+        }
+        if matches!(entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir) {
+            if flags & O_ACCMODE != 0 {
+                return Err(libc::EISDIR);
+            }
+            let dir = procfs::open_dir()?;
+            let f = OpenFile {
+                cloexec: flags & O_CLOEXEC != 0,
+                proc_dir: Some(procfs::ProcDir { pid: *pid, entry: entry.clone() }),
+                ..OpenFile::new(dir.into_raw_fd())
+            };
+            return install_new(k, 0, f);
+        }
     }
-    let (dfd, p) = host_at(k, dirfd, p)?;
+    let (dfd, p) = host_for(k, dfd, p, l, follow, false)?;
+    open_host(k, dfd, &p, flags, mode, None)
+}
+
+/// Opens a host path for the guest.
+fn open_host(
+    k: &mut Kernel,
+    dfd: i32,
+    p: &CString,
+    flags: u32,
+    mode: u32,
+    proc_dir: Option<procfs::ProcDir>,
+) -> SysResult {
     if p.as_bytes().is_empty() {
         return Err(ENOENT);
     }
@@ -610,6 +651,7 @@ fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> Sy
     let mut f = OpenFile::new(host);
     f.cloexec = flags & O_CLOEXEC != 0;
     f.largefile = flags & O_LARGEFILE != 0;
+    f.proc_dir = proc_dir;
     install_new(k, 0, f)
 }
 
@@ -635,8 +677,11 @@ pub fn sys_close(k: &mut Kernel, a: Args) -> SysResult {
 
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
     let host = host_dup(k.task.files.host(a[0])?)?;
-    let f =
-        OpenFile { largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile), ..OpenFile::new(host) };
+    let f = OpenFile {
+        largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile),
+        proc_dir: k.task.files.get(a[0]).and_then(|f| f.proc_dir.clone()),
+        ..OpenFile::new(host)
+    };
     install_new(k, 0, f)
 }
 
@@ -647,7 +692,7 @@ fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
         return Err(EBADF);
     }
     let host = host_dup(src.host_fd)?;
-    let f = OpenFile { cloexec, largefile: src.largefile, ..OpenFile::new(host) };
+    let f = OpenFile { cloexec, largefile: src.largefile, proc_dir: src.proc_dir, ..OpenFile::new(host) };
     if let Some(prev) = k.task.files.install(new, f) {
         prev.close_host();
     }
@@ -762,8 +807,12 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
                 return Err(EINVAL);
             }
             let h = host_dup(host)?;
-            let f =
-                OpenFile { cloexec: cmd == F_DUPFD_CLOEXEC, largefile: file.largefile, ..OpenFile::new(h) };
+            let f = OpenFile {
+                cloexec: cmd == F_DUPFD_CLOEXEC,
+                largefile: file.largefile,
+                proc_dir: file.proc_dir.clone(),
+                ..OpenFile::new(h)
+            };
             let limit = nofile(k);
             k.task.files.alloc(arg, f, limit).inspect_err(|_| {
                 // SAFETY: closing the fd we just duplicated.
@@ -1074,7 +1123,9 @@ pub fn sys_statx(k: &mut Kernel, a: Args) -> SysResult {
 // Directories and names
 
 /// getdents64(fd, dirp, count): the host's `linux_dirent64` records, re-encoded
-/// (same layout on i386) with 32-bit-safe `d_off` values.
+/// (same layout on i386) with 32-bit-safe `d_off` values. In a listing of /proc the
+/// host's process directories are left out (the guest's pid namespace holds none of
+/// them; see [`procfs`]).
 pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     let (fd, dirp, count) = (a[0], a[1], a[2]);
     let host = k.task.files.host(fd)?;
@@ -1082,35 +1133,85 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     if !crate::uaccess::access_ok(dirp, n as u32) {
         return Err(EFAULT);
     }
+    if let Some(d) = k.task.files.get(fd).and_then(|f| f.proc_dir.clone()).filter(|d| d.synthetic()) {
+        return proc_getdents(k, host, &d, dirp, n);
+    }
+    let proc_root = procfs::is_proc_root(host);
     let mut buf = vec![0u8; n];
-    // SAFETY: `buf` is `n` writable bytes.
-    let got = ok_long(unsafe { libc::syscall(libc::SYS_getdents64, host, buf.as_mut_ptr(), n) })? as usize;
-    let mut out = Vec::with_capacity(got);
-    let mut off = 0usize;
-    let f = k.task.files.get_mut(fd).ok_or(EBADF)?;
-    const HDR: usize = size_of::<LinuxDirent64Header>();
-    while let Ok((hdr, _)) = LinuxDirent64Header::read_from_prefix(&buf[off..got]) {
-        let reclen = usize::from(hdr.d_reclen);
-        if reclen < HDR || off + reclen > got {
+    let mut out = Vec::new();
+    // A batch of nothing but host processes is not the end of the directory: read on.
+    while out.is_empty() {
+        // SAFETY: `buf` is `n` writable bytes.
+        let got =
+            ok_long(unsafe { libc::syscall(libc::SYS_getdents64, host, buf.as_mut_ptr(), n) })? as usize;
+        if got == 0 {
             break;
         }
-        let rec = &buf[off..off + reclen];
-        let name_end = rec[HDR..].iter().position(|&c| c == 0).map_or(rec.len(), |p| HDR + p);
-        let name = &rec[HDR..name_end];
+        let mut off = 0usize;
+        let f = k.task.files.get_mut(fd).ok_or(EBADF)?;
+        const HDR: usize = size_of::<LinuxDirent64Header>();
+        while let Ok((hdr, _)) = LinuxDirent64Header::read_from_prefix(&buf[off..got]) {
+            let reclen = usize::from(hdr.d_reclen);
+            if reclen < HDR || off + reclen > got {
+                break;
+            }
+            let rec = &buf[off..off + reclen];
+            off += reclen;
+            let name_end = rec[HDR..].iter().position(|&c| c == 0).map_or(rec.len(), |p| HDR + p);
+            let name = &rec[HDR..name_end];
+            if proc_root && procfs::is_pid_name(name) {
+                continue;
+            }
+            let len = (HDR + name.len() + 1).div_ceil(8) * 8;
+            let start = out.len();
+            let h = LinuxDirent64Header {
+                d_ino: hdr.d_ino,
+                d_off: f.dir_cookie(hdr.d_off),
+                d_reclen: len as u16,
+                d_type: hdr.d_type,
+            };
+            out.extend_from_slice(h.as_bytes());
+            out.extend_from_slice(name);
+            out.resize(start + len, 0);
+        }
+    }
+    k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
+    Ok(out.len() as u32)
+}
+
+/// getdents64 of an open guest /proc directory: the entries from
+/// [`procfs::dir_entries`], from the position kept in the host fd's offset; EINVAL
+/// when not even one fits, as in Linux.
+fn proc_getdents(k: &mut Kernel, host: i32, d: &procfs::ProcDir, dirp: u32, n: usize) -> SysResult {
+    const HDR: usize = size_of::<LinuxDirent64Header>();
+    let entries = procfs::dir_entries(k, d)?;
+    // SAFETY: lseek has no pointer arguments.
+    let pos = unsafe { libc::lseek(host, 0, libc::SEEK_CUR) }.max(0) as usize;
+    let mut out = Vec::new();
+    let mut next = pos;
+    for (i, (name, d_type)) in entries.iter().enumerate().skip(pos) {
         let len = (HDR + name.len() + 1).div_ceil(8) * 8;
+        if out.len() + len > n {
+            break;
+        }
         let start = out.len();
         let h = LinuxDirent64Header {
-            d_ino: hdr.d_ino,
-            d_off: f.dir_cookie(hdr.d_off),
+            d_ino: (u64::from(d.pid) << 16) | i as u64,
+            d_off: i as i64 + 1,
             d_reclen: len as u16,
-            d_type: hdr.d_type,
+            d_type: *d_type,
         };
         out.extend_from_slice(h.as_bytes());
         out.extend_from_slice(name);
         out.resize(start + len, 0);
-        off += reclen;
+        next = i + 1;
+    }
+    if out.is_empty() && pos < entries.len() {
+        return Err(EINVAL);
     }
     k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
+    // SAFETY: lseek has no pointer arguments.
+    unsafe { libc::lseek(host, next as libc::off_t, libc::SEEK_SET) };
     Ok(out.len() as u32)
 }
 
@@ -1119,10 +1220,11 @@ fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> 
         return Err(EINVAL);
     }
     let p = read_path(k, path)?;
-    let target = match proc_self(k, &p) {
-        Some(ProcSelf::Exe) => exe_path(k),
-        _ => {
-            let (dfd, hp) = host_at(k, dirfd, p)?;
+    let (dfd, l) = lookup_at(k, dirfd, &p, false)?;
+    let target = match procfs::link_target(k, &l)? {
+        Some(t) => t,
+        None => {
+            let (dfd, hp) = host_for(k, dfd, p, l, false, true)?;
             let mut t = vec![0u8; PATH_MAX];
             // SAFETY: `t` has PATH_MAX writable bytes; `hp` is NUL-terminated.
             let n = unsafe { libc::readlinkat(dfd, hp.as_ptr(), t.as_mut_ptr().cast(), t.len()) };
@@ -1147,7 +1249,9 @@ pub fn sys_readlinkat(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 fn do_faccessat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32, flags: Option<u32>) -> SysResult {
-    let (dfd, p) = path_at(k, dirfd, path)?;
+    let p = read_path(k, path)?;
+    let follow = flags.unwrap_or(0) & AT_SYMLINK_NOFOLLOW == 0;
+    let (dfd, p) = host_at_follow(k, dirfd, p, follow)?;
     // SAFETY: `p` is NUL-terminated. Raw syscalls, so the host kernel (which a
     // native run would also use) decides, without libc's emulation.
     let r = unsafe {
@@ -1185,13 +1289,24 @@ pub fn sys_getcwd(k: &mut Kernel, a: Args) -> SysResult {
     Ok(n as u32)
 }
 
+/// chdir(path). A guest /proc process directory is not entered (EACCES, see
+/// [`procfs`]): the host's working directory would be the emulator's own.
 pub fn sys_chdir(k: &mut Kernel, a: Args) -> SysResult {
-    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let p = read_path(k, a[0])?;
+    let (dfd, l) = lookup_at(k, AT_FDCWD as u32, &p, true)?;
+    if matches!(l, Lookup::Pid { .. }) {
+        return Err(libc::EACCES);
+    }
+    let (_, p) = host_for(k, dfd, p, l, true, false)?;
     // SAFETY: `p` is NUL-terminated.
     ok_int(unsafe { libc::chdir(p.as_ptr()) })
 }
 
 pub fn sys_fchdir(k: &mut Kernel, a: Args) -> SysResult {
+    // A guest /proc directory is not entered (see [`procfs`]), as chdir does not.
+    if k.task.files.get(a[0]).is_some_and(|f| f.proc_dir.is_some()) {
+        return Err(libc::EACCES);
+    }
     let host = k.task.files.host(a[0])?;
     // SAFETY: no pointer arguments.
     ok_int(unsafe { libc::fchdir(host) })
@@ -1201,7 +1316,7 @@ fn do_unlinkat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32) -> SysResult {
     if flags & !AT_REMOVEDIR != 0 {
         return Err(EINVAL);
     }
-    let (dfd, p) = path_at(k, dirfd, path)?;
+    let (dfd, p) = path_at_nofollow(k, dirfd, path)?;
     // SAFETY: `p` is NUL-terminated.
     ok_int(unsafe { libc::unlinkat(dfd, p.as_ptr(), flags as libc::c_int) })
 }
@@ -1219,7 +1334,7 @@ pub fn sys_rmdir(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 fn do_mkdirat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32) -> SysResult {
-    let (dfd, p) = path_at(k, dirfd, path)?;
+    let (dfd, p) = path_at_nofollow(k, dirfd, path)?;
     // SAFETY: `p` is NUL-terminated.
     ok_int(unsafe { libc::mkdirat(dfd, p.as_ptr(), mode as libc::mode_t) })
 }
@@ -1233,8 +1348,8 @@ pub fn sys_mkdirat(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 fn do_renameat2(k: &mut Kernel, olddir: u32, old: u32, newdir: u32, new: u32, flags: u32) -> SysResult {
-    let (od, op) = path_at(k, olddir, old)?;
-    let (nd, np) = path_at(k, newdir, new)?;
+    let (od, op) = path_at_nofollow(k, olddir, old)?;
+    let (nd, np) = path_at_nofollow(k, newdir, new)?;
     // SAFETY: both paths are NUL-terminated.
     let r = unsafe {
         libc::syscall(libc::SYS_renameat2, od, op.as_ptr(), nd, np.as_ptr(), flags as libc::c_uint)
@@ -1302,7 +1417,7 @@ pub fn sys_fdatasync(k: &mut Kernel, a: Args) -> SysResult {
 
 fn do_symlinkat(k: &mut Kernel, target: u32, dirfd: u32, path: u32) -> SysResult {
     let t = cstring(read_path(k, target)?)?;
-    let (dfd, p) = path_at(k, dirfd, path)?;
+    let (dfd, p) = path_at_nofollow(k, dirfd, path)?;
     // SAFETY: both strings are NUL-terminated.
     ok_int(unsafe { libc::symlinkat(t.as_ptr(), dfd, p.as_ptr()) })
 }
@@ -1318,8 +1433,9 @@ pub fn sys_symlinkat(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 fn do_linkat(k: &mut Kernel, olddir: u32, old: u32, newdir: u32, new: u32, flags: u32) -> SysResult {
-    let (od, op) = path_at(k, olddir, old)?;
-    let (nd, np) = path_at(k, newdir, new)?;
+    let p = read_path(k, old)?;
+    let (od, op) = host_at_how(k, olddir, p, flags & AT_SYMLINK_FOLLOW != 0, false)?;
+    let (nd, np) = path_at_nofollow(k, newdir, new)?;
     // SAFETY: both paths are NUL-terminated.
     ok_int(unsafe { libc::linkat(od, op.as_ptr(), nd, np.as_ptr(), flags as libc::c_int) })
 }
@@ -1435,7 +1551,8 @@ fn put_statfs64(k: &mut Kernel, size: u32, buf: u32, s: &HostStatfs) -> SysResul
 
 /// statfs64(path, sz, struct statfs64 *buf)
 pub fn sys_statfs64(k: &mut Kernel, a: Args) -> SysResult {
-    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let p = read_path(k, a[0])?;
+    let (_, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
     let mut s: HostStatfs = [0; 15];
     // SAFETY: `s` is 120 bytes, the size of the kernel's struct statfs on x86-64.
     ok_long(unsafe { libc::syscall(libc::SYS_statfs, p.as_ptr(), s.as_mut_ptr()) })?;

@@ -234,6 +234,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_SCHED_SETAFFINITY => p::sys_sched_setaffinity(k, a),
         NR_SCHED_GETAFFINITY => p::sys_sched_getaffinity(k, a),
         NR_SET_THREAD_AREA => p::sys_set_thread_area(k, a),
+        NR_MODIFY_LDT => p::sys_modify_ldt(k, a),
         NR_GET_THREAD_AREA => p::sys_get_thread_area(k, a),
         NR_SET_TID_ADDRESS => p::sys_set_tid_address(k, a),
         NR_CLOCK_GETTIME => t::sys_clock_gettime(k, a, false),

@@ -309,11 +309,16 @@ impl UserDesc {
         }
         self.flags & UD_SEG_32BIT != 0 && self.contents() <= 1 && self.flags & UD_SEG_NOT_PRESENT == 0
     }
-    /// `fill_ldt`: the raw GDT descriptor (0 for "no segment").
+    /// The raw GDT descriptor for set_thread_area (0 for "no segment").
     pub fn encode(&self) -> u64 {
         if self.is_empty() || self.is_zero() {
             return 0;
         }
+        self.fill_ldt()
+    }
+    /// `fill_ldt`: the descriptor the fields describe, accessed bit set (today's
+    /// kernels set it "so it can be mapped RO"), DPL 3, never a 64-bit code segment.
+    fn fill_ldt(&self) -> u64 {
         let f = self.flags;
         let ty = (((f & UD_READ_EXEC_ONLY == 0) as u16) << 1) | ((self.contents() as u16) << 2) | 1;
         let attrs = ty
@@ -373,6 +378,89 @@ pub(crate) fn tls_for_clone(k: &mut Kernel, addr: u32) -> Result<(usize, u64), E
         return Err(EINVAL);
     }
     Ok((idx, info.encode()))
+}
+
+// ---------------------------------------------------------------------------------
+// modify_ldt
+
+/// LDT_ENTRIES: the architecture's limit (an LDT is at most 64 KiB).
+const LDT_ENTRIES: u32 = 8192;
+/// What `read_default_ldt` reports on an i386 kernel: five zeroed descriptors (an
+/// x86-64 kernel reports 128 bytes).
+const DEFAULT_LDT_BYTES: u32 = 5 * 8;
+
+/// modify_ldt(func, ptr, bytecount) (today's arch/x86/kernel/ldt.c): 0 reads the
+/// LDT, 1 writes an entry the old way, 0x11 the new way, 2 reads the "default LDT";
+/// anything else is ENOSYS. The LDT belongs to the address space here as in Linux:
+/// fork copies it, execve drops it.
+pub fn sys_modify_ldt(k: &mut Kernel, a: Args) -> SysResult {
+    match a[0] {
+        0 => read_ldt(k, a[1], a[2]),
+        1 => write_ldt(k, a[1], a[2], true),
+        2 => {
+            let n = a[2].min(DEFAULT_LDT_BYTES);
+            k.copy_to_user(a[1], &vec![0u8; n as usize]).map_err(|_| EFAULT)?;
+            Ok(n)
+        }
+        0x11 => write_ldt(k, a[1], a[2], false),
+        _ => Err(ENOSYS),
+    }
+}
+
+/// `read_ldt`: 0 without an LDT; otherwise `bytecount` (at most the whole 64 KiB)
+/// bytes: the entries, then zeros.
+fn read_ldt(k: &mut Kernel, ptr: u32, bytecount: u32) -> SysResult {
+    if k.cpu.ldt.is_empty() {
+        return Ok(0);
+    }
+    let n = bytecount.min(LDT_ENTRIES * 8) as usize;
+    let mut out = vec![0u8; n];
+    for (chunk, d) in out.chunks_mut(8).zip(&k.cpu.ldt) {
+        chunk.copy_from_slice(&d.to_le_bytes()[..chunk.len()]);
+    }
+    k.copy_to_user(ptr, &out).map_err(|_| EFAULT)?;
+    Ok(n as u32)
+}
+
+/// `write_ldt`: one `struct user_desc`, checked in Linux's order (EINVAL for a wrong
+/// size, EFAULT, then EINVAL for the entry number and a code segment of "contents
+/// 3" that is present or written the old way). `LDT_empty` (and, the old way, a zero
+/// base and limit) clears the entry. The LDT grows to hold the entry.
+fn write_ldt(k: &mut Kernel, ptr: u32, bytecount: u32, oldmode: bool) -> SysResult {
+    if bytecount as usize != std::mem::size_of::<AbiUserDesc>() {
+        return Err(EINVAL);
+    }
+    let mut u = AbiUserDesc::default();
+    k.copy_from_user(ptr, u.as_mut_bytes()).map_err(|_| EFAULT)?;
+    let info = UserDesc { entry: u.entry_number, base: u.base_addr, limit: u.limit, flags: u.flags };
+    if info.entry >= LDT_ENTRIES {
+        return Err(EINVAL);
+    }
+    if info.contents() == 3 && (oldmode || info.flags & UD_SEG_NOT_PRESENT == 0) {
+        return Err(EINVAL);
+    }
+    let desc = if (oldmode && info.base == 0 && info.limit == 0) || info.is_empty() {
+        0
+    } else if oldmode {
+        // The old interface has no AVL bit.
+        info.fill_ldt() & !(1 << 52)
+    } else {
+        info.fill_ldt()
+    };
+    let idx = info.entry as usize;
+    if k.cpu.ldt.len() <= idx {
+        k.cpu.ldt.resize(idx + 1, 0);
+    }
+    k.cpu.ldt[idx] = desc;
+    // A data segment register holding a selector of this entry is reloaded, as on
+    // the way back to user mode; one that can no longer be loaded becomes null.
+    for s in [SegReg::Ds, SegReg::Es, SegReg::Fs, SegReg::Gs] {
+        let sel = k.cpu.segs[s as usize].selector;
+        if sel & 4 != 0 && usize::from(sel >> 3) == idx && k.cpu.load_segment(s, sel).is_err() {
+            k.cpu.segs[s as usize] = Segment::default();
+        }
+    }
+    Ok(0)
 }
 
 /// set_thread_area(struct user_desc *u_info) (today's `do_set_thread_area`).

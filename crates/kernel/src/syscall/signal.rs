@@ -5,7 +5,6 @@
 use crate::abi::signal::{sigset_from_words, sigset_words, KSigaction, OldSigaction};
 use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND, ESRCH};
-use crate::exit::INIT_PID;
 use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::signal::{
     do_sigaction, do_sigaltstack, read_stack_t, send_sig_info, send_sig_to, write_stack_t, SigAction,
@@ -190,22 +189,25 @@ fn signal_guest(k: &mut Kernel, pid: u32, sig: i32, code: i32) -> bool {
     send_sig_to(k, pid, SigInfo::user(sig, code, me))
 }
 
-/// kill(pid, sig) (2.4's `kill_something_info`):
+/// kill(pid, sig) (today's `kill_something_info`), over the guest's processes only:
 ///
 /// * pid > 0: that guest process (a zombie accepts and drops it);
 /// * pid 0, or -pgrp of the emulator's process group (every guest process is in it),
 ///   or -pid of a guest process: every guest process, the caller included;
-/// * pid -1: every guest process except init and the caller (ESRCH if there is
-///   none).
+/// * pid -1: every guest process except the caller (ESRCH if there is none). Linux
+///   spares the pid-1 init of the caller's namespace; no guest process is pid 1.
 ///
-/// A pid the guest's pid allocator has handed out names a guest process: if it is
-/// gone, ESRCH. A higher one names a host process (the guest lives among them, as
-/// a native run would): the host delivers the signal, or says ESRCH / EPERM.
+/// Any other pid or process group names no guest process: ESRCH, as for a pid outside
+/// the caller's pid namespace (`find_vpid` finds nothing). Guest pids are the guest
+/// kernel's own, so a host process with the same number is never reached.
 pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
     valid_sig(sig)?;
     let me = k.task.pid;
-    if pid > 0 && k.find_task(pid as u32).is_some() {
+    if pid > 0 {
+        if k.find_task(pid as u32).is_none() {
+            return Err(ESRCH);
+        }
         if pid as u32 == me {
             return signal_self(k, sig, SI_USER);
         }
@@ -216,31 +218,20 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     let pgrp = unsafe { libc::getpgrp() };
     let group = pid == 0
         || (pid < -1 && (pid.checked_neg() == Some(pgrp) || k.find_task(pid.unsigned_abs()).is_some()));
-    if group || pid == -1 {
-        let targets: Vec<u32> = k
-            .all_tasks()
-            .filter(|t| !t.state.is_zombie())
-            .map(|t| t.pid)
-            .filter(|&p| group || (p != INIT_PID && p != me))
-            .collect();
-        if targets.is_empty() {
-            return Err(ESRCH);
-        }
-        for p in targets {
-            if p == me {
-                signal_self(k, sig, SI_USER)?;
-            } else {
-                signal_guest(k, p, sig, SI_USER);
-            }
-        }
-        return Ok(0);
-    }
-    if pid == i32::MIN || (pid > 0 && pid as u32 <= k.max_pid) {
+    if !group && pid != -1 {
         return Err(ESRCH);
     }
-    // SAFETY: kill has no pointer arguments.
-    if unsafe { libc::kill(pid, sig) } < 0 {
-        return Err(crate::errno::host_errno());
+    let targets: Vec<u32> =
+        k.all_tasks().filter(|t| !t.state.is_zombie()).map(|t| t.pid).filter(|&p| group || p != me).collect();
+    if targets.is_empty() {
+        return Err(ESRCH);
+    }
+    for p in targets {
+        if p == me {
+            signal_self(k, sig, SI_USER)?;
+        } else {
+            signal_guest(k, p, sig, SI_USER);
+        }
     }
     Ok(0)
 }
