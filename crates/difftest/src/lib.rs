@@ -620,6 +620,9 @@ pub fn lockstep_until(
                         second.eip
                     ));
                 }
+                // Counted like any execution, so that a verdict run stops at the
+                // same one.
+                *hits.entry(second.eip).or_insert(0) += 1;
                 ours = k.step();
                 // A load of SS in the shadow of another: the SDM guarantees the
                 // shadow of the first only; this host's CPU (AMD Zen) holds the trap
