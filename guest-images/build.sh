@@ -98,7 +98,7 @@ build_one() {
         "${FREE[@]}" -o "$bin/$name" "$src/free/$name.S" "$src/free/esp-report.c" \
             "$src/free/rt.c" "$src/free/rt-asm.S"
         ;;
-    x87-qemu)
+    x87-qemu | sse-state | eflags-ss)
         "${FREE[@]}" -o "$bin/$name" "$src/free/crt.S" "$src/free/$name.c" \
             "$src/free/rt.c" "$src/free/rt-asm.S"
         ;;
@@ -150,7 +150,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
-     simd-state)
+     simd-state sse-state eflags-ss)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -180,6 +180,18 @@ corpus! {
     // 20 numbers sorted. Its FUCOMI and rounded-up divisions meet QEMU's errata
     // (`flags::qemu_errata`), taken from QEMU; `--strict` stops there with exit 3.
     lua_demo_small: &[], image("lua-demo"), &["300", "20"];
+    // The SSE state (XMM0-7, MXCSR) compared after every instruction: the
+    // packed-integer family on registers FXRSTOR loaded, LDMXCSR/STMXCSR, MMX
+    // (QEMU's sign+exponent taken), moves and floating point (QEMU's MXCSR flags
+    // and RCPPS/RSQRTSS results taken; native compares them).
+    sse_state: &[], image("sse-state"), &[];
+    // PUSHF/PUSHFD, POPFD of DF and AC, MOV SS / POP SS with PUSHF, MOV, ADD, JMP
+    // and a second MOV SS in their shadow, TF clear: the native reference's own TF
+    // must not show, and its step over a load of SS runs two instructions.
+    eflags_ss: &[], image("eflags-ss"), &[];
+    // The program sets TF with SIGTRAP at its default action: both sides killed by
+    // SIGTRAP after the next instruction.
+    eflags_ss_tf_kill: &[], image("eflags-ss"), &["tf-kill"];
     busybox_echo: &[], busybox(), &["echo", "hi"];
     busybox_sort: &[], busybox(), &["sort", "words.txt"];
     busybox_md5sum: &[], busybox(), &["md5sum", "words.txt"];
@@ -214,6 +226,22 @@ mod native_only {
     #[test]
     fn scenarios_fork_cow() {
         difftest("native", &[], &image("scenarios"), &["fork-cow"]);
+    }
+
+    /// The program sets TF with a SIGTRAP handler: SIGTRAP after each instruction
+    /// on both sides, each compared and delivered into the handler, PUSHFD pushing
+    /// the program's TF. Against qemu the stub's stops inside the handler make QEMU
+    /// 7.2 reset it to SIG_DFL (docs/difftest.md, "The trap flag").
+    #[test]
+    fn eflags_ss_tf_handler() {
+        difftest("native", &[], &image("eflags-ss"), &["tf-handler"]);
+    }
+
+    /// The same over MOV SS and POP SS with TF set: no trap after the load of SS,
+    /// also when growsdown is stepped one instruction at a time (`Machine::step`).
+    #[test]
+    fn eflags_ss_tf_movss() {
+        difftest("native", &[], &image("eflags-ss"), &["tf-movss"]);
     }
 }
 

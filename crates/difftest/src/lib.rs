@@ -15,6 +15,8 @@ pub mod native;
 pub mod qemu;
 pub mod qemulog;
 pub mod rsp;
+pub mod sigframe;
+pub mod sse;
 pub mod state;
 pub mod sync;
 pub mod x87;
@@ -73,6 +75,28 @@ pub trait Reference {
     /// Whether the comparison takes QEMU 7.2's known errata from this reference
     /// ([`flags::qemu_errata`]) instead of stopping there.
     fn known_errata(&self) -> bool {
+        false
+    }
+    /// Whether this reference is the host CPU itself (results the SDM only bounds,
+    /// like RCPPS's, are then compared: [`sse::approximated_dest`]).
+    fn is_host_cpu(&self) -> bool {
+        false
+    }
+    /// Whether one [`Reference::step`] of MOV SS or POP SS also runs the next
+    /// instruction. The load of SS holds off the single-step trap until after the
+    /// next instruction (SDM Vol. 3A §6.8.3, "Masking Exceptions and Interrupts When
+    /// Switching Stacks"), so a reference single-stepped with the trap flag (ptrace
+    /// on the host CPU) stops only after both; QEMU's gdbstub and log step one
+    /// instruction.
+    fn steps_over_ss_shadow(&self) -> bool {
+        false
+    }
+    /// Whether this reference's kernel leaves XMM0–7 and MXCSR alone across signal
+    /// delivery: a handler starts with the interrupted values (not the init state
+    /// of today's Linux and growsdown), and sigreturn does not restore them (its
+    /// frames hold no FXSR image). difftest then takes them from the reference at
+    /// both points.
+    fn signals_keep_sse(&self) -> bool {
         false
     }
     /// `--strict`: compare the bits of the known errata too.
@@ -268,6 +292,16 @@ fn describe_fields(m: &state::Mismatch, s: &Snapshot) -> Vec<String> {
             }
         }
     }
+    if let Some(x) = &s.sse {
+        for i in 0..8 {
+            if m.xmm & (1 << i) != 0 {
+                v.push(format!("xmm{i} = {}", sse::hex128(x.xmm[i])));
+            }
+        }
+        if m.mxcsr != 0 {
+            v.push(format!("mxcsr = {:#010x} {}", x.mxcsr, sse::mxcsr_names(x.mxcsr)));
+        }
+    }
     v
 }
 
@@ -283,7 +317,19 @@ fn same_fields(m: &state::Mismatch, a: &Snapshot, b: &Snapshot) -> bool {
         }
         _ => !m.fcw && m.fsw == 0 && m.ftw == 0 && m.fpr == 0,
     };
-    (!m.eip || a.eip == b.eip) && regs && (a.eflags ^ b.eflags) & m.flags == 0 && (m.sel | m.base) == 0 && x87
+    let sse = match (&a.sse, &b.sse) {
+        (Some(x), Some(y)) => {
+            (x.mxcsr ^ y.mxcsr) & m.mxcsr == 0
+                && (0..8).all(|i| m.xmm & (1 << i) == 0 || x.xmm[i] == y.xmm[i])
+        }
+        _ => m.xmm == 0 && m.mxcsr == 0,
+    };
+    (!m.eip || a.eip == b.eip)
+        && regs
+        && (a.eflags ^ b.eflags) & m.flags == 0
+        && (m.sel | m.base) == 0
+        && x87
+        && sse
 }
 
 /// After a divergence against QEMU at instruction `d.n`: runs the program again in
@@ -471,10 +517,16 @@ pub fn lockstep_until(
 ) -> Outcome {
     let mut differ = Differ::new(r.name(), context);
     differ.qemu_errata = r.known_errata();
+    differ.host_cpu = r.is_host_cpu();
     let mut warned = std::collections::HashSet::new();
     // Executions per EIP so far: a divergence records which execution of its
     // instruction it is, so another run can stop at the same one.
     let mut hits: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    macro_rules! stopped {
+        ($why:expr) => {
+            Outcome::Stopped { compared: differ.compared, why: $why }
+        };
+    }
     loop {
         if max.is_some_and(|m| differ.compared >= m) {
             return Outcome::Agreed { compared: differ.compared, status: None };
@@ -496,22 +548,21 @@ pub fn lockstep_until(
         };
         // The reference runs first: a signal it reports before the instruction is
         // taken by both sides before growsdown runs it.
-        let stopped = |why: String| Outcome::Stopped { compared: differ.compared, why };
         if matches!(insn.mnemonic(), Mnemonic::Int) && insn.immediate8() == 0x80 {
             let g = &k.cpu().regs;
             let (nr, args) = (g[EAX], [g[EBX], g[ECX], g[EDX], g[ESI], g[EDI], g[EBP]]);
             if let Some(why) = sync::unfollowable(nr, &args) {
-                return stopped(why);
+                return stopped!(why);
             }
             if sync::denied(nr) {
                 if let Err(e) = r.set_regs(&[(0, u32::MAX)]) {
-                    return stopped(e);
+                    return stopped!(e);
                 }
             }
         }
         let theirs = match r.step() {
             Ok(e) => e,
-            Err(e) => return stopped(format!("{}: {e}", r.name())),
+            Err(e) => return stopped!(format!("{}: {e}", r.name())),
         };
         // An asynchronous signal (SIGCHLD from a child the reference's process
         // forked, a signal it sent itself) reached the reference; growsdown's kernel
@@ -535,12 +586,60 @@ pub fn lockstep_until(
                     Ok(Some(killed)) => {
                         return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
                     }
-                    Err(why) => return stopped(why),
+                    Err(why) => return stopped!(why),
                 }
             }
         }
         let pending = k.pending_signals();
-        let ours = k.step();
+        let mut ours = k.step();
+        // MOV SS / POP SS on a reference that ran the next instruction in the same
+        // step: growsdown runs it too, and the states are compared after both.
+        let (before, insn) = if r.steps_over_ss_shadow()
+            && loads_ss(&insn)
+            && matches!(ours, Stepped::Retired)
+            && matches!(theirs, Event::Stepped(_) | Event::Signal(..))
+        {
+            let their_eip = match theirs {
+                Event::Stepped(t) | Event::Signal(_, t) => t.eip,
+                _ => 0,
+            };
+            let (mut b, mut i) = (before, insn);
+            loop {
+                differ.executed(&i, &b);
+                let second = Snapshot::of_cpu(k.cpu());
+                let Some(next) = fetch_insn(k, code, second.eip) else {
+                    return stopped!(format!(
+                        "cannot read the instruction at {:#010x} in growsdown",
+                        second.eip
+                    ));
+                };
+                if matches!(next.mnemonic(), Mnemonic::Int | Mnemonic::Cpuid | Mnemonic::Rdtsc) {
+                    return stopped!(format!(
+                        "{} at {:#010x} in the shadow of a load of SS: not followed",
+                        growsdown_decoder::format_intel(&next),
+                        second.eip
+                    ));
+                }
+                // Counted like any execution, so that a verdict run stops at the
+                // same one.
+                *hits.entry(second.eip).or_insert(0) += 1;
+                ours = k.step();
+                // A load of SS in the shadow of another: the SDM guarantees the
+                // shadow of the first only; this host's CPU (AMD Zen) holds the trap
+                // off again, so the reference's step may end one further.
+                if loads_ss(&next) && matches!(ours, Stepped::Retired) && k.cpu().eip != their_eip {
+                    (b, i) = (second, next);
+                    continue;
+                }
+                break (second, next);
+            }
+        } else {
+            (before, insn)
+        };
+        // A trap the program asked for: the trap flag was set when the instruction
+        // began (SDM Vol. 3A §17.3.1.4), or INT1. Both sides deliver SIGTRAP after
+        // the instruction, not before it as for a fault.
+        let traps = before.eflags & growsdown_cpu::flags::TF != 0 || insn.mnemonic() == Mnemonic::Int1;
         // After the instruction (a signal at a system call's exit, or QEMU's between
         // two blocks): compared first, then taken by both.
         let mut arrived = None;
@@ -567,7 +666,15 @@ pub fn lockstep_until(
             }
             (Stepped::Syscall { nr, args }, Event::Stepped(t)) => {
                 if let Err(why) = sync_syscall(k, r, nr, &args, &t, &mut warned) {
-                    return stopped(why);
+                    return stopped!(why);
+                }
+                if matches!(nr, nr::NR_SIGRETURN | nr::NR_RT_SIGRETURN) && r.signals_keep_sse() {
+                    // growsdown restored the SSE state from a copy of the
+                    // reference's frame, which has none: the reference kept its own.
+                    if let Some(sse) = t.sse {
+                        k.cpu_mut().fpu.xmm = sse.xmm;
+                        k.cpu_mut().fpu.mxcsr = sse.mxcsr;
+                    }
                 }
             }
             (Stepped::Syscall { nr: nr::NR_EXIT | nr::NR_EXIT_GROUP, .. }, Event::Exited(code)) => {
@@ -579,12 +686,35 @@ pub fn lockstep_until(
                         Outcome::Agreed { compared: differ.compared, status: Some(code) }
                     }
                     other => {
-                        stopped(format!("{} exited with status {code}, growsdown with {other:?}", r.name()))
+                        stopped!(format!("{} exited with status {code}, growsdown with {other:?}", r.name()))
                     }
                 };
             }
+            (Stepped::Signal, Event::Signal(SIGTRAP, t)) if traps => {
+                // growsdown's kernel has already entered the handler: the state after
+                // the instruction is the one its signal frame saved.
+                let mine = match trapped_state(k) {
+                    Ok(s) => s,
+                    Err(why) => return stopped!(why),
+                };
+                // The FPU and SSE state are not in the sigcontext (a handler starts
+                // with a fresh one): compared again after sigreturn.
+                let theirs = Snapshot { x87: None, sse: None, ..t };
+                if let Err(mut d) = differ.check(&insn, &before, &mine, &theirs) {
+                    d.hit = hit;
+                    d.notes.push(format!(
+                        "both took SIGTRAP after the instruction; growsdown's state is the one its signal frame saved, {}'s the one it stopped in",
+                        r.name()
+                    ));
+                    return Outcome::Diverged(d);
+                }
+                if let Err(why) = enter_handler(k, r, SIGTRAP, &t) {
+                    return stopped!(why);
+                }
+                continue;
+            }
             (Stepped::Exited(ExitStatus::Signaled { signo, .. }), Event::Signal(sig, t))
-                if signo == sig && t.eip == before.eip =>
+                if signo == sig && (t.eip == before.eip || (traps && sig == SIGTRAP)) =>
             {
                 // A fault with no handler (segv-exit): growsdown's kernel killed the
                 // process; the reference stopped on the same signal at the same
@@ -594,18 +724,18 @@ pub fn lockstep_until(
                         differ.compared += 1;
                         Outcome::Agreed { compared: differ.compared, status: Some(-sig) }
                     }
-                    Ok(e) => stopped(format!(
+                    Ok(e) => stopped!(format!(
                         "growsdown was killed by {}; {}: {}",
                         signal_name(sig),
                         r.name(),
                         describe_theirs(&e)
                     )),
-                    Err(e) => stopped(format!("{}: delivering {}: {e}", r.name(), signal_name(sig))),
+                    Err(e) => stopped!(format!("{}: delivering {}: {e}", r.name(), signal_name(sig))),
                 };
             }
             (Stepped::Signal, Event::Signal(sig, t)) if t.eip == before.eip => {
                 if let Err(why) = enter_handler(k, r, sig, &before) {
-                    return stopped(why);
+                    return stopped!(why);
                 }
                 differ.compared += 1;
                 continue;
@@ -625,9 +755,10 @@ pub fn lockstep_until(
                     before,
                     ours: after,
                     theirs: theirs_snap,
-                    mismatch: state::compare(&after, &theirs_snap, 0, None, 0),
+                    mismatch: state::compare(&after, &theirs_snap, &state::Masks::default()),
                     undefined_flags: 0,
                     undefined_cc: 0,
+                    masks: state::Masks::default(),
                     history: differ.history(),
                     notes: vec![],
                 };
@@ -640,7 +771,7 @@ pub fn lockstep_until(
         let t = r.state();
         let after = Snapshot::of_cpu(k.cpu());
         match differ.check(&insn, &before, &after, &t) {
-            Ok(Fixup { eflags, reg, fsw }) => {
+            Ok(Fixup { eflags, reg, fsw, fpr_se, xmm, mxcsr }) => {
                 if let Some(f) = eflags {
                     k.cpu_mut().flags.set(f);
                 }
@@ -649,6 +780,17 @@ pub fn lockstep_until(
                 }
                 if let Some(sw) = fsw {
                     k.cpu_mut().fpu.set_status_word(sw);
+                }
+                if let Some((which, se)) = fpr_se {
+                    for (p, v) in se.iter().enumerate().filter(|(p, _)| which & (1 << p) != 0) {
+                        k.cpu_mut().fpu.regs[p].se = *v;
+                    }
+                }
+                if let Some((i, v)) = xmm {
+                    k.cpu_mut().fpu.xmm[i] = v;
+                }
+                if let Some(v) = mxcsr {
+                    k.cpu_mut().fpu.mxcsr = v;
                 }
             }
             Err(mut d) => {
@@ -666,6 +808,38 @@ pub fn lockstep_until(
             }
         }
     }
+}
+
+/// SIGTRAP, the signal of a single-step trap and INT1 (Linux's number, the same in
+/// growsdown's kernel).
+const SIGTRAP: i32 = growsdown_kernel::signal::SIGTRAP;
+
+/// MOV SS, POP SS: the instructions whose next instruction runs in their shadow.
+pub(crate) fn loads_ss(insn: &Instruction) -> bool {
+    use growsdown_decoder::Register;
+    matches!(insn.mnemonic(), Mnemonic::Mov | Mnemonic::Pop) && insn.op0_register() == Register::SS
+}
+
+/// growsdown's state after an instruction that trapped, read from the signal frame
+/// its kernel built for the handler it entered (2.4 `setup_frame` /
+/// `setup_rt_frame`, [`sigframe`]). Segment bases are the CPU's: delivery changes
+/// none that a user program sets.
+fn trapped_state(k: &mut Machine) -> Result<Snapshot, String> {
+    use sigframe::{word, SC_EFLAGS, SC_EIP, SC_REGS, SC_SEGS, SC_WORDS};
+    let esp = k.cpu().regs[4];
+    let mut head = [0u8; 16];
+    k.read_mem(esp, &mut head).map_err(|e| format!("growsdown's signal frame: {e}"))?;
+    let mut sc = [0u8; SC_WORDS * 4];
+    k.read_mem(sigframe::sigcontext_at(esp, &head), &mut sc)
+        .map_err(|e| format!("growsdown's sigcontext: {e}"))?;
+    let mut s = Snapshot::of_cpu(k.cpu());
+    s.x87 = None;
+    s.sse = None;
+    s.eip = word(&sc, SC_EIP);
+    s.eflags = word(&sc, SC_EFLAGS);
+    s.regs = SC_REGS.map(|i| word(&sc, i));
+    s.sel = SC_SEGS.map(|i| word(&sc, i) as u16);
+    Ok(s)
 }
 
 /// Whether `sig` can come from outside the instruction stream. The five signals
@@ -782,6 +956,10 @@ fn enter_handler(k: &mut Machine, r: &mut dyn Reference, sig: i32, before: &Snap
         .map_err(|_| format!("cannot copy the signal frame to {lo:#010x} in growsdown"))?;
     k.cpu_mut().regs = h.regs;
     k.cpu_mut().flags.set(h.eflags);
+    if let (true, Some(sse)) = (r.signals_keep_sse(), h.sse) {
+        k.cpu_mut().fpu.xmm = sse.xmm;
+        k.cpu_mut().fpu.mxcsr = sse.mxcsr;
+    }
     Ok(())
 }
 

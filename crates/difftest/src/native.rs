@@ -25,10 +25,15 @@
 //! * The x87 state comes from `PTRACE_GETFPREGS` (x86-64 `user_fpregs_struct`, the
 //!   FXSAVE image): FCW, FSW, the abridged tag (bit i = physical register i is
 //!   non-empty) and `st_space`, eight 16-byte slots in ST order. FIP/FDP/FOP are not
-//!   used (an AMD CPU saves them only when an exception is pending).
+//!   used (an AMD CPU saves them only when an exception is pending). XMM0–7 and
+//!   MXCSR come from the same image (`xmm_space`, `mxcsr`).
 //! * Single-stepping sets TF in the real EFLAGS; the kernel hides it from
-//!   `PTRACE_GETREGS`, but PUSHF pushes it. After a PUSHF the tracer clears TF in the
-//!   pushed image when the program itself had not set TF.
+//!   `PTRACE_GETREGS`, but PUSHF pushes it. After a PUSHF or PUSHFD the tracer
+//!   clears TF in the pushed image when the program itself had not set TF. A load
+//!   of SS holds the step's trap off until after the next instruction: one step
+//!   runs both ([`Reference::steps_over_ss_shadow`]). With TF set by the program
+//!   (POPF), the trap after each instruction is the program's: reported as
+//!   SIGTRAP ([`Event::Signal`]) and delivered like any signal; likewise INT1.
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -40,9 +45,12 @@ use growsdown_loader::auxv;
 use growsdown_kernel::Personality;
 
 use super::image::{CodeMap, InitialStack, CPUID, INT80};
+use super::sigframe;
+use super::sse::Sse;
 use super::state::Snapshot;
 use super::x87::X87;
 use super::{Event, Reference};
+use growsdown_cpu::flags::TF;
 use growsdown_cpu::fpu::float80::F80;
 
 const PTRACE_GET_THREAD_AREA: libc::c_uint = 25;
@@ -76,6 +84,22 @@ pub struct Native {
     regs: libc::user_regs_struct,
     /// Signal to deliver with the next step (the tracee stopped on it).
     pending_sig: i32,
+    /// EFLAGS.TF as the program set it. The kernel cannot always tell ptrace's TF
+    /// from the program's: it hides TF from PTRACE_GETREGS only while
+    /// `TIF_FORCED_TF` is set, and clears that flag for every stepped POPF or IRET
+    /// (arch/x86/kernel/step.c `enable_single_step`: "if TF is changed by the
+    /// instruction we will trace, don't mark it as being us"), even one that
+    /// leaves TF clear; from then on GETREGS shows ptrace's TF, and a signal frame
+    /// saves it (`handle_signal` only drops a forced TF). So the tracer follows
+    /// the program's TF itself: set by POPF/POPFD/IRET and sigreturn from the
+    /// image they load, cleared on entry to a handler.
+    prog_tf: bool,
+    /// The program's SIGTRAP disposition while its SIGTRAP handler runs. Each step
+    /// there traps with SIGTRAP blocked, and the kernel resets a forced signal's
+    /// handler to SIG_DFL when the signal is blocked (kernel/signal.c
+    /// `force_sig_info_to_task`): what the program installed is read before the
+    /// handler is entered and put back when it returns (sigreturn).
+    sigtrap_saved: Option<Vec<u8>>,
     done: bool,
     /// Whether CPUID faulting is on in the tracee.
     pub cpuid_faulting: bool,
@@ -180,6 +204,8 @@ impl Native {
             // SAFETY: plain-old-data struct.
             regs: unsafe { std::mem::zeroed() },
             pending_sig: 0,
+            prog_tf: false,
+            sigtrap_saved: None,
             done: false,
             cpuid_faulting: false,
             base_cache: [(u16::MAX, 0); 2],
@@ -279,17 +305,21 @@ impl Native {
             eflags: r.eflags as u32,
             ..Snapshot::default()
         };
+        s.eflags = (s.eflags & !TF) | if self.prog_tf { TF } else { 0 };
         let sel = [r.es, r.cs, r.ss, r.ds, r.fs, r.gs].map(|v| v as u16);
         s.base[4] = self.seg_base(0, sel[4])?;
         s.base[5] = self.seg_base(1, sel[5])?;
         s.sel = sel;
-        s.x87 = Some(self.fpregs()?);
+        let (x87, sse) = self.fpregs()?;
+        s.x87 = Some(x87);
+        s.sse = Some(sse);
         self.cur = s;
         Ok(s)
     }
 
-    /// The x87 state from the FXSAVE image.
-    fn fpregs(&mut self) -> Result<X87, String> {
+    /// The x87 and SSE state from the FXSAVE image (`xmm_space`: sixteen 16-byte
+    /// registers, of which an i386 process has the first eight).
+    fn fpregs(&mut self) -> Result<(X87, Sse), String> {
         // SAFETY: plain-old-data struct, filled by the kernel.
         let mut f: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
         // SAFETY: PTRACE_GETFPREGS fills a user_fpregs_struct.
@@ -302,7 +332,12 @@ impl Native {
             let w = &f.st_space[4 * i..4 * i + 3];
             *v = F80 { sig: u64::from(w[0]) | (u64::from(w[1]) << 32), se: w[2] as u16 };
         }
-        Ok(X87::from_st_order(f.cwd, f.swd, f.ftw as u8, true, st))
+        let mut sse = Sse { mxcsr: f.mxcsr, ..Sse::default() };
+        for (i, x) in sse.xmm.iter_mut().enumerate() {
+            let w = &f.xmm_space[4 * i..4 * i + 4];
+            *x = w.iter().rev().fold(0u128, |acc, &d| (acc << 32) | u128::from(d));
+        }
+        Ok((X87::from_st_order(f.cwd, f.swd, f.ftw as u8, true, st), sse))
     }
 
     fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), String> {
@@ -335,22 +370,55 @@ impl Native {
     /// of its own code, then restores every register. Returns whether it worked
     /// (ENODEV: the CPU or hypervisor has no CPUID faulting).
     fn enable_cpuid_faulting(&mut self) -> Result<bool, String> {
-        let Some(&site) = self.code.sites(INT80).iter().find(|&&a| self.is_real_int80(a)) else {
-            return Ok(false);
+        Ok(self.inject_syscall([u64::from(NR_ARCH_PRCTL_I386), ARCH_SET_CPUID, 0, 0, 0])? == Some(0))
+    }
+
+    /// Runs system call `a[0]` with EBX ECX EDX ESI = `a[1..]` inside the tracee
+    /// through an `int 0x80` of its own code, and restores every register. Its
+    /// EAX, or `None` when the program has no usable `int 0x80`.
+    fn inject_syscall(&mut self, a: [u64; 5]) -> Result<Option<u32>, String> {
+        let Some(&site) = self.code.sites(INT80).iter().find(|&&s| self.is_real_int80(s)) else {
+            return Ok(None);
         };
         self.getregs()?;
         let saved = self.regs;
-        self.regs.rax = u64::from(NR_ARCH_PRCTL_I386);
-        self.regs.rbx = ARCH_SET_CPUID;
-        self.regs.rcx = 0;
+        (self.regs.rax, self.regs.rbx, self.regs.rcx, self.regs.rdx, self.regs.rsi) =
+            (a[0], a[1], a[2], a[3], a[4]);
         self.regs.rip = u64::from(site);
         self.setregs()?;
         self.raw_step(0)?;
         self.getregs()?;
-        let ok = self.regs.rax as u32 == 0;
+        let eax = self.regs.rax as u32;
         self.regs = saved;
         self.setregs()?;
-        Ok(ok)
+        Ok(Some(eax))
+    }
+
+    /// `rt_sigaction(SIGTRAP, new, old)` run in the tracee on a scratch area 4 KiB
+    /// below its stack pointer, whose bytes are put back afterwards: the
+    /// disposition (handler, flags, restorer, mask: 20 bytes) it had, after
+    /// installing `new` if given.
+    fn sigtrap_action(&mut self, new: Option<&[u8]>) -> Result<Vec<u8>, String> {
+        const NR_RT_SIGACTION: u64 = 174;
+        let scratch = self.cur.regs[4].wrapping_sub(4096) & !15;
+        let kept = self.read_mem(scratch, 40)?;
+        if let Some(n) = new {
+            self.write_mem(scratch, n)?;
+        }
+        let (act, old) = (u64::from(scratch), u64::from(scratch + 20));
+        let r = self.inject_syscall([
+            NR_RT_SIGACTION,
+            libc::SIGTRAP as u64,
+            if new.is_some() { act } else { 0 },
+            old,
+            8,
+        ])?;
+        let got = self.read_mem(scratch + 20, 20)?;
+        self.write_mem(scratch, &kept)?;
+        match r {
+            Some(0) => Ok(got),
+            other => Err(format!("rt_sigaction(SIGTRAP) in the native process: {other:?}")),
+        }
     }
 
     /// `site` is `int 0x80` as an instruction of its own (decodes from there).
@@ -418,6 +486,39 @@ impl Native {
         Ok(s)
     }
 
+    /// The program's TF after the instruction about to run, when it loads EFLAGS:
+    /// bit 8 of the image POPF/POPFD (at ESP) or IRETD (at ESP + 8) pops, or of the
+    /// sigcontext's EFLAGS that sigreturn / rt_sigreturn restores.
+    fn tf_loaded_by(&mut self, m: Option<Mnemonic>, syscall: bool) -> Result<Option<bool>, String> {
+        let esp = self.cur.regs[4];
+        let at = match m {
+            Some(Mnemonic::Popf | Mnemonic::Popfd) => esp,
+            Some(Mnemonic::Iretd) => esp.wrapping_add(8),
+            _ if syscall => match sigframe::sigreturn_context(self.cur.regs[0], esp) {
+                Some(sc) => sc.wrapping_add(4 * sigframe::SC_EFLAGS as u32),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(self.read_mem(at, 2)?[1] & 1 != 0))
+    }
+
+    /// At a handler's first instruction: writes `tf` as TF into the EFLAGS its
+    /// signal frame saved.
+    fn fix_frame_tf(&mut self, tf: bool) -> Result<(), String> {
+        self.getregs()?;
+        let esp = self.regs.rsp as u32;
+        let mut head = [0u8; 16];
+        head.copy_from_slice(&self.read_mem(esp, 16)?);
+        let at = sigframe::sigcontext_at(esp, &head).wrapping_add(4 * sigframe::SC_EFLAGS as u32);
+        let mut b = self.read_mem(at, 2)?;
+        if (b[1] & 1 != 0) != tf {
+            b[1] ^= 1;
+            self.write_mem(at, &b)?;
+        }
+        Ok(())
+    }
+
     fn at(&mut self, eip: u32, pat: [u8; 2]) -> bool {
         match self.code.bytes_at(eip, 2) {
             Some(b) => b == pat,
@@ -450,6 +551,16 @@ impl Reference for Native {
         "native"
     }
 
+    fn is_host_cpu(&self) -> bool {
+        true
+    }
+
+    /// PTRACE_SINGLESTEP sets TF: the trap after MOV SS / POP SS waits for the next
+    /// instruction.
+    fn steps_over_ss_shadow(&self) -> bool {
+        true
+    }
+
     /// This host's kernel (an x86-64 Linux: TLS slots from GDT 12; the ESP test
     /// before 6.5) with the stack top the native process got (0xC0000000, see
     /// `ADDR_LIMIT_3GB` in the module doc).
@@ -472,9 +583,19 @@ impl Reference for Native {
         if self.pending_sig != sig {
             return Err(format!("no pending signal {sig}"));
         }
+        if sig == libc::SIGTRAP && self.sigtrap_saved.is_none() {
+            self.sigtrap_saved = Some(self.sigtrap_action(None)?);
+        }
         let sig = std::mem::take(&mut self.pending_sig);
+        let interrupted_tf = self.prog_tf;
         match self.raw_step(sig)? {
-            WaitResult::Stopped(libc::SIGTRAP) => Ok(Event::Stepped(self.refresh()?)),
+            WaitResult::Stopped(libc::SIGTRAP) => {
+                // The handler runs with TF clear; the frame must save the
+                // program's TF, not ptrace's.
+                self.prog_tf = false;
+                self.fix_frame_tf(interrupted_tf)?;
+                Ok(Event::Stepped(self.refresh()?))
+            }
             WaitResult::Stopped(s) => {
                 self.pending_sig = s;
                 Ok(Event::Signal(s, self.refresh()?))
@@ -507,12 +628,21 @@ impl Reference for Native {
         let rep = self.code.is_rep_string(eip);
         let decoded = self.code.bytes_at(eip, 15).and_then(|b| decode_one(b, eip).ok());
         let bitscan = decoded.filter(|i| matches!(i.mnemonic(), Mnemonic::Tzcnt | Mnemonic::Lzcnt));
-        let pushf = match decoded.map(|i| i.mnemonic()) {
-            Some(Mnemonic::Pushfd) => 4,
-            Some(Mnemonic::Pushf) => 2,
-            _ => 0,
-        };
-        let user_tf = self.cur.eflags & growsdown_cpu::flags::TF != 0;
+        // MOV SS / POP SS: the step also runs the next instruction (its shadow), and
+        // on this CPU the one after a second load of SS (see `lockstep`).
+        let mut last = decoded;
+        while let Some(i) = last.filter(super::loads_ss) {
+            last = self.code.bytes_at(i.next_ip32(), 15).and_then(|b| decode_one(b, i.next_ip32()).ok());
+        }
+        let pushf = matches!(last.map(|i| i.mnemonic()), Some(Mnemonic::Pushfd | Mnemonic::Pushf));
+        // TF as the program set it: the kernel shows TF in PTRACE_GETREGS only when
+        // it was not ptrace's (`TIF_FORCED_TF`, cleared when the stepped
+        // instruction is a POPF or IRET: arch/x86/kernel/step.c
+        // `enable_single_step`). With TF set by the program, the trap after the
+        // instruction is its own: a SIGTRAP for it, not the end of our step.
+        let user_tf = self.prog_tf;
+        let int1 = decoded.is_some_and(|i| i.mnemonic() == Mnemonic::Int1);
+        let tf_after = self.tf_loaded_by(decoded.map(|i| i.mnemonic()), syscall)?;
         let before = self.cur;
         loop {
             let sig = std::mem::take(&mut self.pending_sig);
@@ -523,7 +653,15 @@ impl Reference for Native {
                     if syscall {
                         self.base_cache = [(u16::MAX, 0); 2];
                     }
+                    if let Some(tf) = tf_after {
+                        self.prog_tf = tf;
+                    }
                     let s = self.refresh()?;
+                    if syscall && sigframe::sigreturn_context(before.regs[0], 0).is_some() {
+                        if let Some(act) = self.sigtrap_saved.take() {
+                            self.sigtrap_action(Some(&act))?;
+                        }
+                    }
                     if rep && s.eip == eip {
                         continue;
                     }
@@ -533,18 +671,26 @@ impl Reference for Native {
                         // that interrupted it is next, still at the call's exit.
                         continue;
                     }
-                    if pushf != 0 && !user_tf {
-                        // PUSHF ran with the TF ptrace set for single-stepping: the
-                        // image it pushed shows TF, which the program never set.
+                    if pushf {
+                        // PUSHF/PUSHFD (alone or in the shadow of a load of SS) ran
+                        // with the TF ptrace set for single-stepping: the image it
+                        // pushed shows TF, which the program may not have set. TF is
+                        // bit 8 in both sizes, bit 0 of the image's second byte.
                         let esp = s.regs[4];
                         let mut b = self.read_mem(esp, 2)?;
-                        if b[1] & 1 != 0 {
-                            b[1] &= !1;
+                        if (b[1] & 1 != 0) != user_tf {
+                            b[1] ^= 1;
                             self.write_mem(esp, &b)?;
                         }
                     }
                     if let Some(i) = bitscan {
                         return self.as_bit_scan(&i, before).map(Event::Stepped);
+                    }
+                    if user_tf || int1 {
+                        // The program's own trap (TF, or ICEBP's #DB): delivered with
+                        // the next resume.
+                        self.pending_sig = libc::SIGTRAP;
+                        return Ok(Event::Signal(libc::SIGTRAP, s));
                     }
                     return Ok(Event::Stepped(s));
                 }

@@ -43,6 +43,7 @@ use growsdown_kernel::Personality;
 use super::image::{CodeMap, InitialStack, CPUID, INT80};
 use super::qemulog::LogParser;
 use super::rsp::{from_hex, to_hex, Client};
+use super::sse::Sse;
 use super::state::Snapshot;
 use super::x87::X87;
 use super::{Event, Reference};
@@ -164,6 +165,12 @@ pub struct Qemu {
     /// (`C sig`): its kernel then delivers, ignores or kills as the guest's
     /// disposition says.
     pending_sig: i32,
+    /// A SIGTRAP handler has been entered. Every stop of the stub inside it (the
+    /// breakpoint on its first instruction, those on `int 0x80`) is a synchronous
+    /// SIGTRAP while SIGTRAP is blocked, and QEMU 7.2's `process_pending_signals`
+    /// then resets the handler to SIG_DFL ("Synchronous signals are forced"): the
+    /// program's next SIGTRAP would kill it.
+    sigtrap_handled: bool,
     /// `--strict`: QEMU's known errata are compared, not taken from it.
     strict: bool,
     /// QEMU's executable as /proc shows it, to recognise its forked copies.
@@ -183,13 +190,19 @@ fn io_err(e: std::io::Error) -> String {
 /// holds nine (measured: fs_base gs_base k_gs_base cr0 cr2 cr3 cr4 cr8 efer; CR0 =
 /// 0x80010001 at byte 76, and the value an `fld` pushed at byte 100 + 10·p).
 const G_ST0: usize = 100;
+/// Byte offset of `xmm0` in the `g` reply: after st0–st7 (80 bytes) and the eight
+/// 32-bit x87 control registers (fctrl fstat ftag fiseg fioff foseg fooff fop), as
+/// QEMU 7.2 `x86_cpu_gdb_read_register` numbers them for i386 (IDX_XMM_REGS =
+/// IDX_FP_REGS + 16); eight 16-byte registers, little-endian, then `mxcsr`.
+const G_XMM0: usize = G_ST0 + 80 + 32;
+const G_MXCSR: usize = G_XMM0 + 128;
 
 /// Parses an i386 `g` reply: the first 16 registers (eax ecx edx ebx esp ebp esi
 /// edi eip eflags cs ss ds es fs gs, 32-bit little-endian each) and, when present,
 /// the x87 registers: `st0`..`st7` (10 bytes each), then fctrl fstat ftag (32 bits
 /// each). QEMU 7.2 sends the *physical* registers R0–R7 there (`fpregs[i]`, not
 /// relative to TOP), fstat with TOP, and ftag = 0 whatever the registers hold, so
-/// the tags are not known from a `g` reply.
+/// the tags are not known from a `g` reply. Then XMM0–7 and MXCSR ([`G_XMM0`]).
 pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
     let bytes = from_hex(
         reply.get(..128).ok_or_else(|| format!("short g reply: {}", String::from_utf8_lossy(reply)))?,
@@ -215,6 +228,11 @@ pub fn parse_g(reply: &[u8]) -> Result<Snapshot, String> {
         x.fcw = u16::from_le_bytes([b[80], b[81]]);
         x.fsw = u16::from_le_bytes([b[84], b[85]]);
         s.x87 = Some(x);
+    }
+    if reply.len() >= 2 * (G_MXCSR + 4) {
+        let b = from_hex(&reply[2 * G_XMM0..2 * (G_MXCSR + 4)]).ok_or("g reply is not hex")?;
+        let mxcsr = u32::from_le_bytes([b[128], b[129], b[130], b[131]]);
+        s.sse = Sse::from_le_bytes(&b[..128], mxcsr);
     }
     Ok(s)
 }
@@ -372,6 +390,7 @@ impl Qemu {
             tls: [None; 3],
             done: false,
             pending_sig: 0,
+            sigtrap_handled: false,
             strict: false,
             qemu_exe: None,
             steps_sent: 0,
@@ -627,8 +646,8 @@ impl Qemu {
         let esp = self.cur.regs[4];
         let next = match nr {
             119 | 173 => {
-                let sc = if nr == 119 { esp } else { esp.wrapping_add(160) };
-                let b = self.read_mem(sc.wrapping_add(56), 4)?;
+                let sc = super::sigframe::sigreturn_context(nr, esp).unwrap_or(esp);
+                let b = self.read_mem(sc.wrapping_add(4 * super::sigframe::SC_EIP as u32), 4)?;
                 u32::from_le_bytes([b[0], b[1], b[2], b[3]])
             }
             _ => eip.wrapping_add(2),
@@ -818,7 +837,14 @@ impl Qemu {
                 let l = self.log.as_mut().expect("log mode");
                 let stop = l.stop.take().expect("checked");
                 l.running = false;
+                // The last dump is the state before the instruction just run. With
+                // TF set there, QEMU raised the single-step #DB after it (its
+                // `helper_single_step`) and its user mode queued SIGTRAP for the
+                // guest, which the stub reports as T05 like a breakpoint: the trap
+                // comes first, so this stop is the guest's signal.
+                let guest_trap = self.cur.eflags & growsdown_cpu::flags::TF != 0;
                 return match stop {
+                    Stop::Trap if guest_trap => self.finish(Stop::Signal(libc::SIGTRAP)),
                     Stop::Trap => {
                         self.cur = self.read_regs()?;
                         Ok(Event::Stepped(self.cur))
@@ -874,6 +900,13 @@ impl Reference for Qemu {
         if self.log.is_none() {
             return Err(format!("lockstep into a handler of signal {sig} needs qemu's log mode"));
         }
+        if sig == libc::SIGTRAP && std::mem::replace(&mut self.sigtrap_handled, true) {
+            return Err(
+                "a second SIGTRAP into the program's handler: QEMU 7.2 reset that handler to SIG_DFL \
+                        when its gdbstub stopped inside it (try --against native)"
+                    .into(),
+            );
+        }
         let site = self.int80.contains(&handler) || self.cpuid.contains(&handler);
         if !site {
             self.breakpoint(handler, true)?;
@@ -898,6 +931,14 @@ impl Reference for Qemu {
         !self.strict
     }
 
+    /// QEMU 7.2's i386 signal delivery keeps the interrupted XMM0–7 and MXCSR for
+    /// the handler, and its sigreturn does not restore them (measured:
+    /// `scenarios write-text` enters its handler with glibc's XMM values, `trapflag`
+    /// returns from one with the handler's MXCSR; docs/difftest.md cases 11, 14).
+    fn signals_keep_sse(&self) -> bool {
+        true
+    }
+
     fn set_strict(&mut self, strict: bool) {
         self.strict = strict;
     }
@@ -916,6 +957,11 @@ impl Reference for Qemu {
             );
         }
         let eip = self.cur.eip;
+        if self.log.is_none() && self.cur.eflags & growsdown_cpu::flags::TF != 0 {
+            // The stub's own single-stepping takes the #DB: the guest's trap would
+            // be lost.
+            return Err("following a program that sets the trap flag needs qemu's log mode".into());
+        }
         if self.int80.contains(&eip) {
             return self.step_syscall();
         }

@@ -17,7 +17,7 @@
 //! is exact. QEMU flushes the log after each dump.
 //!
 //! With `-d cpu,fpu` (a parser made by [`LogParser::with_fpu`]) each dump goes on
-//! with the x87 state, then the XMM registers (skipped):
+//! with the x87 state and MXCSR, then the XMM registers:
 //!
 //! ```text
 //! FCW=037f FSW=3800 [ST=7] FTW=80 MXCSR=00001f80
@@ -25,6 +25,8 @@
 //! FPR2=... FPR3=...
 //! FPR4=... FPR5=...
 //! FPR6=0000000000000000 0000 FPR7=8000000000000000 3fff
+//! XMM00=0123456789abcdef fedcba9876543210 XMM01=... ...
+//! XMM02=... (4 lines, two registers each)
 //! ```
 //!
 //! FSW carries TOP (QEMU 7.2 `x86_cpu_dump_state`: `fpus & ~0x3800 | fpstt << 11`);
@@ -32,7 +34,13 @@
 //! (`!fptags[i]`); FPRi is physical register i (`fpregs[i]`), significand then
 //! sign+exponent. Checked against QEMU: after `fld1` from an empty stack the dump
 //! shows `[ST=7] FTW=80` and `FPR7=8000000000000000 3fff`.
+//!
+//! XMMnn is the high quadword, a space, then the low one (QEMU 7.2
+//! `x86_cpu_dump_state`: `"XMM%02d=%016" PRIx64 " %016" PRIx64`, `ZMM_Q(1)` then
+//! `ZMM_Q(0)`; eight registers when CS is not 64-bit and XCR0 has no AVX state,
+//! as for `qemu-i386` with difftest's `-cpu` model). MXCSR is on the FCW line.
 
+use super::sse::Sse;
 use super::state::Snapshot;
 use super::x87::X87;
 use growsdown_cpu::fpu::float80::F80;
@@ -78,6 +86,27 @@ fn parse_fpu(head: &[u8], fpr: &[&[u8]; 4]) -> Option<X87> {
         }
     }
     Some(X87 { fcw, fsw, valid, tags_known: true, r })
+}
+
+/// Parses "MXCSR=00001f80" on the FCW line and the four XMM lines.
+fn parse_sse(head: &[u8], xmm: &[&[u8]; 4]) -> Option<Sse> {
+    let at = head.windows(6).position(|w| w == b"MXCSR=")? + 6;
+    let mut s = Sse { mxcsr: hex8(&head[at..])?, ..Sse::default() };
+    for (k, line) in xmm.iter().enumerate() {
+        // "XMM00=<16 hex> <16 hex> XMM01=<16 hex> <16 hex>"
+        for half in 0..2 {
+            let o = half * 40;
+            let i = 2 * k + half;
+            let name = [b'X', b'M', b'M', b'0', b'0' + i as u8, b'='];
+            if line.get(o..o + 6)? != name || line.get(o + 22)? != &b' ' {
+                return None;
+            }
+            let hi = hex_n(&line[o + 6..], 16)?;
+            let lo = hex_n(line.get(o + 23..)?, 16)?;
+            s.xmm[i] = (u128::from(hi) << 64) | u128::from(lo);
+        }
+    }
+    Some(s)
 }
 
 fn hex8(b: &[u8]) -> Option<u32> {
@@ -191,7 +220,8 @@ impl LogParser {
                 }
             }
             let mut fpr: [&[u8]; 4] = [&[]; 4];
-            for line in fpr.iter_mut() {
+            let mut xmm: [&[u8]; 4] = [&[]; 4];
+            for line in fpr.iter_mut().chain(xmm.iter_mut()) {
                 let rest = &self.buf[p..];
                 let Some(n) = rest.iter().position(|&b| b == b'\n') else { return Ok(None) };
                 *line = &rest[..n];
@@ -202,6 +232,13 @@ impl LogParser {
                 Some(parse_fpu(head, &fpr).ok_or_else(|| {
                     format!("unparsable qemu x87 dump: {:?}", String::from_utf8_lossy(head))
                 })?);
+            s.sse = Some(parse_sse(head, &xmm).ok_or_else(|| {
+                format!(
+                    "unparsable qemu SSE dump: {:?} {:?}",
+                    String::from_utf8_lossy(head),
+                    String::from_utf8_lossy(xmm[0])
+                )
+            })?);
         }
         self.pos = p;
         Ok(Some(s))
@@ -232,13 +269,13 @@ CCS=00000000 CCD=00000000 CCO=EFLAGS
 EFER=0000000000000000
 ";
 
-    const FPU: &str = "FCW=037f FSW=3a20 [ST=7] FTW=c0 MXCSR=00001f80
+    const FPU: &str = "FCW=037f FSW=3a20 [ST=7] FTW=c0 MXCSR=00009fa1
 FPR0=0000000000000000 0000 FPR1=0000000000000000 0000
 FPR2=0000000000000000 0000 FPR3=0000000000000000 0000
 FPR4=0000000000000000 0000 FPR5=0000000000000000 0000
 FPR6=c000000000000000 4000 FPR7=aaaaaaaaaaaaaaab 3ffd
 XMM00=0000000000000000 0000000000000000 XMM01=0000000000000000 0000000000000000
-XMM02=0000000000000000 0000000000000000 XMM03=0000000000000000 0000000000000000
+XMM02=0000000000000000 0000000000000000 XMM03=76543210fedcba98 89abcdef01234567
 XMM04=0000000000000000 0000000000000000 XMM05=0000000000000000 0000000000000000
 XMM06=0000000000000000 0000000000000000 XMM07=0000000000000000 0000000000000000
 ";
@@ -259,6 +296,10 @@ XMM06=0000000000000000 0000000000000000 XMM07=0000000000000000 0000000000000000
         assert_eq!((x.fcw, x.fsw, x.valid, x.top()), (0x37f, 0x3a20, 0xc0, 7));
         assert_eq!(x.r[7], F80 { sig: 0xaaaa_aaaa_aaaa_aaab, se: 0x3ffd });
         assert_eq!(x.r[6], F80 { sig: 0xc000_0000_0000_0000, se: 0x4000 });
+        let sse = got[1].sse.unwrap();
+        assert_eq!(sse.mxcsr, 0x9fa1);
+        assert_eq!(sse.xmm[3], 0x7654_3210_fedc_ba98_89ab_cdef_0123_4567);
+        assert!(sse.xmm.iter().enumerate().all(|(i, &v)| i == 3 || v == 0));
         // A dump without them is an error for an fpu parser.
         let mut p = LogParser::with_fpu();
         p.feed(format!("{DUMP}{DUMP}").as_bytes());

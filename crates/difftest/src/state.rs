@@ -10,6 +10,7 @@ use growsdown_cpu::{Cpu, REG_NAMES};
 use growsdown_decoder::{format_intel, Instruction};
 
 use super::flags::{flag_names, qemu_errata, undefined_dest};
+use super::sse::{self, hex128, mxcsr_bit_names, mxcsr_names, Sse};
 use super::x87::{decimal80, fsw_bit_names, fsw_names, hex80, X87};
 
 /// Segment registers in `Cpu::segs` order.
@@ -33,6 +34,9 @@ pub struct Snapshot {
     pub base: [u32; 6],
     /// The x87 state; `None` where a side does not report it (then not compared).
     pub x87: Option<X87>,
+    /// XMM0–7 and MXCSR; `None` where a side does not report them (then not
+    /// compared).
+    pub sse: Option<Sse>,
 }
 
 impl Snapshot {
@@ -44,6 +48,7 @@ impl Snapshot {
             s.base[i] = seg.base;
         }
         s.x87 = Some(X87::of_fpu(&cpu.fpu));
+        s.sse = Some(Sse::of_fpu(&cpu.fpu));
         s
     }
 }
@@ -70,6 +75,10 @@ pub struct Mismatch {
     /// growsdown's TOP, to name the registers of `fpr` by stack position (not a
     /// difference itself).
     pub top: u8,
+    /// Bit i: XMMi differs (in its compared bits).
+    pub xmm: u8,
+    /// Differing compared MXCSR bits.
+    pub mxcsr: u32,
 }
 
 impl Mismatch {
@@ -113,6 +122,14 @@ impl Mismatch {
                 v.push(format!("st{} (R{p})", (p + 8 - usize::from(self.top)) & 7));
             }
         }
+        for i in 0..8 {
+            if self.xmm & (1 << i) != 0 {
+                v.push(format!("xmm{i}"));
+            }
+        }
+        if self.mxcsr != 0 {
+            v.push(format!("mxcsr ({})", mxcsr_bit_names(self.mxcsr)));
+        }
         v.join(", ")
     }
 }
@@ -123,33 +140,70 @@ fn phys_names(mask: u8) -> String {
 }
 
 /// Compares the x87 states: `undefined_cc` (condition-code bits of the FSW) are
-/// not compared; register contents only where both sides hold a value (the
+/// not compared, nor the sign+exponent words of the physical registers in
+/// `se_taken`; register contents only where both sides hold a value (the
 /// reference's tags, where it does not report them, are taken to be growsdown's).
-fn compare_x87(m: &mut Mismatch, ours: &X87, theirs: &X87, undefined_cc: u16) {
+fn compare_x87(m: &mut Mismatch, ours: &X87, theirs: &X87, undefined_cc: u16, se_taken: u8) {
     m.top = ours.top() as u8;
     m.fcw = ours.fcw != theirs.fcw;
     m.fsw = (ours.fsw ^ theirs.fsw) & !undefined_cc;
     let their_valid = if theirs.tags_known { theirs.valid } else { ours.valid };
     m.ftw = ours.valid ^ their_valid;
     for p in 0..8 {
-        if ours.valid & their_valid & (1 << p) != 0 && ours.r[p] != theirs.r[p] {
+        let (a, b) = (ours.r[p], theirs.r[p]);
+        let se_differs = a.se != b.se && se_taken & (1 << p) == 0;
+        if ours.valid & their_valid & (1 << p) != 0 && (a.sig != b.sig || se_differs) {
             m.fpr |= 1 << p;
         }
     }
 }
 
-/// Compares two snapshots. `undefined_flags` are not compared; `undefined_reg`
-/// (register index, bits) excludes those bits of one register.
-pub fn compare(
-    ours: &Snapshot,
-    theirs: &Snapshot,
-    undefined_flags: u32,
-    undefined_reg: Option<(usize, u32)>,
-    undefined_cc: u16,
-) -> Mismatch {
+/// Compares XMM0–7 (without the bits of `undefined_xmm`: register, bits) and MXCSR
+/// (without `mxcsr_taken`).
+fn compare_sse(
+    m: &mut Mismatch,
+    ours: &Sse,
+    theirs: &Sse,
+    undefined_xmm: Option<(usize, u128)>,
+    mxcsr_taken: u32,
+) {
+    for i in 0..8 {
+        let care = match undefined_xmm {
+            Some((r, bits)) if r == i => !bits,
+            _ => u128::MAX,
+        };
+        if (ours.xmm[i] ^ theirs.xmm[i]) & care != 0 {
+            m.xmm |= 1 << i;
+        }
+    }
+    m.mxcsr = (ours.mxcsr ^ theirs.mxcsr) & !mxcsr_taken;
+}
+
+/// What one comparison leaves out: bits the SDM leaves undefined after the
+/// instruction, results it only bounds, and bits of QEMU's known errata. Each is
+/// carried over from the reference into growsdown after an equal comparison
+/// ([`Fixup`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Masks {
+    /// EFLAGS bits.
+    pub flags: u32,
+    /// Bits of one general register (index, bits).
+    pub reg: Option<(usize, u32)>,
+    /// x87 condition codes (FSW bits).
+    pub cc: u16,
+    /// Bits of one XMM register (index, bits).
+    pub xmm: Option<(usize, u128)>,
+    /// MXCSR bits.
+    pub mxcsr: u32,
+    /// Bit p: the sign+exponent word of physical x87 register p.
+    pub fpr_se: u8,
+}
+
+/// Compares two snapshots, leaving out what `masks` names.
+pub fn compare(ours: &Snapshot, theirs: &Snapshot, masks: &Masks) -> Mismatch {
     let mut m = Mismatch { eip: ours.eip != theirs.eip, ..Mismatch::default() };
     for i in 0..8 {
-        let care = match undefined_reg {
+        let care = match masks.reg {
             Some((r, bits)) if r == i => !bits,
             _ => u32::MAX,
         };
@@ -157,7 +211,7 @@ pub fn compare(
             m.regs |= 1 << i;
         }
     }
-    m.flags = (ours.eflags ^ theirs.eflags) & COMPARED_FLAGS & !undefined_flags;
+    m.flags = (ours.eflags ^ theirs.eflags) & COMPARED_FLAGS & !masks.flags;
     for i in 0..6 {
         if ours.sel[i] != theirs.sel[i] {
             m.sel |= 1 << i;
@@ -167,7 +221,10 @@ pub fn compare(
         }
     }
     if let (Some(a), Some(b)) = (&ours.x87, &theirs.x87) {
-        compare_x87(&mut m, a, b, undefined_cc);
+        compare_x87(&mut m, a, b, masks.cc, masks.fpr_se);
+    }
+    if let (Some(a), Some(b)) = (&ours.sse, &theirs.sse) {
+        compare_sse(&mut m, a, b, masks.xmm, masks.mxcsr);
     }
     m
 }
@@ -227,6 +284,13 @@ pub struct Fixup {
     pub reg: Option<(usize, u32)>,
     /// Replace the x87 status word (undefined condition codes) with this value.
     pub fsw: Option<u16>,
+    /// Replace the sign+exponent words of these physical x87 registers (bit p) with
+    /// the reference's.
+    pub fpr_se: Option<(u8, [u16; 8])>,
+    /// Replace XMM register `.0` with `.1`.
+    pub xmm: Option<(usize, u128)>,
+    /// Replace MXCSR with this value.
+    pub mxcsr: Option<u32>,
 }
 
 /// Everything a divergence report shows.
@@ -251,6 +315,9 @@ pub struct Divergence {
     pub undefined_flags: u32,
     /// x87 condition codes (FSW bits) excluded likewise.
     pub undefined_cc: u16,
+    /// The rest of what was left out (approximations, QEMU's errata in the SSE
+    /// state), for the report.
+    pub masks: Masks,
     /// The last K instructions, oldest first, ending with this one.
     pub history: Vec<Executed>,
     /// Extra lines (e.g. what a second reference said).
@@ -314,6 +381,9 @@ impl fmt::Display for Divergence {
         if let (Some(o), Some(t)) = (&self.ours.x87, &self.theirs.x87) {
             self.x87_rows(&mut s, o, t);
         }
+        if let (Some(o), Some(t)) = (&self.ours.sse, &self.theirs.sse) {
+            self.sse_rows(&mut s, o, t);
+        }
         for note in &self.notes {
             let _ = writeln!(s, "difftest: {note}");
         }
@@ -327,6 +397,47 @@ impl fmt::Display for Divergence {
 }
 
 impl Divergence {
+    /// The SSE part of the report: MXCSR, and each XMM register that differs (all
+    /// 128 bits in hex, most significant quadword first).
+    fn sse_rows(&self, s: &mut String, o: &Sse, t: &Sse) {
+        let m = &self.mismatch;
+        let b = self.before.sse.unwrap_or_default();
+        let w = 33;
+        let _ = writeln!(s, "  {:<8} {:<w$} {:<w$} before", "sse", "growsdown", self.reference);
+        let row = |s: &mut String, mark: bool, name: &str, a: String, c: String, d: String| {
+            let _ = writeln!(s, "{} {:<8} {:<w$} {:<w$} {}", if mark { '*' } else { ' ' }, name, a, c, d);
+        };
+        let h32 = |v: u32| format!("{v:#010x}");
+        row(s, m.mxcsr != 0, "mxcsr", h32(o.mxcsr), h32(t.mxcsr), h32(b.mxcsr));
+        row(s, false, "", mxcsr_names(o.mxcsr), mxcsr_names(t.mxcsr), mxcsr_names(b.mxcsr));
+        if m.mxcsr != 0 {
+            let _ = writeln!(s, "  mxcsr differs in: {}", mxcsr_bit_names(m.mxcsr));
+        }
+        if self.masks.mxcsr != 0 {
+            let _ = writeln!(
+                s,
+                "  taken from {}, not compared: mxcsr {}",
+                self.reference,
+                mxcsr_bit_names(self.masks.mxcsr)
+            );
+        }
+        for i in 0..8 {
+            if m.xmm & (1 << i) != 0 {
+                row(s, true, &format!("xmm{i}"), hex128(o.xmm[i]), hex128(t.xmm[i]), hex128(b.xmm[i]));
+            }
+        }
+        if let Some((r, bits)) = self.masks.xmm {
+            let _ = writeln!(
+                s,
+                "  approximation (SDM bounds it), compared only against the host CPU: xmm{r} bits {}",
+                hex128(bits)
+            );
+        }
+        if m.xmm == 0 {
+            let _ = writeln!(s, "  xmm0-7   equal");
+        }
+    }
+
     /// The x87 part of the report: FCW, FSW, tags, and every register that holds a
     /// value on either side (hex sign+exponent:significand, then the exact decimal).
     fn x87_rows(&self, s: &mut String, o: &X87, t: &X87) {
@@ -385,9 +496,14 @@ pub struct Differ {
     history: History,
     /// Instructions compared so far.
     pub compared: u64,
-    /// Take the bits of QEMU's known errata ([`qemu_errata`]) from the reference
-    /// instead of comparing them.
+    /// Take the bits of QEMU's known errata ([`qemu_errata`], and in the SSE state
+    /// [`sse::qemu_mxcsr_errata`], [`sse::mmx_dest`]) from the reference instead of
+    /// comparing them.
     pub qemu_errata: bool,
+    /// The reference is this host's CPU: compare the results the SDM only bounds
+    /// ([`sse::approximated_dest`]), which another implementation computes
+    /// differently.
+    pub host_cpu: bool,
 }
 
 impl Differ {
@@ -397,6 +513,7 @@ impl Differ {
             history: History::new(context),
             compared: 0,
             qemu_errata: false,
+            host_cpu: false,
         }
     }
 
@@ -421,12 +538,21 @@ impl Differ {
         let undefined_reg = undefined_dest(insn, undefined);
         let c2_after = theirs.x87.is_some_and(|x| x.fsw & growsdown_cpu::fpu::SW_C2 != 0);
         let mut undefined_cc = x87::undefined_cc(insn, c2_after);
+        let mut masks = Masks::default();
+        if !self.host_cpu {
+            masks.xmm = sse::approximated_dest(insn);
+        }
         if self.qemu_errata {
             let (flags, cc) = qemu_errata(insn);
             undefined_flags |= flags;
             undefined_cc |= cc;
+            masks.mxcsr = sse::qemu_mxcsr_errata(insn);
+            masks.fpr_se = sse::mmx_dest(insn).map_or(0, |p| 1 << p);
         }
-        let mismatch = compare(ours, theirs, undefined_flags, undefined_reg, undefined_cc);
+        masks.flags = undefined_flags;
+        masks.reg = undefined_reg;
+        masks.cc = undefined_cc;
+        let mismatch = compare(ours, theirs, &masks);
         if !mismatch.is_empty() {
             return Err(Box::new(Divergence {
                 reference: self.reference.clone(),
@@ -440,6 +566,7 @@ impl Differ {
                 mismatch,
                 undefined_flags,
                 undefined_cc,
+                masks,
                 history: self.history.entries(),
                 notes: Vec::new(),
             }));
@@ -458,8 +585,30 @@ impl Differ {
             if (a.fsw ^ b.fsw) & undefined_cc != 0 {
                 fix.fsw = Some((a.fsw & !undefined_cc) | (b.fsw & undefined_cc));
             }
+            let se = (0..8).filter(|&p| masks.fpr_se & (1 << p) != 0 && a.r[p].se != b.r[p].se);
+            let se: u8 = se.fold(0, |m, p| m | 1 << p);
+            if se != 0 {
+                fix.fpr_se = Some((se, b.r.map(|r| r.se)));
+            }
+        }
+        if let (Some(a), Some(b)) = (&ours.sse, &theirs.sse) {
+            if let Some((r, bits)) = masks.xmm {
+                if (a.xmm[r] ^ b.xmm[r]) & bits != 0 {
+                    fix.xmm = Some((r, (a.xmm[r] & !bits) | (b.xmm[r] & bits)));
+                }
+            }
+            if (a.mxcsr ^ b.mxcsr) & masks.mxcsr != 0 {
+                fix.mxcsr = Some((a.mxcsr & !masks.mxcsr) | (b.mxcsr & masks.mxcsr));
+            }
         }
         Ok(fix)
+    }
+
+    /// Counts an instruction whose own after-state neither side showed (the load
+    /// of SS whose shadowed successor ran in the same reference step).
+    pub fn executed(&mut self, insn: &Instruction, before: &Snapshot) {
+        self.compared += 1;
+        self.history.push(Executed { n: self.compared, eip: before.eip, insn: *insn });
     }
 
     /// The last K instructions, oldest first.
@@ -669,6 +818,110 @@ mod tests {
         let d = Differ::new("qemu", 2).check(&insn, &before, &ours, &theirs).unwrap_err();
         assert_eq!(d.mismatch.fsw, SW_C1);
         assert!(d.to_string().contains("fsw differs in: C1"), "{d}");
+    }
+
+    /// The SSE state is not blind: XMM5 changed in one bit at step 12 is reported at
+    /// step 12 as `xmm5` with both values in hex; an MXCSR flag at step 31 as
+    /// `mxcsr (PE)`; each alone, with everything else equal.
+    #[test]
+    fn altered_xmm_and_mxcsr_are_caught_at_the_right_step() {
+        let sse = Sse {
+            xmm: core::array::from_fn(|i| {
+                0x0123_4567_89ab_cdef_0011_2233_4455_6677u128.rotate_left(8 * i as u32)
+            }),
+            mxcsr: 0x1f80,
+        };
+        let with_sse = |mut v: Vec<(Instruction, Snapshot, Snapshot, Snapshot)>| {
+            for (_, b, o, t) in v.iter_mut() {
+                b.sse = Some(sse);
+                o.sse = Some(sse);
+                t.sse.get_or_insert(sse);
+            }
+            v
+        };
+        assert_eq!(run(&with_sse(streams(|_, _| {}))).unwrap(), 40);
+        let d = run(&with_sse(streams(|n, s| {
+            if n == 12 {
+                let mut y = sse;
+                y.xmm[5] ^= 1 << 100;
+                s.sse = Some(y);
+            }
+        })))
+        .unwrap_err();
+        assert_eq!((d.n, d.mismatch.xmm, d.mismatch.mxcsr), (12, 1 << 5, 0));
+        assert_eq!(d.mismatch.summary(), "xmm5");
+        let r = d.to_string();
+        let line = r.lines().find(|l| l.starts_with("* xmm5")).expect(&r);
+        assert!(line.contains(&hex128(sse.xmm[5])) && line.contains(&hex128(sse.xmm[5] ^ 1 << 100)), "{r}");
+        assert!(!r.lines().any(|l| l.starts_with("* ") && !l.starts_with("* xmm5")), "{r}");
+        let d = run(&with_sse(streams(|n, s| {
+            if n == 31 {
+                s.sse = Some(Sse { mxcsr: 0x1fa0, ..sse });
+            }
+        })))
+        .unwrap_err();
+        assert_eq!((d.n, d.mismatch.xmm, d.mismatch.mxcsr), (31, 0, 0x20));
+        assert_eq!(d.mismatch.summary(), "mxcsr (PE)");
+        let r = d.to_string();
+        let line = r.lines().find(|l| l.starts_with("* mxcsr")).expect(&r);
+        assert!(line.contains("0x00001f80") && line.contains("0x00001fa0"), "{r}");
+        assert!(r.contains("mxcsr differs in: PE"), "{r}");
+    }
+
+    /// Against QEMU (errata taken), MXCSR's exception flags are taken from it after
+    /// an instruction other than LDMXCSR/FXRSTOR, its control bits never; the
+    /// reciprocal approximations are compared against the host CPU only; the
+    /// sign+exponent of a register an MMX instruction wrote is QEMU's.
+    #[test]
+    fn sse_masks_and_fixups() {
+        use growsdown_cpu::fpu::float80::F80;
+        let sse = Sse { xmm: [7; 8], mxcsr: 0x1f80 };
+        let check = |bytes: &[u8], errata: bool, host: bool, theirs: Snapshot| {
+            let insn = decode_one(bytes, 0x1000).unwrap();
+            let ours = Snapshot { eip: 0x1000 + bytes.len() as u32, sse: Some(sse), ..Snapshot::default() };
+            let before = Snapshot { eip: 0x1000, ..ours };
+            let mut d = Differ::new(if host { "native" } else { "qemu" }, 2);
+            d.qemu_errata = errata;
+            d.host_cpu = host;
+            let theirs = Snapshot { eip: ours.eip, ..theirs };
+            d.check(&insn, &before, &ours, &theirs)
+        };
+        let addps = [0x0f, 0x58, 0xc1];
+        let ldmxcsr = [0x0f, 0xae, 0x10];
+        let pe = Snapshot { sse: Some(Sse { mxcsr: 0x1fa0, ..sse }), ..Snapshot::default() };
+        let fix = check(&addps, true, false, pe).unwrap();
+        assert_eq!(fix.mxcsr, Some(0x1fa0));
+        assert_eq!(check(&addps, false, false, pe).unwrap_err().mismatch.mxcsr, 0x20);
+        assert_eq!(check(&ldmxcsr, true, false, pe).unwrap_err().mismatch.mxcsr, 0x20);
+        let rc = Snapshot { sse: Some(Sse { mxcsr: 0x3f80, ..sse }), ..Snapshot::default() };
+        assert_eq!(check(&addps, true, false, rc).unwrap_err().mismatch.mxcsr, 0x2000);
+        // rcpps xmm3, xmm1: xmm3 differs.
+        let rcpps = [0x0f, 0x53, 0xd9];
+        let mut x = sse;
+        x.xmm[3] = 0x3f80_0000;
+        let other = Snapshot { sse: Some(x), ..Snapshot::default() };
+        assert_eq!(check(&rcpps, true, false, other).unwrap().xmm, Some((3, 0x3f80_0000)));
+        assert_eq!(check(&rcpps, false, true, other).unwrap_err().mismatch.xmm, 1 << 3);
+        // ... but no other register.
+        x.xmm[4] = 1;
+        let other = Snapshot { sse: Some(x), ..Snapshot::default() };
+        assert_eq!(check(&rcpps, true, false, other).unwrap_err().mismatch.xmm, 1 << 4);
+        // paddb mm1, mm2 with the exponent of R1 all ones here, QEMU's unchanged.
+        let x87 = |se: u16| {
+            let mut v = X87 { fcw: 0x37f, valid: 0xff, tags_known: true, ..X87::default() };
+            v.r[1] = F80 { sig: 5, se };
+            Some(v)
+        };
+        let paddb = [0x0f, 0xfc, 0xca];
+        let insn = decode_one(&paddb, 0x1000).unwrap();
+        let ours = Snapshot { eip: 0x1003, x87: x87(0xffff), ..Snapshot::default() };
+        let theirs = Snapshot { x87: x87(0x4001), ..ours };
+        let mut d = Differ::new("qemu", 2);
+        d.qemu_errata = true;
+        let fix = d.check(&insn, &ours, &ours, &theirs).unwrap();
+        assert_eq!(fix.fpr_se.map(|(m, se)| (m, se[1])), Some((1 << 1, 0x4001)));
+        d.qemu_errata = false;
+        assert_eq!(d.check(&insn, &ours, &ours, &theirs).unwrap_err().mismatch.fpr, 1 << 1);
     }
 
     #[test]

@@ -544,3 +544,79 @@ stack_top:
         }
     }
 }
+
+/// XMM0–7 loaded by FXRSTOR, packed-integer arithmetic on them, LDMXCSR/STMXCSR
+/// with flags, rounding and FZ set: what both references report as the SSE state.
+const SSE_PROGRAM: &str = r#"
+    .globl _start
+    .text
+_start:
+    xor %eax, %eax
+    mov %eax, %gs
+    mov $stack_top, %esp
+    fxsave area
+    lea pat, %esi
+    lea area+160, %edi
+    mov $32, %ecx
+    rep movsl
+    fxrstor area
+    paddb %xmm1, %xmm0
+    psubusw %xmm2, %xmm1
+    pmaddwd %xmm3, %xmm2
+    pxor %xmm5, %xmm4
+    psrad $3, %xmm5
+    pslldq $7, %xmm6
+    pabsb %xmm0, %xmm7
+    ldmxcsr csr
+    paddq %xmm7, %xmm6
+    stmxcsr out
+    mov out, %ebx
+    mov $1, %eax
+    int $0x80
+    .data
+    .balign 16
+pat:
+    .long 0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210, 0x7fff8000, 0x80007fff, 0xffff0001, 0x00010000
+    .long 0x7f807f80, 0x01ff00fe, 0x80808080, 0x7f7f7f7f, 0xffffffff, 0x00000000, 0x80000000, 0x7fffffff
+    .long 0x12345678, 0x9abcdef0, 0x0fedcba9, 0x87654321, 0x00ff00ff, 0xff00ff00, 0x55aa55aa, 0xaa55aa55
+    .long 0xc0000001, 0x3fffffff, 0x00000002, 0xfffffffe, 0x0000007f, 0x00008000, 0x80000000, 0x00000081
+csr: .long 0xdfa1
+    .bss
+    .balign 16
+area: .space 512
+out: .space 4
+    .space 4096
+stack_top:
+"#;
+
+/// Both QEMU paths (the `g` reply in gdbstub mode, the `-d cpu,fpu` dump in log
+/// mode) read XMM0–7 and MXCSR as the host CPU's FXSAVE image has them: the
+/// streams agree after every instruction with the SSE state compared, and the
+/// state compared is the real one (the patterns are in the registers, MXCSR is the
+/// value loaded).
+#[test]
+fn native_and_qemu_agree_on_the_sse_state() {
+    for log in [true, false] {
+        let Some(exe) = build(if log { "sse" } else { "sse-gdb" }, SSE_PROGRAM) else { return };
+        if !have("qemu-i386") {
+            return;
+        }
+        let mut q = Qemu::start(&exe, &[], &[], &QemuOptions { log, ..QemuOptions::default() })
+            .expect("qemu-i386 under its gdbstub");
+        let mut nat = Native::start(&exe, &[], &[]).expect("native reference");
+        let code = CodeMap::from_elf(&exe).unwrap();
+        // Step to just after FXRSTOR (9 instructions, REP MOVSD counted once).
+        for _ in 0..9 {
+            assert!(matches!(nat.step().unwrap(), Event::Stepped(_)));
+            assert!(matches!(q.step().unwrap(), Event::Stepped(_)));
+        }
+        let (sn, sq) = (nat.state().sse.unwrap(), q.state().sse.expect("qemu reports the SSE state"));
+        assert_eq!(sn.xmm[0], 0x7654_3210_fedc_ba98_89ab_cdef_0123_4567, "native xmm0");
+        assert_eq!(sn.xmm[7], 0x0000_0081_8000_0000_0000_8000_0000_007f, "native xmm7");
+        assert_eq!((sq.xmm, sq.mxcsr), (sn.xmm, 0x1f80), "qemu, log mode {log}");
+        let (n, en, eq) = lockstep_two(&mut nat, &mut q, &code, 0);
+        assert_eq!(en, Event::Exited(0xa1), "native");
+        assert_eq!(eq, Event::Exited(0xa1), "qemu");
+        assert_eq!(n, 13);
+    }
+}
