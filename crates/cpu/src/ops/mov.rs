@@ -338,6 +338,12 @@ fn sreg_of(r: Register) -> Result<SegReg, Exception> {
 /// zero-extended to T; a memory destination is always a 16-bit store.
 pub fn mov_from_sreg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sel = cpu.segs[sreg_of(insn.op1_register())? as usize].selector;
+    store_selector::<T>(cpu, insn, sel)
+}
+
+/// Stores a selector to operand 0 the way MOV r/m, Sreg, SLDT and STR do: a register
+/// gets it zero-extended to T, memory a 16-bit store.
+pub(crate) fn store_selector<T: Int>(cpu: &mut Cpu, insn: &Uop, sel: u16) -> Result<(), Exception> {
     if insn.op0_kind() == OpKind::Memory {
         let lin = cpu.mem_linear(insn)?;
         cpu.write_mem::<u16>(lin, sel)

@@ -146,7 +146,7 @@ fn store_table<const IDT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Excepti
 
 /// SLDT/STR r/m: the selector; a 32-bit register gets it zero-extended, memory a
 /// 16-bit store.
-fn store_selector<T: Int, const TR: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+fn sldt_str<T: Int, const TR: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let sel = if TR {
         cpu.tr
     } else if cpu.ldt.is_empty() {
@@ -154,13 +154,7 @@ fn store_selector<T: Int, const TR: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(
     } else {
         cpu.ldtr
     };
-    if insn.op0_kind() == OpKind::Memory {
-        let lin = cpu.mem_linear(insn)?;
-        cpu.write_mem::<u16>(lin, sel)
-    } else {
-        T::set_reg(cpu, insn.op0_register(), T::from_u32(u32::from(sel)));
-        Ok(())
-    }
+    crate::ops::mov::store_selector::<T>(cpu, insn, sel)
 }
 
 /// Instructions that need CPL 0 (or an I/O permission this CPU never grants).
@@ -200,10 +194,10 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, smsw::<u32> => Smsw_r32m16);
     handlers!(t, store_table::<false> => Sgdt_m1632_16, Sgdt_m1632);
     handlers!(t, store_table::<true> => Sidt_m1632_16, Sidt_m1632);
-    handlers!(t, store_selector::<u16, false> => Sldt_rm16);
-    handlers!(t, store_selector::<u32, false> => Sldt_r32m16);
-    handlers!(t, store_selector::<u16, true> => Str_rm16);
-    handlers!(t, store_selector::<u32, true> => Str_r32m16);
+    handlers!(t, sldt_str::<u16, false> => Sldt_rm16);
+    handlers!(t, sldt_str::<u32, false> => Sldt_r32m16);
+    handlers!(t, sldt_str::<u16, true> => Str_rm16);
+    handlers!(t, sldt_str::<u32, true> => Str_r32m16);
     handlers!(t, privileged =>
         Hlt,
         In_AL_imm8, In_AX_imm8, In_EAX_imm8, In_AL_DX, In_AX_DX, In_EAX_DX,

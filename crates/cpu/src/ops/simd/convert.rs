@@ -58,21 +58,25 @@ fn to_int<H: HostOp>(cpu: &mut Cpu, u: &Uop) -> R {
     Ok(())
 }
 
-/// CVTPI2PS xmm, mm/m64: the high quadword of the destination is kept. Only the
-/// register form makes the MMX transition (measured: from memory, TOP and the tags
-/// stay as they were).
-fn cvtpi2ps(cpu: &mut Cpu, u: &Uop) -> R {
-    let src = match u.op_kind(1) {
+/// The mm/m64 source of CVTPI2PS and CVTPI2PD. Only the register form makes the
+/// MMX transition (measured: from memory, TOP and the tags stay as they were).
+fn pi_source(cpu: &mut Cpu, u: &Uop) -> Result<u64, Exception> {
+    match u.op_kind(1) {
         OpKind::Memory => {
             cpu.sse_enter()?;
-            cpu.read_vec_operand(u)? as u64
+            Ok(cpu.read_vec_operand(u)? as u64)
         }
         _ => {
             mmx_checks(cpu)?;
             cpu.mmx_enter()?;
-            cpu.mm(u.r1)
+            Ok(cpu.mm(u.r1))
         }
-    };
+    }
+}
+
+/// CVTPI2PS xmm, mm/m64: the high quadword of the destination is kept.
+fn cvtpi2ps(cpu: &mut Cpu, u: &Uop) -> R {
+    let src = pi_source(cpu, u)?;
     let o = host::Cvtdq2ps::run(host_mxcsr(cpu.fpu.mxcsr), 0, u128::from(src), 0);
     signal(cpu, o.flags)?;
     let d = cpu.xmm(u.r0);
@@ -82,17 +86,7 @@ fn cvtpi2ps(cpu: &mut Cpu, u: &Uop) -> R {
 
 /// CVTPI2PD xmm, mm/m64: exact, no flags; the MMX transition as for CVTPI2PS.
 fn cvtpi2pd(cpu: &mut Cpu, u: &Uop) -> R {
-    let src = match u.op_kind(1) {
-        OpKind::Memory => {
-            cpu.sse_enter()?;
-            cpu.read_vec_operand(u)? as u64
-        }
-        _ => {
-            mmx_checks(cpu)?;
-            cpu.mmx_enter()?;
-            cpu.mm(u.r1)
-        }
-    };
+    let src = pi_source(cpu, u)?;
     let lo = f64::from(src as u32 as i32).to_bits();
     let hi = f64::from((src >> 32) as u32 as i32).to_bits();
     cpu.set_xmm(u.r0, (u128::from(hi) << 64) | u128::from(lo));
