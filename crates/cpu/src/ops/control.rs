@@ -635,8 +635,12 @@ mod tests {
         assert_eq!(check_far_target(&cpu, 0x33, 0, false), Err(gp(0x30)));
         assert_eq!(check_far_target(&cpu, 0x3b, 0, false), Ok(0x3b), "conforming DPL 0 from CPL 3");
         assert_eq!(check_far_target(&cpu, 0x3b, 0, true), Ok(0x3b));
-        assert_eq!(check_far_target(&cpu, 0x43, 0, false), Err(gp(0x40)), "16-bit code");
-        assert_eq!(check_far_target(&cpu, 0x4b, 0, false), Err(gp(0x48)), "not present");
+        assert_eq!(check_far_target(&cpu, 0x43, 0, false), Ok(0x43), "16-bit code");
+        assert_eq!(
+            check_far_target(&cpu, 0x4b, 0, false),
+            Err(Exception::SegmentNotPresent(0x48)),
+            "not present"
+        );
         assert_eq!(check_far_target(&cpu, 0x03, 0, false), Err(gp(0)), "null");
         assert_eq!(check_far_target(&cpu, 0xfff3, 0, false), Err(gp(0xfff0)), "beyond the GDT");
     }
