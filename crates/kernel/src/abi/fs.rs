@@ -130,6 +130,36 @@ pub struct Statfs64 {
 const _: () = assert!(size_of::<Statfs64>() == 84);
 const _: () = assert!(offset_of!(Statfs64, f_fsid) == 48 && offset_of!(Statfs64, f_namelen) == 56);
 
+/// i386 `struct statfs` (asm-generic/statfs.h with a 32-bit `__statfs_word`): what
+/// statfs/fstatfs write; values that do not fit are EOVERFLOW.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Statfs {
+    pub f_type: u32,
+    pub f_bsize: u32,
+    pub f_blocks: u32,
+    pub f_bfree: u32,
+    pub f_bavail: u32,
+    pub f_files: u32,
+    pub f_ffree: u32,
+    pub f_fsid: [u32; 2],
+    pub f_namelen: u32,
+    pub f_frsize: u32,
+    pub f_flags: u32,
+    pub f_spare: [u32; 4],
+}
+const _: () = assert!(size_of::<Statfs>() == 64);
+const _: () = assert!(offset_of!(Statfs, f_fsid) == 28 && offset_of!(Statfs, f_namelen) == 36);
+
+/// i386 `struct utimbuf` (linux/utime.h): 32-bit access and modification times.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Utimbuf {
+    pub actime: i32,
+    pub modtime: i32,
+}
+const _: () = assert!(size_of::<Utimbuf>() == 8);
+
 /// The fixed part of `struct linux_dirent64` (linux/dirent.h) up to the name:
 /// `offsetof(struct linux_dirent64, d_name)` is 19, and the NUL-terminated name
 /// follows directly (records are padded to 8 bytes by `d_reclen`).

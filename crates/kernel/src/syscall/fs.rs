@@ -22,7 +22,8 @@ use std::mem::size_of;
 use std::os::fd::IntoRawFd;
 
 use crate::abi::fs::{
-    Flock, Flock64, Iovec, LinuxDirent64Header, Pollfd, Stat64, Statfs64, Statx, Termios, Winsize,
+    Flock, Flock64, Iovec, LinuxDirent64Header, Pollfd, Stat64, Statfs, Statfs64, Statx, Termios, Utimbuf,
+    Winsize,
 };
 use crate::abi::time::{KernelTimespec, Timespec, Timeval};
 use crate::abi::{FromBytes, FromZeros, IntoBytes};
@@ -1601,6 +1602,110 @@ pub fn sys_fstatfs64(k: &mut Kernel, a: Args) -> SysResult {
     // SAFETY: as in sys_statfs64.
     ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
     put_statfs64(k, a[1], a[2], &s)
+}
+
+/// The i386 `struct statfs` of a host one (today's `do_statfs_native`): EOVERFLOW
+/// when a block count or size needs more than 32 bits, or a file count does
+/// (except -1, "unknown", which fits).
+fn put_statfs(k: &mut Kernel, buf: u32, s: &HostStatfs) -> SysResult {
+    let big = |v: u64| v >> 32 != 0;
+    let big_count = |v: u64| v != u64::MAX && big(v);
+    if big(s[1]) || big(s[2]) || big(s[3]) || big(s[4]) || big(s[9]) || big_count(s[5]) || big_count(s[6]) {
+        return Err(EOVERFLOW);
+    }
+    let w = statfs64_from_host(s);
+    let out = Statfs {
+        f_type: w.f_type,
+        f_bsize: w.f_bsize,
+        f_blocks: w.f_blocks as u32,
+        f_bfree: w.f_bfree as u32,
+        f_bavail: w.f_bavail as u32,
+        f_files: w.f_files as u32,
+        f_ffree: w.f_ffree as u32,
+        f_fsid: w.f_fsid,
+        f_namelen: w.f_namelen,
+        f_frsize: w.f_frsize,
+        f_flags: w.f_flags,
+        f_spare: [0; 4],
+    };
+    k.copy_to_user(buf, out.as_bytes()).map_err(|_| EFAULT)?;
+    Ok(0)
+}
+
+/// statfs(path, struct statfs *buf)
+pub fn sys_statfs(k: &mut Kernel, a: Args) -> SysResult {
+    let p = read_path(k, a[0])?;
+    let (_, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
+    let mut s: HostStatfs = [0; 15];
+    // SAFETY: as in sys_statfs64.
+    ok_long(unsafe { libc::syscall(libc::SYS_statfs, p.as_ptr(), s.as_mut_ptr()) })?;
+    put_statfs(k, a[1], &s)
+}
+
+/// fstatfs(fd, struct statfs *buf)
+pub fn sys_fstatfs(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let mut s: HostStatfs = [0; 15];
+    // SAFETY: as in sys_statfs64.
+    ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
+    put_statfs(k, a[1], &s)
+}
+
+/// sync(): the host's, which the guest's files are. Never fails.
+pub fn sys_sync(_: &mut Kernel, _: Args) -> SysResult {
+    // SAFETY: sync has no arguments.
+    unsafe { libc::sync() };
+    Ok(0)
+}
+
+/// syncfs(fd): EBADF for a bad guest fd, else the host's answer for its file.
+pub fn sys_syncfs(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    // SAFETY: syncfs has no pointer arguments.
+    ok_long(unsafe { libc::syscall(libc::SYS_syncfs, host) })
+}
+
+/// utime(path, struct utimbuf *times) (today's `sys_utime32`): the two times with
+/// no fraction, or both "now" for NULL.
+pub fn sys_utime(k: &mut Kernel, a: Args) -> SysResult {
+    let ts = if a[1] == 0 {
+        None
+    } else {
+        let mut t = Utimbuf::default();
+        k.copy_from_user(a[1], t.as_mut_bytes()).map_err(|_| EFAULT)?;
+        let at = |sec: i32| libc::timespec { tv_sec: i64::from(sec), tv_nsec: 0 };
+        Some([at(t.actime), at(t.modtime)])
+    };
+    utimes_path(k, a[0], ts)
+}
+
+/// utimes(path, struct timeval times[2]) (today's `sys_utimes_time32`): EINVAL for
+/// a microsecond field outside 0..=999999, or both "now" for NULL.
+pub fn sys_utimes(k: &mut Kernel, a: Args) -> SysResult {
+    let ts = if a[1] == 0 {
+        None
+    } else {
+        let mut tv = [Timeval::default(); 2];
+        k.copy_from_user(a[1], tv.as_mut_bytes()).map_err(|_| EFAULT)?;
+        if tv.iter().any(|t| !(0..1_000_000).contains(&t.tv_usec)) {
+            return Err(EINVAL);
+        }
+        let at = |t: &Timeval| libc::timespec {
+            tv_sec: i64::from(t.tv_sec),
+            tv_nsec: i64::from(t.tv_usec) * 1000,
+        };
+        Some([at(&tv[0]), at(&tv[1])])
+    };
+    utimes_path(k, a[0], ts)
+}
+
+/// `do_utimes(AT_FDCWD, path, times, 0)` on the host.
+fn utimes_path(k: &mut Kernel, path: u32, ts: Option<[libc::timespec; 2]>) -> SysResult {
+    let p = read_path(k, path)?;
+    let (d, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
+    let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: `p` is NUL-terminated; `tsp` is NULL or two timespecs.
+    ok_long(unsafe { libc::syscall(libc::SYS_utimensat, d, p.as_ptr(), tsp, 0) })
 }
 
 /// sendfile(out_fd, in_fd, off_t *offset, count) and sendfile64 (loff_t *offset):

@@ -118,3 +118,22 @@ pub fn sys_getrandom(k: &mut Kernel, a: Args) -> SysResult {
         Err(m) => Ok(m as u32),
     }
 }
+
+/// getcpu(unsigned *cpu, unsigned *node, struct getcpu_cache *): the host CPU and
+/// NUMA node the emulator runs on (which is where the guest runs); each pointer may
+/// be NULL, and one that cannot be written is EFAULT.
+pub fn sys_getcpu(k: &mut Kernel, a: Args) -> SysResult {
+    let (mut cpu, mut node) = (0u32, 0u32);
+    // SAFETY: the two out-pointers are valid u32s; the cache argument is unused.
+    let r = unsafe { libc::syscall(libc::SYS_getcpu, &mut cpu as *mut u32, &mut node as *mut u32, 0usize) };
+    if r < 0 {
+        return Err(host_errno());
+    }
+    if a[0] != 0 {
+        k.put_user::<u32>(a[0], cpu)?;
+    }
+    if a[1] != 0 {
+        k.put_user::<u32>(a[1], node)?;
+    }
+    Ok(0)
+}
