@@ -235,6 +235,7 @@ fn host_random() -> [u8; 16] {
 fn flush_old_exec(k: &mut Kernel, path: &str) {
     exit_mmap(k);
     k.task.vfork_done = true;
+    k.task.did_exec = true;
     k.task.clear_child_tid = 0;
     k.task.set_child_tid = 0;
     k.task.robust_list = (0, 0);

@@ -181,6 +181,9 @@ pub fn do_fork(
     let child = Task {
         pid,
         ppid: if flags & CLONE_PARENT != 0 { parent.ppid } else { parent.pid },
+        pgid: parent.pgid,
+        sid: parent.sid,
+        did_exec: false,
         comm: parent.comm.clone(),
         exe: parent.exe.clone(),
         mm,

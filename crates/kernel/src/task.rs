@@ -67,6 +67,12 @@ pub struct FaultStats {
 pub struct Task {
     pub pid: u32,
     pub ppid: u32,
+    /// Process group and session (setpgid/setsid; inherited across fork).
+    pub pgid: u32,
+    pub sid: u32,
+    /// The task has called execve since its fork: its parent may no longer move it
+    /// to another process group (setpgid's EACCES).
+    pub did_exec: bool,
     pub comm: String,
     /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
     pub exe: String,
@@ -118,6 +124,12 @@ impl Task {
         Self {
             pid,
             ppid: crate::exit::INIT_PPID,
+            // The first process is started the way a non-interactive shell starts a
+            // command: in its caller's process group and session, not a leader of
+            // either (so setsid succeeds, as natively from a script).
+            pgid: crate::exit::INIT_PPID,
+            sid: crate::exit::INIT_PPID,
+            did_exec: false,
             comm: comm.chars().take(15).collect(),
             exe: exe.to_string(),
             mm: MmStruct::default(),

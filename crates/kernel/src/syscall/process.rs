@@ -7,7 +7,7 @@ use growsdown_cpu::{Descriptor, SegReg, Segment};
 use crate::abi::process::{Rlimit as AbiRlimit, Rlimit64, Rusage, UserDesc as AbiUserDesc};
 use crate::abi::time::Timeval;
 use crate::abi::IntoBytes;
-use crate::errno::{host_errno, Errno, SysResult, EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
+use crate::errno::{host_errno, Errno, SysResult, EACCES, EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
 use crate::signal::{SigInfo, SIGKILL};
 use crate::syscall::Args;
 use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
@@ -116,35 +116,91 @@ pub fn sys_getppid(k: &mut Kernel, _a: Args) -> SysResult {
 
 /// Process group and session: the host's, since the guest runs in the emulator's
 /// place in the host's job control.
-pub fn sys_getpgrp(_k: &mut Kernel, _a: Args) -> SysResult {
-    // SAFETY: no arguments.
-    Ok(unsafe { libc::getpgrp() } as u32)
+/// getpgrp(): the caller's process group.
+pub fn sys_getpgrp(k: &mut Kernel, _a: Args) -> SysResult {
+    Ok(k.task.pgid)
 }
 
 fn is_self(k: &Kernel, pid: u32) -> bool {
     pid == 0 || pid == k.task.pid
 }
 
-/// pid 0 or any live guest process.
-fn is_guest(k: &Kernel, pid: u32) -> bool {
-    pid == 0 || k.find_task(pid).is_some_and(|t| !t.state.is_zombie())
+/// The (pgid, sid) of pid 0 (the caller) or a guest process, zombies included (a
+/// zombie keeps its group until reaped, as in `find_task_by_vpid`).
+fn group_of(k: &Kernel, pid: u32) -> Result<(u32, u32), Errno> {
+    if is_self(k, pid) {
+        return Ok((k.task.pgid, k.task.sid));
+    }
+    k.find_task(pid).map(|t| (t.pgid, t.sid)).ok_or(ESRCH)
 }
 
-/// Every guest process is in the emulator's process group and session.
+/// getpgid(pid): ESRCH for anything but a guest process.
 pub fn sys_getpgid(k: &mut Kernel, a: Args) -> SysResult {
-    if !is_guest(k, a[0]) {
-        return Err(ESRCH);
-    }
-    // SAFETY: no pointer arguments.
-    Ok(unsafe { libc::getpgid(0) } as u32)
+    group_of(k, a[0]).map(|(pgid, _)| pgid)
 }
 
+/// getsid(pid): ESRCH for anything but a guest process.
 pub fn sys_getsid(k: &mut Kernel, a: Args) -> SysResult {
-    if !is_guest(k, a[0]) {
-        return Err(ESRCH);
+    group_of(k, a[0]).map(|(_, sid)| sid)
+}
+
+/// setsid() (today's `ksys_setsid`): EPERM if a process group with the caller's
+/// pid exists (it leads one); else it leads a new session and group of its own.
+pub fn sys_setsid(k: &mut Kernel, _a: Args) -> SysResult {
+    let me = k.task.pid;
+    let leads = k.all_tasks().any(|t| t.pgid == me);
+    if leads {
+        return Err(EPERM);
     }
-    // SAFETY: no pointer arguments.
-    Ok(unsafe { libc::getsid(0) } as u32)
+    k.task.pgid = me;
+    k.task.sid = me;
+    Ok(me)
+}
+
+/// setpgid(pid, pgid) (today's `sys_setpgid`), checked in its order: EINVAL for a
+/// negative pgid; ESRCH unless pid is the caller or one of its children; EACCES for
+/// a child that has exec'd; EPERM for a child in another session, for a session
+/// leader, and for a group that does not exist in the caller's session (other than
+/// the target's own pid).
+pub fn sys_setpgid(k: &mut Kernel, a: Args) -> SysResult {
+    let me = k.task.pid;
+    let pid = if a[0] == 0 { me } else { a[0] };
+    if (a[1] as i32) < 0 {
+        return Err(EINVAL);
+    }
+    let pgid = if a[1] == 0 { pid } else { a[1] };
+    let (target_sid, did_exec) = if pid == me {
+        (k.task.sid, false)
+    } else {
+        match k.find_task(pid) {
+            Some(t) if t.ppid == me => (t.sid, t.did_exec),
+            _ => return Err(ESRCH),
+        }
+    };
+    if pid != me {
+        if target_sid != k.task.sid {
+            return Err(EPERM);
+        }
+        if did_exec {
+            return Err(EACCES);
+        }
+    }
+    if target_sid == pid {
+        return Err(EPERM);
+    }
+    if pgid != pid {
+        let sid = k.task.sid;
+        let exists = k.all_tasks().any(|t| t.pgid == pgid && t.sid == sid);
+        if !exists {
+            return Err(EPERM);
+        }
+    }
+    if pid == me {
+        k.task.pgid = pgid;
+    } else if let Some(t) = k.tasks.get_mut(&pid) {
+        t.pgid = pgid;
+    }
+    Ok(0)
 }
 
 // Credentials: the host's (the guest runs with the emulator's identity).

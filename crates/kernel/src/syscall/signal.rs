@@ -214,15 +214,19 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
         signal_guest(k, pid as u32, sig, SI_USER);
         return Ok(0);
     }
-    // SAFETY: getpgrp has no arguments and cannot fail.
-    let pgrp = unsafe { libc::getpgrp() };
-    let group = pid == 0
-        || (pid < -1 && (pid.checked_neg() == Some(pgrp) || k.find_task(pid.unsigned_abs()).is_some()));
-    if !group && pid != -1 {
-        return Err(ESRCH);
-    }
-    let targets: Vec<u32> =
-        k.all_tasks().filter(|t| !t.state.is_zombie()).map(|t| t.pid).filter(|&p| group || p != me).collect();
+    // kill_something_info: 0 is the caller's process group, -1 every process but
+    // the caller, -N process group N; only guest processes are ever reached.
+    let pgrp = match pid {
+        0 => Some(k.task.pgid),
+        -1 => None,
+        _ => Some(pid.unsigned_abs()),
+    };
+    let targets: Vec<u32> = k
+        .all_tasks()
+        .filter(|t| !t.state.is_zombie())
+        .filter(|t| pgrp.map_or(t.pid != me, |g| t.pgid == g))
+        .map(|t| t.pid)
+        .collect();
     if targets.is_empty() {
         return Err(ESRCH);
     }
