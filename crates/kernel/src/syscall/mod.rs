@@ -149,6 +149,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_OPEN => f::sys_open(k, a),
         NR_CLOSE => f::sys_close(k, a),
         NR_CLOSE_RANGE => f::sys_close_range(k, a),
+        NR_EVENTFD => f::sys_eventfd2(k, [a[0], 0, 0, 0, 0, 0]),
+        NR_EVENTFD2 => f::sys_eventfd2(k, a),
         NR_STATFS => f::sys_statfs(k, a),
         NR_FSTATFS => f::sys_fstatfs(k, a),
         NR_SYNC => f::sys_sync(k, a),
