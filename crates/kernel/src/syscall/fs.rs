@@ -1030,6 +1030,42 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
     Ok(n)
 }
 
+/// ppoll(fds, nfds, timespec *tsp, sigset *sigmask, sigsetsize) and ppoll_time64:
+/// poll with a timespec (EINVAL if it is malformed; NULL waits for ever), rounded
+/// up to whole milliseconds, and the time not slept written back to `*tsp` as
+/// today's `poll_select_finish` does. A sigmask needs sigsetsize 8 (EINVAL
+/// otherwise); as for pselect6, it is not applied while the host waits (no signal
+/// arrives asynchronously then).
+pub fn sys_ppoll(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let (tsp, sigmask, sigsetsize) = (a[2], a[3], a[4]);
+    if sigmask != 0 && sigsetsize != 8 {
+        return Err(EINVAL);
+    }
+    let limit = if tsp != 0 {
+        let ts = super::time::read_timespec(k, tsp, time64)?;
+        Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+    } else {
+        None
+    };
+    let ms = limit.map_or(-1, |d| i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX));
+    let start = std::time::Instant::now();
+    let r = sys_poll(k, [a[0], a[1], ms as u32, 0, 0, 0]);
+    if let (Some(d), true) = (limit, r.is_ok()) {
+        let left = d.saturating_sub(start.elapsed());
+        let ts = libc::timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) };
+        let _ = super::time::write_timespec(k, tsp, &ts, time64);
+    }
+    r
+}
+
+/// The old select(struct sel_arg_struct *args) of i386 (`sys_old_select`): the five
+/// _newselect arguments read from one block (EFAULT if it cannot be).
+pub fn sys_old_select(k: &mut Kernel, a: Args) -> SysResult {
+    let mut args = [0u32; 5];
+    k.copy_from_user(a[0], args.as_mut_bytes()).map_err(|_| EFAULT)?;
+    sys_newselect(k, [args[0], args[1], args[2], args[3], args[4], 0])
+}
+
 /// A poll or select that found nothing ready while there are several processes:
 /// sleeps on its descriptors until they are ready or `limit` (None: no limit) has
 /// passed since the call began. `None` when the time is already up.
@@ -1871,11 +1907,14 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
     let timeout = if a[4] != 0 {
         let mut tv = Timeval::default();
         k.copy_from_user(a[4], tv.as_mut_bytes()).map_err(|_| EFAULT)?;
-        let (sec, usec) = (tv.tv_sec, tv.tv_usec);
-        if sec < 0 || !(0..1_000_000).contains(&usec) {
+        // kern_select: microseconds past a second are carried into the seconds, and
+        // only then is the time checked (a negative part is EINVAL).
+        let sec = i64::from(tv.tv_sec) + i64::from(tv.tv_usec / 1_000_000);
+        let nsec = i64::from(tv.tv_usec % 1_000_000) * 1000;
+        if sec < 0 || nsec < 0 {
             return Err(EINVAL);
         }
-        Some(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+        Some(std::time::Duration::new(sec as u64, nsec as u32))
     } else {
         None
     };
