@@ -151,8 +151,8 @@ impl Cpu {
         let b = v.to_le_bytes();
         match u.memory_size().size() {
             16 => self.write_vec::<16>(lin, b),
-            8 => self.write_vec::<8>(lin, b[..8].try_into().expect("8 of 16 bytes")),
-            4 => self.write_vec::<4>(lin, b[..4].try_into().expect("4 of 16 bytes")),
+            8 => self.write_vec::<8>(lin, (v as u64).to_le_bytes()),
+            4 => self.write_vec::<4>(lin, (v as u32).to_le_bytes()),
             2 => self.write_vec::<2>(lin, [b[0], b[1]]),
             _ => self.write_vec::<1>(lin, [b[0]]),
         }
