@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
@@ -150,7 +150,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
-     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel)
+     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -210,6 +210,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_GETPGID => p::sys_getpgid(k, a),
         NR_SETPGID => p::sys_setpgid(k, a),
         NR_SETSID => p::sys_setsid(k, a),
+        NR_CAPGET => p::sys_capget(k, a),
         NR_FCHDIR => f::sys_fchdir(k, a),
         NR_LLSEEK => f::sys_llseek(k, a),
         NR_READV => f::sys_readv(k, a),

@@ -945,3 +945,45 @@ pub fn sys_prctl(k: &mut Kernel, a: Args) -> SysResult {
         _ => Err(EINVAL),
     }
 }
+
+/// Capability header versions (linux/capability.h): v1 carries one 32-bit data
+/// block, v2 and v3 two.
+const CAP_VERSION_1: u32 = 0x1998_0330;
+const CAP_VERSION_2: u32 = 0x2007_1026;
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// capget(cap_user_header_t hdr, cap_user_data_t data) (today's `sys_capget`): the
+/// guest runs with the emulator's identity, so its capabilities are the host
+/// process's. An unknown version is answered with v3 in `hdr->version` and EINVAL
+/// (0 with a NULL `data`: the way libcap probes the version); a negative pid is
+/// EINVAL, a pid that is not a guest process ESRCH.
+pub fn sys_capget(k: &mut Kernel, a: Args) -> SysResult {
+    let (hdr, data) = (a[0], a[1]);
+    let version = k.get_user::<u32>(hdr)?;
+    let blocks = match version {
+        CAP_VERSION_1 => 1,
+        CAP_VERSION_2 | CAP_VERSION_3 => 2,
+        _ => {
+            k.put_user::<u32>(hdr, CAP_VERSION_3)?;
+            return if data == 0 { Ok(0) } else { Err(EINVAL) };
+        }
+    };
+    if data == 0 {
+        return Ok(0);
+    }
+    let pid = k.get_user::<u32>(hdr.wrapping_add(4))? as i32;
+    if pid < 0 {
+        return Err(EINVAL);
+    }
+    group_of(k, pid as u32)?;
+    // effective, permitted, inheritable per 32-bit block.
+    let mut host_hdr = [CAP_VERSION_3, 0u32];
+    let mut host_data = [0u32; 6];
+    // SAFETY: a v3 header and two data blocks (six u32s) for the host's capget.
+    let r = unsafe { libc::syscall(libc::SYS_capget, host_hdr.as_mut_ptr(), host_data.as_mut_ptr()) };
+    if r < 0 {
+        return Err(host_errno());
+    }
+    k.copy_to_user(data, host_data[..3 * blocks].as_bytes()).map_err(|_| EFAULT)?;
+    Ok(0)
+}
