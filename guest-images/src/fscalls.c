@@ -64,6 +64,9 @@ int main(void) {
     tv[1].usec = -1;
     printf("%ld, bad times: %ld, missing file: %ld\n", sc(SYS_utimes, (long)path, (long)tv, 0),
            sc(SYS_utimes, (long)path, 16, 0), sc(SYS_utime, (long)"/nonexistent/x", 0, 0));
+    /* A NULL path names the fd itself, except AT_FDCWD: then it is a bad path. */
+    r = syscall(SYS_utimensat, AT_FDCWD, 0, 0, 0);
+    printf("utimensat(AT_FDCWD, NULL): %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "");
     time_t now = time(0);
     printf("utime NULL: %ld", sc(SYS_utime, (long)path, 0, 0));
     stat(path, &st);

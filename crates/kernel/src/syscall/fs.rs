@@ -1579,7 +1579,14 @@ pub fn sys_utimensat(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     } else {
         std::ptr::null()
     };
-    let (dfd, p) = if path == 0 {
+    do_utimes(k, dirfd, path, tsp, flags)
+}
+
+/// `do_utimes`: a NULL path names the directory fd itself (futimens), unless that is
+/// AT_FDCWD, when the NULL path is EFAULT as any bad path; the host then sets the
+/// times (`tsp` NULL: both now).
+fn do_utimes(k: &mut Kernel, dirfd: u32, path: u32, tsp: *const libc::timespec, flags: u32) -> SysResult {
+    let (dfd, p) = if path == 0 && dirfd != AT_FDCWD as u32 {
         (k.task.files.host(dirfd)?, None)
     } else {
         let p = read_path(k, path)?;
@@ -1637,22 +1644,34 @@ fn put_statfs64(k: &mut Kernel, size: u32, buf: u32, s: &HostStatfs) -> SysResul
     Ok(0)
 }
 
-/// statfs64(path, sz, struct statfs64 *buf)
-pub fn sys_statfs64(k: &mut Kernel, a: Args) -> SysResult {
-    let p = read_path(k, a[0])?;
+/// The host's statfs of a guest path (followed as the guest's).
+fn host_statfs(k: &mut Kernel, path: u32) -> Result<HostStatfs, Errno> {
+    let p = read_path(k, path)?;
     let (_, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
     let mut s: HostStatfs = [0; 15];
     // SAFETY: `s` is 120 bytes, the size of the kernel's struct statfs on x86-64.
     ok_long(unsafe { libc::syscall(libc::SYS_statfs, p.as_ptr(), s.as_mut_ptr()) })?;
+    Ok(s)
+}
+
+/// The host's fstatfs of a guest fd.
+fn host_fstatfs(k: &Kernel, fd: u32) -> Result<HostStatfs, Errno> {
+    let host = k.task.files.host(fd)?;
+    let mut s: HostStatfs = [0; 15];
+    // SAFETY: as in host_statfs.
+    ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
+    Ok(s)
+}
+
+/// statfs64(path, sz, struct statfs64 *buf)
+pub fn sys_statfs64(k: &mut Kernel, a: Args) -> SysResult {
+    let s = host_statfs(k, a[0])?;
     put_statfs64(k, a[1], a[2], &s)
 }
 
 /// fstatfs64(fd, sz, struct statfs64 *buf)
 pub fn sys_fstatfs64(k: &mut Kernel, a: Args) -> SysResult {
-    let host = k.task.files.host(a[0])?;
-    let mut s: HostStatfs = [0; 15];
-    // SAFETY: as in sys_statfs64.
-    ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
+    let s = host_fstatfs(k, a[0])?;
     put_statfs64(k, a[1], a[2], &s)
 }
 
@@ -1686,20 +1705,13 @@ fn put_statfs(k: &mut Kernel, buf: u32, s: &HostStatfs) -> SysResult {
 
 /// statfs(path, struct statfs *buf)
 pub fn sys_statfs(k: &mut Kernel, a: Args) -> SysResult {
-    let p = read_path(k, a[0])?;
-    let (_, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
-    let mut s: HostStatfs = [0; 15];
-    // SAFETY: as in sys_statfs64.
-    ok_long(unsafe { libc::syscall(libc::SYS_statfs, p.as_ptr(), s.as_mut_ptr()) })?;
+    let s = host_statfs(k, a[0])?;
     put_statfs(k, a[1], &s)
 }
 
 /// fstatfs(fd, struct statfs *buf)
 pub fn sys_fstatfs(k: &mut Kernel, a: Args) -> SysResult {
-    let host = k.task.files.host(a[0])?;
-    let mut s: HostStatfs = [0; 15];
-    // SAFETY: as in sys_statfs64.
-    ok_long(unsafe { libc::syscall(libc::SYS_fstatfs, host, s.as_mut_ptr()) })?;
+    let s = host_fstatfs(k, a[0])?;
     put_statfs(k, a[1], &s)
 }
 
@@ -1751,13 +1763,10 @@ pub fn sys_utimes(k: &mut Kernel, a: Args) -> SysResult {
     utimes_path(k, a[0], ts)
 }
 
-/// `do_utimes(AT_FDCWD, path, times, 0)` on the host.
+/// `do_utimes(AT_FDCWD, path, times, 0)`.
 fn utimes_path(k: &mut Kernel, path: u32, ts: Option<[libc::timespec; 2]>) -> SysResult {
-    let p = read_path(k, path)?;
-    let (d, p) = host_at_follow(k, AT_FDCWD as u32, p, true)?;
     let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
-    // SAFETY: `p` is NUL-terminated; `tsp` is NULL or two timespecs.
-    ok_long(unsafe { libc::syscall(libc::SYS_utimensat, d, p.as_ptr(), tsp, 0) })
+    do_utimes(k, AT_FDCWD as u32, path, tsp, 0)
 }
 
 /// sendfile(out_fd, in_fd, off_t *offset, count) and sendfile64 (loff_t *offset):
