@@ -23,7 +23,7 @@ const LOW64: u128 = u64::MAX as u128;
 
 /// The checks an instruction with an MMX operand makes before it reads memory: those
 /// of SSE, and #MF with an x87 exception pending (SDM Vol. 2 CVTPS2PI, "Protected
-/// Mode Exceptions"). The x87-to-MMX transition itself ([`Cpu::mmx_enter`]) comes
+/// Mode Exceptions"). The x87-to-MMX transition itself ([`Cpu::mmx_transition`]) comes
 /// once the operands are read: it happens even when the conversion then raises #XM
 /// (measured: the #XM frame shows TOP 0 and every register valid).
 fn mmx_checks(cpu: &Cpu) -> R {
@@ -68,7 +68,7 @@ fn pi_source(cpu: &mut Cpu, u: &Uop) -> Result<u64, Exception> {
         }
         _ => {
             mmx_checks(cpu)?;
-            cpu.mmx_enter()?;
+            cpu.mmx_transition();
             Ok(cpu.mm(u.r1))
         }
     }
@@ -99,7 +99,7 @@ fn cvtpi2pd(cpu: &mut Cpu, u: &Uop) -> R {
 fn to_mm<H: HostOp, const SRC_MASK: u128>(cpu: &mut Cpu, u: &Uop) -> R {
     mmx_checks(cpu)?;
     let b = cpu.xmm_operand(u, 1)? & SRC_MASK;
-    cpu.mmx_enter()?;
+    cpu.mmx_transition();
     let o = H::run(host_mxcsr(cpu.fpu.mxcsr), 0, b, 0);
     signal(cpu, o.flags)?;
     cpu.set_mm(u.r0, o.v as u64);

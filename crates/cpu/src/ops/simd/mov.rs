@@ -82,20 +82,17 @@ impl Vreg for Xmm {
     }
 }
 
-/// An MMX instruction: [`Cpu::mmx_enter`], then `body`. If `body` faults (a memory
-/// operand), the x87 TOP and tags are put back: the host's processor leaves them as
-/// they were when an MMX instruction faults (a SIGSEGV frame's FNSAVE image shows
-/// the x87 stack unchanged), and a faulting instruction changes no register.
-/// `body` writes no MMX register before its last fallible step.
+/// An MMX instruction: [`Cpu::mmx_check`], `body`, then [`Cpu::mmx_transition`]
+/// only if `body` did not fault (a memory operand): the host's processor leaves TOP
+/// and the tags as they were when an MMX instruction faults (a SIGSEGV frame's
+/// FNSAVE image shows the x87 stack unchanged), and a faulting instruction changes
+/// no register. `body` writes no MMX register before its last fallible step.
 #[inline(always)]
 fn mmx(cpu: &mut Cpu, body: impl FnOnce(&mut Cpu) -> R) -> R {
-    let (top, empty) = (cpu.fpu.top, cpu.fpu.empty);
-    cpu.mmx_enter()?;
-    let r = body(cpu);
-    if r.is_err() {
-        (cpu.fpu.top, cpu.fpu.empty) = (top, empty);
-    }
-    r
+    cpu.mmx_check()?;
+    body(cpu)?;
+    cpu.mmx_transition();
+    Ok(())
 }
 
 /// Operand `n` of register file `V`: its register, or memory read at the
