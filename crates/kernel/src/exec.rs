@@ -34,6 +34,7 @@ use std::rc::Rc;
 use growsdown_loader::{build_stack, plan_static_elf, LoadPlan, StackImage, StackParams};
 
 use crate::errno::{Errno, EACCES, EIO, ENOENT, ENOEXEC};
+use crate::share::Kind;
 use crate::mm::filemap::FileBacking;
 use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
@@ -226,14 +227,20 @@ fn host_random() -> [u8; 16] {
     }
 }
 
-/// `flush_old_exec`: `exec_mmap` tears the old address space down in place (the mm
-/// has a single user), then `flush_thread` state: FPU, TLS descriptors, LDT, and the
-/// decoded-code cache, whose frames are all gone. The name becomes the file's.
-/// `mm_release` releases a vfork parent and forgets the clear-child-tid and robust
-/// list addresses (they pointed into the old image); `flush_signal_handlers` and
-/// `flush_old_files` do the rest (see the module doc).
+/// `flush_old_exec`: `de_thread` ends the process's other threads (the caller takes
+/// the process's pid), `mm_release` handles the robust futexes and the
+/// clear-child-tid word and releases a vfork parent, `exec_mmap` tears the old
+/// address space down in place — or, if another task still uses it (the parent of a
+/// vfork), leaves it to that task and starts a new one — then `flush_thread` state:
+/// FPU, TLS descriptors, LDT, and the decoded-code cache, whose frames are all gone.
+/// The name becomes the file's. File and handler tables shared with another process
+/// are copied first (`unshare_files`, and the private copy of `de_thread`), then
+/// `flush_signal_handlers` and `flush_old_files` do the rest (see the module doc).
 fn flush_old_exec(k: &mut Kernel, path: &str) {
-    exit_mmap(k);
+    de_thread(k);
+    crate::futex::mm_release(k);
+    exec_mmap(k);
+    unshare_tables(k);
     k.task.vfork_done = true;
     k.task.did_exec = true;
     k.task.clear_child_tid = 0;
@@ -261,6 +268,63 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
     let base = path.rsplit('/').next().unwrap_or(path);
     k.task.comm = base.chars().take(15).collect();
     k.task.exe = std::fs::canonicalize(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or(path.into());
+}
+
+/// `de_thread`: the other threads of the process are killed, and a caller that is not
+/// the leader takes the leader's place: its pid (the process's), parent and exit
+/// signal. The old leader goes away unseen.
+fn de_thread(k: &mut Kernel) {
+    let (me, tgid) = (k.task.pid, k.task.tgid);
+    if k.all_tasks().all(|t| t.tgid != tgid || t.pid == me) {
+        return;
+    }
+    let leader = k.find_task(tgid).map(|l| (l.ppid, l.exit_signal));
+    crate::exit::zap_other_threads(k, None);
+    if me != tgid {
+        log::debug!(target: "kernel::sched", "exec: thread {me} takes the place of its process's leader {tgid}");
+        k.task.pid = tgid;
+        if let Some((ppid, sig)) = leader {
+            k.task.ppid = ppid;
+            k.task.exit_signal = sig;
+        }
+    }
+}
+
+/// `exec_mmap`: the address space is torn down in place when the caller is its only
+/// user; otherwise (a vfork child execs while its parent waits) the caller leaves it
+/// to the others and gets a new, empty one.
+fn exec_mmap(k: &mut Kernel) {
+    if k.users(Kind::Mm, k.task.ids.mm) <= 1 {
+        exit_mmap(k);
+        return;
+    }
+    let Some(pgd) = crate::mm::pgtable::pgd_alloc(k) else {
+        // No page for a directory: fall back to sharing nothing but the old tables'
+        // teardown would hurt the other user, so keep the old space (logged).
+        log::error!(target: "kernel::mm", "exec: no memory for a new page directory; the old address space stays shared");
+        return;
+    };
+    let old = std::mem::replace(&mut k.task.mm, crate::mm::MmStruct { pgd, ..Default::default() });
+    k.parked.mm.insert(k.task.ids.mm, old);
+    k.task.ids.mm = k.parked.new_id();
+    k.cpu.mmu.set_cr3(pgd);
+}
+
+/// The file table and the signal handlers become the caller's own if another
+/// process shares them (CLONE_FILES or CLONE_SIGHAND without CLONE_THREAD), so that
+/// closing close-on-exec files and resetting handlers does not reach it.
+fn unshare_tables(k: &mut Kernel) {
+    if k.users(Kind::Files, k.task.ids.files) > 1 {
+        let copy = k.task.files.clone();
+        let shared = std::mem::replace(&mut k.task.files, copy);
+        k.parked.files.insert(k.task.ids.files, shared);
+        k.task.ids.files = k.parked.new_id();
+    }
+    if k.users(Kind::Sighand, k.task.ids.sighand) > 1 {
+        let copy = k.task.sig.actions.clone();
+        k.parked.sighand.insert(k.task.ids.sighand, copy);
+        k.task.ids.sighand = k.parked.new_id();
+    }
 }
 
 /// Everything between the point of no return and `start_thread`.

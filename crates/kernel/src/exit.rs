@@ -17,10 +17,9 @@
 use crate::abi::process::Rusage;
 use crate::abi::IntoBytes;
 use crate::errno::{SysResult, ECHILD, EFAULT, EINVAL, ERESTARTSYS};
-use crate::files::FdTable;
 use crate::run::ExitStatus;
 use crate::sched::{sleep_on, TaskState, WaitOn};
-use crate::signal::{send_sig_to, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIGCHLD, SIG_IGN};
+use crate::signal::{group_send_sig_info, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIGCHLD, SIG_IGN};
 use crate::task::Task;
 use crate::Kernel;
 
@@ -53,50 +52,122 @@ pub fn wait_status(st: &ExitStatus) -> u32 {
     }
 }
 
-/// `do_exit` for the current process, which is not init: `__exit_mm`,
-/// `__exit_files`, `__exit_fs`, then `exit_notify`. The task is left a zombie (or
-/// dead, if its parent does not wait for children) for the scheduler to switch away
+/// `do_exit` for the current task, which is not init's last thread: `mm_release`
+/// (clear-child-tid and robust futexes, [`crate::futex::mm_release`]), then the
+/// shared objects are given back ([`crate::share::exit_shares`]: `__exit_mm`,
+/// `__exit_files`, `__exit_fs`, `__exit_sighand`), then `exit_notify`. The task is
+/// left a zombie (or dead, if nobody waits for it) for the scheduler to switch away
 /// from.
+///
+/// A thread that is not the last of its process leaves silently: a thread is never
+/// waited for, and a group leader stays a zombie that its parent can neither see nor
+/// reap until the last thread is gone (today's `delay_group_leader`). The last thread
+/// out hands the process's children to init and tells the parent, with the
+/// leader's status (the group's, after `exit_group` or a fatal signal).
 pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
     let me = k.task.pid;
+    let tgid = k.task.tgid;
     log::debug!(target: "kernel::sched", "pid {me} ({}) exits: {st:?}", k.task.comm);
-    crate::mm::exit_mm(k);
-    // Closing the host fds is what lets a reader of this process's pipes see EOF.
-    k.task.files = FdTable::default();
-    k.task.cwd = None;
+    crate::futex::mm_release(k);
+    let group_exit = k.task.group.group_exit;
+    crate::share::exit_shares(k);
     k.task.vfork_done = true;
     k.task.sig.pending.clear();
     k.task.orig_eax = None;
     k.task.timeout = None;
 
-    // forget_original_parent: the children go to init, which is told about the ones
-    // that are already zombies.
+    if k.live_threads(tgid).any(|t| t.pid != me) {
+        k.task.state = if me == tgid { TaskState::Zombie(group_exit.unwrap_or(st)) } else { TaskState::Dead };
+        return;
+    }
+
+    // forget_original_parent: the process's children go to init, which is told about
+    // the ones that are already zombies.
     let mut orphan_zombie = None;
-    for t in k.tasks.values_mut().filter(|t| t.ppid == me) {
+    for t in k.tasks.values_mut().filter(|t| t.ppid == tgid) {
         t.ppid = INIT_PID;
         if let TaskState::Zombie(z) = &t.state {
-            orphan_zombie = Some((t.pid, t.exit_signal, *z));
+            if t.pid == t.tgid {
+                orphan_zombie = Some((t.pid, t.exit_signal, *z));
+            }
         }
     }
     if let Some((pid, sig, z)) = orphan_zombie {
         notify_parent(k, INIT_PID, pid, sig, &z);
     }
 
+    // The process is over: the leader (this task, or a zombie waiting for it) is
+    // what the parent sees.
+    let (parent, sig, status) = if me == tgid {
+        (k.task.ppid, k.task.exit_signal, group_exit.unwrap_or(st))
+    } else {
+        k.task.state = TaskState::Dead;
+        match k.tasks.get(&tgid) {
+            Some(l) => match l.state {
+                TaskState::Zombie(z) => (l.ppid, l.exit_signal, group_exit.unwrap_or(z)),
+                _ => return,
+            },
+            // The leader is gone (an exec from another thread took its place).
+            None => return,
+        }
+    };
+
     // exit_notify: a parent that ignores SIGCHLD (or asked for SA_NOCLDWAIT) does not
     // keep zombies; the child is released now and the parent is not signalled.
-    let parent = k.task.ppid;
-    let sig = k.task.exit_signal;
     let autoreap = sig == SIGCHLD
         && k.find_task(parent).is_some_and(|p| {
-            let a = p.sig.action(SIGCHLD);
+            let a = k.action_of(p, SIGCHLD);
             a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0
         });
-    if autoreap {
-        k.task.state = TaskState::Dead;
+    if autoreap || sig < 0 {
+        if me == tgid {
+            k.task.state = TaskState::Dead;
+        } else {
+            k.tasks.remove(&tgid);
+        }
         return;
     }
-    notify_parent(k, parent, me, sig, &st);
-    k.task.state = TaskState::Zombie(st);
+    notify_parent(k, parent, tgid, sig, &status);
+    if me == tgid {
+        k.task.state = TaskState::Zombie(status);
+    } else if let Some(l) = k.tasks.get_mut(&tgid) {
+        l.state = TaskState::Zombie(status);
+    }
+}
+
+/// `do_group_exit`: `exit_group`, or a signal whose default action kills: every other
+/// thread of the process is killed now ([`zap_other_threads`]) and the current one
+/// exits with `st`, which becomes the process's status.
+pub fn do_group_exit(k: &mut Kernel, st: ExitStatus) {
+    if k.task.group.group_exit.is_none() {
+        k.task.group.group_exit = Some(st);
+        zap_other_threads(k, Some(st));
+    }
+    k.exit_status = Some(k.task.group.group_exit.unwrap_or(st));
+}
+
+/// Kills every other thread of the current task's process at once (they are not
+/// running: there is one CPU), as `zap_other_threads` + their own `do_exit` would:
+/// their objects are given back. With `st`, the leader (if it is another thread)
+/// stays a zombie with that status for the parent; without (execve, `de_thread`), it
+/// goes away too, and the current thread will take its pid.
+pub fn zap_other_threads(k: &mut Kernel, st: Option<ExitStatus>) {
+    let (me, tgid) = (k.task.pid, k.task.tgid);
+    let others: Vec<u32> = k.tasks.values().filter(|t| t.tgid == tgid && t.pid != me).map(|t| t.pid).collect();
+    for pid in others {
+        let Some(mut t) = k.tasks.remove(&pid) else { continue };
+        crate::share::release_shares(k, &mut t);
+        log::debug!(target: "kernel::sched", "pid {pid} killed with its thread group");
+        match st {
+            Some(st) if pid == tgid => {
+                if !matches!(t.state, TaskState::Zombie(_)) {
+                    t.state = TaskState::Zombie(st);
+                }
+                k.tasks.insert(pid, t);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// `do_notify_parent`: the child's exit signal, with CLD_EXITED / CLD_KILLED and the
@@ -111,22 +182,19 @@ fn notify_parent(k: &mut Kernel, parent: u32, child: u32, sig: i32, st: &ExitSta
             SigInfo::chld(sig, if core { crate::signal::CLD_DUMPED } else { CLD_KILLED }, child, signo)
         }
     };
-    send_sig_to(k, parent, info);
+    group_send_sig_info(k, parent, info);
 }
 
-/// Init has exited: the machine ends. Every other process is killed, its address
-/// space freed and its files closed; zombies are dropped. Init stays current with
-/// its address space.
+/// Init has exited: the machine ends. Every other task is killed, its address
+/// space freed and its files closed; zombies are dropped. Init's last thread stays
+/// current with its address space.
 pub fn exit_machine(k: &mut Kernel) {
     let others = std::mem::take(&mut k.tasks);
     if !others.is_empty() {
-        log::debug!(target: "kernel::sched", "init exits: killing {} other processes", others.len());
+        log::debug!(target: "kernel::sched", "init exits: killing {} other tasks", others.len());
     }
     for (_, mut t) in others {
-        let mm = std::mem::take(&mut t.mm);
-        if mm.pgd != 0 {
-            crate::mm::mmput(k, mm);
-        }
+        crate::share::release_shares(k, &mut t);
     }
 }
 
@@ -153,12 +221,16 @@ pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, 
     let pgrp = || unsafe { libc::getpgrp() };
     let mut any = false;
     let mut zombie: Option<u32> = None;
-    for t in k.all_tasks().filter(|t| t.ppid == parent && t.pid != parent && t.state != TaskState::Dead) {
+    // Threads are not children; a leader whose threads run on is not a zombie yet.
+    let children = k.all_tasks().filter(|t| {
+        t.ppid == parent && t.tgid != parent && t.pid == t.tgid && t.state != TaskState::Dead
+    });
+    for t in children {
         if !wait_matches(t, pid, options, pgrp) {
             continue;
         }
         any = true;
-        if matches!(t.state, TaskState::Zombie(_)) {
+        if matches!(t.state, TaskState::Zombie(_)) && k.live_threads(t.tgid).next().is_none() {
             zombie = Some(zombie.map_or(t.pid, |z| z.min(t.pid)));
         }
     }
@@ -186,7 +258,7 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0 {
         return Err(EINVAL);
     }
-    let me = k.task.pid;
+    let me = k.task.tgid;
     let (any, zombie) = find_waitable(k, me, pid, options);
     if let Some(z) = zombie {
         let Some(child) = k.tasks.get(&z) else { return Err(ECHILD) };

@@ -20,35 +20,33 @@
 //!   child is queued (2.4 does not run the child first).
 //!
 //! **vfork** (and clone with CLONE_VFORK) suspends the parent until the child execs or
-//! exits, as 2.4 does. The child's memory, however, is a copy-on-write copy, not the
-//! parent's own address space: a child that only execs or `_exit`s — all a vfork child
-//! may do — cannot tell, but one that writes to memory the parent reads afterwards
-//! would see its writes stay in its copy. The same holds for CLONE_VM together with
-//! CLONE_VFORK (glibc's `posix_spawn`: its report of a failed exec to the parent is
-//! lost; the child then exits with 127, as old glibc's did). **Threads** — CLONE_VM
-//! without CLONE_VFORK, and CLONE_THREAD, CLONE_SIGHAND, CLONE_FILES, CLONE_FS, which
-//! share kernel objects the emulator keeps per process — are refused with EINVAL.
+//! exits, as 2.4 does; with CLONE_VM (vfork, glibc's `posix_spawn`) the child runs
+//! in the parent's own address space meanwhile.
+//!
+//! **Sharing** (see [`crate::share`]): CLONE_VM gives the child the caller's address
+//! space itself, CLONE_FILES its file table, CLONE_FS its working directory and
+//! umask, CLONE_SIGHAND its signal handlers, and CLONE_THREAD puts it in the caller's
+//! thread group (same tgid and parent, exit signal -1: a thread is not waited for).
+//! A thread starts with the caller's signal mask and nothing pending, its own
+//! alternate signal stack disabled, as today's `copy_process` leaves it.
 
 use growsdown_cpu::{EAX, ESP};
 
-use crate::errno::{SysResult, EAGAIN, EINVAL, ENOMEM};
+use crate::errno::{Errno, SysResult, EAGAIN, EINVAL, ENOMEM};
 use crate::sched::{open_cwd, Context, TaskState};
+use crate::share::{FsStruct, ThreadGroup};
 use crate::signal::{SignalState, NSIG};
 use crate::task::{FaultStats, Task, RLIMIT_NPROC};
 use crate::Kernel;
 
 pub const CSIGNAL: u32 = 0x0000_00ff;
 pub const CLONE_VM: u32 = 0x0000_0100;
-#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_FS: u32 = 0x0000_0200;
-#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_FILES: u32 = 0x0000_0400;
-#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_SIGHAND: u32 = 0x0000_0800;
 pub const CLONE_PTRACE: u32 = 0x0000_2000;
 pub const CLONE_VFORK: u32 = 0x0000_4000;
 pub const CLONE_PARENT: u32 = 0x0000_8000;
-#[allow(dead_code)] // kept so the table is whole
 pub const CLONE_THREAD: u32 = 0x0001_0000;
 pub const CLONE_SYSVSEM: u32 = 0x0004_0000;
 pub const CLONE_SETTLS: u32 = 0x0008_0000;
@@ -68,9 +66,13 @@ const _: () = assert!(crate::exit::INIT_PPID < RESERVED_PIDS && crate::exit::INI
 /// ptrace, SysV semaphore undo, the obsolete CLONE_DETACHED).
 const SUPPORTED: u32 = CSIGNAL
     | CLONE_VM
+    | CLONE_FS
+    | CLONE_FILES
+    | CLONE_SIGHAND
     | CLONE_PTRACE
     | CLONE_VFORK
     | CLONE_PARENT
+    | CLONE_THREAD
     | CLONE_SYSVSEM
     | CLONE_SETTLS
     | CLONE_PARENT_SETTID
@@ -78,6 +80,34 @@ const SUPPORTED: u32 = CSIGNAL
     | CLONE_DETACHED
     | CLONE_UNTRACED
     | CLONE_CHILD_SETTID;
+
+/// The namespace and pidfd flags, which the emulator does not have: today's kernel
+/// would ask for CAP_SYS_ADMIN (namespaces) or hand out a pidfd.
+const CLONE_PIDFD: u32 = 0x0000_1000;
+const CLONE_NEWNS: u32 = 0x0002_0000;
+
+/// The combinations `copy_process` refuses, in its order: CLONE_NEWNS with CLONE_FS,
+/// CLONE_THREAD without CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM (all EINVAL).
+fn check_flags(flags: u32) -> Result<(), Errno> {
+    if flags & (CLONE_NEWNS | CLONE_FS) == (CLONE_NEWNS | CLONE_FS) {
+        return Err(EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        return Err(EINVAL);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(EINVAL);
+    }
+    if flags & !SUPPORTED != 0 {
+        log::warn!(
+            target: "kernel::syscall",
+            "clone flags {:#x}: namespaces and pidfds are not supported: EINVAL",
+            flags & !SUPPORTED & !CLONE_PIDFD | (flags & CLONE_PIDFD)
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
+}
 
 /// `get_pid`: the next free pid after the last one handed out, wrapping from
 /// PID_MAX to 300.
@@ -125,7 +155,7 @@ pub(crate) fn host_umask() -> u32 {
 /// `do_fork(clone_flags, stack_start, ...)` (see the module doc). `stack` 0 keeps the
 /// caller's ESP. `parent_tid`, `child_tid` and `tls` are clone's pointers for
 /// CLONE_PARENT_SETTID, CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID and CLONE_SETTLS.
-/// Returns the child's pid.
+/// Returns the child's pid (its tid, for a thread).
 pub fn do_fork(
     k: &mut Kernel,
     flags: u32,
@@ -134,18 +164,13 @@ pub fn do_fork(
     child_tid: u32,
     tls: u32,
 ) -> SysResult {
-    if flags & !SUPPORTED != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
-        log::warn!(
-            target: "kernel::syscall",
-            "clone flags {flags:#x}: threads and shared fs/files/signal tables are not supported: EINVAL"
-        );
-        return Err(EINVAL);
-    }
-    let exit_signal = (flags & CSIGNAL) as i32;
+    check_flags(flags)?;
+    let thread = flags & CLONE_THREAD != 0;
+    let exit_signal = if thread { -1 } else { (flags & CSIGNAL) as i32 };
     if exit_signal > NSIG {
         return Err(EINVAL);
     }
-    // RLIMIT_NPROC counts every process, zombies included (2.4's nr_threads check).
+    // RLIMIT_NPROC counts every task, zombies included (2.4's nr_threads check).
     if (k.tasks.len() as u64 + 1) >= k.task.rlim[RLIMIT_NPROC].cur {
         return Err(EAGAIN);
     }
@@ -153,18 +178,25 @@ pub fn do_fork(
         if flags & CLONE_SETTLS != 0 { Some(crate::syscall::process::tls_for_clone(k, tls)?) } else { None };
     let pid = get_pid(k).ok_or(EAGAIN)?;
 
-    // copy_files: every guest fd becomes a host fd of the child's own. The host may
-    // run out of descriptors (a guest limit it does not know about): the fork fails
-    // rather than hand the child a table with holes.
-    raise_host_nofile();
-    let files = k.task.files.clone();
-    if files.count() != k.task.files.count() {
-        log::warn!(target: "kernel::sched", "fork: the host has no descriptors left for the child's files");
-        return Err(ENOMEM);
-    }
+    // copy_files: without CLONE_FILES every guest fd becomes a host fd of the child's
+    // own. The host may run out of descriptors (a guest limit it does not know
+    // about): the fork fails rather than hand the child a table with holes.
+    let mut ids = k.task.ids;
+    let files = if flags & CLONE_FILES == 0 {
+        raise_host_nofile();
+        let files = k.task.files.clone();
+        if files.count() != k.task.files.count() {
+            log::warn!(target: "kernel::sched", "fork: the host has no descriptors left for the child's files");
+            return Err(ENOMEM);
+        }
+        Some(files)
+    } else {
+        None
+    };
 
-    // copy_mm: dup_mmap write-protects the parent's private pages and flushes its TLB.
-    let mm = crate::mm::dup_mmap(k)?;
+    // copy_mm: dup_mmap write-protects the parent's private pages and flushes its
+    // TLB; CLONE_VM shares the address space instead (mm_users + 1).
+    let mm = if flags & CLONE_VM == 0 { Some(crate::mm::dup_mmap(k)?) } else { None };
 
     let tls_min = k.config.personality.tls_entry_min;
     let mut ctx = Context::save(&k.cpu, 0, tls_min);
@@ -175,20 +207,56 @@ pub fn do_fork(
     if let Some((idx, desc)) = tls_desc {
         ctx.tls[idx - tls_min] = desc;
     }
-    let umask = host_umask();
-    k.task.umask = umask;
+
+    // The objects the child does not share are new, and parked until it runs.
+    let p = &mut k.parked;
+    if let Some(files) = files {
+        ids.files = p.new_id();
+        p.files.insert(ids.files, files);
+    }
+    if let Some(mm) = mm {
+        ids.mm = p.new_id();
+        p.mm.insert(ids.mm, mm);
+    }
+    if flags & CLONE_FS == 0 {
+        ids.fs = p.new_id();
+        p.fs.insert(ids.fs, FsStruct { cwd: open_cwd(), umask: host_umask() });
+    }
+    if flags & CLONE_SIGHAND == 0 {
+        ids.sighand = p.new_id();
+        p.sighand.insert(ids.sighand, k.task.sig.actions.clone());
+    }
+    if !thread {
+        ids.group = pid;
+        p.group.insert(pid, ThreadGroup::default());
+    }
     let parent = &k.task;
     let child = Task {
         pid,
-        ppid: if flags & CLONE_PARENT != 0 { parent.ppid } else { parent.pid },
+        tgid: if thread { parent.tgid } else { pid },
+        ppid: if flags & (CLONE_PARENT | CLONE_THREAD) != 0 { parent.ppid } else { parent.tgid },
         pgid: parent.pgid,
         sid: parent.sid,
         did_exec: false,
         comm: parent.comm.clone(),
         exe: parent.exe.clone(),
-        mm,
-        files,
-        sig: SignalState { pending: Vec::new(), saved_mask: None, ..parent.sig.clone() },
+        ids,
+        mm: Default::default(),
+        files: Default::default(),
+        sig: SignalState {
+            pending: Vec::new(),
+            saved_mask: None,
+            actions: Vec::new(),
+            // A thread starts with no alternate stack (today's copy_process clears it
+            // for CLONE_VM without CLONE_VFORK); a process keeps its parent's.
+            altstack: if flags & (CLONE_VM | CLONE_VFORK) == CLONE_VM {
+                Default::default()
+            } else {
+                parent.sig.altstack
+            },
+            blocked: parent.sig.blocked,
+        },
+        group: ThreadGroup::default(),
         rlim: parent.rlim,
         thread: parent.thread,
         min_flt: 0,
@@ -199,26 +267,24 @@ pub fn do_fork(
         clear_child_tid: if flags & CLONE_CHILD_CLEARTID != 0 { child_tid } else { 0 },
         set_child_tid: if flags & CLONE_CHILD_SETTID != 0 { child_tid } else { 0 },
         robust_list: (0, 0),
-        umask,
         exit_signal,
         state: TaskState::Running,
         ctx,
-        cwd: open_cwd(),
         vfork_done: false,
         orig_eax: None,
         timeout: None,
+        woken: false,
     };
     log::debug!(
         target: "kernel::sched",
-        "pid {} forks pid {pid} (flags {flags:#x}, rss {}, {} VMAs)",
+        "pid {} {} {pid} (flags {flags:#x})",
         k.task.pid,
-        child.mm.rss,
-        child.mm.mmap.len()
+        if thread { "starts thread" } else { "forks pid" },
     );
     k.tasks.insert(pid, child);
     k.task.stats.forks += 1;
     if flags & CLONE_PARENT_SETTID != 0 {
-        // In the parent's memory only (the child's is a copy); a fault is ignored.
+        // In the parent's memory (the child's too, with CLONE_VM); a fault is ignored.
         let _ = k.put_user::<u32>(parent_tid, pid);
     }
     if flags & CLONE_VFORK != 0 {

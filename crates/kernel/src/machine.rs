@@ -233,7 +233,7 @@ impl Machine {
 
     /// The signals pending for the running process, bit `sig - 1` each.
     pub fn pending_signals(&self) -> u64 {
-        self.k.task.sig.pending_mask()
+        self.k.pending_mask()
     }
 
     /// The handler address installed for `sig` (0: SIG_DFL, 1: SIG_IGN).
@@ -260,7 +260,7 @@ impl Machine {
     /// handler, as after a real sigsuspend).
     pub fn deliver_signal(&mut self, sig: i32, interrupted: Option<Interrupted>) {
         let k = &mut self.k;
-        if k.task.sig.pending_mask() & signal::sigmask(sig) == 0 {
+        if k.pending_mask() & signal::sigmask(sig) == 0 {
             signal::send_sig_info(k, SigInfo::user(sig, 0, 0));
         }
         if let Some(i) = interrupted {

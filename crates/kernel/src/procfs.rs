@@ -159,7 +159,7 @@ pub fn is_pid_name(name: &[u8]) -> bool {
 /// guest's.
 fn pid_of(k: &Kernel, name: &[u8]) -> Result<Option<(u32, bool)>, Errno> {
     match name {
-        b"self" => return Ok(Some((k.task.pid, false))),
+        b"self" => return Ok(Some((k.task.tgid, false))),
         b"thread-self" => return Ok(Some((k.task.pid, true))),
         _ => {}
     }
@@ -175,21 +175,21 @@ fn pid_of(k: &Kernel, name: &[u8]) -> Result<Option<(u32, bool)>, Errno> {
 }
 
 /// What `rest` (the components after `/proc/<pid>/`) names in guest process `pid`'s
-/// directory; ENOENT for anything it does not hold.
-fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
+/// directory, and which task it is about (the thread, below `task/<tid>/`); ENOENT
+/// for anything it does not hold.
+fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<(u32, PidEntry), Errno> {
     let t = k.find_task(pid).ok_or(ENOENT)?;
-    let me = pid.to_string().into_bytes();
-    let rest = match rest {
-        [task] if task == b"task" => return Ok(PidEntry::TaskDir),
+    let (t, rest) = match rest {
+        [task] if task == b"task" => return Ok((pid, PidEntry::TaskDir)),
         [task, tid, tail @ ..] if task == b"task" => {
-            if *tid != me {
-                return Err(ENOENT);
-            }
-            tail
+            let tid = std::str::from_utf8(tid).ok().filter(|s| !s.starts_with('0')).and_then(|s| s.parse().ok());
+            let thread = tid.and_then(|tid| k.find_task(tid)).filter(|th| th.tgid == t.tgid).ok_or(ENOENT)?;
+            (thread, tail)
         }
-        r => r,
+        r => (t, r),
     };
-    Ok(match rest {
+    let files = k.files_of(t);
+    Ok((t.pid, match rest {
         [] => PidEntry::Dir,
         [n] if n == b"exe" => PidEntry::Exe,
         [n] if n == b"maps" => PidEntry::Maps,
@@ -200,11 +200,11 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<PidEntry, Errno> {
         [n, fd] if n == b"fd" => {
             let fd = std::str::from_utf8(fd).ok().filter(|s| is_pid_name(s.as_bytes())).ok_or(ENOENT)?;
             let fd = fd.parse::<u32>().map_err(|_| ENOENT)?;
-            PidEntry::Fd { fd, host: t.files.host(fd).map_err(|_| ENOENT)? }
+            PidEntry::Fd { fd, host: files.ok_or(ENOENT)?.host(fd).map_err(|_| ENOENT)? }
         }
         [n, ..] if NAMESPACE_ENTRIES.contains(&n.as_slice()) => PidEntry::Namespace(rest.join(&b'/')),
         _ => return Err(ENOENT),
-    })
+    }))
 }
 
 /// An open guest /proc directory: `/proc/<pid>` ([`PidEntry::Dir`]), its `fd`, its
@@ -241,16 +241,25 @@ const DT_REG: u8 = 8;
 const DT_LNK: u8 = 10;
 
 /// The entries of an open guest /proc directory, `.` and `..` first: what
-/// `proc_pid_readdir`'s tables hold of [`PidEntry`], the guest fds, the one thread.
+/// `proc_pid_readdir`'s tables hold of [`PidEntry`], the guest fds, the threads.
 pub fn dir_entries(k: &Kernel, d: &ProcDir) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
     let t = k.find_task(d.pid).ok_or(ENOENT)?;
     let mut v: Vec<(Vec<u8>, u8)> = vec![(b".".to_vec(), DT_DIR), (b"..".to_vec(), DT_DIR)];
     match d.entry {
         PidEntry::FdDir => {
-            let fds = t.files.fds.iter().enumerate().filter(|(_, f)| f.is_some());
-            v.extend(fds.map(|(n, _)| (n.to_string().into_bytes(), DT_LNK)));
+            if let Some(files) = k.files_of(t) {
+                let fds = files.fds.iter().enumerate().filter(|(_, f)| f.is_some());
+                v.extend(fds.map(|(n, _)| (n.to_string().into_bytes(), DT_LNK)));
+            }
         }
-        PidEntry::TaskDir => v.push((t.pid.to_string().into_bytes(), DT_DIR)),
+        PidEntry::TaskDir => {
+            let mut tids: Vec<u32> = k.live_threads(t.tgid).map(|th| th.pid).collect();
+            if tids.is_empty() {
+                tids.push(t.pid);
+            }
+            tids.sort_unstable();
+            v.extend(tids.iter().map(|tid| (tid.to_string().into_bytes(), DT_DIR)));
+        }
         _ => {
             let names: [(&[u8], u8); 10] = [
                 (b"cmdline", DT_REG),
@@ -298,7 +307,7 @@ pub fn open_dir() -> Result<OwnedFd, Errno> {
 
 /// The guest /proc directory that guest process `pid`'s fd `fd` has open, if any.
 fn fd_proc_dir(k: &Kernel, pid: u32, fd: u32) -> Option<ProcDir> {
-    k.find_task(pid)?.files.get(fd)?.proc_dir.clone()
+    k.files_of(k.find_task(pid)?)?.get(fd)?.proc_dir.clone()
 }
 
 /// What readlink says of a walked path that the guest kernel answers: `/proc/self`
@@ -307,7 +316,7 @@ fn fd_proc_dir(k: &Kernel, pid: u32, fd: u32) -> Option<ProcDir> {
 /// readlink of the path's host object answers.
 pub fn link_target(k: &Kernel, l: &Lookup) -> Result<Option<Vec<u8>>, Errno> {
     Ok(match *l {
-        Lookup::SelfLink { pid, thread } => Some(self_link(pid, thread)),
+        Lookup::SelfLink { pid, thread } => Some(self_link(k.find_task(pid).map_or(pid, |t| t.tgid), pid, thread)),
         Lookup::Pid { pid, entry: PidEntry::Exe } => Some(exe_path(k.find_task(pid).ok_or(ENOENT)?)),
         Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } } => fd_proc_dir(k, pid, fd).map(|d| {
             let tail = match d.entry {
@@ -383,7 +392,7 @@ pub fn lookup(
                     }
                 } else {
                     rest.push(name);
-                    match entry(k, pid, &rest)? {
+                    match entry(k, pid, &rest)?.1 {
                         PidEntry::Exe if !last => return Err(ENOTDIR),
                         // A descriptor's file is followed to the host object behind it
                         // (this process's own host fd), or to the guest /proc
@@ -450,7 +459,7 @@ pub fn lookup(
     match at {
         At::Host(..) => Ok(Lookup::Host),
         At::Pid { pid, rest, .. } => {
-            let entry = entry(k, pid, &rest)?;
+            let (pid, entry) = entry(k, pid, &rest)?;
             let dir = matches!(entry, PidEntry::Dir | PidEntry::TaskDir | PidEntry::FdDir | PidEntry::Namespace(_));
             if let PidEntry::Fd { fd, .. } = entry {
                 if let Some(d) = fd_proc_dir(k, pid, fd).filter(|_| follow) {
@@ -499,9 +508,9 @@ pub fn exe_path(t: &Task) -> Vec<u8> {
 }
 
 /// The text of `/proc/<pid>/maps`: one 2.4 `proc_pid_maps` line per VMA.
-pub fn maps(t: &Task) -> String {
+pub fn maps(k: &Kernel, t: &Task) -> String {
     let mut s = String::new();
-    for v in &t.mm.mmap {
+    for v in k.mm_of(t).map_or(&[][..], |mm| &mm.mmap) {
         s.push_str(&v.maps_line());
         s.push('\n');
     }
@@ -510,10 +519,10 @@ pub fn maps(t: &Task) -> String {
 
 /// The text of `/proc/<pid>/status` (today's `proc_pid_status`), the lines the guest
 /// kernel knows: name, umask, state, the guest pids, the host's credentials (the
-/// guest runs with the emulator's), one thread, the signal masks.
+/// guest runs with the emulator's), the threads, the signal masks.
 pub fn status(k: &Kernel, t: &Task) -> String {
     use std::fmt::Write;
-    let umask = if t.pid == k.task.pid { crate::fork::host_umask() } else { t.umask };
+    let umask = k.umask_of(t);
     let state = match &t.state {
         TaskState::Running => "R (running)",
         TaskState::Interruptible(_) => "S (sleeping)",
@@ -526,10 +535,13 @@ pub fn status(k: &Kernel, t: &Task) -> String {
         libc::getresuid(&mut ru, &mut eu, &mut su);
         libc::getresgid(&mut rg, &mut eg, &mut sg);
     }
-    let pending = t.sig.pending.iter().fold(0u64, |m, i| m | 1u64 << ((i.signo - 1) & 63));
+    let mask = |q: &[crate::signal::SigInfo]| q.iter().fold(0u64, |m, i| m | 1u64 << ((i.signo - 1) & 63));
+    let pending = mask(&t.sig.pending);
+    let shared = k.group(t.ids.group).map_or(0, |g| mask(&g.shared_pending));
+    let threads = k.live_threads(t.tgid).count().max(1);
     let (mut ign, mut cgt) = (0u64, 0u64);
-    for (i, a) in t.sig.actions.iter().enumerate().take(64) {
-        match a.handler {
+    for i in 0..64 {
+        match k.action_of(t, i + 1).handler {
             crate::signal::SIG_DFL => {}
             crate::signal::SIG_IGN => ign |= 1 << i,
             _ => cgt |= 1 << i,
@@ -538,14 +550,15 @@ pub fn status(k: &Kernel, t: &Task) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "Name:\t{}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
-         TracerPid:\t0\nUid:\t{ru}\t{eu}\t{su}\t{eu}\nGid:\t{rg}\t{eg}\t{sg}\t{eg}\nNStgid:\t{pid}\nNSpid:\t{pid}\n\
-         Threads:\t1\nSigPnd:\t{pending:016x}\nShdPnd:\t0000000000000000\nSigBlk:\t{:016x}\n\
+        "Name:\t{}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
+         TracerPid:\t0\nUid:\t{ru}\t{eu}\t{su}\t{eu}\nGid:\t{rg}\t{eg}\t{sg}\t{eg}\nNStgid:\t{tgid}\nNSpid:\t{pid}\n\
+         Threads:\t{threads}\nSigPnd:\t{pending:016x}\nShdPnd:\t{shared:016x}\nSigBlk:\t{:016x}\n\
          SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n",
         t.comm,
         t.ppid,
         t.sig.blocked,
         pid = t.pid,
+        tgid = t.tgid,
     );
     s
 }
@@ -555,10 +568,14 @@ pub fn status(k: &Kernel, t: &Task) -> String {
 pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>, Errno> {
     let t = k.find_task(pid).ok_or(ENOENT)?;
     Ok(Some(match entry {
-        PidEntry::Maps => maps(t).into_bytes(),
+        PidEntry::Maps => maps(k, t).into_bytes(),
         PidEntry::Status => status(k, t).into_bytes(),
-        PidEntry::Cmdline => read_vm(k, t, t.mm.arg_start, t.mm.arg_end),
-        PidEntry::Environ => read_vm(k, t, t.mm.env_start, t.mm.env_end),
+        PidEntry::Cmdline | PidEntry::Environ => {
+            let Some(mm) = k.mm_of(t) else { return Ok(Some(Vec::new())) };
+            let (start, end) =
+                if *entry == PidEntry::Cmdline { (mm.arg_start, mm.arg_end) } else { (mm.env_start, mm.env_end) };
+            read_vm(k, mm.pgd, start, end)
+        }
         _ => return Ok(None),
     }))
 }
@@ -566,12 +583,12 @@ pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>
 /// `access_process_vm` for reading, without faulting anything in: the bytes of `t`'s
 /// memory in `start..end`, up to the first page that is not present. (A zombie has no
 /// memory left: nothing, as in Linux.)
-fn read_vm(k: &Kernel, t: &Task, start: u32, end: u32) -> Vec<u8> {
+fn read_vm(k: &Kernel, pgd: u32, start: u32, end: u32) -> Vec<u8> {
     let phys = &k.cpu.mmu.phys;
     let mut out = Vec::new();
     let mut a = start;
-    while t.mm.pgd != 0 && a < end {
-        let pte = crate::mm::pgtable::get_pte(phys, t.mm.pgd, a);
+    while pgd != 0 && a < end {
+        let pte = crate::mm::pgtable::get_pte(phys, pgd, a);
         if pte & 1 == 0 {
             break;
         }
@@ -585,11 +602,11 @@ fn read_vm(k: &Kernel, t: &Task, start: u32, end: u32) -> Vec<u8> {
     out
 }
 
-/// A readlink of `/proc/self` or `/proc/thread-self`: `<pid>` or `<pid>/task/<pid>`.
-fn self_link(pid: u32, thread: bool) -> Vec<u8> {
+/// A readlink of `/proc/self` or `/proc/thread-self`: `<tgid>` or `<tgid>/task/<tid>`.
+fn self_link(tgid: u32, tid: u32, thread: bool) -> Vec<u8> {
     if thread {
-        format!("{pid}/task/{pid}").into_bytes()
+        format!("{tgid}/task/{tid}").into_bytes()
     } else {
-        pid.to_string().into_bytes()
+        tgid.to_string().into_bytes()
     }
 }

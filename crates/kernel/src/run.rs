@@ -74,8 +74,13 @@ pub struct Kernel {
     pub frames: crate::mm::frames::FrameAllocator,
     /// The running process (2.4's `current`).
     pub task: Task,
-    /// Every other process, keyed by pid (runnable, sleeping, zombies).
+    /// Every other task, keyed by pid (runnable, sleeping, zombies).
     pub tasks: BTreeMap<u32, Task>,
+    /// The shared objects (address spaces, file tables, ...) that the current task
+    /// does not use (see [`crate::share`]).
+    pub parked: crate::share::Parked,
+    /// Futex waiters are woken in the order they went to sleep: the next number.
+    pub futex_seq: u64,
     /// The last pid handed out (`last_pid` of 2.4's `get_pid`).
     pub last_pid: u32,
     /// Instructions left in the current task's time slice (used only while there are
@@ -111,7 +116,10 @@ impl Kernel {
         }
         let mut cpu = Cpu::new(config.mem_bytes);
         let frames = crate::mm::frames::FrameAllocator::new(&mut cpu.mmu.phys);
-        let mut task = Task::new(crate::exit::INIT_PID, "init", "");
+        let mut parked = crate::share::Parked::default();
+        let id = parked.new_id();
+        let ids = crate::share::ShareIds { mm: id, files: id, fs: id, sighand: id, group: crate::exit::INIT_PID };
+        let mut task = Task::new(crate::exit::INIT_PID, "init", "", ids);
         if let Some(s) = config.stack_limit {
             task.rlim[crate::task::RLIMIT_STACK].cur = s;
         }
@@ -121,6 +129,8 @@ impl Kernel {
             frames,
             task,
             tasks: BTreeMap::new(),
+            parked,
+            futex_seq: 0,
             last_pid: crate::exit::INIT_PID,
             slice_left: slice,
             icount_base: 0,

@@ -17,8 +17,10 @@
 //!    CLONE_SETTLS takes effect this way);
 //! 4. `switch_mm`: CR3 is loaded with the incoming page directory, a full flush of
 //!    the non-global TLB entries (linux24.md §5.6);
-//! 5. what the host keeps for the emulator process but belongs to a guest process —
-//!    the working directory and the umask — is switched too.
+//! 5. the objects the incoming task uses — address space, files, working directory
+//!    and umask, signal handlers, thread group — are handed over ([`crate::share`]):
+//!    between threads of one process nothing moves but the registers, and CR3 is not
+//!    reloaded.
 //!
 //! None of this happens while there is one process: the run loop in
 //! [`crate::run`] is then the same loop as before processes existed.
@@ -58,7 +60,7 @@
 //! on host time — except that a nanosleep or a timed poll ends when the host clock
 //! says so — so runs and their fault traces are reproducible.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use growsdown_cpu::flags::Flags;
@@ -87,6 +89,9 @@ pub enum WaitOn {
     Timer(Instant),
     /// pause / sigsuspend: a signal that `mask` does not block.
     Signal { mask: u64 },
+    /// A futex wait ([`crate::futex`]): a wake on `key` that meets `bitset`, or the
+    /// deadline. `seq` orders the waiters; `pi` marks a FUTEX_LOCK_PI waiter.
+    Futex { key: crate::futex::FutexKey, bitset: u32, deadline: Option<Instant>, seq: u64, pi: bool },
 }
 
 /// `task->state`.
@@ -213,7 +218,7 @@ impl Kernel {
 /// to return, or returns it at once without sleeping when a signal is pending (the
 /// `if (signal_pending(current)) return -ERESTARTSYS;` of every 2.4 wait loop).
 pub fn sleep_on(k: &mut Kernel, w: WaitOn, restart: Errno) -> SysResult {
-    if !k.task.sig.signal_pending() {
+    if !k.signal_pending() {
         interruptible_sleep_on(k, w);
     }
     Err(restart)
@@ -252,7 +257,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         WaitOn::Signal { mask } => *mask,
         _ => t.sig.blocked,
     };
-    if t.sig.has_deliverable(mask) {
+    if k.deliverable(t, mask) {
         return true;
     }
     let mut past = |d: Instant| *now.get_or_insert_with(Instant::now) >= d;
@@ -267,10 +272,11 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
             }
         }
         WaitOn::Child { pid, options } => {
-            let (any, zombie) = exit::find_waitable(k, t.pid, *pid, *options);
+            let (any, zombie) = exit::find_waitable(k, t.tgid, *pid, *options);
             !any || zombie.is_some()
         }
         WaitOn::Timer(d) => past(*d),
+        WaitOn::Futex { deadline, .. } => deadline.is_some_and(past),
         WaitOn::Signal { .. } => false,
     }
 }
@@ -296,6 +302,7 @@ pub fn schedule(k: &mut Kernel) {
             k.slice_left = k.config.slice.max(1);
             let woken = matches!(k.task.state, TaskState::Interruptible(_));
             k.task.state = TaskState::Running;
+            k.task.woken = woken;
             if !woken {
                 // Back to user mode after a preemption or a vfork: signals first. A
                 // woken sleeper re-executes its call instead, which decides between
@@ -328,7 +335,8 @@ fn wait_for_events(k: &Kernel) -> bool {
                     earliest(*d);
                 }
             }
-            TaskState::Interruptible(WaitOn::Timer(d)) => earliest(*d),
+            TaskState::Interruptible(WaitOn::Timer(d))
+            | TaskState::Interruptible(WaitOn::Futex { deadline: Some(d), .. }) => earliest(*d),
             _ => {}
         }
     }
@@ -355,25 +363,38 @@ fn wait_for_events(k: &Kernel) -> bool {
 fn deadlock(k: &mut Kernel) {
     log::error!(
         target: "kernel::sched",
-        "deadlock: every process sleeps on something only another guest process could end; killing init"
+        "deadlock: every task sleeps on something only another guest task could end; killing init"
     );
-    if k.task.pid != INIT_PID {
-        switch_to(k, INIT_PID);
+    if k.task.tgid != INIT_PID {
+        let init = k.live_threads(INIT_PID).map(|t| t.pid).next();
+        if let Some(pid) = init {
+            switch_to(k, pid);
+        }
     }
     k.task.state = TaskState::Running;
     let eip = k.cpu.eip;
-    k.exit_status =
-        Some(ExitStatus::Signaled { signo: SIGKILL, info: SigInfo::kernel(SIGKILL), eip, core: false });
+    let st = ExitStatus::Signaled { signo: SIGKILL, info: SigInfo::kernel(SIGKILL), eip, core: false };
+    exit::do_group_exit(k, st);
 }
 
 /// Ends what the current task is doing that the run loop must act on: the exit of a
-/// process other than init (it becomes a zombie and another task runs) and a current
-/// task that sleeps (another task runs). Returns how the machine ended, if init
-/// exited (the other processes are then killed, see [`exit::exit_machine`]).
+/// task other than init's last thread (it becomes a zombie or goes away, and another
+/// task runs) and a current task that sleeps (another task runs). Returns how the
+/// machine ended, if init exited: its last thread, `exit_group` or a fatal signal in
+/// any of its threads (the other tasks are then killed, see [`exit::exit_machine`]).
 pub fn settle(k: &mut Kernel) -> Option<ExitStatus> {
     loop {
         if let Some(st) = k.exit_status {
-            if k.task.pid == INIT_PID || !k.multitasking() {
+            let me = k.task.pid;
+            let group_exit = k.task.group.group_exit;
+            let last = !k.live_threads(k.task.tgid).any(|t| t.pid != me);
+            if k.task.tgid == INIT_PID && (last || group_exit.is_some()) {
+                // The process's status: the group's, else its leader's.
+                let st = group_exit.unwrap_or(match k.tasks.get(&INIT_PID).map(|l| &l.state) {
+                    Some(TaskState::Zombie(z)) => *z,
+                    _ => st,
+                });
+                k.exit_status = Some(st);
                 exit::exit_machine(k);
                 return Some(st);
             }
@@ -398,20 +419,9 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
     };
     let retired = k.task_icount();
     let prev_pid = k.task.pid;
-    // The host-side state of the process: umask and working directory.
-    // SAFETY: umask cannot fail.
-    let prev_umask = unsafe { libc::umask(incoming.umask as libc::mode_t) };
-    if !k.task.state.is_zombie() {
-        k.task.umask = prev_umask;
-        k.task.cwd = open_cwd();
-    }
-    if let Some(fd) = &incoming.cwd {
-        // SAFETY: fchdir on a descriptor the task owns.
-        if unsafe { libc::fchdir(fd.as_raw_fd()) } < 0 {
-            log::warn!(target: "kernel::sched", "pid {next}: cannot return to its working directory");
-        }
-    }
-    incoming.cwd = None;
+    // The shared objects: moved to the incoming task if it shares them, parked and
+    // unparked otherwise (crate::share).
+    let new_mm = crate::share::hand_over(k, &mut incoming);
     let ctx = std::mem::take(&mut incoming.ctx);
     let mut prev = std::mem::replace(&mut k.task, incoming);
     if !prev.state.is_zombie() {
@@ -422,7 +432,10 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
     }
     k.icount_base = k.cpu.icount.saturating_sub(ctx.retired);
     ctx.restore(&mut k.cpu, k.config.personality.tls_entry_min);
-    crate::mm::activate_mm(k);
+    // switch_mm: threads of one process keep CR3 and the TLB (2.4's `prev == next`).
+    if new_mm || k.cpu.mmu.cr3() != k.task.mm.pgd {
+        crate::mm::activate_mm(k);
+    }
     log::trace!(target: "kernel::sched", "switch_to: pid {prev_pid} -> pid {next}");
     schedule_tail(k);
 }

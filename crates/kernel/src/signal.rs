@@ -45,6 +45,7 @@ use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{
     is_restart, Errno, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS,
 };
+use crate::task::Task;
 use crate::{Kernel, USER_CS, USER_DS};
 
 pub const SIGHUP: i32 = 1;
@@ -336,6 +337,41 @@ impl Default for SignalState {
 /// is 1024).
 const MAX_QUEUED: usize = 1024;
 
+/// Whether action `a` throws `sig` away (SIG_IGN, or SIG_DFL for a signal whose
+/// default is to do nothing).
+fn ignores(a: SigAction, sig: i32) -> bool {
+    a.handler == SIG_IGN || (a.handler == SIG_DFL && default_ignored(sig))
+}
+
+/// Whether `pending` holds a signal `blocked` lets through.
+fn any_deliverable(pending: &[SigInfo], blocked: u64) -> bool {
+    let blocked = blocked & !UNBLOCKABLE;
+    pending.iter().any(|p| sigmask(p.signo) & !blocked != 0)
+}
+
+/// Queues `info` on a thread's or a process's pending list (the checks of
+/// [`SignalState::queue`]; `ignored` says whether the receiver ignores it).
+fn enqueue(pending: &mut Vec<SigInfo>, info: SigInfo, ignored: bool) -> bool {
+    let sig = info.signo;
+    if !(1..=NSIG).contains(&sig) {
+        return false;
+    }
+    if ignored {
+        log::debug!(target: "kernel::signal", "{} ignored", signal_name(sig));
+        return false;
+    }
+    if sig < SIGRTMIN && pending.iter().any(|p| p.signo == sig) {
+        log::debug!(target: "kernel::signal", "{} already pending: discarded", signal_name(sig));
+        return false;
+    }
+    if pending.len() >= MAX_QUEUED {
+        log::warn!(target: "kernel::signal", "signal queue full: {} dropped", sig);
+        return false;
+    }
+    pending.push(info);
+    true
+}
+
 impl SignalState {
     pub fn action(&self, sig: i32) -> SigAction {
         sig.checked_sub(1)
@@ -357,47 +393,22 @@ impl SignalState {
     /// Whether a newly generated `sig` would be thrown away at once (2.4's
     /// `ignored_signal`): not blocked, and its action is to ignore it.
     fn ignored(&self, sig: i32) -> bool {
-        if self.blocked & sigmask(sig) != 0 {
-            return false;
-        }
-        let h = self.action(sig).handler;
-        h == SIG_IGN || (h == SIG_DFL && default_ignored(sig))
+        self.blocked & sigmask(sig) == 0 && ignores(self.action(sig), sig)
     }
 
     /// `signal_pending`: a pending signal that `blocked` lets through (SIGKILL and
-    /// SIGSTOP always do).
+    /// SIGSTOP always do). The thread's own queue only: [`Kernel::deliverable`] adds
+    /// the process's.
     pub fn has_deliverable(&self, blocked: u64) -> bool {
-        let blocked = blocked & !UNBLOCKABLE;
-        self.pending.iter().any(|p| sigmask(p.signo) & !blocked != 0)
-    }
-
-    /// [`Self::has_deliverable`] with the task's own mask.
-    pub fn signal_pending(&self) -> bool {
-        self.has_deliverable(self.blocked)
+        any_deliverable(&self.pending, blocked)
     }
 
     /// The queueing half of `send_sig_info` (linux24.md §6.1): drop an ignored signal; a
     /// standard signal already pending discards the new one (and its info);
     /// real-time signals queue. Returns whether the signal was queued.
     pub fn queue(&mut self, info: SigInfo) -> bool {
-        let sig = info.signo;
-        if !(1..=NSIG).contains(&sig) {
-            return false;
-        }
-        if self.ignored(sig) {
-            log::debug!(target: "kernel::signal", "{} ignored", signal_name(sig));
-            return false;
-        }
-        if sig < SIGRTMIN && self.pending.iter().any(|p| p.signo == sig) {
-            log::debug!(target: "kernel::signal", "{} already pending: discarded", signal_name(sig));
-            return false;
-        }
-        if self.pending.len() >= MAX_QUEUED {
-            log::warn!(target: "kernel::signal", "signal queue full: {} dropped", sig);
-            return false;
-        }
-        self.pending.push(info);
-        true
+        let ignored = (1..=NSIG).contains(&info.signo) && self.ignored(info.signo);
+        enqueue(&mut self.pending, info, ignored)
     }
 
     /// Drops pending instances of `sig` (when its action becomes "ignore").
@@ -440,44 +451,90 @@ pub fn force_sig(k: &mut Kernel, sig: i32) {
     force_sig_info(k, SigInfo::kernel(sig));
 }
 
-/// `send_sig_info` to the current task (linux24.md §6.1, [`SignalState::queue`]).
+/// `send_sig_info` to the current thread (linux24.md §6.1, [`SignalState::queue`]).
 pub fn send_sig_info(k: &mut Kernel, info: SigInfo) {
     k.task.sig.queue(info);
 }
 
-/// `send_sig_info` to the guest process `pid`, current or not. A process that is not
-/// current finds the signal when it next runs: a sleeping one is woken by it
-/// ([`crate::sched`] treats a deliverable pending signal as a wake-up). False if
-/// there is no such live process (a zombie takes no signals but exists: true).
-pub fn send_sig_to(k: &mut Kernel, pid: u32, info: SigInfo) -> bool {
-    if k.task.pid == pid {
+/// `send_sig_info` to the guest thread `tid`, current or not (tkill, tgkill, a
+/// fault). A thread that is not current finds the signal when it next runs: a
+/// sleeping one is woken by it ([`crate::sched`] treats a deliverable pending signal
+/// as a wake-up). False if there is no such thread (a zombie takes no signals but
+/// exists: true).
+pub fn send_sig_to(k: &mut Kernel, tid: u32, info: SigInfo) -> bool {
+    if k.task.pid == tid {
         k.task.sig.queue(info);
         return true;
     }
-    match k.tasks.get_mut(&pid) {
-        Some(t) => {
-            if !t.state.is_zombie() {
-                t.sig.queue(info);
-            }
-            true
-        }
-        None => false,
+    let Some(t) = k.tasks.get(&tid) else { return false };
+    if t.state.is_zombie() {
+        return true;
+    }
+    let ignored = (1..=NSIG).contains(&info.signo)
+        && t.sig.blocked & sigmask(info.signo) == 0
+        && ignores(k.action_of(t, info.signo), info.signo);
+    if let Some(t) = k.tasks.get_mut(&tid) {
+        enqueue(&mut t.sig.pending, info, ignored);
+    }
+    true
+}
+
+/// `group_send_sig_info`: a process-directed signal (kill, a child's exit signal) to
+/// thread group `tgid`. It waits in the process's queue for any thread that does not
+/// block it (today's `shared_pending`; every such thread that sleeps is woken, the
+/// first to return to user mode takes it). It is ignored only if the leader (or the
+/// first thread left) does not block it and its action ignores it. False if there is
+/// no such process; a process whose threads have all exited takes it and drops it.
+pub fn group_send_sig_info(k: &mut Kernel, tgid: u32, info: SigInfo) -> bool {
+    let target = k.find_task(tgid).filter(|t| !t.state.is_zombie()).or_else(|| k.live_threads(tgid).next());
+    let Some(t) = target else {
+        return k.find_task(tgid).is_some();
+    };
+    let ignored = (1..=NSIG).contains(&info.signo)
+        && t.sig.blocked & sigmask(info.signo) == 0
+        && ignores(k.action_of(t, info.signo), info.signo);
+    if let Some(g) = k.group_mut(tgid) {
+        enqueue(&mut g.shared_pending, info, ignored);
+    }
+    true
+}
+
+impl Kernel {
+    /// Whether task `t` has a signal `blocked` lets through, in its own queue or its
+    /// process's.
+    pub fn deliverable(&self, t: &Task, blocked: u64) -> bool {
+        t.sig.has_deliverable(blocked)
+            || self.group(t.ids.group).is_some_and(|g| any_deliverable(&g.shared_pending, blocked))
+    }
+
+    /// `signal_pending(current)`.
+    pub fn signal_pending(&self) -> bool {
+        self.deliverable(&self.task, self.task.sig.blocked)
+    }
+
+    /// The signals pending for the current thread: its own and its process's
+    /// (sigpending's set before the mask is applied).
+    pub fn pending_mask(&self) -> u64 {
+        let shared = self.task.group.shared_pending.iter().fold(0, |m, p| m | sigmask(p.signo));
+        self.task.sig.pending_mask() | shared
     }
 }
 
 /// Removes and returns the lowest-numbered pending signal that is not blocked
-/// (the oldest instance of it for real-time signals).
+/// (the oldest instance of it for real-time signals): from the thread's own queue
+/// first, then from its process's (today's `dequeue_signal`).
 fn dequeue_signal(k: &mut Kernel) -> Option<SigInfo> {
-    let st = &mut k.task.sig;
-    let blocked = st.blocked & !UNBLOCKABLE;
-    let pos = st
-        .pending
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| blocked & sigmask(p.signo) == 0)
-        .min_by_key(|(i, p)| (p.signo, *i))
-        .map(|(i, _)| i)?;
-    Some(st.pending.remove(pos))
+    let blocked = k.task.sig.blocked & !UNBLOCKABLE;
+    let take = |q: &mut Vec<SigInfo>| {
+        let pos = q
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| blocked & sigmask(p.signo) == 0)
+            .min_by_key(|(i, p)| (p.signo, *i))
+            .map(|(i, _)| i)?;
+        Some(q.remove(pos))
+    };
+    take(&mut k.task.sig.pending).or_else(|| take(&mut k.task.group.shared_pending))
 }
 
 /// Delivers pending signals on the way back to user mode (linux24.md §6.2): discards
@@ -526,8 +583,9 @@ fn deliver_signal(k: &mut Kernel) -> bool {
                 info.addr,
                 k.cpu.eip
             );
-            k.exit_status =
-                Some(crate::ExitStatus::Signaled { signo: sig, info, eip: k.cpu.eip, core: false });
+            // A fatal signal kills the whole process (today's do_group_exit).
+            let st = crate::ExitStatus::Signaled { signo: sig, info, eip: k.cpu.eip, core: false };
+            crate::exit::do_group_exit(k, st);
             return true;
         }
         if ka.handler == SIG_IGN {

@@ -1,13 +1,15 @@
-//! The process (`task_struct` in 2.4): identity, address space, files, signals,
-//! limits, fault counters, and what the scheduler keeps about it (state, saved CPU
-//! context; see [`crate::sched`]).
+//! The task (`task_struct` in 2.4): a thread of a process. Its identity, the objects
+//! it may share with other tasks (address space, files, filesystem context, signal
+//! handlers, thread group: see [`crate::share`]), its own signal mask and pending
+//! signals, limits, fault counters, and what the scheduler keeps about it (state,
+//! saved CPU context; see [`crate::sched`]).
 
-use std::os::fd::OwnedFd;
 use std::time::Instant;
 
 use crate::files::FdTable;
 use crate::mm::MmStruct;
 use crate::sched::{Context, TaskState};
+use crate::share::{ShareIds, ThreadGroup};
 use crate::signal::{SignalState, SIGCHLD};
 
 #[allow(dead_code)] // kept so the table is whole
@@ -65,7 +67,12 @@ pub struct FaultStats {
 }
 
 pub struct Task {
+    /// The task's own id (a thread id; `gettid`).
     pub pid: u32,
+    /// The thread group: the pid of its first thread (`getpid`). A process that never
+    /// made a thread has `tgid == pid`.
+    pub tgid: u32,
+    /// The parent process (a tgid): every thread of a process has the same parent.
     pub ppid: u32,
     /// Process group and session (setpgid/setsid; inherited across fork).
     pub pgid: u32,
@@ -76,9 +83,13 @@ pub struct Task {
     pub comm: String,
     /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
     pub exe: String,
+    /// Which shared objects the task uses; while it is current it holds them in `mm`,
+    /// `files`, `sig.actions` and `group` (empty otherwise, see [`crate::share`]).
+    pub ids: ShareIds,
     pub mm: MmStruct,
     pub files: FdTable,
     pub sig: SignalState,
+    pub group: ThreadGroup,
     pub rlim: [Rlimit; RLIM_NLIMITS],
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
@@ -96,17 +107,13 @@ pub struct Task {
     /// (`schedule_tail`), in its own address space and charged to it.
     pub set_child_tid: u32,
     pub robust_list: (u32, u32),
-    /// The umask. The host's umask is the current task's; the scheduler switches it.
-    pub umask: u32,
-    /// The signal sent to the parent at exit (clone's CSIGNAL; SIGCHLD for fork).
+    /// The signal sent to the parent at exit (clone's CSIGNAL; SIGCHLD for fork; -1
+    /// for a thread, which nobody waits for).
     pub exit_signal: i32,
     /// Running, sleeping (on what), or a zombie (with its exit status).
     pub state: TaskState,
     /// The user CPU context while the task is not current.
     pub ctx: Context,
-    /// The working directory while the task is not current (the host's working
-    /// directory is the current task's).
-    pub cwd: Option<OwnedFd>,
     /// Set once the process has exec'd or exited: releases a parent waiting in vfork
     /// (2.4's `mm_release` → `complete(vfork_done)`).
     pub vfork_done: bool,
@@ -117,12 +124,17 @@ pub struct Task {
     /// Absolute deadline of a timed wait (nanosleep, poll, select) that is being
     /// restarted after sleeping, so the restart does not start the time again.
     pub timeout: Option<Instant>,
+    /// The task was asleep and runs again to re-execute its system call (a futex
+    /// wait tells a timeout or a signal from a spurious wake-up by it).
+    pub woken: bool,
 }
 
 impl Task {
-    pub fn new(pid: u32, comm: &str, exe: &str) -> Self {
+    /// A task that is its own thread group, using the objects `ids`.
+    pub fn new(pid: u32, comm: &str, exe: &str, ids: ShareIds) -> Self {
         Self {
             pid,
+            tgid: pid,
             ppid: crate::exit::INIT_PPID,
             // The first process is started the way a non-interactive shell starts a
             // command: in its caller's process group and session, not a leader of
@@ -132,9 +144,11 @@ impl Task {
             did_exec: false,
             comm: comm.chars().take(15).collect(),
             exe: exe.to_string(),
+            ids,
             mm: MmStruct::default(),
             files: FdTable::with_stdio(),
             sig: SignalState::default(),
+            group: ThreadGroup::default(),
             rlim: default_rlimits(),
             thread: ThreadFault::default(),
             min_flt: 0,
@@ -145,14 +159,13 @@ impl Task {
             clear_child_tid: 0,
             set_child_tid: 0,
             robust_list: (0, 0),
-            umask: 0o022,
             exit_signal: SIGCHLD,
             state: TaskState::Running,
             ctx: Context::default(),
-            cwd: None,
             vfork_done: false,
             orig_eax: None,
             timeout: None,
+            woken: false,
         }
     }
 }

@@ -59,6 +59,7 @@ pub fn do_syscall(k: &mut Kernel, nr: u32, a: Args) -> Option<u32> {
     if k.task.state.is_running() {
         k.task.timeout = None;
     }
+    k.task.woken = false;
     let eax = to_eax(res);
     if log::log_enabled!(target: "kernel::syscall", log::Level::Debug) {
         log::debug!(target: "kernel::syscall", "{} = {}", format_call(nr, &a), format_result(res));
@@ -134,7 +135,11 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
     let r = match nr {
         NR_EXIT | NR_EXIT_GROUP => {
             log::debug!(target: "kernel::syscall", "{}", format_call(nr, &a));
-            p::sys_exit(k, a);
+            if nr == NR_EXIT {
+                p::sys_exit(k, a);
+            } else {
+                p::sys_exit_group(k, a);
+            }
             return None;
         }
         NR_FORK => p::sys_fork(k, a),
@@ -245,8 +250,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_GETDENTS64 => f::sys_getdents64(k, a),
         NR_GETTID => p::sys_gettid(k, a),
         NR_TKILL => s::sys_tkill(k, a),
-        NR_FUTEX => p::sys_futex(k, a, false),
-        NR_FUTEX_TIME64 => p::sys_futex(k, a, true),
+        NR_FUTEX => crate::futex::sys_futex(k, a, false),
+        NR_FUTEX_TIME64 => crate::futex::sys_futex(k, a, true),
         NR_SCHED_SETAFFINITY => p::sys_sched_setaffinity(k, a),
         NR_SCHED_GETAFFINITY => p::sys_sched_getaffinity(k, a),
         NR_SET_THREAD_AREA => p::sys_set_thread_area(k, a),

@@ -7,16 +7,21 @@ use growsdown_cpu::{Descriptor, SegReg, Segment};
 use crate::abi::process::{Rlimit as AbiRlimit, Rlimit64, Rusage, UserDesc as AbiUserDesc};
 use crate::abi::time::Timeval;
 use crate::abi::IntoBytes;
-use crate::errno::{host_errno, Errno, SysResult, EACCES, EAGAIN, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
-use crate::signal::{SigInfo, SIGKILL};
+use crate::errno::{host_errno, Errno, SysResult, EACCES, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
 use crate::syscall::Args;
 use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
 use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES};
 
-/// exit / exit_group: one thread, so both end the process with `status & 0xff`.
-/// The run loop then does the rest (`do_exit`, or the end of the machine for init).
+/// exit(status): the calling thread ends; the process ends with it if it was the
+/// last one. The run loop then does the rest (`do_exit`, or the end of the machine
+/// for init's last thread).
 pub fn sys_exit(k: &mut Kernel, a: Args) {
     k.exit_status = Some(ExitStatus::Exited(a[0] as i32 & 0xff));
+}
+
+/// exit_group(status): every thread of the process ends (`do_group_exit`).
+pub fn sys_exit_group(k: &mut Kernel, a: Args) {
+    crate::exit::do_group_exit(k, ExitStatus::Exited(a[0] as i32 & 0xff));
 }
 
 pub fn sys_fork(k: &mut Kernel, _a: Args) -> SysResult {
@@ -102,8 +107,9 @@ pub fn sys_execve(k: &mut Kernel, a: Args) -> SysResult {
     }
 }
 
+/// getpid(): the process, i.e. the thread group's id.
 pub fn sys_getpid(k: &mut Kernel, _a: Args) -> SysResult {
-    Ok(k.task.pid)
+    Ok(k.task.tgid)
 }
 
 pub fn sys_gettid(k: &mut Kernel, _a: Args) -> SysResult {
@@ -320,11 +326,10 @@ pub fn sys_getgroups16(k: &mut Kernel, a: Args) -> SysResult {
 
 /// umask(mask): kept in step with the host's umask, which applies to the files the
 /// guest creates.
-pub fn sys_umask(k: &mut Kernel, a: Args) -> SysResult {
+pub fn sys_umask(_k: &mut Kernel, a: Args) -> SysResult {
     let new = a[0] & 0o777;
     // SAFETY: umask cannot fail.
     let old = unsafe { libc::umask(new as libc::mode_t) };
-    k.task.umask = new;
     Ok(old)
 }
 
@@ -773,124 +778,6 @@ pub fn sys_sched_setaffinity(k: &mut Kernel, a: Args) -> SysResult {
         return Err(EINVAL);
     }
     Ok(0)
-}
-
-// ---------------------------------------------------------------------------------
-// futex
-
-const FUTEX_WAIT: u32 = 0;
-const FUTEX_WAKE: u32 = 1;
-const FUTEX_REQUEUE: u32 = 3;
-const FUTEX_CMP_REQUEUE: u32 = 4;
-const FUTEX_WAKE_OP: u32 = 5;
-const FUTEX_WAIT_BITSET: u32 = 9;
-const FUTEX_WAKE_BITSET: u32 = 10;
-const FUTEX_PRIVATE_FLAG: u32 = 128;
-const FUTEX_CLOCK_REALTIME: u32 = 256;
-
-/// futex(uaddr, op, val, timeout|val2, uaddr2, val3) for a single-threaded process.
-///
-/// There is never another thread to wait for or to wake: WAKE and REQUEUE wake 0,
-/// WAKE_OP still performs its operation on `*uaddr2`, and WAIT returns EAGAIN when
-/// `*uaddr != val`, else sleeps out its timeout and returns ETIMEDOUT. A WAIT with no
-/// timeout would block forever: with no other thread and no asynchronous signal
-/// source, nothing can end it, so the mini-kernel does what a user would do to
-/// the hung native process: it ends it with SIGKILL (logged as an error), instead of
-/// hanging the emulator or returning an error that glibc's lock loops would spin on.
-pub fn sys_futex(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
-    let (uaddr, op, val, utime, uaddr2, val3) = (a[0], a[1], a[2], a[3], a[4], a[5]);
-    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
-    if op & FUTEX_CLOCK_REALTIME != 0 && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT {
-        return Err(ENOSYS);
-    }
-    if uaddr & 3 != 0 {
-        return Err(EINVAL);
-    }
-    match cmd {
-        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            if cmd == FUTEX_WAIT_BITSET && val3 == 0 {
-                return Err(EINVAL);
-            }
-            let timeout = if utime != 0 { Some(super::time::read_timespec(k, utime, time64)?) } else { None };
-            let cur = k.get_user::<u32>(uaddr)?;
-            if cur != val {
-                return Err(EAGAIN);
-            }
-            match timeout {
-                Some(ts) => {
-                    // WAIT takes a relative CLOCK_MONOTONIC timeout; WAIT_BITSET an
-                    // absolute one on MONOTONIC or (with the flag) REALTIME.
-                    let (clock, flags) = if cmd == FUTEX_WAIT {
-                        (libc::CLOCK_MONOTONIC, 0)
-                    } else if op & FUTEX_CLOCK_REALTIME != 0 {
-                        (libc::CLOCK_REALTIME, libc::TIMER_ABSTIME)
-                    } else {
-                        (libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME)
-                    };
-                    super::time::host_sleep(clock, flags, ts)?;
-                    Err(libc::ETIMEDOUT)
-                }
-                None => {
-                    log::error!(
-                        target: "kernel::syscall",
-                        "futex wait on {uaddr:#x} with no other thread and no timeout: deadlock, killing the task"
-                    );
-                    let eip = k.cpu.eip;
-                    k.exit_status = Some(ExitStatus::Signaled {
-                        signo: SIGKILL,
-                        info: SigInfo::kernel(SIGKILL),
-                        eip,
-                        core: false,
-                    });
-                    Ok(0)
-                }
-            }
-        }
-        FUTEX_WAKE => Ok(0),
-        FUTEX_WAKE_BITSET => {
-            if val3 == 0 {
-                return Err(EINVAL);
-            }
-            Ok(0)
-        }
-        FUTEX_REQUEUE => Ok(0),
-        FUTEX_CMP_REQUEUE => {
-            if k.get_user::<u32>(uaddr)? != val3 {
-                return Err(EAGAIN);
-            }
-            Ok(0)
-        }
-        FUTEX_WAKE_OP => {
-            if uaddr2 & 3 != 0 {
-                return Err(EINVAL);
-            }
-            let encoded_op = (val3 >> 28) & 0xf;
-            let sext12 = |v: u32| ((v << 20) as i32 >> 20) as u32;
-            let mut oparg = sext12((val3 >> 12) & 0xfff);
-            if encoded_op & 8 != 0 {
-                if oparg > 31 {
-                    oparg &= 31;
-                }
-                oparg = 1u32 << oparg;
-            }
-            let old = k.get_user::<u32>(uaddr2)?;
-            let new = match encoded_op & 7 {
-                0 => oparg,
-                1 => old.wrapping_add(oparg),
-                2 => old | oparg,
-                3 => old & !oparg,
-                4 => old ^ oparg,
-                _ => return Err(ENOSYS),
-            };
-            k.put_user::<u32>(uaddr2, new)?;
-            let cmp = (val3 >> 24) & 0xf;
-            if cmp > 5 {
-                return Err(ENOSYS);
-            }
-            Ok(0)
-        }
-        _ => Err(ENOSYS),
-    }
 }
 
 const PR_SET_PDEATHSIG: u32 = 1;

@@ -7,7 +7,7 @@ use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND, ESRCH};
 use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::signal::{
-    do_sigaction, do_sigaltstack, read_stack_t, send_sig_info, send_sig_to, write_stack_t, SigAction,
+    do_sigaction, do_sigaltstack, group_send_sig_info, read_stack_t, send_sig_to, write_stack_t, SigAction,
     SigInfo, NSIG, SA_NODEFER, SA_RESETHAND, SI_TKILL, SI_USER, UNBLOCKABLE,
 };
 use crate::syscall::Args;
@@ -138,14 +138,14 @@ pub fn sys_rt_sigpending(k: &mut Kernel, a: Args) -> SysResult {
     if a[1] > SIGSET_SIZE {
         return Err(EINVAL);
     }
-    let p = k.task.sig.pending_mask() & k.task.sig.blocked;
+    let p = k.pending_mask() & k.task.sig.blocked;
     k.copy_to_user(a[0], &p.to_le_bytes()[..a[1] as usize]).map_err(|_| EFAULT)?;
     Ok(0)
 }
 
 /// sigpending(old_sigset_t *set)
 pub fn sys_sigpending(k: &mut Kernel, a: Args) -> SysResult {
-    let p = k.task.sig.pending_mask() & k.task.sig.blocked;
+    let p = k.pending_mask() & k.task.sig.blocked;
     k.put_user::<u32>(a[0], p as u32)?;
     Ok(0)
 }
@@ -171,27 +171,21 @@ fn valid_sig(sig: i32) -> Result<(), i32> {
     }
 }
 
-fn signal_self(k: &mut Kernel, sig: i32, code: i32) -> SysResult {
-    if sig != 0 {
-        let pid = k.task.pid;
-        send_sig_info(k, SigInfo::user(sig, code, pid));
-    }
-    Ok(0)
+/// The sender's pid in a signal's info: the process (tgid), as `si_pid` shows it.
+fn sender(k: &Kernel) -> u32 {
+    k.task.tgid
 }
 
-/// Sends `sig` from the current process to the guest process `pid` (0 = the
-/// permission probe, nothing is sent). False if there is no such process.
-fn signal_guest(k: &mut Kernel, pid: u32, sig: i32, code: i32) -> bool {
-    let me = k.task.pid;
-    if sig == 0 {
-        return k.find_task(pid).is_some();
-    }
-    send_sig_to(k, pid, SigInfo::user(sig, code, me))
+/// Whether `pid` names a process: a thread-group leader, or any thread of the
+/// group (Linux finds a process by any of its threads' ids, `find_task_by_vpid`).
+fn process_of(k: &Kernel, pid: u32) -> Option<u32> {
+    k.find_task(pid).map(|t| t.tgid)
 }
 
 /// kill(pid, sig) (today's `kill_something_info`), over the guest's processes only:
 ///
-/// * pid > 0: that guest process (a zombie accepts and drops it);
+/// * pid > 0: that guest process (a zombie accepts and drops it); the signal is
+///   process-directed: any of its threads that does not block it takes it;
 /// * pid 0, or -pgrp of the emulator's process group (every guest process is in it),
 ///   or -pid of a guest process: every guest process, the caller included;
 /// * pid -1: every guest process except the caller (ESRCH if there is none). Linux
@@ -203,15 +197,13 @@ fn signal_guest(k: &mut Kernel, pid: u32, sig: i32, code: i32) -> bool {
 pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     let (pid, sig) = (a[0] as i32, a[1] as i32);
     valid_sig(sig)?;
-    let me = k.task.pid;
+    let me = k.task.tgid;
+    let from = sender(k);
     if pid > 0 {
-        if k.find_task(pid as u32).is_none() {
-            return Err(ESRCH);
+        let tgid = process_of(k, pid as u32).ok_or(ESRCH)?;
+        if sig != 0 {
+            group_send_sig_info(k, tgid, SigInfo::user(sig, SI_USER, from));
         }
-        if pid as u32 == me {
-            return signal_self(k, sig, SI_USER);
-        }
-        signal_guest(k, pid as u32, sig, SI_USER);
         return Ok(0);
     }
     // kill_something_info: 0 is the caller's process group, -1 every process but
@@ -223,58 +215,54 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     };
     let targets: Vec<u32> = k
         .all_tasks()
-        .filter(|t| !t.state.is_zombie())
-        .filter(|t| pgrp.map_or(t.pid != me, |g| t.pgid == g))
-        .map(|t| t.pid)
+        .filter(|t| t.pid == t.tgid && !t.state.is_zombie() || t.pid != t.tgid && k.find_task(t.tgid).is_none())
+        .filter(|t| pgrp.map_or(t.tgid != me, |g| t.pgid == g))
+        .map(|t| t.tgid)
         .collect();
     if targets.is_empty() {
         return Err(ESRCH);
     }
-    for p in targets {
-        if p == me {
-            signal_self(k, sig, SI_USER)?;
-        } else {
-            signal_guest(k, p, sig, SI_USER);
+    if sig != 0 {
+        for p in targets {
+            group_send_sig_info(k, p, SigInfo::user(sig, SI_USER, from));
         }
     }
     Ok(0)
 }
 
-/// tkill(tid, sig): one thread per process, so the tid is a guest pid.
+/// Sends `sig` to thread `tid` with SI_TKILL, after `tkill`'s and `tgkill`'s checks:
+/// ESRCH if there is no such live thread (in process `tgid`, for tgkill).
+fn do_tkill(k: &mut Kernel, tgid: Option<u32>, tid: u32, sig: i32) -> SysResult {
+    let t = k.find_task(tid).filter(|t| !t.state.is_zombie()).ok_or(ESRCH)?;
+    if tgid.is_some_and(|g| g != t.tgid) {
+        return Err(ESRCH);
+    }
+    if sig != 0 {
+        let from = sender(k);
+        send_sig_to(k, tid, SigInfo::user(sig, SI_TKILL, from));
+    }
+    Ok(0)
+}
+
+/// tkill(tid, sig): a thread-directed signal.
 pub fn sys_tkill(k: &mut Kernel, a: Args) -> SysResult {
     let (tid, sig) = (a[0] as i32, a[1] as i32);
     if tid <= 0 {
         return Err(EINVAL);
     }
     valid_sig(sig)?;
-    if tid == k.task.pid as i32 {
-        return signal_self(k, sig, SI_TKILL);
-    }
-    if k.find_task(tid as u32).is_none_or(|t| t.state.is_zombie()) {
-        return Err(ESRCH);
-    }
-    signal_guest(k, tid as u32, sig, SI_TKILL);
-    Ok(0)
+    do_tkill(k, None, tid as u32, sig)
 }
 
-/// tgkill(tgid, tid, sig): how glibc's raise() and abort() signal themselves.
+/// tgkill(tgid, tid, sig): a thread-directed signal to thread `tid` of process
+/// `tgid` (pthread_kill, raise, abort).
 pub fn sys_tgkill(k: &mut Kernel, a: Args) -> SysResult {
     let (tgid, tid, sig) = (a[0] as i32, a[1] as i32, a[2] as i32);
     if tgid <= 0 || tid <= 0 {
         return Err(EINVAL);
     }
     valid_sig(sig)?;
-    if tgid != tid {
-        return Err(ESRCH);
-    }
-    if tid == k.task.pid as i32 {
-        return signal_self(k, sig, SI_TKILL);
-    }
-    if k.find_task(tid as u32).is_none_or(|t| t.state.is_zombie()) {
-        return Err(ESRCH);
-    }
-    signal_guest(k, tid as u32, sig, SI_TKILL);
-    Ok(0)
+    do_tkill(k, Some(tgid as u32), tid as u32, sig)
 }
 
 /// `sigsuspend` with the new mask `mask`: if a signal it lets through is pending,
@@ -284,7 +272,7 @@ pub fn sys_tgkill(k: &mut Kernel, a: Args) -> SysResult {
 /// mask comes back and the call is restarted: it sleeps again, as 2.4's loop does.
 fn do_sigsuspend(k: &mut Kernel, mask: u64) -> SysResult {
     let mask = mask & !UNBLOCKABLE;
-    if k.task.sig.has_deliverable(mask) {
+    if k.deliverable(&k.task, mask) {
         let st = &mut k.task.sig;
         st.saved_mask = Some(st.blocked);
         st.blocked = mask;

@@ -165,7 +165,7 @@ fn sched_sleep(k: &mut Kernel, d: Duration, rem: Option<(u32, bool)>) -> SysResu
     if now >= deadline {
         return Ok(0);
     }
-    if k.task.sig.signal_pending() {
+    if k.signal_pending() {
         if let Some((addr, time64)) = rem.filter(|r| r.0 != 0) {
             let left = deadline - now;
             let ts =
