@@ -64,6 +64,9 @@ build_one() {
     hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
+    threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
+        "${GLIBC[@]}" -pthread -o "$bin/$name" "$src/$name.c"
+        ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
     simd-float)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
@@ -150,7 +153,9 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
-     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget)
+     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget
+     threads-sync threads-tls threads-cancel threads-signals threads-robust
+     threads-many threads-exec futex-fork futex-timed threads-futex)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
