@@ -87,8 +87,9 @@ pub enum WaitOn {
     Child { pid: i32, options: u32 },
     /// nanosleep / clock_nanosleep: the host clock to reach the deadline.
     Timer(Instant),
-    /// pause / sigsuspend: a signal that `mask` does not block.
-    Signal { mask: u64 },
+    /// pause / sigsuspend / rt_sigtimedwait: a signal that `mask` does not block, or
+    /// the deadline.
+    Signal { mask: u64, deadline: Option<Instant> },
     /// A futex wait ([`crate::futex`]): a wake on `key` that meets `bitset`, or the
     /// deadline. `seq` orders the waiters; `pi` marks a FUTEX_LOCK_PI waiter.
     Futex { key: crate::futex::FutexKey, bitset: u32, deadline: Option<Instant>, seq: u64, pi: bool },
@@ -254,7 +255,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         TaskState::Interruptible(w) => w,
     };
     let mask = match w {
-        WaitOn::Signal { mask } => *mask,
+        WaitOn::Signal { mask, .. } => *mask,
         _ => t.sig.blocked,
     };
     if k.deliverable(t, mask) {
@@ -277,7 +278,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         }
         WaitOn::Timer(d) => past(*d),
         WaitOn::Futex { deadline, .. } => deadline.is_some_and(past),
-        WaitOn::Signal { .. } => false,
+        WaitOn::Signal { deadline, .. } => deadline.is_some_and(past),
     }
 }
 
@@ -336,7 +337,8 @@ fn wait_for_events(k: &Kernel) -> bool {
                 }
             }
             TaskState::Interruptible(WaitOn::Timer(d))
-            | TaskState::Interruptible(WaitOn::Futex { deadline: Some(d), .. }) => earliest(*d),
+            | TaskState::Interruptible(WaitOn::Futex { deadline: Some(d), .. })
+            | TaskState::Interruptible(WaitOn::Signal { deadline: Some(d), .. }) => earliest(*d),
             _ => {}
         }
     }

@@ -524,7 +524,13 @@ impl Kernel {
 /// (the oldest instance of it for real-time signals): from the thread's own queue
 /// first, then from its process's (today's `dequeue_signal`).
 fn dequeue_signal(k: &mut Kernel) -> Option<SigInfo> {
-    let blocked = k.task.sig.blocked & !UNBLOCKABLE;
+    let allowed = !(k.task.sig.blocked & !UNBLOCKABLE);
+    dequeue_from(k, allowed)
+}
+
+/// [`dequeue_signal`] of the signals in `set` only (rt_sigtimedwait).
+pub fn dequeue_from(k: &mut Kernel, set: u64) -> Option<SigInfo> {
+    let blocked = !set;
     let take = |q: &mut Vec<SigInfo>| {
         let pos = q
             .iter()

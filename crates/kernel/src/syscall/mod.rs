@@ -231,6 +231,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_RT_SIGACTION => s::sys_rt_sigaction(k, a),
         NR_RT_SIGPROCMASK => s::sys_rt_sigprocmask(k, a),
         NR_RT_SIGPENDING => s::sys_rt_sigpending(k, a),
+        NR_RT_SIGTIMEDWAIT => s::sys_rt_sigtimedwait(k, a, false),
+        NR_RT_SIGTIMEDWAIT_TIME64 => s::sys_rt_sigtimedwait(k, a, true),
         NR_PREAD64 => f::sys_pread64(k, a),
         NR_PWRITE64 => f::sys_pwrite64(k, a),
         NR_GETCWD => f::sys_getcwd(k, a),

@@ -4,7 +4,7 @@
 
 use crate::abi::signal::{sigset_from_words, sigset_words, KSigaction, OldSigaction};
 use crate::abi::{FromZeros, IntoBytes};
-use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND, ESRCH};
+use crate::errno::{SysResult, EAGAIN, EFAULT, EINTR, EINVAL, ERESTARTNOHAND, ERESTARTNOINTR, ESRCH};
 use crate::sched::{interruptible_sleep_on, WaitOn};
 use crate::signal::{
     do_sigaction, do_sigaltstack, group_send_sig_info, read_stack_t, send_sig_to, write_stack_t, SigAction,
@@ -278,7 +278,7 @@ fn do_sigsuspend(k: &mut Kernel, mask: u64) -> SysResult {
         st.blocked = mask;
         return Err(ERESTARTNOHAND);
     }
-    interruptible_sleep_on(k, WaitOn::Signal { mask });
+    interruptible_sleep_on(k, WaitOn::Signal { mask, deadline: None });
     Err(ERESTARTNOHAND)
 }
 
@@ -301,4 +301,52 @@ pub fn sys_sigsuspend(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_pause(k: &mut Kernel, _a: Args) -> SysResult {
     let mask = k.task.sig.blocked;
     do_sigsuspend(k, mask)
+}
+
+/// rt_sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec
+/// *timeout, sigsetsize) and its time64 form (today's `do_sigtimedwait`): takes a
+/// pending signal of `set` (SIGKILL and SIGSTOP taken out), the thread's own first,
+/// then the process's, and returns its number with its info; otherwise waits with
+/// `set` unblocked for one to arrive, until the timeout (EAGAIN; a zero timeout does
+/// not wait), or until another signal interrupts the wait (EINTR, and its handler
+/// runs).
+pub fn sys_rt_sigtimedwait(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    let (uset, uinfo, uts, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.copy_from_user(uset, &mut b).map_err(|_| EFAULT)?;
+    let set = u64::from_le_bytes(b) & !UNBLOCKABLE;
+    let deadline = if uts != 0 {
+        match k.task.timeout {
+            Some(d) => Some(d),
+            None => {
+                let ts = crate::syscall::time::read_timespec(k, uts, time64)?;
+                if ts.tv_sec < 0 || !(0..1_000_000_000).contains(&ts.tv_nsec) {
+                    return Err(EINVAL);
+                }
+                let d = std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+                Some(crate::sched::deadline_after(k, d))
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(info) = crate::signal::dequeue_from(k, set) {
+        if uinfo != 0 {
+            k.copy_to_user(uinfo, info.to_user().as_bytes()).map_err(|_| EFAULT)?;
+        }
+        return Ok(info.signo as u32);
+    }
+    if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        return Err(EAGAIN);
+    }
+    if k.task.woken || k.signal_pending() {
+        // Woken (or found) with another signal: EINTR, which no restart undoes.
+        return Err(EINTR);
+    }
+    let mask = k.task.sig.blocked & !set;
+    interruptible_sleep_on(k, WaitOn::Signal { mask, deadline });
+    Err(ERESTARTNOINTR)
 }
