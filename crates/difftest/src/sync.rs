@@ -58,10 +58,12 @@ pub enum Policy {
 
 /// Calls the reference must not really make: they would make its kernel write
 /// into the process behind the tracer's back (rseq updates its area on every
-/// preemption). The tracer turns them into an invalid call (-ENOSYS) on the
-/// reference before it runs, and growsdown gets the same -ENOSYS.
+/// preemption), or they would start what difftest cannot tell from its arguments in
+/// registers (clone3 keeps its flags in memory: both sides fall back to clone, whose
+/// flags [`unfollowable`] reads). The tracer turns them into an invalid call
+/// (-ENOSYS) on the reference before it runs, and growsdown gets the same -ENOSYS.
 pub fn denied(nr: u32) -> bool {
-    nr == nr::NR_RSEQ
+    nr == nr::NR_RSEQ || nr == nr::NR_CLONE3
 }
 
 /// Calls difftest does not let either side make, and why: lockstep ends (status
@@ -350,6 +352,7 @@ mod tests {
     #[test]
     fn rseq_is_refused() {
         assert!(denied(nr::NR_RSEQ));
+        assert!(denied(nr::NR_CLONE3));
         assert!(!denied(nr::NR_WRITE));
         assert!(known(nr::NR_RSEQ) && !known(9999));
     }

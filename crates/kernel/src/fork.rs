@@ -314,3 +314,74 @@ pub fn sys_clone(
 ) -> SysResult {
     do_fork(k, flags, newsp, parent_tid, child_tid, tls)
 }
+
+/// `CLONE_ARGS_SIZE_VER0`: the smallest `struct clone_args` clone3 accepts.
+const CLONE_ARGS_SIZE_VER0: u32 = 64;
+/// clone3's flags beyond the 32 clone takes: CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP.
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// clone3(struct clone_args *uargs, size_t size) (today's `copy_clone_args_from_user`
+/// and `clone3_args_valid`): a size below VER0 is EINVAL, above a page E2BIG; bytes
+/// past the structure the kernel knows must be zero (E2BIG); flags must leave
+/// CSIGNAL to `exit_signal`, which must be a signal number and is refused with
+/// CLONE_THREAD or CLONE_PARENT; `stack` and `stack_size` come together and the
+/// child's ESP is their sum (the stack grows down). `set_tid` (choosing the child's
+/// pid) needs a privilege the guest does not have in its namespace: EPERM as for an
+/// unprivileged caller; a cgroup is EINVAL here, there are none.
+pub fn sys_clone3(k: &mut Kernel, uargs: u32, size: u32) -> SysResult {
+    use crate::abi::process::CloneArgs;
+    use crate::abi::IntoBytes;
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(EINVAL);
+    }
+    if size > crate::PAGE_SIZE {
+        return Err(crate::errno::E2BIG);
+    }
+    let mut args = CloneArgs::default();
+    let known = (size as usize).min(std::mem::size_of::<CloneArgs>());
+    k.copy_from_user(uargs, &mut args.as_mut_bytes()[..known]).map_err(|_| crate::errno::EFAULT)?;
+    if size as usize > known {
+        let mut rest = vec![0u8; size as usize - known];
+        k.copy_from_user(uargs.wrapping_add(known as u32), &mut rest).map_err(|_| crate::errno::EFAULT)?;
+        if rest.iter().any(|&b| b != 0) {
+            return Err(crate::errno::E2BIG);
+        }
+    }
+    if args.set_tid_size > 0 || args.set_tid != 0 {
+        return Err(if args.set_tid_size > 32 { EINVAL } else { crate::errno::EPERM });
+    }
+    if args.exit_signal & !u64::from(CSIGNAL) != 0 || args.exit_signal > NSIG as u64 {
+        return Err(EINVAL);
+    }
+    if args.flags & (u64::from(CSIGNAL) | CLONE_INTO_CGROUP) != 0 || args.flags >> 32 & !(CLONE_CLEAR_SIGHAND >> 32) != 0 {
+        return Err(EINVAL);
+    }
+    let flags = args.flags as u32;
+    if flags & (CLONE_THREAD | CLONE_PARENT) != 0 && args.exit_signal != 0 {
+        return Err(EINVAL);
+    }
+    if (args.stack == 0) != (args.stack_size == 0) {
+        return Err(EINVAL);
+    }
+    let stack = args.stack.wrapping_add(args.stack_size);
+    if stack > u64::from(u32::MAX) || args.tls > u64::from(u32::MAX) {
+        return Err(EINVAL);
+    }
+    // CLONE_CLEAR_SIGHAND with CLONE_SIGHAND is EINVAL; alone it resets the child's
+    // handlers to SIG_DFL (ignored signals stay ignored).
+    let clear = args.flags & CLONE_CLEAR_SIGHAND != 0;
+    if clear && flags & CLONE_SIGHAND != 0 {
+        return Err(EINVAL);
+    }
+    let (ptid, ctid) = (args.parent_tid as u32, args.child_tid as u32);
+    let pid = do_fork(k, flags | args.exit_signal as u32, stack as u32, ptid, ctid, args.tls as u32)?;
+    if clear {
+        if let Some(actions) = k.tasks.get(&pid).map(|t| t.ids.sighand).and_then(|id| k.parked.sighand.get_mut(&id)) {
+            for a in actions.iter_mut().filter(|a| a.handler != crate::signal::SIG_IGN) {
+                *a = Default::default();
+            }
+        }
+    }
+    Ok(pid)
+}

@@ -78,3 +78,24 @@ pub struct MmapArgStruct {
     pub offset: u32,
 }
 const _: () = assert!(size_of::<MmapArgStruct>() == 24);
+
+/// `struct clone_args` of clone3 (linux/sched.h), every field a `__aligned_u64`:
+/// 64 bytes in its first version (`CLONE_ARGS_SIZE_VER0`), 80 with `set_tid` and
+/// `set_tid_size` (VER1), 88 with `cgroup` (VER2).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub pidfd: u64,
+    pub child_tid: u64,
+    pub parent_tid: u64,
+    pub exit_signal: u64,
+    pub stack: u64,
+    pub stack_size: u64,
+    pub tls: u64,
+    pub set_tid: u64,
+    pub set_tid_size: u64,
+    pub cgroup: u64,
+}
+const _: () = assert!(size_of::<CloneArgs>() == 88);
+const _: () = assert!(offset_of!(CloneArgs, stack) == 40 && offset_of!(CloneArgs, set_tid) == 64);

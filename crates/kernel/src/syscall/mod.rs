@@ -286,8 +286,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_STATX => f::sys_statx(k, a),
         // glibc registers rseq at start-up and copes with ENOSYS; not worth a warning.
         NR_RSEQ => Err(ENOSYS),
-        // glibc's posix_spawn tries clone3 first and falls back to clone on ENOSYS.
-        NR_CLONE3 => Err(ENOSYS),
+        NR_CLONE3 => crate::fork::sys_clone3(k, a[0], a[1]),
         NR_TRUNCATE64 => f::sys_truncate64(k, a),
         NR_SYMLINK => f::sys_symlink(k, a),
         NR_SYMLINKAT => f::sys_symlinkat(k, a),
