@@ -72,9 +72,12 @@ int main(int argc, char **argv) {
     printf("setpgid(b, me) back: %s\n", err(setpgid(b, me)));
     printf("setpgid(b, 12345) missing group: %s\n", err(setpgid(b, 12345)));
     /* kill(-a): only child a */
-    printf("kill(-a, SIGUSR1): %s\n", err(kill(-a, SIGUSR1)));
+    /* Printed after a has exited: a prints when the signal arrives, which may be
+     * before or after the parent would otherwise print. */
+    long ka = kill(-a, SIGUSR1);
     int st;
     waitpid(a, &st, 0);
+    printf("kill(-a, SIGUSR1): %s\n", err(ka));
     printf("a exited %d\n", WEXITSTATUS(st));
     /* kill(0): the caller's group, b and the caller */
     long k0 = kill(0, SIGUSR1);
