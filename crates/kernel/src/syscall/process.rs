@@ -128,7 +128,7 @@ pub fn sys_getpgrp(k: &mut Kernel, _a: Args) -> SysResult {
 }
 
 fn is_self(k: &Kernel, pid: u32) -> bool {
-    pid == 0 || pid == k.task.pid
+    pid == 0 || pid == k.task.pid || pid == k.task.tgid
 }
 
 /// The (pgid, sid) of pid 0 (the caller) or a guest process, zombies included (a
@@ -153,14 +153,24 @@ pub fn sys_getsid(k: &mut Kernel, a: Args) -> SysResult {
 /// setsid() (today's `ksys_setsid`): EPERM if a process group with the caller's
 /// pid exists (it leads one); else it leads a new session and group of its own.
 pub fn sys_setsid(k: &mut Kernel, _a: Args) -> SysResult {
-    let me = k.task.pid;
+    let me = k.task.tgid;
     let leads = k.all_tasks().any(|t| t.pgid == me);
     if leads {
         return Err(EPERM);
     }
-    k.task.pgid = me;
-    k.task.sid = me;
+    set_process_groups(k, me, me, Some(me));
     Ok(me)
+}
+
+/// Process group and session are the process's: every thread of `tgid` gets them.
+fn set_process_groups(k: &mut Kernel, tgid: u32, pgid: u32, sid: Option<u32>) {
+    let threads = std::iter::once(&mut k.task).chain(k.tasks.values_mut()).filter(|t| t.tgid == tgid);
+    for t in threads {
+        t.pgid = pgid;
+        if let Some(s) = sid {
+            t.sid = s;
+        }
+    }
 }
 
 /// setpgid(pid, pgid) (today's `sys_setpgid`), checked in its order: EINVAL for a
@@ -169,7 +179,7 @@ pub fn sys_setsid(k: &mut Kernel, _a: Args) -> SysResult {
 /// leader, and for a group that does not exist in the caller's session (other than
 /// the target's own pid).
 pub fn sys_setpgid(k: &mut Kernel, a: Args) -> SysResult {
-    let me = k.task.pid;
+    let me = k.task.tgid;
     let pid = if a[0] == 0 { me } else { a[0] };
     if (a[1] as i32) < 0 {
         return Err(EINVAL);
@@ -179,7 +189,7 @@ pub fn sys_setpgid(k: &mut Kernel, a: Args) -> SysResult {
         (k.task.sid, false)
     } else {
         match k.find_task(pid) {
-            Some(t) if t.ppid == me => (t.sid, t.did_exec),
+            Some(t) if t.ppid == me && t.pid == t.tgid => (t.sid, t.did_exec),
             _ => return Err(ESRCH),
         }
     };
@@ -201,11 +211,7 @@ pub fn sys_setpgid(k: &mut Kernel, a: Args) -> SysResult {
             return Err(EPERM);
         }
     }
-    if pid == me {
-        k.task.pgid = pgid;
-    } else if let Some(t) = k.tasks.get_mut(&pid) {
-        t.pgid = pgid;
-    }
+    set_process_groups(k, pid, pgid, None);
     Ok(0)
 }
 
@@ -616,7 +622,12 @@ fn do_prlimit(k: &mut Kernel, res: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         if r == RLIMIT_NOFILE && n.max > 1 << 20 {
             return Err(EPERM);
         }
+        // Limits are the process's (`signal->rlim`): every thread gets the new one.
         k.task.rlim[r] = n;
+        let tgid = k.task.tgid;
+        for t in k.tasks.values_mut().filter(|t| t.tgid == tgid) {
+            t.rlim[r] = n;
+        }
     }
     Ok(old)
 }

@@ -215,7 +215,9 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     };
     let targets: Vec<u32> = k
         .all_tasks()
-        .filter(|t| t.pid == t.tgid && !t.state.is_zombie() || t.pid != t.tgid && k.find_task(t.tgid).is_none())
+        .filter(|t| {
+            t.pid == t.tgid && !t.state.is_zombie() || t.pid != t.tgid && k.find_task(t.tgid).is_none()
+        })
         .filter(|t| pgrp.map_or(t.tgid != me, |g| t.pgid == g))
         .map(|t| t.tgid)
         .collect();
