@@ -112,12 +112,13 @@ fn scenario_12_cow_after_a_real_fork() {
     // The child, not yet run: X 0x045 (RW, A cleared), Y the zero page verbatim, Z
     // nothing; every present non-reserved page counted in its rss; counters 0.
     let c = &m.k.tasks[&child];
-    let cpte = |a| pgtable::get_pte(&m.k.cpu.mmu.phys, c.mm.pgd, a);
+    let cmm = m.k.mm_of(c).expect("the child's address space, parked until it runs");
+    let cpte = |a| pgtable::get_pte(&m.k.cpu.mmu.phys, cmm.pgd, a);
     assert_eq!(cpte(x), (xf << 12) | 0x045);
     assert_eq!(cpte(y), m.pte(y));
     assert_eq!(cpte(z), 0);
-    assert_eq!(c.mm.rss, parent_rss);
-    assert_eq!(c.mm.total_vm, parent_total);
+    assert_eq!(cmm.rss, parent_rss);
+    assert_eq!(cmm.total_vm, parent_total);
     assert_eq!((c.min_flt, c.maj_flt, c.cmin_flt, c.cmaj_flt), (0, 0, 0, 0));
     assert_eq!(c.ppid, INIT_PID);
     assert_eq!(c.ctx.regs[EAX], 0, "fork returns 0 in the child");
@@ -213,8 +214,9 @@ fn the_child_is_a_copy_of_the_task_with_fresh_counters() {
     assert_eq!((c.min_flt, c.maj_flt, c.cmin_flt, c.cmaj_flt), (0, 0, 0, 0));
     assert!(c.sig.pending.is_empty());
     assert_eq!(c.sig.blocked, 1 << 4);
-    assert_eq!(c.sig.action(SIGUSR1).handler, 1);
-    assert_eq!(c.files.count(), k.task.files.count());
+    assert_eq!(k.action_of(c, SIGUSR1).handler, 1);
+    assert_eq!(k.files_of(c).map(|f| f.count()), Some(k.task.files.count()));
+    assert_ne!(c.ids.mm, k.task.ids.mm, "an address space of its own");
     assert_eq!(c.rlim, k.task.rlim);
     assert_eq!(c.exit_signal, SIGCHLD);
     assert_eq!(k.task.stats.forks, 1);
@@ -243,10 +245,21 @@ fn clone_flags_tids_stack_and_refusals() {
     assert_eq!(peek32(&mut k, DATA + 4), pid, "CLONE_CHILD_SETTID: stored by the child");
     assert_eq!(k.task.min_flt, 1, "its COW fault is the child's");
     sched::switch_to(&mut k, INIT_PID);
-    // Threads and shared tables are refused; so is an exit signal past 64.
-    for bad in [0x100 | 17, 0x10900 | 17, 0x400 | 17, 0x200 | 17, 65] {
+    // copy_process's refusals: CLONE_THREAD without CLONE_SIGHAND, CLONE_SIGHAND
+    // without CLONE_VM, CLONE_NEWNS with CLONE_FS; an exit signal past 64; and the
+    // namespaces growsdown does not have (CLONE_NEWPID).
+    for bad in [0x10100 | 17, 0x800 | 17, 0x20200 | 17, 65, 0x2000_0000 | 17] {
         assert_eq!(sys(&mut k, NR_CLONE, &[bad, 0, 0, 0, 0]), -libc::EINVAL, "flags {bad:#x}");
     }
+    // A thread: same process, same address space and tables, exit signal -1.
+    let tid = sys(&mut k, NR_CLONE, &[THREAD_FLAGS, newsp, 0, 0, 0]) as u32;
+    let t = &k.tasks[&tid];
+    assert_eq!((t.tgid, t.ppid), (INIT_PID, k.task.ppid));
+    assert_eq!(
+        (t.ids.mm, t.ids.files, t.ids.sighand, t.ids.group),
+        (k.task.ids.mm, k.task.ids.files, k.task.ids.sighand, INIT_PID)
+    );
+    assert_eq!(t.exit_signal, -1);
     // RLIMIT_NPROC counts every process.
     k.task.rlim[growsdown_kernel::task::RLIMIT_NPROC].cur = 2;
     assert_eq!(sys(&mut k, NR_FORK, &[]), -libc::EAGAIN);
@@ -491,4 +504,106 @@ fn a_signal_to_a_sleeping_child_interrupts_its_read() {
     let mut k = process(&a.code);
     let st = k.run();
     assert_eq!(st, ExitStatus::Exited(SIGUSR1));
+}
+
+// ---------------------------------------------------------------------------------
+// Threads: clone with CLONE_VM | CLONE_THREAD, futexes, exit vs exit_group
+
+/// The flags of glibc's pthread_create, without the TLS and tid pointers.
+const THREAD_FLAGS: u32 = 0x0001_0f00; // CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+
+impl Asm {
+    /// clone(THREAD_FLAGS, stack): the new thread starts on `stack` with EAX = 0.
+    fn clone_thread(&mut self, stack: u32) -> &mut Self {
+        self.mov(3, THREAD_FLAGS).mov(1, stack).mov(2, 0).mov(6, 0).mov(7, 0).sys(NR_CLONE)
+    }
+    /// futex(addr, FUTEX_WAIT, val, timeout)
+    fn futex_wait(&mut self, addr: u32, val: u32, timeout: u32) -> &mut Self {
+        self.mov(3, addr).mov(1, 0).mov(2, val).mov(6, timeout).sys(NR_FUTEX)
+    }
+}
+
+#[test]
+fn threads_share_memory_and_the_process_lives_until_its_last_thread() {
+    // The thread stores 0x55 at DATA+8 and exits with 4; the main thread exits with
+    // 3 first. The process's status is its leader's (3), reported once the last
+    // thread is gone; the store was made in the one shared address space.
+    let mut a = Asm::default();
+    a.clone_thread(DATA + 0x800);
+    let j = a.jnz_fwd();
+    a.b(&[0xc7, 0x05]).b(&(DATA + 8).to_le_bytes()).b(&0x55u32.to_le_bytes());
+    a.mov(3, 4).exit_ebx();
+    a.patch_here(j);
+    a.mov(3, 3).exit_ebx();
+    let (mut k, st) = run_code(&a);
+    assert_eq!(st, ExitStatus::Exited(3));
+    assert_eq!(peek32(&mut k, DATA + 8), 0x55);
+}
+
+#[test]
+fn exit_group_from_a_thread_ends_every_thread() {
+    // The main thread loops forever; the thread calls exit_group(6).
+    let mut a = Asm::default();
+    a.clone_thread(DATA + 0x800);
+    let j = a.jnz_fwd();
+    a.mov(3, 6).sys(NR_EXIT_GROUP);
+    a.patch_here(j);
+    a.loop_forever();
+    let (k, st) = run_code(&a);
+    assert_eq!(st, ExitStatus::Exited(6));
+    assert!(k.tasks.is_empty(), "the other thread is gone with the machine");
+}
+
+#[test]
+fn threads_that_all_block_forever_end_in_a_deadlock() {
+    // Both threads wait on the futex word at DATA (0) with no timeout and nobody to
+    // wake them: the machine ends with init killed, as for processes.
+    let mut a = Asm::default();
+    a.clone_thread(DATA + 0x800);
+    a.futex_wait(DATA, 0, 0);
+    a.mov(3, 1).exit_ebx();
+    let (_, st) = run_code(&a);
+    assert!(matches!(st, ExitStatus::Signaled { signo: SIGKILL, .. }), "{st:?}");
+}
+
+#[test]
+fn a_timed_futex_wait_ends_at_its_deadline_while_another_thread_waits_forever() {
+    // The thread waits forever; the main thread waits 20 ms and exits with what the
+    // wait returned (-ETIMEDOUT), negated: 110.
+    let mut a = Asm::default();
+    a.clone_thread(DATA + 0x800);
+    let j = a.jnz_fwd();
+    a.futex_wait(DATA, 0, 0);
+    a.loop_forever();
+    a.patch_here(j);
+    // timespec {0, 20 ms} at DATA+0x10.
+    a.b(&[0xc7, 0x05]).b(&(DATA + 0x10).to_le_bytes()).b(&0u32.to_le_bytes());
+    a.b(&[0xc7, 0x05]).b(&(DATA + 0x14).to_le_bytes()).b(&20_000_000u32.to_le_bytes());
+    a.futex_wait(DATA, 0, DATA + 0x10);
+    a.b(&[0xf7, 0xd8]).ebx_eax().sys(NR_EXIT_GROUP); // neg eax; mov ebx, eax
+    let (_, st) = run_code(&a);
+    assert_eq!(st, ExitStatus::Exited(libc::ETIMEDOUT));
+}
+
+#[test]
+fn a_futex_wake_completes_the_waiters_call_with_zero() {
+    // The thread waits on DATA (0); the main thread wakes it (yielding until a wake
+    // finds it asleep), and the woken thread exits the process with 40 + what its
+    // wait returned.
+    let mut a = Asm::default();
+    a.clone_thread(DATA + 0x800);
+    let j = a.jnz_fwd();
+    a.futex_wait(DATA, 0, 0);
+    a.b(&[0x83, 0xc0, 40]).ebx_eax().sys(NR_EXIT_GROUP); // add eax, 40
+    a.patch_here(j);
+    // Let the thread run into its wait first: yield until FUTEX_WAKE wakes one.
+    let top = a.here();
+    a.sys(NR_SCHED_YIELD);
+    a.mov(3, DATA).mov(1, 1).mov(2, 1).sys(NR_FUTEX); // futex(DATA, WAKE, 1)
+    a.b(&[0x85, 0xc0, 0x74]); // test eax, eax; jz top
+    let back = top.wrapping_sub(a.here() + 1) as u8;
+    a.b(&[back]);
+    a.loop_forever();
+    let (_, st) = run_code(&a);
+    assert_eq!(st, ExitStatus::Exited(40));
 }
