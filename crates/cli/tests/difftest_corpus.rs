@@ -248,3 +248,27 @@ mod native_only {
 fn busybox() -> String {
     support::busybox().to_string_lossy().into_owned()
 }
+
+/// A program that starts a thread: lockstep ends cleanly before the clone (status
+/// 2, both sides equal so far) with a message that says why. glibc's pthread_create
+/// tries clone3 first, which difftest turns into ENOSYS on both sides.
+#[test]
+fn a_thread_stops_lockstep_with_a_clear_message() {
+    if !available("qemu") {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_growsdown"))
+        .args(["difftest", "--against", "qemu"])
+        .arg(image("threads-many"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("): threads are not followed"), "{err}");
+    assert!(
+        stdout.contains(" 0 divergences before stopping") || err.contains(" 0 divergences before stopping"),
+        "{stdout}\n{err}"
+    );
+}
