@@ -70,15 +70,35 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
     log::debug!(target: "kernel::sched", "pid {me} ({}) exits: {st:?}", k.task.comm);
     crate::futex::mm_release(k);
     let group_exit = k.task.group.group_exit;
+    let last = !k.live_threads(tgid).any(|t| t.pid != me);
+    let faults = if last {
+        // The process ends: what its parent reaps is its leader, with every thread's
+        // counts (and its exited threads' in the group).
+        let mut f = k.task.group.exited_faults;
+        for (s, n) in f.iter_mut().zip([k.task.min_flt, k.task.maj_flt, k.task.cmin_flt, k.task.cmaj_flt]) {
+            *s += n;
+        }
+        Some(f)
+    } else {
+        let me_task = std::mem::replace(&mut k.task.group, Default::default());
+        let mut g = me_task;
+        g.add_faults(&k.task);
+        k.task.group = g;
+        None
+    };
     crate::share::exit_shares(k);
     k.task.vfork_done = true;
     k.task.sig.pending.clear();
     k.task.orig_eax = None;
     k.task.timeout = None;
 
-    if k.live_threads(tgid).any(|t| t.pid != me) {
+    let Some(faults) = faults else {
         k.task.state = if me == tgid { TaskState::Zombie(group_exit.unwrap_or(st)) } else { TaskState::Dead };
         return;
+    };
+    let leader = if me == tgid { Some(&mut k.task) } else { k.tasks.get_mut(&tgid) };
+    if let Some(l) = leader {
+        [l.min_flt, l.maj_flt, l.cmin_flt, l.cmaj_flt] = faults;
     }
 
     // forget_original_parent: the process's children go to init, which is told about
@@ -156,6 +176,10 @@ pub fn zap_other_threads(k: &mut Kernel, st: Option<ExitStatus>) {
     let others: Vec<u32> = k.tasks.values().filter(|t| t.tgid == tgid && t.pid != me).map(|t| t.pid).collect();
     for pid in others {
         let Some(mut t) = k.tasks.remove(&pid) else { continue };
+        if !t.state.is_zombie() {
+            k.task.group.add_faults(&t);
+        }
+        crate::futex::exit_robust_list_of(k, &mut t);
         crate::share::release_shares(k, &mut t);
         log::debug!(target: "kernel::sched", "pid {pid} killed with its thread group");
         match st {

@@ -393,6 +393,23 @@ pub fn mm_release(k: &mut Kernel) {
 /// ends the walk.
 fn exit_robust_list(k: &mut Kernel) {
     let head = std::mem::take(&mut k.task.robust_list).0;
+    let tid = k.task.pid;
+    walk_robust_list(k, tid, head);
+}
+
+/// The robust list of thread `t`, killed with its process while another thread is
+/// current (`exit_group`, a fatal signal): walked in the current task's address
+/// space, which is `t`'s, as `t`'s own `do_exit` would have (a robust mutex in
+/// memory shared with another process is then marked owner-died for it).
+pub fn exit_robust_list_of(k: &mut Kernel, t: &mut crate::task::Task) {
+    let head = std::mem::take(&mut t.robust_list).0;
+    if t.ids.mm == k.task.ids.mm && t.ids.mm != 0 {
+        walk_robust_list(k, t.pid, head);
+    }
+}
+
+/// The walk of [`exit_robust_list`] for thread `tid`.
+fn walk_robust_list(k: &mut Kernel, tid: u32, head: u32) {
     if head == 0 {
         return;
     }
@@ -404,7 +421,7 @@ fn exit_robust_list(k: &mut Kernel) {
         while entry & !1 != head {
             let next = k.get_user::<u32>(entry & !1)?;
             if entry & !1 != pending & !1 {
-                handle_futex_death(k, (entry & !1).wrapping_add(offset), entry & 1 != 0, false)?;
+                handle_futex_death(k, tid, (entry & !1).wrapping_add(offset), entry & 1 != 0, false)?;
             }
             entry = next;
             limit -= 1;
@@ -413,12 +430,12 @@ fn exit_robust_list(k: &mut Kernel) {
             }
         }
         if pending & !1 != 0 {
-            handle_futex_death(k, (pending & !1).wrapping_add(offset), pending & 1 != 0, true)?;
+            handle_futex_death(k, tid, (pending & !1).wrapping_add(offset), pending & 1 != 0, true)?;
         }
         Ok(())
     };
     if walk(k).is_err() {
-        log::debug!(target: "kernel::futex", "pid {}: robust list at {head:#x} faulted", k.task.pid);
+        log::debug!(target: "kernel::futex", "pid {tid}: robust list at {head:#x} faulted");
     }
 }
 
@@ -427,11 +444,10 @@ fn exit_robust_list(k: &mut Kernel) {
 /// waiter retries its LOCK_PI and takes the lock with FUTEX_OWNER_DIED. A pending
 /// operation on an unowned word wakes a waiter too (the lock may have been released
 /// just before the death).
-fn handle_futex_death(k: &mut Kernel, uaddr: u32, pi: bool, pending_op: bool) -> Result<(), Errno> {
+fn handle_futex_death(k: &mut Kernel, me: u32, uaddr: u32, pi: bool, pending_op: bool) -> Result<(), Errno> {
     if uaddr & 3 != 0 {
         return Err(EFAULT);
     }
-    let me = k.task.pid;
     let word = k.get_user::<u32>(uaddr)?;
     let key = get_futex_key(k, uaddr, false);
     if pending_op && !pi && word == 0 {

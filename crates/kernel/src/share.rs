@@ -90,6 +90,19 @@ pub struct FsStruct {
 pub struct ThreadGroup {
     pub shared_pending: Vec<SigInfo>,
     pub group_exit: Option<ExitStatus>,
+    /// The fault counts of threads that have exited (`min_flt`, `maj_flt`, `cmin_flt`,
+    /// `cmaj_flt`), which today's `__exit_signal` adds into `signal_struct`: the
+    /// process's counts are its live threads' plus these.
+    pub exited_faults: [u64; 4],
+}
+
+impl ThreadGroup {
+    /// Adds an exiting thread's fault counts.
+    pub fn add_faults(&mut self, t: &Task) {
+        for (sum, n) in self.exited_faults.iter_mut().zip([t.min_flt, t.maj_flt, t.cmin_flt, t.cmaj_flt]) {
+            *sum += n;
+        }
+    }
 }
 
 /// The objects no current task uses, by id (thread groups by tgid).
@@ -229,6 +242,18 @@ impl Kernel {
         } else {
             self.parked.group.get_mut(&tgid)
         }
+    }
+
+    /// The fault counts of process `tgid` (`min_flt`, `maj_flt`, `cmin_flt`,
+    /// `cmaj_flt`): its live threads' and its exited threads'.
+    pub fn process_faults(&self, tgid: u32) -> [u64; 4] {
+        let mut sum = self.group(tgid).map_or([0; 4], |g| g.exited_faults);
+        for t in self.live_threads(tgid) {
+            for (s, n) in sum.iter_mut().zip([t.min_flt, t.maj_flt, t.cmin_flt, t.cmaj_flt]) {
+                *s += n;
+            }
+        }
+        sum
     }
 
     /// The threads of group `tgid` that have not exited, current included.

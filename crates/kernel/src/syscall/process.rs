@@ -705,33 +705,42 @@ fn host_rusage() -> libc::rusage {
 /// RUSAGE_CHILDREN reports the fault counts of the reaped children (`cmin_flt`,
 /// `cmaj_flt`) and zero times: the host cannot tell how much of the emulator's CPU
 /// time was a child's.
-pub fn rusage(k: &Kernel, children: bool) -> Rusage {
-    if children {
-        return Rusage {
-            ru_minflt: k.task.cmin_flt as i32,
-            ru_majflt: k.task.cmaj_flt as i32,
-            ..Rusage::default()
-        };
+pub fn rusage(k: &Kernel, who: Who) -> Rusage {
+    let [min, maj, cmin, cmaj] = k.process_faults(k.task.tgid);
+    if who == Who::Children {
+        return Rusage { ru_minflt: cmin as i32, ru_majflt: cmaj as i32, ..Rusage::default() };
     }
     let ru = host_rusage();
     let tv = |t: libc::timeval| Timeval { tv_sec: t.tv_sec as i32, tv_usec: t.tv_usec as i32 };
+    let (min, maj) = if who == Who::Thread { (k.task.min_flt, k.task.maj_flt) } else { (min, maj) };
     Rusage {
         ru_utime: tv(ru.ru_utime),
         ru_stime: tv(ru.ru_stime),
-        ru_minflt: k.task.min_flt as i32,
-        ru_majflt: k.task.maj_flt as i32,
+        ru_minflt: min as i32,
+        ru_majflt: maj as i32,
         ..Rusage::default()
     }
 }
 
+/// getrusage's `who`: RUSAGE_SELF (the process: every thread's counts, the exited
+/// ones' included), RUSAGE_THREAD (the caller's), RUSAGE_CHILDREN (the process's
+/// reaped children).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    SelfProcess,
+    Thread,
+    Children,
+}
+
 /// getrusage(who, struct rusage *)
 pub fn sys_getrusage(k: &mut Kernel, a: Args) -> SysResult {
-    let children = match a[0] as i32 {
-        0 | 1 => false,
-        -1 => true,
+    let who = match a[0] as i32 {
+        0 => Who::SelfProcess,
+        1 => Who::Thread,
+        -1 => Who::Children,
         _ => return Err(EINVAL),
     };
-    let ru = rusage(k, children);
+    let ru = rusage(k, who);
     k.copy_to_user(a[1], ru.as_bytes()).map_err(|_| EFAULT)?;
     Ok(0)
 }
