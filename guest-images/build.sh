@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
@@ -153,7 +153,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      zlib-demo sqlite-demo lua-demo cxx-demo cpubench procs x87-qemu
      membench fpbench faultbench trapflag segments simd-int ldt simd-mov simd-float
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
-     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget
+     simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget epoll
      threads-sync threads-tls threads-cancel threads-signals threads-robust
      threads-many threads-exec futex-fork futex-timed threads-futex)
 

@@ -12,11 +12,9 @@
 //!   with CLONE_VM | CLONE_THREAD, futexes, tgkill) on growsdown's kernel.
 //! * `netpoll` (time.After, context.WithTimeout, Sleep, Ticker, AfterFunc, runtime.GC
 //!   with live data, an os.Pipe) needs the Go runtime's network poller, which the
-//!   runtime initialises with epoll_create1 (then epoll_create) on its first timer or
-//!   pollable file. growsdown's kernel has no epoll yet (ENOSYS), so the runtime
-//!   stops with "fatal error: runtime: netpollinit failed" at the first timer: the
-//!   test pins that boundary. When epoll exists it must call
-//!   [`assert_runs_as_natively`] instead, like the other two.
+//!   runtime initialises with epoll_create1 on its first timer or pollable file and
+//!   then sleeps in epoll_wait with a timeout for its timers: the same checks as
+//!   the other two, on growsdown's epoll (crates/kernel/src/syscall/epoll.rs).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -106,28 +104,9 @@ fn go_goroutines_run_as_natively() {
 }
 
 #[test]
-fn go_netpoll_stops_at_epoll_create() {
+fn go_netpoll_runs_as_natively() {
     if !need("go", "golang-go") {
         return;
     }
-    let bin = build("netpoll");
-    let native = native(&bin);
-    let native_out = String::from_utf8_lossy(&native.stdout);
-    assert_eq!(native.status.code(), Some(0), "native run failed: {native:?}");
-    assert!(native_out.starts_with("netpoll: start\nselect: timeout after 5ms\n"), "{native_out}");
-    assert!(native_out.ends_with("goroutines back to the baseline: true\n"), "{native_out}");
-
-    let gd = growsdown(&bin);
-    let out = String::from_utf8_lossy(&gd.stdout);
-    let err = String::from_utf8_lossy(&gd.stderr);
-    // The first line is printed, then the first time.After starts a runtime timer,
-    // and the runtime's netpollinit finds neither epoll_create1 nor epoll_create.
-    assert_eq!(out, "netpoll: start\n", "stderr:\n{err}");
-    assert_eq!(
-        runtime_errors(&err),
-        ["runtime: epollcreate failed with 38", "fatal error: runtime: netpollinit failed"],
-        "{err}"
-    );
-    assert!(err.contains("runtime.netpollinit()") && err.contains("time.After("), "{err}");
-    assert_eq!(gd.status.code(), Some(2), "the Go runtime's exit status for a fatal error");
+    assert_runs_as_natively("netpoll", "goroutines back to the baseline: true");
 }

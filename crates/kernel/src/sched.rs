@@ -80,8 +80,10 @@ pub enum WaitOn {
     /// A host fd to become readable (POLLIN) or writable (POLLOUT): a pipe or
     /// terminal read or write (2.4's `pipe_wait`).
     Fd { fd: i32, events: i16 },
-    /// poll/select: any of these host fds, or the deadline (`None`: no timeout).
-    Poll { fds: Vec<(i32, i16)>, deadline: Option<Instant> },
+    /// poll/select/epoll_wait: any of these host fds, or the deadline (`None`: no
+    /// timeout). `sigmask`: the temporary signal mask of epoll_pwait, in force
+    /// while it sleeps (`None`: the task's own).
+    Poll { fds: Vec<(i32, i16)>, deadline: Option<Instant>, sigmask: Option<u64> },
     /// wait4: a child matching `pid` (wait4's pid argument) and `options` to become a
     /// zombie, or the last such child to go away.
     Child { pid: i32, options: u32 },
@@ -255,7 +257,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         TaskState::Interruptible(w) => w,
     };
     let mask = match w {
-        WaitOn::Signal { mask, .. } => *mask,
+        WaitOn::Signal { mask, .. } | WaitOn::Poll { sigmask: Some(mask), .. } => *mask,
         _ => t.sig.blocked,
     };
     if k.deliverable(t, mask) {
@@ -264,7 +266,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
     let mut past = |d: Instant| *now.get_or_insert_with(Instant::now) >= d;
     match w {
         WaitOn::Fd { fd, events } => host_ready(*fd, *events),
-        WaitOn::Poll { fds, deadline } => {
+        WaitOn::Poll { fds, deadline, .. } => {
             deadline.is_some_and(&mut past) || {
                 let mut p: Vec<libc::pollfd> =
                     fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
@@ -330,7 +332,7 @@ fn wait_for_events(k: &Kernel) -> bool {
             TaskState::Interruptible(WaitOn::Fd { fd, events }) => {
                 fds.push(libc::pollfd { fd: *fd, events: *events, revents: 0 })
             }
-            TaskState::Interruptible(WaitOn::Poll { fds: f, deadline: d }) => {
+            TaskState::Interruptible(WaitOn::Poll { fds: f, deadline: d, .. }) => {
                 fds.extend(f.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }));
                 if let Some(d) = d {
                     earliest(*d);

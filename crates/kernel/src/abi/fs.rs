@@ -1,6 +1,6 @@
 //! File-system structures of the i386 syscall ABI (asm-i386/stat.h, statfs.h,
 //! fcntl.h, linux/stat.h, linux/dirent.h, linux/uio.h, linux/poll.h,
-//! asm-i386/termbits.h, asm-i386/termios.h).
+//! linux/eventpoll.h, asm-i386/termbits.h, asm-i386/termios.h).
 
 use core::mem::{offset_of, size_of};
 
@@ -191,6 +191,18 @@ pub struct Pollfd {
     pub revents: i16,
 }
 const _: () = assert!(size_of::<Pollfd>() == 8);
+
+/// `struct epoll_event` (linux/eventpoll.h): `__attribute__((packed))` on x86, so
+/// the 64-bit `data` follows `events` at offset 4 on i386 and on the x86-64 host
+/// alike.
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct EpollEvent {
+    pub events: u32,
+    pub data: u64,
+}
+const _: () = assert!(size_of::<EpollEvent>() == 12);
+const _: () = assert!(offset_of!(EpollEvent, data) == 4);
 
 /// `NCCS` of the kernel's `struct termios` (asm-i386/termbits.h).
 pub const NCCS: usize = 19;

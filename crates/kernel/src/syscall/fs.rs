@@ -101,7 +101,7 @@ const FIOCLEX: u32 = 0x5451;
 // ---------------------------------------------------------------------------------
 // Helpers
 
-fn ok_int(r: libc::c_int) -> Result<u32, Errno> {
+pub(super) fn ok_int(r: libc::c_int) -> Result<u32, Errno> {
     if r < 0 {
         Err(host_errno())
     } else {
@@ -244,7 +244,7 @@ fn is_regular(host: i32) -> bool {
 }
 
 /// Installs a new host fd as the lowest free guest fd >= `min`; closes it on EMFILE.
-fn install_new(k: &mut Kernel, min: u32, file: OpenFile) -> SysResult {
+pub(super) fn install_new(k: &mut Kernel, min: u32, file: OpenFile) -> SysResult {
     let host = file.host_fd;
     let limit = nofile(k);
     k.task.files.alloc(min, file, limit).inspect_err(|_| {
@@ -1079,7 +1079,7 @@ fn sleep_polling(
         return None;
     }
     let fds = hfds.iter().filter(|p| p.fd >= 0).map(|p| (p.fd, p.events)).collect();
-    Some(sleep_on(k, WaitOn::Poll { fds, deadline }, ERESTARTNOHAND))
+    Some(sleep_on(k, WaitOn::Poll { fds, deadline, sigmask: None }, ERESTARTNOHAND))
 }
 
 // ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 //! Every call is logged at debug level on target `kernel::syscall` as an strace-like
 //! line; a number with no implementation gets -ENOSYS and one warning per number.
 
+pub mod epoll;
 pub mod fs;
 pub mod info;
 pub mod nr;
@@ -227,6 +228,12 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_PPOLL => f::sys_ppoll(k, a, false),
         NR_PPOLL_TIME64 => f::sys_ppoll(k, a, true),
         NR_SELECT => f::sys_old_select(k, a),
+        NR_EPOLL_CREATE => self::epoll::sys_epoll_create(k, a),
+        NR_EPOLL_CREATE1 => self::epoll::sys_epoll_create1(k, a),
+        NR_EPOLL_CTL => self::epoll::sys_epoll_ctl(k, a),
+        NR_EPOLL_WAIT => self::epoll::sys_epoll_wait(k, a),
+        NR_EPOLL_PWAIT => self::epoll::sys_epoll_pwait(k, a),
+        NR_EPOLL_PWAIT2 => self::epoll::sys_epoll_pwait2(k, a),
         NR_RT_SIGRETURN => return Some(Ok(crate::signal::sys_rt_sigreturn(k))),
         NR_RT_SIGACTION => s::sys_rt_sigaction(k, a),
         NR_RT_SIGPROCMASK => s::sys_rt_sigprocmask(k, a),

@@ -17,7 +17,7 @@ const SIG_BLOCK: u32 = 0;
 const SIG_UNBLOCK: u32 = 1;
 const SIG_SETMASK: u32 = 2;
 /// `sizeof(sigset_t)` the kernel accepts.
-const SIGSET_SIZE: u32 = 8;
+pub(super) const SIGSET_SIZE: u32 = 8;
 
 /// rt_sigaction(sig, const struct sigaction *act, struct sigaction *oact, sigsetsize)
 /// with the i386 kernel layout: handler, flags, restorer, mask (8 bytes).
