@@ -76,7 +76,7 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
         seq: k.fault_seq,
         pid: k.task.tgid,
         tid: k.task.pid,
-        // The faulting process's own count: instructions it retired before this one.
+        // The faulting thread's own count: instructions it retired before this one.
         icount: k.task_icount(),
         machine_icount: k.cpu.icount,
         eip: k.cpu.eip,
