@@ -88,6 +88,11 @@ build_one() {
         # under test, in the order the source shows.
         "${GLIBC[@]}" -fno-stack-clash-protection -fno-stack-protector -o "$bin/$name" "$src/$name.c"
         ;;
+    thread-stacks)
+        # A thread program that grows stacks like stackgrow: the same flags, so each
+        # page is touched by the code under test.
+        "${GLIBC[@]}" -pthread -fno-stack-clash-protection -fno-stack-protector -o "$bin/$name" "$src/$name.c"
+        ;;
     hello-musl)
         local m
         m=$(musl_prefix)
@@ -155,7 +160,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
      simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget epoll
      threads-sync threads-tls threads-cancel threads-signals threads-robust
-     threads-many threads-exec futex-fork futex-timed threads-futex)
+     threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -72,7 +72,7 @@ fn jsonl_follows_the_documented_schema() {
     for (i, ev) in events.iter().enumerate() {
         assert_eq!(ev["type"], "fault");
         assert_eq!(ev["seq"].as_u64(), Some(i as u64 + 1), "seq runs 1, 2, 3 ...");
-        for f in ["pid", "icount", "error_code", "min_flt", "maj_flt"] {
+        for f in ["pid", "tid", "icount", "error_code", "min_flt", "maj_flt"] {
             assert!(ev[f].is_u64(), "{f} is a number in {ev}");
         }
         for f in ["eip", "cr2", "esp"] {
@@ -322,4 +322,136 @@ fn trace_file_is_the_stderr_trace_record_for_record() {
             }
         }
     }
+}
+
+/// Two stacks in one process (docs/walkthrough.md, section 7): the main thread's
+/// faults below its initial stack grow the GROWSDOWN VMA through expand_stack; the
+/// second thread's stack is an mmap'd VMA without VM_GROWSDOWN, so its faults there
+/// are do_anonymous_page alone. Every event names the process in `pid` and the
+/// thread in `tid`, and each thread's `min_flt` is its own.
+#[test]
+fn thread_stacks_main_expands_the_other_thread_only_faults_in() {
+    let (events, summary, out) = jsonl("thread-stacks", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let pid = events[0]["pid"].as_u64().unwrap();
+    assert!(events.iter().all(|e| e["pid"].as_u64() == Some(pid)), "one process");
+    for e in &events {
+        assert!(e["tid"].is_u64(), "tid in every record: {e}");
+    }
+
+    // The main thread: the stack VMA it starts with (after exec) is the vm_start of
+    // its first expand_stack; everything below that it faults on grows the stack.
+    let main: Vec<&Value> = events.iter().filter(|e| e["tid"] == e["pid"]).collect();
+    let first = main.iter().find(|e| fns(e).contains(&"expand_stack".to_string())).unwrap();
+    let initial_start = hex(&step(first, "expand_stack")["old_start"]);
+    let below: Vec<&&Value> =
+        main.iter().filter(|e| e["vma"]["growsdown"] == true && hex(&e["cr2"]) < initial_start).collect();
+    assert!(below.len() >= 65, "the main thread grew its stack 65 pages: {} faults", below.len());
+    for e in &below {
+        assert!(fns(e).contains(&"expand_stack".to_string()), "main thread below its stack: {e}");
+        assert_eq!(e["result"], "minor");
+    }
+
+    // The other thread: the faults on its own stack (the VMA that holds its ESP).
+    let others: Vec<&Value> = events.iter().filter(|e| e["tid"] != e["pid"]).collect();
+    let tid = others.first().expect("faults of a second thread")["tid"].clone();
+    assert!(others.iter().all(|e| e["tid"] == tid), "one other thread");
+    let on_stack: Vec<&&Value> = others
+        .iter()
+        .filter(|e| {
+            let v = &e["vma"];
+            !v.is_null() && (hex(&v["start"])..hex(&v["end"])).contains(&hex(&e["esp"]))
+        })
+        .collect();
+    assert_eq!(on_stack.len(), 33, "the thread touched 33 pages of its stack");
+    for e in &on_stack {
+        let f = fns(e);
+        assert!(!f.contains(&"expand_stack".to_string()) && !f.contains(&"esp_check".to_string()), "{e}");
+        assert_eq!(f.last().map(String::as_str), Some("do_anonymous_page"), "{e}");
+        assert_eq!(step(e, "do_anonymous_page")["zero_page"], false);
+        assert_eq!(e["vma"]["growsdown"], false, "a thread stack has no VM_GROWSDOWN: {e}");
+        assert_eq!(e["vma"]["flags"], "rw-p");
+        assert_eq!(e["result"], "minor");
+    }
+    // Each thread's counters are its own: the other thread's start from its first fault.
+    let counts: Vec<u64> = others.iter().map(|e| e["min_flt"].as_u64().unwrap()).collect();
+    assert!(counts[0] <= 1 && counts.windows(2).all(|w| w[1] >= w[0]), "{counts:?}");
+    assert!(
+        stdout.contains("thread: touched 33 pages of its mmap'd stack, minflt+=33 majflt+=0"),
+        "{stdout}"
+    );
+    assert_eq!(summary["faults"].as_u64(), Some(events.len() as u64));
+}
+
+/// --stats: the process's counts are the sums over its threads, and a process of
+/// several threads gets a line per thread; a single-threaded one does not.
+#[test]
+fn stats_name_each_thread_and_sum_them() {
+    let (events, _, _) = jsonl("thread-stacks", &[]);
+    let p = image("thread-stacks");
+    let out = growsdown(&["run", "--stats", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let s = String::from_utf8_lossy(&out.stderr);
+    let total = |name: &str| -> u64 {
+        let line = s.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no '{name}' in {s}"));
+        line.split_whitespace().find_map(|w| w.parse().ok()).unwrap()
+    };
+    let threads: Vec<(u64, u64, u64)> = s
+        .lines()
+        .filter_map(|l| l.strip_prefix("growsdown:   tid "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[0].parse().unwrap(), w[1].parse().unwrap(), w[3].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(threads.len(), 2, "{s}");
+    assert_eq!(total("threads that faulted"), 2);
+    let minor = events.iter().filter(|e| e["result"] == "minor").count() as u64;
+    let major = events.iter().filter(|e| e["result"] == "major").count() as u64;
+    assert_eq!((total("minor faults"), total("major faults")), (minor, major), "{s}");
+    assert_eq!(threads.iter().map(|t| t.1).sum::<u64>(), minor, "{s}");
+    assert_eq!(threads.iter().map(|t| t.2).sum::<u64>(), major, "{s}");
+    for &(tid, min, maj) in &threads {
+        let of = |r: &str| events.iter().filter(|e| e["tid"] == tid && e["result"] == r).count() as u64;
+        assert_eq!((min, maj), (of("minor"), of("major")), "tid {tid}: {s}");
+    }
+
+    let p = image("stackgrow");
+    let out = growsdown(&["run", "--stats", p.to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stderr);
+    assert!(!s.contains("threads that faulted") && !s.contains(" tid "), "{s}");
+}
+
+/// The text format names the thread only where it is not the process's first, and
+/// the SVG gives the second thread's stack a band of its own, labelled with its tid,
+/// with that thread's faults ringed.
+#[test]
+fn text_and_svg_tell_the_threads_apart() {
+    let (events, _, _) = jsonl("thread-stacks", &[]);
+    let others = events.iter().filter(|e| e["tid"] != e["pid"]).count();
+    let tid = events.iter().find(|e| e["tid"] != e["pid"]).unwrap()["tid"].as_u64().unwrap();
+    let svg = scratch("thread-stacks.svg");
+    let p = image("thread-stacks");
+    let out = growsdown(&["trace", "--svg", svg.to_str().unwrap(), p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    let heads: Vec<&str> = text.lines().filter(|l| l.starts_with("fault #")).collect();
+    assert_eq!(heads.len(), events.len());
+    assert_eq!(heads.iter().filter(|l| l.contains(&format!("  tid {tid}  "))).count(), others);
+    assert_eq!(heads.iter().filter(|l| l.contains(" tid ")).count(), others, "no tid for the first thread");
+
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let marks: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("fault"))
+        .collect();
+    assert_eq!(marks.len(), events.len());
+    let tid_s = tid.to_string();
+    assert_eq!(marks.iter().filter(|n| n.attribute("data-tid") == Some(tid_s.as_str())).count(), others);
+    let labels: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(labels.contains(&"thread stack") && labels.contains(&"stack"), "{labels:?}");
+    assert!(labels.contains(&format!("tid {tid}").as_str()), "{labels:?}");
+    assert!(labels.iter().any(|l| l.ends_with("rw-p, no VM_GROWSDOWN")), "{labels:?}");
 }

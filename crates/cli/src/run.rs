@@ -16,8 +16,9 @@ use crate::stderr::report;
 #[derive(Args)]
 pub struct GuestArgs {
     /// Print counters to stderr at exit: instructions (all processes), then the first
-    /// process's minor/major/COW faults, stack expansions and peak resident pages,
-    /// its reaped children's faults; the TLB's hits, misses and flushes, decoded
+    /// process's minor/major/COW faults, stack expansions and peak resident pages
+    /// (summed over its threads, then each thread's own if it had several), its
+    /// reaped children's faults; the TLB's hits, misses and flushes, decoded
     /// blocks built, reused and dropped by code writes; and MIPS.
     #[arg(long)]
     pub stats: bool,
@@ -135,6 +136,25 @@ fn print_stats(k: &Machine) {
     );
     report!("growsdown: stack expansions      {}", t.stack_expansions);
     report!("growsdown: peak resident pages   {}", t.peak_rss);
+    let threads = k.thread_stats();
+    if threads.len() > 1 {
+        // The lines above are the process's, summed over its threads as today's
+        // /proc/PID/stat sums them; 2.4 charges each fault to the thread that took it.
+        report!("growsdown: threads that faulted  {}", threads.len());
+        for th in &threads {
+            let c = &th.counts;
+            report!(
+                "growsdown:   tid {:<10}      {} minor, {} major, {} COW ({} copies, {} reuses), {} stack expansions",
+                th.tid,
+                c.min_flt,
+                c.maj_flt,
+                c.cow_copies + c.cow_reuses,
+                c.cow_copies,
+                c.cow_reuses,
+                c.stack_expansions
+            );
+        }
+    }
     if t.forks > 0 {
         // The counters above are the first process's own (docs/linux24.md §3.8);
         // its reaped children's are its cmin_flt / cmaj_flt.

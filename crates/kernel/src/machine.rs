@@ -20,7 +20,8 @@ use crate::mm::vma::Backing;
 pub use crate::mm::vma::{vm_perms, VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE};
 use crate::run::{Config, ExitStatus, Kernel, Stepped};
 use crate::signal::{self, AltStack, SigInfo};
-use crate::trace::FaultObserver;
+pub use crate::trace::ThreadCounts;
+use crate::trace::{FaultCounts, FaultObserver};
 
 /// A running emulated machine: one CPU, guest memory, growsdown's kernel.
 pub struct Machine {
@@ -73,6 +74,8 @@ pub struct Layout {
 pub struct Stats {
     /// Instructions the machine retired, all processes together.
     pub icount: u64,
+    /// The fault counters are the process's: the sums over its threads, those that
+    /// have exited too ([`Machine::thread_stats`] has each thread's).
     pub min_flt: u64,
     pub maj_flt: u64,
     pub cow_copies: u64,
@@ -208,14 +211,20 @@ impl Machine {
     /// The running process's counters.
     pub fn stats(&self) -> Stats {
         let t = &self.k.task;
+        let mut sum = FaultCounts::default();
+        let mut peak_rss = t.stats.peak_rss;
+        for th in self.thread_stats() {
+            sum.add(&th.counts);
+            peak_rss = peak_rss.max(th.peak_rss);
+        }
         Stats {
             icount: self.k.cpu.icount,
-            min_flt: t.min_flt,
-            maj_flt: t.maj_flt,
-            cow_copies: t.stats.cow_copies,
-            cow_reuses: t.stats.cow_reuses,
-            stack_expansions: t.stats.stack_expansions,
-            peak_rss: t.stats.peak_rss,
+            min_flt: sum.min_flt,
+            maj_flt: sum.maj_flt,
+            cow_copies: sum.cow_copies,
+            cow_reuses: sum.cow_reuses,
+            stack_expansions: sum.stack_expansions,
+            peak_rss,
             forks: t.stats.forks,
             cmin_flt: t.cmin_flt,
             cmaj_flt: t.cmaj_flt,
@@ -229,6 +238,12 @@ impl Machine {
             blocks_linked: self.k.cpu.blocks_linked,
             blocks_invalidated: self.k.cpu.blocks_invalidated,
         }
+    }
+
+    /// The fault counts of each thread of the running process that took a fault
+    /// (exited ones too), in order of their first; their sums are [`Stats`]'.
+    pub fn thread_stats(&self) -> Vec<ThreadCounts> {
+        self.k.thread_faults.threads_of(self.k.task.tgid).copied().collect()
     }
 
     /// The signals pending for the running process, bit `sig - 1` each.

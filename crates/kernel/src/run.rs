@@ -98,6 +98,8 @@ pub struct Kernel {
     /// fault allocates nothing.
     pub fault_path: Vec<crate::trace::Step>,
     pub fault_seq: u64,
+    /// Every thread's fault counts, which outlive the thread (`--stats`).
+    pub thread_faults: crate::trace::ThreadFaults,
     pub exit_status: Option<ExitStatus>,
     pub started: Instant,
     /// A placement hook for the next mapping without MAP_FIXED: when set and the
@@ -139,6 +141,7 @@ impl Kernel {
             observer: None,
             fault_path: Vec::new(),
             fault_seq: 0,
+            thread_faults: Default::default(),
             exit_status: None,
             started: Instant::now(),
             mmap_next: None,

@@ -7,6 +7,9 @@
 
 use growsdown_cpu::Cpu;
 
+use crate::task::Task;
+use crate::Kernel;
+
 /// One decision on the fault path. Copy, so that a tracer copies a path in one go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -93,8 +96,16 @@ pub enum FaultResult {
 #[derive(Clone, Debug)]
 pub struct FaultEvent {
     pub seq: u64,
+    /// The process (the task's `tgid`, what `getpid` returns).
     pub pid: u32,
+    /// The thread (the task's own `pid`, what `gettid` returns); `pid` in a process
+    /// that never made a thread.
+    pub tid: u32,
+    /// Instructions the faulting task (thread) retired before the faulting one.
     pub icount: u64,
+    /// Instructions the whole machine retired before it, every task's: a clock
+    /// common to all threads and processes (the SVG's time axis).
+    pub machine_icount: u64,
     pub eip: u32,
     pub esp: u32,
     pub cr2: u32,
@@ -105,8 +116,129 @@ pub struct FaultEvent {
     pub vma: Option<(u32, u32, u32)>,
     pub path: Vec<Step>,
     pub result: FaultResult,
+    /// The faulting thread's own counters after the fault (in 2.4 every thread is
+    /// a task with its own; a process's are the sum, see [`ThreadFaults`]).
     pub min_flt: u64,
     pub maj_flt: u64,
+}
+
+/// What a task's faults have been charged with: 2.4's `min_flt` / `maj_flt` and
+/// the counters growsdown adds ([`crate::task::FaultStats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultCounts {
+    pub min_flt: u64,
+    pub maj_flt: u64,
+    pub cow_copies: u64,
+    pub cow_reuses: u64,
+    pub stack_expansions: u64,
+}
+
+impl FaultCounts {
+    fn of(t: &Task) -> Self {
+        FaultCounts {
+            min_flt: t.min_flt,
+            maj_flt: t.maj_flt,
+            cow_copies: t.stats.cow_copies,
+            cow_reuses: t.stats.cow_reuses,
+            stack_expansions: t.stats.stack_expansions,
+        }
+    }
+
+    pub fn add(&mut self, o: &FaultCounts) {
+        self.min_flt += o.min_flt;
+        self.maj_flt += o.maj_flt;
+        self.cow_copies += o.cow_copies;
+        self.cow_reuses += o.cow_reuses;
+        self.stack_expansions += o.stack_expansions;
+    }
+
+    /// `after - before`, counter by counter.
+    fn since(after: &FaultCounts, before: &FaultCounts) -> Self {
+        FaultCounts {
+            min_flt: after.min_flt.wrapping_sub(before.min_flt),
+            maj_flt: after.maj_flt.wrapping_sub(before.maj_flt),
+            cow_copies: after.cow_copies.wrapping_sub(before.cow_copies),
+            cow_reuses: after.cow_reuses.wrapping_sub(before.cow_reuses),
+            stack_expansions: after.stack_expansions.wrapping_sub(before.stack_expansions),
+        }
+    }
+}
+
+/// One thread's share of [`ThreadFaults`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadCounts {
+    pub tgid: u32,
+    pub tid: u32,
+    pub counts: FaultCounts,
+    /// The most resident pages the thread saw its address space hold at a fault.
+    pub peak_rss: u64,
+}
+
+/// Every thread's fault counts, kept after the thread is gone. A task's counters are
+/// its own (2.4 charges `current`), and a thread that exits takes them with it, so
+/// the process's totals — what `--stats` reports, and what today's
+/// `/proc/PID/stat` sums over the live threads plus those that have exited — are
+/// summed from here. Charged per fault as the difference of the task's counters,
+/// not copied from them: a thread that execs takes over the leader's pid
+/// (`de_thread`), and its earlier faults stay under its old tid rather than being
+/// counted twice.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadFaults {
+    /// In order of each thread's first fault; the slot `at` is stale while its
+    /// thread is `current`.
+    threads: Vec<ThreadCounts>,
+    /// The entry charged last, held outside the list: faults come in runs from one
+    /// thread, and charging it is then a compare and a few adds.
+    current: ThreadCounts,
+    at: usize,
+}
+
+impl ThreadFaults {
+    /// Runs `f` (a fault, or `make_pages_present`) and charges the current task's
+    /// entry with what `f` added to its counters.
+    #[inline]
+    pub(crate) fn charged<T>(k: &mut Kernel, f: impl FnOnce(&mut Kernel) -> T) -> T {
+        let before = FaultCounts::of(&k.task);
+        let r = f(k);
+        let delta = FaultCounts::since(&FaultCounts::of(&k.task), &before);
+        let t = &mut k.thread_faults;
+        if t.current.tid != k.task.pid || t.current.tgid != k.task.tgid {
+            t.switch(k.task.tgid, k.task.pid);
+        }
+        t.current.counts.add(&delta);
+        t.current.peak_rss = t.current.peak_rss.max(k.task.stats.peak_rss);
+        r
+    }
+
+    /// Puts the current entry back in its slot and takes out `tid`'s, made if new.
+    #[cold]
+    #[inline(never)]
+    fn switch(&mut self, tgid: u32, tid: u32) {
+        // tid 0 is no task: the empty entry before the first fault.
+        if self.current.tid != 0 {
+            self.threads[self.at] = self.current;
+        }
+        // Newest first: a thread that faults again soon is usually a recent one.
+        self.at = match self.threads.iter().rposition(|e| e.tid == tid && e.tgid == tgid) {
+            Some(i) => i,
+            None => {
+                let e = ThreadCounts { tgid, tid, counts: FaultCounts::default(), peak_rss: 0 };
+                self.threads.push(e);
+                self.threads.len() - 1
+            }
+        };
+        self.current = self.threads[self.at];
+    }
+
+    /// The threads of process `tgid` that took a fault, in order of their first.
+    pub fn threads_of(&self, tgid: u32) -> impl Iterator<Item = &ThreadCounts> {
+        let held = self.current.tid != 0;
+        self.threads
+            .iter()
+            .enumerate()
+            .map(move |(i, e)| if held && i == self.at { &self.current } else { e })
+            .filter(move |e| e.tgid == tgid)
+    }
 }
 
 /// Receives every fault event, in order, with a read-only view of the CPU (for

@@ -63,6 +63,7 @@ struct FaultLine<'a> {
     si_code: Option<i32>,
     min_flt: u64,
     maj_flt: u64,
+    tid: u32,
 }
 
 #[cfg(test)]
@@ -216,6 +217,7 @@ fn fault_line<'a>(ev: &FaultEvent, insn: &'a str) -> FaultLine<'a> {
         si_code: result_si_code(ev.result),
         min_flt: ev.min_flt,
         maj_flt: ev.maj_flt,
+        tid: ev.tid,
     }
 }
 
@@ -274,6 +276,9 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     dec(out, ev.min_flt);
     out.extend_from_slice(br#","maj_flt":"#);
     dec(out, ev.maj_flt);
+    // Last, as the format adds fields: readers that index by position still work.
+    out.extend_from_slice(br#","tid":"#);
+    dec(out, u64::from(ev.tid));
     out.push(b'}');
 }
 
@@ -532,7 +537,9 @@ pub(crate) mod tests {
             out.push(FaultEvent {
                 seq: i as u64 + 1,
                 pid: 4_000_000_000,
+                tid: if i % 2 == 0 { 4_000_000_000 } else { 4_000_000_001 + i as u32 },
                 icount: u64::MAX - i as u64,
+                machine_icount: u64::MAX - i as u64,
                 eip: 0x0806_d7d7,
                 esp: 0xbfff_f000,
                 cr2: 0,

@@ -170,7 +170,9 @@ struct Fault {
 struct Fields {
     seq: u64,
     pid: u32,
+    tid: u32,
     icount: u64,
+    machine_icount: u64,
     eip: u32,
     esp: u32,
     cr2: u32,
@@ -188,7 +190,9 @@ impl Fields {
         let FaultEvent {
             seq,
             pid,
+            tid,
             icount,
+            machine_icount,
             eip,
             esp,
             cr2,
@@ -200,7 +204,22 @@ impl Fields {
             min_flt,
             maj_flt,
         } = *ev;
-        Fields { seq, pid, icount, eip, esp, cr2, error_code, kernel_mode, vma, result, min_flt, maj_flt }
+        Fields {
+            seq,
+            pid,
+            tid,
+            icount,
+            machine_icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            result,
+            min_flt,
+            maj_flt,
+        }
     }
 
     /// Writes these fields and `path` into `ev`, reusing its path buffer.
@@ -208,7 +227,9 @@ impl Fields {
         let Fields {
             seq,
             pid,
+            tid,
             icount,
+            machine_icount,
             eip,
             esp,
             cr2,
@@ -222,7 +243,9 @@ impl Fields {
         *ev = FaultEvent {
             seq,
             pid,
+            tid,
             icount,
+            machine_icount,
             eip,
             esp,
             cr2,
@@ -313,7 +336,9 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
     let mut ev = FaultEvent {
         seq: 0,
         pid: 0,
+        tid: 0,
         icount: 0,
+        machine_icount: 0,
         eip: 0,
         esp: 0,
         cr2: 0,
@@ -401,7 +426,9 @@ mod tests {
         FaultEvent {
             seq,
             pid: 1,
+            tid: 1 + (seq % 2) as u32,
             icount: seq * 4,
+            machine_icount: seq * 5,
             eip: 0x0804_8000,
             esp: 0xbfff_f000,
             cr2: 0x4000_0000 + (seq as u32) * 0x1000,

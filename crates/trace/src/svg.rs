@@ -1,8 +1,12 @@
-//! `--svg`: the run as a picture. Instruction count runs across; the address space
+//! `--svg`: the run as a picture. The machine's instruction count runs across (all
+//! tasks together, so that threads and processes share one clock); the address space
 //! runs up the side in bands (low memory, text, data/bss, heap, mmap area, stack,
 //! kernel), each band zoomed to what the program used, so a 3 GiB address space with
 //! a few pages in use stays readable. One mark per fault, coloured by what resolved
-//! it; the stack band shows the stack's lower bound moving down as it grows.
+//! it; the stack band shows the stack's lower bound moving down as it grows. The
+//! stack of each further thread is an ordinary mmap'd VMA (the thread library's, no
+//! VM_GROWSDOWN) and gets a band of its own, labelled with the thread's tid; the
+//! faults such a thread takes are ringed.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -18,18 +22,55 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 50.0;
 const BAND_H: f64 = 90.0;
 const GAP: f64 = 8.0;
+/// The most thread stacks drawn as bands of their own, so that a program of a
+/// hundred threads still gives a picture one can read.
+const THREAD_BANDS: usize = 6;
 /// Where the mmap area begins in the picture: 2.4's `TASK_UNMAPPED_BASE`, which `growsdown trace`
 /// runs with.
 const MMAP_BASE: u32 = growsdown_kernel::Personality::LINUX_24.mmap_base;
 
 struct Band {
     label: &'static str,
+    /// A thread's stack: the tid and the VMA `[start, end)` and flags. Owns that
+    /// range, which lies inside the mmap area.
+    thread: Option<ThreadStack>,
     /// Partition of the address space this band owns.
     owns: (u64, u64),
     /// Zoomed range actually drawn.
     lo: u64,
     hi: u64,
     used: bool,
+}
+
+/// The stack of a thread other than its process's first, as its own faults found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ThreadStack {
+    /// glibc caches the stacks of threads that have exited and gives them to new
+    /// ones: every thread found on this VMA.
+    tids: Vec<u32>,
+    start: u32,
+    end: u32,
+    flags: u32,
+}
+
+impl Band {
+    fn owns(&self, a: u64) -> bool {
+        a >= self.owns.0 && a < self.owns.1
+    }
+}
+
+/// The band an address is drawn in: a thread's stack before the partition around it.
+fn band_of<'a>(bands: impl IntoIterator<Item = &'a Band>, a: u64) -> Option<usize> {
+    let mut part = None;
+    for (i, b) in bands.into_iter().enumerate() {
+        if b.owns(a) {
+            if b.thread.is_some() {
+                return Some(i);
+            }
+            part = part.or(Some(i));
+        }
+    }
+    part
 }
 
 /// Colour and legend name of each kind of mark, indexed by [`classify`].
@@ -78,7 +119,12 @@ fn classify(ev: &FaultEvent) -> u8 {
 #[derive(Clone, Copy, Debug)]
 struct Mark {
     seq: u64,
+    /// Set for a fault of a thread other than its process's first.
+    tid: Option<u32>,
+    /// The faulting thread's own count, for the tooltip.
     icount: u64,
+    /// The machine's count: where the mark is across.
+    at: u64,
     eip: u32,
     cr2: u32,
     error_code: u32,
@@ -96,9 +142,12 @@ pub struct Picture {
     /// The distinct instruction texts: a run faults at few distinct instructions.
     insns: Vec<String>,
     insn_ids: HashMap<String, u32>,
-    /// Every `expand_stack` step, in order: the instruction count of its fault, the
-    /// new start and whether it was allowed.
+    /// Every `expand_stack` step, in order: the machine's instruction count at its
+    /// fault, the new start and whether it was allowed.
     expansions: Vec<(u64, u32, bool)>,
+    /// The stacks of the threads other than their process's first, in order of their
+    /// first fault there.
+    thread_stacks: Vec<ThreadStack>,
 }
 
 impl Picture {
@@ -113,9 +162,28 @@ impl Picture {
                 i
             }
         };
+        let other_thread = ev.tid != ev.pid;
+        if other_thread && !self.thread_stacks.iter().any(|t| t.tids.contains(&ev.tid)) {
+            // A thread's stack is the VMA its ESP is in, found at a fault on it.
+            if let Some((start, end, flags)) = ev.vma {
+                if (start..end).contains(&ev.esp) && (start..end).contains(&ev.cr2) {
+                    let room = self.thread_stacks.len() < THREAD_BANDS;
+                    match self.thread_stacks.iter_mut().find(|t| t.start < end && start < t.end) {
+                        Some(t) => t.tids.push(ev.tid),
+                        None if room => {
+                            self.thread_stacks.push(ThreadStack { tids: vec![ev.tid], start, end, flags })
+                        }
+                        // More threads than bands: the rest stay in the mmap area.
+                        None => {}
+                    }
+                }
+            }
+        }
         self.marks.push(Mark {
             seq: ev.seq,
+            tid: other_thread.then_some(ev.tid),
             icount: ev.icount,
+            at: ev.machine_icount,
             eip: ev.eip,
             cr2: ev.cr2,
             error_code: ev.error_code,
@@ -125,7 +193,7 @@ impl Picture {
         });
         for s in &ev.path {
             if let Step::ExpandStack { new_start, ok, .. } = *s {
-                self.expansions.push((ev.icount, new_start, ok));
+                self.expansions.push((ev.machine_icount, new_start, ok));
             }
         }
     }
@@ -185,12 +253,29 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
                 "stack" => (u64::from(stack_start).max(a), u64::from(TASK_SIZE), true),
                 _ => (u64::MAX, 0, false),
             };
-            Band { label, owns: (a, b.max(a)), lo, hi, used }
+            Band { label, thread: None, owns: (a, b.max(a)), lo, hi, used }
         })
         .collect();
+    let mut stacks = p.thread_stacks.clone();
+    stacks.sort_by_key(|t| std::cmp::Reverse(t.start));
+    // Listed low to high like the partitions, after the mmap area they lie in, so
+    // that they are drawn just above it.
+    let at = bands.iter().position(|b| b.label == "mmap area").map_or(bands.len(), |i| i + 1);
+    for t in stacks {
+        let band = Band {
+            label: "thread stack",
+            owns: (u64::from(t.start), u64::from(t.end)),
+            thread: Some(t),
+            lo: u64::MAX,
+            hi: 0,
+            used: false,
+        };
+        bands.insert(at, band);
+    }
     for m in &p.marks {
         let a = u64::from(m.cr2);
-        if let Some(b) = bands.iter_mut().find(|b| a >= b.owns.0 && a < b.owns.1) {
+        if let Some(i) = band_of(&bands, a) {
+            let b = &mut bands[i];
             b.lo = b.lo.min(a & !0xfff);
             b.hi = b.hi.max((a & !0xfff) + 4096);
             b.used = true;
@@ -198,7 +283,7 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
     }
     for &(_, new_start, ok) in &p.expansions {
         if ok {
-            if let Some(b) = bands.iter_mut().find(|b| b.label == "stack") {
+            if let Some(b) = bands.iter_mut().find(|b| b.label == "stack" && b.thread.is_none()) {
                 b.lo = b.lo.min(u64::from(new_start));
             }
         }
@@ -209,10 +294,11 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
     for m in &p.marks {
         kinds_seen[usize::from(m.kind)] = true;
     }
-    let kinds = kinds_seen.iter().filter(|&&k| k).count();
+    let ringed = p.marks.iter().any(|m| m.tid.is_some());
+    let kinds = kinds_seen.iter().filter(|&&k| k).count() + usize::from(ringed);
     let legend_rows = kinds.div_ceil(3) as f64;
     let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 24.0 + 20.0 * legend_rows;
-    let total = total_icount.max(p.marks.iter().map(|m| m.icount).max().unwrap_or(0)).max(1) as f64;
+    let total = total_icount.max(p.marks.iter().map(|m| m.at).max().unwrap_or(0)).max(1) as f64;
     let x_of = |icount: u64| LEFT + plot_w * (icount as f64 / total);
     let band_top = |i: usize| TOP + i as f64 * (BAND_H + GAP);
     let y_in = |i: usize, b: &Band, addr: u64| {
@@ -251,6 +337,27 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
             b.hi.min(0xffff_ffff)
         );
         let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">{:#010x}</text>"##, y + BAND_H - 4.0, b.lo);
+        if let Some(t) = &b.thread {
+            let tids: Vec<String> = t.tids.iter().map(u32::to_string).collect();
+            let who = if tids.len() == 1 { "tid" } else { "tids" };
+            let _ = writeln!(
+                s,
+                r#"<text class="thread-stack" x="8" y="{:.1}" font-weight="bold">{who} {}</text>"#,
+                y + 48.0,
+                tids.join(", ")
+            );
+            // Unlike the process's stack it never moves: the thread library mmap'd
+            // it whole, and a fault below it is bad_area, not expand_stack.
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" fill="#555" text-anchor="end">vma {:08x}-{:08x} {}, no VM_GROWSDOWN</text>"##,
+                W - RIGHT - 4.0,
+                y + 14.0,
+                t.start,
+                t.end,
+                super::vma_perms(t.flags)
+            );
+        }
         if b.label == "stack" {
             // The stack VMA's start over time: a step line that only moves down.
             let mut pts = vec![(x_of(0), y_in(i, b, u64::from(stack_start)))];
@@ -281,15 +388,16 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
     let mut legend: Vec<(&str, &str)> = Vec::new();
     for m in &p.marks {
         let a = u64::from(m.cr2);
-        let Some(i) = shown.iter().position(|b| a >= b.owns.0 && a < b.owns.1) else { continue };
+        let Some(i) = band_of(shown.iter().copied(), a) else { continue };
         let (colour, name) = KINDS[usize::from(m.kind)];
         if !legend.iter().any(|(_, n)| *n == name) {
             legend.push((colour, name));
         }
-        let x = x_of(m.icount);
+        let x = x_of(m.at);
         let y = y_in(i, shown[i], a);
+        let tid = m.tid.map(|t| format!(" tid {t}")).unwrap_or_default();
         let title = format!(
-            "#{} icount {} eip {:#010x} {}\ncr2 {:#010x} error {} → {}",
+            "#{}{tid} icount {} eip {:#010x} {}\ncr2 {:#010x} error {} → {}",
             m.seq,
             m.icount,
             m.eip,
@@ -298,9 +406,13 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
             m.error_code,
             result_name(m.result)
         );
+        let ring = match m.tid {
+            Some(t) => format!(r##" data-tid="{t}" stroke="#222" stroke-width="1.2""##),
+            None => String::new(),
+        };
         let _ = writeln!(
             s,
-            r#"<circle class="fault" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}" fill-opacity="0.85"><title>{}</title></circle>"#,
+            r#"<circle class="fault" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}" fill-opacity="0.85"{ring}><title>{}</title></circle>"#,
             esc(&title)
         );
     }
@@ -310,6 +422,18 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
         let y = ly + (n / 3) as f64 * 20.0;
         let _ = writeln!(s, r#"<circle cx="{x:.1}" cy="{:.1}" r="5" fill="{colour}"/>"#, y - 4.0);
         let _ = writeln!(s, r#"<text x="{:.1}" y="{y:.1}">{}</text>"#, x + 10.0, esc(name));
+    }
+    if ringed {
+        let n = legend.len();
+        let x = LEFT + (n % 3) as f64 * 270.0;
+        let y = ly + (n / 3) as f64 * 20.0;
+        let _ = writeln!(
+            s,
+            r##"<circle cx="{x:.1}" cy="{:.1}" r="5" fill="white" stroke="#222" stroke-width="1.2"/>"##,
+            y - 4.0
+        );
+        let _ =
+            writeln!(s, r#"<text x="{:.1}" y="{y:.1}">ringed: another thread (tid ≠ pid)</text>"#, x + 10.0);
     }
     s.push_str("</svg>\n");
     s

@@ -150,6 +150,12 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut
     dec(out, ev.seq);
     out.extend_from_slice(b"  pid ");
     dec(out, u64::from(ev.pid));
+    // Only where it says something: a process's first thread has tid == pid, and
+    // the traces of single-threaded programs read as they always have.
+    if ev.tid != ev.pid {
+        out.extend_from_slice(b"  tid ");
+        dec(out, u64::from(ev.tid));
+    }
     out.extend_from_slice(b"  icount ");
     dec(out, ev.icount);
     out.extend_from_slice(b"  eip ");
@@ -234,9 +240,10 @@ mod tests {
         let ev = &r.ev;
         let mut out = String::new();
         let (rw, p, us) = error_words(ev.error_code);
+        let tid = if ev.tid != ev.pid { format!("  tid {}", ev.tid) } else { String::new() };
         let _ = writeln!(
             out,
-            "fault #{}  pid {}  icount {}  eip {:#010x}  {}",
+            "fault #{}  pid {}{tid}  icount {}  eip {:#010x}  {}",
             ev.seq, ev.pid, ev.icount, ev.eip, r.insn
         );
         let _ = writeln!(

@@ -24,7 +24,7 @@ use crate::signal::{
     force_sig_info, SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV,
 };
 use crate::task::{RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_STACK};
-use crate::trace::{FaultEvent, FaultResult, Step};
+use crate::trace::{FaultEvent, FaultResult, Step, ThreadFaults};
 use crate::{Kernel, PAGE_SIZE, TASK_SIZE};
 
 use super::memory::{handle_mm_fault, VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_SIGBUS};
@@ -60,7 +60,7 @@ impl Recorder for Vec<Step> {
 pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, user: bool) -> FaultResult {
     k.fault_seq += 1;
     if k.observer.is_none() {
-        return __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0;
+        return ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0);
     }
     // One buffer for every fault's path, taken out of the kernel for the duration of
     // the fault and put back with its capacity: after the first fault (or the longest
@@ -70,12 +70,15 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     let mut path = std::mem::take(&mut k.fault_path);
     path.clear();
     path.reserve(PATH_ROOM);
-    let (result, vma) = __do_page_fault(k, address, error_code, esp, user, &mut path);
+    let (result, vma) =
+        ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut path));
     let ev = FaultEvent {
         seq: k.fault_seq,
-        pid: k.task.pid,
-        // The faulting process's own count: instructions it retired before this one.
+        pid: k.task.tgid,
+        tid: k.task.pid,
+        // The faulting thread's own count: instructions it retired before this one.
         icount: k.task_icount(),
+        machine_icount: k.cpu.icount,
         eip: k.cpu.eip,
         esp,
         cr2: address,

@@ -294,6 +294,10 @@ pub fn do_mmap_pgoff(
 /// `make_pages_present`: fault in every page of `[start, end)` through
 /// `handle_mm_fault`, charging the faults like `get_user_pages` does.
 pub fn make_pages_present(k: &mut Kernel, start: u32, end: u32) {
+    crate::trace::ThreadFaults::charged(k, |k| fault_in(k, start, end));
+}
+
+fn fault_in(k: &mut Kernel, start: u32, end: u32) {
     let mut addr = start & PAGE_MASK;
     while addr < end {
         let Some(i) = k.task.mm.find_vma_index(addr).filter(|&i| k.task.mm.mmap[i].start <= addr) else {
