@@ -75,15 +75,13 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
         // The process ends: what its parent reaps is its leader, with every thread's
         // counts (and its exited threads' in the group).
         let mut f = k.task.group.exited_faults;
-        for (s, n) in f.iter_mut().zip([k.task.min_flt, k.task.maj_flt, k.task.cmin_flt, k.task.cmaj_flt]) {
+        for (s, n) in f.iter_mut().zip(k.task.faults()) {
             *s += n;
         }
         Some(f)
     } else {
-        let me_task = std::mem::replace(&mut k.task.group, Default::default());
-        let mut g = me_task;
-        g.add_faults(&k.task);
-        k.task.group = g;
+        let mine = k.task.faults();
+        k.task.group.add_faults(mine);
         None
     };
     crate::share::exit_shares(k);
@@ -177,7 +175,7 @@ pub fn zap_other_threads(k: &mut Kernel, st: Option<ExitStatus>) {
     for pid in others {
         let Some(mut t) = k.tasks.remove(&pid) else { continue };
         if !t.state.is_zombie() {
-            k.task.group.add_faults(&t);
+            k.task.group.add_faults(t.faults());
         }
         crate::futex::exit_robust_list_of(k, &mut t);
         crate::share::release_shares(k, &mut t);

@@ -282,7 +282,9 @@ pub fn do_fork(
         if thread { "starts thread" } else { "forks pid" },
     );
     k.tasks.insert(pid, child);
-    k.task.stats.forks += 1;
+    if !thread {
+        k.task.stats.forks += 1;
+    }
     if flags & CLONE_PARENT_SETTID != 0 {
         // In the parent's memory (the child's too, with CLONE_VM); a fault is ignored.
         let _ = k.put_user::<u32>(parent_tid, pid);

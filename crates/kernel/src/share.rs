@@ -97,9 +97,9 @@ pub struct ThreadGroup {
 }
 
 impl ThreadGroup {
-    /// Adds an exiting thread's fault counts.
-    pub fn add_faults(&mut self, t: &Task) {
-        for (sum, n) in self.exited_faults.iter_mut().zip([t.min_flt, t.maj_flt, t.cmin_flt, t.cmaj_flt]) {
+    /// Adds an exiting thread's fault counts ([`Task::faults`]).
+    pub fn add_faults(&mut self, faults: [u64; 4]) {
+        for (sum, n) in self.exited_faults.iter_mut().zip(faults) {
             *sum += n;
         }
     }
@@ -249,7 +249,7 @@ impl Kernel {
     pub fn process_faults(&self, tgid: u32) -> [u64; 4] {
         let mut sum = self.group(tgid).map_or([0; 4], |g| g.exited_faults);
         for t in self.live_threads(tgid) {
-            for (s, n) in sum.iter_mut().zip([t.min_flt, t.maj_flt, t.cmin_flt, t.cmaj_flt]) {
+            for (s, n) in sum.iter_mut().zip(t.faults()) {
                 *s += n;
             }
         }

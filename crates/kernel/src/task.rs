@@ -130,6 +130,11 @@ pub struct Task {
 }
 
 impl Task {
+    /// `min_flt`, `maj_flt`, `cmin_flt`, `cmaj_flt`.
+    pub fn faults(&self) -> [u64; 4] {
+        [self.min_flt, self.maj_flt, self.cmin_flt, self.cmaj_flt]
+    }
+
     /// A task that is its own thread group, using the objects `ids`.
     pub fn new(pid: u32, comm: &str, exe: &str, ids: ShareIds) -> Self {
         Self {
