@@ -33,8 +33,8 @@
 use growsdown_cpu::{EAX, ESP};
 
 use crate::errno::{Errno, SysResult, EAGAIN, EINVAL, ENOMEM};
-use crate::sched::{open_cwd, Context, TaskState};
-use crate::share::{FsStruct, ThreadGroup};
+use crate::sched::{Context, TaskState};
+use crate::share::ThreadGroup;
 use crate::signal::{SignalState, NSIG};
 use crate::task::{FaultStats, Task, RLIMIT_NPROC};
 use crate::Kernel;
@@ -220,7 +220,7 @@ pub fn do_fork(
     }
     if flags & CLONE_FS == 0 {
         ids.fs = p.new_id();
-        p.fs.insert(ids.fs, FsStruct { cwd: open_cwd(), umask: host_umask() });
+        p.fs.insert(ids.fs, k.task.fs.copy());
     }
     if flags & CLONE_SIGHAND == 0 {
         ids.sighand = p.new_id();
@@ -243,6 +243,7 @@ pub fn do_fork(
         ids,
         mm: Default::default(),
         files: Default::default(),
+        fs: Default::default(),
         sig: SignalState {
             pending: Vec::new(),
             saved_mask: None,

@@ -81,6 +81,9 @@ pub struct Kernel {
     pub parked: crate::share::Parked,
     /// Futex waiters are woken in the order they went to sleep: the next number.
     pub futex_seq: u64,
+    /// The `fs` whose working directory the emulator process is in (see
+    /// [`crate::share`], [`Kernel::sync_cwd`]).
+    pub host_cwd: std::cell::Cell<u32>,
     /// The last pid handed out (`last_pid` of 2.4's `get_pid`).
     pub last_pid: u32,
     /// Instructions left in the current task's time slice (used only while there are
@@ -133,6 +136,7 @@ impl Kernel {
             tasks: BTreeMap::new(),
             parked,
             futex_seq: 0,
+            host_cwd: std::cell::Cell::new(id),
             last_pid: crate::exit::INIT_PID,
             slice_left: slice,
             icount_base: 0,

@@ -8,8 +8,8 @@
 //! ## Where the objects live
 //!
 //! The rest of the kernel works on `current` (`k.task`) and reads `k.task.mm`,
-//! `k.task.files`, `k.task.sig.actions` and `k.task.group` directly, as 2.4 reads
-//! `current->mm`. So the current task *holds* the objects it uses in its own fields,
+//! `k.task.files`, `k.task.fs`, `k.task.sig.actions` and `k.task.group` directly, as
+//! 2.4 reads `current->mm`. So the current task *holds* the objects it uses in its own fields,
 //! and every object that the current task does not use is *parked* in
 //! [`Parked`], under its id; the fields of a task that is not current are empty.
 //! A task names its objects by id ([`ShareIds`], and its tgid for the thread
@@ -21,9 +21,15 @@
 //! CR3 reload, as 2.4's `switch_mm` skips `prev == next`); otherwise the outgoing
 //! task's objects are parked and the incoming task's are taken out of the park.
 //!
-//! The working directory and the umask are the host's: the emulator process's
-//! working directory and umask are the current task's `fs`, and a parked `fs` keeps
-//! them as an `O_PATH` descriptor and a number.
+//! ## The working directory and the umask
+//!
+//! A task's `fs` keeps its working directory as an `O_PATH` descriptor and its umask
+//! as a number; the kernel applies the umask itself to what a task creates. The host
+//! resolves a relative path against the emulator process's one working directory,
+//! so the kernel moves that directory to the current task's only when a call is
+//! about to resolve a relative path and it is not there already
+//! ([`Kernel::sync_cwd`]): a context switch never calls chdir or umask, and
+//! processes that never use relative paths never move it.
 //!
 //! ## Reference counts
 //!
@@ -75,12 +81,30 @@ impl ShareIds {
     }
 }
 
-/// A parked `fs_struct`: the working directory and the umask of tasks that are not
-/// current (the current task's are the host's).
+/// `fs_struct`: the working directory (`None` only if the host could not open it)
+/// and the umask.
 #[derive(Debug)]
 pub struct FsStruct {
     pub cwd: Option<OwnedFd>,
     pub umask: u32,
+}
+
+impl Default for FsStruct {
+    fn default() -> Self {
+        Self { cwd: None, umask: 0o022 }
+    }
+}
+
+impl FsStruct {
+    /// The host's working directory and umask now (the first task's).
+    pub fn from_host() -> Self {
+        Self { cwd: crate::sched::open_cwd(), umask: crate::fork::host_umask() }
+    }
+
+    /// A copy for a child without CLONE_FS (`copy_fs_struct`).
+    pub fn copy(&self) -> Self {
+        Self { cwd: self.cwd.as_ref().and_then(|fd| fd.try_clone().ok()), umask: self.umask }
+    }
 }
 
 /// What a thread group shares beyond the four objects (today's `signal_struct`):
@@ -148,28 +172,8 @@ pub fn hand_over(k: &mut Kernel, incoming: &mut Task) -> bool {
     hand(&mut p.files, out.files, &mut k.task.files, inn.files, &mut incoming.files);
     hand(&mut p.sighand, out.sighand, &mut k.task.sig.actions, inn.sighand, &mut incoming.sig.actions);
     hand(&mut p.group, out.group, &mut k.task.group, inn.group, &mut incoming.group);
-    if out.fs != inn.fs {
-        if out.fs != 0 {
-            let umask = crate::fork::host_umask();
-            p.fs.insert(out.fs, FsStruct { cwd: crate::sched::open_cwd(), umask });
-        }
-        if let Some(fs) = p.fs.remove(&inn.fs) {
-            enter_fs(&fs, incoming.pid);
-        }
-    }
+    hand(&mut p.fs, out.fs, &mut k.task.fs, inn.fs, &mut incoming.fs);
     out.mm != inn.mm
-}
-
-/// Makes a parked `fs` the host's: its umask and its working directory.
-fn enter_fs(fs: &FsStruct, pid: u32) {
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(fs.umask as libc::mode_t) };
-    if let Some(fd) = &fs.cwd {
-        // SAFETY: fchdir on a descriptor the park owns.
-        if unsafe { libc::fchdir(fd.as_raw_fd()) } < 0 {
-            log::warn!(target: "kernel::sched", "pid {pid}: cannot return to its working directory");
-        }
-    }
 }
 
 impl Kernel {
@@ -217,13 +221,33 @@ impl Kernel {
             .unwrap_or_default()
     }
 
-    /// The umask of task `t` (the host's for the current task's `fs`).
+    /// The umask of task `t`.
     pub fn umask_of(&self, t: &Task) -> u32 {
         if t.ids.fs == self.task.ids.fs {
-            crate::fork::host_umask()
+            self.task.fs.umask
         } else {
             self.parked.fs.get(&t.ids.fs).map_or(0o022, |f| f.umask)
         }
+    }
+
+    /// Moves the emulator process's working directory to the current task's, if it
+    /// is not there: called before the host resolves a relative path (see the module
+    /// doc). A directory that cannot be entered any more (removed) leaves the host
+    /// where it was, logged; the path then fails as it would natively only if it
+    /// does not exist there either.
+    pub fn sync_cwd(&self) {
+        let id = self.task.ids.fs;
+        if self.host_cwd.get() == id {
+            return;
+        }
+        if let Some(fd) = &self.task.fs.cwd {
+            // SAFETY: fchdir on a descriptor the task's fs owns.
+            if unsafe { libc::fchdir(fd.as_raw_fd()) } < 0 {
+                log::warn!(target: "kernel::syscall", "pid {}: cannot enter its working directory", self.task.pid);
+                return;
+            }
+        }
+        self.host_cwd.set(id);
     }
 
     /// The thread group `tgid` (`t->signal`), whether its threads are current or not.
@@ -308,9 +332,9 @@ pub fn exit_shares(k: &mut Kernel) {
     if shared(k, Kind::Files, ids.files) {
         k.parked.files.insert(ids.files, files);
     }
+    let fs = std::mem::take(&mut k.task.fs);
     if shared(k, Kind::Fs, ids.fs) {
-        let umask = crate::fork::host_umask();
-        k.parked.fs.insert(ids.fs, FsStruct { cwd: crate::sched::open_cwd(), umask });
+        k.parked.fs.insert(ids.fs, fs);
     }
     let actions = std::mem::take(&mut k.task.sig.actions);
     if shared(k, Kind::Sighand, ids.sighand) {

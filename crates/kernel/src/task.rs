@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::files::FdTable;
 use crate::mm::MmStruct;
 use crate::sched::{Context, TaskState};
-use crate::share::{ShareIds, ThreadGroup};
+use crate::share::{FsStruct, ShareIds, ThreadGroup};
 use crate::signal::{SignalState, SIGCHLD};
 
 #[allow(dead_code)] // kept so the table is whole
@@ -84,10 +84,11 @@ pub struct Task {
     /// Host path of the executable (for /proc/self/exe and AT_EXECFN).
     pub exe: String,
     /// Which shared objects the task uses; while it is current it holds them in `mm`,
-    /// `files`, `sig.actions` and `group` (empty otherwise, see [`crate::share`]).
+    /// `files`, `fs`, `sig.actions` and `group` (empty otherwise, see [`crate::share`]).
     pub ids: ShareIds,
     pub mm: MmStruct,
     pub files: FdTable,
+    pub fs: FsStruct,
     pub sig: SignalState,
     pub group: ThreadGroup,
     pub rlim: [Rlimit; RLIM_NLIMITS],
@@ -152,6 +153,7 @@ impl Task {
             ids,
             mm: MmStruct::default(),
             files: FdTable::with_stdio(),
+            fs: FsStruct::from_host(),
             sig: SignalState::default(),
             group: ThreadGroup::default(),
             rlim: default_rlimits(),

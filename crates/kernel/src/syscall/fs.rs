@@ -60,6 +60,9 @@ pub const AT_EMPTY_PATH: u32 = 0x1000;
 pub const O_LARGEFILE: u32 = 0o100000;
 pub const O_CLOEXEC: u32 = 0o2000000;
 pub const O_NOFOLLOW: u32 = 0o400000;
+const O_CREAT: u32 = 0o100;
+/// O_TMPFILE is `__O_TMPFILE | O_DIRECTORY`.
+const O_TMPFILE: u32 = 0o20200000;
 const O_ACCMODE: u32 = 3;
 
 const F_DUPFD: u32 = 0;
@@ -131,13 +134,30 @@ fn cstring(v: Vec<u8>) -> Result<CString, Errno> {
 }
 
 /// The host fd a guest `dirfd` stands for, for a path relative to it (an absolute
-/// path ignores dirfd, as in Linux).
+/// path ignores dirfd, as in Linux). A path relative to the working directory is the
+/// host's AT_FDCWD, once the host is in the task's directory ([`Kernel::sync_cwd`]).
 fn host_dirfd(k: &Kernel, dirfd: u32, path: &[u8]) -> Result<i32, Errno> {
-    if path.first() == Some(&b'/') || dirfd as i32 == AT_FDCWD {
+    if path.first() == Some(&b'/') {
+        Ok(AT_FDCWD)
+    } else if dirfd as i32 == AT_FDCWD {
+        k.sync_cwd();
         Ok(AT_FDCWD)
     } else {
         k.task.files.host(dirfd)
     }
+}
+
+/// Runs a host call that creates a file or directory with the task's umask applied
+/// by the kernel (`mode & ~current->fs->umask`, as `vfs_create` and `vfs_mkdir`'s
+/// callers do) and the host's own umask out of the way.
+fn with_umask<T>(k: &Kernel, mode: u32, create: impl FnOnce(u32) -> T) -> T {
+    let mode = mode & !k.task.fs.umask;
+    // SAFETY: umask cannot fail; the host's is put back at once.
+    let host = unsafe { libc::umask(0) };
+    let r = create(mode);
+    // SAFETY: as above.
+    unsafe { libc::umask(host) };
+    r
 }
 
 /// Walks a guest (dirfd, path) through [`procfs::lookup`]: where it leads, and the
@@ -647,8 +667,12 @@ fn open_host(
     // The host fd is always close-on-exec on the host; the guest's O_CLOEXEC is kept
     // in the table.
     let hflags = (flags | O_CLOEXEC) as libc::c_int;
-    // SAFETY: `p` is a NUL-terminated string that outlives the call.
-    let host = ok_int(unsafe { libc::openat(dfd, p.as_ptr(), hflags, mode as libc::c_uint) })? as i32;
+    let creates = flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE;
+    let open = |mode: u32| {
+        // SAFETY: `p` is a NUL-terminated string that outlives the call.
+        ok_int(unsafe { libc::openat(dfd, p.as_ptr(), hflags, mode as libc::c_uint) })
+    };
+    let host = if creates { with_umask(k, mode, open) } else { open(mode) }? as i32;
     let mut f = OpenFile::new(host);
     f.cloexec = flags & O_CLOEXEC != 0;
     f.largefile = flags & O_LARGEFILE != 0;
@@ -1367,6 +1391,7 @@ pub fn sys_faccessat2(k: &mut Kernel, a: Args) -> SysResult {
 
 /// getcwd(buf, size): the length including the NUL; ERANGE if it does not fit.
 pub fn sys_getcwd(k: &mut Kernel, a: Args) -> SysResult {
+    k.sync_cwd();
     let mut t = vec![0u8; PATH_MAX];
     // SAFETY: `t` has PATH_MAX writable bytes.
     let n = ok_long(unsafe { libc::syscall(libc::SYS_getcwd, t.as_mut_ptr(), t.len()) })? as usize;
@@ -1387,7 +1412,16 @@ pub fn sys_chdir(k: &mut Kernel, a: Args) -> SysResult {
     }
     let (_, p) = host_for(k, dfd, p, l, true, false)?;
     // SAFETY: `p` is NUL-terminated.
-    ok_int(unsafe { libc::chdir(p.as_ptr()) })
+    ok_int(unsafe { libc::chdir(p.as_ptr()) })?;
+    entered_cwd(k)
+}
+
+/// After a host chdir/fchdir for the current task: its `fs` takes the host's new
+/// working directory (the host is in it, see [`Kernel::sync_cwd`]).
+fn entered_cwd(k: &mut Kernel) -> SysResult {
+    k.task.fs.cwd = crate::sched::open_cwd();
+    k.host_cwd.set(k.task.ids.fs);
+    Ok(0)
 }
 
 pub fn sys_fchdir(k: &mut Kernel, a: Args) -> SysResult {
@@ -1397,7 +1431,8 @@ pub fn sys_fchdir(k: &mut Kernel, a: Args) -> SysResult {
     }
     let host = k.task.files.host(a[0])?;
     // SAFETY: no pointer arguments.
-    ok_int(unsafe { libc::fchdir(host) })
+    ok_int(unsafe { libc::fchdir(host) })?;
+    entered_cwd(k)
 }
 
 fn do_unlinkat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32) -> SysResult {
@@ -1424,7 +1459,7 @@ pub fn sys_rmdir(k: &mut Kernel, a: Args) -> SysResult {
 fn do_mkdirat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32) -> SysResult {
     let (dfd, p) = path_at_nofollow(k, dirfd, path)?;
     // SAFETY: `p` is NUL-terminated.
-    ok_int(unsafe { libc::mkdirat(dfd, p.as_ptr(), mode as libc::mode_t) })
+    with_umask(k, mode, |mode| ok_int(unsafe { libc::mkdirat(dfd, p.as_ptr(), mode as libc::mode_t) }))
 }
 
 pub fn sys_mkdir(k: &mut Kernel, a: Args) -> SysResult {

@@ -330,13 +330,10 @@ pub fn sys_getgroups16(k: &mut Kernel, a: Args) -> SysResult {
     do_getgroups(k, a[0], a[1], false)
 }
 
-/// umask(mask): kept in step with the host's umask, which applies to the files the
-/// guest creates.
-pub fn sys_umask(_k: &mut Kernel, a: Args) -> SysResult {
-    let new = a[0] & 0o777;
-    // SAFETY: umask cannot fail.
-    let old = unsafe { libc::umask(new as libc::mode_t) };
-    Ok(old)
+/// umask(mask): the task's `fs->umask`, which the kernel applies to the files and
+/// directories the task creates.
+pub fn sys_umask(k: &mut Kernel, a: Args) -> SysResult {
+    Ok(std::mem::replace(&mut k.task.fs.umask, a[0] & 0o777))
 }
 
 // ---------------------------------------------------------------------------------
