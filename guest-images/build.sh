@@ -64,7 +64,7 @@ build_one() {
     hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
-    threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
+    threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
         "${GLIBC[@]}" -pthread -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
@@ -160,7 +160,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
      simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget epoll
      threads-sync threads-tls threads-cancel threads-signals threads-robust
-     threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks)
+     threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
