@@ -89,3 +89,36 @@ fn every_guest_image_case_matches_the_spec() {
         failures.join("\n\n")
     );
 }
+
+/// A store through a MAP_SHARED mapping, msync'd, is in the host file while the
+/// guest still runs (it waits for end of input before exiting): the kernel wrote
+/// the dirty page back, not the exit.
+#[test]
+fn msync_reaches_the_host_file_while_the_guest_runs() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("growsdown-msync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_growsdown"))
+        .arg("run")
+        .arg(root().join("guest-images/bin/shared-file"))
+        .arg("msync-wait")
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "synced\n");
+    let data = std::fs::read(&file).unwrap();
+    assert_eq!(data.len(), 4096);
+    assert!(data.starts_with(b"stored through the mapping\n"), "{:?}", &data[..32]);
+    assert!(child.try_wait().unwrap().is_none(), "the guest still runs");
+    drop(child.stdin.take());
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -185,7 +185,7 @@ impl Machine {
                 perms: vm_perms(v.flags),
                 pgoff: v.pgoff,
                 file: match &v.backing {
-                    Backing::File { file } => Some(file.path.clone()),
+                    Backing::File { file } | Backing::SharedFile { file, .. } => Some(file.path.clone()),
                     _ => None,
                 },
             })

@@ -74,6 +74,11 @@ pub enum Step {
     /// `do_sigbus`.
     SigBus,
     OutOfMemory,
+    /// `filemap_nopage`'s page-cache lookup (`find_get_page`) for a file mapping:
+    /// the page was cached, or it is read from the file now.
+    FindGetPage {
+        hit: bool,
+    },
 }
 
 /// How a fault ended.

@@ -117,6 +117,7 @@ enum StepLine {
     NoContext,
     DoSigbus,
     OutOfMemory,
+    FindGetPage { hit: bool },
 }
 
 #[cfg(test)]
@@ -137,6 +138,7 @@ fn step_line(s: &Step) -> StepLine {
         Step::PteAlloc { table } => StepLine::PteAlloc { table: Hex(table) },
         Step::HandlePteFault { pte } => StepLine::HandlePteFault { pte: Hex(pte) },
         Step::DoNoPage { file_page, early_cow } => StepLine::DoNoPage { file_page, early_cow },
+        Step::FindGetPage { hit } => StepLine::FindGetPage { hit },
         Step::DoAnonymousPage { zero_page, frame } => {
             StepLine::DoAnonymousPage { zero_page, frame: Hex(frame) }
         }
@@ -304,7 +306,7 @@ fn vma(out: &mut Vec<u8>, start: u32, end: u32, flags: u32) {
 }
 
 /// The start of a path step's object, by [`step_index`]: `{"fn":` and the name.
-const STEP_STARTS: [Padded<32>; 16] = [
+const STEP_STARTS: [Padded<32>; crate::FUNCTIONS.len()] = [
     Padded::new(br#"{"fn":"do_page_fault""#),
     Padded::new(br#"{"fn":"find_vma""#),
     Padded::new(br#"{"fn":"esp_check""#),
@@ -321,6 +323,7 @@ const STEP_STARTS: [Padded<32>; 16] = [
     Padded::new(br#"{"fn":"no_context""#),
     Padded::new(br#"{"fn":"do_sigbus""#),
     Padded::new(br#"{"fn":"out_of_memory""#),
+    Padded::new(br#"{"fn":"find_get_page""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
@@ -383,6 +386,10 @@ fn write_step(out: &mut Vec<u8>, s: &Step) {
         Step::HandlePteFault { pte } => {
             out.extend_from_slice(br#","pte":"#);
             hex_str(out, pte);
+        }
+        Step::FindGetPage { hit } => {
+            out.extend_from_slice(br#","hit":"#);
+            bool(out, hit);
         }
         Step::DoNoPage { file_page, early_cow } => {
             out.extend_from_slice(br#","file_page":"#);

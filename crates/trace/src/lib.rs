@@ -61,7 +61,7 @@ pub fn step_function(s: &Step) -> &'static str {
 }
 
 /// The names of [`step_function`], indexed by [`step_index`].
-const FUNCTIONS: [&str; 16] = [
+const FUNCTIONS: [&str; 17] = [
     "do_page_fault",
     "find_vma",
     "esp_check",
@@ -78,6 +78,7 @@ const FUNCTIONS: [&str; 16] = [
     "no_context",
     "do_sigbus",
     "out_of_memory",
+    "find_get_page",
 ];
 
 /// A step's function as a small number, so that a path can be compared as bytes.
@@ -99,6 +100,7 @@ fn step_index(s: &Step) -> u8 {
         Step::NoContextFixup => 13,
         Step::SigBus => 14,
         Step::OutOfMemory => 15,
+        Step::FindGetPage { .. } => 16,
     }
 }
 
@@ -157,6 +159,8 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
                 out.extend_from_slice(b", early COW");
             }
         }
+        Step::FindGetPage { hit: true } => out.extend_from_slice(b"hit"),
+        Step::FindGetPage { hit: false } => out.extend_from_slice(b"miss, read from the file"),
         Step::DoAnonymousPage { zero_page: true, .. } => out.extend_from_slice(b"ZERO_PAGE, read-only"),
         Step::DoAnonymousPage { zero_page: false, frame } => {
             out.extend_from_slice(b"new frame ");

@@ -83,8 +83,8 @@ const ERROR_WORDS: [Padded<32>; 8] = [
 
 /// The start of a step's line, by [`step_index`]: indent, function, colon, made from
 /// the one table of function names.
-const STEP_LINES: [Padded<24>; 16] = {
-    let mut lines = [const { Padded::new(b"") }; 16];
+const STEP_LINES: [Padded<24>; crate::FUNCTIONS.len()] = {
+    let mut lines = [const { Padded::new(b"") }; crate::FUNCTIONS.len()];
     let mut i = 0;
     while i < lines.len() {
         lines[i] = Padded::joined(&[b"    ", crate::FUNCTIONS[i].as_bytes(), b": "]);

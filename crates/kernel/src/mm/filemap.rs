@@ -153,6 +153,10 @@ pub struct PageCache {
     pub hits: u64,
     /// `filemap_nopage` had to read it from the host file.
     pub misses: u64,
+    /// The files mapped MAP_SHARED, by (device, inode) ([`SharedFile`]).
+    pub shared: HashMap<(u64, u64), std::rc::Weak<SharedFile>>,
+    /// Which shared file page each of their frames holds.
+    pub shared_frames: HashMap<u32, (u64, u64, u32)>,
 }
 
 impl PageCache {
@@ -311,5 +315,287 @@ pub fn shmem_release(k: &mut Kernel, obj: &ShmemObject) {
     let pages = std::mem::take(&mut *obj.pages.borrow_mut());
     for frame in pages.into_values() {
         k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+}
+
+/// A file mapped MAP_SHARED (2.4: the pages of the inode's `address_space` that
+/// `filemap_nopage` finds with `find_get_page`): one frame per file page, shared by
+/// every MAP_SHARED mapping of the file in every process, so a store through one is
+/// seen through all of them. The object holds one reference on each of its frames.
+///
+/// A page is dirty when some PTE mapping it has the D bit (the CPU sets it on the
+/// first store, SDM Vol. 3A §4.8), or when a zapped PTE had it ([`set_page_dirty`]).
+/// Dirty pages go back to the host file with `pwrite` (2.4's `filemap_sync` +
+/// `filemap_fdatasync`): on msync, fsync/fdatasync/sync, before a `read` or `write`
+/// of the file through a descriptor (so both stay coherent), and when the last
+/// mapping goes away (munmap, exit). Only the part of a page below end of file is
+/// written: a mapping never grows the file.
+#[derive(Debug)]
+pub struct SharedFile {
+    pub dev: u64,
+    pub ino: u64,
+    /// The descriptor pages are read and written through: a writable one as soon as
+    /// some mapping was made from a writable descriptor.
+    file: RefCell<Rc<FileBacking>>,
+    pages: RefCell<BTreeMap<u32, u32>>,
+    dirty: RefCell<std::collections::BTreeSet<u32>>,
+}
+
+impl SharedFile {
+    /// The host file behind the mapping.
+    pub fn file(&self) -> Rc<FileBacking> {
+        self.file.borrow().clone()
+    }
+}
+
+/// The shared-mapping object of `file`'s inode: the one every MAP_SHARED mapping of
+/// it uses (created by the first). A writable descriptor replaces a read-only one for
+/// write-back.
+pub fn shared_file(k: &mut Kernel, file: Rc<FileBacking>) -> Rc<SharedFile> {
+    let key = (file.dev, file.ino);
+    if let Some(sf) = k.page_cache.shared.get(&key).and_then(std::rc::Weak::upgrade) {
+        if file.writable && !sf.file.borrow().writable {
+            *sf.file.borrow_mut() = file;
+        }
+        return sf;
+    }
+    let sf = Rc::new(SharedFile {
+        dev: file.dev,
+        ino: file.ino,
+        file: RefCell::new(file),
+        pages: RefCell::default(),
+        dirty: RefCell::default(),
+    });
+    k.page_cache.shared.insert(key, Rc::downgrade(&sf));
+    sf
+}
+
+/// `filemap_nopage` for a shared mapping: SIGBUS at or beyond end of file; the
+/// object's page if it has it (`find_get_page` hit), else one read from the file.
+/// One reference taken for the caller.
+pub fn shared_nopage(k: &mut Kernel, sf: &SharedFile, index: u32) -> NoPage {
+    let file = sf.file();
+    let size = match file.size() {
+        Ok(s) => s,
+        Err(e) => {
+            log::warn!(target: "kernel::mm", "filemap_nopage: fstat {}: errno {e}", file.path);
+            return NoPage::Sigbus;
+        }
+    };
+    if u64::from(index) >= size.div_ceil(u64::from(crate::PAGE_SIZE)) {
+        return NoPage::Sigbus;
+    }
+    if let Some(&frame) = sf.pages.borrow().get(&index) {
+        k.page_cache.hits += 1;
+        k.frames.get(frame);
+        return NoPage::Page(frame);
+    }
+    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
+        return NoPage::Oom;
+    };
+    k.task.stats.pages_allocated += 1;
+    if let Err(e) = read_page(k, &file, index, frame) {
+        log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        return NoPage::Sigbus;
+    }
+    k.page_cache.misses += 1;
+    sf.pages.borrow_mut().insert(index, frame);
+    k.page_cache.shared_frames.insert(frame, (sf.dev, sf.ino, index));
+    k.frames.get(frame);
+    NoPage::Page(frame)
+}
+
+/// `set_page_dirty` for a frame whose PTE had the D bit when it was zapped: if the
+/// frame belongs to a shared file mapping, its page must be written back.
+pub fn set_page_dirty(k: &Kernel, frame: u32) {
+    if let Some(&(dev, ino, index)) = k.page_cache.shared_frames.get(&frame) {
+        if let Some(sf) = k.page_cache.shared.get(&(dev, ino)).and_then(std::rc::Weak::upgrade) {
+            sf.dirty.borrow_mut().insert(index);
+        }
+    }
+}
+
+/// `filemap_sync` over every address space: moves the D bits of the PTEs that map
+/// `sf`'s pages into its dirty set, clearing them (the next store sets them again;
+/// the current task's TLB is flushed so that it does).
+fn collect_dirty(k: &mut Kernel, sf: &Rc<SharedFile>) {
+    let mut cleared = false;
+    let mms = std::iter::once((true, &k.task.mm)).chain(k.parked.mm.values().map(|m| (false, m)));
+    let mut found = Vec::new();
+    for (current, mm) in mms {
+        for v in &mm.mmap {
+            let super::vma::Backing::SharedFile { map, .. } = &v.backing else { continue };
+            if !Rc::ptr_eq(map, sf) {
+                continue;
+            }
+            let mut a = v.start;
+            while a < v.end {
+                if let Some(pa) = super::pgtable::pte_offset(&k.cpu.mmu.phys, mm.pgd, a) {
+                    let pte = k.cpu.mmu.phys.read_u32(pa);
+                    if pte & super::pgtable::_PAGE_PRESENT != 0 && pte & super::pgtable::_PAGE_DIRTY != 0 {
+                        found.push((pa, pte, ((a - v.start) >> 12).wrapping_add(v.pgoff)));
+                        cleared |= current;
+                    }
+                }
+                a += crate::PAGE_SIZE;
+            }
+        }
+    }
+    for (pa, pte, index) in found {
+        k.cpu.mmu.phys.write_u32(pa, pte & !super::pgtable::_PAGE_DIRTY);
+        sf.dirty.borrow_mut().insert(index);
+    }
+    if cleared {
+        super::pgtable::flush_tlb_mm(k);
+    }
+}
+
+/// Writes `sf`'s dirty pages in `[first, last]` back to the host file
+/// (`filemap_fdatasync`), each up to end of file. Returns the first host error.
+pub fn writeback(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, last: u32) -> Result<(), Errno> {
+    collect_dirty(k, sf);
+    let file = sf.file();
+    let size = file.size()?;
+    let dirty: Vec<u32> = sf.dirty.borrow().range(first..=last).copied().collect();
+    let mut result = Ok(());
+    for index in dirty {
+        sf.dirty.borrow_mut().remove(&index);
+        let Some(&frame) = sf.pages.borrow().get(&index) else { continue };
+        let off = u64::from(index) * u64::from(crate::PAGE_SIZE);
+        if off >= size {
+            continue;
+        }
+        if !file.writable {
+            log::warn!(target: "kernel::mm", "msync: {} has no writable descriptor; page {index} not written", file.path);
+            continue;
+        }
+        let n = (size - off).min(u64::from(crate::PAGE_SIZE)) as usize;
+        let data = &k.cpu.mmu.phys.frame_mut(frame)[..n];
+        // SAFETY: `data` is `n` readable bytes of a live frame.
+        let w = unsafe { libc::pwrite(file.host_fd, data.as_ptr().cast(), n, off as libc::off_t) };
+        if w < 0 && result.is_ok() {
+            result = Err(host_errno());
+        }
+    }
+    result
+}
+
+/// The shared-mapping object of the host file behind descriptor `host_fd`, if the
+/// file is mapped MAP_SHARED somewhere.
+pub fn shared_of_fd(k: &Kernel, host_fd: i32) -> Option<Rc<SharedFile>> {
+    if k.page_cache.shared.is_empty() {
+        return None;
+    }
+    let st = host_fstat(host_fd).ok()?;
+    k.page_cache.shared.get(&(st.dev, st.ino)).and_then(std::rc::Weak::upgrade)
+}
+
+/// Before a `read`/`write`/`fsync` of a descriptor: the mapped file's dirty pages go
+/// to the host file first, so the call sees (and, for a write, merges with) the
+/// stores made through mappings.
+pub fn sync_fd(k: &mut Kernel, host_fd: i32) -> Result<(), Errno> {
+    match shared_of_fd(k, host_fd) {
+        Some(sf) => writeback(k, &sf, 0, u32::MAX),
+        None => Ok(()),
+    }
+}
+
+/// After a `write` of `[off, off + len)` through a descriptor: the mapped file's
+/// pages in that range are read again, so every mapping sees the new bytes (2.4's
+/// `generic_file_write` writes into the page-cache pages themselves).
+pub fn refresh_fd(k: &mut Kernel, host_fd: i32, off: u64, len: u64) {
+    let Some(sf) = shared_of_fd(k, host_fd) else { return };
+    if len == 0 {
+        return;
+    }
+    let first = (off / u64::from(crate::PAGE_SIZE)) as u32;
+    let last = ((off + len - 1) / u64::from(crate::PAGE_SIZE)).min(u64::from(u32::MAX)) as u32;
+    let frames: Vec<(u32, u32)> = sf.pages.borrow().range(first..=last).map(|(&i, &f)| (i, f)).collect();
+    let file = sf.file();
+    for (index, frame) in frames {
+        k.cpu.mmu.phys.frame_mut(frame).fill(0);
+        if let Err(e) = read_page(k, &file, index, frame) {
+            log::warn!(target: "kernel::mm", "re-reading page {index} of {}: errno {e}", file.path);
+        }
+    }
+}
+
+/// sync/syncfs: every mapped file's dirty pages are written back.
+pub fn writeback_all(k: &mut Kernel) {
+    let files: Vec<Rc<SharedFile>> = k.page_cache.shared.values().filter_map(std::rc::Weak::upgrade).collect();
+    for sf in files {
+        if let Err(e) = writeback(k, &sf, 0, u32::MAX) {
+            log::warn!(target: "kernel::mm", "writing back {}: errno {e}", sf.file().path);
+        }
+    }
+}
+
+/// The last mapping of a shared file goes away: its dirty pages are written back
+/// and its frames freed (the PTEs mapping them are already zapped).
+pub fn shared_release(k: &mut Kernel, sf: &Rc<SharedFile>) {
+    if let Err(e) = writeback(k, sf, 0, u32::MAX) {
+        log::warn!(target: "kernel::mm", "writing back {}: errno {e}", sf.file().path);
+    }
+    let pages = std::mem::take(&mut *sf.pages.borrow_mut());
+    for frame in pages.into_values() {
+        k.page_cache.shared_frames.remove(&frame);
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+    k.page_cache.shared.remove(&(sf.dev, sf.ino));
+}
+
+/// msync(addr, len, flags) (today's checks: EINVAL for an unaligned address or bad
+/// flags, or MS_SYNC with MS_ASYNC; ENOMEM if part of the range is not mapped, after
+/// the mapped parts are done; EBUSY for MS_INVALIDATE on a locked mapping). MS_SYNC
+/// and MS_ASYNC both write the range's dirty shared pages back now, so the host file
+/// holds them when the call returns (today's MS_ASYNC only schedules it); private
+/// mappings have nothing to write.
+pub fn sys_msync(k: &mut Kernel, a: crate::syscall::Args) -> crate::errno::SysResult {
+    use super::vma::{Backing, VM_LOCKED};
+    const MS_ASYNC: u32 = 1;
+    const MS_INVALIDATE: u32 = 2;
+    const MS_SYNC: u32 = 4;
+    let (start, len, flags) = (a[0], a[1], a[2]);
+    if start & (crate::PAGE_SIZE - 1) != 0
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & (MS_ASYNC | MS_SYNC) == (MS_ASYNC | MS_SYNC)
+    {
+        return Err(libc::EINVAL);
+    }
+    let len = crate::page_align(len);
+    let Some(end) = start.checked_add(len) else { return Err(libc::ENOMEM) };
+    if end == start {
+        return Ok(0);
+    }
+    let mut unmapped = false;
+    let mut a = start;
+    while a < end {
+        let Some(v) = k.task.mm.find_vma(a).cloned() else {
+            unmapped = true;
+            break;
+        };
+        if v.start > a {
+            unmapped = true;
+            a = v.start;
+            if a >= end {
+                break;
+            }
+        }
+        if flags & MS_INVALIDATE != 0 && v.flags & VM_LOCKED != 0 {
+            return Err(libc::EBUSY);
+        }
+        let to = end.min(v.end);
+        if let Backing::SharedFile { map, .. } = &v.backing {
+            let first = ((a - v.start) >> 12).wrapping_add(v.pgoff);
+            let last = ((to - 1 - v.start) >> 12).wrapping_add(v.pgoff);
+            writeback(k, map, first, last)?;
+        }
+        a = to;
+    }
+    if unmapped {
+        Err(libc::ENOMEM)
+    } else {
+        Ok(0)
     }
 }

@@ -113,11 +113,20 @@ fn do_no_page<R: Recorder>(
     let early_cow = write && flags & VM_SHARED == 0;
     rec.step(|| Step::DoNoPage { file_page: index, early_cow });
 
+    let hits = k.page_cache.hits;
     let nopage = match &backing {
         Backing::File { file } => filemap_nopage(k, file, index),
+        Backing::SharedFile { map, .. } => super::filemap::shared_nopage(k, map, index),
         Backing::Shmem { obj } => shmem_nopage(k, obj, index),
         Backing::Anon => NoPage::Sigbus,
     };
+    // The page-cache lookup of a shared file mapping, where it decides what every
+    // mapping of the file sees (a private file mapping's is the same lookup, left
+    // out of its traces).
+    if matches!(backing, Backing::SharedFile { .. }) && matches!(nopage, NoPage::Page(_)) {
+        let hit = k.page_cache.hits != hits;
+        rec.step(|| Step::FindGetPage { hit });
+    }
     let page = match nopage {
         NoPage::Page(f) => f,
         NoPage::Sigbus => return VM_FAULT_SIGBUS,
@@ -199,7 +208,11 @@ fn do_wp_page<R: Recorder>(
         return VM_FAULT_OOM;
     }
     let reserved = k.frames.is_reserved(old);
-    if !reserved && k.frames.count(old) == 1 {
+    // A page of a shared mapping is the file's (or the shmem object's) own: a write
+    // makes it writable and dirty where it is, never a copy (the page's count is at
+    // least 2, the object's reference and this PTE's, so the test below would copy).
+    let shared = k.task.mm.mmap[vma].flags & VM_SHARED != 0;
+    if !reserved && (shared || k.frames.count(old) == 1) {
         establish_pte(k, address, pte_addr, pte | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
         k.task.stats.cow_reuses += 1;
         rec.step(|| Step::DoWpPage { copied: false, from_zero_page: false, frame: old << 12 });
@@ -245,6 +258,10 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
             k.cpu.mmu.phys.write_u32(pte_addr, 0);
             let frame = pte_frame(pte);
             if pte_present(pte) && k.frames.valid(frame) && !k.frames.is_reserved(frame) {
+                // 2.4's zap_pte_range: `if (pte_dirty(pte)) set_page_dirty(page)`.
+                if pte & _PAGE_DIRTY != 0 {
+                    super::filemap::set_page_dirty(k, frame);
+                }
                 page_cache_release(k, frame);
                 k.task.mm.rss = k.task.mm.rss.saturating_sub(1);
                 dropped += 1;
@@ -309,10 +326,12 @@ pub fn move_page_tables(k: &mut Kernel, new: u32, old: u32, len: u32) -> Option<
 /// shmem object frees the object's pages (a file reference just goes away with the
 /// `Rc`).
 pub fn release_vma(k: &mut Kernel, vma: Vma) {
-    if let Backing::Shmem { obj } = &vma.backing {
-        if std::rc::Rc::strong_count(obj) == 1 {
-            shmem_release(k, obj);
+    match &vma.backing {
+        Backing::Shmem { obj } if std::rc::Rc::strong_count(obj) == 1 => shmem_release(k, obj),
+        Backing::SharedFile { map, .. } if std::rc::Rc::strong_count(map) == 1 => {
+            super::filemap::shared_release(k, map)
         }
+        _ => {}
     }
 }
 

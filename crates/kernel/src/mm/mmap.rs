@@ -14,6 +14,7 @@ use std::rc::Rc;
 use crate::abi::process::MmapArgStruct;
 use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{Errno, SysResult, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM};
+use libc::EOPNOTSUPP;
 use crate::syscall::Args;
 use crate::task::{RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIM_INFINITY};
 use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
@@ -34,6 +35,23 @@ pub const PROT_GROWSUP: u32 = 0x0200_0000;
 
 pub const MAP_SHARED: u32 = 0x01;
 pub const MAP_PRIVATE: u32 = 0x02;
+/// MAP_SHARED that refuses flags it does not know (EOPNOTSUPP), today's kernel.
+pub const MAP_SHARED_VALIDATE: u32 = 0x03;
+/// What MAP_SHARED_VALIDATE accepts: today's `LEGACY_MAP_MASK` (MAP_SYNC needs a
+/// DAX file, which a host file is not here).
+const SHARED_VALIDATE_KNOWN: u32 = MAP_TYPE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | 0x400_0000 // MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | 0x8000 // MAP_POPULATE
+    | 0x1_0000 // MAP_NONBLOCK
+    | 0x2_0000 // MAP_STACK
+    | 0x4_0000; // MAP_HUGETLB
 pub const MAP_TYPE: u32 = 0x0f;
 pub const MAP_FIXED: u32 = 0x10;
 pub const MAP_ANONYMOUS: u32 = 0x20;
@@ -204,20 +222,19 @@ pub fn do_mmap_pgoff(
     match &file {
         Some(f) => {
             match flags & MAP_TYPE {
-                MAP_SHARED => {
+                MAP_SHARED | MAP_SHARED_VALIDATE => {
+                    if flags & MAP_TYPE == MAP_SHARED_VALIDATE && flags & !SHARED_VALIDATE_KNOWN != 0 {
+                        return Err(EOPNOTSUPP);
+                    }
                     if prot & PROT_WRITE != 0 && !f.writable {
                         return Err(EACCES);
                     }
-                    if prot & PROT_WRITE != 0 {
-                        log::warn!(target: "kernel::mm", "mmap: writable MAP_SHARED of {} is not supported", f.path);
-                        return Err(ENODEV);
-                    }
                     vm_flags |= VM_SHARED | VM_MAYSHARE;
+                    // A descriptor opened read-only: never writable, not even later
+                    // through mprotect (2.4's `if (!(file->f_mode & FMODE_WRITE))
+                    // vm_flags &= ~(VM_MAYWRITE | VM_SHARED)`).
                     if !f.writable {
                         vm_flags &= !(VM_MAYWRITE | VM_SHARED);
-                    } else {
-                        // No write-back: never let mprotect make it writable.
-                        vm_flags &= !VM_MAYWRITE;
                     }
                 }
                 MAP_PRIVATE => {}
@@ -228,7 +245,8 @@ pub fn do_mmap_pgoff(
             }
         }
         None => match flags & MAP_TYPE {
-            MAP_SHARED => vm_flags |= VM_SHARED | VM_MAYSHARE,
+            MAP_SHARED_VALIDATE if flags & !SHARED_VALIDATE_KNOWN != 0 => return Err(EOPNOTSUPP),
+            MAP_SHARED | MAP_SHARED_VALIDATE => vm_flags |= VM_SHARED | VM_MAYSHARE,
             MAP_PRIVATE => vm_flags &= !(VM_SHARED | VM_MAYSHARE),
             _ => return Err(EINVAL),
         },
@@ -271,12 +289,17 @@ pub fn do_mmap_pgoff(
                 if vm_flags & (VM_GROWSDOWN | VM_GROWSUP) != 0 {
                     return Err(EINVAL);
                 }
-                Backing::File { file: f }
+                if vm_flags & VM_MAYSHARE != 0 {
+                    let map = super::filemap::shared_file(k, f.clone());
+                    Backing::SharedFile { file: f, map }
+                } else {
+                    Backing::File { file: f }
+                }
             }
             None if vm_flags & VM_SHARED != 0 => Backing::Shmem { obj: Rc::default() },
             None => Backing::Anon,
         };
-        let pgoff = if matches!(backing, Backing::File { .. }) { pgoff } else { 0 };
+        let pgoff = if matches!(backing, Backing::File { .. } | Backing::SharedFile { .. }) { pgoff } else { 0 };
         k.task.mm.insert_vm_struct(Vma::new(addr, end, vm_flags, pgoff, backing))?;
     }
 

@@ -68,6 +68,9 @@ pub enum Backing {
     Shmem { obj: Rc<ShmemObject> },
     /// A file mapping: `vm_ops->nopage = filemap_nopage`.
     File { file: Rc<FileBacking> },
+    /// A MAP_SHARED file mapping: its pages are the file's shared pages
+    /// ([`super::filemap::SharedFile`]), written back to the file.
+    SharedFile { file: Rc<FileBacking>, map: Rc<super::filemap::SharedFile> },
 }
 
 /// `struct vm_area_struct`: the range `[start, end)` of one mapping.
@@ -99,14 +102,14 @@ impl Vma {
 
     pub fn file(&self) -> Option<&Rc<FileBacking>> {
         match &self.backing {
-            Backing::File { file } => Some(file),
+            Backing::File { file } | Backing::SharedFile { file, .. } => Some(file),
             _ => None,
         }
     }
 
     /// No `vm_ops->nopage`: faults on empty PTEs go to `do_anonymous_page`.
     pub fn is_anonymous(&self) -> bool {
-        !matches!(self.backing, Backing::File { .. })
+        !matches!(self.backing, Backing::File { .. } | Backing::SharedFile { .. })
     }
 
     /// `(start, end, flags)`, as trace events report a VMA.
@@ -122,7 +125,9 @@ impl Vma {
         let perms = vm_perms(self.flags);
         let offset = self.pgoff.wrapping_shl(12);
         let (major, minor, ino) = match &self.backing {
-            Backing::File { file } => (file.dev_major(), file.dev_minor(), file.ino),
+            Backing::File { file } | Backing::SharedFile { file, .. } => {
+                (file.dev_major(), file.dev_minor(), file.ino)
+            }
             _ => (0, 0, 0),
         };
         let mut line = format!(
@@ -130,7 +135,7 @@ impl Vma {
             self.start, self.end, perms, offset, major, minor, ino
         );
         let name = match &self.backing {
-            Backing::File { file } => file.path.as_str(),
+            Backing::File { file } | Backing::SharedFile { file, .. } => file.path.as_str(),
             // 2.4's name for the shmem object behind a shared anonymous mapping.
             Backing::Shmem { .. } => "/dev/zero (deleted)",
             Backing::Anon => return line,

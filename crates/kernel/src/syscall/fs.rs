@@ -369,6 +369,8 @@ fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]) -> Result
 /// only on regular files.
 fn do_readv(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
     let host = k.task.files.host(fd)?;
+    // Stores made through MAP_SHARED mappings of the file are read back.
+    crate::mm::filemap::sync_fd(k, host)?;
     let total = iov_total(iovs);
     if total == 0 {
         // Still reports EBADF/EISDIR-style errors from the host.
@@ -472,6 +474,28 @@ fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysR
     if total == 0 {
         return do_host_write(k, host, &[], offset).map(|n| n as u32);
     }
+    // A file mapped MAP_SHARED somewhere: its mappings' stores go to the file
+    // first, and the pages the write changes are read again afterwards, so the
+    // file and every mapping agree (see crate::mm::filemap::SharedFile).
+    if crate::mm::filemap::shared_of_fd(k, host).is_some() {
+        crate::mm::filemap::sync_fd(k, host)?;
+        let r = write_iovs(k, host, iovs, total, offset);
+        if let Ok(n) = r {
+            let end = match offset {
+                Some(o) => o.saturating_add(i64::from(n)),
+                // SAFETY: lseek has no pointer arguments.
+                None => unsafe { libc::lseek(host, 0, libc::SEEK_CUR) },
+            };
+            let start = end.saturating_sub(i64::from(n)).max(0) as u64;
+            crate::mm::filemap::refresh_fd(k, host, start, u64::from(n));
+        }
+        return r;
+    }
+    write_iovs(k, host, iovs, total, offset)
+}
+
+/// The body of [`do_writev`]: `total` bytes of `iovs` to host descriptor `host`.
+fn write_iovs(k: &mut Kernel, host: i32, iovs: &[Iov], total: usize, offset: Option<i64>) -> SysResult {
     // Several processes and a descriptor that can block: PIPE_BUF pieces, each
     // checked for room first (see the module doc).
     let piecewise = k.multitasking() && offset.is_none() && !is_regular(host);
@@ -1512,6 +1536,7 @@ pub fn sys_fchmod(k: &mut Kernel, a: Args) -> SysResult {
 
 pub fn sys_fsync(k: &mut Kernel, a: Args) -> SysResult {
     let host = k.task.files.host(a[0])?;
+    crate::mm::filemap::sync_fd(k, host)?;
     // SAFETY: no pointer arguments.
     ok_int(unsafe { libc::fsync(host) })
 }
@@ -1534,6 +1559,7 @@ pub fn sys_truncate64(k: &mut Kernel, a: Args) -> SysResult {
 
 pub fn sys_fdatasync(k: &mut Kernel, a: Args) -> SysResult {
     let host = k.task.files.host(a[0])?;
+    crate::mm::filemap::sync_fd(k, host)?;
     // SAFETY: no pointer arguments.
     ok_int(unsafe { libc::fdatasync(host) })
 }
@@ -1751,7 +1777,8 @@ pub fn sys_fstatfs(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 /// sync(): the host's, which the guest's files are. Never fails.
-pub fn sys_sync(_: &mut Kernel, _: Args) -> SysResult {
+pub fn sys_sync(k: &mut Kernel, _: Args) -> SysResult {
+    crate::mm::filemap::writeback_all(k);
     // SAFETY: sync has no arguments.
     unsafe { libc::sync() };
     Ok(0)
@@ -1760,6 +1787,7 @@ pub fn sys_sync(_: &mut Kernel, _: Args) -> SysResult {
 /// syncfs(fd): EBADF for a bad guest fd, else the host's answer for its file.
 pub fn sys_syncfs(k: &mut Kernel, a: Args) -> SysResult {
     let host = k.task.files.host(a[0])?;
+    crate::mm::filemap::writeback_all(k);
     // SAFETY: syncfs has no pointer arguments.
     ok_long(unsafe { libc::syscall(libc::SYS_syncfs, host) })
 }

@@ -210,6 +210,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_MREMAP => crate::mm::mmap::sys_mremap(k, a),
         NR_MMAP2 => crate::mm::mmap::sys_mmap2(k, a),
         NR_MADVISE => crate::mm::mmap::sys_madvise(k, a),
+        NR_MSYNC => crate::mm::filemap::sys_msync(k, a),
         NR_SIGRETURN => return Some(Ok(crate::signal::sys_sigreturn(k))),
         NR_UNAME => i::sys_uname(k, a),
         NR_SIGPROCMASK => s::sys_sigprocmask(k, a),
