@@ -83,10 +83,15 @@ static int msync_wait(const char *file) {
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "msync-wait") == 0)
         return msync_wait(argv[2]);
+    /* `shared-file single`: only what one process does (no fork, no signal), for
+     * difftest, which follows one process and cannot see another one's stores. */
+    int single = argc == 2 && strcmp(argv[1], "single") == 0;
     const long page = 4096;
-    /* 1. Counter shared by parent and child through the file. */
     char path[64], small_path[64];
     int fd = make_file(path, page);
+    if (single)
+        goto two_mappings;
+    /* 1. Counter shared by parent and child through the file. */
     volatile int *ctr = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ctr[0] = 0;
     pid_t pid = fork();
@@ -105,6 +110,7 @@ int main(int argc, char **argv) {
     printf("counter in the file after both unmapped: %d\n", v);
 
     /* 2. Two mappings of one page in one process; code through the second. */
+two_mappings:;
     char *a = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     char *b = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
     strcpy(a + 100, "through a");
@@ -133,6 +139,8 @@ int main(int argc, char **argv) {
     munmap(x, page);
 
     /* 4. SIGBUS past end of file. */
+    if (single)
+        goto permissions;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_bus;
@@ -158,6 +166,7 @@ int main(int argc, char **argv) {
     close(small);
 
     /* 5. Permission rules. */
+permissions:;
     int ro = open(path, O_RDONLY);
     unlink(path);
     errno = 0;
@@ -193,6 +202,8 @@ int main(int argc, char **argv) {
     close(ro);
     close(fd);
 
+    if (single)
+        return 0;
     /* 7. A /dev/shm file, ftruncate'd and shared across fork. */
     char shm[64];
     snprintf(shm, sizeof shm, "/dev/shm/growsdown-shared-%d", (int)getpid());
