@@ -5,7 +5,7 @@ mod mm_util;
 
 use std::os::fd::AsRawFd;
 
-use growsdown_kernel::errno::{EACCES, ENODEV};
+use growsdown_kernel::errno::EACCES;
 use growsdown_kernel::mm::filemap::FileBacking;
 use growsdown_kernel::mm::mmap::*;
 use growsdown_kernel::signal::{BUS_ADRERR, SIGBUS};
@@ -133,9 +133,16 @@ fn shared_file_mappings() {
     let data = TempFile::new(&[5; 4096]);
     let ro = std::fs::File::open(data.path()).unwrap();
     let rw = std::fs::OpenOptions::new().read(true).write(true).open(data.path()).unwrap();
-    // Writable MAP_SHARED: EACCES without write access, ENODEV (not supported) with.
+    // Writable MAP_SHARED: EACCES without write access. With it, a store goes to the
+    // file's shared page (no copy) and reaches the host file when the mapping goes.
     assert_eq!(map_file(&mut m, &ro, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0), Err(EACCES));
-    assert_eq!(map_file(&mut m, &rw, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0), Err(ENODEV));
+    let w = map_file(&mut m, &rw, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0).unwrap();
+    assert_eq!(m.store(w + 8, 0x1122_3344), Stop::Done);
+    assert_eq!(m.pte(w) & 0x040, 0x040, "dirty");
+    assert_eq!(m.syscall(sys_munmap, &[w, 4096]), Ok(0));
+    let bytes = std::fs::read(data.path()).unwrap();
+    assert_eq!(bytes[8..12], 0x1122_3344u32.to_le_bytes(), "written back at munmap");
+    assert_eq!(bytes[12], 5);
     // Read-only MAP_SHARED works, shows 's', and cannot be made writable.
     let q = map_file(&mut m, &ro, 4096, PROT_READ, MAP_SHARED, 0).unwrap();
     assert!(m.k.task.mm.maps().contains("40000000-40001000 r--s"));

@@ -167,10 +167,10 @@ pub type MapFile = Option<Rc<FileBacking>>;
 /// `do_mmap_pgoff(file, addr, len, prot, flags, pgoff)` (linux24.md §2.6), steps in
 /// 2.4.35's order. Returns the address mapped.
 ///
-/// Limitation: a writable MAP_SHARED file mapping is refused with ENODEV — the
-/// emulated kernel has no write-back of dirty shared pages to the host file yet. A
-/// read-only MAP_SHARED file mapping works and also loses VM_MAYWRITE, so mprotect
-/// cannot make it writable later (EACCES). MAP_SHARED|MAP_ANONYMOUS works.
+/// A MAP_SHARED file mapping uses the file's shared pages (`filemap::SharedFile`),
+/// written back to the host file; one made from a descriptor opened read-only also
+/// loses VM_MAYWRITE, so mprotect cannot make it writable later (EACCES).
+/// MAP_SHARED_VALIDATE refuses unknown flags with EOPNOTSUPP (today's kernel).
 pub fn do_mmap_pgoff(
     k: &mut Kernel,
     file: MapFile,
