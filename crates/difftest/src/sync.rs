@@ -105,6 +105,12 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
             Policy::Impose(filled(a[1 - usize::from(nr == NR_GETRANDOM)], ret))
         }
         NR_READLINK => Policy::Impose(filled(a[1], ret)),
+        NR_PREAD64 => Policy::Impose(filled(a[1], ret)),
+        // Both sides have the file open (`Policy::Open`): growsdown writes the same
+        // bytes to the same host file, so that its MAP_SHARED pages of the file take
+        // them in (a write only the reference made would leave them stale); msync
+        // writes growsdown's dirty shared pages, the reference's are in the file.
+        NR_PWRITE64 | NR_MSYNC => Policy::RunBoth,
         NR_READLINKAT => Policy::Impose(filled(a[2], ret)),
         NR_GETCWD => Policy::Impose(filled(a[0], ret)),
         NR_READV => Policy::ImposeIov { iov: a[1], count: a[2] },
@@ -212,6 +218,9 @@ pub fn known(nr: u32) -> bool {
             | NR_RT_SIGRETURN
             | NR_GETTIMEOFDAY
             | NR_READLINK
+            | NR_PREAD64
+            | NR_PWRITE64
+            | NR_MSYNC
             | NR_MMAP
             | NR_MUNMAP
             | NR_WAIT4
