@@ -94,6 +94,9 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
         k.task.state = if me == tgid { TaskState::Zombie(group_exit.unwrap_or(st)) } else { TaskState::Dead };
         return;
     };
+    // SysV IPC: the last thread of the process applies its SEM_UNDO adjustments
+    // (`exit_sem` in today's `do_exit`).
+    crate::ipc::exit_sem(k, tgid);
     let leader = if me == tgid { Some(&mut k.task) } else { k.tasks.get_mut(&tgid) };
     if let Some(l) = leader {
         [l.min_flt, l.maj_flt, l.cmin_flt, l.cmaj_flt] = faults;

@@ -110,6 +110,8 @@ pub struct Kernel {
     /// (and the hook is left for the caller to clear). difftest sets it to the
     /// address the reference's kernel chose for the same mmap.
     pub mmap_next: Option<u32>,
+    /// The guest machine's SysV IPC objects ([`crate::ipc`]).
+    pub ipc: crate::ipc::IpcNamespace,
 }
 
 impl Kernel {
@@ -149,6 +151,7 @@ impl Kernel {
             exit_status: None,
             started: Instant::now(),
             mmap_next: None,
+            ipc: Default::default(),
         };
         crate::mm::boot(&mut k)?;
         Ok(k)

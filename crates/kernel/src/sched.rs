@@ -95,6 +95,9 @@ pub enum WaitOn {
     /// A futex wait ([`crate::futex`]): a wake on `key` that meets `bitset`, or the
     /// deadline. `seq` orders the waiters; `pi` marks a FUTEX_LOCK_PI waiter.
     Futex { key: crate::futex::FutexKey, bitset: u32, deadline: Option<Instant>, seq: u64, pi: bool },
+    /// SysV IPC ([`crate::ipc`]): a change of semaphore set or message queue `id`,
+    /// which makes the sleeper runnable, or the deadline (semtimedop).
+    Ipc { id: i32, deadline: Option<Instant> },
 }
 
 /// `task->state`.
@@ -281,6 +284,8 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         WaitOn::Timer(d) => past(*d),
         WaitOn::Futex { deadline, .. } => deadline.is_some_and(past),
         WaitOn::Signal { deadline, .. } => deadline.is_some_and(past),
+        // SysV IPC: woken by whoever changes the object; only the deadline here.
+        WaitOn::Ipc { deadline, .. } => deadline.is_some_and(past),
     }
 }
 
@@ -340,7 +345,8 @@ fn wait_for_events(k: &Kernel) -> bool {
             }
             TaskState::Interruptible(WaitOn::Timer(d))
             | TaskState::Interruptible(WaitOn::Futex { deadline: Some(d), .. })
-            | TaskState::Interruptible(WaitOn::Signal { deadline: Some(d), .. }) => earliest(*d),
+            | TaskState::Interruptible(WaitOn::Signal { deadline: Some(d), .. })
+            | TaskState::Interruptible(WaitOn::Ipc { deadline: Some(d), .. }) => earliest(*d),
             _ => {}
         }
     }

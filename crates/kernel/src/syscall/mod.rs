@@ -316,6 +316,18 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_NEWSELECT => f::sys_newselect(k, a),
         NR_PSELECT6 => f::sys_pselect6(k, a, false),
         NR_PSELECT6_TIME64 => f::sys_pselect6(k, a, true),
+        NR_IPC => crate::ipc::sys_ipc(k, a),
+        NR_SHMGET => crate::ipc::sys_shmget(k, a),
+        NR_SHMAT => crate::ipc::sys_shmat(k, a),
+        NR_SHMDT => crate::ipc::sys_shmdt(k, a),
+        NR_SHMCTL => crate::ipc::sys_shmctl(k, a),
+        NR_SEMGET => crate::ipc::sys_semget(k, a),
+        NR_SEMCTL => crate::ipc::sys_semctl(k, a),
+        NR_SEMTIMEDOP_TIME64 => crate::ipc::sys_semtimedop(k, a),
+        NR_MSGGET => crate::ipc::sys_msgget(k, a),
+        NR_MSGSND => crate::ipc::sys_msgsnd(k, a),
+        NR_MSGRCV => crate::ipc::sys_msgrcv(k, a),
+        NR_MSGCTL => crate::ipc::sys_msgctl(k, a),
         _ => {
             if warn_once(nr) {
                 match name(nr) {
