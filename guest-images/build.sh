@@ -61,11 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-<<<<<<< HEAD
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file)
-=======
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | sysv-ipc)
->>>>>>> sysvipc
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
@@ -164,12 +160,8 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      procids sysregs fpbench-sse2 cpubench-ssse3 sigxmm sigregs closerange getdents
      simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget epoll
      threads-sync threads-tls threads-cancel threads-signals threads-robust
-<<<<<<< HEAD
-     threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs shared-file)
-=======
      threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs
-     sysv-ipc)
->>>>>>> sysvipc
+     shared-file sysv-ipc)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
