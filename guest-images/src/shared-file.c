@@ -11,11 +11,12 @@
  *   through mprotect), MAP_SHARED_VALIDATE with an unknown flag (EOPNOTSUPP), a
  *   private writable mapping never reaching the file;
  * - msync's argument checks; a /dev/shm file ftruncate'd and shared across fork,
- *   as test harnesses share a result page.
+ *   as test harnesses share a result page; sem_open's named semaphore across fork.
  * Prints values and errno names only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -222,5 +223,29 @@ permissions:;
     }
     waitpid(pid, &st, 0);
     printf("/dev/shm page: ftruncate %s, the child's result seen: %d\n", en(t == 0 ? 0 : errno), res[10]);
+
+    /* 8. A POSIX named semaphore (a /dev/shm file mapped MAP_SHARED by glibc's
+     * sem_open) posted by a child, waited for by the parent. */
+    char name[64];
+    snprintf(name, sizeof name, "/growsdown-sem-%d", (int)getpid());
+    sem_t *sem = sem_open(name, O_CREAT | O_EXCL, 0600, 0);
+    if (sem == SEM_FAILED) {
+        printf("sem_open: failed\n");
+        return 1;
+    }
+    pid = fork();
+    if (pid == 0) {
+        sem_t *c = sem_open(name, 0);
+        for (int i = 0; i < 3; i++)
+            sem_post(c);
+        _exit(0);
+    }
+    for (int i = 0; i < 3; i++)
+        sem_wait(sem);
+    waitpid(pid, &st, 0);
+    int sv = -1;
+    sem_getvalue(sem, &sv);
+    int un = sem_unlink(name);
+    printf("sem_open across fork: 3 posts waited for, value now %d, sem_unlink %s\n", sv, en(un == 0 ? 0 : errno));
     return 0;
 }
