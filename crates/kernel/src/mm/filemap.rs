@@ -313,3 +313,19 @@ pub fn shmem_release(k: &mut Kernel, obj: &ShmemObject) {
         k.frames.put(frame, &mut k.cpu.mmu.phys);
     }
 }
+
+/// `shmem_fallocate(FALLOC_FL_PUNCH_HOLE)` for MADV_REMOVE: the object drops pages
+/// `first..first + count`, which read back as zeros on the next fault. Only the
+/// caller's PTEs are zapped (by the caller): another process sharing the object
+/// after fork keeps the frames it has mapped (today's `unmap_mapping_range` would
+/// zap them too).
+pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u32) {
+    let gone: Vec<u32> = {
+        let mut pages = obj.pages.borrow_mut();
+        let idx: Vec<u32> = pages.range(first..first.saturating_add(count)).map(|(&i, _)| i).collect();
+        idx.iter().filter_map(|i| pages.remove(i)).collect()
+    };
+    for frame in gone {
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+}
