@@ -642,7 +642,11 @@ pub(crate) fn vma_modify_flags(
     let v = &mut k.task.mm.mmap[i];
     v.flags = newflags;
     v.page_prot = newprot;
-    if protection_map(oldflags) != newprot {
+    // mprotect rewrites the PTEs whenever the access bits change — also between
+    // two flag sets with the same `protection_map` entry, since a written private
+    // page's PTE has RW that PAGE_COPY lacks. Flags-only changes (mlock, madvise)
+    // leave the PTEs alone, as 2.4's `mlock_fixup` does.
+    if (oldflags ^ newflags) & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED) != 0 {
         change_protection(k, start, end, newprot);
     }
     if i > 0 && mprotect_merge(k, i - 1) {
