@@ -154,7 +154,10 @@ fn scenario_19_initial_process_image() {
     // Today's maps line: padded to column 73 and named `[stack]` (it holds
     // start_stack).
     let last = k.task.mm.maps().lines().last().unwrap_or_default().to_string();
-    assert!(last.starts_with("bffff000-c0000000 rwxp 00000000 00:00 0 ") && last.ends_with(" [stack]"), "{last}");
+    assert!(
+        last.starts_with("bffff000-c0000000 rwxp 00000000 00:00 0 ") && last.ends_with(" [stack]"),
+        "{last}"
+    );
     assert_eq!(last.find('['), Some(73), "{last}");
     assert_eq!(k.task.mm.mmap.last().map(|v| v.pages()), Some(1));
     assert!(k.task.mm.arg_start < k.task.mm.arg_end && k.task.mm.env_end > k.task.mm.env_start);

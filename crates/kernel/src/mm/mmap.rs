@@ -1079,7 +1079,7 @@ pub fn sys_madvise(k: &mut Kernel, a: Args) -> SysResult {
     // A 32-bit process on today's 64-bit kernels: the length is page-aligned in 64
     // bits and never wraps, so a range reaching past user space is unmapped there
     // (ENOMEM), not EINVAL as the 32-bit arithmetic of 2.4 would make it.
-    let end64 = u64::from(start) + (u64::from(len_in) + 0xfff & !0xfff);
+    let end64 = u64::from(start) + ((u64::from(len_in) + 0xfff) & !0xfff);
     if end64 == u64::from(start) {
         return Ok(0);
     }
