@@ -71,6 +71,8 @@ pub enum PidEntry {
     Exe,
     /// `maps`: `proc_pid_maps` of the guest's VMAs.
     Maps,
+    /// `smaps`: the maps lines, each with the VMA's memory use (`show_smap`).
+    Smaps,
     /// `status`: identity, state and signal masks.
     Status,
     /// `cmdline`, `environ`: the argument and environment strings in the process's
@@ -193,6 +195,7 @@ fn entry(k: &Kernel, pid: u32, rest: &[Vec<u8>]) -> Result<(u32, PidEntry), Errn
         [] => PidEntry::Dir,
         [n] if n == b"exe" => PidEntry::Exe,
         [n] if n == b"maps" => PidEntry::Maps,
+        [n] if n == b"smaps" => PidEntry::Smaps,
         [n] if n == b"status" => PidEntry::Status,
         [n] if n == b"cmdline" => PidEntry::Cmdline,
         [n] if n == b"environ" => PidEntry::Environ,
@@ -261,7 +264,7 @@ pub fn dir_entries(k: &Kernel, d: &ProcDir) -> Result<Vec<(Vec<u8>, u8)>, Errno>
             v.extend(tids.iter().map(|tid| (tid.to_string().into_bytes(), DT_DIR)));
         }
         _ => {
-            let names: [(&[u8], u8); 10] = [
+            let names: [(&[u8], u8); 11] = [
                 (b"cmdline", DT_REG),
                 (b"environ", DT_REG),
                 (b"exe", DT_LNK),
@@ -270,6 +273,7 @@ pub fn dir_entries(k: &Kernel, d: &ProcDir) -> Result<Vec<(Vec<u8>, u8)>, Errno>
                 (b"mountinfo", DT_REG),
                 (b"mounts", DT_REG),
                 (b"net", DT_DIR),
+                (b"smaps", DT_REG),
                 (b"status", DT_REG),
                 (b"task", DT_DIR),
             ];
@@ -490,6 +494,7 @@ pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: boo
         PidEntry::Exe if follow => exe_path(k.find_task(pid).ok_or(ENOENT)?),
         PidEntry::Exe => b"/proc/self/exe".to_vec(),
         PidEntry::Maps => b"/proc/self/maps".to_vec(),
+        PidEntry::Smaps => b"/proc/self/smaps".to_vec(),
         PidEntry::Status => b"/proc/self/status".to_vec(),
         PidEntry::Cmdline => b"/proc/self/cmdline".to_vec(),
         PidEntry::Environ => b"/proc/self/environ".to_vec(),
@@ -507,12 +512,114 @@ pub fn exe_path(t: &Task) -> Vec<u8> {
     }
 }
 
-/// The text of `/proc/<pid>/maps`: one 2.4 `proc_pid_maps` line per VMA.
+/// The text of `/proc/<pid>/maps`: one `show_map_vma` line per VMA (today's format,
+/// see [`crate::mm::Vma::maps_line`]).
 pub fn maps(k: &Kernel, t: &Task) -> String {
+    k.mm_of(t).map_or_else(String::new, |mm| mm.maps())
+}
+
+/// Today's `show_smap_vma_flags` mnemonics, in its order, for the flags this kernel
+/// has.
+const VM_FLAG_NAMES: [(u32, &str); 18] = {
+    use crate::mm::vma::*;
+    [
+        (VM_READ, "rd"),
+        (VM_WRITE, "wr"),
+        (VM_EXEC, "ex"),
+        (VM_SHARED, "sh"),
+        (VM_MAYREAD, "mr"),
+        (VM_MAYWRITE, "mw"),
+        (VM_MAYEXEC, "me"),
+        (VM_MAYSHARE, "ms"),
+        (VM_GROWSDOWN, "gd"),
+        (VM_LOCKED, "lo"),
+        (VM_IO, "io"),
+        (VM_SEQ_READ, "sr"),
+        (VM_RAND_READ, "rr"),
+        (VM_DONTCOPY, "dc"),
+        (VM_DONTEXPAND, "de"),
+        (VM_LOCKONFAULT, "lf"),
+        (VM_WIPEONFORK, "wf"),
+        (VM_DONTDUMP, "dd"),
+    ]
+};
+
+/// The text of `/proc/<pid>/smaps` (today's `show_smap`): each maps line followed by
+/// the VMA's memory use, counted from its page tables the way `smaps_pte_entry`
+/// does: present PTEs of normal pages (the ZERO_PAGE is not counted), shared when
+/// the frame has other references, dirty and referenced from the PTE bits; Pss
+/// divides each page by its reference count; Locked is the Pss of a VM_LOCKED VMA.
+/// There is no swap, no huge page and no KSM, so those lines are 0.
+pub fn smaps(k: &Kernel, t: &Task) -> String {
+    use crate::mm::pgtable::{get_pte, pte_frame, pte_present, _PAGE_ACCESSED, _PAGE_DIRTY};
+    use crate::mm::vma::VM_LOCKED;
+    use std::fmt::Write;
+    let Some(mm) = k.mm_of(t) else { return String::new() };
     let mut s = String::new();
-    for v in k.mm_of(t).map_or(&[][..], |mm| &mm.mmap) {
-        s.push_str(&v.maps_line());
-        s.push('\n');
+    for v in &mm.mmap {
+        let (mut rss, mut pss, mut sc, mut sd, mut pc, mut pd, mut rf, mut anon) = (0u64, 0u64, 0, 0, 0, 0, 0, 0);
+        let mut a = v.start;
+        while a < v.end {
+            let pte = get_pte(&k.cpu.mmu.phys, mm.pgd, a);
+            let f = pte_frame(pte);
+            if pte_present(pte) && k.frames.valid(f) && !k.frames.is_reserved(f) {
+                let refs = u64::from(k.frames.count(f).max(1));
+                let dirty = pte & _PAGE_DIRTY != 0;
+                rss += 4096;
+                pss += (4096 << 12) / refs;
+                match (refs > 1, dirty) {
+                    (true, true) => sd += 4,
+                    (true, false) => sc += 4,
+                    (false, true) => pd += 4,
+                    (false, false) => pc += 4,
+                }
+                if pte & _PAGE_ACCESSED != 0 {
+                    rf += 4;
+                }
+                // Anonymous: the pages of an anonymous VMA, and the private copies a
+                // write made in a private file mapping (the dirty ones).
+                let private_file = v.flags & crate::mm::vma::VM_SHARED == 0 && v.file().is_some();
+                if matches!(v.backing, crate::mm::Backing::Anon) || dirty && private_file {
+                    anon += 4;
+                }
+            }
+            a += 4096;
+        }
+        let locked = if v.flags & VM_LOCKED != 0 { pss >> 22 } else { 0 };
+        let _ = writeln!(s, "{}", v.maps_line(mm));
+        for (name, kb) in [
+            ("Size:", u64::from(v.end - v.start) >> 10),
+            ("KernelPageSize:", 4),
+            ("MMUPageSize:", 4),
+            ("Rss:", rss >> 10),
+            ("Pss:", pss >> 22),
+            ("Shared_Clean:", sc),
+            ("Shared_Dirty:", sd),
+            ("Private_Clean:", pc),
+            ("Private_Dirty:", pd),
+            ("Referenced:", rf),
+            ("Anonymous:", anon),
+            ("LazyFree:", 0),
+            ("AnonHugePages:", 0),
+            ("ShmemPmdMapped:", 0),
+            ("FilePmdMapped:", 0),
+            ("Shared_Hugetlb:", 0),
+            ("Private_Hugetlb:", 0),
+            ("Swap:", 0),
+            ("SwapPss:", 0),
+            ("Locked:", locked),
+        ] {
+            let _ = writeln!(s, "{name:<16}{kb:>8} kB");
+        }
+        let _ = writeln!(s, "{:<16}{:>8}", "THPeligible:", 0);
+        let mut flags = String::from("VmFlags:");
+        for (bit, n) in VM_FLAG_NAMES {
+            if v.flags & bit != 0 {
+                flags.push(' ');
+                flags.push_str(n);
+            }
+        }
+        let _ = writeln!(s, "{flags} ");
     }
     s
 }
@@ -569,6 +676,7 @@ pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>
     let t = k.find_task(pid).ok_or(ENOENT)?;
     Ok(Some(match entry {
         PidEntry::Maps => maps(k, t).into_bytes(),
+        PidEntry::Smaps => smaps(k, t).into_bytes(),
         PidEntry::Status => status(k, t).into_bytes(),
         PidEntry::Cmdline | PidEntry::Environ => {
             let Some(mm) = k.mm_of(t) else { return Ok(Some(Vec::new())) };

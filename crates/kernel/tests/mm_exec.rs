@@ -151,7 +151,14 @@ fn scenario_19_initial_process_image() {
     assert_eq!(auxv[&11], unsafe { libc::getuid() });
 
     // The stack VMA is exactly one page.
-    assert!(k.task.mm.maps().ends_with("bffff000-c0000000 rwxp 00000000 00:00 0\n"), "{}", k.task.mm.maps());
+    // Today's maps line: padded to column 73 and named `[stack]` (it holds
+    // start_stack).
+    let last = k.task.mm.maps().lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.starts_with("bffff000-c0000000 rwxp 00000000 00:00 0 ") && last.ends_with(" [stack]"),
+        "{last}"
+    );
+    assert_eq!(last.find('['), Some(73), "{last}");
     assert_eq!(k.task.mm.mmap.last().map(|v| v.pages()), Some(1));
     assert!(k.task.mm.arg_start < k.task.mm.arg_end && k.task.mm.env_end > k.task.mm.env_start);
     assert_eq!(k.task.mm.start_stack, esp);

@@ -28,7 +28,9 @@ fn scenario_1_push_just_below_the_stack_vma() {
     assert_eq!(m.k.cpu.regs[growsdown_cpu::ESP], 0xBFFF_EFFC);
     assert_eq!(m.peek(0xBFFF_EFFC), 0xDEAD_BEEF);
     assert!(
-        m.k.task.mm.maps().contains("bfffe000-c0000000 rwxp fffff000 00:00 0\n"),
+        // The wrapped pgoff (above) is 2.4's; today's maps prints 0 for the offset
+        // of anonymous memory.
+        m.k.task.mm.maps().contains("bfffe000-c0000000 rwxp 00000000 00:00 0 "),
         "{}",
         m.k.task.mm.maps()
     );

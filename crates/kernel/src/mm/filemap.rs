@@ -599,3 +599,47 @@ pub fn sys_msync(k: &mut Kernel, a: crate::syscall::Args) -> crate::errno::SysRe
         Ok(0)
     }
 }
+
+/// `shmem_fallocate(FALLOC_FL_PUNCH_HOLE)` for MADV_REMOVE: the object drops pages
+/// `first..first + count`, which read back as zeros on the next fault. Only the
+/// caller's PTEs are zapped (by the caller): another process sharing the object
+/// after fork keeps the frames it has mapped (today's `unmap_mapping_range` would
+/// zap them too).
+pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u32) {
+    let gone: Vec<u32> = {
+        let mut pages = obj.pages.borrow_mut();
+        let idx: Vec<u32> = pages.range(first..first.saturating_add(count)).map(|(&i, _)| i).collect();
+        idx.iter().filter_map(|i| pages.remove(i)).collect()
+    };
+    for frame in gone {
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+}
+
+/// MADV_REMOVE on a shared file mapping (`vfs_fallocate(PUNCH_HOLE | KEEP_SIZE)`):
+/// the file's pages `first..first + count` go from the object, dirty or not, and
+/// the host file gets the hole; they read back as zeros. The caller has zapped its
+/// own PTEs; other processes' mappings keep the frames they hold (as for shmem).
+pub fn shared_punch_hole(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, count: u32) -> Result<(), Errno> {
+    let last = first.saturating_add(count);
+    sf.dirty.borrow_mut().retain(|&i| i < first || i >= last);
+    let gone: Vec<u32> = {
+        let mut pages = sf.pages.borrow_mut();
+        let idx: Vec<u32> = pages.range(first..last).map(|(&i, _)| i).collect();
+        idx.iter().filter_map(|i| pages.remove(i)).collect()
+    };
+    for frame in gone {
+        k.page_cache.shared_frames.remove(&frame);
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+    let file = sf.file();
+    let (off, len) = (i64::from(first) * 4096, i64::from(count) * 4096);
+    // SAFETY: fallocate on a descriptor the object owns; no pointers.
+    let r = unsafe {
+        libc::fallocate(file.host_fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, off, len)
+    };
+    if r < 0 {
+        return Err(host_errno());
+    }
+    Ok(())
+}

@@ -13,10 +13,12 @@ use std::rc::Rc;
 
 use crate::abi::process::MmapArgStruct;
 use crate::abi::{FromZeros, IntoBytes};
-use crate::errno::{Errno, SysResult, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM};
+use crate::errno::{
+    Errno, SysResult, EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOVERFLOW, EPERM,
+};
 use libc::EOPNOTSUPP;
 use crate::syscall::Args;
-use crate::task::{RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIM_INFINITY};
+use crate::task::{RLIMIT_AS, RLIMIT_DATA, RLIM_INFINITY};
 use crate::{page_align, Kernel, PAGE_SIZE, TASK_SIZE};
 
 use super::fault::NoTrace;
@@ -58,7 +60,6 @@ pub const MAP_ANONYMOUS: u32 = 0x20;
 pub const MAP_GROWSDOWN: u32 = 0x0100;
 pub const MAP_DENYWRITE: u32 = 0x0800;
 pub const MAP_EXECUTABLE: u32 = 0x1000;
-#[allow(dead_code)] // kept so the table is whole
 pub const MAP_LOCKED: u32 = 0x2000;
 pub const MAP_NORESERVE: u32 = 0x4000;
 /// Today's "MAP_FIXED, but fail with EEXIST instead of replacing" (not in 2.4).
@@ -66,6 +67,8 @@ pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
 
 pub const MREMAP_MAYMOVE: u32 = 1;
 pub const MREMAP_FIXED: u32 = 2;
+/// Today's (5.7): move the pages, keep the old range mapped and empty.
+pub const MREMAP_DONTUNMAP: u32 = 4;
 
 pub const MADV_DONTNEED: u32 = 4;
 
@@ -99,7 +102,7 @@ pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
     free > u64::from(pages)
 }
 
-fn rlimit(k: &Kernel, r: usize) -> u64 {
+pub(crate) fn rlimit(k: &Kernel, r: usize) -> u64 {
     k.task.rlim[r].cur
 }
 
@@ -180,17 +183,21 @@ pub fn do_mmap_pgoff(
     flags: u32,
     pgoff: u32,
 ) -> Result<u32, Errno> {
-    // 2. A zero length "succeeds" and maps nothing.
+    // 2. A zero length "succeeds" and maps nothing: 2.4, and what exec's `elf_map`
+    // relies on for a segment without file bytes. The system calls refuse it first
+    // (`do_mmap2`).
     if len == 0 {
         return Ok(addr);
     }
-    // 3–4. Page-align; reject overflow of the length and of the file offset.
+    // 3–4. Page-align; reject overflow of the length and of the file offset. The
+    // errno values are today's `do_mmap` (ENOMEM for a length that wraps or
+    // exceeds the address space, EOVERFLOW for the offset); 2.4 said EINVAL.
     let len = page_align(len);
     if len == 0 || len > TASK_SIZE {
-        return Err(EINVAL);
+        return Err(ENOMEM);
     }
     if pgoff.checked_add(len >> 12).is_none() {
-        return Err(EINVAL);
+        return Err(EOVERFLOW);
     }
     // 5.
     if k.task.mm.map_count() > MAX_MAP_COUNT {
@@ -210,11 +217,15 @@ pub fn do_mmap_pgoff(
     let mut vm_flags =
         calc_vm_flags(prot, flags) | k.task.mm.def_flags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
 
-    // 8. mlock limit (only reachable through def_flags).
-    if vm_flags & VM_LOCKED != 0
-        && (u64::from(k.task.mm.locked_vm) * u64::from(PAGE_SIZE) + u64::from(len))
-            > rlimit(k, RLIMIT_MEMLOCK)
-    {
+    // 8. mlock limit. MAP_LOCKED is today's (2.4.35 ignored it): EPERM when the
+    // caller may not lock at all, EAGAIN over RLIMIT_MEMLOCK (`mlock_future_ok`).
+    if flags & MAP_LOCKED != 0 {
+        if !super::mlock::can_do_mlock(k) {
+            return Err(EPERM);
+        }
+        vm_flags |= VM_LOCKED;
+    }
+    if !super::mlock::mlock_future_ok(k, vm_flags, len) {
         return Err(EAGAIN);
     }
 
@@ -303,11 +314,14 @@ pub fn do_mmap_pgoff(
         k.task.mm.insert_vm_struct(Vma::new(addr, end, vm_flags, pgoff, backing))?;
     }
 
-    // 17. Accounting; a locked mapping is faulted in at once.
+    // 17. Accounting; a locked mapping is faulted in at once, unless it was locked
+    // on fault (`mlockall(MCL_FUTURE | MCL_ONFAULT)`, today's `mm_populate` check).
     k.task.mm.total_vm += len >> 12;
     if vm_flags & VM_LOCKED != 0 {
         k.task.mm.locked_vm += len >> 12;
-        make_pages_present(k, addr, end);
+        if vm_flags & VM_LOCKONFAULT == 0 {
+            make_pages_present(k, addr, end);
+        }
     }
     let how = if merged { " (merged)" } else { "" };
     log::debug!(target: "kernel::mm", "mmap {addr:#010x}-{end:#010x} flags {vm_flags:#x}{how}");
@@ -426,7 +440,13 @@ pub fn sys_munmap(k: &mut Kernel, a: Args) -> SysResult {
 
 /// The common part of `sys_mmap2` and `old_mmap`: strip the loader-only flags, look
 /// up the fd unless MAP_ANONYMOUS (EBADF), and check the file can be mapped.
+///
+/// A zero length is EINVAL, as today's `do_mmap` says (2.4 returned the address and
+/// mapped nothing).
 fn do_mmap2(k: &mut Kernel, addr: u32, len: u32, prot: u32, flags: u32, fd: u32, pgoff: u32) -> SysResult {
+    if len == 0 {
+        return Err(EINVAL);
+    }
     let mut flags = flags & !(MAP_EXECUTABLE | MAP_DENYWRITE);
     let mut file = None;
     if flags & MAP_ANONYMOUS == 0 {
@@ -477,9 +497,7 @@ pub fn do_brk(k: &mut Kernel, addr: u32, len: u32) -> Result<u32, Errno> {
         _ => return Err(EINVAL),
     };
     let def_flags = k.task.mm.def_flags;
-    if def_flags & VM_LOCKED != 0
-        && u64::from(k.task.mm.locked_vm) * u64::from(PAGE_SIZE) + u64::from(len) > rlimit(k, RLIMIT_MEMLOCK)
-    {
+    if !super::mlock::mlock_future_ok(k, def_flags, len) {
         return Err(EAGAIN);
     }
     while k.task.mm.overlaps(addr, end) {
@@ -502,7 +520,9 @@ pub fn do_brk(k: &mut Kernel, addr: u32, len: u32) -> Result<u32, Errno> {
     mm.total_vm += len >> 12;
     if flags & VM_LOCKED != 0 {
         mm.locked_vm += len >> 12;
-        make_pages_present(k, addr, end);
+        if flags & VM_LOCKONFAULT == 0 {
+            make_pages_present(k, addr, end);
+        }
     }
     Ok(addr)
 }
@@ -604,7 +624,7 @@ fn split_vma(k: &mut Kernel, mut i: usize, start: u32, end: u32) -> Result<usize
 
 /// Merges VMA `i + 1` into VMA `i` if they touch and are anonymous private with the
 /// same flags (2.4.35's mprotect merges, linux24.md §2.10).
-fn mprotect_merge(k: &mut Kernel, i: usize) -> bool {
+pub(crate) fn mprotect_merge(k: &mut Kernel, i: usize) -> bool {
     let mm = &mut k.task.mm;
     let (Some(a), Some(b)) = (mm.mmap.get(i), mm.mmap.get(i + 1)) else {
         return false;
@@ -618,23 +638,51 @@ fn mprotect_merge(k: &mut Kernel, i: usize) -> bool {
     false
 }
 
-/// `mprotect_fixup`: give `[start, end)` of VMA `i` the flags `newflags`, splitting
-/// as needed, rewriting its present PTEs, and merging it into the VMA below when
-/// possible. Returns the index of the VMA now covering `end - 1`.
-fn mprotect_fixup(k: &mut Kernel, i: usize, start: u32, end: u32, newflags: u32) -> Result<usize, Errno> {
-    if k.task.mm.mmap[i].flags == newflags {
+/// `vma_modify_flags` (today's name; 2.4 has one `*_fixup` per caller:
+/// `mprotect_fixup`, `mlock_fixup`, `madvise_fixup_*`): give `[start, end)` of VMA
+/// `i` the flags `newflags`, splitting as needed, rewriting its present PTEs when
+/// the protection changes, and merging it into the VMA below when possible.
+/// Returns the index of the VMA now covering `end - 1`.
+pub(crate) fn vma_modify_flags(
+    k: &mut Kernel,
+    i: usize,
+    start: u32,
+    end: u32,
+    newflags: u32,
+) -> Result<usize, Errno> {
+    let oldflags = k.task.mm.mmap[i].flags;
+    if oldflags == newflags {
         return Ok(i);
+    }
+    // Punching a hole in one VMA needs one or two more (today's `split_vma` checks
+    // `map_count` the same way).
+    if k.task.mm.map_count() >= MAX_MAP_COUNT {
+        let v = &k.task.mm.mmap[i];
+        if v.start < start || end < v.end {
+            return Err(ENOMEM);
+        }
     }
     let newprot = protection_map(newflags);
     let mut i = split_vma(k, i, start, end)?;
     let v = &mut k.task.mm.mmap[i];
     v.flags = newflags;
     v.page_prot = newprot;
-    change_protection(k, start, end, newprot);
+    // mprotect rewrites the PTEs whenever the access bits change — also between
+    // two flag sets with the same `protection_map` entry, since a written private
+    // page's PTE has RW that PAGE_COPY lacks. Flags-only changes (mlock, madvise)
+    // leave the PTEs alone, as 2.4's `mlock_fixup` does.
+    if (oldflags ^ newflags) & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED) != 0 {
+        change_protection(k, start, end, newprot);
+    }
     if i > 0 && mprotect_merge(k, i - 1) {
         i -= 1;
     }
     Ok(i)
+}
+
+/// `mprotect_fixup`: [`vma_modify_flags`] with new protection bits.
+fn mprotect_fixup(k: &mut Kernel, i: usize, start: u32, end: u32, newflags: u32) -> Result<usize, Errno> {
+    vma_modify_flags(k, i, start, end, newflags)
 }
 
 /// mprotect (125), linux24.md §2.10. The range must be covered by VMAs without holes
@@ -707,8 +755,17 @@ pub fn sys_mprotect(k: &mut Kernel, a: Args) -> SysResult {
 
 /// `move_vma`: a new VMA at `new_addr` with the properties of VMA `i`, the PTEs of
 /// `[old_addr, old_addr+old_len)` moved over (pages move, nothing is copied), then
-/// the old range unmapped.
-fn move_vma(k: &mut Kernel, i: usize, old_addr: u32, old_len: u32, new_addr: u32, new_len: u32) -> SysResult {
+/// the old range unmapped — or, with MREMAP_DONTUNMAP (today's), left mapped but
+/// empty and unlocked, its locked pages counted for the new range instead.
+fn move_vma(
+    k: &mut Kernel,
+    i: usize,
+    old_addr: u32,
+    old_len: u32,
+    new_addr: u32,
+    new_len: u32,
+    dontunmap: bool,
+) -> SysResult {
     let v = k.task.mm.mmap[i].clone();
     let pgoff = v.pgoff.wrapping_add((old_addr - v.start) >> 12);
     if move_page_tables(k, new_addr, old_addr, old_len).is_none() {
@@ -732,42 +789,125 @@ fn move_vma(k: &mut Kernel, i: usize, old_addr: u32, old_len: u32, new_addr: u32
     if v.flags & VM_LOCKED != 0 {
         mm.locked_vm += new_len >> 12;
     }
+    if dontunmap {
+        pgtable::flush_tlb_mm(k);
+        if v.flags & VM_LOCKED_MASK != 0 {
+            // The old VMA loses VM_LOCKED; its pages were counted for the new one.
+            let j = k.task.mm.find_vma_index(old_addr).ok_or(EFAULT)?;
+            let flags = k.task.mm.mmap[j].flags & !VM_LOCKED_MASK;
+            let j = vma_modify_flags(k, j, old_addr, old_addr + old_len, flags)?;
+            mprotect_merge(k, j);
+            let mm = &mut k.task.mm;
+            mm.locked_vm = mm.locked_vm.saturating_sub(old_len >> 12);
+        }
+        return Ok(new_addr);
+    }
     do_munmap(k, old_addr, old_len)?;
     pgtable::flush_tlb_mm(k);
     Ok(new_addr)
 }
 
-/// mremap (163) with today's semantics: shrink in place; grow in place when the
-/// range ends its VMA and the space above is free; otherwise move if
-/// MREMAP_MAYMOVE (to a fresh area, or to `new_addr` with MREMAP_FIXED), moving the
-/// page-table entries rather than copying pages.
+/// Today's `vma_to_resize`: the VMA holding `[addr, addr + old_len)` (EFAULT if none
+/// or the range crosses its end), checked for growing to `new_len` (EAGAIN over
+/// RLIMIT_MEMLOCK for a locked VMA, ENOMEM over RLIMIT_AS). `old_len` 0 (duplicate a
+/// shared mapping) is EINVAL for a private one.
+fn vma_to_resize(k: &Kernel, addr: u32, old_len: u32, new_len: u32) -> Result<usize, Errno> {
+    let mm = &k.task.mm;
+    let i = mm.find_vma_index(addr).filter(|&i| mm.mmap[i].start <= addr).ok_or(EFAULT)?;
+    let v = &mm.mmap[i];
+    if old_len == 0 && v.flags & (VM_SHARED | VM_MAYSHARE) == 0 {
+        return Err(EINVAL);
+    }
+    if old_len > v.end - addr {
+        return Err(EFAULT);
+    }
+    if new_len > old_len {
+        if !super::mlock::mlock_future_ok(k, v.flags, new_len - old_len) {
+            return Err(EAGAIN);
+        }
+        if over_as_limit(k, new_len - old_len) {
+            return Err(ENOMEM);
+        }
+    }
+    Ok(i)
+}
+
+/// mremap (163) with today's semantics and errno (2.4's `do_mremap` had no
+/// MREMAP_DONTUNMAP and no duplicate-with-old_len-0): shrink in place; grow in place
+/// when the range ends its VMA and the space above is free; otherwise move if
+/// MREMAP_MAYMOVE (to a fresh area, or to `new_addr` with MREMAP_FIXED, which
+/// replaces what was there), moving the page-table entries rather than copying
+/// pages. MREMAP_DONTUNMAP moves without resizing and leaves the old range mapped
+/// and empty.
 pub fn sys_mremap(k: &mut Kernel, a: Args) -> SysResult {
     let (addr, old_len, new_len, flags, new_addr) = (a[0], a[1], a[2], a[3], a[4]);
-    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 || addr & !PAGE_MASK != 0 {
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
         return Err(EINVAL);
     }
     if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
         return Err(EINVAL);
     }
-    let mut old_len = page_align(old_len);
-    let new_len = page_align(new_len);
-    if new_len == 0 || old_len == 0 || old_len > TASK_SIZE || addr > TASK_SIZE - old_len {
+    // DONTUNMAP is always a move and never a resize.
+    if flags & MREMAP_DONTUNMAP != 0 && (flags & MREMAP_MAYMOVE == 0 || old_len != new_len) {
         return Err(EINVAL);
     }
+    if addr & !PAGE_MASK != 0 {
+        return Err(EINVAL);
+    }
+    let mut old_len = page_align(old_len);
+    let new_len = page_align(new_len);
+    if new_len == 0 {
+        return Err(EINVAL);
+    }
+    // access_ok of the old range (a wrapped page_align lands here too).
+    if old_len > TASK_SIZE || addr > TASK_SIZE - old_len {
+        return Err(EFAULT);
+    }
+    let dontunmap = flags & MREMAP_DONTUNMAP != 0;
 
-    if flags & MREMAP_FIXED != 0 {
-        if new_addr & !PAGE_MASK != 0 || new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len {
-            return Err(EINVAL);
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
+        // mremap_to. Today's `check_mremap_params` checks `new_addr` whenever the
+        // call implies one (`vrm_implies_new_addr`: FIXED or DONTUNMAP), even where
+        // it is only a hint.
+        {
+            if new_addr & !PAGE_MASK != 0 {
+                return Err(EINVAL);
+            }
+            if new_len > TASK_SIZE || new_addr > TASK_SIZE - new_len {
+                return Err(EINVAL);
+            }
+            if new_addr < addr + old_len && addr < new_addr + new_len {
+                return Err(EINVAL);
+            }
         }
-        if new_addr < addr + old_len && addr < new_addr + new_len {
-            return Err(EINVAL);
+        if k.task.mm.map_count() + 2 >= MAX_MAP_COUNT - 3 {
+            return Err(ENOMEM);
         }
-        do_munmap(k, new_addr, new_len)?;
+        if flags & MREMAP_FIXED != 0 {
+            do_munmap(k, new_addr, new_len)?;
+        }
         if old_len > new_len {
             do_munmap(k, addr + new_len, old_len - new_len)?;
             old_len = new_len;
         }
-    } else if old_len >= new_len {
+        let i = vma_to_resize(k, addr, old_len, new_len)?;
+        if old_len == 0 {
+            return dup_shared(k, i, addr, new_addr, new_len, flags);
+        }
+        // DONTUNMAP keeps the old range, so the address space grows by old_len.
+        if dontunmap && over_as_limit(k, old_len) {
+            return Err(ENOMEM);
+        }
+        let v = &k.task.mm.mmap[i];
+        let mut map_flags = if v.flags & VM_MAYSHARE != 0 { MAP_SHARED } else { 0 };
+        if flags & MREMAP_FIXED != 0 {
+            map_flags |= MAP_FIXED;
+        }
+        let dest = get_unmapped_area(k, new_addr, new_len, map_flags)?;
+        return move_vma(k, i, addr, old_len, dest, new_len, dontunmap);
+    }
+
+    if old_len >= new_len {
         // Shrinking always works: it just unmaps the tail.
         if old_len > new_len {
             do_munmap(k, addr + new_len, old_len - new_len)?;
@@ -775,20 +915,11 @@ pub fn sys_mremap(k: &mut Kernel, a: Args) -> SysResult {
         return Ok(addr);
     }
 
-    let Some(i) = k.task.mm.find_vma_index(addr).filter(|&i| k.task.mm.mmap[i].start <= addr) else {
-        return Err(EFAULT);
-    };
+    let i = vma_to_resize(k, addr, old_len, new_len)?;
+    if old_len == 0 {
+        return dup_shared(k, i, addr, new_addr, new_len, flags);
+    }
     let v = &k.task.mm.mmap[i];
-    if old_len > v.end - addr {
-        return Err(EFAULT);
-    }
-    if new_len > old_len && over_as_limit(k, new_len - old_len) {
-        return Err(ENOMEM);
-    }
-
-    if flags & MREMAP_FIXED != 0 {
-        return move_vma(k, i, addr, old_len, new_addr, new_len);
-    }
 
     // Grow in place: the old range ends the VMA and the pages above are free.
     if v.end == addr + old_len {
@@ -800,7 +931,9 @@ pub fn sys_mremap(k: &mut Kernel, a: Args) -> SysResult {
             mm.total_vm += grow;
             if mm.mmap[i].flags & VM_LOCKED != 0 {
                 mm.locked_vm += grow;
-                make_pages_present(k, addr + old_len, addr + new_len);
+                if mm.mmap[i].flags & VM_LOCKONFAULT == 0 {
+                    make_pages_present(k, addr + old_len, addr + new_len);
+                }
             }
             return Ok(addr);
         }
@@ -810,67 +943,222 @@ pub fn sys_mremap(k: &mut Kernel, a: Args) -> SysResult {
     }
     let shared = if v.flags & VM_MAYSHARE != 0 { MAP_SHARED } else { 0 };
     let dest = get_unmapped_area(k, 0, new_len, shared)?;
-    move_vma(k, i, addr, old_len, dest, new_len)
+    move_vma(k, i, addr, old_len, dest, new_len, false)
+}
+
+/// mremap with `old_len` 0 of a shared mapping (today's "duplicate the mapping",
+/// once for DOS emulators' shm): a second VMA of the same object at a new place; the
+/// old one stays. Needs MREMAP_MAYMOVE, since nothing can grow in place.
+fn dup_shared(k: &mut Kernel, i: usize, addr: u32, new_addr: u32, new_len: u32, flags: u32) -> SysResult {
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(ENOMEM);
+    }
+    let v = k.task.mm.mmap[i].clone();
+    let map_flags = MAP_SHARED | if flags & MREMAP_FIXED != 0 { MAP_FIXED } else { 0 };
+    let dest = get_unmapped_area(k, new_addr, new_len, map_flags)?;
+    if over_as_limit(k, new_len) {
+        return Err(ENOMEM);
+    }
+    let pgoff = v.pgoff.wrapping_add((addr - v.start) >> 12);
+    let mut nv = Vma::new(dest, dest + new_len, v.flags, pgoff, v.backing.clone());
+    nv.page_prot = v.page_prot;
+    let mm = &mut k.task.mm;
+    mm.insert_vm_struct(nv)?;
+    mm.total_vm += new_len >> 12;
+    if v.flags & VM_LOCKED != 0 {
+        mm.locked_vm += new_len >> 12;
+    }
+    Ok(dest)
 }
 
 // ---------------------------------------------------------------------------------
 // madvise
 // ---------------------------------------------------------------------------------
 
-/// madvise (219). MADV_DONTNEED zaps the range's PTEs: private anonymous memory
-/// then reads back as zeros, private file pages as the file's contents, and shared
-/// memory as what its shmem object holds. Other known advice values are accepted and
-/// ignored; unknown ones are EINVAL. A range with unmapped holes is ENOMEM (after
-/// advising what is mapped), as today's Linux does.
+// MADV_* (include/uapi/asm-generic/mman-common.h).
+pub const MADV_NORMAL: u32 = 0;
+pub const MADV_RANDOM: u32 = 1;
+pub const MADV_SEQUENTIAL: u32 = 2;
+#[allow(dead_code)] // kept so the table is whole
+pub const MADV_WILLNEED: u32 = 3;
+pub const MADV_FREE: u32 = 8;
+pub const MADV_REMOVE: u32 = 9;
+pub const MADV_DONTFORK: u32 = 10;
+pub const MADV_DOFORK: u32 = 11;
+pub const MADV_DONTDUMP: u32 = 16;
+pub const MADV_DODUMP: u32 = 17;
+pub const MADV_WIPEONFORK: u32 = 18;
+pub const MADV_KEEPONFORK: u32 = 19;
+pub const MADV_POPULATE_READ: u32 = 22;
+pub const MADV_POPULATE_WRITE: u32 = 23;
+pub const MADV_DONTNEED_LOCKED: u32 = 24;
+pub const MADV_HWPOISON: u32 = 100;
+pub const MADV_SOFT_OFFLINE: u32 = 101;
+
+/// Today's `madvise_behavior_valid`, for an x86 kernel with KSM and THP: NORMAL ..
+/// COLLAPSE except the unassigned 5–7, HWPOISON and SOFT_OFFLINE, GUARD_INSTALL and
+/// GUARD_REMOVE.
+fn madvise_behavior_valid(advice: u32) -> bool {
+    matches!(advice, 0..=4 | 8..=25 | 100..=103)
+}
+
+/// What one piece of a madvise range (inside VMA `i`) gets; returns the index of the
+/// VMA covering `end - 1` afterwards. Per-VMA errors are today's `madvise_vma_behavior`.
+fn madvise_vma(k: &mut Kernel, i: usize, start: u32, end: u32, advice: u32) -> Result<usize, Errno> {
+    let v = k.task.mm.mmap[i].clone();
+    let flags = v.flags;
+    match advice {
+        MADV_DONTNEED | MADV_DONTNEED_LOCKED | MADV_FREE => {
+            // madvise_dontneed_free_valid_vma.
+            if advice != MADV_DONTNEED_LOCKED && flags & VM_LOCKED != 0 {
+                return Err(EINVAL);
+            }
+            // MADV_FREE: private anonymous only (`vma_is_anonymous`). The pages
+            // may be freed until written again; here they are freed at once, which
+            // is one of the outcomes Linux allows.
+            if advice == MADV_FREE && !matches!(v.backing, Backing::Anon) {
+                return Err(EINVAL);
+            }
+            // zap_page_range: private anonymous memory then reads back as zeros,
+            // private file pages as the file's contents, shared memory as what its
+            // object holds. The caller flushes the TLB.
+            zap_pte_range(k, start, end);
+            Ok(i)
+        }
+        MADV_REMOVE => {
+            // madvise_remove: a locked VMA or one without a file is EINVAL, one not
+            // shared and writable EACCES; then the object's pages go (a hole is
+            // punched) and the range reads back as zeros.
+            if flags & VM_LOCKED != 0 {
+                return Err(EINVAL);
+            }
+            let obj = match &v.backing {
+                Backing::Anon => return Err(EINVAL),
+                _ if flags & (VM_SHARED | VM_MAYWRITE) != VM_SHARED | VM_MAYWRITE => return Err(EACCES),
+                Backing::Shmem { obj } => Some(obj.clone()),
+                Backing::SharedFile { map, .. } => {
+                    let first = v.pgoff.wrapping_add((start - v.start) >> 12);
+                    let map = map.clone();
+                    zap_pte_range(k, start, end);
+                    super::filemap::shared_punch_hole(k, &map, first, (end - start) >> 12)?;
+                    None
+                }
+                // Private file mappings are refused above (not VM_SHARED).
+                Backing::File { .. } => return Err(EACCES),
+            };
+            if let Some(obj) = obj {
+                let first = v.pgoff.wrapping_add((start - v.start) >> 12);
+                zap_pte_range(k, start, end);
+                super::filemap::shmem_punch_hole(k, &obj, first, (end - start) >> 12);
+            }
+            Ok(i)
+        }
+        MADV_DONTFORK => vma_modify_flags(k, i, start, end, flags | VM_DONTCOPY),
+        MADV_DOFORK => vma_modify_flags(k, i, start, end, flags & !VM_DONTCOPY),
+        MADV_WIPEONFORK => {
+            // Private anonymous memory only.
+            if !matches!(v.backing, Backing::Anon) || flags & VM_SHARED != 0 {
+                return Err(EINVAL);
+            }
+            vma_modify_flags(k, i, start, end, flags | VM_WIPEONFORK)
+        }
+        MADV_KEEPONFORK => vma_modify_flags(k, i, start, end, flags & !VM_WIPEONFORK),
+        MADV_NORMAL => vma_modify_flags(k, i, start, end, flags & !(VM_SEQ_READ | VM_RAND_READ)),
+        MADV_SEQUENTIAL => vma_modify_flags(k, i, start, end, (flags & !VM_RAND_READ) | VM_SEQ_READ),
+        MADV_RANDOM => vma_modify_flags(k, i, start, end, (flags & !VM_SEQ_READ) | VM_RAND_READ),
+        MADV_DONTDUMP => vma_modify_flags(k, i, start, end, flags | VM_DONTDUMP),
+        MADV_DODUMP => vma_modify_flags(k, i, start, end, flags & !VM_DONTDUMP),
+        MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
+            // faultin_page_range: an access the VMA does not allow is EFAULT.
+            let need = if advice == MADV_POPULATE_WRITE { VM_WRITE } else { VM_READ };
+            if flags & need == 0 {
+                return Err(EFAULT);
+            }
+            let write = advice == MADV_POPULATE_WRITE;
+            let mut addr = start;
+            while addr < end {
+                match handle_mm_fault(k, i, addr, write, &mut NoTrace) {
+                    memory::VM_FAULT_MINOR => k.task.min_flt += 1,
+                    memory::VM_FAULT_MAJOR => k.task.maj_flt += 1,
+                    memory::VM_FAULT_SIGBUS => return Err(EFAULT),
+                    _ => return Err(ENOMEM),
+                }
+                addr += PAGE_SIZE;
+            }
+            Ok(i)
+        }
+        // WILLNEED, COLD, PAGEOUT, MERGEABLE, HUGEPAGE, COLLAPSE, guard pages ...:
+        // hints this kernel has no use for.
+        _ => Ok(i),
+    }
+}
+
+/// madvise (219) with today's `do_madvise` rules: EINVAL for an unknown advice, an
+/// unaligned start or a range that wraps; EPERM for HWPOISON/SOFT_OFFLINE without
+/// CAP_SYS_ADMIN; a range with unmapped holes is ENOMEM after advising what is
+/// mapped (an error of one VMA stops the walk there). Flag-setting advice splits
+/// VMAs as mprotect does ([`vma_modify_flags`]).
+///
+/// 2.4 knew NORMAL..DONTNEED only, and its MADV_DONTNEED is what is kept; the rest
+/// is today's.
 pub fn sys_madvise(k: &mut Kernel, a: Args) -> SysResult {
-    let (start, len, advice) = (a[0], a[1], a[2]);
+    let (start, len_in, advice) = (a[0], a[1], a[2]);
+    if !madvise_behavior_valid(advice) {
+        return Err(EINVAL);
+    }
     if start & !PAGE_MASK != 0 {
         return Err(EINVAL);
     }
-    // MADV_NORMAL .. MADV_PAGEOUT, except the unassigned 5–7.
-    if !matches!(advice, 0..=4 | 8..=21 | 100 | 101) {
-        return Err(EINVAL);
-    }
-    let len = page_align(len);
-    let end = start.wrapping_add(len);
-    if end < start {
-        return Err(EINVAL);
-    }
-    if end == start {
+    // A 32-bit process on today's 64-bit kernels: the length is page-aligned in 64
+    // bits and never wraps, so a range reaching past user space is unmapped there
+    // (ENOMEM), not EINVAL as the 32-bit arithmetic of 2.4 would make it.
+    let end64 = u64::from(start) + ((u64::from(len_in) + 0xfff) & !0xfff);
+    if end64 == u64::from(start) {
         return Ok(0);
     }
-    let mut hole = false;
+    let beyond = end64 > u64::from(TASK_SIZE);
+    let end = end64.min(u64::from(TASK_SIZE)) as u32;
+    if matches!(advice, MADV_HWPOISON | MADV_SOFT_OFFLINE) {
+        // madvise_inject_error; root is accepted without poisoning anything.
+        return if super::mlock::capable_ipc_lock() { Ok(0) } else { Err(EPERM) };
+    }
+    let mut unmapped = beyond;
     let mut addr = start;
     let mut zapped = false;
+    let mut result = Ok(0);
     while addr < end {
         let Some(i) = k.task.mm.find_vma_index(addr) else {
-            hole = true;
+            unmapped = true;
             break;
         };
         let v = &k.task.mm.mmap[i];
         if v.start >= end {
-            hole = true;
+            unmapped = true;
             break;
         }
         if v.start > addr {
-            hole = true;
+            unmapped = true;
         }
         let (st, en) = (addr.max(v.start), end.min(v.end));
-        if advice == MADV_DONTNEED {
-            if v.flags & VM_LOCKED != 0 {
-                return Err(EINVAL);
+        zapped |= matches!(advice, MADV_DONTNEED | MADV_DONTNEED_LOCKED | MADV_FREE | MADV_REMOVE);
+        match madvise_vma(k, i, st, en, advice) {
+            Ok(j) => {
+                if en >= end {
+                    mprotect_merge(k, j);
+                }
             }
-            zap_pte_range(k, st, en);
-            zapped = true;
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
         }
         addr = en;
     }
     if zapped {
         pgtable::flush_tlb_mm(k);
     }
-    if hole {
-        Err(ENOMEM)
-    } else {
-        Ok(0)
+    match result {
+        Ok(_) if unmapped => Err(ENOMEM),
+        r => r,
     }
 }

@@ -8,7 +8,9 @@
 //! | [`fault`] | `arch/i386/mm/fault.c`, `expand_stack` | `do_page_fault` |
 //! | [`memory`] | `mm/memory.c` | `handle_mm_fault` … `do_wp_page`, `zap_page_range`, `copy_page_range` |
 //! | [`filemap`] | `mm/filemap.c`, `mm/shmem.c` | page cache, `filemap_nopage`, `shmem_nopage` |
-//! | [`mmap`] | `mm/mmap.c`, `mm/mprotect.c`, `mm/mremap.c` | mmap, munmap, brk, mprotect, mremap, madvise |
+//! | [`mmap`] | `mm/mmap.c`, `mm/mprotect.c`, `mm/mremap.c`, `mm/madvise.c` | mmap, munmap, brk, mprotect, mremap, madvise |
+//! | [`mlock`] | `mm/mlock.c` | mlock, mlock2, munlock, mlockall, munlockall |
+//! | [`mincore`] | `mm/mincore.c` (today's) | mincore |
 //!
 //! One machine runs one address space at a time: the current task's `mm`, whose page
 //! directory CR3 points at. Address-space lifetime: [`boot`] (first mm), [`exit_mmap`]
@@ -19,6 +21,8 @@ pub mod fault;
 pub mod filemap;
 pub mod frames;
 pub mod memory;
+pub mod mincore;
+pub mod mlock;
 pub mod mmap;
 pub mod pgtable;
 pub mod vma;
@@ -178,7 +182,8 @@ pub fn exit_mmap(k: &mut Kernel) {
 /// address space for a child. The layout fields and `total_vm` are copied; the child
 /// gets its own page directory (kernel half from `swapper_pg_dir`), a copy of every
 /// VMA except VM_DONTCOPY ones (with VM_LOCKED cleared), and its PTEs through
-/// `copy_page_range`, which write-protects the parent's private pages. The parent's
+/// `copy_page_range`, which write-protects the parent's private pages — except for a
+/// VM_WIPEONFORK VMA (today's MADV_WIPEONFORK), whose copy starts empty. The parent's
 /// TLB is flushed at the end. Fault counters are the task's business (fork resets
 /// the child's).
 pub fn dup_mmap(k: &mut Kernel) -> Result<MmStruct, crate::errno::Errno> {
@@ -194,11 +199,19 @@ pub fn dup_mmap(k: &mut Kernel) -> Result<MmStruct, crate::errno::Errno> {
         ..parent.clone()
     };
     let vmas: Vec<Vma> = parent.mmap.iter().filter(|v| v.flags & vma::VM_DONTCOPY == 0).cloned().collect();
+    // The VM_DONTCOPY VMAs left behind are not the child's (today's
+    // `vm_stat_account`; 2.4 copied total_vm as it was).
+    child.total_vm = vmas.iter().map(Vma::pages).sum();
     for v in vmas {
         // Linked first, so that a copy that fails half-way is undone by mmput.
         let mut tmp = v.clone();
-        tmp.flags &= !vma::VM_LOCKED;
+        tmp.flags &= !vma::VM_LOCKED_MASK;
         child.mmap.push(tmp);
+        // MADV_WIPEONFORK (today's `dup_mmap`): the child gets the VMA but none of
+        // its pages, so it reads zeros there.
+        if v.flags & vma::VM_WIPEONFORK != 0 {
+            continue;
+        }
         let Some(rss) = memory::copy_page_range(k, pgd, &v) else {
             pgtable::flush_tlb_mm(k);
             mmput(k, child);

@@ -27,6 +27,9 @@ pub const VM_GROWSUP: u32 = 0x0000_0200;
 pub const VM_DENYWRITE: u32 = 0x0000_0800;
 pub const VM_EXECUTABLE: u32 = 0x0000_1000;
 pub const VM_LOCKED: u32 = 0x0000_2000;
+/// `MADV_SEQUENTIAL` / `MADV_RANDOM` (2.4's madvise sets them too).
+pub const VM_SEQ_READ: u32 = 0x0000_8000;
+pub const VM_RAND_READ: u32 = 0x0001_0000;
 #[allow(dead_code)] // kept so the table is whole
 pub const VM_IO: u32 = 0x0000_4000;
 pub const VM_DONTCOPY: u32 = 0x0002_0000;
@@ -34,6 +37,16 @@ pub const VM_DONTCOPY: u32 = 0x0002_0000;
 pub const VM_DONTEXPAND: u32 = 0x0004_0000;
 #[allow(dead_code)] // kept so the table is whole
 pub const VM_RESERVED: u32 = 0x0008_0000;
+/// Today's flags, unknown to 2.4. VM_LOCKONFAULT (mlock2's MLOCK_ONFAULT,
+/// MCL_ONFAULT) is 0x80000 today, which is 2.4's VM_RESERVED above, so it takes a
+/// bit 2.4 leaves free; the value never leaves the kernel.
+pub const VM_LOCKONFAULT: u32 = 0x0010_0000;
+/// `VM_LOCKED_MASK`: what mlock and munlock replace.
+pub const VM_LOCKED_MASK: u32 = VM_LOCKED | VM_LOCKONFAULT;
+/// `MADV_WIPEONFORK`: fork gives the child the VMA without its pages.
+pub const VM_WIPEONFORK: u32 = 0x0200_0000;
+/// `MADV_DONTDUMP`.
+pub const VM_DONTDUMP: u32 = 0x0400_0000;
 
 /// The permission column of `/proc/<pid>/maps` for `vm_flags`: `r`/`w`/`x`, then `s`
 /// for a VM_MAYSHARE mapping or `p` (2.4's `proc_pid_maps`).
@@ -117,32 +130,44 @@ impl Vma {
         (self.start, self.end, self.flags)
     }
 
-    /// The `/proc/<pid>/maps` line of 2.4's `proc_pid_maps` (without the newline):
-    /// `start-end perms offset dev inode`, and for a file mapping the path, padded
-    /// to column 49 (`MAPS_LINE_MAX4`). The offset is `vm_pgoff << 12` and wraps for
-    /// a stack that has grown: `bfffe000-c0000000 rwxp fffff000 00:00 0`.
-    pub fn maps_line(&self) -> String {
+    /// The `/proc/<pid>/maps` line of today's `show_map_vma` (without the newline):
+    /// `start-end perms offset major:minor inode `, then, for a VMA with a name,
+    /// padding to column 72 (`seq_setwidth` with the 8-byte pointers of the x86-64
+    /// kernels that run i386 programs today), a space and the name: the file's path,
+    /// `[heap]` for the VMA holding the brk area, `[stack]` for the one holding
+    /// `start_stack`, and `/dev/zero (deleted)` for the shmem object behind a shared
+    /// anonymous mapping. The offset is `vm_pgoff << 12` for a mapping with a file
+    /// (shmem counts) and 0 otherwise, as today prints it.
+    ///
+    /// 2.4's `proc_pid_maps` differed: it printed the offset of anonymous VMAs too
+    /// (a grown stack showed `fffff000`), padded file names to column 49, had no
+    /// `[heap]`/`[stack]` and no trailing space on anonymous lines.
+    pub fn maps_line(&self, mm: &MmStruct) -> String {
         let perms = vm_perms(self.flags);
-        let offset = self.pgoff.wrapping_shl(12);
-        let (major, minor, ino) = match &self.backing {
+        let (major, minor, ino, offset) = match &self.backing {
             Backing::File { file } | Backing::SharedFile { file, .. } => {
-                (file.dev_major(), file.dev_minor(), file.ino)
+                (file.dev_major(), file.dev_minor(), file.ino, self.pgoff.wrapping_shl(12))
             }
-            _ => (0, 0, 0),
+            Backing::Shmem { .. } => (0, 0, 0, self.pgoff.wrapping_shl(12)),
+            Backing::Anon => (0, 0, 0, 0),
         };
         let mut line = format!(
-            "{:08x}-{:08x} {} {:08x} {:02x}:{:02x} {}",
+            "{:08x}-{:08x} {} {:08x} {:02x}:{:02x} {} ",
             self.start, self.end, perms, offset, major, minor, ino
         );
         let name = match &self.backing {
             Backing::File { file } | Backing::SharedFile { file, .. } => file.path.as_str(),
             // 2.4's name for the shmem object behind a shared anonymous mapping.
             Backing::Shmem { .. } => "/dev/zero (deleted)",
+            // vma_is_initial_heap, vma_is_initial_stack.
+            Backing::Anon if self.start <= mm.brk && self.end >= mm.start_brk => "[heap]",
+            Backing::Anon if self.start <= mm.start_stack && self.end >= mm.start_stack => "[stack]",
             Backing::Anon => return line,
         };
-        while line.len() < 49 {
+        while line.len() < 72 {
             line.push(' ');
         }
+        line.push(' ');
         line.push_str(name);
         line
     }
@@ -273,7 +298,7 @@ impl MmStruct {
     pub fn maps(&self) -> String {
         let mut s = String::new();
         for v in &self.mmap {
-            let _ = writeln!(s, "{}", v.maps_line());
+            let _ = writeln!(s, "{}", v.maps_line(self));
         }
         s
     }

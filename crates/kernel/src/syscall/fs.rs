@@ -1557,6 +1557,51 @@ pub fn sys_truncate64(k: &mut Kernel, a: Args) -> SysResult {
     ok_int(unsafe { libc::truncate(p.as_ptr(), len) })
 }
 
+/// truncate (92): the 32-bit form. The length is a signed `compat_off_t`, so a
+/// negative one is EINVAL (today's `compat_sys_truncate` → `do_sys_truncate`).
+pub fn sys_truncate(k: &mut Kernel, a: Args) -> SysResult {
+    let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
+    let len = a[1] as i32;
+    if len < 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: `p` is NUL-terminated.
+    ok_int(unsafe { libc::truncate(p.as_ptr(), i64::from(len)) })
+}
+
+/// ftruncate (93): the 32-bit form. Today's `compat_sys_ftruncate` takes the length
+/// unsigned and, for a file opened without O_LARGEFILE, refuses one past 2 GiB − 1
+/// (`MAX_NON_LFS`) with EINVAL. The rest (EBADF, EINVAL for a file not open for
+/// writing or not regular, EPERM/ETXTBSY ...) is the host's answer.
+pub fn sys_ftruncate(k: &mut Kernel, a: Args) -> SysResult {
+    let file = k.task.files.get(a[0]).ok_or(EBADF)?;
+    let (host, large) = (file.host_fd, file.largefile);
+    let len = a[1];
+    if !large && len > i32::MAX as u32 {
+        return Err(EINVAL);
+    }
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::ftruncate(host, i64::from(len)) })
+}
+
+/// fallocate (324): `fd, mode, offset_lo, offset_hi, len_lo, len_hi` (i386 splits
+/// the two 64-bit arguments). Today's `vfs_fallocate` order: a negative offset or a
+/// length ≤ 0 is EINVAL, then the host checks the rest on its own descriptor — the
+/// modes its file system supports (EOPNOTSUPP otherwise), EBADF for a descriptor not
+/// open for writing, ESPIPE for a pipe, ENODEV for what is neither a file nor a
+/// directory, EFBIG past the size limit. 2.4 had no fallocate.
+pub fn sys_fallocate(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let mode = a[1] as i32;
+    let offset = ((u64::from(a[3]) << 32) | u64::from(a[2])) as i64;
+    let len = ((u64::from(a[5]) << 32) | u64::from(a[4])) as i64;
+    if offset < 0 || len <= 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::fallocate64(host, mode, offset, len) })
+}
+
 pub fn sys_fdatasync(k: &mut Kernel, a: Args) -> SysResult {
     let host = k.task.files.host(a[0])?;
     crate::mm::filemap::sync_fd(k, host)?;
