@@ -6,7 +6,8 @@
  *   seen through the other, and code stored through a writable mapping runs
  *   through an executable one;
  * - read() sees stores made through a mapping, and a mapping sees write()s;
- * - a page past end of file gives SIGBUS (BUS_ADRERR);
+ * - a page past end of file gives SIGBUS (BUS_ADRERR), also one the file lost to
+ *   ftruncate while it was mapped;
  * - the permission rules: PROT_WRITE on a read-only descriptor (EACCES, also
  *   through mprotect), MAP_SHARED_VALIDATE with an unknown flag (EOPNOTSUPP), a
  *   private writable mapping never reaching the file;
@@ -165,6 +166,26 @@ two_mappings:;
     off_t len = lseek(small, 0, SEEK_END);
     printf("file still 100 bytes after stores in the last page: %s\n", len == 100 ? "yes" : "no");
     close(small);
+
+    /* A mapped page the file loses to ftruncate: SIGBUS afterwards (vmtruncate). */
+    int two = make_file(small_path, 2 * page);
+    unlink(small_path);
+    char *t2 = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, two, 0);
+    t2[0] = 'a';
+    t2[page] = 'b';
+    int tr = ftruncate(two, page);
+    bus_code = 0;
+    got_bus = 0;
+    if (sigsetjmp(jb, 1) == 0) {
+        volatile char c = t2[page];
+        (void)c;
+    } else {
+        got_bus = 1;
+    }
+    printf("ftruncate to one page: %s; first page still '%c'; second: SIGBUS %s\n", en(tr == 0 ? 0 : errno),
+           t2[0], got_bus ? "yes" : "no");
+    munmap(t2, 2 * page);
+    close(two);
 
     /* 5. Permission rules. */
 permissions:;

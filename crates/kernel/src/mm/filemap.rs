@@ -643,3 +643,63 @@ pub fn shared_punch_hole(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, count:
     }
     Ok(())
 }
+
+/// `vmtruncate` after a file mapped MAP_SHARED shrank to `size` bytes: the pages
+/// wholly past the new end leave every mapping of the file in every process (a later
+/// access is SIGBUS, from `filemap_nopage`'s size check) and the object; what they
+/// held is gone with them, as the truncation discarded it.
+pub fn vmtruncate(k: &mut Kernel, sf: &Rc<SharedFile>, size: u64) {
+    let keep = u32::try_from(size.div_ceil(u64::from(crate::PAGE_SIZE))).unwrap_or(u32::MAX);
+    let phys = &mut k.cpu.mmu.phys;
+    let frames = &mut k.frames;
+    let mut current_changed = false;
+    let mms = std::iter::once((true, &mut k.task.mm)).chain(k.parked.mm.values_mut().map(|m| (false, m)));
+    for (current, mm) in mms {
+        let pgd = mm.pgd;
+        let mut dropped = 0;
+        for v in &mm.mmap {
+            let super::vma::Backing::SharedFile { map, .. } = &v.backing else { continue };
+            if !Rc::ptr_eq(map, sf) {
+                continue;
+            }
+            let mut a = v.start;
+            while a < v.end {
+                let index = ((a - v.start) >> 12).wrapping_add(v.pgoff);
+                if index >= keep {
+                    if let Some(pa) = super::pgtable::pte_offset(phys, pgd, a) {
+                        let pte = phys.read_u32(pa);
+                        if pte & super::pgtable::_PAGE_PRESENT != 0 {
+                            phys.write_u32(pa, 0);
+                            frames.put(pte >> 12, phys);
+                            dropped += 1;
+                            current_changed |= current;
+                        }
+                    }
+                }
+                a += crate::PAGE_SIZE;
+            }
+        }
+        mm.rss = mm.rss.saturating_sub(dropped);
+    }
+    if current_changed {
+        super::pgtable::flush_tlb_mm(k);
+    }
+    sf.dirty.borrow_mut().retain(|&i| i < keep);
+    let gone: Vec<u32> = {
+        let mut pages = sf.pages.borrow_mut();
+        let idx: Vec<u32> = pages.range(keep..).map(|(&i, _)| i).collect();
+        idx.iter().filter_map(|i| pages.remove(i)).collect()
+    };
+    for frame in gone {
+        k.page_cache.shared_frames.remove(&frame);
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+}
+
+/// After a host truncate of `(dev, ino)` to `size`: [`vmtruncate`] if the file is
+/// mapped MAP_SHARED.
+pub fn truncated(k: &mut Kernel, dev: u64, ino: u64, size: u64) {
+    if let Some(sf) = k.page_cache.shared.get(&(dev, ino)).and_then(std::rc::Weak::upgrade) {
+        vmtruncate(k, &sf, size);
+    }
+}

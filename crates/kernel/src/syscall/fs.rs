@@ -1545,16 +1545,40 @@ pub fn sys_fsync(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_ftruncate64(k: &mut Kernel, a: Args) -> SysResult {
     let host = k.task.files.host(a[0])?;
     let len = pos64(a[1], a[2])?;
+    do_ftruncate(k, host, len)
+}
+
+/// The host's ftruncate of `host`, then the file's MAP_SHARED pages past the new end
+/// leave their mappings (`vmtruncate`).
+fn do_ftruncate(k: &mut Kernel, host: i32, len: i64) -> SysResult {
     // SAFETY: no pointer arguments.
-    ok_int(unsafe { libc::ftruncate(host, len) })
+    let r = ok_int(unsafe { libc::ftruncate(host, len) })?;
+    if let Some(sf) = crate::mm::filemap::shared_of_fd(k, host) {
+        crate::mm::filemap::vmtruncate(k, &sf, len as u64);
+    }
+    Ok(r)
+}
+
+/// The host's truncate of path `p`, then [`crate::mm::filemap::truncated`].
+fn do_truncate(k: &mut Kernel, p: &CString, len: i64) -> SysResult {
+    // SAFETY: `p` is NUL-terminated.
+    let r = ok_int(unsafe { libc::truncate(p.as_ptr(), len) })?;
+    if !k.page_cache.shared.is_empty() {
+        // SAFETY: `st` is a plain C struct stat fills; `p` is NUL-terminated.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::stat(p.as_ptr(), &mut st) } == 0 {
+            crate::mm::filemap::truncated(k, st.st_dev, st.st_ino, len as u64);
+        }
+    }
+    Ok(r)
 }
 
 /// truncate64(path, length_lo, length_hi)
 pub fn sys_truncate64(k: &mut Kernel, a: Args) -> SysResult {
     let (_, p) = path_at(k, AT_FDCWD as u32, a[0])?;
     let len = pos64(a[1], a[2])?;
-    // SAFETY: `p` is NUL-terminated.
-    ok_int(unsafe { libc::truncate(p.as_ptr(), len) })
+    do_truncate(k, &p, len)
 }
 
 /// truncate (92): the 32-bit form. The length is a signed `compat_off_t`, so a
@@ -1565,8 +1589,7 @@ pub fn sys_truncate(k: &mut Kernel, a: Args) -> SysResult {
     if len < 0 {
         return Err(EINVAL);
     }
-    // SAFETY: `p` is NUL-terminated.
-    ok_int(unsafe { libc::truncate(p.as_ptr(), i64::from(len)) })
+    do_truncate(k, &p, i64::from(len))
 }
 
 /// ftruncate (93): the 32-bit form. Today's `compat_sys_ftruncate` takes the length
@@ -1580,8 +1603,7 @@ pub fn sys_ftruncate(k: &mut Kernel, a: Args) -> SysResult {
     if !large && len > i32::MAX as u32 {
         return Err(EINVAL);
     }
-    // SAFETY: no pointer arguments.
-    ok_int(unsafe { libc::ftruncate(host, i64::from(len)) })
+    do_ftruncate(k, host, i64::from(len))
 }
 
 /// fallocate (324): `fd, mode, offset_lo, offset_hi, len_lo, len_hi` (i386 splits
