@@ -257,6 +257,10 @@ pub fn sys_futex(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
             if uaddr2 & 3 != 0 {
                 return Err(EINVAL);
             }
+            if !private {
+                // A shared key needs the page present (get_user_pages).
+                k.get_user::<u32>(uaddr)?;
+            }
             let old = futex_atomic_op(k, uaddr2, val3)?;
             let (key1, key2) = (get_futex_key(k, uaddr, private), get_futex_key(k, uaddr2, private));
             let mut n = futex_wake(k, key1, val, FUTEX_BITSET_MATCH_ANY);
