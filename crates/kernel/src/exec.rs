@@ -255,7 +255,9 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
         a.restorer = 0;
     }
     k.task.sig.altstack = AltStack::default();
+    crate::locks::before_close(k, |_, f| f.cloexec);
     k.task.files.close_on_exec();
+    crate::locks::reap(k);
     k.cpu.fpu = Default::default();
     let tls = k.config.personality.tls_entry_min;
     for e in tls..tls + crate::GDT_ENTRY_TLS_ENTRIES {

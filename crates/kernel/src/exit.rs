@@ -85,6 +85,7 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
         None
     };
     crate::share::exit_shares(k);
+    crate::locks::exit_locks(k, tgid, last);
     k.task.vfork_done = true;
     k.task.sig.pending.clear();
     k.task.orig_eax = None;

@@ -7,6 +7,9 @@
 //! but leaves the emulator's own stdin/stdout/stderr open (its log goes to stderr, and
 //! a later host `open` must not land on fd 2).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crate::errno::{Errno, EBADF, EMFILE};
 
 /// Directory offsets handed to the guest for host `d_off` values that do not fit a
@@ -14,6 +17,21 @@ use crate::errno::{Errno, EBADF, EMFILE};
 pub const DIR_COOKIE_BASE: i64 = 1 << 30;
 /// At most this many cookies per directory fd; beyond it the raw value is passed on.
 const MAX_DIR_COOKIES: usize = 1 << 20;
+
+/// The identity of an open file description. Fork duplicates host fds, and a host
+/// `dup` shares the host description, but the guest kernel cannot ask the host which
+/// fds share one: the guest fds that do (open, then dup or fork) hold the same
+/// `Arc<Desc>`, whose count is the number of guest fds naming it. OFD and flock locks
+/// are owned by it ([`crate::locks`]).
+#[derive(Debug)]
+pub struct Desc(pub u64);
+
+impl Desc {
+    fn new_arc() -> Arc<Self> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Arc::new(Self(NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct OpenFile {
@@ -38,6 +56,8 @@ pub struct OpenFile {
     /// the guest did not receive because its buffer faulted. A native kernel leaves
     /// them in the pipe; the next read of this fd returns them first.
     pub pushback: Vec<u8>,
+    /// The open file description (shared by dup and fork).
+    pub desc: Arc<Desc>,
 }
 
 impl OpenFile {
@@ -51,6 +71,7 @@ impl OpenFile {
             proc_dir: None,
             dir_cookies: Vec::new(),
             pushback: Vec::new(),
+            desc: Desc::new_arc(),
         }
     }
 

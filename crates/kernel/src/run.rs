@@ -112,6 +112,8 @@ pub struct Kernel {
     pub mmap_next: Option<u32>,
     /// The guest machine's SysV IPC objects ([`crate::ipc`]).
     pub ipc: crate::ipc::IpcNamespace,
+    /// The guest machine's file locks ([`crate::locks`]).
+    pub locks: crate::locks::LockTable,
 }
 
 impl Kernel {
@@ -152,6 +154,7 @@ impl Kernel {
             started: Instant::now(),
             mmap_next: None,
             ipc: Default::default(),
+            locks: Default::default(),
         };
         crate::mm::boot(&mut k)?;
         Ok(k)

@@ -98,6 +98,10 @@ pub enum WaitOn {
     /// SysV IPC ([`crate::ipc`]): a change of semaphore set or message queue `id`,
     /// which makes the sleeper runnable, or the deadline (semtimedop).
     Ipc { id: i32, deadline: Option<Instant> },
+    /// A file lock on the host inode `dev`/`ino` ([`crate::locks`]): whoever removes
+    /// or weakens a lock there makes the sleeper runnable. `blocker`: the process
+    /// whose POSIX lock it waits for, for deadlock detection.
+    Lock { dev: u64, ino: u64, blocker: Option<u32> },
 }
 
 /// `task->state`.
@@ -286,6 +290,8 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         WaitOn::Signal { deadline, .. } => deadline.is_some_and(past),
         // SysV IPC: woken by whoever changes the object; only the deadline here.
         WaitOn::Ipc { deadline, .. } => deadline.is_some_and(past),
+        // File locks: woken only by whoever releases a lock.
+        WaitOn::Lock { .. } => false,
     }
 }
 

@@ -32,6 +32,7 @@ use crate::errno::{
     ERESTARTSYS,
 };
 use crate::files::OpenFile;
+use crate::locks;
 use crate::procfs::{self, Lookup, PidEntry};
 use crate::sched::{host_ready, sleep_on, WaitOn};
 use crate::signal::{send_sig_info, SigInfo, SIGPIPE, SI_USER};
@@ -720,7 +721,9 @@ pub fn sys_creat(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 pub fn sys_close(k: &mut Kernel, a: Args) -> SysResult {
+    crate::locks::before_close(k, |fd, _| fd == a[0]);
     k.task.files.close(a[0])?;
+    crate::locks::reap(k);
     Ok(0)
 }
 
@@ -737,17 +740,20 @@ pub fn sys_close_range(k: &mut Kernel, a: Args) -> SysResult {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 || first > last {
         return Err(EINVAL);
     }
-    k.task.files.close_range(first, last, flags & CLOSE_RANGE_CLOEXEC != 0);
+    let cloexec = flags & CLOSE_RANGE_CLOEXEC != 0;
+    if !cloexec {
+        crate::locks::before_close(k, |fd, _| (first..=last).contains(&fd));
+    }
+    k.task.files.close_range(first, last, cloexec);
+    crate::locks::reap(k);
     Ok(0)
 }
 
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
-    let host = host_dup(k.task.files.host(a[0])?)?;
-    let f = OpenFile {
-        largefile: k.task.files.get(a[0]).is_some_and(|f| f.largefile),
-        proc_dir: k.task.files.get(a[0]).and_then(|f| f.proc_dir.clone()),
-        ..OpenFile::new(host)
-    };
+    let src = k.task.files.get(a[0]).ok_or(EBADF)?.clone();
+    let host = host_dup(src.host_fd)?;
+    let f =
+        OpenFile { largefile: src.largefile, proc_dir: src.proc_dir, desc: src.desc, ..OpenFile::new(host) };
     install_new(k, 0, f)
 }
 
@@ -758,10 +764,18 @@ fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
         return Err(EBADF);
     }
     let host = host_dup(src.host_fd)?;
-    let f = OpenFile { cloexec, largefile: src.largefile, proc_dir: src.proc_dir, ..OpenFile::new(host) };
+    let f = OpenFile {
+        cloexec,
+        largefile: src.largefile,
+        proc_dir: src.proc_dir,
+        desc: src.desc,
+        ..OpenFile::new(host)
+    };
+    crate::locks::before_close(k, |fd, _| fd == new);
     if let Some(prev) = k.task.files.install(new, f) {
         prev.close_host();
     }
+    crate::locks::reap(k);
     Ok(new)
 }
 
@@ -893,6 +907,7 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
                 cloexec: cmd == F_DUPFD_CLOEXEC,
                 largefile: file.largefile,
                 proc_dir: file.proc_dir.clone(),
+                desc: file.desc.clone(),
                 ..OpenFile::new(h)
             };
             let limit = nofile(k);
@@ -919,19 +934,27 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
         }
         F_GETLK | F_SETLK | F_SETLKW | F_GETLK64 | F_SETLK64 | F_SETLKW64 | F_OFD_GETLK | F_OFD_SETLK
         | F_OFD_SETLKW => {
+            // The guest kernel's lock table decides ([`crate::locks`]): host locks
+            // would all be the emulator's and never separate guest processes.
             let is64 = !matches!(cmd, F_GETLK | F_SETLK | F_SETLKW);
-            let hcmd = match cmd {
-                F_GETLK | F_GETLK64 => libc::F_GETLK,
-                F_SETLK | F_SETLK64 => libc::F_SETLK,
-                F_SETLKW | F_SETLKW64 => libc::F_SETLKW,
-                F_OFD_GETLK => libc::F_OFD_GETLK,
-                F_OFD_SETLK => libc::F_OFD_SETLK,
-                _ => libc::F_OFD_SETLKW,
+            let lcmd = match cmd {
+                F_GETLK | F_GETLK64 | F_OFD_GETLK => locks::Cmd::Get,
+                F_SETLK | F_SETLK64 | F_OFD_SETLK => locks::Cmd::Set,
+                _ => locks::Cmd::SetWait,
             };
-            let mut fl = read_flock(k, arg, is64)?;
-            // SAFETY: `fl` is a valid flock for the lock commands.
-            ok_int(unsafe { libc::fcntl(host, hcmd, &mut fl as *mut libc::flock) })?;
-            if matches!(cmd, F_GETLK | F_GETLK64 | F_OFD_GETLK) {
+            let ofd = matches!(cmd, F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW);
+            let fl = read_flock(k, arg, is64)?;
+            let r = locks::Request {
+                l_type: fl.l_type,
+                l_whence: fl.l_whence,
+                l_start: fl.l_start,
+                l_len: fl.l_len,
+                l_pid: fl.l_pid,
+            };
+            if let Some(out) = locks::fcntl_lock(k, &file, lcmd, ofd, r)? {
+                let mut fl = fl;
+                (fl.l_type, fl.l_whence, fl.l_start, fl.l_len, fl.l_pid) =
+                    (out.l_type, out.l_whence, out.l_start, out.l_len, out.l_pid);
                 write_flock(k, arg, &fl, is64)?;
             }
             Ok(0)

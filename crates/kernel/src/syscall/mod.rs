@@ -185,6 +185,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_GETEGID => p::sys_getegid16(k, a),
         NR_IOCTL => f::sys_ioctl(k, a),
         NR_FCNTL | NR_FCNTL64 => f::sys_fcntl64(k, a),
+        NR_FLOCK => crate::locks::sys_flock(k, a[0], a[1]),
         NR_UMASK => p::sys_umask(k, a),
         NR_DUP2 => f::sys_dup2(k, a),
         NR_GETPPID => p::sys_getppid(k, a),
