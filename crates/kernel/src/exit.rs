@@ -98,6 +98,7 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
     // SysV IPC: the last thread of the process applies its SEM_UNDO adjustments
     // (`exit_sem` in today's `do_exit`).
     crate::ipc::exit_sem(k, tgid);
+    crate::timer::exit_timers(k, tgid);
     let leader = if me == tgid { Some(&mut k.task) } else { k.tasks.get_mut(&tgid) };
     if let Some(l) = leader {
         [l.min_flt, l.maj_flt, l.cmin_flt, l.cmaj_flt] = faults;

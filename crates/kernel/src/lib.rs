@@ -36,6 +36,7 @@ pub mod machine;
 pub mod personality;
 pub mod signal;
 pub mod syscall;
+pub mod timer;
 pub mod trace;
 
 pub use machine::Machine;

@@ -114,6 +114,8 @@ pub struct Kernel {
     pub ipc: crate::ipc::IpcNamespace,
     /// The guest machine's file locks ([`crate::locks`]).
     pub locks: crate::locks::LockTable,
+    /// Every process's timers ([`crate::timer`]).
+    pub timers: crate::timer::Timers,
 }
 
 impl Kernel {
@@ -155,6 +157,7 @@ impl Kernel {
             mmap_next: None,
             ipc: Default::default(),
             locks: Default::default(),
+            timers: Default::default(),
         };
         crate::mm::boot(&mut k)?;
         Ok(k)
@@ -172,9 +175,13 @@ impl Kernel {
                 if let Some(st) = self.exit_status {
                     return st;
                 }
-                match self.cpu.run(self.config.slice) {
+                match self.cpu.run(self.timers.budget(self.cpu.icount, self.config.slice)) {
                     Exit::Budget => {}
                     Exit::Exception(e) => self.handle_exception(e),
+                }
+                // Timers: one comparison while none is armed.
+                if self.cpu.icount >= self.timers.check_at {
+                    crate::timer::check(self);
                 }
                 if self.exit_status.is_none() {
                     signal::do_signal(self);
@@ -194,10 +201,13 @@ impl Kernel {
             return Some(st);
         }
         let before = self.cpu.icount;
-        let exit = self.cpu.run(self.slice_left);
+        let exit = self.cpu.run(self.timers.budget(before, self.slice_left));
         self.slice_left = self.slice_left.saturating_sub(self.cpu.icount - before);
         if let Exit::Exception(e) = exit {
             self.handle_exception(e);
+        }
+        if self.cpu.icount >= self.timers.check_at {
+            crate::timer::check(self);
         }
         if self.exit_status.is_none() {
             signal::do_signal(self);

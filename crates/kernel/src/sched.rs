@@ -303,6 +303,10 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
 /// machine (see the module doc).
 pub fn schedule(k: &mut Kernel) {
     loop {
+        // Timers that expired while everyone slept (or before a switch) signal first.
+        if k.cpu.icount >= k.timers.check_at {
+            crate::timer::check(k);
+        }
         let cur = k.task.pid;
         let mut now = None;
         let order = k.tasks.range(cur.saturating_add(1)..).chain(k.tasks.range(..cur)).map(|(&p, _)| p);
@@ -355,6 +359,10 @@ fn wait_for_events(k: &Kernel) -> bool {
             | TaskState::Interruptible(WaitOn::Ipc { deadline: Some(d), .. }) => earliest(*d),
             _ => {}
         }
+    }
+    // The earliest clock timer (crate::timer) may wake a sleeper with its signal.
+    if let Some(d) = k.timers.next_clock {
+        earliest(d);
     }
     if fds.is_empty() && deadline.is_none() {
         return false;
@@ -453,6 +461,10 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
         crate::mm::activate_mm(k);
     }
     log::trace!(target: "kernel::sched", "switch_to: pid {prev_pid} -> pid {next}");
+    // CPU timers follow the incoming process's instruction count.
+    if k.timers.check_at != u64::MAX || !k.timers.procs.is_empty() || k.task.rlim[crate::task::RLIMIT_CPU].cur != crate::task::RLIM_INFINITY {
+        crate::timer::recompute(k);
+    }
     schedule_tail(k);
 }
 

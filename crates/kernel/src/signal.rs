@@ -151,24 +151,33 @@ pub struct SigInfo {
     pub code: i32,
     pub addr: u32,
     pub status: i32,
+    /// SI_TIMER's `si_overrun` (offset 16); `addr` is then `si_timerid` and
+    /// `status` `si_value`.
+    pub overrun: i32,
 }
 
 impl SigInfo {
     pub fn fault(signo: i32, code: i32, addr: u32) -> Self {
-        Self { signo, errno: 0, code, addr, status: 0 }
+        Self { signo, errno: 0, code, addr, status: 0, overrun: 0 }
     }
     /// `force_sig(sig)`: si_code SI_KERNEL, no address, pid 0.
     pub fn kernel(signo: i32) -> Self {
-        Self { signo, errno: 0, code: SI_KERNEL, addr: 0, status: 0 }
+        Self { signo, errno: 0, code: SI_KERNEL, addr: 0, status: 0, overrun: 0 }
     }
     /// kill() / tgkill() from a process: SI_USER or SI_TKILL with the sender's pid.
     pub fn user(signo: i32, code: i32, pid: u32) -> Self {
-        Self { signo, errno: 0, code, addr: pid, status: 0 }
+        Self { signo, errno: 0, code, addr: pid, status: 0, overrun: 0 }
     }
     /// The exit signal a child sends its parent (`do_notify_parent`): CLD_EXITED with
     /// the exit code, or CLD_KILLED / CLD_DUMPED with the signal number.
     pub fn chld(signo: i32, code: i32, pid: u32, status: i32) -> Self {
-        Self { signo, errno: 0, code, addr: pid, status }
+        Self { signo, errno: 0, code, addr: pid, status, overrun: 0 }
+    }
+
+    /// A POSIX timer's signal (`posix_timer_event`): SI_TIMER, the timer id, the
+    /// overrun count and the sigevent's value.
+    pub fn timer(signo: i32, id: i32, overrun: i32, value: u32) -> Self {
+        Self { signo, errno: 0, code: crate::timer::SI_TIMER, addr: id as u32, status: value as i32, overrun }
     }
 
     fn is_chld(&self) -> bool {
@@ -192,6 +201,12 @@ impl SigInfo {
         si.si_code = if self.code < 0 { self.code } else { i32::from(self.code as i16) };
         // si_pid, or si_addr for a fault: the same word.
         si.si_pid = self.addr;
+        if self.code == crate::timer::SI_TIMER {
+            // `_timer`: si_tid, si_overrun, si_value at 12, 16, 20.
+            si.si_uid = self.overrun as u32;
+            si.si_status = self.status;
+            return si;
+        }
         if !self.is_fault() {
             let uid = if self.code <= 0 || self.is_chld() {
                 // SAFETY: getuid has no preconditions.

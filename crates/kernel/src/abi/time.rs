@@ -54,3 +54,44 @@ pub struct Tms {
     pub tms_cstime: i32,
 }
 const _: () = assert!(size_of::<Tms>() == 16);
+
+/// i386 `struct itimerval` (linux/time.h, `__kernel_old_itimerval`): setitimer's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Itimerval {
+    pub it_interval: Timeval,
+    pub it_value: Timeval,
+}
+const _: () = assert!(size_of::<Itimerval>() == 16);
+
+/// The old i386 `struct itimerspec` of timer_settime / timerfd_settime.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Itimerspec {
+    pub it_interval: Timespec,
+    pub it_value: Timespec,
+}
+const _: () = assert!(size_of::<Itimerspec>() == 16);
+
+/// `struct __kernel_itimerspec` of the *_time64 calls.
+#[repr(C, packed(4))]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct KernelItimerspec {
+    pub it_interval: KernelTimespec,
+    pub it_value: KernelTimespec,
+}
+const _: () = assert!(size_of::<KernelItimerspec>() == 32);
+
+/// i386 `struct sigevent` (asm-generic/siginfo.h, SIGEV_MAX_SIZE 64): the union's
+/// first word is `sigev_notify_thread_id` for SIGEV_THREAD_ID.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct Sigevent {
+    pub sigev_value: u32,
+    pub sigev_signo: i32,
+    pub sigev_notify: i32,
+    pub sigev_tid: i32,
+    pub _pad: [u32; 12],
+}
+const _: () = assert!(size_of::<Sigevent>() == 64);
+const _: () = assert!(offset_of!(Sigevent, sigev_tid) == 12);

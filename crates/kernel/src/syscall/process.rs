@@ -625,6 +625,13 @@ fn do_prlimit(k: &mut Kernel, res: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         for t in k.tasks.values_mut().filter(|t| t.tgid == tgid) {
             t.rlim[r] = n;
         }
+        if r == crate::task::RLIMIT_CPU {
+            // `update_rlimit_cpu`: the CPU-time check restarts from the new limit.
+            if let Some(p) = k.timers.procs.get_mut(&tgid) {
+                p.rlim_next = 0;
+            }
+            crate::timer::recompute(k);
+        }
     }
     Ok(old)
 }
