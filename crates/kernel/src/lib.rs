@@ -28,7 +28,9 @@ macro_rules! internal {
     };
 }
 
-internal!(abi, errno, exec, exit, files, fork, futex, ipc, mm, procfs, run, sched, share, task, uaccess);
+internal!(
+    abi, errno, exec, exit, files, fork, futex, hostsig, ipc, mm, procfs, run, sched, share, task, uaccess
+);
 
 pub mod machine;
 pub mod personality;

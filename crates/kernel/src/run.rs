@@ -27,11 +27,15 @@ pub struct Config {
     /// Which kernel growsdown imitates where kernels differ (stack placement, the
     /// break, TLS numbering, the ESP test): [`Personality::LINUX_24`] by default.
     pub personality: Personality,
+    /// Forward SIGTERM, SIGINT and the other signals sent to the growsdown process to
+    /// the guest ([`crate::hostsig`]). Off by default (the kernel's tests, difftest);
+    /// the CLI turns it on. Off, a guest that only a signal could wake is a deadlock.
+    pub host_signals: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24 }
+        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false }
     }
 }
 
@@ -162,6 +166,11 @@ impl Kernel {
     /// (see [`crate::exit`]).
     pub fn run(&mut self) -> ExitStatus {
         self.started = Instant::now();
+        if self.config.host_signals {
+            if let Err(e) = crate::hostsig::install() {
+                log::warn!(target: "kernel::signal", "host signals are not forwarded: {e}");
+            }
+        }
         loop {
             // One process, running: the loop as it was before there were processes.
             // Scheduling costs nothing here but these two tests per kernel entry.
@@ -172,6 +181,9 @@ impl Kernel {
                 match self.cpu.run(self.config.slice) {
                     Exit::Budget => {}
                     Exit::Exception(e) => self.handle_exception(e),
+                }
+                if crate::hostsig::pending() {
+                    crate::hostsig::forward(self);
                 }
                 if self.exit_status.is_none() {
                     signal::do_signal(self);
@@ -195,6 +207,9 @@ impl Kernel {
         self.slice_left = self.slice_left.saturating_sub(self.cpu.icount - before);
         if let Exit::Exception(e) = exit {
             self.handle_exception(e);
+        }
+        if crate::hostsig::pending() {
+            crate::hostsig::forward(self);
         }
         if self.exit_status.is_none() {
             signal::do_signal(self);
