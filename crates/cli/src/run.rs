@@ -74,7 +74,9 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             return Err(2);
         }
     };
-    let config = Config { mem_bytes: mem, stack_limit: a.stack_limit, ..Config::default() };
+    // Signals sent to growsdown go to the guest, as if sent to the program natively.
+    let config =
+        Config { mem_bytes: mem, stack_limit: a.stack_limit, host_signals: true, ..Config::default() };
     let mut k = Machine::new(config).map_err(|e| {
         report!("growsdown: {e}");
         2u8

@@ -29,7 +29,8 @@ macro_rules! internal {
 }
 
 internal!(
-    abi, errno, exec, exit, files, fork, futex, ipc, locks, mm, procfs, run, sched, share, task, uaccess
+    abi, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
+    uaccess
 );
 
 pub mod machine;

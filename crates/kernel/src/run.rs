@@ -27,11 +27,15 @@ pub struct Config {
     /// Which kernel growsdown imitates where kernels differ (stack placement, the
     /// break, TLS numbering, the ESP test): [`Personality::LINUX_24`] by default.
     pub personality: Personality,
+    /// Forward SIGTERM, SIGINT and the other signals sent to the growsdown process to
+    /// the guest ([`crate::hostsig`]). Off by default (the kernel's tests, difftest);
+    /// the CLI turns it on. Off, a guest that only a signal could wake is a deadlock.
+    pub host_signals: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24 }
+        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false }
     }
 }
 
@@ -168,6 +172,11 @@ impl Kernel {
     /// (see [`crate::exit`]).
     pub fn run(&mut self) -> ExitStatus {
         self.started = Instant::now();
+        if self.config.host_signals {
+            if let Err(e) = crate::hostsig::install() {
+                log::warn!(target: "kernel::signal", "host signals are not forwarded: {e}");
+            }
+        }
         loop {
             // One process, running: the loop as it was before there were processes.
             // Scheduling costs nothing here but these two tests per kernel entry.
@@ -182,6 +191,9 @@ impl Kernel {
                 // Timers: one comparison while none is armed.
                 if self.cpu.icount >= self.timers.check_at {
                     crate::timer::check(self);
+                }
+                if crate::hostsig::pending() {
+                    crate::hostsig::forward(self);
                 }
                 if self.exit_status.is_none() {
                     signal::do_signal(self);
@@ -208,6 +220,9 @@ impl Kernel {
         }
         if self.cpu.icount >= self.timers.check_at {
             crate::timer::check(self);
+        }
+        if crate::hostsig::pending() {
+            crate::hostsig::forward(self);
         }
         if self.exit_status.is_none() {
             signal::do_signal(self);

@@ -50,6 +50,16 @@
 //! futex wait that no thread can end, init is killed with SIGKILL and the machine
 //! ends, with an error in the log, instead of hanging.
 //!
+//! Signals sent to the growsdown process change what "nothing could wake anyone"
+//! means. With `Config::host_signals` (the CLI's `run` and `trace`), they are
+//! forwarded to the guest ([`crate::hostsig`]), so a guest whose tasks all wait for
+//! a signal — every process in `pause()` — is not deadlocked: as natively, it waits
+//! (in the same `ppoll`, which those host signals interrupt) until someone sends
+//! one. It is still a deadlock if no forwarded signal could wake it: each is
+//! blocked or ignored by every thread it would go to. Without host signals (the
+//! kernel's own tests, difftest) a signal-only wait is a deadlock as before, so a
+//! test cannot hang.
+//!
 //! ## Policy
 //!
 //! Round robin: the current task runs until it sleeps, exits, or has retired
@@ -307,6 +317,9 @@ pub fn schedule(k: &mut Kernel) {
         if k.cpu.icount >= k.timers.check_at {
             crate::timer::check(k);
         }
+        if crate::hostsig::pending() {
+            crate::hostsig::forward(k);
+        }
         let cur = k.task.pid;
         let mut now = None;
         let order = k.tasks.range(cur.saturating_add(1)..).chain(k.tasks.range(..cur)).map(|(&p, _)| p);
@@ -364,7 +377,10 @@ fn wait_for_events(k: &Kernel) -> bool {
     if let Some(d) = k.timers.next_clock {
         earliest(d);
     }
-    if fds.is_empty() && deadline.is_none() {
+    // With host signals forwarded, a guest that only a signal can wake waits for one
+    // (natively pause() waits for ever) unless no forwarded signal could wake it.
+    let host_signals = k.config.host_signals && crate::hostsig::could_wake(k);
+    if fds.is_empty() && deadline.is_none() && !host_signals {
         return false;
     }
     let ts = deadline.map(|d| {
@@ -376,6 +392,10 @@ fn wait_for_events(k: &Kernel) -> bool {
     });
     let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     log::trace!(target: "kernel::sched", "every process sleeps: host ppoll on {} fds, timeout {:?}", fds.len(), deadline);
+    if k.config.host_signals {
+        crate::hostsig::ppoll(&mut fds, ts.as_ref());
+        return true;
+    }
     // SAFETY: `fds` holds `fds.len()` pollfd structures; `tsp` is NULL or points at
     // `ts`, which outlives the call; no signal mask.
     unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, tsp, std::ptr::null()) };

@@ -354,7 +354,7 @@ const MAX_QUEUED: usize = 1024;
 
 /// Whether action `a` throws `sig` away (SIG_IGN, or SIG_DFL for a signal whose
 /// default is to do nothing).
-fn ignores(a: SigAction, sig: i32) -> bool {
+pub(crate) fn ignores(a: SigAction, sig: i32) -> bool {
     a.handler == SIG_IGN || (a.handler == SIG_DFL && default_ignored(sig))
 }
 

@@ -141,6 +141,9 @@ pub fn host_sleep(clock: libc::clockid_t, flags: libc::c_int, ts: libc::timespec
         let r = unsafe { libc::clock_nanosleep(clock, flags, &req, &mut rem) };
         match r {
             0 => return Ok(()),
+            // A signal for the guest ends the sleep (see crate::hostsig); the call
+            // starts again unless a handler runs.
+            libc::EINTR if crate::hostsig::pending() => return Err(crate::errno::ERESTARTNOHAND),
             libc::EINTR => {
                 if flags & libc::TIMER_ABSTIME == 0 {
                     req = rem;

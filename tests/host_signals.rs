@@ -1,0 +1,134 @@
+//! Signals sent to the `growsdown` process reach the guest (crates/kernel/src/hostsig.rs):
+//! guest-images/bin/hostsig runs natively and under `growsdown run`, gets the same
+//! signals from this test after it prints "ready", and must print the same and end
+//! with the same status (a death by signal N counted as 128+N, which is how
+//! growsdown reports its guest's death: it exits with 128+N rather than re-raising).
+
+#[path = "support/mod.rs"]
+mod support;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::root;
+
+/// What the test does to the running program after "ready".
+enum Act {
+    Send(i32),
+    Wait(Duration),
+    /// Sends the signal every 200 ms until the program ends: a pause() that has
+    /// not started yet when the first one arrives would otherwise wait for ever
+    /// (natively too).
+    Repeat(i32),
+    /// The program must still be running.
+    Alive,
+}
+
+fn start(native: bool, mode: &str) -> Child {
+    let prog = root().join("guest-images/bin/hostsig");
+    let mut cmd = if native {
+        Command::new(&prog)
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_growsdown"));
+        c.arg("run").arg(&prog);
+        c
+    };
+    cmd.arg(mode).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.spawn().unwrap()
+}
+
+fn kill(c: &Child, sig: i32) {
+    // SAFETY: kill takes no pointers; the child has not been reaped (it is waited
+    // for only after the last signal), so its pid is still ours.
+    unsafe { libc::kill(c.id() as libc::pid_t, sig) };
+}
+
+/// Runs `mode`, acts, and returns (stdout, 128+N or exit code, seconds from the
+/// last signal to the end).
+fn run(native: bool, mode: &str, acts: &[Act]) -> (String, i32, Duration) {
+    let mut c = start(native, mode);
+    let mut out = BufReader::new(c.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "ready\n", "{mode} (native {native})");
+    let mut last = Instant::now();
+    for a in acts {
+        match a {
+            Act::Send(s) => {
+                last = Instant::now();
+                kill(&c, *s);
+            }
+            Act::Wait(d) => std::thread::sleep(*d),
+            Act::Repeat(s) => {
+                last = Instant::now();
+                while c.try_wait().unwrap().is_none() {
+                    kill(&c, *s);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            Act::Alive => assert!(c.try_wait().unwrap().is_none(), "{mode} (native {native}) ended early"),
+        }
+    }
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let st = c.wait().unwrap();
+    let took = last.elapsed();
+    use std::os::unix::process::ExitStatusExt;
+    let code = st.code().or(st.signal().map(|s| 128 + s)).unwrap();
+    (first + &rest, code, took)
+}
+
+fn same(mode: &str, acts: &[Act], want_code: i32) {
+    let (n_out, n_code, _) = run(true, mode, acts);
+    let (g_out, g_code, _) = run(false, mode, acts);
+    assert_eq!(g_out, n_out, "{mode}: stdout under growsdown vs native");
+    assert_eq!((n_code, g_code), (want_code, want_code), "{mode}: status (native, growsdown)");
+}
+
+const SHORT: Duration = Duration::from_millis(300);
+
+#[test]
+fn a_sigterm_handler_runs_in_the_guest() {
+    same("handler", &[Act::Send(libc::SIGTERM)], 3);
+}
+
+#[test]
+fn an_ignored_sigint_does_nothing_and_sigterm_kills() {
+    same(
+        "ignint",
+        &[Act::Send(libc::SIGINT), Act::Wait(SHORT), Act::Alive, Act::Send(libc::SIGTERM)],
+        128 + libc::SIGTERM,
+    );
+}
+
+#[test]
+fn pause_is_woken_by_sigusr1_with_a_handler() {
+    same("pause", &[Act::Repeat(libc::SIGUSR1)], 0);
+}
+
+#[test]
+fn sigsuspend_takes_a_blocked_sigusr2() {
+    same("sigsuspend", &[Act::Send(libc::SIGUSR2)], 0);
+}
+
+#[test]
+fn an_ignored_sigterm_keeps_the_guest_running_until_sigkill() {
+    same(
+        "ignterm",
+        &[Act::Send(libc::SIGTERM), Act::Wait(SHORT), Act::Alive, Act::Send(libc::SIGKILL)],
+        128 + libc::SIGKILL,
+    );
+}
+
+/// A guest without handlers ends soon after SIGTERM, whether it computes or
+/// sleeps. The forwarding itself takes at most one `Config::slice` of instructions
+/// (about a millisecond); the 5 s bound only catches a hang (a signal that is
+/// never looked at), with room for a loaded test machine.
+#[test]
+fn sigterm_ends_a_guest_without_handlers_promptly() {
+    for mode in ["spin", "ignint"] {
+        let (_, code, took) = run(false, mode, &[Act::Send(libc::SIGTERM)]);
+        assert_eq!(code, 128 + libc::SIGTERM, "{mode}");
+        assert!(took < Duration::from_secs(5), "{mode}: {took:?} after SIGTERM");
+    }
+}
