@@ -199,38 +199,57 @@ pub enum NoPage {
 /// read from the host file on a miss. Bytes past end of file in the last page read
 /// as zeros.
 pub fn filemap_nopage(k: &mut Kernel, file: &FileBacking, index: u32) -> NoPage {
-    let size = match file.size() {
-        Ok(s) => s,
-        Err(e) => {
-            log::warn!(target: "kernel::mm", "filemap_nopage: fstat {}: errno {e}", file.path);
-            return NoPage::Sigbus;
-        }
-    };
-    let size_pages = size.div_ceil(u64::from(crate::PAGE_SIZE));
-    if u64::from(index) >= size_pages {
-        return NoPage::Sigbus;
+    if let Some(r) = beyond_eof(file, index) {
+        return r;
     }
     let key = (file.dev, file.ino, file.mtime, index);
     if let Some(frame) = k.page_cache.lookup(key) {
-        k.page_cache.hits += 1;
-        k.frames.get(frame);
-        return NoPage::Page(frame);
+        return cache_hit(k, frame);
     }
-    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
-        return NoPage::Oom;
+    let frame = match read_new_page(k, file, index) {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    k.task.stats.pages_allocated += 1;
-    if let Err(e) = read_page(k, file, index, frame) {
-        log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
-        return NoPage::Sigbus;
-    }
-    k.page_cache.misses += 1;
     // The allocation's reference becomes the page cache's; take one for the caller.
     k.frames.set_page_cache(frame, true);
     k.page_cache.insert(key, frame);
     k.frames.get(frame);
     NoPage::Page(frame)
+}
+
+/// `filemap_nopage`'s size test: SIGBUS for a page at or beyond end of file (in
+/// pages, rounded up), or when the file cannot be asked its size.
+fn beyond_eof(file: &FileBacking, index: u32) -> Option<NoPage> {
+    match file.size() {
+        Ok(size) => (u64::from(index) >= size.div_ceil(u64::from(crate::PAGE_SIZE))).then_some(NoPage::Sigbus),
+        Err(e) => {
+            log::warn!(target: "kernel::mm", "filemap_nopage: fstat {}: errno {e}", file.path);
+            Some(NoPage::Sigbus)
+        }
+    }
+}
+
+/// A cached page found (`find_get_page` hit): one reference for the caller.
+fn cache_hit(k: &mut Kernel, frame: u32) -> NoPage {
+    k.page_cache.hits += 1;
+    k.frames.get(frame);
+    NoPage::Page(frame)
+}
+
+/// A page-cache miss: a new frame holding page `index` of the file, with the
+/// allocation's one reference (OOM, or SIGBUS for a read error).
+fn read_new_page(k: &mut Kernel, file: &FileBacking, index: u32) -> Result<u32, NoPage> {
+    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
+        return Err(NoPage::Oom);
+    };
+    k.task.stats.pages_allocated += 1;
+    if let Err(e) = read_page(k, file, index, frame) {
+        log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        return Err(NoPage::Sigbus);
+    }
+    k.page_cache.misses += 1;
+    Ok(frame)
 }
 
 /// Reads page `index` of the host file into `frame` (already zeroed).
@@ -375,31 +394,18 @@ pub fn shared_file(k: &mut Kernel, file: Rc<FileBacking>) -> Rc<SharedFile> {
 /// One reference taken for the caller.
 pub fn shared_nopage(k: &mut Kernel, sf: &SharedFile, index: u32) -> NoPage {
     let file = sf.file();
-    let size = match file.size() {
-        Ok(s) => s,
-        Err(e) => {
-            log::warn!(target: "kernel::mm", "filemap_nopage: fstat {}: errno {e}", file.path);
-            return NoPage::Sigbus;
-        }
+    if let Some(r) = beyond_eof(&file, index) {
+        return r;
+    }
+    let cached = sf.pages.borrow().get(&index).copied();
+    if let Some(frame) = cached {
+        return cache_hit(k, frame);
+    }
+    let frame = match read_new_page(k, &file, index) {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if u64::from(index) >= size.div_ceil(u64::from(crate::PAGE_SIZE)) {
-        return NoPage::Sigbus;
-    }
-    if let Some(&frame) = sf.pages.borrow().get(&index) {
-        k.page_cache.hits += 1;
-        k.frames.get(frame);
-        return NoPage::Page(frame);
-    }
-    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
-        return NoPage::Oom;
-    };
-    k.task.stats.pages_allocated += 1;
-    if let Err(e) = read_page(k, &file, index, frame) {
-        log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
-        return NoPage::Sigbus;
-    }
-    k.page_cache.misses += 1;
+    // The allocation's reference is the object's; take one for the caller.
     sf.pages.borrow_mut().insert(index, frame);
     k.page_cache.shared_frames.insert(frame, (sf.dev, sf.ino, index));
     k.frames.get(frame);
