@@ -12,9 +12,7 @@ use crate::sched::{Context, TaskState};
 use crate::share::{FsStruct, ShareIds, ThreadGroup};
 use crate::signal::{SignalState, SIGCHLD};
 
-#[allow(dead_code)] // kept so the table is whole
 pub const RLIMIT_CPU: usize = 0;
-#[allow(dead_code)] // kept so the table is whole
 pub const RLIMIT_FSIZE: usize = 1;
 pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_STACK: usize = 3;

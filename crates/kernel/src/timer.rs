@@ -215,6 +215,10 @@ fn forward(t: &mut Timer, now: u64) -> u64 {
 pub fn check(k: &mut Kernel) {
     let now_ns = k.timers.now_ns();
     let mut fire: Vec<(u32, SigInfo, Option<u32>)> = Vec::new();
+    // A process with RLIMIT_CPU and no timer has no entry yet; it is checked too.
+    if k.task.rlim[RLIMIT_CPU].cur != RLIM_INFINITY {
+        current(k);
+    }
     let tgids: Vec<u32> = k.timers.procs.keys().copied().collect();
     let cur_tgid = k.task.tgid;
     for tgid in tgids {

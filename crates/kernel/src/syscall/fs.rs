@@ -256,6 +256,56 @@ fn wait_ready(k: &mut Kernel, host: i32, events: i16) -> Option<SysResult> {
     Some(sleep_on(k, WaitOn::Fd { fd: host, events }, ERESTARTSYS))
 }
 
+/// RLIMIT_FSIZE (today's `generic_write_check_limits`): a write to a regular file
+/// that would end past the soft limit is cut to end at it; if nothing fits, SIGXFSZ
+/// goes to the writing thread and the call fails with EFBIG. Costs nothing while the
+/// limit is infinite (the default).
+fn fsize_limit(k: &mut Kernel, host: i32, total: usize, offset: Option<i64>) -> Result<usize, Errno> {
+    let limit = k.task.rlim[crate::task::RLIMIT_FSIZE].cur;
+    if limit == crate::task::RLIM_INFINITY || !is_regular(host) {
+        return Ok(total);
+    }
+    let pos = match offset {
+        Some(o) => o,
+        None => {
+            // O_APPEND writes at the end of the file.
+            // SAFETY: fcntl/lseek/fstat on a descriptor the guest holds; `st` is a
+            // valid out-pointer.
+            unsafe {
+                if libc::fcntl(host, libc::F_GETFL) & libc::O_APPEND != 0 {
+                    let mut st: libc::stat = std::mem::zeroed();
+                    libc::fstat(host, &mut st);
+                    st.st_size
+                } else {
+                    libc::lseek(host, 0, libc::SEEK_CUR)
+                }
+            }
+        }
+    };
+    let pos = u64::try_from(pos).unwrap_or(0);
+    if pos >= limit {
+        return Err(xfsz(k));
+    }
+    Ok(total.min(usize::try_from(limit - pos).unwrap_or(usize::MAX)))
+}
+
+/// `send_sig(SIGXFSZ, current, 0)` and EFBIG: a file would grow past RLIMIT_FSIZE.
+fn xfsz(k: &mut Kernel) -> Errno {
+    let (tid, tgid) = (k.task.pid, k.task.tgid);
+    crate::signal::send_sig_to(k, tid, crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid));
+    libc::EFBIG
+}
+
+/// `inode_newsize_ok`: a truncate that would make the file longer than RLIMIT_FSIZE
+/// is EFBIG with SIGXFSZ.
+fn fsize_ok(k: &mut Kernel, len: i64) -> Result<(), Errno> {
+    let limit = k.task.rlim[crate::task::RLIMIT_FSIZE].cur;
+    if limit != crate::task::RLIM_INFINITY && u64::try_from(len).unwrap_or(0) > limit {
+        return Err(xfsz(k));
+    }
+    Ok(())
+}
+
 fn is_regular(host: i32) -> bool {
     // SAFETY: `st` is a valid out-pointer for fstat.
     unsafe {
@@ -497,6 +547,7 @@ fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysR
 
 /// The body of [`do_writev`]: `total` bytes of `iovs` to host descriptor `host`.
 fn write_iovs(k: &mut Kernel, host: i32, iovs: &[Iov], total: usize, offset: Option<i64>) -> SysResult {
+    let total = fsize_limit(k, host, total, offset)?;
     // Several processes and a descriptor that can block: PIPE_BUF pieces, each
     // checked for room first (see the module doc).
     let piecewise = k.multitasking() && offset.is_none() && !is_regular(host);
@@ -1574,6 +1625,9 @@ pub fn sys_ftruncate64(k: &mut Kernel, a: Args) -> SysResult {
 /// The host's ftruncate of `host`, then the file's MAP_SHARED pages past the new end
 /// leave their mappings (`vmtruncate`).
 fn do_ftruncate(k: &mut Kernel, host: i32, len: i64) -> SysResult {
+    if is_regular(host) {
+        fsize_ok(k, len)?;
+    }
     // SAFETY: no pointer arguments.
     let r = ok_int(unsafe { libc::ftruncate(host, len) })?;
     if let Some(sf) = crate::mm::filemap::shared_of_fd(k, host) {
@@ -1584,6 +1638,7 @@ fn do_ftruncate(k: &mut Kernel, host: i32, len: i64) -> SysResult {
 
 /// The host's truncate of path `p`, then [`crate::mm::filemap::truncated`].
 fn do_truncate(k: &mut Kernel, p: &CString, len: i64) -> SysResult {
+    fsize_ok(k, len)?;
     // SAFETY: `p` is NUL-terminated.
     let r = ok_int(unsafe { libc::truncate(p.as_ptr(), len) })?;
     if !k.page_cache.shared.is_empty() {
