@@ -415,6 +415,11 @@ pub fn shared_nopage(k: &mut Kernel, sf: &SharedFile, index: u32) -> NoPage {
 /// `set_page_dirty` for a frame whose PTE had the D bit when it was zapped: if the
 /// frame belongs to a shared file mapping, its page must be written back.
 pub fn set_page_dirty(k: &Kernel, frame: u32) {
+    // Every dirty page zapped (munmap, exit) comes here: no hashing while no file
+    // is mapped MAP_SHARED.
+    if k.page_cache.shared_frames.is_empty() {
+        return;
+    }
     if let Some(&(dev, ino, index)) = k.page_cache.shared_frames.get(&frame) {
         if let Some(sf) = k.page_cache.shared.get(&(dev, ino)).and_then(std::rc::Weak::upgrade) {
             sf.dirty.borrow_mut().insert(index);
@@ -422,14 +427,13 @@ pub fn set_page_dirty(k: &Kernel, frame: u32) {
     }
 }
 
-/// `filemap_sync` over every address space: moves the D bits of the PTEs that map
-/// `sf`'s pages into its dirty set, clearing them (the next store sets them again;
-/// the current task's TLB is flushed so that it does).
-fn collect_dirty(k: &mut Kernel, sf: &Rc<SharedFile>) {
-    let mut cleared = false;
-    let mms = std::iter::once((true, &k.task.mm)).chain(k.parked.mm.values().map(|m| (false, m)));
+/// The present PTEs that map `sf`'s pages, in every address space: whose (`None`
+/// the current task's, else the parked mm's id), the PTE's physical address, the PTE,
+/// and the file page it maps.
+fn mapped_ptes(k: &Kernel, sf: &Rc<SharedFile>) -> Vec<(Option<u32>, u32, u32, u32)> {
+    let mms = std::iter::once((None, &k.task.mm)).chain(k.parked.mm.iter().map(|(&id, m)| (Some(id), m)));
     let mut found = Vec::new();
-    for (current, mm) in mms {
+    for (id, mm) in mms {
         for v in &mm.mmap {
             let super::vma::Backing::SharedFile { map, .. } = &v.backing else { continue };
             if !Rc::ptr_eq(map, sf) {
@@ -439,20 +443,30 @@ fn collect_dirty(k: &mut Kernel, sf: &Rc<SharedFile>) {
             while a < v.end {
                 if let Some(pa) = super::pgtable::pte_offset(&k.cpu.mmu.phys, mm.pgd, a) {
                     let pte = k.cpu.mmu.phys.read_u32(pa);
-                    if pte & super::pgtable::_PAGE_PRESENT != 0 && pte & super::pgtable::_PAGE_DIRTY != 0 {
-                        found.push((pa, pte, ((a - v.start) >> 12).wrapping_add(v.pgoff)));
-                        cleared |= current;
+                    if pte & super::pgtable::_PAGE_PRESENT != 0 {
+                        found.push((id, pa, pte, ((a - v.start) >> 12).wrapping_add(v.pgoff)));
                     }
                 }
                 a += crate::PAGE_SIZE;
             }
         }
     }
-    for (pa, pte, index) in found {
-        k.cpu.mmu.phys.write_u32(pa, pte & !super::pgtable::_PAGE_DIRTY);
-        sf.dirty.borrow_mut().insert(index);
+    found
+}
+
+/// `filemap_sync` over every address space: moves the D bits of the PTEs that map
+/// `sf`'s pages into its dirty set, clearing them (the next store sets them again;
+/// the current task's TLB is flushed so that it does).
+fn collect_dirty(k: &mut Kernel, sf: &Rc<SharedFile>) {
+    let mut flush = false;
+    for (id, pa, pte, index) in mapped_ptes(k, sf) {
+        if pte & super::pgtable::_PAGE_DIRTY != 0 {
+            k.cpu.mmu.phys.write_u32(pa, pte & !super::pgtable::_PAGE_DIRTY);
+            sf.dirty.borrow_mut().insert(index);
+            flush |= id.is_none();
+        }
     }
-    if cleared {
+    if flush {
         super::pgtable::flush_tlb_mm(k);
     }
 }
@@ -612,12 +626,24 @@ pub fn sys_msync(k: &mut Kernel, a: crate::syscall::Args) -> crate::errno::SysRe
 /// after fork keeps the frames it has mapped (today's `unmap_mapping_range` would
 /// zap them too).
 pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u32) {
-    let gone: Vec<u32> = {
-        let mut pages = obj.pages.borrow_mut();
-        let idx: Vec<u32> = pages.range(first..first.saturating_add(count)).map(|(&i, _)| i).collect();
-        idx.iter().filter_map(|i| pages.remove(i)).collect()
-    };
-    for frame in gone {
+    for frame in take_range(&obj.pages, first..first.saturating_add(count)) {
+        k.frames.put(frame, &mut k.cpu.mmu.phys);
+    }
+}
+
+/// Removes the pages of `range` from an object's page map; returns their frames,
+/// whose references the caller drops.
+fn take_range(pages: &RefCell<BTreeMap<u32, u32>>, range: std::ops::Range<u32>) -> Vec<u32> {
+    let mut pages = pages.borrow_mut();
+    let idx: Vec<u32> = pages.range(range).map(|(&i, _)| i).collect();
+    idx.iter().filter_map(|i| pages.remove(i)).collect()
+}
+
+/// Drops `sf`'s pages of `range`, dirty or not, and frees their frames.
+fn drop_shared_pages(k: &mut Kernel, sf: &SharedFile, range: std::ops::Range<u32>) {
+    sf.dirty.borrow_mut().retain(|i| !range.contains(i));
+    for frame in take_range(&sf.pages, range) {
+        k.page_cache.shared_frames.remove(&frame);
         k.frames.put(frame, &mut k.cpu.mmu.phys);
     }
 }
@@ -627,17 +653,7 @@ pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u3
 /// the host file gets the hole; they read back as zeros. The caller has zapped its
 /// own PTEs; other processes' mappings keep the frames they hold (as for shmem).
 pub fn shared_punch_hole(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, count: u32) -> Result<(), Errno> {
-    let last = first.saturating_add(count);
-    sf.dirty.borrow_mut().retain(|&i| i < first || i >= last);
-    let gone: Vec<u32> = {
-        let mut pages = sf.pages.borrow_mut();
-        let idx: Vec<u32> = pages.range(first..last).map(|(&i, _)| i).collect();
-        idx.iter().filter_map(|i| pages.remove(i)).collect()
-    };
-    for frame in gone {
-        k.page_cache.shared_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
-    }
+    drop_shared_pages(k, sf, first..first.saturating_add(count));
     let file = sf.file();
     let (off, len) = (i64::from(first) * 4096, i64::from(count) * 4096);
     // SAFETY: fallocate on a descriptor the object owns; no pointers.
@@ -656,50 +672,26 @@ pub fn shared_punch_hole(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, count:
 /// held is gone with them, as the truncation discarded it.
 pub fn vmtruncate(k: &mut Kernel, sf: &Rc<SharedFile>, size: u64) {
     let keep = u32::try_from(size.div_ceil(u64::from(crate::PAGE_SIZE))).unwrap_or(u32::MAX);
-    let phys = &mut k.cpu.mmu.phys;
-    let frames = &mut k.frames;
-    let mut current_changed = false;
-    let mms = std::iter::once((true, &mut k.task.mm)).chain(k.parked.mm.values_mut().map(|m| (false, m)));
-    for (current, mm) in mms {
-        let pgd = mm.pgd;
-        let mut dropped = 0;
-        for v in &mm.mmap {
-            let super::vma::Backing::SharedFile { map, .. } = &v.backing else { continue };
-            if !Rc::ptr_eq(map, sf) {
-                continue;
-            }
-            let mut a = v.start;
-            while a < v.end {
-                let index = ((a - v.start) >> 12).wrapping_add(v.pgoff);
-                if index >= keep {
-                    if let Some(pa) = super::pgtable::pte_offset(phys, pgd, a) {
-                        let pte = phys.read_u32(pa);
-                        if pte & super::pgtable::_PAGE_PRESENT != 0 {
-                            phys.write_u32(pa, 0);
-                            frames.put(pte >> 12, phys);
-                            dropped += 1;
-                            current_changed |= current;
-                        }
-                    }
-                }
-                a += crate::PAGE_SIZE;
-            }
+    let mut flush = false;
+    for (id, pa, pte, index) in mapped_ptes(k, sf) {
+        if index < keep {
+            continue;
         }
-        mm.rss = mm.rss.saturating_sub(dropped);
+        k.cpu.mmu.phys.write_u32(pa, 0);
+        k.frames.put(pte >> 12, &mut k.cpu.mmu.phys);
+        let mm = match id {
+            None => Some(&mut k.task.mm),
+            Some(id) => k.parked.mm.get_mut(&id),
+        };
+        if let Some(mm) = mm {
+            mm.rss = mm.rss.saturating_sub(1);
+        }
+        flush |= id.is_none();
     }
-    if current_changed {
+    if flush {
         super::pgtable::flush_tlb_mm(k);
     }
-    sf.dirty.borrow_mut().retain(|&i| i < keep);
-    let gone: Vec<u32> = {
-        let mut pages = sf.pages.borrow_mut();
-        let idx: Vec<u32> = pages.range(keep..).map(|(&i, _)| i).collect();
-        idx.iter().filter_map(|i| pages.remove(i)).collect()
-    };
-    for frame in gone {
-        k.page_cache.shared_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
-    }
+    drop_shared_pages(k, sf, keep..u32::MAX);
 }
 
 /// After a host truncate of `(dev, ino)` to `size`: [`vmtruncate`] if the file is
