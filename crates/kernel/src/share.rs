@@ -319,8 +319,8 @@ pub fn release_shares(k: &mut Kernel, t: &mut Task) {
 /// see EOF).
 pub fn exit_shares(k: &mut Kernel) {
     let ids = k.task.ids;
-    let me = k.task.pid;
-    let shared = |k: &Kernel, kind: Kind, id: u32| id != 0 && k.all_tasks().any(|t| t.pid != me && t.ids.get(kind) == id);
+    // The current task is one of the users: another one keeps the object.
+    let shared = |k: &Kernel, kind: Kind, id: u32| k.users(kind, id) > 1;
     if shared(k, Kind::Mm, ids.mm) {
         let mm = std::mem::take(&mut k.task.mm);
         k.parked.mm.insert(ids.mm, mm);
