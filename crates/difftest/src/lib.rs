@@ -574,7 +574,7 @@ pub fn lockstep_until(
         if let Event::Signal(sig, t) = theirs {
             if is_async(sig) && t.eip == before.eip && t.regs == before.regs {
                 let pending = k.pending_signals();
-                match deliver_at_boundary(k, r, sig, None, pending) {
+                match deliver_at_boundary(k, r, code, &differ, sig, None, pending) {
                     Ok(None) => {
                         // The instruction has not run: its execution is counted
                         // when it does.
@@ -586,7 +586,7 @@ pub fn lockstep_until(
                     Ok(Some(killed)) => {
                         return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
                     }
-                    Err(why) => return stopped!(why),
+                    Err(halt) => return halt.outcome(differ.compared),
                 }
             }
         }
@@ -708,8 +708,8 @@ pub fn lockstep_until(
                     ));
                     return Outcome::Diverged(d);
                 }
-                if let Err(why) = enter_handler(k, r, SIGTRAP, &t) {
-                    return stopped!(why);
+                if let Err(halt) = enter_handler(k, r, code, &differ, SIGTRAP, &t) {
+                    return halt.outcome(differ.compared);
                 }
                 continue;
             }
@@ -734,8 +734,8 @@ pub fn lockstep_until(
                 };
             }
             (Stepped::Signal, Event::Signal(sig, t)) if t.eip == before.eip => {
-                if let Err(why) = enter_handler(k, r, sig, &before) {
-                    return stopped!(why);
+                if let Err(halt) = enter_handler(k, r, code, &differ, sig, &before) {
+                    return halt.outcome(differ.compared);
                 }
                 differ.compared += 1;
                 continue;
@@ -799,12 +799,12 @@ pub fn lockstep_until(
             }
         }
         if let Some((sig, syscall, pending)) = arrived {
-            match deliver_at_boundary(k, r, sig, syscall, pending) {
+            match deliver_at_boundary(k, r, code, &differ, sig, syscall, pending) {
                 Ok(None) => {}
                 Ok(Some(killed)) => {
                     return Outcome::Agreed { compared: differ.compared, status: Some(-killed) }
                 }
-                Err(why) => return Outcome::Stopped { compared: differ.compared, why },
+                Err(halt) => return halt.outcome(differ.compared),
             }
         }
     }
@@ -862,10 +862,12 @@ fn is_async(sig: i32) -> bool {
 fn deliver_at_boundary(
     k: &mut Machine,
     r: &mut dyn Reference,
+    code: &CodeMap,
+    differ: &Differ,
     sig: i32,
     syscall: Option<(u32, [u32; 6])>,
     pending: u64,
-) -> Result<Option<i32>, String> {
+) -> Result<Option<i32>, Halt> {
     use growsdown_kernel::signal;
     let mask = signal::sigmask(sig);
     let handler = k.signal_handler(sig);
@@ -893,50 +895,156 @@ fn deliver_at_boundary(
     if let Some(ExitStatus::Signaled { signo, .. }) = k.exit_status() {
         return match r.deliver_fatal(signo)? {
             Event::Killed(s) if s == signo => Ok(Some(s)),
-            e => Err(format!(
+            e => Err(Halt::Stop(format!(
                 "growsdown was killed by {}; {}: {}",
                 signal_name(signo),
                 r.name(),
                 describe_theirs(&e)
-            )),
+            ))),
         };
     }
     if k.cpu().eip == handler && (taken_in_call || at.eip != handler) {
-        enter_handler(k, r, sig, &interrupted)?;
+        enter_handler(k, r, code, differ, sig, &interrupted)?;
     }
     Ok(None)
 }
 
+/// Why lockstep ends at a signal delivery: it cannot go on (`Stop`, status 2), or
+/// the two kernels entered the handler differently (`Diverged`, status 1).
+enum Halt {
+    Stop(String),
+    Diverged(Box<Divergence>),
+}
+
+impl From<String> for Halt {
+    fn from(why: String) -> Self {
+        Halt::Stop(why)
+    }
+}
+
+impl Halt {
+    fn outcome(self, compared: u64) -> Outcome {
+        match self {
+            Halt::Stop(why) => Outcome::Stopped { compared, why },
+            Halt::Diverged(d) => Outcome::Diverged(d),
+        }
+    }
+}
+
+/// The registers a handler receives its arguments in (today's i386
+/// `setup_rt_frame` / `ia32_setup_frame`: EAX the signal number; EDX and ECX
+/// `&frame->info` and `&frame->uc` for an rt frame, 0 for a plain one), as a
+/// kernel-independent view: the frames of two kernels lie at different addresses,
+/// so a pointer into the frame is taken relative to ESP (which points to the
+/// frame's `pretcode`). Returns the registers (growsdown's numbering) whose views
+/// differ, as a bit set.
+pub(crate) fn handler_args_differ(ours: &[u32; 8], theirs: &[u32; 8]) -> u8 {
+    const ESP: usize = 4;
+    let view = |r: &[u32; 8], i: usize| if r[i] == 0 { None } else { Some(r[i].wrapping_sub(r[ESP])) };
+    let mut differ = 0u8;
+    if ours[EAX] != theirs[EAX] {
+        differ |= 1 << EAX;
+    }
+    for i in [EDX, ECX] {
+        if view(ours, i) != view(theirs, i) {
+            differ |= 1 << i;
+        }
+    }
+    differ
+}
+
 /// Both sides took signal `sig` at the same instruction and growsdown's kernel has
 /// delivered it (frame written, EIP at the handler). The reference's kernel delivers
-/// it too; the handler addresses must agree. The frames do not: an x86-64 host
-/// writes an ia32 frame with its own xsave area, so ESP and the frame's addresses
-/// differ. The reference's frame bytes (from its ESP up to the interrupted ESP) are
-/// copied to growsdown and its registers taken, so the handler and the sigreturn
-/// that reads the frame back run on the same bytes on both sides.
-fn enter_handler(k: &mut Machine, r: &mut dyn Reference, sig: i32, before: &Snapshot) -> Result<(), String> {
+/// it too; the handler addresses must agree, and so must the arguments in EAX, EDX
+/// and ECX ([`handler_args_differ`]): a `regparm(3)` handler reads them there, and a
+/// kernel that left them alone (2.4 did) breaks such programs silently. The frames
+/// do not: an x86-64 host writes an ia32 frame with its own xsave area, so ESP and
+/// the frame's addresses differ. The reference's frame bytes (from its ESP up to the
+/// interrupted ESP) are copied to growsdown and its registers taken, so the handler
+/// and the sigreturn that reads the frame back run on the same bytes on both sides.
+fn enter_handler(
+    k: &mut Machine,
+    r: &mut dyn Reference,
+    code: &CodeMap,
+    differ: &Differ,
+    sig: i32,
+    before: &Snapshot,
+) -> Result<(), Halt> {
     let h = match r.deliver_to_handler(sig, k.cpu().eip)? {
         Event::Stepped(h) => h,
         e => {
-            return Err(format!(
+            return Err(Halt::Stop(format!(
                 "{} after delivering {}: {}",
                 r.name(),
                 signal_name(sig),
                 describe_theirs(&e)
-            ))
+            )))
         }
     };
-    // Only the handler address is compared. EAX/EDX/ECX at entry are sig, &info,
-    // &uc on today's kernels (for regparm(3) handlers, since 2.6); 2.4, and so
-    // growsdown, leaves them as they were. They are taken from the reference.
     if h.eip != k.cpu().eip {
-        return Err(format!(
+        return Err(Halt::Stop(format!(
             "{} delivered: growsdown entered the handler at {:#010x}, {} at {:#010x}",
             signal_name(sig),
             k.cpu().eip,
             r.name(),
             h.eip
+        )));
+    }
+    let ours = Snapshot::of_cpu(k.cpu());
+    let mut args = handler_args_differ(&ours.regs, &h.regs);
+    // QEMU 7.2's `setup_frame` (a plain frame: growsdown passed EDX = ECX = 0)
+    // leaves EAX, EDX and ECX as interrupted (docs/difftest.md, "Cases where QEMU
+    // itself is wrong", 15): taken from QEMU like its other errata, unless --strict.
+    let plain = ours.regs[EDX] == 0 && ours.regs[ECX] == 0;
+    if differ.qemu_errata && plain && [EAX, ECX, EDX].iter().all(|&i| h.regs[i] == before.regs[i]) {
+        args = 0;
+    }
+    if args != 0 {
+        let Some(insn) = fetch_insn(k, code, ours.eip) else {
+            return Err(Halt::Stop(format!(
+                "cannot read the handler's first instruction at {:#010x}",
+                ours.eip
+            )));
+        };
+        let (eo, et) = (ours.regs[4], h.regs[4]);
+        let show = |v: u32, esp: u32| {
+            if v == 0 {
+                "0".to_string()
+            } else {
+                format!("{v:#010x} = ESP{:+#x}", v.wrapping_sub(esp) as i32)
+            }
+        };
+        let mut d = Divergence {
+            reference: r.name().to_string(),
+            n: differ.compared,
+            hit: 1,
+            eip: ours.eip,
+            insn,
+            before: *before,
+            ours,
+            theirs: h,
+            mismatch: state::Mismatch { regs: args, ..state::Mismatch::default() },
+            undefined_flags: 0,
+            undefined_cc: 0,
+            masks: state::Masks::default(),
+            history: differ.history(),
+            notes: vec![],
+        };
+        d.notes.push(format!(
+            "at the entry of the {} handler, before its first instruction: the registers a handler takes its arguments in (EAX the signal number; EDX, ECX &info, &uc of an rt frame, else 0) differ",
+            signal_name(sig)
         ));
+        for (name, i) in [("eax", EAX), ("edx", EDX), ("ecx", ECX)] {
+            if args & (1 << i) != 0 {
+                let (a, b) = if i == EAX {
+                    (ours.regs[i].to_string(), h.regs[i].to_string())
+                } else {
+                    (show(ours.regs[i], eo), show(h.regs[i], et))
+                };
+                d.notes.push(format!("{name}: growsdown {a}, {} {b}", r.name()));
+            }
+        }
+        return Err(Halt::Diverged(Box::new(d)));
     }
     // The frame lies between the handler's ESP and the interrupted ESP, or the top
     // of the alternate stack when growsdown's kernel switched to it (sigaltstack,
@@ -949,11 +1057,12 @@ fn enter_handler(k: &mut Machine, r: &mut dyn Reference, sig: i32, before: &Snap
             "{}'s signal frame at {lo:#010x} is not just below {} {hi:#010x}",
             r.name(),
             if on_alt { "the top of the alternate signal stack" } else { "the interrupted stack" }
-        ));
+        )
+        .into());
     }
     let frame = r.read_mem(lo, (hi - lo) as usize)?;
     k.write_mem(lo, &frame)
-        .map_err(|_| format!("cannot copy the signal frame to {lo:#010x} in growsdown"))?;
+        .map_err(|_| Halt::Stop(format!("cannot copy the signal frame to {lo:#010x} in growsdown")))?;
     k.cpu_mut().regs = h.regs;
     k.cpu_mut().flags.set(h.eflags);
     if let (true, Some(sse)) = (r.signals_keep_sse(), h.sse) {

@@ -163,6 +163,10 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         }
         NR_POLL => Policy::Impose(filled(a[0], a[1].saturating_mul(8))),
         NR_SCHED_GETAFFINITY => Policy::Impose(filled(a[2], ret)),
+        // struct sched_param (one int); a timespec, 32- or 64-bit.
+        NR_SCHED_GETPARAM => Policy::Impose(filled(a[1], 4)),
+        NR_SCHED_RR_GET_INTERVAL => Policy::Impose(filled(a[1], 8)),
+        NR_SCHED_RR_GET_INTERVAL_TIME64 => Policy::Impose(filled(a[1], 16)),
         NR_NANOSLEEP => Policy::Impose(filled(a[1], 8)),
         // prctl(PR_GET_NAME, buf): the 16-byte comm. Other options write nothing
         // busybox and libc use.

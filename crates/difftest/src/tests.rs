@@ -620,3 +620,28 @@ fn native_and_qemu_agree_on_the_sse_state() {
         assert_eq!(n, 13);
     }
 }
+
+/// The handler-entry check sees the arguments a handler takes in registers and
+/// nothing else: equal frames at different addresses agree, a kernel that leaves
+/// EAX/EDX/ECX as they were (2.4, QEMU's plain frames) is caught register by
+/// register.
+#[test]
+fn handler_entry_arguments_are_compared_relative_to_the_frame() {
+    use growsdown_cpu::{EAX, ECX, EDX};
+    // EAX ECX EDX EBX ESP EBP ESI EDI.
+    let rt = |esp: u32| [10, esp + 144, esp + 16, 7, esp, 1, 2, 3];
+    assert_eq!(super::handler_args_differ(&rt(0xbfff_e000), &rt(0xffff_c000)), 0);
+    let plain = |esp: u32| [12, 0, 0, 7, esp, 1, 2, 3];
+    assert_eq!(super::handler_args_differ(&plain(0xbfff_e000), &plain(0x4080_0000)), 0);
+    // Left alone: the interrupted EAX (a system call's result) and ECX/EDX.
+    let left = [0, 0x1ff5, 12, 7, 0x4080_01b0, 1, 2, 3];
+    assert_eq!(super::handler_args_differ(&plain(0xbfff_e000), &left), (1 << EAX) | (1 << ECX) | (1 << EDX));
+    // One pointer off by a word.
+    let mut off = rt(0xffff_c000);
+    off[EDX] += 4;
+    assert_eq!(super::handler_args_differ(&rt(0xbfff_e000), &off), 1 << EDX);
+    // Only the other registers differ: not this check's business.
+    let mut other = rt(0xffff_c000);
+    other[6] = 99;
+    assert_eq!(super::handler_args_differ(&rt(0xbfff_e000), &other), 0);
+}
