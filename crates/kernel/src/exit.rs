@@ -14,12 +14,14 @@
 //! * Reaping (wait4) adds the child's `min_flt`/`maj_flt` and its own children's
 //!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (linux24.md §3.8).
 
-use crate::abi::process::Rusage;
+use crate::abi::process::{ChldSiginfo, Rusage};
 use crate::abi::IntoBytes;
 use crate::errno::{SysResult, ECHILD, EFAULT, EINVAL, ERESTARTSYS};
 use crate::run::ExitStatus;
 use crate::sched::{sleep_on, TaskState, WaitOn};
-use crate::signal::{group_send_sig_info, SigInfo, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIGCHLD, SIG_IGN};
+use crate::signal::{
+    group_send_sig_info, SigInfo, CLD_DUMPED, CLD_EXITED, CLD_KILLED, SA_NOCLDWAIT, SIGCHLD, SIG_IGN,
+};
 use crate::task::Task;
 use crate::Kernel;
 
@@ -42,6 +44,14 @@ pub const WCONTINUED: u32 = 0x0000_0008;
 pub const WNOTHREAD: u32 = 0x2000_0000;
 pub const WALL: u32 = 0x4000_0000;
 pub const WCLONE: u32 = 0x8000_0000;
+/// waitid's options (linux/wait.h): WSTOPPED is WUNTRACED.
+pub const WSTOPPED: u32 = WUNTRACED;
+pub const WEXITED: u32 = 0x0000_0004;
+pub const WNOWAIT: u32 = 0x0100_0000;
+/// waitid's idtype.
+pub const P_ALL: u32 = 0;
+pub const P_PID: u32 = 1;
+pub const P_PGID: u32 = 2;
 
 /// The wait status of an exit: `code << 8`, or the signal number (| 0x80 for a core
 /// dump).
@@ -226,15 +236,16 @@ pub fn exit_machine(k: &mut Kernel) {
 }
 
 /// Whether child `t` of the caller matches wait4's `pid` and `options`: pid > 0 that
-/// child; -1 or 0 any child; < -1 the process group -pid. Every guest process is in
-/// the emulator's own process group (job control stays with the host). A child whose
-/// exit signal is not SIGCHLD (a "clone" child) is seen only with __WCLONE, the
-/// others only without it; __WALL sees both.
-fn wait_matches(t: &Task, pid: i32, options: u32, pgrp: impl Fn() -> i32) -> bool {
+/// child; -1 any child; < -1 the process group -pid (the guest kernel's process
+/// groups: setpgid/setsid). wait4's 0, the caller's own group, was turned into
+/// -pgid when the call was made ([`wait_target`]), as today's `kernel_wait4` looks
+/// the group up once. A child whose exit signal is not SIGCHLD (a "clone" child) is
+/// seen only with __WCLONE, the others only without it; __WALL sees both.
+fn wait_matches(t: &Task, pid: i32, options: u32) -> bool {
     let by_pid = match pid {
         p if p > 0 => t.pid == p as u32,
-        0 | -1 => true,
-        p => p.checked_neg() == Some(pgrp()),
+        -1 => true,
+        p => p.checked_neg().and_then(|g| u32::try_from(g).ok()) == Some(t.pgid),
     };
     let clone_child = t.exit_signal != SIGCHLD;
     by_pid && (options & WALL != 0 || clone_child == (options & WCLONE != 0))
@@ -243,9 +254,9 @@ fn wait_matches(t: &Task, pid: i32, options: u32, pgrp: impl Fn() -> i32) -> boo
 /// The children of `parent` wait4(`pid`, `options`) looks at: whether there is any,
 /// and the lowest-numbered zombie among them (the oldest, as today's kernels scan
 /// children in creation order).
+/// Only children that exited count (`WEXITED`, which wait4 implies): there is no
+/// job control, so WSTOPPED/WCONTINUED never find a child.
 pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, Option<u32>) {
-    // SAFETY: getpgrp has no arguments and cannot fail.
-    let pgrp = || unsafe { libc::getpgrp() };
     let mut any = false;
     let mut zombie: Option<u32> = None;
     // Threads are not children; a leader whose threads run on is not a zombie yet.
@@ -253,11 +264,14 @@ pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, 
         t.ppid == parent && t.tgid != parent && t.pid == t.tgid && t.state != TaskState::Dead
     });
     for t in children {
-        if !wait_matches(t, pid, options, pgrp) {
+        if !wait_matches(t, pid, options) {
             continue;
         }
         any = true;
-        if matches!(t.state, TaskState::Zombie(_)) && k.live_threads(t.tgid).next().is_none() {
+        if options & WEXITED != 0
+            && matches!(t.state, TaskState::Zombie(_))
+            && k.live_threads(t.tgid).next().is_none()
+        {
             zombie = Some(zombie.map_or(t.pid, |z| z.min(t.pid)));
         }
     }
@@ -285,6 +299,12 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0 {
         return Err(EINVAL);
     }
+    // INT_MIN has no process group to name (today's `kernel_wait4`).
+    if pid == i32::MIN {
+        return Err(libc::ESRCH);
+    }
+    let pid = wait_target(k, pid);
+    let options = options | WEXITED;
     let me = k.task.tgid;
     let (any, zombie) = find_waitable(k, me, pid, options);
     if let Some(z) = zombie {
@@ -304,6 +324,91 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
         return Err(ECHILD);
     }
     if options & WNOHANG != 0 {
+        return Ok(0);
+    }
+    sleep_on(k, WaitOn::Child { pid, options }, ERESTARTSYS)
+}
+
+/// wait4's `pid` with 0 (the caller's process group) made explicit: `-pgid`.
+fn wait_target(k: &Kernel, pid: i32) -> i32 {
+    if pid == 0 {
+        -(k.task.pgid as i32)
+    } else {
+        pid
+    }
+}
+
+/// `waitid(idtype, id, siginfo_t *infop, options, struct rusage *ru)` (today's
+/// `kernel_waitid`): P_ALL, P_PID (id > 0), P_PGID (0: the caller's group);
+/// P_PIDFD is EINVAL here, as there are no pidfds. Options must name at least one
+/// of WEXITED, WSTOPPED, WCONTINUED. The exited child's status goes into `infop`
+/// as SIGCHLD's siginfo (CLD_EXITED with the code, CLD_KILLED / CLD_DUMPED with
+/// the signal); WNOWAIT leaves it a zombie. A bad `infop` or `ru` is EFAULT after
+/// the child was reaped. With WNOHANG and no child ready the
+/// call returns 0 and `infop` is zeroed where today's kernel writes it (signo,
+/// errno, code, pid, uid, status). Stopped and continued children are never
+/// reported (no job control), so WSTOPPED/WCONTINUED alone wait for nothing that
+/// can come, until the children are gone (ECHILD) or a signal interrupts.
+pub fn sys_waitid(k: &mut Kernel, which: u32, id: u32, infop: u32, options: u32, ru: u32) -> SysResult {
+    if options & !(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WNOTHREAD | WCLONE | WALL) != 0
+        || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
+    {
+        return Err(EINVAL);
+    }
+    let pid = match which {
+        P_ALL => -1,
+        P_PID if (id as i32) > 0 => id as i32,
+        P_PGID if id == 0 => -(k.task.pgid as i32),
+        P_PGID if (id as i32) > 1 => -(id as i32),
+        // Process group 1 is never a guest's (pids start at INIT_PID).
+        P_PGID if id == 1 => return Err(ECHILD),
+        _ => return Err(EINVAL),
+    };
+    let me = k.task.tgid;
+    let (any, zombie) = find_waitable(k, me, pid, options);
+    if let Some(z) = zombie {
+        let Some(child) = k.tasks.get(&z) else { return Err(ECHILD) };
+        let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
+        let usage = child_rusage(child);
+        let (code, status) = match st {
+            ExitStatus::Exited(c) => (CLD_EXITED, c & 0xff),
+            ExitStatus::Signaled { signo, core, .. } => (if core { CLD_DUMPED } else { CLD_KILLED }, signo),
+        };
+        // SAFETY: getuid has no arguments and cannot fail. The guest's processes
+        // all run with the emulator's user id.
+        let uid = unsafe { libc::getuid() };
+        // Today's `kernel_waitid` reaps first and copies out after: a bad `infop`
+        // or `ru` is EFAULT with the child gone (2.4 had no waitid).
+        if options & WNOWAIT == 0 {
+            release_task(k, z);
+        }
+        if ru != 0 {
+            k.copy_to_user(ru, usage.as_bytes()).map_err(|_| EFAULT)?;
+        }
+        if infop != 0 {
+            let info = ChldSiginfo {
+                si_signo: SIGCHLD,
+                si_code: code,
+                si_pid: z as i32,
+                si_uid: uid,
+                si_status: status,
+                ..ChldSiginfo::default()
+            };
+            k.copy_to_user(infop, info.as_bytes()).map_err(|_| EFAULT)?;
+        }
+        return Ok(0);
+    }
+    if !any {
+        return Err(ECHILD);
+    }
+    if options & WNOHANG != 0 {
+        if ru != 0 {
+            k.copy_to_user(ru, Rusage::default().as_bytes()).map_err(|_| EFAULT)?;
+        }
+        if infop != 0 {
+            // signo, errno, code, pid, uid, status: the words today's waitid writes.
+            k.copy_to_user(infop, &[0u8; 24]).map_err(|_| EFAULT)?;
+        }
         return Ok(0);
     }
     sleep_on(k, WaitOn::Child { pid, options }, ERESTARTSYS)

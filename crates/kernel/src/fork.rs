@@ -258,6 +258,7 @@ pub fn do_fork(
         },
         group: ThreadGroup::default(),
         rlim: parent.rlim,
+        sched: parent.sched.for_child(),
         thread: parent.thread,
         min_flt: 0,
         maj_flt: 0,

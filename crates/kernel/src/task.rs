@@ -23,6 +23,8 @@ pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIMIT_MEMLOCK: usize = 8;
 pub const RLIMIT_AS: usize = 9;
+pub const RLIMIT_NICE: usize = 13;
+pub const RLIMIT_RTPRIO: usize = 14;
 pub const RLIM_NLIMITS: usize = 16;
 pub const RLIM_INFINITY: u64 = u64::MAX;
 
@@ -40,6 +42,10 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
     r[RLIMIT_CORE] = Rlimit { cur: 0, max: RLIM_INFINITY };
     r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 1024 };
     r[RLIMIT_NPROC] = Rlimit { cur: 4096, max: 4096 };
+    // Today's INIT_RLIMITS (2.4 had neither): no nice value below 0 and no
+    // real-time priority without CAP_SYS_NICE.
+    r[RLIMIT_NICE] = Rlimit { cur: 0, max: 0 };
+    r[RLIMIT_RTPRIO] = Rlimit { cur: 0, max: 0 };
     r
 }
 
@@ -90,6 +96,9 @@ pub struct Task {
     pub sig: SignalState,
     pub group: ThreadGroup,
     pub rlim: [Rlimit; RLIM_NLIMITS],
+    /// Nice value, scheduling policy and real-time priority
+    /// ([`crate::syscall::priority`]).
+    pub sched: crate::syscall::priority::SchedAttr,
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
     /// `handle_mm_fault` (linux24.md §3.8).
@@ -155,6 +164,7 @@ impl Task {
             sig: SignalState::default(),
             group: ThreadGroup::default(),
             rlim: default_rlimits(),
+            sched: crate::syscall::priority::SchedAttr::from_host(),
             thread: ThreadFault::default(),
             min_flt: 0,
             maj_flt: 0,

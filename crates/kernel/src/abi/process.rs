@@ -99,3 +99,21 @@ pub struct CloneArgs {
 }
 const _: () = assert!(size_of::<CloneArgs>() == 88);
 const _: () = assert!(offset_of!(CloneArgs, stack) == 40 && offset_of!(CloneArgs, set_tid) == 64);
+
+/// The i386 `siginfo_t` waitid fills in (asm-generic/siginfo.h, the `_sigchld`
+/// member): 128 bytes, the rest zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct ChldSiginfo {
+    pub si_signo: i32,
+    pub si_errno: i32,
+    pub si_code: i32,
+    pub si_pid: i32,
+    pub si_uid: u32,
+    pub si_status: i32,
+    pub si_utime: i32,
+    pub si_stime: i32,
+    pub pad: [u32; 24],
+}
+const _: () = assert!(size_of::<ChldSiginfo>() == 128);
+const _: () = assert!(offset_of!(ChldSiginfo, si_status) == 20);

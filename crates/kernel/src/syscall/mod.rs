@@ -8,6 +8,7 @@ pub mod epoll;
 pub mod fs;
 pub mod info;
 pub mod nr;
+pub mod priority;
 pub mod process;
 pub mod signal;
 pub mod time;
@@ -215,7 +216,17 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_READLINK => f::sys_readlink(k, a),
         NR_FCHMOD => f::sys_fchmod(k, a),
         NR_CHMOD => f::sys_chmod(k, a),
-        NR_GETPRIORITY => p::sys_getpriority(k, a),
+        NR_GETPRIORITY => priority::sys_getpriority(k, a),
+        NR_SETPRIORITY => priority::sys_setpriority(k, a),
+        NR_NICE => priority::sys_nice(k, a),
+        NR_SCHED_GETSCHEDULER => priority::sys_sched_getscheduler(k, a),
+        NR_SCHED_SETSCHEDULER => priority::sys_sched_setscheduler(k, a),
+        NR_SCHED_GETPARAM => priority::sys_sched_getparam(k, a),
+        NR_SCHED_SETPARAM => priority::sys_sched_setparam(k, a),
+        NR_SCHED_GET_PRIORITY_MAX => priority::sys_sched_get_priority_max(k, a),
+        NR_SCHED_GET_PRIORITY_MIN => priority::sys_sched_get_priority_min(k, a),
+        NR_SCHED_RR_GET_INTERVAL => priority::sys_sched_rr_get_interval(k, a, false),
+        NR_SCHED_RR_GET_INTERVAL_TIME64 => priority::sys_sched_rr_get_interval(k, a, true),
         NR_SYSINFO => i::sys_sysinfo(k, a),
         NR_FSYNC => f::sys_fsync(k, a),
         NR_FDATASYNC => f::sys_fdatasync(k, a),
@@ -336,6 +347,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_SENDFILE => f::sys_sendfile(k, a, false),
         NR_SENDFILE64 => f::sys_sendfile(k, a, true),
         NR_WAIT4 => p::sys_wait4(k, a),
+        NR_WAITID => crate::exit::sys_waitid(k, a[0], a[1], a[2], a[3], a[4]),
         NR_WAITPID => p::sys_waitpid(k, a),
         NR_PRCTL => p::sys_prctl(k, a),
         NR_NEWSELECT => f::sys_newselect(k, a),

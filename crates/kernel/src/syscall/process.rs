@@ -749,22 +749,6 @@ pub fn sys_getrusage(k: &mut Kernel, a: Args) -> SysResult {
     Ok(0)
 }
 
-/// getpriority(which, who): `20 - nice`, for this process only.
-pub fn sys_getpriority(k: &mut Kernel, a: Args) -> SysResult {
-    if a[0] > 2 {
-        return Err(EINVAL);
-    }
-    if !(a[1] == 0 || (a[0] == 0 && a[1] == k.task.pid)) {
-        return Err(ESRCH);
-    }
-    // SAFETY: clearing errno and reading the emulator's own priority.
-    let nice = unsafe {
-        *libc::__errno_location() = 0;
-        libc::getpriority(libc::PRIO_PROCESS, 0)
-    };
-    Ok((20 - nice) as u32)
-}
-
 /// sched_yield(): with several processes the caller's time slice ends, so the next
 /// runnable one runs (2.4 sets `need_resched`); alone it just returns.
 pub fn sys_sched_yield(k: &mut Kernel, _a: Args) -> SysResult {
