@@ -243,6 +243,8 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
     unshare_tables(k);
     k.task.vfork_done = true;
     k.task.did_exec = true;
+    // SET_PERSONALITY of an i386 ELF: PER_LINUX, the flags kept.
+    k.task.personality &= !crate::syscall::process::PER_MASK;
     k.task.clear_child_tid = 0;
     k.task.set_child_tid = 0;
     k.task.robust_list = (0, 0);

@@ -259,6 +259,7 @@ pub fn do_fork(
         group: ThreadGroup::default(),
         rlim: parent.rlim,
         sched: parent.sched.for_child(),
+        personality: parent.personality,
         thread: parent.thread,
         min_flt: 0,
         maj_flt: 0,

@@ -99,6 +99,10 @@ pub struct Task {
     /// Nice value, scheduling policy and real-time priority
     /// ([`crate::syscall::priority`]).
     pub sched: crate::syscall::priority::SchedAttr,
+    /// The execution domain and its flags (personality(2)): PER_LINUX (0) with
+    /// ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC... as the program set them. Reported
+    /// back; the kernel's behaviour does not depend on them (it never randomises).
+    pub personality: u32,
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
     /// `handle_mm_fault` (linux24.md §3.8).
@@ -137,6 +141,18 @@ pub struct Task {
     pub woken: bool,
 }
 
+/// The emulator's own personality flags, which a program started the same way
+/// natively would inherit (`setarch -R growsdown run …`: ADDR_NO_RANDOMIZE).
+fn host_personality() -> u32 {
+    // SAFETY: 0xffffffff only queries; no pointers.
+    let p = unsafe { libc::personality(0xffff_ffff) };
+    if p < 0 {
+        0
+    } else {
+        p as u32
+    }
+}
+
 impl Task {
     /// `min_flt`, `maj_flt`, `cmin_flt`, `cmaj_flt`.
     pub fn faults(&self) -> [u64; 4] {
@@ -165,6 +181,7 @@ impl Task {
             group: ThreadGroup::default(),
             rlim: default_rlimits(),
             sched: crate::syscall::priority::SchedAttr::from_host(),
+            personality: host_personality(),
             thread: ThreadFault::default(),
             min_flt: 0,
             maj_flt: 0,

@@ -639,6 +639,101 @@ pub fn sys_pwrite64(k: &mut Kernel, a: Args) -> SysResult {
     do_writev(k, a[0], &iov, Some(off))
 }
 
+/// `RWF_*` flags of preadv2/pwritev2 (linux/fs.h) that are honoured here:
+/// HIPRI (a polling hint), DSYNC and SYNC (the write is made durable before the
+/// call returns), NOWAIT (EAGAIN instead of sleeping on a pipe, socket or
+/// terminal; a regular file's data is always there to read), APPEND / NOAPPEND
+/// (writes). The newer flags (ATOMIC, DONTCACHE) are EOPNOTSUPP, which today's
+/// kernel also answers for a file that cannot do them.
+const RWF_HIPRI: u32 = 0x01;
+const RWF_DSYNC: u32 = 0x02;
+const RWF_SYNC: u32 = 0x04;
+const RWF_NOWAIT: u32 = 0x08;
+const RWF_APPEND: u32 = 0x10;
+const RWF_NOAPPEND: u32 = 0x20;
+const RWF_KNOWN: u32 = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND | RWF_NOAPPEND;
+
+/// RWF_NOWAIT: EAGAIN when the call would sleep on a descriptor that is not a
+/// regular file.
+fn nowait_check(host: i32, flags: u32, events: i16) -> Result<(), Errno> {
+    if flags & RWF_NOWAIT != 0 && !is_regular(host) && !host_ready(host, events) {
+        return Err(libc::EAGAIN);
+    }
+    Ok(())
+}
+
+/// preadv(fd, iov, vlen, pos_l, pos_h) (today's `do_preadv`: a negative position
+/// is EINVAL before the fd is looked at).
+pub fn sys_preadv(k: &mut Kernel, a: Args) -> SysResult {
+    let off = pos64(a[3], a[4])?;
+    k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    do_readv(k, a[0], &iovs, Some(off))
+}
+
+/// pwritev(fd, iov, vlen, pos_l, pos_h).
+pub fn sys_pwritev(k: &mut Kernel, a: Args) -> SysResult {
+    let off = pos64(a[3], a[4])?;
+    k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    do_writev(k, a[0], &iovs, Some(off))
+}
+
+/// The position argument of preadv2/pwritev2: -1 is the file position (readv /
+/// writev), another negative one EINVAL.
+fn pos64_or_current(lo: u32, hi: u32) -> Result<Option<i64>, Errno> {
+    if lo == u32::MAX && hi == u32::MAX {
+        return Ok(None);
+    }
+    pos64(lo, hi).map(Some)
+}
+
+/// preadv2(fd, iov, vlen, pos_l, pos_h, flags).
+pub fn sys_preadv2(k: &mut Kernel, a: Args) -> SysResult {
+    let off = pos64_or_current(a[3], a[4])?;
+    k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    if a[5] & !RWF_KNOWN != 0 {
+        return Err(libc::EOPNOTSUPP);
+    }
+    nowait_check(k.task.files.host(a[0])?, a[5], libc::POLLIN)?;
+    do_readv(k, a[0], &iovs, off)
+}
+
+/// pwritev2(fd, iov, vlen, pos_l, pos_h, flags): RWF_APPEND writes at the end
+/// (the position is ignored, as for an O_APPEND file); DSYNC/SYNC sync what was
+/// written before returning.
+pub fn sys_pwritev2(k: &mut Kernel, a: Args) -> SysResult {
+    let mut off = pos64_or_current(a[3], a[4])?;
+    let host = k.task.files.host(a[0])?;
+    let iovs = read_iovecs(k, a[1], a[2])?;
+    let flags = a[5];
+    if flags & !RWF_KNOWN != 0 {
+        return Err(libc::EOPNOTSUPP);
+    }
+    nowait_check(host, flags, libc::POLLOUT)?;
+    if flags & RWF_APPEND != 0 && is_regular(host) {
+        // SAFETY: fstat into a local, zeroed struct.
+        let size = unsafe {
+            let mut st: libc::stat = std::mem::zeroed();
+            (libc::fstat(host, &mut st) == 0).then_some(st.st_size)
+        };
+        off = Some(size.ok_or_else(host_errno)?);
+    }
+    let n = do_writev(k, a[0], &iovs, off)?;
+    if flags & (RWF_DSYNC | RWF_SYNC) != 0 {
+        // SAFETY: no pointer arguments.
+        unsafe {
+            if flags & RWF_SYNC != 0 {
+                libc::fsync(host)
+            } else {
+                libc::fdatasync(host)
+            }
+        };
+    }
+    Ok(n)
+}
+
 fn host_lseek(k: &mut Kernel, fd: u32, off: i64, whence: u32) -> Result<i64, Errno> {
     let f = k.task.files.get(fd).ok_or(EBADF)?;
     let host = f.host_fd;
@@ -892,6 +987,44 @@ pub fn sys_eventfd2(k: &mut Kernel, a: Args) -> SysResult {
     // SAFETY: eventfd has no pointer arguments.
     let h = ok_int(unsafe { libc::eventfd(initval, (flags | O_CLOEXEC) as libc::c_int) })? as i32;
     install_new(k, 0, OpenFile { cloexec: flags & O_CLOEXEC != 0, ..OpenFile::new(h) })
+}
+
+/// memfd_create(name, flags): an anonymous file in the host's shmem, as a guest fd
+/// (today's mm/memfd.c checks: flags beyond MFD_CLOEXEC, MFD_ALLOW_SEALING,
+/// MFD_HUGETLB with its size bits, MFD_NOEXEC_SEAL, MFD_EXEC are EINVAL, so are
+/// both of the last two together; a name longer than 249 bytes is EINVAL, a bad
+/// pointer EFAULT). The host applies the rest (sealing through fcntl F_ADD_SEALS,
+/// the `/memfd:NAME (deleted)` link). Its pages mapped MAP_SHARED are the host
+/// file's, like any shared file mapping.
+pub fn sys_memfd_create(k: &mut Kernel, a: Args) -> SysResult {
+    const MFD_CLOEXEC: u32 = 0x1;
+    const MFD_ALLOW_SEALING: u32 = 0x2;
+    const MFD_HUGETLB: u32 = 0x4;
+    const MFD_NOEXEC_SEAL: u32 = 0x8;
+    const MFD_EXEC: u32 = 0x10;
+    /// MFD_HUGE_SHIFT / MFD_HUGE_MASK: the huge page size's log2 in bits 26–31.
+    const MFD_HUGE_BITS: u32 = 0x3f << 26;
+    /// `MFD_NAME_MAX_LEN`: NAME_MAX minus the "memfd:" prefix.
+    const MFD_NAME_MAX_LEN: usize = 255 - 6;
+    let (name_addr, flags) = (a[0], a[1]);
+    let known = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+    let huge_ok = flags & MFD_HUGETLB != 0 || flags & MFD_HUGE_BITS == 0;
+    if flags & !(known | MFD_HUGE_BITS) != 0 || !huge_ok {
+        return Err(EINVAL);
+    }
+    if flags & MFD_EXEC != 0 && flags & MFD_NOEXEC_SEAL != 0 {
+        return Err(EINVAL);
+    }
+    let name = match k.strncpy_from_user(name_addr, MFD_NAME_MAX_LEN + 1) {
+        Ok(n) if n.len() <= MFD_NAME_MAX_LEN => n,
+        Ok(_) | Err(crate::errno::ENAMETOOLONG) => return Err(EINVAL),
+        Err(e) => return Err(e),
+    };
+    let name = std::ffi::CString::new(name).map_err(|_| EINVAL)?;
+    // SAFETY: `name` is NUL-terminated; the host fd is close-on-exec whatever the
+    // guest asked (its own flag is kept in the fd table).
+    let h = ok_int(unsafe { libc::memfd_create(name.as_ptr(), flags | MFD_CLOEXEC) })? as i32;
+    install_new(k, 0, OpenFile { cloexec: flags & MFD_CLOEXEC != 0, ..OpenFile::new(h) })
 }
 
 pub fn sys_pipe(k: &mut Kernel, a: Args) -> SysResult {
@@ -1700,6 +1833,52 @@ pub fn sys_fallocate(k: &mut Kernel, a: Args) -> SysResult {
     }
     // SAFETY: no pointer arguments.
     ok_int(unsafe { libc::fallocate64(host, mode, offset, len) })
+}
+
+/// fadvise64(fd, offset_lo, offset_hi, len, advice) and fadvise64_64(fd,
+/// offset_lo, offset_hi, len_lo, len_hi, advice) (i386's argument layouts): the
+/// advice goes to the host file (a hint; the guest kernel's page cache of shared
+/// mappings is not dropped by DONTNEED). EBADF, ESPIPE for a pipe or FIFO, EINVAL
+/// for an unknown advice or a negative length, as `generic_fadvise`.
+pub fn sys_fadvise64(k: &mut Kernel, a: Args, len64: bool) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let offset = ((u64::from(a[2]) << 32) | u64::from(a[1])) as i64;
+    let (len, advice) = if len64 {
+        (((u64::from(a[4]) << 32) | u64::from(a[3])) as i64, a[5])
+    } else {
+        (i64::from(a[3]), a[4])
+    };
+    // SAFETY: no pointer arguments.
+    let r = unsafe { libc::posix_fadvise(host, offset, len, advice as i32) };
+    if r != 0 {
+        return Err(r);
+    }
+    Ok(0)
+}
+
+/// readahead(fd, offset_lo, offset_hi, count): to the host file (EBADF if the fd is
+/// not open for reading, EINVAL if it is not a regular file, as `ksys_readahead`).
+pub fn sys_readahead(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let offset = ((u64::from(a[2]) << 32) | u64::from(a[1])) as i64;
+    // SAFETY: no pointer arguments.
+    if unsafe { libc::readahead(host, offset, a[3] as usize) } < 0 {
+        return Err(host_errno());
+    }
+    Ok(0)
+}
+
+/// sync_file_range(fd, offset_lo, offset_hi, nbytes_lo, nbytes_hi, flags) (i386's
+/// layout): the guest's stores through MAP_SHARED mappings of the file go to it
+/// first, as for fsync; then the host does the range (its checks: EINVAL for
+/// unknown flags or a negative range, ESPIPE for a pipe).
+pub fn sys_sync_file_range(k: &mut Kernel, a: Args) -> SysResult {
+    let host = k.task.files.host(a[0])?;
+    let offset = ((u64::from(a[2]) << 32) | u64::from(a[1])) as i64;
+    let nbytes = ((u64::from(a[4]) << 32) | u64::from(a[3])) as i64;
+    crate::mm::filemap::sync_fd(k, host)?;
+    // SAFETY: no pointer arguments.
+    ok_int(unsafe { libc::sync_file_range(host, offset, nbytes, a[5]) })
 }
 
 pub fn sys_fdatasync(k: &mut Kernel, a: Args) -> SysResult {

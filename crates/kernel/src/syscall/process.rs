@@ -749,6 +749,20 @@ pub fn sys_getrusage(k: &mut Kernel, a: Args) -> SysResult {
     Ok(0)
 }
 
+/// The execution-domain part of a personality value (`PER_MASK`).
+pub const PER_MASK: u32 = 0xff;
+
+/// personality(persona): returns the old value; 0xffffffff only asks. Any value is
+/// taken, as today's kernel does (there is one execution domain, PER_LINUX, and
+/// others are only remembered).
+pub fn sys_personality(k: &mut Kernel, a: Args) -> SysResult {
+    let old = k.task.personality;
+    if a[0] != u32::MAX {
+        k.task.personality = a[0];
+    }
+    Ok(old)
+}
+
 /// sched_yield(): with several processes the caller's time slice ends, so the next
 /// runnable one runs (2.4 sets `need_resched`); alone it just returns.
 pub fn sys_sched_yield(k: &mut Kernel, _a: Args) -> SysResult {
