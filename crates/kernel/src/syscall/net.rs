@@ -398,15 +398,18 @@ pub fn sys_listen(k: &mut Kernel, a: Args) -> SysResult {
     ok_int(unsafe { libc::listen(host, a[1] as i32) })
 }
 
-/// accept4(fd, addr, addrlen, flags): EINVAL for an unknown flag before the fd is
-/// looked at; the peer's address is stored after the connection is taken, and if
+/// accept4(fd, addr, addrlen, flags): EBADF, then EINVAL for an unknown flag, then
+/// ENOTSOCK (`__sys_accept4_file`); the peer's address is stored after the connection is taken, and if
 /// that faults the connection is dropped (`do_accept`).
 pub fn sys_accept4(k: &mut Kernel, a: Args) -> SysResult {
     let (fd, uaddr, ulen, flags) = (a[0], a[1], a[2], a[3]);
+    let host = k.task.files.host(fd)?;
     if flags & !(SOCK_CLOEXEC | SOCK_NONBLOCK) != 0 {
         return Err(EINVAL);
     }
-    let host = sock_host(k, fd)?;
+    if !is_socket(host) {
+        return Err(ENOTSOCK);
+    }
     if let Some(r) = sock_wait(k, host, libc::POLLIN, false, libc::SO_RCVTIMEO) {
         return r;
     }
@@ -583,11 +586,13 @@ fn do_recv(k: &mut Kernel, host: i32, iovs: &[Iov], flags: u32, ctl_room: usize)
     Ok(got)
 }
 
-/// sendto(fd, buf, len, flags, addr, addrlen): `import_ubuf` (EFAULT for a buffer
-/// past TASK_SIZE) comes before the fd.
+/// sendto(fd, buf, len, flags, addr, addrlen). Today's kernel checks the buffer
+/// with `access_ok` before the fd, but for a 32-bit task on a 64-bit kernel every
+/// 32-bit address passes it, so natively a bad buffer is seen only after the fd:
+/// that order is kept.
 pub fn sys_sendto(k: &mut Kernel, a: Args) -> SysResult {
-    let iov = single_iov(a[1], a[2])?;
     let host = sock_host(k, a[0])?;
+    let iov = single_iov(a[1], a[2])?;
     let name = if a[4] != 0 {
         let sa = move_addr_to_kernel(k, a[4], a[5])?;
         Some(unix_path(k, sa)?)
@@ -599,8 +604,8 @@ pub fn sys_sendto(k: &mut Kernel, a: Args) -> SysResult {
 
 /// recvfrom(fd, buf, len, flags, addr, addrlen)
 pub fn sys_recvfrom(k: &mut Kernel, a: Args) -> SysResult {
-    let iov = single_iov(a[1], a[2])?;
     let host = sock_host(k, a[0])?;
+    let iov = single_iov(a[1], a[2])?;
     let got = do_recv(k, host, &iov, a[3], 0)?;
     if a[4] != 0 {
         move_addr_to_user(k, got.name.bytes(), a[4], a[5])?;
