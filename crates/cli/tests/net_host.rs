@@ -84,10 +84,7 @@ fn guest_connects_to_a_host_listener() {
     let (out, code, got) = guest_connects(true);
     assert_eq!(code, Some(0), "growsdown: {out}");
     assert_eq!(got, b"hello from the guest\nsecond line\n");
-    assert_eq!(
-        out,
-        "send: 33\necho: hello from the guest\nsecond line\nshutdown: 0\nrecv at the end: 0\n"
-    );
+    assert_eq!(out, "send: 33\necho: hello from the guest\nsecond line\nshutdown: 0\nrecv at the end: 0\n");
     if native_ok() {
         let (nout, ncode, ngot) = guest_connects(false);
         assert_eq!((nout, ncode, ngot), (out, code, got), "native differs");
