@@ -4,7 +4,7 @@
  * with a host process (modes `connect PORT` and `listen`, driven by
  * crates/cli/tests/net_host.rs).
  *
- *   sockets tcp | udp | unix-fd | errors | connect PORT | listen
+ *   sockets tcp | udp | inet6 | unix-fd | errors | connect PORT | listen
  *
  * Output is deterministic: no pids, ports or addresses are printed, only
  * relations ("peer is loopback: yes"). */
@@ -214,13 +214,79 @@ static void udp(void)
     }
     res("sendmmsg", sendmmsg(a, mm, 2, 0));
     printf("msg_len %u %u\n", mm[0].msg_len, mm[1].msg_len);
+    char rb[2][16];
+    struct iovec riv[2] = { { rb[0], sizeof rb[0] }, { rb[1], sizeof rb[1] } };
+    struct mmsghdr rm[3];
+    memset(rm, 0, sizeof rm);
+    memset(rb, 0, sizeof rb);
     for (int i = 0; i < 2; i++) {
-        memset(buf, 0, sizeof buf);
-        res("recv", recv(b, buf, sizeof buf, 0));
-        printf("data \"%s\"\n", buf);
+        rm[i].msg_hdr.msg_iov = &riv[i];
+        rm[i].msg_hdr.msg_iovlen = 1;
     }
+    struct timespec ts = { 5, 0 };
+    res("recvmmsg, timeout 5 s", recvmmsg(b, rm, 2, 0, &ts));
+    printf("msg_len %u %u, data \"%s\" \"%s\", timeout left below 5 s: %s\n", rm[0].msg_len, rm[1].msg_len, rb[0],
+           rb[1], ts.tv_sec < 5 || (ts.tv_sec == 5 && ts.tv_nsec == 0) ? "yes" : "no");
+    res("recvmmsg MSG_DONTWAIT, nothing queued", recvmmsg(b, rm, 2, MSG_DONTWAIT, 0));
+    sendto(a, "w1", 2, 0, (struct sockaddr *)&sb, sizeof sb);
+    res("recvmmsg MSG_WAITFORONE, one queued", recvmmsg(b, rm, 2, MSG_WAITFORONE, 0));
+    ts.tv_nsec = 1000000000;
+    res("recvmmsg, bad timeout", recvmmsg(b, rm, 2, 0, &ts));
     close(a);
     close(b);
+}
+
+/* TCP over ::1 between two processes; where the host has no IPv6 loopback, the
+ * same over 127.0.0.1, printing the same lines. */
+static void inet6(void)
+{
+    int fam = AF_INET6;
+    int t = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    if (t < 0 || bind(t, (struct sockaddr *)&a6, sizeof a6) < 0)
+        fam = AF_INET;
+    if (t >= 0)
+        close(t);
+    int p[2];
+    pipe(p);
+    pid_t c = fork();
+    if (c == 0) {
+        int l;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (fam == AF_INET6) {
+            l = socket(AF_INET6, SOCK_STREAM, 0);
+            bind(l, (struct sockaddr *)&a6, sizeof a6);
+            listen(l, 1);
+        } else {
+            unsigned short port;
+            l = loopback_listener(&port);
+        }
+        getsockname(l, (struct sockaddr *)&ss, &len);
+        write(p[1], &ss, sizeof ss);
+        int s = accept(l, 0, 0);
+        char buf[64];
+        ssize_t n;
+        while ((n = read(s, buf, sizeof buf)) > 0)
+            write(s, buf, n);
+        _exit(0);
+    }
+    struct sockaddr_storage ss;
+    read(p[0], &ss, sizeof ss);
+    int s = socket(fam, SOCK_STREAM, 0);
+    socklen_t len = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    res("connect to the loopback", connect(s, (struct sockaddr *)&ss, len));
+    struct sockaddr_storage peer;
+    socklen_t pl = sizeof peer;
+    getpeername(s, (struct sockaddr *)&peer, &pl);
+    printf("peer family is the socket's: %s, peer address length matches: %s\n", peer.ss_family == fam ? "yes" : "no",
+           pl == len ? "yes" : "no");
+    res("write", write(s, "over the loopback", 17));
+    char buf[32] = { 0 };
+    recv_all(s, buf, 17);
+    printf("echo \"%s\"\n", buf);
+    close(s);
+    status(c);
 }
 
 /* Sends `n` fds with one byte of data over Unix socket `s`. */
@@ -563,6 +629,8 @@ int main(int argc, char **argv)
         tcp();
     else if (!strcmp(mode, "udp"))
         udp();
+    else if (!strcmp(mode, "inet6"))
+        inet6();
     else if (!strcmp(mode, "unix-fd"))
         unix_fd();
     else if (!strcmp(mode, "errors"))
@@ -572,7 +640,7 @@ int main(int argc, char **argv)
     else if (!strcmp(mode, "listen"))
         return listen_mode();
     else {
-        fprintf(stderr, "usage: sockets tcp|udp|unix-fd|errors|connect PORT|listen\n");
+        fprintf(stderr, "usage: sockets tcp|udp|inet6|unix-fd|errors|connect PORT|listen\n");
         return 2;
     }
     return 0;

@@ -359,6 +359,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_SENDMSG => self::net::sys_sendmsg(k, a),
         NR_RECVMSG => self::net::sys_recvmsg(k, a),
         NR_SENDMMSG => self::net::sys_sendmmsg(k, a),
+        NR_RECVMMSG => self::net::sys_recvmmsg(k, a, false),
+        NR_RECVMMSG_TIME64 => self::net::sys_recvmmsg(k, a, true),
         NR_IPC => crate::ipc::sys_ipc(k, a),
         NR_SHMGET => crate::ipc::sys_shmget(k, a),
         NR_SHMAT => crate::ipc::sys_shmat(k, a),

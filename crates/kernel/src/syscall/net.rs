@@ -1,5 +1,5 @@
 //! Sockets: the direct socket calls of i386 (socket … shutdown, sendmsg, recvmsg,
-//! sendmmsg) and the multiplexer `socketcall` (net/socket.c), for AF_UNIX, AF_INET and
+//! sendmmsg, recvmmsg) and the multiplexer `socketcall` (net/socket.c), for AF_UNIX, AF_INET and
 //! AF_INET6 on the host's network stack.
 //!
 //! Every guest socket is a host socket behind a guest fd ([`crate::files`]), so read,
@@ -894,6 +894,88 @@ pub fn sys_sendmmsg(k: &mut Kernel, a: Args) -> SysResult {
     Ok(sent)
 }
 
+/// recvmmsg(fd, mmsg, vlen, flags, timeout) with an old 32-bit timespec (`time64`
+/// false) or a 64-bit one (`do_recvmmsg`): recvmsg for each entry, its count
+/// stored in `msg_len`; MSG_WAITFORONE turns on MSG_DONTWAIT after the first
+/// datagram; the timeout is looked at only after each datagram (today's kernel
+/// too) and what is left of it is stored back. The first error is returned only
+/// if nothing was received. With several processes the entries after the first do
+/// not wait (a restarted call would lose what the first ones took).
+pub fn sys_recvmmsg(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
+    const MSG_WAITFORONE: u32 = 0x10000;
+    let (fd, vec, vlen, mut flags, uts) = (a[0], a[1], a[2].min(1024), a[3], a[4]);
+    let end = if uts != 0 {
+        let (sec, nsec) = if time64 {
+            let mut t = crate::abi::time::KernelTimespec::default();
+            k.copy_from_user(uts, t.as_mut_bytes()).map_err(|_| EFAULT)?;
+            // A 32-bit task's kernel reads only the low half of tv_nsec.
+            (t.tv_sec, i64::from(t.tv_nsec as i32))
+        } else {
+            let mut t = crate::abi::time::Timespec::default();
+            k.copy_from_user(uts, t.as_mut_bytes()).map_err(|_| EFAULT)?;
+            (i64::from(t.tv_sec), i64::from(t.tv_nsec))
+        };
+        // poll_select_set_timeout: timespec64_valid.
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(EINVAL);
+        }
+        Some(Instant::now() + Duration::new(sec as u64, nsec as u32))
+    } else {
+        None
+    };
+    let host = sock_host(k, fd)?;
+    let sz = std::mem::size_of::<MMsgHdr>() as u32;
+    let mut got = 0u32;
+    let mut left = None;
+    while got < vlen {
+        let entry = vec.wrapping_add(got * sz);
+        let f = if got > 0 && k.multitasking() { flags | MSG_DONTWAIT } else { flags };
+        let n = match do_recvmsg(k, host, entry, f & !MSG_WAITFORONE) {
+            Ok(n) => n,
+            Err(_) if got > 0 => break,
+            Err(e) => return Err(e),
+        };
+        if let Err(e) = k.put_user(entry + 28, n) {
+            if got == 0 {
+                return Err(e);
+            }
+            break;
+        }
+        got += 1;
+        if flags & MSG_WAITFORONE != 0 {
+            flags |= MSG_DONTWAIT;
+        }
+        if let Some(end) = end {
+            let rest = end.saturating_duration_since(Instant::now());
+            left = Some(rest);
+            if rest.is_zero() {
+                break;
+            }
+        }
+        let mf: u32 = k.get_user(entry + 24)?;
+        if mf & libc::MSG_OOB as u32 != 0 {
+            break;
+        }
+    }
+    if let (Some(rest), true) = (left, got > 0) {
+        let r = if time64 {
+            let t = crate::abi::time::KernelTimespec {
+                tv_sec: rest.as_secs() as i64,
+                tv_nsec: i64::from(rest.subsec_nanos()),
+            };
+            k.copy_to_user(uts, t.as_bytes())
+        } else {
+            let t = crate::abi::time::Timespec {
+                tv_sec: rest.as_secs() as i32,
+                tv_nsec: rest.subsec_nanos() as i32,
+            };
+            k.copy_to_user(uts, t.as_bytes())
+        };
+        r.map_err(|_| EFAULT)?;
+    }
+    Ok(got)
+}
+
 // ---------------------------------------------------------------------------------
 // Socket options
 
@@ -1081,8 +1163,7 @@ pub fn sys_socketcall(k: &mut Kernel, a: Args) -> SysResult {
         16 => sys_sendmsg(k, v),
         17 => sys_recvmsg(k, v),
         18 => sys_accept4(k, v),
-        // SYS_RECVMMSG is not implemented (see docs/architecture.md, Sockets).
-        19 => Err(libc::ENOSYS),
+        19 => sys_recvmmsg(k, v, false),
         _ => sys_sendmmsg(k, v),
     }
 }
