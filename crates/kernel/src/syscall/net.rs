@@ -372,6 +372,7 @@ pub fn sys_connect(k: &mut Kernel, a: Args) -> SysResult {
     // SAFETY: F_GETFL/F_SETFL take no pointers; the flags are put back at once, and
     // nothing else runs on the host meanwhile.
     let fl = unsafe { libc::fcntl(host, libc::F_GETFL) };
+    // SAFETY: as above.
     unsafe { libc::fcntl(host, libc::F_SETFL, fl | libc::O_NONBLOCK) };
     let r = connect();
     // SAFETY: as above.
