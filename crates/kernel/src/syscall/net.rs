@@ -384,10 +384,7 @@ pub fn sys_connect(k: &mut Kernel, a: Args) -> SysResult {
         }
         // A Unix listener whose backlog is full (`unix_wait_for_peer`): nothing
         // to poll for on this socket, so look again shortly.
-        Err(EAGAIN) if !k.signal_pending() => {
-            let d = deadline_after(k, Duration::from_millis(1));
-            sleep_on(k, WaitOn::Timer(d), ERESTARTSYS)
-        }
+        Err(EAGAIN) => sleep_on(k, WaitOn::Timer(Instant::now() + Duration::from_millis(1)), ERESTARTSYS),
         r => r,
     }
 }
