@@ -8,6 +8,9 @@
 //!   this test connects, sends, reads the echo, shuts down; the guest prints the
 //!   count of bytes it echoed.
 //!
+//! * `sockets listen` killed with SIGTERM while it waits in a lone-process host
+//!   accept: the host call ends and the guest dies of the signal (status 143).
+//!
 //! Stdout (apart from the port line) and the exit status must be the same under
 //! growsdown as natively. Native runs need an x86 host that runs i386 code: skipped
 //! elsewhere, failed under `CI=true`.
@@ -122,5 +125,34 @@ fn host_connects_to_a_guest_listener() {
     assert_eq!(out, format!("echoed {} bytes\n", DATA.len()));
     if native_ok() {
         assert_eq!(guest_listens(false), (out, code, echo), "native differs");
+    }
+}
+
+/// A lone guest process blocked in a host `accept` (`sockets listen`): SIGTERM sent
+/// to growsdown ends the host call (its handlers have no SA_RESTART) and the guest
+/// dies of it, status 143, as the program does natively.
+fn sigterm_in_accept(under_growsdown: bool) -> (String, Option<i32>, Option<i32>) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = command(under_growsdown, &["listen"]).stdout(Stdio::piped()).spawn().expect("spawn");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("port line");
+    // The port line is printed just before accept; give the call time to block.
+    thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill has no pointer arguments; the pid is our own child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("stdout");
+    let status = child.wait().expect("wait");
+    (rest, status.code(), status.signal())
+}
+
+#[test]
+fn sigterm_ends_a_blocked_accept() {
+    let (rest, code, _) = sigterm_in_accept(true);
+    assert_eq!((rest.as_str(), code), ("", Some(143)), "growsdown reports the guest's death by SIGTERM");
+    if native_ok() {
+        let (nrest, _, nsig) = sigterm_in_accept(false);
+        assert_eq!((nrest.as_str(), nsig), ("", Some(libc::SIGTERM)), "native");
     }
 }
