@@ -24,6 +24,9 @@ const PR_GET_NAME: u32 = 16;
 const TCGETS: u32 = 0x5401;
 const TIOCGWINSZ: u32 = 0x5413;
 
+/// `sizeof(struct sockaddr_in6)`: the socket address bytes imposed.
+const SOCKADDR_IN6: u32 = 28;
+
 /// What growsdown does at a system call the reference has just run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -176,6 +179,31 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
             TIOCGWINSZ => Policy::Impose(filled(a[2], 8)),
             _ => Policy::Impose(vec![]),
         },
+        // Sockets: the reference's sockets are the only ones (growsdown makes none),
+        // so every socket call is imposed. Socket addresses: the reference's stored
+        // length is in memory, so the 28 bytes of a sockaddr_in6 (which cover
+        // sockaddr_in) are copied and the length word; a longer Unix path shows as
+        // a divergence. recvmsg/recvmmsg and socketcall keep their buffers in
+        // memory too: only EAX is carried over (a program reading what they
+        // received diverges, it does not stop difftest).
+        NR_SOCKETPAIR => Policy::Impose(filled(a[3], 8)),
+        NR_ACCEPT4 | NR_GETSOCKNAME | NR_GETPEERNAME => {
+            let mut v = filled(a[1], SOCKADDR_IN6);
+            v.extend(filled(a[2], 4));
+            Policy::Impose(v)
+        }
+        NR_RECVFROM => {
+            let mut v = filled(a[1], ret.min(a[2]));
+            v.extend(filled(a[4], SOCKADDR_IN6));
+            v.extend(filled(a[5], 4));
+            Policy::Impose(v)
+        }
+        // The option values passed through are at most 16 bytes (net.rs).
+        NR_GETSOCKOPT => {
+            let mut v = filled(a[3], 16);
+            v.extend(filled(a[4], 4));
+            Policy::Impose(v)
+        }
         // sigsuspend / rt_sigsuspend: they return when a signal is delivered; the
         // mask they install is applied when the signal reaches growsdown (see
         // `deliver_at_boundary` in mod.rs).
@@ -238,6 +266,20 @@ pub fn known(nr: u32) -> bool {
             | NR_GETDENTS
             | NR_READV
             | NR_WRITEV
+            | NR_SOCKET
+            | NR_SOCKETPAIR
+            | NR_BIND
+            | NR_CONNECT
+            | NR_LISTEN
+            | NR_ACCEPT4
+            | NR_GETSOCKNAME
+            | NR_GETPEERNAME
+            | NR_SENDTO
+            | NR_RECVFROM
+            | NR_SETSOCKOPT
+            | NR_GETSOCKOPT
+            | NR_SHUTDOWN
+            | NR_SENDMSG
             | NR_NANOSLEEP
             | NR_MREMAP
             | NR_POLL

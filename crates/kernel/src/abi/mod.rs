@@ -21,6 +21,7 @@ compile_error!("the abi structures are stored in host byte order; the i386 guest
 pub mod fs;
 pub mod info;
 pub mod ipc;
+pub mod net;
 pub mod process;
 pub mod signal;
 pub mod time;

@@ -47,7 +47,7 @@ const PIPE_BUF: usize = 4096;
 /// `PATH_MAX`, including the NUL.
 pub const PATH_MAX: usize = 4096;
 /// `MAX_RW_COUNT`: a single read/write moves at most this much.
-const MAX_RW_COUNT: usize = 0x7fff_f000;
+pub(crate) const MAX_RW_COUNT: usize = 0x7fff_f000;
 const UIO_MAXIOV: u32 = 1024;
 
 pub const AT_FDCWD: i32 = -100;
@@ -241,7 +241,7 @@ fn path_at_nofollow(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CStri
 }
 
 /// The host fd was opened (or set) O_NONBLOCK: the guest wants EAGAIN, not a sleep.
-fn host_nonblocking(host: i32) -> bool {
+pub(crate) fn host_nonblocking(host: i32) -> bool {
     // SAFETY: no pointer arguments.
     let fl = unsafe { libc::fcntl(host, libc::F_GETFL) };
     fl >= 0 && fl & libc::O_NONBLOCK != 0
@@ -249,7 +249,7 @@ fn host_nonblocking(host: i32) -> bool {
 
 /// With several processes: sleep instead of blocking in the host when `host` is not
 /// ready for `events` (and is not non-blocking). `None` means go ahead.
-fn wait_ready(k: &mut Kernel, host: i32, events: i16) -> Option<SysResult> {
+pub(crate) fn wait_ready(k: &mut Kernel, host: i32, events: i16) -> Option<SysResult> {
     if !k.multitasking() || host_ready(host, events) || host_nonblocking(host) {
         return None;
     }
@@ -335,12 +335,12 @@ fn host_dup(host: i32) -> Result<i32, Errno> {
 // Scatter/gather over guest iovecs
 
 /// One guest buffer: (address, length).
-type Iov = (u32, u32);
+pub(crate) type Iov = (u32, u32);
 
 /// Reads and checks a guest iovec array (`rw_copy_check_uvector`): EINVAL for a bad
 /// count or negative length, EFAULT for an unreadable array or a buffer beyond
 /// TASK_SIZE; the total is capped at MAX_RW_COUNT.
-fn read_iovecs(k: &mut Kernel, addr: u32, cnt: u32) -> Result<Vec<Iov>, Errno> {
+pub(crate) fn read_iovecs(k: &mut Kernel, addr: u32, cnt: u32) -> Result<Vec<Iov>, Errno> {
     if cnt > UIO_MAXIOV {
         return Err(EINVAL);
     }
@@ -366,13 +366,13 @@ fn read_iovecs(k: &mut Kernel, addr: u32, cnt: u32) -> Result<Vec<Iov>, Errno> {
     Ok(v)
 }
 
-fn iov_total(iovs: &[Iov]) -> usize {
+pub(crate) fn iov_total(iovs: &[Iov]) -> usize {
     iovs.iter().map(|i| i.1 as usize).sum()
 }
 
 /// Copies up to `max` bytes from the guest buffers, starting `skip` bytes in.
 /// Stops at the first fault; the flag says whether one happened.
-fn gather(k: &mut Kernel, iovs: &[Iov], mut skip: usize, max: usize) -> (Vec<u8>, bool) {
+pub(crate) fn gather(k: &mut Kernel, iovs: &[Iov], mut skip: usize, max: usize) -> (Vec<u8>, bool) {
     let mut out = Vec::with_capacity(max.min(iov_total(iovs)));
     for &(base, len) in iovs {
         let len = len as usize;
@@ -397,7 +397,7 @@ fn gather(k: &mut Kernel, iovs: &[Iov], mut skip: usize, max: usize) -> (Vec<u8>
 
 /// Copies `data` into the guest buffers starting `skip` bytes in; on a fault returns
 /// how many bytes arrived.
-fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]) -> Result<(), usize> {
+pub(crate) fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]) -> Result<(), usize> {
     let mut done = 0usize;
     for &(base, len) in iovs {
         if done == data.len() {
@@ -579,7 +579,7 @@ fn write_iovs(k: &mut Kernel, host: i32, iovs: &[Iov], total: usize, offset: Opt
     Ok(done as u32)
 }
 
-fn single_iov(addr: u32, len: u32) -> Result<Vec<Iov>, Errno> {
+pub(crate) fn single_iov(addr: u32, len: u32) -> Result<Vec<Iov>, Errno> {
     let len = len.min(MAX_RW_COUNT as u32);
     if !crate::uaccess::access_ok(addr, len) {
         return Err(EFAULT);

@@ -7,6 +7,7 @@
 pub mod epoll;
 pub mod fs;
 pub mod info;
+pub mod net;
 pub mod nr;
 pub mod priority;
 pub mod process;
@@ -363,6 +364,25 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_NEWSELECT => f::sys_newselect(k, a),
         NR_PSELECT6 => f::sys_pselect6(k, a, false),
         NR_PSELECT6_TIME64 => f::sys_pselect6(k, a, true),
+        NR_SOCKETCALL => self::net::sys_socketcall(k, a),
+        NR_SOCKET => self::net::sys_socket(k, a),
+        NR_SOCKETPAIR => self::net::sys_socketpair(k, a),
+        NR_BIND => self::net::sys_bind(k, a),
+        NR_CONNECT => self::net::sys_connect(k, a),
+        NR_LISTEN => self::net::sys_listen(k, a),
+        NR_ACCEPT4 => self::net::sys_accept4(k, a),
+        NR_GETSOCKNAME => self::net::sys_getsockname(k, a),
+        NR_GETPEERNAME => self::net::sys_getpeername(k, a),
+        NR_SENDTO => self::net::sys_sendto(k, a),
+        NR_RECVFROM => self::net::sys_recvfrom(k, a),
+        NR_SETSOCKOPT => self::net::sys_setsockopt(k, a),
+        NR_GETSOCKOPT => self::net::sys_getsockopt(k, a),
+        NR_SHUTDOWN => self::net::sys_shutdown(k, a),
+        NR_SENDMSG => self::net::sys_sendmsg(k, a),
+        NR_RECVMSG => self::net::sys_recvmsg(k, a),
+        NR_SENDMMSG => self::net::sys_sendmmsg(k, a),
+        NR_RECVMMSG => self::net::sys_recvmmsg(k, a, false),
+        NR_RECVMMSG_TIME64 => self::net::sys_recvmmsg(k, a, true),
         NR_IPC => crate::ipc::sys_ipc(k, a),
         NR_SHMGET => crate::ipc::sys_shmget(k, a),
         NR_SHMAT => crate::ipc::sys_shmat(k, a),
