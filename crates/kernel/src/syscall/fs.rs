@@ -291,8 +291,8 @@ fn fsize_limit(k: &mut Kernel, host: i32, total: usize, offset: Option<i64>) -> 
 
 /// `send_sig(SIGXFSZ, current, 0)` and EFBIG: a file would grow past RLIMIT_FSIZE.
 fn xfsz(k: &mut Kernel) -> Errno {
-    let (tid, tgid) = (k.task.pid, k.task.tgid);
-    crate::signal::send_sig_to(k, tid, crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid));
+    let (tid, tgid, uid) = (k.task.pid, k.task.tgid, k.current_uid());
+    crate::signal::send_sig_to(k, tid, crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid, uid));
     libc::EFBIG
 }
 
@@ -510,7 +510,8 @@ fn do_host_write(k: &mut Kernel, host: i32, buf: &[u8], offset: Option<i64>) -> 
             // pipe_write: send_sig(SIGPIPE, current, 0). The emulator itself ignores
             // SIGPIPE, so the host reports EPIPE and the guest gets the signal here.
             let pid = k.task.pid;
-            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+            let uid = k.current_uid();
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid, uid));
         }
         Err(e)
     } else {
@@ -2015,7 +2016,8 @@ pub fn sys_sendfile(k: &mut Kernel, a: Args, wide: bool) -> SysResult {
         let e = host_errno();
         if e == libc::EPIPE {
             let pid = k.task.pid;
-            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+            let uid = k.current_uid();
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid, uid));
         }
         return Err(e);
     }

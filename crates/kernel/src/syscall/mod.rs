@@ -300,6 +300,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_CLOCK_NANOSLEEP => t::sys_clock_nanosleep(k, a, false),
         NR_CLOCK_NANOSLEEP_TIME64 => t::sys_clock_nanosleep(k, a, true),
         NR_TGKILL => s::sys_tgkill(k, a),
+        NR_RT_SIGQUEUEINFO => s::sys_rt_sigqueueinfo(k, a),
+        NR_RT_TGSIGQUEUEINFO => s::sys_rt_tgsigqueueinfo(k, a),
         NR_OPENAT => f::sys_openat(k, a),
         NR_MKDIRAT => f::sys_mkdirat(k, a),
         NR_FSTATAT64 => f::sys_fstatat64(k, a),
