@@ -259,7 +259,15 @@ impl SigInfo {
     /// overrun count and the sigevent's value.
     pub fn timer(signo: i32, id: i32, overrun: i32, value: u32) -> Self {
         let code = crate::timer::SI_TIMER;
-        Self { signo, errno: 0, code, addr: id as u32, uid: overrun as u32, status: value as i32, extra: [0; 2] }
+        Self {
+            signo,
+            errno: 0,
+            code,
+            addr: id as u32,
+            uid: overrun as u32,
+            status: value as i32,
+            extra: [0; 2],
+        }
     }
 
     /// A siginfo a process hands rt_sigqueueinfo / rt_tgsigqueueinfo, for signal
@@ -636,12 +644,53 @@ impl Kernel {
         self.deliverable(&self.task, self.task.sig.blocked)
     }
 
+    /// The signals pending for task `t`, current or not: its own and its process's.
+    pub fn pending_mask_of(&self, t: &Task) -> u64 {
+        let shared = self
+            .group(t.ids.group)
+            .map_or(0, |g| g.shared_pending.iter().fold(0, |m, p| m | sigmask(p.signo)));
+        t.sig.pending_mask() | shared
+    }
+
     /// The signals pending for the current thread: its own and its process's
     /// (sigpending's set before the mask is applied).
     pub fn pending_mask(&self) -> u64 {
         let shared = self.task.group.shared_pending.iter().fold(0, |m, p| m | sigmask(p.signo));
         self.task.sig.pending_mask() | shared
     }
+}
+
+/// `set_user_sigmask`'s reading half, for the calls that sleep with a temporary mask
+/// (ppoll, pselect6, epoll_pwait, epoll_pwait2): `None` when no mask is given;
+/// EINVAL unless `size` is 8, EFAULT. SIGKILL and SIGSTOP are taken out.
+pub fn read_user_sigmask(k: &mut Kernel, addr: u32, size: u32) -> Result<Option<u64>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    if size != crate::syscall::signal::SIGSET_SIZE {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+    Ok(Some(u64::from_le_bytes(b) & !UNBLOCKABLE))
+}
+
+/// The `signal_pending` test of a call about to sleep under a temporary mask
+/// (`mask`; `None`: the task's own): whether a signal it lets through is pending.
+/// If so, the temporary mask goes in for the handler that ends the call with EINTR
+/// and the task's own is kept for the frame, as sigsuspend does (today's
+/// `restore_saved_sigmask_unless(error == -EINTR)`); [`do_signal`] puts it back if
+/// no handler runs.
+pub fn pending_under(k: &mut Kernel, mask: Option<u64>) -> bool {
+    if !k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked)) {
+        return false;
+    }
+    if let Some(m) = mask {
+        let st = &mut k.task.sig;
+        st.saved_mask = Some(st.blocked);
+        st.blocked = m;
+    }
+    true
 }
 
 /// Removes and returns the lowest-numbered pending signal that is not blocked

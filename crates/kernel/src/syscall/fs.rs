@@ -292,7 +292,11 @@ fn fsize_limit(k: &mut Kernel, host: i32, total: usize, offset: Option<i64>) -> 
 /// `send_sig(SIGXFSZ, current, 0)` and EFBIG: a file would grow past RLIMIT_FSIZE.
 fn xfsz(k: &mut Kernel) -> Errno {
     let (tid, tgid, uid) = (k.task.pid, k.task.tgid, k.current_uid());
-    crate::signal::send_sig_to(k, tid, crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid, uid));
+    crate::signal::send_sig_to(
+        k,
+        tid,
+        crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid, uid),
+    );
     libc::EFBIG
 }
 
@@ -420,6 +424,11 @@ fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]) -> Result
 /// only on regular files.
 fn do_readv(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
     let host = k.task.files.host(fd)?;
+    if offset.is_none() && super::signalfd::is_signalfd(k, fd) {
+        return super::signalfd::read(k, fd, iov_total(iovs), |k, skip, rec| {
+            scatter(k, iovs, skip, rec).is_ok()
+        });
+    }
     // Stores made through MAP_SHARED mappings of the file are read back.
     crate::mm::filemap::sync_fd(k, host)?;
     let total = iov_total(iovs);
@@ -522,6 +531,10 @@ fn do_host_write(k: &mut Kernel, host: i32, buf: &[u8], offset: Option<i64>) -> 
 /// `write`/`writev`/`pwrite64`: gathers up to CHUNK bytes per host write.
 fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
     let host = k.task.files.host(fd)?;
+    // A signalfd has no write method (`vfs_write`: EINVAL); pwrite is ESPIPE first.
+    if offset.is_none() && super::signalfd::is_signalfd(k, fd) {
+        return Err(EINVAL);
+    }
     let total = iov_total(iovs);
     if total == 0 {
         return do_host_write(k, host, &[], offset).map(|n| n as u32);
@@ -804,8 +817,13 @@ pub fn sys_close_range(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
     let src = k.task.files.get(a[0]).ok_or(EBADF)?.clone();
     let host = host_dup(src.host_fd)?;
-    let f =
-        OpenFile { largefile: src.largefile, proc_dir: src.proc_dir, desc: src.desc, ..OpenFile::new(host) };
+    let f = OpenFile {
+        largefile: src.largefile,
+        proc_dir: src.proc_dir,
+        desc: src.desc,
+        signalfd: src.signalfd,
+        ..OpenFile::new(host)
+    };
     install_new(k, 0, f)
 }
 
@@ -821,6 +839,7 @@ fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
         largefile: src.largefile,
         proc_dir: src.proc_dir,
         desc: src.desc,
+        signalfd: src.signalfd,
         ..OpenFile::new(host)
     };
     crate::locks::before_close(k, |fd, _| fd == new);
@@ -960,6 +979,7 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
                 largefile: file.largefile,
                 proc_dir: file.proc_dir.clone(),
                 desc: file.desc.clone(),
+                signalfd: file.signalfd.clone(),
                 ..OpenFile::new(h)
             };
             let limit = nofile(k);
@@ -1099,7 +1119,14 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
 /// poll(struct pollfd *fds, nfds, timeout_ms): the host polls the host fds; a guest
 /// fd that is not open reports POLLNVAL.
 pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
-    let (addr, nfds, timeout) = (a[0], a[1], a[2] as i32);
+    do_poll(k, a[0], a[1], a[2] as i32, None)
+}
+
+/// poll with ppoll's temporary signal mask (`None`: the task's own): `do_poll` asks
+/// the descriptors first; only when none is ready does a signal the mask lets
+/// through end the call (-ERESTARTNOHAND, EINTR after its handler), even with a zero
+/// timeout; then it sleeps, with the mask in force.
+fn do_poll(k: &mut Kernel, addr: u32, nfds: u32, timeout: i32, mask: Option<u64>) -> SysResult {
     if u64::from(nfds) > nofile(k) {
         return Err(EINVAL);
     }
@@ -1128,14 +1155,25 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
         hfds.push(libc::pollfd { fd, events, revents: 0 });
     }
     let ready_now = nval.iter().chain(held.iter()).any(|&b| b);
-    // Several processes: only ask the host, then sleep if nothing is ready.
+    // Several processes: only ask the host, then sleep if nothing is ready. With a
+    // temporary mask, a pending signal is looked for before the host may block.
     let multi = k.multitasking();
-    let t = if ready_now || multi { 0 } else { timeout };
+    let t = if ready_now || multi || mask.is_some() { 0 } else { timeout };
+    super::signalfd::sync_current(k);
     // SAFETY: `hfds` holds `hfds.len()` pollfd structures.
     let mut n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, t) })?;
+    if n == 0 && !ready_now && mask.is_some() {
+        if crate::signal::pending_under(k, mask) {
+            return Err(ERESTARTNOHAND);
+        }
+        if !multi && timeout != 0 {
+            // SAFETY: as above.
+            n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, timeout) })?;
+        }
+    }
     if multi && n == 0 && !ready_now && timeout != 0 {
         let limit = u64::try_from(timeout).ok().map(std::time::Duration::from_millis);
-        if let Some(r) = sleep_polling(k, &hfds, limit) {
+        if let Some(r) = sleep_polling(k, &hfds, limit, mask) {
             return r;
         }
     }
@@ -1156,23 +1194,22 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
 /// ppoll(fds, nfds, timespec *tsp, sigset *sigmask, sigsetsize) and ppoll_time64:
 /// poll with a timespec (EINVAL if it is malformed; NULL waits for ever), rounded
 /// up to whole milliseconds, and the time not slept written back to `*tsp` as
-/// today's `poll_select_finish` does. A sigmask needs sigsetsize 8 (EINVAL
-/// otherwise); as for pselect6, it is not applied while the host waits (no signal
-/// arrives asynchronously then).
+/// today's `poll_select_finish` does. The timespec is read first, then the mask
+/// (`set_user_sigmask`: EINVAL unless sigsetsize is 8, EFAULT), which is in force
+/// while the call sleeps and stays for the handler of a signal that interrupts it
+/// (its frame records the task's own mask).
 pub fn sys_ppoll(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
-    let (tsp, sigmask, sigsetsize) = (a[2], a[3], a[4]);
-    if sigmask != 0 && sigsetsize != 8 {
-        return Err(EINVAL);
-    }
+    let tsp = a[2];
     let limit = if tsp != 0 {
         let ts = super::time::read_timespec(k, tsp, time64)?;
         Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     } else {
         None
     };
+    let mask = crate::signal::read_user_sigmask(k, a[3], a[4])?;
     let ms = limit.map_or(-1, |d| i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX));
     let start = std::time::Instant::now();
-    let r = sys_poll(k, [a[0], a[1], ms as u32, 0, 0, 0]);
+    let r = do_poll(k, a[0], a[1], ms, mask);
     if let (Some(d), true) = (limit, r.is_ok()) {
         let left = d.saturating_sub(start.elapsed());
         let ts = libc::timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) };
@@ -1196,13 +1233,20 @@ fn sleep_polling(
     k: &mut Kernel,
     hfds: &[libc::pollfd],
     limit: Option<std::time::Duration>,
+    mask: Option<u64>,
 ) -> Option<SysResult> {
     let deadline = limit.map(|d| crate::sched::deadline_after(k, d));
     if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
         return None;
     }
     let fds = hfds.iter().filter(|p| p.fd >= 0).map(|p| (p.fd, p.events)).collect();
-    Some(sleep_on(k, WaitOn::Poll { fds, deadline, sigmask: None }, ERESTARTNOHAND))
+    let w = WaitOn::Poll { fds, deadline, sigmask: mask };
+    if mask.is_some() {
+        // The caller has found no signal the temporary mask lets through.
+        crate::sched::interruptible_sleep_on(k, w);
+        return Some(Err(ERESTARTNOHAND));
+    }
+    Some(sleep_on(k, w, ERESTARTNOHAND))
 }
 
 // ---------------------------------------------------------------------------------
@@ -2051,7 +2095,13 @@ fn bit(set: &[u8], fd: usize) -> bool {
 
 /// select over guest fd sets, done with a host poll. `timeout` None waits forever.
 /// Returns the ready count and writes the three sets back.
-fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::time::Duration>) -> SysResult {
+fn do_select(
+    k: &mut Kernel,
+    nfds: u32,
+    sets: [u32; 3],
+    timeout: Option<std::time::Duration>,
+    mask: Option<u64>,
+) -> SysResult {
     if (nfds as i32) < 0 {
         return Err(EINVAL);
     }
@@ -2083,14 +2133,25 @@ fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::tim
     }
     let multi = k.multitasking();
     let ms = match timeout {
-        _ if multi => 0,
         None => -1,
         Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
     };
+    // As in do_poll: ask first, then a signal (pselect6's temporary mask), then wait.
+    super::signalfd::sync_current(k);
+    let first = if multi || mask.is_some() { 0 } else { ms };
     // SAFETY: `pfds` holds `pfds.len()` pollfd structures.
-    let n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+    let mut n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, first) })?;
+    if n == 0 && mask.is_some() {
+        if crate::signal::pending_under(k, mask) {
+            return Err(ERESTARTNOHAND);
+        }
+        if !multi && ms != 0 {
+            // SAFETY: as above.
+            n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+        }
+    }
     if multi && n == 0 && timeout != Some(std::time::Duration::ZERO) {
-        if let Some(r) = sleep_polling(k, &pfds, timeout) {
+        if let Some(r) = sleep_polling(k, &pfds, timeout, mask) {
             return r;
         }
     }
@@ -2138,7 +2199,7 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
         None
     };
     let start = std::time::Instant::now();
-    let r = do_select(k, a[0], [a[1], a[2], a[3]], timeout)?;
+    let r = do_select(k, a[0], [a[1], a[2], a[3]], timeout, None)?;
     if let Some(t) = timeout {
         // Linux writes back the time not slept.
         let left = t.saturating_sub(start.elapsed());
@@ -2149,9 +2210,10 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 /// pselect6(nfds, readfds, writefds, exceptfds, timespec *timeout, sigmask-arg) and
-/// pselect6_time64. The temporary signal mask is not applied: no signal can arrive
-/// asynchronously while the host waits, so it could only matter for signals already
-/// pending, which the mini-kernel delivers on the way out either way.
+/// pselect6_time64 (`do_pselect`): the timeout is read first, then the argument pack
+/// `{ const sigset_t *ss; size_t ss_len }` (EFAULT) and the mask it names
+/// (`set_user_sigmask`: none if `ss` is NULL, EINVAL unless `ss_len` is 8, EFAULT),
+/// which is in force while the call sleeps, as ppoll's.
 pub fn sys_pselect6(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     let timeout = if a[4] != 0 {
         let ts = super::time::read_timespec(k, a[4], time64)?;
@@ -2159,5 +2221,12 @@ pub fn sys_pselect6(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     } else {
         None
     };
-    do_select(k, a[0], [a[1], a[2], a[3]], timeout)
+    let mask = if a[5] != 0 {
+        let mut pack = [0u32; 2];
+        k.copy_from_user(a[5], pack.as_mut_bytes()).map_err(|_| EFAULT)?;
+        crate::signal::read_user_sigmask(k, pack[0], pack[1])?
+    } else {
+        None
+    };
+    do_select(k, a[0], [a[1], a[2], a[3]], timeout, mask)
 }

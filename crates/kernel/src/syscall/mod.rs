@@ -10,6 +10,7 @@ pub mod info;
 pub mod nr;
 pub mod process;
 pub mod signal;
+pub mod signalfd;
 pub mod time;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,6 +158,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_CLOSE_RANGE => f::sys_close_range(k, a),
         NR_EVENTFD => f::sys_eventfd2(k, [a[0], 0, 0, 0, 0, 0]),
         NR_EVENTFD2 => f::sys_eventfd2(k, a),
+        NR_SIGNALFD => self::signalfd::sys_signalfd(k, a),
+        NR_SIGNALFD4 => self::signalfd::sys_signalfd4(k, a),
         NR_STATFS => f::sys_statfs(k, a),
         NR_FSTATFS => f::sys_fstatfs(k, a),
         NR_SYNC => f::sys_sync(k, a),

@@ -17,7 +17,7 @@ const SIG_BLOCK: u32 = 0;
 const SIG_UNBLOCK: u32 = 1;
 const SIG_SETMASK: u32 = 2;
 /// `sizeof(sigset_t)` the kernel accepts.
-pub(super) const SIGSET_SIZE: u32 = 8;
+pub(crate) const SIGSET_SIZE: u32 = 8;
 
 /// rt_sigaction(sig, const struct sigaction *act, struct sigaction *oact, sigsetsize)
 /// with the i386 kernel layout: handler, flags, restorer, mask (8 bytes).
@@ -242,7 +242,7 @@ fn do_tkill(k: &mut Kernel, tgid: Option<u32>, tid: u32, sig: i32) -> SysResult 
     }
     if sig != 0 {
         let from = sender(k);
-    let uid = k.current_uid();
+        let uid = k.current_uid();
         send_sig_to(k, tid, SigInfo::user(sig, SI_TKILL, from, uid));
     }
     Ok(0)
