@@ -16,6 +16,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,20 @@ static void on_usr2(int sig)
     sigprocmask(SIG_BLOCK, NULL, &cur);
     hup_blocked_in_handler = sigismember(&cur, SIGHUP);
     handled++;
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alrm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void arm(void)
+{
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &it, NULL);
 }
 
 int main(void)
@@ -274,5 +289,28 @@ int main(void)
     /* A bad sigsetsize. */
     n = syscall(SYS_ppoll, &pp, 1, &zero, &tmp, 4);
     printf("ppoll sigsetsize 4: %s\n", en(n < 0 ? errno : 0));
+
+    /* The pselect pattern in a lone process: SIGALRM blocked except inside the
+     * call, a timer's signal ends it. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alrm;
+    sigaction(SIGALRM, &sa, NULL);
+    sigset_t ab;
+    sigemptyset(&ab);
+    sigaddset(&ab, SIGALRM);
+    sigprocmask(SIG_BLOCK, &ab, NULL);
+    arm();
+    n = ppoll(NULL, 0, NULL, &none);
+    e = errno;
+    printf("ppoll timer: %d %s, alarms %d\n", n, en(n < 0 ? e : 0), (int)alarms);
+    arm();
+    n = pselect(0, NULL, NULL, NULL, NULL, &none);
+    e = errno;
+    printf("pselect timer: %d %s, alarms %d\n", n, en(n < 0 ? e : 0), (int)alarms);
+    sigprocmask(SIG_UNBLOCK, &ab, NULL);
+    arm();
+    n = poll(NULL, 0, 5000);
+    e = errno;
+    printf("poll timer: %d %s, alarms %d\n", n, en(n < 0 ? e : 0), (int)alarms);
     return 0;
 }

@@ -162,7 +162,7 @@ fn do_epoll_wait(
     if timeout == Some(Duration::ZERO) {
         return Ok(0);
     }
-    let multi = k.multitasking();
+    let multi = super::fs::must_not_block(k);
     let deadline = if multi { timeout.map(|d| deadline_after(k, d)) } else { None };
     if deadline.is_some_and(|d| Instant::now() >= d) {
         return Ok(0);

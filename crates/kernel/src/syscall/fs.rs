@@ -1130,7 +1130,8 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
 /// poll with ppoll's temporary signal mask (`None`: the task's own): `do_poll` asks
 /// the descriptors first; only when none is ready does a signal the mask lets
 /// through end the call (-ERESTARTNOHAND, EINTR after its handler), even with a zero
-/// timeout; then it sleeps, with the mask in force.
+/// timeout; then it sleeps, with the mask in force (in the scheduler when the host
+/// must not block, [`must_not_block`]).
 fn do_poll(k: &mut Kernel, addr: u32, nfds: u32, timeout: i32, mask: Option<u64>) -> SysResult {
     if u64::from(nfds) > nofile(k) {
         return Err(EINVAL);
@@ -1160,18 +1161,20 @@ fn do_poll(k: &mut Kernel, addr: u32, nfds: u32, timeout: i32, mask: Option<u64>
         hfds.push(libc::pollfd { fd, events, revents: 0 });
     }
     let ready_now = nval.iter().chain(held.iter()).any(|&b| b);
-    // Several processes: only ask the host, then sleep if nothing is ready. With a
-    // temporary mask, a pending signal is looked for before the host may block.
-    let multi = k.multitasking();
-    let t = if ready_now || multi || mask.is_some() { 0 } else { timeout };
+    // Several processes: only ask the host, then sleep if nothing is ready. A
+    // pending signal (under the temporary mask) is looked for before the host may
+    // block.
+    let multi = must_not_block(k);
+    let pending = k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked));
+    let t = if ready_now || multi || mask.is_some() || pending { 0 } else { timeout };
     super::signalfd::sync_current(k);
     // SAFETY: `hfds` holds `hfds.len()` pollfd structures.
     let mut n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, t) })?;
-    if n == 0 && !ready_now && mask.is_some() {
+    if n == 0 && !ready_now {
         if crate::signal::pending_under(k, mask) {
             return Err(ERESTARTNOHAND);
         }
-        if !multi && timeout != 0 {
+        if !multi && t != timeout {
             // SAFETY: as above.
             n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, timeout) })?;
         }
@@ -1229,6 +1232,13 @@ pub fn sys_old_select(k: &mut Kernel, a: Args) -> SysResult {
     let mut args = [0u32; 5];
     k.copy_from_user(a[0], args.as_mut_bytes()).map_err(|_| EFAULT)?;
     sys_newselect(k, [args[0], args[1], args[2], args[3], args[4], 0])
+}
+
+/// Whether a poll or select that finds nothing ready must sleep in the scheduler
+/// rather than block the host: several processes, or a clock timer (alarm,
+/// setitimer, a POSIX timer) whose signal may end the wait, as natively.
+pub(super) fn must_not_block(k: &Kernel) -> bool {
+    k.multitasking() || k.timers.next_clock.is_some()
 }
 
 /// A poll or select that found nothing ready while there are several processes:
@@ -2136,21 +2146,22 @@ fn do_select(
         fds.push(fd);
         pfds.push(libc::pollfd { fd: host, events, revents: 0 });
     }
-    let multi = k.multitasking();
+    let multi = must_not_block(k);
     let ms = match timeout {
         None => -1,
         Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
     };
     // As in do_poll: ask first, then a signal (pselect6's temporary mask), then wait.
     super::signalfd::sync_current(k);
-    let first = if multi || mask.is_some() { 0 } else { ms };
+    let pending = k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked));
+    let first = if multi || mask.is_some() || pending { 0 } else { ms };
     // SAFETY: `pfds` holds `pfds.len()` pollfd structures.
     let mut n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, first) })?;
-    if n == 0 && mask.is_some() {
+    if n == 0 {
         if crate::signal::pending_under(k, mask) {
             return Err(ERESTARTNOHAND);
         }
-        if !multi && ms != 0 {
+        if !multi && first != ms {
             // SAFETY: as above.
             n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
         }
