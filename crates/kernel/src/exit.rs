@@ -213,10 +213,11 @@ fn notify_parent(k: &mut Kernel, parent: u32, child: u32, sig: i32, st: &ExitSta
     if sig == 0 {
         return;
     }
+    let uid = k.current_uid();
     let info = match *st {
-        ExitStatus::Exited(c) => SigInfo::chld(sig, CLD_EXITED, child, c & 0xff),
+        ExitStatus::Exited(c) => SigInfo::chld(sig, CLD_EXITED, child, uid, c & 0xff),
         ExitStatus::Signaled { signo, core, .. } => {
-            SigInfo::chld(sig, if core { crate::signal::CLD_DUMPED } else { CLD_KILLED }, child, signo)
+            SigInfo::chld(sig, if core { crate::signal::CLD_DUMPED } else { CLD_KILLED }, child, uid, signo)
         }
     };
     group_send_sig_info(k, parent, info);

@@ -58,6 +58,9 @@ pub struct OpenFile {
     pub pushback: Vec<u8>,
     /// The open file description (shared by dup and fork).
     pub desc: Arc<Desc>,
+    /// A signalfd: its mask, shared by the fds of its open file description (see
+    /// [`crate::syscall::signalfd`]); the host fd is an eventfd.
+    pub signalfd: Option<Arc<crate::syscall::signalfd::SignalfdCtx>>,
 }
 
 impl OpenFile {
@@ -72,6 +75,7 @@ impl OpenFile {
             dir_cookies: Vec::new(),
             pushback: Vec::new(),
             desc: Desc::new_arc(),
+            signalfd: None,
         }
     }
 

@@ -140,7 +140,7 @@ pub fn forward(k: &mut Kernel) {
         }
         log::debug!(target: "kernel::signal", "host signal {} forwarded to the guest", signal::signal_name(sig));
         for tgid in targets(k, group) {
-            signal::group_send_sig_info(k, tgid, SigInfo::user(sig, SI_USER, 0));
+            signal::group_send_sig_info(k, tgid, SigInfo::user(sig, SI_USER, 0, signal::host_uid()));
         }
     }
 }

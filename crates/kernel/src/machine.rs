@@ -276,7 +276,7 @@ impl Machine {
     pub fn deliver_signal(&mut self, sig: i32, interrupted: Option<Interrupted>) {
         let k = &mut self.k;
         if k.pending_mask() & signal::sigmask(sig) == 0 {
-            signal::send_sig_info(k, SigInfo::user(sig, 0, 0));
+            signal::send_sig_info(k, SigInfo::user(sig, 0, 0, signal::host_uid()));
         }
         if let Some(i) = interrupted {
             k.task.orig_eax = Some(i.nr);

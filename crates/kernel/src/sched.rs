@@ -284,6 +284,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
     match w {
         WaitOn::Fd { fd, events } => host_ready(*fd, *events),
         WaitOn::Poll { fds, deadline, .. } => {
+            crate::syscall::signalfd::sync_task(k, t);
             deadline.is_some_and(&mut past) || {
                 let mut p: Vec<libc::pollfd> =
                     fds.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }).collect();
@@ -352,6 +353,7 @@ pub fn schedule(k: &mut Kernel) {
 /// Every task sleeps: waits in the host until one of the descriptors they wait for
 /// is ready or the earliest deadline passes. False if there is nothing to wait for.
 fn wait_for_events(k: &Kernel) -> bool {
+    crate::syscall::signalfd::quiesce(k);
     let mut fds = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut earliest = |d: Instant| deadline = Some(deadline.map_or(d, |e| e.min(d)));

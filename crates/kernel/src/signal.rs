@@ -139,88 +139,205 @@ pub const RT_SIGFRAME_RETCODE: [u8; 8] = [0xb8, 0xad, 0x00, 0x00, 0x00, 0xcd, 0x
 /// EFLAGS bits sigreturn takes from the frame: CF PF AF ZF SF TF DF OF AC.
 pub const FIX_EFLAGS: u32 = 0x40dd5;
 
-/// The fields of `siginfo_t` the kernel fills.
+/// A queued signal's `siginfo`: the three header words and the 20 bytes of the
+/// union `_sifields` as the i386 (compat) ABI lays them out, which is all today's
+/// x86-64 kernel keeps of an i386 caller's siginfo (`post_copy_siginfo_from_user32`
+/// copies the fields of the code's layout into its `kernel_siginfo`, and
+/// `copy_siginfo_to_user32` writes only those back, the rest zero). So one small
+/// `Copy` value carries both the kernel-generated signals and what rt_sigqueueinfo
+/// queues ([`SigInfo::from_user`]).
 ///
-/// `addr` is the first word of the union at offset 12: `si_addr` for fault signals,
-/// `si_pid` for SI_USER / SI_TKILL / SI_KERNEL and SIGCHLD (where `si_uid` follows at
-/// 16). `status` is SIGCHLD's `si_status` at 20 (exit code or signal number).
+/// The union words by offset: `addr` (12) is `si_addr` for a fault layout, `si_pid`
+/// for kill / rt / SIGCHLD, `si_tid` for SI_TIMER, `si_band` for SIGPOLL; `uid` (16)
+/// is `si_uid`, or `si_overrun`, `si_fd`, `si_addr_lsb`; `status` (20) is
+/// `si_status`, or the `si_value` of SI_TIMER / SI_QUEUE; `extra` (24, 28) holds
+/// SIGCHLD's `si_utime` / `si_stime` (and the bound or perf words of the rarer fault
+/// layouts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SigInfo {
     pub signo: i32,
     pub errno: i32,
     pub code: i32,
     pub addr: u32,
+    pub uid: u32,
     pub status: i32,
-    /// SI_TIMER's `si_overrun` (offset 16); `addr` is then `si_timerid` and
-    /// `status` `si_value`.
-    pub overrun: i32,
+    pub extra: [u32; 2],
+}
+
+/// `enum siginfo_layout` (kernel/signal.c): which union fields a (signal, si_code)
+/// pair carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigLayout {
+    Kill,
+    Timer,
+    Poll,
+    Fault,
+    /// SIGBUS BUS_MCEERR_AR/AO: `si_addr` and the 16-bit `si_addr_lsb`.
+    FaultMceerr,
+    /// SIGSEGV SEGV_BNDERR: `si_addr`, `si_lower`, `si_upper`.
+    FaultBnderr,
+    /// SIGSEGV SEGV_PKUERR: `si_addr`, `si_pkey`.
+    FaultPkuerr,
+    /// SIGTRAP TRAP_PERF: `si_addr`, `si_perf_data`, `si_perf_type`, `si_perf_flags`.
+    FaultPerf,
+    Chld,
+    Rt,
+    Sys,
+}
+
+/// `sig_sicodes`: the signals with si_codes of their own, and the highest one
+/// (NSIGILL, NSIGFPE, NSIGSEGV, NSIGBUS, NSIGTRAP, NSIGCHLD, NSIGPOLL, NSIGSYS of
+/// today's uapi siginfo.h).
+fn sig_sicode_limit(sig: i32) -> Option<i32> {
+    match sig {
+        SIGILL => Some(11),
+        SIGFPE => Some(15),
+        SIGSEGV => Some(10),
+        SIGBUS => Some(5),
+        SIGTRAP => Some(6),
+        SIGCHLD => Some(6),
+        SIGIO => Some(NSIGPOLL),
+        SIGSYS => Some(2),
+        _ => None,
+    }
+}
+/// NSIGPOLL: POLL_IN .. POLL_HUP.
+const NSIGPOLL: i32 = 6;
+/// SI_SIGIO.
+pub const SI_SIGIO: i32 = -5;
+
+/// `siginfo_layout(sig, si_code)` of today's kernel/signal.c.
+pub fn siginfo_layout(sig: i32, code: i32) -> SigLayout {
+    if code > SI_USER && code < SI_KERNEL {
+        match sig_sicode_limit(sig) {
+            Some(limit) if code <= limit => match sig {
+                SIGBUS if (4..=5).contains(&code) => SigLayout::FaultMceerr,
+                SIGSEGV if code == 3 => SigLayout::FaultBnderr,
+                SIGSEGV if code == 4 => SigLayout::FaultPkuerr,
+                SIGTRAP if code == 6 => SigLayout::FaultPerf,
+                SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP => SigLayout::Fault,
+                SIGCHLD => SigLayout::Chld,
+                SIGIO => SigLayout::Poll,
+                _ => SigLayout::Sys,
+            },
+            Some(_) => SigLayout::Kill,
+            None if code <= NSIGPOLL => SigLayout::Poll,
+            None => SigLayout::Kill,
+        }
+    } else if code == crate::timer::SI_TIMER {
+        SigLayout::Timer
+    } else if code == SI_SIGIO {
+        SigLayout::Poll
+    } else if code < 0 {
+        SigLayout::Rt
+    } else {
+        SigLayout::Kill
+    }
 }
 
 impl SigInfo {
     pub fn fault(signo: i32, code: i32, addr: u32) -> Self {
-        Self { signo, errno: 0, code, addr, status: 0, overrun: 0 }
+        Self { signo, errno: 0, code, addr, uid: 0, status: 0, extra: [0; 2] }
     }
-    /// `force_sig(sig)`: si_code SI_KERNEL, no address, pid 0.
+    /// `force_sig(sig)`: si_code SI_KERNEL, pid and uid 0.
     pub fn kernel(signo: i32) -> Self {
-        Self { signo, errno: 0, code: SI_KERNEL, addr: 0, status: 0, overrun: 0 }
+        Self { signo, errno: 0, code: SI_KERNEL, addr: 0, uid: 0, status: 0, extra: [0; 2] }
     }
-    /// kill() / tgkill() from a process: SI_USER or SI_TKILL with the sender's pid.
-    pub fn user(signo: i32, code: i32, pid: u32) -> Self {
-        Self { signo, errno: 0, code, addr: pid, status: 0, overrun: 0 }
+    /// kill() / tgkill() from a process: SI_USER or SI_TKILL with the sender's pid
+    /// and uid (`prepare_kill_siginfo`).
+    pub fn user(signo: i32, code: i32, pid: u32, uid: u32) -> Self {
+        Self { signo, errno: 0, code, addr: pid, uid, status: 0, extra: [0; 2] }
     }
     /// The exit signal a child sends its parent (`do_notify_parent`): CLD_EXITED with
-    /// the exit code, or CLD_KILLED / CLD_DUMPED with the signal number.
-    pub fn chld(signo: i32, code: i32, pid: u32, status: i32) -> Self {
-        Self { signo, errno: 0, code, addr: pid, status, overrun: 0 }
+    /// the exit code, or CLD_KILLED / CLD_DUMPED with the signal number; the child's
+    /// pid and uid (si_utime and si_stime stay 0).
+    pub fn chld(signo: i32, code: i32, pid: u32, uid: u32, status: i32) -> Self {
+        Self { signo, errno: 0, code, addr: pid, uid, status, extra: [0; 2] }
     }
 
     /// A POSIX timer's signal (`posix_timer_event`): SI_TIMER, the timer id, the
     /// overrun count and the sigevent's value.
     pub fn timer(signo: i32, id: i32, overrun: i32, value: u32) -> Self {
-        Self { signo, errno: 0, code: crate::timer::SI_TIMER, addr: id as u32, status: value as i32, overrun }
+        let code = crate::timer::SI_TIMER;
+        Self {
+            signo,
+            errno: 0,
+            code,
+            addr: id as u32,
+            uid: overrun as u32,
+            status: value as i32,
+            extra: [0; 2],
+        }
     }
 
-    fn is_chld(&self) -> bool {
-        self.signo == SIGCHLD && matches!(self.code, CLD_EXITED | CLD_KILLED | CLD_DUMPED)
+    /// A siginfo a process hands rt_sigqueueinfo / rt_tgsigqueueinfo, for signal
+    /// `signo` (`__copy_siginfo_from_user32`: si_signo is replaced by the call's
+    /// signal, then `post_copy_siginfo_from_user32` keeps the fields of the
+    /// layout only).
+    pub fn from_user(signo: i32, u: &Siginfo) -> Self {
+        let mut si = Self {
+            signo,
+            errno: u.si_errno,
+            code: u.si_code,
+            addr: u.si_pid,
+            uid: 0,
+            status: 0,
+            extra: [0; 2],
+        };
+        match siginfo_layout(signo, u.si_code) {
+            SigLayout::Fault => {}
+            SigLayout::FaultMceerr => si.uid = u.si_uid & 0xffff,
+            SigLayout::FaultPkuerr => si.status = u.si_status,
+            SigLayout::FaultBnderr => {
+                si.status = u.si_status;
+                si.extra[0] = u.si_utime as u32;
+            }
+            SigLayout::Kill | SigLayout::Poll => si.uid = u.si_uid,
+            SigLayout::Timer | SigLayout::Rt | SigLayout::Sys => {
+                si.uid = u.si_uid;
+                si.status = u.si_status;
+            }
+            SigLayout::FaultPerf => {
+                si.uid = u.si_uid;
+                si.status = u.si_status;
+                si.extra[0] = u.si_utime as u32;
+            }
+            SigLayout::Chld => {
+                si.uid = u.si_uid;
+                si.status = u.si_status;
+                si.extra = [u.si_utime as u32, u.si_stime as u32];
+            }
+        }
+        si
     }
 
-    /// A fault signal carries `si_addr`; the others carry `si_pid` and `si_uid`.
-    pub fn is_fault(&self) -> bool {
-        self.code > 0
-            && self.code != SI_KERNEL
-            && matches!(self.signo, SIGILL | SIGFPE | SIGSEGV | SIGBUS | SIGTRAP)
-    }
-
-    /// `copy_siginfo_to_user` (linux24.md §6.6): signo, errno, the low 16 bits of a
-    /// kernel si_code (sign-extended), and the first union word; plus `si_uid` for the
-    /// non-fault classes. The rest is zero.
+    /// `copy_siginfo_to_user32`: the header and the union words; the rest of the
+    /// 128 bytes is zero.
     pub fn to_user(&self) -> Siginfo {
         let mut si = Siginfo::new_zeroed();
         si.si_signo = self.signo;
         si.si_errno = self.errno;
-        si.si_code = if self.code < 0 { self.code } else { i32::from(self.code as i16) };
-        // si_pid, or si_addr for a fault: the same word.
+        si.si_code = self.code;
         si.si_pid = self.addr;
-        if self.code == crate::timer::SI_TIMER {
-            // `_timer`: si_tid, si_overrun, si_value at 12, 16, 20.
-            si.si_uid = self.overrun as u32;
-            si.si_status = self.status;
-            return si;
-        }
-        if !self.is_fault() {
-            let uid = if self.code <= 0 || self.is_chld() {
-                // SAFETY: getuid has no preconditions.
-                unsafe { libc::getuid() }
-            } else {
-                0
-            };
-            si.si_uid = uid;
-        }
-        if self.is_chld() {
-            // si_utime and si_stime stay 0.
-            si.si_status = self.status;
-        }
+        si.si_uid = self.uid;
+        si.si_status = self.status;
+        si.si_utime = self.extra[0] as i32;
+        si.si_stime = self.extra[1] as i32;
         si
+    }
+}
+
+/// The host's real uid, which growsdown's processes run as.
+pub fn host_uid() -> u32 {
+    // SAFETY: getuid has no preconditions.
+    unsafe { libc::getuid() }
+}
+
+impl Kernel {
+    /// The real uid of the current task, as signals carry it in `si_uid` (kill's
+    /// SI_USER, tgkill's SI_TKILL, a child's SIGCHLD).
+    pub fn current_uid(&self) -> u32 {
+        host_uid()
     }
 }
 
@@ -527,12 +644,53 @@ impl Kernel {
         self.deliverable(&self.task, self.task.sig.blocked)
     }
 
+    /// The signals pending for task `t`, current or not: its own and its process's.
+    pub fn pending_mask_of(&self, t: &Task) -> u64 {
+        let shared = self
+            .group(t.ids.group)
+            .map_or(0, |g| g.shared_pending.iter().fold(0, |m, p| m | sigmask(p.signo)));
+        t.sig.pending_mask() | shared
+    }
+
     /// The signals pending for the current thread: its own and its process's
     /// (sigpending's set before the mask is applied).
     pub fn pending_mask(&self) -> u64 {
         let shared = self.task.group.shared_pending.iter().fold(0, |m, p| m | sigmask(p.signo));
         self.task.sig.pending_mask() | shared
     }
+}
+
+/// `set_user_sigmask`'s reading half, for the calls that sleep with a temporary mask
+/// (ppoll, pselect6, epoll_pwait, epoll_pwait2): `None` when no mask is given;
+/// EINVAL unless `size` is 8, EFAULT. SIGKILL and SIGSTOP are taken out.
+pub fn read_user_sigmask(k: &mut Kernel, addr: u32, size: u32) -> Result<Option<u64>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    if size != crate::syscall::signal::SIGSET_SIZE {
+        return Err(EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
+    Ok(Some(u64::from_le_bytes(b) & !UNBLOCKABLE))
+}
+
+/// The `signal_pending` test of a call about to sleep under a temporary mask
+/// (`mask`; `None`: the task's own): whether a signal it lets through is pending.
+/// If so, the temporary mask goes in for the handler that ends the call with EINTR
+/// and the task's own is kept for the frame, as sigsuspend does (today's
+/// `restore_saved_sigmask_unless(error == -EINTR)`); [`do_signal`] puts it back if
+/// no handler runs.
+pub fn pending_under(k: &mut Kernel, mask: Option<u64>) -> bool {
+    if !k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked)) {
+        return false;
+    }
+    if let Some(m) = mask {
+        let st = &mut k.task.sig;
+        st.saved_mask = Some(st.blocked);
+        st.blocked = m;
+    }
+    true
 }
 
 /// Removes and returns the lowest-numbered pending signal that is not blocked

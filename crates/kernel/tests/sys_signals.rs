@@ -479,3 +479,49 @@ fn tgkill_sigabrt_kills() {
     }
     assert_eq!(k.cpu.segs[SegReg::Cs as usize].selector, 0x23);
 }
+
+/// rt_sigqueueinfo(self) with SI_QUEUE: the info comes back from rt_sigtimedwait
+/// with the rt layout's fields only (si_pid, si_uid, si_value), si_signo the call's
+/// signal, the rest zero, as the x86-64 kernel's compat conversion leaves it.
+#[test]
+fn rt_sigqueueinfo_keeps_the_layout_fields() {
+    let mut k = process(&[0xf4]);
+    let pid = k.task.pid;
+    let sig = 40u32;
+    // Block it so it stays queued.
+    poke(&mut k, DATA + 0x10, &(1u64 << (sig - 1)).to_le_bytes());
+    assert_eq!(sys(&mut k, NR_RT_SIGPROCMASK, &[0, DATA + 0x10, 0, 8]), 0);
+    let mut info = [0xaau8; 128];
+    info[0..4].copy_from_slice(&7u32.to_le_bytes()); // si_signo: replaced
+    info[4..8].copy_from_slice(&3u32.to_le_bytes()); // si_errno
+    info[8..12].copy_from_slice(&(-1i32).to_le_bytes()); // SI_QUEUE
+    info[12..16].copy_from_slice(&4242u32.to_le_bytes());
+    info[16..20].copy_from_slice(&1000u32.to_le_bytes());
+    info[20..24].copy_from_slice(&99u32.to_le_bytes());
+    poke(&mut k, DATA + 0x100, &info);
+    assert_eq!(sys(&mut k, NR_RT_SIGQUEUEINFO, &[pid, sig, DATA + 0x100]), 0);
+    assert_eq!(sys(&mut k, NR_RT_SIGTIMEDWAIT, &[DATA + 0x10, DATA + 0x200, 0, 8]), sig as i32);
+    let got = peek(&mut k, DATA + 0x200, 128);
+    let words: Vec<u32> = (0..8).map(|i| word(&got, 4 * i)).collect();
+    assert_eq!(words, [sig, 3, (-1i32) as u32, 4242, 1000, 99, 0, 0]);
+    assert!(got[32..].iter().all(|&b| b == 0), "nothing past the union");
+}
+
+/// rt_sigqueueinfo's checks in today's order: EFAULT, EPERM (si_code >= 0 towards
+/// another pid), ESRCH, then EINVAL for the signal.
+#[test]
+fn rt_sigqueueinfo_errors_in_order() {
+    let mut k = process(&[0xf4]);
+    let pid = k.task.pid;
+    let mut info = [0u8; 128];
+    info[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    poke(&mut k, DATA + 0x100, &info);
+    assert_eq!(sys(&mut k, NR_RT_SIGQUEUEINFO, &[pid, 65, 16]), -14);
+    assert_eq!(sys(&mut k, NR_RT_SIGQUEUEINFO, &[pid + 77, 65, DATA + 0x100]), -3);
+    assert_eq!(sys(&mut k, NR_RT_SIGQUEUEINFO, &[pid, 65, DATA + 0x100]), EINVAL);
+    poke32(&mut k, DATA + 0x108, 0); // SI_USER
+    assert_eq!(sys(&mut k, NR_RT_SIGQUEUEINFO, &[pid + 77, 65, DATA + 0x100]), -1);
+    assert_eq!(sys(&mut k, NR_RT_TGSIGQUEUEINFO, &[pid, 0, 10, DATA + 0x100]), EINVAL);
+    assert_eq!(sys(&mut k, NR_RT_TGSIGQUEUEINFO, &[pid, pid + 77, 10, DATA + 0x100]), -1);
+    assert_eq!(sys(&mut k, NR_RT_TGSIGQUEUEINFO, &[pid + 77, pid, 10, DATA + 0x100]), -3);
+}

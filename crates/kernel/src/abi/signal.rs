@@ -145,6 +145,39 @@ pub struct Siginfo {
 const _: () = assert!(size_of::<Siginfo>() == 128);
 const _: () = assert!(offset_of!(Siginfo, si_pid) == 12 && offset_of!(Siginfo, si_status) == 20);
 
+/// `struct signalfd_siginfo` (uapi linux/signalfd.h): what a signalfd read returns,
+/// 128 bytes per signal.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct SignalfdSiginfo {
+    pub ssi_signo: u32,
+    pub ssi_errno: i32,
+    pub ssi_code: i32,
+    pub ssi_pid: u32,
+    pub ssi_uid: u32,
+    pub ssi_fd: i32,
+    pub ssi_tid: u32,
+    pub ssi_band: u32,
+    pub ssi_overrun: u32,
+    pub ssi_trapno: u32,
+    pub ssi_status: i32,
+    pub ssi_int: i32,
+    pub ssi_ptr: u64,
+    pub ssi_utime: u64,
+    pub ssi_stime: u64,
+    pub ssi_addr: u64,
+    pub ssi_addr_lsb: u16,
+    pub __pad2: u16,
+    pub ssi_syscall: i32,
+    pub ssi_call_addr: u64,
+    pub ssi_arch: u32,
+    pub __pad: [u8; 28],
+}
+// linux/signalfd.h: padded to 128 bytes; the 64-bit fields are 8-aligned there too.
+const _: () = assert!(size_of::<SignalfdSiginfo>() == 128);
+const _: () = assert!(offset_of!(SignalfdSiginfo, ssi_ptr) == 48 && offset_of!(SignalfdSiginfo, ssi_addr_lsb) == 80);
+const _: () = assert!(offset_of!(SignalfdSiginfo, ssi_call_addr) == 88 && offset_of!(SignalfdSiginfo, ssi_arch) == 96);
+
 /// `stack_t` (asm-i386/signal.h): `sigaltstack`'s argument and `uc_stack`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]

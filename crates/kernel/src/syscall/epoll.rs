@@ -25,7 +25,6 @@ use std::mem::size_of;
 use std::time::{Duration, Instant};
 
 use super::fs::{install_new, ok_int, O_CLOEXEC};
-use super::signal::SIGSET_SIZE;
 use super::time::read_timespec;
 use super::Args;
 use crate::abi::fs::EpollEvent;
@@ -33,7 +32,6 @@ use crate::abi::{FromZeros, IntoBytes};
 use crate::errno::{SysResult, EFAULT, EINVAL, ERESTARTNOHAND};
 use crate::files::OpenFile;
 use crate::sched::{deadline_after, host_ready, interruptible_sleep_on, WaitOn};
-use crate::signal::UNBLOCKABLE;
 use crate::uaccess::access_ok;
 use crate::Kernel;
 
@@ -96,7 +94,7 @@ pub fn sys_epoll_wait(k: &mut Kernel, a: Args) -> SysResult {
 /// if any, is checked (sigsetsize 8, EFAULT) before anything else, as
 /// `set_user_sigmask` is.
 pub fn sys_epoll_pwait(k: &mut Kernel, a: Args) -> SysResult {
-    let mask = read_sigmask(k, a[4], a[5])?;
+    let mask = crate::signal::read_user_sigmask(k, a[4], a[5])?;
     do_epoll_wait(k, a[0], a[1], a[2] as i32, ms_timeout(a[3]), mask)
 }
 
@@ -110,26 +108,13 @@ pub fn sys_epoll_pwait2(k: &mut Kernel, a: Args) -> SysResult {
     } else {
         None
     };
-    let mask = read_sigmask(k, a[4], a[5])?;
+    let mask = crate::signal::read_user_sigmask(k, a[4], a[5])?;
     do_epoll_wait(k, a[0], a[1], a[2] as i32, timeout, mask)
 }
 
 /// `ep_timeout_to_timespec`: a negative count of milliseconds is no timeout.
 fn ms_timeout(ms: u32) -> Option<Duration> {
     u64::try_from(ms as i32).ok().map(Duration::from_millis)
-}
-
-/// The temporary mask of epoll_pwait/epoll_pwait2 (`None`: no mask given).
-fn read_sigmask(k: &mut Kernel, addr: u32, size: u32) -> Result<Option<u64>, crate::errno::Errno> {
-    if addr == 0 {
-        return Ok(None);
-    }
-    if size != SIGSET_SIZE {
-        return Err(EINVAL);
-    }
-    let mut b = [0u8; 8];
-    k.copy_from_user(addr, &mut b).map_err(|_| EFAULT)?;
-    Ok(Some(u64::from_le_bytes(b) & !UNBLOCKABLE))
 }
 
 /// `do_epoll_wait` + `ep_poll`. Ready events come first, then an elapsed timeout,
@@ -160,6 +145,7 @@ fn do_epoll_wait(
     // guest slot is tried before the host is asked; a bad buffer is EFAULT only once
     // an event is ready.
     let writable = slot_writable(k, uevents);
+    super::signalfd::sync_current(k);
     if writable {
         let n = host_epoll_wait(host, &mut buf, 0)?;
         if n > 0 {
@@ -176,17 +162,12 @@ fn do_epoll_wait(
     if timeout == Some(Duration::ZERO) {
         return Ok(0);
     }
-    let multi = k.multitasking();
+    let multi = super::fs::must_not_block(k);
     let deadline = if multi { timeout.map(|d| deadline_after(k, d)) } else { None };
     if deadline.is_some_and(|d| Instant::now() >= d) {
         return Ok(0);
     }
-    if k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked)) {
-        if let Some(m) = mask {
-            let st = &mut k.task.sig;
-            st.saved_mask = Some(st.blocked);
-            st.blocked = m;
-        }
+    if crate::signal::pending_under(k, mask) {
         return Err(ERESTARTNOHAND);
     }
     if multi {

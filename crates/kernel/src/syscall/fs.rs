@@ -291,8 +291,12 @@ fn fsize_limit(k: &mut Kernel, host: i32, total: usize, offset: Option<i64>) -> 
 
 /// `send_sig(SIGXFSZ, current, 0)` and EFBIG: a file would grow past RLIMIT_FSIZE.
 fn xfsz(k: &mut Kernel) -> Errno {
-    let (tid, tgid) = (k.task.pid, k.task.tgid);
-    crate::signal::send_sig_to(k, tid, crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid));
+    let (tid, tgid, uid) = (k.task.pid, k.task.tgid, k.current_uid());
+    crate::signal::send_sig_to(
+        k,
+        tid,
+        crate::signal::SigInfo::user(crate::signal::SIGXFSZ, SI_USER, tgid, uid),
+    );
     libc::EFBIG
 }
 
@@ -420,6 +424,11 @@ pub(crate) fn scatter(k: &mut Kernel, iovs: &[Iov], mut skip: usize, data: &[u8]
 /// only on regular files.
 fn do_readv(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
     let host = k.task.files.host(fd)?;
+    if offset.is_none() && super::signalfd::is_signalfd(k, fd) {
+        return super::signalfd::read(k, fd, iov_total(iovs), |k, skip, rec| {
+            scatter(k, iovs, skip, rec).is_ok()
+        });
+    }
     // Stores made through MAP_SHARED mappings of the file are read back.
     crate::mm::filemap::sync_fd(k, host)?;
     let total = iov_total(iovs);
@@ -510,7 +519,8 @@ fn do_host_write(k: &mut Kernel, host: i32, buf: &[u8], offset: Option<i64>) -> 
             // pipe_write: send_sig(SIGPIPE, current, 0). The emulator itself ignores
             // SIGPIPE, so the host reports EPIPE and the guest gets the signal here.
             let pid = k.task.pid;
-            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+            let uid = k.current_uid();
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid, uid));
         }
         Err(e)
     } else {
@@ -521,6 +531,10 @@ fn do_host_write(k: &mut Kernel, host: i32, buf: &[u8], offset: Option<i64>) -> 
 /// `write`/`writev`/`pwrite64`: gathers up to CHUNK bytes per host write.
 fn do_writev(k: &mut Kernel, fd: u32, iovs: &[Iov], offset: Option<i64>) -> SysResult {
     let host = k.task.files.host(fd)?;
+    // A signalfd has no write method (`vfs_write`: EINVAL); pwrite is ESPIPE first.
+    if offset.is_none() && super::signalfd::is_signalfd(k, fd) {
+        return Err(EINVAL);
+    }
     let total = iov_total(iovs);
     if total == 0 {
         return do_host_write(k, host, &[], offset).map(|n| n as u32);
@@ -614,6 +628,11 @@ pub fn sys_write(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_readv(k: &mut Kernel, a: Args) -> SysResult {
     k.task.files.host(a[0])?;
     let iovs = read_iovecs(k, a[1], a[2])?;
+    // `vfs_readv` returns 0 for an empty vector before the file's read method (a
+    // signalfd's would say EINVAL, as it does for read(fd, buf, 0)).
+    if iov_total(&iovs) == 0 && super::signalfd::is_signalfd(k, a[0]) {
+        return Ok(0);
+    }
     do_readv(k, a[0], &iovs, None)
 }
 
@@ -898,8 +917,13 @@ pub fn sys_close_range(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_dup(k: &mut Kernel, a: Args) -> SysResult {
     let src = k.task.files.get(a[0]).ok_or(EBADF)?.clone();
     let host = host_dup(src.host_fd)?;
-    let f =
-        OpenFile { largefile: src.largefile, proc_dir: src.proc_dir, desc: src.desc, ..OpenFile::new(host) };
+    let f = OpenFile {
+        largefile: src.largefile,
+        proc_dir: src.proc_dir,
+        desc: src.desc,
+        signalfd: src.signalfd,
+        ..OpenFile::new(host)
+    };
     install_new(k, 0, f)
 }
 
@@ -915,6 +939,7 @@ fn dup_to(k: &mut Kernel, old: u32, new: u32, cloexec: bool) -> SysResult {
         largefile: src.largefile,
         proc_dir: src.proc_dir,
         desc: src.desc,
+        signalfd: src.signalfd,
         ..OpenFile::new(host)
     };
     crate::locks::before_close(k, |fd, _| fd == new);
@@ -1092,6 +1117,7 @@ pub fn sys_fcntl64(k: &mut Kernel, a: Args) -> SysResult {
                 largefile: file.largefile,
                 proc_dir: file.proc_dir.clone(),
                 desc: file.desc.clone(),
+                signalfd: file.signalfd.clone(),
                 ..OpenFile::new(h)
             };
             let limit = nofile(k);
@@ -1231,7 +1257,15 @@ pub fn sys_ioctl(k: &mut Kernel, a: Args) -> SysResult {
 /// poll(struct pollfd *fds, nfds, timeout_ms): the host polls the host fds; a guest
 /// fd that is not open reports POLLNVAL.
 pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
-    let (addr, nfds, timeout) = (a[0], a[1], a[2] as i32);
+    do_poll(k, a[0], a[1], a[2] as i32, None)
+}
+
+/// poll with ppoll's temporary signal mask (`None`: the task's own): `do_poll` asks
+/// the descriptors first; only when none is ready does a signal the mask lets
+/// through end the call (-ERESTARTNOHAND, EINTR after its handler), even with a zero
+/// timeout; then it sleeps, with the mask in force (in the scheduler when the host
+/// must not block, [`must_not_block`]).
+fn do_poll(k: &mut Kernel, addr: u32, nfds: u32, timeout: i32, mask: Option<u64>) -> SysResult {
     if u64::from(nfds) > nofile(k) {
         return Err(EINVAL);
     }
@@ -1260,14 +1294,27 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
         hfds.push(libc::pollfd { fd, events, revents: 0 });
     }
     let ready_now = nval.iter().chain(held.iter()).any(|&b| b);
-    // Several processes: only ask the host, then sleep if nothing is ready.
-    let multi = k.multitasking();
-    let t = if ready_now || multi { 0 } else { timeout };
+    // Several processes: only ask the host, then sleep if nothing is ready. A
+    // pending signal (under the temporary mask) is looked for before the host may
+    // block.
+    let multi = must_not_block(k);
+    let pending = k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked));
+    let t = if ready_now || multi || mask.is_some() || pending { 0 } else { timeout };
+    super::signalfd::sync_current(k);
     // SAFETY: `hfds` holds `hfds.len()` pollfd structures.
     let mut n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, t) })?;
+    if n == 0 && !ready_now {
+        if crate::signal::pending_under(k, mask) {
+            return Err(ERESTARTNOHAND);
+        }
+        if !multi && t != timeout {
+            // SAFETY: as above.
+            n = ok_int(unsafe { libc::poll(hfds.as_mut_ptr(), hfds.len() as libc::nfds_t, timeout) })?;
+        }
+    }
     if multi && n == 0 && !ready_now && timeout != 0 {
         let limit = u64::try_from(timeout).ok().map(std::time::Duration::from_millis);
-        if let Some(r) = sleep_polling(k, &hfds, limit) {
+        if let Some(r) = sleep_polling(k, &hfds, limit, mask) {
             return r;
         }
     }
@@ -1288,23 +1335,22 @@ pub fn sys_poll(k: &mut Kernel, a: Args) -> SysResult {
 /// ppoll(fds, nfds, timespec *tsp, sigset *sigmask, sigsetsize) and ppoll_time64:
 /// poll with a timespec (EINVAL if it is malformed; NULL waits for ever), rounded
 /// up to whole milliseconds, and the time not slept written back to `*tsp` as
-/// today's `poll_select_finish` does. A sigmask needs sigsetsize 8 (EINVAL
-/// otherwise); as for pselect6, it is not applied while the host waits (no signal
-/// arrives asynchronously then).
+/// today's `poll_select_finish` does. The timespec is read first, then the mask
+/// (`set_user_sigmask`: EINVAL unless sigsetsize is 8, EFAULT), which is in force
+/// while the call sleeps and stays for the handler of a signal that interrupts it
+/// (its frame records the task's own mask).
 pub fn sys_ppoll(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
-    let (tsp, sigmask, sigsetsize) = (a[2], a[3], a[4]);
-    if sigmask != 0 && sigsetsize != 8 {
-        return Err(EINVAL);
-    }
+    let tsp = a[2];
     let limit = if tsp != 0 {
         let ts = super::time::read_timespec(k, tsp, time64)?;
         Some(std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     } else {
         None
     };
+    let mask = crate::signal::read_user_sigmask(k, a[3], a[4])?;
     let ms = limit.map_or(-1, |d| i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX));
     let start = std::time::Instant::now();
-    let r = sys_poll(k, [a[0], a[1], ms as u32, 0, 0, 0]);
+    let r = do_poll(k, a[0], a[1], ms, mask);
     if let (Some(d), true) = (limit, r.is_ok()) {
         let left = d.saturating_sub(start.elapsed());
         let ts = libc::timespec { tv_sec: left.as_secs() as i64, tv_nsec: i64::from(left.subsec_nanos()) };
@@ -1321,6 +1367,13 @@ pub fn sys_old_select(k: &mut Kernel, a: Args) -> SysResult {
     sys_newselect(k, [args[0], args[1], args[2], args[3], args[4], 0])
 }
 
+/// Whether a poll or select that finds nothing ready must sleep in the scheduler
+/// rather than block the host: several processes, or a clock timer (alarm,
+/// setitimer, a POSIX timer) whose signal may end the wait, as natively.
+pub(super) fn must_not_block(k: &Kernel) -> bool {
+    k.multitasking() || k.timers.next_clock.is_some()
+}
+
 /// A poll or select that found nothing ready while there are several processes:
 /// sleeps on its descriptors until they are ready or `limit` (None: no limit) has
 /// passed since the call began. `None` when the time is already up.
@@ -1328,13 +1381,20 @@ fn sleep_polling(
     k: &mut Kernel,
     hfds: &[libc::pollfd],
     limit: Option<std::time::Duration>,
+    mask: Option<u64>,
 ) -> Option<SysResult> {
     let deadline = limit.map(|d| crate::sched::deadline_after(k, d));
     if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
         return None;
     }
     let fds = hfds.iter().filter(|p| p.fd >= 0).map(|p| (p.fd, p.events)).collect();
-    Some(sleep_on(k, WaitOn::Poll { fds, deadline, sigmask: None }, ERESTARTNOHAND))
+    let w = WaitOn::Poll { fds, deadline, sigmask: mask };
+    if mask.is_some() {
+        // The caller has found no signal the temporary mask lets through.
+        crate::sched::interruptible_sleep_on(k, w);
+        return Some(Err(ERESTARTNOHAND));
+    }
+    Some(sleep_on(k, w, ERESTARTNOHAND))
 }
 
 // ---------------------------------------------------------------------------------
@@ -2194,7 +2254,8 @@ pub fn sys_sendfile(k: &mut Kernel, a: Args, wide: bool) -> SysResult {
         let e = host_errno();
         if e == libc::EPIPE {
             let pid = k.task.pid;
-            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+            let uid = k.current_uid();
+            send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid, uid));
         }
         return Err(e);
     }
@@ -2228,7 +2289,13 @@ fn bit(set: &[u8], fd: usize) -> bool {
 
 /// select over guest fd sets, done with a host poll. `timeout` None waits forever.
 /// Returns the ready count and writes the three sets back.
-fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::time::Duration>) -> SysResult {
+fn do_select(
+    k: &mut Kernel,
+    nfds: u32,
+    sets: [u32; 3],
+    timeout: Option<std::time::Duration>,
+    mask: Option<u64>,
+) -> SysResult {
     if (nfds as i32) < 0 {
         return Err(EINVAL);
     }
@@ -2258,16 +2325,28 @@ fn do_select(k: &mut Kernel, nfds: u32, sets: [u32; 3], timeout: Option<std::tim
         fds.push(fd);
         pfds.push(libc::pollfd { fd: host, events, revents: 0 });
     }
-    let multi = k.multitasking();
+    let multi = must_not_block(k);
     let ms = match timeout {
-        _ if multi => 0,
         None => -1,
         Some(d) => i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
     };
+    // As in do_poll: ask first, then a signal (pselect6's temporary mask), then wait.
+    super::signalfd::sync_current(k);
+    let pending = k.deliverable(&k.task, mask.unwrap_or(k.task.sig.blocked));
+    let first = if multi || mask.is_some() || pending { 0 } else { ms };
     // SAFETY: `pfds` holds `pfds.len()` pollfd structures.
-    let n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+    let mut n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, first) })?;
+    if n == 0 {
+        if crate::signal::pending_under(k, mask) {
+            return Err(ERESTARTNOHAND);
+        }
+        if !multi && first != ms {
+            // SAFETY: as above.
+            n = ok_int(unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) })?;
+        }
+    }
     if multi && n == 0 && timeout != Some(std::time::Duration::ZERO) {
-        if let Some(r) = sleep_polling(k, &pfds, timeout) {
+        if let Some(r) = sleep_polling(k, &pfds, timeout, mask) {
             return r;
         }
     }
@@ -2315,7 +2394,7 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
         None
     };
     let start = std::time::Instant::now();
-    let r = do_select(k, a[0], [a[1], a[2], a[3]], timeout)?;
+    let r = do_select(k, a[0], [a[1], a[2], a[3]], timeout, None)?;
     if let Some(t) = timeout {
         // Linux writes back the time not slept.
         let left = t.saturating_sub(start.elapsed());
@@ -2326,9 +2405,10 @@ pub fn sys_newselect(k: &mut Kernel, a: Args) -> SysResult {
 }
 
 /// pselect6(nfds, readfds, writefds, exceptfds, timespec *timeout, sigmask-arg) and
-/// pselect6_time64. The temporary signal mask is not applied: no signal can arrive
-/// asynchronously while the host waits, so it could only matter for signals already
-/// pending, which the mini-kernel delivers on the way out either way.
+/// pselect6_time64 (`do_pselect`): the timeout is read first, then the argument pack
+/// `{ const sigset_t *ss; size_t ss_len }` (EFAULT) and the mask it names
+/// (`set_user_sigmask`: none if `ss` is NULL, EINVAL unless `ss_len` is 8, EFAULT),
+/// which is in force while the call sleeps, as ppoll's.
 pub fn sys_pselect6(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     let timeout = if a[4] != 0 {
         let ts = super::time::read_timespec(k, a[4], time64)?;
@@ -2336,5 +2416,12 @@ pub fn sys_pselect6(k: &mut Kernel, a: Args, time64: bool) -> SysResult {
     } else {
         None
     };
-    do_select(k, a[0], [a[1], a[2], a[3]], timeout)
+    let mask = if a[5] != 0 {
+        let mut pack = [0u32; 2];
+        k.copy_from_user(a[5], pack.as_mut_bytes()).map_err(|_| EFAULT)?;
+        crate::signal::read_user_sigmask(k, pack[0], pack[1])?
+    } else {
+        None
+    };
+    do_select(k, a[0], [a[1], a[2], a[3]], timeout, mask)
 }

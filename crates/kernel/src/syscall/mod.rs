@@ -12,6 +12,7 @@ pub mod nr;
 pub mod priority;
 pub mod process;
 pub mod signal;
+pub mod signalfd;
 pub mod time;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -164,6 +165,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_FADVISE64_64 => f::sys_fadvise64(k, a, true),
         NR_READAHEAD => f::sys_readahead(k, a),
         NR_SYNC_FILE_RANGE => f::sys_sync_file_range(k, a),
+        NR_SIGNALFD => self::signalfd::sys_signalfd(k, a),
+        NR_SIGNALFD4 => self::signalfd::sys_signalfd4(k, a),
         NR_STATFS => f::sys_statfs(k, a),
         NR_FSTATFS => f::sys_fstatfs(k, a),
         NR_SYNC => f::sys_sync(k, a),
@@ -322,6 +325,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_CLOCK_NANOSLEEP => t::sys_clock_nanosleep(k, a, false),
         NR_CLOCK_NANOSLEEP_TIME64 => t::sys_clock_nanosleep(k, a, true),
         NR_TGKILL => s::sys_tgkill(k, a),
+        NR_RT_SIGQUEUEINFO => s::sys_rt_sigqueueinfo(k, a),
+        NR_RT_TGSIGQUEUEINFO => s::sys_rt_tgsigqueueinfo(k, a),
         NR_OPENAT => f::sys_openat(k, a),
         NR_MKDIRAT => f::sys_mkdirat(k, a),
         NR_FSTATAT64 => f::sys_fstatat64(k, a),

@@ -514,8 +514,8 @@ fn do_send(
             // The emulator ignores SIGPIPE; the guest gets it unless MSG_NOSIGNAL
             // (`sk_stream_error`, `unix_stream_sendmsg`).
             if flags & MSG_NOSIGNAL == 0 {
-                let pid = k.task.pid;
-                send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid));
+                let (pid, uid) = (k.task.pid, k.current_uid());
+                send_sig_info(k, SigInfo::user(SIGPIPE, SI_USER, pid, uid));
             }
             Err(libc::EPIPE)
         }
