@@ -258,6 +258,7 @@ pub fn do_fork(
         },
         group: ThreadGroup::default(),
         rlim: parent.rlim,
+        cred: parent.cred.clone(),
         thread: parent.thread,
         min_flt: 0,
         maj_flt: 0,

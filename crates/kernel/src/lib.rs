@@ -29,7 +29,7 @@ macro_rules! internal {
 }
 
 internal!(
-    abi, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
+    abi, cred, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
     uaccess
 );
 

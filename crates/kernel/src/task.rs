@@ -90,6 +90,8 @@ pub struct Task {
     pub sig: SignalState,
     pub group: ThreadGroup,
     pub rlim: [Rlimit; RLIM_NLIMITS],
+    /// The task's own credentials (`task->cred`; see [`crate::cred`]).
+    pub cred: crate::cred::Cred,
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
     /// `handle_mm_fault` (linux24.md §3.8).
@@ -155,6 +157,7 @@ impl Task {
             sig: SignalState::default(),
             group: ThreadGroup::default(),
             rlim: default_rlimits(),
+            cred: crate::cred::Cred::from_host(),
             thread: ThreadFault::default(),
             min_flt: 0,
             maj_flt: 0,
