@@ -176,12 +176,15 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         // reference's (capget runs on both: the buffer's size depends on the header).
         NR_SETUID | NR_SETUID32 | NR_SETGID | NR_SETGID32 | NR_SETREUID | NR_SETREUID32 | NR_SETREGID
         | NR_SETREGID32 | NR_SETRESUID | NR_SETRESUID32 | NR_SETRESGID | NR_SETRESGID32 | NR_SETFSUID
-        | NR_SETFSUID32 | NR_SETFSGID | NR_SETFSGID32 | NR_SETGROUPS | NR_SETGROUPS32 | NR_CAPSET | NR_CAPGET => {
-            Policy::RunBoth
-        }
+        | NR_SETFSUID32 | NR_SETFSGID | NR_SETFSGID32 | NR_SETGROUPS | NR_SETGROUPS32 | NR_CAPSET
+        | NR_CAPGET => Policy::RunBoth,
         NR_PRCTL if matches!(a[0], PR_SET_KEEPCAPS | PR_CAPBSET_DROP | PR_CAP_AMBIENT) => Policy::RunBoth,
-        NR_GETRESUID32 | NR_GETRESGID32 => Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 4)).collect()),
-        NR_GETRESUID | NR_GETRESGID => Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 2)).collect()),
+        NR_GETRESUID32 | NR_GETRESGID32 => {
+            Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 4)).collect())
+        }
+        NR_GETRESUID | NR_GETRESGID => {
+            Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 2)).collect())
+        }
         // getgroups(0, list) only counts.
         NR_GETGROUPS32 if a[0] != 0 => Policy::Impose(filled(a[1], ret.saturating_mul(4))),
         NR_GETGROUPS if a[0] != 0 => Policy::Impose(filled(a[1], ret.saturating_mul(2))),

@@ -29,9 +29,10 @@ macro_rules! internal {
 }
 
 internal!(
-    abi, cred, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
+    abi, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
     uaccess
 );
+internal!(cred);
 
 pub mod machine;
 pub mod personality;

@@ -744,4 +744,3 @@ pub fn sys_prctl(k: &mut Kernel, a: Args) -> SysResult {
         _ => Err(EINVAL),
     }
 }
-

@@ -227,7 +227,8 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     }
     // Permission per process: a group kill fails (EPERM) only if every one was refused
     // (`__kill_pgrp_info`); kill(-1) succeeds anyway (`kill_something_info`).
-    let allowed: Vec<u32> = targets.into_iter().filter(|&p| crate::cred::may_signal(k, sig, p).is_ok()).collect();
+    let allowed: Vec<u32> =
+        targets.into_iter().filter(|&p| crate::cred::may_signal(k, sig, p).is_ok()).collect();
     if allowed.is_empty() && pid != -1 {
         return Err(crate::errno::EPERM);
     }
