@@ -240,6 +240,12 @@ static void keepcaps(void) {
     printf("  PR_SET_KEEPCAPS 2: %ld\n", ret(prctl(PR_SET_KEEPCAPS, 2, 0, 0, 0)));
     printf("  PR_SET_KEEPCAPS 1: %ld\n", ret(prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)));
     printf("  PR_GET_KEEPCAPS: %ld\n", ret(prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0)));
+    printf("  PR_GET_SECUREBITS: %#lx\n", ret(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)));
+    printf("  PR_SET_SECUREBITS keep-caps and its lock: %ld\n", ret(prctl(PR_SET_SECUREBITS, 0x30, 0, 0, 0)));
+    printf("  PR_SET_KEEPCAPS 0 when locked: %ld\n", ret(prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)));
+    printf("  PR_SET_SECUREBITS releasing the lock: %ld\n", ret(prctl(PR_SET_SECUREBITS, 0x10, 0, 0, 0)));
+    printf("  PR_SET_SECUREBITS unknown bit: %ld\n", ret(prctl(PR_SET_SECUREBITS, 0x1030, 0, 0, 0)));
+    printf("  PR_GET_SECUREBITS: %#lx\n", ret(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)));
     printf("  PR_CAPBSET_READ CAP_SETUID: %ld\n", ret(prctl(PR_CAPBSET_READ, 7, 0, 0, 0)));
     printf("  PR_CAPBSET_READ 999: %ld\n", ret(prctl(PR_CAPBSET_READ, 999, 0, 0, 0)));
     printf("  setresuid(1000, 1000, 1000): %ld\n", ret(setresuid(1000, 1000, 1000)));
@@ -277,6 +283,15 @@ static void capsets(void) {
     printf("  capset bad data: %ld\n", ret(syscall(SYS_capset, &h, (void *)16)));
     printf("  capset bad header: %ld\n", ret(syscall(SYS_capset, (void *)16, d)));
     printf("  PR_CAPBSET_DROP without CAP_SETPCAP: %ld\n", ret(prctl(PR_CAPBSET_DROP, 5, 0, 0, 0)));
+    printf("  PR_SET_SECUREBITS noroot without CAP_SETPCAP: %ld\n", ret(prctl(PR_SET_SECUREBITS, 1, 0, 0, 0)));
+    printf("  PR_SET_SECUREBITS exec-restrict-file without CAP_SETPCAP: %ld\n",
+           ret(prctl(PR_SET_SECUREBITS, 0x100, 0, 0, 0)));
+    printf("  PR_GET_SECUREBITS: %#lx\n", ret(prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)));
+    printf("  PR_CAP_AMBIENT raise CAP_CHOWN (not inheritable): %ld\n",
+           ret(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 0, 0, 0)));
+    printf("  PR_CAP_AMBIENT is-set 999: %ld\n", ret(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 999, 0, 0)));
+    printf("  PR_CAP_AMBIENT clear-all with an argument: %ld\n",
+           ret(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 1, 0, 0)));
     printf("  setuid(1000) without CAP_SETUID: %ld\n", ret(setuid(1000)));
 }
 

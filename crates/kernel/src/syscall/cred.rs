@@ -270,15 +270,23 @@ const PR_SET_KEEPCAPS: u32 = 8;
 const PR_CAPBSET_READ: u32 = 23;
 const PR_CAPBSET_DROP: u32 = 24;
 const PR_GET_SECUREBITS: u32 = 27;
+const PR_SET_SECUREBITS: u32 = 28;
 const PR_CAP_AMBIENT: u32 = 47;
 const PR_CAP_AMBIENT_IS_SET: u32 = 1;
 const PR_CAP_AMBIENT_RAISE: u32 = 2;
 const PR_CAP_AMBIENT_LOWER: u32 = 3;
 const PR_CAP_AMBIENT_CLEAR_ALL: u32 = 4;
 const SECURE_NO_CAP_AMBIENT_RAISE: u32 = 6;
+/// `SECURE_ALL_BITS` (linux/securebits.h): noroot, no-setuid-fixup, keep-caps,
+/// no-cap-ambient-raise, exec-restrict-file, exec-deny-interactive; each one's lock
+/// is the bit above it (`SECURE_ALL_LOCKS`).
+const SECURE_ALL_BITS: u32 = 0x555;
+const SECURE_ALL_LOCKS: u32 = SECURE_ALL_BITS << 1;
+/// `SECURE_ALL_UNPRIVILEGED`: the exec bits, which a task may set without CAP_SETPCAP.
+const SECURE_ALL_UNPRIVILEGED: u32 = 1 << 8 | 1 << 10;
 
 /// The prctl options of `cap_task_prctl` (keep-caps, the bounding and ambient sets,
-/// reading the securebits); `None` for any other option.
+/// the securebits); `None` for any other option.
 pub fn prctl(k: &mut Kernel, a: Args) -> Option<SysResult> {
     use crate::cred::{SECURE_KEEP_CAPS, SECURE_KEEP_CAPS_LOCKED};
     let c = &mut k.task.cred;
@@ -305,6 +313,21 @@ pub fn prctl(k: &mut Kernel, a: Args) -> Option<SysResult> {
             Ok(0)
         }
         PR_GET_SECUREBITS => Ok(c.securebits),
+        PR_SET_SECUREBITS => {
+            let (old, new) = (c.securebits, a[1]);
+            // A locked bit may not change, a lock may not be released, no unknown
+            // bits, and without CAP_SETPCAP only the unprivileged bits may change.
+            if ((old & SECURE_ALL_LOCKS) >> 1) & (old ^ new) != 0
+                || old & SECURE_ALL_LOCKS & !new != 0
+                || new & !(SECURE_ALL_LOCKS | SECURE_ALL_BITS) != 0
+                || (!c.capable(CAP_SETPCAP) && (old ^ new) & !SECURE_ALL_UNPRIVILEGED != 0)
+            {
+                Err(EPERM)
+            } else {
+                c.securebits = new;
+                Ok(0)
+            }
+        }
         PR_CAP_AMBIENT if a[1] == PR_CAP_AMBIENT_CLEAR_ALL => {
             if a[2] | a[3] | a[4] != 0 {
                 Err(EINVAL)
