@@ -6,7 +6,8 @@
  * calls (0xffff is "unchanged", ids above 65535 read as 65534), capget/capset rules,
  * keep-caps, kill and tgkill of a process of another uid (EPERM; SIGCONT in the
  * session allowed), a root-only file refused (EACCES) and chown refused (EPERM,
- * 16- and 32-bit) after the drop, /proc/self/status's id lines. Every scenario runs
+ * 16- and 32-bit) after the drop, /proc/self/status id lines, securebits, execve
+ * (root regains its capabilities, keep-caps cleared). Every scenario runs
  * in its own child. Prints relations for capability sets (the host's bounding set
  * varies), never pids. Not run as root, it prints one line saying so. */
 #define _GNU_SOURCE
@@ -322,8 +323,40 @@ static void killer(void) {
     printf("  uid 1000 process: %s\n", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited");
 }
 
-int main(void) {
+static char *self;
+
+/* After execve: root gets its bounding set back, keep-caps is cleared, the saved
+ * uid takes the effective one. */
+static void after_exec(void) {
+    show_ids();
+    struct caps c = getcaps();
+    printf("  after execve: effective %s, permitted %s, keep-caps %ld\n", c.e ? "not empty" : "empty",
+           c.p ? "not empty" : "empty", ret(prctl(PR_GET_KEEPCAPS, 0, 0, 0, 0)));
+}
+
+static void exec_root(void) {
+    printf("  setresuid(0, 0, 1000): %ld\n", ret(setresuid(0, 0, 1000)));
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    printf("  capset all empty: %ld\n", setcaps(0, 0, 0, 0));
+    execl(self, self, "exec", NULL);
+    printf("  execve failed: %d\n", errno);
+}
+
+static void exec_user(void) {
+    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    setresuid(1000, 1000, 1000);
+    show_caps("before execve as uid 1000");
+    execl(self, self, "exec", NULL);
+    printf("  execve failed: %d\n", errno);
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    self = argv[0];
+    if (argc > 1 && !strcmp(argv[1], "exec")) {
+        after_exec();
+        return 0;
+    }
     if (geteuid() != 0) {
         printf("creds: needs root\n");
         return 0;
@@ -344,6 +377,8 @@ int main(void) {
     run("keep-caps", keepcaps);
     run("capset rules", capsets);
     run("kill across uids", killer);
+    run("execve as root with empty sets", exec_root);
+    run("execve as uid 1000 with keep-caps", exec_user);
     unlink(path);
     return 0;
 }
