@@ -1,7 +1,8 @@
 /* creds: the uid/gid family with Linux's rules (kernel/sys.c, kernel/groups.c,
  * kernel/uid16.c) and the capability transitions of security/commoncap.c, from a
  * root caller: getres[ug]id, setresuid permutations, setreuid's saved uid, seteuid and
- * setfsuid (the fs capabilities follow the fsuid), setuid dropping everything and
+ * setfsuid (the fs capabilities follow the fsuid), access() by the real uid, setuid
+ * dropping everything and
  * setuid(0) refused afterwards, setgroups (EPERM, EINVAL, EFAULT, sorted), the 16-bit
  * calls (0xffff is "unchanged", ids above 65535 read as 65534), capget/capset rules,
  * keep-caps, kill and tgkill of a process of another uid (EPERM; SIGCONT in the
@@ -126,6 +127,11 @@ static void resuid(void) {
     printf("  setfsuid(4242) (not an id of ours) returns %ld, fsuid now %ld\n", old, syscall(SYS_setfsuid32, -1));
     printf("  seteuid(0): %ld\n", ret(seteuid(0)));
     show_ids();
+    printf("  access(0600 root file, R_OK) with real uid 1000: %ld\n", ret(access(path, R_OK)));
+    printf("  faccessat(AT_EACCESS) of it with euid 0: %ld\n", ret(faccessat(AT_FDCWD, path, R_OK, AT_EACCESS)));
+    int fd = open(path, O_RDONLY);
+    printf("  open of it with euid 0: %s\n", fd >= 0 ? "ok" : "failed");
+    close(fd);
     show_caps("with euid 0 again");
     printf("  setresuid(-1, -1, -1): %ld\n", ret(setresuid(-1, -1, -1)));
     printf("  setreuid(-1, 1002): %ld\n", ret(setreuid(-1, 1002)));

@@ -531,14 +531,13 @@ fn host_capset(effective: u64, h: &Cred) -> bool {
 /// capabilities (within the emulator's permitted set) if it does not have them, so
 /// that the host's permission checks are the guest's (see the module doc).
 pub fn sync_host(k: &Kernel) {
-    let c = &k.task.cred;
+    sync_host_to(&k.task.cred, k.task.pid);
+}
+
+/// [`sync_host`] to the credentials `c` (of task `pid`, for the log).
+fn sync_host_to(c: &Cred, pid: u32) {
     let host = Cred::from_host();
-    let want = HostIds {
-        fsuid: c.fsuid,
-        fsgid: c.fsgid,
-        groups: c.groups.clone(),
-        effective: c.cap_effective & host.cap_permitted,
-    };
+    let effective = c.cap_effective & host.cap_permitted;
     HOST.with(|h| {
         let mut h = h.borrow_mut();
         let cur = h.get_or_insert_with(|| HostIds {
@@ -547,26 +546,43 @@ pub fn sync_host(k: &Kernel) {
             groups: host.groups.clone(),
             effective: host.cap_effective,
         });
-        if *cur == want {
+        if cur.fsuid == c.fsuid && cur.fsgid == c.fsgid && cur.effective == effective && cur.groups == c.groups {
             return;
         }
         // Everything permitted first, so the id changes below are allowed.
         let mut ok = cur.effective == host.cap_permitted || host_capset(host.cap_permitted, &host);
         // SAFETY: raw system calls on the calling thread with a valid group array.
         unsafe {
-            if cur.groups != want.groups {
-                let g = &want.groups;
-                ok &= libc::syscall(libc::SYS_setgroups, g.len(), g.as_ptr()) == 0;
+            if cur.groups != c.groups {
+                ok &= libc::syscall(libc::SYS_setgroups, c.groups.len(), c.groups.as_ptr()) == 0;
             }
-            libc::syscall(libc::SYS_setfsgid, want.fsgid);
-            libc::syscall(libc::SYS_setfsuid, want.fsuid);
-            ok &= libc::syscall(libc::SYS_setfsgid, u32::MAX) as u32 == want.fsgid;
-            ok &= libc::syscall(libc::SYS_setfsuid, u32::MAX) as u32 == want.fsuid;
+            libc::syscall(libc::SYS_setfsgid, c.fsgid);
+            libc::syscall(libc::SYS_setfsuid, c.fsuid);
+            ok &= libc::syscall(libc::SYS_setfsgid, u32::MAX) as u32 == c.fsgid;
+            ok &= libc::syscall(libc::SYS_setfsuid, u32::MAX) as u32 == c.fsuid;
         }
-        ok &= host_capset(want.effective, &host);
+        ok &= host_capset(effective, &host);
         if !ok {
-            log::warn!(target: "kernel::cred", "pid {}: the host cannot take the guest's credentials", k.task.pid);
+            log::warn!(target: "kernel::cred", "pid {pid}: the host cannot take the guest's credentials");
         }
-        *cur = want;
+        *cur = HostIds { fsuid: c.fsuid, fsgid: c.fsgid, groups: c.groups.clone(), effective };
     });
+}
+
+/// Runs the host call `f` with the credentials access(2) checks with
+/// (`access_override_creds`: the real uid and gid as the fs ids; the effective set
+/// emptied for a non-root real uid, the permitted set for root), then goes back to
+/// the task's. `f` must ask the host for AT_EACCESS, so that the host checks these
+/// and not its own real ids.
+pub fn with_access_creds<R>(k: &Kernel, f: impl FnOnce() -> R) -> R {
+    let mut c = k.task.cred.clone();
+    c.fsuid = c.uid;
+    c.fsgid = c.gid;
+    if !c.issecure(SECURE_NO_SETUID_FIXUP) {
+        c.cap_effective = if c.uid == 0 { c.cap_permitted } else { 0 };
+    }
+    sync_host_to(&c, k.task.pid);
+    let r = f();
+    sync_host(k);
+    r
 }
