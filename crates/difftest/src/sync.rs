@@ -19,6 +19,10 @@ const CLONE_PARENT_SETTID: u32 = 0x0010_0000;
 
 /// `PR_GET_NAME` (linux/prctl.h).
 const PR_GET_NAME: u32 = 16;
+/// prctl options that change the credentials (linux/prctl.h).
+const PR_SET_KEEPCAPS: u32 = 8;
+const PR_CAPBSET_DROP: u32 = 24;
+const PR_CAP_AMBIENT: u32 = 47;
 
 /// `TCGETS` and `TIOCGWINSZ` (asm-generic/ioctls.h).
 const TCGETS: u32 = 0x5401;
@@ -174,6 +178,23 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         // prctl(PR_GET_NAME, buf): the 16-byte comm. Other options write nothing
         // busybox and libc use.
         NR_PRCTL if a[0] == PR_GET_NAME => Policy::Impose(filled(a[1], 16)),
+        // Credentials are kernel state growsdown keeps (its file checks follow them):
+        // the changes run on both sides and must agree; what is read back is the
+        // reference's (capget runs on both: the buffer's size depends on the header).
+        NR_SETUID | NR_SETUID32 | NR_SETGID | NR_SETGID32 | NR_SETREUID | NR_SETREUID32 | NR_SETREGID
+        | NR_SETREGID32 | NR_SETRESUID | NR_SETRESUID32 | NR_SETRESGID | NR_SETRESGID32 | NR_SETFSUID
+        | NR_SETFSUID32 | NR_SETFSGID | NR_SETFSGID32 | NR_SETGROUPS | NR_SETGROUPS32 | NR_CAPSET
+        | NR_CAPGET => Policy::RunBoth,
+        NR_PRCTL if matches!(a[0], PR_SET_KEEPCAPS | PR_CAPBSET_DROP | PR_CAP_AMBIENT) => Policy::RunBoth,
+        NR_GETRESUID32 | NR_GETRESGID32 => {
+            Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 4)).collect())
+        }
+        NR_GETRESUID | NR_GETRESGID => {
+            Policy::Impose([a[0], a[1], a[2]].iter().flat_map(|&p| filled(p, 2)).collect())
+        }
+        // getgroups(0, list) only counts.
+        NR_GETGROUPS32 if a[0] != 0 => Policy::Impose(filled(a[1], ret.saturating_mul(4))),
+        NR_GETGROUPS if a[0] != 0 => Policy::Impose(filled(a[1], ret.saturating_mul(2))),
         NR_IOCTL => match a[1] {
             TCGETS => Policy::Impose(filled(a[2], 36)),
             TIOCGWINSZ => Policy::Impose(filled(a[2], 8)),
@@ -296,6 +317,32 @@ pub fn known(nr: u32) -> bool {
             | NR_LSTAT64
             | NR_FSTAT64
             | NR_GETUID32
+            | NR_SETUID
+            | NR_SETUID32
+            | NR_SETGID
+            | NR_SETGID32
+            | NR_SETREUID
+            | NR_SETREUID32
+            | NR_SETREGID
+            | NR_SETREGID32
+            | NR_SETRESUID
+            | NR_SETRESUID32
+            | NR_SETRESGID
+            | NR_SETRESGID32
+            | NR_GETRESUID
+            | NR_GETRESUID32
+            | NR_GETRESGID
+            | NR_GETRESGID32
+            | NR_SETFSUID
+            | NR_SETFSUID32
+            | NR_SETFSGID
+            | NR_SETFSGID32
+            | NR_SETGROUPS
+            | NR_SETGROUPS32
+            | NR_GETGROUPS
+            | NR_GETGROUPS32
+            | NR_CAPGET
+            | NR_CAPSET
             | NR_GETGID32
             | NR_GETEUID32
             | NR_GETEGID32
@@ -370,6 +417,20 @@ mod tests {
             policy(nr::NR_IOCTL, &[1, TCGETS, 0x40, 0, 0, 0], (-25i32) as u32),
             Policy::Impose(vec![])
         );
+    }
+
+    #[test]
+    fn credentials() {
+        assert_eq!(policy(nr::NR_SETRESUID32, &[1, 2, 3, 0, 0, 0], 0), Policy::RunBoth);
+        assert_eq!(policy(nr::NR_SETFSUID, &[5, 0, 0, 0, 0, 0], 0), Policy::RunBoth);
+        assert_eq!(policy(nr::NR_PRCTL, &[PR_SET_KEEPCAPS, 1, 0, 0, 0, 0], 0), Policy::RunBoth);
+        assert_eq!(
+            policy(nr::NR_GETRESUID, &[0x10, 0x20, 0x30, 0, 0, 0], 0),
+            Policy::Impose(vec![(0x10, 2), (0x20, 2), (0x30, 2)])
+        );
+        assert_eq!(policy(nr::NR_GETGROUPS32, &[8, 0x40, 0, 0, 0, 0], 3), Policy::Impose(vec![(0x40, 12)]));
+        assert_eq!(policy(nr::NR_GETGROUPS32, &[0, 0x40, 0, 0, 0, 0], 3), Policy::Impose(vec![]));
+        assert!(known(nr::NR_SETGROUPS) && known(nr::NR_CAPSET));
     }
 
     #[test]

@@ -248,6 +248,7 @@ fn flush_old_exec(k: &mut Kernel, path: &str) {
     k.task.clear_child_tid = 0;
     k.task.set_child_tid = 0;
     k.task.robust_list = (0, 0);
+    k.task.cred.exec();
     crate::timer::exec_timers(k);
     for a in k.task.sig.actions.iter_mut() {
         if a.handler != SIG_IGN {

@@ -375,9 +375,7 @@ pub fn sys_waitid(k: &mut Kernel, which: u32, id: u32, infop: u32, options: u32,
             ExitStatus::Exited(c) => (CLD_EXITED, c & 0xff),
             ExitStatus::Signaled { signo, core, .. } => (if core { CLD_DUMPED } else { CLD_KILLED }, signo),
         };
-        // SAFETY: getuid has no arguments and cannot fail. The guest's processes
-        // all run with the emulator's user id.
-        let uid = unsafe { libc::getuid() };
+        let uid = child.cred.uid;
         // Today's `kernel_waitid` reaps first and copies out after: a bad `infop`
         // or `ru` is EFAULT with the child gone (2.4 had no waitid).
         if options & WNOWAIT == 0 {

@@ -260,6 +260,7 @@ pub fn do_fork(
         rlim: parent.rlim,
         sched: parent.sched.for_child(),
         personality: parent.personality,
+        cred: parent.cred.clone(),
         thread: parent.thread,
         min_flt: 0,
         maj_flt: 0,

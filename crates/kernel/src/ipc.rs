@@ -10,9 +10,9 @@
 //! built as Linux builds them, `index + seq * 32768` (`ipc_buildid`), with the lowest
 //! free index and a sequence number that advances at every creation.
 //!
-//! Permissions are checked as `ipcperms` checks them, against the emulator's own
-//! effective uid and gid (the guest runs with them); an effective uid of 0 has
-//! CAP_IPC_OWNER and CAP_SYS_ADMIN, as root does natively.
+//! Permissions are checked as `ipcperms` checks them, against the calling task's
+//! effective uid, gid, groups and capabilities (CAP_IPC_OWNER, CAP_SYS_ADMIN,
+//! CAP_SYS_RESOURCE; see [`crate::cred`]).
 //!
 //! ## Shared memory
 //!
@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 
 use crate::abi::ipc::*;
 use crate::abi::{FromBytes, FromZeros, IntoBytes};
+use crate::cred::{Cred, CAP_IPC_OWNER, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
 use crate::errno::{Errno, SysResult, E2BIG, EACCES, EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, ENOSPC, ENOSYS, EPERM, ERANGE, ERESTARTNOHAND};
 use crate::mm::filemap::{shmem_release, ShmemObject};
 use crate::mm::mmap::{calc_vm_flags, do_munmap, get_unmapped_area, make_pages_present, MAP_FIXED, PROT_EXEC, PROT_READ, PROT_WRITE};
@@ -203,7 +204,7 @@ impl<T> Ids<T> {
     }
 
     /// `ipc_addid`: the lowest free index, the next sequence number.
-    fn add(&mut self, key: i32, mode: u32, body: T, max: u32) -> Result<i32, Errno> {
+    fn add(&mut self, cred: &Cred, key: i32, mode: u32, body: T, max: u32) -> Result<i32, Errno> {
         if self.objs.len() as u32 >= max {
             return Err(ENOSPC);
         }
@@ -211,7 +212,7 @@ impl<T> Ids<T> {
         let seq = self.seq;
         self.seq = if self.seq >= IPCID_SEQ_MAX { 0 } else { self.seq + 1 };
         let id = (idx + seq * IPCMNI) as i32;
-        let (uid, gid) = creds();
+        let (uid, gid) = (cred.euid, cred.egid);
         let perm = Perm { key, uid, gid, cuid: uid, cgid: gid, mode: mode & S_IRWXUGO, seq };
         self.objs.insert(idx, Obj { perm, id, body });
         Ok(id)
@@ -330,44 +331,27 @@ pub struct IpcNamespace {
     pub sleepers: BTreeMap<u32, Sleeper>,
 }
 
-/// The effective uid and gid of the guest: the emulator's.
-fn creds() -> (u32, u32) {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { (libc::geteuid(), libc::getegid()) }
-}
-
-/// `in_group_p`: the effective gid or a supplementary group.
-fn in_group_p(gid: u32) -> bool {
-    if creds().1 == gid {
-        return true;
-    }
-    let mut groups = [0 as libc::gid_t; 256];
-    // SAFETY: `groups` has room for the 256 entries the call may write.
-    let n = unsafe { libc::getgroups(groups.len() as i32, groups.as_mut_ptr()) };
-    n > 0 && groups[..n as usize].contains(&gid)
-}
-
 /// `ipcperms`: whether the caller may access `p` for `flag`'s rwx bits; root
 /// (CAP_IPC_OWNER) always may.
-fn ipcperms(p: &Perm, flag: u32) -> Result<(), Errno> {
-    let euid = creds().0;
+fn ipcperms(cred: &Cred, p: &Perm, flag: u32) -> Result<(), Errno> {
+    let euid = cred.euid;
     let requested = (flag >> 6) | (flag >> 3) | flag;
     let mut granted = p.mode;
     if euid == p.cuid || euid == p.uid {
         granted >>= 6;
-    } else if in_group_p(p.cgid) || in_group_p(p.gid) {
+    } else if cred.in_group_p(p.cgid) || cred.in_group_p(p.gid) {
         granted >>= 3;
     }
-    if requested & !granted & 0o7 != 0 && euid != 0 {
+    if requested & !granted & 0o7 != 0 && !cred.capable(CAP_IPC_OWNER) {
         return Err(EACCES);
     }
     Ok(())
 }
 
 /// `ipcctl_obtain_check`'s owner test for IPC_SET and IPC_RMID (CAP_SYS_ADMIN: root).
-fn owner_check(p: &Perm) -> Result<(), Errno> {
-    let euid = creds().0;
-    if euid == p.cuid || euid == p.uid || euid == 0 {
+fn owner_check(cred: &Cred, p: &Perm) -> Result<(), Errno> {
+    let euid = cred.euid;
+    if euid == p.cuid || euid == p.uid || cred.capable(CAP_SYS_ADMIN) {
         Ok(())
     } else {
         Err(EPERM)
@@ -403,6 +387,7 @@ fn get_struct<T: FromBytes + IntoBytes + FromZeros>(k: &mut Kernel, addr: u32) -
 /// `ipcget`: IPC_PRIVATE always creates; a key finds its object or (IPC_CREAT)
 /// creates one; `check` is the family's `more_checks`.
 fn ipcget<T>(
+    cred: &Cred,
     ids: &mut Ids<T>,
     key: i32,
     flg: u32,
@@ -416,7 +401,7 @@ fn ipcget<T>(
                 return Err(EEXIST);
             }
             check(&o.body)?;
-            ipcperms(&o.perm, flg)?;
+            ipcperms(cred, &o.perm, flg)?;
             return Ok(o.id as u32);
         }
         if flg & IPC_CREAT == 0 {
@@ -424,7 +409,7 @@ fn ipcget<T>(
         }
     }
     let body = new()?;
-    ids.add(key, flg, body, max).map(|id| id as u32)
+    ids.add(cred, key, flg, body, max).map(|id| id as u32)
 }
 
 // ---------------------------------------------------------------------------------
@@ -494,6 +479,7 @@ pub fn sys_shmget(k: &mut Kernel, a: Args) -> SysResult {
     let tot: u64 = k.ipc.shm.objs.values().map(|o| u64::from(page_align(o.body.size) >> 12)).sum();
     let tgid = k.task.tgid;
     ipcget(
+        &k.task.cred,
         &mut k.ipc.shm,
         key,
         flg,
@@ -551,7 +537,7 @@ fn do_shmat(k: &mut Kernel, shmid: i32, shmaddr: u32, shmflg: u32) -> Result<u32
         acc |= S_IXUGO;
     }
     let seg = k.ipc.shm.get(shmid)?;
-    ipcperms(&seg.perm, acc)?;
+    ipcperms(&k.task.cred, &seg.perm, acc)?;
     let obj = seg.body.upgrade().ok_or(EIDRM)?;
     let size = seg.body.size;
     if fixed && shmflg & SHM_REMAP == 0 {
@@ -711,7 +697,7 @@ fn do_shmctl(k: &mut Kernel, shmid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         IPC_STAT | SHM_STAT | SHM_STAT_ANY => {
             let o = if cmd == IPC_STAT { k.ipc.shm.get(shmid)? } else { by_index(&k.ipc.shm, shmid)? };
             if cmd != SHM_STAT_ANY {
-                ipcperms(&o.perm, S_IRUGO)?;
+                ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
             }
             let (ds, id) = (shm_ds(o), o.id);
             put_struct(k, buf, &ds)?;
@@ -720,14 +706,14 @@ fn do_shmctl(k: &mut Kernel, shmid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         IPC_SET => {
             let new: Shmid64Ds = get_struct(k, buf)?;
             let o = k.ipc.shm.get_mut(shmid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             update_perm(&mut o.perm, &new.shm_perm);
             o.body.ctime = now_secs();
             Ok(0)
         }
         IPC_RMID => {
             let o = k.ipc.shm.get_mut(shmid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             if o.body.nattch() > 0 {
                 // shm_destroy waits for the last detach: the key is freed now.
                 if let ShmRef::Live(rc) = &o.body.obj {
@@ -748,7 +734,7 @@ fn do_shmctl(k: &mut Kernel, shmid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         SHM_LOCK | SHM_UNLOCK => {
             // Nothing is ever swapped: locking changes nothing but needs the owner.
             let o = k.ipc.shm.get(shmid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             Ok(0)
         }
         _ => Err(EINVAL),
@@ -774,6 +760,7 @@ pub fn sys_semget(k: &mut Kernel, a: Args) -> SysResult {
     }
     let total: u64 = k.ipc.sem.objs.values().map(|o| o.body.sems.len() as u64).sum();
     ipcget(
+        &k.task.cred,
         &mut k.ipc.sem,
         key,
         flg,
@@ -865,7 +852,7 @@ fn do_semtimedop(k: &mut Kernel, semid: i32, tsops: u32, nsops: u32, tmo: u32, t
     if usize::from(max) >= nsems {
         return Err(EFBIG);
     }
-    ipcperms(&k.ipc.sem.get(semid)?.perm, if alter { S_IWUGO } else { S_IRUGO })?;
+    ipcperms(&k.task.cred, &k.ipc.sem.get(semid)?.perm, if alter { S_IWUGO } else { S_IRUGO })?;
     let key = (pid, semid);
     let mut undo = undos.then(|| k.ipc.undo.get(&key).cloned().unwrap_or_else(|| vec![0; nsems]));
     let set = k.ipc.sem.get_mut(semid)?;
@@ -943,7 +930,7 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
         IPC_STAT | SEM_STAT | SEM_STAT_ANY => {
             let o = if cmd == IPC_STAT { k.ipc.sem.get(semid)? } else { by_index(&k.ipc.sem, semid)? };
             if cmd != SEM_STAT_ANY {
-                ipcperms(&o.perm, S_IRUGO)?;
+                ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
             }
             let ds = Semid64Ds {
                 sem_perm: o.perm.to_abi(),
@@ -959,14 +946,14 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
         IPC_SET => {
             let new: Semid64Ds = get_struct(k, arg)?;
             let o = k.ipc.sem.get_mut(semid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             update_perm(&mut o.perm, &new.sem_perm);
             o.body.ctime = now_secs();
             Ok(0)
         }
         IPC_RMID => {
             let o = k.ipc.sem.get(semid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             k.ipc.sem.remove(semid);
             k.ipc.undo.retain(|&(_, id), _| id != semid);
             wake(k, semid);
@@ -974,7 +961,7 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
         }
         GETVAL | GETPID | GETNCNT | GETZCNT => {
             let o = k.ipc.sem.get(semid)?;
-            ipcperms(&o.perm, S_IRUGO)?;
+            ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
             let s = o.body.sems.get(usize::try_from(semnum).map_err(|_| EINVAL)?).ok_or(EINVAL)?;
             Ok(match cmd {
                 GETVAL => s.val as u32,
@@ -984,7 +971,7 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
         }
         GETALL => {
             let o = k.ipc.sem.get(semid)?;
-            ipcperms(&o.perm, S_IRUGO)?;
+            ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
             let vals: Vec<u16> = o.body.sems.iter().map(|s| s.val as u16).collect();
             k.copy_to_user(arg, vals.as_bytes()).map_err(|_| EFAULT)?;
             Ok(0)
@@ -996,7 +983,7 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
             if !(0..=SEMVMX).contains(&val) {
                 return Err(ERANGE);
             }
-            ipcperms(&o.perm, S_IWUGO)?;
+            ipcperms(&k.task.cred, &o.perm, S_IWUGO)?;
             o.body.sems[n] = Sem { val, pid };
             o.body.ctime = now_secs();
             for (_, u) in k.ipc.undo.iter_mut().filter(|((_, id), _)| *id == semid) {
@@ -1013,7 +1000,7 @@ fn do_semctl(k: &mut Kernel, semid: i32, semnum: i32, cmd: u32, arg: u32, ipc64:
                 return Err(ERANGE);
             }
             let o = k.ipc.sem.get_mut(semid)?;
-            ipcperms(&o.perm, S_IWUGO)?;
+            ipcperms(&k.task.cred, &o.perm, S_IWUGO)?;
             for (s, v) in o.body.sems.iter_mut().zip(vals) {
                 *s = Sem { val: i32::from(v), pid };
             }
@@ -1070,7 +1057,7 @@ pub fn exit_sem(k: &mut Kernel, tgid: u32) {
 /// msgget(key, msgflg).
 pub fn sys_msgget(k: &mut Kernel, a: Args) -> SysResult {
     let (key, flg) = (a[0] as i32, a[1]);
-    ipcget(&mut k.ipc.msg, key, flg, MSGMNI, |_| Ok(()), || {
+    ipcget(&k.task.cred, &mut k.ipc.msg, key, flg, MSGMNI, |_| Ok(()), || {
         Ok(MsgQueue {
             msgs: VecDeque::new(),
             cbytes: 0,
@@ -1099,7 +1086,7 @@ fn do_msgsnd(k: &mut Kernel, msqid: i32, msgp: u32, msgsz: u32, msgflg: u32) -> 
     check_gone(r, msqid, slept)?;
     let pid = k.task.tgid;
     let o = k.ipc.msg.get_mut(msqid)?;
-    ipcperms(&o.perm, S_IWUGO)?;
+    ipcperms(&k.task.cred, &o.perm, S_IWUGO)?;
     let q = &mut o.body;
     if msgsz + q.cbytes > q.qbytes || 1 + q.msgs.len() as u32 > q.qbytes {
         if msgflg & IPC_NOWAIT != 0 {
@@ -1157,7 +1144,7 @@ fn do_msgrcv(k: &mut Kernel, msqid: i32, msgp: u32, bufsz: u32, msgtyp: i32, msg
     check_gone(r, msqid, slept)?;
     let pid = k.task.tgid;
     let o = k.ipc.msg.get_mut(msqid)?;
-    ipcperms(&o.perm, S_IRUGO)?;
+    ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
     let q = &mut o.body;
     let Some(i) = find_msg(q, msgtyp, msgflg) else {
         if msgflg & IPC_NOWAIT != 0 {
@@ -1219,7 +1206,7 @@ fn do_msgctl(k: &mut Kernel, msqid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         IPC_STAT | MSG_STAT | MSG_STAT_ANY => {
             let o = if cmd == IPC_STAT { k.ipc.msg.get(msqid)? } else { by_index(&k.ipc.msg, msqid)? };
             if cmd != MSG_STAT_ANY {
-                ipcperms(&o.perm, S_IRUGO)?;
+                ipcperms(&k.task.cred, &o.perm, S_IRUGO)?;
             }
             let q = &o.body;
             let ds = Msqid64Ds {
@@ -1241,9 +1228,9 @@ fn do_msgctl(k: &mut Kernel, msqid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         IPC_SET => {
             let new: Msqid64Ds = get_struct(k, buf)?;
             let o = k.ipc.msg.get_mut(msqid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             // Raising msg_qbytes past MSGMNB needs CAP_SYS_RESOURCE.
-            if new.msg_qbytes > MSGMNB && creds().0 != 0 {
+            if new.msg_qbytes > MSGMNB && !k.task.cred.capable(CAP_SYS_RESOURCE) {
                 return Err(EPERM);
             }
             update_perm(&mut o.perm, &new.msg_perm);
@@ -1254,7 +1241,7 @@ fn do_msgctl(k: &mut Kernel, msqid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
         }
         IPC_RMID => {
             let o = k.ipc.msg.get(msqid)?;
-            owner_check(&o.perm)?;
+            owner_check(&k.task.cred, &o.perm)?;
             k.ipc.msg.remove(msqid);
             wake(k, msqid);
             Ok(0)

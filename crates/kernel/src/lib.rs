@@ -32,6 +32,7 @@ internal!(
     abi, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
     uaccess
 );
+internal!(cred);
 
 pub mod machine;
 pub mod personality;

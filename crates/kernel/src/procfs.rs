@@ -625,8 +625,8 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
 }
 
 /// The text of `/proc/<pid>/status` (today's `proc_pid_status`), the lines the guest
-/// kernel knows: name, umask, state, the guest pids, the host's credentials (the
-/// guest runs with the emulator's), the threads, the signal masks.
+/// kernel knows: name, umask, state, the guest pids, the task's credentials, the
+/// threads, the signal masks, the capability sets.
 pub fn status(k: &Kernel, t: &Task) -> String {
     use std::fmt::Write;
     let umask = k.umask_of(t);
@@ -636,12 +636,10 @@ pub fn status(k: &Kernel, t: &Task) -> String {
         TaskState::VforkWait { .. } => "D (disk sleep)",
         TaskState::Zombie(_) | TaskState::Dead => "Z (zombie)",
     };
-    let (mut ru, mut eu, mut su, mut rg, mut eg, mut sg) = (0, 0, 0, 0, 0, 0);
-    // SAFETY: six valid out-pointers.
-    unsafe {
-        libc::getresuid(&mut ru, &mut eu, &mut su);
-        libc::getresgid(&mut rg, &mut eg, &mut sg);
-    }
+    let c = &t.cred;
+    // `task_state`: each group followed by a space, and a lone space for none
+    // (the `{groups:>1}` below).
+    let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
     let mask = |q: &[crate::signal::SigInfo]| q.iter().fold(0u64, |m, i| m | 1u64 << ((i.signo - 1) & 63));
     let pending = mask(&t.sig.pending);
     let shared = k.group(t.ids.group).map_or(0, |g| mask(&g.shared_pending));
@@ -658,12 +656,26 @@ pub fn status(k: &Kernel, t: &Task) -> String {
     let _ = write!(
         s,
         "Name:\t{}\nUmask:\t{umask:04o}\nState:\t{state}\nTgid:\t{tgid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
-         TracerPid:\t0\nUid:\t{ru}\t{eu}\t{su}\t{eu}\nGid:\t{rg}\t{eg}\t{sg}\t{eg}\nNStgid:\t{tgid}\nNSpid:\t{pid}\n\
+         TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nGroups:\t{groups:>1}\nNStgid:\t{tgid}\nNSpid:\t{pid}\n\
          Threads:\t{threads}\nSigPnd:\t{pending:016x}\nShdPnd:\t{shared:016x}\nSigBlk:\t{:016x}\n\
-         SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\n",
+         SigIgn:\t{ign:016x}\nSigCgt:\t{cgt:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n\
+         CapBnd:\t{:016x}\nCapAmb:\t{:016x}\n",
         t.comm,
         t.ppid,
+        c.uid,
+        c.euid,
+        c.suid,
+        c.fsuid,
+        c.gid,
+        c.egid,
+        c.sgid,
+        c.fsgid,
         t.sig.blocked,
+        c.cap_inheritable,
+        c.cap_permitted,
+        c.cap_effective,
+        c.cap_bset,
+        c.cap_ambient,
         pid = t.pid,
         tgid = t.tgid,
     );

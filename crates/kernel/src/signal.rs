@@ -337,7 +337,7 @@ impl Kernel {
     /// The real uid of the current task, as signals carry it in `si_uid` (kill's
     /// SI_USER, tgkill's SI_TKILL, a child's SIGCHLD).
     pub fn current_uid(&self) -> u32 {
-        host_uid()
+        self.task.cred.uid
     }
 }
 

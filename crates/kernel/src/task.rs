@@ -103,6 +103,8 @@ pub struct Task {
     /// ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC... as the program set them. Reported
     /// back; the kernel's behaviour does not depend on them (it never randomises).
     pub personality: u32,
+    /// The task's own credentials (`task->cred`; see [`crate::cred`]).
+    pub cred: crate::cred::Cred,
     pub thread: ThreadFault,
     /// `min_flt` / `maj_flt` of 2.4: charged by `do_page_fault` from the result of
     /// `handle_mm_fault` (linux24.md §3.8).
@@ -182,6 +184,7 @@ impl Task {
             rlim: default_rlimits(),
             sched: crate::syscall::priority::SchedAttr::from_host(),
             personality: host_personality(),
+            cred: crate::cred::Cred::from_host(),
             thread: ThreadFault::default(),
             min_flt: 0,
             maj_flt: 0,

@@ -117,3 +117,23 @@ pub struct ChldSiginfo {
 }
 const _: () = assert!(size_of::<ChldSiginfo>() == 128);
 const _: () = assert!(offset_of!(ChldSiginfo, si_status) == 20);
+
+/// `struct __user_cap_header_struct` (linux/capability.h).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct CapUserHeader {
+    pub version: u32,
+    pub pid: i32,
+}
+const _: () = assert!(size_of::<CapUserHeader>() == 8);
+
+/// `struct __user_cap_data_struct`: one 32-bit block of each set; v1 passes one
+/// block, v2 and v3 two (capabilities 0-31, then 32-63).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct CapUserData {
+    pub effective: u32,
+    pub permitted: u32,
+    pub inheritable: u32,
+}
+const _: () = assert!(size_of::<CapUserData>() == 12);

@@ -52,6 +52,8 @@ const UIO_MAXIOV: u32 = 1024;
 
 pub const AT_FDCWD: i32 = -100;
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+/// faccessat2's "check with the effective ids" (linux/fcntl.h).
+pub const AT_EACCESS: u32 = 0x200;
 pub const AT_REMOVEDIR: u32 = 0x200;
 pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
 pub const AT_EMPTY_PATH: u32 = 0x1000;
@@ -1655,15 +1657,17 @@ fn do_faccessat(k: &mut Kernel, dirfd: u32, path: u32, mode: u32, flags: Option<
     let p = read_path(k, path)?;
     let follow = flags.unwrap_or(0) & AT_SYMLINK_NOFOLLOW == 0;
     let (dfd, p) = host_at_follow(k, dirfd, p, follow)?;
-    // SAFETY: `p` is NUL-terminated. Raw syscalls, so the host kernel (which a
+    // SAFETY: `p` is NUL-terminated. A raw syscall, so the host kernel (which a
     // native run would also use) decides, without libc's emulation.
-    let r = unsafe {
-        match flags {
-            Some(f) => {
-                libc::syscall(libc::SYS_faccessat2, dfd, p.as_ptr(), mode as libc::c_int, f as libc::c_int)
-            }
-            None => libc::syscall(libc::SYS_faccessat, dfd, p.as_ptr(), mode as libc::c_int),
-        }
+    let call = |f: u32| unsafe {
+        libc::syscall(libc::SYS_faccessat2, dfd, p.as_ptr(), mode as libc::c_int, f as libc::c_int)
+    };
+    let f = flags.unwrap_or(0);
+    // Without AT_EACCESS the check is by the real ids, the guest's, not the host's.
+    let r = if f & AT_EACCESS != 0 {
+        call(f)
+    } else {
+        crate::cred::with_access_creds(k, || call(f | AT_EACCESS))
     };
     ok_long(r)
 }

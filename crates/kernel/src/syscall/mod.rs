@@ -4,6 +4,7 @@
 //! Every call is logged at debug level on target `kernel::syscall` as an strace-like
 //! line; a number with no implementation gets -ENOSYS and one warning per number.
 
+pub mod cred;
 pub mod epoll;
 pub mod fs;
 pub mod info;
@@ -56,6 +57,7 @@ pub fn dispatch(k: &mut Kernel) {
 /// it fail with EINTR. The deadline of a timed wait lives only while the call
 /// sleeps and is restarted.
 pub fn do_syscall(k: &mut Kernel, nr: u32, a: Args) -> Option<u32> {
+    crate::cred::sync_host(k);
     let res = call(k, nr, a)?;
     if matches!(res, Err(e) if crate::errno::is_restart(e)) {
         k.task.orig_eax = Some(nr);
@@ -131,6 +133,7 @@ pub fn errno_name(e: i32) -> &'static str {
 
 /// The dispatch table. `None`: the call set EAX itself or ended the task.
 fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
+    use self::cred as c;
     use self::fs as f;
     use self::info as i;
     use self::process as p;
@@ -195,7 +198,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_TIMERFD_GETTIME64 => t::sys_timerfd_gettime(k, a, true),
         NR_LSEEK => f::sys_lseek(k, a),
         NR_GETPID => p::sys_getpid(k, a),
-        NR_GETUID => p::sys_getuid16(k, a),
+        NR_GETUID => c::sys_getuid16(k, a),
         NR_ACCESS => f::sys_access(k, a),
         NR_KILL => s::sys_kill(k, a),
         NR_RENAME => f::sys_rename(k, a),
@@ -204,10 +207,10 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_DUP => f::sys_dup(k, a),
         NR_PIPE => f::sys_pipe(k, a),
         NR_TIMES => t::sys_times(k, a),
-        NR_GETGID => p::sys_getgid16(k, a),
+        NR_GETGID => c::sys_getgid16(k, a),
         NR_SIGNAL => s::sys_signal(k, a),
-        NR_GETEUID => p::sys_geteuid16(k, a),
-        NR_GETEGID => p::sys_getegid16(k, a),
+        NR_GETEUID => c::sys_geteuid16(k, a),
+        NR_GETEGID => c::sys_getegid16(k, a),
         NR_IOCTL => f::sys_ioctl(k, a),
         NR_FCNTL | NR_FCNTL64 => f::sys_fcntl64(k, a),
         NR_FLOCK => crate::locks::sys_flock(k, a[0], a[1]),
@@ -221,7 +224,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_GETRLIMIT => p::sys_old_getrlimit(k, a),
         NR_GETRUSAGE => p::sys_getrusage(k, a),
         NR_GETTIMEOFDAY => t::sys_gettimeofday(k, a),
-        NR_GETGROUPS => p::sys_getgroups16(k, a),
+        NR_GETGROUPS => c::sys_getgroups16(k, a),
         NR_READLINK => f::sys_readlink(k, a),
         NR_FCHMOD => f::sys_fchmod(k, a),
         NR_CHMOD => f::sys_chmod(k, a),
@@ -263,7 +266,7 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_GETPGID => p::sys_getpgid(k, a),
         NR_SETPGID => p::sys_setpgid(k, a),
         NR_SETSID => p::sys_setsid(k, a),
-        NR_CAPGET => p::sys_capget(k, a),
+        NR_CAPGET => c::sys_capget(k, a),
         NR_FCHDIR => f::sys_fchdir(k, a),
         NR_LLSEEK => f::sys_llseek(k, a),
         NR_READV => f::sys_readv(k, a),
@@ -300,13 +303,34 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_STAT64 => f::sys_stat64(k, a),
         NR_LSTAT64 => f::sys_lstat64(k, a),
         NR_FSTAT64 => f::sys_fstat64(k, a),
-        NR_GETUID32 => p::sys_getuid(k, a),
-        NR_GETGID32 => p::sys_getgid(k, a),
-        NR_GETEUID32 => p::sys_geteuid(k, a),
-        NR_GETEGID32 => p::sys_getegid(k, a),
-        NR_GETGROUPS32 => p::sys_getgroups(k, a),
-        NR_GETRESUID32 => p::sys_getresuid(k, a),
-        NR_GETRESGID32 => p::sys_getresgid(k, a),
+        NR_GETUID32 => c::sys_getuid(k, a),
+        NR_GETGID32 => c::sys_getgid(k, a),
+        NR_GETEUID32 => c::sys_geteuid(k, a),
+        NR_GETEGID32 => c::sys_getegid(k, a),
+        NR_GETGROUPS32 => c::sys_getgroups(k, a),
+        NR_GETRESUID32 => c::sys_getresuid(k, a),
+        NR_GETRESGID32 => c::sys_getresgid(k, a),
+        NR_GETRESUID => c::sys_getresuid16(k, a),
+        NR_GETRESGID => c::sys_getresgid16(k, a),
+        NR_SETUID32 => c::sys_setuid(k, a),
+        NR_SETGID32 => c::sys_setgid(k, a),
+        NR_SETREUID32 => c::sys_setreuid(k, a),
+        NR_SETREGID32 => c::sys_setregid(k, a),
+        NR_SETRESUID32 => c::sys_setresuid(k, a),
+        NR_SETRESGID32 => c::sys_setresgid(k, a),
+        NR_SETFSUID32 => c::sys_setfsuid(k, a),
+        NR_SETFSGID32 => c::sys_setfsgid(k, a),
+        NR_SETGROUPS32 => c::sys_setgroups(k, a),
+        NR_SETUID => c::sys_setuid16(k, a),
+        NR_SETGID => c::sys_setgid16(k, a),
+        NR_SETREUID => c::sys_setreuid16(k, a),
+        NR_SETREGID => c::sys_setregid16(k, a),
+        NR_SETRESUID => c::sys_setresuid16(k, a),
+        NR_SETRESGID => c::sys_setresgid16(k, a),
+        NR_SETFSUID => c::sys_setfsuid16(k, a),
+        NR_SETFSGID => c::sys_setfsgid16(k, a),
+        NR_SETGROUPS => c::sys_setgroups16(k, a),
+        NR_CAPSET => c::sys_capset(k, a),
         NR_GETDENTS64 => f::sys_getdents64(k, a),
         NR_GETTID => p::sys_gettid(k, a),
         NR_TKILL => s::sys_tkill(k, a),
@@ -355,6 +379,9 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_CHOWN32 => f::sys_chown(k, a),
         NR_LCHOWN32 => f::sys_lchown(k, a),
         NR_FCHOWN32 => f::sys_fchown(k, a),
+        NR_CHOWN => f::sys_chown(k, c::ids16(a, 1)),
+        NR_LCHOWN => f::sys_lchown(k, c::ids16(a, 1)),
+        NR_FCHOWN => f::sys_fchown(k, c::ids16(a, 1)),
         NR_FCHOWNAT => f::sys_fchownat(k, a),
         NR_UTIMENSAT => f::sys_utimensat(k, a, false),
         NR_UTIMENSAT_TIME64 => f::sys_utimensat(k, a, true),

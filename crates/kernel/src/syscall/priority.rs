@@ -13,6 +13,7 @@
 
 use crate::abi::time::{KernelTimespec, Timespec};
 use crate::abi::IntoBytes;
+use crate::cred::CAP_SYS_NICE;
 use crate::errno::{SysResult, EACCES, EINVAL, EPERM, ESRCH};
 use crate::task::{Task, RLIMIT_NICE, RLIMIT_RTPRIO, RLIM_INFINITY};
 use crate::Kernel;
@@ -76,23 +77,22 @@ impl SchedAttr {
     }
 }
 
-/// `capable(CAP_SYS_NICE)`: the emulator runs with the host's capabilities.
-fn capable_sys_nice() -> bool {
-    // SAFETY: geteuid has no arguments and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+/// `capable(CAP_SYS_NICE)` of the calling task.
+fn capable_sys_nice(k: &Kernel) -> bool {
+    k.task.cred.capable(CAP_SYS_NICE)
 }
 
-/// The user id permission checks compare (`set_one_prio_perm`: the target's uid
-/// against the caller's uid and euid). Every guest task runs as the emulator's user.
-fn uid_of(_t: &Task) -> u32 {
-    // SAFETY: getuid has no arguments and cannot fail.
-    unsafe { libc::getuid() }
+/// `set_one_prio_perm` / `check_same_owner`: the target's uid or euid is the
+/// caller's euid.
+fn same_owner(k: &Kernel, t: &Task) -> bool {
+    let me = k.task.cred.euid;
+    t.cred.uid == me || t.cred.euid == me
 }
 
 /// `can_nice(p, nice)`: RLIMIT_NICE allows `20 - nice`, or CAP_SYS_NICE.
-fn can_nice(t: &Task, nice: i32) -> bool {
+fn can_nice(k: &Kernel, t: &Task, nice: i32) -> bool {
     let lim = t.rlim[RLIMIT_NICE].cur;
-    (lim == RLIM_INFINITY || (20 - nice) as u64 <= lim) || capable_sys_nice()
+    (lim == RLIM_INFINITY || (20 - nice) as u64 <= lim) || capable_sys_nice(k)
 }
 
 /// The tasks `which`/`who` name (`who` 0: the caller, its group, its user).
@@ -108,8 +108,8 @@ fn prio_targets(k: &Kernel, which: u32, who: u32) -> Vec<u32> {
             k.all_tasks().filter(|t| alive(t) && t.pgid == pgrp).map(|t| t.pid).collect()
         }
         _ => {
-            let uid = if who == 0 { uid_of(me) } else { who };
-            k.all_tasks().filter(|t| alive(t) && uid_of(t) == uid).map(|t| t.pid).collect()
+            let uid = if who == 0 { me.cred.uid } else { who };
+            k.all_tasks().filter(|t| alive(t) && t.cred.uid == uid).map(|t| t.pid).collect()
         }
     }
 }
@@ -154,13 +154,11 @@ pub fn sys_setpriority(k: &mut Kernel, a: Args) -> SysResult {
     let mut error = Err(ESRCH);
     for pid in prio_targets(k, which, who) {
         let Some(t) = k.find_task(pid) else { continue };
-        // SAFETY: getuid/geteuid have no arguments and cannot fail.
-        let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
-        if uid_of(t) != uid && uid_of(t) != euid && !capable_sys_nice() {
+        if !same_owner(k, t) && !capable_sys_nice(k) {
             error = Err(EPERM);
             continue;
         }
-        if niceval < t.sched.nice && !can_nice(t, niceval) {
+        if niceval < t.sched.nice && !can_nice(k, t, niceval) {
             error = Err(EACCES);
             continue;
         }
@@ -177,7 +175,7 @@ pub fn sys_setpriority(k: &mut Kernel, a: Args) -> SysResult {
 pub fn sys_nice(k: &mut Kernel, a: Args) -> SysResult {
     let inc = (a[0] as i32).clamp(-40, 40);
     let nice = (k.task.sched.nice + inc).clamp(-20, 19);
-    if inc < 0 && !can_nice(&k.task, nice) {
+    if inc < 0 && !can_nice(k, &k.task, nice) {
         return Err(EPERM);
     }
     k.task.sched.nice = nice;
@@ -250,7 +248,7 @@ fn do_sched_setscheduler(k: &mut Kernel, pid: u32, policy: Option<u32>, param: u
     if prio > MAX_USER_RT_PRIO || rt != (prio != 0) {
         return Err(EINVAL);
     }
-    if !capable_sys_nice() {
+    if !capable_sys_nice(k) {
         if rt {
             let lim = t.rlim[RLIMIT_RTPRIO].cur;
             // A task may always lower its real-time priority, never raise it past
@@ -261,12 +259,10 @@ fn do_sched_setscheduler(k: &mut Kernel, pid: u32, policy: Option<u32>, param: u
             }
         }
         // Leaving SCHED_IDLE needs can_nice for the task's nice value.
-        if cur.policy == SCHED_IDLE && policy != SCHED_IDLE && !can_nice(t, t.sched.nice) {
+        if cur.policy == SCHED_IDLE && policy != SCHED_IDLE && !can_nice(k, t, t.sched.nice) {
             return Err(EPERM);
         }
-        // SAFETY: getuid/geteuid have no arguments and cannot fail.
-        let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
-        if uid_of(t) != uid && uid_of(t) != euid {
+        if !same_owner(k, t) {
             return Err(EPERM);
         }
         // Dropping SCHED_RESET_ON_FORK needs the capability.

@@ -7,7 +7,7 @@ use growsdown_cpu::{Descriptor, SegReg, Segment};
 use crate::abi::process::{Rlimit as AbiRlimit, Rlimit64, Rusage, UserDesc as AbiUserDesc};
 use crate::abi::time::Timeval;
 use crate::abi::IntoBytes;
-use crate::errno::{host_errno, Errno, SysResult, EACCES, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
+use crate::errno::{Errno, SysResult, EACCES, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH};
 use crate::syscall::Args;
 use crate::task::{Rlimit, RLIMIT_NOFILE, RLIM_INFINITY, RLIM_NLIMITS};
 use crate::{ExitStatus, Kernel, GDT_ENTRY_TLS_ENTRIES};
@@ -213,121 +213,6 @@ pub fn sys_setpgid(k: &mut Kernel, a: Args) -> SysResult {
     }
     set_process_groups(k, pid, pgid, None);
     Ok(0)
-}
-
-// Credentials: the host's (the guest runs with the emulator's identity).
-
-/// Ids above 65535 read as the overflow id 65534 through the 16-bit calls.
-fn id16(id: u32) -> u32 {
-    if id > 0xffff {
-        65534
-    } else {
-        id
-    }
-}
-
-pub fn sys_getuid(_k: &mut Kernel, _a: Args) -> SysResult {
-    // SAFETY: no arguments, cannot fail.
-    Ok(unsafe { libc::getuid() })
-}
-pub fn sys_geteuid(_k: &mut Kernel, _a: Args) -> SysResult {
-    // SAFETY: no arguments, cannot fail.
-    Ok(unsafe { libc::geteuid() })
-}
-pub fn sys_getgid(_k: &mut Kernel, _a: Args) -> SysResult {
-    // SAFETY: no arguments, cannot fail.
-    Ok(unsafe { libc::getgid() })
-}
-pub fn sys_getegid(_k: &mut Kernel, _a: Args) -> SysResult {
-    // SAFETY: no arguments, cannot fail.
-    Ok(unsafe { libc::getegid() })
-}
-pub fn sys_getuid16(k: &mut Kernel, a: Args) -> SysResult {
-    sys_getuid(k, a).map(id16)
-}
-pub fn sys_geteuid16(k: &mut Kernel, a: Args) -> SysResult {
-    sys_geteuid(k, a).map(id16)
-}
-pub fn sys_getgid16(k: &mut Kernel, a: Args) -> SysResult {
-    sys_getgid(k, a).map(id16)
-}
-pub fn sys_getegid16(k: &mut Kernel, a: Args) -> SysResult {
-    sys_getegid(k, a).map(id16)
-}
-
-fn put_ids(k: &mut Kernel, addrs: [u32; 3], ids: [u32; 3]) -> SysResult {
-    for (a, v) in addrs.into_iter().zip(ids) {
-        k.put_user::<u32>(a, v)?;
-    }
-    Ok(0)
-}
-
-pub fn sys_getresuid(k: &mut Kernel, a: Args) -> SysResult {
-    let (mut r, mut e, mut s) = (0, 0, 0);
-    // SAFETY: three valid out-pointers.
-    if unsafe { libc::getresuid(&mut r, &mut e, &mut s) } < 0 {
-        return Err(host_errno());
-    }
-    put_ids(k, [a[0], a[1], a[2]], [r, e, s])
-}
-
-pub fn sys_getresgid(k: &mut Kernel, a: Args) -> SysResult {
-    let (mut r, mut e, mut s) = (0, 0, 0);
-    // SAFETY: three valid out-pointers.
-    if unsafe { libc::getresgid(&mut r, &mut e, &mut s) } < 0 {
-        return Err(host_errno());
-    }
-    put_ids(k, [a[0], a[1], a[2]], [r, e, s])
-}
-
-fn host_groups() -> Result<Vec<libc::gid_t>, Errno> {
-    // SAFETY: a zero-size query, then a buffer of the reported size.
-    unsafe {
-        let n = libc::getgroups(0, std::ptr::null_mut());
-        if n < 0 {
-            return Err(host_errno());
-        }
-        let mut v = vec![0; n as usize];
-        let m = libc::getgroups(n, v.as_mut_ptr());
-        if m < 0 {
-            return Err(host_errno());
-        }
-        v.truncate(m as usize);
-        Ok(v)
-    }
-}
-
-fn do_getgroups(k: &mut Kernel, size: u32, list: u32, wide: bool) -> SysResult {
-    if (size as i32) < 0 {
-        return Err(EINVAL);
-    }
-    let g = host_groups()?;
-    if size == 0 {
-        return Ok(g.len() as u32);
-    }
-    if (size as usize) < g.len() {
-        return Err(EINVAL);
-    }
-    let mut b = Vec::with_capacity(g.len() * 4);
-    for &id in &g {
-        if wide {
-            b.extend_from_slice(&id.to_le_bytes());
-        } else {
-            b.extend_from_slice(&(id16(id) as u16).to_le_bytes());
-        }
-    }
-    k.copy_to_user(list, &b).map_err(|_| EFAULT)?;
-    Ok(g.len() as u32)
-}
-
-/// getgroups32(size, gid_t *list)
-pub fn sys_getgroups(k: &mut Kernel, a: Args) -> SysResult {
-    do_getgroups(k, a[0], a[1], true)
-}
-
-/// getgroups(size, old_gid_t *list): 16-bit ids.
-pub fn sys_getgroups16(k: &mut Kernel, a: Args) -> SysResult {
-    do_getgroups(k, a[0], a[1], false)
 }
 
 /// umask(mask): the task's `fs->umask`, which the kernel applies to the files and
@@ -597,9 +482,9 @@ pub fn sys_get_robust_list(k: &mut Kernel, a: Args) -> SysResult {
 // ---------------------------------------------------------------------------------
 // Resource limits
 
-fn can_raise_limits() -> bool {
-    // SAFETY: no arguments.
-    unsafe { libc::geteuid() == 0 }
+/// Raising a hard limit needs CAP_SYS_RESOURCE (`do_prlimit`).
+fn can_raise_limits(k: &Kernel) -> bool {
+    k.task.cred.capable(crate::cred::CAP_SYS_RESOURCE)
 }
 
 /// `do_prlimit`: validates and installs `new` for `res`, returns the old value.
@@ -613,7 +498,7 @@ fn do_prlimit(k: &mut Kernel, res: u32, new: Option<Rlimit>) -> Result<Rlimit, E
         if n.cur > n.max {
             return Err(EINVAL);
         }
-        if n.max > old.max && !can_raise_limits() {
+        if n.max > old.max && !can_raise_limits(k) {
             return Err(EPERM);
         }
         if r == RLIMIT_NOFILE && n.max > 1 << 20 {
@@ -813,6 +698,9 @@ const PR_SET_NO_NEW_PRIVS: u32 = 38;
 
 /// prctl(option, ...): the process name and a few flags; other options EINVAL.
 pub fn sys_prctl(k: &mut Kernel, a: Args) -> SysResult {
+    if let Some(r) = crate::syscall::cred::prctl(k, a) {
+        return r;
+    }
     match a[0] {
         PR_SET_NAME => {
             let mut b = [0u8; 16];
@@ -853,46 +741,4 @@ pub fn sys_prctl(k: &mut Kernel, a: Args) -> SysResult {
         PR_SET_NO_NEW_PRIVS | PR_GET_NO_NEW_PRIVS => Ok(0),
         _ => Err(EINVAL),
     }
-}
-
-/// Capability header versions (linux/capability.h): v1 carries one 32-bit data
-/// block, v2 and v3 two.
-const CAP_VERSION_1: u32 = 0x1998_0330;
-const CAP_VERSION_2: u32 = 0x2007_1026;
-const CAP_VERSION_3: u32 = 0x2008_0522;
-
-/// capget(cap_user_header_t hdr, cap_user_data_t data) (today's `sys_capget`): the
-/// guest runs with the emulator's identity, so its capabilities are the host
-/// process's. An unknown version is answered with v3 in `hdr->version` and EINVAL
-/// (0 with a NULL `data`: the way libcap probes the version); a negative pid is
-/// EINVAL, a pid that is not a guest process ESRCH.
-pub fn sys_capget(k: &mut Kernel, a: Args) -> SysResult {
-    let (hdr, data) = (a[0], a[1]);
-    let version = k.get_user::<u32>(hdr)?;
-    let blocks = match version {
-        CAP_VERSION_1 => 1,
-        CAP_VERSION_2 | CAP_VERSION_3 => 2,
-        _ => {
-            k.put_user::<u32>(hdr, CAP_VERSION_3)?;
-            return if data == 0 { Ok(0) } else { Err(EINVAL) };
-        }
-    };
-    if data == 0 {
-        return Ok(0);
-    }
-    let pid = k.get_user::<u32>(hdr.wrapping_add(4))? as i32;
-    if pid < 0 {
-        return Err(EINVAL);
-    }
-    group_of(k, pid as u32)?;
-    // effective, permitted, inheritable per 32-bit block.
-    let mut host_hdr = [CAP_VERSION_3, 0u32];
-    let mut host_data = [0u32; 6];
-    // SAFETY: a v3 header and two data blocks (six u32s) for the host's capget.
-    let r = unsafe { libc::syscall(libc::SYS_capget, host_hdr.as_mut_ptr(), host_data.as_mut_ptr()) };
-    if r < 0 {
-        return Err(host_errno());
-    }
-    k.copy_to_user(data, host_data[..3 * blocks].as_bytes()).map_err(|_| EFAULT)?;
-    Ok(0)
 }

@@ -202,6 +202,7 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     let uid = k.current_uid();
     if pid > 0 {
         let tgid = process_of(k, pid as u32).ok_or(ESRCH)?;
+        crate::cred::may_signal(k, sig, tgid)?;
         if sig != 0 {
             group_send_sig_info(k, tgid, SigInfo::user(sig, SI_USER, from, uid));
         }
@@ -225,8 +226,15 @@ pub fn sys_kill(k: &mut Kernel, a: Args) -> SysResult {
     if targets.is_empty() {
         return Err(ESRCH);
     }
+    // Permission per process: a group kill fails (EPERM) only if every one was refused
+    // (`__kill_pgrp_info`); kill(-1) succeeds anyway (`kill_something_info`).
+    let allowed: Vec<u32> =
+        targets.into_iter().filter(|&p| crate::cred::may_signal(k, sig, p).is_ok()).collect();
+    if allowed.is_empty() && pid != -1 {
+        return Err(crate::errno::EPERM);
+    }
     if sig != 0 {
-        for p in targets {
+        for p in allowed {
             group_send_sig_info(k, p, SigInfo::user(sig, SI_USER, from, uid));
         }
     }
@@ -240,6 +248,7 @@ fn do_tkill(k: &mut Kernel, tgid: Option<u32>, tid: u32, sig: i32) -> SysResult 
     if tgid.is_some_and(|g| g != t.tgid) {
         return Err(ESRCH);
     }
+    crate::cred::may_signal(k, sig, tid)?;
     if sig != 0 {
         let from = sender(k);
         let uid = k.current_uid();
