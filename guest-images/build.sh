@@ -61,7 +61,8 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits \
+    | orphans)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex)
@@ -161,7 +162,8 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      simd-state sse-state eflags-ss fscalls pgroups eventfd pollsel capget epoll
      threads-sync threads-tls threads-cancel threads-signals threads-robust
      threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs
-     shared-file sysv-ipc mm-calls locks timers hostsig rlimits)
+     shared-file sysv-ipc mm-calls locks timers hostsig rlimits
+     orphans)
 
 if [ $# -gt 0 ]; then
     targets=("$@")
