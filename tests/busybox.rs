@@ -133,6 +133,19 @@ fn background_children_outlive_the_shell() {
     compare(&dir, &["sh", "-c", "sleep 0.2 && echo late & echo early"], None).unwrap();
     compare(&dir, &["sh", "-c", "(sleep 0.1; echo orphan; exit 4) & echo parent; exit 5"], None).unwrap();
 
+    // The orphan's parent is then the host's init (exit::HOST_REAPER_PID), as
+    // natively without a subreaper: the `getppid() == 1` test of daemons holds.
+    let ours = run(
+        Command::new(env!("CARGO_BIN_EXE_growsdown")).arg("run").arg(busybox()).args([
+            "sh",
+            "-c",
+            // The shell exits before its child runs (the parent goes on after fork).
+            "(while read k v; do [ \"$k\" = PPid: ] && echo \"$k $v\"; done < /proc/self/status) & exit 0",
+        ]),
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), "PPid: 1\n");
+
     let script = "exec 3<&0; (read x <&3; echo late $x) & echo early; exit 6";
     let bb = busybox();
     let mut native = Command::new("setarch");
