@@ -409,10 +409,6 @@ fn wait_for_events(k: &Kernel) -> bool {
 /// Nothing can wake any process: every one waits for another or for a signal nobody
 /// can send. Ends the machine by killing init (see the module doc).
 fn deadlock(k: &mut Kernel) {
-    log::error!(
-        target: "kernel::sched",
-        "deadlock: every task sleeps on something only another guest task could end; killing init"
-    );
     // Once the first process has gone (Kernel::run_rest), the lowest-numbered process
     // left is killed, and the next deadlock takes the next one.
     let victim = if k.first_gone {
@@ -420,6 +416,10 @@ fn deadlock(k: &mut Kernel) {
     } else {
         INIT_PID
     };
+    log::error!(
+        target: "kernel::sched",
+        "deadlock: every task sleeps on something only another guest task could end; killing pid {victim}"
+    );
     if k.task.tgid != victim {
         let thread = k.live_threads(victim).map(|t| t.pid).next();
         if let Some(pid) = thread {
