@@ -45,9 +45,11 @@ while IFS='|' read -r case binary want native env args; do
     args=$(trim "$args")
     [ "$only" != "  " ] && [[ $only != *" $case "* ]] && continue
     [ -n "$native" ] && [ -z "$runner" ] && want=$native
+    # stdout through a pipe read to its end: the output of processes that outlive
+    # the program (orphans) is waited for too.
     # shellcheck disable=SC2086 # env, args and the runner are word lists
-    { (cd /tmp && exec $norand env -i $env $runner "$here/bin/$binary" $args) >"$out" 2>/dev/null </dev/null; } 2>/dev/null
-    rc=$?
+    { (cd /tmp && exec $norand env -i $env $runner "$here/bin/$binary" $args) 2>/dev/null </dev/null | cat >"$out"; } 2>/dev/null
+    rc=${PIPESTATUS[0]}
     if [ $rc -gt 128 ]; then got="signal $((rc - 128))"; else got=$rc; fi
 
     golden=$exp/$case.out

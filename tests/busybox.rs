@@ -121,3 +121,61 @@ fn busybox_applets_match_native() {
         failures.join("\n\n")
     );
 }
+
+/// Processes that outlive the shell (growsdown issue 13): `sh -c 'sleep 0.2 && echo
+/// late & echo early'` prints both lines, as natively, and growsdown exits with the
+/// shell's status while a background child still runs. That child reads a line the
+/// test writes only once growsdown has exited, so the order is certain without timing.
+#[test]
+fn background_children_outlive_the_shell() {
+    use std::io::{Read, Write};
+    let dir = std::env::temp_dir();
+    compare(&dir, &["sh", "-c", "sleep 0.2 && echo late & echo early"], None).unwrap();
+    compare(&dir, &["sh", "-c", "(sleep 0.1; echo orphan; exit 4) & echo parent; exit 5"], None).unwrap();
+
+    // The orphan's parent is then the host's init (exit::HOST_REAPER_PID), as
+    // natively without a subreaper: the `getppid() == 1` test of daemons holds.
+    let ours = run(
+        Command::new(env!("CARGO_BIN_EXE_growsdown")).arg("run").arg(busybox()).args([
+            "sh",
+            "-c",
+            // The shell exits before its child runs (the parent goes on after fork).
+            "(while read k v; do [ \"$k\" = PPid: ] && echo \"$k $v\"; done < /proc/self/status) & exit 0",
+        ]),
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&ours.stdout), "PPid: 1\n");
+
+    let script = "exec 3<&0; (read x <&3; echo late $x) & echo early; exit 6";
+    let bb = busybox();
+    let mut native = Command::new("setarch");
+    native.args(["linux32", "-R"]).arg(&bb).args(["sh", "-c", script]);
+    let mut ours = Command::new(env!("CARGO_BIN_EXE_growsdown"));
+    ours.arg("run").arg(&bb).args(["sh", "-c", script]);
+    for mut cmd in [native, ours] {
+        let what = format!("{cmd:?}");
+        let mut child = cmd
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The shell exits while its child waits for the line.
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(start.elapsed().as_secs() < 60, "{what}: did not exit while its child waits");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert_eq!(status.code(), Some(6), "{what}");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        drop(stdin);
+        let mut out = String::new();
+        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        assert_eq!(out, "early\nlate go\n", "{what}");
+    }
+}

@@ -24,3 +24,20 @@ pub fn busybox() -> PathBuf {
     );
     p
 }
+
+/// Debian's bash-static:i386, unpacked by tests/run (or `$GROWSDOWN_BASH`); `None`
+/// (with a message) when it is missing, which fails the test under `CI=true`.
+#[track_caller]
+pub fn bash_static() -> Option<PathBuf> {
+    let p = std::env::var_os("GROWSDOWN_BASH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/corpus/bash"));
+    if p.is_file() {
+        return Some(p);
+    }
+    let msg =
+        format!("{} is missing: run tests/run, which unpacks Debian's bash-static:i386 there", p.display());
+    assert!(std::env::var_os("CI").is_none_or(|v| v != "true"), "{msg} (CI=true)");
+    eprintln!("SKIPPED: {msg}");
+    None
+}

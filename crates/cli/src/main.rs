@@ -79,6 +79,8 @@ and exit status are exactly those of `growsdown run`.";
 const RUN_HELP: &str = "\
 The exit status is the guest's. A guest killed by signal N prints one line to stderr
 (signal, si_code, fault address, EIP) and growsdown exits with 128+N, like a shell.
+growsdown exits when the first process does; guest processes that outlive it (a
+`worker &`, a daemon) run on in a growsdown child process until the last one ends.
 Signals sent to growsdown go to the guest: TERM, HUP, USR1, USR2 and CONT to its first
 process, INT, QUIT and WINCH to every guest process in that process's group (as a
 terminal sends them); the guest's handlers run, and its SIG_IGN ignores them.

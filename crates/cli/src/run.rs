@@ -15,7 +15,8 @@ use crate::stderr::report;
 /// Options shared by every command that runs a guest.
 #[derive(Args)]
 pub struct GuestArgs {
-    /// Print counters to stderr at exit: instructions (all processes), then the first
+    /// Print counters to stderr when the first process ends (processes that outlive it
+    /// run on afterwards, uncounted): instructions (all processes), then the first
     /// process's minor/major/COW faults, stack expansions and peak resident pages
     /// (summed over its threads, then each thread's own if it had several), its
     /// reaped children's faults; the TLB's hits, misses and flushes, decoded
@@ -75,8 +76,14 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         }
     };
     // Signals sent to growsdown go to the guest, as if sent to the program natively.
-    let config =
-        Config { mem_bytes: mem, stack_limit: a.stack_limit, host_signals: true, ..Config::default() };
+    // Processes that outlive the first one run on after it ([`outlive`]).
+    let config = Config {
+        mem_bytes: mem,
+        stack_limit: a.stack_limit,
+        host_signals: true,
+        keep_others: true,
+        ..Config::default()
+    };
     let mut k = Machine::new(config).map_err(|e| {
         report!("growsdown: {e}");
         2u8
@@ -122,7 +129,43 @@ pub fn run(a: RunArgs) -> u8 {
         Err(code) => return code,
     };
     let status = k.run();
-    finish(&k, &path, status, a.guest.stats)
+    let code = finish(&k, &path, status, a.guest.stats);
+    outlive(k);
+    code
+}
+
+/// After `finish` has reported the first guest process's end: guest processes that
+/// outlive it (`sh -c 'worker &'`, a daemon) run on in a host child, while this
+/// process returns so that growsdown exits with the first one's status at once, as
+/// the program's caller sees it natively. The child stays in growsdown's process
+/// group and session (natively the orphans keep theirs, so the terminal's job control
+/// still reaches them) and holds the same descriptors, so a reader of the output
+/// sees it all, to the end of the last process. It writes nothing of its own: the
+/// kill line, `--stats` and the trace cover the run up to the first process's end.
+/// Returns at once when no other process remains.
+pub fn outlive(mut k: Machine) {
+    use std::io::Write as _;
+    if !k.others_remain() {
+        return;
+    }
+    let _ = std::io::stdout().flush();
+    // SAFETY: fork has no pointer arguments. growsdown is one thread here (the trace
+    // renderer, if there was one, has been joined), so the child may go on with
+    // anything the parent could do.
+    match unsafe { libc::fork() } {
+        0 => {
+            k.run_rest();
+            std::process::exit(0);
+        }
+        -1 => {
+            report!(
+                "growsdown: cannot fork ({}): the guest's other processes run before growsdown exits",
+                std::io::Error::last_os_error()
+            );
+            k.run_rest();
+        }
+        _ => {}
+    }
 }
 
 fn print_stats(k: &Machine) {

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use growsdown_kernel::machine::Layout;
 use growsdown_trace::sink::{self, Sink, Tracer};
 
-use crate::run::{finish, start, GuestArgs};
+use crate::run::{finish, outlive, start, GuestArgs};
 use crate::stderr::report;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -91,5 +91,7 @@ pub fn run(a: TraceArgs) -> u8 {
             return code.max(1);
         }
     }
+    // The trace and the SVG end with the first process; the others run on untraced.
+    outlive(k);
     code
 }

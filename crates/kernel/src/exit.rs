@@ -4,13 +4,14 @@
 //! * A process other than init that exits gives up its address space, files and
 //!   working directory at once, hands its children to init, sends its exit signal
 //!   (SIGCHLD) to its parent and stays a zombie until the parent's wait4.
-//! * The machine lives as long as **init**, pid [`INIT_PID`] (1000), the program the
-//!   emulator started:
-//!   when it exits (or is killed) its status is the emulator's, and every other guest
-//!   process is killed then — its memory and files released, nobody notified. A
-//!   native run would leave such processes running after the parent; here they have
-//!   no CPU to run on once the emulator stops. Init's own address space is kept, so
-//!   `--stats` and the tracer can still look at it.
+//! * The machine's status is that of **init**, pid [`INIT_PID`] (1000), the program
+//!   the emulator started: when it exits (or is killed) `Kernel::run` returns its
+//!   status, with init's own address space kept, so `--stats` and the tracer can
+//!   still look at it. Every other guest process is then killed — its memory and
+//!   files released, nobody notified — unless the caller asked for them to live on
+//!   (`Config::keep_others`, the CLI): natively they outlive their parent. Then
+//!   `Kernel::run_rest` lets init exit as any process does and runs the others until
+//!   the last one ends; orphans from then on go to [`HOST_REAPER_PID`].
 //! * Reaping (wait4) adds the child's `min_flt`/`maj_flt` and its own children's
 //!   `cmin_flt`/`cmaj_flt` into the parent's `cmin_flt`/`cmaj_flt` (linux24.md §3.8).
 
@@ -37,6 +38,24 @@ pub const INIT_PID: u32 = 1000;
 /// `get_pid` never hands it out and it never names a guest process: `kill` answers
 /// ESRCH and `/proc/100` does not exist for the guest.
 pub const INIT_PPID: u32 = 100;
+
+/// The parent of the processes orphaned once the first process has gone: the host's
+/// init, as natively for a program's orphans when no subreaper is set
+/// (`find_new_reaper`). A daemon's `getppid() == 1` test ("my parent has died")
+/// thus answers as natively. It is outside the machine: no guest process is pid 1
+/// (`get_pid` starts above 2.4's `RESERVED_PIDS`), a child of it is reaped the moment
+/// it exits, and nothing is sent to it.
+pub const HOST_REAPER_PID: u32 = 1;
+
+/// Who reaps the children of the exiting process `tgid`: init while it lives (a
+/// subreaper, see [`INIT_PID`]), else the host's init.
+fn reaper(k: &Kernel, tgid: u32) -> u32 {
+    if k.first_gone || tgid == INIT_PID {
+        HOST_REAPER_PID
+    } else {
+        INIT_PID
+    }
+}
 
 pub const WNOHANG: u32 = 0x0000_0001;
 pub const WUNTRACED: u32 = 0x0000_0002;
@@ -114,19 +133,26 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
         [l.min_flt, l.maj_flt, l.cmin_flt, l.cmaj_flt] = faults;
     }
 
-    // forget_original_parent: the process's children go to init, which is told about
-    // the ones that are already zombies.
-    let mut orphan_zombie = None;
+    // forget_original_parent: the process's children go to the reaper, which is told
+    // about the ones that are already zombies (the host's init reaps them at once).
+    let reaper = reaper(k, tgid);
+    let mut orphan_zombies = Vec::new();
     for t in k.tasks.values_mut().filter(|t| t.ppid == tgid) {
-        t.ppid = INIT_PID;
+        t.ppid = reaper;
         if let TaskState::Zombie(z) = &t.state {
             if t.pid == t.tgid {
-                orphan_zombie = Some((t.pid, t.exit_signal, *z));
+                orphan_zombies.push((t.pid, t.exit_signal, *z));
             }
         }
     }
-    if let Some((pid, sig, z)) = orphan_zombie {
-        notify_parent(k, INIT_PID, pid, sig, &z);
+    for (pid, sig, z) in orphan_zombies {
+        if reaper == HOST_REAPER_PID {
+            if k.live_threads(pid).next().is_none() {
+                k.tasks.remove(&pid);
+            }
+        } else {
+            notify_parent(k, reaper, pid, sig, &z);
+        }
     }
 
     // The process is over: the leader (this task, or a zombie waiting for it) is
@@ -147,11 +173,15 @@ pub fn do_exit(k: &mut Kernel, st: ExitStatus) {
 
     // exit_notify: a parent that ignores SIGCHLD (or asked for SA_NOCLDWAIT) does not
     // keep zombies; the child is released now and the parent is not signalled.
-    let autoreap = sig == SIGCHLD
-        && k.find_task(parent).is_some_and(|p| {
+    // A parent outside the machine (the host's init, after the first process has
+    // gone) reaps it at once.
+    let autoreap = match k.find_task(parent) {
+        None => true,
+        Some(p) => {
             let a = k.action_of(p, SIGCHLD);
-            a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0
-        });
+            sig == SIGCHLD && (a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0)
+        }
+    };
     if autoreap || sig < 0 {
         if me == tgid {
             k.task.state = TaskState::Dead;

@@ -13,6 +13,10 @@
 //! | SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGCONT | init (pid 1000), process-directed | `kill(2)` of the program's pid names one process: the first guest process is the one the user started |
 //! | SIGINT, SIGQUIT, SIGWINCH | every guest process in init's process group | the terminal sends these to its whole foreground process group, which natively holds every guest process that did not `setpgid` away |
 //!
+//! Once the first process has exited and the others run on in a host child
+//! (`Kernel::run_rest`, the CLI), every forwarded signal goes to each guest process
+//! left: that host process stands for all of them.
+//!
 //! Not forwarded: SIGALRM (the emulator may use host timers), SIGPIPE (the
 //! emulator's own writes see EPIPE; Rust ignores it), SIGCHLD (the host's children
 //! are not guest processes), SIGKILL and SIGSTOP (cannot be caught: they act on the
@@ -138,8 +142,9 @@ pub fn forward(k: &mut Kernel) {
         if bits & (1 << i) == 0 {
             continue;
         }
-        log::debug!(target: "kernel::signal", "host signal {} forwarded to the guest", signal::signal_name(sig));
-        for tgid in targets(k, group) {
+        let to = targets(k, group);
+        log::debug!(target: "kernel::signal", "host signal {} forwarded to guest processes {to:?}", signal::signal_name(sig));
+        for tgid in to {
             signal::group_send_sig_info(k, tgid, SigInfo::user(sig, SI_USER, 0, signal::host_uid()));
         }
     }
@@ -148,6 +153,14 @@ pub fn forward(k: &mut Kernel) {
 /// The guest processes a forwarded signal goes to: init, or every live process in
 /// init's process group.
 fn targets(k: &Kernel, group: bool) -> Vec<u32> {
+    if k.first_gone {
+        // The first process has gone (`Kernel::run_rest`): the host process now
+        // stands for the guest processes left, and each of them gets the signal.
+        let mut v: Vec<u32> = k.all_tasks().filter(|t| !t.state.is_zombie()).map(|t| t.tgid).collect();
+        v.sort_unstable();
+        v.dedup();
+        return v;
+    }
     let Some(pgid) = k.find_task(INIT_PID).map(|t| t.pgid) else {
         return vec![INIT_PID];
     };

@@ -123,9 +123,25 @@ impl Machine {
         self.k.observer = observer;
     }
 
-    /// Runs until the first process exits or is killed.
+    /// Runs until the first process exits or is killed. The other guest processes
+    /// are then killed, unless [`Config::keep_others`]: then they are left for
+    /// [`Machine::run_rest`].
     pub fn run(&mut self) -> ExitStatus {
         self.k.run()
+    }
+
+    /// After `run` with [`Config::keep_others`]: whether guest processes other than
+    /// the first one live on (natively they would outlive it).
+    pub fn others_remain(&self) -> bool {
+        self.k.others_remain()
+    }
+
+    /// After `run` with [`Config::keep_others`]: the first process exits as any
+    /// process does, and the others run until the last one ends (orphans go to the
+    /// host's init, pid 1). The machine's counters and address space are no longer
+    /// the first process's afterwards.
+    pub fn run_rest(&mut self) {
+        self.k.run_rest()
     }
 
     /// One instruction of the running process, its faults resolved; stops before a

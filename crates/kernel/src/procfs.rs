@@ -239,7 +239,7 @@ impl ProcDir {
 }
 
 /// `DT_DIR`, `DT_REG`, `DT_LNK`.
-const DT_DIR: u8 = 4;
+pub(crate) const DT_DIR: u8 = 4;
 const DT_REG: u8 = 8;
 const DT_LNK: u8 = 10;
 
@@ -281,6 +281,29 @@ pub fn dir_entries(k: &Kernel, d: &ProcDir) -> Result<Vec<(Vec<u8>, u8)>, Errno>
         }
     }
     Ok(v)
+}
+
+/// Where the guest's process directories start in a listing of /proc: positions
+/// past every host one. Today's `proc_pid_readdir` gives the entry of tgid `t` the
+/// position `t + TGID_OFFSET` and ends at `PID_MAX_LIMIT + TGID_OFFSET` (4194562),
+/// so the host's getdents at any position from here on is empty and the guest's
+/// entries follow the host's non-process ones (and `self`, `thread-self`) as its
+/// process directories follow them natively. The entry of guest tgid `t` ends at
+/// `PROC_GUEST_POS + t`, below the 32-bit `d_off` cookies of [`crate::files`].
+pub const PROC_GUEST_POS: i64 = 1 << 23;
+
+/// The guest's process directories in a listing of /proc from host position `pos`
+/// (`proc_pid_readdir`: thread-group leaders in pid order, zombies included): each
+/// tgid with the position after its entry.
+pub fn root_pid_entries(k: &Kernel, pos: i64) -> Vec<(u32, i64)> {
+    let mut tgids: Vec<u32> = k
+        .all_tasks()
+        .filter(|t| t.pid == t.tgid && t.state != TaskState::Dead)
+        .map(|t| t.tgid)
+        .filter(|&t| PROC_GUEST_POS + i64::from(t) > pos)
+        .collect();
+    tgids.sort_unstable();
+    tgids.into_iter().map(|t| (t, PROC_GUEST_POS + i64::from(t))).collect()
 }
 
 /// The host object behind an open guest /proc directory: an empty directory made

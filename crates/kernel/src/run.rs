@@ -31,11 +31,16 @@ pub struct Config {
     /// the guest ([`crate::hostsig`]). Off by default (the kernel's tests, difftest);
     /// the CLI turns it on. Off, a guest that only a signal could wake is a deadlock.
     pub host_signals: bool,
+    /// When the first process ends while other guest processes live on, [`Kernel::run`]
+    /// returns its status and leaves them to [`Kernel::run_rest`] (the CLI runs them
+    /// in a host child, so that the caller gets the status at once, as natively).
+    /// Off by default: they are killed and the machine ends ([`crate::exit`]).
+    pub keep_others: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false }
+        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false, keep_others: false }
     }
 }
 
@@ -114,6 +119,9 @@ pub struct Kernel {
     /// (and the hook is left for the caller to clear). difftest sets it to the
     /// address the reference's kernel chose for the same mmap.
     pub mmap_next: Option<u32>,
+    /// The first process has exited and the machine runs on for the others
+    /// ([`Kernel::run_rest`]): orphans now go to [`crate::exit::HOST_REAPER_PID`].
+    pub first_gone: bool,
     /// The guest machine's SysV IPC objects ([`crate::ipc`]).
     pub ipc: crate::ipc::IpcNamespace,
     /// The guest machine's file locks ([`crate::locks`]).
@@ -159,6 +167,7 @@ impl Kernel {
             exit_status: None,
             started: Instant::now(),
             mmap_next: None,
+            first_gone: false,
             ipc: Default::default(),
             locks: Default::default(),
             timers: Default::default(),
@@ -169,7 +178,9 @@ impl Kernel {
 
     /// Runs the guest until init (the process the machine started with) exits
     /// or is killed; returns its status. Other processes still alive then are killed
-    /// (see [`crate::exit`]).
+    /// (see [`crate::exit`]), unless `config.keep_others`: then they are left as they
+    /// are, for [`Kernel::run_rest`]. After `run_rest` has begun: runs until the last
+    /// guest process ends, and returns that one's status.
     pub fn run(&mut self) -> ExitStatus {
         self.started = Instant::now();
         if self.config.host_signals {
@@ -180,10 +191,7 @@ impl Kernel {
         loop {
             // One process, running: the loop as it was before there were processes.
             // Scheduling costs nothing here but these two tests per kernel entry.
-            while self.tasks.is_empty() && self.task.state.is_running() {
-                if let Some(st) = self.exit_status {
-                    return st;
-                }
+            while self.tasks.is_empty() && self.task.state.is_running() && self.exit_status.is_none() {
                 match self.cpu.run(self.timers.budget(self.cpu.icount, self.config.slice)) {
                     Exit::Budget => {}
                     Exit::Exception(e) => self.handle_exception(e),
@@ -203,6 +211,30 @@ impl Kernel {
                 return st;
             }
         }
+    }
+
+    /// Whether guest processes other than the first one live on (after `run` returned
+    /// its status with `config.keep_others`). Zombies do not count: the first
+    /// process's are reaped by [`crate::exit::HOST_REAPER_PID`] as it exits.
+    pub fn others_remain(&self) -> bool {
+        self.all_tasks().any(|t| t.tgid != crate::exit::INIT_PID && !t.state.is_zombie())
+    }
+
+    /// After `run` returned the first process's status with others remaining
+    /// (`config.keep_others`): the first process exits as any other does (its
+    /// children go to [`crate::exit::HOST_REAPER_PID`], nobody is told) and the others
+    /// run until the last one ends. Nothing the first process left is looked at
+    /// again (`--stats` was taken before).
+    pub fn run_rest(&mut self) {
+        if self.first_gone || !self.others_remain() {
+            return;
+        }
+        self.first_gone = true;
+        log::debug!(target: "kernel::sched", "the first process has exited; the others run on");
+        if self.exit_status.is_none() {
+            self.exit_status = Some(ExitStatus::Exited(0));
+        }
+        self.run();
     }
 
     /// Several processes, or one that sleeps: settle exits and sleeps, then run the

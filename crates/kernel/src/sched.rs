@@ -206,11 +206,15 @@ impl Context {
 }
 
 impl Kernel {
-    /// More than one process exists (zombies included): blocking host calls must
-    /// not be made, and the scheduler runs.
+    /// More than one process exists (zombies included), or the current task has a
+    /// signal to take: blocking host calls must not be made, and the scheduler runs.
+    /// A lone task meets a pending signal in a call when it was woken from a sleep by
+    /// a signal from a process that has exited since (the sleeper re-executes its
+    /// call): the call must end as Linux's does when `signal_pending`, not block in
+    /// the host.
     #[inline]
     pub fn multitasking(&self) -> bool {
-        !self.tasks.is_empty()
+        !self.tasks.is_empty() || self.signal_pending()
     }
 
     /// The guest process `pid`, current or not.
@@ -407,13 +411,20 @@ fn wait_for_events(k: &Kernel) -> bool {
 /// Nothing can wake any process: every one waits for another or for a signal nobody
 /// can send. Ends the machine by killing init (see the module doc).
 fn deadlock(k: &mut Kernel) {
+    // Once the first process has gone (Kernel::run_rest), the lowest-numbered process
+    // left is killed, and the next deadlock takes the next one.
+    let victim = if k.first_gone {
+        k.all_tasks().filter(|t| !t.state.is_zombie()).map(|t| t.tgid).min().unwrap_or(k.task.tgid)
+    } else {
+        INIT_PID
+    };
     log::error!(
         target: "kernel::sched",
-        "deadlock: every task sleeps on something only another guest task could end; killing init"
+        "deadlock: every task sleeps on something only another guest task could end; killing pid {victim}"
     );
-    if k.task.tgid != INIT_PID {
-        let init = k.live_threads(INIT_PID).map(|t| t.pid).next();
-        if let Some(pid) = init {
+    if k.task.tgid != victim {
+        let thread = k.live_threads(victim).map(|t| t.pid).next();
+        if let Some(pid) = thread {
             switch_to(k, pid);
         }
     }
@@ -434,18 +445,27 @@ pub fn settle(k: &mut Kernel) -> Option<ExitStatus> {
             let me = k.task.pid;
             let group_exit = k.task.group.group_exit;
             let last = !k.live_threads(k.task.tgid).any(|t| t.pid != me);
-            if k.task.tgid == INIT_PID && (last || group_exit.is_some()) {
+            if !k.first_gone && k.task.tgid == INIT_PID && (last || group_exit.is_some()) {
                 // The process's status: the group's, else its leader's.
                 let st = group_exit.unwrap_or(match k.tasks.get(&INIT_PID).map(|l| &l.state) {
                     Some(TaskState::Zombie(z)) => *z,
                     _ => st,
                 });
                 k.exit_status = Some(st);
-                exit::exit_machine(k);
+                // The others run on only if the caller asked (Kernel::run_rest).
+                if !(k.config.keep_others && k.others_remain()) {
+                    exit::exit_machine(k);
+                }
                 return Some(st);
             }
             k.exit_status = None;
             exit::do_exit(k, st);
+            if k.first_gone && !k.all_tasks().any(|t| !t.state.is_zombie()) {
+                // After the first process, the last one: the machine ends.
+                k.exit_status = Some(st);
+                exit::exit_machine(k);
+                return Some(st);
+            }
             schedule(k);
             continue;
         }

@@ -1,6 +1,7 @@
 //! End-to-end: every case of `guest-images/expected/manifest` runs under
-//! `Kernel::new` + `exec::load_elf_binary` + `run`, with stdout captured through the
-//! guest's fd 1, and must print `expected/CASE.out` and end as the manifest says.
+//! `Kernel::new` + `exec::load_elf_binary` + `run` (then `run_rest` for processes
+//! that outlive the first), with stdout captured through the guest's fd 1, and must
+//! print `expected/CASE.out` and end as the manifest says.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::AsRawFd;
@@ -49,7 +50,9 @@ fn manifest() -> Vec<Case> {
 fn run_case(c: &Case) -> (Vec<u8>, ExitStatus) {
     let bin = images().join("bin").join(&c.binary);
     let path = bin.to_str().expect("utf-8 path").to_string();
-    let mut k = Kernel::new(Config::default()).expect("kernel");
+    // Processes that outlive the first one run to their end after it (as the CLI's
+    // host child runs them), so their output is there too.
+    let mut k = Kernel::new(Config { keep_others: true, ..Config::default() }).expect("kernel");
     let mut argv = vec![path.as_bytes().to_vec()];
     argv.extend(c.args.iter().cloned());
     exec::load_elf_binary(&mut k, &path, &argv, &c.env).expect("exec");
@@ -60,6 +63,7 @@ fn run_case(c: &Case) -> (Vec<u8>, ExitStatus) {
     assert!(dup >= 0);
     k.task.files.install(1, OpenFile::new(dup));
     let st = k.run();
+    k.run_rest();
     let mut s = Vec::new();
     out.seek(SeekFrom::Start(0)).unwrap();
     out.read_to_end(&mut s).unwrap();

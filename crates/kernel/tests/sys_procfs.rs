@@ -249,15 +249,45 @@ fn list(k: &mut Kernel, fd: i32) -> Vec<String> {
     }
 }
 
+/// `ls /proc`: the host's non-process entries, `self` and `thread-self`, and the
+/// guest's processes (in pid order, after the others, as `proc_pid_readdir` lists
+/// them), never a host process.
 #[test]
-fn a_listing_of_proc_shows_no_process() {
+fn a_listing_of_proc_shows_the_guests_processes_only() {
     let mut k = process(&[0xf4]);
+    let child = sys(&mut k, NR_FORK, &[]);
+    assert!(child > INIT_PID as i32, "fork: {child}");
     let fd = open(&mut k, "/proc", O_RDONLY | O_DIRECTORY);
     assert!(fd >= 0);
     let names = list(&mut k, fd);
-    assert!(names.iter().any(|n| n == "self") && names.iter().any(|n| n == "cpuinfo"), "{names:?}");
-    let pids: Vec<_> = names.iter().filter(|n| n.bytes().all(|c| c.is_ascii_digit())).collect();
-    assert!(pids.is_empty(), "process directories listed: {pids:?}");
+    for n in ["self", "thread-self", "cpuinfo"] {
+        assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
+    }
+    let pids: Vec<&str> =
+        names.iter().filter(|n| n.bytes().all(|c| c.is_ascii_digit())).map(|s| s.as_str()).collect();
+    assert_eq!(pids, [INIT_PID.to_string(), child.to_string()], "{names:?}");
+    let first_pid = names.iter().position(|n| n == &INIT_PID.to_string()).unwrap();
+    assert!(names[..first_pid].iter().all(|n| !n.bytes().all(|c| c.is_ascii_digit())), "{names:?}");
+    assert_eq!(names.iter().position(|n| n == "thread-self").map(|i| i < first_pid), Some(true), "{names:?}");
+    // A buffer that takes one entry at a time lists the same, and so does a second
+    // pass after rewinding; a buffer too small for one entry is EINVAL.
+    assert_eq!(sys(&mut k, NR_LSEEK, &[fd as u32, 0, 0]), 0);
+    let mut one = Vec::new();
+    loop {
+        let n = sys(&mut k, NR_GETDENTS64, &[fd as u32, BUF, 32]);
+        assert!(n >= 0, "getdents64: {n}");
+        if n == 0 {
+            break;
+        }
+        let b = peek(&mut k, BUF, n as usize);
+        let end = b[19..].iter().position(|&c| c == 0).unwrap();
+        one.push(String::from_utf8_lossy(&b[19..19 + end]).into_owned());
+    }
+    assert_eq!(one, names);
+    assert_eq!(sys(&mut k, NR_LSEEK, &[fd as u32, 0, 0]), 0);
+    assert_eq!(list(&mut k, fd), names);
+    assert_eq!(sys(&mut k, NR_LSEEK, &[fd as u32, 0, 0]), 0);
+    assert_eq!(sys(&mut k, NR_GETDENTS64, &[fd as u32, BUF, 8]), -libc::EINVAL);
 }
 
 #[test]

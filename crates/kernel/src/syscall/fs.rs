@@ -1512,7 +1512,7 @@ pub fn sys_statx(k: &mut Kernel, a: Args) -> SysResult {
 /// getdents64(fd, dirp, count): the host's `linux_dirent64` records, re-encoded
 /// (same layout on i386) with 32-bit-safe `d_off` values. In a listing of /proc the
 /// host's process directories are left out (the guest's pid namespace holds none of
-/// them; see [`procfs`]).
+/// them; see [`procfs`]) and the guest's follow the host's other entries.
 pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
     let (fd, dirp, count) = (a[0], a[1], a[2]);
     let host = k.task.files.host(fd)?;
@@ -1569,6 +1569,9 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
             ends.push((out.len(), hdr.d_off));
         }
     }
+    if proc_root && out.is_empty() {
+        return proc_root_pids(k, host, dirp, n);
+    }
     match k.copy_to_user(dirp, &out) {
         Ok(()) => Ok(out.len() as u32),
         // filldir64 stops at the entry it cannot copy: the call returns the entries
@@ -1582,6 +1585,43 @@ pub fn sys_getdents64(k: &mut Kernel, a: Args) -> SysResult {
             kept.map(|(end, _)| end as u32).ok_or(EFAULT)
         }
     }
+}
+
+/// getdents64 of /proc past the host's entries: the guest's process directories
+/// ([`procfs::root_pid_entries`]), from the position kept in the host fd's offset;
+/// EINVAL when not even one fits, as in Linux.
+fn proc_root_pids(k: &mut Kernel, host: i32, dirp: u32, n: usize) -> SysResult {
+    const HDR: usize = size_of::<LinuxDirent64Header>();
+    // SAFETY: lseek has no pointer arguments.
+    let pos = unsafe { libc::lseek(host, 0, libc::SEEK_CUR) };
+    let entries = procfs::root_pid_entries(k, pos);
+    let mut out = Vec::new();
+    let mut next = None;
+    for &(tgid, off) in &entries {
+        let name = tgid.to_string();
+        let len = (HDR + name.len() + 1).div_ceil(8) * 8;
+        if out.len() + len > n {
+            break;
+        }
+        let start = out.len();
+        let h = LinuxDirent64Header {
+            d_ino: u64::from(tgid) << 16,
+            d_off: off,
+            d_reclen: len as u16,
+            d_type: procfs::DT_DIR,
+        };
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.resize(start + len, 0);
+        next = Some(off);
+    }
+    let Some(next) = next else {
+        return if entries.is_empty() { Ok(0) } else { Err(EINVAL) };
+    };
+    k.copy_to_user(dirp, &out).map_err(|_| EFAULT)?;
+    // SAFETY: lseek has no pointer arguments.
+    unsafe { libc::lseek(host, next, libc::SEEK_SET) };
+    Ok(out.len() as u32)
 }
 
 /// getdents64 of an open guest /proc directory: the entries from
