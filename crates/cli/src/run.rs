@@ -92,9 +92,18 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             e
         })
         .collect();
-    if let Err(e) = k.exec(&path.to_string_lossy(), &argv, &envp) {
-        report!("growsdown: {e}");
-        return Err(126);
+    // Exit like a shell: 127 when the file is missing, 126 when it cannot be
+    // executed (bash's execute_cmd.c), with a one-line message.
+    match k.execve(&path.to_string_lossy(), &argv, &envp) {
+        Ok(()) => {}
+        Err(e) if e.not_found() => {
+            report!("growsdown: {}: No such file or directory", prog.display());
+            return Err(127);
+        }
+        Err(e) => {
+            report!("growsdown: {e}");
+            return Err(126);
+        }
     }
     Ok((k, path))
 }

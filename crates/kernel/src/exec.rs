@@ -31,11 +31,11 @@
 
 use std::rc::Rc;
 
-use growsdown_loader::{build_stack, plan_static_elf, LoadPlan, StackImage, StackParams};
+use growsdown_loader::{build_stack, plan_static_elf_from, HostFile, LoadPlan, StackImage, StackParams};
 
 use crate::errno::{Errno, EACCES, EIO, ENOENT, ENOEXEC};
 use crate::share::Kind;
-use crate::mm::filemap::FileBacking;
+use crate::mm::filemap::{host_fstat, FileBacking};
 use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::pgtable::PAGE_MASK;
@@ -54,6 +54,14 @@ pub enum ExecError {
     Killed(String),
 }
 
+impl ExecError {
+    /// The path (or a directory on it) does not exist: ENOENT, which shells report
+    /// with status 127 rather than 126.
+    pub fn not_found(&self) -> bool {
+        matches!(self, Self::Refused { errno: ENOENT, .. })
+    }
+}
+
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -69,35 +77,102 @@ fn refused(errno: Errno, msg: String) -> ExecError {
 /// `BINPRM_BUF_SIZE`: how much of the file exec looks at to pick a format.
 const BINPRM_BUF_SIZE: usize = 128;
 
-/// `open_exec`'s checks: the file exists, is a regular file, and may be executed.
-fn open_exec(path: &str) -> Result<(), ExecError> {
-    let md = std::fs::metadata(path)
-        .map_err(|e| refused(e.raw_os_error().unwrap_or(ENOENT), format!("{path}: {e}")))?;
+fn os_error(path: &str, e: &std::io::Error) -> ExecError {
+    let errno = e.raw_os_error().unwrap_or(EIO);
+    refused(errno, format!("{path}: {}", strerror(errno)))
+}
+
+/// The C library's text for `errno` ("No such file or directory"), without std's
+/// " (os error N)" suffix, as a shell prints it.
+pub fn strerror(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// What kind of non-regular file `mode` is, for the message.
+fn file_kind(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => "a directory",
+        libc::S_IFIFO => "a FIFO",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        libc::S_IFSOCK => "a socket",
+        _ => "not a regular file",
+    }
+}
+
+/// Opens `path` for reading without ever blocking (O_NONBLOCK: a FIFO with no writer
+/// would block a plain open) and without following a final symlink twice.
+fn open_nonblock(path: &str) -> Result<std::fs::File, ExecError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| os_error(path, &e))
+}
+
+/// `do_open_execat`'s checks, in today's order: the path resolves (ENOENT, ENOTDIR,
+/// ELOOP, EACCES of a directory on the way), `may_open` refuses anything but a
+/// regular file with EACCES (a directory, FIFO, device or socket), then
+/// `inode_permission(MAY_EXEC)` wants an execute bit for the caller — root too
+/// (`generic_permission` gives root exec only if some x bit is set). The checks are
+/// made with `stat` before anything is opened, and the open is O_NONBLOCK and
+/// checked again with `fstat`, so neither a FIFO nor a device is ever read.
+/// Returns the open file and its size.
+fn open_exec(path: &str) -> Result<(std::fs::File, u64), ExecError> {
+    let md = std::fs::metadata(path).map_err(|e| os_error(path, &e))?;
+    let not_regular = |mode: u32| {
+        refused(EACCES, format!("{path}: Permission denied ({} cannot be executed)", file_kind(mode)))
+    };
     if !md.is_file() {
-        return Err(refused(EACCES, format!("{path}: not a regular file")));
+        return Err(not_regular(std::os::unix::fs::MetadataExt::mode(&md)));
     }
     let c = std::ffi::CString::new(path).map_err(|_| refused(ENOENT, format!("{path}: NUL in the path")))?;
-    // SAFETY: `c` is a NUL-terminated path.
-    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } < 0 {
-        return Err(refused(EACCES, format!("{path}: not executable")));
+    // SAFETY: `c` is a NUL-terminated path; faccessat reads nothing else.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } < 0 {
+        return Err(refused(EACCES, format!("{path}: Permission denied (no execute permission)")));
     }
-    Ok(())
+    let file = open_nonblock(path)?;
+    let st = host_fstat(std::os::fd::AsRawFd::as_raw_fd(&file))
+        .map_err(|e| refused(e, format!("{path}: {}", strerror(e))))?;
+    if st.mode & libc::S_IFMT != libc::S_IFREG {
+        // Replaced between the stat and the open.
+        return Err(not_regular(st.mode));
+    }
+    Ok((file, st.size))
+}
+
+/// The first [`BINPRM_BUF_SIZE`] bytes of `file` (`prepare_binprm`'s `kernel_read`).
+fn read_head(path: &str, file: &std::fs::File) -> Result<Vec<u8>, ExecError> {
+    let mut head = vec![0u8; BINPRM_BUF_SIZE];
+    let mut n = 0;
+    while n < head.len() {
+        match std::os::unix::fs::FileExt::read_at(file, &mut head[n..], n as u64) {
+            Ok(0) => break,
+            Ok(m) => n += m,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(os_error(path, &e)),
+        }
+    }
+    head.truncate(n);
+    Ok(head)
 }
 
 /// `do_execve`: runs the program at host path `path` with `argv` and `envp`, as the
 /// execve system call does (see the module doc).
 pub fn do_execve(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
-    open_exec(path)?;
-    let mut head = Vec::with_capacity(BINPRM_BUF_SIZE);
-    std::fs::File::open(path)
-        .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, BINPRM_BUF_SIZE as u64), &mut head)
-        })
-        .map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
+    let (file, size) = open_exec(path)?;
+    let head = read_head(path, &file)?;
     if let Some(line) = head.strip_prefix(b"#!") {
-        return load_script(k, path, line, argv, envp);
+        let line = line.to_vec();
+        drop(file);
+        return load_script(k, path, &line, argv, envp);
     }
-    do_load_elf_binary(k, path, argv, envp)
+    load_elf_file(k, path, file, size, argv, envp)
 }
 
 /// `load_script` (`fs/binfmt_script.c`): `#!interpreter [one argument]` on the first
@@ -130,14 +205,11 @@ fn load_script(
     new_argv.push(path.as_bytes().to_vec());
     new_argv.extend(argv.iter().skip(1).cloned());
     let interp = String::from_utf8_lossy(interp).into_owned();
-    open_exec(&interp)?;
-    let mut head = [0u8; 2];
-    if std::fs::File::open(&interp).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
-        && &head == b"#!"
-    {
+    let (file, size) = open_exec(&interp)?;
+    if read_head(&interp, &file)?.starts_with(b"#!") {
         return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is a script")));
     }
-    do_load_elf_binary(k, &interp, &new_argv, envp)
+    load_elf_file(k, &interp, file, size, &new_argv, envp)
 }
 
 /// `ELF_PLATFORM` for a family-6 CPU (`system_utsname.machine`).
@@ -164,10 +236,26 @@ pub fn do_load_elf_binary(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
 ) -> Result<(), ExecError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
-    let plan = plan_static_elf(&bytes).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
-    let file = FileBacking::open(path).map_err(|e| refused(EACCES, e))?;
+    let file = open_nonblock(path)?;
+    let st = host_fstat(std::os::fd::AsRawFd::as_raw_fd(&file))
+        .map_err(|e| refused(e, format!("{path}: {}", strerror(e))))?;
+    load_elf_file(k, path, file, st.size, argv, envp)
+}
+
+/// The ELF loader proper on an open `file` of `size` bytes: only the header, the
+/// program headers and the interpreter path are read here; the segments become
+/// private file mappings whose pages `do_no_page` reads when first touched.
+fn load_elf_file(
+    k: &mut Kernel,
+    path: &str,
+    file: std::fs::File,
+    size: u64,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<(), ExecError> {
+    let plan = plan_static_elf_from(&HostFile { file: &file, size })
+        .map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
+    let file = FileBacking::from_exec_file(file, path).map_err(|e| refused(EACCES, e))?;
 
     // SAFETY: these libc calls take no arguments and cannot fail.
     let (uid, euid, gid, egid) =

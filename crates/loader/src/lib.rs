@@ -13,7 +13,10 @@ mod elf;
 mod error;
 mod stack;
 
-pub use elf::{plan_elf, plan_static_elf, EM_486, MAX_PHNUM};
+pub use elf::{
+    plan_elf, plan_elf_from, plan_static_elf, plan_static_elf_from, ElfSource, HostFile, EM_486, MAX_PHNUM,
+    PATH_MAX,
+};
 pub use error::{LoadError, E2BIG, EINVAL, ENOEXEC};
 pub use stack::{auxv, build_stack, ARG_MAX, CLKTCK, MAX_ARG_PAGES};
 
@@ -55,6 +58,9 @@ pub struct LoadPlan {
     /// A PT_INTERP is present. The kernel refuses such a program (static only);
     /// [`plan_static_elf`] turns it into [`LoadError::DynamicallyLinked`].
     pub has_interp: bool,
+    /// The PT_INTERP path (up to its first NUL, at most `PATH_MAX` bytes read), if
+    /// there is one and it could be read.
+    pub interp: Option<Vec<u8>>,
     /// PT_TLS `(p_vaddr, p_memsz)`, informational.
     pub tls: Option<(u32, u32)>,
 }
