@@ -31,12 +31,12 @@
 
 use std::rc::Rc;
 
-use growsdown_loader::{build_stack, plan_static_elf_from, HostFile, LoadPlan, StackImage, StackParams};
+use growsdown_loader::{build_stack, plan_elf_from, plan_interp_from, HostFile, LoadPlan, StackImage, StackParams};
 
 use crate::errno::{Errno, EACCES, EIO, ENOENT, ENOEXEC};
 use crate::share::Kind;
 use crate::mm::filemap::{host_fstat, FileBacking};
-use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
+use crate::mm::mmap::{do_brk, do_mmap_pgoff, get_unmapped_area, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::pgtable::PAGE_MASK;
 use crate::mm::vma::{VM_GROWSDOWN, VM_STACK_FLAGS};
@@ -253,14 +253,34 @@ fn load_elf_file(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
 ) -> Result<(), ExecError> {
-    let plan = plan_static_elf_from(&HostFile { file: &file, size })
-        .map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
+    let plan =
+        plan_elf_from(&HostFile { file: &file, size }).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
+    // PT_INTERP: today's load_elf_binary opens the interpreter with open_exec (the
+    // same checks as the program) and reads its headers before the point of no
+    // return; ld.so itself may not ask for another interpreter.
+    let interp = match &plan.interp {
+        None => None,
+        Some(name) => {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let host = sysroot_path(k, &name);
+            let (ifile, isize) = open_exec(&host).map_err(|e| match e {
+                ExecError::Refused { errno, msg } => {
+                    refused(errno, format!("{path}: interpreter {msg}"))
+                }
+                other => other,
+            })?;
+            let iplan = plan_interp_from(&HostFile { file: &ifile, size: isize }, 0)
+                .map_err(|e| refused(e.errno(), format!("{path}: interpreter {host}: {e}")))?;
+            let ibacking = FileBacking::from_exec_file(ifile, &host).map_err(|e| refused(EACCES, e))?;
+            Some(Interp { host, plan: iplan, isize, file: ibacking })
+        }
+    };
     let file = FileBacking::from_exec_file(file, path).map_err(|e| refused(EACCES, e))?;
 
     // SAFETY: these libc calls take no arguments and cannot fail.
     let (uid, euid, gid, egid) =
         unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
-    let params = StackParams {
+    let mut params = StackParams {
         argv,
         envp,
         filename: path.as_bytes(),
@@ -273,26 +293,128 @@ fn load_elf_file(
         egid,
         secure: uid != euid || gid != egid,
         plan: &plan,
+        interp_base: 0,
         stack_top: k.config.personality.stack_top,
     };
     let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
     // ---- point of no return ----
     flush_old_exec(k, path);
-    if let Err(msg) = map_image(k, &plan, &file, &image) {
-        log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
-        force_sig_info(k, SigInfo::kernel(SIGKILL));
-        return Err(ExecError::Killed(format!("{path}: {msg}")));
-    }
-    start_thread(k, plan.entry, image.esp);
+    let mapped = map_image(k, &plan, &file, &image).and_then(|()| match &interp {
+        None => Ok(plan.entry),
+        Some(i) => {
+            let (base, entry) = load_elf_interp(k, i)?;
+            // AT_BASE is known only now: the auxv is stored again with it (the
+            // same size, so every other address stays).
+            params.interp_base = base;
+            let image2 = build_stack(&params).map_err(|e| e.to_string())?;
+            if image2.esp != image.esp {
+                return Err("the initial stack moved".to_string());
+            }
+            k.copy_to_user(image2.base, &image2.bytes)
+                .map_err(|_| "cannot write the initial stack".to_string())?;
+            Ok(entry)
+        }
+    });
+    let entry = match mapped {
+        Ok(entry) => entry,
+        Err(msg) => {
+            log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
+            force_sig_info(k, SigInfo::kernel(SIGKILL));
+            return Err(ExecError::Killed(format!("{path}: {msg}")));
+        }
+    };
+    start_thread(k, entry, image.esp);
     log::debug!(
         target: "kernel::mm",
         "exec {path}: entry {:#010x} esp {:#010x} brk {:#010x}, {} VMAs",
-        plan.entry,
+        entry,
         image.esp,
         k.task.mm.brk,
         k.task.mm.map_count()
     );
+    Ok(())
+}
+
+/// An interpreter checked and planned before the point of no return.
+struct Interp {
+    host: String,
+    /// Planned at base 0; placed for real by [`load_elf_interp`].
+    plan: LoadPlan,
+    isize: u64,
+    file: Rc<FileBacking>,
+}
+
+/// Where the interpreter path `name` of a PT_INTERP is looked up on the host: under
+/// `Config::sysroot` if it is set and the file exists there, else as it is (qemu-user's
+/// `-L`: the folder first, then `/`).
+fn sysroot_path(k: &Kernel, name: &str) -> String {
+    match &k.config.sysroot {
+        Some(root) if name.starts_with('/') => {
+            let p = format!("{}{name}", root.trim_end_matches('/'));
+            if std::fs::symlink_metadata(&p).is_ok() {
+                p
+            } else {
+                name.to_string()
+            }
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// `load_elf_interp`: an ET_DYN interpreter (ld.so) goes where `get_unmapped_area`
+/// finds room for all of its segments at once (today's `total_mapping_size`; with
+/// 2.4's bottom-up allocator that is the first hole from TASK_UNMAPPED_BASE,
+/// 0x40000000 for a fresh process), each PT_LOAD a private MAP_FIXED file mapping,
+/// then `padzero` and an anonymous mapping (`do_brk`) for its bss. Returns the load
+/// address (AT_BASE) and the interpreter's entry point, where the process starts.
+fn load_elf_interp(k: &mut Kernel, i: &Interp) -> Result<(u32, u32), String> {
+    let plan = if i.plan.is_dyn {
+        let (lo, hi) = i.plan.span();
+        let base = get_unmapped_area(k, 0, hi - lo, 0).map_err(|e| {
+            format!("no room for the interpreter {}: {}", i.host, std::io::Error::from_raw_os_error(e))
+        })?;
+        let file = std::fs::File::open(&i.host).map_err(|e| format!("{}: {e}", i.host))?;
+        plan_interp_from(&HostFile { file: &file, size: i.isize }, base).map_err(|e| format!("{}: {e}", i.host))?
+    } else {
+        i.plan.clone()
+    };
+    let mut elf_bss = 0u32;
+    let mut last_bss = 0u32;
+    for seg in &plan.segments {
+        map_segment(k, &i.file, seg, MAP_PRIVATE | MAP_DENYWRITE | MAP_FIXED)?;
+        elf_bss = elf_bss.max(seg.vaddr + seg.filesz);
+        last_bss = last_bss.max(seg.vaddr + seg.memsz);
+    }
+    padzero(k, elf_bss);
+    let elf_bss = page_align(elf_bss);
+    if last_bss > elf_bss {
+        do_brk(k, elf_bss, page_align(last_bss) - elf_bss).map_err(|e| {
+            format!("cannot map the interpreter's bss: {}", std::io::Error::from_raw_os_error(e))
+        })?;
+    }
+    log::debug!(target: "kernel::mm", "exec: interpreter {} at {:#010x}", i.host, plan.load_bias);
+    Ok((plan.load_bias, plan.entry))
+}
+
+/// `elf_map`: only `p_filesz` is file-mapped, from the page holding `p_vaddr`.
+fn map_segment(
+    k: &mut Kernel,
+    file: &Rc<FileBacking>,
+    seg: &growsdown_loader::SegmentPlan,
+    flags: u32,
+) -> Result<(), String> {
+    let mut prot = 0;
+    for (on, p) in [(seg.read, PROT_READ), (seg.write, PROT_WRITE), (seg.exec, PROT_EXEC)] {
+        if on {
+            prot |= p;
+        }
+    }
+    let off = seg.vaddr & !PAGE_MASK;
+    do_mmap_pgoff(k, Some(file.clone()), seg.vaddr - off, seg.filesz + off, prot, flags, (seg.offset - off) >> 12)
+        .map_err(|e| {
+            format!("cannot map the segment at {:#010x}: {}", seg.vaddr, std::io::Error::from_raw_os_error(e))
+        })?;
     Ok(())
 }
 
@@ -440,27 +562,7 @@ fn map_image(
                 clear_user(k, elf_bss, n);
             }
         }
-        let mut prot = 0;
-        for (on, p) in [(seg.read, PROT_READ), (seg.write, PROT_WRITE), (seg.exec, PROT_EXEC)] {
-            if on {
-                prot |= p;
-            }
-        }
-        // elf_map: only p_filesz is file-mapped, from the page holding p_vaddr.
-        let off = seg.vaddr & !PAGE_MASK;
-        let flags = MAP_PRIVATE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_FIXED;
-        do_mmap_pgoff(
-            k,
-            Some(file.clone()),
-            seg.vaddr - off,
-            seg.filesz + off,
-            prot,
-            flags,
-            (seg.offset - off) >> 12,
-        )
-        .map_err(|e| {
-            format!("cannot map the segment at {:#010x}: {}", seg.vaddr, std::io::Error::from_raw_os_error(e))
-        })?;
+        map_segment(k, file, seg, MAP_PRIVATE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_FIXED)?;
         elf_bss = elf_bss.max(seg.vaddr + seg.filesz);
         elf_brk = elf_brk.max(seg.vaddr + seg.memsz);
     }

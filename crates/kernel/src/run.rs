@@ -31,11 +31,14 @@ pub struct Config {
     /// the guest ([`crate::hostsig`]). Off by default (the kernel's tests, difftest);
     /// the CLI turns it on. Off, a guest that only a signal could wake is a deadlock.
     pub host_signals: bool,
+    /// `--sysroot DIR`: PT_INTERP and the guest's absolute paths are looked up in DIR
+    /// first, then as they are (qemu-user's `-L`). `None`: the host's own files.
+    pub sysroot: Option<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false }
+        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false, sysroot: None }
     }
 }
 

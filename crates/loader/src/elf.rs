@@ -33,6 +33,9 @@ pub const EM_486: u16 = 6;
 /// The loader never reads more than this page, the 52-byte header and the
 /// interpreter's path ([`PATH_MAX`]) from the file.
 pub const MAX_PHNUM: u16 = (PAGE_SIZE as usize / SIZEOF_PHDR) as u16;
+/// Where an ET_DYN program's first page goes: today's i386 `ELF_ET_DYN_BASE` without
+/// randomisation, as `setarch -R` shows a PIE natively (0x56555000).
+pub const ELF_ET_DYN_BASE: u32 = 0x5655_5000;
 /// `PATH_MAX`: today's `load_elf_binary` refuses a PT_INTERP whose `p_filesz` is
 /// larger, or smaller than 2.
 pub const PATH_MAX: u32 = 4096;
@@ -171,11 +174,10 @@ fn interp_text(raw: Option<&[u8]>) -> String {
 /// (linux24.md §4.3), plus the file-size checks the brief asks for, and computes what the
 /// kernel needs to build the address space. Never panics, whatever the input.
 ///
-/// A PT_INTERP in an ET_EXEC file is *not* an error here: the plan comes back with
-/// `has_interp = true` and the kernel decides (use [`crate::plan_static_elf`] to get
-/// the error directly). An ET_DYN file is always an error: with PT_INTERP it is a
-/// dynamically linked PIE ([`LoadError::DynamicallyLinked`]), without it a
-/// static-pie ([`LoadError::StaticPie`]).
+/// A PT_INTERP is *not* an error here: the plan comes back with `has_interp = true`
+/// and the path in `interp` (use [`crate::plan_static_elf`] to get the error
+/// directly). An ET_DYN file (a PIE, a static-pie) is placed with its first page at
+/// [`ELF_ET_DYN_BASE`]: every address of the plan includes `load_bias`.
 pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
     plan_elf_from(bytes)
 }
@@ -183,6 +185,18 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
 /// [`plan_elf`] reading from `src`: only the 52-byte header, the program header
 /// table (at most a page) and the PT_INTERP path are read.
 pub fn plan_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadError> {
+    plan_at(src, ELF_ET_DYN_BASE)
+}
+
+/// The plan of an ELF interpreter (`load_elf_interp`): an ET_DYN one (ld.so) is
+/// placed with its first page at `base`, which the kernel chose with
+/// `get_unmapped_area` for the whole span (see [`LoadPlan::span`]); an ET_EXEC one
+/// stays where it is linked. Its own PT_INTERP, if any, is ignored.
+pub fn plan_interp_from<S: ElfSource + ?Sized>(src: &S, base: u32) -> Result<LoadPlan, LoadError> {
+    plan_at(src, base)
+}
+
+fn plan_at<S: ElfSource + ?Sized>(src: &S, dyn_base: u32) -> Result<LoadPlan, LoadError> {
     let size = src.size();
     let head = read_vec(src, 0, SIZEOF_EHDR);
     if head.len() < SELFMAG || &head[..SELFMAG] != ELFMAG {
@@ -221,7 +235,7 @@ pub fn plan_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadErr
     // All program headers must be inside the file (today's load_elf_phdrs: elf_read
     // must not come back short). Report the first one that is not.
     let table = read_vec(src, eh.e_phoff as u64, eh.e_phnum as usize * SIZEOF_PHDR);
-    let mut phdrs = Vec::with_capacity(eh.e_phnum as usize);
+    let mut phdrs: Vec<ProgramHeader> = Vec::with_capacity(eh.e_phnum as usize);
     for i in 0..eh.e_phnum as u32 {
         match read_phdr(&table, i as u64 * SIZEOF_PHDR as u64) {
             Some(ph) => phdrs.push(ph),
@@ -232,17 +246,39 @@ pub fn plan_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadErr
         }
     }
 
-    let interp_ph = phdrs.iter().find(|ph| ph.p_type == PT_INTERP);
-    let interp = interp_ph.and_then(|ph| read_interp(src, ph));
-    if eh.e_type == ET_DYN {
-        return Err(match interp_ph {
-            Some(_) => LoadError::DynamicallyLinked { interp: interp_text(interp.as_deref()) },
-            None => LoadError::StaticPie,
-        });
+    let interp_ph = phdrs.iter().find(|ph| ph.p_type == PT_INTERP).copied();
+    let interp = interp_ph.and_then(|ph| read_interp(src, &ph));
+    if let Some(ph) = interp_ph {
+        // Today's load_elf_binary: a PT_INTERP of more than PATH_MAX or fewer than 2
+        // bytes is ENOEXEC.
+        if ph.p_filesz > PATH_MAX || ph.p_filesz < 2 || interp.is_none() {
+            return Err(LoadError::BadInterp { filesz: ph.p_filesz });
+        }
     }
 
-    if eh.e_entry >= TASK_SIZE {
-        return Err(LoadError::EntryInKernelSpace(eh.e_entry));
+    // ET_DYN: today's load_elf_binary puts the first PT_LOAD's page at the base
+    // (`load_bias = ELF_PAGESTART(base - vaddr)`); every address moves with it.
+    let is_dyn = eh.e_type == ET_DYN;
+    let first_page = match phdrs.iter().find(|ph| ph.p_type == PT_LOAD) {
+        Some(first) if is_dyn => first.p_vaddr & !(PAGE_SIZE - 1),
+        _ => 0,
+    };
+    let load_bias = if is_dyn { dyn_base.wrapping_sub(first_page) } else { 0 };
+    // A biased address, or u32::MAX (refused by the checks below) if it leaves the
+    // 32-bit space.
+    let rebase = |v: u32| -> u32 {
+        if !is_dyn {
+            return v;
+        }
+        u32::try_from(v as i64 - first_page as i64 + dyn_base as i64).unwrap_or(u32::MAX)
+    };
+    for ph in phdrs.iter_mut() {
+        ph.p_vaddr = rebase(ph.p_vaddr);
+    }
+    let entry = rebase(eh.e_entry);
+
+    if entry >= TASK_SIZE {
+        return Err(LoadError::EntryInKernelSpace(entry));
     }
 
     let mut segments = Vec::new();
@@ -331,7 +367,9 @@ pub fn plan_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadErr
     let phdr_addr = pt_phdr.unwrap_or_else(|| bias.wrapping_add(eh.e_phoff));
 
     let plan = LoadPlan {
-        entry: eh.e_entry,
+        entry,
+        load_bias,
+        is_dyn,
         segments,
         phdr_addr,
         phent: SIZEOF_PHDR as u32,

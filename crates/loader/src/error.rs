@@ -26,8 +26,6 @@ pub enum LoadError {
     WrongEndian(u8),
     /// `e_type` is neither ET_EXEC nor ET_DYN (relocatable object, core dump, ...).
     WrongType(u16),
-    /// `e_type` is ET_DYN without PT_INTERP: a static-pie (or a shared library).
-    StaticPie,
     /// `e_machine` is not EM_386 (3) or EM_486 (6).
     WrongMachine(u16),
     /// `e_phentsize` is not 32.
@@ -47,6 +45,8 @@ pub enum LoadError {
     MisalignedSegment { index: u32, vaddr: u32, offset: u32 },
     /// No PT_LOAD segment at all: nothing to run.
     NoLoadSegment,
+    /// PT_INTERP's size is more than PATH_MAX or less than 2, or its path is empty.
+    BadInterp { filesz: u32 },
     /// PT_INTERP is present; `interp` is the requested interpreter path.
     DynamicallyLinked { interp: String },
     /// The argument and environment strings (plus their pointers) exceed the
@@ -119,11 +119,6 @@ impl fmt::Display for LoadError {
             LoadError::WrongType(t) => {
                 write!(f, "ELF type {t} ({}): only executables (ET_EXEC) can be run", type_name(*t))
             }
-            LoadError::StaticPie => write!(
-                f,
-                "position-independent executable (ET_DYN, static-pie or shared library): \
-                 not supported yet; link with -static -no-pie"
-            ),
             LoadError::WrongMachine(m) => {
                 write!(f, "machine {m} ({}): growsdown runs i386 programs only", machine_name(*m))
             }
@@ -157,6 +152,9 @@ impl fmt::Display for LoadError {
             ),
             LoadError::NoLoadSegment => {
                 write!(f, "no loadable (PT_LOAD) segment: nothing to run")
+            }
+            LoadError::BadInterp { filesz } => {
+                write!(f, "bad PT_INTERP: a {filesz}-byte path (the kernel wants 2 to 4096 bytes, not empty)")
             }
             LoadError::DynamicallyLinked { interp } => {
                 write!(f, "dynamically linked (PT_INTERP {interp}): only static executables are supported")

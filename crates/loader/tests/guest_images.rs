@@ -63,6 +63,7 @@ fn check_invariants(p: &LoadPlan, len: usize) {
         egid: 0,
         secure: false,
         plan: p,
+        interp_base: 0,
         stack_top: STACK_TOP,
     })
     .unwrap();
