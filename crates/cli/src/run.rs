@@ -33,7 +33,14 @@ pub struct GuestArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     pub mem: u64,
 
-    /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
+    /// Look up the ELF interpreter (PT_INTERP, e.g. /lib/ld-linux.so.2), `#!`
+    /// interpreters and every absolute path the guest names in DIR first, then on the
+    /// host as they are (qemu-user's -L). Default /: the host's own files.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+
+    /// The program: an ELF32 i386 executable (static, or dynamically linked through
+    /// its PT_INTERP), or a `#!` script. Searched in PATH if it has no '/'.
     #[arg(value_name = "PROG")]
     pub prog: OsString,
 
@@ -74,9 +81,24 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             return Err(2);
         }
     };
+    let sysroot = match &a.sysroot {
+        Some(d) if !d.is_dir() => {
+            report!("growsdown: --sysroot {}: not a directory", d.display());
+            return Err(2);
+        }
+        // "/" is the host itself: no second lookup.
+        Some(d) if d.canonicalize().is_ok_and(|c| c == Path::new("/")) => None,
+        Some(d) => d.canonicalize().ok().map(|c| c.to_string_lossy().into_owned()),
+        None => None,
+    };
     // Signals sent to growsdown go to the guest, as if sent to the program natively.
-    let config =
-        Config { mem_bytes: mem, stack_limit: a.stack_limit, host_signals: true, ..Config::default() };
+    let config = Config {
+        mem_bytes: mem,
+        stack_limit: a.stack_limit,
+        host_signals: true,
+        sysroot,
+        ..Config::default()
+    };
     let mut k = Machine::new(config).map_err(|e| {
         report!("growsdown: {e}");
         2u8

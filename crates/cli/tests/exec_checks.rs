@@ -167,3 +167,73 @@ fn sparse_three_gib_elf_starts_at_once() {
     assert!(rss < 512 * 1024, "peak RSS {rss} KiB");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The host's i386 dynamic linker, or None (skipped; a failure under `CI=true`).
+fn host_ld_so() -> Option<PathBuf> {
+    let p = Path::new("/lib/ld-linux.so.2");
+    if p.exists() {
+        return Some(p.canonicalize().unwrap());
+    }
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v != "true"),
+        "/lib/ld-linux.so.2 missing and CI=true: install libc6-i386 (gcc-multilib)"
+    );
+    eprintln!("SKIPPED: /lib/ld-linux.so.2 not found (apt-get install libc6-i386)");
+    None
+}
+
+/// `--sysroot DIR`: PT_INTERP is looked up in DIR first (a copy of ld.so there is the
+/// one mapped: made non-executable, exec fails with its name), and so are the
+/// guest's own absolute paths (ld.so reads DIR/etc/ld.so.preload), each falling back
+/// to the host's file (libc.so.6, /etc/ld.so.cache) as qemu-user's -L does.
+#[test]
+fn sysroot_interpreter_and_guest_paths() {
+    let Some(ld) = host_ld_so() else { return };
+    // Canonical, as growsdown shows the interpreter's path.
+    let d = scratch("sysroot").canonicalize().unwrap();
+    std::fs::create_dir_all(d.join("lib")).unwrap();
+    std::fs::create_dir_all(d.join("etc")).unwrap();
+    let my_ld = d.join("lib/ld-linux.so.2");
+    std::fs::copy(&ld, &my_ld).unwrap();
+    let prog = root().join("guest-images/bin/dynamic-pie");
+    let expected = std::fs::read(root().join("guest-images/expected/dynamic-pie.out")).unwrap();
+    let run = || {
+        let mut args = vec!["run", "--sysroot", d.to_str().unwrap()];
+        args.push(prog.to_str().unwrap());
+        args.push("arg");
+        Command::new(env!("CARGO_BIN_EXE_growsdown"))
+            .args(&args)
+            .env_clear()
+            .env("DYN_TEST", "x")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(o.stdout, expected);
+    assert_eq!(stderr(&o), "");
+
+    std::fs::write(d.join("etc/ld.so.preload"), "/nonexistent/libgrowsdown-preload.so\n").unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(o.stdout, expected);
+    assert!(
+        stderr(&o).contains("'/nonexistent/libgrowsdown-preload.so' from /etc/ld.so.preload"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::set_permissions(&my_ld, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = run();
+    assert_eq!(o.status.code(), Some(126));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "growsdown: {}: interpreter {}: Permission denied (no execute permission)\n",
+            prog.display(),
+            my_ld.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,5 +1,6 @@
-//! `load_elf_binary` for static ELF32 executables (2.4's `fs/exec.c` +
-//! `fs/binfmt_elf.c`, linux24.md §4.2–§4.4).
+//! `load_elf_binary` for ELF32 executables — static, ET_DYN, and through a
+//! PT_INTERP (2.4's `fs/exec.c` + `fs/binfmt_elf.c`, linux24.md §4.2–§4.4;
+//! docs/process-image.md for the bases).
 //!
 //! The loader crate plans the image (which segments, where bss starts and ends) and
 //! builds the initial stack bytes; this module does what the kernel does with them,
@@ -29,6 +30,7 @@
 //! signals stay), the alternate signal stack is dropped, and a parent waiting in
 //! vfork is released.
 
+use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
 use growsdown_loader::{build_stack, plan_elf_from, plan_interp_from, HostFile, LoadPlan, StackImage, StackParams};
@@ -204,7 +206,7 @@ fn load_script(
     }
     new_argv.push(path.as_bytes().to_vec());
     new_argv.extend(argv.iter().skip(1).cloned());
-    let interp = String::from_utf8_lossy(interp).into_owned();
+    let interp = sysroot_str(k, &String::from_utf8_lossy(interp));
     let (file, size) = open_exec(&interp)?;
     if read_head(&interp, &file)?.starts_with(b"#!") {
         return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is a script")));
@@ -262,7 +264,7 @@ fn load_elf_file(
         None => None,
         Some(name) => {
             let name = String::from_utf8_lossy(name).into_owned();
-            let host = sysroot_path(k, &name);
+            let host = sysroot_str(k, &name);
             let (ifile, isize) = open_exec(&host).map_err(|e| match e {
                 ExecError::Refused { errno, msg } => {
                     refused(errno, format!("{path}: interpreter {msg}"))
@@ -345,21 +347,27 @@ struct Interp {
     file: Rc<FileBacking>,
 }
 
-/// Where the interpreter path `name` of a PT_INTERP is looked up on the host: under
-/// `Config::sysroot` if it is set and the file exists there, else as it is (qemu-user's
-/// `-L`: the folder first, then `/`).
-fn sysroot_path(k: &Kernel, name: &str) -> String {
-    match &k.config.sysroot {
-        Some(root) if name.starts_with('/') => {
-            let p = format!("{}{name}", root.trim_end_matches('/'));
-            if std::fs::symlink_metadata(&p).is_ok() {
-                p
-            } else {
-                name.to_string()
-            }
-        }
-        _ => name.to_string(),
+/// Where an absolute guest path is looked up on the host: under `Config::sysroot` if
+/// it is set and the name exists there (`lstat`), else as it is — qemu-user's `-L`
+/// (the folder first, then `/`). Relative paths, and every path without a sysroot,
+/// are unchanged. Used for PT_INTERP, `#!` interpreters and every path the guest
+/// names (`syscall::fs`).
+pub fn sysroot_path(k: &Kernel, name: Vec<u8>) -> Vec<u8> {
+    let Some(root) = &k.config.sysroot else { return name };
+    if !name.starts_with(b"/") {
+        return name;
     }
+    let mut p = root.trim_end_matches('/').as_bytes().to_vec();
+    p.extend_from_slice(&name);
+    if std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&p)).is_ok() {
+        p
+    } else {
+        name
+    }
+}
+
+fn sysroot_str(k: &Kernel, name: &str) -> String {
+    String::from_utf8_lossy(&sysroot_path(k, name.as_bytes().to_vec())).into_owned()
 }
 
 /// `load_elf_interp`: an ET_DYN interpreter (ld.so) goes where `get_unmapped_area`
