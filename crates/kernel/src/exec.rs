@@ -273,8 +273,11 @@ fn load_elf_file(
             })?;
             let iplan = plan_interp_from(&HostFile { file: &ifile, size: isize }, 0)
                 .map_err(|e| refused(e.errno(), format!("{path}: interpreter {host}: {e}")))?;
+            // A second descriptor of the same open file, to read the headers again
+            // once the base is known (never the path: it could have changed).
+            let reader = ifile.try_clone().map_err(|e| os_error(&host, &e))?;
             let ibacking = FileBacking::from_exec_file(ifile, &host).map_err(|e| refused(EACCES, e))?;
-            Some(Interp { host, plan: iplan, isize, file: ibacking })
+            Some(Interp { host, plan: iplan, isize, reader, file: ibacking })
         }
     };
     let file = FileBacking::from_exec_file(file, path).map_err(|e| refused(EACCES, e))?;
@@ -344,6 +347,7 @@ struct Interp {
     /// Planned at base 0; placed for real by [`load_elf_interp`].
     plan: LoadPlan,
     isize: u64,
+    reader: std::fs::File,
     file: Rc<FileBacking>,
 }
 
@@ -382,8 +386,8 @@ fn load_elf_interp(k: &mut Kernel, i: &Interp) -> Result<(u32, u32), String> {
         let base = get_unmapped_area(k, 0, hi - lo, 0).map_err(|e| {
             format!("no room for the interpreter {}: {}", i.host, std::io::Error::from_raw_os_error(e))
         })?;
-        let file = std::fs::File::open(&i.host).map_err(|e| format!("{}: {e}", i.host))?;
-        plan_interp_from(&HostFile { file: &file, size: i.isize }, base).map_err(|e| format!("{}: {e}", i.host))?
+        plan_interp_from(&HostFile { file: &i.reader, size: i.isize }, base)
+            .map_err(|e| format!("{}: {e}", i.host))?
     } else {
         i.plan.clone()
     };

@@ -1,5 +1,6 @@
 //! ELF32 i386 executable → [`LoadPlan`], following `load_elf_binary` of Linux 2.4.35
-//! (linux24.md §4.3) for a static ET_EXEC.
+//! (linux24.md §4.3) for an ET_EXEC, and today's placement of an ET_DYN (a PIE, a
+//! static-pie, an interpreter).
 //!
 //! # Why the header and program headers are parsed by hand
 //!
@@ -396,17 +397,10 @@ fn plan_at<S: ElfSource + ?Sized>(src: &S, dyn_base: u32) -> Result<LoadPlan, Lo
 }
 
 /// Like [`plan_elf`], but a PT_INTERP is an error ([`LoadError::DynamicallyLinked`]
-/// naming the interpreter), since growsdown runs static executables only.
+/// naming the interpreter), for callers that handle static executables only
+/// (difftest).
 pub fn plan_static_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
-    static_only(plan_elf(bytes)?)
-}
-
-/// [`plan_static_elf`] reading from `src` (see [`plan_elf_from`]).
-pub fn plan_static_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadError> {
-    static_only(plan_elf_from(src)?)
-}
-
-fn static_only(plan: LoadPlan) -> Result<LoadPlan, LoadError> {
+    let plan = plan_elf(bytes)?;
     if plan.has_interp {
         return Err(LoadError::DynamicallyLinked { interp: interp_text(plan.interp.as_deref()) });
     }

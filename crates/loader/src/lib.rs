@@ -1,4 +1,4 @@
-//! growsdown-loader: turns a static ELF32 i386 executable into a [`LoadPlan`]
+//! growsdown-loader: turns an ELF32 i386 executable into a [`LoadPlan`]
 //! (what `load_elf_binary` of Linux 2.4.35 would map, linux24.md §4.3) and builds the
 //! initial process stack image ([`build_stack`], modern `create_elf_tables` layout
 //! on 2.4's argument area, see `docs/process-image.md`).
@@ -14,8 +14,8 @@ mod error;
 mod stack;
 
 pub use elf::{
-    plan_elf, plan_elf_from, plan_interp_from, plan_static_elf, plan_static_elf_from, ElfSource, HostFile,
-    ELF_ET_DYN_BASE, EM_486, MAX_PHNUM, PATH_MAX,
+    plan_elf, plan_elf_from, plan_interp_from, plan_static_elf, ElfSource, HostFile, ELF_ET_DYN_BASE, EM_486,
+    MAX_PHNUM, PATH_MAX,
 };
 pub use error::{LoadError, E2BIG, EINVAL, ENOEXEC};
 pub use stack::{auxv, build_stack, ARG_MAX, CLKTCK, MAX_ARG_PAGES};
@@ -59,7 +59,7 @@ pub struct LoadPlan {
     /// max `p_vaddr + p_memsz` over PT_LOAD: the initial, unaligned, `start_brk` and
     /// `brk`. `set_brk` maps `[PAGE_ALIGN(elf_bss), PAGE_ALIGN(elf_brk))` anonymous.
     pub elf_brk: u32,
-    /// A PT_INTERP is present. The kernel refuses such a program (static only);
+    /// A PT_INTERP is present: the kernel loads the interpreter too;
     /// [`plan_static_elf`] turns it into [`LoadError::DynamicallyLinked`].
     pub has_interp: bool,
     /// The PT_INTERP path (up to its first NUL, at most `PATH_MAX` bytes read), if
