@@ -68,6 +68,10 @@ build_one() {
         "${GLIBC[@]}" -pthread -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
+    # Not static (issue 14): run through the host's /lib/ld-linux.so.2 (libc6-i386).
+    dynamic) gcc -m32 -O2 -fno-pie -no-pie -Wall -o "$bin/$name" "$src/dynamic.c" ;;
+    dynamic-pie) gcc -m32 -O2 -fpie -pie -Wall -o "$bin/$name" "$src/dynamic.c" ;;
+    static-pie) gcc -m32 -O2 -fpie -static-pie -Wall -o "$bin/$name" "$src/dynamic.c" ;;
     simd-float)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
@@ -162,7 +166,7 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      threads-sync threads-tls threads-cancel threads-signals threads-robust
      threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs
      shared-file sysv-ipc mm-calls locks timers hostsig rlimits waitid priority io-calls sockets
-     sigqueue signalfd creds creds-threads orphans)
+     sigqueue signalfd creds creds-threads orphans dynamic dynamic-pie static-pie)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -34,7 +34,14 @@ pub struct GuestArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     pub mem: u64,
 
-    /// The program: a static ELF32 i386 executable. Searched in PATH if it has no '/'.
+    /// Look up the ELF interpreter (PT_INTERP, e.g. /lib/ld-linux.so.2), `#!`
+    /// interpreters and every absolute path the guest names in DIR first, then on the
+    /// host as they are (qemu-user's -L). Default /: the host's own files.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+
+    /// The program: an ELF32 i386 executable (static, or dynamically linked through
+    /// its PT_INTERP), or a `#!` script. Searched in PATH if it has no '/'.
     #[arg(value_name = "PROG")]
     pub prog: OsString,
 
@@ -75,6 +82,16 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             return Err(2);
         }
     };
+    let sysroot = match &a.sysroot {
+        Some(d) if !d.is_dir() => {
+            report!("growsdown: --sysroot {}: not a directory", d.display());
+            return Err(2);
+        }
+        // "/" is the host itself: no second lookup.
+        Some(d) if d.canonicalize().is_ok_and(|c| c == Path::new("/")) => None,
+        Some(d) => d.canonicalize().ok().map(|c| c.to_string_lossy().into_owned()),
+        None => None,
+    };
     // Signals sent to growsdown go to the guest, as if sent to the program natively.
     // Processes that outlive the first one run on after it ([`outlive`]).
     let config = Config {
@@ -82,6 +99,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         stack_limit: a.stack_limit,
         host_signals: true,
         keep_others: true,
+        sysroot,
         ..Config::default()
     };
     let mut k = Machine::new(config).map_err(|e| {
@@ -99,9 +117,18 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
             e
         })
         .collect();
-    if let Err(e) = k.exec(&path.to_string_lossy(), &argv, &envp) {
-        report!("growsdown: {e}");
-        return Err(126);
+    // Exit like a shell: 127 when the file is missing, 126 when it cannot be
+    // executed (bash's execute_cmd.c), with a one-line message.
+    match k.execve(&path.to_string_lossy(), &argv, &envp) {
+        Ok(()) => {}
+        Err(e) if e.not_found() => {
+            report!("growsdown: {}: No such file or directory", prog.display());
+            return Err(127);
+        }
+        Err(e) => {
+            report!("growsdown: {e}");
+            return Err(126);
+        }
     }
     Ok((k, path))
 }

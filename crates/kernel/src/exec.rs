@@ -1,5 +1,6 @@
-//! `load_elf_binary` for static ELF32 executables (2.4's `fs/exec.c` +
-//! `fs/binfmt_elf.c`, linux24.md §4.2–§4.4).
+//! `load_elf_binary` for ELF32 executables — static, ET_DYN, and through a
+//! PT_INTERP (2.4's `fs/exec.c` + `fs/binfmt_elf.c`, linux24.md §4.2–§4.4;
+//! docs/process-image.md for the bases).
 //!
 //! The loader crate plans the image (which segments, where bss starts and ends) and
 //! builds the initial stack bytes; this module does what the kernel does with them,
@@ -29,14 +30,15 @@
 //! signals stay), the alternate signal stack is dropped, and a parent waiting in
 //! vfork is released.
 
+use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
-use growsdown_loader::{build_stack, plan_static_elf, LoadPlan, StackImage, StackParams};
+use growsdown_loader::{build_stack, plan_elf_from, plan_interp_from, HostFile, LoadPlan, StackImage, StackParams};
 
 use crate::errno::{Errno, EACCES, EIO, ENOENT, ENOEXEC};
 use crate::share::Kind;
-use crate::mm::filemap::FileBacking;
-use crate::mm::mmap::{do_brk, do_mmap_pgoff, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
+use crate::mm::filemap::{host_fstat, FileBacking};
+use crate::mm::mmap::{do_brk, do_mmap_pgoff, get_unmapped_area, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_PRIVATE};
 use crate::mm::mmap::{PROT_EXEC, PROT_READ, PROT_WRITE};
 use crate::mm::pgtable::PAGE_MASK;
 use crate::mm::vma::{VM_GROWSDOWN, VM_STACK_FLAGS};
@@ -54,6 +56,14 @@ pub enum ExecError {
     Killed(String),
 }
 
+impl ExecError {
+    /// The path (or a directory on it) does not exist: ENOENT, which shells report
+    /// with status 127 rather than 126.
+    pub fn not_found(&self) -> bool {
+        matches!(self, Self::Refused { errno: ENOENT, .. })
+    }
+}
+
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -69,35 +79,102 @@ fn refused(errno: Errno, msg: String) -> ExecError {
 /// `BINPRM_BUF_SIZE`: how much of the file exec looks at to pick a format.
 const BINPRM_BUF_SIZE: usize = 128;
 
-/// `open_exec`'s checks: the file exists, is a regular file, and may be executed.
-fn open_exec(path: &str) -> Result<(), ExecError> {
-    let md = std::fs::metadata(path)
-        .map_err(|e| refused(e.raw_os_error().unwrap_or(ENOENT), format!("{path}: {e}")))?;
+fn os_error(path: &str, e: &std::io::Error) -> ExecError {
+    let errno = e.raw_os_error().unwrap_or(EIO);
+    refused(errno, format!("{path}: {}", strerror(errno)))
+}
+
+/// The C library's text for `errno` ("No such file or directory"), without std's
+/// " (os error N)" suffix, as a shell prints it.
+pub fn strerror(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// What kind of non-regular file `mode` is, for the message.
+fn file_kind(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => "a directory",
+        libc::S_IFIFO => "a FIFO",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        libc::S_IFSOCK => "a socket",
+        _ => "not a regular file",
+    }
+}
+
+/// Opens `path` for reading without ever blocking (O_NONBLOCK: a FIFO with no writer
+/// would block a plain open) and without following a final symlink twice.
+fn open_nonblock(path: &str) -> Result<std::fs::File, ExecError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| os_error(path, &e))
+}
+
+/// `do_open_execat`'s checks, in today's order: the path resolves (ENOENT, ENOTDIR,
+/// ELOOP, EACCES of a directory on the way), `may_open` refuses anything but a
+/// regular file with EACCES (a directory, FIFO, device or socket), then
+/// `inode_permission(MAY_EXEC)` wants an execute bit for the caller — root too
+/// (`generic_permission` gives root exec only if some x bit is set). The checks are
+/// made with `stat` before anything is opened, and the open is O_NONBLOCK and
+/// checked again with `fstat`, so neither a FIFO nor a device is ever read.
+/// Returns the open file and its size.
+fn open_exec(path: &str) -> Result<(std::fs::File, u64), ExecError> {
+    let md = std::fs::metadata(path).map_err(|e| os_error(path, &e))?;
+    let not_regular = |mode: u32| {
+        refused(EACCES, format!("{path}: Permission denied ({} cannot be executed)", file_kind(mode)))
+    };
     if !md.is_file() {
-        return Err(refused(EACCES, format!("{path}: not a regular file")));
+        return Err(not_regular(std::os::unix::fs::MetadataExt::mode(&md)));
     }
     let c = std::ffi::CString::new(path).map_err(|_| refused(ENOENT, format!("{path}: NUL in the path")))?;
-    // SAFETY: `c` is a NUL-terminated path.
-    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } < 0 {
-        return Err(refused(EACCES, format!("{path}: not executable")));
+    // SAFETY: `c` is a NUL-terminated path; faccessat reads nothing else.
+    if unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::X_OK, libc::AT_EACCESS) } < 0 {
+        return Err(refused(EACCES, format!("{path}: Permission denied (no execute permission)")));
     }
-    Ok(())
+    let file = open_nonblock(path)?;
+    let st = host_fstat(std::os::fd::AsRawFd::as_raw_fd(&file))
+        .map_err(|e| refused(e, format!("{path}: {}", strerror(e))))?;
+    if st.mode & libc::S_IFMT != libc::S_IFREG {
+        // Replaced between the stat and the open.
+        return Err(not_regular(st.mode));
+    }
+    Ok((file, st.size))
+}
+
+/// The first [`BINPRM_BUF_SIZE`] bytes of `file` (`prepare_binprm`'s `kernel_read`).
+fn read_head(path: &str, file: &std::fs::File) -> Result<Vec<u8>, ExecError> {
+    let mut head = vec![0u8; BINPRM_BUF_SIZE];
+    let mut n = 0;
+    while n < head.len() {
+        match std::os::unix::fs::FileExt::read_at(file, &mut head[n..], n as u64) {
+            Ok(0) => break,
+            Ok(m) => n += m,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(os_error(path, &e)),
+        }
+    }
+    head.truncate(n);
+    Ok(head)
 }
 
 /// `do_execve`: runs the program at host path `path` with `argv` and `envp`, as the
 /// execve system call does (see the module doc).
 pub fn do_execve(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
-    open_exec(path)?;
-    let mut head = Vec::with_capacity(BINPRM_BUF_SIZE);
-    std::fs::File::open(path)
-        .and_then(|f| {
-            std::io::Read::read_to_end(&mut std::io::Read::take(f, BINPRM_BUF_SIZE as u64), &mut head)
-        })
-        .map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
+    let (file, size) = open_exec(path)?;
+    let head = read_head(path, &file)?;
     if let Some(line) = head.strip_prefix(b"#!") {
-        return load_script(k, path, line, argv, envp);
+        let line = line.to_vec();
+        drop(file);
+        return load_script(k, path, &line, argv, envp);
     }
-    do_load_elf_binary(k, path, argv, envp)
+    load_elf_file(k, path, file, size, argv, envp)
 }
 
 /// `load_script` (`fs/binfmt_script.c`): `#!interpreter [one argument]` on the first
@@ -129,15 +206,12 @@ fn load_script(
     }
     new_argv.push(path.as_bytes().to_vec());
     new_argv.extend(argv.iter().skip(1).cloned());
-    let interp = String::from_utf8_lossy(interp).into_owned();
-    open_exec(&interp)?;
-    let mut head = [0u8; 2];
-    if std::fs::File::open(&interp).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
-        && &head == b"#!"
-    {
+    let interp = sysroot_str(k, &String::from_utf8_lossy(interp));
+    let (file, size) = open_exec(&interp)?;
+    if read_head(&interp, &file)?.starts_with(b"#!") {
         return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is a script")));
     }
-    do_load_elf_binary(k, &interp, &new_argv, envp)
+    load_elf_file(k, &interp, file, size, &new_argv, envp)
 }
 
 /// `ELF_PLATFORM` for a family-6 CPU (`system_utsname.machine`).
@@ -164,15 +238,54 @@ pub fn do_load_elf_binary(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
 ) -> Result<(), ExecError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| refused(e.raw_os_error().unwrap_or(EIO), format!("{path}: {e}")))?;
-    let plan = plan_static_elf(&bytes).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
-    let file = FileBacking::open(path).map_err(|e| refused(EACCES, e))?;
+    let file = open_nonblock(path)?;
+    let st = host_fstat(std::os::fd::AsRawFd::as_raw_fd(&file))
+        .map_err(|e| refused(e, format!("{path}: {}", strerror(e))))?;
+    load_elf_file(k, path, file, st.size, argv, envp)
+}
+
+/// The ELF loader proper on an open `file` of `size` bytes: only the header, the
+/// program headers and the interpreter path are read here; the segments become
+/// private file mappings whose pages `do_no_page` reads when first touched.
+fn load_elf_file(
+    k: &mut Kernel,
+    path: &str,
+    file: std::fs::File,
+    size: u64,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<(), ExecError> {
+    let plan =
+        plan_elf_from(&HostFile { file: &file, size }).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
+    // PT_INTERP: today's load_elf_binary opens the interpreter with open_exec (the
+    // same checks as the program) and reads its headers before the point of no
+    // return; ld.so itself may not ask for another interpreter.
+    let interp = match &plan.interp {
+        None => None,
+        Some(name) => {
+            let name = String::from_utf8_lossy(name).into_owned();
+            let host = sysroot_str(k, &name);
+            let (ifile, isize) = open_exec(&host).map_err(|e| match e {
+                ExecError::Refused { errno, msg } => {
+                    refused(errno, format!("{path}: interpreter {msg}"))
+                }
+                other => other,
+            })?;
+            let iplan = plan_interp_from(&HostFile { file: &ifile, size: isize }, 0)
+                .map_err(|e| refused(e.errno(), format!("{path}: interpreter {host}: {e}")))?;
+            // A second descriptor of the same open file, to read the headers again
+            // once the base is known (never the path: it could have changed).
+            let reader = ifile.try_clone().map_err(|e| os_error(&host, &e))?;
+            let ibacking = FileBacking::from_exec_file(ifile, &host).map_err(|e| refused(EACCES, e))?;
+            Some(Interp { host, plan: iplan, isize, reader, file: ibacking })
+        }
+    };
+    let file = FileBacking::from_exec_file(file, path).map_err(|e| refused(EACCES, e))?;
 
     // SAFETY: these libc calls take no arguments and cannot fail.
     let (uid, euid, gid, egid) =
         unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
-    let params = StackParams {
+    let mut params = StackParams {
         argv,
         envp,
         filename: path.as_bytes(),
@@ -185,26 +298,135 @@ pub fn do_load_elf_binary(
         egid,
         secure: uid != euid || gid != egid,
         plan: &plan,
+        interp_base: 0,
         stack_top: k.config.personality.stack_top,
     };
     let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
     // ---- point of no return ----
     flush_old_exec(k, path);
-    if let Err(msg) = map_image(k, &plan, &file, &image) {
-        log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
-        force_sig_info(k, SigInfo::kernel(SIGKILL));
-        return Err(ExecError::Killed(format!("{path}: {msg}")));
-    }
-    start_thread(k, plan.entry, image.esp);
+    let mapped = map_image(k, &plan, &file, &image).and_then(|()| match &interp {
+        None => Ok(plan.entry),
+        Some(i) => {
+            let (base, entry) = load_elf_interp(k, i)?;
+            // AT_BASE is known only now: the auxv is stored again with it (the
+            // same size, so every other address stays).
+            params.interp_base = base;
+            let image2 = build_stack(&params).map_err(|e| e.to_string())?;
+            if image2.esp != image.esp {
+                return Err("the initial stack moved".to_string());
+            }
+            k.copy_to_user(image2.base, &image2.bytes)
+                .map_err(|_| "cannot write the initial stack".to_string())?;
+            Ok(entry)
+        }
+    });
+    let entry = match mapped {
+        Ok(entry) => entry,
+        Err(msg) => {
+            log::warn!(target: "kernel::mm", "exec {path}: {msg}; killing the process");
+            force_sig_info(k, SigInfo::kernel(SIGKILL));
+            return Err(ExecError::Killed(format!("{path}: {msg}")));
+        }
+    };
+    start_thread(k, entry, image.esp);
     log::debug!(
         target: "kernel::mm",
         "exec {path}: entry {:#010x} esp {:#010x} brk {:#010x}, {} VMAs",
-        plan.entry,
+        entry,
         image.esp,
         k.task.mm.brk,
         k.task.mm.map_count()
     );
+    Ok(())
+}
+
+/// An interpreter checked and planned before the point of no return.
+struct Interp {
+    host: String,
+    /// Planned at base 0; placed for real by [`load_elf_interp`].
+    plan: LoadPlan,
+    isize: u64,
+    reader: std::fs::File,
+    file: Rc<FileBacking>,
+}
+
+/// Where an absolute guest path is looked up on the host: under `Config::sysroot` if
+/// it is set and the name exists there (`lstat`), else as it is — qemu-user's `-L`
+/// (the folder first, then `/`). Relative paths, and every path without a sysroot,
+/// are unchanged. Used for PT_INTERP, `#!` interpreters and every path the guest
+/// names (`syscall::fs`).
+pub fn sysroot_path(k: &Kernel, name: Vec<u8>) -> Vec<u8> {
+    let Some(root) = &k.config.sysroot else { return name };
+    if !name.starts_with(b"/") {
+        return name;
+    }
+    let mut p = root.trim_end_matches('/').as_bytes().to_vec();
+    p.extend_from_slice(&name);
+    if std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&p)).is_ok() {
+        p
+    } else {
+        name
+    }
+}
+
+fn sysroot_str(k: &Kernel, name: &str) -> String {
+    String::from_utf8_lossy(&sysroot_path(k, name.as_bytes().to_vec())).into_owned()
+}
+
+/// `load_elf_interp`: an ET_DYN interpreter (ld.so) goes where `get_unmapped_area`
+/// finds room for all of its segments at once (today's `total_mapping_size`; with
+/// 2.4's bottom-up allocator that is the first hole from TASK_UNMAPPED_BASE,
+/// 0x40000000 for a fresh process), each PT_LOAD a private MAP_FIXED file mapping,
+/// then `padzero` and an anonymous mapping (`do_brk`) for its bss. Returns the load
+/// address (AT_BASE) and the interpreter's entry point, where the process starts.
+fn load_elf_interp(k: &mut Kernel, i: &Interp) -> Result<(u32, u32), String> {
+    let plan = if i.plan.is_dyn {
+        let (lo, hi) = i.plan.span();
+        let base = get_unmapped_area(k, 0, hi - lo, 0).map_err(|e| {
+            format!("no room for the interpreter {}: {}", i.host, std::io::Error::from_raw_os_error(e))
+        })?;
+        plan_interp_from(&HostFile { file: &i.reader, size: i.isize }, base)
+            .map_err(|e| format!("{}: {e}", i.host))?
+    } else {
+        i.plan.clone()
+    };
+    let mut elf_bss = 0u32;
+    let mut last_bss = 0u32;
+    for seg in &plan.segments {
+        map_segment(k, &i.file, seg, MAP_PRIVATE | MAP_DENYWRITE | MAP_FIXED)?;
+        elf_bss = elf_bss.max(seg.vaddr + seg.filesz);
+        last_bss = last_bss.max(seg.vaddr + seg.memsz);
+    }
+    padzero(k, elf_bss);
+    let elf_bss = page_align(elf_bss);
+    if last_bss > elf_bss {
+        do_brk(k, elf_bss, page_align(last_bss) - elf_bss).map_err(|e| {
+            format!("cannot map the interpreter's bss: {}", std::io::Error::from_raw_os_error(e))
+        })?;
+    }
+    log::debug!(target: "kernel::mm", "exec: interpreter {} at {:#010x}", i.host, plan.load_bias);
+    Ok((plan.load_bias, plan.entry))
+}
+
+/// `elf_map`: only `p_filesz` is file-mapped, from the page holding `p_vaddr`.
+fn map_segment(
+    k: &mut Kernel,
+    file: &Rc<FileBacking>,
+    seg: &growsdown_loader::SegmentPlan,
+    flags: u32,
+) -> Result<(), String> {
+    let mut prot = 0;
+    for (on, p) in [(seg.read, PROT_READ), (seg.write, PROT_WRITE), (seg.exec, PROT_EXEC)] {
+        if on {
+            prot |= p;
+        }
+    }
+    let off = seg.vaddr & !PAGE_MASK;
+    do_mmap_pgoff(k, Some(file.clone()), seg.vaddr - off, seg.filesz + off, prot, flags, (seg.offset - off) >> 12)
+        .map_err(|e| {
+            format!("cannot map the segment at {:#010x}: {}", seg.vaddr, std::io::Error::from_raw_os_error(e))
+        })?;
     Ok(())
 }
 
@@ -355,27 +577,7 @@ fn map_image(
                 clear_user(k, elf_bss, n);
             }
         }
-        let mut prot = 0;
-        for (on, p) in [(seg.read, PROT_READ), (seg.write, PROT_WRITE), (seg.exec, PROT_EXEC)] {
-            if on {
-                prot |= p;
-            }
-        }
-        // elf_map: only p_filesz is file-mapped, from the page holding p_vaddr.
-        let off = seg.vaddr & !PAGE_MASK;
-        let flags = MAP_PRIVATE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_FIXED;
-        do_mmap_pgoff(
-            k,
-            Some(file.clone()),
-            seg.vaddr - off,
-            seg.filesz + off,
-            prot,
-            flags,
-            (seg.offset - off) >> 12,
-        )
-        .map_err(|e| {
-            format!("cannot map the segment at {:#010x}: {}", seg.vaddr, std::io::Error::from_raw_os_error(e))
-        })?;
+        map_segment(k, file, seg, MAP_PRIVATE | MAP_DENYWRITE | MAP_EXECUTABLE | MAP_FIXED)?;
         elf_bss = elf_bss.max(seg.vaddr + seg.filesz);
         elf_brk = elf_brk.max(seg.vaddr + seg.memsz);
     }

@@ -41,6 +41,7 @@ pub mod syscall;
 pub mod timer;
 pub mod trace;
 
+pub use exec::ExecError;
 pub use machine::Machine;
 pub use personality::Personality;
 #[cfg(feature = "internals")]

@@ -17,6 +17,7 @@ use growsdown_cpu::Cpu;
 
 use crate::mm::vma::Backing;
 // What a region's `flags` mean, for tools that read `regions()` and fault events.
+use crate::exec::ExecError;
 pub use crate::mm::vma::{vm_perms, VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE};
 use crate::run::{Config, ExitStatus, Kernel, Stepped};
 use crate::signal::{self, AltStack, SigInfo};
@@ -115,6 +116,13 @@ impl Machine {
     /// process (`load_elf_binary`): the image, the stack, the registers.
     pub fn exec(&mut self, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), String> {
         crate::exec::load_elf_binary(&mut self.k, path, argv, envp)
+    }
+
+    /// execve as a shell starts a program: exec's checks first (a regular file with an
+    /// execute bit for us: EACCES; a missing path: ENOENT), `#!` scripts, then the ELF
+    /// loader. The error carries the errno (see [`crate::exec::do_execve`]).
+    pub fn execve(&mut self, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
+        crate::exec::do_execve(&mut self.k, path, argv, envp)
     }
 
     /// Sends every page fault from now on, with the 2.4 path that resolved it, to

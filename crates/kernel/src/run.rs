@@ -36,11 +36,22 @@ pub struct Config {
     /// in a host child, so that the caller gets the status at once, as natively).
     /// Off by default: they are killed and the machine ends ([`crate::exit`]).
     pub keep_others: bool,
+    /// `--sysroot DIR`: PT_INTERP and the guest's absolute paths are looked up in DIR
+    /// first, then as they are (qemu-user's `-L`). `None`: the host's own files.
+    pub sysroot: Option<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { mem_bytes: 512 << 20, stack_limit: None, slice: 1 << 20, personality: Personality::LINUX_24, host_signals: false, keep_others: false }
+        Self {
+            mem_bytes: 512 << 20,
+            stack_limit: None,
+            slice: 1 << 20,
+            personality: Personality::LINUX_24,
+            host_signals: false,
+            keep_others: false,
+            sysroot: None,
+        }
     }
 }
 

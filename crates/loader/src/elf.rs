@@ -1,5 +1,6 @@
 //! ELF32 i386 executable → [`LoadPlan`], following `load_elf_binary` of Linux 2.4.35
-//! (linux24.md §4.3) for a static ET_EXEC.
+//! (linux24.md §4.3) for an ET_EXEC, and today's placement of an ET_DYN (a PIE, a
+//! static-pie, an interpreter).
 //!
 //! # Why the header and program headers are parsed by hand
 //!
@@ -28,8 +29,78 @@ use crate::{LoadPlan, SegmentPlan, PAGE_SIZE, TASK_SIZE};
 
 /// EM_486, accepted by 2.4's `elf_check_arch` next to EM_386.
 pub const EM_486: u16 = 6;
-/// 2.4 refuses program header tables larger than 64 KiB: 65536 / 32 entries.
-pub const MAX_PHNUM: u16 = 2048;
+/// Today's `load_elf_phdrs` refuses a program header table larger than a page
+/// (`ELF_MIN_ALIGN`, 4096 bytes): at most 4096 / 32 entries. (2.4 allowed 64 KiB.)
+/// The loader never reads more than this page, the 52-byte header and the
+/// interpreter's path ([`PATH_MAX`]) from the file.
+pub const MAX_PHNUM: u16 = (PAGE_SIZE as usize / SIZEOF_PHDR) as u16;
+/// Where an ET_DYN program's first page goes: today's i386 `ELF_ET_DYN_BASE` without
+/// randomisation, as `setarch -R` shows a PIE natively (0x56555000).
+pub const ELF_ET_DYN_BASE: u32 = 0x5655_5000;
+/// `PATH_MAX`: today's `load_elf_binary` refuses a PT_INTERP whose `p_filesz` is
+/// larger, or smaller than 2.
+pub const PATH_MAX: u32 = 4096;
+
+/// A file the loader reads: the whole image in memory (`[u8]`), or a host file read
+/// with `pread` ([`HostFile`]), so that only the header, the program headers and the
+/// interpreter path are ever read, whatever the file's size.
+pub trait ElfSource {
+    /// The file's size in bytes.
+    fn size(&self) -> u64;
+    /// Reads up to `buf.len()` bytes at `offset`; fewer only at the end of the file
+    /// (or on a read error, which the loader treats like the end of the file).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize;
+}
+
+impl ElfSource for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
+        let Ok(off) = usize::try_from(offset) else { return 0 };
+        let Some(src) = self.get(off..) else { return 0 };
+        let n = src.len().min(buf.len());
+        buf[..n].copy_from_slice(&src[..n]);
+        n
+    }
+}
+
+/// An open host file and its size (from `fstat`), read with `pread`.
+pub struct HostFile<'a> {
+    pub file: &'a std::fs::File,
+    pub size: u64,
+}
+
+impl ElfSource for HostFile<'_> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
+        use std::os::unix::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("pread at {:#x}: {e}", offset + done as u64);
+                    break;
+                }
+            }
+        }
+        done
+    }
+}
+
+/// Reads `len` bytes at `offset` (at most a page, bounded by the caller), or fewer at
+/// the end of the file.
+fn read_vec<S: ElfSource + ?Sized>(src: &S, offset: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    let n = src.read_at(offset, &mut v);
+    v.truncate(n);
+    v
+}
 
 /// Bounds-checked little-endian reads from the file image.
 struct Reader<'a>(&'a [u8]);
@@ -84,19 +155,19 @@ fn read_phdr(bytes: &[u8], off: u64) -> Option<ProgramHeader> {
     })
 }
 
-/// The PT_INTERP path as text (NUL and anything after it dropped), or a note that
-/// it could not be read.
-fn interp_path(bytes: &[u8], ph: &ProgramHeader) -> String {
-    let start = ph.p_offset as usize;
-    let end = (ph.p_offset as u64 + ph.p_filesz as u64).min(bytes.len() as u64) as usize;
-    match bytes.get(start..end) {
-        Some(raw) if !raw.is_empty() => {
-            let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-            // Keep the message short even for a corrupt header.
-            let raw = &raw[..raw.len().min(256)];
-            String::from_utf8_lossy(raw).into_owned()
-        }
-        _ => "<unreadable>".to_string(),
+/// The PT_INTERP path's bytes (NUL and anything after it dropped), at most
+/// [`PATH_MAX`] of them read; `None` if none can be read.
+fn read_interp<S: ElfSource + ?Sized>(src: &S, ph: &ProgramHeader) -> Option<Vec<u8>> {
+    let raw = read_vec(src, ph.p_offset as u64, ph.p_filesz.min(PATH_MAX) as usize);
+    let raw = raw.split(|&b| b == 0).next().unwrap_or(&[]).to_vec();
+    (!raw.is_empty()).then_some(raw)
+}
+
+/// The PT_INTERP path as text for a message, kept short even for a corrupt header.
+fn interp_text(raw: Option<&[u8]>) -> String {
+    match raw {
+        Some(raw) => String::from_utf8_lossy(&raw[..raw.len().min(256)]).into_owned(),
+        None => "<unreadable>".to_string(),
     }
 }
 
@@ -104,32 +175,50 @@ fn interp_path(bytes: &[u8], ph: &ProgramHeader) -> String {
 /// (linux24.md §4.3), plus the file-size checks the brief asks for, and computes what the
 /// kernel needs to build the address space. Never panics, whatever the input.
 ///
-/// A PT_INTERP in an ET_EXEC file is *not* an error here: the plan comes back with
-/// `has_interp = true` and the kernel decides (use [`crate::plan_static_elf`] to get
-/// the error directly). An ET_DYN file is always an error: with PT_INTERP it is a
-/// dynamically linked PIE ([`LoadError::DynamicallyLinked`]), without it a
-/// static-pie ([`LoadError::StaticPie`]).
+/// A PT_INTERP is *not* an error here: the plan comes back with `has_interp = true`
+/// and the path in `interp` (use [`crate::plan_static_elf`] to get the error
+/// directly). An ET_DYN file (a PIE, a static-pie) is placed with its first page at
+/// [`ELF_ET_DYN_BASE`]: every address of the plan includes `load_bias`.
 pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
-    let size = bytes.len();
-    if size < SELFMAG || &bytes[..SELFMAG] != ELFMAG {
+    plan_elf_from(bytes)
+}
+
+/// [`plan_elf`] reading from `src`: only the 52-byte header, the program header
+/// table (at most a page) and the PT_INTERP path are read.
+pub fn plan_elf_from<S: ElfSource + ?Sized>(src: &S) -> Result<LoadPlan, LoadError> {
+    plan_at(src, ELF_ET_DYN_BASE)
+}
+
+/// The plan of an ELF interpreter (`load_elf_interp`): an ET_DYN one (ld.so) is
+/// placed with its first page at `base`, which the kernel chose with
+/// `get_unmapped_area` for the whole span (see [`LoadPlan::span`]); an ET_EXEC one
+/// stays where it is linked. Its own PT_INTERP, if any, is ignored.
+pub fn plan_interp_from<S: ElfSource + ?Sized>(src: &S, base: u32) -> Result<LoadPlan, LoadError> {
+    plan_at(src, base)
+}
+
+fn plan_at<S: ElfSource + ?Sized>(src: &S, dyn_base: u32) -> Result<LoadPlan, LoadError> {
+    let size = src.size();
+    let head = read_vec(src, 0, SIZEOF_EHDR);
+    if head.len() < SELFMAG || &head[..SELFMAG] != ELFMAG {
         return Err(LoadError::NotElf);
     }
     // Look at class and byte order before the length so that a truncated 64-bit or
     // big-endian file gets the more useful message.
-    if let Some(&class) = bytes.get(EI_CLASS) {
+    if let Some(&class) = head.get(EI_CLASS) {
         if class != ELFCLASS32 {
             return Err(LoadError::WrongClass(class));
         }
     }
-    if let Some(&data) = bytes.get(EI_DATA) {
+    if let Some(&data) = head.get(EI_DATA) {
         if data != ELFDATA2LSB {
             return Err(LoadError::WrongEndian(data));
         }
     }
-    if size < SIZEOF_EHDR {
+    if size < SIZEOF_EHDR as u64 || head.len() < SIZEOF_EHDR {
         return Err(LoadError::TruncatedHeader { size });
     }
-    let eh = read_header(bytes).ok_or(LoadError::TruncatedHeader { size })?;
+    let eh = read_header(&head).ok_or(LoadError::TruncatedHeader { size })?;
 
     if eh.e_type != ET_EXEC && eh.e_type != ET_DYN {
         return Err(LoadError::WrongType(eh.e_type));
@@ -144,27 +233,53 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
         return Err(LoadError::BadPhnum(eh.e_phnum));
     }
 
-    // All program headers must be inside the file (2.4: kernel_read must not come
-    // back short). Report the first one that is not.
-    let mut phdrs = Vec::with_capacity(eh.e_phnum as usize);
+    // All program headers must be inside the file (today's load_elf_phdrs: elf_read
+    // must not come back short). Report the first one that is not.
+    let table = read_vec(src, eh.e_phoff as u64, eh.e_phnum as usize * SIZEOF_PHDR);
+    let mut phdrs: Vec<ProgramHeader> = Vec::with_capacity(eh.e_phnum as usize);
     for i in 0..eh.e_phnum as u32 {
-        let off = eh.e_phoff as u64 + i as u64 * SIZEOF_PHDR as u64;
-        match read_phdr(bytes, off) {
+        match read_phdr(&table, i as u64 * SIZEOF_PHDR as u64) {
             Some(ph) => phdrs.push(ph),
-            None => return Err(LoadError::TruncatedPhdr { index: i, offset: off, size }),
+            None => {
+                let offset = eh.e_phoff as u64 + i as u64 * SIZEOF_PHDR as u64;
+                return Err(LoadError::TruncatedPhdr { index: i, offset, size });
+            }
         }
     }
 
-    let interp = phdrs.iter().find(|ph| ph.p_type == PT_INTERP);
-    if eh.e_type == ET_DYN {
-        return Err(match interp {
-            Some(ph) => LoadError::DynamicallyLinked { interp: interp_path(bytes, ph) },
-            None => LoadError::StaticPie,
-        });
+    let interp_ph = phdrs.iter().find(|ph| ph.p_type == PT_INTERP).copied();
+    let interp = interp_ph.and_then(|ph| read_interp(src, &ph));
+    if let Some(ph) = interp_ph {
+        // Today's load_elf_binary: a PT_INTERP of more than PATH_MAX or fewer than 2
+        // bytes is ENOEXEC.
+        if ph.p_filesz > PATH_MAX || ph.p_filesz < 2 || interp.is_none() {
+            return Err(LoadError::BadInterp { filesz: ph.p_filesz });
+        }
     }
 
-    if eh.e_entry >= TASK_SIZE {
-        return Err(LoadError::EntryInKernelSpace(eh.e_entry));
+    // ET_DYN: today's load_elf_binary puts the first PT_LOAD's page at the base
+    // (`load_bias = ELF_PAGESTART(base - vaddr)`); every address moves with it.
+    let is_dyn = eh.e_type == ET_DYN;
+    let first_page = match phdrs.iter().find(|ph| ph.p_type == PT_LOAD) {
+        Some(first) if is_dyn => first.p_vaddr & !(PAGE_SIZE - 1),
+        _ => 0,
+    };
+    let load_bias = if is_dyn { dyn_base.wrapping_sub(first_page) } else { 0 };
+    // A biased address, or u32::MAX (refused by the checks below) if it leaves the
+    // 32-bit space.
+    let rebase = |v: u32| -> u32 {
+        if !is_dyn {
+            return v;
+        }
+        u32::try_from(v as i64 - first_page as i64 + dyn_base as i64).unwrap_or(u32::MAX)
+    };
+    for ph in phdrs.iter_mut() {
+        ph.p_vaddr = rebase(ph.p_vaddr);
+    }
+    let entry = rebase(eh.e_entry);
+
+    if entry >= TASK_SIZE {
+        return Err(LoadError::EntryInKernelSpace(entry));
     }
 
     let mut segments = Vec::new();
@@ -212,7 +327,7 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
         if ph.p_offset % PAGE_SIZE != ph.p_vaddr % PAGE_SIZE {
             return Err(LoadError::MisalignedSegment { index, vaddr: ph.p_vaddr, offset: ph.p_offset });
         }
-        if ph.p_filesz > 0 && ph.p_offset as u64 + ph.p_filesz as u64 > size as u64 {
+        if ph.p_filesz > 0 && ph.p_offset as u64 + ph.p_filesz as u64 > size {
             return Err(LoadError::TruncatedSegment {
                 index,
                 offset: ph.p_offset,
@@ -253,7 +368,9 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
     let phdr_addr = pt_phdr.unwrap_or_else(|| bias.wrapping_add(eh.e_phoff));
 
     let plan = LoadPlan {
-        entry: eh.e_entry,
+        entry,
+        load_bias,
+        is_dyn,
         segments,
         phdr_addr,
         phent: SIZEOF_PHDR as u32,
@@ -264,7 +381,8 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
         end_data,
         elf_bss,
         elf_brk,
-        has_interp: interp.is_some(),
+        has_interp: interp_ph.is_some(),
+        interp,
         tls,
     };
     log::debug!(
@@ -279,20 +397,12 @@ pub fn plan_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
 }
 
 /// Like [`plan_elf`], but a PT_INTERP is an error ([`LoadError::DynamicallyLinked`]
-/// naming the interpreter), since growsdown runs static executables only.
+/// naming the interpreter), for callers that handle static executables only
+/// (difftest).
 pub fn plan_static_elf(bytes: &[u8]) -> Result<LoadPlan, LoadError> {
     let plan = plan_elf(bytes)?;
     if plan.has_interp {
-        // plan_elf succeeded, so the header and every program header are readable.
-        let interp = read_header(bytes)
-            .and_then(|eh| {
-                (0..eh.e_phnum as u64)
-                    .filter_map(|i| read_phdr(bytes, eh.e_phoff as u64 + i * SIZEOF_PHDR as u64))
-                    .find(|ph| ph.p_type == PT_INTERP)
-                    .map(|ph| interp_path(bytes, &ph))
-            })
-            .unwrap_or_else(|| "<unreadable>".to_string());
-        return Err(LoadError::DynamicallyLinked { interp });
+        return Err(LoadError::DynamicallyLinked { interp: interp_text(plan.interp.as_deref()) });
     }
     Ok(plan)
 }

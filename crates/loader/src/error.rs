@@ -19,27 +19,25 @@ pub enum LoadError {
     /// The file does not start with `\x7fELF` (or is shorter than 4 bytes).
     NotElf,
     /// The file is shorter than the 52-byte ELF32 header.
-    TruncatedHeader { size: usize },
+    TruncatedHeader { size: u64 },
     /// `e_ident[EI_CLASS]` is not ELFCLASS32 (1). 2 is a 64-bit file.
     WrongClass(u8),
     /// `e_ident[EI_DATA]` is not ELFDATA2LSB (1).
     WrongEndian(u8),
     /// `e_type` is neither ET_EXEC nor ET_DYN (relocatable object, core dump, ...).
     WrongType(u16),
-    /// `e_type` is ET_DYN without PT_INTERP: a static-pie (or a shared library).
-    StaticPie,
     /// `e_machine` is not EM_386 (3) or EM_486 (6).
     WrongMachine(u16),
     /// `e_phentsize` is not 32.
     BadPhentsize(u16),
-    /// `e_phnum` is 0 or more than 2048 (65536 / 32, the 2.4 limit).
+    /// `e_phnum` is 0 or more than 128 (a page of program headers, today's limit).
     BadPhnum(u16),
     /// `e_entry` is at or above TASK_SIZE (0xC0000000).
     EntryInKernelSpace(u32),
     /// Program header `index` (32 bytes at `offset`) is not inside the file.
-    TruncatedPhdr { index: u32, offset: u64, size: usize },
+    TruncatedPhdr { index: u32, offset: u64, size: u64 },
     /// The file bytes of PT_LOAD `index` are not inside the file.
-    TruncatedSegment { index: u32, offset: u32, filesz: u32, size: usize },
+    TruncatedSegment { index: u32, offset: u32, filesz: u32, size: u64 },
     /// A PT_LOAD segment fails one of the checks that make 2.4 SIGKILL the process.
     BadSegment { index: u32, reason: String },
     /// `p_offset` and `p_vaddr` of a PT_LOAD differ modulo the page size, so the
@@ -47,6 +45,8 @@ pub enum LoadError {
     MisalignedSegment { index: u32, vaddr: u32, offset: u32 },
     /// No PT_LOAD segment at all: nothing to run.
     NoLoadSegment,
+    /// PT_INTERP's size is more than PATH_MAX or less than 2, or its path is empty.
+    BadInterp { filesz: u32 },
     /// PT_INTERP is present; `interp` is the requested interpreter path.
     DynamicallyLinked { interp: String },
     /// The argument and environment strings (plus their pointers) exceed the
@@ -119,18 +119,15 @@ impl fmt::Display for LoadError {
             LoadError::WrongType(t) => {
                 write!(f, "ELF type {t} ({}): only executables (ET_EXEC) can be run", type_name(*t))
             }
-            LoadError::StaticPie => write!(
-                f,
-                "position-independent executable (ET_DYN, static-pie or shared library): \
-                 not supported yet; link with -static -no-pie"
-            ),
             LoadError::WrongMachine(m) => {
                 write!(f, "machine {m} ({}): growsdown runs i386 programs only", machine_name(*m))
             }
             LoadError::BadPhentsize(s) => {
                 write!(f, "program header entry size is {s} bytes, the ELF32 size is 32")
             }
-            LoadError::BadPhnum(n) => write!(f, "{n} program headers: the kernel accepts between 1 and 2048"),
+            LoadError::BadPhnum(n) => {
+                write!(f, "{n} program headers: the kernel accepts between 1 and 128 (a 4096-byte table)")
+            }
             LoadError::EntryInKernelSpace(e) => {
                 write!(f, "entry point {e:#010x} lies in kernel space (at or above 0xc0000000)")
             }
@@ -155,6 +152,9 @@ impl fmt::Display for LoadError {
             ),
             LoadError::NoLoadSegment => {
                 write!(f, "no loadable (PT_LOAD) segment: nothing to run")
+            }
+            LoadError::BadInterp { filesz } => {
+                write!(f, "bad PT_INTERP: a {filesz}-byte path (the kernel wants 2 to 4096 bytes, not empty)")
             }
             LoadError::DynamicallyLinked { interp } => {
                 write!(f, "dynamically linked (PT_INTERP {interp}): only static executables are supported")

@@ -1,4 +1,4 @@
-//! growsdown-loader: turns a static ELF32 i386 executable into a [`LoadPlan`]
+//! growsdown-loader: turns an ELF32 i386 executable into a [`LoadPlan`]
 //! (what `load_elf_binary` of Linux 2.4.35 would map, linux24.md §4.3) and builds the
 //! initial process stack image ([`build_stack`], modern `create_elf_tables` layout
 //! on 2.4's argument area, see `docs/process-image.md`).
@@ -13,7 +13,10 @@ mod elf;
 mod error;
 mod stack;
 
-pub use elf::{plan_elf, plan_static_elf, EM_486, MAX_PHNUM};
+pub use elf::{
+    plan_elf, plan_elf_from, plan_interp_from, plan_static_elf, ElfSource, HostFile, ELF_ET_DYN_BASE, EM_486,
+    MAX_PHNUM, PATH_MAX,
+};
 pub use error::{LoadError, E2BIG, EINVAL, ENOEXEC};
 pub use stack::{auxv, build_stack, ARG_MAX, CLKTCK, MAX_ARG_PAGES};
 
@@ -27,8 +30,12 @@ pub const PAGE_SIZE: u32 = 4096;
 /// What the kernel must do to load an executable (linux24.md §4.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadPlan {
-    /// `e_entry`: initial EIP.
+    /// `e_entry` (+ `load_bias`): the program's entry point.
     pub entry: u32,
+    /// What was added to every address of an ET_DYN file (0 for ET_EXEC).
+    pub load_bias: u32,
+    /// `e_type` is ET_DYN (a PIE, a static-pie, or ld.so itself).
+    pub is_dyn: bool,
     /// The PT_LOAD segments, in program-header order.
     pub segments: Vec<SegmentPlan>,
     /// AT_PHDR: PT_PHDR's `p_vaddr` if there is one, else the first PT_LOAD's
@@ -52,11 +59,29 @@ pub struct LoadPlan {
     /// max `p_vaddr + p_memsz` over PT_LOAD: the initial, unaligned, `start_brk` and
     /// `brk`. `set_brk` maps `[PAGE_ALIGN(elf_bss), PAGE_ALIGN(elf_brk))` anonymous.
     pub elf_brk: u32,
-    /// A PT_INTERP is present. The kernel refuses such a program (static only);
+    /// A PT_INTERP is present: the kernel loads the interpreter too;
     /// [`plan_static_elf`] turns it into [`LoadError::DynamicallyLinked`].
     pub has_interp: bool,
+    /// The PT_INTERP path (up to its first NUL, at most `PATH_MAX` bytes read), if
+    /// there is one and it could be read.
+    pub interp: Option<Vec<u8>>,
     /// PT_TLS `(p_vaddr, p_memsz)`, informational.
     pub tls: Option<(u32, u32)>,
+}
+
+impl LoadPlan {
+    /// `[first page, end of the last page)` the PT_LOADs cover (today's
+    /// `total_mapping_size`), for reserving an interpreter's place in one piece.
+    pub fn span(&self) -> (u32, u32) {
+        let lo = self.segments.iter().map(|s| s.vaddr & !(PAGE_SIZE - 1)).min().unwrap_or(0);
+        let hi = self
+            .segments
+            .iter()
+            .map(|s| (s.vaddr as u64 + s.memsz as u64 + PAGE_SIZE as u64 - 1) & !(PAGE_SIZE as u64 - 1))
+            .max()
+            .unwrap_or(0);
+        (lo, u32::try_from(hi).unwrap_or(TASK_SIZE))
+    }
 }
 
 /// One PT_LOAD segment. The kernel file-maps `[page_start(vaddr), vaddr + filesz)`
@@ -96,6 +121,8 @@ pub struct StackParams<'a> {
     pub secure: bool,
     /// For AT_PHDR, AT_PHENT, AT_PHNUM and AT_ENTRY.
     pub plan: &'a LoadPlan,
+    /// AT_BASE: where the interpreter was loaded (0: none).
+    pub interp_base: u32,
     /// Top of the stack, page aligned: 0xC0000000.
     pub stack_top: u32,
 }

@@ -139,7 +139,7 @@ pub fn build_stack(p: &StackParams) -> Result<StackImage, LoadError> {
         (AT_PHDR, p.plan.phdr_addr),
         (AT_PHENT, p.plan.phent),
         (AT_PHNUM, p.plan.phnum),
-        (AT_BASE, 0),
+        (AT_BASE, p.interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, p.plan.entry),
         (AT_UID, p.uid),

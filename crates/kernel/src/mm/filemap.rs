@@ -92,9 +92,9 @@ impl FileBacking {
         }))
     }
 
-    /// Opens `path` read-only for `load_elf_binary`.
-    pub fn open(path: &str) -> Result<Rc<Self>, String> {
-        let file = std::fs::File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    /// The executable `file` (opened read-only at `path`) behind `load_elf_binary`'s
+    /// mappings.
+    pub fn from_exec_file(file: std::fs::File, path: &str) -> Result<Rc<Self>, String> {
         let fd = std::os::fd::IntoRawFd::into_raw_fd(file);
         let st = match host_fstat(fd) {
             Ok(st) => st,

@@ -197,7 +197,7 @@ fn host_for(
     dirs: bool,
 ) -> Result<(i32, CString), Errno> {
     match l {
-        Lookup::Host => Ok((dfd, cstring(path)?)),
+        Lookup::Host => Ok((dfd, cstring(crate::exec::sysroot_path(k, path))?)),
         // Only a call that does not follow the link gets here: its metadata is that
         // of the emulator's own link.
         Lookup::SelfLink { thread, .. } => Ok((
