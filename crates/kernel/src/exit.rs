@@ -339,9 +339,7 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
     let me = k.task.tgid;
     let (any, zombie) = find_waitable(k, me, pid, options);
     if let Some(z) = zombie {
-        let Some(child) = k.tasks.get(&z) else { return Err(ECHILD) };
-        let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
-        let usage = child_rusage(child);
+        let (st, usage, _) = reapable(k, z)?;
         if ru != 0 {
             k.copy_to_user(ru, usage.as_bytes()).map_err(|_| EFAULT)?;
         }
@@ -358,6 +356,14 @@ pub fn sys_wait4(k: &mut Kernel, pid: i32, stat_addr: u32, options: u32, ru: u32
         return Ok(0);
     }
     sleep_on(k, WaitOn::Child { pid, options }, ERESTARTSYS)
+}
+
+/// The zombie child `z` that wait4/waitid found: its exit status, its rusage (with
+/// its children's) and its real uid.
+fn reapable(k: &Kernel, z: u32) -> Result<(ExitStatus, Rusage, u32), crate::errno::Errno> {
+    let child = k.tasks.get(&z).ok_or(ECHILD)?;
+    let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
+    Ok((st, child_rusage(child), child.cred.uid))
 }
 
 /// wait4's `pid` with 0 (the caller's process group) made explicit: `-pgid`.
@@ -398,14 +404,11 @@ pub fn sys_waitid(k: &mut Kernel, which: u32, id: u32, infop: u32, options: u32,
     let me = k.task.tgid;
     let (any, zombie) = find_waitable(k, me, pid, options);
     if let Some(z) = zombie {
-        let Some(child) = k.tasks.get(&z) else { return Err(ECHILD) };
-        let TaskState::Zombie(st) = child.state else { return Err(ECHILD) };
-        let usage = child_rusage(child);
+        let (st, usage, uid) = reapable(k, z)?;
         let (code, status) = match st {
             ExitStatus::Exited(c) => (CLD_EXITED, c & 0xff),
             ExitStatus::Signaled { signo, core, .. } => (if core { CLD_DUMPED } else { CLD_KILLED }, signo),
         };
-        let uid = child.cred.uid;
         // Today's `kernel_waitid` reaps first and copies out after: a bad `infop`
         // or `ru` is EFAULT with the child gone (2.4 had no waitid).
         if options & WNOWAIT == 0 {
