@@ -7,9 +7,10 @@
 //! PT_DYNAMIC, a DT_HASH table (glibc's `_dl_setup_hash` needs DT_HASH or
 //! DT_GNU_HASH to look symbols up), the dynamic symbols and strings, and the code.
 //! Its link address is 0: glibc's `setup_vdso` takes the PT_LOAD's `p_vaddr` as the
-//! link base and relocates the dynamic pointers by the load address. There is no
-//! DT_VERSYM/DT_VERDEF: glibc's `check_match` accepts an unversioned symbol when it
-//! asks for LINUX_2.6 in an object without version tables, and no section headers.
+//! link base and relocates the dynamic pointers by the load address. Symbols carry
+//! versions as on Linux (DT_VERSYM/DT_VERDEF: `__kernel_*` LINUX_2.5, `__vdso_*`
+//! LINUX_2.6): glibc looks them up at LINUX_2.6, and Go's runtime
+//! (`vdsoFindVersion`) needs the version definitions. No section headers.
 //!
 //! The functions:
 //! * `__kernel_vsyscall`: `int $0x80; ret` — the int80 flavour of 2.6's
@@ -56,6 +57,30 @@ fn syscall_fn(nr: u32, args: usize) -> Vec<u8> {
     c
 }
 
+/// The version of each function (index into the version definitions: 2 = LINUX_2.5,
+/// 3 = LINUX_2.6), as in Linux's `vdso32.lds.S`.
+fn version_of(name: &str) -> u16 {
+    if name.starts_with("__kernel_") {
+        2
+    } else {
+        3
+    }
+}
+
+/// The SysV ELF hash (`elf_hash`), for the version definitions.
+fn elf_hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 0;
+    for &c in name {
+        h = (h << 4).wrapping_add(u32::from(c));
+        let g = h & 0xf000_0000;
+        if g != 0 {
+            h ^= g >> 24;
+        }
+        h &= !g;
+    }
+    h
+}
+
 fn functions() -> Vec<(&'static str, Vec<u8>)> {
     let mut sigreturn = vec![0x58, 0xb8]; // pop %eax (the signal number); mov $nr, %eax
     sigreturn.extend_from_slice(&NR_SIGRETURN.to_le_bytes());
@@ -88,6 +113,11 @@ const DT_SYMTAB: u32 = 6;
 const DT_STRSZ: u32 = 10;
 const DT_SYMENT: u32 = 11;
 const DT_SONAME: u32 = 14;
+const DT_VERSYM: u32 = 0x6fff_fff0;
+const DT_VERDEF: u32 = 0x6fff_fffc;
+const DT_VERDEFNUM: u32 = 0x6fff_fffd;
+/// `VER_FLG_BASE`: the version definition of the object itself.
+const VER_FLG_BASE: u16 = 1;
 /// STB_GLOBAL << 4 | STT_FUNC.
 const GLOBAL_FUNC: u8 = 0x12;
 /// Any defined section index: glibc skips SHN_UNDEF symbols and does not relocate
@@ -127,7 +157,16 @@ pub fn build() -> VdsoImage {
         strs.extend_from_slice(name.as_bytes());
         strs.push(0);
     }
-    let dynamic = align4(strtab + strs.len() as u32);
+    let versions: [&[u8]; 3] = [SONAME, b"LINUX_2.5", b"LINUX_2.6"];
+    let mut version_names = vec![soname_off];
+    for v in &versions[1..] {
+        version_names.push(strs.len() as u32);
+        strs.extend_from_slice(v);
+        strs.push(0);
+    }
+    let versym = align4(strtab + strs.len() as u32);
+    let verdef = align4(versym + 2 * nsyms);
+    let dynamic = verdef + 28 * versions.len() as u32;
     let dyn_entries = [
         (DT_HASH, hash),
         (DT_STRTAB, strtab),
@@ -135,6 +174,9 @@ pub fn build() -> VdsoImage {
         (DT_STRSZ, strs.len() as u32),
         (DT_SYMENT, 16),
         (DT_SONAME, soname_off),
+        (DT_VERSYM, versym),
+        (DT_VERDEF, verdef),
+        (DT_VERDEFNUM, versions.len() as u32),
         (DT_NULL, 0),
     ];
     let text = (dynamic + 8 * dyn_entries.len() as u32 + 15) & !15;
@@ -190,6 +232,23 @@ pub fn build() -> VdsoImage {
     }
     debug_assert!(at <= PAGE_SIZE);
     b[strtab as usize..strtab as usize + strs.len()].copy_from_slice(&strs);
+    // Versions: the null symbol is VER_NDX_LOCAL (0); each Elf32_Verdef (20 bytes)
+    // is followed by its one Elf32_Verdaux (8 bytes) naming it.
+    for (i, (name, _)) in funcs.iter().enumerate() {
+        put16(&mut b, versym + 2 * (i as u32 + 1), version_of(name));
+    }
+    for (i, (v, &name)) in versions.iter().zip(&version_names).enumerate() {
+        let at = verdef + 28 * i as u32;
+        put16(&mut b, at, 1); // vd_version
+        put16(&mut b, at + 2, if i == 0 { VER_FLG_BASE } else { 0 });
+        put16(&mut b, at + 4, i as u16 + 1); // vd_ndx
+        put16(&mut b, at + 6, 1); // vd_cnt
+        put32(&mut b, at + 8, elf_hash(v));
+        put32(&mut b, at + 12, 20); // vd_aux
+        put32(&mut b, at + 16, if i + 1 < versions.len() { 28 } else { 0 }); // vd_next
+        put32(&mut b, at + 20, name); // vda_name
+        put32(&mut b, at + 24, 0); // vda_next
+    }
     for (i, (tag, val)) in dyn_entries.iter().enumerate() {
         put32(&mut b, dynamic + 8 * i as u32, *tag);
         put32(&mut b, dynamic + 8 * i as u32 + 4, *val);
@@ -238,6 +297,36 @@ mod tests {
         assert!(find("__vdso_clock_gettime").is_some());
         assert!(find("__vdso_time").is_some());
         assert_eq!(names.len(), 8, "{names:?}");
+        // goblin finds version tables through section headers, which the image
+        // has none of: walk them from the dynamic section as glibc and Go do.
+        let dynv = |tag: u32| {
+            let d = elf.dynamic.as_ref().expect("PT_DYNAMIC");
+            d.dyns.iter().find(|e| e.d_tag == u64::from(tag)).map(|e| e.d_val as usize).expect("tag")
+        };
+        let rd16 = |at: usize| u16::from_le_bytes([img.bytes[at], img.bytes[at + 1]]);
+        let rd32 = |at: usize| u32::from_le_bytes(img.bytes[at..at + 4].try_into().unwrap());
+        let mut at = dynv(DT_VERDEF);
+        let mut vnames = Vec::new();
+        loop {
+            let aux = at + rd32(at + 12) as usize;
+            vnames.push((rd16(at + 4), rd32(at + 8), elf.dynstrtab.get_at(rd32(aux) as usize).unwrap().to_string()));
+            match rd32(at + 16) {
+                0 => break,
+                n => at += n as usize,
+            }
+        }
+        assert_eq!(dynv(DT_VERDEFNUM), 3);
+        assert_eq!(
+            vnames,
+            [
+                (1, elf_hash(b"linux-gate.so.1"), "linux-gate.so.1".to_string()),
+                (2, elf_hash(b"LINUX_2.5"), "LINUX_2.5".to_string()),
+                (3, 0x3ae75f6, "LINUX_2.6".to_string()),
+            ]
+        );
+        let vs = dynv(DT_VERSYM);
+        let ndx: Vec<u16> = (0..9).map(|i| rd16(vs + 2 * i)).collect();
+        assert_eq!(ndx, [0, 2, 2, 2, 3, 3, 3, 3, 3]);
         let v = img.vsyscall as usize;
         assert_eq!(&img.bytes[v..v + 3], &[0xcd, 0x80, 0xc3]);
         // sigreturn: pop %eax; mov $119, %eax; int $0x80.
