@@ -15,8 +15,14 @@
 #include <unistd.h>
 
 static volatile int got;
+static void *volatile ret_addr;
 
-static void handler(int sig) { got = sig; }
+/* The return address is the frame's pretcode: the vDSO's trampoline. */
+static __attribute__((noinline)) void handler(int sig)
+{
+    got = sig;
+    ret_addr = __builtin_return_address(0);
+}
 
 /* The kernel's struct sigaction for rt_sigaction (i386). */
 struct ksigaction {
@@ -113,6 +119,16 @@ int main(void)
     got = 0;
     kill(getpid(), SIGUSR1);
     printf("again: %s\n", got == SIGUSR1 ? "yes" : "no");
+    printf("handler returns into the vDSO: %s\n",
+           (uintptr_t)ret_addr >= ehdr && (uintptr_t)ret_addr < ehdr + 0x4000 ? "yes" : "no");
+    /* SA_SIGINFO: an rt frame, returning through __kernel_rt_sigreturn. */
+    ka.flags = SA_SIGINFO;
+    got = 0;
+    ret_addr = 0;
+    r = syscall(SYS_rt_sigaction, SIGUSR2, &ka, &old, 8);
+    raise(SIGUSR2);
+    printf("rt handler ran (%ld): %s, returns into the vDSO: %s\n", r, got == SIGUSR2 ? "yes" : "no",
+           (uintptr_t)ret_addr >= ehdr && (uintptr_t)ret_addr < ehdr + 0x4000 ? "yes" : "no");
 
     printf("__vdso_clock_gettime found: %s\n", gettime ? "yes" : "no");
     if (gettime) {
