@@ -426,7 +426,9 @@ pub fn adjudicate(
 /// growsdown's kernel configured like the reference's: the reference chooses the
 /// [`Personality`] preset that imitates it, with the stack where it has its stack.
 pub fn config_like(st: &InitialStack, r: &dyn Reference) -> Config {
-    Config { personality: r.personality(st), ..Config::default() }
+    // The reference's vDSO is hidden (its AT_SYSINFO* become AT_IGNORE), so static
+    // glibc makes its system calls inline there: growsdown maps none either.
+    Config { personality: r.personality(st), vdso: false, ..Config::default() }
 }
 
 /// Boots growsdown with the program and makes its initial state the reference's:

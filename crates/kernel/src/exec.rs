@@ -300,26 +300,39 @@ fn load_elf_file(
         plan: &plan,
         interp_base: 0,
         stack_top: k.config.personality.stack_top,
+        // Placeholders of the final size: the vDSO's address is known only once it
+        // is mapped, after the point of no return (see below).
+        vdso: k.config.vdso.then_some((1, 1)),
     };
     let image = build_stack(&params).map_err(|e| refused(e.errno(), format!("{path}: {e}")))?;
 
     // ---- point of no return ----
     flush_old_exec(k, path);
-    let mapped = map_image(k, &plan, &file, &image).and_then(|()| match &interp {
-        None => Ok(plan.entry),
-        Some(i) => {
-            let (base, entry) = load_elf_interp(k, i)?;
-            // AT_BASE is known only now: the auxv is stored again with it (the
-            // same size, so every other address stays).
-            params.interp_base = base;
+    let mapped = map_image(k, &plan, &file, &image).and_then(|()| {
+        let entry = match &interp {
+            None => plan.entry,
+            Some(i) => {
+                let (base, entry) = load_elf_interp(k, i)?;
+                params.interp_base = base;
+                entry
+            }
+        };
+        // Today's load_elf_binary maps the vDSO (ARCH_SETUP_ADDITIONAL_PAGES) after
+        // the interpreter, just before create_elf_tables.
+        if k.config.vdso {
+            params.vdso = Some(map_vdso(k)?);
+        }
+        // AT_BASE and the vDSO's addresses are known only now: the auxv is stored
+        // again with them (the same size, so every other address stays).
+        if interp.is_some() || params.vdso.is_some() {
             let image2 = build_stack(&params).map_err(|e| e.to_string())?;
             if image2.esp != image.esp {
                 return Err("the initial stack moved".to_string());
             }
             k.copy_to_user(image2.base, &image2.bytes)
                 .map_err(|_| "cannot write the initial stack".to_string())?;
-            Ok(entry)
         }
+        Ok(entry)
     });
     let entry = match mapped {
         Ok(entry) => entry,
@@ -407,6 +420,34 @@ fn load_elf_interp(k: &mut Kernel, i: &Interp) -> Result<(u32, u32), String> {
     }
     log::debug!(target: "kernel::mm", "exec: interpreter {} at {:#010x}", i.host, plan.load_bias);
     Ok((plan.load_bias, plan.entry))
+}
+
+/// `map_vdso` (today's `arch/x86/entry/vdso/vma.c`, without randomisation): one
+/// page, asked of `get_unmapped_area` right below `mmap_base` (0x3FFFF000 with
+/// 2.4's TASK_UNMAPPED_BASE; elsewhere if that is taken). Today's kernel takes the
+/// first hole of its own layout; growsdown keeps 2.4's mmap layout, where the first
+/// mapping (ld.so's, or the program's first mmap) is at `mmap_base`, and the page
+/// below it is a hole only a huge break would reach. A VMA that is
+/// VM_READ|VM_EXEC|VM_MAYREAD|VM_MAYEXEC (`r-xp`, `[vdso]` in maps), its page a
+/// kernel-filled frame installed present at once, so that the first call through
+/// it takes no fault. Fork copies it like any private page; the next exec drops it.
+/// Returns `(AT_SYSINFO, AT_SYSINFO_EHDR)`.
+fn map_vdso(k: &mut Kernel) -> Result<(u32, u32), String> {
+    use crate::mm::vma::{VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_READ};
+    let hint = k.config.personality.mmap_base.saturating_sub(PAGE_SIZE);
+    let base = get_unmapped_area(k, hint, PAGE_SIZE, 0)
+        .map_err(|e| format!("no room for the vDSO: {}", std::io::Error::from_raw_os_error(e)))?;
+    let vma = Vma::new(base, base + PAGE_SIZE, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYEXEC, 0, Backing::Anon);
+    let prot = vma.page_prot;
+    k.task.mm.insert_vm_struct(vma).map_err(|_| "cannot create the vDSO VMA".to_string())?;
+    k.task.mm.total_vm += 1;
+    let frame = memory::alloc_page(k).ok_or("out of memory for the vDSO")?;
+    crate::vdso::copy_into(k.cpu.mmu.phys.frame_mut(frame));
+    memory::install_page(k, base, frame, prot).ok_or("out of memory for the vDSO's page table")?;
+    k.task.mm.vdso = base;
+    let (vsyscall, _, _) = crate::vdso::entry_offsets();
+    log::debug!(target: "kernel::mm", "exec: vDSO at {base:#010x}");
+    Ok((base + vsyscall, base))
 }
 
 /// `elf_map`: only `p_filesz` is file-mapped, from the page holding `p_vaddr`.

@@ -33,6 +33,7 @@ internal!(
     uaccess
 );
 internal!(cred);
+internal!(vdso);
 
 pub mod machine;
 pub mod personality;

@@ -39,6 +39,10 @@ pub struct Config {
     /// `--sysroot DIR`: PT_INTERP and the guest's absolute paths are looked up in DIR
     /// first, then as they are (qemu-user's `-L`). `None`: the host's own files.
     pub sysroot: Option<String>,
+    /// Map a vDSO ([`crate::vdso`]) into every process exec starts, with AT_SYSINFO
+    /// and AT_SYSINFO_EHDR in its auxv, as today's i386 Linux does. On by default;
+    /// difftest turns it off, because it hides the reference's vDSO.
+    pub vdso: bool,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             host_signals: false,
             keep_others: false,
             sysroot: None,
+            vdso: true,
         }
     }
 }

@@ -939,6 +939,10 @@ fn setup_frame(k: &mut Kernel, sig: i32, ka: &SigAction, oldset: u64) -> bool {
     let fp_ptr = if fp.is_some() { frame.wrapping_add(offset_of!(Sigframe, fpstate) as u32) } else { 0 };
     let pretcode = if ka.flags & SA_RESTORER != 0 {
         ka.restorer
+    } else if k.task.mm.vdso != 0 {
+        // Today's kernel returns through the vDSO's trampoline; `retcode` stays
+        // in the frame for programs that look for it (gdb's old unwinders).
+        k.task.mm.vdso + crate::vdso::entry_offsets().1
     } else {
         frame.wrapping_add(offset_of!(Sigframe, retcode) as u32)
     };
@@ -979,6 +983,10 @@ fn setup_rt_frame(k: &mut Kernel, info: &SigInfo, ka: &SigAction, oldset: u64) -
     let fp_ptr = if fp.is_some() { frame.wrapping_add(offset_of!(RtSigframe, fpstate) as u32) } else { 0 };
     let pretcode = if ka.flags & SA_RESTORER != 0 {
         ka.restorer
+    } else if k.task.mm.vdso != 0 {
+        // Today's kernel returns through the vDSO's trampoline; `retcode` stays
+        // in the frame for programs that look for it (gdb's old unwinders).
+        k.task.mm.vdso + crate::vdso::entry_offsets().2
     } else {
         frame.wrapping_add(offset_of!(RtSigframe, retcode) as u32)
     };

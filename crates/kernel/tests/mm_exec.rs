@@ -33,14 +33,20 @@ fn scenario_11_exec_layout_padzero_and_brk_table() {
             (0x0804_8000, 0x0804_A000, 0x1875),
             (0x080A_0000, 0x080A_1000, 0x1873),
             (0x080A_1000, 0x080A_2000, 0x77),
+            // The vDSO (today's kernel; 2.4 had none): r-x, right below
+            // TASK_UNMAPPED_BASE, its page present from the start.
+            (0x3FFF_F000, 0x4000_0000, 0x55),
             (0xBFFF_F000, 0xC000_0000, 0x177),
         ]
     );
+    assert_eq!(k.task.mm.vdso, 0x3FFF_F000);
+    assert!(k.task.mm.maps().contains("3ffff000-40000000 r-xp 00000000 00:00 0"));
+    assert!(k.task.mm.maps().contains("[vdso]"));
     assert!(matches!(k.task.mm.mmap[2].backing, Backing::Anon));
     // padzero: one kernel-mode write fault, early COW of the data page → major + 1
     // before _start; nothing else faulted.
     assert_eq!((k.task.min_flt, k.task.maj_flt), (0, 1));
-    assert_eq!(k.task.mm.rss, 2, "the argument page and the data page");
+    assert_eq!(k.task.mm.rss, 3, "the argument page, the data page and the vDSO page");
     let mut data = vec![0u8; 4096];
     k.copy_from_user(0x080A_0000, &mut data).unwrap();
     assert!(data[..0x100].iter().all(|&b| b == 0x11));
@@ -51,7 +57,7 @@ fn scenario_11_exec_layout_padzero_and_brk_table() {
         (mm.start_code, mm.end_code, mm.start_data, mm.end_data),
         (0x0804_8000, 0x0804_9100, 0x080A_0000, 0x080A_0100)
     );
-    assert_eq!(mm.total_vm, 2 + 1 + 1 + 1);
+    assert_eq!(mm.total_vm, 2 + 1 + 1 + 1 + 1);
 
     // The brk table of scenario 11.
     assert_eq!(brk(&mut k, 0), 0x080A_1234);
@@ -65,7 +71,7 @@ fn scenario_11_exec_layout_padzero_and_brk_table() {
         (0x080A_1000, 0x080A_4000),
         "merged into bss"
     );
-    assert_eq!(k.task.mm.map_count(), 4);
+    assert_eq!(k.task.mm.map_count(), 5, "text, data, bss, vDSO, stack");
     assert_eq!(k.task.mm.total_vm, total_vm + 2);
     assert_eq!(k.task.mm.rss, rss, "no pages yet");
     assert_eq!(brk(&mut k, 0x080A_1500), 0x080A_1500);

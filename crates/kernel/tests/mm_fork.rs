@@ -119,8 +119,8 @@ fn shared_anonymous_memory_is_shared_across_fork() {
     assert_eq!(m.peek(s), 6, "the parent sees the child's write");
     let before = m.k.frames.in_use();
     mmput(&mut m.k, child);
-    // The child's page directory and its 3 page tables (text/data, shmem, stack
-    // granules) go; the shared page stays with the parent's VMA.
-    assert_eq!(m.k.frames.in_use(), before - 4);
+    // The child's page directory and its 4 page tables (text/data, vDSO, shmem,
+    // stack granules) go; the shared page and the vDSO page stay with the parent.
+    assert_eq!(m.k.frames.in_use(), before - 5);
     assert_eq!(m.peek(s), 6);
 }

@@ -125,6 +125,9 @@ pub struct StackParams<'a> {
     pub interp_base: u32,
     /// Top of the stack, page aligned: 0xC0000000.
     pub stack_top: u32,
+    /// The vDSO's `(AT_SYSINFO, AT_SYSINFO_EHDR)`: its `__kernel_vsyscall` and its
+    /// ELF header. `None`: no vDSO, neither entry (2.4).
+    pub vdso: Option<(u32, u32)>,
 }
 
 /// The initial stack, ready to be copied into the stack VMA.

@@ -15,8 +15,8 @@ pub const ARG_MAX: u32 = MAX_ARG_PAGES * PAGE_SIZE;
 
 /// Auxiliary vector types (`include/uapi/linux/auxvec.h`, `arch/x86/include/uapi/asm/auxvec.h`,
 /// `elf.h`): the one table of them in growsdown. [`build_stack`] writes most of these;
-/// AT_IGNORE, AT_BASE_PLATFORM and the vDSO's AT_SYSINFO/AT_SYSINFO_EHDR it never
-/// writes, but a real kernel's auxv has them (difftest reads and rewrites them).
+/// AT_IGNORE and AT_BASE_PLATFORM it never writes, but a real kernel's auxv has them
+/// (difftest reads and rewrites them).
 pub mod auxv {
     pub const AT_NULL: u32 = 0;
     pub const AT_IGNORE: u32 = 1;
@@ -62,7 +62,8 @@ fn check_c_string(s: &[u8], what: impl FnOnce() -> String) -> Result<(), LoadErr
 /// 4. the 16 AT_RANDOM bytes;
 /// 5. `sp` rounded down to 16, then lowered so that the final ESP is 16-aligned;
 ///    the 0–12 byte pad ends up between AT_NULL and the random bytes;
-/// 6. the auxv (ascending: HWCAP, PAGESZ, CLKTCK, PHDR, PHENT, PHNUM, BASE, FLAGS,
+/// 6. the auxv (ascending: SYSINFO and SYSINFO_EHDR when there is a vDSO — i386's
+///    `ARCH_DLINFO` comes first —, HWCAP, PAGESZ, CLKTCK, PHDR, PHENT, PHNUM, BASE, FLAGS,
 ///    ENTRY, UID, EUID, GID, EGID, SECURE, RANDOM, EXECFN, PLATFORM, NULL), then
 ///    envp[] + NULL, argv[] + NULL, and argc at ESP.
 pub fn build_stack(p: &StackParams) -> Result<StackImage, LoadError> {
@@ -132,7 +133,11 @@ pub fn build_stack(p: &StackParams) -> Result<StackImage, LoadError> {
     let u_random = cur;
 
     // --- auxv, in ascending order ---
-    let mut aux: Vec<(u32, u32)> = vec![
+    let mut aux: Vec<(u32, u32)> = Vec::new();
+    if let Some((sysinfo, ehdr)) = p.vdso {
+        aux.extend([(AT_SYSINFO, sysinfo), (AT_SYSINFO_EHDR, ehdr)]);
+    }
+    aux.extend([
         (AT_HWCAP, p.hwcap),
         (AT_PAGESZ, PAGE_SIZE),
         (AT_CLKTCK, CLKTCK),
@@ -149,7 +154,7 @@ pub fn build_stack(p: &StackParams) -> Result<StackImage, LoadError> {
         (AT_SECURE, p.secure as u32),
         (AT_RANDOM, u_random),
         (AT_EXECFN, execfn),
-    ];
+    ]);
     if let Some(addr) = u_platform {
         aux.push((AT_PLATFORM, addr));
     }

@@ -376,6 +376,7 @@ fn params<'a>(
         plan,
         interp_base: 0,
         stack_top: 0xC000_0000,
+        vdso: None,
     }
 }
 
@@ -626,4 +627,24 @@ fn secure_flag_and_ids() {
     assert!(aux.contains(&(9, 0x0804_8100)));
     // argc == 0: arg_start = arg_end = env_start = env_end = the filename.
     assert_eq!(img.arg_start, img.env_end);
+}
+
+/// With a vDSO, AT_SYSINFO and AT_SYSINFO_EHDR come first (i386's `ARCH_DLINFO`
+/// precedes AT_HWCAP in `create_elf_tables`), and the rest of the auxv follows.
+#[test]
+fn vdso_entries_lead_the_auxv() {
+    let plan = example_plan();
+    let argv = vec![b"t".to_vec()];
+    let envp = vec![b"A=1".to_vec()];
+    let mut p = params(&argv, &envp, b"/bin/t", &plan);
+    p.vdso = Some((0x3FFF_F220, 0x3FFF_F000));
+    let img = build_stack(&p).unwrap();
+    let auxv = img.esp + 4 * (1 + 2 + 2);
+    let w = |i: u32| img.word(auxv + 4 * i).unwrap();
+    assert_eq!((w(0), w(1)), (auxv::AT_SYSINFO, 0x3FFF_F220));
+    assert_eq!((w(2), w(3)), (auxv::AT_SYSINFO_EHDR, 0x3FFF_F000));
+    assert_eq!((w(4), w(5)), (auxv::AT_HWCAP, 0x0781_fbff));
+    // The same size whatever the addresses: exec builds it before it knows them.
+    p.vdso = Some((1, 1));
+    assert_eq!(build_stack(&p).unwrap().esp, img.esp);
 }

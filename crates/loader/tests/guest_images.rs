@@ -65,6 +65,7 @@ fn check_invariants(p: &LoadPlan, len: usize) {
         plan: p,
         interp_base: 0,
         stack_top: STACK_TOP,
+        vdso: Some((0x3fff_f220, 0x3fff_f000)),
     })
     .unwrap();
     assert_eq!(img.esp % 16, 0);

@@ -299,6 +299,19 @@ pub fn put_dirty_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Op
     Some(())
 }
 
+/// `install_page`-like: map `frame` at `address` with the VMA's `prot` as it is
+/// (read-only stays read-only), rss + 1, no fault — for a page the kernel filled
+/// itself (the vDSO). `None` if no page table could be allocated or the slot is taken.
+pub fn install_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Option<()> {
+    let pte_addr = pte_alloc(k, address, &mut super::fault::NoTrace)?;
+    if !pte_none(k.cpu.mmu.phys.read_u32(pte_addr)) {
+        return None;
+    }
+    k.cpu.mmu.phys.write_u32(pte_addr, mk_pte(frame, prot));
+    rss_inc(k);
+    Some(())
+}
+
 /// `move_page_tables` (mremap): moves every PTE of `[old, old+len)` to the same
 /// offset from `new`, leaving the old slots empty. Pages and their references move
 /// with the PTEs; rss is unchanged. The caller flushes the TLB. `None` is out of

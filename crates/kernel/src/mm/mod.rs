@@ -68,6 +68,9 @@ pub struct MmStruct {
     pub env_end: u32,
     /// Flags every new VMA gets (VM_LOCKED after `mlockall(MCL_FUTURE)`), else 0.
     pub def_flags: u32,
+    /// Where exec mapped the vDSO (today's `mm->context.vdso`), 0 for none: names
+    /// the `[vdso]` VMA and gives signal frames their return trampolines.
+    pub vdso: u32,
 }
 
 /// GDT entries of 2.4 i386 (`include/asm-i386/segment.h`): kernel CS/DS at 2 and 3,

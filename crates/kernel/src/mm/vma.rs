@@ -160,6 +160,7 @@ impl Vma {
             // 2.4's name for the shmem object behind a shared anonymous mapping.
             Backing::Shmem { .. } => "/dev/zero (deleted)",
             // vma_is_initial_heap, vma_is_initial_stack.
+            Backing::Anon if mm.vdso != 0 && self.start == mm.vdso => "[vdso]",
             Backing::Anon if self.start <= mm.brk && self.end >= mm.start_brk => "[heap]",
             Backing::Anon if self.start <= mm.start_stack && self.end >= mm.start_stack => "[stack]",
             Backing::Anon => return line,
