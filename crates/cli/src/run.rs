@@ -5,7 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use growsdown_kernel::signal::signal_name;
+use growsdown_kernel::signal::{signal_name, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP};
 use growsdown_kernel::trace::FaultObserver;
 use growsdown_kernel::{Config, ExitStatus, Machine};
 
@@ -136,12 +136,22 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
 /// Reports how the guest ended (and the stats if asked); returns the shell status.
 pub fn finish(k: &Machine, path: &Path, status: ExitStatus, stats: bool) -> u8 {
     if let ExitStatus::Signaled { signo, info, eip, .. } = status {
+        // A fault's siginfo holds the faulting address; a signal a process sent
+        // (si_code <= 0: SI_USER, SI_TKILL, SI_QUEUE...) the sender's pid there;
+        // the kernel's own (SI_KERNEL, a timer's) neither.
+        const FAULTS: [i32; 5] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP];
+        let origin = if info.code > 0 && FAULTS.contains(&signo) {
+            format!(" fault address={:#010x}", info.addr)
+        } else if info.code <= 0 {
+            format!(" sent by pid {}", info.addr)
+        } else {
+            String::new()
+        };
         report!(
-            "growsdown: {} killed by {} (signal {signo}): si_code={} fault address={:#010x} eip={eip:#010x}",
+            "growsdown: {} killed by {} (signal {signo}): si_code={}{origin} eip={eip:#010x}",
             path.display(),
             signal_name(signo),
             info.code,
-            info.addr,
         );
     }
     if stats {
