@@ -78,7 +78,8 @@ and exit status are exactly those of `growsdown run`.";
 
 const RUN_HELP: &str = "\
 The exit status is the guest's. A guest killed by signal N prints one line to stderr
-(signal, si_code, fault address, EIP) and growsdown exits with 128+N, like a shell.
+(signal, si_code, the fault address or the sending pid, EIP) and growsdown exits
+with 128+N, like a shell.
 growsdown exits when the first process does; guest processes that outlive it (a
 `worker &`, a daemon) run on in a growsdown child process until the last one ends.
 Signals sent to growsdown go to the guest: TERM, HUP, USR1, USR2 and CONT to its first
