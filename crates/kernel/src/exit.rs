@@ -1,5 +1,6 @@
 //! Process exit and reaping: 2.4's `kernel/exit.c` — `do_exit`, `exit_notify`,
-//! `forget_original_parent`, `sys_wait4`, `release_task`.
+//! `forget_original_parent`, `sys_wait4`, `release_task`; and today's `waitid`, which
+//! 2.4 did not have.
 //!
 //! * A process other than init that exits gives up its address space, files and
 //!   working directory at once, hands its children to init, sends its exit signal

@@ -1942,8 +1942,9 @@ pub fn sys_fallocate(k: &mut Kernel, a: Args) -> SysResult {
 /// fadvise64(fd, offset_lo, offset_hi, len, advice) and fadvise64_64(fd,
 /// offset_lo, offset_hi, len_lo, len_hi, advice) (i386's argument layouts): the
 /// advice goes to the host file (a hint; the guest kernel's page cache of shared
-/// mappings is not dropped by DONTNEED). EBADF, ESPIPE for a pipe or FIFO, EINVAL
-/// for an unknown advice or a negative length, as `generic_fadvise`.
+/// mappings is not dropped by DONTNEED), whose kernel gives the answer: EBADF,
+/// ESPIPE for a pipe or FIFO, EINVAL for an unknown advice. fadvise64's `len` is a
+/// 32-bit `size_t`, zero-extended.
 pub fn sys_fadvise64(k: &mut Kernel, a: Args, len64: bool) -> SysResult {
     let host = k.task.files.host(a[0])?;
     let offset = ((u64::from(a[2]) << 32) | u64::from(a[1])) as i64;
