@@ -227,6 +227,16 @@ mod native_only {
         difftest("native", &[], &image("procs"), &["kill"]);
     }
 
+    /// waitid (P_PID, P_PGID, P_ALL, WNOWAIT, WNOHANG) and wait4 on process groups:
+    /// the parent's clock_nanosleep is interrupted on the reference by the SIGCHLD
+    /// it ignores (a tracee gets even those), its -ERESTART_RESTARTBLOCK taken as a
+    /// restart; a SIGCHLD that stops the reference inside a REP STOS is held back to
+    /// the end of the instruction.
+    #[test]
+    fn waitid() {
+        difftest("native", &[], &image("waitid"), &[]);
+    }
+
     /// §8.12: COW after fork, the child writing while the parent waits.
     #[test]
     fn scenarios_fork_cow() {

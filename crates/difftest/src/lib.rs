@@ -876,6 +876,15 @@ fn deliver_at_boundary(
     let at = Snapshot::of_cpu(k.cpu());
     let interrupted = r.state();
     let taken_in_call = pending & mask != 0 && k.pending_signals() & mask == 0;
+    if syscall.is_some() && k.cpu().regs[EAX] as i32 == -growsdown_kernel::ERESTART_RESTARTBLOCK {
+        // The reference's result, taken over: its kernel interrupted a sleep that
+        // resumes through `restart_syscall` (under ptrace even a signal the process
+        // ignores interrupts it, as it must reach the tracer). growsdown's 2.4 kernel
+        // has no restart blocks; ERESTARTNOHAND does the same from user mode: EINTR
+        // if a handler runs, else the call runs on (growsdown runs it again with its
+        // own arguments; the reference's `restart_syscall` finishes the same call).
+        k.cpu_mut().regs[EAX] = (-growsdown_kernel::ERESTARTNOHAND) as u32;
+    }
     if !taken_in_call {
         // Not already delivered by growsdown inside the call (an unblocking
         // sigprocmask delivers what was pending on the way out).

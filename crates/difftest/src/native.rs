@@ -84,6 +84,11 @@ pub struct Native {
     regs: libc::user_regs_struct,
     /// Signal to deliver with the next step (the tracee stopped on it).
     pending_sig: i32,
+    /// The siginfo of `pending_sig` when it was held back through a REP string
+    /// instruction (see `step`): written back before the signal is injected, so the
+    /// program sees the sender's siginfo, not the SI_USER one the kernel makes up for
+    /// a signal a tracer injects at another stop (kernel/signal.c `ptrace_signal`).
+    held_info: Option<libc::siginfo_t>,
     /// EFLAGS.TF as the program set it. The kernel cannot always tell ptrace's TF
     /// from the program's: it hides TF from PTRACE_GETREGS only while
     /// `TIF_FORCED_TF` is set, and clears that flag for every stepped POPF or IRET
@@ -204,6 +209,7 @@ impl Native {
             // SAFETY: plain-old-data struct.
             regs: unsafe { std::mem::zeroed() },
             pending_sig: 0,
+            held_info: None,
             prog_tf: false,
             sigtrap_saved: None,
             done: false,
@@ -262,6 +268,19 @@ impl Native {
             return Err(format!("PTRACE_GETREGS: {}", std::io::Error::last_os_error()));
         }
         Ok(())
+    }
+
+    /// The siginfo of the signal the tracee is stopped on.
+    fn siginfo(&mut self) -> Result<libc::siginfo_t, String> {
+        // SAFETY: plain-old-data struct, filled by PTRACE_GETSIGINFO.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: the tracee is in a signal-delivery-stop; `info` is writable.
+        let r =
+            unsafe { libc::ptrace(libc::PTRACE_GETSIGINFO, self.pid, 0, &mut info as *mut libc::siginfo_t) };
+        if r != 0 {
+            return Err(format!("PTRACE_GETSIGINFO: {}", std::io::Error::last_os_error()));
+        }
+        Ok(info)
     }
 
     fn setregs(&mut self) -> Result<(), String> {
@@ -427,6 +446,15 @@ impl Native {
     }
 
     fn raw_step(&mut self, sig: i32) -> Result<WaitResult, String> {
+        if let Some(mut info) = self.held_info.take().filter(|i| i.si_signo == sig) {
+            // SAFETY: the tracee is stopped; `info` is a valid siginfo_t we own.
+            let r = unsafe {
+                libc::ptrace(libc::PTRACE_SETSIGINFO, self.pid, 0, &mut info as *mut libc::siginfo_t)
+            };
+            if r != 0 {
+                return Err(format!("PTRACE_SETSIGINFO: {}", std::io::Error::last_os_error()));
+            }
+        }
         // SAFETY: resuming our stopped tracee for one instruction.
         let r = unsafe { libc::ptrace(libc::PTRACE_SINGLESTEP, self.pid, 0, sig as libc::c_ulong) };
         if r != 0 {
@@ -543,7 +571,14 @@ enum WaitResult {
 /// what an interrupted system call leaves in EAX until signal delivery decides
 /// between EINTR and a restart.
 fn is_restart(eax: u32) -> bool {
-    matches!(eax as i32, -516 | -514 | -513 | -512)
+    use growsdown_kernel::ERESTART_RESTARTBLOCK;
+    let e = (eax as i32).wrapping_neg();
+    growsdown_kernel::is_restart(e) || e == ERESTART_RESTARTBLOCK
+}
+
+/// The signals an instruction itself raises (a fault, a trap): never held back.
+fn is_synchronous(sig: i32) -> bool {
+    [libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP].contains(&sig)
 }
 
 impl Reference for Native {
@@ -605,9 +640,7 @@ impl Reference for Native {
         }
     }
 
-    /// Stopped on an asynchronous signal before the instruction: the kernel is told
-    /// to hold it back (restart with no signal) and the instruction runs; the signal
-    /// is injected, with its siginfo, at the next resume.
+    /// The tracee's registers at its last stop.
     fn state(&self) -> Snapshot {
         self.cur
     }
@@ -644,6 +677,12 @@ impl Reference for Native {
         let int1 = decoded.is_some_and(|i| i.mnemonic() == Mnemonic::Int1);
         let tf_after = self.tf_loaded_by(decoded.map(|i| i.mnemonic()), syscall)?;
         let before = self.cur;
+        // An asynchronous signal that stopped the tracee between two iterations of a
+        // REP string instruction (the SDM lets one be interrupted there, Vol. 2B
+        // "REP"): growsdown runs an instruction whole, so the signal is held back
+        // (suppressed at this stop, its siginfo kept) until the instruction is done,
+        // then reported after it, as one that arrived at that boundary.
+        let mut held = 0;
         loop {
             let sig = std::mem::take(&mut self.pending_sig);
             match self.raw_step(sig)? {
@@ -683,6 +722,10 @@ impl Reference for Native {
                             self.write_mem(esp, &b)?;
                         }
                     }
+                    if held != 0 {
+                        self.pending_sig = held;
+                        return Ok(Event::Signal(held, s));
+                    }
                     if let Some(i) = bitscan {
                         return self.as_bit_scan(&i, before).map(Event::Stepped);
                     }
@@ -698,8 +741,13 @@ impl Reference for Native {
                     return self.emulate_cpuid();
                 }
                 WaitResult::Stopped(sig) => {
-                    self.pending_sig = sig;
                     let s = self.refresh()?;
+                    if rep && held == 0 && s.eip == eip && s.regs != before.regs && !is_synchronous(sig) {
+                        held = sig;
+                        self.held_info = Some(self.siginfo()?);
+                        continue;
+                    }
+                    self.pending_sig = sig;
                     return Ok(Event::Signal(sig, s));
                 }
             }

@@ -24,6 +24,12 @@ pub use libc::{
 pub const ERESTARTSYS: Errno = 512;
 pub const ERESTARTNOINTR: Errno = 513;
 pub const ERESTARTNOHAND: Errno = 514;
+/// Today's kernel's fourth code (after 2.4): nanosleep, clock_nanosleep, poll and
+/// futex waits interrupted by a signal resume through `restart_syscall` with what is
+/// left of them (`restart_block`). growsdown's kernel never returns it; only a
+/// reference kernel does (difftest). Seen from user mode it acts as
+/// `ERESTARTNOHAND`: EINTR when a handler runs, the call carried on when none does.
+pub const ERESTART_RESTARTBLOCK: Errno = 516;
 
 /// Whether `e` is one of the restart results above.
 pub fn is_restart(e: Errno) -> bool {

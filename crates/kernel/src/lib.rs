@@ -42,6 +42,7 @@ pub mod syscall;
 pub mod timer;
 pub mod trace;
 
+pub use errno::{is_restart, ERESTARTNOHAND, ERESTART_RESTARTBLOCK};
 pub use exec::ExecError;
 pub use machine::Machine;
 pub use personality::Personality;
