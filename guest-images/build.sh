@@ -61,10 +61,10 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits | waitid | priority | io-calls | sockets | signalfd | creds | orphans | vdso | host-exec)
+    hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits | waitid | priority | io-calls | sockets | signalfd | creds | orphans | vdso)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
-    threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex | sigqueue | creds-threads)
+    threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex | sigqueue | creds-threads | host-exec)
         "${GLIBC[@]}" -pthread -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE

@@ -4,12 +4,14 @@
  * SIGTERM, and checks wait4's statuses and rusage, waitid's siginfo, SIGCHLD,
  * posix_spawn, popen("echo hi") reading the host shell's output, and a pipe and a
  * file passed through exec at their descriptor numbers (close-on-exec ones not
- * passed), the working directory, the umask, and the signal dispositions and
- * blocked mask as exec leaves them. Natively these are ordinary x86-64 programs; under growsdown
- * host processes that keep their guest pids. Output is the same either way. */
+ * passed), the working directory, the umask, the signal dispositions and blocked
+ * mask as exec leaves them, and an exec from a second thread. Natively these are
+ * ordinary x86-64 programs; under growsdown host processes that keep their guest
+ * pids. Output is the same either way. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -30,6 +32,17 @@ static void on_chld(int sig, siginfo_t *si, void *uc) {
     (void)uc;
     chld_count++;
     chld_pid = si->si_pid;
+}
+
+/* A second thread of a process execs a host program while the first blocks in a
+ * read: exec ends the other thread and the process keeps its pid (de_thread). */
+static int never[2];
+
+static void *exec_from_thread(void *arg) {
+    (void)arg;
+    char *argv[] = {"sh", "-c", "exit 5", NULL};
+    execv("/bin/sh", argv);
+    _exit(126);
 }
 
 static void describe(const char *what, int st) {
@@ -238,6 +251,23 @@ int main(void) {
     close(out[0]);
     printf("signal state after exec:\n%s", buf);
     wait_for("grep", p);
+
+    /* exec from a second thread. */
+    if (pipe(never) < 0)
+        return 1;
+    fflush(stdout);
+    p = fork();
+    if (p == 0) {
+        pthread_t th;
+        pthread_create(&th, NULL, exec_from_thread, NULL);
+        char c;
+        if (read(never[0], &c, 1) < 0)
+            _exit(124);
+        _exit(125);
+    }
+    wait_for("exec from a thread", p);
+    close(never[0]);
+    close(never[1]);
 
     /* No other child is left. */
     errno = 0;

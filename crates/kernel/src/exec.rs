@@ -838,3 +838,34 @@ pub fn start_thread(k: &mut Kernel, eip: u32, esp: u32) {
     k.cpu.eip = eip;
     crate::mm::load_user_segments(k);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::host_elf;
+
+    fn header(class: u8, data: u8, machine: u16) -> Vec<u8> {
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = class;
+        h[5] = data;
+        let m = if data == 2 { machine.to_be_bytes() } else { machine.to_le_bytes() };
+        h[18..20].copy_from_slice(&m);
+        h
+    }
+
+    /// Only ELFCLASS32 little-endian EM_386/EM_486 is emulated; every other ELF goes
+    /// to the host (x86-64, aarch64, a big-endian or 64-bit i386 oddity); a short or
+    /// non-ELF head is the loader's business.
+    #[test]
+    fn which_elf_files_the_host_runs() {
+        assert_eq!(host_elf(&header(1, 1, 3)), None);
+        assert_eq!(host_elf(&header(1, 1, 6)), None);
+        assert_eq!(host_elf(&header(2, 1, 62)), Some(62));
+        assert_eq!(host_elf(&header(2, 1, 183)), Some(183));
+        assert_eq!(host_elf(&header(2, 1, 3)), Some(3));
+        assert_eq!(host_elf(&header(1, 2, 3)), Some(3));
+        assert_eq!(host_elf(&header(1, 1, 40)), Some(40));
+        assert_eq!(host_elf(&header(2, 1, 62)[..19]), None);
+        assert_eq!(host_elf(b"#!/bin/sh\n"), None);
+    }
+}
