@@ -109,6 +109,8 @@ fn busybox_sh_runs_host_tools() {
     busybox_sh(&dir, "exec /bin/sh -c 'exit 7'");
     // A background host program outlives the shell; its output still comes.
     busybox_sh(&dir, "(/usr/bin/sleep 0.3; /usr/bin/echo late) & echo early");
+    // A host program orphaned while it runs: reparented as any guest process.
+    busybox_sh(&dir, "(/bin/sh -c 'sleep 0.3; echo orphan' &); echo early");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

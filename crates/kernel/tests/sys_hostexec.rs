@@ -1,0 +1,37 @@
+//! The first program of a machine is never a host program (issue 14): `Machine::execve`
+//! (what `growsdown run PROG` calls) refuses an ELF that is not i386, and a `#!`
+//! script whose interpreter is one, with ENOEXEC before the point of no return. A
+//! guest's own execve of such a program runs it on the host instead: the
+//! `host-exec` guest image (tests/guest_images.rs, sys_guest_images.rs) checks that.
+
+use growsdown_kernel::{Config, ExecError, Machine};
+
+fn machine() -> Machine {
+    Machine::new(Config { mem_bytes: 32 << 20, ..Config::default() }).expect("boot")
+}
+
+fn refused(path: &str) -> (i32, String) {
+    match machine().execve(path, &[path.as_bytes().to_vec()], &[]) {
+        Err(ExecError::Refused { errno, msg }) => (errno, msg),
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+#[test]
+fn a_host_program_is_not_the_first_program() {
+    let host = ["/bin/true", "/usr/bin/true"].into_iter().find(|p| std::path::Path::new(p).is_file());
+    let host = host.expect("the host's true (coreutils)");
+    let (errno, msg) = refused(host);
+    assert_eq!(errno, libc::ENOEXEC);
+    assert!(msg.contains("not an i386 program (ELF e_machine"), "{msg}");
+
+    let dir = std::env::temp_dir().join(format!("growsdown-sys-hostexec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script");
+    std::fs::write(&script, format!("#!{host}\n")).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (errno, msg) = refused(script.to_str().unwrap());
+    assert_eq!(errno, libc::ENOEXEC);
+    assert!(msg.contains("is not an i386 program"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
