@@ -7,14 +7,15 @@
 //! parent, process group, session, credentials and exit signal — so that the guest
 //! can `wait4` for it, `kill` it and get SIGCHLD when it ends:
 //!
-//! * [`spawn`] forks the emulator and execs the program in the child with what
-//!   `execve` hands a new program natively: the guest's descriptors at their guest
-//!   numbers (the host fds behind them; close-on-exec ones are not passed; the
-//!   emulator's own descriptors never reach it), argv (argv[0] as given) and envp,
-//!   the task's working directory and umask, its signal dispositions as exec leaves
-//!   them (ignored stay ignored, everything else default), its blocked mask, and the
-//!   resource limits the guest changed (CPU, FSIZE, CORE, NOFILE, STACK). A failing
-//!   host `execve` comes back through a close-on-exec pipe before the guest's point
+//! * [`spawn`] starts a child (clone with CLONE_VM | CLONE_VFORK, as posix_spawn
+//!   does) and execs the program in it with what `execve` hands a new program
+//!   natively: the guest's descriptors at their guest numbers (the host fds behind
+//!   them; close-on-exec ones are not passed; the emulator's own descriptors never
+//!   reach it), argv (argv[0] as given) and envp, the task's working directory and
+//!   umask, its signal dispositions as exec leaves them (ignored stay ignored,
+//!   everything else default), its blocked mask, and the resource limits the guest
+//!   changed (CPU, FSIZE, CORE, NOFILE, STACK). A failing host `execve` comes back
+//!   through a close-on-exec pipe before the guest's point
 //!   of no return, so execve returns the host's errno and the old program goes on.
 //! * The guest task then gives back its address space, files, working directory and
 //!   handlers as an exiting task does, and sleeps on [`WaitOn::Host`] with a pidfd,
@@ -61,7 +62,7 @@ pub struct HostProc {
     pub stime_us: u64,
 }
 
-/// Everything the host child needs, prepared before the fork (the child makes no
+/// Everything the host child needs, prepared before the clone (the child makes no
 /// allocation: it only makes system calls).
 pub struct SpawnSpec {
     path: CString,
@@ -149,7 +150,7 @@ fn cvec(v: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 /// Forks and execs the program of `spec`; returns its pid and a pidfd, or the errno
-/// of the host's `execve` (or of the fork).
+/// of the host's `execve` (or of the clone).
 pub fn spawn(spec: &SpawnSpec) -> Result<(i32, OwnedFd), Errno> {
     let argv = cvec(&spec.argv);
     let envp = cvec(&spec.envp);
@@ -171,15 +172,37 @@ pub fn spawn(spec: &SpawnSpec) -> Result<(i32, OwnedFd), Errno> {
         .max()
         .unwrap_or(0)
         + 1;
-    // SAFETY: fork has no pointer arguments. The child only makes system calls on
-    // memory prepared above (no allocation, no lock), then execs or _exits.
-    let pid = unsafe { libc::fork() };
+    // posix_spawn's way (clone with CLONE_VM | CLONE_VFORK on a stack of its own):
+    // the child shares the emulator's memory until its execve, so neither the page
+    // tables nor the guest's memory are copied and no page becomes copy-on-write;
+    // the emulator waits meanwhile. Every signal is blocked around the clone, so no
+    // handler of the emulator's runs in the child before it resets the dispositions.
+    let mut args = ChildArgs { spec, argv: &argv, envp: &envp, tmp: &mut tmp, err: wr.as_raw_fd(), base };
+    let mut stack = vec![0u8; CHILD_STACK];
+    // The top of the stack, 16-byte aligned, as the x86-64 ABI wants it.
+    let top = stack.as_mut_ptr().wrapping_add(CHILD_STACK);
+    let top = top.wrapping_sub(top as usize % 16);
+    let all = u64::MAX;
+    let mut old = 0u64;
+    // SAFETY: rt_sigprocmask with pointers to two local u64 sets (8 bytes).
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &all as *const u64, &mut old as *mut u64, 8usize) };
+    // SAFETY: `child_entry` runs on `stack`, which outlives the child's use of it (the
+    // caller is suspended until the child execs or exits: CLONE_VFORK); `args`
+    // points at live locals for the same time.
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut args as *mut ChildArgs).cast(),
+        )
+    };
+    let clone_err = errno();
+    // SAFETY: as above, restoring the saved mask.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, std::ptr::null::<u8>(), 8usize) };
+    drop(stack);
     if pid < 0 {
-        return Err(errno());
-    }
-    if pid == 0 {
-        // SAFETY: in the child; see `child`.
-        unsafe { child(spec, &argv, &envp, &mut tmp, wr.as_raw_fd(), base) }
+        return Err(clone_err);
     }
     drop(wr);
     // SAFETY: pidfd_open(pid, 0) on our own, not yet reaped child.
@@ -222,11 +245,32 @@ fn errno() -> Errno {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(EIO)
 }
 
-/// The forked child: sets up what exec hands the program (see the module doc) and
+/// The child's stack: the child runs only [`child`], which makes system calls.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// What [`child_entry`] gets through clone's argument.
+struct ChildArgs<'a> {
+    spec: &'a SpawnSpec,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    tmp: &'a mut [i32],
+    err: i32,
+    base: i32,
+}
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` of `spawn`, alive while the parent waits.
+    let a = unsafe { &mut *arg.cast::<ChildArgs>() };
+    // SAFETY: this is the clone child of `spawn`.
+    unsafe { child(a.spec, a.argv, a.envp, a.tmp, a.err, a.base) }
+}
+
+/// The clone child: sets up what exec hands the program (see the module doc) and
 /// execs it; on failure writes the errno to `err` and exits 127.
 ///
 /// # Safety
-/// Only in the child of `fork`: every pointer comes from the parent's prepared memory.
+/// Only in the clone child of `spawn`: it shares the parent's memory and writes
+/// nothing of it but `tmp`; every pointer comes from the parent's prepared memory.
 unsafe fn child(
     spec: &SpawnSpec,
     argv: &[*const libc::c_char],
