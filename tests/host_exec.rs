@@ -109,6 +109,19 @@ fn busybox_sh_runs_host_tools() {
     busybox_sh(&dir, "exec /bin/sh -c 'exit 7'");
     // A background host program outlives the shell; its output still comes.
     busybox_sh(&dir, "(/usr/bin/sleep 0.3; /usr/bin/echo late) & echo early");
+    // ELF files the host refuses (a truncated x86-64 one, an ARM one): the host's
+    // execve error is the guest's (ENOEXEC: the shell then reads them as scripts).
+    let true_head = std::fs::read("/bin/true").unwrap();
+    let mut arm = b"\x7fELF\x01\x01\x01".to_vec();
+    arm.resize(18, 0);
+    arm.extend_from_slice(&[40, 0]);
+    arm.resize(120, 0);
+    for (name, bytes) in [("trunc", &true_head[..200]), ("arm32", &arm[..])] {
+        std::fs::write(dir.join(name), bytes).unwrap();
+        std::fs::set_permissions(dir.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    busybox_sh(&dir, "./trunc 2>/dev/null; echo $?; ./arm32 2>/dev/null; echo $?");
     // A host program orphaned while it runs: reparented as any guest process.
     busybox_sh(&dir, "(/bin/sh -c 'sleep 0.3; echo orphan' &); echo early");
     let _ = std::fs::remove_dir_all(&dir);
