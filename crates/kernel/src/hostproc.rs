@@ -394,8 +394,9 @@ pub fn reap(k: &mut Kernel) {
         let Some(t) = t else { continue };
         log::debug!(target: "kernel::sched", "pid {pid}: its host program ended: {st:?}");
         t.state = TaskState::Running;
-        t.min_flt = minflt;
-        t.maj_flt = majflt;
+        // The process's counts go on across exec, natively too.
+        t.min_flt += minflt;
+        t.maj_flt += majflt;
         if let Some(h) = t.host.as_mut() {
             h.exit = Some(st);
             h.pidfd = None;
