@@ -81,8 +81,22 @@ static void wait_for(const char *what, pid_t p) {
                : "no");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1 && strcmp(argv[1], "leave") == 0) {
+        /* For crates/kernel/tests/sys_hostexec.rs: exits while a host program it
+         * started runs on (a library user's machine kills it). */
+        int ex[2];
+        if (pipe2(ex, O_CLOEXEC) < 0)
+            return 1;
+        char *sleep_argv[] = {"sleep", "30", NULL};
+        pid_t p = run("/bin/sleep", sleep_argv);
+        close(ex[1]);
+        /* End of file once the child's exec has closed its copy. */
+        char c;
+        printf("started: %s %d\n", p > 0 ? "yes" : "no", (int)read(ex[0], &c, 1));
+        return 0;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_chld;

@@ -263,6 +263,7 @@ pub fn exit_machine(k: &mut Kernel) {
         log::debug!(target: "kernel::sched", "init exits: killing {} other tasks", others.len());
     }
     for (_, mut t) in others {
+        crate::hostproc::kill_with_machine(&mut t);
         crate::share::release_shares(k, &mut t);
     }
 }

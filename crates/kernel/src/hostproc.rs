@@ -48,6 +48,9 @@ use crate::signal::{SigInfo, SIGKILL, SIGSTOP, SIG_IGN};
 use crate::task::{Rlimit, RLIMIT_CORE, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY};
 use crate::Kernel;
 
+/// waitid's idtype for a pidfd (linux/wait.h).
+const P_PIDFD: i32 = 3;
+
 /// The host process behind a host-run guest task.
 #[derive(Debug)]
 pub struct HostProc {
@@ -418,7 +421,6 @@ fn poll_exit(fd: i32) -> Option<(ExitStatus, libc::rusage)> {
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    const P_PIDFD: i32 = 3;
     // SAFETY: waitid with pointers to the two locals.
     let r = unsafe {
         libc::syscall(libc::SYS_waitid, P_PIDFD, fd, &mut info as *mut _, libc::WEXITED | libc::WNOHANG, &mut ru as *mut _)
@@ -452,4 +454,20 @@ pub fn take_exit(k: &mut Kernel) -> bool {
     let Some(st) = k.task.host.as_mut().and_then(|h| h.exit.take()) else { return false };
     k.exit_status = Some(st);
     true
+}
+
+/// The machine ends while `t`'s host program runs ([`crate::exit::exit_machine`],
+/// which kills every other guest process): it is killed with SIGKILL and reaped, so
+/// that a library user's machine leaves no process behind. (The CLI keeps the
+/// others running instead, `Config::keep_others`: then this is not reached while one
+/// lives.)
+pub fn kill_with_machine(t: &mut crate::task::Task) {
+    let Some(fd) = t.host.as_mut().and_then(|h| h.pidfd.take()) else { return };
+    // SAFETY: pidfd_send_signal and waitid on our pidfd; null siginfo and rusage.
+    unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), SIGKILL, std::ptr::null::<u8>(), 0u32);
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::syscall(libc::SYS_waitid, P_PIDFD, fd.as_raw_fd(), &mut info as *mut _, libc::WEXITED, std::ptr::null::<u8>());
+    }
+    log::debug!(target: "kernel::sched", "pid {}: its host program is killed with the machine", t.pid);
 }

@@ -35,3 +35,22 @@ fn a_host_program_is_not_the_first_program() {
     assert!(msg.contains("is not an i386 program"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A library user's machine (`Config::keep_others` off) kills every process left when
+/// the first one exits: a host program it started too, which is reaped at once.
+#[test]
+fn the_machine_ends_with_its_host_programs() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-images/bin/host-exec");
+    let mut m = machine();
+    m.execve(path.to_str().unwrap(), &[b"host-exec".to_vec(), b"leave".to_vec()], &[]).expect("exec");
+    let start = std::time::Instant::now();
+    assert_eq!(m.run(), growsdown_kernel::ExitStatus::Exited(0));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+    // No child of this process is left, not even a zombie: the host `sleep 30` was
+    // killed and reaped.
+    // SAFETY: a zeroed siginfo for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid with a pointer to `info`.
+    let r = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG) };
+    assert_eq!((r, std::io::Error::last_os_error().raw_os_error()), (-1, Some(libc::ECHILD)));
+}
