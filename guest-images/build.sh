@@ -64,7 +64,7 @@ build_one() {
     hello-glibc | segv-exit | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits | waitid | priority | io-calls | sockets | signalfd | creds | orphans | vdso)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
-    threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex | sigqueue | creds-threads)
+    threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex | sigqueue | creds-threads | host-exec)
         "${GLIBC[@]}" -pthread -o "$bin/$name" "$src/$name.c"
         ;;
     simd-mov) "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c" ;; # no -msse: only the asm runs SSE
@@ -166,7 +166,8 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      threads-sync threads-tls threads-cancel threads-signals threads-robust
      threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs
      shared-file sysv-ipc mm-calls locks timers hostsig rlimits waitid priority io-calls sockets
-     sigqueue signalfd creds creds-threads orphans dynamic dynamic-pie static-pie vdso)
+     sigqueue signalfd creds creds-threads orphans dynamic dynamic-pie static-pie vdso
+     host-exec)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

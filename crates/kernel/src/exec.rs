@@ -167,14 +167,101 @@ fn read_head(path: &str, file: &std::fs::File) -> Result<Vec<u8>, ExecError> {
 /// `do_execve`: runs the program at host path `path` with `argv` and `envp`, as the
 /// execve system call does (see the module doc).
 pub fn do_execve(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
+    execve_as(k, path, argv, envp, true)
+}
+
+/// [`do_execve`] for the first program of the machine (`growsdown run PROG`): a
+/// program that is not i386 is refused (ENOEXEC) rather than run on the host, since
+/// nothing of it would be emulated.
+pub fn do_execve_first(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
+    execve_as(k, path, argv, envp, false)
+}
+
+fn execve_as(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>], host: bool) -> Result<(), ExecError> {
     let (file, size) = open_exec(path)?;
     let head = read_head(path, &file)?;
     if let Some(line) = head.strip_prefix(b"#!") {
         let line = line.to_vec();
         drop(file);
-        return load_script(k, path, &line, argv, envp);
+        return load_script(k, path, &line, argv, envp, host);
+    }
+    if let Some(machine) = host_elf(&head) {
+        drop(file);
+        if !host {
+            return Err(refused(
+                ENOEXEC,
+                format!("{path}: not an i386 program (ELF e_machine {machine}): growsdown runs it on the host only when a guest execs it"),
+            ));
+        }
+        return exec_host(k, path, argv, envp);
     }
     load_elf_file(k, path, file, size, argv, envp)
+}
+
+/// An ELF file that is not for i386 (`elf_check_arch`: ELFCLASS32, little-endian,
+/// EM_386 or EM_486): its `e_machine`. Such a program is run by the host
+/// ([`exec_host`]); the host's execve decides whether it can.
+fn host_elf(head: &[u8]) -> Option<u16> {
+    if head.len() < 20 || !head.starts_with(b"\x7fELF") {
+        return None;
+    }
+    let le = head[5] != 2;
+    let machine = if le { u16::from_le_bytes([head[18], head[19]]) } else { u16::from_be_bytes([head[18], head[19]]) };
+    let i386 = head[4] == 1 && le && matches!(machine, 3 | 6);
+    (!i386).then_some(machine)
+}
+
+/// execve of a program the host runs (see [`crate::hostproc`]): the host process is
+/// started first — a refusal by the host's execve is this execve's error, before the
+/// point of no return — then the guest task gives up its image and waits for it.
+fn exec_host(k: &mut Kernel, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
+    let spec = crate::hostproc::SpawnSpec::from_task(k, path, argv, envp)
+        .map_err(|e| refused(e, format!("{path}: {}", strerror(e))))?;
+    let (pid, pidfd) =
+        crate::hostproc::spawn(&spec).map_err(|e| refused(e, format!("{path}: {} (host exec)", strerror(e))))?;
+    // ---- point of no return ----
+    log::debug!(target: "kernel::sched", "pid {}: exec {path} as host pid {pid}", k.task.pid);
+    become_host(k, path, pid, pidfd);
+    Ok(())
+}
+
+/// What exec does to a process whose new program is a host process: `de_thread`,
+/// `mm_release` (a vfork parent goes on), the credentials and POSIX timers as for
+/// any exec; then the task leaves its address space, files, working directory and
+/// handlers as an exiting task does (the host program holds its own copies of the
+/// descriptors, so a pipe's reader sees EOF when the program ends) and sleeps on
+/// its host process. Signals pending for it are sent on to the host process, where
+/// natively they would stay pending across exec.
+fn become_host(k: &mut Kernel, path: &str, pid: i32, pidfd: std::os::fd::OwnedFd) {
+    de_thread(k);
+    crate::futex::mm_release(k);
+    k.task.vfork_done = true;
+    k.task.did_exec = true;
+    k.task.clear_child_tid = 0;
+    k.task.set_child_tid = 0;
+    k.task.robust_list = (0, 0);
+    k.task.cred.exec();
+    crate::timer::exec_timers(k);
+    let mut pending: Vec<i32> =
+        k.task.sig.pending.drain(..).chain(k.task.group.shared_pending.drain(..)).map(|i| i.signo).collect();
+    pending.sort_unstable();
+    pending.dedup();
+    k.task.sig.altstack = AltStack::default();
+    k.task.orig_eax = None;
+    k.task.timeout = None;
+    let base = path.rsplit('/').next().unwrap_or(path);
+    k.task.comm = base.chars().take(15).collect();
+    k.task.exe = std::fs::canonicalize(path).map(|p| p.to_string_lossy().into_owned()).unwrap_or(path.into());
+    crate::share::exit_shares(k);
+    k.cpu.flush_decoded();
+    k.task.state = crate::sched::TaskState::Interruptible(crate::sched::WaitOn::Host {
+        pidfd: std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+    });
+    k.task.host =
+        Some(Box::new(crate::hostproc::HostProc { pid, pidfd: Some(pidfd), exit: None, utime_us: 0, stime_us: 0 }));
+    for sig in pending {
+        crate::hostproc::forward_signal(k, k.task.pid, sig);
+    }
 }
 
 /// `load_script` (`fs/binfmt_script.c`): `#!interpreter [one argument]` on the first
@@ -187,6 +274,7 @@ fn load_script(
     line: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
+    host: bool,
 ) -> Result<(), ExecError> {
     let line = line.split(|&c| c == b'\n').next().unwrap_or_default();
     let blank = |c: &u8| *c == b' ' || *c == b'\t';
@@ -208,8 +296,16 @@ fn load_script(
     new_argv.extend(argv.iter().skip(1).cloned());
     let interp = sysroot_str(k, &String::from_utf8_lossy(interp));
     let (file, size) = open_exec(&interp)?;
-    if read_head(&interp, &file)?.starts_with(b"#!") {
+    let head = read_head(&interp, &file)?;
+    if head.starts_with(b"#!") {
         return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is a script")));
+    }
+    // A host interpreter (/bin/sh of the host) runs the script on the host.
+    if let Some(machine) = host_elf(&head) {
+        if !host {
+            return Err(refused(ENOEXEC, format!("{path}: interpreter {interp} is not an i386 program (ELF e_machine {machine})")));
+        }
+        return exec_host(k, &interp, &new_argv, envp);
     }
     load_elf_file(k, &interp, file, size, &new_argv, envp)
 }
@@ -741,4 +837,35 @@ pub fn start_thread(k: &mut Kernel, eip: u32, esp: u32) {
     k.cpu.regs[growsdown_cpu::ESP] = esp;
     k.cpu.eip = eip;
     crate::mm::load_user_segments(k);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_elf;
+
+    fn header(class: u8, data: u8, machine: u16) -> Vec<u8> {
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = class;
+        h[5] = data;
+        let m = if data == 2 { machine.to_be_bytes() } else { machine.to_le_bytes() };
+        h[18..20].copy_from_slice(&m);
+        h
+    }
+
+    /// Only ELFCLASS32 little-endian EM_386/EM_486 is emulated; every other ELF goes
+    /// to the host (x86-64, aarch64, a big-endian or 64-bit i386 oddity); a short or
+    /// non-ELF head is the loader's business.
+    #[test]
+    fn which_elf_files_the_host_runs() {
+        assert_eq!(host_elf(&header(1, 1, 3)), None);
+        assert_eq!(host_elf(&header(1, 1, 6)), None);
+        assert_eq!(host_elf(&header(2, 1, 62)), Some(62));
+        assert_eq!(host_elf(&header(2, 1, 183)), Some(183));
+        assert_eq!(host_elf(&header(2, 1, 3)), Some(3));
+        assert_eq!(host_elf(&header(1, 2, 3)), Some(3));
+        assert_eq!(host_elf(&header(1, 1, 40)), Some(40));
+        assert_eq!(host_elf(&header(2, 1, 62)[..19]), None);
+        assert_eq!(host_elf(b"#!/bin/sh\n"), None);
+    }
 }

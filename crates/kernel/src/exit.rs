@@ -263,6 +263,7 @@ pub fn exit_machine(k: &mut Kernel) {
         log::debug!(target: "kernel::sched", "init exits: killing {} other tasks", others.len());
     }
     for (_, mut t) in others {
+        crate::hostproc::kill_with_machine(&mut t);
         crate::share::release_shares(k, &mut t);
     }
 }
@@ -314,11 +315,18 @@ pub fn find_waitable(k: &Kernel, parent: u32, pid: i32, options: u32) -> (bool, 
 /// its fault counts plus its children's. Times are 0: the host cannot tell how much
 /// of the emulator's CPU time one guest process used.
 fn child_rusage(t: &Task) -> Rusage {
-    Rusage {
+    let mut r = Rusage {
         ru_minflt: (t.min_flt + t.cmin_flt) as i32,
         ru_majflt: (t.maj_flt + t.cmaj_flt) as i32,
         ..Rusage::default()
+    };
+    // A host-run child's times are the host's (crate::hostproc).
+    if let Some(h) = &t.host {
+        let tv = |us: u64| crate::abi::time::Timeval { tv_sec: (us / 1_000_000) as i32, tv_usec: (us % 1_000_000) as i32 };
+        r.ru_utime = tv(h.utime_us);
+        r.ru_stime = tv(h.stime_us);
     }
+    r
 }
 
 /// `sys_wait4(pid, stat_addr, options, ru)`: reaps a zombie child matching `pid`

@@ -277,6 +277,7 @@ pub fn do_fork(
         orig_eax: None,
         timeout: None,
         woken: false,
+        host: None,
     };
     log::debug!(
         target: "kernel::sched",

@@ -167,8 +167,13 @@ fn targets(k: &Kernel, group: bool) -> Vec<u32> {
     if !group {
         return vec![INIT_PID];
     }
-    let mut v: Vec<u32> =
-        k.all_tasks().filter(|t| t.pgid == pgid && !t.state.is_zombie()).map(|t| t.tgid).collect();
+    // A host-run process (crate::hostproc) is in growsdown's own host process group:
+    // the terminal's signal has reached it already.
+    let mut v: Vec<u32> = k
+        .all_tasks()
+        .filter(|t| t.pgid == pgid && !t.state.is_zombie() && t.host.is_none())
+        .map(|t| t.tgid)
+        .collect();
     v.sort_unstable();
     v.dedup();
     v

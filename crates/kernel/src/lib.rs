@@ -29,8 +29,8 @@ macro_rules! internal {
 }
 
 internal!(
-    abi, errno, exec, exit, files, fork, futex, hostsig, ipc, locks, mm, procfs, run, sched, share, task,
-    uaccess
+    abi, errno, exec, exit, files, fork, futex, hostproc, hostsig, ipc, locks, mm, procfs, run, sched, share,
+    task, uaccess
 );
 internal!(cred);
 internal!(vdso);

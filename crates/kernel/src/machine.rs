@@ -122,7 +122,7 @@ impl Machine {
     /// execute bit for us: EACCES; a missing path: ENOENT), `#!` scripts, then the ELF
     /// loader. The error carries the errno (see [`crate::exec::do_execve`]).
     pub fn execve(&mut self, path: &str, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), ExecError> {
-        crate::exec::do_execve(&mut self.k, path, argv, envp)
+        crate::exec::do_execve_first(&mut self.k, path, argv, envp)
     }
 
     /// Sends every page fault from now on, with the 2.4 path that resolved it, to

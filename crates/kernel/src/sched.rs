@@ -112,6 +112,9 @@ pub enum WaitOn {
     /// or weakens a lock there makes the sleeper runnable. `blocker`: the process
     /// whose POSIX lock it waits for, for deadlock detection.
     Lock { dev: u64, ino: u64, blocker: Option<u32> },
+    /// A host-run task ([`crate::hostproc`]): its host program to end (the pidfd
+    /// becomes readable). Nothing else wakes it: signals go to the host process.
+    Host { pidfd: i32 },
 }
 
 /// `task->state`.
@@ -275,6 +278,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         TaskState::VforkWait { child } => {
             return k.find_task(*child).is_none_or(|c| c.vfork_done || c.state.is_zombie());
         }
+        TaskState::Interruptible(WaitOn::Host { .. }) => return false,
         TaskState::Interruptible(w) => w,
     };
     let mask = match w {
@@ -307,6 +311,7 @@ fn ready(k: &Kernel, t: &Task, now: &mut Option<Instant>) -> bool {
         WaitOn::Ipc { deadline, .. } => deadline.is_some_and(past),
         // File locks: woken only by whoever releases a lock.
         WaitOn::Lock { .. } => false,
+        WaitOn::Host { .. } => false,
     }
 }
 
@@ -325,6 +330,7 @@ pub fn schedule(k: &mut Kernel) {
         if crate::hostsig::pending() {
             crate::hostsig::forward(k);
         }
+        crate::hostproc::reap(k);
         let cur = k.task.pid;
         let mut now = None;
         let order = k.tasks.range(cur.saturating_add(1)..).chain(k.tasks.range(..cur)).map(|(&p, _)| p);
@@ -336,6 +342,11 @@ pub fn schedule(k: &mut Kernel) {
                 switch_to(k, pid);
             }
             k.slice_left = k.config.slice.max(1);
+            if crate::hostproc::take_exit(k) {
+                // A host-run task whose program ended: `settle` runs its do_exit.
+                k.task.state = TaskState::Running;
+                return;
+            }
             let woken = matches!(k.task.state, TaskState::Interruptible(_));
             k.task.state = TaskState::Running;
             k.task.woken = woken;
@@ -365,6 +376,9 @@ fn wait_for_events(k: &Kernel) -> bool {
         match &t.state {
             TaskState::Interruptible(WaitOn::Fd { fd, events }) => {
                 fds.push(libc::pollfd { fd: *fd, events: *events, revents: 0 })
+            }
+            TaskState::Interruptible(WaitOn::Host { pidfd }) => {
+                fds.push(libc::pollfd { fd: *pidfd, events: libc::POLLIN, revents: 0 })
             }
             TaskState::Interruptible(WaitOn::Poll { fds: f, deadline: d, .. }) => {
                 fds.extend(f.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }));
@@ -499,7 +513,10 @@ pub fn switch_to(k: &mut Kernel, next: u32) {
     k.icount_base = k.cpu.icount.saturating_sub(ctx.retired);
     ctx.restore(&mut k.cpu, k.config.personality.tls_entry_min);
     // switch_mm: threads of one process keep CR3 and the TLB (2.4's `prev == next`).
-    if new_mm || k.cpu.mmu.cr3() != k.task.mm.pgd {
+    // A host-run task has no address space: the kernel's tables, as for an exiting task.
+    if k.task.mm.pgd == 0 {
+        k.cpu.mmu.set_cr3(k.frames.swapper_pg_dir);
+    } else if new_mm || k.cpu.mmu.cr3() != k.task.mm.pgd {
         crate::mm::activate_mm(k);
     }
     log::trace!(target: "kernel::sched", "switch_to: pid {prev_pid} -> pid {next}");

@@ -594,6 +594,9 @@ pub fn send_sig_info(k: &mut Kernel, info: SigInfo) {
 /// as a wake-up). False if there is no such thread (a zombie takes no signals but
 /// exists: true).
 pub fn send_sig_to(k: &mut Kernel, tid: u32, info: SigInfo) -> bool {
+    if let Some(sent) = crate::hostproc::forward_signal(k, tid, info.signo) {
+        return sent;
+    }
     if k.task.pid == tid {
         k.task.sig.queue(info);
         return true;
@@ -618,6 +621,9 @@ pub fn send_sig_to(k: &mut Kernel, tid: u32, info: SigInfo) -> bool {
 /// first thread left) does not block it and its action ignores it. False if there is
 /// no such process; a process whose threads have all exited takes it and drops it.
 pub fn group_send_sig_info(k: &mut Kernel, tgid: u32, info: SigInfo) -> bool {
+    if let Some(sent) = crate::hostproc::forward_signal(k, tgid, info.signo) {
+        return sent;
+    }
     let target = k.find_task(tgid).filter(|t| !t.state.is_zombie()).or_else(|| k.live_threads(tgid).next());
     let Some(t) = target else {
         return k.find_task(tgid).is_some();

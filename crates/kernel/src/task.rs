@@ -141,6 +141,9 @@ pub struct Task {
     /// The task was asleep and runs again to re-execute its system call (a futex
     /// wait tells a timeout or a signal from a spurious wake-up by it).
     pub woken: bool,
+    /// A host-run task: it exec'd a program that is not i386, which runs as this host
+    /// process ([`crate::hostproc`]).
+    pub host: Option<Box<crate::hostproc::HostProc>>,
 }
 
 /// The emulator's own personality flags, which a program started the same way
@@ -201,6 +204,7 @@ impl Task {
             orig_eax: None,
             timeout: None,
             woken: false,
+            host: None,
         }
     }
 }
