@@ -33,6 +33,7 @@ internal!(
     uaccess
 );
 internal!(cred);
+internal!(sysroot);
 internal!(vdso);
 
 pub mod machine;
