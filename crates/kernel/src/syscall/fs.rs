@@ -184,7 +184,7 @@ fn lookup_at(k: &Kernel, dirfd: u32, path: &mut Vec<u8>, follow: bool) -> Result
 /// it names a guest process's /proc entry (see [`procfs`]), which becomes the host
 /// object standing for it. A process directory is EACCES unless `dirs` (see
 /// [`procfs::host_path`]).
-fn host_at_how(
+pub(super) fn host_at_how(
     k: &Kernel,
     dirfd: u32,
     mut path: Vec<u8>,
