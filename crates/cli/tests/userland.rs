@@ -327,3 +327,62 @@ fn gawk_programs() {
     r.same();
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The sysroot lookup itself (docs/process-image.md, `--sysroot`), with busybox's
+/// applets as the guest: a path is walked inside the sysroot first, its relative and
+/// absolute links resolved there (DIR/lib -> usr/lib as in Debian's merged /usr,
+/// an absolute link re-rooted at DIR, `..` stopping at DIR), and on the host's / when
+/// it does not exist there; /proc is always the guest kernel's; `/` lists DIR.
+#[test]
+fn sysroot_lookup_walks_inside_the_sysroot_first() {
+    let d = scratch("lookup").canonicalize().unwrap();
+    std::fs::create_dir_all(d.join("usr/lib/i386-linux-gnu")).unwrap();
+    std::fs::create_dir_all(d.join("etc")).unwrap();
+    std::fs::create_dir_all(d.join("opt")).unwrap();
+    std::os::unix::fs::symlink("usr/lib", d.join("lib")).unwrap();
+    std::fs::write(d.join("usr/lib/i386-linux-gnu/file"), "in the sysroot\n").unwrap();
+    std::os::unix::fs::symlink("/usr/lib/i386-linux-gnu/file", d.join("etc/abs-link")).unwrap();
+    std::os::unix::fs::symlink("../../../lib", d.join("opt/up")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", d.join("etc/dangling")).unwrap();
+    let host = scratch("lookup-host").canonicalize().unwrap();
+    std::fs::write(host.join("host-file"), "on the host\n").unwrap();
+    // The same folder in the sysroot, without the files.
+    let mirror = d.join(host.strip_prefix("/").unwrap());
+    std::fs::create_dir_all(&mirror).unwrap();
+    let script = format!(
+        "cat /lib/i386-linux-gnu/file /etc/abs-link /opt/up/i386-linux-gnu/file /../../lib/./i386-linux-gnu/file; \
+         readlink /etc/abs-link; cat {h}/host-file; test -e /etc/hostname && echo host /etc; \
+         cat /etc/dangling 2>/dev/null || echo dangling: host lookup fails; \
+         test -e /proc/self/exe && echo proc; ls /; \
+         cd /lib/i386-linux-gnu && cat ./file; echo new > {h}/created; cat {h}/created",
+        h = host.display()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_growsdown"))
+        .arg("run")
+        .arg("--sysroot")
+        .arg(&d)
+        .arg(support::busybox())
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    // `ls /`: the sysroot's top level, the mirror's first component included.
+    let mut top: Vec<String> =
+        std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    top.sort();
+    let top: String = top.iter().map(|n| format!("{n}\n")).collect();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "in the sysroot\nin the sysroot\nin the sysroot\nin the sysroot\n/usr/lib/i386-linux-gnu/file\n\
+         on the host\nhost /etc\ndangling: host lookup fails\nproc\n{top}in the sysroot\nnew\n"
+        )
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // A new file: its folder exists in both, the file in neither, so the walk in
+    // the sysroot fails at the last component and the file is made on the host.
+    assert!(host.join("created").exists() && !mirror.join("created").exists());
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::remove_dir_all(&host);
+}
