@@ -30,7 +30,8 @@ pub struct GuestArgs {
     pub stack_limit: Option<u64>,
 
     /// Guest physical memory (default 512M). Page tables, the page cache and every
-    /// page the guest touches come out of it; running out is an OOM kill.
+    /// page the guest touches come out of it; running out is an OOM kill. growsdown's
+    /// own peak RSS stays within it plus 64 MiB + 0.25 % (docs/architecture.md).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     pub mem: u64,
 

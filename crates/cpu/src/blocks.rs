@@ -85,6 +85,15 @@ pub(crate) struct Blocks {
     sets: Box<[u32]>,
     /// Ids of the live blocks starting in each physical frame, for invalidation.
     by_frame: HashMap<u32, Vec<u32>>,
+    /// Host bytes the live blocks' micro-ops hold ([`uop_bytes`]); [`Blocks::bytes`]
+    /// adds the arena.
+    bytes: usize,
+}
+
+/// What the micro-ops of a block of `uops` cost on the host: their allocation with
+/// the allocator's header, and the block's id in `by_frame`.
+fn uop_bytes(uops: usize) -> usize {
+    uops * std::mem::size_of::<Uop>() + 16 + std::mem::size_of::<u32>()
 }
 
 impl Default for Blocks {
@@ -96,6 +105,7 @@ impl Default for Blocks {
             free: Vec::new(),
             sets: vec![NONE; SETS].into_boxed_slice(),
             by_frame: HashMap::new(),
+            bytes: 0,
         }
     }
 }
@@ -104,7 +114,7 @@ impl Blocks {
     /// An empty store that allocates nothing: what `Cpu::code` holds while `run`
     /// has the real one out.
     pub fn placeholder() -> Self {
-        Self { blocks: Vec::new(), free: Vec::new(), sets: Box::new([]), by_frame: HashMap::new() }
+        Self { blocks: Vec::new(), free: Vec::new(), sets: Box::new([]), by_frame: HashMap::new(), bytes: 0 }
     }
 }
 
@@ -139,6 +149,7 @@ impl Blocks {
     pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: Vec<Uop>) -> u32 {
         let set = set_of(phys);
         let fused = uops.last().is_some_and(|u| u.flags & FUSED != 0);
+        self.bytes += uop_bytes(uops.len());
         let block = Block {
             phys,
             phys2: NONE,
@@ -177,6 +188,7 @@ impl Blocks {
     /// Drops block `id` (a page-crossing block whose second page now maps elsewhere).
     pub fn remove(&mut self, id: u32) {
         self.unchain(id);
+        self.bytes -= uop_bytes(self.blocks[id as usize].uops.len());
         self.blocks[id as usize] = Block::empty();
         self.free.push(id);
     }
@@ -218,6 +230,12 @@ impl Blocks {
 
     pub fn clear(&mut self) {
         *self = Self::default();
+    }
+
+    /// Host bytes held by the decoded blocks: the arena as allocated (it keeps the
+    /// slots of dropped blocks for reuse) and the live blocks' micro-ops.
+    pub fn bytes(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<Block>() + self.bytes
     }
 
     /// Live cached blocks (the scratch slot excluded).

@@ -388,7 +388,11 @@ impl Cpu {
             // Links into the dropped block must not be followed.
             self.new_code_epoch();
         }
-        self.build_block(code, lin, phys)
+        let id = self.build_block(code, lin, phys)?;
+        if code.bytes() > self.decoded_limit {
+            self.flush_blocks = true;
+        }
+        Ok(id)
     }
 
     /// Decodes and lowers from `phys` up to the end of its page, continuing through a

@@ -74,7 +74,8 @@ pub struct Cpu {
     pub(crate) store_into_code: bool,
     /// DS, ES and SS were flat (usable, base 0) when the decoded blocks were lowered
     /// (`uop::FLAT`); `flush_blocks` asks the executor to drop them all before the
-    /// next block runs, because that changed (`Cpu::check_flat_segments`).
+    /// next block runs, because that changed (`Cpu::check_flat_segments`) or because
+    /// they hold more than `decoded_limit` bytes.
     pub(crate) flat_data: bool,
     pub(crate) flush_blocks: bool,
     /// A MOV SS or POP SS just loaded SS: the single-step trap waits for the next
@@ -92,6 +93,11 @@ pub struct Cpu {
     pub blocks_linked: u64,
     /// Decoded blocks dropped because their code frame was written.
     pub blocks_invalidated: u64,
+    /// Host bytes the decoded blocks may hold (`Blocks::bytes`): past it, every block
+    /// is dropped before the next one is fetched and code is decoded again as it
+    /// runs (QEMU's `tb_flush` of a full translation buffer). The kernel sets it to
+    /// bound its host memory; unlimited by default.
+    pub decoded_limit: usize,
 }
 
 impl Cpu {
@@ -128,6 +134,7 @@ impl Cpu {
             blocks_built: 0,
             blocks_linked: 0,
             blocks_invalidated: 0,
+            decoded_limit: usize::MAX,
         }
     }
 
@@ -150,6 +157,12 @@ impl Cpu {
     pub fn flush_decoded(&mut self) {
         self.code.clear();
         self.new_code_epoch();
+    }
+
+    /// Host bytes the decoded blocks hold (O(1); between runs, when `code` is the
+    /// real store).
+    pub fn decoded_bytes(&self) -> usize {
+        self.code.bytes()
     }
 
     /// Decoded blocks held (for tests and statistics).

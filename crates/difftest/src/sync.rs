@@ -119,6 +119,14 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         // writes growsdown's dirty shared pages, the reference's are in the file.
         NR_PWRITE64 | NR_MSYNC => Policy::RunBoth,
         NR_READLINKAT => Policy::Impose(filled(a[2], ret)),
+        // The value or the name list the reference's kernel read from the file (a
+        // size of 0 only asks for the length).
+        NR_GETXATTR | NR_LGETXATTR | NR_FGETXATTR => {
+            Policy::Impose(filled(a[2], if a[3] != 0 { ret } else { 0 }))
+        }
+        NR_LISTXATTR | NR_LLISTXATTR | NR_FLISTXATTR => {
+            Policy::Impose(filled(a[1], if a[2] != 0 { ret } else { 0 }))
+        }
         NR_GETCWD => Policy::Impose(filled(a[0], ret)),
         NR_READV => Policy::ImposeIov { iov: a[1], count: a[2] },
         NR_UNAME => Policy::Impose(filled(a[0], 390)),
@@ -229,7 +237,7 @@ pub fn policy(nr: u32, a: &[u32; 6], ret: u32) -> Policy {
         // mask they install is applied when the signal reaches growsdown (see
         // `deliver_at_boundary` in mod.rs).
         // No output buffers: write, writev, open, openat, close, dup, dup2, lseek,
-        // access, faccessat, fcntl, fcntl64, getpid, getppid, gettid, the uid/gid
+        // access, faccessat, the set/remove xattr calls, fcntl, fcntl64, getpid, getppid, gettid, the uid/gid
         // calls, set_tid_address, set_robust_list, kill, tkill, tgkill (a signal the
         // reference's process sends itself arrives at the reference as an
         // asynchronous one), and anything unknown.
@@ -370,6 +378,18 @@ pub fn known(nr: u32) -> bool {
             | NR_STATX
             | NR_RSEQ
             | NR_CLOCK_GETTIME64
+            | NR_SETXATTR
+            | NR_LSETXATTR
+            | NR_FSETXATTR
+            | NR_GETXATTR
+            | NR_LGETXATTR
+            | NR_FGETXATTR
+            | NR_LISTXATTR
+            | NR_LLISTXATTR
+            | NR_FLISTXATTR
+            | NR_REMOVEXATTR
+            | NR_LREMOVEXATTR
+            | NR_FREMOVEXATTR
     )
 }
 

@@ -30,7 +30,6 @@
 //! signals stay), the alternate signal stack is dropped, and a parent waiting in
 //! vfork is released.
 
-use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
 use growsdown_loader::{build_stack, plan_elf_from, plan_interp_from, HostFile, LoadPlan, StackImage, StackParams};
@@ -460,23 +459,14 @@ struct Interp {
     file: Rc<FileBacking>,
 }
 
-/// Where an absolute guest path is looked up on the host: under `Config::sysroot` if
-/// it is set and the name exists there (`lstat`), else as it is — qemu-user's `-L`
-/// (the folder first, then `/`). Relative paths, and every path without a sysroot,
-/// are unchanged. Used for PT_INTERP, `#!` interpreters and every path the guest
-/// names (`syscall::fs`).
+/// Where an absolute guest path is looked up on the host: inside `Config::sysroot`
+/// if it is set and the path exists there, walked as in a chroot, else as it is
+/// ([`crate::sysroot::resolve`]). Relative paths, and every path without a sysroot,
+/// are unchanged. Used for PT_INTERP and `#!` interpreters (which exec follows);
+/// the guest's own paths go through `syscall::fs`'s lookup, which does the same.
 pub fn sysroot_path(k: &Kernel, name: Vec<u8>) -> Vec<u8> {
     let Some(root) = &k.config.sysroot else { return name };
-    if !name.starts_with(b"/") {
-        return name;
-    }
-    let mut p = root.trim_end_matches('/').as_bytes().to_vec();
-    p.extend_from_slice(&name);
-    if std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(&p)).is_ok() {
-        p
-    } else {
-        name
-    }
+    crate::sysroot::resolve(root, &name, true).unwrap_or(name)
 }
 
 fn sysroot_str(k: &Kernel, name: &str) -> String {

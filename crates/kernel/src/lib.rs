@@ -33,6 +33,7 @@ internal!(
     task, uaccess
 );
 internal!(cred);
+internal!(sysroot);
 internal!(vdso);
 
 pub mod machine;

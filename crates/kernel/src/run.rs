@@ -14,6 +14,12 @@ use crate::signal::{self, SigInfo};
 use crate::task::Task;
 use crate::trace::FaultObserver;
 
+/// Host bytes the decoded blocks may hold (`Cpu::decoded_limit`): with it,
+/// growsdown's host memory is `--mem` plus a fixed overhead for any guest
+/// (docs/architecture.md, "Host memory"). python3.11 importing 25 modules builds
+/// about 20 MiB.
+pub const DECODED_LIMIT: usize = 32 << 20;
+
 /// How the machine is set up.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -154,6 +160,7 @@ impl Kernel {
             return Err(format!("--mem {} is too small: at least 16 MiB", config.mem_bytes));
         }
         let mut cpu = Cpu::new(config.mem_bytes);
+        cpu.decoded_limit = DECODED_LIMIT;
         let frames = crate::mm::frames::FrameAllocator::new(&mut cpu.mmu.phys);
         let mut parked = crate::share::Parked::default();
         let id = parked.new_id();

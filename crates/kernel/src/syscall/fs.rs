@@ -164,8 +164,16 @@ fn with_umask<T>(k: &Kernel, mode: u32, create: impl FnOnce(u32) -> T) -> T {
 }
 
 /// Walks a guest (dirfd, path) through [`procfs::lookup`]: where it leads, and the
-/// host fd it starts from.
-fn lookup_at(k: &Kernel, dirfd: u32, path: &[u8], follow: bool) -> Result<(i32, Lookup), Errno> {
+/// host fd it starts from. With `--sysroot`, an absolute path is first walked inside
+/// the sysroot ([`crate::sysroot::resolve`]); if it exists there, `path` becomes
+/// that host path (its links resolved) and the host walk is not made.
+fn lookup_at(k: &Kernel, dirfd: u32, path: &mut Vec<u8>, follow: bool) -> Result<(i32, Lookup), Errno> {
+    if let Some(root) = &k.config.sysroot {
+        if let Some(p) = crate::sysroot::resolve(root, path, follow) {
+            *path = p;
+            return Ok((AT_FDCWD, Lookup::Host));
+        }
+    }
     let dfd = host_dirfd(k, dirfd, path)?;
     let start =
         if dfd == AT_FDCWD { None } else { k.task.files.get(dirfd).and_then(|f| f.proc_dir.as_ref()) };
@@ -176,14 +184,14 @@ fn lookup_at(k: &Kernel, dirfd: u32, path: &[u8], follow: bool) -> Result<(i32, 
 /// it names a guest process's /proc entry (see [`procfs`]), which becomes the host
 /// object standing for it. A process directory is EACCES unless `dirs` (see
 /// [`procfs::host_path`]).
-fn host_at_how(
+pub(super) fn host_at_how(
     k: &Kernel,
     dirfd: u32,
-    path: Vec<u8>,
+    mut path: Vec<u8>,
     follow: bool,
     dirs: bool,
 ) -> Result<(i32, CString), Errno> {
-    let (dfd, l) = lookup_at(k, dirfd, &path, follow)?;
+    let (dfd, l) = lookup_at(k, dirfd, &mut path, follow)?;
     host_for(k, dfd, path, l, follow, dirs)
 }
 
@@ -197,7 +205,7 @@ fn host_for(
     dirs: bool,
 ) -> Result<(i32, CString), Errno> {
     match l {
-        Lookup::Host => Ok((dfd, cstring(crate::exec::sysroot_path(k, path))?)),
+        Lookup::Host => Ok((dfd, cstring(path)?)),
         // Only a call that does not follow the link gets here: its metadata is that
         // of the emulator's own link.
         Lookup::SelfLink { thread, .. } => Ok((
@@ -815,9 +823,9 @@ fn open_synthetic(k: &mut Kernel, content: &[u8], flags: u32) -> SysResult {
 }
 
 fn do_openat(k: &mut Kernel, dirfd: u32, path: u32, flags: u32, mode: u32) -> SysResult {
-    let p = read_path(k, path)?;
+    let mut p = read_path(k, path)?;
     let follow = flags & O_NOFOLLOW == 0;
-    let (dfd, l) = lookup_at(k, dirfd, &p, follow)?;
+    let (dfd, l) = lookup_at(k, dirfd, &mut p, follow)?;
     if let Lookup::Pid { pid, entry } = &l {
         if let Some(text) = procfs::content(k, *pid, entry)? {
             return open_synthetic(k, &text, flags);
@@ -1664,8 +1672,8 @@ fn do_readlinkat(k: &mut Kernel, dirfd: u32, path: u32, buf: u32, size: u32) -> 
     if (size as i32) <= 0 {
         return Err(EINVAL);
     }
-    let p = read_path(k, path)?;
-    let (dfd, l) = lookup_at(k, dirfd, &p, false)?;
+    let mut p = read_path(k, path)?;
+    let (dfd, l) = lookup_at(k, dirfd, &mut p, false)?;
     let target = match procfs::link_target(k, &l)? {
         Some(t) => t,
         None => {
@@ -1740,8 +1748,8 @@ pub fn sys_getcwd(k: &mut Kernel, a: Args) -> SysResult {
 /// chdir(path). A guest /proc process directory is not entered (EACCES, see
 /// [`procfs`]): the host's working directory would be the emulator's own.
 pub fn sys_chdir(k: &mut Kernel, a: Args) -> SysResult {
-    let p = read_path(k, a[0])?;
-    let (dfd, l) = lookup_at(k, AT_FDCWD as u32, &p, true)?;
+    let mut p = read_path(k, a[0])?;
+    let (dfd, l) = lookup_at(k, AT_FDCWD as u32, &mut p, true)?;
     if matches!(l, Lookup::Pid { .. }) {
         return Err(libc::EACCES);
     }

@@ -15,6 +15,7 @@ pub mod process;
 pub mod signal;
 pub mod signalfd;
 pub mod time;
+pub mod xattr;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -387,6 +388,18 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_UTIMENSAT_TIME64 => f::sys_utimensat(k, a, true),
         NR_STATFS64 => f::sys_statfs64(k, a),
         NR_FSTATFS64 => f::sys_fstatfs64(k, a),
+        NR_SETXATTR => xattr::sys_setxattr(k, a),
+        NR_LSETXATTR => xattr::sys_lsetxattr(k, a),
+        NR_FSETXATTR => xattr::sys_fsetxattr(k, a),
+        NR_GETXATTR => xattr::sys_getxattr(k, a),
+        NR_LGETXATTR => xattr::sys_lgetxattr(k, a),
+        NR_FGETXATTR => xattr::sys_fgetxattr(k, a),
+        NR_LISTXATTR => xattr::sys_listxattr(k, a),
+        NR_LLISTXATTR => xattr::sys_llistxattr(k, a),
+        NR_FLISTXATTR => xattr::sys_flistxattr(k, a),
+        NR_REMOVEXATTR => xattr::sys_removexattr(k, a),
+        NR_LREMOVEXATTR => xattr::sys_lremovexattr(k, a),
+        NR_FREMOVEXATTR => xattr::sys_fremovexattr(k, a),
         NR_SENDFILE => f::sys_sendfile(k, a, false),
         NR_SENDFILE64 => f::sys_sendfile(k, a, true),
         NR_WAIT4 => p::sys_wait4(k, a),
