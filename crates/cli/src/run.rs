@@ -147,8 +147,10 @@ pub fn finish(k: &Machine, path: &Path, status: ExitStatus, stats: bool) -> u8 {
         } else {
             String::new()
         };
+        // The OOM killer's victim: its signal is the kernel's (SI_KERNEL).
+        let oom = if k.first_process_oom_killed() { " (OOM killer: out of memory)" } else { "" };
         report!(
-            "growsdown: {} killed by {} (signal {signo}): si_code={}{origin} eip={eip:#010x}",
+            "growsdown: {} killed by {} (signal {signo}){oom}: si_code={}{origin} eip={eip:#010x}",
             path.display(),
             signal_name(signo),
             info.code,
@@ -218,6 +220,9 @@ fn print_stats(k: &Machine) {
     );
     report!("growsdown: stack expansions      {}", t.stack_expansions);
     report!("growsdown: peak resident pages   {}", t.peak_rss);
+    if t.oom_kills > 0 {
+        report!("growsdown: OOM kills             {}", t.oom_kills);
+    }
     let threads = k.thread_stats();
     if threads.len() > 1 {
         // The lines above are the process's, summed over its threads as today's

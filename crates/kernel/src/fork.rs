@@ -277,6 +277,7 @@ pub fn do_fork(
         orig_eax: None,
         timeout: None,
         woken: false,
+        oom: crate::mm::oom_kill::OomTask::started_at(k.cpu.icount),
     };
     log::debug!(
         target: "kernel::sched",

@@ -141,6 +141,8 @@ pub struct Task {
     /// The task was asleep and runs again to re-execute its system call (a futex
     /// wait tells a timeout or a signal from a spurious wake-up by it).
     pub woken: bool,
+    /// `start_time` and `PF_MEMDIE` (`mm/oom_kill.rs`).
+    pub oom: crate::mm::oom_kill::OomTask,
 }
 
 /// The emulator's own personality flags, which a program started the same way
@@ -201,6 +203,7 @@ impl Task {
             orig_eax: None,
             timeout: None,
             woken: false,
+            oom: Default::default(),
         }
     }
 }

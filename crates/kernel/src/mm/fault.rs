@@ -245,7 +245,7 @@ fn __do_page_fault<R: Recorder>(
             FaultResult::Major
         }
         VM_FAULT_SIGBUS => do_sigbus(k, address, error_code, user, rec),
-        _ => out_of_memory(k, user, rec),
+        _ => super::oom_kill::oom_after_reclaim(k, user, rec),
     };
     log::trace!(target: "kernel::fault", "#PF {address:#010x} code {error_code} eip {:#010x}: {result:?}", k.cpu.eip);
     (result, Some(vma))
@@ -309,7 +309,7 @@ fn do_sigbus<R: Recorder>(
 /// a kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
 /// the emulated program plays init's part (the first process) and nothing else could
 /// free memory, so the retry would hang — it is killed like any other process.
-fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
+pub(super) fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
     rec.step(|| Step::OutOfMemory);
     log::warn!(target: "kernel::fault", "VM: killing process {}", k.task.comm);
     if user {
