@@ -94,13 +94,14 @@ const STEP_LINES: [Padded<24>; crate::FUNCTIONS.len()] = {
 };
 
 /// `  result: ` and the result's name, by [`result_kind`].
-const RESULT_LINES: [Padded<24>; 6] = [
+const RESULT_LINES: [Padded<24>; crate::RESULT_KINDS] = [
     Padded::new(b"  result: minor"),
     Padded::new(b"  result: major"),
     Padded::new(b"  result: sigsegv"),
     Padded::new(b"  result: sigbus"),
     Padded::new(b"  result: efault"),
     Padded::new(b"  result: oom"),
+    Padded::new(b"  result: oom-retry"),
 ];
 
 /// Appends the line of step `s`, if it has one: the steps whose function name says
