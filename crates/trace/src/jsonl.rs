@@ -553,6 +553,7 @@ pub(crate) mod tests {
             Step::NoContextFixup,
             Step::SigBus,
             Step::OutOfMemory,
+            Step::OomKill { victim: 1001 },
         ]
     }
 
@@ -590,6 +591,7 @@ pub(crate) mod tests {
             r#"{"fn":"no_context"}"#.into(),
             r#"{"fn":"do_sigbus"}"#.into(),
             r#"{"fn":"out_of_memory"}"#.into(),
+            r#"{"fn":"oom_kill","victim":1001}"#.into(),
         ];
         assert_eq!(got, want);
     }
@@ -612,6 +614,7 @@ pub(crate) mod tests {
             FaultResult::SigBus { si_code: -3 },
             FaultResult::Efault,
             FaultResult::Oom,
+            FaultResult::OomRetry,
         ];
         let vmas =
             [None, Some((0xbfff_e000, 0xc000_0000, 0x0100_0173)), Some((0x0804_8000, 0x0804_9000, 0x75))];
@@ -673,10 +676,49 @@ pub(crate) mod tests {
             cow_copies: 4,
             cow_reuses: 5,
             page_tables: 6,
+            oom_kills: 0,
         };
         assert_eq!(
             summary(&s),
             r#"{"type":"summary","faults":3,"by_result":{"minor":2,"major":1},"by_path":{"do_page_fault -> b":2,"a \"q\"":1},"stack_expansions":1,"pages_allocated":2,"page_tables":6,"zero_page_maps":3,"cow_copies":4,"cow_reuses":5}"#
+        );
+        // OOM kills only when there were any.
+        let s = Summary { oom_kills: 2, ..s };
+        assert!(summary(&s).ends_with(r#""cow_reuses":5,"oom_kills":2}"#));
+    }
+
+    #[test]
+    fn an_oom_kill_is_written_as_documented() {
+        use growsdown_kernel::trace::OomCandidate;
+        let c = |pid, total_vm, nice, points| OomCandidate {
+            pid,
+            tgid: pid,
+            total_vm,
+            cpu_time: 0,
+            run_time: 0,
+            nice,
+            root: false,
+            rawio: false,
+            memdie: false,
+            points,
+        };
+        let ev = OomEvent {
+            seq: 7,
+            pid: 1003,
+            tid: 1003,
+            machine_icount: 99,
+            candidates: vec![c(1001, 1488, 10, 2976), c(1003, 2256, 0, 2256)],
+            victim: Some(c(1001, 1488, 10, 2976)),
+            signo: 9,
+            killed: vec![1001],
+        };
+        assert_eq!(
+            oom_line(&ev),
+            r#"{"type":"oom_kill","seq":7,"pid":1003,"tid":1003,"machine_icount":99,"candidates":[{"pid":1001,"tid":1001,"total_vm":1488,"cpu_time":0,"run_time":0,"nice":10,"root":false,"rawio":false,"memdie":false,"badness":2976},{"pid":1003,"tid":1003,"total_vm":2256,"cpu_time":0,"run_time":0,"nice":0,"root":false,"rawio":false,"memdie":false,"badness":2256}],"victim":1001,"victim_badness":2976,"signal":"SIGKILL","killed":[1001]}"#
+        );
+        let none = OomEvent { victim: None, killed: Vec::new(), ..ev };
+        assert!(
+            oom_line(&none).ends_with(r#""victim":null,"victim_badness":null,"signal":null,"killed":[]}"#)
         );
     }
 }
