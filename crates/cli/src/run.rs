@@ -18,8 +18,9 @@ pub struct GuestArgs {
     /// Print counters to stderr when the first process ends (processes that outlive it
     /// run on afterwards, uncounted): instructions (all processes), then the first
     /// process's minor/major/COW faults, stack expansions and peak resident pages
-    /// (summed over its threads, then each thread's own if it had several), its
-    /// reaped children's faults; the TLB's hits, misses and flushes, decoded
+    /// (summed over its threads, then each thread's own if it had several), the OOM
+    /// killer's kills if there were any, its reaped children's faults; the TLB's
+    /// hits, misses and flushes, decoded
     /// blocks built, reused and dropped by code writes; and MIPS.
     #[arg(long)]
     pub stats: bool,

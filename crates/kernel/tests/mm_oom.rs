@@ -149,3 +149,22 @@ fn vm_enough_memory_refuses_what_is_not_there_unless_overcommit_is_set() {
     let r = sys(&mut k, growsdown_kernel::syscall::NR_MMAP2, &[0, big, rw, anon, u32::MAX, 0]);
     assert!(r > 0, "overcommit 1: mmap {r}");
 }
+
+#[test]
+fn shared_anonymous_memory_and_shmget_are_checked_too() {
+    let mut k = kernel();
+    let rw = PROT_READ | PROT_WRITE;
+    let shared_anon = 1 | MAP_ANONYMOUS; // MAP_SHARED
+    let big = 128 << 20;
+    let mmap2 = growsdown_kernel::syscall::NR_MMAP2;
+    assert_eq!(sys(&mut k, mmap2, &[0, big, rw, shared_anon, u32::MAX, 0]), ENOMEM);
+    let r = sys(&mut k, mmap2, &[0, big, rw, shared_anon | 0x4000, u32::MAX, 0]);
+    assert!(r > 0, "MAP_NORESERVE: {r}");
+    let shmget = growsdown_kernel::syscall::NR_SHMGET;
+    let ipc_private_creat = [0, big, 0o1000 | 0o600];
+    assert_eq!(sys(&mut k, shmget, &ipc_private_creat), ENOMEM);
+    let r = sys(&mut k, shmget, &[0, big, 0o1000 | 0o600 | growsdown_kernel::ipc::SHM_NORESERVE]);
+    assert!(r >= 0, "SHM_NORESERVE: {r}");
+    k.oom.overcommit_memory = 1;
+    assert!(sys(&mut k, shmget, &ipc_private_creat) >= 0);
+}

@@ -104,8 +104,9 @@ pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
 /// no dentry or inode caches of its own, so the sum is free frames plus page-cache
 /// pages. Callers in 2.4: private writable `do_mmap_pgoff` without MAP_NORESERVE,
 /// `do_brk` (and `sys_brk` before it), `do_mremap` growing a private writable
-/// mapping, and `shmem_file_setup` (shmget, shared anonymous mmap: not checked in
-/// growsdown yet); not `dup_mmap` (fork) and not `expand_stack`.
+/// mapping, and `shmem_file_setup` (shmget, shared anonymous mmap; growsdown skips it
+/// for today's SHM_NORESERVE and MAP_NORESERVE); not `dup_mmap` (fork) and not
+/// `expand_stack`.
 pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
     if k.oom.overcommit_memory != 0 {
         return true;
@@ -319,7 +320,14 @@ pub fn do_mmap_pgoff(
                     Backing::File { file: f }
                 }
             }
-            None if vm_flags & VM_SHARED != 0 => Backing::Shmem { obj: Rc::default() },
+            None if vm_flags & VM_SHARED != 0 => {
+                // shmem_zero_setup → shmem_file_setup's vm_enough_memory (2.4 checks
+                // it always; today's MAP_NORESERVE skips it, as for private ones).
+                if flags & MAP_NORESERVE == 0 && !vm_enough_memory(k, len >> 12) {
+                    return Err(ENOMEM);
+                }
+                Backing::Shmem { obj: Rc::default() }
+            }
             None => Backing::Anon,
         };
         let pgoff = if matches!(backing, Backing::File { .. } | Backing::SharedFile { .. }) { pgoff } else { 0 };
