@@ -35,6 +35,13 @@ pub struct GuestArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     pub mem: u64,
 
+    /// The guest kernel's `vm.overcommit_memory` (2.4's `vm_enough_memory`): 0, the
+    /// default, refuses a private writable mapping, brk or mremap growth larger than
+    /// the free and page-cache pages; any other value grants every request (2.4 has
+    /// no strict mode 2). The guest's /proc/sys is the host's and does not set it.
+    #[arg(long, value_name = "MODE", default_value_t = 0)]
+    pub overcommit_memory: u32,
+
     /// Look up the ELF interpreter (PT_INTERP, e.g. /lib/ld-linux.so.2), `#!`
     /// interpreters and every absolute path the guest names in DIR first, then on the
     /// host as they are (qemu-user's -L). Default /: the host's own files.
@@ -108,6 +115,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         2u8
     })?;
     k.observe_faults(observer);
+    k.set_overcommit_memory(a.overcommit_memory);
     let mut argv: Vec<Vec<u8>> = vec![a.prog.as_bytes().to_vec()];
     argv.extend(a.args.iter().map(|s| s.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
