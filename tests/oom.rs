@@ -167,4 +167,9 @@ fn a_process_alone_is_its_own_victim_and_the_kill_line_says_so() {
         stderr.contains("killed by SIGKILL (signal 9) (OOM killer: out of memory): si_code=128"),
         "{stderr}"
     );
+
+    // overcommit_memory 1: vm_enough_memory grants everything.
+    let out = growsdown(&["run", "--mem", "16M", "--overcommit-memory", "1", &image(), "alone"]);
+    assert_eq!(out.status.code(), Some(128 + 9));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("alone: 64 MiB mmap: mapped\n"));
 }
