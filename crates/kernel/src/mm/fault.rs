@@ -9,7 +9,8 @@
 //! 4. `find_vma`: none → `bad_area`; inside → `good_area`; below a GROWSDOWN VMA →
 //!    (user faults only) the `address + 32 < esp` test, then `expand_stack`;
 //! 5. `good_area`: si_code = SEGV_ACCERR, access check on `error_code & 3`;
-//! 6. `handle_mm_fault` → 1 minor / 2 major / 0 `do_sigbus` / -1 `out_of_memory`.
+//! 6. `handle_mm_fault` → 1 minor / 2 major / 0 `do_sigbus` / -1 the OOM killer
+//!    (`oom_kill::oom_after_reclaim`), then `out_of_memory` if this process dies.
 //!
 //! Every decision is recorded as a [`Step`] when an observer is installed. The
 //! recording is a type parameter ([`Recorder`]): without an observer the path is
@@ -305,8 +306,9 @@ fn do_sigbus<R: Recorder>(
     FaultResult::SigBus { si_code: BUS_ADRERR }
 }
 
-/// `out_of_memory` (linux24.md §1.8): a user fault kills the process (`do_exit(SIGKILL)`),
-/// a kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
+/// `out_of_memory` (linux24.md §1.8), reached when the OOM killer (§1.8a) chose the
+/// faulting process itself: a user fault kills the process (`do_exit(SIGKILL)`), a
+/// kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
 /// the emulated program plays init's part (the first process) and nothing else could
 /// free memory, so the retry would hang — it is killed like any other process.
 pub(super) fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
