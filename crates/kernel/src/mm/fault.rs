@@ -306,9 +306,10 @@ fn do_sigbus<R: Recorder>(
     FaultResult::SigBus { si_code: BUS_ADRERR }
 }
 
-/// `out_of_memory` (linux24.md §1.8), reached when the OOM killer (§1.8a) chose the
-/// faulting process itself: a user fault kills the process (`do_exit(SIGKILL)`), a
-/// kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
+/// `out_of_memory` (linux24.md §1.8), reached after the OOM killer (§1.8a) when the
+/// faulting process is its victim or nothing could be chosen, and for every
+/// kernel-mode fault: a user fault kills the process (`do_exit(SIGKILL)`), a kernel
+/// fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
 /// the emulated program plays init's part (the first process) and nothing else could
 /// free memory, so the retry would hang — it is killed like any other process.
 pub(super) fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
