@@ -18,8 +18,9 @@ pub struct GuestArgs {
     /// Print counters to stderr when the first process ends (processes that outlive it
     /// run on afterwards, uncounted): instructions (all processes), then the first
     /// process's minor/major/COW faults, stack expansions and peak resident pages
-    /// (summed over its threads, then each thread's own if it had several), its
-    /// reaped children's faults; the TLB's hits, misses and flushes, decoded
+    /// (summed over its threads, then each thread's own if it had several), the OOM
+    /// killer's kills if there were any, its reaped children's faults; the TLB's
+    /// hits, misses and flushes, decoded
     /// blocks built, reused and dropped by code writes; and MIPS.
     #[arg(long)]
     pub stats: bool,
@@ -34,6 +35,13 @@ pub struct GuestArgs {
     /// own peak RSS stays within it plus 64 MiB + 0.25 % (docs/architecture.md).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "512M")]
     pub mem: u64,
+
+    /// The guest kernel's `vm.overcommit_memory` (2.4's `vm_enough_memory`): 0, the
+    /// default, refuses a private writable mapping, brk or mremap growth larger than
+    /// the free and page-cache pages; any other value grants every request (2.4 has
+    /// no strict mode 2). The guest's /proc/sys is the host's and does not set it.
+    #[arg(long, value_name = "MODE", default_value_t = 0)]
+    pub overcommit_memory: u32,
 
     /// Look up the ELF interpreter (PT_INTERP, e.g. /lib/ld-linux.so.2), `#!`
     /// interpreters and every absolute path the guest names in DIR first, then on the
@@ -108,6 +116,7 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         2u8
     })?;
     k.observe_faults(observer);
+    k.set_overcommit_memory(a.overcommit_memory);
     let mut argv: Vec<Vec<u8>> = vec![a.prog.as_bytes().to_vec()];
     argv.extend(a.args.iter().map(|s| s.as_bytes().to_vec()));
     let envp: Vec<Vec<u8>> = std::env::vars_os()
@@ -148,8 +157,10 @@ pub fn finish(k: &Machine, path: &Path, status: ExitStatus, stats: bool) -> u8 {
         } else {
             String::new()
         };
+        // The OOM killer's victim: its signal is the kernel's (SI_KERNEL).
+        let oom = if k.first_process_oom_killed() { " (OOM killer: out of memory)" } else { "" };
         report!(
-            "growsdown: {} killed by {} (signal {signo}): si_code={}{origin} eip={eip:#010x}",
+            "growsdown: {} killed by {} (signal {signo}){oom}: si_code={}{origin} eip={eip:#010x}",
             path.display(),
             signal_name(signo),
             info.code,
@@ -219,6 +230,9 @@ fn print_stats(k: &Machine) {
     );
     report!("growsdown: stack expansions      {}", t.stack_expansions);
     report!("growsdown: peak resident pages   {}", t.peak_rss);
+    if t.oom_kills > 0 {
+        report!("growsdown: OOM kills             {}", t.oom_kills);
+    }
     let threads = k.thread_stats();
     if threads.len() > 1 {
         // The lines above are the process's, summed over its threads as today's

@@ -278,6 +278,7 @@ pub fn do_fork(
         timeout: None,
         woken: false,
         host: None,
+        oom: crate::mm::oom_kill::OomTask::started_at(k.cpu.icount),
     };
     log::debug!(
         target: "kernel::sched",

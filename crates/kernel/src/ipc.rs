@@ -78,6 +78,9 @@ pub const IPC_INFO: u32 = 3;
 pub const IPC_64: u32 = 0x100;
 
 pub const SHM_RDONLY: u32 = 0o10000;
+/// shmget: do not account the segment against overcommit (today's flag; 2.4's
+/// `shmem_file_setup` always checked `vm_enough_memory`).
+pub const SHM_NORESERVE: u32 = 0o10000;
 pub const SHM_RND: u32 = 0o20000;
 pub const SHM_REMAP: u32 = 0o40000;
 pub const SHM_EXEC: u32 = 0o100000;
@@ -478,6 +481,10 @@ pub fn sys_shmget(k: &mut Kernel, a: Args) -> SysResult {
     shm_gc(k);
     let tot: u64 = k.ipc.shm.objs.values().map(|o| u64::from(page_align(o.body.size) >> 12)).sum();
     let tgid = k.task.tgid;
+    // shmem_file_setup's vm_enough_memory (mm/oom_kill.rs docs, linux24.md §1.8a),
+    // known before ipcget borrows the table; asked only for a new segment.
+    let enough = flg & SHM_NORESERVE != 0
+        || crate::mm::mmap::vm_enough_memory(k, page_align(size.min(SHMMAX)) >> 12);
     ipcget(
         &k.task.cred,
         &mut k.ipc.shm,
@@ -493,6 +500,9 @@ pub fn sys_shmget(k: &mut Kernel, a: Args) -> SysResult {
             let pages = u64::from(size).div_ceil(u64::from(PAGE_SIZE));
             if tot + pages > u64::from(SHMALL) {
                 return Err(ENOSPC);
+            }
+            if !enough {
+                return Err(ENOMEM);
             }
             Ok(Shm {
                 obj: ShmRef::Live(Rc::default()),

@@ -104,6 +104,8 @@ pub struct Stats {
     pub blocks_hit: u64,
     pub blocks_linked: u64,
     pub blocks_invalidated: u64,
+    /// Processes the OOM killer killed (machine-wide, `mm/oom_kill.rs`).
+    pub oom_kills: u64,
 }
 
 impl Machine {
@@ -261,7 +263,24 @@ impl Machine {
             blocks_hit: self.k.cpu.blocks_hit,
             blocks_linked: self.k.cpu.blocks_linked,
             blocks_invalidated: self.k.cpu.blocks_invalidated,
+            oom_kills: self.k.oom.kills,
         }
+    }
+
+    /// The processes (tgids) the OOM killer chose, in order.
+    pub fn oom_victims(&self) -> &[u32] {
+        &self.k.oom.victims
+    }
+
+    /// Whether the OOM killer chose the first process (the one `run` reports).
+    pub fn first_process_oom_killed(&self) -> bool {
+        self.k.oom.victims.contains(&crate::exit::INIT_PID)
+    }
+
+    /// `sysctl_overcommit_memory` (2.4: 0 heuristic, anything else always grant;
+    /// `/proc/sys/vm/overcommit_memory`).
+    pub fn set_overcommit_memory(&mut self, mode: u32) {
+        self.k.oom.overcommit_memory = mode;
     }
 
     /// The fault counts of each thread of the running process that took a fault

@@ -150,6 +150,8 @@ pub struct Kernel {
     pub locks: crate::locks::LockTable,
     /// Every process's timers ([`crate::timer`]).
     pub timers: crate::timer::Timers,
+    /// The OOM killer's counts and `sysctl_overcommit_memory` (`mm/oom_kill.rs`).
+    pub oom: crate::mm::oom_kill::OomState,
 }
 
 impl Kernel {
@@ -194,6 +196,7 @@ impl Kernel {
             ipc: Default::default(),
             locks: Default::default(),
             timers: Default::default(),
+            oom: Default::default(),
         };
         crate::mm::boot(&mut k)?;
         Ok(k)

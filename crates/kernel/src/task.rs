@@ -144,6 +144,8 @@ pub struct Task {
     /// A host-run task: it exec'd a program that is not i386, which runs as this host
     /// process ([`crate::hostproc`]).
     pub host: Option<Box<crate::hostproc::HostProc>>,
+    /// `start_time` and `PF_MEMDIE` (`mm/oom_kill.rs`).
+    pub oom: crate::mm::oom_kill::OomTask,
 }
 
 /// The emulator's own personality flags, which a program started the same way
@@ -205,6 +207,7 @@ impl Task {
             timeout: None,
             woken: false,
             host: None,
+            oom: Default::default(),
         }
     }
 }

@@ -79,6 +79,11 @@ pub enum Step {
     FindGetPage {
         hit: bool,
     },
+    /// The OOM killer chose another process (its tgid; 0: the last victim is still
+    /// exiting): the fault is retried once memory is freed (`mm/oom_kill.rs`).
+    OomKill {
+        victim: u32,
+    },
 }
 
 /// How a fault ended.
@@ -95,6 +100,8 @@ pub enum FaultResult {
     /// A kernel-mode fault that could not be resolved: the syscall sees EFAULT.
     Efault,
     Oom,
+    /// Another process was killed for memory; the instruction re-executes.
+    OomRetry,
 }
 
 /// One page fault, as `growsdown trace` reports it.
@@ -250,6 +257,45 @@ impl ThreadFaults {
 /// disassembling the faulting instruction; see [`insn_text`]).
 pub trait FaultObserver {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu);
+    /// An OOM kill (`mm/oom_kill.rs`), with every candidate's badness.
+    fn oom_kill(&mut self, _ev: &OomEvent) {}
+}
+
+/// One task's `badness()` at an OOM kill (the inputs 2.4's formula reads, in its
+/// units, and the result).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OomCandidate {
+    pub pid: u32,
+    pub tgid: u32,
+    /// `mm->total_vm`, pages (0: no mm).
+    pub total_vm: u32,
+    /// CPU time >> (SHIFT_HZ + 3) ticks and run time >> (SHIFT_HZ + 10) ticks.
+    pub cpu_time: u32,
+    pub run_time: u32,
+    pub nice: i32,
+    /// CAP_SYS_ADMIN, uid 0 or euid 0 (points / 4); CAP_SYS_RAWIO (points / 4).
+    pub root: bool,
+    pub rawio: bool,
+    /// Already chosen (PF_MEMDIE): 0 points.
+    pub memdie: bool,
+    pub points: u32,
+}
+
+/// An OOM kill: who faulted, every candidate, the victim and the signal sent to each
+/// task sharing its mm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OomEvent {
+    /// The fault's `seq` (the event that follows it in the trace).
+    pub seq: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub machine_icount: u64,
+    pub candidates: Vec<OomCandidate>,
+    /// None: nothing had any points.
+    pub victim: Option<OomCandidate>,
+    pub signo: i32,
+    /// Every task the signal went to.
+    pub killed: Vec<u32>,
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

@@ -18,7 +18,7 @@ use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Padded};
 #[cfg(test)]
 use super::{error_words, vma_perms};
 use super::{is_growsdown, result_name, result_si_code, step_index, Record, Summary};
-use growsdown_kernel::trace::{FaultEvent, Step};
+use growsdown_kernel::trace::{FaultEvent, OomEvent, Step};
 
 #[cfg(test)]
 /// An address, written as the string `"0x%08x"`.
@@ -118,6 +118,7 @@ enum StepLine {
     DoSigbus,
     OutOfMemory,
     FindGetPage { hit: bool },
+    OomKill { victim: u32 },
 }
 
 #[cfg(test)]
@@ -152,6 +153,7 @@ fn step_line(s: &Step) -> StepLine {
         Step::NoContextFixup => StepLine::NoContext,
         Step::SigBus => StepLine::DoSigbus,
         Step::OutOfMemory => StepLine::OutOfMemory,
+        Step::OomKill { victim } => StepLine::OomKill { victim },
     }
 }
 
@@ -169,6 +171,75 @@ struct SummaryLine<'a> {
     zero_page_maps: u64,
     cow_copies: u64,
     cow_reuses: u64,
+    /// Only when there were any, so that the summaries of other runs stay as they were.
+    #[serde(skip_serializing_if = "is_zero")]
+    oom_kills: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// An OOM kill (`"type": "oom_kill"`).
+#[derive(Serialize)]
+struct OomLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    pid: u32,
+    tid: u32,
+    machine_icount: u64,
+    candidates: Vec<OomCandidateLine>,
+    victim: Option<u32>,
+    victim_badness: Option<u32>,
+    signal: Option<&'static str>,
+    killed: &'a [u32],
+}
+
+/// One candidate's `badness()` and what it was computed from.
+#[derive(Serialize)]
+struct OomCandidateLine {
+    pid: u32,
+    tid: u32,
+    total_vm: u32,
+    cpu_time: u32,
+    run_time: u32,
+    nice: i32,
+    root: bool,
+    rawio: bool,
+    memdie: bool,
+    badness: u32,
+}
+
+/// The line of an OOM kill (docs/trace-format.md).
+pub fn oom_line(ev: &OomEvent) -> String {
+    line(&OomLine {
+        kind: "oom_kill",
+        seq: ev.seq,
+        pid: ev.pid,
+        tid: ev.tid,
+        machine_icount: ev.machine_icount,
+        candidates: ev
+            .candidates
+            .iter()
+            .map(|c| OomCandidateLine {
+                pid: c.tgid,
+                tid: c.pid,
+                total_vm: c.total_vm,
+                cpu_time: c.cpu_time,
+                run_time: c.run_time,
+                nice: c.nice,
+                root: c.root,
+                rawio: c.rawio,
+                memdie: c.memdie,
+                badness: c.points,
+            })
+            .collect(),
+        victim: ev.victim.map(|v| v.tgid),
+        victim_badness: ev.victim.map(|v| v.points),
+        signal: ev.victim.map(|_| growsdown_kernel::signal::signal_name(ev.signo)),
+        killed: &ev.killed,
+    })
 }
 
 /// serde_json's compact output, except that backspace and form feed are written
@@ -324,6 +395,7 @@ const STEP_STARTS: [Padded<32>; crate::FUNCTIONS.len()] = [
     Padded::new(br#"{"fn":"do_sigbus""#),
     Padded::new(br#"{"fn":"out_of_memory""#),
     Padded::new(br#"{"fn":"find_get_page""#),
+    Padded::new(br#"{"fn":"oom_kill""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
@@ -391,6 +463,10 @@ fn write_step(out: &mut Vec<u8>, s: &Step) {
             out.extend_from_slice(br#","hit":"#);
             bool(out, hit);
         }
+        Step::OomKill { victim } => {
+            out.extend_from_slice(br#","victim":"#);
+            dec(out, u64::from(victim));
+        }
         Step::DoNoPage { file_page, early_cow } => {
             out.extend_from_slice(br#","file_page":"#);
             dec(out, u64::from(file_page));
@@ -433,6 +509,7 @@ pub fn summary(s: &Summary) -> String {
         zero_page_maps: s.zero_page_maps,
         cow_copies: s.cow_copies,
         cow_reuses: s.cow_reuses,
+        oom_kills: s.oom_kills,
     })
 }
 
@@ -476,6 +553,7 @@ pub(crate) mod tests {
             Step::NoContextFixup,
             Step::SigBus,
             Step::OutOfMemory,
+            Step::OomKill { victim: 1001 },
         ]
     }
 
@@ -513,6 +591,7 @@ pub(crate) mod tests {
             r#"{"fn":"no_context"}"#.into(),
             r#"{"fn":"do_sigbus"}"#.into(),
             r#"{"fn":"out_of_memory"}"#.into(),
+            r#"{"fn":"oom_kill","victim":1001}"#.into(),
         ];
         assert_eq!(got, want);
     }
@@ -535,6 +614,7 @@ pub(crate) mod tests {
             FaultResult::SigBus { si_code: -3 },
             FaultResult::Efault,
             FaultResult::Oom,
+            FaultResult::OomRetry,
         ];
         let vmas =
             [None, Some((0xbfff_e000, 0xc000_0000, 0x0100_0173)), Some((0x0804_8000, 0x0804_9000, 0x75))];
@@ -596,10 +676,49 @@ pub(crate) mod tests {
             cow_copies: 4,
             cow_reuses: 5,
             page_tables: 6,
+            oom_kills: 0,
         };
         assert_eq!(
             summary(&s),
             r#"{"type":"summary","faults":3,"by_result":{"minor":2,"major":1},"by_path":{"do_page_fault -> b":2,"a \"q\"":1},"stack_expansions":1,"pages_allocated":2,"page_tables":6,"zero_page_maps":3,"cow_copies":4,"cow_reuses":5}"#
+        );
+        // OOM kills only when there were any.
+        let s = Summary { oom_kills: 2, ..s };
+        assert!(summary(&s).ends_with(r#""cow_reuses":5,"oom_kills":2}"#));
+    }
+
+    #[test]
+    fn an_oom_kill_is_written_as_documented() {
+        use growsdown_kernel::trace::OomCandidate;
+        let c = |pid, total_vm, nice, points| OomCandidate {
+            pid,
+            tgid: pid,
+            total_vm,
+            cpu_time: 0,
+            run_time: 0,
+            nice,
+            root: false,
+            rawio: false,
+            memdie: false,
+            points,
+        };
+        let ev = OomEvent {
+            seq: 7,
+            pid: 1003,
+            tid: 1003,
+            machine_icount: 99,
+            candidates: vec![c(1001, 1488, 10, 2976), c(1003, 2256, 0, 2256)],
+            victim: Some(c(1001, 1488, 10, 2976)),
+            signo: 9,
+            killed: vec![1001],
+        };
+        assert_eq!(
+            oom_line(&ev),
+            r#"{"type":"oom_kill","seq":7,"pid":1003,"tid":1003,"machine_icount":99,"candidates":[{"pid":1001,"tid":1001,"total_vm":1488,"cpu_time":0,"run_time":0,"nice":10,"root":false,"rawio":false,"memdie":false,"badness":2976},{"pid":1003,"tid":1003,"total_vm":2256,"cpu_time":0,"run_time":0,"nice":0,"root":false,"rawio":false,"memdie":false,"badness":2256}],"victim":1001,"victim_badness":2976,"signal":"SIGKILL","killed":[1001]}"#
+        );
+        let none = OomEvent { victim: None, killed: Vec::new(), ..ev };
+        assert!(
+            oom_line(&none).ends_with(r#""victim":null,"victim_badness":null,"signal":null,"killed":[]}"#)
         );
     }
 }

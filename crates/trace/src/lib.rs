@@ -45,6 +45,7 @@ pub fn result_name(r: FaultResult) -> &'static str {
         FaultResult::SigBus { .. } => "sigbus",
         FaultResult::Efault => "efault",
         FaultResult::Oom => "oom",
+        FaultResult::OomRetry => "oom-retry",
     }
 }
 
@@ -61,7 +62,7 @@ pub fn step_function(s: &Step) -> &'static str {
 }
 
 /// The names of [`step_function`], indexed by [`step_index`].
-const FUNCTIONS: [&str; 17] = [
+const FUNCTIONS: [&str; 18] = [
     "do_page_fault",
     "find_vma",
     "esp_check",
@@ -79,6 +80,7 @@ const FUNCTIONS: [&str; 17] = [
     "do_sigbus",
     "out_of_memory",
     "find_get_page",
+    "oom_kill",
 ];
 
 /// A step's function as a small number, so that a path can be compared as bytes.
@@ -101,6 +103,7 @@ fn step_index(s: &Step) -> u8 {
         Step::SigBus => 14,
         Step::OutOfMemory => 15,
         Step::FindGetPage { .. } => 16,
+        Step::OomKill { .. } => 17,
     }
 }
 
@@ -159,6 +162,12 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
                 out.extend_from_slice(b", early COW");
             }
         }
+        Step::OomKill { victim: 0 } => out.extend_from_slice(b"the last victim is still exiting: retry"),
+        Step::OomKill { victim } => {
+            out.extend_from_slice(b"killed pid ");
+            out::dec(out, u64::from(victim));
+            out.extend_from_slice(b", retry when it has exited");
+        }
         Step::FindGetPage { hit: true } => out.extend_from_slice(b"hit"),
         Step::FindGetPage { hit: false } => out.extend_from_slice(b"miss, read from the file"),
         Step::DoAnonymousPage { zero_page: true, .. } => out.extend_from_slice(b"ZERO_PAGE, read-only"),
@@ -211,6 +220,8 @@ pub struct Summary {
     pub cow_copies: u64,
     pub cow_reuses: u64,
     pub page_tables: u64,
+    /// OOM kills (trace events of their own, not faults).
+    pub oom_kills: u64,
 }
 
 /// The path of a fault as the chain of functions, e.g.
@@ -311,10 +322,11 @@ pub struct Tally {
     cow_copies: u64,
     cow_reuses: u64,
     page_tables: u64,
+    oom_kills: u64,
 }
 
 /// The kinds of [`FaultResult`].
-const RESULT_KINDS: usize = 6;
+const RESULT_KINDS: usize = 7;
 
 pub(crate) fn result_kind(r: FaultResult) -> usize {
     match r {
@@ -324,6 +336,7 @@ pub(crate) fn result_kind(r: FaultResult) -> usize {
         FaultResult::SigBus { .. } => 3,
         FaultResult::Efault => 4,
         FaultResult::Oom => 5,
+        FaultResult::OomRetry => 6,
     }
 }
 
@@ -355,6 +368,13 @@ impl Tally {
                 Step::PteAlloc { .. } => self.page_tables += 1,
                 _ => {}
             }
+        }
+    }
+
+    /// Counts an OOM kill that chose a victim.
+    pub fn add_oom(&mut self, ev: &growsdown_kernel::trace::OomEvent) {
+        if ev.victim.is_some() {
+            self.oom_kills += 1;
         }
     }
 
@@ -396,6 +416,7 @@ impl Tally {
             cow_copies: self.cow_copies,
             cow_reuses: self.cow_reuses,
             page_tables: self.page_tables,
+            oom_kills: self.oom_kills,
         }
     }
 }

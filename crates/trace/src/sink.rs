@@ -12,7 +12,9 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
-use growsdown_kernel::trace::{FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, Step};
+use growsdown_kernel::trace::{
+    FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, Step,
+};
 
 use crate::svg::Picture;
 use crate::{jsonl, text, Tally};
@@ -99,6 +101,20 @@ impl Sink {
         }
     }
 
+    fn oom(&mut self, ev: &OomEvent) {
+        match self.format {
+            Format::Text => text::write_oom(&mut self.buf, ev),
+            Format::Jsonl => {
+                self.buf.extend_from_slice(jsonl::oom_line(ev).as_bytes());
+                self.buf.push(b'\n');
+            }
+        }
+        self.tally.add_oom(ev);
+        if self.write_each || self.buf.len() >= CHUNK {
+            self.drain();
+        }
+    }
+
     fn drain(&mut self) {
         if self.error.is_none() {
             if let Err(e) = self.out.write_all(&self.buf) {
@@ -154,6 +170,8 @@ const BATCHES_QUEUED: usize = 4;
 struct Batch {
     faults: Vec<Fault>,
     steps: Vec<Step>,
+    /// OOM kills (rare), each after the first `.0` faults of the batch.
+    ooms: Vec<(usize, OomEvent)>,
 }
 
 /// A fault event without its path, which is `steps` of the batch from `path_start`
@@ -265,7 +283,7 @@ impl Fields {
 impl Batch {
     fn new() -> Self {
         // Room for the steps of the usual 2.4 paths (six to eight) without growing.
-        Batch { faults: Vec::with_capacity(BATCH), steps: Vec::with_capacity(BATCH * 8) }
+        Batch { faults: Vec::with_capacity(BATCH), steps: Vec::with_capacity(BATCH * 8), ooms: Vec::new() }
     }
 
     fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
@@ -285,15 +303,28 @@ impl Batch {
     fn clear(&mut self) {
         self.faults.clear();
         self.steps.clear();
+        self.ooms.clear();
     }
 
     /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
-    /// made from.
-    fn each(&self, ev: &mut FaultEvent, mut f: impl FnMut(&FaultEvent, &InsnSource)) {
-        for fault in &self.faults {
+    /// made from; `g` with each OOM kill, in order with the faults.
+    fn each(
+        &self,
+        ev: &mut FaultEvent,
+        mut f: impl FnMut(&FaultEvent, &InsnSource),
+        mut g: impl FnMut(&OomEvent),
+    ) {
+        let mut ooms = self.ooms.iter().peekable();
+        for (i, fault) in self.faults.iter().enumerate() {
+            while let Some((_, o)) = ooms.next_if(|(at, _)| *at == i) {
+                g(o);
+            }
             let start = fault.path_start as usize;
             fault.ev.restore(&self.steps[start..start + fault.path_len as usize], ev);
             f(ev, &fault.insn);
+        }
+        for (_, o) in ooms {
+            g(o);
         }
     }
 }
@@ -351,7 +382,12 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
         maj_flt: 0,
     };
     while let Ok(mut batch) = full.recv() {
-        batch.each(&mut ev, |ev, src| sink.record(ev, insns.text_of(ev.eip, src)));
+        let sink = &std::cell::RefCell::new(&mut sink);
+        batch.each(
+            &mut ev,
+            |ev, src| sink.borrow_mut().record(ev, insns.text_of(ev.eip, src)),
+            |o| sink.borrow_mut().oom(o),
+        );
         batch.clear();
         // The guest thread may be gone already; the batch is then simply dropped.
         let _ = empty.send(batch);
@@ -412,6 +448,17 @@ impl FaultObserver for Shared {
                 if p.batch.len() == BATCH {
                     p.send();
                 }
+            }
+            None => {}
+        }
+    }
+
+    fn oom_kill(&mut self, ev: &OomEvent) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => o.sink.oom(ev),
+            Some(Observer::Piped(p)) => {
+                let at = p.batch.len();
+                p.batch.ooms.push((at, ev.clone()));
             }
             None => {}
         }

@@ -94,7 +94,7 @@ fn classify(ev: &FaultEvent) -> u8 {
         FaultResult::SigSegv { .. } => 0,
         FaultResult::SigBus { .. } => 1,
         FaultResult::Efault => 2,
-        FaultResult::Oom => 3,
+        FaultResult::Oom | FaultResult::OomRetry => 3,
         FaultResult::Major => 4,
         FaultResult::Minor => {
             for s in ev.path.iter().rev() {

@@ -8,7 +8,7 @@ use super::{
     is_growsdown, path_code, path_functions, path_names, result_kind, step_index, write_si_code_name,
     write_step_detail, Record, Summary,
 };
-use growsdown_kernel::trace::{FaultEvent, FaultResult, Step};
+use growsdown_kernel::trace::{FaultEvent, FaultResult, OomEvent, Step};
 
 pub fn record(r: &Record) -> String {
     let mut out = Vec::new();
@@ -94,13 +94,14 @@ const STEP_LINES: [Padded<24>; crate::FUNCTIONS.len()] = {
 };
 
 /// `  result: ` and the result's name, by [`result_kind`].
-const RESULT_LINES: [Padded<24>; 6] = [
+const RESULT_LINES: [Padded<24>; crate::RESULT_KINDS] = [
     Padded::new(b"  result: minor"),
     Padded::new(b"  result: major"),
     Padded::new(b"  result: sigsegv"),
     Padded::new(b"  result: sigbus"),
     Padded::new(b"  result: efault"),
     Padded::new(b"  result: oom"),
+    Padded::new(b"  result: oom-retry"),
 ];
 
 /// Appends the line of step `s`, if it has one: the steps whose function name says
@@ -211,6 +212,50 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut
     out.extend_from_slice(b")\n");
 }
 
+/// An OOM kill: the faulting process, each candidate's `badness()` with its inputs,
+/// the victim and the signal.
+pub fn write_oom(out: &mut Vec<u8>, ev: &OomEvent) {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "oom kill after fault #{}  pid {}  machine icount {}  (out_of_memory -> select_bad_process -> badness)",
+        ev.seq, ev.pid, ev.machine_icount
+    );
+    for c in &ev.candidates {
+        let tid = if c.pid != c.tgid { format!(" tid {}", c.pid) } else { String::new() };
+        let _ = writeln!(
+            s,
+            "  pid {}{tid}  total_vm {}  cpu {}  run {}  nice {}{}{}{}  badness {}",
+            c.tgid,
+            c.total_vm,
+            c.cpu_time,
+            c.run_time,
+            c.nice,
+            if c.root { "  root" } else { "" },
+            if c.rawio { "  CAP_SYS_RAWIO" } else { "" },
+            if c.memdie { "  PF_MEMDIE" } else { "" },
+            c.points
+        );
+    }
+    match ev.victim {
+        Some(v) => {
+            let tids: Vec<String> = ev.killed.iter().map(u32::to_string).collect();
+            let _ = writeln!(
+                s,
+                "  victim pid {} ({} points): {} to {}",
+                v.tgid,
+                v.points,
+                growsdown_kernel::signal::signal_name(ev.signo),
+                tids.join(", ")
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  no victim: no process has any points");
+        }
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
 pub fn summary(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "summary: {} page faults", s.total);
@@ -224,6 +269,9 @@ pub fn summary(s: &Summary) -> String {
     let _ = writeln!(out, "  pages allocated: {} (page tables: {})", s.pages_allocated, s.page_tables);
     let _ = writeln!(out, "  zero-page mappings: {}", s.zero_page_maps);
     let _ = writeln!(out, "  COW: {} copies, {} reuses", s.cow_copies, s.cow_reuses);
+    if s.oom_kills > 0 {
+        let _ = writeln!(out, "  OOM kills: {}", s.oom_kills);
+    }
     out
 }
 

@@ -9,7 +9,8 @@
 //! 4. `find_vma`: none → `bad_area`; inside → `good_area`; below a GROWSDOWN VMA →
 //!    (user faults only) the `address + 32 < esp` test, then `expand_stack`;
 //! 5. `good_area`: si_code = SEGV_ACCERR, access check on `error_code & 3`;
-//! 6. `handle_mm_fault` → 1 minor / 2 major / 0 `do_sigbus` / -1 `out_of_memory`.
+//! 6. `handle_mm_fault` → 1 minor / 2 major / 0 `do_sigbus` / -1 the OOM killer
+//!    (`oom_kill::oom_after_reclaim`), then `out_of_memory` if this process dies.
 //!
 //! Every decision is recorded as a [`Step`] when an observer is installed. The
 //! recording is a type parameter ([`Recorder`]): without an observer the path is
@@ -245,7 +246,7 @@ fn __do_page_fault<R: Recorder>(
             FaultResult::Major
         }
         VM_FAULT_SIGBUS => do_sigbus(k, address, error_code, user, rec),
-        _ => out_of_memory(k, user, rec),
+        _ => super::oom_kill::oom_after_reclaim(k, user, rec),
     };
     log::trace!(target: "kernel::fault", "#PF {address:#010x} code {error_code} eip {:#010x}: {result:?}", k.cpu.eip);
     (result, Some(vma))
@@ -305,11 +306,13 @@ fn do_sigbus<R: Recorder>(
     FaultResult::SigBus { si_code: BUS_ADRERR }
 }
 
-/// `out_of_memory` (linux24.md §1.8): a user fault kills the process (`do_exit(SIGKILL)`),
-/// a kernel fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
+/// `out_of_memory` (linux24.md §1.8), reached after the OOM killer (§1.8a) when the
+/// faulting process is its victim or nothing could be chosen, and for every
+/// kernel-mode fault: a user fault kills the process (`do_exit(SIGKILL)`), a kernel
+/// fault takes the fixup. 2.4 lets pid 1 yield and retry forever instead;
 /// the emulated program plays init's part (the first process) and nothing else could
 /// free memory, so the retry would hang — it is killed like any other process.
-fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
+pub(super) fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
     rec.step(|| Step::OutOfMemory);
     log::warn!(target: "kernel::fault", "VM: killing process {}", k.task.comm);
     if user {

@@ -95,9 +95,22 @@ pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
     vm
 }
 
-/// `vm_enough_memory` with 2.4's heuristic (overcommit_memory = 0): the request must
-/// fit in free pages plus page-cache pages (there is no swap).
+/// `vm_enough_memory(pages)` of 2.4 (`mm/mmap.c`), the overcommit check. Any
+/// nonzero `sysctl_overcommit_memory` grants everything (2.4 tests it for truth:
+/// today's strict mode 2 does not exist in 2.4.x). Otherwise the heuristic: the
+/// request must be less than page-cache pages + free pages + free swap pages +
+/// swap-cache pages (counted twice on purpose, 2.4 says, against swap
+/// over-allocation) + unused dentries and inodes in pages. growsdown has no swap and
+/// no dentry or inode caches of its own, so the sum is free frames plus page-cache
+/// pages. Callers in 2.4: private writable `do_mmap_pgoff` without MAP_NORESERVE,
+/// `do_brk` (and `sys_brk` before it), `do_mremap` growing a private writable
+/// mapping, and `shmem_file_setup` (shmget, shared anonymous mmap; growsdown skips it
+/// for today's SHM_NORESERVE and MAP_NORESERVE); not `dup_mmap` (fork) and not
+/// `expand_stack`.
 pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
+    if k.oom.overcommit_memory != 0 {
+        return true;
+    }
     let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64;
     free > u64::from(pages)
 }
@@ -307,7 +320,14 @@ pub fn do_mmap_pgoff(
                     Backing::File { file: f }
                 }
             }
-            None if vm_flags & VM_SHARED != 0 => Backing::Shmem { obj: Rc::default() },
+            None if vm_flags & VM_SHARED != 0 => {
+                // shmem_zero_setup → shmem_file_setup's vm_enough_memory (2.4 checks
+                // it always; today's MAP_NORESERVE skips it, as for private ones).
+                if flags & MAP_NORESERVE == 0 && !vm_enough_memory(k, len >> 12) {
+                    return Err(ENOMEM);
+                }
+                Backing::Shmem { obj: Rc::default() }
+            }
             None => Backing::Anon,
         };
         let pgoff = if matches!(backing, Backing::File { .. } | Backing::SharedFile { .. }) { pgoff } else { 0 };
@@ -826,6 +846,10 @@ fn vma_to_resize(k: &Kernel, addr: u32, old_len: u32, new_len: u32) -> Result<us
             return Err(EAGAIN);
         }
         if over_as_limit(k, new_len - old_len) {
+            return Err(ENOMEM);
+        }
+        // 2.4's do_mremap: "Private writable mapping? Check memory availability".
+        if v.flags & (VM_SHARED | VM_WRITE) == VM_WRITE && !vm_enough_memory(k, (new_len - old_len) >> 12) {
             return Err(ENOMEM);
         }
     }

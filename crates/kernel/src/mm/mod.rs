@@ -10,6 +10,7 @@
 //! | [`filemap`] | `mm/filemap.c`, `mm/shmem.c` | page cache, `filemap_nopage`, `shmem_nopage` |
 //! | [`mmap`] | `mm/mmap.c`, `mm/mprotect.c`, `mm/mremap.c`, `mm/madvise.c` | mmap, munmap, brk, mprotect, mremap, madvise |
 //! | [`mlock`] | `mm/mlock.c` | mlock, mlock2, munlock, mlockall, munlockall |
+//! | [`oom_kill`] | `mm/oom_kill.c` | `out_of_memory`, `select_bad_process`, `badness` |
 //! | [`mincore`] | `mm/mincore.c` (today's) | mincore |
 //!
 //! One machine runs one address space at a time: the current task's `mm`, whose page
@@ -24,6 +25,7 @@ pub mod memory;
 pub mod mincore;
 pub mod mlock;
 pub mod mmap;
+pub mod oom_kill;
 pub mod pgtable;
 pub mod vma;
 
