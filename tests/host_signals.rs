@@ -132,3 +132,57 @@ fn sigterm_ends_a_guest_without_handlers_promptly() {
         assert!(took < Duration::from_secs(5), "{mode}: {took:?} after SIGTERM");
     }
 }
+
+/// execve keeps ignored actions and the blocked mask, so the program started under
+/// growsdown starts with those growsdown was started with (`nohup`, a shell's `&`),
+/// as it would natively: busybox prints its /proc/self/status lines, natively and as
+/// a guest, started both times with SIGHUP and SIGUSR1 ignored and SIGUSR2 blocked.
+#[test]
+fn the_first_process_inherits_ignored_and_blocked_signals() {
+    use std::os::unix::process::CommandExt;
+    let bb = support::busybox();
+    let status = |native: bool| {
+        let mut cmd = if native {
+            Command::new(&bb)
+        } else {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_growsdown"));
+            c.arg("run").arg(&bb);
+            c
+        };
+        cmd.args(["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
+        // SAFETY: rt_sigaction, signal and sigprocmask are async-signal-safe; they
+        // run in the forked child before exec. Every action is reset first (the test
+        // runner may have been started with some ignored), through the raw call in
+        // the kernel's x86-64 layout (handler, flags, restorer, mask).
+        unsafe {
+            cmd.pre_exec(|| {
+                let dfl = [0u64; 4];
+                for sig in 1..=64 {
+                    if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                        libc::syscall(
+                            libc::SYS_rt_sigaction,
+                            sig,
+                            dfl.as_ptr(),
+                            std::ptr::null::<u8>(),
+                            8usize,
+                        );
+                    }
+                }
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                libc::signal(libc::SIGUSR1, libc::SIG_IGN);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGUSR2);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "native {native}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let native = status(true);
+    assert!(native.contains("SigBlk:\t0000000000000800\n"), "{native}");
+    assert!(native.contains("SigIgn:\t0000000000000201\n"), "{native}");
+    assert_eq!(status(false), native);
+}

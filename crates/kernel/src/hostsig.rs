@@ -128,6 +128,45 @@ pub fn install() -> Result<(), String> {
     Ok(())
 }
 
+/// What execve(2) keeps of the caller's signal state: ignored actions stay ignored,
+/// and the blocked mask stays (`flush_signal_handlers` resets only handled ones). The
+/// first guest process stands for the program the user started, so it starts with
+/// the actions and mask growsdown itself was started with (`nohup` ignores SIGHUP; a
+/// non-interactive shell's `&` ignores SIGINT and SIGQUIT). Except SIGPIPE: Rust's
+/// runtime ignores it in every program before `main`, so what growsdown was started
+/// with is lost; the guest gets the default, which a parent's `SIG_IGN` is rarely.
+pub fn inherit_from_host(k: &mut Kernel) {
+    for sig in 1..=64 {
+        if matches!(sig, signal::SIGKILL | signal::SIGSTOP | signal::SIGPIPE) {
+            continue;
+        }
+        // The raw call (the kernel's layout: handler, flags, restorer, mask) also
+        // answers for 32 and 33, which glibc's sigaction refuses.
+        let mut old = [0u64; 4];
+        // SAFETY: no new action; `old` has room for the kernel's struct sigaction.
+        let r = unsafe {
+            libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u8>(), old.as_mut_ptr(), 8usize)
+        };
+        if r == 0 && old[0] == libc::SIG_IGN as u64 {
+            if let Some(a) = k.task.sig.action_mut(sig) {
+                a.handler = signal::SIG_IGN;
+            }
+        }
+    }
+    // SAFETY: an empty set to fill; `how` is ignored without a new set.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: reads this thread's mask into `set`.
+    if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set) } == 0 {
+        let unblockable = sigmask(signal::SIGKILL) | sigmask(signal::SIGSTOP);
+        for sig in 1..=64 {
+            // SAFETY: `set` is an initialised sigset_t.
+            if unsafe { libc::sigismember(&set, sig) } == 1 {
+                k.task.sig.blocked |= sigmask(sig) & !unblockable;
+            }
+        }
+    }
+}
+
 /// A host signal waits to be forwarded: one relaxed load, cheap enough for every
 /// return from `Cpu::run`.
 #[inline]

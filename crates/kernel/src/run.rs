@@ -34,8 +34,10 @@ pub struct Config {
     /// break, TLS numbering, the ESP test): [`Personality::LINUX_24`] by default.
     pub personality: Personality,
     /// Forward SIGTERM, SIGINT and the other signals sent to the growsdown process to
-    /// the guest ([`crate::hostsig`]). Off by default (the kernel's tests, difftest);
-    /// the CLI turns it on. Off, a guest that only a signal could wake is a deadlock.
+    /// the guest ([`crate::hostsig`]), and start the first process with the signals
+    /// growsdown was started with ignored or blocked (execve keeps them). Off by
+    /// default (the kernel's tests, difftest); the CLI turns it on. Off, a guest that
+    /// only a signal could wake is a deadlock.
     pub host_signals: bool,
     /// When the first process ends while other guest processes live on, [`Kernel::run`]
     /// returns its status and leaves them to [`Kernel::run_rest`] (the CLI runs them
@@ -209,6 +211,9 @@ impl Kernel {
     /// guest process ends, and returns that one's status.
     pub fn run(&mut self) -> ExitStatus {
         self.started = Instant::now();
+        if self.config.host_signals && self.cpu.icount == 0 && self.tasks.is_empty() {
+            crate::hostsig::inherit_from_host(self);
+        }
         if self.config.host_signals {
             if let Err(e) = crate::hostsig::install() {
                 log::warn!(target: "kernel::signal", "host signals are not forwarded: {e}");
