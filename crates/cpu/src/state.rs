@@ -159,12 +159,6 @@ impl Cpu {
         self.new_code_epoch();
     }
 
-    /// Host bytes the decoded blocks hold (O(1); between runs, when `code` is the
-    /// real store).
-    pub fn decoded_bytes(&self) -> usize {
-        self.code.bytes()
-    }
-
     /// Decoded blocks held (for tests and statistics).
     pub fn decoded_blocks(&self) -> usize {
         self.code.len()
