@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,10 +242,14 @@ int main(int argc, char **argv) {
         close(out[0]);
         dup2(out[1], 1);
         close(out[1]);
-        /* Whatever the test runner left ignored is default here, natively too. */
-        for (int sig = 1; sig < 32; sig++)
-            if (sig != SIGKILL && sig != SIGSTOP)
-                signal(sig, SIG_DFL);
+        /* Whatever the test runner left ignored is default here, natively too: the
+           raw call (the kernel's i386 layout: handler, flags, restorer, mask) also
+           resets 32 and 33, which glibc's signal() refuses. */
+        for (int sig = 1; sig <= 64; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP) {
+                struct { unsigned long handler, flags, restorer; unsigned long long mask; } dfl = {0, 0, 0, 0};
+                syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+            }
         signal(SIGUSR1, SIG_IGN);
         sa.sa_sigaction = on_chld;
         sigaction(SIGUSR2, &sa, NULL); /* handled: default after exec */
