@@ -140,7 +140,9 @@ impl Cpu {
                 }
             }
             // From here on, block to block through links; back to 'fetch only after
-            // a block cut short (budget, a store into code) or a link miss.
+            // a block cut short (budget, a store into code) or a link miss. What is
+            // left of the budget is counted down here, beside `icount`.
+            let mut left = end - self.icount;
             loop {
                 // The chain of linked blocks only reads the arena: its slice stays in
                 // registers, and a link is followed straight from the block in hand.
@@ -148,7 +150,6 @@ impl Cpu {
                 let (from, slot, eip) = loop {
                     let block = &blocks[id as usize];
                     let insns = u64::from(block.insns);
-                    let left = end - self.icount;
                     if insns > left {
                         match self.run_partial(code, id, left) {
                             Ok(()) => continue 'fetch,
@@ -163,9 +164,12 @@ impl Cpu {
                         }
                     }
                     self.icount += insns;
+                    left -= insns;
+                    // EIP is committed only where the chain stops: no handler reads
+                    // it (see the module note), and every exit below sets it.
                     let eip = self.next_eip;
-                    self.eip = eip;
-                    if insns == left {
+                    if left == 0 {
+                        self.eip = eip;
                         return Exit::Budget;
                     }
                     let slot = usize::from(eip != block.end_eip);
@@ -174,6 +178,7 @@ impl Cpu {
                         id = next;
                         continue;
                     }
+                    self.eip = eip;
                     break (id, slot, eip);
                 };
                 // DS, ES or SS changed: no block lowered before may run.
