@@ -14,7 +14,7 @@ use growsdown_decoder::{
 };
 use iced_x86::Register;
 
-use crate::blocks::Blocks;
+use crate::blocks::{Block, Blocks};
 use crate::exception::{Exception, Exit};
 use crate::flags::TF;
 use crate::mmu::{AccessKind, PAGE_SIZE};
@@ -158,7 +158,7 @@ impl Cpu {
                     }
                     self.next_eip = block.end_eip;
                     if let Some(u) = self.run_uops(&block.uops) {
-                        match self.stopped(&block.uops, u) {
+                        match self.stopped(block, u) {
                             Some(exit) => return exit,
                             None => continue 'fetch,
                         }
@@ -179,7 +179,9 @@ impl Cpu {
                         continue;
                     }
                     self.eip = eip;
-                    break (id, slot, eip);
+                    // The id from the block itself: one value fewer kept across the
+                    // micro-op loop.
+                    break (block.id, slot, eip);
                 };
                 // DS, ES or SS changed: no block lowered before may run.
                 if self.flush_blocks {
@@ -231,8 +233,8 @@ impl Cpu {
     /// everything before `u` (`None`: fetch again, and run `u`'s instruction alone).
     #[cold]
     #[inline(never)]
-    fn stopped(&mut self, uops: &[Uop], u: &Uop) -> Option<Exit> {
-        let i = index_of(uops, u);
+    fn stopped(&mut self, block: &Block, u: &Uop) -> Option<Exit> {
+        let i = index_of(&block.uops, u);
         let e = self.raised.take()?;
         let exit = self.exit_at(u, i, e);
         if e.is_store_into_code() {
