@@ -53,6 +53,9 @@ pub(crate) struct Block {
     pub links: [Link; 2],
     /// Next block in the same lookup set, or NONE.
     chain: u32,
+    /// This block's own id (its index in the arena), so that the executor need not
+    /// keep the id beside the block across the micro-op loop.
+    pub id: u32,
     live: bool,
 }
 
@@ -74,6 +77,7 @@ impl Block {
             insns: 0,
             links: [NO_LINK; 2],
             chain: NONE,
+            id: RESERVED,
             live: false,
         }
     }
@@ -159,6 +163,7 @@ impl Blocks {
             uops: uops.into_boxed_slice(),
             links: [NO_LINK; 2],
             chain: self.sets[set],
+            id: RESERVED,
             live: true,
         };
         let id = match self.free.pop() {
@@ -171,6 +176,7 @@ impl Blocks {
                 (self.blocks.len() - 1) as u32
             }
         };
+        self.blocks[id as usize].id = id;
         self.sets[set] = id;
         self.by_frame.entry(phys >> 12).or_default().push(id);
         id

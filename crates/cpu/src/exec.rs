@@ -14,7 +14,7 @@ use growsdown_decoder::{
 };
 use iced_x86::Register;
 
-use crate::blocks::Blocks;
+use crate::blocks::{Block, Blocks};
 use crate::exception::{Exception, Exit};
 use crate::flags::TF;
 use crate::mmu::{AccessKind, PAGE_SIZE};
@@ -140,7 +140,9 @@ impl Cpu {
                 }
             }
             // From here on, block to block through links; back to 'fetch only after
-            // a block cut short (budget, a store into code) or a link miss.
+            // a block cut short (budget, a store into code) or a link miss. What is
+            // left of the budget is counted down here, beside `icount`.
+            let mut left = end - self.icount;
             loop {
                 // The chain of linked blocks only reads the arena: its slice stays in
                 // registers, and a link is followed straight from the block in hand.
@@ -148,7 +150,6 @@ impl Cpu {
                 let (from, slot, eip) = loop {
                     let block = &blocks[id as usize];
                     let insns = u64::from(block.insns);
-                    let left = end - self.icount;
                     if insns > left {
                         match self.run_partial(code, id, left) {
                             Ok(()) => continue 'fetch,
@@ -157,15 +158,18 @@ impl Cpu {
                     }
                     self.next_eip = block.end_eip;
                     if let Some(u) = self.run_uops(&block.uops) {
-                        match self.stopped(&block.uops, u) {
+                        match self.stopped(block, u) {
                             Some(exit) => return exit,
                             None => continue 'fetch,
                         }
                     }
                     self.icount += insns;
+                    left -= insns;
+                    // EIP is committed only where the chain stops: no handler reads
+                    // it (see the module note), and every exit below sets it.
                     let eip = self.next_eip;
-                    self.eip = eip;
-                    if insns == left {
+                    if left == 0 {
+                        self.eip = eip;
                         return Exit::Budget;
                     }
                     let slot = usize::from(eip != block.end_eip);
@@ -174,7 +178,10 @@ impl Cpu {
                         id = next;
                         continue;
                     }
-                    break (id, slot, eip);
+                    self.eip = eip;
+                    // The id from the block itself: one value fewer kept across the
+                    // micro-op loop.
+                    break (block.id, slot, eip);
                 };
                 // DS, ES or SS changed: no block lowered before may run.
                 if self.flush_blocks {
@@ -226,8 +233,8 @@ impl Cpu {
     /// everything before `u` (`None`: fetch again, and run `u`'s instruction alone).
     #[cold]
     #[inline(never)]
-    fn stopped(&mut self, uops: &[Uop], u: &Uop) -> Option<Exit> {
-        let i = index_of(uops, u);
+    fn stopped(&mut self, block: &Block, u: &Uop) -> Option<Exit> {
+        let i = index_of(&block.uops, u);
         let e = self.raised.take()?;
         let exit = self.exit_at(u, i, e);
         if e.is_store_into_code() {

@@ -186,14 +186,26 @@ fn address_reg(r: Register) -> u8 {
     }
 }
 
-/// Whether the instruction writes its explicit memory operand (iced's access info;
-/// only at lowering).
+/// Whether the instruction writes memory (iced's access info; only at lowering, for
+/// an instruction with a memory operand). The answer depends on the `Code` alone (the
+/// access kinds are per opcode form, and the memory form has its own `Code`), so it is
+/// asked once per `Code` and remembered: iced's info factory costs more than the rest
+/// of the lowering.
 fn writes_memory(insn: &Instruction) -> bool {
     use iced_x86::{InstructionInfoFactory, OpAccess};
+    const UNKNOWN: u8 = 0;
+    const WRITES: u8 = 1;
+    const READS: u8 = 2;
     thread_local! {
         static INFO: std::cell::RefCell<InstructionInfoFactory> = std::cell::RefCell::new(InstructionInfoFactory::new());
+        static BY_CODE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    INFO.with(|f| {
+    let code = insn.code() as usize;
+    let known = BY_CODE.with(|m| m.borrow().get(code).copied().unwrap_or(UNKNOWN));
+    if known != UNKNOWN {
+        return known == WRITES;
+    }
+    let writes = INFO.with(|f| {
         let mut f = f.borrow_mut();
         let info = f.info_options(insn, iced_x86::InstructionInfoOptions::NO_REGISTER_USAGE);
         info.used_memory().iter().any(|m| {
@@ -202,7 +214,15 @@ fn writes_memory(insn: &Instruction) -> bool {
                 OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
             )
         })
-    })
+    });
+    BY_CODE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() <= code {
+            m.resize(code + 1, UNKNOWN);
+        }
+        m[code] = if writes { WRITES } else { READS };
+    });
+    writes
 }
 
 /// The legacy SSE instructions whose 128-bit memory operand may be unaligned.

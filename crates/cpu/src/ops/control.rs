@@ -25,7 +25,7 @@
 //!   RF is not loaded (nothing models it).
 //! * Near branches are not checked against the CS limit (the flat model).
 
-use crate::uop::Uop;
+use crate::uop::{Form, Uop};
 use iced_x86::{Code, ConditionCode, OpKind, Register};
 
 use crate::exception::Exception;
@@ -335,6 +335,76 @@ pub fn call_rm<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+// CALL r/m32 and JMP r/m32 by operand form: the register forms need no operand
+// decoding, the memory forms take the TLB hits inline; anything else runs the whole
+// instruction afresh through the general handler (nothing has changed by then; a
+// memory form's read counts a second TLB hit there, a statistic only).
+
+fn call_r<const FLAT: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let target = u32::gpr(cpu, u.r0);
+    if cpu.push_hit::<u32, FLAT>(cpu.next_eip)? {
+        cpu.next_eip = target;
+        return Ok(());
+    }
+    call_rm_miss(cpu, u)
+}
+
+fn call_m<const FLAT: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if let Ok(lin) = cpu.mem_lin::<EA>(u) {
+        if let Some(target) = cpu.mmu.read_hit::<u32>(lin) {
+            if cpu.push_hit::<u32, FLAT>(cpu.next_eip)? {
+                cpu.next_eip = target;
+                return Ok(());
+            }
+        }
+    }
+    call_rm_miss(cpu, u)
+}
+
+#[inline(never)]
+fn call_rm_miss(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    call_rm::<u32>(cpu, u)
+}
+
+fn call_rm_form(u: &Uop) -> Option<Handler> {
+    let flat = u.flat_stack();
+    match u.form()? {
+        Form::R if flat => Some(call_r::<true>),
+        Form::R => Some(call_r::<false>),
+        Form::M if flat => crate::by_ea!(u, call_m::<true>),
+        Form::M => crate::by_ea!(u, call_m::<false>),
+        _ => None,
+    }
+}
+
+fn jmp_r(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    cpu.next_eip = u32::gpr(cpu, u.r0);
+    Ok(())
+}
+
+fn jmp_m<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if let Ok(lin) = cpu.mem_lin::<EA>(u) {
+        if let Some(target) = cpu.mmu.read_hit::<u32>(lin) {
+            cpu.next_eip = target;
+            return Ok(());
+        }
+    }
+    jmp_rm_miss(cpu, u)
+}
+
+#[inline(never)]
+fn jmp_rm_miss(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    jmp_rm::<u32>(cpu, u)
+}
+
+fn jmp_rm_form(u: &Uop) -> Option<Handler> {
+    match u.form()? {
+        Form::R => Some(jmp_r),
+        Form::M => crate::by_ea!(u, jmp_m),
+        _ => None,
+    }
+}
+
 /// RET / RET imm16 (near): pop eIP, then release imm16 more bytes.
 pub fn ret<T: Int, const FLAT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let Some(target) = cpu.peek_hit::<T, FLAT>(0)? else { return ret_miss::<T>(cpu, insn) };
@@ -574,11 +644,11 @@ pub(crate) fn register(t: &mut Table) {
         Jle_rel8_16, Jle_rel8_32, Jle_rel16, Jle_rel32_32,
         Jg_rel8_16, Jg_rel8_32, Jg_rel16, Jg_rel32_32);
     handlers!(t, jmp_rm::<u16> => Jmp_rm16);
-    handlers!(t, jmp_rm::<u32> => Jmp_rm32);
+    forms!(t, jmp_rm::<u32>, jmp_rm_form => Jmp_rm32);
     forms!(t, call_rel::<u16, false>, call_rel_form::<u16> => Call_rel16);
     forms!(t, call_rel::<u32, false>, call_rel_form::<u32> => Call_rel32_32);
     handlers!(t, call_rm::<u16> => Call_rm16);
-    handlers!(t, call_rm::<u32> => Call_rm32);
+    forms!(t, call_rm::<u32>, call_rm_form => Call_rm32);
     forms!(t, ret::<u16, false>, ret_form::<u16> => Retnw, Retnw_imm16);
     forms!(t, ret::<u32, false>, ret_form::<u32> => Retnd, Retnd_imm16);
 

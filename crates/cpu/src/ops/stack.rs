@@ -133,6 +133,25 @@ fn pop_r_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+/// PUSH m with a known address shape: the operand is read (with the old ESP) and
+/// the slot written through TLB hits; anything else, from the start, through the
+/// general handler, which reads again (a second TLB hit counted: a statistic only).
+fn push_m<T: Int, const FLAT: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    if let Ok(lin) = cpu.mem_lin::<EA>(u) {
+        if let Some(v) = cpu.mmu.read_hit::<T>(lin) {
+            if cpu.push_hit::<T, FLAT>(v)? {
+                return Ok(());
+            }
+        }
+    }
+    push_m_miss::<T>(cpu, u)
+}
+
+#[inline(never)]
+fn push_m_miss<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    push::<T>(cpu, u)
+}
+
 fn push_form<T: Int>(u: &Uop) -> Option<Handler> {
     let flat = u.flat_stack();
     match u.op0_kind() {
@@ -141,6 +160,8 @@ fn push_form<T: Int>(u: &Uop) -> Option<Handler> {
         OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate16 | OpKind::Immediate32 => {
             Some(if flat { push_i::<T, true> } else { push_i::<T, false> })
         }
+        OpKind::Memory if flat => crate::by_ea!(u, push_m::<T, true>),
+        OpKind::Memory => crate::by_ea!(u, push_m::<T, false>),
         _ => None,
     }
 }
