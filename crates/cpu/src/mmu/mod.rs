@@ -48,12 +48,11 @@ pub trait Scalar: Copy {
     const SIZE: u32;
     fn load(phys: &PhysMem, at: u32) -> Self;
     fn store(self, phys: &mut PhysMem, at: u32);
-    /// The value at `at`, a RAM address from a TLB hit (the hit path: no bounds
-    /// compare, see `phys.rs`).
-    fn load_ram(phys: &PhysMem, at: u32) -> Self;
-    /// Stores without the code-frame check at `at`, a RAM address from a TLB write
-    /// tag.
-    fn store_ram(self, phys: &mut PhysMem, at: u32);
+    /// The value at `at` if it lies wholly in RAM (the TLB-hit path).
+    fn load_ram(phys: &PhysMem, at: u32) -> Option<Self>;
+    /// Stores without the code-frame check if `at` lies wholly in RAM (the TLB
+    /// write-tag path); false if it does not.
+    fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool;
     fn from_le(bytes: &[u8]) -> Self;
     fn to_le(self, out: &mut [u8]);
 }
@@ -71,11 +70,11 @@ macro_rules! scalar {
                 phys.$store(at, self)
             }
             #[inline(always)]
-            fn load_ram(phys: &PhysMem, at: u32) -> Self {
-                <$t>::from_le_bytes(phys.load(at))
+            fn load_ram(phys: &PhysMem, at: u32) -> Option<Self> {
+                phys.load(at).map(<$t>::from_le_bytes)
             }
             #[inline(always)]
-            fn store_ram(self, phys: &mut PhysMem, at: u32) {
+            fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool {
                 phys.store_uncounted(at, self.to_le_bytes())
             }
             fn from_le(b: &[u8]) -> Self {
@@ -198,12 +197,7 @@ impl Mmu {
             }
         };
         let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
-        // Only RAM frames are cached: the hit paths then load and store with no
-        // bounds compare (`phys.rs`). A frame beyond RAM is walked at every access,
-        // and reads all-ones.
-        if self.phys.contains(w.page_base, PAGE_SIZE) {
-            self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
-        }
+        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
         // Every user write to a code frame comes here (the TLB holds no write tag for
         // one), and here is before anything is written.
         if code && kind == AccessKind::UserWrite && self.trap_code_stores {
@@ -243,14 +237,14 @@ impl Mmu {
     }
 
     /// The hit path is: index, compare the tag with the page of the last byte, add the
-    /// addend, load. A frame outside RAM is never cached, so it goes the slow way,
-    /// which reads all-ones.
+    /// addend, one bounds compare against RAM, load. A frame outside RAM fails the
+    /// bounds compare and goes the slow way, which reads all-ones.
     #[inline(always)]
     pub fn read<T: Scalar>(&mut self, lin: u32, user: bool) -> Result<T, PageFault> {
         let kind = AccessKind::new(user, false);
-        if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
+        if let Some(v) = self.tlb.lookup_span(lin, T::SIZE, kind).and_then(|p| T::load_ram(&self.phys, p)) {
             self.tlb.hits += 1;
-            return Ok(T::load_ram(&self.phys, p));
+            return Ok(v);
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.read_slow(lin, kind);
@@ -264,8 +258,9 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit<T: Scalar>(&mut self, lin: u32) -> Option<T> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserRead)?;
+        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        Some(T::load_ram(&self.phys, p))
+        Some(v)
     }
 
     /// `N` bytes at `lin` if a user read of them hits the TLB within one page, without
@@ -274,7 +269,7 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit_bytes<const N: usize>(&self, lin: u32) -> Option<[u8; N]> {
         let p = self.tlb.lookup_span(lin, N as u32, AccessKind::UserRead)?;
-        Some(self.phys.load::<N>(p))
+        self.phys.load::<N>(p)
     }
 
     /// Stores `N` bytes at `lin` if a write tag covers them within one page (no
@@ -283,8 +278,7 @@ impl Mmu {
     #[inline(always)]
     pub fn write_hit_bytes<const N: usize>(&mut self, lin: u32, v: [u8; N]) -> bool {
         let Some(p) = self.tlb.lookup_span(lin, N as u32, AccessKind::UserWrite) else { return false };
-        self.phys.store_uncounted::<N>(p, v);
-        true
+        self.phys.store_uncounted::<N>(p, v)
     }
 
     /// The write-tag-hit part of [`Mmu::write`] alone: stores and returns true, or
@@ -294,9 +288,12 @@ impl Mmu {
         let Some(p) = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite) else { return false };
         // A write tag is never granted for a code frame, so the store needs no
         // self-modifying-code check.
-        v.store_ram(&mut self.phys, p);
-        self.tlb.hits += 1;
-        true
+        if v.store_ram(&mut self.phys, p) {
+            self.tlb.hits += 1;
+            true
+        } else {
+            false
+        }
     }
 
     /// For a read-modify-write by user code: the physical address and current value
@@ -306,8 +303,9 @@ impl Mmu {
     #[inline(always)]
     pub fn rmw_hit<T: Scalar>(&mut self, lin: u32) -> Option<(u32, T)> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite)?;
+        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        Some((p, T::load_ram(&self.phys, p)))
+        Some((p, v))
     }
 
     /// The write-back of an [`Mmu::rmw_hit`]: `p` came from a write tag and lies in
@@ -340,9 +338,10 @@ impl Mmu {
     pub fn write<T: Scalar>(&mut self, lin: u32, v: T, user: bool) -> Result<(), PageFault> {
         let kind = AccessKind::new(user, true);
         if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
-            v.store_ram(&mut self.phys, p);
-            self.tlb.hits += 1;
-            return Ok(());
+            if v.store_ram(&mut self.phys, p) {
+                self.tlb.hits += 1;
+                return Ok(());
+            }
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.write_slow(lin, v, kind);

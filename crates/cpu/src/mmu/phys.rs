@@ -8,36 +8,12 @@
 //! grants for a code frame (see `tlb.rs`).
 //!
 //! RAM is allocated once, in `new`, and never resized.
-//!
-//! ## Why every `PhysMem` spans the whole 32-bit physical address space
-//!
-//! The backing array is always [`SPAN`] bytes, whatever the guest's RAM size
-//! (`size`): the host reserves it lazily (calloc of a large block is an untouched
-//! anonymous mapping), so the pages beyond the guest's RAM cost address space, not
-//! memory. Its *type* has that length, so an index made from a `u32` physical address
-//! plus a few bytes is in bounds by construction, and the TLB-hit paths ([`PhysMem::load`],
-//! [`PhysMem::store_uncounted`]) compile to a plain load or store, with no bounds
-//! compare and no `unsafe`. What keeps them exact is the TLB: it caches only frames
-//! inside RAM (`Mmu::translate_slow`), and a hit is confined to one page. Even if safe
-//! code swapped a smaller `PhysMem` in under a live TLB (`Mmu::phys` is a public
-//! field), a stale hit would touch bytes of this array beyond the new RAM, never
-//! memory outside it. Every other path checks against `size`, where the bus reads
-//! all-ones and drops writes.
 
 pub const PAGE_SIZE: u32 = 4096;
 pub const PAGE_SHIFT: u32 = 12;
 
-/// Bytes the backing array holds: every 32-bit physical address, plus room for the
-/// widest access a TLB hit makes starting at the last one.
-pub(crate) const SPAN: usize = (1 << 32) + 64;
-
-/// The widest TLB-hit access, in bytes (see [`SPAN`]).
-const MAX_HIT: usize = SPAN - (1 << 32);
-
 pub struct PhysMem {
-    /// `SPAN` bytes; the guest's RAM is the first `size`.
-    ram: Box<[u8; SPAN]>,
-    size: usize,
+    ram: Vec<u8>,
     /// One bit per frame: some decoded block starts in this frame.
     code: Vec<u64>,
     /// Code frames written since the executor last looked.
@@ -48,75 +24,61 @@ impl PhysMem {
     /// `bytes` is rounded down to whole frames. The allocation is zero-filled lazily by
     /// the host (calloc), so a large guest RAM costs nothing until touched.
     pub fn new(bytes: usize) -> Self {
-        let frames = (bytes / PAGE_SIZE as usize).min(1 << (32 - PAGE_SHIFT));
-        let ram: Box<[u8]> = vec![0; SPAN].into_boxed_slice();
+        let frames = bytes / PAGE_SIZE as usize;
         Self {
-            // Infallible: the slice has exactly `SPAN` bytes.
-            ram: ram.try_into().expect("SPAN bytes"),
-            size: frames * PAGE_SIZE as usize,
+            ram: vec![0; frames * PAGE_SIZE as usize],
             code: vec![0; frames.div_ceil(64)],
             dirty_code: Vec::new(),
         }
     }
 
     pub fn frames(&self) -> u32 {
-        (self.size / PAGE_SIZE as usize) as u32
+        (self.ram.len() / PAGE_SIZE as usize) as u32
     }
 
     pub fn size(&self) -> usize {
-        self.size
+        self.ram.len()
     }
 
     #[inline]
     pub fn contains(&self, phys: u32, len: u32) -> bool {
-        (phys as usize).checked_add(len as usize).is_some_and(|end| end <= self.size)
+        (phys as usize).checked_add(len as usize).is_some_and(|end| end <= self.ram.len())
     }
 
-    /// The guest's RAM.
+    /// `N` bytes at `phys` if they all lie in RAM: the TLB-hit path of `Mmu`, one
+    /// bounds compare, then the load.
     #[inline(always)]
-    fn ram(&self) -> &[u8] {
-        &self.ram[..self.size]
-    }
-
-    #[inline(always)]
-    fn ram_mut(&mut self) -> &mut [u8] {
-        let size = self.size;
-        &mut self.ram[..size]
-    }
-
-    /// `N` bytes at `phys`, for the TLB-hit path of `Mmu`: the TLB caches only RAM
-    /// frames and a hit lies within one page, so they are RAM; the array's type spans
-    /// every `u32` address plus `MAX_HIT` bytes, so the index needs no compare.
-    #[inline(always)]
-    pub(crate) fn load<const N: usize>(&self, phys: u32) -> [u8; N] {
-        const { assert!(N <= MAX_HIT) };
+    pub(crate) fn load<const N: usize>(&self, phys: u32) -> Option<[u8; N]> {
         let p = phys as usize;
-        let mut v = [0; N];
-        v.copy_from_slice(&self.ram[p..p + N]);
-        v
+        self.ram.get(p..p + N).and_then(|b| b.try_into().ok())
     }
 
-    /// Stores `N` bytes at `phys` *without* the code-frame check. Only for `Mmu`
-    /// through a TLB write tag, which the TLB never grants for a code frame (and,
-    /// as for [`PhysMem::load`], only for a RAM frame).
+    /// Stores `N` bytes at `phys` if they all lie in RAM, *without* the code-frame
+    /// check; false (nothing stored) otherwise. Only for `Mmu` through a TLB write tag,
+    /// which the TLB never grants for a code frame.
     #[inline(always)]
-    pub(crate) fn store_uncounted<const N: usize>(&mut self, phys: u32, v: [u8; N]) {
-        const { assert!(N <= MAX_HIT) };
+    pub(crate) fn store_uncounted<const N: usize>(&mut self, phys: u32, v: [u8; N]) -> bool {
         let p = phys as usize;
-        self.ram[p..p + N].copy_from_slice(&v);
+        match self.ram.get_mut(p..p + N) {
+            Some(b) => {
+                b.copy_from_slice(&v);
+                true
+            }
+            None => false,
+        }
     }
 
     // ---- reads (never fail for in-range addresses; callers translate first) ----
 
     #[inline]
     pub fn read_u8(&self, phys: u32) -> u8 {
-        self.ram().get(phys as usize).copied().unwrap_or(0xff)
+        self.ram.get(phys as usize).copied().unwrap_or(0xff)
     }
 
     #[inline]
     pub fn read_u16(&self, phys: u32) -> u16 {
         let p = phys as usize;
-        match self.ram().get(p..p + 2) {
+        match self.ram.get(p..p + 2) {
             Some(b) => u16::from_le_bytes([b[0], b[1]]),
             None => 0xffff,
         }
@@ -126,7 +88,7 @@ impl PhysMem {
     #[inline]
     pub fn read_u32(&self, phys: u32) -> u32 {
         let p = phys as usize;
-        match self.ram().get(p..p + 4) {
+        match self.ram.get(p..p + 4) {
             Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             None => 0xffff_ffff,
         }
@@ -134,7 +96,7 @@ impl PhysMem {
 
     pub fn read_bytes(&self, phys: u32, out: &mut [u8]) {
         let p = phys as usize;
-        match self.ram().get(p..p + out.len()) {
+        match self.ram.get(p..p + out.len()) {
             Some(b) => out.copy_from_slice(b),
             None => out.fill(0xff),
         }
@@ -142,14 +104,14 @@ impl PhysMem {
 
     /// A slice of RAM starting at `phys`, clipped to RAM and to `len`.
     pub fn slice(&self, phys: u32, len: usize) -> &[u8] {
-        let p = (phys as usize).min(self.size);
-        let end = p.saturating_add(len).min(self.size);
+        let p = (phys as usize).min(self.ram.len());
+        let end = p.saturating_add(len).min(self.ram.len());
         &self.ram[p..end]
     }
 
     pub fn frame(&self, frame: u32) -> &[u8] {
         let p = (frame as usize) << PAGE_SHIFT;
-        &self.ram()[p..p + PAGE_SIZE as usize]
+        &self.ram[p..p + PAGE_SIZE as usize]
     }
 
     // ---- writes ----
@@ -168,7 +130,7 @@ impl PhysMem {
     #[inline]
     pub fn write_u8(&mut self, phys: u32, v: u8) {
         self.note_write(phys);
-        if let Some(b) = self.ram_mut().get_mut(phys as usize) {
+        if let Some(b) = self.ram.get_mut(phys as usize) {
             *b = v;
         }
     }
@@ -177,7 +139,7 @@ impl PhysMem {
     pub fn write_u16(&mut self, phys: u32, v: u16) {
         self.note_write(phys);
         let p = phys as usize;
-        if let Some(b) = self.ram_mut().get_mut(p..p + 2) {
+        if let Some(b) = self.ram.get_mut(p..p + 2) {
             b.copy_from_slice(&v.to_le_bytes());
         }
     }
@@ -186,7 +148,7 @@ impl PhysMem {
     pub fn write_u32(&mut self, phys: u32, v: u32) {
         self.note_write(phys);
         let p = phys as usize;
-        if let Some(b) = self.ram_mut().get_mut(p..p + 4) {
+        if let Some(b) = self.ram.get_mut(p..p + 4) {
             b.copy_from_slice(&v.to_le_bytes());
         }
     }
@@ -198,7 +160,7 @@ impl PhysMem {
         }
         let p = phys as usize;
         let end = p + data.len();
-        if end > self.size {
+        if end > self.ram.len() {
             return;
         }
         for f in (p >> PAGE_SHIFT)..=((end - 1) >> PAGE_SHIFT) {
@@ -211,7 +173,7 @@ impl PhysMem {
     pub fn frame_mut(&mut self, frame: u32) -> &mut [u8] {
         self.note_write(frame << PAGE_SHIFT);
         let p = (frame as usize) << PAGE_SHIFT;
-        &mut self.ram_mut()[p..p + PAGE_SIZE as usize]
+        &mut self.ram[p..p + PAGE_SIZE as usize]
     }
 
     pub fn zero_frame(&mut self, frame: u32) {
@@ -222,7 +184,7 @@ impl PhysMem {
         self.note_write(to << PAGE_SHIFT);
         let s = (from as usize) << PAGE_SHIFT;
         let d = (to as usize) << PAGE_SHIFT;
-        self.ram_mut().copy_within(s..s + PAGE_SIZE as usize, d);
+        self.ram.copy_within(s..s + PAGE_SIZE as usize, d);
     }
 
     // ---- code tracking ----
