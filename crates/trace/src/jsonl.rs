@@ -118,6 +118,7 @@ enum StepLine {
     DoSigbus,
     OutOfMemory,
     FindGetPage { hit: bool },
+    DoSwapPage { slot: u32, swap_cache: &'static str, frame: Hex },
 }
 
 #[cfg(test)]
@@ -152,6 +153,9 @@ fn step_line(s: &Step) -> StepLine {
         Step::NoContextFixup => StepLine::NoContext,
         Step::SigBus => StepLine::DoSigbus,
         Step::OutOfMemory => StepLine::OutOfMemory,
+        Step::DoSwapPage { slot, cached, frame } => {
+            StepLine::DoSwapPage { slot, swap_cache: if cached { "hit" } else { "read" }, frame: Hex(frame) }
+        }
     }
 }
 
@@ -324,6 +328,7 @@ const STEP_STARTS: [Padded<32>; crate::FUNCTIONS.len()] = [
     Padded::new(br#"{"fn":"do_sigbus""#),
     Padded::new(br#"{"fn":"out_of_memory""#),
     Padded::new(br#"{"fn":"find_get_page""#),
+    Padded::new(br#"{"fn":"do_swap_page""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
@@ -415,6 +420,17 @@ fn write_step(out: &mut Vec<u8>, s: &Step) {
             json_str(out, reason);
             out.extend_from_slice(br#","si_code":"#);
             dec_i32(out, si_code);
+        }
+        Step::DoSwapPage { slot, cached, frame } => {
+            out.extend_from_slice(br#","slot":"#);
+            dec(out, u64::from(slot));
+            out.extend_from_slice(if cached {
+                br#","swap_cache":"hit""#
+            } else {
+                br#","swap_cache":"read""#
+            });
+            out.extend_from_slice(br#","frame":"#);
+            hex_str(out, frame);
         }
         Step::HandleMmFault | Step::Spurious | Step::NoContextFixup | Step::SigBus | Step::OutOfMemory => {}
     }

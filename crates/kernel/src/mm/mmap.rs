@@ -96,9 +96,9 @@ pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
 }
 
 /// `vm_enough_memory` with 2.4's heuristic (overcommit_memory = 0): the request must
-/// fit in free pages plus page-cache pages (there is no swap).
+/// fit in free pages plus page-cache pages, plus free swap slots and the swap cache.
 pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
-    let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64;
+    let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64 + super::swap::swap_free_pages(k);
     free > u64::from(pages)
 }
 

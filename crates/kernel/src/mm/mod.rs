@@ -11,6 +11,8 @@
 //! | [`mmap`] | `mm/mmap.c`, `mm/mprotect.c`, `mm/mremap.c`, `mm/madvise.c` | mmap, munmap, brk, mprotect, mremap, madvise |
 //! | [`mlock`] | `mm/mlock.c` | mlock, mlock2, munlock, mlockall, munlockall |
 //! | [`mincore`] | `mm/mincore.c` (today's) | mincore |
+//! | [`swap`] | `mm/swapfile.c`, `mm/swap_state.c`, `mm/page_io.c` | swap area, swap map, swap cache |
+//! | [`vmscan`] | `mm/vmscan.c`, `mm/swap.c` | LRU lists, `try_to_free_pages`, `swap_out` |
 //!
 //! One machine runs one address space at a time: the current task's `mm`, whose page
 //! directory CR3 points at. Address-space lifetime: [`boot`] (first mm), [`exit_mmap`]
@@ -25,7 +27,9 @@ pub mod mincore;
 pub mod mlock;
 pub mod mmap;
 pub mod pgtable;
+pub mod swap;
 pub mod vma;
+pub mod vmscan;
 
 use std::cell::Cell;
 
@@ -71,6 +75,9 @@ pub struct MmStruct {
     /// Where exec mapped the vDSO (today's `mm->context.vdso`), 0 for none: names
     /// the `[vdso]` VMA and gives signal frames their return trampolines.
     pub vdso: u32,
+    /// Where `swap_out` goes on walking this mm (`mm->swap_address`); TASK_SIZE
+    /// when the walk has reached the end.
+    pub swap_address: u32,
 }
 
 /// GDT entries of 2.4 i386 (`include/asm-i386/segment.h`): kernel CS/DS at 2 and 3,
@@ -199,6 +206,7 @@ pub fn dup_mmap(k: &mut Kernel) -> Result<MmStruct, crate::errno::Errno> {
         locked_vm: 0,
         rss: 0,
         def_flags: 0,
+        swap_address: 0,
         ..parent.clone()
     };
     let vmas: Vec<Vma> = parent.mmap.iter().filter(|v| v.flags & vma::VM_DONTCOPY == 0).cloned().collect();
