@@ -572,7 +572,9 @@ const VM_FLAG_NAMES: [(u32, &str); 18] = {
 /// does: present PTEs of normal pages (the ZERO_PAGE is not counted), shared when
 /// the frame has other references, dirty and referenced from the PTE bits; Pss
 /// divides each page by its reference count; Locked is the Pss of a VM_LOCKED VMA.
-/// There is no swap, no huge page and no KSM, so those lines are 0.
+/// Swap is the swap entries' pages (today's `smaps_pte_entry` for a swap PTE:
+/// Swap += page size, SwapPss divided by the slot's count); there is no huge page
+/// and no KSM, so those lines are 0.
 pub fn smaps(k: &Kernel, t: &Task) -> String {
     use crate::mm::pgtable::{get_pte, pte_frame, pte_present, _PAGE_ACCESSED, _PAGE_DIRTY};
     use crate::mm::vma::VM_LOCKED;
@@ -581,10 +583,16 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
     let mut s = String::new();
     for v in &mm.mmap {
         let (mut rss, mut pss, mut sc, mut sd, mut pc, mut pd, mut rf, mut anon) = (0u64, 0u64, 0, 0, 0, 0, 0, 0);
+        let (mut swap, mut swap_pss) = (0u64, 0u64);
         let mut a = v.start;
         while a < v.end {
             let pte = get_pte(&k.cpu.mmu.phys, mm.pgd, a);
             let f = pte_frame(pte);
+            if crate::mm::swap::is_swap_pte(pte) {
+                swap += 4;
+                let refs = u64::from(crate::mm::swap::swap_count(k, pte).max(1));
+                swap_pss += (4096 << 12) / refs;
+            }
             if pte_present(pte) && k.frames.valid(f) && !k.frames.is_reserved(f) {
                 let refs = u64::from(k.frames.count(f).max(1));
                 let dirty = pte & _PAGE_DIRTY != 0;
@@ -628,8 +636,8 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
             ("FilePmdMapped:", 0),
             ("Shared_Hugetlb:", 0),
             ("Private_Hugetlb:", 0),
-            ("Swap:", 0),
-            ("SwapPss:", 0),
+            ("Swap:", swap),
+            ("SwapPss:", swap_pss >> 22),
             ("Locked:", locked),
         ] {
             let _ = writeln!(s, "{name:<16}{kb:>8} kB");

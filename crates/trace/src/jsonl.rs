@@ -235,6 +235,33 @@ pub fn record(r: &Record) -> String {
 
 /// Appends the line of [`record`] (without the newline) for `ev` and its instruction
 /// `insn` to `out`.
+/// One reclaim decision: `{"type":"reclaim","fn":"try_to_swap_out",…}`
+/// (docs/trace-format.md).
+pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
+    use growsdown_kernel::trace::ReclaimWhat;
+    out.extend_from_slice(br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#);
+    dec(out, ev.machine_icount);
+    out.extend_from_slice(br#","pid":"#);
+    dec(out, u64::from(ev.pid));
+    out.extend_from_slice(br#","address":"#);
+    hex_str(out, ev.address);
+    out.extend_from_slice(br#","frame":"#);
+    hex_str(out, ev.frame);
+    match ev.what {
+        ReclaimWhat::Young => out.extend_from_slice(br#","decision":"young","slot":null"#),
+        ReclaimWhat::Dropped => out.extend_from_slice(br#","decision":"dropped","slot":null"#),
+        ReclaimWhat::Swapped { slot } => {
+            out.extend_from_slice(br#","decision":"swapped","slot":"#);
+            dec(out, u64::from(slot));
+        }
+        ReclaimWhat::SwapCache { slot } => {
+            out.extend_from_slice(br#","decision":"swap_cache","slot":"#);
+            dec(out, u64::from(slot));
+        }
+    }
+    out.push(b'}');
+}
+
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     out.extend_from_slice(br#"{"type":"fault","seq":"#);
     dec(out, ev.seq);

@@ -12,7 +12,9 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
-use growsdown_kernel::trace::{FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, Step};
+use growsdown_kernel::trace::{
+    FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, ReclaimEvent, Step,
+};
 
 use crate::svg::Picture;
 use crate::{jsonl, text, Tally};
@@ -99,6 +101,20 @@ impl Sink {
         }
     }
 
+    /// A reclaim decision (`try_to_swap_out`), between the faults it happened among.
+    fn reclaim(&mut self, ev: &ReclaimEvent) {
+        match self.format {
+            Format::Text => text::write_reclaim(&mut self.buf, ev),
+            Format::Jsonl => {
+                jsonl::write_reclaim(&mut self.buf, ev);
+                self.buf.push(b'\n');
+            }
+        }
+        if self.write_each || self.buf.len() >= CHUNK {
+            self.drain();
+        }
+    }
+
     fn drain(&mut self) {
         if self.error.is_none() {
             if let Err(e) = self.out.write_all(&self.buf) {
@@ -154,6 +170,8 @@ const BATCHES_QUEUED: usize = 4;
 struct Batch {
     faults: Vec<Fault>,
     steps: Vec<Step>,
+    /// Reclaim decisions, each with the number of faults of the batch before it.
+    reclaims: Vec<(u32, ReclaimEvent)>,
 }
 
 /// A fault event without its path, which is `steps` of the batch from `path_start`
@@ -265,7 +283,11 @@ impl Fields {
 impl Batch {
     fn new() -> Self {
         // Room for the steps of the usual 2.4 paths (six to eight) without growing.
-        Batch { faults: Vec::with_capacity(BATCH), steps: Vec::with_capacity(BATCH * 8) }
+        Batch {
+            faults: Vec::with_capacity(BATCH),
+            steps: Vec::with_capacity(BATCH * 8),
+            reclaims: Vec::new(),
+        }
     }
 
     fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
@@ -285,15 +307,28 @@ impl Batch {
     fn clear(&mut self) {
         self.faults.clear();
         self.steps.clear();
+        self.reclaims.clear();
     }
 
     /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
-    /// made from.
-    fn each(&self, ev: &mut FaultEvent, mut f: impl FnMut(&FaultEvent, &InsnSource)) {
-        for fault in &self.faults {
+    /// made from; `g` with each reclaim decision, in the order they came.
+    fn each(
+        &self,
+        ev: &mut FaultEvent,
+        mut f: impl FnMut(&FaultEvent, &InsnSource),
+        mut g: impl FnMut(&ReclaimEvent),
+    ) {
+        let mut reclaims = self.reclaims.iter().peekable();
+        for (i, fault) in self.faults.iter().enumerate() {
+            while let Some((_, r)) = reclaims.next_if(|(before, _)| *before as usize <= i) {
+                g(r);
+            }
             let start = fault.path_start as usize;
             fault.ev.restore(&self.steps[start..start + fault.path_len as usize], ev);
             f(ev, &fault.insn);
+        }
+        for (_, r) in reclaims {
+            g(r);
         }
     }
 }
@@ -351,7 +386,12 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
         maj_flt: 0,
     };
     while let Ok(mut batch) = full.recv() {
-        batch.each(&mut ev, |ev, src| sink.record(ev, insns.text_of(ev.eip, src)));
+        let sink = RefCell::new(&mut sink);
+        batch.each(
+            &mut ev,
+            |ev, src| sink.borrow_mut().record(ev, insns.text_of(ev.eip, src)),
+            |r| sink.borrow_mut().reclaim(r),
+        );
         batch.clear();
         // The guest thread may be gone already; the batch is then simply dropped.
         let _ = empty.send(batch);
@@ -412,6 +452,17 @@ impl FaultObserver for Shared {
                 if p.batch.len() == BATCH {
                     p.send();
                 }
+            }
+            None => {}
+        }
+    }
+
+    fn reclaim(&mut self, ev: &ReclaimEvent) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => o.sink.reclaim(ev),
+            Some(Observer::Piped(p)) => {
+                let before = p.batch.len() as u32;
+                p.batch.reclaims.push((before, *ev));
             }
             None => {}
         }

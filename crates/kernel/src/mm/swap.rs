@@ -281,8 +281,8 @@ pub fn vm_swap_full(k: &Kernel) -> bool {
 
 /// `rw_swap_page`: reads (`write` false) or writes the frame from/to the slot of
 /// `entry` with pread/pwrite, synchronously. Errors are logged and reported.
-pub fn rw_swap_page(k: &mut Kernel, write: bool, entry: u32, frame: u32) -> Result<(), ()> {
-    let Some(si) = k.swap.info.as_ref() else { return Err(()) };
+pub fn rw_swap_page(k: &mut Kernel, write: bool, entry: u32, frame: u32) -> Result<(), crate::errno::Errno> {
+    let Some(si) = k.swap.info.as_ref() else { return Err(libc::EIO) };
     let off = u64::from(swp_offset(entry)) * u64::from(crate::PAGE_SIZE);
     let r = if write {
         let data = k.cpu.mmu.phys.slice(frame << 12, crate::PAGE_SIZE as usize);
@@ -303,7 +303,7 @@ pub fn rw_swap_page(k: &mut Kernel, write: bool, entry: u32, frame: u32) -> Resu
         }
         Err(e) => {
             log::error!(target: "kernel::mm", "rw_swap_page({}, {entry:#x}): {e}", if write { "WRITE" } else { "READ" });
-            Err(())
+            Err(e.raw_os_error().unwrap_or(libc::EIO))
         }
     }
 }
@@ -347,6 +347,11 @@ pub fn lookup_swap_cache(k: &mut Kernel, entry: u32) -> Option<u32> {
     let frame = *k.swap.cache.get(&entry)?;
     k.frames.get(frame);
     Some(frame)
+}
+
+/// The frame the swap cache holds for `entry`, if any (no reference taken).
+pub fn cached_frame(k: &Kernel, entry: u32) -> Option<u32> {
+    k.swap.cache.get(&entry).copied()
 }
 
 /// `read_swap_cache_async`: the swap-cache frame of `entry`, read from the swap file

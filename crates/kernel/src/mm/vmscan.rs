@@ -50,9 +50,7 @@ pub fn alloc_frame(k: &mut Kernel) -> Option<u32> {
     // Without a swap area (no --swap), nothing is reclaimed and running out of
     // memory ends as it always has: runs without --swap behave exactly as before
     // reclaim existed (2.4 would still drop clean page-cache pages).
-    if k.swap.info.is_none() {
-        return None;
-    }
+    k.swap.info.as_ref()?;
     // 2.4's __alloc_pages goes back to `rebalance` until it gets a page and lets
     // try_to_free_pages decide when to call the OOM killer. Here a few rounds: the
     // first may only age the page tables (clear Accessed bits), the next unmap.
