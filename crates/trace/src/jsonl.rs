@@ -519,6 +519,8 @@ pub(crate) mod tests {
             Step::NoContextFixup,
             Step::SigBus,
             Step::OutOfMemory,
+            Step::DoSwapPage { slot: 17, cached: false, frame: 0x5f_3000 },
+            Step::DoSwapPage { slot: 3, cached: true, frame: 0x1000 },
         ]
     }
 
@@ -556,6 +558,8 @@ pub(crate) mod tests {
             r#"{"fn":"no_context"}"#.into(),
             r#"{"fn":"do_sigbus"}"#.into(),
             r#"{"fn":"out_of_memory"}"#.into(),
+            r#"{"fn":"do_swap_page","slot":17,"swap_cache":"read","frame":"0x005f3000"}"#.into(),
+            r#"{"fn":"do_swap_page","slot":3,"swap_cache":"hit","frame":"0x00001000"}"#.into(),
         ];
         assert_eq!(got, want);
     }
