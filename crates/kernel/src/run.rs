@@ -201,6 +201,7 @@ impl Kernel {
         if k.config.swap_bytes != 0 || k.config.swap_file.is_some() {
             let size = (k.config.swap_bytes != 0).then_some(k.config.swap_bytes);
             k.swap.info = Some(crate::mm::swap::SwapInfo::open(k.config.swap_file.as_deref(), size)?);
+            k.frames.enable_lru();
         }
         crate::mm::boot(&mut k)?;
         Ok(k)

@@ -22,7 +22,10 @@ fn mmap(m: &mut Machine, len: u32) -> u32 {
 /// A machine with a 1 MiB swap area (255 slots), an anonymous area of `PAGES`
 /// pages whose page table exists, and room for `ROOM` more frames.
 fn swapping() -> (Machine, u32) {
-    let mut m = machine_with(|k| k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file")));
+    let mut m = machine_with(|k| {
+        k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file"));
+        k.frames.enable_lru();
+    });
     let p = mmap(&mut m, PAGES * 4096);
     assert_eq!(m.load(p), Stop::Done); // the page table
     m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);

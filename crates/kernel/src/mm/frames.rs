@@ -64,7 +64,8 @@ pub struct FrameAllocator {
     /// Optional cap on frames in use, so tests (and `--mem`-like knobs) can provoke
     /// out-of-memory without filling all of guest RAM.
     pub limit: Option<u32>,
-    /// LRU links, one pair per frame (`page->lru`).
+    /// LRU links, one pair per frame (`page->lru`); empty (and the lists unused)
+    /// until [`FrameAllocator::enable_lru`], so a machine without swap pays nothing.
     lru_next: Vec<u32>,
     lru_prev: Vec<u32>,
     active: LruList,
@@ -86,8 +87,8 @@ impl FrameAllocator {
             count: vec![0; frames as usize],
             flags: vec![0; frames as usize],
             free_list: Vec::new(),
-            lru_next: vec![NIL; frames as usize],
-            lru_prev: vec![NIL; frames as usize],
+            lru_next: Vec::new(),
+            lru_prev: Vec::new(),
             active: LruList::default(),
             inactive: LruList::default(),
             next: 1,
@@ -307,9 +308,17 @@ impl FrameAllocator {
         self.set_flag(frame, PG_LRU | PG_ACTIVE, false);
     }
 
+    /// Keeps the active and inactive lists from now on (a swap area exists, so
+    /// reclaim will scan them).
+    pub fn enable_lru(&mut self) {
+        self.lru_next = vec![NIL; self.frames as usize];
+        self.lru_prev = vec![NIL; self.frames as usize];
+    }
+
     /// `lru_cache_add`: a new user page goes on the head of the inactive list.
     pub fn lru_cache_add(&mut self, frame: u32) {
-        if self.valid(frame) && !self.is_reserved(frame) && !self.flag(frame, PG_LRU) {
+        if !self.lru_next.is_empty()
+            && self.valid(frame) && !self.is_reserved(frame) && !self.flag(frame, PG_LRU) {
             self.link_head(frame, false);
         }
     }
