@@ -140,7 +140,7 @@ impl SwapInfo {
                         Ok::<File, std::io::Error>(f)
                     })
                     .map_err(|e| format!("--swap: cannot create a swap file in {}: {e}", dir.display()))?;
-                (f, format!("{}/growsdown-swap (deleted)", dir.display()))
+                (f, format!("{}/growsdown-swap", dir.display()))
             }
             Some(p) => {
                 let f = std::fs::OpenOptions::new()
@@ -467,6 +467,11 @@ pub fn drop_unused_swap_cache(k: &mut Kernel, frame: u32) {
 pub fn swap_free_pages(k: &Kernel) -> u64 {
     let free = k.swap.info.as_ref().map_or(0, SwapInfo::nr_free);
     u64::from(free) + k.swap.cache.len() as u64
+}
+
+/// Frames in the swap cache (`swapper_space.nrpages`, meminfo's `SwapCached`).
+pub fn swap_cache_pages(k: &Kernel) -> u32 {
+    k.swap.cache.len() as u32
 }
 
 /// `si_swapinfo`: (total, free) swap in pages; (0, 0) with no swap area.
