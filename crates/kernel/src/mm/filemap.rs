@@ -325,8 +325,9 @@ pub fn shrink_shared_page(k: &mut Kernel, frame: u32) -> bool {
 /// `shmem_zero_setup`, `mm/shmem.c`): page index → frame. The object holds one
 /// reference on each of its frames for as long as some VMA refers to it, so the pages
 /// survive their PTEs being zapped (MADV_DONTNEED, a partial munmap) and are found
-/// again by every process that shares the mapping after fork. There is no swap, so
-/// pages are never written anywhere.
+/// again by every process that shares the mapping after fork. Its pages are never
+/// written anywhere: reclaim passes shmem VMAs over (2.4 would swap them through
+/// `shmem_writepage`).
 #[derive(Debug, Default)]
 pub struct ShmemObject {
     pages: RefCell<BTreeMap<u32, u32>>,

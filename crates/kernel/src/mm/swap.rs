@@ -143,10 +143,12 @@ impl SwapInfo {
                 (f, format!("{}/growsdown-swap", dir.display()))
             }
             Some(p) => {
+                // Created only when a size says how big (`--swap SIZE`); otherwise
+                // the file must be there already, as swapon wants it.
                 let f = std::fs::OpenOptions::new()
                     .read(true)
                     .write(true)
-                    .create(true)
+                    .create(bytes.is_some())
                     .truncate(false)
                     .mode(0o600)
                     .open(p)
