@@ -35,7 +35,7 @@ norand=
 [ -z "$runner" ] && setarch -R true 2>/dev/null && norand="setarch -R"
 
 fail=0
-while IFS='|' read -r case binary want native env args; do
+while IFS='|' read -r case binary want native env args opts; do
     case=$(trim "$case")
     [ -z "$case" ] || [ "${case:0:1}" = "#" ] && continue
     binary=$(trim "$binary")
@@ -43,12 +43,17 @@ while IFS='|' read -r case binary want native env args; do
     native=$(trim "$native")
     env=$(trim "$env")
     args=$(trim "$args")
+    # The optional 7th column: options for the runner (growsdown run's --mem,
+    # --swap); a native run has no such options.
+    opts=$(trim "${opts:-}")
+    run=$runner
+    [ -n "$runner" ] && run="$runner $opts"
     [ "$only" != "  " ] && [[ $only != *" $case "* ]] && continue
     [ -n "$native" ] && [ -z "$runner" ] && want=$native
     # stdout through a pipe read to its end: the output of processes that outlive
     # the program (orphans) is waited for too.
     # shellcheck disable=SC2086 # env, args and the runner are word lists
-    { (cd /tmp && exec $norand env -i $env $runner "$here/bin/$binary" $args) 2>/dev/null </dev/null | cat >"$out"; } 2>/dev/null
+    { (cd /tmp && exec $norand env -i $env $run "$here/bin/$binary" $args) 2>/dev/null </dev/null | cat >"$out"; } 2>/dev/null
     rc=${PIPESTATUS[0]}
     if [ $rc -gt 128 ]; then got="signal $((rc - 128))"; else got=$rc; fi
 

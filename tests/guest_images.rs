@@ -13,6 +13,8 @@ struct Case {
     exit: i32,
     env: Vec<String>,
     args: Vec<String>,
+    /// The optional seventh column: `growsdown run` options (`--mem 16M --swap 64M`).
+    opts: Vec<String>,
 }
 
 fn cases() -> Vec<Case> {
@@ -22,13 +24,14 @@ fn cases() -> Vec<Case> {
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.split('|').map(str::trim).collect();
-            assert_eq!(f.len(), 6, "manifest line: {l}");
+            assert!(f.len() == 6 || f.len() == 7, "manifest line: {l}");
             let exit = match f[2].strip_prefix("signal ") {
                 Some(sig) => 128 + sig.parse::<i32>().unwrap(),
                 None => f[2].parse().unwrap(),
             };
             let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-            Case { name: f[0].into(), binary: f[1].into(), exit, env: words(f[4]), args: words(f[5]) }
+            let opts = f.get(6).map_or_else(Vec::new, |o| words(o));
+            Case { name: f[0].into(), binary: f[1].into(), exit, env: words(f[4]), args: words(f[5]), opts }
         })
         .collect()
 }
@@ -36,7 +39,7 @@ fn cases() -> Vec<Case> {
 fn run_case(c: &Case) -> Result<(), String> {
     let r = root();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_growsdown"));
-    cmd.arg("run").arg(r.join("guest-images/bin").join(&c.binary)).args(&c.args);
+    cmd.arg("run").args(&c.opts).arg(r.join("guest-images/bin").join(&c.binary)).args(&c.args);
     cmd.env_clear().current_dir(std::env::temp_dir()).stdin(Stdio::null());
     for kv in &c.env {
         let (k, v) = kv.split_once('=').unwrap();

@@ -43,6 +43,17 @@ pub struct GuestArgs {
     #[arg(long, value_name = "MODE", default_value_t = 0)]
     pub overcommit_memory: u32,
 
+    /// A swap area of SIZE (K/M/G suffixes) in a host temporary file, deleted at exit.
+    /// When guest memory (--mem) runs out, reclaim writes pages there (2.4's
+    /// try_to_free_pages and swap_out) instead of killing the process.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub swap: Option<u64>,
+
+    /// The swap area is the host file PATH (created if missing; sized by --swap if
+    /// given, else its current size). It is kept after the run.
+    #[arg(long, value_name = "PATH")]
+    pub swap_file: Option<PathBuf>,
+
     /// Look up the ELF interpreter (PT_INTERP, e.g. /lib/ld-linux.so.2), `#!`
     /// interpreters and every absolute path the guest names in DIR first, then on the
     /// host as they are (qemu-user's -L). Default /: the host's own files.
@@ -109,6 +120,8 @@ pub fn start(a: &GuestArgs, observer: Option<Box<dyn FaultObserver>>) -> Result<
         host_signals: true,
         keep_others: true,
         sysroot,
+        swap_bytes: a.swap.unwrap_or(0),
+        swap_file: a.swap_file.as_ref().map(|p| p.to_string_lossy().into_owned()),
         ..Config::default()
     };
     let mut k = Machine::new(config).map_err(|e| {
@@ -257,6 +270,27 @@ fn print_stats(k: &Machine) {
         // its reaped children's are its cmin_flt / cmaj_flt.
         report!("growsdown: processes forked      {}", t.forks);
         report!("growsdown: children's faults     {} minor, {} major (reaped)", t.cmin_flt, t.cmaj_flt);
+    }
+    let (sw, area) = k.swap_stats();
+    if let Some((total, used)) = area {
+        report!("growsdown: swap slots            {total} ({used} in use at the end)");
+        report!("growsdown: pages swapped in/out  {} / {}", sw.pswpin, sw.pswpout);
+        report!(
+            "growsdown: reclaim               {} calls, {} pages scanned, {} freed, {} page-cache pages dropped, {} swap-cache hits",
+            sw.reclaims,
+            sw.pgscan,
+            sw.pgsteal,
+            sw.dropped,
+            sw.cache_hits
+        );
+    } else if sw.reclaims > 0 {
+        report!(
+            "growsdown: reclaim               {} calls, {} pages scanned, {} freed, {} page-cache pages dropped",
+            sw.reclaims,
+            sw.pgscan,
+            sw.pgsteal,
+            sw.dropped
+        );
     }
     report!(
         "growsdown: TLB                   {} hits, {} misses ({} page walks), {} flushes",

@@ -283,6 +283,13 @@ impl Machine {
         self.k.oom.overcommit_memory = mode;
     }
 
+    /// Swap and reclaim counters (machine-wide), and the swap area's slots: total,
+    /// in use (`None` without a swap area).
+    pub fn swap_stats(&self) -> (crate::mm::swap::SwapStats, Option<(u32, u32)>) {
+        let area = self.k.swap.info.as_ref().map(|si| (si.pages, si.inuse_pages));
+        (self.k.swap.stats, area)
+    }
+
     /// The fault counts of each thread of the running process that took a fault
     /// (exited ones too), in order of their first; their sums are [`Stats`]'.
     pub fn thread_stats(&self) -> Vec<ThreadCounts> {

@@ -85,6 +85,12 @@ pub enum PidEntry {
     Fd { fd: u32, host: i32 },
     /// `mounts`, `mountinfo`, `net/...`: the namespace's, the same for every process.
     Namespace(Vec<u8>),
+    /// `/proc/swaps` and `/proc/meminfo` of a machine with a swap area (`--swap`):
+    /// the guest kernel's swap figures (without one they are the host's files).
+    /// Reached from the procfs root, not from a process directory; `pid` is the
+    /// caller's.
+    Swaps,
+    Meminfo,
 }
 
 /// Entries that describe a namespace the guest shares with the emulator, not the
@@ -437,6 +443,13 @@ pub fn lookup(
                 }
             }
             At::Host(cur, proc_root) => {
+                if proc_root && last && k.swap.info.is_some() {
+                    match name.as_slice() {
+                        b"swaps" => return Ok(Lookup::Pid { pid: k.task.tgid, entry: PidEntry::Swaps }),
+                        b"meminfo" => return Ok(Lookup::Pid { pid: k.task.tgid, entry: PidEntry::Meminfo }),
+                        _ => {}
+                    }
+                }
                 if proc_root {
                     if let Some((pid, thread)) = pid_of(k, &name)? {
                         if last && !follow && !is_pid_name(&name) {
@@ -523,6 +536,8 @@ pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: boo
         PidEntry::Environ => b"/proc/self/environ".to_vec(),
         PidEntry::Fd { host, .. } => format!("/proc/self/fd/{host}").into_bytes(),
         PidEntry::Namespace(p) => [b"/proc/self/".as_slice(), p].concat(),
+        PidEntry::Swaps => b"/proc/swaps".to_vec(),
+        PidEntry::Meminfo => b"/proc/meminfo".to_vec(),
     })
 }
 
@@ -572,7 +587,9 @@ const VM_FLAG_NAMES: [(u32, &str); 18] = {
 /// does: present PTEs of normal pages (the ZERO_PAGE is not counted), shared when
 /// the frame has other references, dirty and referenced from the PTE bits; Pss
 /// divides each page by its reference count; Locked is the Pss of a VM_LOCKED VMA.
-/// There is no swap, no huge page and no KSM, so those lines are 0.
+/// Swap is the swap entries' pages (today's `smaps_pte_entry` for a swap PTE:
+/// Swap += page size, SwapPss divided by the slot's count); there is no huge page
+/// and no KSM, so those lines are 0.
 pub fn smaps(k: &Kernel, t: &Task) -> String {
     use crate::mm::pgtable::{get_pte, pte_frame, pte_present, _PAGE_ACCESSED, _PAGE_DIRTY};
     use crate::mm::vma::VM_LOCKED;
@@ -581,10 +598,16 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
     let mut s = String::new();
     for v in &mm.mmap {
         let (mut rss, mut pss, mut sc, mut sd, mut pc, mut pd, mut rf, mut anon) = (0u64, 0u64, 0, 0, 0, 0, 0, 0);
+        let (mut swap, mut swap_pss) = (0u64, 0u64);
         let mut a = v.start;
         while a < v.end {
             let pte = get_pte(&k.cpu.mmu.phys, mm.pgd, a);
             let f = pte_frame(pte);
+            if crate::mm::swap::is_swap_pte(pte) {
+                swap += 4;
+                let refs = u64::from(crate::mm::swap::swap_count(k, pte).max(1));
+                swap_pss += (4096 << 12) / refs;
+            }
             if pte_present(pte) && k.frames.valid(f) && !k.frames.is_reserved(f) {
                 let refs = u64::from(k.frames.count(f).max(1));
                 let dirty = pte & _PAGE_DIRTY != 0;
@@ -628,8 +651,8 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
             ("FilePmdMapped:", 0),
             ("Shared_Hugetlb:", 0),
             ("Private_Hugetlb:", 0),
-            ("Swap:", 0),
-            ("SwapPss:", 0),
+            ("Swap:", swap),
+            ("SwapPss:", swap_pss >> 22),
             ("Locked:", locked),
         ] {
             let _ = writeln!(s, "{name:<16}{kb:>8} kB");
@@ -705,6 +728,40 @@ pub fn status(k: &Kernel, t: &Task) -> String {
     s
 }
 
+/// `/proc/swaps` (2.4's `swap_info_struct` as `get_swaparea_info` prints it, today's
+/// column layout): sizes in KiB; the one area, a file, priority -1.
+fn proc_swaps(k: &Kernel) -> String {
+    let mut s = String::from("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    if let Some(si) = &k.swap.info {
+        s.push_str(&format!("{:<40}file\t\t{}\t\t{}\t\t-1\n", si.path, si.pages * 4, si.inuse_pages * 4));
+    }
+    s
+}
+
+/// `/proc/meminfo` with a swap area: the host's file with its `SwapCached`,
+/// `SwapTotal` and `SwapFree` lines replaced by the guest kernel's (the other
+/// figures stay the host's, as `sysinfo` gives them).
+fn meminfo(k: &Kernel) -> String {
+    let host = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let (total, free) = crate::mm::swap::si_swapinfo(k);
+    let cached = crate::mm::swap::swap_cache_pages(k);
+    let mut s = String::with_capacity(host.len());
+    for line in host.lines() {
+        let kb = match line.split(':').next() {
+            Some("SwapCached") => Some(u64::from(cached) * 4),
+            Some("SwapTotal") => Some(u64::from(total) * 4),
+            Some("SwapFree") => Some(u64::from(free) * 4),
+            _ => None,
+        };
+        match (kb, line.split_once(':')) {
+            (Some(kb), Some((name, _))) => s.push_str(&format!("{:<16}{kb:>8} kB", format!("{name}:"))),
+            _ => s.push_str(line),
+        }
+        s.push('\n');
+    }
+    s
+}
+
 /// The content of a synthetic entry (`maps`, `status`, `cmdline`, `environ`) of
 /// guest process `pid`; `None` for an entry served from a host object.
 pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>, Errno> {
@@ -712,6 +769,8 @@ pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>
     Ok(Some(match entry {
         PidEntry::Maps => maps(k, t).into_bytes(),
         PidEntry::Smaps => smaps(k, t).into_bytes(),
+        PidEntry::Swaps => proc_swaps(k).into_bytes(),
+        PidEntry::Meminfo => meminfo(k).into_bytes(),
         PidEntry::Status => status(k, t).into_bytes(),
         PidEntry::Cmdline | PidEntry::Environ => {
             let Some(mm) = k.mm_of(t) else { return Ok(Some(Vec::new())) };

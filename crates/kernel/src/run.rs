@@ -51,6 +51,11 @@ pub struct Config {
     /// and AT_SYSINFO_EHDR in its auxv, as today's i386 Linux does. On by default;
     /// difftest turns it off, because it hides the reference's vDSO.
     pub vdso: bool,
+    /// `--swap SIZE`: a swap area of this many bytes (0: none unless `swap_file`).
+    pub swap_bytes: u64,
+    /// `--swap-file PATH`: the swap area is this host file (created if missing;
+    /// sized by `swap_bytes` if that is set, else as it is).
+    pub swap_file: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +69,8 @@ impl Default for Config {
             keep_others: false,
             sysroot: None,
             vdso: true,
+            swap_bytes: 0,
+            swap_file: None,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct Kernel {
     pub timers: crate::timer::Timers,
     /// The OOM killer's counts and `sysctl_overcommit_memory` (`mm/oom_kill.rs`).
     pub oom: crate::mm::oom_kill::OomState,
+    /// The swap area, the swap cache and reclaim's state ([`crate::mm::swap`]).
+    pub swap: crate::mm::swap::SwapState,
 }
 
 impl Kernel {
@@ -199,7 +208,13 @@ impl Kernel {
             locks: Default::default(),
             timers: Default::default(),
             oom: Default::default(),
+            swap: Default::default(),
         };
+        if k.config.swap_bytes != 0 || k.config.swap_file.is_some() {
+            let size = (k.config.swap_bytes != 0).then_some(k.config.swap_bytes);
+            k.swap.info = Some(crate::mm::swap::SwapInfo::open(k.config.swap_file.as_deref(), size)?);
+            k.frames.enable_lru();
+        }
         crate::mm::boot(&mut k)?;
         Ok(k)
     }

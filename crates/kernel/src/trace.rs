@@ -84,6 +84,14 @@ pub enum Step {
     OomKill {
         victim: u32,
     },
+    /// `do_swap_page`: the PTE held the swap entry of `slot`; the page was in the
+    /// swap cache (`lookup_swap_cache`, minor) or read from the swap file
+    /// (`read_swap_cache_async`, major) into `frame`.
+    DoSwapPage {
+        slot: u32,
+        cached: bool,
+        frame: u32,
+    },
 }
 
 /// How a fault ended.
@@ -259,6 +267,10 @@ pub trait FaultObserver {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu);
     /// An OOM kill (`mm/oom_kill.rs`), with every candidate's badness.
     fn oom_kill(&mut self, _ev: &OomEvent) {}
+
+    /// One decision of page reclaim (`try_to_swap_out`). Only called when an
+    /// observer is installed; ignored unless the observer wants it.
+    fn reclaim(&mut self, _ev: &ReclaimEvent) {}
 }
 
 /// One task's `badness()` at an OOM kill (the inputs 2.4's formula reads, in its
@@ -296,6 +308,34 @@ pub struct OomEvent {
     pub signo: i32,
     /// Every task the signal went to.
     pub killed: Vec<u32>,
+}
+
+/// What `try_to_swap_out` did with one present PTE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReclaimWhat {
+    /// The Accessed bit was set: cleared, and the page kept (`mark_page_accessed`).
+    Young,
+    /// An anonymous page got swap slot `slot`: the PTE now holds the swap entry and
+    /// the page, in the swap cache, is written and freed by `shrink_cache`.
+    Swapped { slot: u32 },
+    /// The page was already in the swap cache (slot `slot`): the PTE takes the entry.
+    SwapCache { slot: u32 },
+    /// A page-cache page (a file's): the PTE is cleared and the page dropped; the
+    /// next access reads it again through `do_no_page`.
+    Dropped,
+}
+
+/// A reclaim decision, as `growsdown trace` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReclaimEvent {
+    /// Instructions the whole machine had retired (the fault events' clock).
+    pub machine_icount: u64,
+    /// The process whose page table was walked (0 if no task names the mm).
+    pub pid: u32,
+    pub address: u32,
+    /// Physical address of the page.
+    pub frame: u32,
+    pub what: ReclaimWhat,
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

@@ -20,6 +20,8 @@ struct Case {
     exit: String,
     env: Vec<Vec<u8>>,
     args: Vec<Vec<u8>>,
+    /// The optional 7th column, `growsdown run` options: `--mem SIZE`, `--swap SIZE`.
+    opts: Vec<String>,
 }
 
 fn manifest() -> Vec<Case> {
@@ -41,6 +43,7 @@ fn manifest() -> Vec<Case> {
             exit: f[2].into(),
             env: words(f[4]),
             args: words(f[5]),
+            opts: f.get(6).map_or_else(Vec::new, |o| o.split_whitespace().map(String::from).collect()),
         });
     }
     v
@@ -52,7 +55,15 @@ fn run_case(c: &Case) -> (Vec<u8>, ExitStatus) {
     let path = bin.to_str().expect("utf-8 path").to_string();
     // Processes that outlive the first one run to their end after it (as the CLI's
     // host child runs them), so their output is there too.
-    let mut k = Kernel::new(Config { keep_others: true, ..Config::default() }).expect("kernel");
+    let mut config = Config { keep_others: true, ..Config::default() };
+    for pair in c.opts.chunks(2) {
+        match pair {
+            [o, v] if o == "--mem" => config.mem_bytes = size(v) as usize,
+            [o, v] if o == "--swap" => config.swap_bytes = size(v),
+            _ => panic!("{}: run option {pair:?} not known here", c.name),
+        }
+    }
+    let mut k = Kernel::new(config).expect("kernel");
     let mut argv = vec![path.as_bytes().to_vec()];
     argv.extend(c.args.iter().cloned());
     exec::load_elf_binary(&mut k, &path, &argv, &c.env).expect("exec");
@@ -68,6 +79,17 @@ fn run_case(c: &Case) -> (Vec<u8>, ExitStatus) {
     out.seek(SeekFrom::Start(0)).unwrap();
     out.read_to_end(&mut s).unwrap();
     (s, st)
+}
+
+/// `16M`, `64K`, `1G` or bytes, as the CLI parses sizes.
+fn size(s: &str) -> u64 {
+    let (n, mult) = match s.as_bytes().last() {
+        Some(b'K') => (&s[..s.len() - 1], 1 << 10),
+        Some(b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    n.parse::<u64>().expect("a size") * mult
 }
 
 fn tempfile() -> std::fs::File {

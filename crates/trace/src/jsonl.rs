@@ -119,6 +119,7 @@ enum StepLine {
     OutOfMemory,
     FindGetPage { hit: bool },
     OomKill { victim: u32 },
+    DoSwapPage { slot: u32, swap_cache: &'static str, frame: Hex },
 }
 
 #[cfg(test)]
@@ -154,6 +155,9 @@ fn step_line(s: &Step) -> StepLine {
         Step::SigBus => StepLine::DoSigbus,
         Step::OutOfMemory => StepLine::OutOfMemory,
         Step::OomKill { victim } => StepLine::OomKill { victim },
+        Step::DoSwapPage { slot, cached, frame } => {
+            StepLine::DoSwapPage { slot, swap_cache: if cached { "hit" } else { "read" }, frame: Hex(frame) }
+        }
     }
 }
 
@@ -302,6 +306,33 @@ pub fn record(r: &Record) -> String {
 
 /// Appends the line of [`record`] (without the newline) for `ev` and its instruction
 /// `insn` to `out`.
+/// One reclaim decision: `{"type":"reclaim","fn":"try_to_swap_out",…}`
+/// (docs/trace-format.md).
+pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
+    use growsdown_kernel::trace::ReclaimWhat;
+    out.extend_from_slice(br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#);
+    dec(out, ev.machine_icount);
+    out.extend_from_slice(br#","pid":"#);
+    dec(out, u64::from(ev.pid));
+    out.extend_from_slice(br#","address":"#);
+    hex_str(out, ev.address);
+    out.extend_from_slice(br#","frame":"#);
+    hex_str(out, ev.frame);
+    match ev.what {
+        ReclaimWhat::Young => out.extend_from_slice(br#","decision":"young","slot":null"#),
+        ReclaimWhat::Dropped => out.extend_from_slice(br#","decision":"dropped","slot":null"#),
+        ReclaimWhat::Swapped { slot } => {
+            out.extend_from_slice(br#","decision":"swapped","slot":"#);
+            dec(out, u64::from(slot));
+        }
+        ReclaimWhat::SwapCache { slot } => {
+            out.extend_from_slice(br#","decision":"swap_cache","slot":"#);
+            dec(out, u64::from(slot));
+        }
+    }
+    out.push(b'}');
+}
+
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     out.extend_from_slice(br#"{"type":"fault","seq":"#);
     dec(out, ev.seq);
@@ -396,6 +427,7 @@ const STEP_STARTS: [Padded<32>; crate::FUNCTIONS.len()] = [
     Padded::new(br#"{"fn":"out_of_memory""#),
     Padded::new(br#"{"fn":"find_get_page""#),
     Padded::new(br#"{"fn":"oom_kill""#),
+    Padded::new(br#"{"fn":"do_swap_page""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
@@ -492,6 +524,17 @@ fn write_step(out: &mut Vec<u8>, s: &Step) {
             out.extend_from_slice(br#","si_code":"#);
             dec_i32(out, si_code);
         }
+        Step::DoSwapPage { slot, cached, frame } => {
+            out.extend_from_slice(br#","slot":"#);
+            dec(out, u64::from(slot));
+            out.extend_from_slice(if cached {
+                br#","swap_cache":"hit""#
+            } else {
+                br#","swap_cache":"read""#
+            });
+            out.extend_from_slice(br#","frame":"#);
+            hex_str(out, frame);
+        }
         Step::HandleMmFault | Step::Spurious | Step::NoContextFixup | Step::SigBus | Step::OutOfMemory => {}
     }
     out.push(b'}');
@@ -554,6 +597,8 @@ pub(crate) mod tests {
             Step::SigBus,
             Step::OutOfMemory,
             Step::OomKill { victim: 1001 },
+            Step::DoSwapPage { slot: 17, cached: false, frame: 0x5f_3000 },
+            Step::DoSwapPage { slot: 3, cached: true, frame: 0x1000 },
         ]
     }
 
@@ -592,6 +637,8 @@ pub(crate) mod tests {
             r#"{"fn":"do_sigbus"}"#.into(),
             r#"{"fn":"out_of_memory"}"#.into(),
             r#"{"fn":"oom_kill","victim":1001}"#.into(),
+            r#"{"fn":"do_swap_page","slot":17,"swap_cache":"read","frame":"0x005f3000"}"#.into(),
+            r#"{"fn":"do_swap_page","slot":3,"swap_cache":"hit","frame":"0x00001000"}"#.into(),
         ];
         assert_eq!(got, want);
     }

@@ -62,7 +62,7 @@ pub fn step_function(s: &Step) -> &'static str {
 }
 
 /// The names of [`step_function`], indexed by [`step_index`].
-const FUNCTIONS: [&str; 18] = [
+const FUNCTIONS: [&str; 19] = [
     "do_page_fault",
     "find_vma",
     "esp_check",
@@ -81,6 +81,7 @@ const FUNCTIONS: [&str; 18] = [
     "out_of_memory",
     "find_get_page",
     "oom_kill",
+    "do_swap_page",
 ];
 
 /// A step's function as a small number, so that a path can be compared as bytes.
@@ -104,6 +105,7 @@ fn step_index(s: &Step) -> u8 {
         Step::OutOfMemory => 15,
         Step::FindGetPage { .. } => 16,
         Step::OomKill { .. } => 17,
+        Step::DoSwapPage { .. } => 18,
     }
 }
 
@@ -187,6 +189,16 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
             out.extend_from_slice(reason.as_bytes());
             out.extend_from_slice(b", si_code=");
             write_si_code_name(out, si_code, true);
+        }
+        Step::DoSwapPage { slot, cached, frame } => {
+            out.extend_from_slice(b"slot ");
+            out::dec(out, u64::from(slot));
+            out.extend_from_slice(if cached {
+                b", swap cache hit, frame "
+            } else {
+                b", read from swap into "
+            });
+            hex0x(out, frame);
         }
     }
 }

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
 use growsdown_kernel::trace::{
-    FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, Step,
+    FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
 };
 
 use crate::svg::Picture;
@@ -115,6 +115,20 @@ impl Sink {
         }
     }
 
+    /// A reclaim decision (`try_to_swap_out`), between the faults it happened among.
+    fn reclaim(&mut self, ev: &ReclaimEvent) {
+        match self.format {
+            Format::Text => text::write_reclaim(&mut self.buf, ev),
+            Format::Jsonl => {
+                jsonl::write_reclaim(&mut self.buf, ev);
+                self.buf.push(b'\n');
+            }
+        }
+        if self.write_each || self.buf.len() >= CHUNK {
+            self.drain();
+        }
+    }
+
     fn drain(&mut self) {
         if self.error.is_none() {
             if let Err(e) = self.out.write_all(&self.buf) {
@@ -172,6 +186,8 @@ struct Batch {
     steps: Vec<Step>,
     /// OOM kills (rare), each after the first `.0` faults of the batch.
     ooms: Vec<(usize, OomEvent)>,
+    /// Reclaim decisions, each with the number of faults of the batch before it.
+    reclaims: Vec<(u32, ReclaimEvent)>,
 }
 
 /// A fault event without its path, which is `steps` of the batch from `path_start`
@@ -283,7 +299,12 @@ impl Fields {
 impl Batch {
     fn new() -> Self {
         // Room for the steps of the usual 2.4 paths (six to eight) without growing.
-        Batch { faults: Vec::with_capacity(BATCH), steps: Vec::with_capacity(BATCH * 8), ooms: Vec::new() }
+        Batch {
+            faults: Vec::with_capacity(BATCH),
+            steps: Vec::with_capacity(BATCH * 8),
+            ooms: Vec::new(),
+            reclaims: Vec::new(),
+        }
     }
 
     fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
@@ -304,24 +325,35 @@ impl Batch {
         self.faults.clear();
         self.steps.clear();
         self.ooms.clear();
+        self.reclaims.clear();
     }
 
     /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
-    /// made from; `g` with each OOM kill, in order with the faults.
+    /// made from; `g` with each OOM kill and `h` with each reclaim decision, in order
+    /// with the faults (reclaim before an OOM kill at the same place: the kill comes
+    /// when reclaim freed nothing).
     fn each(
         &self,
         ev: &mut FaultEvent,
         mut f: impl FnMut(&FaultEvent, &InsnSource),
         mut g: impl FnMut(&OomEvent),
+        mut h: impl FnMut(&ReclaimEvent),
     ) {
         let mut ooms = self.ooms.iter().peekable();
+        let mut reclaims = self.reclaims.iter().peekable();
         for (i, fault) in self.faults.iter().enumerate() {
+            while let Some((_, r)) = reclaims.next_if(|(before, _)| *before as usize <= i) {
+                h(r);
+            }
             while let Some((_, o)) = ooms.next_if(|(at, _)| *at == i) {
                 g(o);
             }
             let start = fault.path_start as usize;
             fault.ev.restore(&self.steps[start..start + fault.path_len as usize], ev);
             f(ev, &fault.insn);
+        }
+        for (_, r) in reclaims {
+            h(r);
         }
         for (_, o) in ooms {
             g(o);
@@ -382,11 +414,12 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
         maj_flt: 0,
     };
     while let Ok(mut batch) = full.recv() {
-        let sink = &std::cell::RefCell::new(&mut sink);
+        let sink = &RefCell::new(&mut sink);
         batch.each(
             &mut ev,
             |ev, src| sink.borrow_mut().record(ev, insns.text_of(ev.eip, src)),
             |o| sink.borrow_mut().oom(o),
+            |r| sink.borrow_mut().reclaim(r),
         );
         batch.clear();
         // The guest thread may be gone already; the batch is then simply dropped.
@@ -459,6 +492,17 @@ impl FaultObserver for Shared {
             Some(Observer::Piped(p)) => {
                 let at = p.batch.len();
                 p.batch.ooms.push((at, ev.clone()));
+            }
+            None => {}
+        }
+    }
+
+    fn reclaim(&mut self, ev: &ReclaimEvent) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => o.sink.reclaim(ev),
+            Some(Observer::Piped(p)) => {
+                let before = p.batch.len() as u32;
+                p.batch.reclaims.push((before, *ev));
             }
             None => {}
         }

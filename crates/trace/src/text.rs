@@ -144,6 +144,32 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
     }
 }
 
+/// One reclaim decision, a line of its own between the fault records:
+/// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept`.
+pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
+    use growsdown_kernel::trace::ReclaimWhat;
+    out.extend_from_slice(b"reclaim: try_to_swap_out pid ");
+    dec(out, u64::from(ev.pid));
+    out.push(b' ');
+    hex0x(out, ev.address);
+    out.extend_from_slice(b" (frame ");
+    hex0x(out, ev.frame);
+    out.extend_from_slice(b"): ");
+    match ev.what {
+        ReclaimWhat::Young => out.extend_from_slice(b"young, kept"),
+        ReclaimWhat::Dropped => out.extend_from_slice(b"page-cache page dropped"),
+        ReclaimWhat::Swapped { slot } => {
+            out.extend_from_slice(b"written to slot ");
+            dec(out, u64::from(slot));
+        }
+        ReclaimWhat::SwapCache { slot } => {
+            out.extend_from_slice(b"already in the swap cache, slot ");
+            dec(out, u64::from(slot));
+        }
+    }
+    out.push(b'\n');
+}
+
 /// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
 /// `chains` is kept by the caller from record to record.
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut Chains) {

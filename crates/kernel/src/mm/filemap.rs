@@ -239,10 +239,12 @@ fn cache_hit(k: &mut Kernel, frame: u32) -> NoPage {
 /// A page-cache miss: a new frame holding page `index` of the file, with the
 /// allocation's one reference (OOM, or SIGBUS for a read error).
 fn read_new_page(k: &mut Kernel, file: &FileBacking, index: u32) -> Result<u32, NoPage> {
-    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
+    let Some(frame) = super::vmscan::alloc_frame(k) else {
         return Err(NoPage::Oom);
     };
     k.task.stats.pages_allocated += 1;
+    // `add_to_page_cache` puts the page on the LRU, where reclaim finds it.
+    k.frames.lru_cache_add(frame);
     if let Err(e) = read_page(k, file, index, frame) {
         log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
         k.frames.put(frame, &mut k.cpu.mmu.phys);
@@ -290,15 +292,42 @@ pub fn page_cache_release(k: &mut Kernel, frame: u32) {
         k.page_cache.remove_frame(frame);
         k.frames.set_page_cache(frame, false);
         k.frames.put(frame, &mut k.cpu.mmu.phys);
+    } else if left == 1 && k.frames.flag(frame, super::frames::PG_SWAPCACHE) {
+        // The same for the swap cache (2.4's `free_page_and_swap_cache` when the
+        // slot is no one else's).
+        super::swap::drop_unused_swap_cache(k, frame);
     }
+}
+
+/// Reclaim of a shared file's page that no PTE maps any more (`shrink_cache` on a
+/// page whose only reference is its `address_space`'s): written back if dirty
+/// (`writepage`), then dropped from the object and freed. A later fault reads it
+/// from the file again. False if the frame is not such a page or could not be
+/// written.
+pub fn shrink_shared_page(k: &mut Kernel, frame: u32) -> bool {
+    let Some(&(dev, ino, index)) = k.page_cache.shared_frames.get(&frame) else { return false };
+    let Some(sf) = k.page_cache.shared.get(&(dev, ino)).and_then(std::rc::Weak::upgrade) else {
+        return false;
+    };
+    if sf.dirty.borrow().contains(&index) && writeback(k, &sf, index, index).is_err() {
+        return false;
+    }
+    if k.frames.count(frame) != 1 {
+        return false;
+    }
+    sf.pages.borrow_mut().remove(&index);
+    k.page_cache.shared_frames.remove(&frame);
+    k.frames.put(frame, &mut k.cpu.mmu.phys);
+    true
 }
 
 /// The internal shmem file behind a shared anonymous mapping (2.4's
 /// `shmem_zero_setup`, `mm/shmem.c`): page index → frame. The object holds one
 /// reference on each of its frames for as long as some VMA refers to it, so the pages
 /// survive their PTEs being zapped (MADV_DONTNEED, a partial munmap) and are found
-/// again by every process that shares the mapping after fork. There is no swap, so
-/// pages are never written anywhere.
+/// again by every process that shares the mapping after fork. Its pages are never
+/// written anywhere: reclaim passes shmem VMAs over (2.4 would swap them through
+/// `shmem_writepage`).
 #[derive(Debug, Default)]
 pub struct ShmemObject {
     pages: RefCell<BTreeMap<u32, u32>>,
@@ -318,7 +347,7 @@ pub fn shmem_nopage(k: &mut Kernel, obj: &ShmemObject, index: u32) -> NoPage {
         k.frames.get(frame);
         return NoPage::Page(frame);
     }
-    let Some(frame) = k.frames.alloc(&mut k.cpu.mmu.phys) else {
+    let Some(frame) = super::vmscan::alloc_frame(k) else {
         return NoPage::Oom;
     };
     k.task.stats.pages_allocated += 1;

@@ -19,6 +19,36 @@ use growsdown_cpu::mmu::PhysMem;
 pub const PG_RESERVED: u8 = 1 << 0;
 /// The frame holds a page of a file in the page cache (`PageCache` owns one reference).
 pub const PG_CACHE: u8 = 1 << 1;
+/// `PG_swap_cache`: the frame is in the swap cache ([`super::swap`] owns one reference).
+pub const PG_SWAPCACHE: u8 = 1 << 2;
+/// `PG_lru`: the frame is on the active or the inactive list.
+pub const PG_LRU: u8 = 1 << 3;
+/// `PG_active`: on the active list (else the inactive one, when `PG_lru`).
+pub const PG_ACTIVE: u8 = 1 << 4;
+/// `PG_referenced`: `mark_page_accessed` saw it once; a second time activates it.
+pub const PG_REFERENCED: u8 = 1 << 5;
+/// `PG_dirty`: the page differs from its copy in swap (set when a dirty PTE is
+/// unmapped, cleared when `rw_swap_page` writes it).
+pub const PG_DIRTY: u8 = 1 << 6;
+
+/// End of an LRU list (`list_head` pointing at the head).
+const NIL: u32 = u32::MAX;
+
+/// 2.4's `active_list` / `inactive_list` (mm/swap.c, 2.4.10+), threaded through the
+/// frame table as indices so that adding a page on a fault allocates nothing. New
+/// pages go on the head; `refill_inactive` and `shrink_cache` take from the tail.
+#[derive(Clone, Copy)]
+struct LruList {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+impl Default for LruList {
+    fn default() -> Self {
+        Self { head: NIL, tail: NIL, len: 0 }
+    }
+}
 
 pub struct FrameAllocator {
     /// Frames of guest physical memory.
@@ -34,6 +64,12 @@ pub struct FrameAllocator {
     /// Optional cap on frames in use, so tests (and `--mem`-like knobs) can provoke
     /// out-of-memory without filling all of guest RAM.
     pub limit: Option<u32>,
+    /// LRU links, one pair per frame (`page->lru`); empty (and the lists unused)
+    /// until [`FrameAllocator::enable_lru`], so a machine without swap pays nothing.
+    lru_next: Vec<u32>,
+    lru_prev: Vec<u32>,
+    active: LruList,
+    inactive: LruList,
     /// The shared `empty_zero_page` frame (set by `mm::boot`).
     pub zero_page: u32,
     /// Physical address of `swapper_pg_dir`, the master page directory whose kernel
@@ -51,6 +87,10 @@ impl FrameAllocator {
             count: vec![0; frames as usize],
             flags: vec![0; frames as usize],
             free_list: Vec::new(),
+            lru_next: Vec::new(),
+            lru_prev: Vec::new(),
+            active: LruList::default(),
+            inactive: LruList::default(),
             next: 1,
             nr_free: frames.saturating_sub(1),
             limit: None,
@@ -157,6 +197,9 @@ impl FrameAllocator {
         if *c > 0 {
             return *c;
         }
+        // `__free_pages_ok` wants the page off the LRU (`lru_cache_del` in
+        // `page_cache_release`).
+        self.lru_del(frame);
         self.flags[frame as usize] = 0;
         if phys.is_code(frame) {
             phys.frame_mut(frame);
@@ -164,5 +207,140 @@ impl FrameAllocator {
         self.free_list.push(frame);
         self.nr_free += 1;
         0
+    }
+}
+
+impl FrameAllocator {
+    pub fn flag(&self, frame: u32, bit: u8) -> bool {
+        self.flags.get(frame as usize).is_some_and(|f| f & bit != 0)
+    }
+
+    pub fn set_flag(&mut self, frame: u32, bit: u8, on: bool) {
+        if let Some(f) = self.flags.get_mut(frame as usize) {
+            if on {
+                *f |= bit;
+            } else {
+                *f &= !bit;
+            }
+        }
+    }
+
+    /// `PageTestandClearReferenced`.
+    pub fn test_and_clear_referenced(&mut self, frame: u32) -> bool {
+        let r = self.flag(frame, PG_REFERENCED);
+        self.set_flag(frame, PG_REFERENCED, false);
+        r
+    }
+
+    /// Pages on the active and on the inactive list (`nr_active_pages`,
+    /// `nr_inactive_pages`).
+    pub fn nr_active(&self) -> u32 {
+        self.active.len
+    }
+
+    pub fn nr_inactive(&self) -> u32 {
+        self.inactive.len
+    }
+
+    /// The oldest page of the active (`true`) or inactive list.
+    pub fn lru_tail(&self, active: bool) -> Option<u32> {
+        let t = if active { self.active.tail } else { self.inactive.tail };
+        (t != NIL).then_some(t)
+    }
+
+    /// The page after `frame` towards the head of its list (`entry->prev` in 2.4's
+    /// walk from the tail).
+    pub fn lru_newer(&self, frame: u32) -> Option<u32> {
+        let p = self.lru_prev[frame as usize];
+        (p != NIL).then_some(p)
+    }
+
+    fn list(&mut self, active: bool) -> &mut LruList {
+        if active {
+            &mut self.active
+        } else {
+            &mut self.inactive
+        }
+    }
+
+    fn link_head(&mut self, frame: u32, active: bool) {
+        let f = frame as usize;
+        let old = self.list(active).head;
+        self.lru_prev[f] = NIL;
+        self.lru_next[f] = old;
+        if old != NIL {
+            self.lru_prev[old as usize] = frame;
+        }
+        let l = self.list(active);
+        l.head = frame;
+        if l.tail == NIL {
+            l.tail = frame;
+        }
+        l.len += 1;
+        self.set_flag(frame, PG_LRU, true);
+        self.set_flag(frame, PG_ACTIVE, active);
+    }
+
+    /// Takes `frame` off whichever list holds it (`lru_cache_del`); nothing if none.
+    pub fn lru_del(&mut self, frame: u32) {
+        if !self.flag(frame, PG_LRU) {
+            return;
+        }
+        let active = self.flag(frame, PG_ACTIVE);
+        let f = frame as usize;
+        let (prev, next) = (self.lru_prev[f], self.lru_next[f]);
+        if prev != NIL {
+            self.lru_next[prev as usize] = next;
+        }
+        if next != NIL {
+            self.lru_prev[next as usize] = prev;
+        }
+        let l = self.list(active);
+        if l.head == frame {
+            l.head = next;
+        }
+        if l.tail == frame {
+            l.tail = prev;
+        }
+        l.len -= 1;
+        self.lru_prev[f] = NIL;
+        self.lru_next[f] = NIL;
+        self.set_flag(frame, PG_LRU | PG_ACTIVE, false);
+    }
+
+    /// Keeps the active and inactive lists from now on (a swap area exists, so
+    /// reclaim will scan them).
+    pub fn enable_lru(&mut self) {
+        self.lru_next = vec![NIL; self.frames as usize];
+        self.lru_prev = vec![NIL; self.frames as usize];
+    }
+
+    /// `lru_cache_add`: a new user page goes on the head of the inactive list.
+    pub fn lru_cache_add(&mut self, frame: u32) {
+        if !self.lru_next.is_empty()
+            && self.valid(frame) && !self.is_reserved(frame) && !self.flag(frame, PG_LRU) {
+            self.link_head(frame, false);
+        }
+    }
+
+    /// Moves `frame` to the head of the active (`true`) or inactive list
+    /// (`activate_page`, `refill_inactive`'s `add_page_to_inactive_list`, or a
+    /// rotation within one list).
+    pub fn lru_move(&mut self, frame: u32, active: bool) {
+        if self.flag(frame, PG_LRU) {
+            self.lru_del(frame);
+            self.link_head(frame, active);
+        }
+    }
+
+    /// `mark_page_accessed` (mm/filemap.c, 2.4.10+): an inactive page referenced
+    /// twice goes to the active list; otherwise it is marked referenced.
+    pub fn mark_page_accessed(&mut self, frame: u32) {
+        if !self.flag(frame, PG_ACTIVE) && self.flag(frame, PG_REFERENCED) {
+            self.lru_move(frame, true);
+            self.set_flag(frame, PG_REFERENCED, false);
+        } else {
+            self.set_flag(frame, PG_REFERENCED, true);
+        }
     }
 }

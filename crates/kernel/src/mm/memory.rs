@@ -5,12 +5,13 @@
 //! and fork (`copy_page_range`).
 //!
 //! Results are the `handle_mm_fault` codes: 1 minor, 2 major, 0 SIGBUS, -1 OOM.
-//! There is no swap, so `do_swap_page` is never reached.
+//! A PTE that holds a swap entry ([`super::swap`]) goes to `do_swap_page`.
 
 use crate::trace::Step;
 use crate::Kernel;
 
 use super::fault::Recorder;
+use super::swap;
 use super::filemap::{filemap_nopage, page_cache_release, shmem_nopage, shmem_release, NoPage};
 use super::pgtable::{
     self, establish_pte, mk_pte, pte_alloc, pte_frame, pte_none, pte_present, pte_write, _PAGE_ACCESSED,
@@ -32,10 +33,12 @@ pub(crate) fn rss_inc(k: &mut Kernel) {
     }
 }
 
-/// `alloc_page` for user memory: a zeroed frame, counted in the stats.
+/// `alloc_page` for user memory: a zeroed frame (reclaiming if memory is short),
+/// counted in the stats and put on the LRU (`lru_cache_add`) for reclaim to find.
 pub(crate) fn alloc_page(k: &mut Kernel) -> Option<u32> {
-    let f = k.frames.alloc(&mut k.cpu.mmu.phys)?;
+    let f = super::vmscan::alloc_frame(k)?;
     k.task.stats.pages_allocated += 1;
+    k.frames.lru_cache_add(f);
     Some(f)
 }
 
@@ -71,9 +74,7 @@ fn handle_pte_fault<R: Recorder>(
         if pte_none(entry) {
             return do_no_page(k, vma, address, write, pte_addr, rec);
         }
-        // A swap entry; this kernel never writes one.
-        log::error!(target: "kernel::mm", "non-present, non-empty PTE {entry:#x} at {address:#010x}");
-        return VM_FAULT_SIGBUS;
+        return do_swap_page(k, vma, address, write, pte_addr, entry, rec);
     }
     if write {
         if !pte_write(entry) {
@@ -87,6 +88,67 @@ fn handle_pte_fault<R: Recorder>(
     establish_pte(k, address, pte_addr, entry);
     rec.step(|| Step::Spurious);
     VM_FAULT_MINOR
+}
+
+/// `do_swap_page` (2.4's mm/memory.c): the PTE holds a swap entry. The page is
+/// looked up in the swap cache (`lookup_swap_cache`: found, a minor fault), else
+/// read from the swap file with a few slots after it (`swapin_readahead`,
+/// `read_swap_cache_async`: a major fault). The PTE then maps the swap-cache page
+/// and gives up its slot reference (`swap_free`); the page stays in the swap cache
+/// (unless swap is more than half full: `remove_exclusive_swap_page`). A write maps
+/// it writable and dirty only if this PTE is its only user (`can_share_swap_page`);
+/// a page still shared after fork is mapped read-only, and the write then goes to
+/// `do_wp_page`, which copies it.
+fn do_swap_page<R: Recorder>(
+    k: &mut Kernel,
+    vma: usize,
+    address: u32,
+    write: bool,
+    pte_addr: u32,
+    orig_pte: u32,
+    rec: &mut R,
+) -> i32 {
+    let entry = orig_pte;
+    let slot = swap::swp_offset(entry);
+    let mut ret = VM_FAULT_MINOR;
+    let page = match swap::lookup_swap_cache(k, entry) {
+        Some(p) => {
+            k.swap.stats.cache_hits += 1;
+            p
+        }
+        None => {
+            swap::swapin_readahead(k, entry);
+            let Some(p) = swap::read_swap_cache_async(k, entry) else {
+                // "Back out if somebody else faulted in this pte."
+                if k.cpu.mmu.phys.read_u32(pte_addr) != orig_pte {
+                    return VM_FAULT_MINOR;
+                }
+                log::warn!(target: "kernel::mm", "do_swap_page: cannot read slot {slot} for {address:#010x}");
+                return VM_FAULT_OOM;
+            };
+            // Had to read the page from the swap area: a major fault.
+            ret = VM_FAULT_MAJOR;
+            p
+        }
+    };
+    rec.step(|| Step::DoSwapPage { slot, cached: ret == VM_FAULT_MINOR, frame: page << 12 });
+    k.frames.mark_page_accessed(page);
+    if k.cpu.mmu.phys.read_u32(pte_addr) != orig_pte {
+        page_cache_release(k, page);
+        return VM_FAULT_MINOR;
+    }
+    swap::swap_free(k, entry);
+    if swap::vm_swap_full(k) {
+        swap::remove_exclusive_swap_page(k, page);
+    }
+    rss_inc(k);
+    let mut pte = mk_pte(page, k.task.mm.mmap[vma].page_prot);
+    if write && swap::can_share_swap_page(k, page) {
+        pte |= _PAGE_RW | _PAGE_DIRTY;
+    }
+    // Not present before: no TLB flush.
+    k.cpu.mmu.phys.write_u32(pte_addr, pte);
+    ret
 }
 
 /// `do_no_page` (linux24.md §3.3): the PTE is empty. Anonymous VMAs (no `nopage`) go to
@@ -212,16 +274,26 @@ fn do_wp_page<R: Recorder>(
     // makes it writable and dirty where it is, never a copy (the page's count is at
     // least 2, the object's reference and this PTE's, so the test below would copy).
     let shared = k.task.mm.mmap[vma].flags & VM_SHARED != 0;
-    if !reserved && (shared || k.frames.count(old) == 1) {
+    if !reserved && (shared || swap::can_share_swap_page(k, old)) {
         establish_pte(k, address, pte_addr, pte | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
         k.task.stats.cow_reuses += 1;
         rec.step(|| Step::DoWpPage { copied: false, from_zero_page: false, frame: old << 12 });
         return VM_FAULT_MINOR;
     }
     let from_zero_page = old == k.frames.zero_page;
+    // page_cache_get(old_page): allocating may reclaim, which may unmap this very
+    // PTE; the page stays ours, and the PTE is checked again below.
+    k.frames.get(old);
     let Some(new) = alloc_page(k) else {
+        page_cache_release(k, old);
         return VM_FAULT_OOM;
     };
+    if k.cpu.mmu.phys.read_u32(pte_addr) != pte {
+        // Reclaim swapped it out meanwhile: the access is simply retried.
+        k.frames.put(new, &mut k.cpu.mmu.phys);
+        page_cache_release(k, old);
+        return VM_FAULT_MINOR;
+    }
     if !from_zero_page {
         k.cpu.mmu.phys.copy_frame(old, new);
     }
@@ -231,6 +303,7 @@ fn do_wp_page<R: Recorder>(
     // break_cow: the VMA's protection made writable and dirty.
     let prot = k.task.mm.mmap[vma].page_prot;
     establish_pte(k, address, pte_addr, mk_pte(new, prot) | _PAGE_RW | _PAGE_DIRTY);
+    page_cache_release(k, old);
     page_cache_release(k, old);
     k.task.stats.cow_copies += 1;
     rec.step(|| Step::DoWpPage { copied: true, from_zero_page, frame: new << 12 });
@@ -254,7 +327,10 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
             continue;
         };
         let pte = k.cpu.mmu.phys.read_u32(pte_addr);
-        if !pte_none(pte) {
+        if swap::is_swap_pte(pte) {
+            k.cpu.mmu.phys.write_u32(pte_addr, 0);
+            swap::free_swap_and_cache(k, pte);
+        } else if !pte_none(pte) {
             k.cpu.mmu.phys.write_u32(pte_addr, 0);
             let frame = pte_frame(pte);
             if pte_present(pte) && k.frames.valid(frame) && !k.frames.is_reserved(frame) {
@@ -323,9 +399,11 @@ pub fn move_page_tables(k: &mut Kernel, new: u32, old: u32, len: u32) -> Option<
     while off < len {
         let from = old.wrapping_add(off);
         if let Some(src) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, from) {
-            let pte = k.cpu.mmu.phys.read_u32(src);
-            if !pte_none(pte) {
+            if !pte_none(k.cpu.mmu.phys.read_u32(src)) {
                 let dst = pte_alloc(k, new.wrapping_add(off), &mut super::fault::NoTrace)?;
+                // Read after pte_alloc: the allocation may have reclaimed this page
+                // (the PTE then holds a swap entry, which moves like any other).
+                let pte = k.cpu.mmu.phys.read_u32(src);
                 k.cpu.mmu.phys.write_u32(dst, pte);
                 k.cpu.mmu.phys.write_u32(src, 0);
             }
@@ -381,6 +459,10 @@ pub fn copy_page_range(k: &mut Kernel, dst_pgd: u32, vma: &Vma) -> Option<u32> {
         if !pte_none(pte) {
             let frame = pte_frame(pte);
             if !pte_present(pte) || !k.frames.valid(frame) || k.frames.is_reserved(frame) {
+                // A swap entry: the child's PTE holds the slot too.
+                if swap::is_swap_pte(pte) {
+                    swap::swap_duplicate(k, pte);
+                }
                 k.cpu.mmu.phys.write_u32(dst, pte);
             } else {
                 let mut parent = pte;

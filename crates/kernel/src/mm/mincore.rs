@@ -2,8 +2,9 @@
 //! had its own in `mm/filemap.c` that asked the page cache only).
 //!
 //! A page is resident when its PTE is present — the ZERO_PAGE a read mapped counts,
-//! as today (`mincore_pte_range` looks at `pte_present`). With no swap, a page
-//! without a PTE is not resident; for a file mapping today's kernel would look the
+//! as today (`mincore_pte_range` looks at `pte_present`). A PTE holding a swap
+//! entry is resident while the page is still in the swap cache. A page without a
+//! PTE is not resident; for a file mapping today's kernel would look the
 //! page up in the host's page cache, which the guest kernel does not see, so such
 //! pages read as 0.
 
@@ -40,11 +41,20 @@ pub fn sys_mincore(k: &mut Kernel, a: Args) -> SysResult {
         let v = k.task.mm.find_vma(addr).filter(|v| v.start <= addr).ok_or(ENOMEM)?;
         let n = ((v.end - addr) / PAGE_SIZE).min(left);
         let bytes: Vec<u8> =
-            (0..n).map(|p| u8::from(pte_present(get_pte(&k.cpu.mmu.phys, pgd, addr + p * PAGE_SIZE)))).collect();
+            (0..n).map(|p| u8::from(resident(k, get_pte(&k.cpu.mmu.phys, pgd, addr + p * PAGE_SIZE)))).collect();
         k.copy_to_user(out, &bytes).map_err(|_| EFAULT)?;
         addr = addr.wrapping_add(n * PAGE_SIZE);
         out = out.wrapping_add(n);
         left -= n;
     }
     Ok(0)
+}
+
+/// Today's `mincore_pte_range`: a present PTE is resident; a swap entry is resident
+/// while its page is still in the swap cache (`mincore_page` on the swap space).
+fn resident(k: &Kernel, pte: u32) -> bool {
+    if super::swap::is_swap_pte(pte) {
+        return super::swap::cached_frame(k, pte).is_some();
+    }
+    pte_present(pte)
 }

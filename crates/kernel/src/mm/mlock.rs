@@ -1,7 +1,8 @@
 //! Locking pages in memory: mlock, mlock2, munlock, mlockall, munlockall
 //! (2.4's `mm/mlock.c`, with today's argument checks and errno values).
 //!
-//! There is no swap, so a locked page is one that is present: locking faults the
+//! A locked page is one that is present (reclaim keeps the pages of a VM_LOCKED VMA,
+//! `try_to_swap_out`'s first test): locking faults the
 //! range in (`make_pages_present`, today's `__mm_populate`) unless it is locked on
 //! fault (MLOCK_ONFAULT, MCL_ONFAULT, today's VM_LOCKONFAULT), and the VMAs carry
 //! VM_LOCKED so `mm.locked_vm`, MADV_DONTNEED (EINVAL) and fork (the child's copy is

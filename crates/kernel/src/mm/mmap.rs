@@ -100,9 +100,9 @@ pub fn calc_vm_flags(prot: u32, flags: u32) -> u32 {
 /// today's strict mode 2 does not exist in 2.4.x). Otherwise the heuristic: the
 /// request must be less than page-cache pages + free pages + free swap pages +
 /// swap-cache pages (counted twice on purpose, 2.4 says, against swap
-/// over-allocation) + unused dentries and inodes in pages. growsdown has no swap and
-/// no dentry or inode caches of its own, so the sum is free frames plus page-cache
-/// pages. Callers in 2.4: private writable `do_mmap_pgoff` without MAP_NORESERVE,
+/// over-allocation) + unused dentries and inodes in pages. growsdown has no dentry
+/// or inode caches of its own, so the sum is free frames, page-cache pages, free
+/// swap slots and the swap cache (`swap::swap_free_pages`). Callers in 2.4: private writable `do_mmap_pgoff` without MAP_NORESERVE,
 /// `do_brk` (and `sys_brk` before it), `do_mremap` growing a private writable
 /// mapping, and `shmem_file_setup` (shmget, shared anonymous mmap; growsdown skips it
 /// for today's SHM_NORESERVE and MAP_NORESERVE); not `dup_mmap` (fork) and not
@@ -111,7 +111,7 @@ pub fn vm_enough_memory(k: &Kernel, pages: u32) -> bool {
     if k.oom.overcommit_memory != 0 {
         return true;
     }
-    let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64;
+    let free = u64::from(k.frames.nr_free()) + k.page_cache.len() as u64 + super::swap::swap_free_pages(k);
     free > u64::from(pages)
 }
 

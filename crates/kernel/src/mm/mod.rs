@@ -12,6 +12,8 @@
 //! | [`mlock`] | `mm/mlock.c` | mlock, mlock2, munlock, mlockall, munlockall |
 //! | [`oom_kill`] | `mm/oom_kill.c` | `out_of_memory`, `select_bad_process`, `badness` |
 //! | [`mincore`] | `mm/mincore.c` (today's) | mincore |
+//! | [`swap`] | `mm/swapfile.c`, `mm/swap_state.c`, `mm/page_io.c` | swap area, swap map, swap cache |
+//! | [`vmscan`] | `mm/vmscan.c`, `mm/swap.c` | LRU lists, `try_to_free_pages`, `swap_out` |
 //!
 //! One machine runs one address space at a time: the current task's `mm`, whose page
 //! directory CR3 points at. Address-space lifetime: [`boot`] (first mm), [`exit_mmap`]
@@ -27,7 +29,9 @@ pub mod mlock;
 pub mod mmap;
 pub mod oom_kill;
 pub mod pgtable;
+pub mod swap;
 pub mod vma;
+pub mod vmscan;
 
 use std::cell::Cell;
 
@@ -73,6 +77,9 @@ pub struct MmStruct {
     /// Where exec mapped the vDSO (today's `mm->context.vdso`), 0 for none: names
     /// the `[vdso]` VMA and gives signal frames their return trampolines.
     pub vdso: u32,
+    /// Where `swap_out` goes on walking this mm (`mm->swap_address`); TASK_SIZE
+    /// when the walk has reached the end.
+    pub swap_address: u32,
 }
 
 /// GDT entries of 2.4 i386 (`include/asm-i386/segment.h`): kernel CS/DS at 2 and 3,
@@ -201,6 +208,7 @@ pub fn dup_mmap(k: &mut Kernel) -> Result<MmStruct, crate::errno::Errno> {
         locked_vm: 0,
         rss: 0,
         def_flags: 0,
+        swap_address: 0,
         ..parent.clone()
     };
     let vmas: Vec<Vma> = parent.mmap.iter().filter(|v| v.flags & vma::VM_DONTCOPY == 0).cloned().collect();

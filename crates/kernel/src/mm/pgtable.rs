@@ -151,7 +151,7 @@ pub fn pte_alloc_pgd<R: Recorder>(k: &mut Kernel, pgd: u32, address: u32, rec: &
     let pde_addr = pgd_offset(pgd, address);
     let pde = k.cpu.mmu.phys.read_u32(pde_addr);
     if pde & _PAGE_PRESENT == 0 {
-        let frame = k.frames.alloc(&mut k.cpu.mmu.phys)?;
+        let frame = super::vmscan::alloc_frame(k)?;
         let table = frame << 12;
         k.cpu.mmu.phys.write_u32(pde_addr, table | _PAGE_TABLE);
         rec.step(|| Step::PteAlloc { table });
@@ -190,7 +190,7 @@ pub fn establish_pte(k: &mut Kernel, address: u32, pte_addr: u32, entry: u32) {
 /// empty and whose kernel half (PDEs 768–1023) is copied from `swapper_pg_dir`.
 /// Returns its physical address.
 pub fn pgd_alloc(k: &mut Kernel) -> Option<u32> {
-    let frame = k.frames.alloc(&mut k.cpu.mmu.phys)?;
+    let frame = super::vmscan::alloc_frame(k)?;
     let pgd = frame << 12;
     let swapper = k.frames.swapper_pg_dir;
     for i in USER_PTRS_PER_PGD..PTRS_PER_PGD {

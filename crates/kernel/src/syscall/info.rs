@@ -49,6 +49,14 @@ pub fn sys_sysinfo(k: &mut Kernel, a: Args) -> SysResult {
     if unsafe { libc::sysinfo(&mut si) } < 0 {
         return Err(host_errno());
     }
+    // With a swap area (`--swap`), the swap figures are the guest's own
+    // (`si_swapinfo`); without one, the host's, as before.
+    if k.swap.info.is_some() {
+        let (total, free) = crate::mm::swap::si_swapinfo(k);
+        let unit = u64::from(si.mem_unit.max(1));
+        si.totalswap = (u64::from(total) * u64::from(crate::PAGE_SIZE) / unit) as _;
+        si.freeswap = (u64::from(free) * u64::from(crate::PAGE_SIZE) / unit) as _;
+    }
     let mut mem = [
         si.totalram,
         si.freeram,
