@@ -11,8 +11,9 @@
 //! yields and tries again. The faulting process therefore does not die: it waits in
 //! the allocator while the victim exits, and gets its page. growsdown's fault path
 //! does the same in its own shape: `handle_mm_fault` returns `VM_FAULT_OOM` having
-//! changed nothing, [`oom_after_reclaim`] reclaims (the swap work's
-//! `try_to_free_pages` slots in there) and then calls [`out_of_memory`]; when the
+//! changed nothing — the allocation has already tried `try_to_free_pages`
+//! (`vmscan::alloc_frame`, with a swap area) — and [`oom_after_reclaim`] calls
+//! [`out_of_memory`]; when the
 //! victim is another process the fault returns, the current task gives up the CPU
 //! (2.4's `yield()` at the end of `oom_kill`), and the faulting instruction
 //! re-executes when it runs again — after the victim has run, taken its SIGKILL and
@@ -304,12 +305,12 @@ fn record(k: &mut Kernel, candidates: Vec<OomCandidate>, victim: Option<OomCandi
     }
 }
 
-/// The fault path after `handle_mm_fault` returned `VM_FAULT_OOM` (no frame): reclaim,
-/// then the OOM killer; the fault is retried unless the faulting process is the one
+/// The fault path after `handle_mm_fault` returned `VM_FAULT_OOM` (no frame, reclaim
+/// freed nothing): the OOM killer; the fault is retried unless the faulting process is the one
 /// that dies (see the module doc).
 pub(super) fn oom_after_reclaim<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R) -> FaultResult {
-    // try_to_free_pages (mm/vmscan.c) goes here: pages freed → retry the fault.
-    // if super::vmscan::try_to_free_pages(k) { return FaultResult::OomRetry; }
+    // Reclaim has run already: every frame allocation goes through
+    // `vmscan::alloc_frame`, which calls try_to_free_pages before it gives up.
     match out_of_memory(k) {
         Oom::KilledOther { tgid } => {
             rec.step(|| Step::OomKill { victim: tgid });
