@@ -69,8 +69,11 @@ pub enum Policy {
 /// registers (clone3 keeps its flags in memory: both sides fall back to clone, whose
 /// flags [`unfollowable`] reads). The tracer turns them into an invalid call
 /// (-ENOSYS) on the reference before it runs, and growsdown gets the same -ENOSYS.
+///
+/// swapon and swapoff are refused too: the reference runs on the host, where (as
+/// root) they would change the host's swap.
 pub fn denied(nr: u32) -> bool {
-    nr == nr::NR_RSEQ || nr == nr::NR_CLONE3
+    nr == nr::NR_RSEQ || nr == nr::NR_CLONE3 || nr == nr::NR_SWAPON || nr == nr::NR_SWAPOFF
 }
 
 /// Calls difftest does not let either side make, and why: lockstep ends (status
@@ -489,6 +492,7 @@ mod tests {
     fn rseq_is_refused() {
         assert!(denied(nr::NR_RSEQ));
         assert!(denied(nr::NR_CLONE3));
+        assert!(denied(nr::NR_SWAPON) && denied(nr::NR_SWAPOFF));
         assert!(!denied(nr::NR_WRITE));
         assert!(known(nr::NR_RSEQ) && !known(9999));
     }

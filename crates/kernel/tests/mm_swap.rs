@@ -145,3 +145,181 @@ fn a_page_used_between_reclaims_stays_resident() {
     assert!(!is_swap_pte(m.pte(hot)), "the hot page was never swapped out");
     assert!(is_swap_pte(m.pte(p + 4096)), "a page touched once went out");
 }
+
+// ---------------------------------------------------------------------------------
+// swapon / swapoff
+// ---------------------------------------------------------------------------------
+
+use growsdown_kernel::syscall::swapon::{sys_swapoff, sys_swapon};
+
+const EPERM: i32 = 1;
+const ENOENT: i32 = 2;
+const EFAULT: i32 = 14;
+const EBUSY: i32 = 16;
+const ENOTDIR: i32 = 20;
+const EINVAL: i32 = 22;
+
+/// A host file of `pages` pages for the guest to swapon, with `mkswap`'s version-1
+/// header (`version`, `last_page`, "SWAPSPACE2") unless `sig` is false; removed on drop.
+struct SwapFile(String);
+
+impl SwapFile {
+    fn new(tag: &str, pages: u32, version: u32, last_page: u32, sig: bool) -> Self {
+        let p = std::env::temp_dir().join(format!("growsdown-mm-swapon-{}-{tag}", std::process::id()));
+        let mut bytes = vec![0u8; pages as usize * 4096];
+        bytes[1024..1028].copy_from_slice(&version.to_le_bytes());
+        bytes[1028..1032].copy_from_slice(&last_page.to_le_bytes());
+        if sig {
+            bytes[4086..4096].copy_from_slice(b"SWAPSPACE2");
+        }
+        std::fs::write(&p, bytes).expect("swap file");
+        Self(p.display().to_string())
+    }
+}
+
+impl Drop for SwapFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Puts `s` NUL-terminated in guest memory at `at` and returns `at`.
+fn put_str(m: &mut Machine, at: u32, s: &str) -> u32 {
+    let mut b = s.as_bytes().to_vec();
+    b.push(0);
+    m.k.copy_to_user(at, &b).expect("guest string");
+    at
+}
+
+/// A machine without a boot-time swap area, whose task has CAP_SYS_ADMIN (as the
+/// root of a guest would), and a page for path strings.
+fn admin() -> (Machine, u32) {
+    let mut m = machine();
+    m.k.task.cred.cap_effective = !0;
+    let buf = mmap(&mut m, 4 * 4096);
+    (m, buf)
+}
+
+#[test]
+fn swapon_checks_in_todays_order() {
+    let (mut m, buf) = admin();
+    let good = SwapFile::new("good", 16, 1, 15, true);
+    let g = put_str(&mut m, buf, &good.0);
+    // Today's SYSCALL_DEFINE2(swapon): flags before the capability...
+    m.k.task.cred.cap_effective = 0;
+    assert_eq!(m.syscall(sys_swapon, &[0, 0x80000]), Err(EINVAL), "bad flags first");
+    // ...the capability before the path.
+    assert_eq!(m.syscall(sys_swapon, &[0, 0]), Err(EPERM));
+    assert_eq!(m.syscall(sys_swapon, &[g, 0x8000 | 5]), Err(EPERM));
+    m.k.task.cred.cap_effective = !0;
+    // getname / file_open_name.
+    assert_eq!(m.syscall(sys_swapon, &[0, 0]), Err(EFAULT));
+    let missing = put_str(&mut m, buf + 3 * 4096, "/nonexistent-growsdown/swap");
+    assert_eq!(m.syscall(sys_swapon, &[missing, 0]), Err(ENOENT));
+    let notdir = put_str(&mut m, buf + 4096, &format!("{}/x", good.0));
+    assert_eq!(m.syscall(sys_swapon, &[notdir, 0]), Err(ENOTDIR));
+    // read_swap_header: the signature, the version, last_page.
+    for (tag, f) in [
+        ("nosig", SwapFile::new("nosig", 16, 1, 15, false)),
+        ("v2", SwapFile::new("v2", 16, 2, 15, true)),
+        ("empty", SwapFile::new("empty", 16, 1, 0, true)),
+        ("small", SwapFile::new("small", 1, 1, 15, true)),
+    ] {
+        let p = put_str(&mut m, buf + 4096, &f.0);
+        assert_eq!(m.syscall(sys_swapon, &[p, 0]), Err(EINVAL), "{tag}");
+    }
+    assert!(m.k.swap.info.is_none());
+    // Every valid flag is taken.
+    assert_eq!(m.syscall(sys_swapon, &[g, 0x7ffff]), Ok(0));
+    let si = m.k.swap.info.as_ref().expect("the area");
+    assert_eq!((si.pages, si.inuse_pages, si.path.as_str()), (15, 0, good.0.as_str()));
+    // claim_swapfile: already a swap area.
+    assert_eq!(m.syscall(sys_swapon, &[g, 0]), Err(EBUSY));
+    // growsdown's one area: another valid file is EPERM (MAX_SWAPFILES' errno).
+    let other = SwapFile::new("other", 8, 1, 7, true);
+    let o = put_str(&mut m, buf + 4096, &other.0);
+    assert_eq!(m.syscall(sys_swapon, &[o, 0]), Err(EPERM));
+    // swapoff: capability, then the lookup, then "not a swap area".
+    m.k.task.cred.cap_effective = 0;
+    assert_eq!(m.syscall(sys_swapoff, &[0]), Err(EPERM));
+    m.k.task.cred.cap_effective = !0;
+    assert_eq!(m.syscall(sys_swapoff, &[0]), Err(EFAULT));
+    assert_eq!(m.syscall(sys_swapoff, &[missing]), Err(ENOENT));
+    assert_eq!(m.syscall(sys_swapoff, &[o]), Err(EINVAL));
+    assert_eq!(m.syscall(sys_swapoff, &[g]), Ok(0));
+    assert!(m.k.swap.info.is_none());
+    assert_eq!(m.syscall(sys_swapoff, &[g]), Err(EINVAL), "no longer a swap area");
+}
+
+#[test]
+fn the_header_bad_pages_are_never_used() {
+    let (mut m, buf) = admin();
+    let f = SwapFile::new("bad", 16, 1, 15, true);
+    let mut bytes = std::fs::read(&f.0).unwrap();
+    bytes[1032..1036].copy_from_slice(&2u32.to_le_bytes());
+    bytes[1536..1540].copy_from_slice(&1u32.to_le_bytes());
+    bytes[1540..1544].copy_from_slice(&7u32.to_le_bytes());
+    std::fs::write(&f.0, &bytes).unwrap();
+    let p = put_str(&mut m, buf, &f.0);
+    assert_eq!(m.syscall(sys_swapon, &[p, 0]), Ok(0));
+    assert_eq!(m.k.swap.info.as_ref().unwrap().pages, 13);
+    let mut got = vec![];
+    while let Some(e) = growsdown_kernel::mm::swap::get_swap_page(&mut m.k) {
+        got.push(swp_offset(e));
+    }
+    assert_eq!(got, [2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]);
+    // A bad page past last_page: EINVAL.
+    bytes[1540..1544].copy_from_slice(&16u32.to_le_bytes());
+    let f2 = SwapFile::new("bad2", 16, 1, 15, true);
+    std::fs::write(&f2.0, &bytes).unwrap();
+    let mut m2 = admin();
+    let p2 = put_str(&mut m2.0, m2.1, &f2.0);
+    assert_eq!(m2.0.syscall(sys_swapon, &[p2, 0]), Err(EINVAL));
+}
+
+#[test]
+fn swapoff_reads_every_page_back_in() {
+    let (mut m, buf) = admin();
+    let f = SwapFile::new("unuse", 256, 1, 255, true);
+    let path = put_str(&mut m, buf, &f.0);
+    assert_eq!(m.syscall(sys_swapon, &[path, 0]), Ok(0));
+    let p = mmap(&mut m, PAGES * 4096);
+    assert_eq!(m.load(p), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    fill(&mut m, p);
+    assert!(slots_in_use(&m) > 0, "pages went to the guest's area");
+    // Room for every page again, then swapoff.
+    m.k.frames.limit = None;
+    assert_eq!(m.syscall(sys_swapoff, &[path]), Ok(0));
+    assert!(m.k.swap.info.is_none());
+    for i in 0..PAGES {
+        assert!(!is_swap_pte(m.pte(p + i * 4096)), "page {i} is back");
+    }
+    let faults = m.ev.len();
+    for i in 0..PAGES {
+        assert_eq!(m.load(p + i * 4096), Stop::Done);
+        assert_eq!(m.eax(), 0x1000 + i, "page {i}");
+    }
+    assert_eq!(m.ev.len(), faults, "no fault: every page was mapped by try_to_unuse");
+}
+
+#[test]
+fn swapoff_without_room_is_enomem_and_the_area_stays() {
+    let (mut m, buf) = admin();
+    let f = SwapFile::new("enomem", 256, 1, 255, true);
+    let path = put_str(&mut m, buf, &f.0);
+    assert_eq!(m.syscall(sys_swapon, &[path, 0]), Ok(0));
+    let p = mmap(&mut m, PAGES * 4096);
+    assert_eq!(m.load(p), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    fill(&mut m, p);
+    let used = slots_in_use(&m);
+    assert_eq!(m.syscall(sys_swapoff, &[path]), Err(12));
+    let si = m.k.swap.info.as_ref().expect("the area is still there");
+    assert!(si.writeok && si.inuse_pages > 0 && si.inuse_pages <= used);
+    // Everything still reads back.
+    for i in 0..PAGES {
+        assert_eq!(m.load(p + i * 4096), Stop::Done);
+        assert_eq!(m.eax(), 0x1000 + i, "page {i}");
+    }
+}

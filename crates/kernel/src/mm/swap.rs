@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 
 use crate::Kernel;
 
@@ -78,6 +78,12 @@ pub struct SwapInfo {
     highest_bit: u32,
     /// Slots in use (`inuse_pages`).
     pub inuse_pages: u32,
+    /// `SWP_WRITEOK`: `get_swap_page` may hand out slots (cleared while swapoff
+    /// empties the area, as 2.4's `sys_swapoff` does before `try_to_unuse`).
+    pub writeok: bool,
+    /// The host file's identity: swapon's EBUSY and swapoff's lookup compare it
+    /// (today's `IS_SWAPFILE(inode)` and `p->swap_file->f_mapping == mapping`).
+    pub dev_ino: (u64, u64),
 }
 
 /// Counters for `--stats` and `/proc/vmstat`-like reporting.
@@ -111,6 +117,9 @@ pub struct SwapState {
     /// `swap_mm`: the id of the mm `swap_out` goes on with.
     pub swap_mm: u32,
     pub stats: SwapStats,
+    /// The active/inactive lists were started by a guest's swapon (a boot-time
+    /// area starts them in `Kernel::new`); they are started once only.
+    pub lru_started: bool,
 }
 
 impl SwapInfo {
@@ -171,6 +180,7 @@ impl SwapInfo {
         }
         let mut swap_map = vec![0u16; max as usize];
         swap_map[0] = SWAP_MAP_BAD;
+        let dev_ino = file.metadata().map(|m| (m.dev(), m.ino())).unwrap_or((0, 0));
         let si = Self {
             file,
             path: shown,
@@ -180,9 +190,87 @@ impl SwapInfo {
             lowest_bit: 1,
             highest_bit: max - 1,
             inuse_pages: 0,
+            writeok: true,
+            dev_ino,
         };
         si.write_header()?;
         Ok(si)
+    }
+
+    /// A guest's `swapon` of an open host file: today's `claim_swapfile`,
+    /// `read_swap_header` and `setup_swap_map_and_extents`, each failure EINVAL: not
+    /// a regular file (block devices are not offered to the guest); smaller than a
+    /// page; no "SWAPSPACE2" in the last 10 bytes of page 0; `version` not 1;
+    /// `last_page` 0; more than `MAX_SWAP_BADPAGES` bad pages or one outside
+    /// `1..=last_page`; a file with holes (`generic_swapfile_activate`); no good
+    /// page left. The area is `min(last_page + 1, file pages)` slots; bad pages
+    /// get `SWAP_MAP_BAD` and are never handed out.
+    pub fn from_guest_file(file: File, path: String) -> Result<Self, crate::errno::Errno> {
+        use libc::EINVAL;
+        let md = file.metadata().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        if !md.file_type().is_file() {
+            return Err(EINVAL);
+        }
+        let size = md.len();
+        if size < u64::from(crate::PAGE_SIZE) {
+            return Err(EINVAL);
+        }
+        let mut page = [0u8; 4096];
+        file.read_exact_at(&mut page, 0).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        if &page[4096 - 10..] != b"SWAPSPACE2" {
+            return Err(EINVAL);
+        }
+        let word = |i: usize| u32::from_le_bytes([page[1024 + i * 4], page[1025 + i * 4], page[1026 + i * 4], page[1027 + i * 4]]);
+        let (version, last_page, nr_badpages) = (word(0), word(1), word(2));
+        if version != 1 || last_page == 0 {
+            return Err(EINVAL);
+        }
+        // MAX_SWAP_BADPAGES: the bad-page list fills the rest of the header
+        // (`(offsetof(union swap_header, magic.magic) - offsetof(.., info.badpages)) / 4`).
+        const BADPAGES_AT: usize = 1024 + 4 * 3 + 16 + 16 + 4 * 117;
+        const MAX_SWAP_BADPAGES: u32 = ((4096 - 10 - BADPAGES_AT) / 4) as u32;
+        if nr_badpages > MAX_SWAP_BADPAGES {
+            return Err(EINVAL);
+        }
+        // Today's swap files must have every block allocated (holes: EINVAL).
+        if md.blocks() * 512 < size {
+            return Err(EINVAL);
+        }
+        let file_pages = u32::try_from(size / u64::from(crate::PAGE_SIZE)).unwrap_or(u32::MAX);
+        let max = last_page.saturating_add(1).min(file_pages).min(1 << 24);
+        let mut swap_map = vec![0u16; max as usize];
+        swap_map[0] = SWAP_MAP_BAD;
+        let mut pages = max - 1;
+        for i in 0..nr_badpages as usize {
+            let at = BADPAGES_AT + i * 4;
+            let bad = u32::from_le_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]]);
+            if bad == 0 || bad > last_page {
+                return Err(EINVAL);
+            }
+            if let Some(c) = swap_map.get_mut(bad as usize) {
+                if *c == 0 {
+                    *c = SWAP_MAP_BAD;
+                    pages -= 1;
+                }
+            }
+        }
+        if pages == 0 {
+            return Err(EINVAL);
+        }
+        let lowest_bit = (1..max).find(|&o| swap_map[o as usize] == 0).unwrap_or(1);
+        let highest_bit = (1..max).rev().find(|&o| swap_map[o as usize] == 0).unwrap_or(1);
+        Ok(Self {
+            file,
+            path,
+            max,
+            pages,
+            swap_map,
+            lowest_bit,
+            highest_bit,
+            inuse_pages: 0,
+            writeok: true,
+            dev_ino: (md.dev(), md.ino()),
+        })
     }
 
     /// `mkswap`'s version-1 header in page 0: `version`, `last_page`, `nr_badpages`
@@ -211,7 +299,7 @@ impl SwapInfo {
 /// from `cluster_next`; lowest-first keeps the choice a function of the run alone.
 pub fn get_swap_page(k: &mut Kernel) -> Option<u32> {
     let si = k.swap.info.as_mut()?;
-    if si.inuse_pages == si.pages {
+    if !si.writeok || si.inuse_pages == si.pages {
         return None;
     }
     let mut off = si.lowest_bit;
@@ -479,4 +567,101 @@ pub fn swap_cache_pages(k: &Kernel) -> u32 {
 /// `si_swapinfo`: (total, free) swap in pages; (0, 0) with no swap area.
 pub fn si_swapinfo(k: &Kernel) -> (u32, u32) {
     k.swap.info.as_ref().map_or((0, 0), |si| (si.pages, si.nr_free()))
+}
+
+/// `try_to_unuse` (2.4's `mm/swapfile.c`), for `swapoff`: every swap entry in every
+/// mm's page tables is read back in (through the swap cache, as `do_swap_page` would,
+/// but without a fault) and mapped again, old and with the VMA's protection
+/// (`unuse_pte`: `pte_mkold(mk_pte(page, vma->vm_page_prot))`, so a write to a
+/// private page then goes through `do_wp_page`); each page leaves the swap cache
+/// once its PTEs have it; what is left in the swap cache (readahead, pages mapped
+/// and also in swap) leaves it dirty. The caller has cleared `writeok`, so reclaim
+/// running meanwhile cannot put pages back in this area. ENOMEM when a page cannot
+/// be had: 2.4's `try_to_unuse` then stops and `sys_swapoff` puts the area back in
+/// use; the pages read so far stay in memory.
+pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
+    // (entry, mm id, pte address, vma page_prot)
+    let mut ptes: Vec<(u32, u32, u32, u32)> = Vec::new();
+    let mut ids: Vec<u32> = k.parked.mm.keys().copied().collect();
+    if k.task.ids.mm != 0 && k.task.mm.pgd != 0 && !ids.contains(&k.task.ids.mm) {
+        ids.push(k.task.ids.mm);
+    }
+    ids.sort_unstable();
+    for &id in &ids {
+        let Some(mm) = mm_of(k, id) else { continue };
+        let pgd = mm.pgd;
+        let vmas: Vec<(u32, u32, u32)> = mm.mmap.iter().map(|v| (v.start, v.end, v.page_prot)).collect();
+        for (start, end, prot) in vmas {
+            let mut a = start;
+            while a < end {
+                match super::pgtable::pte_offset(&k.cpu.mmu.phys, pgd, a) {
+                    Some(pte_addr) => {
+                        let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+                        if is_swap_pte(pte) && swp_type(pte) == 0 {
+                            ptes.push((pte, id, pte_addr, prot));
+                        }
+                        a = a.wrapping_add(crate::PAGE_SIZE);
+                    }
+                    // No page table: the next 4 MiB granule.
+                    None => a = (a & !(super::pgtable::PGDIR_SIZE - 1)).wrapping_add(super::pgtable::PGDIR_SIZE),
+                }
+                if a == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    // Slot by slot as 2.4 does, so pages shared through fork stay shared.
+    ptes.sort_unstable();
+    let mut i = 0;
+    while i < ptes.len() {
+        let entry = ptes[i].0;
+        let Some(page) = read_swap_cache_async(k, entry) else {
+            log::warn!(target: "kernel::mm", "try_to_unuse: no page for slot {}", swp_offset(entry));
+            return Err(libc::ENOMEM);
+        };
+        while i < ptes.len() && ptes[i].0 == entry {
+            let (_, id, pte_addr, prot) = ptes[i];
+            i += 1;
+            // Reclaim inside the read may have changed nothing here (it only
+            // unmaps present PTEs), but check as `unuse_pte` does.
+            if k.cpu.mmu.phys.read_u32(pte_addr) != entry {
+                continue;
+            }
+            k.cpu.mmu.phys.write_u32(pte_addr, super::pgtable::mk_pte(page, prot) & !super::pgtable::_PAGE_ACCESSED);
+            swap_free(k, entry);
+            k.frames.get(page);
+            if let Some(mm) = mm_of(k, id) {
+                mm.rss += 1;
+            }
+        }
+        if k.swap.entry_of.contains_key(&page) {
+            k.frames.set_flag(page, PG_DIRTY, true);
+            delete_from_swap_cache(k, page);
+        }
+        k.frames.put(page, &mut k.cpu.mmu.phys);
+    }
+    // The swap cache's own pages: readahead, and pages both mapped and in swap.
+    let mut rest: Vec<u32> = k.swap.entry_of.keys().copied().collect();
+    rest.sort_unstable();
+    for frame in rest {
+        k.frames.set_flag(frame, PG_DIRTY, true);
+        delete_from_swap_cache(k, frame);
+    }
+    let left = k.swap.info.as_ref().map_or(0, |si| si.inuse_pages);
+    if left != 0 {
+        // A reference this walk does not know of (2.4 would loop for ever).
+        log::error!(target: "kernel::mm", "try_to_unuse: {left} slots still in use");
+        return Err(libc::EBUSY);
+    }
+    Ok(())
+}
+
+/// The mm with share id `id`: the current task's or a parked one.
+fn mm_of(k: &mut Kernel, id: u32) -> Option<&mut super::MmStruct> {
+    if id == k.task.ids.mm {
+        Some(&mut k.task.mm)
+    } else {
+        k.parked.mm.get_mut(&id)
+    }
 }

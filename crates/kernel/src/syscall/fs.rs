@@ -238,7 +238,7 @@ pub(crate) fn resolve_path(k: &Kernel, path: Vec<u8>) -> Result<(i32, CString), 
 }
 
 /// Reads a path argument and resolves it, following a final symlink.
-fn path_at(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
+pub(crate) fn path_at(k: &mut Kernel, dirfd: u32, addr: u32) -> Result<(i32, CString), Errno> {
     let p = read_path(k, addr)?;
     host_at(k, dirfd, p)
 }

@@ -14,6 +14,7 @@ pub mod priority;
 pub mod process;
 pub mod signal;
 pub mod signalfd;
+pub mod swapon;
 pub mod time;
 pub mod xattr;
 
@@ -242,6 +243,8 @@ fn call(k: &mut Kernel, nr: u32, a: Args) -> Option<SysResult> {
         NR_SCHED_RR_GET_INTERVAL => priority::sys_sched_rr_get_interval(k, a, false),
         NR_SCHED_RR_GET_INTERVAL_TIME64 => priority::sys_sched_rr_get_interval(k, a, true),
         NR_SYSINFO => i::sys_sysinfo(k, a),
+        NR_SWAPON => swapon::sys_swapon(k, a),
+        NR_SWAPOFF => swapon::sys_swapoff(k, a),
         NR_FSYNC => f::sys_fsync(k, a),
         NR_FDATASYNC => f::sys_fdatasync(k, a),
         NR_BRK => crate::mm::mmap::sys_brk(k, a),
