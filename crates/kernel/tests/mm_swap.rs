@@ -158,6 +158,7 @@ const EFAULT: i32 = 14;
 const EBUSY: i32 = 16;
 const ENOTDIR: i32 = 20;
 const EINVAL: i32 = 22;
+const ELOOP: i32 = 40;
 
 /// A host file of `pages` pages for the guest to swapon, with `mkswap`'s version-1
 /// header (`version`, `last_page`, "SWAPSPACE2") unless `sig` is false; removed on drop.
@@ -218,6 +219,13 @@ fn swapon_checks_in_todays_order() {
     assert_eq!(m.syscall(sys_swapon, &[missing, 0]), Err(ENOENT));
     let notdir = put_str(&mut m, buf + 4096, &format!("{}/x", good.0));
     assert_eq!(m.syscall(sys_swapon, &[notdir, 0]), Err(ENOTDIR));
+    let looped = std::env::temp_dir().join(format!("growsdown-mm-swapon-{}-loop", std::process::id()));
+    let _ = std::fs::remove_file(&looped);
+    std::os::unix::fs::symlink(&looped, &looped).expect("symlink");
+    let l = put_str(&mut m, buf + 2 * 4096, looped.to_str().unwrap());
+    assert_eq!(m.syscall(sys_swapon, &[l, 0]), Err(ELOOP));
+    assert_eq!(m.syscall(sys_swapoff, &[l]), Err(ELOOP));
+    let _ = std::fs::remove_file(&looped);
     // read_swap_header: the signature, the version, last_page.
     for (tag, f) in [
         ("nosig", SwapFile::new("nosig", 16, 1, 15, false)),
