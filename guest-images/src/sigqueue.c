@@ -64,6 +64,8 @@ static void mkinfo(siginfo_t *si, int code, int value)
 static pid_t tid_of_thread;
 static int pipefd[2];
 
+static char thread_line[200];
+
 static void *thread_main(void *arg)
 {
     (void)arg;
@@ -76,8 +78,10 @@ static void *thread_main(void *arg)
     sigaddset(&set, SIGRTMIN + 1);
     siginfo_t si;
     int s = sigwaitinfo(&set, &si);
-    printf("thread: sigwaitinfo %s, code SI_QUEUE %s, value %d, pid ours %s\n", yesno(s == SIGRTMIN + 1),
-           yesno(si.si_code == SI_QUEUE), si.si_value.sival_int, yesno(si.si_pid == getpid()));
+    /* Printed by main after the join: printing here would race with main's line. */
+    snprintf(thread_line, sizeof thread_line, "thread: sigwaitinfo %s, code SI_QUEUE %s, value %d, pid ours %s\n",
+             yesno(s == SIGRTMIN + 1), yesno(si.si_code == SI_QUEUE), si.si_value.sival_int,
+             yesno(si.si_pid == getpid()));
     return NULL;
 }
 
@@ -209,6 +213,11 @@ int main(void)
     si.si_value.sival_int = 99;
     printf("tgsigqueueinfo thread: %s\n", en((int)-rt_tgsigqueueinfo(getpid(), tid_of_thread, SIGRTMIN + 1, &si)));
     pthread_join(th, NULL);
+    fputs(thread_line, stdout);
+    /* pthread_join returns when the kernel clears the tid (mm_release), a moment
+       before the thread is gone (exit_notify): wait for that, natively too. */
+    for (int i = 0; i < 1000 && syscall(SYS_tgkill, getpid(), tid_of_thread, 0) == 0; i++)
+        usleep(1000);
     printf("tgsigqueueinfo gone thread: %s\n",
            en((int)-rt_tgsigqueueinfo(getpid(), tid_of_thread, SIGRTMIN + 1, &si)));
     /* To the caller itself, a kernel si_code is allowed. */
