@@ -29,20 +29,11 @@
 
 #[path = "support/mod.rs"]
 mod support;
-use std::process::{Command, Output, Stdio};
 use support::root;
 
 use serde_json::Value;
 
-fn growsdown(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_growsdown"))
-        .args(args)
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::growsdown_clean as growsdown;
 
 fn image() -> String {
     root().join("guest-images/bin/oom-three").to_str().unwrap().to_string()

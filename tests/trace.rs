@@ -24,17 +24,7 @@ fn scratch(name: &str) -> PathBuf {
     d.join(format!("{n}-{name}"))
 }
 
-/// Runs growsdown with an empty environment (so the stack layout, and with it every
-/// address in the trace, is the same on every machine).
-fn growsdown(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_growsdown"))
-        .args(args)
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+use support::growsdown_clean as growsdown;
 
 /// The fault records and the summary of a JSONL trace of `prog args`.
 fn jsonl(prog: &str, args: &[&str]) -> (Vec<Value>, Value, Output) {

@@ -7,6 +7,19 @@ use std::path::{Path, PathBuf};
 /// `tool::need`: skip a test without a host tool, but fail it under `CI=true`.
 pub mod tool;
 
+/// Runs `growsdown ARGS` with an empty environment (so the stack layout, and with it
+/// every address in a trace, is the same on every machine), in the temp folder, with
+/// stdin closed.
+pub fn growsdown_clean(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_growsdown"))
+        .args(args)
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// The repository's top folder.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()

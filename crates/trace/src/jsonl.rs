@@ -304,8 +304,6 @@ pub fn record(r: &Record) -> String {
     String::from_utf8(out).expect("the JSONL format is UTF-8")
 }
 
-/// Appends the line of [`record`] (without the newline) for `ev` and its instruction
-/// `insn` to `out`.
 /// One reclaim decision: `{"type":"reclaim","fn":"try_to_swap_out",…}`
 /// (docs/trace-format.md).
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
@@ -333,6 +331,8 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
     out.push(b'}');
 }
 
+/// Appends the line of [`record`] (without the newline) for `ev` and its instruction
+/// `insn` to `out`.
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     out.extend_from_slice(br#"{"type":"fault","seq":"#);
     dec(out, ev.seq);

@@ -96,6 +96,12 @@ impl Sink {
         if let Some(p) = picture {
             p.add(ev, insn);
         }
+        self.drain_if_due();
+    }
+
+    /// Writes the buffer out after each record on standard error (its order with the
+    /// guest's own writes there is kept), else once a chunk is full.
+    fn drain_if_due(&mut self) {
         if self.write_each || self.buf.len() >= CHUNK {
             self.drain();
         }
@@ -110,9 +116,7 @@ impl Sink {
             }
         }
         self.tally.add_oom(ev);
-        if self.write_each || self.buf.len() >= CHUNK {
-            self.drain();
-        }
+        self.drain_if_due();
     }
 
     /// A reclaim decision (`try_to_swap_out`), between the faults it happened among.
@@ -124,9 +128,7 @@ impl Sink {
                 self.buf.push(b'\n');
             }
         }
-        if self.write_each || self.buf.len() >= CHUNK {
-            self.drain();
-        }
+        self.drain_if_due();
     }
 
     fn drain(&mut self) {
