@@ -39,7 +39,7 @@ pub struct GuestArgs {
     /// The guest kernel's `vm.overcommit_memory` (2.4's `vm_enough_memory`): 0, the
     /// default, refuses a private writable mapping, brk or mremap growth larger than
     /// the free, page-cache and free swap pages; any other value grants every request (2.4 has
-    /// no strict mode 2). The guest's /proc/sys is the host's and does not set it.
+    /// no strict mode 2). The guest reads it in /proc/sys/vm/overcommit_memory, which it cannot write (EACCES even as root).
     #[arg(long, value_name = "MODE", default_value_t = 0)]
     pub overcommit_memory: u32,
 

@@ -91,11 +91,24 @@ pub enum PidEntry {
     /// caller's.
     Swaps,
     Meminfo,
+    /// `/proc/sys/vm/overcommit_memory`: the guest kernel's mode (`--overcommit-memory`,
+    /// which `vm_enough_memory` follows), not the host's. Read-only here: a write is
+    /// EACCES, as it is natively for a process that is not root.
+    Overcommit,
 }
 
 /// Entries that describe a namespace the guest shares with the emulator, not the
 /// process: served from the emulator's own `/proc/self/`.
 const NAMESPACE_ENTRIES: [&[u8]; 3] = [b"mounts", b"mountinfo", b"net"];
+
+/// Whether host directory `fd` is procfs's `sys/vm` (the same directory as the
+/// emulator's `/proc/sys/vm`, however the guest reached it).
+fn is_sys_vm(fd: i32) -> bool {
+    let (Ok(here), Ok(vm)) = (lstat_at(fd, b"."), lstat_at(libc::AT_FDCWD, b"/proc/sys/vm")) else {
+        return false;
+    };
+    here.st_dev == vm.st_dev && here.st_ino == vm.st_ino
+}
 
 /// `openat(dir, name, O_PATH | O_NOFOLLOW)`.
 fn open_path(dir: i32, name: &[u8], follow: bool) -> Result<OwnedFd, Errno> {
@@ -450,6 +463,9 @@ pub fn lookup(
                         _ => {}
                     }
                 }
+                if last && name == b"overcommit_memory" && is_sys_vm(cur.as_raw_fd()) {
+                    return Ok(Lookup::Pid { pid: k.task.tgid, entry: PidEntry::Overcommit });
+                }
                 if proc_root {
                     if let Some((pid, thread)) = pid_of(k, &name)? {
                         if last && !follow && !is_pid_name(&name) {
@@ -538,6 +554,7 @@ pub fn host_path(k: &Kernel, pid: u32, entry: &PidEntry, follow: bool, dirs: boo
         PidEntry::Namespace(p) => [b"/proc/self/".as_slice(), p].concat(),
         PidEntry::Swaps => b"/proc/swaps".to_vec(),
         PidEntry::Meminfo => b"/proc/meminfo".to_vec(),
+        PidEntry::Overcommit => b"/proc/sys/vm/overcommit_memory".to_vec(),
     })
 }
 
@@ -771,6 +788,7 @@ pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>
         PidEntry::Smaps => smaps(k, t).into_bytes(),
         PidEntry::Swaps => proc_swaps(k).into_bytes(),
         PidEntry::Meminfo => meminfo(k).into_bytes(),
+        PidEntry::Overcommit => format!("{}\n", k.oom.overcommit_memory).into_bytes(),
         PidEntry::Status => status(k, t).into_bytes(),
         PidEntry::Cmdline | PidEntry::Environ => {
             let Some(mm) = k.mm_of(t) else { return Ok(Some(Vec::new())) };

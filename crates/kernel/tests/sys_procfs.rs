@@ -317,3 +317,25 @@ fn paths_outside_proc_are_the_hosts() {
     assert_eq!(open(&mut k, &format!("{}/missing/new", d.display()), O_WRONLY | O_CREAT), -libc::ENOENT);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// `/proc/sys/vm/overcommit_memory` is the guest kernel's mode (what
+/// `vm_enough_memory` follows), by an absolute path and relative to a directory fd,
+/// and cannot be written (growsdown sets it with `--overcommit-memory`).
+#[test]
+fn overcommit_memory_is_the_guest_kernels() {
+    let mut k = process(&[0xf4]);
+    for mode in [0u32, 1] {
+        k.oom.overcommit_memory = mode;
+        let fd = open(&mut k, "/proc/sys/vm/overcommit_memory", O_RDONLY);
+        assert!(fd >= 0, "{fd}");
+        assert_eq!(read_all(&mut k, fd), format!("{mode}\n"));
+        assert_eq!(sys(&mut k, NR_CLOSE, &[fd as u32]), 0);
+    }
+    let dir = open(&mut k, "/proc/sys", O_RDONLY | O_DIRECTORY);
+    assert!(dir >= 0);
+    put_str(&mut k, PATH, "vm/../vm/overcommit_memory");
+    let fd = sys(&mut k, NR_OPENAT, &[dir as u32, PATH, O_RDONLY, 0]);
+    assert!(fd >= 0, "{fd}");
+    assert_eq!(read_all(&mut k, fd), "1\n");
+    assert_eq!(open(&mut k, "/proc/sys/vm/overcommit_memory", O_WRONLY), -libc::EACCES);
+}
