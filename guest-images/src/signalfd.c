@@ -109,6 +109,13 @@ int main(void)
     sigaddset(&m, SIGRTMIN);
     int sfd = signalfd(-1, &m, 0);
     printf("signalfd: %s\n", yesno(sfd >= 0));
+    {
+        char path[64], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", sfd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        link[n < 0 ? 0 : n] = 0;
+        printf("/proc/self/fd link: %s\n", link);
+    }
     printf("flags: O_RDWR %s, O_NONBLOCK %s, cloexec %s\n", yesno((fcntl(sfd, F_GETFL) & O_ACCMODE) == O_RDWR),
            yesno(fcntl(sfd, F_GETFL) & O_NONBLOCK), yesno(fcntl(sfd, F_GETFD) & FD_CLOEXEC));
     int nb = signalfd(-1, &m, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -358,12 +358,23 @@ fn fd_proc_dir(k: &Kernel, pid: u32, fd: u32) -> Option<ProcDir> {
 
 /// What readlink says of a walked path that the guest kernel answers: `/proc/self`
 /// and `/proc/thread-self` ([`self_link`]), `exe` (the program), and `fd/N` when the fd
-/// is an open guest /proc directory (that directory's path). `None`: the host's
+/// is an open guest /proc directory (that directory's path) or a signalfd. `None`: the host's
 /// readlink of the path's host object answers.
 pub fn link_target(k: &Kernel, l: &Lookup) -> Result<Option<Vec<u8>>, Errno> {
     Ok(match *l {
         Lookup::SelfLink { pid, thread } => Some(self_link(k.find_task(pid).map_or(pid, |t| t.tgid), pid, thread)),
         Lookup::Pid { pid, entry: PidEntry::Exe } => Some(exe_path(k.find_task(pid).ok_or(ENOENT)?)),
+        // A signalfd is a host eventfd underneath (crate::syscall::signalfd); the
+        // guest's link names what it opened, as `anon_inode_getfd("[signalfd]")` does.
+        Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } }
+            if k
+                .find_task(pid)
+                .and_then(|t| k.files_of(t))
+                .and_then(|f| f.get(fd))
+                .is_some_and(|f| f.signalfd.is_some()) =>
+        {
+            Some(b"anon_inode:[signalfd]".to_vec())
+        }
         Lookup::Pid { pid, entry: PidEntry::Fd { fd, .. } } => fd_proc_dir(k, pid, fd).map(|d| {
             let tail = match d.entry {
                 PidEntry::FdDir => "/fd".to_string(),
