@@ -283,6 +283,14 @@ fn print_stats(k: &Machine) {
             sw.dropped,
             sw.cache_hits
         );
+        let w = k.zone_watermarks();
+        report!("growsdown: zone watermarks       min {}, low {}, high {} pages", w.min, w.low, w.high);
+        report!(
+            "growsdown: kswapd                {} wakeups, {} pages freed by kswapd, {} direct reclaims",
+            sw.kswapd_wakeups,
+            sw.kswapd_freed,
+            sw.direct_reclaims
+        );
     } else if sw.reclaims > 0 {
         report!(
             "growsdown: reclaim               {} calls, {} pages scanned, {} freed, {} page-cache pages dropped",

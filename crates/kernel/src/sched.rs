@@ -331,6 +331,11 @@ pub fn schedule(k: &mut Kernel) {
             crate::hostsig::forward(k);
         }
         crate::hostproc::reap(k);
+        // kswapd, when an allocation woke it: a kernel task that runs before the
+        // next user task is picked (mm/vmscan.rs).
+        if k.swap.need_balance {
+            crate::mm::vmscan::kswapd(k);
+        }
         let cur = k.task.pid;
         let mut now = None;
         let order = k.tasks.range(cur.saturating_add(1)..).chain(k.tasks.range(..cur)).map(|(&p, _)| p);
