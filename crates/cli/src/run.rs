@@ -44,8 +44,10 @@ pub struct GuestArgs {
     pub overcommit_memory: u32,
 
     /// A swap area of SIZE (K/M/G suffixes) in a host temporary file, deleted at exit.
-    /// When guest memory (--mem) runs out, reclaim writes pages there (2.4's
-    /// try_to_free_pages and swap_out) instead of killing the process.
+    /// When guest memory (--mem) runs low, reclaim writes pages there (2.4's kswapd,
+    /// woken at the zone's low watermark and run by the scheduler, and
+    /// try_to_free_pages and swap_out when nothing is free) instead of killing the
+    /// process. --stats then adds the watermarks and what kswapd did.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub swap: Option<u64>,
 

@@ -69,6 +69,11 @@
 //! instruction counts and on the state of the guest's own pipes and processes, never
 //! on host time — except that a nanosleep or a timed poll ends when the host clock
 //! says so — so runs and their fault traces are reproducible.
+//!
+//! One kernel task runs besides: `kswapd` ([`crate::mm::vmscan::kswapd`]), once an
+//! allocation has woken it at the low watermark, runs in `schedule()` before the next
+//! task is picked, in the outgoing task's address space (a 2.4 kernel thread's lazy
+//! `active_mm`). It has no pid and takes no slice of its own.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};

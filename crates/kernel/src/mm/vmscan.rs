@@ -1,10 +1,45 @@
 //! Page reclaim: 2.4's `mm/vmscan.c` as of 2.4.10+ (the VM with active and inactive
-//! lists), direct reclaim only.
+//! lists), by `kswapd` in the background and by an allocation that found nothing.
 //!
-//! When the frame allocator has nothing left, [`alloc_frame`] calls
-//! [`try_to_free_pages`] (2.4's `__alloc_pages` → `try_to_free_pages`), which runs
-//! `shrink_caches` at decreasing priorities until it has freed `SWAP_CLUSTER_MAX`
-//! frames:
+//! ## Who reclaims
+//!
+//! The one zone has 2.4's watermarks (`free_area_init_core`: `pages_min` = its
+//! frames / 128, clamped to 20..=255; `pages_low` = 2 × min; `pages_high` = 3 ×
+//! min; 32/64/96 pages on 16 MiB, see [`super::frames::Watermarks`]). [`alloc_frame`]
+//! is `__alloc_pages`:
+//!
+//! * with more than `pages_low` free it just takes a frame;
+//! * at or below it, it sets the zone's `need_balance` and wakes `kswapd`, and still
+//!   takes a frame: kswapd does not run inside the allocation;
+//! * with nothing free, the allocating process reclaims itself (direct reclaim:
+//!   [`try_to_free_pages`], a few rounds, then `out_of_memory` in the fault path).
+//!   2.4 does this already at `pages_min`, keeping the last pages for allocations
+//!   that cannot sleep and for reclaim's own; growsdown has neither, so it keeps no
+//!   reserve.
+//!
+//! [`kswapd`] is a kernel task of the scheduler: once woken, `schedule()` runs it
+//! before it picks the next user task — at the end of a time slice (counted in
+//! instructions) or when a task sleeps or exits; with a single process `Kernel::run`
+//! leaves its one-process loop while kswapd is woken so that the slice is counted.
+//! It runs `kswapd_balance`: `try_to_free_pages` passes until more than `pages_high`
+//! pages are free, or until a pass fails to free `SWAP_CLUSTER_MAX` frames; then it
+//! sleeps until the next wakeup. The points where it runs depend only on the guest's
+//! instruction counts and system calls, so a run makes the same decisions each
+//! time. A woken 2.4 kswapd often runs at the allocating task's next return to user
+//! mode (`reschedule_idle` sets `need_resched` when kswapd's goodness is higher);
+//! here it waits for the end of the slice, which lets a fast allocator reach the
+//! bottom and reclaim directly first.
+//! The trace says who made each decision (`ReclaimEvent::by`); `--stats` counts
+//! wakeups, kswapd's frees and direct reclaims. kswapd has no pid and is no
+//! process in `/proc`: the guest's pids stay as they were.
+//!
+//! Stepping for difftest ([`crate::Kernel::step`]) never preempts, so there kswapd
+//! does not run and every reclaim is direct.
+//!
+//! ## A pass
+//!
+//! [`try_to_free_pages`] runs `shrink_caches` at decreasing priorities until it has
+//! freed `SWAP_CLUSTER_MAX` frames:
 //!
 //! * `refill_inactive` moves pages from the tail of the active list to the inactive
 //!   list, unless their `PG_referenced` says they were used since the last look;
@@ -23,9 +58,9 @@
 //! Everything happens in the order of the lists and page tables, which depend only
 //! on what the guest did: the same run makes the same decisions.
 //!
-//! `kswapd` is not there: reclaim runs only when an allocation fails, and only
-//! with a swap area (`--swap`): without one, memory running out is an OOM kill as
-//! before, so that runs without `--swap` are exactly what they were.
+//! Reclaim runs only with a swap area (`--swap`, or a guest's swapon): without one
+//! kswapd is never woken, nothing is scanned, and memory running out is an OOM kill
+//! as before, so that runs without `--swap` are exactly what they were.
 
 use crate::trace::{ReclaimBy, ReclaimEvent, ReclaimWhat};
 use crate::Kernel;
