@@ -313,9 +313,11 @@ fn swap_out(k: &mut Kernel) -> bool {
     }
 }
 
-/// The mm with share id `id`: the current task's or a parked one.
+/// The mm with share id `id`: the current task's or a parked one. kswapd runs in
+/// `schedule()`, possibly just after a thread's exit parked the mm it shared (the
+/// exiting task keeps the id but no page directory): then the parked one is meant.
 fn mm_of(k: &mut Kernel, id: u32) -> Option<&mut super::MmStruct> {
-    if id == k.task.ids.mm {
+    if id == k.task.ids.mm && (k.task.mm.pgd != 0 || !k.parked.mm.contains_key(&id)) {
         Some(&mut k.task.mm)
     } else {
         k.parked.mm.get_mut(&id)
