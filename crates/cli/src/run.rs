@@ -44,8 +44,10 @@ pub struct GuestArgs {
     pub overcommit_memory: u32,
 
     /// A swap area of SIZE (K/M/G suffixes) in a host temporary file, deleted at exit.
-    /// When guest memory (--mem) runs out, reclaim writes pages there (2.4's
-    /// try_to_free_pages and swap_out) instead of killing the process.
+    /// When guest memory (--mem) runs low, reclaim writes pages there (2.4's kswapd,
+    /// woken at the zone's low watermark and run by the scheduler, and
+    /// try_to_free_pages and swap_out when nothing is free) instead of killing the
+    /// process. --stats then adds the watermarks and what kswapd did.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub swap: Option<u64>,
 
@@ -282,6 +284,14 @@ fn print_stats(k: &Machine) {
             sw.pgsteal,
             sw.dropped,
             sw.cache_hits
+        );
+        let w = k.zone_watermarks();
+        report!("growsdown: zone watermarks       min {}, low {}, high {} pages", w.min, w.low, w.high);
+        report!(
+            "growsdown: kswapd                {} wakeups, {} pages freed by kswapd, {} direct reclaims",
+            sw.kswapd_wakeups,
+            sw.kswapd_freed,
+            sw.direct_reclaims
         );
     } else if sw.reclaims > 0 {
         report!(

@@ -290,6 +290,11 @@ impl Machine {
         (self.k.swap.stats, area)
     }
 
+    /// The zone's watermarks (`pages_min`, `pages_low`, `pages_high`), in pages.
+    pub fn zone_watermarks(&self) -> crate::mm::frames::Watermarks {
+        self.k.frames.watermarks
+    }
+
     /// The fault counts of each thread of the running process that took a fault
     /// (exited ones too), in order of their first; their sums are [`Stats`]'.
     pub fn thread_stats(&self) -> Vec<ThreadCounts> {

@@ -236,8 +236,14 @@ impl Kernel {
         }
         loop {
             // One process, running: the loop as it was before there were processes.
-            // Scheduling costs nothing here but these two tests per kernel entry.
-            while self.tasks.is_empty() && self.task.state.is_running() && self.exit_status.is_none() {
+            // Scheduling costs nothing here but these tests per kernel entry. A woken
+            // kswapd (mm/vmscan.rs) leaves it too: run_slice counts the time slice,
+            // and schedule() at its end runs kswapd.
+            while self.tasks.is_empty()
+                && self.task.state.is_running()
+                && self.exit_status.is_none()
+                && !self.swap.need_balance
+            {
                 match self.cpu.run(self.timers.budget(self.cpu.icount, self.config.slice)) {
                     Exit::Budget => {}
                     Exit::Exception(e) => self.handle_exception(e),

@@ -69,6 +69,11 @@
 //! instruction counts and on the state of the guest's own pipes and processes, never
 //! on host time — except that a nanosleep or a timed poll ends when the host clock
 //! says so — so runs and their fault traces are reproducible.
+//!
+//! One kernel task runs besides: `kswapd` ([`crate::mm::vmscan::kswapd`]), once an
+//! allocation has woken it at the low watermark, runs in `schedule()` before the next
+//! task is picked, in the outgoing task's address space (a 2.4 kernel thread's lazy
+//! `active_mm`). It has no pid and takes no slice of its own.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -331,6 +336,11 @@ pub fn schedule(k: &mut Kernel) {
             crate::hostsig::forward(k);
         }
         crate::hostproc::reap(k);
+        // kswapd, when an allocation woke it: a kernel task that runs before the
+        // next user task is picked (mm/vmscan.rs).
+        if k.swap.need_balance {
+            crate::mm::vmscan::kswapd(k);
+        }
         let cur = k.task.pid;
         let mut now = None;
         let order = k.tasks.range(cur.saturating_add(1)..).chain(k.tasks.range(..cur)).map(|(&p, _)| p);

@@ -325,6 +325,17 @@ pub enum ReclaimWhat {
     Dropped,
 }
 
+/// Who ran the reclaim a decision belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReclaimBy {
+    /// `kswapd`, woken by an allocation at the low watermark, run by `schedule()`.
+    #[default]
+    Kswapd,
+    /// Direct reclaim: an allocation of process `pid` found nothing free and called
+    /// `try_to_free_pages` itself.
+    Direct { pid: u32 },
+}
+
 /// A reclaim decision, as `growsdown trace` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReclaimEvent {
@@ -336,6 +347,8 @@ pub struct ReclaimEvent {
     /// Physical address of the page.
     pub frame: u32,
     pub what: ReclaimWhat,
+    /// `kswapd` or the process whose allocation reclaimed.
+    pub by: ReclaimBy,
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

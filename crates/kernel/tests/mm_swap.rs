@@ -331,3 +331,225 @@ fn swapoff_without_room_is_enomem_and_the_area_stays() {
         assert_eq!(m.eax(), 0x1000 + i, "page {i}");
     }
 }
+
+// ---------------------------------------------------------------------------------
+// kswapd
+// ---------------------------------------------------------------------------------
+
+use growsdown_kernel::mm::frames::Watermarks;
+use growsdown_kernel::trace::{FaultEvent, FaultObserver, ReclaimBy, ReclaimEvent};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Frames the kswapd tests leave free at the start: more than `pages_high` (384 on
+/// the tests' 64 MiB machine), so kswapd can reach it.
+const KSWAPD_ROOM: u32 = 600;
+/// Pages those tests touch: five times that room.
+const KSWAPD_PAGES: u32 = 3000;
+
+/// Every reclaim decision, in order.
+#[derive(Default)]
+struct Reclaims(Rc<RefCell<Vec<ReclaimEvent>>>);
+
+impl FaultObserver for Reclaims {
+    fn fault(&mut self, _ev: &FaultEvent, _cpu: &growsdown_cpu::Cpu) {}
+    fn reclaim(&mut self, ev: &ReclaimEvent) {
+        self.0.borrow_mut().push(*ev);
+    }
+}
+
+/// A machine with a 16 MiB swap area, an anonymous area of `KSWAPD_PAGES` pages
+/// whose page table exists, `KSWAPD_ROOM` frames free, and every reclaim decision
+/// recorded.
+fn kswapd_machine() -> (Machine, u32, Rc<RefCell<Vec<ReclaimEvent>>>) {
+    let mut m = machine_with(|k| {
+        k.swap.info = Some(SwapInfo::open(None, Some(16 << 20)).expect("swap file"));
+        k.frames.enable_lru();
+    });
+    let p = mmap(&mut m, KSWAPD_PAGES * 4096);
+    assert_eq!(m.load(p), Stop::Done); // the page table
+    m.k.frames.limit = Some(m.k.frames.in_use() + KSWAPD_ROOM);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    m.k.observer = Some(Box::new(Reclaims(log.clone())));
+    (m, p, log)
+}
+
+/// Writes page `i` of the area (one new frame while it has never been written).
+fn touch(m: &mut Machine, p: u32, i: u32) {
+    assert_eq!(m.store(p + i * 4096, 0x5000 + i), Stop::Done, "page {i}");
+}
+
+#[test]
+fn watermarks_are_free_area_init_cores() {
+    // pages_min = realsize / 128, clamped to [20, 255]; low = 2 min, high = 3 min.
+    assert_eq!(Watermarks::for_zone(4096), Watermarks { min: 32, low: 64, high: 96 }); // 16 MiB
+    assert_eq!(Watermarks::for_zone(16384), Watermarks { min: 128, low: 256, high: 384 }); // 64 MiB
+    assert_eq!(Watermarks::for_zone(1024), Watermarks { min: 20, low: 40, high: 60 });
+    assert_eq!(Watermarks::for_zone(1 << 20), Watermarks { min: 255, low: 510, high: 765 });
+    let m = machine();
+    assert_eq!(m.k.frames.watermarks, Watermarks::for_zone(16384), "the machine's 64 MiB zone");
+}
+
+#[test]
+fn without_swap_kswapd_is_never_woken() {
+    let mut m = machine();
+    let p = mmap(&mut m, KSWAPD_PAGES * 4096);
+    assert_eq!(m.load(p), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + KSWAPD_ROOM);
+    let mut i = 0;
+    while m.store(p + i * 4096, i) == Stop::Done {
+        i += 1;
+    }
+    assert_eq!(i, KSWAPD_ROOM, "every free frame was used, then an OOM kill");
+    assert!(!m.k.swap.need_balance);
+    assert_eq!(m.k.swap.stats, Default::default(), "nothing woken, scanned or counted");
+}
+
+#[test]
+fn kswapd_wakes_at_pages_low_and_frees_up_to_pages_high_before_memory_runs_out() {
+    let (mut m, p, log) = kswapd_machine();
+    let w = m.k.frames.watermarks;
+    // Down to pages_low nothing happens; the allocation that finds pages_low free
+    // wakes kswapd and still gets its frame: no reclaim inline.
+    let mut i = 0;
+    while m.k.frames.nr_free() > w.low {
+        assert!(!m.k.swap.need_balance);
+        touch(&mut m, p, i);
+        i += 1;
+    }
+    assert!(!m.k.swap.need_balance, "exactly pages_low free is not below it yet");
+    touch(&mut m, p, i);
+    i += 1;
+    assert!(m.k.swap.need_balance, "woken");
+    assert_eq!(m.k.frames.nr_free(), w.low - 1);
+    assert_eq!(m.k.swap.stats.kswapd_wakeups, 1);
+    assert_eq!((m.k.swap.stats.reclaims, m.k.swap.stats.pgscan), (0, 0), "kswapd has not run");
+    // More allocations before the next schedule(): no second wakeup.
+    for _ in 0..100 {
+        touch(&mut m, p, i);
+        i += 1;
+    }
+    assert_eq!(m.k.swap.stats.kswapd_wakeups, 1);
+    assert!(log.borrow().is_empty());
+    // The scheduler runs kswapd before it picks the next task.
+    growsdown_kernel::sched::schedule(&mut m.k);
+    assert!(!m.k.swap.need_balance, "kswapd sleeps again");
+    assert!(m.k.frames.nr_free() > w.high, "free {} > pages_high {}", m.k.frames.nr_free(), w.high);
+    let st = m.k.swap.stats;
+    assert!(st.kswapd_freed >= u64::from(w.high + 1 - (w.low - 1 - 100)));
+    assert_eq!(st.kswapd_freed, st.pgsteal, "every frame freed was kswapd's");
+    assert_eq!(st.direct_reclaims, 0);
+    assert!(st.pswpout > 0);
+    let log = log.borrow();
+    assert!(!log.is_empty());
+    assert!(log.iter().all(|e| e.by == ReclaimBy::Kswapd), "every decision was kswapd's");
+    drop(log);
+    // Every page reads back what was written.
+    for j in 0..i {
+        assert_eq!(m.load(p + j * 4096), Stop::Done);
+        assert_eq!(m.eax(), 0x5000 + j, "page {j}");
+    }
+}
+
+/// Writes every page of the area, with a `schedule()` after every `every` pages
+/// (none if 0), then reads every page back the same way.
+fn steady(m: &mut Machine, p: u32, every: u32) {
+    for i in 0..KSWAPD_PAGES {
+        touch(m, p, i);
+        if every != 0 && i % every == every - 1 {
+            growsdown_kernel::sched::schedule(&mut m.k);
+        }
+    }
+    for i in 0..KSWAPD_PAGES {
+        assert_eq!(m.load(p + i * 4096), Stop::Done);
+        assert_eq!(m.eax(), 0x5000 + i, "page {i}");
+        if every != 0 && i % every == every - 1 {
+            growsdown_kernel::sched::schedule(&mut m.k);
+        }
+    }
+}
+
+#[test]
+fn a_slow_steady_allocation_never_reclaims_directly() {
+    // 16 pages between two schedule() calls, each page at most 1 + readahead frames
+    // when read back: far fewer than pages_low, so kswapd keeps up.
+    let (mut m, p, log) = kswapd_machine();
+    steady(&mut m, p, 16);
+    let st = m.k.swap.stats;
+    assert!(st.pswpout > 0 && st.pswpin > 0, "the area went to swap and came back: {st:?}");
+    assert!(st.kswapd_wakeups > 1, "{st:?}");
+    assert_eq!(st.direct_reclaims, 0, "{st:?}");
+    assert_eq!(st.kswapd_freed, st.pgsteal);
+    assert!(log.borrow().iter().all(|e| e.by == ReclaimBy::Kswapd));
+    // The same work with no schedule() at all: kswapd is woken but never runs, and
+    // the process reclaims for itself when nothing is left.
+    let (mut m, p, log) = kswapd_machine();
+    steady(&mut m, p, 0);
+    let st = m.k.swap.stats;
+    assert_eq!((st.kswapd_wakeups, st.kswapd_freed), (1, 0), "{st:?}");
+    assert!(st.direct_reclaims > 0);
+    let pid = m.k.task.tgid;
+    assert!(log.borrow().iter().all(|e| e.by == ReclaimBy::Direct { pid }));
+}
+
+#[test]
+fn kswapd_makes_the_same_decisions_in_the_same_run() {
+    let run = || {
+        let (mut m, p, log) = kswapd_machine();
+        // 500 pages between two schedule() calls: more than kswapd leaves free, so
+        // the process reclaims too.
+        steady(&mut m, p, 500);
+        let st = m.k.swap.stats;
+        let log = log.borrow().clone();
+        (st, log)
+    };
+    let (a, b) = (run(), run());
+    assert!(a.0.kswapd_freed > 0 && a.0.direct_reclaims > 0, "both kinds of reclaim: {:?}", a.0);
+    assert_eq!(a.0, b.0);
+    assert_eq!(a.1.len(), b.1.len());
+    assert!(a.1 == b.1, "the same reclaim records");
+}
+
+/// `guest-images/bin/swap-workset` run to its end as `growsdown run --mem 16M --swap
+/// 128M` runs it, with a time slice of `slice` instructions and its output thrown
+/// away: the swap counters and every reclaim decision. A real run: one process, so
+/// `Kernel::run`'s loop leaves its one-process form while kswapd is woken, and
+/// `schedule()` at the end of the slice runs it.
+fn swap_workset(slice: u64) -> (growsdown_kernel::mm::swap::SwapStats, Vec<ReclaimEvent>) {
+    use growsdown_kernel::{exec, files::OpenFile, Config, ExitStatus, Kernel};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest-images/bin/swap-workset");
+    let config = Config { mem_bytes: 16 << 20, swap_bytes: 128 << 20, slice, ..Config::default() };
+    let mut k = Kernel::new(config).expect("boot");
+    exec::load_elf_binary(&mut k, path, &[path.as_bytes().to_vec()], &[]).expect("exec");
+    let null = std::fs::File::create("/dev/null").expect("/dev/null");
+    // SAFETY: dup of a live fd.
+    let fd = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(&null)) };
+    assert!(fd >= 0);
+    k.task.files.install(1, OpenFile::new(fd));
+    let log = Rc::new(RefCell::new(Vec::new()));
+    k.observer = Some(Box::new(Reclaims(log.clone())));
+    assert_eq!(k.run(), ExitStatus::Exited(0));
+    let log = log.borrow().clone();
+    (k.swap.stats, log)
+}
+
+#[test]
+fn in_a_real_run_kswapd_does_all_the_reclaim_when_it_runs_often_enough() {
+    // The default slice (2^20 instructions): swap-workset faults in a new page every
+    // few hundred instructions, far more than pages_low (64 on 16 MiB) a slice, so
+    // the process also reclaims for itself. Two runs decide the same.
+    let (st, log) = swap_workset(1 << 20);
+    assert!(st.kswapd_wakeups > 0 && st.kswapd_freed > 0 && st.direct_reclaims > 0, "{st:?}");
+    assert!(log.iter().any(|e| e.by == ReclaimBy::Kswapd));
+    assert!(log.iter().any(|e| matches!(e.by, ReclaimBy::Direct { pid: 1000 })));
+    let (st2, log2) = swap_workset(1 << 20);
+    assert_eq!(st, st2);
+    assert!(log == log2, "the same reclaim records, by the same reclaimers");
+    // A slice of 10000 instructions: kswapd runs before the process has used what
+    // it freed, and the process never reclaims.
+    let (st, log) = swap_workset(10_000);
+    assert_eq!(st.direct_reclaims, 0, "{st:?}");
+    assert_eq!(st.kswapd_freed, st.pgsteal, "{st:?}");
+    assert!(st.pswpout > 0);
+    assert!(log.iter().all(|e| e.by == ReclaimBy::Kswapd));
+}

@@ -307,7 +307,7 @@ pub fn record(r: &Record) -> String {
 /// One reclaim decision: `{"type":"reclaim","fn":"try_to_swap_out",…}`
 /// (docs/trace-format.md).
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
-    use growsdown_kernel::trace::ReclaimWhat;
+    use growsdown_kernel::trace::{ReclaimBy, ReclaimWhat};
     out.extend_from_slice(br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#);
     dec(out, ev.machine_icount);
     out.extend_from_slice(br#","pid":"#);
@@ -326,6 +326,13 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
         ReclaimWhat::SwapCache { slot } => {
             out.extend_from_slice(br#","decision":"swap_cache","slot":"#);
             dec(out, u64::from(slot));
+        }
+    }
+    match ev.by {
+        ReclaimBy::Kswapd => out.extend_from_slice(br#","by":"kswapd","by_pid":null"#),
+        ReclaimBy::Direct { pid } => {
+            out.extend_from_slice(br#","by":"direct","by_pid":"#);
+            dec(out, u64::from(pid));
         }
     }
     out.push(b'}');

@@ -144,10 +144,12 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
     }
 }
 
-/// One reclaim decision, a line of its own between the fault records:
-/// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept`.
+/// One reclaim decision, a line of its own between the fault records, with who
+/// reclaimed at the end:
+/// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept (kswapd)`
+/// or `… (direct reclaim by pid 1)`.
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
-    use growsdown_kernel::trace::ReclaimWhat;
+    use growsdown_kernel::trace::{ReclaimBy, ReclaimWhat};
     out.extend_from_slice(b"reclaim: try_to_swap_out pid ");
     dec(out, u64::from(ev.pid));
     out.push(b' ');
@@ -165,6 +167,14 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
         ReclaimWhat::SwapCache { slot } => {
             out.extend_from_slice(b"already in the swap cache, slot ");
             dec(out, u64::from(slot));
+        }
+    }
+    match ev.by {
+        ReclaimBy::Kswapd => out.extend_from_slice(b" (kswapd)"),
+        ReclaimBy::Direct { pid } => {
+            out.extend_from_slice(b" (direct reclaim by pid ");
+            dec(out, u64::from(pid));
+            out.push(b')');
         }
     }
     out.push(b'\n');

@@ -31,6 +31,31 @@ pub const PG_REFERENCED: u8 = 1 << 5;
 /// unmapped, cleared when `rw_swap_page` writes it).
 pub const PG_DIRTY: u8 = 1 << 6;
 
+/// `zone_balance_ratio`, `zone_balance_min`, `zone_balance_max` (2.4's
+/// mm/page_alloc.c, the same for every zone): `pages_min` is the zone's size / 128,
+/// at least 20 and at most 255 pages.
+const ZONE_BALANCE_RATIO: u32 = 128;
+const ZONE_BALANCE_MIN: u32 = 20;
+const ZONE_BALANCE_MAX: u32 = 255;
+
+/// A zone's watermarks in pages, as 2.4's `free_area_init_core` sets them: `min`
+/// (`pages_min`), `low` = 2 × min (below it an allocation wakes `kswapd`), `high` =
+/// 3 × min (`kswapd` reclaims until more than that is free).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    pub min: u32,
+    pub low: u32,
+    pub high: u32,
+}
+
+impl Watermarks {
+    /// For a zone of `realsize` pages (its size less its holes).
+    pub fn for_zone(realsize: u32) -> Self {
+        let min = (realsize / ZONE_BALANCE_RATIO).clamp(ZONE_BALANCE_MIN, ZONE_BALANCE_MAX);
+        Self { min, low: min * 2, high: min * 3 }
+    }
+}
+
 /// End of an LRU list (`list_head` pointing at the head).
 const NIL: u32 = u32::MAX;
 
@@ -75,6 +100,10 @@ pub struct FrameAllocator {
     /// Physical address of `swapper_pg_dir`, the master page directory whose kernel
     /// half every process copies (set by `mm::boot`).
     pub swapper_pg_dir: u32,
+    /// The watermarks of the one zone all frames are in (2.4's ZONE_NORMAL, which
+    /// here also holds what 2.4 puts in ZONE_DMA): from the size of guest memory,
+    /// not from `limit`, which only tests set.
+    pub watermarks: Watermarks,
 }
 
 impl FrameAllocator {
@@ -96,6 +125,7 @@ impl FrameAllocator {
             limit: None,
             zero_page: 0,
             swapper_pg_dir: 0,
+            watermarks: Watermarks::for_zone(frames),
         };
         if let Some(f) = a.flags.first_mut() {
             *f = PG_RESERVED;

@@ -103,6 +103,14 @@ pub struct SwapStats {
     pub reclaims: u64,
     /// Faults that found the page in the swap cache.
     pub cache_hits: u64,
+    /// Times an allocation woke a sleeping `kswapd` (free pages at or below
+    /// `pages_low`).
+    pub kswapd_wakeups: u64,
+    /// Frames `kswapd` freed (part of `pgsteal`).
+    pub kswapd_freed: u64,
+    /// Allocations that found nothing free and reclaimed themselves (today's
+    /// `allocstall`).
+    pub direct_reclaims: u64,
 }
 
 /// The swap state of the machine: the area (if any), the swap cache, the reclaim
@@ -120,6 +128,12 @@ pub struct SwapState {
     /// The active/inactive lists were started by a guest's swapon (a boot-time
     /// area starts them in `Kernel::new`); they are started once only.
     pub lru_started: bool,
+    /// The zone's `need_balance`: an allocation found free pages at or below
+    /// `pages_low` and woke `kswapd`, which runs at the next `schedule()`
+    /// ([`super::vmscan::kswapd`]).
+    pub need_balance: bool,
+    /// Who is reclaiming now, for the trace's reclaim records.
+    pub reclaimer: crate::trace::ReclaimBy,
 }
 
 impl SwapInfo {

@@ -1,10 +1,45 @@
 //! Page reclaim: 2.4's `mm/vmscan.c` as of 2.4.10+ (the VM with active and inactive
-//! lists), direct reclaim only.
+//! lists), by `kswapd` in the background and by an allocation that found nothing.
 //!
-//! When the frame allocator has nothing left, [`alloc_frame`] calls
-//! [`try_to_free_pages`] (2.4's `__alloc_pages` → `try_to_free_pages`), which runs
-//! `shrink_caches` at decreasing priorities until it has freed `SWAP_CLUSTER_MAX`
-//! frames:
+//! ## Who reclaims
+//!
+//! The one zone has 2.4's watermarks (`free_area_init_core`: `pages_min` = its
+//! frames / 128, clamped to 20..=255; `pages_low` = 2 × min; `pages_high` = 3 ×
+//! min; 32/64/96 pages on 16 MiB, see [`super::frames::Watermarks`]). [`alloc_frame`]
+//! is `__alloc_pages`:
+//!
+//! * with more than `pages_low` free it just takes a frame;
+//! * at or below it, it sets the zone's `need_balance` and wakes `kswapd`, and still
+//!   takes a frame: kswapd does not run inside the allocation;
+//! * with nothing free, the allocating process reclaims itself (direct reclaim:
+//!   [`try_to_free_pages`], a few rounds, then `out_of_memory` in the fault path).
+//!   2.4 does this already at `pages_min`, keeping the last pages for allocations
+//!   that cannot sleep and for reclaim's own; growsdown has neither, so it keeps no
+//!   reserve.
+//!
+//! [`kswapd`] is a kernel task of the scheduler: once woken, `schedule()` runs it
+//! before it picks the next user task — at the end of a time slice (counted in
+//! instructions) or when a task sleeps or exits; with a single process `Kernel::run`
+//! leaves its one-process loop while kswapd is woken so that the slice is counted.
+//! It runs `kswapd_balance`: `try_to_free_pages` passes until more than `pages_high`
+//! pages are free, or until a pass fails to free `SWAP_CLUSTER_MAX` frames; then it
+//! sleeps until the next wakeup. The points where it runs depend only on the guest's
+//! instruction counts and system calls, so a run makes the same decisions each
+//! time. A woken 2.4 kswapd often runs at the allocating task's next return to user
+//! mode (`reschedule_idle` sets `need_resched` when kswapd's goodness is higher);
+//! here it waits for the end of the slice, which lets a fast allocator reach the
+//! bottom and reclaim directly first.
+//! The trace says who made each decision (`ReclaimEvent::by`); `--stats` counts
+//! wakeups, kswapd's frees and direct reclaims. kswapd has no pid and is no
+//! process in `/proc`: the guest's pids stay as they were.
+//!
+//! Stepping for difftest ([`crate::Kernel::step`]) never preempts, so there kswapd
+//! does not run and every reclaim is direct.
+//!
+//! ## A pass
+//!
+//! [`try_to_free_pages`] runs `shrink_caches` at decreasing priorities until it has
+//! freed `SWAP_CLUSTER_MAX` frames:
 //!
 //! * `refill_inactive` moves pages from the tail of the active list to the inactive
 //!   list, unless their `PG_referenced` says they were used since the last look;
@@ -23,11 +58,11 @@
 //! Everything happens in the order of the lists and page tables, which depend only
 //! on what the guest did: the same run makes the same decisions.
 //!
-//! `kswapd` is not there: reclaim runs only when an allocation fails, and only
-//! with a swap area (`--swap`): without one, memory running out is an OOM kill as
-//! before, so that runs without `--swap` are exactly what they were.
+//! Reclaim runs only with a swap area (`--swap`, or a guest's swapon): without one
+//! kswapd is never woken, nothing is scanned, and memory running out is an OOM kill
+//! as before, so that runs without `--swap` are exactly what they were.
 
-use crate::trace::{ReclaimEvent, ReclaimWhat};
+use crate::trace::{ReclaimBy, ReclaimEvent, ReclaimWhat};
 use crate::Kernel;
 
 use super::frames::{PG_ACTIVE, PG_CACHE, PG_DIRTY, PG_SWAPCACHE};
@@ -40,27 +75,95 @@ const SWAP_CLUSTER_MAX: u32 = 32;
 /// `DEF_PRIORITY`: the first pass scans 1/6 of the inactive list.
 const DEF_PRIORITY: u32 = 6;
 
-/// A frame for the kernel or a user page: 2.4's `__alloc_pages` with direct reclaim.
-/// `None` only when reclaim could free nothing (the caller's path then ends in
-/// `out_of_memory`).
+/// A frame for the kernel or a user page: 2.4's `__alloc_pages` for the one zone.
+/// `None` only when nothing is free and reclaim could free nothing (the caller's
+/// path then ends in `out_of_memory`).
+///
+/// * More than `pages_low` free: the frame, nothing else.
+/// * At or below `pages_low`: `need_balance` is set and a sleeping `kswapd` woken
+///   (`wake_up_interruptible(&kswapd_wait)`); it runs at the next `schedule()`, not
+///   here, and the allocation goes on with what is free.
+/// * Nothing free: direct reclaim, `try_to_free_pages` by the allocating process.
+///   2.4 already reclaims directly at `pages_min`, keeping the pages below it for
+///   allocations that cannot sleep (interrupts) and for reclaim's own (PF_MEMALLOC);
+///   growsdown has neither — reclaim allocates no memory — so it keeps no reserve
+///   and a process reclaims only when nothing is left, as before kswapd existed.
 pub fn alloc_frame(k: &mut Kernel) -> Option<u32> {
+    // Without a swap area (no --swap), nothing is reclaimed, nor is kswapd woken,
+    // and running out of memory ends as it always has: runs without --swap behave
+    // exactly as before reclaim existed (2.4 would still drop clean page-cache pages).
+    if k.swap.info.is_none() {
+        return k.frames.alloc(&mut k.cpu.mmu.phys);
+    }
+    if k.frames.nr_free() <= k.frames.watermarks.low {
+        wakeup_kswapd(k);
+    }
     if let Some(f) = k.frames.alloc(&mut k.cpu.mmu.phys) {
         return Some(f);
     }
-    // Without a swap area (no --swap), nothing is reclaimed and running out of
-    // memory ends as it always has: runs without --swap behave exactly as before
-    // reclaim existed (2.4 would still drop clean page-cache pages).
-    k.swap.info.as_ref()?;
+    k.swap.stats.direct_reclaims += 1;
+    let by = std::mem::replace(&mut k.swap.reclaimer, ReclaimBy::Direct { pid: k.task.tgid });
     // 2.4's __alloc_pages goes back to `rebalance` until it gets a page and lets
     // try_to_free_pages decide when to call the OOM killer. Here a few rounds: the
     // first may only age the page tables (clear Accessed bits), the next unmap.
+    let mut frame = None;
     for _ in 0..RECLAIM_ROUNDS {
         try_to_free_pages(k);
-        if let Some(f) = k.frames.alloc(&mut k.cpu.mmu.phys) {
-            return Some(f);
+        frame = k.frames.alloc(&mut k.cpu.mmu.phys);
+        if frame.is_some() {
+            break;
         }
     }
-    None
+    k.swap.reclaimer = by;
+    frame
+}
+
+/// The allocator's `classzone->need_balance = 1; wake_up_interruptible(&kswapd_wait)`:
+/// a wakeup counts only when kswapd was asleep (2.4's `waitqueue_active`).
+fn wakeup_kswapd(k: &mut Kernel) {
+    if !k.swap.need_balance {
+        k.swap.need_balance = true;
+        k.swap.stats.kswapd_wakeups += 1;
+        log::trace!(target: "kernel::mm", "kswapd woken: {} pages free", k.frames.nr_free());
+    }
+}
+
+/// `kswapd`, the kernel task of background reclaim, which `schedule()` runs before
+/// it picks the next user task when an allocation woke it ([`alloc_frame`]).
+/// `kswapd_balance`: `try_to_free_pages` passes until more than `pages_high` pages
+/// are free (`check_classzone_need_balance`), or until a pass fails to free
+/// `SWAP_CLUSTER_MAX` frames — then it gives up and sleeps until the next wakeup
+/// (2.4 also sleeps a second there, `schedule_timeout(HZ)`; here the next
+/// allocation at the low watermark wakes it, at the earliest for the next
+/// `schedule()`). Either way `need_balance` is clear after it and kswapd sleeps
+/// (`kswapd_can_sleep`).
+///
+/// It runs in the address space of whatever task was current, as a 2.4 kernel
+/// thread borrows the previous task's mm (`active_mm`, lazy TLB): `swap_out` flushes
+/// that mm's TLB entries and no other's. 2.4's kswapd calls the OOM killer when its
+/// pass fails (`try_to_free_pages_zone` → `out_of_memory`); here only an
+/// allocation that found nothing after its own reclaim does.
+pub fn kswapd(k: &mut Kernel) {
+    if !k.swap.need_balance {
+        return;
+    }
+    k.swap.need_balance = false;
+    // swapoff may have taken the area away since the wakeup.
+    if k.swap.info.is_none() {
+        return;
+    }
+    let by = std::mem::replace(&mut k.swap.reclaimer, ReclaimBy::Kswapd);
+    // Each pass that goes on frees SWAP_CLUSTER_MAX frames and kswapd allocates
+    // none, so this ends; the bound is only a guard.
+    for _ in 0..=k.frames.frames / SWAP_CLUSTER_MAX {
+        let freed = try_to_free_pages(k);
+        k.swap.stats.kswapd_freed += u64::from(freed);
+        if freed < SWAP_CLUSTER_MAX || k.frames.nr_free() > k.frames.watermarks.high {
+            break;
+        }
+    }
+    log::trace!(target: "kernel::mm", "kswapd sleeps: {} pages free", k.frames.nr_free());
+    k.swap.reclaimer = by;
 }
 
 /// `try_to_free_pages` calls an allocation makes before it gives up.
@@ -210,9 +313,11 @@ fn swap_out(k: &mut Kernel) -> bool {
     }
 }
 
-/// The mm with share id `id`: the current task's or a parked one.
+/// The mm with share id `id`: the current task's or a parked one. kswapd runs in
+/// `schedule()`, possibly just after a thread's exit parked the mm it shared (the
+/// exiting task keeps the id but no page directory): then the parked one is meant.
 fn mm_of(k: &mut Kernel, id: u32) -> Option<&mut super::MmStruct> {
-    if id == k.task.ids.mm {
+    if id == k.task.ids.mm && (k.task.mm.pgd != 0 || !k.parked.mm.contains_key(&id)) {
         Some(&mut k.task.mm)
     } else {
         k.parked.mm.get_mut(&id)
@@ -402,7 +507,8 @@ fn record(k: &mut Kernel, id: u32, address: u32, frame: u32, what: ReclaimWhat) 
         return;
     }
     let pid = pid_of_mm(k, id);
-    let ev = ReclaimEvent { machine_icount: k.cpu.icount, pid, address, frame: frame << 12, what };
+    let by = k.swap.reclaimer;
+    let ev = ReclaimEvent { machine_icount: k.cpu.icount, pid, address, frame: frame << 12, what, by };
     if let Some(obs) = k.observer.as_mut() {
         obs.reclaim(&ev);
     }
