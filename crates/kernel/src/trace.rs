@@ -140,6 +140,36 @@ pub struct FaultEvent {
     /// a task with its own; a process's are the sum, see [`ThreadFaults`]).
     pub min_flt: u64,
     pub maj_flt: u64,
+    /// The machine's memory counters after the fault (the SVG's memory curves).
+    pub mem: MemCounts,
+}
+
+/// The memory the trace draws over time, sampled at each fault and reclaim event
+/// (only while an observer is installed): resident pages and pages moved to and from
+/// swap. Machine-wide, so that a curve built from the samples needs no event for
+/// what happens between them (munmap, exit, fork): the next sample has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemCounts {
+    /// Resident pages of every address space: the sum of each mm's `rss` (2.4's
+    /// count of the pages its PTEs map; threads sharing an mm count it once).
+    pub rss: u64,
+    /// Pages read from swap (`pswpin`, what `--stats` prints; readahead included).
+    pub pswpin: u64,
+    /// Pages written to swap (`pswpout`).
+    pub pswpout: u64,
+}
+
+impl MemCounts {
+    /// The counters now. Walks the parked address spaces (one per other process), so
+    /// it is called only to build an event for an observer.
+    pub(crate) fn of(k: &Kernel) -> Self {
+        let parked: u64 = k.parked.mm.values().map(|mm| u64::from(mm.rss)).sum();
+        MemCounts {
+            rss: u64::from(k.task.mm.rss) + parked,
+            pswpin: k.swap.stats.pswpin,
+            pswpout: k.swap.stats.pswpout,
+        }
+    }
 }
 
 /// What a task's faults have been charged with: 2.4's `min_flt` / `maj_flt` and
@@ -336,6 +366,9 @@ pub struct ReclaimEvent {
     /// Physical address of the page.
     pub frame: u32,
     pub what: ReclaimWhat,
+    /// The memory counters when the decision was made: the unmapping it leads to
+    /// (rss - 1, a write to swap) shows in the next event's.
+    pub mem: MemCounts,
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

@@ -12,6 +12,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
+use growsdown_kernel::trace::MemCounts;
 use growsdown_kernel::trace::{
     FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
 };
@@ -128,6 +129,9 @@ impl Sink {
                 self.buf.push(b'\n');
             }
         }
+        if let Some(p) = &mut self.picture {
+            p.add_reclaim(ev);
+        }
         self.drain_if_due();
     }
 
@@ -218,6 +222,7 @@ struct Fields {
     result: FaultResult,
     min_flt: u64,
     maj_flt: u64,
+    mem: MemCounts,
 }
 
 impl Fields {
@@ -239,6 +244,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         } = *ev;
         Fields {
             seq,
@@ -255,6 +261,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         }
     }
 
@@ -275,6 +282,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         } = *self;
         *ev = FaultEvent {
             seq,
@@ -292,6 +300,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         };
         ev.path.clear();
         ev.path.extend_from_slice(path);
@@ -414,6 +423,7 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
         result: FaultResult::Minor,
         min_flt: 0,
         maj_flt: 0,
+        mem: MemCounts::default(),
     };
     while let Ok(mut batch) = full.recv() {
         let sink = &RefCell::new(&mut sink);
@@ -537,6 +547,7 @@ mod tests {
             result: FaultResult::Minor,
             min_flt: seq,
             maj_flt: 0,
+            mem: MemCounts { rss: seq, pswpin: 0, pswpout: 0 },
         }
     }
 

@@ -402,7 +402,14 @@ fn record(k: &mut Kernel, id: u32, address: u32, frame: u32, what: ReclaimWhat) 
         return;
     }
     let pid = pid_of_mm(k, id);
-    let ev = ReclaimEvent { machine_icount: k.cpu.icount, pid, address, frame: frame << 12, what };
+    let ev = ReclaimEvent {
+        machine_icount: k.cpu.icount,
+        pid,
+        address,
+        frame: frame << 12,
+        what,
+        mem: crate::trace::MemCounts::of(k),
+    };
     if let Some(obs) = k.observer.as_mut() {
         obs.reclaim(&ev);
     }
