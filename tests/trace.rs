@@ -621,3 +621,56 @@ fn text_and_svg_tell_the_threads_apart() {
     assert!(labels.contains(&format!("tid {tid}").as_str()), "{labels:?}");
     assert!(labels.iter().any(|l| l.ends_with("rw-p, no VM_GROWSDOWN")), "{labels:?}");
 }
+
+/// A swapoff's try_to_unuse is one record, in order with the rest: swap-on (see
+/// tests/swapon.rs; root only, otherwise its swapon is EPERM and nothing is
+/// swapped) first fails with ENOMEM, the pages not fitting, then succeeds with every
+/// slot given back. The trace file (rendered on the second thread) and standard
+/// error (in place) agree record for record.
+#[test]
+fn swapoff_is_one_try_to_unuse_record() {
+    let file = scratch("swap-on.jsonl");
+    let p = image("swap-on");
+    let piped = growsdown(&[
+        "trace",
+        "--format",
+        "jsonl",
+        "-o",
+        file.to_str().unwrap(),
+        "--mem",
+        "16M",
+        p.to_str().unwrap(),
+    ]);
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let in_place = growsdown(&["trace", "--format", "jsonl", "--mem", "16M", p.to_str().unwrap()]);
+    let guest_stderr = String::from_utf8(piped.stderr).unwrap();
+    let in_place = String::from_utf8(in_place.stderr).unwrap().replacen(&guest_stderr, "", 1);
+    // The records other than faults, with their places (the faults' own addresses
+    // vary a little from run to run: mkstemp's random file name).
+    let others = |t: &str| -> Vec<(usize, String)> {
+        t.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.contains(r#""type":"fault""#))
+            .map(|(i, l)| (i, l.to_string()))
+            .collect()
+    };
+    assert!(others(&in_place) == others(&text), "the trace file and standard error differ");
+    let unuse: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "unuse")
+        .collect();
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(unuse.is_empty());
+        return;
+    }
+    assert_eq!(unuse.len(), 2, "{unuse:?}");
+    let (failed, ok) = (&unuse[0], &unuse[1]);
+    assert_eq!((failed["fn"].as_str(), failed["result"].as_str()), (Some("try_to_unuse"), Some("ENOMEM")));
+    assert!(failed["slots_after"].as_u64().unwrap() > 0, "{failed}");
+    assert_eq!(ok["result"], "ok");
+    assert_eq!(ok["slots_after"], 0, "{ok}");
+    assert!(ok["pages_read"].as_u64().unwrap() > 0 && ok["mem"]["pswpin"].as_u64().is_some(), "{ok}");
+}

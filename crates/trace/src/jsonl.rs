@@ -399,6 +399,29 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     out.push(b'}');
 }
 
+/// A swapoff's `try_to_unuse`: `{"type":"unuse","fn":"try_to_unuse",…}`
+/// (docs/trace-format.md).
+pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) {
+    out.extend_from_slice(br#"{"type":"unuse","fn":"try_to_unuse","machine_icount":"#);
+    dec(out, ev.machine_icount);
+    out.extend_from_slice(br#","pid":"#);
+    dec(out, u64::from(ev.pid));
+    out.extend_from_slice(br#","slots_before":"#);
+    dec(out, u64::from(ev.slots_before));
+    out.extend_from_slice(br#","pages_read":"#);
+    dec(out, ev.pages_read);
+    out.extend_from_slice(br#","slots_after":"#);
+    dec(out, u64::from(ev.slots_after));
+    out.extend_from_slice(br#","result":""#);
+    out.extend_from_slice(match ev.errno {
+        0 => b"ok",
+        e => growsdown_kernel::syscall::errno_name(e).as_bytes(),
+    });
+    out.push(b'"');
+    write_mem(out, &ev.mem);
+    out.push(b'}');
+}
+
 /// `,"mem":{"rss":…,"pswpin":…,"pswpout":…}`: the memory counters after an event,
 /// the SVG's curves (docs/trace-format.md).
 fn write_mem(out: &mut Vec<u8>, m: &growsdown_kernel::trace::MemCounts) {

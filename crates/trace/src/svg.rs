@@ -251,6 +251,11 @@ impl Picture {
         self.sample(ev.machine_icount, ev.mem);
     }
 
+    /// Adds a swapoff's `try_to_unuse`: only its memory counters are drawn.
+    pub fn add_unuse(&mut self, ev: &growsdown_kernel::trace::UnuseEvent) {
+        self.sample(ev.machine_icount, ev.mem);
+    }
+
     /// The counters at the end of the run (`Machine::mem_counts`), after the last
     /// event: where the memory curves end (a munmap or exit after the last event
     /// shows only here).
