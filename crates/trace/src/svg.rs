@@ -58,7 +58,7 @@ const MEM_LINES: [MemLine; 3] = [
     MemLine {
         name: "swapped-in",
         colour: "#2ca02c",
-        what: "pages read from swap so far (pswpin, readahead included)",
+        what: "pages read from swap so far (pswpin, with readahead)",
         get: |m| m.pswpin,
     },
 ];
@@ -556,7 +556,7 @@ fn draw_memory(s: &mut String, p: &Picture, top: f64, swapped: bool, x_of: &dyn 
                 esc(&title)
             );
             // The legend inside the panel, top left, with the final value.
-            let lx = LEFT + 8.0 + k as f64 * 300.0;
+            let lx = LEFT + 8.0 + k as f64 * 350.0;
             let ly = y0 + 14.0;
             let _ = writeln!(
                 s,
@@ -565,7 +565,13 @@ fn draw_memory(s: &mut String, p: &Picture, top: f64, swapped: bool, x_of: &dyn 
                 lx + 18.0,
                 ly - 4.0
             );
-            let _ = writeln!(s, r#"<text x="{:.1}" y="{ly:.1}">{} ({last})</text>"#, lx + 24.0, esc(what));
+            let key = what.replace(" so far", "");
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{ly:.1}">{}: {last} at the end</text>"#,
+                lx + 24.0,
+                esc(&key)
+            );
         }
     }
     // The time axis: ticks at the quarters of the run.
@@ -665,4 +671,49 @@ fn step_points(
         let _ = write!(out, "{x:.1},{y:.1}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(s: &str) -> Vec<(f64, f64)> {
+        s.split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_step_line_is_drawn_with_few_points_and_keeps_its_extremes() {
+        // 100 000 samples over 800 pixels, rising, with one spike inside a column.
+        let n = 100_000u64;
+        let x_of = |at: u64| 100.0 + 800.0 * at as f64 / n as f64;
+        let y_of = |v: u64| 500.0 - v as f64 / 1000.0;
+        let spike = 50_003;
+        let samples = (1..=n).map(|at| (at, if at == spike { 400_000 } else { at }));
+        let pts = points(&step_points(samples, &x_of, &y_of, x_of(n)));
+        assert!(pts.len() <= 4 * 1601, "{} points", pts.len());
+        assert_eq!(pts[0], (100.0, 500.0));
+        assert_eq!(*pts.last().unwrap(), (900.0, 400.0));
+        assert!(pts.windows(2).all(|w| w[1].0 >= w[0].0), "left to right");
+        assert!(pts.iter().any(|p| p.1 == 100.0), "the spike to 400 000 is drawn");
+        // Apart from the spike, the line only rises (y grows downwards).
+        let no_spike = (1..=n).map(|at| (at, at));
+        let pts = points(&step_points(no_spike, &x_of, &y_of, x_of(n)));
+        assert!(pts.windows(2).all(|w| w[1].1 <= w[0].1));
+    }
+
+    #[test]
+    fn memory_samples_keep_the_last_of_an_instant_and_skip_repeats() {
+        let mut p = Picture::default();
+        let m = |rss| MemCounts { rss, pswpin: 0, pswpout: 0 };
+        p.end_mem(5, m(1));
+        p.end_mem(5, m(2));
+        p.end_mem(6, m(2));
+        p.end_mem(7, m(3));
+        assert_eq!(p.mem, [(5, m(2)), (7, m(3))]);
+    }
 }
