@@ -290,8 +290,8 @@ impl Machine {
         (self.k.swap.stats, area)
     }
 
-    /// The memory counters the trace samples at each event ([`crate::trace::MemCounts`]), now:
-    /// where the trace's memory curves end.
+    /// The memory counters every trace event carries ([`crate::trace::MemCounts`]),
+    /// now: where the trace's memory curves end.
     pub fn mem_counts(&self) -> crate::trace::MemCounts {
         crate::trace::MemCounts::of(&self.k)
     }
