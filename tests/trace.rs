@@ -82,6 +82,9 @@ fn jsonl_follows_the_documented_schema() {
         assert!(["minor", "major", "sigsegv", "sigbus", "efault", "oom"]
             .contains(&ev["result"].as_str().unwrap()));
         assert_eq!(ev["si_code"].is_null(), !["sigsegv", "sigbus"].contains(&ev["result"].as_str().unwrap()));
+        for f in ["rss", "pswpin", "pswpout"] {
+            assert!(ev["mem"][f].is_u64(), "mem.{f} is a number in {ev}");
+        }
     }
     assert_eq!(summary["faults"].as_u64(), Some(events.len() as u64));
     let by_result: u64 =
@@ -269,6 +272,179 @@ fn svg_is_well_formed_with_one_mark_per_fault() {
     for l in ["text", "stack"] {
         assert!(labels.contains(&l), "band label {l}");
     }
+    // Resident pages always; no swap, so no swap lines.
+    let lines: Vec<&str> = mem_lines(&doc).iter().map(|n| n.attribute("data-line").unwrap()).collect();
+    assert_eq!(lines, ["resident"]);
+}
+
+/// The SVG's memory curves (`<polyline class="mem">`).
+fn mem_lines<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Vec<roxmltree::Node<'a, 'i>> {
+    doc.descendants().filter(|n| n.has_tag_name("polyline") && n.attribute("class") == Some("mem")).collect()
+}
+
+/// `growsdown trace --format jsonl -o … --svg … --stats --mem 16M --swap 128M
+/// swap-workset`: its records (faults and reclaim decisions), the SVG and the
+/// --stats lines.
+fn swap_workset_trace() -> (Vec<Value>, String, String) {
+    let jl = scratch("swap-workset.jsonl");
+    let svg = scratch("swap-workset.svg");
+    let p = image("swap-workset");
+    let out = growsdown(&[
+        "trace",
+        "--format",
+        "jsonl",
+        "-o",
+        jl.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+        "--stats",
+        "--mem",
+        "16M",
+        "--swap",
+        "128M",
+        p.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mismatches 0"));
+    let mut records: Vec<Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(records.pop().unwrap()["type"], "summary");
+    (records, std::fs::read_to_string(&svg).unwrap(), stderr)
+}
+
+/// The number --stats prints after `name`, `index`th of the line's numbers.
+fn stats_number(stats: &str, name: &str, index: usize) -> u64 {
+    let line = stats.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("no '{name}' in {stats}"));
+    line.split(|c: char| !c.is_ascii_digit()).filter(|w| !w.is_empty()).nth(index).unwrap().parse().unwrap()
+}
+
+/// Issue 15's observability: the SVG of a run that swaps draws resident pages,
+/// pages swapped out and pages swapped in over time, ending at what --stats prints;
+/// every record carries the counters the curves are drawn from.
+#[test]
+fn svg_of_a_swap_run_draws_resident_swapped_out_and_swapped_in() {
+    let (records, svg, stats) = swap_workset_trace();
+    let (swapped_in, swapped_out) =
+        (stats_number(&stats, "pages swapped in/out", 0), stats_number(&stats, "pages swapped in/out", 1));
+    assert!(swapped_in > 0 && swapped_out > 0, "{stats}");
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let lines = mem_lines(&doc);
+    let names: Vec<&str> = lines.iter().map(|n| n.attribute("data-line").unwrap()).collect();
+    assert_eq!(names, ["resident", "swapped-out", "swapped-in"]);
+    let final_of = |name: &str| -> u64 {
+        let n = lines.iter().find(|n| n.attribute("data-line") == Some(name)).unwrap();
+        n.attribute("data-final").unwrap().parse().unwrap()
+    };
+    assert_eq!(final_of("swapped-out"), swapped_out, "{stats}");
+    assert_eq!(final_of("swapped-in"), swapped_in, "{stats}");
+    // One process: the machine's resident pages peak where its own do.
+    let peak = stats_number(&stats, "peak resident pages", 0);
+    let title = |name: &str| {
+        let n = lines.iter().find(|n| n.attribute("data-line") == Some(name)).unwrap();
+        n.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text()).unwrap().to_string()
+    };
+    assert!(title("resident").ends_with(&format!("peak {peak}")), "{}", title("resident"));
+    assert!(title("swapped-out").ends_with(&format!(": {swapped_out}")), "{}", title("swapped-out"));
+    // The swap curves only rise (y grows downwards) and run to the right edge.
+    for name in ["swapped-out", "swapped-in"] {
+        let n = lines.iter().find(|n| n.attribute("data-line") == Some(name)).unwrap();
+        let pts: Vec<(f64, f64)> = n
+            .attribute("points")
+            .unwrap()
+            .split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        assert!(pts.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 <= w[0].1), "{name} only rises");
+        let right = pts.iter().map(|p| p.0).fold(0.0, f64::max);
+        assert_eq!(pts.last().unwrap().0, right);
+    }
+    // The records' counters: the swap counts never fall, and the last record's are
+    // at most the end's.
+    let mut last = (0, 0);
+    for r in &records {
+        let m = &r["mem"];
+        let now = (m["pswpin"].as_u64().unwrap(), m["pswpout"].as_u64().unwrap());
+        assert!(m["rss"].is_u64() && now.0 >= last.0 && now.1 >= last.1, "{r}");
+        last = now;
+    }
+    assert!(last.0 <= swapped_in && last.1 <= swapped_out);
+    assert!(records.iter().any(|r| r["type"] == "reclaim") && records.iter().any(|r| r["type"] == "fault"));
+}
+
+/// The value and size of the ELF32 symbol whose name is `name` or starts with
+/// `name.` (a function's static variable: GCC names it `hot.1`).
+fn elf_symbol(path: &std::path::Path, name: &str) -> (u32, u32) {
+    let f = std::fs::read(path).unwrap();
+    let u16_at = |o: usize| u16::from_le_bytes([f[o], f[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(f[o..o + 4].try_into().unwrap());
+    assert_eq!(&f[..5], b"\x7fELF\x01", "an ELF32 file");
+    let (shoff, shentsize, shnum) = (u32_at(0x20) as usize, u16_at(0x2e), u16_at(0x30));
+    let section = |i: usize| shoff + i * shentsize;
+    for i in 0..shnum {
+        let sh = section(i);
+        // SHT_SYMTAB, its string table in sh_link.
+        if u32_at(sh + 4) != 2 {
+            continue;
+        }
+        let (off, size, link, entsize) = (
+            u32_at(sh + 16) as usize,
+            u32_at(sh + 20) as usize,
+            u32_at(sh + 24) as usize,
+            u32_at(sh + 36) as usize,
+        );
+        let strtab = u32_at(section(link) + 16) as usize;
+        for sym in (off..off + size).step_by(entsize) {
+            let n = strtab + u32_at(sym) as usize;
+            let end = n + f[n..].iter().position(|&b| b == 0).unwrap();
+            let sname = std::str::from_utf8(&f[n..end]).unwrap();
+            if sname == name || sname.strip_prefix(name).is_some_and(|r| r.starts_with('.')) {
+                return (u32_at(sym + 4), u32_at(sym + 8));
+            }
+        }
+    }
+    panic!("no symbol {name} in {}", path.display());
+}
+
+/// Issue 15: "a page touched often stays resident while untouched ones go out (from
+/// the trace)". swap-workset touches its `hot` array between every page of its
+/// working set; try_to_swap_out finds the Accessed bit set on the pages holding it
+/// whenever the guest has run since it last looked, and keeps them (young), while
+/// the working set's pages, touched once a pass, are swapped out by the thousand.
+/// A hot page is unmapped only when one reclaim pass comes back to it before the
+/// guest ran again (2.4's aging: nothing could have set the bit meanwhile).
+#[test]
+fn a_page_touched_often_stays_resident_while_untouched_ones_go_out() {
+    let (records, _, _) = swap_workset_trace();
+    let (hot, size) = elf_symbol(&image("swap-workset"), "hot");
+    let hot_pages: Vec<u32> = ((hot & !0xfff)..hot + size).step_by(4096).collect();
+    let reclaim: Vec<&Value> = records.iter().filter(|r| r["type"] == "reclaim").collect();
+    for &page in &hot_pages {
+        let seen: Vec<&&Value> = reclaim.iter().filter(|r| hex(&r["address"]) == page).collect();
+        let young = seen.iter().filter(|r| r["decision"] == "young").count();
+        assert!(young >= 10, "hot page {page:#x}: young {young} times");
+        let mut last_look = None;
+        for r in &seen {
+            let at = r["machine_icount"].as_u64().unwrap();
+            // The first look, or one after the guest ran: the hot page was touched.
+            if last_look.is_none_or(|l| l < at) {
+                assert_eq!(r["decision"], "young", "the guest touched {page:#x} since the last look: {r}");
+            }
+            last_look = Some(at);
+        }
+    }
+    let cold_swapped = reclaim
+        .iter()
+        .filter(|r| r["decision"] == "swapped" && !hot_pages.contains(&hex(&r["address"])))
+        .count();
+    // More than the 4096 frames of --mem 16M: the working set went out.
+    assert!(cold_swapped > 4096, "{cold_swapped} other pages swapped");
 }
 
 /// A trace file is rendered on a second thread, batch by batch; standard error is
@@ -444,4 +620,57 @@ fn text_and_svg_tell_the_threads_apart() {
     assert!(labels.contains(&"thread stack") && labels.contains(&"stack"), "{labels:?}");
     assert!(labels.contains(&format!("tid {tid}").as_str()), "{labels:?}");
     assert!(labels.iter().any(|l| l.ends_with("rw-p, no VM_GROWSDOWN")), "{labels:?}");
+}
+
+/// A swapoff's try_to_unuse is one record, in order with the rest: swap-on (see
+/// tests/swapon.rs; root only, otherwise its swapon is EPERM and nothing is
+/// swapped) first fails with ENOMEM, the pages not fitting, then succeeds with every
+/// slot given back. The trace file (rendered on the second thread) and standard
+/// error (in place) agree record for record.
+#[test]
+fn swapoff_is_one_try_to_unuse_record() {
+    let file = scratch("swap-on.jsonl");
+    let p = image("swap-on");
+    let piped = growsdown(&[
+        "trace",
+        "--format",
+        "jsonl",
+        "-o",
+        file.to_str().unwrap(),
+        "--mem",
+        "16M",
+        p.to_str().unwrap(),
+    ]);
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let in_place = growsdown(&["trace", "--format", "jsonl", "--mem", "16M", p.to_str().unwrap()]);
+    let guest_stderr = String::from_utf8(piped.stderr).unwrap();
+    let in_place = String::from_utf8(in_place.stderr).unwrap().replacen(&guest_stderr, "", 1);
+    // The records other than faults, with their places (the faults' own addresses
+    // vary a little from run to run: mkstemp's random file name).
+    let others = |t: &str| -> Vec<(usize, String)> {
+        t.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.contains(r#""type":"fault""#))
+            .map(|(i, l)| (i, l.to_string()))
+            .collect()
+    };
+    assert!(others(&in_place) == others(&text), "the trace file and standard error differ");
+    let unuse: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "unuse")
+        .collect();
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(unuse.is_empty());
+        return;
+    }
+    assert_eq!(unuse.len(), 2, "{unuse:?}");
+    let (failed, ok) = (&unuse[0], &unuse[1]);
+    assert_eq!((failed["fn"].as_str(), failed["result"].as_str()), (Some("try_to_unuse"), Some("ENOMEM")));
+    assert!(failed["slots_after"].as_u64().unwrap() > 0, "{failed}");
+    assert_eq!(ok["result"], "ok");
+    assert_eq!(ok["slots_after"], 0, "{ok}");
+    assert!(ok["pages_read"].as_u64().unwrap() > 0 && ok["mem"]["pswpin"].as_u64().is_some(), "{ok}");
 }

@@ -32,7 +32,8 @@ pub struct TraceArgs {
     output: Option<PathBuf>,
 
     /// Also draw the run as an SVG picture: faults over time against the address
-    /// space, the stack's lower bound moving down as it grows.
+    /// space, the stack's lower bound moving down as it grows; under it, resident
+    /// pages over time and, if the run used swap, pages swapped out and in.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
 
@@ -84,7 +85,9 @@ pub fn run(a: TraceArgs) -> u8 {
             return code.max(1);
         }
     };
-    if let (Some(p), Some(picture)) = (&a.svg, &picture) {
+    if let (Some(p), Some(mut picture)) = (&a.svg, picture) {
+        // The memory curves end at the counters --stats reports.
+        picture.end_mem(k.stats().icount, k.mem_counts());
         let layout = Layout { stack_start, ..k.layout() };
         if let Err(e) = std::fs::write(p, picture.render(&layout, k.stats().icount)) {
             report!("growsdown: cannot write {}: {e}", p.display());

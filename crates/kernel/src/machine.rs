@@ -295,6 +295,12 @@ impl Machine {
         self.k.frames.watermarks
     }
 
+    /// The memory counters every trace event carries ([`crate::trace::MemCounts`]),
+    /// now: where the trace's memory curves end.
+    pub fn mem_counts(&self) -> crate::trace::MemCounts {
+        crate::trace::MemCounts::of(&self.k)
+    }
+
     /// The fault counts of each thread of the running process that took a fault
     /// (exited ones too), in order of their first; their sums are [`Stats`]'.
     pub fn thread_stats(&self) -> Vec<ThreadCounts> {

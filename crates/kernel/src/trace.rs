@@ -140,6 +140,36 @@ pub struct FaultEvent {
     /// a task with its own; a process's are the sum, see [`ThreadFaults`]).
     pub min_flt: u64,
     pub maj_flt: u64,
+    /// The machine's memory counters after the fault (the SVG's memory curves).
+    pub mem: MemCounts,
+}
+
+/// The memory the trace draws over time, sampled at each fault and reclaim event
+/// (only while an observer is installed): resident pages and pages moved to and from
+/// swap. Machine-wide, so that a curve built from the samples needs no event for
+/// what happens between them (munmap, exit, fork): the next sample has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemCounts {
+    /// Resident pages of every address space: the sum of each mm's `rss` (2.4's
+    /// count of the pages its PTEs map; threads sharing an mm count it once).
+    pub rss: u64,
+    /// Pages read from swap (`pswpin`, what `--stats` prints; readahead included).
+    pub pswpin: u64,
+    /// Pages written to swap (`pswpout`).
+    pub pswpout: u64,
+}
+
+impl MemCounts {
+    /// The counters now. Walks the parked address spaces (one per other process), so
+    /// it is called only to build an event for an observer.
+    pub(crate) fn of(k: &Kernel) -> Self {
+        let parked: u64 = k.parked.mm.values().map(|mm| u64::from(mm.rss)).sum();
+        MemCounts {
+            rss: u64::from(k.task.mm.rss) + parked,
+            pswpin: k.swap.stats.pswpin,
+            pswpout: k.swap.stats.pswpout,
+        }
+    }
 }
 
 /// What a task's faults have been charged with: 2.4's `min_flt` / `maj_flt` and
@@ -271,6 +301,58 @@ pub trait FaultObserver {
     /// One decision of page reclaim (`try_to_swap_out`). Only called when an
     /// observer is installed; ignored unless the observer wants it.
     fn reclaim(&mut self, _ev: &ReclaimEvent) {}
+
+    /// A swapoff's `try_to_unuse`, as one record.
+    fn unuse(&mut self, _ev: &UnuseEvent) {}
+}
+
+/// `try_to_unuse` for a swapoff (`mm/swap.rs`): every swapped-out page read back and
+/// mapped again, summed up in one record (a page at a time would be as many records
+/// as the area held).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnuseEvent {
+    /// Instructions the whole machine had retired (the fault events' clock).
+    pub machine_icount: u64,
+    /// The process that called swapoff.
+    pub pid: u32,
+    /// Slots in use before the walk, and after it (0 when every page came back).
+    pub slots_before: u32,
+    pub slots_after: u32,
+    /// Pages read from swap by the walk (`pswpin`'s increase).
+    pub pages_read: u64,
+    /// 0, or the errno swapoff returns: ENOMEM when the pages do not fit in memory
+    /// (the area stays in use, the pages read so far stay in memory).
+    pub errno: i32,
+    /// The memory counters after the walk.
+    pub mem: MemCounts,
+}
+
+/// What [`unuse_observed`] compares with after the walk: the slots in use and
+/// `pswpin` before it. None without an observer, so swapoff pays nothing then.
+pub(crate) fn unuse_before(k: &Kernel) -> Option<(u32, u64)> {
+    k.observer.as_ref()?;
+    Some((k.swap.info.as_ref().map_or(0, |si| si.inuse_pages), k.swap.stats.pswpin))
+}
+
+/// Hands a swapoff's `try_to_unuse` to the observer as an [`UnuseEvent`].
+pub(crate) fn unuse_observed(
+    k: &mut Kernel,
+    before: Option<(u32, u64)>,
+    result: Result<(), crate::errno::Errno>,
+) {
+    let Some((slots_before, pswpin)) = before else { return };
+    let ev = UnuseEvent {
+        machine_icount: k.cpu.icount,
+        pid: k.task.tgid,
+        slots_before,
+        slots_after: k.swap.info.as_ref().map_or(0, |si| si.inuse_pages),
+        pages_read: k.swap.stats.pswpin - pswpin,
+        errno: result.err().unwrap_or(0),
+        mem: MemCounts::of(k),
+    };
+    if let Some(obs) = k.observer.as_mut() {
+        obs.unuse(&ev);
+    }
 }
 
 /// One task's `badness()` at an OOM kill (the inputs 2.4's formula reads, in its
@@ -349,6 +431,9 @@ pub struct ReclaimEvent {
     pub what: ReclaimWhat,
     /// `kswapd` or the process whose allocation reclaimed.
     pub by: ReclaimBy,
+    /// The memory counters when the decision was made: the unmapping it leads to
+    /// (rss - 1, a write to swap) shows in the next event's.
+    pub mem: MemCounts,
 }
 
 /// Reads the instruction at `eip` through the current page tables *without* the

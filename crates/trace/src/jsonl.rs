@@ -64,6 +64,16 @@ struct FaultLine<'a> {
     min_flt: u64,
     maj_flt: u64,
     tid: u32,
+    mem: MemLine,
+}
+
+#[cfg(test)]
+/// The machine's memory counters after an event (`"mem"`).
+#[derive(Serialize)]
+struct MemLine {
+    rss: u64,
+    pswpin: u64,
+    pswpout: u64,
 }
 
 #[cfg(test)]
@@ -295,6 +305,7 @@ fn fault_line<'a>(ev: &FaultEvent, insn: &'a str) -> FaultLine<'a> {
         min_flt: ev.min_flt,
         maj_flt: ev.maj_flt,
         tid: ev.tid,
+        mem: MemLine { rss: ev.mem.rss, pswpin: ev.mem.pswpin, pswpout: ev.mem.pswpout },
     }
 }
 
@@ -335,6 +346,7 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
             dec(out, u64::from(pid));
         }
     }
+    write_mem(out, &ev.mem);
     out.push(b'}');
 }
 
@@ -390,6 +402,42 @@ pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
     // Last, as the format adds fields: readers that index by position still work.
     out.extend_from_slice(br#","tid":"#);
     dec(out, u64::from(ev.tid));
+    write_mem(out, &ev.mem);
+    out.push(b'}');
+}
+
+/// A swapoff's `try_to_unuse`: `{"type":"unuse","fn":"try_to_unuse",…}`
+/// (docs/trace-format.md).
+pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) {
+    out.extend_from_slice(br#"{"type":"unuse","fn":"try_to_unuse","machine_icount":"#);
+    dec(out, ev.machine_icount);
+    out.extend_from_slice(br#","pid":"#);
+    dec(out, u64::from(ev.pid));
+    out.extend_from_slice(br#","slots_before":"#);
+    dec(out, u64::from(ev.slots_before));
+    out.extend_from_slice(br#","pages_read":"#);
+    dec(out, ev.pages_read);
+    out.extend_from_slice(br#","slots_after":"#);
+    dec(out, u64::from(ev.slots_after));
+    out.extend_from_slice(br#","result":""#);
+    out.extend_from_slice(match ev.errno {
+        0 => b"ok",
+        e => growsdown_kernel::syscall::errno_name(e).as_bytes(),
+    });
+    out.push(b'"');
+    write_mem(out, &ev.mem);
+    out.push(b'}');
+}
+
+/// `,"mem":{"rss":…,"pswpin":…,"pswpout":…}`: the memory counters after an event,
+/// the SVG's curves (docs/trace-format.md).
+fn write_mem(out: &mut Vec<u8>, m: &growsdown_kernel::trace::MemCounts) {
+    out.extend_from_slice(br#","mem":{"rss":"#);
+    dec(out, m.rss);
+    out.extend_from_slice(br#","pswpin":"#);
+    dec(out, m.pswpin);
+    out.extend_from_slice(br#","pswpout":"#);
+    dec(out, m.pswpout);
     out.push(b'}');
 }
 
@@ -691,6 +739,7 @@ pub(crate) mod tests {
                 result,
                 min_flt: 0,
                 maj_flt: 1 << 40,
+                mem: growsdown_kernel::trace::MemCounts { rss: i as u64, pswpin: 1 << 33, pswpout: 7 },
             });
         }
         out.push(FaultEvent { path: Vec::new(), ..out[0].clone() });

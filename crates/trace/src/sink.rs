@@ -12,6 +12,8 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
+use growsdown_kernel::trace::MemCounts;
+use growsdown_kernel::trace::UnuseEvent;
 use growsdown_kernel::trace::{
     FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
 };
@@ -128,6 +130,24 @@ impl Sink {
                 self.buf.push(b'\n');
             }
         }
+        if let Some(p) = &mut self.picture {
+            p.add_reclaim(ev);
+        }
+        self.drain_if_due();
+    }
+
+    /// A swapoff's `try_to_unuse`, between the faults it happened among.
+    fn unuse(&mut self, ev: &UnuseEvent) {
+        match self.format {
+            Format::Text => text::write_unuse(&mut self.buf, ev),
+            Format::Jsonl => {
+                jsonl::write_unuse(&mut self.buf, ev);
+                self.buf.push(b'\n');
+            }
+        }
+        if let Some(p) = &mut self.picture {
+            p.add_unuse(ev);
+        }
         self.drain_if_due();
     }
 
@@ -190,6 +210,9 @@ struct Batch {
     ooms: Vec<(usize, OomEvent)>,
     /// Reclaim decisions, each with the number of faults of the batch before it.
     reclaims: Vec<(u32, ReclaimEvent)>,
+    /// Swapoffs' `try_to_unuse` (rare), each with the numbers of faults and of
+    /// reclaim decisions of the batch before it.
+    unuses: Vec<(u32, u32, UnuseEvent)>,
 }
 
 /// A fault event without its path, which is `steps` of the batch from `path_start`
@@ -218,6 +241,7 @@ struct Fields {
     result: FaultResult,
     min_flt: u64,
     maj_flt: u64,
+    mem: MemCounts,
 }
 
 impl Fields {
@@ -239,6 +263,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         } = *ev;
         Fields {
             seq,
@@ -255,6 +280,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         }
     }
 
@@ -275,6 +301,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         } = *self;
         *ev = FaultEvent {
             seq,
@@ -292,6 +319,7 @@ impl Fields {
             result,
             min_flt,
             maj_flt,
+            mem,
         };
         ev.path.clear();
         ev.path.extend_from_slice(path);
@@ -306,6 +334,7 @@ impl Batch {
             steps: Vec::with_capacity(BATCH * 8),
             ooms: Vec::new(),
             reclaims: Vec::new(),
+            unuses: Vec::new(),
         }
     }
 
@@ -328,25 +357,40 @@ impl Batch {
         self.steps.clear();
         self.ooms.clear();
         self.reclaims.clear();
+        self.unuses.clear();
     }
 
     /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
-    /// made from; `g` with each OOM kill and `h` with each reclaim decision, in order
-    /// with the faults (reclaim before an OOM kill at the same place: the kill comes
-    /// when reclaim freed nothing).
+    /// made from; `g` with each OOM kill, `h` with each reclaim decision and `u` with
+    /// each swapoff's `try_to_unuse`, in order with the faults (reclaim before an OOM
+    /// kill at the same place: the kill comes when reclaim freed nothing).
     fn each(
         &self,
         ev: &mut FaultEvent,
         mut f: impl FnMut(&FaultEvent, &InsnSource),
         mut g: impl FnMut(&OomEvent),
         mut h: impl FnMut(&ReclaimEvent),
+        mut u: impl FnMut(&UnuseEvent),
     ) {
         let mut ooms = self.ooms.iter().peekable();
         let mut reclaims = self.reclaims.iter().peekable();
+        // Placed by the faults and the reclaim decisions before each.
+        let mut unuses = self.unuses.iter().peekable();
+        let mut unuses_due = |faults: usize, reclaimed: usize| {
+            while let Some((_, _, e)) =
+                unuses.next_if(|(f, r, _)| *f as usize <= faults && *r as usize <= reclaimed)
+            {
+                u(e);
+            }
+        };
+        let mut reclaimed = 0;
         for (i, fault) in self.faults.iter().enumerate() {
             while let Some((_, r)) = reclaims.next_if(|(before, _)| *before as usize <= i) {
+                unuses_due(i, reclaimed);
                 h(r);
+                reclaimed += 1;
             }
+            unuses_due(i, reclaimed);
             while let Some((_, o)) = ooms.next_if(|(at, _)| *at == i) {
                 g(o);
             }
@@ -355,8 +399,11 @@ impl Batch {
             f(ev, &fault.insn);
         }
         for (_, r) in reclaims {
+            unuses_due(self.faults.len(), reclaimed);
             h(r);
+            reclaimed += 1;
         }
+        unuses_due(usize::MAX, usize::MAX);
         for (_, o) in ooms {
             g(o);
         }
@@ -414,6 +461,7 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
         result: FaultResult::Minor,
         min_flt: 0,
         maj_flt: 0,
+        mem: MemCounts::default(),
     };
     while let Ok(mut batch) = full.recv() {
         let sink = &RefCell::new(&mut sink);
@@ -422,6 +470,7 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
             |ev, src| sink.borrow_mut().record(ev, insns.text_of(ev.eip, src)),
             |o| sink.borrow_mut().oom(o),
             |r| sink.borrow_mut().reclaim(r),
+            |e| sink.borrow_mut().unuse(e),
         );
         batch.clear();
         // The guest thread may be gone already; the batch is then simply dropped.
@@ -509,6 +558,17 @@ impl FaultObserver for Shared {
             None => {}
         }
     }
+
+    fn unuse(&mut self, ev: &UnuseEvent) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => o.sink.unuse(ev),
+            Some(Observer::Piped(p)) => {
+                let at = (p.batch.len() as u32, p.batch.reclaims.len() as u32);
+                p.batch.unuses.push((at.0, at.1, *ev));
+            }
+            None => {}
+        }
+    }
 }
 #[cfg(test)]
 mod tests {
@@ -537,6 +597,7 @@ mod tests {
             result: FaultResult::Minor,
             min_flt: seq,
             maj_flt: 0,
+            mem: MemCounts { rss: seq, pswpin: 0, pswpout: 0 },
         }
     }
 

@@ -7,13 +7,19 @@
 //! stack of each further thread is an ordinary mmap'd VMA (the thread library's, no
 //! VM_GROWSDOWN) and gets a band of its own, labelled with the thread's tid; the
 //! faults such a thread takes are ringed.
+//!
+//! Under the bands, on the same time axis, the memory the machine holds: resident
+//! pages (every address space's `rss`) always, and when the run moved any page to
+//! or from swap a second panel with the pages written to and read from swap so far
+//! (`pswpout`, `pswpin`). Each is a step line through the counters every fault and
+//! reclaim event carries ([`MemCounts`]), ending at the values of the run's end.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use super::{result_name, Record};
 use growsdown_kernel::machine::Layout;
-use growsdown_kernel::trace::{FaultEvent, FaultResult, Step};
+use growsdown_kernel::trace::{FaultEvent, FaultResult, MemCounts, ReclaimEvent, Step};
 use growsdown_kernel::TASK_SIZE;
 
 const W: f64 = 1000.0;
@@ -22,6 +28,40 @@ const RIGHT: f64 = 30.0;
 const TOP: f64 = 50.0;
 const BAND_H: f64 = 90.0;
 const GAP: f64 = 8.0;
+/// Height of a memory panel, and of the time axis under the last one.
+const MEM_H: f64 = 110.0;
+const AXIS_H: f64 = 30.0;
+/// The strip at the top of a memory panel that holds its key.
+const MEM_KEY: f64 = 20.0;
+/// One memory curve: its `data-line` name, colour, what it shows and its counter.
+struct MemLine {
+    name: &'static str,
+    colour: &'static str,
+    what: &'static str,
+    get: fn(&MemCounts) -> u64,
+}
+
+/// The memory curves, in the order drawn.
+const MEM_LINES: [MemLine; 3] = [
+    MemLine {
+        name: "resident",
+        colour: "#1f77b4",
+        what: "resident pages (every address space's rss)",
+        get: |m| m.rss,
+    },
+    MemLine {
+        name: "swapped-out",
+        colour: "#d62728",
+        what: "pages written to swap so far (pswpout)",
+        get: |m| m.pswpout,
+    },
+    MemLine {
+        name: "swapped-in",
+        colour: "#2ca02c",
+        what: "pages read from swap so far (pswpin, with readahead)",
+        get: |m| m.pswpin,
+    },
+];
 /// The most thread stacks drawn as bands of their own, so that a program of a
 /// hundred threads still gives a picture one can read.
 const THREAD_BANDS: usize = 6;
@@ -74,7 +114,7 @@ fn band_of<'a>(bands: impl IntoIterator<Item = &'a Band>, a: u64) -> Option<usiz
 }
 
 /// Colour and legend name of each kind of mark, indexed by [`classify`].
-const KINDS: [(&str, &str); 11] = [
+const KINDS: [(&str, &str); 13] = [
     ("#d62728", "SIGSEGV"),
     ("#8c1d1d", "SIGBUS"),
     ("#ff7f0e", "EFAULT (kernel fixup)"),
@@ -86,6 +126,8 @@ const KINDS: [(&str, &str); 11] = [
     ("#1b9e4b", "expand_stack + new page"),
     ("#7fc97f", "do_anonymous_page new page"),
     ("#999999", "minor (other)"),
+    ("#8c564b", "major: do_swap_page (read from swap)"),
+    ("#e377c2", "do_swap_page swap-cache hit"),
 ];
 
 /// What kind of mark a fault gets ([`KINDS`]), from its result and path.
@@ -95,10 +137,12 @@ fn classify(ev: &FaultEvent) -> u8 {
         FaultResult::SigBus { .. } => 1,
         FaultResult::Efault => 2,
         FaultResult::Oom | FaultResult::OomRetry => 3,
+        FaultResult::Major if ev.path.iter().any(|s| matches!(s, Step::DoSwapPage { .. })) => 11,
         FaultResult::Major => 4,
         FaultResult::Minor => {
             for s in ev.path.iter().rev() {
                 match s {
+                    Step::DoSwapPage { .. } => return 12,
                     Step::DoWpPage { copied: true, .. } => return 5,
                     Step::DoWpPage { copied: false, .. } => return 6,
                     Step::DoAnonymousPage { zero_page: true, .. } => return 7,
@@ -148,6 +192,9 @@ pub struct Picture {
     /// The stacks of the threads other than their process's first, in order of their
     /// first fault there.
     thread_stacks: Vec<ThreadStack>,
+    /// The memory counters over time: the machine's instruction count and the
+    /// counters there, one sample where they changed (the last of an instant).
+    mem: Vec<(u64, MemCounts)>,
 }
 
 impl Picture {
@@ -195,6 +242,32 @@ impl Picture {
             if let Step::ExpandStack { new_start, ok, .. } = *s {
                 self.expansions.push((ev.machine_icount, new_start, ok));
             }
+        }
+        self.sample(ev.machine_icount, ev.mem);
+    }
+
+    /// Adds a reclaim decision: only its memory counters are drawn.
+    pub fn add_reclaim(&mut self, ev: &ReclaimEvent) {
+        self.sample(ev.machine_icount, ev.mem);
+    }
+
+    /// Adds a swapoff's `try_to_unuse`: only its memory counters are drawn.
+    pub fn add_unuse(&mut self, ev: &growsdown_kernel::trace::UnuseEvent) {
+        self.sample(ev.machine_icount, ev.mem);
+    }
+
+    /// The counters at the end of the run (`Machine::mem_counts`), after the last
+    /// event: where the memory curves end (a munmap or exit after the last event
+    /// shows only here).
+    pub fn end_mem(&mut self, icount: u64, mem: MemCounts) {
+        self.sample(icount, mem);
+    }
+
+    fn sample(&mut self, icount: u64, mem: MemCounts) {
+        match self.mem.last_mut() {
+            Some((_, last)) if *last == mem => {}
+            Some((at, last)) if *at == icount => *last = mem,
+            _ => self.mem.push((icount, mem)),
         }
     }
 
@@ -297,7 +370,10 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
     let ringed = p.marks.iter().any(|m| m.tid.is_some());
     let kinds = kinds_seen.iter().filter(|&&k| k).count() + usize::from(ringed);
     let legend_rows = kinds.div_ceil(3) as f64;
-    let height = TOP + shown.len() as f64 * (BAND_H + GAP) + 24.0 + 20.0 * legend_rows;
+    let mem_top = TOP + shown.len() as f64 * (BAND_H + GAP);
+    let swapped = p.mem.iter().any(|(_, m)| m.pswpin > 0 || m.pswpout > 0);
+    let mem_h = (1.0 + f64::from(u8::from(swapped))) * (MEM_H + GAP) + AXIS_H;
+    let height = mem_top + mem_h + 24.0 + 20.0 * legend_rows;
     let total = total_icount.max(p.marks.iter().map(|m| m.at).max().unwrap_or(0)).max(1) as f64;
     let x_of = |icount: u64| LEFT + plot_w * (icount as f64 / total);
     let band_top = |i: usize| TOP + i as f64 * (BAND_H + GAP);
@@ -385,6 +461,7 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
             );
         }
     }
+    draw_memory(&mut s, p, mem_top, swapped, &x_of, total as u64);
     let mut legend: Vec<(&str, &str)> = Vec::new();
     for m in &p.marks {
         let a = u64::from(m.cr2);
@@ -416,7 +493,7 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
             esc(&title)
         );
     }
-    let ly = TOP + shown.len() as f64 * (BAND_H + GAP) + 16.0;
+    let ly = mem_top + mem_h + 16.0;
     for (n, (colour, name)) in legend.iter().enumerate() {
         let x = LEFT + (n % 3) as f64 * 270.0;
         let y = ly + (n / 3) as f64 * 20.0;
@@ -437,4 +514,206 @@ fn draw(p: &Picture, layout: &Layout, total_icount: u64) -> String {
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The memory panels under the bands, from `top`: resident pages, then (`swapped`)
+/// the pages written to and read from swap, sharing one scale; then the time axis.
+fn draw_memory(s: &mut String, p: &Picture, top: f64, swapped: bool, x_of: &dyn Fn(u64) -> f64, end: u64) {
+    let plot_w = W - LEFT - RIGHT;
+    let panels: &[&[usize]] = if swapped { &[&[0], &[1, 2]] } else { &[&[0]] };
+    for (n, lines) in panels.iter().enumerate() {
+        let y0 = top + n as f64 * (MEM_H + GAP);
+        let max = p
+            .mem
+            .iter()
+            .flat_map(|(_, m)| lines.iter().map(move |&i| (MEM_LINES[i].get)(m)))
+            .max()
+            .unwrap_or(0);
+        let scale = max.max(1) as f64;
+        // The top MEM_KEY pixels hold the panel's key, above the highest value.
+        let y_of = |v: u64| y0 + MEM_KEY + (MEM_H - MEM_KEY) * (1.0 - v as f64 / scale);
+        let _ = writeln!(
+            s,
+            r##"<rect class="mem-panel" x="{LEFT}" y="{y0:.1}" width="{plot_w:.1}" height="{MEM_H}" fill="#f8f8f4" stroke="#ccd"/>"##
+        );
+        let label = if n == 0 { "resident pages" } else { "swap (pages)" };
+        let _ = writeln!(s, r#"<text x="8" y="{:.1}" font-weight="bold">{label}</text>"#, y0 + 16.0);
+        let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">max {max}</text>"##, y0 + MEM_KEY + 12.0);
+        let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">0</text>"##, y0 + MEM_H - 4.0);
+        for (k, &i) in lines.iter().enumerate() {
+            let MemLine { name, colour, what, get } = MEM_LINES[i];
+            let last = p.mem.last().map_or(0, |(_, m)| get(m));
+            let peak = p.mem.iter().map(|(_, m)| get(m)).max().unwrap_or(0);
+            let pts = step_points(p.mem.iter().map(|(at, m)| (*at, get(m))), x_of, &y_of, x_of(end));
+            let title = if n == 0 {
+                format!("{what}: {last} at the end, peak {peak}")
+            } else {
+                format!("{what}: {last}")
+            };
+            let _ = writeln!(
+                s,
+                r#"<polyline class="mem" data-line="{name}" data-final="{last}" points="{pts}" fill="none" stroke="{colour}" stroke-width="1.6"><title>{}</title></polyline>"#,
+                esc(&title)
+            );
+            // The legend inside the panel, top left, with the final value.
+            let lx = LEFT + 8.0 + k as f64 * 350.0;
+            let ly = y0 + 14.0;
+            let _ = writeln!(
+                s,
+                r#"<line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2.5"/>"#,
+                ly - 4.0,
+                lx + 18.0,
+                ly - 4.0
+            );
+            let key = what.replace(" so far", "");
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{ly:.1}">{}: {last} at the end</text>"#,
+                lx + 24.0,
+                esc(&key)
+            );
+        }
+    }
+    // The time axis: ticks at the quarters of the run.
+    let y = top + panels.len() as f64 * (MEM_H + GAP);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#888"/>"##,
+        LEFT + plot_w
+    );
+    for q in 0..=4u64 {
+        let at = end / 4 * q + if q == 4 { end % 4 } else { 0 };
+        let x = x_of(at);
+        let anchor = match q {
+            0 => "start",
+            4 => "end",
+            _ => "middle",
+        };
+        let _ =
+            writeln!(s, r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#888"/>"##, y + 4.0);
+        let _ = writeln!(
+            s,
+            r##"<text x="{x:.1}" y="{:.1}" fill="#555" text-anchor="{anchor}">{at}</text>"##,
+            y + 15.0
+        );
+    }
+    let _ = writeln!(s, r##"<text x="8" y="{:.1}" fill="#555">instructions retired</text>"##, y + 15.0);
+}
+
+/// The points of a step line through `samples` (instruction count, value), from 0
+/// at the start to `end_x`. Steps that fall on the same half pixel become one
+/// vertical stroke through their extremes, so a run of a million events draws a
+/// line of a few thousand points that looks the same.
+fn step_points(
+    samples: impl Iterator<Item = (u64, u64)>,
+    x_of: &dyn Fn(u64) -> f64,
+    y_of: &dyn Fn(u64) -> f64,
+    end_x: f64,
+) -> String {
+    /// The half pixel being drawn: its number and its points' y, the first, the
+    /// extremes in the order they were reached, and the last.
+    struct Column {
+        at: i64,
+        first: f64,
+        lo: (f64, u32),
+        hi: (f64, u32),
+        last: f64,
+        n: u32,
+    }
+    fn flush(pts: &mut Vec<(f64, f64)>, col: Option<Column>) {
+        if let Some(c) = col {
+            let x = c.at as f64 / 2.0;
+            let (a, b) = if c.lo.1 <= c.hi.1 { (c.lo.0, c.hi.0) } else { (c.hi.0, c.lo.0) };
+            for y in [c.first, a, b, c.last] {
+                if pts.last() != Some(&(x, y)) {
+                    pts.push((x, y));
+                }
+            }
+        }
+    }
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    let mut col: Option<Column> = None;
+    let mut put = |x: f64, y: f64| {
+        let at = (x * 2.0).round() as i64;
+        match &mut col {
+            Some(c) if c.at == at => {
+                c.n += 1;
+                if y < c.lo.0 {
+                    c.lo = (y, c.n);
+                }
+                if y > c.hi.0 {
+                    c.hi = (y, c.n);
+                }
+                c.last = y;
+            }
+            _ => {
+                flush(&mut pts, col.take());
+                col = Some(Column { at, first: y, lo: (y, 0), hi: (y, 0), last: y, n: 0 });
+            }
+        }
+    };
+    let mut cur = y_of(0);
+    put(x_of(0), cur);
+    for (at, v) in samples {
+        // Across to the sample's time, then up or down to its value.
+        let (x, y) = (x_of(at), y_of(v));
+        put(x, cur);
+        put(x, y);
+        cur = y;
+    }
+    put(end_x, cur);
+    flush(&mut pts, col);
+    let mut out = String::with_capacity(pts.len() * 12);
+    for (i, (x, y)) in pts.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{x:.1},{y:.1}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(s: &str) -> Vec<(f64, f64)> {
+        s.split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_step_line_is_drawn_with_few_points_and_keeps_its_extremes() {
+        // 100 000 samples over 800 pixels, rising, with one spike inside a column.
+        let n = 100_000u64;
+        let x_of = |at: u64| 100.0 + 800.0 * at as f64 / n as f64;
+        let y_of = |v: u64| 500.0 - v as f64 / 1000.0;
+        let spike = 50_003;
+        let samples = (1..=n).map(|at| (at, if at == spike { 400_000 } else { at }));
+        let pts = points(&step_points(samples, &x_of, &y_of, x_of(n)));
+        assert!(pts.len() <= 4 * 1601, "{} points", pts.len());
+        assert_eq!(pts[0], (100.0, 500.0));
+        assert_eq!(*pts.last().unwrap(), (900.0, 400.0));
+        assert!(pts.windows(2).all(|w| w[1].0 >= w[0].0), "left to right");
+        assert!(pts.iter().any(|p| p.1 == 100.0), "the spike to 400 000 is drawn");
+        // Apart from the spike, the line only rises (y grows downwards).
+        let no_spike = (1..=n).map(|at| (at, at));
+        let pts = points(&step_points(no_spike, &x_of, &y_of, x_of(n)));
+        assert!(pts.windows(2).all(|w| w[1].1 <= w[0].1));
+    }
+
+    #[test]
+    fn memory_samples_keep_the_last_of_an_instant_and_skip_repeats() {
+        let mut p = Picture::default();
+        let m = |rss| MemCounts { rss, pswpin: 0, pswpout: 0 };
+        p.end_mem(5, m(1));
+        p.end_mem(5, m(2));
+        p.end_mem(6, m(2));
+        p.end_mem(7, m(3));
+        assert_eq!(p.mem, [(5, m(2)), (7, m(3))]);
+    }
 }

@@ -180,6 +180,27 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
     out.push(b'\n');
 }
 
+/// A swapoff's `try_to_unuse`, one line:
+/// `swapoff: try_to_unuse pid 1000: 2048 slots in use, 2048 pages read back, 0 left`.
+pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "swapoff: try_to_unuse pid {}: {} slots in use, {} pages read back, {} left",
+        ev.pid, ev.slots_before, ev.pages_read, ev.slots_after
+    );
+    if ev.errno != 0 {
+        let _ = write!(
+            s,
+            " (swapoff fails with {}; the area stays in use)",
+            growsdown_kernel::syscall::errno_name(ev.errno)
+        );
+    }
+    s.push('\n');
+    out.extend_from_slice(s.as_bytes());
+}
+
 /// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
 /// `chains` is kept by the caller from record to record.
 pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut Chains) {

@@ -90,6 +90,7 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
         result,
         min_flt: k.task.min_flt,
         maj_flt: k.task.maj_flt,
+        mem: crate::trace::MemCounts::of(k),
     };
     if let Some(obs) = k.observer.as_mut() {
         obs.fault(&ev, &k.cpu);

@@ -508,7 +508,15 @@ fn record(k: &mut Kernel, id: u32, address: u32, frame: u32, what: ReclaimWhat) 
     }
     let pid = pid_of_mm(k, id);
     let by = k.swap.reclaimer;
-    let ev = ReclaimEvent { machine_icount: k.cpu.icount, pid, address, frame: frame << 12, what, by };
+    let ev = ReclaimEvent {
+        machine_icount: k.cpu.icount,
+        pid,
+        address,
+        frame: frame << 12,
+        what,
+        by,
+        mem: crate::trace::MemCounts::of(k),
+    };
     if let Some(obs) = k.observer.as_mut() {
         obs.reclaim(&ev);
     }

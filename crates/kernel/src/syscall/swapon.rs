@@ -106,7 +106,10 @@ pub fn sys_swapoff(k: &mut Kernel, a: Args) -> SysResult {
         Some(si) if si.dev_ino == id => si.writeok = false,
         _ => return Err(EINVAL),
     }
-    if let Err(e) = swap::try_to_unuse(k) {
+    let before = crate::trace::unuse_before(k);
+    let unused = swap::try_to_unuse(k);
+    crate::trace::unuse_observed(k, before, unused);
+    if let Err(e) = unused {
         if let Some(si) = k.swap.info.as_mut() {
             si.writeok = true;
         }
