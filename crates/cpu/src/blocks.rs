@@ -25,6 +25,8 @@ pub(crate) const RESERVED: u32 = 0;
 const NONE: u32 = u32::MAX;
 /// Sets in the direct-mapped lookup table.
 const SETS: usize = 1 << 14;
+/// Entries in the jump cache ([`Blocks::jump_find`]).
+const JUMPS: usize = 1 << 12;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Link {
@@ -87,6 +89,12 @@ pub(crate) struct Blocks {
     pub blocks: Vec<Block>,
     free: Vec<u32>,
     sets: Box<[u32]>,
+    /// The block last fetched at each EIP (direct-mapped by EIP), valid for one link
+    /// epoch like a link: where a block's link names another successor (a return, a
+    /// switch's indirect jump, a call through a pointer), the executor finds the new
+    /// one here before translating EIP and searching by physical address. Sound for
+    /// the same reason links are: within an epoch nothing changes what an EIP fetches.
+    jumps: Box<[Link]>,
     /// Ids of the live blocks starting in each physical frame, for invalidation.
     by_frame: HashMap<u32, Vec<u32>>,
     /// Host bytes the live blocks' micro-ops hold ([`uop_bytes`]); [`Blocks::bytes`]
@@ -108,6 +116,7 @@ impl Default for Blocks {
             blocks: vec![scratch],
             free: Vec::new(),
             sets: vec![NONE; SETS].into_boxed_slice(),
+            jumps: vec![NO_LINK; JUMPS].into_boxed_slice(),
             by_frame: HashMap::new(),
             bytes: 0,
         }
@@ -118,7 +127,14 @@ impl Blocks {
     /// An empty store that allocates nothing: what `Cpu::code` holds while `run`
     /// has the real one out.
     pub fn placeholder() -> Self {
-        Self { blocks: Vec::new(), free: Vec::new(), sets: Box::new([]), by_frame: HashMap::new(), bytes: 0 }
+        Self {
+            blocks: Vec::new(),
+            free: Vec::new(),
+            sets: Box::new([]),
+            jumps: Box::new([]),
+            by_frame: HashMap::new(),
+            bytes: 0,
+        }
     }
 }
 
@@ -127,7 +143,25 @@ fn set_of(phys: u32) -> usize {
     (phys ^ (phys >> 14)) as usize & (SETS - 1)
 }
 
+#[inline(always)]
+fn jump_of(eip: u32) -> usize {
+    (eip ^ (eip >> 12)) as usize & (JUMPS - 1)
+}
+
 impl Blocks {
+    /// The block last fetched at `eip` in link epoch `epoch`, if any ([`Blocks::jumps`]).
+    #[inline(always)]
+    pub fn jump_find(&self, eip: u32, epoch: u64) -> Option<u32> {
+        let l = &self.jumps[jump_of(eip)];
+        (l.epoch == epoch && l.eip == eip).then_some(l.id)
+    }
+
+    /// Records that `eip` fetched block `id` in link epoch `epoch`.
+    #[inline(always)]
+    pub fn jump_note(&mut self, eip: u32, id: u32, epoch: u64) {
+        self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+    }
+
     /// The block decoded at linear `lin` from physical `phys`, if cached.
     #[inline]
     pub fn find(&self, phys: u32, lin: u32) -> Option<u32> {
@@ -272,6 +306,22 @@ mod tests {
         let e = c.insert(0x3000, 0xb000, 0, vec![]);
         assert!([a, b, a2].contains(&e));
         assert_eq!(c.find(0x3000, 0xb000), Some(e));
+    }
+
+    #[test]
+    fn jump_cache_entries_die_with_their_epoch_and_the_store() {
+        let mut c = Blocks::default();
+        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
+        c.jump_note(0x1000, a, 7);
+        assert_eq!(c.jump_find(0x1000, 7), Some(a));
+        assert_eq!(c.jump_find(0x1000, 8), None);
+        // Another EIP of the same entry replaces it.
+        let other = 0x1000 ^ (JUMPS as u32) << 12;
+        c.jump_note(other, RESERVED, 7);
+        assert_eq!((c.jump_find(0x1000, 7), c.jump_find(other, 7)), (None, Some(RESERVED)));
+        c.jump_note(0x1000, a, 7);
+        c.clear();
+        assert_eq!(c.jump_find(0x1000, 7), None);
     }
 
     #[test]
