@@ -172,8 +172,7 @@ impl Cpu {
                         self.eip = eip;
                         return Exit::Budget;
                     }
-                    let slot = usize::from(eip != block.end_eip);
-                    if let Some(next) = block.follow(slot, eip, self.code_epoch) {
+                    if let Some(next) = block.follow(eip, self.code_epoch) {
                         self.blocks_linked += 1;
                         id = next;
                         continue;
@@ -181,7 +180,7 @@ impl Cpu {
                     self.eip = eip;
                     // The id from the block itself: one value fewer kept across the
                     // micro-op loop.
-                    break (block.id, slot, eip);
+                    break (block.id, usize::from(eip != block.end_eip), eip);
                 };
                 // DS, ES or SS changed: no block lowered before may run.
                 if self.flush_blocks {
