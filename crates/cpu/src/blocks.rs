@@ -9,7 +9,9 @@
 //! remembers the two blocks that last followed it (both edges of a conditional
 //! branch, or the last target of an indirect one) and jumps there directly.
 //!
-//! Links are valid for one link epoch (`Cpu::code_epoch`): it moves on at every
+//! A block's links are valid for one link epoch (`Cpu::code_epoch`), recorded once
+//! per block (so following a link is one epoch compare and one EIP compare, with no
+//! slot to work out first); the epoch moves on at every
 //! `Cpu::run` (the kernel may have remapped code between runs: munmap, mprotect,
 //! exec, a CR3 load, INVLPG), whenever a code frame is written (its blocks are
 //! dropped), and when CS is loaded (the EIP → linear mapping changed). Within one
@@ -25,6 +27,8 @@ pub(crate) const RESERVED: u32 = 0;
 const NONE: u32 = u32::MAX;
 /// Sets in the direct-mapped lookup table.
 const SETS: usize = 1 << 14;
+/// Entries in the jump cache ([`Blocks::jump_find`]).
+const JUMPS: usize = 1 << 12;
 
 #[derive(Clone, Copy)]
 pub(crate) struct Link {
@@ -35,6 +39,14 @@ pub(crate) struct Link {
 }
 
 const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: u64::MAX };
+const NO_NEXT: Next = Next { eip: 0, id: NONE };
+
+/// A successor of a block: valid in the block's [`Block::link_epoch`].
+#[derive(Clone, Copy)]
+pub(crate) struct Next {
+    pub eip: u32,
+    pub id: u32,
+}
 
 pub(crate) struct Block {
     pub phys: u32,
@@ -49,8 +61,12 @@ pub(crate) struct Block {
     /// Instructions the block retires when it runs to the end: one per micro-op, two
     /// for a fused compare-and-branch (always the last).
     pub insns: u32,
-    /// `[fall-through, taken]` successors.
-    pub links: [Link; 2],
+    /// `[fall-through, taken]` successors, valid in link epoch `link_epoch` only. An
+    /// entry not set in that epoch repeats the other one (`Blocks::link`), so both
+    /// always name a real block once the epoch matches.
+    pub links: [Next; 2],
+    /// 64 bits, so an epoch never comes round again; a new block's is never reached.
+    pub link_epoch: u64,
     /// Next block in the same lookup set, or NONE.
     chain: u32,
     /// This block's own id (its index in the arena), so that the executor need not
@@ -60,11 +76,20 @@ pub(crate) struct Block {
 }
 
 impl Block {
-    /// The successor recorded in `slot` for `eip`, if still valid in link epoch `epoch`.
+    /// The successor recorded for `eip`, if still valid in link epoch `epoch`.
     #[inline(always)]
-    pub fn follow(&self, slot: usize, eip: u32, epoch: u64) -> Option<u32> {
-        let l = &self.links[slot];
-        (l.epoch == epoch && l.eip == eip).then_some(l.id)
+    pub fn follow(&self, eip: u32, epoch: u64) -> Option<u32> {
+        if self.link_epoch != epoch {
+            return None;
+        }
+        let [a, b] = self.links;
+        if a.eip == eip {
+            Some(a.id)
+        } else if b.eip == eip {
+            Some(b.id)
+        } else {
+            None
+        }
     }
 
     fn empty() -> Self {
@@ -75,7 +100,8 @@ impl Block {
             end_eip: 0,
             uops: Box::new([]),
             insns: 0,
-            links: [NO_LINK; 2],
+            links: [NO_NEXT; 2],
+            link_epoch: u64::MAX,
             chain: NONE,
             id: RESERVED,
             live: false,
@@ -87,6 +113,12 @@ pub(crate) struct Blocks {
     pub blocks: Vec<Block>,
     free: Vec<u32>,
     sets: Box<[u32]>,
+    /// The block last fetched at each EIP (direct-mapped by EIP), valid for one link
+    /// epoch like a link: where a block's link names another successor (a return, a
+    /// switch's indirect jump, a call through a pointer), the executor finds the new
+    /// one here before translating EIP and searching by physical address. Sound for
+    /// the same reason links are: within an epoch nothing changes what an EIP fetches.
+    jumps: Box<[Link]>,
     /// Ids of the live blocks starting in each physical frame, for invalidation.
     by_frame: HashMap<u32, Vec<u32>>,
     /// Host bytes the live blocks' micro-ops hold ([`uop_bytes`]); [`Blocks::bytes`]
@@ -108,6 +140,7 @@ impl Default for Blocks {
             blocks: vec![scratch],
             free: Vec::new(),
             sets: vec![NONE; SETS].into_boxed_slice(),
+            jumps: vec![NO_LINK; JUMPS].into_boxed_slice(),
             by_frame: HashMap::new(),
             bytes: 0,
         }
@@ -118,7 +151,14 @@ impl Blocks {
     /// An empty store that allocates nothing: what `Cpu::code` holds while `run`
     /// has the real one out.
     pub fn placeholder() -> Self {
-        Self { blocks: Vec::new(), free: Vec::new(), sets: Box::new([]), by_frame: HashMap::new(), bytes: 0 }
+        Self {
+            blocks: Vec::new(),
+            free: Vec::new(),
+            sets: Box::new([]),
+            jumps: Box::new([]),
+            by_frame: HashMap::new(),
+            bytes: 0,
+        }
     }
 }
 
@@ -127,7 +167,25 @@ fn set_of(phys: u32) -> usize {
     (phys ^ (phys >> 14)) as usize & (SETS - 1)
 }
 
+#[inline(always)]
+fn jump_of(eip: u32) -> usize {
+    (eip ^ (eip >> 12)) as usize & (JUMPS - 1)
+}
+
 impl Blocks {
+    /// The block last fetched at `eip` in link epoch `epoch`, if any ([`Blocks::jumps`]).
+    #[inline(always)]
+    pub fn jump_find(&self, eip: u32, epoch: u64) -> Option<u32> {
+        let l = &self.jumps[jump_of(eip)];
+        (l.epoch == epoch && l.eip == eip).then_some(l.id)
+    }
+
+    /// Records that `eip` fetched block `id` in link epoch `epoch`.
+    #[inline(always)]
+    pub fn jump_note(&mut self, eip: u32, id: u32, epoch: u64) {
+        self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+    }
+
     /// The block decoded at linear `lin` from physical `phys`, if cached.
     #[inline]
     pub fn find(&self, phys: u32, lin: u32) -> Option<u32> {
@@ -142,10 +200,20 @@ impl Blocks {
         None
     }
 
+    /// Records `to` as what follows block `from` at `eip` in link epoch `epoch`, in
+    /// `slot` (0 for the fall-through, 1 for a branch taken). The first link of an
+    /// epoch fills both slots, so that a stale one is never followed.
     #[inline]
     pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u64) {
         if from != RESERVED && to != RESERVED {
-            self.blocks[from as usize].links[slot] = Link { eip, id: to, epoch };
+            let b = &mut self.blocks[from as usize];
+            let next = Next { eip, id: to };
+            if b.link_epoch != epoch {
+                b.link_epoch = epoch;
+                b.links = [next; 2];
+            } else {
+                b.links[slot] = next;
+            }
         }
     }
 
@@ -161,7 +229,8 @@ impl Blocks {
             end_eip,
             insns: (uops.len() + usize::from(fused)) as u32,
             uops: uops.into_boxed_slice(),
-            links: [NO_LINK; 2],
+            links: [NO_NEXT; 2],
+            link_epoch: u64::MAX,
             chain: self.sets[set],
             id: RESERVED,
             live: true,
@@ -275,18 +344,44 @@ mod tests {
     }
 
     #[test]
+    fn jump_cache_entries_die_with_their_epoch_and_the_store() {
+        let mut c = Blocks::default();
+        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
+        c.jump_note(0x1000, a, 7);
+        assert_eq!(c.jump_find(0x1000, 7), Some(a));
+        assert_eq!(c.jump_find(0x1000, 8), None);
+        // Another EIP of the same entry replaces it.
+        let other = 0x1000 ^ (JUMPS as u32) << 12;
+        c.jump_note(other, RESERVED, 7);
+        assert_eq!((c.jump_find(0x1000, 7), c.jump_find(other, 7)), (None, Some(RESERVED)));
+        c.jump_note(0x1000, a, 7);
+        c.clear();
+        assert_eq!(c.jump_find(0x1000, 7), None);
+    }
+
+    #[test]
     fn links_die_with_their_epoch() {
         let mut c = Blocks::default();
         let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
         let b = c.insert(0x1010, 0x1010, 0x1020, vec![]);
+        assert_eq!(c.blocks[a as usize].follow(0, 0), None);
         c.link(a, 0, 0x1010, b, 7);
-        assert_eq!(c.blocks[a as usize].follow(0, 0x1010, 7), Some(b));
-        assert_eq!(c.blocks[a as usize].follow(0, 0x1010, 8), None);
-        assert_eq!(c.blocks[a as usize].follow(0, 0x1014, 7), None);
-        assert_eq!(c.blocks[a as usize].follow(1, 0x1010, 7), None);
-        c.link(a, 1, 0x2000, RESERVED, 7);
-        assert_eq!(c.blocks[a as usize].follow(1, 0x2000, 7), None);
-        c.link(RESERVED, 0, 0x1000, a, 7);
-        assert_eq!(c.blocks[RESERVED as usize].follow(0, 0x1000, 7), None);
+        assert_eq!(c.blocks[a as usize].follow(0x1010, 7), Some(b));
+        assert_eq!(c.blocks[a as usize].follow(0x1010, 8), None);
+        assert_eq!(c.blocks[a as usize].follow(0x1014, 7), None);
+        // The taken edge beside the fall-through, both followed.
+        c.link(a, 1, 0x2000, a, 7);
+        assert_eq!(c.blocks[a as usize].follow(0x2000, 7), Some(a));
+        assert_eq!(c.blocks[a as usize].follow(0x1010, 7), Some(b));
+        // A new epoch's first link drops both old ones.
+        c.link(a, 1, 0x3000, b, 8);
+        assert_eq!(c.blocks[a as usize].follow(0x3000, 8), Some(b));
+        assert_eq!(c.blocks[a as usize].follow(0x1010, 8), None);
+        assert_eq!(c.blocks[a as usize].follow(0x2000, 8), None);
+        assert_eq!(c.blocks[a as usize].follow(0x3000, 7), None);
+        c.link(a, 1, 0x2000, RESERVED, 8);
+        assert_eq!(c.blocks[a as usize].follow(0x2000, 8), None);
+        c.link(RESERVED, 0, 0x1000, a, 8);
+        assert_eq!(c.blocks[RESERVED as usize].follow(0x1000, 8), None);
     }
 }

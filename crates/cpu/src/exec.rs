@@ -172,8 +172,7 @@ impl Cpu {
                         self.eip = eip;
                         return Exit::Budget;
                     }
-                    let slot = usize::from(eip != block.end_eip);
-                    if let Some(next) = block.follow(slot, eip, self.code_epoch) {
+                    if let Some(next) = block.follow(eip, self.code_epoch) {
                         self.blocks_linked += 1;
                         id = next;
                         continue;
@@ -181,7 +180,7 @@ impl Cpu {
                     self.eip = eip;
                     // The id from the block itself: one value fewer kept across the
                     // micro-op loop.
-                    break (block.id, slot, eip);
+                    break (block.id, usize::from(eip != block.end_eip), eip);
                 };
                 // DS, ES or SS changed: no block lowered before may run.
                 if self.flush_blocks {
@@ -375,6 +374,21 @@ impl Cpu {
     }
 
     fn fetch_block(&mut self, code: &mut Blocks) -> Result<u32, Exception> {
+        // A return or an indirect jump whose link named another target: no
+        // translation and no search when this EIP was fetched before in this epoch.
+        if let Some(id) = code.jump_find(self.eip, self.code_epoch) {
+            self.blocks_hit += 1;
+            return Ok(id);
+        }
+        let id = self.fetch_block_by_address(code)?;
+        code.jump_note(self.eip, id, self.code_epoch);
+        Ok(id)
+    }
+
+    /// [`Cpu::fetch_block`] past the jump cache: the block found by the physical
+    /// address of EIP, or built.
+    #[inline(never)]
+    fn fetch_block_by_address(&mut self, code: &mut Blocks) -> Result<u32, Exception> {
         let lin = self.fetch_lin(self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
         if let Some(id) = code.find(phys, lin) {
