@@ -145,9 +145,20 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
 }
 
 /// One reclaim decision, a line of its own between the fault records:
-/// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept`.
+/// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept`, or
+/// `reclaim: shmem_writepage index 5 (frame 0x123000): written to slot 17`.
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
     use growsdown_kernel::trace::ReclaimWhat;
+    if let ReclaimWhat::ShmemWritepage { index, slot } = ev.what {
+        out.extend_from_slice(b"reclaim: shmem_writepage index ");
+        dec(out, u64::from(index));
+        out.extend_from_slice(b" (frame ");
+        hex0x(out, ev.frame);
+        out.extend_from_slice(b"): written to slot ");
+        dec(out, u64::from(slot));
+        out.push(b'\n');
+        return;
+    }
     out.extend_from_slice(b"reclaim: try_to_swap_out pid ");
     dec(out, u64::from(ev.pid));
     out.push(b' ');
@@ -158,6 +169,9 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
     match ev.what {
         ReclaimWhat::Young => out.extend_from_slice(b"young, kept"),
         ReclaimWhat::Dropped => out.extend_from_slice(b"page-cache page dropped"),
+        ReclaimWhat::ShmemUnmapped => out.extend_from_slice(b"shmem page unmapped, kept by its object"),
+        // Written above.
+        ReclaimWhat::ShmemWritepage { .. } => {}
         ReclaimWhat::Swapped { slot } => {
             out.extend_from_slice(b"written to slot ");
             dec(out, u64::from(slot));
