@@ -22,8 +22,10 @@
 //! the object, each attach (a VMA with `Backing::Shmem`) one more, so `shm_nattch` is
 //! the count of VMAs, as `shm_open` / `shm_close` count them (fork and a VMA split
 //! each add one). IPC_RMID of an attached segment keeps only a weak reference: the
-//! last VMA to go frees the pages (`release_vma`), and the entry, whose key has
-//! become IPC_PRIVATE meanwhile, is forgotten at the next look-up.
+//! last VMA to go frees the pages and their swap slots (`release_vma`), and the
+//! entry, whose key has become IPC_PRIVATE meanwhile, is forgotten at the next
+//! look-up. With swap, a segment's pages go there like any shmem object's, attached
+//! or not (`shmem_writepage`, `mm/filemap.rs`).
 //!
 //! ## Sleeping
 //!
