@@ -22,8 +22,10 @@
 //! the object, each attach (a VMA with `Backing::Shmem`) one more, so `shm_nattch` is
 //! the count of VMAs, as `shm_open` / `shm_close` count them (fork and a VMA split
 //! each add one). IPC_RMID of an attached segment keeps only a weak reference: the
-//! last VMA to go frees the pages (`release_vma`), and the entry, whose key has
-//! become IPC_PRIVATE meanwhile, is forgotten at the next look-up.
+//! last VMA to go frees the pages and their swap slots (`release_vma`), and the
+//! entry, whose key has become IPC_PRIVATE meanwhile, is forgotten at the next
+//! look-up. With swap, a segment's pages go there like any shmem object's, attached
+//! or not (`shmem_writepage`, `mm/filemap.rs`).
 //!
 //! ## Sleeping
 //!
@@ -698,6 +700,8 @@ fn do_shmctl(k: &mut Kernel, shmid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
                 used_ids: shm.objs.len() as i32,
                 shm_tot: shm.objs.values().map(|o| page_align(o.body.size) >> 12).sum(),
                 shm_rss: shm.objs.values().filter_map(|o| o.body.upgrade()).map(|r| r.nr_pages() as u32).sum(),
+                // shm_get_stat: the segments' pages in swap.
+                shm_swp: shm.objs.values().filter_map(|o| o.body.upgrade()).map(|r| r.nr_swapped() as u32).sum(),
                 ..Default::default()
             };
             let max = shm.max_idx();
@@ -742,13 +746,23 @@ fn do_shmctl(k: &mut Kernel, shmid: i32, cmd: u32, buf: u32, ipc64: bool) -> Sys
             Ok(0)
         }
         SHM_LOCK | SHM_UNLOCK => {
-            // Nothing is ever swapped: locking changes nothing but needs the owner.
             let o = k.ipc.shm.get(shmid)?;
             owner_check(&k.task.cred, &o.perm)?;
+            // shmem_lock: a locked segment's pages stay in memory (shmem_writepage
+            // refuses them); pages already in swap come back on their next fault.
+            if let Some(obj) = o.body.upgrade() {
+                obj.locked.set(cmd == SHM_LOCK);
+            }
             Ok(0)
         }
         _ => Err(EINVAL),
     }
+}
+
+/// The segments' shmem objects still alive, in id order (`shmem_unuse` walks them
+/// for swapoff: a segment nobody has attached has pages in swap too).
+pub(crate) fn shm_objects(k: &Kernel) -> Vec<Rc<ShmemObject>> {
+    k.ipc.shm.objs.values().filter_map(|o| o.body.upgrade()).collect()
 }
 
 /// shmctl(shmid, cmd, buf): the direct call always uses the 64-bit layouts and

@@ -92,6 +92,15 @@ pub enum Step {
         cached: bool,
         frame: u32,
     },
+    /// `shmem_getpage` (from `shmem_nopage`): the shmem object's page was in swap
+    /// slot `slot`; it was in the swap cache (`lookup_swap_cache`) or read from the
+    /// swap file (`read_swap_cache_async`) into `frame`, which the object holds
+    /// again (the slot is freed).
+    ShmemGetpage {
+        slot: u32,
+        cached: bool,
+        frame: u32,
+    },
 }
 
 /// How a fault ended.
@@ -405,6 +414,14 @@ pub enum ReclaimWhat {
     /// A page-cache page (a file's): the PTE is cleared and the page dropped; the
     /// next access reads it again through `do_no_page`.
     Dropped,
+    /// A shmem page (a shared anonymous mapping's, a SysV segment's): the PTE is
+    /// cleared and the shmem object keeps the page; the next access finds it again
+    /// through `shmem_nopage`.
+    ShmemUnmapped,
+    /// `shmem_writepage` (from `shrink_cache`, for a shmem page no PTE maps): page
+    /// `index` of its object got swap slot `slot` and was written there; the
+    /// object holds the swap entry. The event's pid and address are 0.
+    ShmemWritepage { index: u32, slot: u32 },
 }
 
 /// Who ran the reclaim a decision belongs to.

@@ -553,3 +553,178 @@ fn in_a_real_run_kswapd_does_all_the_reclaim_when_it_runs_often_enough() {
     assert!(st.pswpout > 0);
     assert!(log.iter().all(|e| e.by == ReclaimBy::Kswapd));
 }
+
+// Shared memory (shmem objects: shared anonymous mappings, SysV segments) goes to
+// swap too: try_to_swap_out unmaps a shmem page, shrink_cache's shmem_writepage
+// moves it to a slot once nothing maps it, shmem_getpage brings it back.
+
+use growsdown_kernel::ipc::{
+    sys_shmat, sys_shmctl, sys_shmdt, sys_shmget, IPC_CREAT, IPC_PRIVATE, IPC_RMID, SHM_LOCK, SHM_UNLOCK,
+};
+use growsdown_kernel::mm::vma::Backing;
+
+const SHARED: u32 = MAP_SHARED | MAP_ANONYMOUS;
+
+/// Slots held by swap entries in the current mm's page tables (anonymous pages of
+/// the other VMAs: reclaim walks the whole address space).
+fn pte_slots(m: &Machine) -> u32 {
+    let vmas = m.k.task.mm.mmap.clone();
+    vmas.iter()
+        .map(|v| (v.start..v.end).step_by(4096).filter(|&a| is_swap_pte(m.pte(a))).count() as u32)
+        .sum()
+}
+
+/// The pages in swap of the shmem object mapped at `addr`.
+fn shmem_swapped(m: &Machine, addr: u32) -> usize {
+    let v = m.k.task.mm.find_vma(addr).expect("vma");
+    match &v.backing {
+        Backing::Shmem { obj } => obj.nr_swapped(),
+        _ => panic!("not a shmem mapping"),
+    }
+}
+
+/// Reads every page back and checks it; returns how many faults went through
+/// shmem_getpage (read from swap or found in the swap cache).
+fn read_back(m: &mut Machine, p: u32) -> usize {
+    let from = m.ev.len();
+    for i in 0..PAGES {
+        assert_eq!(m.load(p + i * 4096), Stop::Done);
+        assert_eq!(m.eax(), 0x1000 + i, "page {i}");
+    }
+    m.ev.since(from).iter().filter(|e| e.path.iter().any(|s| matches!(s, Step::ShmemGetpage { .. }))).count()
+}
+
+/// A machine as [`swapping`] makes it, with a shared anonymous area instead.
+fn swapping_shared() -> (Machine, u32) {
+    let mut m = machine_with(|k| {
+        k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file"));
+        k.frames.enable_lru();
+    });
+    let p = m.syscall(sys_mmap2, &[0, PAGES * 4096, RW, SHARED, u32::MAX, 0]).expect("mmap");
+    assert_eq!(m.load(p), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    (m, p)
+}
+
+#[test]
+fn shared_anonymous_pages_go_to_swap_and_come_back() {
+    let (mut m, p) = swapping_shared();
+    fill(&mut m, p);
+    let out = shmem_swapped(&m, p);
+    assert!(out > 0, "shmem_writepage moved pages of the object to swap");
+    assert_eq!(slots_in_use(&m), pte_slots(&m) + out as u32, "each swapped shmem page holds one slot");
+    for i in 0..PAGES {
+        assert!(!is_swap_pte(m.pte(p + i * 4096)), "a shmem PTE never holds a swap entry");
+    }
+    assert!(read_back(&mut m, p) > 0, "faults went through shmem_getpage");
+    // Reading pushed other pages out; what is in swap is still one slot each.
+    assert_eq!(slots_in_use(&m), pte_slots(&m) + shmem_swapped(&m, p) as u32);
+    assert_eq!(m.syscall(sys_munmap, &[p, PAGES * 4096]), Ok(0));
+    assert_eq!(slots_in_use(&m), pte_slots(&m), "munmap of the last user freed the object's slots");
+    growsdown_kernel::mm::exit_mmap(&mut m.k);
+    assert_eq!(slots_in_use(&m), 0, "exit freed every slot");
+}
+
+#[test]
+fn shared_anonymous_slots_go_at_exit() {
+    let (mut m, p) = swapping_shared();
+    fill(&mut m, p);
+    assert!(shmem_swapped(&m, p) > 0);
+    growsdown_kernel::mm::exit_mmap(&mut m.k);
+    assert_eq!(slots_in_use(&m), 0, "exit freed the object's slots with the rest");
+}
+
+/// A SysV segment of `PAGES` pages, attached: (id, address).
+fn segment(m: &mut Machine) -> (u32, u32) {
+    let id = m.syscall(sys_shmget, &[IPC_PRIVATE as u32, PAGES * 4096, IPC_CREAT | 0o600]).expect("shmget");
+    let at = m.syscall(sys_shmat, &[id, 0, 0]).expect("shmat");
+    (id, at)
+}
+
+#[test]
+fn sysv_segment_pages_go_to_swap_and_ipc_rmid_frees_them() {
+    let mut m = machine_with(|k| {
+        k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file"));
+        k.frames.enable_lru();
+    });
+    let (id, at) = segment(&mut m);
+    assert_eq!(m.load(at), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    fill(&mut m, at);
+    assert!(shmem_swapped(&m, at) > 0, "the segment's pages went to swap");
+    // Detached, the segment keeps its pages in swap; attached again they read back.
+    assert_eq!(m.syscall(sys_shmdt, &[at]), Ok(0));
+    assert!(slots_in_use(&m) > pte_slots(&m), "the unattached segment's slots stay");
+    let at = m.syscall(sys_shmat, &[id, 0, 0]).expect("shmat again");
+    assert!(read_back(&mut m, at) > 0, "faults went through shmem_getpage");
+    assert_eq!(m.syscall(sys_shmdt, &[at]), Ok(0));
+    assert_eq!(m.syscall(sys_shmctl, &[id, IPC_RMID, 0]), Ok(0));
+    assert_eq!(slots_in_use(&m), pte_slots(&m), "IPC_RMID of the unattached segment freed its slots");
+    // Removed while attached: the last detach (here exit) frees them.
+    let (id, at) = segment(&mut m);
+    fill(&mut m, at);
+    assert!(shmem_swapped(&m, at) > 0);
+    assert_eq!(m.syscall(sys_shmctl, &[id, IPC_RMID, 0]), Ok(0));
+    assert!(slots_in_use(&m) > pte_slots(&m), "still attached: the slots stay");
+    growsdown_kernel::mm::exit_mmap(&mut m.k);
+    assert_eq!(slots_in_use(&m), 0, "exit freed every slot");
+}
+
+#[test]
+fn madv_remove_frees_the_slots_of_the_range() {
+    let (mut m, p) = swapping_shared();
+    fill(&mut m, p);
+    let before = shmem_swapped(&m, p);
+    assert!(before > 0);
+    assert_eq!(m.syscall(sys_madvise, &[p, PAGES * 4096, MADV_REMOVE]), Ok(0));
+    assert_eq!(shmem_swapped(&m, p), 0);
+    assert_eq!(slots_in_use(&m), pte_slots(&m), "the punched range's slots are free");
+    assert_eq!(m.load(p + 4096), Stop::Done);
+    assert_eq!(m.eax(), 0, "a punched page reads back as zeros");
+}
+
+#[test]
+fn swapoff_brings_shmem_pages_back() {
+    let (mut m, buf) = admin();
+    let f = SwapFile::new("shmem", 256, 1, 255, true);
+    let path = put_str(&mut m, buf, &f.0);
+    assert_eq!(m.syscall(sys_swapon, &[path, 0]), Ok(0));
+    let p = m.syscall(sys_mmap2, &[0, PAGES * 4096, RW, SHARED, u32::MAX, 0]).expect("mmap");
+    assert_eq!(m.load(p), Stop::Done);
+    let (id, at) = segment(&mut m);
+    assert_eq!(m.load(at), Stop::Done);
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    fill(&mut m, p);
+    fill(&mut m, at);
+    // The segment is left unattached: only the IPC namespace finds it.
+    assert_eq!(m.syscall(sys_shmdt, &[at]), Ok(0));
+    assert!(shmem_swapped(&m, p) > 0);
+    m.k.frames.limit = None;
+    assert_eq!(m.syscall(sys_swapoff, &[path]), Ok(0));
+    assert!(m.k.swap.info.is_none());
+    assert_eq!(shmem_swapped(&m, p), 0, "shmem_unuse took every page back into the mapping's object");
+    let at = m.syscall(sys_shmat, &[id, 0, 0]).expect("shmat");
+    assert_eq!(shmem_swapped(&m, at), 0, "and into the unattached segment's");
+    assert_eq!(read_back(&mut m, p), 0);
+    assert_eq!(read_back(&mut m, at), 0, "no page came from swap");
+}
+
+#[test]
+fn a_locked_segment_stays_in_memory() {
+    let (mut m, p) = swapping();
+    m.k.frames.limit = None;
+    let (id, at) = segment(&mut m);
+    assert_eq!(m.syscall(sys_shmctl, &[id, SHM_LOCK, 0]), Ok(0));
+    for i in 0..8 {
+        assert_eq!(m.store(at + i * 4096, 0x1000 + i), Stop::Done);
+    }
+    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
+    fill(&mut m, p);
+    assert!(m.k.swap.stats.pswpout > 0, "anonymous pages went to swap");
+    assert_eq!(shmem_swapped(&m, at), 0, "shmem_writepage left the locked segment's pages alone");
+    assert_eq!(m.syscall(sys_shmctl, &[id, SHM_UNLOCK, 0]), Ok(0));
+    for i in 0..PAGES {
+        assert_eq!(m.load(p + i * 4096), Stop::Done);
+    }
+    assert!(shmem_swapped(&m, at) > 0, "unlocked, its pages go to swap too");
+}

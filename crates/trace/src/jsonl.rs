@@ -130,6 +130,7 @@ enum StepLine {
     FindGetPage { hit: bool },
     OomKill { victim: u32 },
     DoSwapPage { slot: u32, swap_cache: &'static str, frame: Hex },
+    ShmemGetpage { slot: u32, swap_cache: &'static str, frame: Hex },
 }
 
 #[cfg(test)]
@@ -168,6 +169,11 @@ fn step_line(s: &Step) -> StepLine {
         Step::DoSwapPage { slot, cached, frame } => {
             StepLine::DoSwapPage { slot, swap_cache: if cached { "hit" } else { "read" }, frame: Hex(frame) }
         }
+        Step::ShmemGetpage { slot, cached, frame } => StepLine::ShmemGetpage {
+            slot,
+            swap_cache: if cached { "hit" } else { "read" },
+            frame: Hex(frame),
+        },
     }
 }
 
@@ -319,7 +325,11 @@ pub fn record(r: &Record) -> String {
 /// (docs/trace-format.md).
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
     use growsdown_kernel::trace::{ReclaimBy, ReclaimWhat};
-    out.extend_from_slice(br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#);
+    out.extend_from_slice(if matches!(ev.what, ReclaimWhat::ShmemWritepage { .. }) {
+        br#"{"type":"reclaim","fn":"shmem_writepage","machine_icount":"#
+    } else {
+        br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#
+    });
     dec(out, ev.machine_icount);
     out.extend_from_slice(br#","pid":"#);
     dec(out, u64::from(ev.pid));
@@ -330,6 +340,13 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
     match ev.what {
         ReclaimWhat::Young => out.extend_from_slice(br#","decision":"young","slot":null"#),
         ReclaimWhat::Dropped => out.extend_from_slice(br#","decision":"dropped","slot":null"#),
+        ReclaimWhat::ShmemUnmapped => out.extend_from_slice(br#","decision":"shmem_unmapped","slot":null"#),
+        ReclaimWhat::ShmemWritepage { index, slot } => {
+            out.extend_from_slice(br#","decision":"swapped","slot":"#);
+            dec(out, u64::from(slot));
+            out.extend_from_slice(br#","index":"#);
+            dec(out, u64::from(index));
+        }
         ReclaimWhat::Swapped { slot } => {
             out.extend_from_slice(br#","decision":"swapped","slot":"#);
             dec(out, u64::from(slot));
@@ -483,6 +500,7 @@ const STEP_STARTS: [Padded<32>; crate::FUNCTIONS.len()] = [
     Padded::new(br#"{"fn":"find_get_page""#),
     Padded::new(br#"{"fn":"oom_kill""#),
     Padded::new(br#"{"fn":"do_swap_page""#),
+    Padded::new(br#"{"fn":"shmem_getpage""#),
 ];
 
 /// `"error":{…}` with the error code's words, by its low three bits, from the comma
@@ -579,7 +597,7 @@ fn write_step(out: &mut Vec<u8>, s: &Step) {
             out.extend_from_slice(br#","si_code":"#);
             dec_i32(out, si_code);
         }
-        Step::DoSwapPage { slot, cached, frame } => {
+        Step::DoSwapPage { slot, cached, frame } | Step::ShmemGetpage { slot, cached, frame } => {
             out.extend_from_slice(br#","slot":"#);
             dec(out, u64::from(slot));
             out.extend_from_slice(if cached {
@@ -654,6 +672,7 @@ pub(crate) mod tests {
             Step::OomKill { victim: 1001 },
             Step::DoSwapPage { slot: 17, cached: false, frame: 0x5f_3000 },
             Step::DoSwapPage { slot: 3, cached: true, frame: 0x1000 },
+            Step::ShmemGetpage { slot: 9, cached: false, frame: 0x2000 },
         ]
     }
 
@@ -694,6 +713,7 @@ pub(crate) mod tests {
             r#"{"fn":"oom_kill","victim":1001}"#.into(),
             r#"{"fn":"do_swap_page","slot":17,"swap_cache":"read","frame":"0x005f3000"}"#.into(),
             r#"{"fn":"do_swap_page","slot":3,"swap_cache":"hit","frame":"0x00001000"}"#.into(),
+            r#"{"fn":"shmem_getpage","slot":9,"swap_cache":"read","frame":"0x00002000"}"#.into(),
         ];
         assert_eq!(got, want);
     }

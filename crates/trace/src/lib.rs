@@ -62,7 +62,7 @@ pub fn step_function(s: &Step) -> &'static str {
 }
 
 /// The names of [`step_function`], indexed by [`step_index`].
-const FUNCTIONS: [&str; 19] = [
+const FUNCTIONS: [&str; 20] = [
     "do_page_fault",
     "find_vma",
     "esp_check",
@@ -82,6 +82,7 @@ const FUNCTIONS: [&str; 19] = [
     "find_get_page",
     "oom_kill",
     "do_swap_page",
+    "shmem_getpage",
 ];
 
 /// A step's function as a small number, so that a path can be compared as bytes.
@@ -106,6 +107,7 @@ fn step_index(s: &Step) -> u8 {
         Step::FindGetPage { .. } => 16,
         Step::OomKill { .. } => 17,
         Step::DoSwapPage { .. } => 18,
+        Step::ShmemGetpage { .. } => 19,
     }
 }
 
@@ -190,7 +192,7 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
             out.extend_from_slice(b", si_code=");
             write_si_code_name(out, si_code, true);
         }
-        Step::DoSwapPage { slot, cached, frame } => {
+        Step::DoSwapPage { slot, cached, frame } | Step::ShmemGetpage { slot, cached, frame } => {
             out.extend_from_slice(b"slot ");
             out::dec(out, u64::from(slot));
             out.extend_from_slice(if cached {

@@ -147,9 +147,21 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
 /// One reclaim decision, a line of its own between the fault records, with who
 /// reclaimed at the end:
 /// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept (kswapd)`
-/// or `… (direct reclaim by pid 1)`.
+/// or `… (direct reclaim by pid 1)`; for a shmem page sent to swap
+/// `reclaim: shmem_writepage index 5 (frame 0x123000): written to slot 17 (kswapd)`.
 pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
-    use growsdown_kernel::trace::{ReclaimBy, ReclaimWhat};
+    use growsdown_kernel::trace::ReclaimWhat;
+    if let ReclaimWhat::ShmemWritepage { index, slot } = ev.what {
+        out.extend_from_slice(b"reclaim: shmem_writepage index ");
+        dec(out, u64::from(index));
+        out.extend_from_slice(b" (frame ");
+        hex0x(out, ev.frame);
+        out.extend_from_slice(b"): written to slot ");
+        dec(out, u64::from(slot));
+        write_reclaimer(out, ev.by);
+        out.push(b'\n');
+        return;
+    }
     out.extend_from_slice(b"reclaim: try_to_swap_out pid ");
     dec(out, u64::from(ev.pid));
     out.push(b' ');
@@ -160,6 +172,9 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
     match ev.what {
         ReclaimWhat::Young => out.extend_from_slice(b"young, kept"),
         ReclaimWhat::Dropped => out.extend_from_slice(b"page-cache page dropped"),
+        ReclaimWhat::ShmemUnmapped => out.extend_from_slice(b"shmem page unmapped, kept by its object"),
+        // Written above.
+        ReclaimWhat::ShmemWritepage { .. } => {}
         ReclaimWhat::Swapped { slot } => {
             out.extend_from_slice(b"written to slot ");
             dec(out, u64::from(slot));
@@ -169,7 +184,15 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
             dec(out, u64::from(slot));
         }
     }
-    match ev.by {
+    write_reclaimer(out, ev.by);
+    out.push(b'\n');
+}
+
+/// Who made a reclaim decision, at the end of its line: ` (kswapd)` or
+/// ` (direct reclaim by pid N)`.
+fn write_reclaimer(out: &mut Vec<u8>, by: growsdown_kernel::trace::ReclaimBy) {
+    use growsdown_kernel::trace::ReclaimBy;
+    match by {
         ReclaimBy::Kswapd => out.extend_from_slice(b" (kswapd)"),
         ReclaimBy::Direct { pid } => {
             out.extend_from_slice(b" (direct reclaim by pid ");
@@ -177,7 +200,6 @@ pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEve
             out.push(b')');
         }
     }
-    out.push(b'\n');
 }
 
 /// A swapoff's `try_to_unuse`, one line:

@@ -157,6 +157,9 @@ pub struct PageCache {
     pub shared: HashMap<(u64, u64), std::rc::Weak<SharedFile>>,
     /// Which shared file page each of their frames holds.
     pub shared_frames: HashMap<u32, (u64, u64, u32)>,
+    /// The frames shmem objects hold: the object and the page index
+    /// (`page->mapping`, `page->index`), for `shrink_cache`'s `shmem_writepage`.
+    pub shmem_frames: HashMap<u32, (std::rc::Weak<ShmemObject>, u32)>,
 }
 
 impl PageCache {
@@ -322,48 +325,198 @@ pub fn shrink_shared_page(k: &mut Kernel, frame: u32) -> bool {
 }
 
 /// The internal shmem file behind a shared anonymous mapping (2.4's
-/// `shmem_zero_setup`, `mm/shmem.c`): page index → frame. The object holds one
-/// reference on each of its frames for as long as some VMA refers to it, so the pages
-/// survive their PTEs being zapped (MADV_DONTNEED, a partial munmap) and are found
-/// again by every process that shares the mapping after fork. Its pages are never
-/// written anywhere: reclaim passes shmem VMAs over (2.4 would swap them through
-/// `shmem_writepage`).
+/// `shmem_zero_setup`, `mm/shmem.c`), and a SysV segment's: page index → frame,
+/// or → swap entry for a page reclaim moved to swap (2.4's `shmem_inode_info`, whose
+/// `i_direct`/`i_indirect` vector holds the swap entries). The object holds one
+/// reference on each of its frames for as long as some VMA (or the IPC namespace)
+/// refers to it, so the pages survive their PTEs being zapped (MADV_DONTNEED, a
+/// partial munmap) and are found again by every process that shares the mapping
+/// after fork. With a swap area, a frame nothing maps any more goes to swap through
+/// [`shmem_writepage`] and comes back through [`shmem_nopage`] (`shmem_getpage`).
 #[derive(Debug, Default)]
 pub struct ShmemObject {
     pages: RefCell<BTreeMap<u32, u32>>,
+    /// Index → swap entry; each holds one reference on its slot (`info->swapped`
+    /// is its length).
+    swap: RefCell<BTreeMap<u32, u32>>,
+    /// SHM_LOCK (`info->locked`): `shmem_writepage` leaves the pages in memory.
+    pub locked: std::cell::Cell<bool>,
 }
 
 impl ShmemObject {
-    /// Frames the object holds.
+    /// Frames the object holds (resident pages).
     pub fn nr_pages(&self) -> usize {
         self.pages.borrow().len()
     }
+
+    /// Pages of the object in swap (`info->swapped`).
+    pub fn nr_swapped(&self) -> usize {
+        self.swap.borrow().len()
+    }
 }
 
-/// `shmem_nopage`: the object's page `index`, allocated zero-filled on first use,
-/// with one reference taken for the caller.
-pub fn shmem_nopage(k: &mut Kernel, obj: &ShmemObject, index: u32) -> NoPage {
+/// `shmem_nopage` → `shmem_getpage`: the object's page `index`, with one reference
+/// taken for the caller. A page in memory is returned as it is; a page in swap is
+/// looked up in the swap cache (`lookup_swap_cache`) or read from its slot
+/// (`swapin_readahead`, `read_swap_cache_async`), leaves the swap cache and goes
+/// back into the object, and its slot is freed (`swap_free`, `delete_from_swap_cache`:
+/// the object's copy is the only one again); otherwise a zero-filled page is
+/// allocated (2.4's `shmem_getpage`'s three cases, in its order).
+pub fn shmem_nopage<R: super::fault::Recorder>(
+    k: &mut Kernel,
+    obj: &Rc<ShmemObject>,
+    index: u32,
+    rec: &mut R,
+) -> NoPage {
     if let Some(&frame) = obj.pages.borrow().get(&index) {
         k.frames.get(frame);
         return NoPage::Page(frame);
+    }
+    let swapped = obj.swap.borrow().get(&index).copied();
+    if let Some(entry) = swapped {
+        let slot = super::swap::swp_offset(entry);
+        let (page, cached) = match super::swap::lookup_swap_cache(k, entry) {
+            Some(p) => {
+                k.swap.stats.cache_hits += 1;
+                (p, true)
+            }
+            None => {
+                // shmem_swapin: 2.4.20's readahead around the slot, then the read.
+                super::swap::swapin_readahead(k, entry);
+                let Some(p) = super::swap::read_swap_cache_async(k, entry) else {
+                    log::warn!(target: "kernel::mm", "shmem_getpage: cannot read slot {slot} for page {index}");
+                    return NoPage::Oom;
+                };
+                (p, false)
+            }
+        };
+        rec.step(|| crate::trace::Step::ShmemGetpage { slot, cached, frame: page << 12 });
+        shmem_swapin_done(k, obj, index, entry, page);
+        k.frames.mark_page_accessed(page);
+        return NoPage::Page(page);
     }
     let Some(frame) = super::vmscan::alloc_frame(k) else {
         return NoPage::Oom;
     };
     k.task.stats.pages_allocated += 1;
+    // add_to_page_cache puts a shmem page on the LRU, where shrink_cache finds it.
+    k.frames.lru_cache_add(frame);
     // The allocation's reference is the object's; take one for the caller.
-    obj.pages.borrow_mut().insert(index, frame);
+    shmem_add_page(k, obj, index, frame);
     k.frames.get(frame);
     NoPage::Page(frame)
 }
 
-/// Frees the pages of a shmem object whose last VMA is going away (`shmem_delete_inode`).
-/// The PTEs mapping them must already be zapped.
+/// The object takes `frame` (and the reference the caller passes it) as page `index`.
+fn shmem_add_page(k: &mut Kernel, obj: &Rc<ShmemObject>, index: u32, frame: u32) {
+    obj.pages.borrow_mut().insert(index, frame);
+    k.page_cache.shmem_frames.insert(frame, (Rc::downgrade(obj), index));
+}
+
+/// `shmem_getpage`'s end of a swap-in (also `shmem_unuse`'s): `page`, the swap-cache
+/// frame of `entry` with one reference held by the caller, becomes the object's page
+/// `index` again. The object's slot reference goes (`swap_free`), the page leaves the
+/// swap cache (which frees the slot), and the object keeps one reference on the
+/// frame while the caller keeps its own.
+fn shmem_swapin_done(k: &mut Kernel, obj: &Rc<ShmemObject>, index: u32, entry: u32, page: u32) {
+    obj.swap.borrow_mut().remove(&index);
+    super::swap::swap_free(k, entry);
+    // delete_from_swap_cache drops the cache's reference: take the object's first.
+    k.frames.get(page);
+    super::swap::delete_from_swap_cache(k, page);
+    k.frames.set_flag(page, super::frames::PG_DIRTY, false);
+    shmem_add_page(k, obj, index, page);
+}
+
+/// Whether `frame` is a page some shmem object holds.
+pub fn is_shmem_page(k: &Kernel, frame: u32) -> bool {
+    !k.page_cache.shmem_frames.is_empty() && k.page_cache.shmem_frames.contains_key(&frame)
+}
+
+/// `shmem_writepage` (the shmem `address_space`'s `writepage`, called by
+/// `shrink_cache` for a page whose only reference is its object's): the page gets a
+/// swap slot (`get_swap_page`), leaves the object for the swap cache
+/// (`add_to_swap_cache`, dirty), and the object's index entry becomes the swap entry.
+/// `shrink_cache` then writes it (`swap_writepage`) and frees it. False, leaving the
+/// page where it is, for a locked object (SHM_LOCK), a page someone else still holds,
+/// or no free slot.
+pub fn shmem_writepage(k: &mut Kernel, page: u32) -> bool {
+    let Some((weak, index)) = k.page_cache.shmem_frames.get(&page).cloned() else { return false };
+    let Some(obj) = weak.upgrade() else { return false };
+    if obj.locked.get() || k.frames.count(page) != 1 {
+        return false;
+    }
+    let Some(entry) = super::swap::get_swap_page(k) else { return false };
+    if !super::swap::add_to_swap_cache(k, page, entry) {
+        super::swap::swap_free(k, entry);
+        return false;
+    }
+    obj.pages.borrow_mut().remove(&index);
+    k.page_cache.shmem_frames.remove(&page);
+    // The object's frame reference is the swap cache's now (add_to_swap_cache took
+    // one); get_swap_page's slot reference is the object's swap entry.
+    k.frames.put(page, &mut k.cpu.mmu.phys);
+    obj.swap.borrow_mut().insert(index, entry);
+    k.frames.set_flag(page, super::frames::PG_DIRTY, true);
+    let slot = super::swap::swp_offset(entry);
+    super::vmscan::record_writepage(k, page, index, slot);
+    true
+}
+
+/// Frees the pages of a shmem object whose last user is going away
+/// (`shmem_delete_inode` → `shmem_truncate`): its frames, and its slots in swap
+/// (`shmem_free_swp` → `free_swap_and_cache`). The PTEs mapping them must already
+/// be zapped.
 pub fn shmem_release(k: &mut Kernel, obj: &ShmemObject) {
     let pages = std::mem::take(&mut *obj.pages.borrow_mut());
     for frame in pages.into_values() {
+        k.page_cache.shmem_frames.remove(&frame);
         k.frames.put(frame, &mut k.cpu.mmu.phys);
     }
+    let swap = std::mem::take(&mut *obj.swap.borrow_mut());
+    shmem_free_swp(k, swap.into_values());
+}
+
+/// `shmem_free_swp`: each entry's slot loses the object's reference, and a copy
+/// still in the swap cache goes with it.
+fn shmem_free_swp(k: &mut Kernel, entries: impl IntoIterator<Item = u32>) {
+    for entry in entries {
+        super::swap::free_swap_and_cache(k, entry);
+    }
+}
+
+/// `shmem_unuse` (from `try_to_unuse`, for swapoff): every page of every shmem
+/// object that is in swap is read back (through the swap cache) and put back in its
+/// object, as `shmem_getpage` would but without a fault. The objects are found
+/// through the IPC namespace and every address space's VMAs, in that order. ENOMEM
+/// when a page cannot be had; the pages read so far stay in memory.
+pub fn shmem_unuse(k: &mut Kernel) -> Result<(), Errno> {
+    let mut objs: Vec<Rc<ShmemObject>> = crate::ipc::shm_objects(k);
+    let mms = std::iter::once(&k.task.mm).chain(k.parked.mm.values());
+    for mm in mms {
+        for v in &mm.mmap {
+            if let super::vma::Backing::Shmem { obj } = &v.backing {
+                objs.push(obj.clone());
+            }
+        }
+    }
+    let mut seen: Vec<*const ShmemObject> = Vec::new();
+    for obj in objs {
+        if seen.contains(&Rc::as_ptr(&obj)) {
+            continue;
+        }
+        seen.push(Rc::as_ptr(&obj));
+        let entries: Vec<(u32, u32)> = obj.swap.borrow().iter().map(|(&i, &e)| (i, e)).collect();
+        for (index, entry) in entries {
+            let Some(page) = super::swap::read_swap_cache_async(k, entry) else {
+                log::warn!(target: "kernel::mm", "shmem_unuse: no page for slot {}", super::swap::swp_offset(entry));
+                return Err(libc::ENOMEM);
+            };
+            shmem_swapin_done(k, &obj, index, entry, page);
+            k.frames.put(page, &mut k.cpu.mmu.phys);
+        }
+    }
+    Ok(())
 }
 
 /// A file mapped MAP_SHARED (2.4: the pages of the inode's `address_space` that
@@ -655,13 +808,17 @@ pub fn sys_msync(k: &mut Kernel, a: crate::syscall::Args) -> crate::errno::SysRe
 /// after fork keeps the frames it has mapped (today's `unmap_mapping_range` would
 /// zap them too).
 pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u32) {
-    for frame in take_range(&obj.pages, first..first.saturating_add(count)) {
+    let range = first..first.saturating_add(count);
+    for frame in take_range(&obj.pages, range.clone()) {
+        k.page_cache.shmem_frames.remove(&frame);
         k.frames.put(frame, &mut k.cpu.mmu.phys);
     }
+    // shmem_truncate_range: the range's pages in swap lose their slots too.
+    shmem_free_swp(k, take_range(&obj.swap, range));
 }
 
-/// Removes the pages of `range` from an object's page map; returns their frames,
-/// whose references the caller drops.
+/// Removes the pages of `range` from an object's page map; returns their frames
+/// (or swap entries), whose references the caller drops.
 fn take_range(pages: &RefCell<BTreeMap<u32, u32>>, range: std::ops::Range<u32>) -> Vec<u32> {
     let mut pages = pages.borrow_mut();
     let idx: Vec<u32> = pages.range(range).map(|(&i, _)| i).collect();

@@ -179,7 +179,7 @@ fn do_no_page<R: Recorder>(
     let nopage = match &backing {
         Backing::File { file } => filemap_nopage(k, file, index),
         Backing::SharedFile { map, .. } => super::filemap::shared_nopage(k, map, index),
-        Backing::Shmem { obj } => shmem_nopage(k, obj, index),
+        Backing::Shmem { obj } => shmem_nopage(k, obj, index, rec),
         Backing::Anon => NoPage::Sigbus,
     };
     // The page-cache lookup of a shared file mapping, where it decides what every

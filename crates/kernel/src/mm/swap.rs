@@ -584,8 +584,9 @@ pub fn si_swapinfo(k: &Kernel) -> (u32, u32) {
 }
 
 /// `try_to_unuse` (2.4's `mm/swapfile.c`), for `swapoff`: every swap entry in every
-/// mm's page tables is read back in (through the swap cache, as `do_swap_page` would,
-/// but without a fault) and mapped again, old and with the VMA's protection
+/// mm's page tables, then every shmem object's (`shmem_unuse`), is read back in
+/// (through the swap cache, as `do_swap_page` would, but without a fault) and mapped
+/// again, old and with the VMA's protection
 /// (`unuse_pte`: `pte_mkold(mk_pte(page, vma->vm_page_prot))`, so a write to a
 /// private page then goes through `do_wp_page`); each page leaves the swap cache
 /// once its PTEs have it; what is left in the swap cache (readahead, pages mapped
@@ -655,6 +656,9 @@ pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
         }
         k.frames.put(page, &mut k.cpu.mmu.phys);
     }
+    // shmem objects' pages in swap (2.4's try_to_unuse calls shmem_unuse for a slot
+    // no PTE held).
+    super::filemap::shmem_unuse(k)?;
     // The swap cache's own pages: readahead, and pages both mapped and in swap.
     let mut rest: Vec<u32> = k.swap.entry_of.keys().copied().collect();
     rest.sort_unstable();

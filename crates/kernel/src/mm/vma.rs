@@ -77,7 +77,8 @@ pub enum Backing {
     Anon,
     /// `MAP_SHARED|MAP_ANONYMOUS` (and shared /dev/zero): 2.4's `shmem_zero_setup`
     /// gives it an internal shmem file, so faults go through `nopage` (major), it
-    /// never merges, and after fork both processes see the same pages.
+    /// never merges, and after fork both processes see the same pages. With swap its
+    /// pages go there through `shmem_writepage` (`mm/filemap.rs`).
     Shmem { obj: Rc<ShmemObject> },
     /// A file mapping: `vm_ops->nopage = filemap_nopage`.
     File { file: Rc<FileBacking> },

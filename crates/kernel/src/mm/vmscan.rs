@@ -52,7 +52,8 @@
 //!   a PTE with the Accessed bit (which the emulated paging unit sets) is young: the
 //!   bit is cleared (and that TLB entry flushed) and the page stays. Otherwise the
 //!   PTE is cleared: a page-cache page is simply dropped (it is re-read through
-//!   `do_no_page`), an anonymous page gets a swap slot, joins the swap cache and the
+//!   `do_no_page`), a shmem page stays with its object (`shmem_writepage` moves it
+//!   to swap once nothing maps it, `shmem_getpage` brings it back), an anonymous page gets a swap slot, joins the swap cache and the
 //!   PTE gets the swap entry; the next `shrink_cache` writes it and frees the frame.
 //!
 //! Everything happens in the order of the lists and page tables, which depend only
@@ -68,7 +69,7 @@ use crate::Kernel;
 use super::frames::{PG_ACTIVE, PG_CACHE, PG_DIRTY, PG_SWAPCACHE};
 use super::pgtable::{self, pte_frame, pte_present, _PAGE_ACCESSED, _PAGE_DIRTY, PGDIR_SIZE};
 use super::swap;
-use super::vma::{Backing, VM_LOCKED};
+use super::vma::VM_LOCKED;
 
 /// `SWAP_CLUSTER_MAX`: pages one `try_to_free_pages` tries to free.
 const SWAP_CLUSTER_MAX: u32 = 32;
@@ -229,7 +230,8 @@ fn shrink_cache(k: &mut Kernel, mut nr_pages: u32, priority: u32) -> u32 {
         let count = k.frames.count(page);
         let swapcache = k.frames.flag(page, PG_SWAPCACHE);
         let shared_file = !swapcache && k.page_cache.shared_frames.contains_key(&page);
-        if count != 1 || !(swapcache || shared_file) {
+        let shmem = !swapcache && super::filemap::is_shmem_page(k, page);
+        if count != 1 || !(swapcache || shared_file || shmem) {
             // page_mapped: some PTE (or the kernel) holds it.
             max_mapped -= 1;
             if max_mapped >= 0 {
@@ -249,9 +251,16 @@ fn shrink_cache(k: &mut Kernel, mut nr_pages: u32, priority: u32) -> u32 {
 
 /// Frees a page whose only reference is a cache's: a swap-cache page is written to
 /// its slot if it changed since it was last written (`swap_writepage`) and leaves
-/// the swap cache; a shared file's page is written back if dirty and dropped.
+/// the swap cache; a shmem page first moves to the swap cache (`shmem_writepage`);
+/// a shared file's page is written back if dirty and dropped.
 fn reclaim_page(k: &mut Kernel, page: u32) -> bool {
     if k.frames.count(page) != 1 {
+        return false;
+    }
+    if !k.frames.flag(page, PG_SWAPCACHE)
+        && super::filemap::is_shmem_page(k, page)
+        && !super::filemap::shmem_writepage(k, page)
+    {
         return false;
     }
     if k.frames.flag(page, PG_SWAPCACHE) {
@@ -330,21 +339,15 @@ fn swap_out_mm(k: &mut Kernel, id: u32, mut count: u32) -> u32 {
     let Some(mm) = mm_of(k, id) else { return count };
     let mut address = mm.swap_address;
     let pgd = mm.pgd;
-    // (start, end, flags, swappable): shmem pages have no swap here (2.4 writes them
-    // through shmem_writepage), so their VMAs are passed over.
-    let vmas: Vec<(u32, u32, u32, bool)> = mm
-        .mmap
-        .iter()
-        .filter(|v| v.end > address)
-        .map(|v| (v.start, v.end, v.flags, !matches!(v.backing, Backing::Shmem { .. })))
-        .collect();
-    for (start, end, flags, swappable) in vmas {
+    // Every VMA, shmem ones included: their pages are unmapped like a file's and go
+    // to swap through shmem_writepage once nothing maps them.
+    let vmas: Vec<(u32, u32, u32)> =
+        mm.mmap.iter().filter(|v| v.end > address).map(|v| (v.start, v.end, v.flags)).collect();
+    for (start, end, flags) in vmas {
         address = address.max(start);
-        if swappable {
-            count = swap_out_vma(k, id, pgd, start, end, flags, address, count);
-            if count == 0 {
-                return 0;
-            }
+        count = swap_out_vma(k, id, pgd, start, end, flags, address, count);
+        if count == 0 {
+            return 0;
         }
     }
     if let Some(mm) = mm_of(k, id) {
@@ -450,6 +453,13 @@ fn try_to_swap_out(k: &mut Kernel, id: u32, vm_flags: u32, address: u32, pte_add
     }
     // A page of a file: it can be read again (a dirty shared one is written back by
     // shrink_cache first, through set_page_dirty above).
+    // A shmem page is its object's (2.4: `page->mapping` is the shmem inode's): the
+    // PTE goes, the object keeps the page, and shmem_writepage moves it to swap once
+    // no PTE maps it.
+    if super::filemap::is_shmem_page(k, page) {
+        record(k, id, address, page, ReclaimWhat::ShmemUnmapped);
+        return drop_pte(k, id, page);
+    }
     let file = k.frames.flag(page, PG_CACHE) || k.page_cache.shared_frames.contains_key(&page);
     if file {
         record(k, id, address, page, ReclaimWhat::Dropped);
@@ -515,6 +525,27 @@ fn record(k: &mut Kernel, id: u32, address: u32, frame: u32, what: ReclaimWhat) 
         frame: frame << 12,
         what,
         by,
+        mem: crate::trace::MemCounts::of(k),
+    };
+    if let Some(obs) = k.observer.as_mut() {
+        obs.reclaim(&ev);
+    }
+}
+
+/// Reports `shmem_writepage` moving page `index` of a shmem object (in `frame`) to
+/// swap slot `slot`: no process's page table is involved (pid 0, address 0).
+pub(crate) fn record_writepage(k: &mut Kernel, frame: u32, index: u32, slot: u32) {
+    if k.observer.is_none() {
+        return;
+    }
+    let what = ReclaimWhat::ShmemWritepage { index, slot };
+    let ev = ReclaimEvent {
+        machine_icount: k.cpu.icount,
+        pid: 0,
+        address: 0,
+        frame: frame << 12,
+        what,
+        by: k.swap.reclaimer,
         mem: crate::trace::MemCounts::of(k),
     };
     if let Some(obs) = k.observer.as_mut() {
