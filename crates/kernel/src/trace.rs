@@ -199,7 +199,7 @@ impl FaultRecord {
             rec.push(*s);
         }
         let path = rec.packed;
-        if !path.spilled {
+        if !path.spilled() {
             spill.truncate(start);
         }
         // Every field named, so that one added to FaultEvent is not forgotten here.
@@ -261,7 +261,7 @@ impl FaultRecord {
         } = *self;
         let mut steps = std::mem::take(&mut ev.path);
         steps.clear();
-        if path.spilled {
+        if path.spilled() {
             steps.extend_from_slice(spill);
         } else {
             path.unpack(&FaultCtx { address: cr2, error_code, esp, user: !kernel_mode }, &mut steps);
@@ -304,10 +304,13 @@ const PACKED_ARGS: usize = 6;
 pub struct PackedPath {
     codes: [u8; PACKED_STEPS],
     args: [u32; PACKED_ARGS],
+    /// Steps packed, or [`SPILLED`]: one compare per step tests both for room.
     steps: u8,
     nargs: u8,
-    spilled: bool,
 }
+
+/// [`PackedPath::steps`] of a path recorded as steps instead.
+const SPILLED: u8 = u8::MAX;
 
 /// What a packed path leaves out: the fault's own fields.
 struct FaultCtx {
@@ -346,7 +349,7 @@ mod kind {
 impl PackedPath {
     /// Whether the path is recorded as steps (the observer's `spill`) instead.
     pub fn spilled(&self) -> bool {
-        self.spilled
+        self.steps == SPILLED
     }
 
     /// Appends `s`; false, changing nothing, if it does not pack or there is no room.
@@ -469,21 +472,22 @@ impl<S: std::borrow::BorrowMut<Vec<Step>>> PathRecorder<S> {
 
     #[inline(always)]
     pub fn push(&mut self, s: Step) {
-        if !self.packed.spilled {
-            if self.packed.pack(s, &self.fault) {
-                return;
-            }
-            self.spill_packed();
+        if self.packed.pack(s, &self.fault) {
+            return;
         }
+        self.spill_packed();
         self.spill.borrow_mut().push(s);
     }
 
-    /// From here on the path is recorded as steps, starting with those packed so far.
+    /// From here on the path is recorded as steps, starting with those packed so far
+    /// (the first time: a spilled path has no room for more, so `pack` refuses).
     #[cold]
     #[inline(never)]
     fn spill_packed(&mut self) {
-        self.packed.spilled = true;
-        self.packed.unpack(&self.fault, self.spill.borrow_mut());
+        if !self.packed.spilled() {
+            self.packed.unpack(&self.fault, self.spill.borrow_mut());
+            self.packed.steps = SPILLED;
+        }
     }
 }
 

@@ -63,6 +63,13 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     if k.observer.is_none() {
         return ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0);
     }
+    do_page_fault_traced(k, address, error_code, esp, user)
+}
+
+/// [`do_page_fault`] with an observer: records the fault and hands it over. A
+/// function of its own, so that the untraced path compiles as if this were not there.
+#[inline(never)]
+fn do_page_fault_traced(k: &mut Kernel, address: u32, error_code: u32, esp: u32, user: bool) -> FaultResult {
     // The path is packed into the record as it is made (fixed size, no allocation).
     // A path that does not pack (`bad_area`'s, which ends in a signal) is recorded
     // as steps into a vector allocated then.
