@@ -259,30 +259,34 @@ impl FaultRecord {
             min_flt,
             maj_flt,
         } = *self;
-        let mut steps = std::mem::take(&mut ev.path);
+        // Field by field into the event, its path buffer kept: nothing is dropped or
+        // allocated once the buffer has grown to the longest path.
+        let FaultEvent {
+            seq: e_seq,
+            pid: e_pid,
+            tid: e_tid,
+            icount: e_icount,
+            machine_icount: e_machine_icount,
+            eip: e_eip,
+            esp: e_esp,
+            cr2: e_cr2,
+            error_code: e_error_code,
+            kernel_mode: e_kernel_mode,
+            vma: e_vma,
+            path: steps,
+            result: e_result,
+            min_flt: e_min_flt,
+            maj_flt: e_maj_flt,
+        } = ev;
+        (*e_seq, *e_pid, *e_tid, *e_icount, *e_machine_icount) = (seq, pid, tid, icount, machine_icount);
+        (*e_eip, *e_esp, *e_cr2, *e_error_code, *e_kernel_mode) = (eip, esp, cr2, error_code, kernel_mode);
+        (*e_vma, *e_result, *e_min_flt, *e_maj_flt) = (vma, result, min_flt, maj_flt);
         steps.clear();
         if path.spilled() {
             steps.extend_from_slice(spill);
         } else {
-            path.unpack(&FaultCtx { address: cr2, error_code, esp, user: !kernel_mode }, &mut steps);
+            path.unpack(&FaultCtx { address: cr2, error_code, esp, user: !kernel_mode }, steps);
         }
-        *ev = FaultEvent {
-            seq,
-            pid,
-            tid,
-            icount,
-            machine_icount,
-            eip,
-            esp,
-            cr2,
-            error_code,
-            kernel_mode,
-            vma,
-            path: steps,
-            result,
-            min_flt,
-            maj_flt,
-        };
     }
 }
 
@@ -417,11 +421,16 @@ impl PackedPath {
     /// Appends the steps packed to `out`.
     fn unpack(&self, f: &FaultCtx, out: &mut Vec<Step>) {
         use kind::*;
-        let mut args = self.args[..usize::from(self.nargs)].iter().copied();
-        let mut arg = || args.next().unwrap_or(0);
-        for &code in &self.codes[..usize::from(self.steps)] {
+        let mut at = 0;
+        let mut arg = || {
+            let a = self.args.get(at).copied().unwrap_or(0);
+            at += 1;
+            a
+        };
+        // One reservation for the whole path (a slice's map has an exact length).
+        out.extend(self.codes[..usize::from(self.steps)].iter().map(|&code| {
             let (f0, f1) = (code & F0 != 0, code & F1 != 0);
-            out.push(match code & MASK {
+            match code & MASK {
                 DO_PAGE_FAULT => {
                     Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user }
                 }
@@ -444,8 +453,8 @@ impl PackedPath {
                 OOM_KILL => Step::OomKill { victim: arg() },
                 // DO_SWAP_PAGE: `pack` makes no other code.
                 _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
-            });
-        }
+            }
+        }));
     }
 }
 
