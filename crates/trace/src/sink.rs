@@ -173,10 +173,10 @@ const BATCH: usize = 512;
 /// Full batches the channel holds before the guest waits. With the batch being
 /// filled, the one being rendered and the full one in hand, at most
 /// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
-/// come back), each about `BATCH` × 290 bytes (a fault's fields, its path of six to
-/// eight steps, the instruction's bytes), 150 KB, or 210 KB were every path a dozen
-/// steps long: about 1 MB however long the run. Few batches also keep the memory the
-/// guest thread writes warm in the cache.
+/// come back), each about `BATCH` × 152 bytes (a fault's [`FaultRecord`] and the
+/// instruction's bytes), 78 KB, plus the paths that did not pack: about 550 KB
+/// however long the run. Few batches also keep the memory the guest thread writes
+/// warm in the cache.
 const BATCHES_QUEUED: usize = 4;
 
 /// A run of faults as the guest thread copied them, with what their instructions'
@@ -186,7 +186,7 @@ const BATCHES_QUEUED: usize = 4;
 /// is refilled without allocating.
 struct Batch {
     faults: Vec<Fault>,
-    /// The paths that did not pack ([`PackedPath::spilled`], rare: `bad_area`), one
+    /// The paths that did not pack (`PackedPath::spilled`, rare: `bad_area`), one
     /// after another, in the order of their faults.
     steps: Vec<Step>,
     /// OOM kills (rare), each after the first `.0` faults of the batch.
