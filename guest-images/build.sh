@@ -61,7 +61,7 @@ quiet_link() {
 build_one() {
     local name=$1
     case $name in
-    hello-glibc | segv-exit | xattr | touch-mem | codegen | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits | waitid | priority | io-calls | sockets | signalfd | creds | orphans | vdso | oom-three | swap-workset | swap-fork | swap-procfs | swap-on | swap-shmem)
+    hello-glibc | segv-exit | xattr | touch-mem | codegen | scenarios | cpubench | procs | membench | faultbench | trapflag | segments | ldt | procids | sysregs | sigxmm | sigregs | closerange | getdents | fscalls | pgroups | eventfd | pollsel | capget | epoll | shared-file | sysv-ipc | mm-calls | locks | timers | hostsig | rlimits | waitid | priority | io-calls | sockets | signalfd | creds | orphans | vdso | oom-three | swap-workset | swap-fork | swap-procfs | swap-on | swap-shmem | code-rewrite)
         "${GLIBC[@]}" -o "$bin/$name" "$src/$name.c"
         ;;
     threads-fs | threads-sync | threads-tls | threads-cancel | threads-signals | threads-robust | threads-many | threads-exec | futex-fork | futex-timed | threads-futex | sigqueue | creds-threads | host-exec)
@@ -167,7 +167,8 @@ ALL=(hello-glibc hello-musl stackgrow segv-exit scenarios
      threads-many threads-exec futex-fork futex-timed threads-futex thread-stacks threads-fs
      shared-file sysv-ipc mm-calls locks timers hostsig rlimits waitid priority io-calls sockets
      sigqueue signalfd creds creds-threads orphans dynamic dynamic-pie static-pie vdso
-     host-exec xattr touch-mem codegen oom-three swap-workset swap-fork swap-procfs swap-on swap-shmem)
+     host-exec xattr touch-mem codegen oom-three swap-workset swap-fork swap-procfs swap-on swap-shmem
+     code-rewrite)
 
 if [ $# -gt 0 ]; then
     targets=("$@")

@@ -453,7 +453,9 @@ fn a_page_touched_often_stays_resident_while_untouched_ones_go_out() {
 /// a run of several processes and one killed by a signal, in both formats.
 #[test]
 fn trace_file_is_the_stderr_trace_record_for_record() {
-    for (prog, args) in [("faultbench", &["2345"][..]), ("procs", &[]), ("segv-exit", &[])] {
+    for (prog, args) in
+        [("faultbench", &["2345"][..]), ("procs", &[]), ("segv-exit", &[]), ("code-rewrite", &[])]
+    {
         let p = image(prog);
         for format in ["text", "jsonl"] {
             let file = scratch(&format!("{prog}-threaded.{format}"));
@@ -488,6 +490,23 @@ fn trace_file_is_the_stderr_trace_record_for_record() {
             }
         }
     }
+}
+
+/// One EIP faults three times holding a different instruction each time (rewritten
+/// in place, then in a new page mapped at the same address): the trace names each
+/// one, on standard error and in a file alike, so what the tracer keeps of the bytes
+/// or the text of an instruction cannot go stale.
+#[test]
+fn a_rewritten_instruction_is_named_anew_at_the_same_eip() {
+    let (events, _, out) = jsonl("code-rewrite", &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = events.iter().find(|e| e["insn"] == "mov al, [eax]").expect("the first load faults");
+    let at: Vec<(&str, u64)> = events
+        .iter()
+        .filter(|e| e["eip"] == code["eip"])
+        .map(|e| (e["insn"].as_str().unwrap(), e["error_code"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [("mov al, [eax]", 4), ("mov [eax], al", 6), ("mov eax, [eax]", 4)]);
 }
 
 /// Two stacks in one process (docs/walkthrough.md, section 7): the main thread's

@@ -136,10 +136,6 @@ pub struct Kernel {
     pub config: Config,
     /// Receives every page fault when tracing; `None` costs nothing.
     pub observer: Option<Box<dyn FaultObserver>>,
-    /// The path of the fault being traced, lent to its [`crate::trace::FaultEvent`]
-    /// and taken back after the observer has seen it: reused, so that recording a
-    /// fault allocates nothing.
-    pub fault_path: Vec<crate::trace::Step>,
     pub fault_seq: u64,
     /// Every thread's fault counts, which outlive the thread (`--stats`).
     pub thread_faults: crate::trace::ThreadFaults,
@@ -197,7 +193,6 @@ impl Kernel {
             page_cache: Default::default(),
             config,
             observer: None,
-            fault_path: Vec::new(),
             fault_seq: 0,
             thread_faults: Default::default(),
             exit_status: None,

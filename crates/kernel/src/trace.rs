@@ -181,6 +181,382 @@ impl MemCounts {
     }
 }
 
+impl FaultEvent {
+    /// An event with every number zero and no path: what [`FaultRecord::unpack`]
+    /// fills in.
+    pub fn empty() -> Self {
+        FaultEvent {
+            seq: 0,
+            pid: 0,
+            tid: 0,
+            icount: 0,
+            machine_icount: 0,
+            eip: 0,
+            esp: 0,
+            cr2: 0,
+            error_code: 0,
+            kernel_mode: false,
+            vma: None,
+            path: Vec::new(),
+            result: FaultResult::Minor,
+            min_flt: 0,
+            maj_flt: 0,
+            mem: MemCounts { rss: 0, pswpin: 0, pswpout: 0 },
+        }
+    }
+}
+
+/// One page fault as the fault path records it for a tracer: the fields of
+/// [`FaultEvent`] with the path packed into a fixed size ([`PackedPath`]), so that the
+/// whole record is one `Copy` value a tracer stores with one fixed-size copy, and
+/// nothing is allocated per fault. [`FaultRecord::unpack`] gives the event back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultRecord {
+    pub seq: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub icount: u64,
+    pub machine_icount: u64,
+    pub eip: u32,
+    pub esp: u32,
+    pub cr2: u32,
+    pub error_code: u32,
+    pub kernel_mode: bool,
+    pub vma: Option<(u32, u32, u32)>,
+    pub path: PackedPath,
+    pub result: FaultResult,
+    pub min_flt: u64,
+    pub maj_flt: u64,
+    pub mem: MemCounts,
+}
+
+impl FaultRecord {
+    /// The record of `ev`; a path that does not pack is appended to `spill` (which
+    /// is not cleared) and the record says so ([`PackedPath::spilled`]).
+    pub fn pack(ev: &FaultEvent, spill: &mut Vec<Step>) -> Self {
+        let start = spill.len();
+        let mut rec = PathRecorder::new(ev.cr2, ev.error_code, ev.esp, !ev.kernel_mode, &mut *spill);
+        for s in &ev.path {
+            rec.push(*s);
+        }
+        let path = rec.packed;
+        if !path.spilled() {
+            spill.truncate(start);
+        }
+        // Every field named, so that one added to FaultEvent is not forgotten here.
+        let FaultEvent {
+            seq,
+            pid,
+            tid,
+            icount,
+            machine_icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            path: _,
+            result,
+            min_flt,
+            maj_flt,
+            mem,
+        } = *ev;
+        FaultRecord {
+            seq,
+            pid,
+            tid,
+            icount,
+            machine_icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            path,
+            result,
+            min_flt,
+            maj_flt,
+            mem,
+        }
+    }
+
+    /// Writes the event into `ev`, reusing its path buffer; `spill` is the path when
+    /// it did not pack ([`PackedPath::spilled`]), ignored otherwise.
+    pub fn unpack(&self, spill: &[Step], ev: &mut FaultEvent) {
+        let FaultRecord {
+            seq,
+            pid,
+            tid,
+            icount,
+            machine_icount,
+            eip,
+            esp,
+            cr2,
+            error_code,
+            kernel_mode,
+            vma,
+            path,
+            result,
+            min_flt,
+            maj_flt,
+            mem,
+        } = *self;
+        // Field by field into the event, its path buffer kept: nothing is dropped or
+        // allocated once the buffer has grown to the longest path.
+        let FaultEvent {
+            seq: e_seq,
+            pid: e_pid,
+            tid: e_tid,
+            icount: e_icount,
+            machine_icount: e_machine_icount,
+            eip: e_eip,
+            esp: e_esp,
+            cr2: e_cr2,
+            error_code: e_error_code,
+            kernel_mode: e_kernel_mode,
+            vma: e_vma,
+            path: steps,
+            result: e_result,
+            min_flt: e_min_flt,
+            maj_flt: e_maj_flt,
+            mem: e_mem,
+        } = ev;
+        (*e_seq, *e_pid, *e_tid, *e_icount, *e_machine_icount) = (seq, pid, tid, icount, machine_icount);
+        (*e_eip, *e_esp, *e_cr2, *e_error_code, *e_kernel_mode) = (eip, esp, cr2, error_code, kernel_mode);
+        (*e_vma, *e_result, *e_min_flt, *e_maj_flt, *e_mem) = (vma, result, min_flt, maj_flt, mem);
+        steps.clear();
+        if path.spilled() {
+            steps.extend_from_slice(spill);
+        } else {
+            path.unpack(&FaultCtx { address: cr2, error_code, esp, user: !kernel_mode }, steps);
+        }
+    }
+}
+
+/// Steps a [`PackedPath`] holds, and arguments: room for the common 2.4 paths (a
+/// stack expansion: eight steps, six arguments), and small enough that a whole
+/// [`FaultRecord`], with the memory counters the SVG draws, is 152 bytes.
+const PACKED_STEPS: usize = 9;
+const PACKED_ARGS: usize = 6;
+
+/// A fault's path in a fixed size: each step one byte (its kind in the low five bits,
+/// its yes/no fields in the three above) and the arguments that vary, in order.
+/// What the fault's own fields already say is not stored again: the address, error
+/// code and mode of `do_page_fault`, the ESP of the esp test and the new start of
+/// `expand_stack` (the faulting page) are the fault's.
+/// A step that does not pack that way (`bad_area`, whose reason is a string, or
+/// one that differs from the fault's fields) or a path longer than the room makes the
+/// whole path recorded as [`Step`]s instead ([`PackedPath::spilled`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PackedPath {
+    codes: [u8; PACKED_STEPS],
+    args: [u32; PACKED_ARGS],
+    /// Steps packed, or [`SPILLED`]: one compare per step tests both for room.
+    steps: u8,
+    nargs: u8,
+}
+
+/// [`PackedPath::steps`] of a path recorded as steps instead.
+const SPILLED: u8 = u8::MAX;
+
+/// What a packed path leaves out: the fault's own fields.
+struct FaultCtx {
+    address: u32,
+    error_code: u32,
+    esp: u32,
+    user: bool,
+}
+
+/// The step kinds of a packed path's codes.
+mod kind {
+    pub const DO_PAGE_FAULT: u8 = 0;
+    pub const FIND_VMA: u8 = 1;
+    pub const ESP_CHECK: u8 = 2;
+    pub const EXPAND_STACK: u8 = 3;
+    pub const GOOD_AREA: u8 = 4;
+    pub const HANDLE_MM_FAULT: u8 = 5;
+    pub const PTE_ALLOC: u8 = 6;
+    pub const HANDLE_PTE_FAULT: u8 = 7;
+    pub const DO_NO_PAGE: u8 = 8;
+    pub const DO_ANONYMOUS_PAGE: u8 = 9;
+    pub const DO_WP_PAGE: u8 = 10;
+    pub const SPURIOUS: u8 = 11;
+    pub const NO_CONTEXT_FIXUP: u8 = 12;
+    pub const SIG_BUS: u8 = 13;
+    pub const OUT_OF_MEMORY: u8 = 14;
+    pub const FIND_GET_PAGE: u8 = 15;
+    pub const OOM_KILL: u8 = 16;
+    pub const DO_SWAP_PAGE: u8 = 17;
+    pub const SHMEM_GETPAGE: u8 = 18;
+    /// The low bits of a code; the three above are the step's flags.
+    pub const MASK: u8 = 0x1f;
+    pub const F0: u8 = 1 << 5;
+    pub const F1: u8 = 1 << 6;
+}
+
+impl PackedPath {
+    /// Whether the path is recorded as steps (the observer's `spill`) instead.
+    pub fn spilled(&self) -> bool {
+        self.steps == SPILLED
+    }
+
+    /// Appends `s`; false, changing nothing, if it does not pack or there is no room.
+    /// Inlined where a step is recorded, the match folds down to the one arm.
+    #[inline(always)]
+    fn pack(&mut self, s: Step, f: &FaultCtx) -> bool {
+        use kind::*;
+        let flag = |b: bool, bit: u8| if b { bit } else { 0 };
+        match s {
+            Step::DoPageFault { address, error_code, user } => {
+                address == f.address
+                    && error_code == f.error_code
+                    && user == f.user
+                    && self.put(DO_PAGE_FAULT, [])
+            }
+            Step::FindVma { vma: None } => self.put(FIND_VMA, []),
+            Step::FindVma { vma: Some((start, end, flags)) } => self.put(FIND_VMA | F0, [start, end, flags]),
+            Step::EspCheck { esp, ok } => esp == f.esp && self.put(ESP_CHECK | flag(ok, F0), []),
+            Step::ExpandStack { old_start, new_start, ok } => {
+                new_start == f.address & !0xfff && self.put(EXPAND_STACK | flag(ok, F0), [old_start])
+            }
+            Step::GoodArea { write } => self.put(GOOD_AREA | flag(write, F0), []),
+            Step::HandleMmFault => self.put(HANDLE_MM_FAULT, []),
+            Step::PteAlloc { table } => self.put(PTE_ALLOC, [table]),
+            Step::HandlePteFault { pte } => self.put(HANDLE_PTE_FAULT, [pte]),
+            Step::DoNoPage { file_page, early_cow } => {
+                self.put(DO_NO_PAGE | flag(early_cow, F0), [file_page])
+            }
+            Step::DoAnonymousPage { zero_page, frame } => {
+                self.put(DO_ANONYMOUS_PAGE | flag(zero_page, F0), [frame])
+            }
+            Step::DoWpPage { copied, from_zero_page, frame } => {
+                self.put(DO_WP_PAGE | flag(copied, F0) | flag(from_zero_page, F1), [frame])
+            }
+            Step::Spurious => self.put(SPURIOUS, []),
+            Step::BadArea { .. } => false,
+            Step::NoContextFixup => self.put(NO_CONTEXT_FIXUP, []),
+            Step::SigBus => self.put(SIG_BUS, []),
+            Step::OutOfMemory => self.put(OUT_OF_MEMORY, []),
+            Step::FindGetPage { hit } => self.put(FIND_GET_PAGE | flag(hit, F0), []),
+            Step::OomKill { victim } => self.put(OOM_KILL, [victim]),
+            Step::DoSwapPage { slot, cached, frame } => {
+                self.put(DO_SWAP_PAGE | flag(cached, F0), [slot, frame])
+            }
+            Step::ShmemGetpage { slot, cached, frame } => {
+                self.put(SHMEM_GETPAGE | flag(cached, F0), [slot, frame])
+            }
+        }
+    }
+
+    /// Appends a step of kind and flags `code` with its `N` arguments, if there is
+    /// room. `N` is a constant at each step, so the arguments are `N` plain stores.
+    #[inline(always)]
+    fn put<const N: usize>(&mut self, code: u8, args: [u32; N]) -> bool {
+        let (at, from) = (usize::from(self.steps), usize::from(self.nargs));
+        if at >= PACKED_STEPS || from + N > PACKED_ARGS {
+            return false;
+        }
+        self.codes[at] = code;
+        for (i, a) in args.into_iter().enumerate() {
+            self.args[from + i] = a;
+        }
+        self.steps += 1;
+        self.nargs += N as u8;
+        true
+    }
+
+    /// Appends the steps packed to `out`.
+    fn unpack(&self, f: &FaultCtx, out: &mut Vec<Step>) {
+        use kind::*;
+        let mut at = 0;
+        let mut arg = || {
+            let a = self.args.get(at).copied().unwrap_or(0);
+            at += 1;
+            a
+        };
+        // One reservation for the whole path (a slice's map has an exact length).
+        out.extend(self.codes[..usize::from(self.steps)].iter().map(|&code| {
+            let (f0, f1) = (code & F0 != 0, code & F1 != 0);
+            match code & MASK {
+                DO_PAGE_FAULT => {
+                    Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user }
+                }
+                FIND_VMA if f0 => Step::FindVma { vma: Some((arg(), arg(), arg())) },
+                FIND_VMA => Step::FindVma { vma: None },
+                ESP_CHECK => Step::EspCheck { esp: f.esp, ok: f0 },
+                EXPAND_STACK => Step::ExpandStack { old_start: arg(), new_start: f.address & !0xfff, ok: f0 },
+                GOOD_AREA => Step::GoodArea { write: f0 },
+                HANDLE_MM_FAULT => Step::HandleMmFault,
+                PTE_ALLOC => Step::PteAlloc { table: arg() },
+                HANDLE_PTE_FAULT => Step::HandlePteFault { pte: arg() },
+                DO_NO_PAGE => Step::DoNoPage { file_page: arg(), early_cow: f0 },
+                DO_ANONYMOUS_PAGE => Step::DoAnonymousPage { zero_page: f0, frame: arg() },
+                DO_WP_PAGE => Step::DoWpPage { copied: f0, from_zero_page: f1, frame: arg() },
+                SPURIOUS => Step::Spurious,
+                NO_CONTEXT_FIXUP => Step::NoContextFixup,
+                SIG_BUS => Step::SigBus,
+                OUT_OF_MEMORY => Step::OutOfMemory,
+                FIND_GET_PAGE => Step::FindGetPage { hit: f0 },
+                OOM_KILL => Step::OomKill { victim: arg() },
+                SHMEM_GETPAGE => Step::ShmemGetpage { slot: arg(), cached: f0, frame: arg() },
+                // DO_SWAP_PAGE: `pack` makes no other code.
+                _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
+            }
+        }));
+    }
+}
+
+/// The [`Recorder`](crate::mm::fault::Recorder) of a traced fault: packs each step
+/// into a [`PackedPath`], or once one does not pack, records the whole path as
+/// steps in `spill`.
+pub struct PathRecorder<S> {
+    pub packed: PackedPath,
+    fault: FaultCtx,
+    /// The path when it does not pack: a `Vec<Step>`, or a `&mut` one to append to.
+    pub spill: S,
+}
+
+impl<S: std::borrow::BorrowMut<Vec<Step>>> PathRecorder<S> {
+    /// For a fault at `address` with `error_code`, user ESP `esp`, in user mode or
+    /// not (what `do_page_fault` records first); `spill` is appended to, not cleared.
+    pub fn new(address: u32, error_code: u32, esp: u32, user: bool, spill: S) -> Self {
+        PathRecorder {
+            packed: PackedPath::default(),
+            fault: FaultCtx { address, error_code, esp, user },
+            spill,
+        }
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, s: Step) {
+        if self.packed.pack(s, &self.fault) {
+            return;
+        }
+        self.spill_packed();
+        self.spill.borrow_mut().push(s);
+    }
+
+    /// From here on the path is recorded as steps, starting with those packed so far
+    /// (the first time: a spilled path has no room for more, so `pack` refuses).
+    #[cold]
+    #[inline(never)]
+    fn spill_packed(&mut self) {
+        if !self.packed.spilled() {
+            self.packed.unpack(&self.fault, self.spill.borrow_mut());
+            self.packed.steps = SPILLED;
+        }
+    }
+}
+
+impl<S: std::borrow::BorrowMut<Vec<Step>>> crate::mm::fault::Recorder for PathRecorder<S> {
+    #[inline(always)]
+    fn step(&mut self, f: impl FnOnce() -> Step) {
+        self.push(f());
+    }
+}
+
 /// What a task's faults have been charged with: 2.4's `min_flt` / `maj_flt` and
 /// the counters growsdown adds ([`crate::task::FaultStats`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -304,6 +680,17 @@ impl ThreadFaults {
 /// disassembling the faulting instruction; see [`insn_text`]).
 pub trait FaultObserver {
     fn fault(&mut self, ev: &FaultEvent, cpu: &Cpu);
+
+    /// The fault as the kernel records it: a fixed-size [`FaultRecord`] and, for a
+    /// path that did not pack, its steps (`spill`). A tracer that keeps the faults
+    /// copies this as it is; the default unpacks it into a [`FaultEvent`] for
+    /// [`FaultObserver::fault`].
+    fn fault_record(&mut self, rec: &FaultRecord, spill: &[Step], cpu: &Cpu) {
+        let mut ev = FaultEvent::empty();
+        rec.unpack(spill, &mut ev);
+        self.fault(&ev, cpu);
+    }
+
     /// An OOM kill (`mm/oom_kill.rs`), with every candidate's badness.
     fn oom_kill(&mut self, _ev: &OomEvent) {}
 
@@ -463,6 +850,7 @@ pub fn insn_at(cpu: &Cpu, eip: u32) -> Option<growsdown_decoder::Instruction> {
 
 /// The up to [`growsdown_decoder::MAX_INSN_LEN`] bytes at `eip` that are mapped, read
 /// as [`insn_at`] reads them, and how many there are.
+#[inline]
 fn insn_bytes(cpu: &Cpu, eip: u32) -> ([u8; growsdown_decoder::MAX_INSN_LEN], usize) {
     let mut bytes = [0u8; growsdown_decoder::MAX_INSN_LEN];
     // Mostly the instruction lies within one page: one walk, one fixed-size copy (a
@@ -534,15 +922,33 @@ impl Default for InsnSource {
 impl InsnSource {
     /// Reads what `ev`'s text is made of, as [`insn_text`] reads it.
     pub fn read(ev: &FaultEvent, cpu: &Cpu) -> Self {
-        if let Some(src) = Self::kernel_mode(ev, cpu) {
+        Self::read_at(ev.kernel_mode, ev.eip, cpu)
+    }
+
+    /// [`InsnSource::read`] for a fault at `eip`, in kernel mode or not.
+    #[inline]
+    pub fn read_at(kernel_mode: bool, eip: u32, cpu: &Cpu) -> Self {
+        if let Some(src) = Self::kernel_mode_at(kernel_mode, cpu) {
             return src;
         }
-        let (bytes, n) = insn_bytes(cpu, ev.eip);
+        // Mostly the code page's translation is in the TLB (the block holding the
+        // faulting instruction was fetched through it): then no walk. The TLB is
+        // only read, and it holds what the page tables say (the kernel invalidates
+        // what it changes), so the bytes are those a walk would find.
+        if let Some(bytes) = cpu.mmu.read_hit_bytes::<{ growsdown_decoder::MAX_INSN_LEN }>(eip) {
+            return InsnSource::Bytes { n: growsdown_decoder::MAX_INSN_LEN as u8, bytes };
+        }
+        let (bytes, n) = insn_bytes(cpu, eip);
         InsnSource::Bytes { n: n as u8, bytes }
     }
 
     fn kernel_mode(ev: &FaultEvent, cpu: &Cpu) -> Option<Self> {
-        if !ev.kernel_mode {
+        Self::kernel_mode_at(ev.kernel_mode, cpu)
+    }
+
+    #[inline]
+    fn kernel_mode_at(kernel_mode: bool, cpu: &Cpu) -> Option<Self> {
+        if !kernel_mode {
             return None;
         }
         if cpu.icount == 0 && cpu.eip == 0 {
@@ -638,5 +1044,106 @@ impl InsnTexts {
 impl Default for InsnTexts {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(path: Vec<Step>) -> FaultEvent {
+        FaultEvent {
+            seq: 7,
+            pid: 3,
+            tid: 4,
+            icount: 1 << 40,
+            machine_icount: (1 << 40) + 5,
+            eip: 0x0804_8123,
+            esp: 0xbfff_f000,
+            cr2: 0xbfff_effc,
+            error_code: 6,
+            kernel_mode: false,
+            vma: Some((0xbfff_e000, 0xc000_0000, 0x0100_0173)),
+            path,
+            result: FaultResult::SigSegv { si_code: 2 },
+            min_flt: 9,
+            maj_flt: 1,
+            mem: MemCounts { rss: 11, pswpin: 12, pswpout: 13 },
+        }
+    }
+
+    fn round_trip(ev: &FaultEvent) -> (FaultRecord, FaultEvent) {
+        let mut spill = vec![Step::SigBus];
+        let rec = FaultRecord::pack(ev, &mut spill);
+        let mut back = FaultEvent::empty();
+        rec.unpack(&spill[1..], &mut back);
+        (rec, back)
+    }
+
+    fn same(a: &FaultEvent, b: &FaultEvent) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    #[test]
+    fn every_step_packs_and_unpacks_as_it_was() {
+        let dpf = Step::DoPageFault { address: 0xbfff_effc, error_code: 6, user: true };
+        let paths = [
+            vec![
+                dpf,
+                Step::FindVma { vma: Some((0xbfff_f000, 0xc000_0000, 0x0100_0173)) },
+                Step::EspCheck { esp: 0xbfff_f000, ok: true },
+                Step::ExpandStack { old_start: 0xbfff_f000, new_start: 0xbfff_e000, ok: true },
+                Step::GoodArea { write: true },
+                Step::HandleMmFault,
+                Step::HandlePteFault { pte: 0x1234_5067 },
+                Step::DoAnonymousPage { zero_page: false, frame: 0x0040_0000 },
+            ],
+            vec![dpf, Step::FindVma { vma: None }, Step::NoContextFixup],
+            vec![Step::PteAlloc { table: 0x9000 }, Step::DoNoPage { file_page: 3, early_cow: true }],
+            vec![Step::FindGetPage { hit: false }, Step::FindGetPage { hit: true }, Step::Spurious],
+            vec![Step::DoWpPage { copied: true, from_zero_page: true, frame: 0x5000 }, Step::SigBus],
+            vec![Step::DoWpPage { copied: false, from_zero_page: false, frame: 0x6000 }, Step::OutOfMemory],
+            vec![
+                Step::OomKill { victim: 12 },
+                Step::DoSwapPage { slot: 77, cached: true, frame: 0x7000 },
+                Step::ShmemGetpage { slot: 78, cached: false, frame: 0x8000 },
+            ],
+            vec![Step::DoAnonymousPage { zero_page: true, frame: 0x1000 }, Step::GoodArea { write: false }],
+        ];
+        for path in paths {
+            let ev = event(path);
+            let (rec, back) = round_trip(&ev);
+            assert!(!rec.path.spilled(), "{:?} packs", ev.path);
+            assert!(same(&ev, &back), "{ev:?} came back as {back:?}");
+        }
+    }
+
+    #[test]
+    fn what_does_not_pack_is_kept_as_steps() {
+        let dpf = Step::DoPageFault { address: 0xbfff_effc, error_code: 6, user: true };
+        let paths = [
+            // bad_area's reason is a string.
+            vec![dpf, Step::FindVma { vma: None }, Step::BadArea { reason: "no VMA", si_code: 1 }],
+            // Fields that are not the fault's own.
+            vec![Step::DoPageFault { address: 0x1000, error_code: 6, user: true }],
+            vec![dpf, Step::EspCheck { esp: 0x1234, ok: false }],
+            vec![Step::ExpandStack { old_start: 0xbfff_f000, new_start: 0xbfff_d000, ok: true }],
+            // Longer than the room.
+            vec![Step::HandleMmFault; PACKED_STEPS + 1],
+            vec![Step::HandlePteFault { pte: 1 }; PACKED_ARGS + 1],
+        ];
+        for path in paths {
+            let ev = event(path);
+            let (rec, back) = round_trip(&ev);
+            assert!(rec.path.spilled(), "{:?} spills", ev.path);
+            assert!(same(&ev, &back), "{ev:?} came back as {back:?}");
+        }
+    }
+
+    /// A record is copied into a tracer's batch at every fault: kept small (128
+    /// bytes before the memory counters of the SVG's curves joined it; 152 now).
+    #[test]
+    fn a_record_is_at_most_160_bytes() {
+        assert!(std::mem::size_of::<FaultRecord>() <= 160, "{}", std::mem::size_of::<FaultRecord>());
     }
 }

@@ -12,10 +12,9 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
 use growsdown_cpu::Cpu;
-use growsdown_kernel::trace::MemCounts;
 use growsdown_kernel::trace::UnuseEvent;
 use growsdown_kernel::trace::{
-    FaultEvent, FaultObserver, FaultResult, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
+    FaultEvent, FaultObserver, FaultRecord, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
 };
 
 use crate::svg::Picture;
@@ -167,6 +166,8 @@ impl Sink {
 struct InPlace {
     sink: Sink,
     insns: InsnTexts,
+    /// Each fault's record unpacked; reused.
+    ev: FaultEvent,
 }
 
 /// A trace file: the guest thread only copies each fault into a [`Batch`]; full
@@ -191,20 +192,21 @@ const BATCH: usize = 512;
 /// Full batches the channel holds before the guest waits. With the batch being
 /// filled, the one being rendered and the full one in hand, at most
 /// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
-/// come back), each about `BATCH` × 290 bytes (a fault's fields, its path of six to
-/// eight steps, the instruction's bytes), 150 KB, or 210 KB were every path a dozen
-/// steps long: about 1 MB however long the run. Few batches also keep the memory the
-/// guest thread writes warm in the cache.
+/// come back), each about `BATCH` × 176 bytes (a fault's [`FaultRecord`] and the
+/// instruction's bytes), 90 KB, plus the paths that did not pack: about 630 KB
+/// however long the run. Few batches also keep the memory the guest thread writes
+/// warm in the cache.
 const BATCHES_QUEUED: usize = 4;
 
 /// A run of faults as the guest thread copied them, with what their instructions'
-/// text is made from. Flat: the events one after another, their paths one after
-/// another, so that the guest thread writes a fault's copy in two sequential runs of
-/// memory (which the processor fetches ahead) rather than into a path buffer of its
-/// own somewhere on the heap (a cache miss each, measured: the recording cost half
-/// again as much). A recycled batch is refilled without allocating.
+/// text is made from. Each fault is one fixed-size [`FaultRecord`] (its path packed
+/// into it) stored with one copy, one after another, so that the guest thread writes
+/// a sequential run of memory (which the processor fetches ahead). A recycled batch
+/// is refilled without allocating.
 struct Batch {
     faults: Vec<Fault>,
+    /// The paths that did not pack (`PackedPath::spilled`, rare: `bad_area`), one
+    /// after another, in the order of their faults.
     steps: Vec<Step>,
     /// OOM kills (rare), each after the first `.0` faults of the batch.
     ooms: Vec<(usize, OomEvent)>,
@@ -215,137 +217,41 @@ struct Batch {
     unuses: Vec<(u32, u32, UnuseEvent)>,
 }
 
-/// A fault event without its path, which is `steps` of the batch from `path_start`
-/// on, `path_len` of them.
+/// A fault as the kernel recorded it, and its instruction's bytes.
 struct Fault {
-    ev: Fields,
-    path_start: u32,
-    path_len: u32,
+    rec: FaultRecord,
+    /// The length of its path in the batch's `steps` if the path did not pack.
+    spilled: u32,
     insn: InsnSource,
-}
-
-/// The fields of [`FaultEvent`] but the path.
-#[derive(Clone, Copy)]
-struct Fields {
-    seq: u64,
-    pid: u32,
-    tid: u32,
-    icount: u64,
-    machine_icount: u64,
-    eip: u32,
-    esp: u32,
-    cr2: u32,
-    error_code: u32,
-    kernel_mode: bool,
-    vma: Option<(u32, u32, u32)>,
-    result: FaultResult,
-    min_flt: u64,
-    maj_flt: u64,
-    mem: MemCounts,
-}
-
-impl Fields {
-    fn of(ev: &FaultEvent) -> Self {
-        // Every field named, so that one added to FaultEvent is not forgotten here.
-        let FaultEvent {
-            seq,
-            pid,
-            tid,
-            icount,
-            machine_icount,
-            eip,
-            esp,
-            cr2,
-            error_code,
-            kernel_mode,
-            vma,
-            path: _,
-            result,
-            min_flt,
-            maj_flt,
-            mem,
-        } = *ev;
-        Fields {
-            seq,
-            pid,
-            tid,
-            icount,
-            machine_icount,
-            eip,
-            esp,
-            cr2,
-            error_code,
-            kernel_mode,
-            vma,
-            result,
-            min_flt,
-            maj_flt,
-            mem,
-        }
-    }
-
-    /// Writes these fields and `path` into `ev`, reusing its path buffer.
-    fn restore(&self, path: &[Step], ev: &mut FaultEvent) {
-        let Fields {
-            seq,
-            pid,
-            tid,
-            icount,
-            machine_icount,
-            eip,
-            esp,
-            cr2,
-            error_code,
-            kernel_mode,
-            vma,
-            result,
-            min_flt,
-            maj_flt,
-            mem,
-        } = *self;
-        *ev = FaultEvent {
-            seq,
-            pid,
-            tid,
-            icount,
-            machine_icount,
-            eip,
-            esp,
-            cr2,
-            error_code,
-            kernel_mode,
-            vma,
-            path: std::mem::take(&mut ev.path),
-            result,
-            min_flt,
-            maj_flt,
-            mem,
-        };
-        ev.path.clear();
-        ev.path.extend_from_slice(path);
-    }
 }
 
 impl Batch {
     fn new() -> Self {
-        // Room for the steps of the usual 2.4 paths (six to eight) without growing.
         Batch {
             faults: Vec::with_capacity(BATCH),
-            steps: Vec::with_capacity(BATCH * 8),
+            steps: Vec::new(),
             ooms: Vec::new(),
             reclaims: Vec::new(),
             unuses: Vec::new(),
         }
     }
 
-    fn push(&mut self, ev: &FaultEvent, insn: InsnSource) {
-        self.faults.push(Fault {
-            ev: Fields::of(ev),
-            path_start: self.steps.len() as u32,
-            path_len: ev.path.len() as u32,
-            insn,
-        });
-        self.steps.extend_from_slice(&ev.path);
+    #[inline]
+    fn push(&mut self, rec: &FaultRecord, spill: &[Step], insn: InsnSource) {
+        let mut spilled = 0;
+        if rec.path.spilled() {
+            self.steps.extend_from_slice(spill);
+            spilled = spill.len() as u32;
+        }
+        self.faults.push(Fault { rec: *rec, spilled, insn });
+    }
+
+    /// [`Batch::push`] for an event not recorded by the kernel's fault path.
+    fn push_event(&mut self, ev: &FaultEvent, insn: InsnSource) {
+        let start = self.steps.len();
+        let rec = FaultRecord::pack(ev, &mut self.steps);
+        let spilled = (self.steps.len() - start) as u32;
+        self.faults.push(Fault { rec, spilled, insn });
     }
 
     fn len(&self) -> usize {
@@ -384,6 +290,7 @@ impl Batch {
             }
         };
         let mut reclaimed = 0;
+        let mut spill_at = 0;
         for (i, fault) in self.faults.iter().enumerate() {
             while let Some((_, r)) = reclaims.next_if(|(before, _)| *before as usize <= i) {
                 unuses_due(i, reclaimed);
@@ -394,8 +301,9 @@ impl Batch {
             while let Some((_, o)) = ooms.next_if(|(at, _)| *at == i) {
                 g(o);
             }
-            let start = fault.path_start as usize;
-            fault.ev.restore(&self.steps[start..start + fault.path_len as usize], ev);
+            let spilled = fault.spilled as usize;
+            fault.rec.unpack(&self.steps[spill_at..spill_at + spilled], ev);
+            spill_at += spilled;
             f(ev, &fault.insn);
         }
         for (_, r) in reclaims {
@@ -445,24 +353,7 @@ impl Piped {
 fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
     // Made here, not passed in: the formatter inside is not Send.
     let mut insns = InsnTexts::new();
-    let mut ev = FaultEvent {
-        seq: 0,
-        pid: 0,
-        tid: 0,
-        icount: 0,
-        machine_icount: 0,
-        eip: 0,
-        esp: 0,
-        cr2: 0,
-        error_code: 0,
-        kernel_mode: false,
-        vma: None,
-        path: Vec::new(),
-        result: FaultResult::Minor,
-        min_flt: 0,
-        maj_flt: 0,
-        mem: MemCounts::default(),
-    };
+    let mut ev = FaultEvent::empty();
     while let Ok(mut batch) = full.recv() {
         let sink = &RefCell::new(&mut sink);
         batch.each(
@@ -495,7 +386,7 @@ impl Tracer {
         let observer = if threaded {
             Observer::Piped(Piped::start(sink)?)
         } else {
-            Observer::InPlace(Box::new(InPlace { sink, insns: InsnTexts::new() }))
+            Observer::InPlace(Box::new(InPlace { sink, insns: InsnTexts::new(), ev: FaultEvent::empty() }))
         };
         Ok(Tracer(Rc::new(RefCell::new(Some(observer)))))
     }
@@ -528,7 +419,24 @@ impl FaultObserver for Shared {
                 o.sink.record(ev, insn);
             }
             Some(Observer::Piped(p)) => {
-                p.batch.push(ev, InsnSource::read(ev, cpu));
+                p.batch.push_event(ev, InsnSource::read(ev, cpu));
+                if p.batch.len() == BATCH {
+                    p.send();
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn fault_record(&mut self, rec: &FaultRecord, spill: &[Step], cpu: &Cpu) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::InPlace(o)) => {
+                rec.unpack(spill, &mut o.ev);
+                let insn = o.insns.text(&o.ev, cpu);
+                o.sink.record(&o.ev, insn);
+            }
+            Some(Observer::Piped(p)) => {
+                p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode, rec.eip, cpu));
                 if p.batch.len() == BATCH {
                     p.send();
                 }
@@ -573,6 +481,7 @@ impl FaultObserver for Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use growsdown_kernel::trace::{FaultResult, MemCounts};
 
     /// A fault event whose path is that of a fresh anonymous page.
     fn fault(seq: u64) -> FaultEvent {
@@ -608,7 +517,7 @@ mod tests {
     /// What the guest thread does with each fault, without a guest.
     fn feed(p: &mut Piped, faults: u64) {
         for seq in 1..=faults {
-            p.batch.push(&fault(seq), InsnSource::default());
+            p.batch.push_event(&fault(seq), InsnSource::default());
             if p.batch.len() == BATCH {
                 p.send();
             }

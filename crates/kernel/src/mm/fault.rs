@@ -25,7 +25,7 @@ use crate::signal::{
     force_sig_info, SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV,
 };
 use crate::task::{RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_STACK};
-use crate::trace::{FaultEvent, FaultResult, Step, ThreadFaults};
+use crate::trace::{FaultRecord, FaultResult, PathRecorder, Step, ThreadFaults};
 use crate::{Kernel, PAGE_SIZE, TASK_SIZE};
 
 use super::memory::{handle_mm_fault, VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_SIGBUS};
@@ -63,17 +63,20 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
     if k.observer.is_none() {
         return ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut NoTrace).0);
     }
-    // One buffer for every fault's path, taken out of the kernel for the duration of
-    // the fault and put back with its capacity: after the first fault (or the longest
-    // path so far), recording allocates nothing. Room for the longest 2.4 path from
-    // the start (find_vma, the esp test, expand_stack, good_area, handle_mm_fault,
-    // pte_alloc, handle_pte_fault, the do_*_page step).
-    let mut path = std::mem::take(&mut k.fault_path);
-    path.clear();
-    path.reserve(PATH_ROOM);
+    do_page_fault_traced(k, address, error_code, esp, user)
+}
+
+/// [`do_page_fault`] with an observer: records the fault and hands it over. A
+/// function of its own, so that the untraced path compiles as if this were not there.
+#[inline(never)]
+fn do_page_fault_traced(k: &mut Kernel, address: u32, error_code: u32, esp: u32, user: bool) -> FaultResult {
+    // The path is packed into the record as it is made (fixed size, no allocation).
+    // A path that does not pack (`bad_area`'s, which ends in a signal) is recorded
+    // as steps into a vector allocated then.
+    let mut rec = PathRecorder::new(address, error_code, esp, user, Vec::new());
     let (result, vma) =
-        ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut path));
-    let ev = FaultEvent {
+        ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut rec));
+    let record = FaultRecord {
         seq: k.fault_seq,
         pid: k.task.tgid,
         tid: k.task.pid,
@@ -86,21 +89,17 @@ pub fn do_page_fault(k: &mut Kernel, address: u32, error_code: u32, esp: u32, us
         error_code,
         kernel_mode: !user,
         vma,
-        path,
+        path: rec.packed,
         result,
         min_flt: k.task.min_flt,
         maj_flt: k.task.maj_flt,
         mem: crate::trace::MemCounts::of(k),
     };
     if let Some(obs) = k.observer.as_mut() {
-        obs.fault(&ev, &k.cpu);
+        obs.fault_record(&record, &rec.spill, &k.cpu);
     }
-    k.fault_path = ev.path;
     result
 }
-
-/// Steps [`do_page_fault`] makes room for before recording a path.
-const PATH_ROOM: usize = 12;
 
 /// The decision procedure of linux24.md §1.3. Also returns the VMA the fault was resolved
 /// against (after any stack expansion), for the trace event.
