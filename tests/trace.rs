@@ -693,3 +693,76 @@ fn swapoff_is_one_try_to_unuse_record() {
     assert_eq!(ok["slots_after"], 0, "{ok}");
     assert!(ok["pages_read"].as_u64().unwrap() > 0 && ok["mem"]["pswpin"].as_u64().is_some(), "{ok}");
 }
+
+/// Issue 15: "after fork a swapped-out page shared by parent and child is read once
+/// and then COW-copied on the child's write". swap-fork's child reads pages of its
+/// parent's that are out in swap (`do_swap_page` reads them into the swap cache and
+/// maps them read-only, since the slot is still the parent's too), then writes one
+/// word in every 8th page: `do_wp_page` copies. The parent, touching its pages after
+/// the child, finds some of them in the swap cache rather than reading them again.
+#[test]
+fn a_swapped_page_shared_after_fork_is_read_once_then_copied_on_write() {
+    let jl = scratch("swap-fork.jsonl");
+    let p = image("swap-fork");
+    let out = growsdown(&[
+        "trace",
+        "--format",
+        "jsonl",
+        "-o",
+        jl.to_str().unwrap(),
+        "--mem",
+        "16M",
+        "--swap",
+        "64M",
+        p.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let faults: Vec<Value> = std::fs::read_to_string(&jl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["type"] == "fault")
+        .collect();
+    let parent = faults[0]["pid"].as_u64().unwrap();
+    let child =
+        faults.iter().map(|f| f["pid"].as_u64().unwrap()).find(|&p| p != parent).expect("a child faulted");
+    let swap_step =
+        |f: &Value| f["path"].as_array().unwrap().iter().find(|s| s["fn"] == "do_swap_page").cloned();
+    // Pages the child brought in from swap, by address, in order.
+    let mut child_in = std::collections::BTreeMap::new();
+    let mut copies = 0;
+    let mut parent_hits_on_child_pages = 0;
+    // Only the 24 MiB anonymous area: the parent does not touch it while the child
+    // runs (the child's writes to pages the parent has since copied for itself, such
+    // as glibc's data, rightly reuse the page).
+    let in_area = |f: &Value| {
+        let v = &f["vma"];
+        !v.is_null() && hex(&v["end"]) - hex(&v["start"]) >= 24 << 20
+    };
+    for f in faults.iter().filter(|f| in_area(f)) {
+        let pid = f["pid"].as_u64().unwrap();
+        let page = hex(&f["cr2"]) & !0xfff;
+        if pid == child {
+            if let Some(s) = swap_step(f) {
+                child_in.insert(page, s["swap_cache"].as_str().unwrap().to_string());
+            } else if f["error"]["access"] == "write" && child_in.contains_key(&page) {
+                let wp = f["path"].as_array().unwrap().iter().find(|s| s["fn"] == "do_wp_page");
+                let wp =
+                    wp.unwrap_or_else(|| panic!("child write to a swapped-in page without do_wp_page: {f}"));
+                assert_eq!(wp["action"], "copy", "the parent still holds the page: {f}");
+                copies += 1;
+            }
+        } else if pid == parent && child_in.contains_key(&page) {
+            if let Some(s) = swap_step(f) {
+                if s["swap_cache"] == "hit" {
+                    parent_hits_on_child_pages += 1;
+                }
+            }
+        }
+    }
+    let read = child_in.values().filter(|v| *v == "read").count();
+    assert!(read > 1000, "the child read {read} pages from swap");
+    // One word in every 8th of the 24 MiB: 768 pages written, each a copy.
+    assert!(copies >= 500, "{copies} COW copies of swapped-in pages");
+    assert!(parent_hits_on_child_pages > 0, "the parent found none of the child's reads in the swap cache");
+}
