@@ -147,21 +147,6 @@ impl Default for Blocks {
     }
 }
 
-impl Blocks {
-    /// An empty store that allocates nothing: what `Cpu::code` holds while `run`
-    /// has the real one out.
-    pub fn placeholder() -> Self {
-        Self {
-            blocks: Vec::new(),
-            free: Vec::new(),
-            sets: Box::new([]),
-            jumps: Box::new([]),
-            by_frame: HashMap::new(),
-            bytes: 0,
-        }
-    }
-}
-
 #[inline(always)]
 fn set_of(phys: u32) -> usize {
     (phys ^ (phys >> 14)) as usize & (SETS - 1)

@@ -60,9 +60,10 @@ impl Cpu {
         self.new_code_epoch();
         // The kernel may have loaded other segments.
         self.check_flat_segments();
-        // Taken out so handlers can borrow the CPU mutably while a block is borrowed;
-        // the placeholder costs no allocation (this runs at every kernel entry).
-        let mut code = std::mem::replace(&mut self.code, Blocks::placeholder());
+        // Taken out so handlers can borrow the CPU mutably while a block is borrowed
+        // (this runs at every kernel entry: one pointer moved). Never missing here:
+        // only `run` takes it, and puts it back before returning.
+        let mut code = self.code.take().unwrap_or_default();
         self.mmu.trap_code_stores = true;
         let end = self.icount.saturating_add(budget);
         let exit = loop {
@@ -80,7 +81,7 @@ impl Cpu {
             }
         };
         self.mmu.trap_code_stores = false;
-        self.code = code;
+        self.code = Some(code);
         exit
     }
 
