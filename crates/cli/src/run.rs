@@ -47,7 +47,8 @@ pub struct GuestArgs {
     /// When guest memory (--mem) runs low, reclaim writes pages there (2.4's kswapd,
     /// woken at the zone's low watermark and run by the scheduler, and
     /// try_to_free_pages and swap_out when nothing is free) instead of killing the
-    /// process. --stats then adds the watermarks and what kswapd did.
+    /// process. --stats then adds the watermarks and what kswapd did. Without it (or
+    /// with 0) there is no swap area: running out of memory is an OOM kill.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub swap: Option<u64>,
 
