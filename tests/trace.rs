@@ -766,3 +766,46 @@ fn a_swapped_page_shared_after_fork_is_read_once_then_copied_on_write() {
     assert!(copies >= 500, "{copies} COW copies of swapped-in pages");
     assert!(parent_hits_on_child_pages > 0, "the parent found none of the child's reads in the swap cache");
 }
+
+/// kswapd (crates/kernel/src/mm/vmscan.rs) seen from the command line: under
+/// `--mem 16M --swap 128M` the zone's watermarks are 2.4's for 4096 pages, both
+/// kswapd and the process's own direct reclaim make decisions, each record says
+/// which (`by`, `by_pid`), and a second run makes the same decisions, by the same
+/// reclaimer, with the same `--stats`.
+#[test]
+fn reclaim_records_name_the_reclaimer_and_two_runs_are_the_same() {
+    let (records, _, stderr) = swap_workset_trace();
+    let stats = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("growsdown: ") && !l.contains("MIPS"))
+            .map(String::from)
+            .collect()
+    };
+    let reclaims = |records: Vec<Value>| -> Vec<Value> {
+        records.into_iter().filter(|r| r["type"] == "reclaim").collect()
+    };
+    assert!(
+        stderr.lines().any(|l| l == "growsdown: zone watermarks       min 32, low 64, high 96 pages"),
+        "16 MiB: pages_min 4096 / 128 = 32: {stderr}"
+    );
+    let wakeups = stats_number(&stderr, "growsdown: kswapd ", 0);
+    let by_kswapd = stats_number(&stderr, "growsdown: kswapd ", 1);
+    let direct = stats_number(&stderr, "growsdown: kswapd ", 2);
+    assert!(wakeups > 0 && by_kswapd > 0 && direct > 0, "{stderr}");
+    let first = reclaims(records);
+    let (mut kswapd, mut direct_records) = (0, 0);
+    for r in &first {
+        match (r["by"].as_str(), &r["by_pid"]) {
+            (Some("kswapd"), Value::Null) => kswapd += 1,
+            (Some("direct"), p) if p.as_u64() == Some(1000) => direct_records += 1,
+            _ => panic!("by/by_pid: {r}"),
+        }
+    }
+    assert!(kswapd > 0 && direct_records > 0, "records by both: {kswapd} by kswapd, {direct_records} direct");
+    let (records2, _, stderr2) = swap_workset_trace();
+    assert_eq!(stats(&stderr), stats(&stderr2));
+    let second = reclaims(records2);
+    assert_eq!(first.len(), second.len());
+    assert!(first == second, "the same reclaim records");
+}
