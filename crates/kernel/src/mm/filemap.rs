@@ -509,7 +509,8 @@ pub fn shmem_unuse(k: &mut Kernel) -> Result<(), Errno> {
         let entries: Vec<(u32, u32)> = obj.swap.borrow().iter().map(|(&i, &e)| (i, e)).collect();
         for (index, entry) in entries {
             let Some(page) = super::swap::read_swap_cache_async(k, entry) else {
-                log::warn!(target: "kernel::mm", "shmem_unuse: no page for slot {}", super::swap::swp_offset(entry));
+                // swapoff's ENOMEM, which the guest is told: no log above debug.
+                log::debug!(target: "kernel::mm", "shmem_unuse: no page for slot {}", super::swap::swp_offset(entry));
                 return Err(libc::ENOMEM);
             };
             shmem_swapin_done(k, &obj, index, entry, page);

@@ -632,7 +632,8 @@ pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
     while i < ptes.len() {
         let entry = ptes[i].0;
         let Some(page) = read_swap_cache_async(k, entry) else {
-            log::warn!(target: "kernel::mm", "try_to_unuse: no page for slot {}", swp_offset(entry));
+            // Not a kernel problem: swapoff's ENOMEM, which the guest is told.
+            log::debug!(target: "kernel::mm", "try_to_unuse: no page for slot {}", swp_offset(entry));
             return Err(libc::ENOMEM);
         };
         while i < ptes.len() && ptes[i].0 == entry {
