@@ -9,6 +9,7 @@
  * capable, the lookup, EINVAL for a file that is no swap area). */
 #include <errno.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,15 +76,23 @@ static uint32_t fill(uint32_t *p, int write, uint32_t len) {
     return sum;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, 0, _IONBF, 0);
     if (geteuid() != 0) {
         printf("not root: swapon %s\n", err(swapon("/", 0)));
         return 0;
     }
-    char path[] = "/tmp/growsdown-swap-on-XXXXXX", other[] = "/tmp/growsdown-swap-on-XXXXXX";
-    close(mkstemp(path));
-    close(mkstemp(other));
+    /* Fixed names in DIR (argv[1], default /tmp), not mkstemp's: its random letters
+     * would change how many instructions the string functions below run, and with
+     * them where kswapd's slice-end runs fall (tests/trace.rs compares two traced
+     * runs record for record). Callers that may run it concurrently give each run
+     * a directory of its own. */
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    char path[4096], other[4096];
+    snprintf(path, sizeof path, "%s/growsdown-swap-on-a", dir);
+    snprintf(other, sizeof other, "%s/growsdown-swap-on-b", dir);
+    close(open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600));
+    close(open(other, O_CREAT | O_TRUNC | O_WRONLY, 0600));
     printf("bad flags: %s\n", err(swapon(path, 0x80000)));
     printf("missing file: %s\n", err(swapon("/nonexistent-growsdown/swap", 0)));
     make_area(path, 0);
