@@ -31,6 +31,11 @@ fn bound(mem: u64) -> u64 {
     mem + OVERHEAD + mem / 400
 }
 
+/// Fails unless a peak RSS of `rss` bytes is within [`bound`] for `mem` bytes.
+fn assert_within_bound(rss: u64, mem: u64) {
+    assert!(rss <= bound(mem), "peak RSS {} KiB over the bound {} KiB", rss / 1024, bound(mem) / 1024);
+}
+
 /// Runs `growsdown run --mem MEM ARGS` under `/usr/bin/time -v`; returns stdout and
 /// the peak RSS in bytes. None when `time` is missing (a failure under `CI=true`).
 fn measure(mem: &str, args: &[&Path], extra: &[&str]) -> Option<(String, u64)> {
@@ -76,12 +81,7 @@ fn touching_100_mib_under_128m() {
     let Some((out, rss)) = measure("128M", &[&image("touch-mem")], &["100"]) else { return };
     assert_eq!(out, "touched 100 MiB, 25600 pages, checksum 3264000\n");
     assert!(rss >= 100 * MIB, "peak RSS {} KiB: the touched pages should be resident", rss / 1024);
-    assert!(
-        rss <= bound(128 * MIB),
-        "peak RSS {} KiB over the bound {} KiB",
-        rss / 1024,
-        bound(128 * MIB) / 1024
-    );
+    assert_within_bound(rss, 128 * MIB);
 }
 
 #[test]
@@ -95,12 +95,7 @@ fn untouched_guest_memory_costs_nothing() {
 fn a_million_decoded_blocks_stay_within_the_bound() {
     let Some((out, rss)) = measure("16M", &[&image("codegen")], &["1000000"]) else { return };
     assert_eq!(out, "called 1000000 functions, count 1000000\n");
-    assert!(
-        rss <= bound(16 * MIB),
-        "peak RSS {} KiB over the bound {} KiB",
-        rss / 1024,
-        bound(16 * MIB) / 1024
-    );
+    assert_within_bound(rss, 16 * MIB);
 }
 
 #[test]
@@ -124,12 +119,7 @@ fn python_within_the_bound() {
         return;
     };
     assert_eq!(out, "400000 399999399999399999399999399999399999399999399999399999399999\n");
-    assert!(
-        rss <= bound(128 * MIB),
-        "peak RSS {} KiB over the bound {} KiB",
-        rss / 1024,
-        bound(128 * MIB) / 1024
-    );
+    assert_within_bound(rss, 128 * MIB);
 }
 
 /// Issue 15: "host memory stays within --mem plus the fixed overhead however much
@@ -146,11 +136,6 @@ fn a_working_set_four_times_memory_swaps_within_the_bound() {
         return;
     };
     assert_eq!(out, golden);
-    assert!(
-        rss <= bound(16 * MIB),
-        "peak RSS {} KiB over the bound {} KiB",
-        rss / 1024,
-        bound(16 * MIB) / 1024
-    );
+    assert_within_bound(rss, 16 * MIB);
     assert!(rss < 64 * MIB, "peak RSS {} KiB: the 64 MiB working set is in host memory", rss / 1024);
 }

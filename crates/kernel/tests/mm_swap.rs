@@ -22,11 +22,16 @@ fn mmap(m: &mut Machine, len: u32) -> u32 {
 /// A machine with a 1 MiB swap area (255 slots), an anonymous area of `PAGES`
 /// pages whose page table exists, and room for `ROOM` more frames.
 fn swapping() -> (Machine, u32) {
+    swapping_mapped(ANON)
+}
+
+/// [`swapping`] with an area of mmap flags `flags` (private or shared anonymous).
+fn swapping_mapped(flags: u32) -> (Machine, u32) {
     let mut m = machine_with(|k| {
         k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file"));
         k.frames.enable_lru();
     });
-    let p = mmap(&mut m, PAGES * 4096);
+    let p = m.syscall(sys_mmap2, &[0, PAGES * 4096, RW, flags, u32::MAX, 0]).expect("mmap");
     assert_eq!(m.load(p), Stop::Done); // the page table
     m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
     (m, p)
@@ -596,14 +601,7 @@ fn read_back(m: &mut Machine, p: u32) -> usize {
 
 /// A machine as [`swapping`] makes it, with a shared anonymous area instead.
 fn swapping_shared() -> (Machine, u32) {
-    let mut m = machine_with(|k| {
-        k.swap.info = Some(SwapInfo::open(None, Some(1 << 20)).expect("swap file"));
-        k.frames.enable_lru();
-    });
-    let p = m.syscall(sys_mmap2, &[0, PAGES * 4096, RW, SHARED, u32::MAX, 0]).expect("mmap");
-    assert_eq!(m.load(p), Stop::Done);
-    m.k.frames.limit = Some(m.k.frames.in_use() + ROOM);
-    (m, p)
+    swapping_mapped(SHARED)
 }
 
 #[test]
