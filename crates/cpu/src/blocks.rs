@@ -57,9 +57,11 @@ pub(crate) struct Block {
     pub lin: u32,
     /// EIP after the last micro-op: where a block that does not branch continues.
     pub end_eip: u32,
+    /// The micro-ops, and after them a terminator (`Uop::terminator`) that returns
+    /// `Err` so that the executor's loop need not count them.
     pub uops: Box<[Uop]>,
     /// Instructions the block retires when it runs to the end: one per micro-op, two
-    /// for a fused compare-and-branch (always the last).
+    /// for a fused compare-and-branch (at the end, or a side exit in the middle).
     pub insns: u32,
     /// `[fall-through, taken]` successors, valid in link epoch `link_epoch` only. An
     /// entry not set in that epoch repeats the other one (`Blocks::link`), so both
@@ -76,6 +78,11 @@ pub(crate) struct Block {
 }
 
 impl Block {
+    /// The micro-ops without the terminator.
+    pub fn body(&self) -> &[Uop] {
+        &self.uops[..self.uops.len().saturating_sub(1)]
+    }
+
     /// The successor recorded for `eip`, if still valid in link epoch `epoch`.
     #[inline(always)]
     pub fn follow(&self, eip: u32, epoch: u64) -> Option<u32> {
@@ -203,16 +210,22 @@ impl Blocks {
     }
 
     /// Stores a new block; returns its id.
-    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: Vec<Uop>) -> u32 {
+    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, mut uops: Vec<Uop>) -> u32 {
         let set = set_of(phys);
-        let fused = uops.last().is_some_and(|u| u.flags & FUSED != 0);
+        let mut insns = 0u32;
+        for u in &mut uops {
+            insns += 1 + u32::from(u.flags & FUSED != 0);
+            // At most two instructions a micro-op, and `exec::MAX_BLOCK` micro-ops.
+            u.upto = insns as u8;
+        }
+        uops.push(Uop::terminator(end_eip, insns as u8));
         self.bytes += uop_bytes(uops.len());
         let block = Block {
             phys,
             phys2: NONE,
             lin,
             end_eip,
-            insns: (uops.len() + usize::from(fused)) as u32,
+            insns,
             uops: uops.into_boxed_slice(),
             links: [NO_NEXT; 2],
             link_epoch: u64::MAX,

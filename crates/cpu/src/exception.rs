@@ -137,6 +137,20 @@ impl Exception {
         matches!(self, Self::PageFault { code, .. } if u32::from(code) == crate::mmu::STORE_INTO_CODE)
     }
 
+    /// A conditional branch taken in the middle of a block (`mmu::SIDE_EXIT`): the
+    /// block ends there, the branch retired; internal to the executor, never
+    /// returned by `run`.
+    #[inline(always)]
+    pub(crate) fn side_exit() -> Self {
+        Self::PageFault { addr: 0, code: crate::mmu::SIDE_EXIT as u16 }
+    }
+
+    /// Whether this is [`Exception::side_exit`].
+    #[inline(always)]
+    pub(crate) fn is_side_exit(self) -> bool {
+        matches!(self, Self::PageFault { code, .. } if u32::from(code) == crate::mmu::SIDE_EXIT)
+    }
+
     /// Traps complete the instruction: EIP moves past it.
     pub fn is_trap(self) -> bool {
         matches!(

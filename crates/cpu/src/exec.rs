@@ -14,11 +14,11 @@ use growsdown_decoder::{
 };
 use iced_x86::Register;
 
-use crate::blocks::{Block, Blocks};
+use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
 use crate::flags::TF;
 use crate::mmu::{AccessKind, PAGE_SIZE};
-use crate::ops::control::{continue_through, fuse};
+use crate::ops::control::{continue_through, fuse, fuse_side_exit, side_exit};
 use crate::seg::SegReg;
 use crate::state::Cpu;
 use crate::table::lower;
@@ -26,6 +26,14 @@ use crate::uop::{Uop, FUSED};
 
 /// Longest block we build; keeps SMC latency and the build cost bounded.
 const MAX_BLOCK: usize = 64;
+
+/// Conditional branches a block continues past (side exits, `build_block`). Each
+/// one decodes the code after it, which runs only when the branch is not taken:
+/// callgrind, side exits allowed at 1 / 2 / 3 / 4 / any: `cpubench 3` 203.7 /
+/// 205.0 / 201.0 / 201.4 / 203.7 M host instructions, `sqlite-demo 300` (mostly
+/// decoding) 366.4 / 368.3 / 371.0 / 374.0 / 385.7 M, `zlib-demo 65536` 2.59 G at 1,
+/// 2.46 G at 3.
+const MAX_SIDE_EXITS: u32 = 3;
 
 /// Instructions whose result depends on the instruction count. They start a block
 /// (so the count is committed when they run) and end it.
@@ -45,10 +53,19 @@ fn loads_data_segment(insn: &Instruction) -> bool {
     }
 }
 
-/// Position of `u` in `uops`, from the addresses: the hot loop keeps no index.
-#[inline(always)]
-fn index_of(uops: &[Uop], u: &Uop) -> usize {
-    (u as *const Uop as usize - uops.as_ptr() as usize) / std::mem::size_of::<Uop>()
+/// Makes `p` (a CMP or TEST) the fused micro-op `h` of it and the Jcc `jcc` after it.
+fn fuse_into(p: &mut Uop, h: crate::uop::Handler, jcc: &Uop) {
+    p.alt = p.exec;
+    p.exec = h;
+    p.imm2 = jcc.imm2;
+    p.cc = jcc.cc;
+    p.flags |= FUSED;
+}
+
+/// Instructions of its block retired before micro-op `u` runs.
+#[inline]
+fn before(u: &Uop) -> u64 {
+    u64::from(u.upto) - 1 - u64::from(u.flags & FUSED != 0)
 }
 
 impl Cpu {
@@ -142,34 +159,50 @@ impl Cpu {
             }
             // From here on, block to block through links; back to 'fetch only after
             // a block cut short (budget, a store into code) or a link miss. What is
-            // left of the budget is counted down here, beside `icount`.
+            // left of the budget is counted down here, and `icount` set from it
+            // where the chain stops.
             let mut left = end - self.icount;
             loop {
                 // The chain of linked blocks only reads the arena: its slice stays in
                 // registers, and a link is followed straight from the block in hand.
                 let blocks = &code.blocks[..];
                 let (from, slot, eip) = loop {
-                    let block = &blocks[id as usize];
-                    let insns = u64::from(block.insns);
-                    if insns > left {
+                    // SAFETY: `id` came from `fetch_block` or from a link, and both
+                    // name a slot of this arena: it only grows until `clear`, which
+                    // drops every block and so every link with them.
+                    let block = unsafe { blocks.get_unchecked(id as usize) };
+                    if u64::from(block.insns) <= left {
+                        self.next_eip = block.end_eip;
+                        // The block ends where a micro-op stops the loop: its
+                        // terminator, a conditional branch taken in the middle (a side
+                        // exit), or an exception. Through either of the first two, the
+                        // micro-op and those before it retired, and `next_eip` is
+                        // where to go on.
+                        let (u, e) = self.run_uops(&block.uops);
+                        if !e.is_side_exit() {
+                            self.icount = end - left;
+                            match self.stopped(u, e) {
+                                Some(exit) => return exit,
+                                None => continue 'fetch,
+                            }
+                        }
+                        left -= u64::from(u.upto);
+                    } else {
+                        self.icount = end - left;
                         match self.run_partial(code, id, left) {
-                            Ok(()) => continue 'fetch,
+                            // Left through a side exit before the budget ran out: on
+                            // through the links.
+                            Ok(true) => left = end - self.icount,
+                            Ok(false) => continue 'fetch,
                             Err(exit) => return exit,
                         }
                     }
-                    self.next_eip = block.end_eip;
-                    if let Some(u) = self.run_uops(&block.uops) {
-                        match self.stopped(block, u) {
-                            Some(exit) => return exit,
-                            None => continue 'fetch,
-                        }
-                    }
-                    self.icount += insns;
-                    left -= insns;
-                    // EIP is committed only where the chain stops: no handler reads
-                    // it (see the module note), and every exit below sets it.
+                    // EIP and the count are committed only where the chain stops: no
+                    // handler reads them (see the module note), and every exit below
+                    // sets them (the count as what is left of the budget).
                     let eip = self.next_eip;
                     if left == 0 {
+                        self.icount = end;
                         self.eip = eip;
                         return Exit::Budget;
                     }
@@ -178,6 +211,7 @@ impl Cpu {
                         id = next;
                         continue;
                     }
+                    self.icount = end - left;
                     self.eip = eip;
                     // The id from the block itself: one value fewer kept across the
                     // micro-op loop.
@@ -199,8 +233,9 @@ impl Cpu {
         Exit::Budget
     }
 
-    /// Runs a block's micro-ops in order. Returns `None` when all of them ran, else
-    /// the one that raised an exception (kept in `self.raised`).
+    /// Runs a block's micro-ops in order until one returns `Err`: the terminator that
+    /// ends every block, a side exit taken, or an exception. Returns that micro-op
+    /// and what it returned.
     ///
     /// Nothing here looks for self-modifying code: while blocks run, a store that
     /// would change a frame holding decoded code is refused before it writes anything
@@ -208,24 +243,24 @@ impl Cpu {
     /// instruction rerun alone, with the store let through, before any other
     /// decoded instruction runs.
     #[inline(always)]
-    fn run_uops<'a>(&mut self, uops: &'a [Uop]) -> Option<&'a Uop> {
-        // A cursor and a count rather than an iterator's base and offset: two
-        // registers, so the CPU pointer stays in one across the calls.
-        let mut rest = uops;
-        while let [u, tail @ ..] = rest {
-            if let Err(e) = (u.exec)(self, u) {
-                self.raise(e);
-                return Some(u);
+    fn run_uops<'a>(&mut self, uops: &'a [Uop]) -> (&'a Uop, Exception) {
+        // A cursor alone, with no count or end to compare: the terminator stops the
+        // loop (one host instruction fewer a micro-op, and no test for an empty
+        // block).
+        let mut u = uops.as_ptr();
+        loop {
+            // SAFETY: `u` points into `uops`: it starts at the first micro-op, and
+            // moves on only past one that returned `Ok`, which is never the last:
+            // every block's micro-ops end with a terminator (`Blocks::insert`, the
+            // only way a block with micro-ops is made), whose handler returns `Err`
+            // whatever the state. So there is a first micro-op, and a next one.
+            let uop = unsafe { &*u };
+            if let Err(e) = (uop.exec)(self, uop) {
+                return (uop, e);
             }
-            rest = tail;
+            // SAFETY: as above: `uop` was not the last, so `u + 1` is in `uops`.
+            u = unsafe { u.add(1) };
         }
-        None
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn raise(&mut self, e: Exception) {
-        self.raised = Some(e);
     }
 
     /// Commits a block that [`Cpu::run_uops`] stopped at micro-op `u`: the exception's
@@ -233,10 +268,8 @@ impl Cpu {
     /// everything before `u` (`None`: fetch again, and run `u`'s instruction alone).
     #[cold]
     #[inline(never)]
-    fn stopped(&mut self, block: &Block, u: &Uop) -> Option<Exit> {
-        let i = index_of(&block.uops, u);
-        let e = self.raised.take()?;
-        let exit = self.exit_at(u, i, e);
+    fn stopped(&mut self, u: &Uop, e: Exception) -> Option<Exit> {
+        let exit = self.exit_at(u, e);
         if e.is_store_into_code() {
             self.store_into_code = true;
             return None;
@@ -262,61 +295,62 @@ impl Cpu {
         self.mmu.trap_code_stores = false;
         let r = (u.exec)(self, u);
         self.mmu.trap_code_stores = true;
-        if let Err(e) = r {
-            return Err(self.exit_at(u, 0, e));
+        match r {
+            Err(e) if e.is_side_exit() => {}
+            Err(e) => return Err(self.exit_at(u, e)),
+            Ok(()) => {}
         }
         self.icount += 1 + u64::from(u.flags & FUSED != 0);
         self.eip = self.next_eip;
         Ok(())
     }
 
-    /// EIP and the count after the first `done` micro-ops of a block ran (all of
-    /// them: the block's own count and `next_eip`).
-    #[inline]
-    fn commit_prefix(&mut self, uops: &[Uop], done: usize, insns: u32) {
-        if done == uops.len() {
-            self.icount += u64::from(insns);
-            self.eip = self.next_eip;
-        } else {
-            self.icount += done as u64;
-            self.eip = uops[done].eip;
-        }
-    }
-
     /// Runs the part of block `id` that `left` (fewer than the block's instructions)
-    /// allows: its first `left` micro-ops, or, when the budget ends inside the fused
-    /// compare-and-branch at its end, everything before it and then the compare
-    /// alone (`Uop::alt`). `Err` carries an exception exit.
+    /// allows: its micro-ops while their instructions fit, and, when the budget ends
+    /// inside a fused compare-and-branch, the compare alone (`Uop::alt`). A side exit
+    /// taken before that ends it too (`Ok(true)`: EIP and `next_eip` are its
+    /// target). `Err` carries an exception exit.
     #[cold]
     #[inline(never)]
-    fn run_partial(&mut self, code: &Blocks, id: u32, left: u64) -> Result<(), Exit> {
+    fn run_partial(&mut self, code: &Blocks, id: u32, left: u64) -> Result<bool, Exit> {
         let block = &code.blocks[id as usize];
-        let uops = &block.uops[..];
-        let (n, split) =
-            if left as usize >= uops.len() { (uops.len() - 1, true) } else { (left as usize, false) };
         self.next_eip = block.end_eip;
-        for (i, u) in uops[..n].iter().enumerate() {
-            if let Err(e) = (u.exec)(self, u) {
-                return self.partial_exit(u, i, e);
+        for u in block.body() {
+            if u64::from(u.upto) <= left {
+                match (u.exec)(self, u) {
+                    Ok(()) => continue,
+                    Err(e) if e.is_side_exit() => {
+                        self.icount += u64::from(u.upto);
+                        self.eip = self.next_eip;
+                        return Ok(true);
+                    }
+                    Err(e) => return self.partial_exit(u, e).map(|()| false),
+                }
             }
-        }
-        if split {
-            let u = &uops[n];
-            if let Err(e) = (u.alt)(self, u) {
-                return self.partial_exit(u, n, e);
+            let before = before(u);
+            if before < left {
+                // Inside a fused pair: the compare alone.
+                if let Err(e) = (u.alt)(self, u) {
+                    return self.partial_exit(u, e).map(|()| false);
+                }
+                self.icount += before + 1;
+                self.eip = u.next_ip32();
+            } else {
+                self.icount += before;
+                self.eip = u.eip;
             }
-            self.icount += n as u64 + 1;
-            self.eip = u.next_ip32();
-        } else {
-            self.commit_prefix(uops, n, block.insns);
+            return Ok(false);
         }
-        Ok(())
+        // Not reached (the block retires more than `left`), but complete all the same.
+        self.icount += u64::from(block.insns);
+        self.eip = self.next_eip;
+        Ok(false)
     }
 
     /// [`Cpu::exit_at`] for [`Cpu::run_partial`], where a store refused because it
     /// would change decoded code is not an exit either (see [`Cpu::stopped`]).
-    fn partial_exit(&mut self, u: &Uop, i: usize, e: Exception) -> Result<(), Exit> {
-        let exit = self.exit_at(u, i, e);
+    fn partial_exit(&mut self, u: &Uop, e: Exception) -> Result<(), Exit> {
+        let exit = self.exit_at(u, e);
         if e.is_store_into_code() {
             self.store_into_code = true;
             return Ok(());
@@ -324,16 +358,16 @@ impl Cpu {
         Err(exit)
     }
 
-    /// Commits EIP and the count for an exception raised by micro-op `i` of the
-    /// block: a fault restarts the instruction, a trap has retired it.
+    /// Commits EIP and the count for an exception raised by micro-op `u` of the
+    /// running block: a fault restarts the instruction, a trap has retired it.
     #[cold]
-    fn exit_at(&mut self, u: &Uop, i: usize, e: Exception) -> Exit {
+    fn exit_at(&mut self, u: &Uop, e: Exception) -> Exit {
         if e.is_trap() {
             self.eip = u.next_ip32();
-            self.icount += i as u64 + 1;
+            self.icount += before(u) + 1;
         } else {
             self.eip = u.eip;
-            self.icount += i as u64;
+            self.icount += before(u);
         }
         Exit::Exception(e)
     }
@@ -430,6 +464,7 @@ impl Cpu {
         let mut uops = Vec::new();
         let mut ip = self.eip;
         let mut known = 0;
+        let mut exits = 0;
         while uops.len() < MAX_BLOCK && stream.has_more() {
             match stream.next_insn() {
                 Ok(insn) => {
@@ -440,6 +475,25 @@ impl Cpu {
                     let stop = ends_block(&insn) || counts || loads_data_segment(&insn);
                     ip = insn.next_ip32();
                     let (mut u, left) = lower(&insn, known, self.flat_data);
+                    // A conditional branch whose fall-through is in the same page: the
+                    // block goes on past it, and it ends the block only when taken
+                    // (a side exit, which commits the count from `Uop::upto`). Fused
+                    // with a CMP/TEST before it as at the end of a block. The lazy
+                    // flags stay as the Jcc found them (`known` is kept).
+                    if uops.len() + 2 < MAX_BLOCK && stream.has_more() && exits < MAX_SIDE_EXITS {
+                        if let Some(h) = side_exit(&u) {
+                            exits += 1;
+                            match uops.last_mut().and_then(|p| fuse_side_exit(p, &u).map(|f| (p, f))) {
+                                Some((p, f)) => fuse_into(p, f, &u),
+                                None => {
+                                    u.exec = h;
+                                    u.alt = h;
+                                    uops.push(u);
+                                }
+                            }
+                            continue;
+                        }
+                    }
                     known = left;
                     if let Some((within, target)) = continue_through(&u) {
                         // The target's linear address, as CS maps EIPs (the block's
@@ -460,13 +514,7 @@ impl Cpu {
                     }
                     // A CMP/TEST of registers and the Jcc after it become one micro-op.
                     match uops.last_mut().filter(|_| stop).and_then(|p| fuse(p, &u).map(|h| (p, h))) {
-                        Some((p, h)) => {
-                            p.alt = p.exec;
-                            p.exec = h;
-                            p.imm2 = u.imm2;
-                            p.cc = u.cc;
-                            p.flags |= FUSED;
-                        }
+                        Some((p, h)) => fuse_into(p, h, &u),
                         None => uops.push(u),
                     }
                     if stop {

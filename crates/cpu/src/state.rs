@@ -1,7 +1,6 @@
 //! Architectural state of the processor and its construction.
 
 use crate::blocks::Blocks;
-use crate::exception::Exception;
 use crate::flags::Flags;
 use crate::fpu::Fpu;
 use crate::mmu::Mmu;
@@ -70,9 +69,6 @@ pub struct Cpu {
     /// Link epoch: links between blocks made in an earlier one are dead
     /// (see `blocks.rs`).
     pub(crate) code_epoch: u64,
-    /// The exception a micro-op raised, between the block's micro-op loop and the
-    /// executor's exit path (`exec.rs`); empty otherwise.
-    pub(crate) raised: Option<Exception>,
     /// The instruction at EIP had a store refused because it would change decoded
     /// code; the executor runs it alone next (`exec.rs`).
     pub(crate) store_into_code: bool,
@@ -127,7 +123,6 @@ impl Cpu {
             tsc_offset: 0,
             code: Some(Box::default()),
             code_epoch: 0,
-            raised: None,
             store_into_code: false,
             flat_data: false,
             flush_blocks: false,

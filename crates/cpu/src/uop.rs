@@ -155,9 +155,19 @@ pub struct Uop {
     /// the block fixes it (`flags::lazy` kind | width << 3), else 0. Lets a Jcc after
     /// a CMP or TEST compare the recorded operands directly.
     pub known: u8,
+    /// Instructions of its block retired once this micro-op has run: those of the
+    /// micro-ops before it, plus one (two when [`FUSED`]). Set when the block is
+    /// built (`exec.rs`); a side exit or a fault in the middle of a block commits
+    /// the count from it, as fused micro-ops may come before.
+    pub upto: u8,
 }
 
 const _: () = assert!(std::mem::size_of::<Uop>() <= 56);
+
+/// The terminator's handler ([`Uop::terminator`]).
+fn block_end(_: &mut Cpu, _: &Uop) -> Result<(), Exception> {
+    Err(Exception::side_exit())
+}
 
 /// Index of a general, XMM or MMX register in its kind's encoding order (0–7), or 0.
 fn gpr_number(r: Register) -> u8 {
@@ -317,6 +327,38 @@ impl Uop {
             r0: gpr_number(regs[0]),
             r1: gpr_number(regs[1]),
             known: 0,
+            upto: 1,
+        }
+    }
+
+    /// The micro-op that ends every block (`Blocks::insert`): its handler returns
+    /// [`Exception::side_exit`], so the executor's loop stops there with `next_eip`
+    /// as the block left it and the count at `upto`, the block's instructions. It
+    /// retires nothing itself.
+    pub fn terminator(end_eip: u32, insns: u8) -> Self {
+        Self {
+            exec: block_end,
+            alt: block_end,
+            eip: end_eip,
+            disp: 0,
+            imm: 0,
+            imm2: 0,
+            code: Code::INVALID,
+            len: 0,
+            op_count: 0,
+            kinds: [OpKind::Register; MAX_OPS],
+            regs: [Register::None; MAX_OPS],
+            base: NO_REG,
+            index: NO_REG,
+            scale: 0,
+            seg: SegReg::Ds as u8,
+            cc: ConditionCode::None,
+            msize: MemorySize::Unknown,
+            flags: 0,
+            r0: 0,
+            r1: 0,
+            known: 0,
+            upto: insns,
         }
     }
 

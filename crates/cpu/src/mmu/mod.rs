@@ -114,6 +114,11 @@ pub struct Mmu {
 /// the instruction alone with such writes let through.
 pub(crate) const STORE_INTO_CODE: u32 = 0xffff;
 
+/// The `PageFault::code` of a taken conditional branch in the middle of a block (a
+/// side exit, `exec.rs`): not an exception either, and it never leaves the CPU crate.
+/// The branch has retired and set `Cpu::next_eip` to its target.
+pub(crate) const SIDE_EXIT: u32 = 0xfffe;
+
 impl Mmu {
     pub fn new(ram_bytes: usize) -> Self {
         Self {

@@ -83,19 +83,29 @@ const CCS: [ConditionCode; 17] = {
     ]
 };
 
-/// Jcc specialised for one condition (`CCS[CC]`), so the test is compiled in.
-fn jcc_on<const CC: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+/// Jcc specialised for one condition (`CCS[CC]`), so the test is compiled in. `EXIT`:
+/// the Jcc is in the middle of its block (a side exit, see [`side_exit`]).
+fn jcc_on<const CC: u8, const EXIT: bool>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     if cpu.flags.cond(CCS[CC as usize]) {
         branch(cpu, insn);
+        if EXIT {
+            return Err(Exception::side_exit());
+        }
     }
     Ok(())
 }
 
 /// Jcc right after a CMP/SUB/NEG (`KIND` SUB) or AND/OR/XOR/TEST (`KIND` LOGIC) of
 /// width T in the same block: the condition comes from the recorded operands.
-fn jcc_known<const CC: u8, T: Int, const KIND: u8>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
+fn jcc_known<const CC: u8, T: Int, const KIND: u8, const EXIT: bool>(
+    cpu: &mut Cpu,
+    insn: &Uop,
+) -> Result<(), Exception> {
     if cpu.flags.cond_known::<T, KIND>(CCS[CC as usize]) {
         branch(cpu, insn);
+        if EXIT {
+            return Err(Exception::side_exit());
+        }
     }
     Ok(())
 }
@@ -103,73 +113,119 @@ fn jcc_known<const CC: u8, T: Int, const KIND: u8>(cpu: &mut Cpu, insn: &Uop) ->
 /// The 17 `jcc_known` instances for one width and kind, indexed by condition.
 macro_rules! jcc_known_table {
     ($t:ty, $k:expr) => {
+        jcc_known_table!($t, $k, false)
+    };
+    ($t:ty, $k:expr, $exit:expr) => {
         [
-            jcc_known::<0, $t, { $k }>,
-            jcc_known::<1, $t, { $k }>,
-            jcc_known::<2, $t, { $k }>,
-            jcc_known::<3, $t, { $k }>,
-            jcc_known::<4, $t, { $k }>,
-            jcc_known::<5, $t, { $k }>,
-            jcc_known::<6, $t, { $k }>,
-            jcc_known::<7, $t, { $k }>,
-            jcc_known::<8, $t, { $k }>,
-            jcc_known::<9, $t, { $k }>,
-            jcc_known::<10, $t, { $k }>,
-            jcc_known::<11, $t, { $k }>,
-            jcc_known::<12, $t, { $k }>,
-            jcc_known::<13, $t, { $k }>,
-            jcc_known::<14, $t, { $k }>,
-            jcc_known::<15, $t, { $k }>,
-            jcc_known::<16, $t, { $k }>,
+            jcc_known::<0, $t, { $k }, $exit>,
+            jcc_known::<1, $t, { $k }, $exit>,
+            jcc_known::<2, $t, { $k }, $exit>,
+            jcc_known::<3, $t, { $k }, $exit>,
+            jcc_known::<4, $t, { $k }, $exit>,
+            jcc_known::<5, $t, { $k }, $exit>,
+            jcc_known::<6, $t, { $k }, $exit>,
+            jcc_known::<7, $t, { $k }, $exit>,
+            jcc_known::<8, $t, { $k }, $exit>,
+            jcc_known::<9, $t, { $k }, $exit>,
+            jcc_known::<10, $t, { $k }, $exit>,
+            jcc_known::<11, $t, { $k }, $exit>,
+            jcc_known::<12, $t, { $k }, $exit>,
+            jcc_known::<13, $t, { $k }, $exit>,
+            jcc_known::<14, $t, { $k }, $exit>,
+            jcc_known::<15, $t, { $k }, $exit>,
+            jcc_known::<16, $t, { $k }, $exit>,
         ]
     };
 }
 
 /// The Jcc handler for the lowered instruction's condition.
 fn jcc_form(u: &Uop) -> Option<Handler> {
+    jcc_handler::<false>(u)
+}
+
+/// Whether `u` is a Jcc (not LOOPcc, JCXZ or a JMP).
+fn is_jcc(u: &Uop) -> bool {
+    use iced_x86::Mnemonic as M;
+    matches!(
+        u.mnemonic(),
+        M::Jo
+            | M::Jno
+            | M::Jb
+            | M::Jae
+            | M::Je
+            | M::Jne
+            | M::Jbe
+            | M::Ja
+            | M::Js
+            | M::Jns
+            | M::Jp
+            | M::Jnp
+            | M::Jl
+            | M::Jge
+            | M::Jle
+            | M::Jg
+    )
+}
+
+/// The handler for a Jcc rel32 (or rel8) that a block continues past into its
+/// fall-through, as a side exit: taken, it sets `next_eip` to its target and ends
+/// the block there with [`Exception::side_exit`], having retired; not taken, the
+/// block goes on. `None` for anything else.
+pub(crate) fn side_exit(u: &Uop) -> Option<Handler> {
+    // Not LOOPcc (which iced gives a condition code too) nor JCXZ: they also
+    // count or test ECX.
+    if !is_jcc(u) || !matches!(u.kinds[0], OpKind::NearBranch32) {
+        return None;
+    }
+    jcc_handler::<true>(u)
+}
+
+fn jcc_handler<const EXIT: bool>(u: &Uop) -> Option<Handler> {
     use crate::flags::lazy::{LOGIC, SUB, WIDTH_SHIFT};
-    const SUB8: [Handler; 17] = jcc_known_table!(u8, SUB);
-    const SUB32: [Handler; 17] = jcc_known_table!(u32, SUB);
-    const LOGIC8: [Handler; 17] = jcc_known_table!(u8, LOGIC);
-    const LOGIC32: [Handler; 17] = jcc_known_table!(u32, LOGIC);
+    let sub8: [Handler; 17] = jcc_known_table!(u8, SUB, EXIT);
+    let sub32: [Handler; 17] = jcc_known_table!(u32, SUB, EXIT);
+    let logic8: [Handler; 17] = jcc_known_table!(u8, LOGIC, EXIT);
+    let logic32: [Handler; 17] = jcc_known_table!(u32, LOGIC, EXIT);
     let known = match u.known {
-        k if k == SUB => Some(&SUB8),
-        k if k == SUB | (3 << WIDTH_SHIFT) => Some(&SUB32),
-        k if k == LOGIC => Some(&LOGIC8),
-        k if k == LOGIC | (3 << WIDTH_SHIFT) => Some(&LOGIC32),
+        k if k == SUB => Some(&sub8),
+        k if k == SUB | (3 << WIDTH_SHIFT) => Some(&sub32),
+        k if k == LOGIC => Some(&logic8),
+        k if k == LOGIC | (3 << WIDTH_SHIFT) => Some(&logic32),
         _ => None,
     };
     if let Some(table) = known {
         return table.get(u.cc as usize).copied();
     }
-    const ON: [Handler; 17] = [
-        jcc_on::<0>,
-        jcc_on::<1>,
-        jcc_on::<2>,
-        jcc_on::<3>,
-        jcc_on::<4>,
-        jcc_on::<5>,
-        jcc_on::<6>,
-        jcc_on::<7>,
-        jcc_on::<8>,
-        jcc_on::<9>,
-        jcc_on::<10>,
-        jcc_on::<11>,
-        jcc_on::<12>,
-        jcc_on::<13>,
-        jcc_on::<14>,
-        jcc_on::<15>,
-        jcc_on::<16>,
+    let on: [Handler; 17] = [
+        jcc_on::<0, EXIT>,
+        jcc_on::<1, EXIT>,
+        jcc_on::<2, EXIT>,
+        jcc_on::<3, EXIT>,
+        jcc_on::<4, EXIT>,
+        jcc_on::<5, EXIT>,
+        jcc_on::<6, EXIT>,
+        jcc_on::<7, EXIT>,
+        jcc_on::<8, EXIT>,
+        jcc_on::<9, EXIT>,
+        jcc_on::<10, EXIT>,
+        jcc_on::<11, EXIT>,
+        jcc_on::<12, EXIT>,
+        jcc_on::<13, EXIT>,
+        jcc_on::<14, EXIT>,
+        jcc_on::<15, EXIT>,
+        jcc_on::<16, EXIT>,
     ];
     debug_assert_eq!(CCS[u.cc as usize], u.cc);
-    ON.get(u.cc as usize).copied()
+    on.get(u.cc as usize).copied()
 }
 
 /// A CMP or TEST of a register with a register (`IMM` false) or an immediate, fused
 /// with the Jcc after it: one micro-op, two instructions. The flags are recorded as
 /// the compare alone records them (they stay visible after the branch); the
 /// condition is then read from the operands just compared.
-fn cmp_jcc<T: Int, O: BinOp, const KIND: u8, const IMM: bool, const CC: u8>(
+///
+/// `EXIT`: the pair is in the middle of its block (a side exit, see [`side_exit`]).
+fn cmp_jcc<T: Int, O: BinOp, const KIND: u8, const IMM: bool, const CC: u8, const EXIT: bool>(
     cpu: &mut Cpu,
     insn: &Uop,
 ) -> Result<(), Exception> {
@@ -178,31 +234,34 @@ fn cmp_jcc<T: Int, O: BinOp, const KIND: u8, const IMM: bool, const CC: u8>(
     O::apply(&mut cpu.flags, a, b);
     if cpu.flags.cond_known::<T, KIND>(CCS[CC as usize]) {
         branch(cpu, insn);
+        if EXIT {
+            return Err(Exception::side_exit());
+        }
     }
     Ok(())
 }
 
 /// The 17 `cmp_jcc` instances for one width, operation and source form.
 macro_rules! cmp_jcc_table {
-    ($t:ty, $o:ty, $k:expr, $imm:expr) => {
+    ($t:ty, $o:ty, $k:expr, $imm:expr, $exit:expr) => {
         [
-            cmp_jcc::<$t, $o, { $k }, $imm, 0>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 1>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 2>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 3>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 4>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 5>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 6>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 7>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 8>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 9>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 10>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 11>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 12>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 13>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 14>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 15>,
-            cmp_jcc::<$t, $o, { $k }, $imm, 16>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 0, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 1, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 2, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 3, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 4, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 5, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 6, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 7, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 8, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 9, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 10, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 11, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 12, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 13, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 14, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 15, $exit>,
+            cmp_jcc::<$t, $o, { $k }, $imm, 16, $exit>,
         ]
     };
 }
@@ -248,39 +307,33 @@ fn call_within_miss(cpu: &mut Cpu, ret: u32) -> Result<(), Exception> {
 /// with an immediate) followed by the Jcc `jcc` in the same block, if they fuse.
 /// Fused instructions cannot fault, so the pair retires whole or not at all.
 pub(crate) fn fuse(prev: &Uop, jcc: &Uop) -> Option<Handler> {
+    fuse_as::<false>(prev, jcc)
+}
+
+/// [`fuse`] for a Jcc in the middle of its block: the pair is a side exit (see
+/// [`side_exit`]).
+pub(crate) fn fuse_side_exit(prev: &Uop, jcc: &Uop) -> Option<Handler> {
+    if !matches!(jcc.kinds[0], OpKind::NearBranch32) {
+        return None;
+    }
+    fuse_as::<true>(prev, jcc)
+}
+
+fn fuse_as<const EXIT: bool>(prev: &Uop, jcc: &Uop) -> Option<Handler> {
     use crate::flags::lazy::{LOGIC, SUB};
     use crate::ops::arith::Cmp;
     use crate::ops::logic::Test;
     use crate::uop::Form;
     use iced_x86::Mnemonic as M;
-    const CMP8: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, false);
-    const CMP8I: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, true);
-    const CMP32: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, false);
-    const CMP32I: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, true);
-    const TEST8: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, false);
-    const TEST8I: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, true);
-    const TEST32: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, false);
-    const TEST32I: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, true);
-    let is_jcc = matches!(
-        jcc.mnemonic(),
-        M::Jo
-            | M::Jno
-            | M::Jb
-            | M::Jae
-            | M::Je
-            | M::Jne
-            | M::Jbe
-            | M::Ja
-            | M::Js
-            | M::Jns
-            | M::Jp
-            | M::Jnp
-            | M::Jl
-            | M::Jge
-            | M::Jle
-            | M::Jg
-    );
-    if !is_jcc || prev.flags & crate::uop::FUSED != 0 {
+    let cmp8: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, false, EXIT);
+    let cmp8i: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, true, EXIT);
+    let cmp32: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, false, EXIT);
+    let cmp32i: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, true, EXIT);
+    let test8: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, false, EXIT);
+    let test8i: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, true, EXIT);
+    let test32: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, false, EXIT);
+    let test32i: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, true, EXIT);
+    if !is_jcc(jcc) || prev.flags & crate::uop::FUSED != 0 {
         return None;
     }
     let imm = match prev.form()? {
@@ -289,14 +342,14 @@ pub(crate) fn fuse(prev: &Uop, jcc: &Uop) -> Option<Handler> {
         _ => return None,
     };
     let table = match (prev.mnemonic(), prev.op0_register().size(), imm) {
-        (M::Cmp, 1, false) => &CMP8,
-        (M::Cmp, 1, true) => &CMP8I,
-        (M::Cmp, 4, false) => &CMP32,
-        (M::Cmp, 4, true) => &CMP32I,
-        (M::Test, 1, false) => &TEST8,
-        (M::Test, 1, true) => &TEST8I,
-        (M::Test, 4, false) => &TEST32,
-        (M::Test, 4, true) => &TEST32I,
+        (M::Cmp, 1, false) => &cmp8,
+        (M::Cmp, 1, true) => &cmp8i,
+        (M::Cmp, 4, false) => &cmp32,
+        (M::Cmp, 4, true) => &cmp32i,
+        (M::Test, 1, false) => &test8,
+        (M::Test, 1, true) => &test8i,
+        (M::Test, 4, false) => &test32,
+        (M::Test, 4, true) => &test32i,
         _ => return None,
     };
     table.get(jcc.cc as usize).copied()
