@@ -110,11 +110,8 @@ fn jcc_known<const CC: u8, T: Int, const KIND: u8, const EXIT: bool>(
     Ok(())
 }
 
-/// The 17 `jcc_known` instances for one width and kind, indexed by condition.
+/// The 17 `jcc_known` instances for one width, kind and `EXIT`, indexed by condition.
 macro_rules! jcc_known_table {
-    ($t:ty, $k:expr) => {
-        jcc_known_table!($t, $k, false)
-    };
     ($t:ty, $k:expr, $exit:expr) => {
         [
             jcc_known::<0, $t, { $k }, $exit>,
