@@ -17,6 +17,7 @@ use iced_x86::Register;
 use crate::blocks::Blocks;
 use crate::exception::{Exception, Exit};
 use crate::flags::TF;
+use crate::liveness;
 use crate::mmu::{AccessKind, PAGE_SIZE};
 use crate::ops::control::{continue_through, fuse, fuse_side_exit, side_exit};
 use crate::seg::SegReg;
@@ -293,7 +294,7 @@ impl Cpu {
         // (after a JMP or CALL the block continued through, its target).
         self.next_eip = block.uops.get(1).map_or(block.end_eip, |n| n.eip);
         self.mmu.trap_code_stores = false;
-        let r = (u.exec)(self, u);
+        let r = (u.exact())(self, u);
         self.mmu.trap_code_stores = true;
         match r {
             Err(e) if e.is_side_exit() => {}
@@ -317,7 +318,7 @@ impl Cpu {
         self.next_eip = block.end_eip;
         for u in block.body() {
             if u64::from(u.upto) <= left {
-                match (u.exec)(self, u) {
+                match (u.exact())(self, u) {
                     Ok(()) => continue,
                     Err(e) if e.is_side_exit() => {
                         self.icount += u64::from(u.upto);
@@ -462,6 +463,7 @@ impl Cpu {
         let bits = self.code_bits();
         let mut stream = Stream::new_in(bits, bytes, self.eip);
         let mut uops = Vec::new();
+        let mut uses = Vec::new();
         let mut ip = self.eip;
         let mut known = 0;
         let mut exits = 0;
@@ -489,12 +491,14 @@ impl Cpu {
                                     u.exec = h;
                                     u.alt = h;
                                     uops.push(u);
+                                    uses.push(liveness::flag_use(&insn));
                                 }
                             }
                             continue;
                         }
                     }
                     known = left;
+                    let flag_use = liveness::flag_use(&insn);
                     if let Some((within, target)) = continue_through(&u) {
                         // The target's linear address, as CS maps EIPs (the block's
                         // start gives the segment base).
@@ -503,6 +507,7 @@ impl Cpu {
                             u.exec = within;
                             u.alt = within;
                             uops.push(u);
+                            uses.push(flag_use);
                             ip = target;
                             stream = Stream::new_in(
                                 bits,
@@ -515,7 +520,10 @@ impl Cpu {
                     // A CMP/TEST of registers and the Jcc after it become one micro-op.
                     match uops.last_mut().filter(|_| stop).and_then(|p| fuse(p, &u).map(|h| (p, h))) {
                         Some((p, h)) => fuse_into(p, h, &u),
-                        None => uops.push(u),
+                        None => {
+                            uops.push(u);
+                            uses.push(flag_use);
+                        }
                     }
                     if stop {
                         break;
@@ -529,6 +537,7 @@ impl Cpu {
                 Err(_) => break,
             }
         }
+        liveness::skip_dead_flags(&mut uops, &uses);
         if uops.is_empty() {
             // Only when the frame lies beyond RAM: the bus reads all-ones there,
             // which do not decode (0xFF 0xFF).

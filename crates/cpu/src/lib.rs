@@ -14,6 +14,7 @@ pub mod exception;
 mod exec;
 pub mod flags;
 pub mod fpu;
+mod liveness;
 pub mod mmu;
 pub mod operand;
 pub mod ops;

@@ -408,6 +408,17 @@ impl Cpu {
         let lin = if FLAT { at } else { self.linear(SegReg::Ss, at)? };
         Ok(self.mmu.read_hit::<T>(lin))
     }
+
+    /// Reads the memory operand of a micro-op with a known address shape: the TLB hit
+    /// inline, a miss or a page split out of line.
+    #[inline(always)]
+    pub(crate) fn load<T: Int, const EA: u8>(&mut self, u: &Uop) -> Result<T, Exception> {
+        let lin = self.mem_lin::<EA>(u)?;
+        match self.mmu.read_hit::<T>(lin) {
+            Some(v) => Ok(v),
+            None => read_miss::<T>(self, lin),
+        }
+    }
 }
 
 // ---- operand forms ----
@@ -458,11 +469,7 @@ fn binop_ri<T: Int, O: BinOp>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
 }
 
 fn binop_rm<T: Int, O: BinOp, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
-    let lin = cpu.mem_lin::<EA>(u)?;
-    let b = match cpu.mmu.read_hit::<T>(lin) {
-        Some(b) => b,
-        None => read_miss::<T>(cpu, lin)?,
-    };
+    let b = cpu.load::<T, EA>(u)?;
     let a = T::gpr(cpu, u.r0);
     let r = O::apply(&mut cpu.flags, a, b);
     if O::WRITES {

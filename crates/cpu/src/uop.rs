@@ -48,6 +48,12 @@ pub const ALIGN16: u8 = 1 << 5;
 /// a segment's type check treats the access as a write.
 pub const MEM_WRITE: u8 = 1 << 6;
 
+/// [`Uop::flags`]: no one can see this instruction's arithmetic flags before a later
+/// one in the block overwrites them, so `exec` is a variant that does not compute
+/// them, and `alt` the exact handler, which a block cut short by the instruction
+/// budget runs instead (`crate::liveness`).
+pub const DEAD_FLAGS: u8 = 1 << 7;
+
 /// [`Uop::ea_mode`]: displacement only.
 pub const EA_DISP: u8 = 0;
 /// [`Uop::ea_mode`]: base + displacement.
@@ -408,6 +414,16 @@ impl Uop {
     #[inline(always)]
     pub fn code(&self) -> Code {
         self.code
+    }
+    /// The handler that leaves the architectural state exact after this micro-op
+    /// alone: `alt` for one that skips its dead flags ([`DEAD_FLAGS`]), else `exec`.
+    #[inline]
+    pub fn exact(&self) -> Handler {
+        if self.flags & DEAD_FLAGS != 0 {
+            self.alt
+        } else {
+            self.exec
+        }
     }
     #[inline]
     pub fn mnemonic(&self) -> Mnemonic {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::Machine;
-use growsdown_cpu::flags::{CF, SF, ZF};
+use growsdown_cpu::flags::{CF, OF, SF, ZF};
 use growsdown_cpu::mmu::{PF_USER, PF_WRITE, PTE_P, PTE_RW, PTE_US};
 use growsdown_cpu::{Exception, Exit, PageFault, EAX, EBX, ECX, ESP};
 
@@ -212,4 +212,67 @@ fn blocks_lowered_for_flat_segments_are_not_used_once_ds_is_null() {
     m.cpu.regs[EBX] = 0;
     assert_eq!(m.cpu.run(3), Exit::Exception(Exception::GeneralProtection(0)));
     assert_eq!(m.cpu.eip, CODE + 8, "at the load through the null DS");
+}
+
+/// `mov eax, 0x80000001 ; shl eax, 1 ; imul ebx, ebx, 0x40000000 ; mov edx, ecx ;
+/// add ecx, 1`: the flags of SHL and IMUL are overwritten by the ADD with nothing
+/// that could stop the block in between, so the block skips computing them
+/// (`crate::liveness`).
+const DEAD_FLAGS: [u8; 19] = [
+    0xb8, 0x01, 0x00, 0x00, 0x80, // mov eax, 0x80000001
+    0xd1, 0xe0, // shl eax, 1: CF = 1, OF = 1
+    0x69, 0xdb, 0x00, 0x00, 0x00, 0x40, // imul ebx, ebx, 0x40000000: CF = OF = 1 for ebx = 3
+    0x89, 0xca, // mov edx, ecx
+    0x83, 0xc1, 0x01, // add ecx, 1
+    0x90, // nop
+];
+
+#[test]
+fn flags_a_block_skips_are_exact_wherever_the_budget_cuts_it() {
+    // Cut after the SHL, the IMUL or the MOV, the state is what single steps give:
+    // the skipped flags are computed whenever the block stops before the ADD.
+    for budget in 0..=6 {
+        let mut run = machine(&DEAD_FLAGS);
+        let mut step = machine(&DEAD_FLAGS);
+        for m in [&mut run, &mut step] {
+            m.cpu.regs[EBX] = 3;
+            m.cpu.regs[ECX] = 0xffff_ffff;
+        }
+        assert_eq!(run.cpu.run(budget), Exit::Budget);
+        for _ in 0..budget {
+            step.cpu.step();
+        }
+        assert_eq!(run.cpu.eip, step.cpu.eip, "budget {budget}");
+        assert_eq!(run.cpu.regs, step.cpu.regs, "budget {budget}");
+        assert_eq!(run.cpu.flags.get(), step.cpu.flags.get(), "budget {budget}");
+    }
+    // The SHL's own flags, cut right after it: CF (the bit shifted out) and OF.
+    let mut m = machine(&DEAD_FLAGS);
+    m.cpu.run(2);
+    assert_eq!(m.cpu.flags.get() & (CF | OF | ZF | SF), CF | OF);
+    // The IMUL's, after it: CF = OF = 1 (the product overflowed), SF, ZF, AF and PF
+    // left as the SHL set them.
+    let mut m = machine(&DEAD_FLAGS);
+    m.cpu.regs[EBX] = 3;
+    m.cpu.run(3);
+    assert_eq!(m.cpu.regs[EBX], 0xc000_0000);
+    assert_eq!(m.cpu.flags.get() & (CF | OF | ZF | SF), CF | OF);
+    // Run whole: the ADD's flags (0xffffffff + 1: CF, ZF, no overflow).
+    let mut m = machine(&DEAD_FLAGS);
+    m.cpu.regs[EBX] = 3;
+    m.cpu.regs[ECX] = 0xffff_ffff;
+    m.cpu.run(6);
+    assert_eq!((m.cpu.regs[EAX], m.cpu.regs[EBX], m.cpu.regs[ECX]), (2, 0xc000_0000, 0));
+    assert_eq!(m.cpu.flags.get() & (CF | OF | ZF | SF), CF | ZF);
+}
+
+#[test]
+fn a_fault_between_a_shift_and_the_overwriter_sees_the_shifts_flags() {
+    // shl eax, 1 ; mov [0x1000], eax (not mapped: #PF) ; add eax, eax: the store may
+    // fault, so the SHL's flags are live there and computed.
+    let mut m = machine(&[0xd1, 0xe0, 0xa3, 0x00, 0x10, 0x00, 0x00, 0x01, 0xc0, 0x90]);
+    m.cpu.regs[EAX] = 0x8000_0001;
+    assert!(matches!(m.cpu.run(10), Exit::Exception(Exception::PageFault { .. })));
+    assert_eq!((m.cpu.eip, m.cpu.icount), (CODE + 2, 1));
+    assert_eq!(m.cpu.flags.get() & (CF | OF | ZF | SF), CF | OF);
 }

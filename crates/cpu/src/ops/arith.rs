@@ -19,7 +19,7 @@ use crate::table::Handler;
 use crate::table::Table;
 use crate::uop::Form;
 use crate::Cpu;
-use crate::{binops, forms, handlers};
+use crate::{binops, forms};
 
 /// ADD: dest := dest + src.
 pub struct Add;
@@ -140,6 +140,18 @@ pub fn neg<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+fn neg_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let a = T::gpr(cpu, u.r0);
+    let r = T::from_u32(0u32.wrapping_sub(a.u32()));
+    T::set_gpr(cpu, u.r0, r);
+    cpu.flags.sub(T::from_u32(0), a, r);
+    Ok(())
+}
+
+fn neg_form<T: Int>(u: &Uop) -> Option<Handler> {
+    (u.form()? == Form::R).then_some(neg_r::<T> as Handler)
+}
+
 pub(crate) fn register(t: &mut Table) {
     binops!(t, u8, Add => Add_rm8_r8, Add_r8_rm8, Add_AL_imm8, Add_rm8_imm8, Add_rm8_imm8_82);
     binops!(t, u16, Add => Add_rm16_r16, Add_r16_rm16, Add_AX_imm16, Add_rm16_imm16, Add_rm16_imm8);
@@ -168,7 +180,7 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, dec::<u16>, dec_form::<u16> => Dec_rm16, Dec_r16);
     forms!(t, dec::<u32>, dec_form::<u32> => Dec_rm32, Dec_r32);
 
-    handlers!(t, neg::<u8> => Neg_rm8);
-    handlers!(t, neg::<u16> => Neg_rm16);
-    handlers!(t, neg::<u32> => Neg_rm32);
+    forms!(t, neg::<u8>, neg_form::<u8> => Neg_rm8);
+    forms!(t, neg::<u16>, neg_form::<u16> => Neg_rm16);
+    forms!(t, neg::<u32>, neg_form::<u32> => Neg_rm32);
 }

@@ -10,9 +10,11 @@ use crate::uop::Uop;
 use crate::exception::Exception;
 use crate::flags::Flags;
 use crate::operand::{BinOp, Int};
+use crate::table::Handler;
 use crate::table::Table;
+use crate::uop::Form;
 use crate::Cpu;
-use crate::{binops, handlers};
+use crate::{binops, forms};
 
 /// AND: dest := dest & src.
 pub struct And;
@@ -70,6 +72,16 @@ pub fn not<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     cpu.write_loc(loc, T::from_u32(!a.u32()))
 }
 
+fn not_r<T: Int>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let a = T::gpr(cpu, u.r0);
+    T::set_gpr(cpu, u.r0, T::from_u32(!a.u32()));
+    Ok(())
+}
+
+fn not_form<T: Int>(u: &Uop) -> Option<Handler> {
+    (u.form()? == Form::R).then_some(not_r::<T> as Handler)
+}
+
 pub(crate) fn register(t: &mut Table) {
     binops!(t, u8, And => And_rm8_r8, And_r8_rm8, And_AL_imm8, And_rm8_imm8, And_rm8_imm8_82);
     binops!(t, u16, And => And_rm16_r16, And_r16_rm16, And_AX_imm16, And_rm16_imm16, And_rm16_imm8);
@@ -88,7 +100,7 @@ pub(crate) fn register(t: &mut Table) {
     binops!(t, u16, Test => Test_rm16_r16, Test_AX_imm16, Test_rm16_imm16, Test_rm16_imm16_F7r1);
     binops!(t, u32, Test => Test_rm32_r32, Test_EAX_imm32, Test_rm32_imm32, Test_rm32_imm32_F7r1);
 
-    handlers!(t, not::<u8> => Not_rm8);
-    handlers!(t, not::<u16> => Not_rm16);
-    handlers!(t, not::<u32> => Not_rm32);
+    forms!(t, not::<u8>, not_form::<u8> => Not_rm8);
+    forms!(t, not::<u16>, not_form::<u16> => Not_rm16);
+    forms!(t, not::<u32>, not_form::<u32> => Not_rm32);
 }

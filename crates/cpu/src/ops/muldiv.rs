@@ -12,10 +12,11 @@
 use crate::uop::Uop;
 
 use crate::exception::Exception;
-use crate::handlers;
 use crate::operand::Int;
 use crate::ops::shift::set_cf_of;
+use crate::table::Handler;
 use crate::table::Table;
+use crate::{forms, handlers};
 use crate::{Cpu, EAX, EDX};
 
 /// The implicit accumulator: AL, AX or EAX.
@@ -87,12 +88,62 @@ pub fn imul_trunc<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     } else {
         (cpu.read_op::<T>(insn, 0)?, cpu.read_op::<T>(insn, 1)?)
     };
+    imul_into::<T, true>(cpu, insn.r0, x, y);
+    Ok(())
+}
+
+/// The truncated signed product of `x` and `y` into register `r0`, and CF and OF
+/// unless `FLAGS` is false (no one sees them: `crate::liveness`).
+#[inline(always)]
+fn imul_into<T: Int, const FLAGS: bool>(cpu: &mut Cpu, r0: u8, x: T, y: T) {
     let p = i64::from(x.sx() as i32) * i64::from(y.sx() as i32);
     let r = T::from_u32(p as u32);
-    let ovf = i64::from(r.sx() as i32) != p;
-    T::set_reg(cpu, insn.op0_register(), r);
-    set_cf_of(cpu, ovf, ovf);
+    T::set_gpr(cpu, r0, r);
+    if FLAGS {
+        let ovf = i64::from(r.sx() as i32) != p;
+        set_cf_of(cpu, ovf, ovf);
+    }
+}
+
+/// IMUL r, r (0F AF).
+fn imul_rr<T: Int, const FLAGS: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let (x, y) = (T::gpr(cpu, u.r0), T::gpr(cpu, u.r1));
+    imul_into::<T, FLAGS>(cpu, u.r0, x, y);
     Ok(())
+}
+
+/// IMUL r, r, imm (69, 6B).
+fn imul_rri<T: Int, const FLAGS: bool>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let x = T::gpr(cpu, u.r1);
+    imul_into::<T, FLAGS>(cpu, u.r0, x, T::from_u32(u.imm));
+    Ok(())
+}
+
+/// IMUL r, m (0F AF), the load through the TLB inline.
+fn imul_rm<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let y = cpu.load::<T, EA>(u)?;
+    let x = T::gpr(cpu, u.r0);
+    imul_into::<T, true>(cpu, u.r0, x, y);
+    Ok(())
+}
+
+/// IMUL r, m, imm (69, 6B), the load through the TLB inline.
+fn imul_rmi<T: Int, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<(), Exception> {
+    let x = cpu.load::<T, EA>(u)?;
+    imul_into::<T, true>(cpu, u.r0, x, T::from_u32(u.imm));
+    Ok(())
+}
+
+/// Form selector for two- and three-operand IMUL.
+fn imul_form<T: Int>(u: &Uop) -> Option<Handler> {
+    use iced_x86::OpKind as K;
+    match (u.op_count, u.kinds[1]) {
+        (2, K::Register) => Some(imul_rr::<T, true>),
+        (2, K::Memory) => crate::by_ea!(u, imul_rm::<T>),
+        (3, K::Register) => Some(imul_rri::<T, true>),
+        (3, K::Memory) => crate::by_ea!(u, imul_rmi::<T>),
+        _ => None,
+    }
 }
 
 /// Flags after a DIV/IDIV that completed (see the module comment).
@@ -142,6 +193,19 @@ pub fn idiv<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     Ok(())
 }
 
+/// The register form of two- or three-operand IMUL `u` that computes no flags, for
+/// `crate::liveness`.
+pub(crate) fn imul_without_flags(u: &Uop) -> Option<Handler> {
+    use iced_x86::OpKind as K;
+    match (u.op_count, u.kinds[1], u.regs[0].size()) {
+        (2, K::Register, 2) => Some(imul_rr::<u16, false>),
+        (2, K::Register, 4) => Some(imul_rr::<u32, false>),
+        (3, K::Register, 2) => Some(imul_rri::<u16, false>),
+        (3, K::Register, 4) => Some(imul_rri::<u32, false>),
+        _ => None,
+    }
+}
+
 pub(crate) fn register(t: &mut Table) {
     handlers!(t, mul::<u8> => Mul_rm8);
     handlers!(t, mul::<u16> => Mul_rm16);
@@ -149,8 +213,8 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, imul1::<u8> => Imul_rm8);
     handlers!(t, imul1::<u16> => Imul_rm16);
     handlers!(t, imul1::<u32> => Imul_rm32);
-    handlers!(t, imul_trunc::<u16> => Imul_r16_rm16, Imul_r16_rm16_imm16, Imul_r16_rm16_imm8);
-    handlers!(t, imul_trunc::<u32> => Imul_r32_rm32, Imul_r32_rm32_imm32, Imul_r32_rm32_imm8);
+    forms!(t, imul_trunc::<u16>, imul_form::<u16> => Imul_r16_rm16, Imul_r16_rm16_imm16, Imul_r16_rm16_imm8);
+    forms!(t, imul_trunc::<u32>, imul_form::<u32> => Imul_r32_rm32, Imul_r32_rm32_imm32, Imul_r32_rm32_imm8);
     handlers!(t, div::<u8> => Div_rm8);
     handlers!(t, div::<u16> => Div_rm16);
     handlers!(t, div::<u32> => Div_rm32);

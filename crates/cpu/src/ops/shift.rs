@@ -21,7 +21,7 @@
 use crate::uop::Uop;
 
 use crate::exception::Exception;
-use crate::flags::{Flags, CF, OF};
+use crate::flags::Flags;
 use crate::handlers;
 use crate::operand::Int;
 use crate::state::ECX;
@@ -34,6 +34,9 @@ use iced_x86::OpKind;
 const ANY: u8 = 0;
 const R_IMM: u8 = 1;
 const R_CL: u8 = 2;
+const FORM: u8 = 3;
+/// Added to a register form: the flags are dead (`crate::liveness`), not computed.
+const NO_FLAGS: u8 = 4;
 
 /// What a shift or rotate produced, before it is written back.
 struct Out {
@@ -54,8 +57,7 @@ enum Kind {
 /// Sets CF and OF and leaves the other arithmetic flags as they are.
 #[inline]
 pub(crate) fn set_cf_of(cpu: &mut Cpu, cf: bool, of: bool) {
-    cpu.flags.set_bits(CF, cf);
-    cpu.flags.set_bits(OF, of);
+    cpu.flags.set_cf_of(cf, of);
 }
 
 #[inline(always)]
@@ -81,7 +83,7 @@ fn shift_rmw<T: Int, const F: u8>(
     f: impl FnOnce(u32, u32, bool) -> Out,
 ) -> Result<(), Exception> {
     // `loc` is None for the register forms, whose destination is `insn.r0`.
-    let (count, loc) = match F {
+    let (count, loc) = match F & FORM {
         R_IMM => (insn.imm & 0x1f, None),
         R_CL => (cpu.regs[ECX] & 0x1f, None),
         _ => {
@@ -101,6 +103,9 @@ fn shift_rmw<T: Int, const F: u8>(
     match loc {
         None => T::set_gpr(cpu, insn.r0, r),
         Some(l) => cpu.write_loc(l, r)?,
+    }
+    if F & NO_FLAGS != 0 {
+        return Ok(());
     }
     match kind {
         Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
@@ -238,6 +243,34 @@ fn shift_form(u: &Uop, by_imm: Handler, by_cl: Handler) -> Option<Handler> {
     match u.op1_kind() {
         OpKind::Register => Some(by_cl),
         OpKind::Immediate8 => Some(by_imm),
+        _ => None,
+    }
+}
+
+/// The register form of SHL, SHR or SAR `u` that computes no flags, for
+/// `crate::liveness`.
+pub(crate) fn without_flags(u: &Uop) -> Option<Handler> {
+    use iced_x86::Mnemonic as M;
+    macro_rules! pick {
+        ($op:ident) => {
+            match (u.regs[0].size(), u.op1_kind()) {
+                (1, OpKind::Immediate8) => Some($op::<u8, { R_IMM | NO_FLAGS }> as Handler),
+                (2, OpKind::Immediate8) => Some($op::<u16, { R_IMM | NO_FLAGS }>),
+                (4, OpKind::Immediate8) => Some($op::<u32, { R_IMM | NO_FLAGS }>),
+                (1, OpKind::Register) => Some($op::<u8, { R_CL | NO_FLAGS }>),
+                (2, OpKind::Register) => Some($op::<u16, { R_CL | NO_FLAGS }>),
+                (4, OpKind::Register) => Some($op::<u32, { R_CL | NO_FLAGS }>),
+                _ => None,
+            }
+        };
+    }
+    if u.op0_kind() != OpKind::Register {
+        return None;
+    }
+    match u.mnemonic() {
+        M::Shl | M::Sal => pick!(shl),
+        M::Shr => pick!(shr),
+        M::Sar => pick!(sar),
         _ => None,
     }
 }
