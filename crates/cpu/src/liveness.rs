@@ -65,7 +65,8 @@ pub(crate) fn flag_use(insn: &Instruction) -> FlagUse {
         OpKind::Immediate8to32 => true,
         _ => false,
     });
-    if !plain || insn.op_count() == 0 {
+    // LOCK on a register destination is #UD (SDM Vol. 2 "LOCK").
+    if !plain || insn.op_count() == 0 || insn.has_lock_prefix() {
         return FlagUse::EXIT;
     }
     match insn.mnemonic() {
