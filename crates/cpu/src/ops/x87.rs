@@ -19,7 +19,7 @@ use crate::fpu::{Fpu, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_ES, SW_EXC, SW
 use crate::mmu::Mmu;
 use crate::seg::SegReg;
 use crate::table::Table;
-use crate::uop::Handler;
+use crate::uop::{Handler, EA_FLAT};
 use crate::Cpu;
 use crate::{forms, handlers};
 
@@ -238,6 +238,12 @@ fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<Option<u32>, Exce
     begin(cpu, u)?;
     let off = cpu.ea::<EA>(u);
     let seg = &cpu.segs[usize::from(u.seg)];
+    if EA & EA_FLAT != 0 {
+        // A flat segment (`Cpu::mem_lin`): usable, base 0; FDS is still its selector.
+        cpu.fpu.fdp = off;
+        cpu.fpu.fds = seg.selector;
+        return Ok(Some(off));
+    }
     if !seg.usable {
         return Ok(None);
     }
@@ -285,10 +291,12 @@ fn load_quick<const SRC: u8>(mmu: &Mmu, lin: u32) -> Option<F80> {
 /// nothing, if the instruction must take the general path.
 #[inline(always)]
 fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
-    let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
-    if fpu.empty & ((1 << pd) | (1 << ps)) != 0 {
+    // Bit i of the tags rotated by TOP is ST(i)'s: with the indices known when the
+    // handler is chosen, one rotate and a constant mask.
+    if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << dst) | (1 << src)) != 0 {
         return false;
     }
+    let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
     let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[pd], fpu.regs[ps]) else { return false };
     fpu.regs[pd] = r;
     settle(fpu, sw);
@@ -448,6 +456,56 @@ fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     let r = compute::<OP>(&mut env, fpu.st(0), src);
     commit(fpu, &env, 0, r, false);
     Ok(())
+}
+
+/// Picks `f::<…, I>` for the ST(i) number `i` of a register form, so that the
+/// handler knows which registers it works on (SDM Vol. 1 §8.1.2: ST(i) is
+/// physical register (TOP + i) mod 8).
+macro_rules! by_sti {
+    (@pick $i:expr, $f:ident, [$($g:tt,)*]) => {
+        Some(match $i & 7 {
+            0 => $f::<$($g,)* 0> as Handler,
+            1 => $f::<$($g,)* 1> as Handler,
+            2 => $f::<$($g,)* 2> as Handler,
+            3 => $f::<$($g,)* 3> as Handler,
+            4 => $f::<$($g,)* 4> as Handler,
+            5 => $f::<$($g,)* 5> as Handler,
+            6 => $f::<$($g,)* 6> as Handler,
+            _ => $f::<$($g,)* 7> as Handler,
+        })
+    };
+    ($i:expr, $f:ident :: < $($g:tt),* >) => {
+        by_sti!(@pick $i, $f, [$($g,)*])
+    };
+    ($i:expr, $f:ident) => {
+        by_sti!(@pick $i, $f, [])
+    };
+}
+
+/// [`arith_st0_sti`] for ST(`I`).
+fn arith_st0_i<const OP: u8, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    if quick_regs::<OP, false>(&mut cpu.fpu, 0, I) {
+        return Ok(());
+    }
+    arith_st0_sti_rest::<OP>(cpu, insn)
+}
+
+fn arith_st0_sti_form<const OP: u8>(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op1_register()), arith_st0_i::<OP>)
+}
+
+/// [`arith_sti_st0`] for ST(`I`).
+fn arith_i_st0<const OP: u8, const POP: bool, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    if quick_regs::<OP, POP>(&mut cpu.fpu, I, 0) {
+        return Ok(());
+    }
+    arith_sti_st0_rest::<OP, POP>(cpu, insn)
+}
+
+fn arith_sti_st0_form<const OP: u8, const POP: bool>(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op0_register()), arith_i_st0::<OP, POP>)
 }
 
 /// ST(0) ← ST(0) op ST(i).
@@ -708,6 +766,26 @@ fn fld_sti(cpu: &mut Cpu, insn: &Uop) -> R {
     let v = fpu.st(i);
     push_loaded(fpu, &env, v);
     Ok(())
+}
+
+/// [`fld_sti`] for ST(`I`): ST(I) present and ST(7), the new ST(0), empty is the
+/// common case (no stack fault; a load clears C1 and raises nothing, as in
+/// [`push_loaded`]); anything else runs [`fld_sti`] from the start.
+fn fld_i<const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    let tags = fpu.empty.rotate_right(u32::from(fpu.top));
+    if tags & (1 << I) == 0 && tags & (1 << 7) != 0 {
+        let v = fpu.st(I);
+        fpu.push(v);
+        fpu.status &= !SW_C1;
+        return Ok(());
+    }
+    fld_sti(cpu, insn)
+}
+
+fn fld_sti_form(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op0_register()), fld_i)
 }
 
 /// FLD1, FLDZ, FLDPI…: the constant rounded under RC (no PE).
@@ -1253,24 +1331,24 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, arith_mem::<SUBR, M32INT>, arith_mem_form::<SUBR, M32INT> => Fisubr_m32int);
     forms!(t, arith_mem::<DIV, M32INT>, arith_mem_form::<DIV, M32INT> => Fidiv_m32int);
     forms!(t, arith_mem::<DIVR, M32INT>, arith_mem_form::<DIVR, M32INT> => Fidivr_m32int);
-    handlers!(t, arith_st0_sti::<ADD> => Fadd_st0_sti);
-    handlers!(t, arith_st0_sti::<MUL> => Fmul_st0_sti);
-    handlers!(t, arith_st0_sti::<SUB> => Fsub_st0_sti);
-    handlers!(t, arith_st0_sti::<SUBR> => Fsubr_st0_sti);
-    handlers!(t, arith_st0_sti::<DIV> => Fdiv_st0_sti);
-    handlers!(t, arith_st0_sti::<DIVR> => Fdivr_st0_sti);
-    handlers!(t, arith_sti_st0::<ADD, false> => Fadd_sti_st0);
-    handlers!(t, arith_sti_st0::<MUL, false> => Fmul_sti_st0);
-    handlers!(t, arith_sti_st0::<SUB, false> => Fsub_sti_st0);
-    handlers!(t, arith_sti_st0::<SUBR, false> => Fsubr_sti_st0);
-    handlers!(t, arith_sti_st0::<DIV, false> => Fdiv_sti_st0);
-    handlers!(t, arith_sti_st0::<DIVR, false> => Fdivr_sti_st0);
-    handlers!(t, arith_sti_st0::<ADD, true> => Faddp_sti_st0);
-    handlers!(t, arith_sti_st0::<MUL, true> => Fmulp_sti_st0);
-    handlers!(t, arith_sti_st0::<SUB, true> => Fsubp_sti_st0);
-    handlers!(t, arith_sti_st0::<SUBR, true> => Fsubrp_sti_st0);
-    handlers!(t, arith_sti_st0::<DIV, true> => Fdivp_sti_st0);
-    handlers!(t, arith_sti_st0::<DIVR, true> => Fdivrp_sti_st0);
+    forms!(t, arith_st0_sti::<ADD>, arith_st0_sti_form::<ADD> => Fadd_st0_sti);
+    forms!(t, arith_st0_sti::<MUL>, arith_st0_sti_form::<MUL> => Fmul_st0_sti);
+    forms!(t, arith_st0_sti::<SUB>, arith_st0_sti_form::<SUB> => Fsub_st0_sti);
+    forms!(t, arith_st0_sti::<SUBR>, arith_st0_sti_form::<SUBR> => Fsubr_st0_sti);
+    forms!(t, arith_st0_sti::<DIV>, arith_st0_sti_form::<DIV> => Fdiv_st0_sti);
+    forms!(t, arith_st0_sti::<DIVR>, arith_st0_sti_form::<DIVR> => Fdivr_st0_sti);
+    forms!(t, arith_sti_st0::<ADD, false>, arith_sti_st0_form::<ADD, false> => Fadd_sti_st0);
+    forms!(t, arith_sti_st0::<MUL, false>, arith_sti_st0_form::<MUL, false> => Fmul_sti_st0);
+    forms!(t, arith_sti_st0::<SUB, false>, arith_sti_st0_form::<SUB, false> => Fsub_sti_st0);
+    forms!(t, arith_sti_st0::<SUBR, false>, arith_sti_st0_form::<SUBR, false> => Fsubr_sti_st0);
+    forms!(t, arith_sti_st0::<DIV, false>, arith_sti_st0_form::<DIV, false> => Fdiv_sti_st0);
+    forms!(t, arith_sti_st0::<DIVR, false>, arith_sti_st0_form::<DIVR, false> => Fdivr_sti_st0);
+    forms!(t, arith_sti_st0::<ADD, true>, arith_sti_st0_form::<ADD, true> => Faddp_sti_st0);
+    forms!(t, arith_sti_st0::<MUL, true>, arith_sti_st0_form::<MUL, true> => Fmulp_sti_st0);
+    forms!(t, arith_sti_st0::<SUB, true>, arith_sti_st0_form::<SUB, true> => Fsubp_sti_st0);
+    forms!(t, arith_sti_st0::<SUBR, true>, arith_sti_st0_form::<SUBR, true> => Fsubrp_sti_st0);
+    forms!(t, arith_sti_st0::<DIV, true>, arith_sti_st0_form::<DIV, true> => Fdivp_sti_st0);
+    forms!(t, arith_sti_st0::<DIVR, true>, arith_sti_st0_form::<DIVR, true> => Fdivrp_sti_st0);
     handlers!(t, fsqrt => Fsqrt);
     handlers!(t, frndint => Frndint);
     handlers!(t, fchs => Fchs);
@@ -1287,7 +1365,7 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, fild::<M32INT>, fld_form::<M32INT> => Fild_m32int);
     forms!(t, fild::<M64INT>, fld_form::<M64INT> => Fild_m64int);
     handlers!(t, fbld => Fbld_m80bcd);
-    handlers!(t, fld_sti => Fld_sti);
+    forms!(t, fld_sti, fld_sti_form => Fld_sti);
     handlers!(t, fld_const::<{ transcend::K_ONE }> => Fld1);
     handlers!(t, fld_const::<{ transcend::K_ZERO }> => Fldz);
     handlers!(t, fld_const::<{ transcend::K_PI }> => Fldpi);
