@@ -254,10 +254,15 @@ fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<Option<u32>, Exce
 }
 
 /// The status word after a fast-lane operation that set `sw` (PE, C1): [`finish`]'s
-/// rule.
+/// rule. `RN`: the control word is known to mask every exception ([`CW_DEFAULT`]), so
+/// nothing is unmasked and ES is left as it is (clear: the pending check passed).
 #[inline(always)]
-fn settle(fpu: &mut Fpu, sw: u16) {
+fn settle<const RN: bool>(fpu: &mut Fpu, sw: u16) {
     let s = (fpu.status & !SW_C1) | sw;
+    if RN {
+        fpu.status = s;
+        return;
+    }
     fpu.status = if sw & !fpu.control & SW_EXC != 0 { s | SW_ES | SW_B } else { s };
 }
 
@@ -287,19 +292,41 @@ fn load_quick<const SRC: u8>(mmu: &Mmu, lin: u32) -> Option<F80> {
     }
 }
 
-/// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
-/// nothing, if the instruction must take the general path.
+/// The precision, rounding and exception-mask fields of the control word, and
+/// their values after FNINIT (64 bits, to nearest, all masked), which every Linux
+/// process starts with.
+const CW_FIELDS: u16 = 0x0f3f;
+const CW_DEFAULT: u16 = 0x033f;
+
+/// The control word the fast lane's arithmetic is given when [`CW_FIELDS`] hold
+/// [`CW_DEFAULT`] (`RN`): a constant, so that its rounding has no other case, and
+/// the handler no out-of-line call to keep registers across. The fast lane's
+/// arithmetic reads nothing else of it.
 #[inline(always)]
-fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
+fn quick_control<const RN: bool>(fpu: &Fpu) -> u16 {
+    if RN {
+        0x037f
+    } else {
+        fpu.control
+    }
+}
+
+/// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
+/// nothing, if the instruction must take the general path. `RN`: the control word
+/// is known to round to 64 bits, to nearest.
+#[inline(always)]
+fn quick_regs<const OP: u8, const POP: bool, const RN: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
     // Bit i of the tags rotated by TOP is ST(i)'s: with the indices known when the
     // handler is chosen, one rotate and a constant mask.
     if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << dst) | (1 << src)) != 0 {
         return false;
     }
     let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
-    let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[pd], fpu.regs[ps]) else { return false };
+    let Some((r, sw)) = quick::<OP>(quick_control::<RN>(fpu), fpu.regs[pd], fpu.regs[ps]) else {
+        return false;
+    };
     fpu.regs[pd] = r;
-    settle(fpu, sw);
+    settle::<RN>(fpu, sw);
     if POP {
         fpu.pop();
     }
@@ -308,15 +335,29 @@ fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usi
 
 /// FADD… ST(0), m32fp/m64fp/m16int/m32int with a known address shape.
 fn arith_mem_ea<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_mem_any::<OP, SRC, EA>(cpu, u);
+    }
+    arith_mem_quick::<OP, SRC, EA, true>(cpu, u)
+}
+
+/// [`arith_mem_ea`] under another precision or rounding control.
+#[inline(never)]
+fn arith_mem_any<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    arith_mem_quick::<OP, SRC, EA, false>(cpu, u)
+}
+
+#[inline(always)]
+fn arith_mem_quick<const OP: u8, const SRC: u8, const EA: u8, const RN: bool>(cpu: &mut Cpu, u: &Uop) -> R {
     let Some(lin) = begin_quick::<EA>(cpu, u)? else { return arith_mem::<OP, SRC>(cpu, u) };
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if fpu.empty & (1 << p0) == 0 {
         if let Some(src) = load_quick::<SRC>(&cpu.mmu, lin) {
-            if let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[p0], src) {
+            if let Some((r, sw)) = quick::<OP>(quick_control::<RN>(fpu), fpu.regs[p0], src) {
                 cpu.mmu.tlb.hits += 1;
                 cpu.fpu.regs[p0] = r;
-                settle(&mut cpu.fpu, sw);
+                settle::<RN>(&mut cpu.fpu, sw);
                 return Ok(());
             }
         }
@@ -353,11 +394,25 @@ fn fld_form<const SRC: u8>(u: &Uop) -> Option<Handler> {
 
 /// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int with a known address shape.
 fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return fst_any::<DST, POP, EA>(cpu, u);
+    }
+    fst_quick::<DST, POP, EA, true>(cpu, u)
+}
+
+/// [`fst_ea`] under another control word.
+#[inline(never)]
+fn fst_any<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    fst_quick::<DST, POP, EA, false>(cpu, u)
+}
+
+#[inline(always)]
+fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const RN: bool>(cpu: &mut Cpu, u: &Uop) -> R {
     let lin = begin_quick::<EA>(cpu, u)?;
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if let Some(lin) = lin.filter(|_| fpu.empty & (1 << p0) == 0) {
-        let (x, control) = (fpu.regs[p0], fpu.control);
+        let (x, control) = (fpu.regs[p0], quick_control::<RN>(fpu));
         let mmu = &mut cpu.mmu;
         let sw = match DST {
             DST_M32 => fp::to_f32_quick(control, x)
@@ -373,7 +428,7 @@ fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) 
         };
         if let Some(sw) = sw {
             cpu.mmu.tlb.hits += 1;
-            settle(&mut cpu.fpu, sw);
+            settle::<RN>(&mut cpu.fpu, sw);
             if POP {
                 cpu.fpu.pop();
             }
@@ -484,8 +539,11 @@ macro_rules! by_sti {
 
 /// [`arith_st0_sti`] for ST(`I`).
 fn arith_st0_i<const OP: u8, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_st0_sti::<OP>(cpu, insn);
+    }
     begin(cpu, insn)?;
-    if quick_regs::<OP, false>(&mut cpu.fpu, 0, I) {
+    if quick_regs::<OP, false, true>(&mut cpu.fpu, 0, I) {
         return Ok(());
     }
     arith_st0_sti_rest::<OP>(cpu, insn)
@@ -497,8 +555,11 @@ fn arith_st0_sti_form<const OP: u8>(u: &Uop) -> Option<Handler> {
 
 /// [`arith_sti_st0`] for ST(`I`).
 fn arith_i_st0<const OP: u8, const POP: bool, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_sti_st0::<OP, POP>(cpu, insn);
+    }
     begin(cpu, insn)?;
-    if quick_regs::<OP, POP>(&mut cpu.fpu, I, 0) {
+    if quick_regs::<OP, POP, true>(&mut cpu.fpu, I, 0) {
         return Ok(());
     }
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
@@ -508,19 +569,22 @@ fn arith_sti_st0_form<const OP: u8, const POP: bool>(u: &Uop) -> Option<Handler>
     by_sti!(sti(u.op0_register()), arith_i_st0::<OP, POP>)
 }
 
-/// ST(0) ← ST(0) op ST(i).
+/// ST(0) ← ST(0) op ST(i). Out of line: the forms by register call it for any
+/// control word but the default.
+#[inline(never)]
 fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    if quick_regs::<OP, false>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
+    if quick_regs::<OP, false, false>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
         return Ok(());
     }
     arith_st0_sti_rest::<OP>(cpu, insn)
 }
 
-/// ST(i) ← ST(i) op ST(0), optionally popping.
+/// ST(i) ← ST(i) op ST(0), optionally popping. Out of line, as [`arith_st0_sti`].
+#[inline(never)]
 fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    if quick_regs::<OP, POP>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
+    if quick_regs::<OP, POP, false>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
         return Ok(());
     }
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
@@ -571,7 +635,7 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
         if pop {
             fpu.pop();
         }
-        settle(fpu, sw);
+        settle::<false>(fpu, sw);
         return;
     }
     let r = compute::<OP>(&mut env, a, b);
