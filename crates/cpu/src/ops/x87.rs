@@ -34,10 +34,16 @@ fn begin(cpu: &mut Cpu, insn: &Uop) -> R {
     if cpu.fpu.pending() {
         return Err(Exception::FloatingPoint);
     }
+    record(cpu, insn);
+    Ok(())
+}
+
+/// FIP/FCS/FOP: [`begin`] past its pending check.
+#[inline(always)]
+fn record(cpu: &mut Cpu, insn: &Uop) {
     cpu.fpu.fip = insn.ip32();
     cpu.fpu.fcs = cpu.segs[SegReg::Cs as usize].selector;
     cpu.fpu.fop = FOP_FROM_CODE;
-    Ok(())
 }
 
 /// Like [`begin`], for an instruction with a memory operand: also records FDP/FDS and
@@ -228,38 +234,41 @@ fn read_src<const SRC: u8>(cpu: &mut Cpu, lin: u32, env: &mut Env) -> Result<F80
 // operand here, where the general path counts each of its lookups (two reads for an
 // m64 source; a probe and two writes for an m64 store).
 
-/// [`begin_mem`] for a known address shape: #MF if an exception is pending, else
-/// FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as `begin_mem`
-/// records them, and the operand's linear address. `None` (with the same pointers
-/// recorded) where `begin_mem` raises #GP: the general handler then runs from the
-/// start, records the same values again and raises it.
+/// [`begin_mem`] for a known address shape, once the caller has found no exception
+/// pending: FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as
+/// `begin_mem` records them, and the operand's linear address. `None` (with the same
+/// pointers recorded) where `begin_mem` raises #GP: the general handler then runs
+/// from the start, records the same values again and raises it. (The callers send a
+/// pending exception to the general handler too, which raises #MF before recording
+/// anything: every way out of the fast lane is then a tail call.)
 #[inline(always)]
-fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<Option<u32>, Exception> {
-    begin(cpu, u)?;
+fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Option<u32> {
+    record(cpu, u);
     let off = cpu.ea::<EA>(u);
     let seg = &cpu.segs[usize::from(u.seg)];
     if EA & EA_FLAT != 0 {
         // A flat segment (`Cpu::mem_lin`): usable, base 0; FDS is still its selector.
         cpu.fpu.fdp = off;
         cpu.fpu.fds = seg.selector;
-        return Ok(Some(off));
+        return Some(off);
     }
     if !seg.usable {
-        return Ok(None);
+        return None;
     }
     let lin = seg.base.wrapping_add(off);
     cpu.fpu.fdp = off;
     cpu.fpu.fds = seg.selector;
-    Ok(Some(lin))
+    Some(lin)
 }
 
 /// The status word after a fast-lane operation that set `sw` (PE, C1): [`finish`]'s
-/// rule. `RN`: the control word is known to mask every exception ([`CW_DEFAULT`]), so
-/// nothing is unmasked and ES is left as it is (clear: the pending check passed).
+/// rule. `CW` not 0: the control word is known to mask every exception (see
+/// [`quick_control`]), so nothing is unmasked and ES is left as it is (clear: the
+/// pending check passed).
 #[inline(always)]
-fn settle<const RN: bool>(fpu: &mut Fpu, sw: u16) {
+fn settle<const CW: u16>(fpu: &mut Fpu, sw: u16) {
     let s = (fpu.status & !SW_C1) | sw;
-    if RN {
+    if CW != 0 {
         fpu.status = s;
         return;
     }
@@ -298,35 +307,43 @@ fn load_quick<const SRC: u8>(mmu: &Mmu, lin: u32) -> Option<F80> {
 const CW_FIELDS: u16 = 0x0f3f;
 const CW_DEFAULT: u16 = 0x033f;
 
-/// The control word the fast lane's arithmetic is given when [`CW_FIELDS`] hold
-/// [`CW_DEFAULT`] (`RN`): a constant, so that its rounding has no other case, and
-/// the handler no out-of-line call to keep registers across. The fast lane's
-/// arithmetic reads nothing else of it.
+/// FNINIT's control word, which [`CW_FIELDS`] holding [`CW_DEFAULT`] stands for.
+const FNINIT_CW: u16 = 0x037f;
+
+/// Rounding toward zero, all exceptions masked: what C's casts to integer load
+/// around a FISTP (the precision control does not matter to it).
+const TRUNC_MASKS: u16 = 0x0c3f;
+const TRUNC_CW: u16 = 0x0f7f;
+
+/// The control word the fast lane is given: `CW` when not 0, which the caller has
+/// found to stand for the control word in everything the operation reads of it (its
+/// rounding, and masks all set: [`settle`]), so that the rounding has no other case
+/// and the handler no out-of-line call to keep registers across; else the real one.
 #[inline(always)]
-fn quick_control<const RN: bool>(fpu: &Fpu) -> u16 {
-    if RN {
-        0x037f
+fn quick_control<const CW: u16>(fpu: &Fpu) -> u16 {
+    if CW != 0 {
+        CW
     } else {
         fpu.control
     }
 }
 
 /// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
-/// nothing, if the instruction must take the general path. `RN`: the control word
-/// is known to round to 64 bits, to nearest.
+/// nothing, if the instruction must take the general path. `CW`: see
+/// [`quick_control`].
 #[inline(always)]
-fn quick_regs<const OP: u8, const POP: bool, const RN: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
+fn quick_regs<const OP: u8, const POP: bool, const CW: u16>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
     // Bit i of the tags rotated by TOP is ST(i)'s: with the indices known when the
     // handler is chosen, one rotate and a constant mask.
     if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << dst) | (1 << src)) != 0 {
         return false;
     }
     let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
-    let Some((r, sw)) = quick::<OP>(quick_control::<RN>(fpu), fpu.regs[pd], fpu.regs[ps]) else {
+    let Some((r, sw)) = quick::<OP>(quick_control::<CW>(fpu), fpu.regs[pd], fpu.regs[ps]) else {
         return false;
     };
     fpu.regs[pd] = r;
-    settle::<RN>(fpu, sw);
+    settle::<CW>(fpu, sw);
     if POP {
         fpu.pop();
     }
@@ -338,26 +355,29 @@ fn arith_mem_ea<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uo
     if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
         return arith_mem_any::<OP, SRC, EA>(cpu, u);
     }
-    arith_mem_quick::<OP, SRC, EA, true>(cpu, u)
+    arith_mem_quick::<OP, SRC, EA, FNINIT_CW>(cpu, u)
 }
 
 /// [`arith_mem_ea`] under another precision or rounding control.
 #[inline(never)]
 fn arith_mem_any<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    arith_mem_quick::<OP, SRC, EA, false>(cpu, u)
+    arith_mem_quick::<OP, SRC, EA, 0>(cpu, u)
 }
 
 #[inline(always)]
-fn arith_mem_quick<const OP: u8, const SRC: u8, const EA: u8, const RN: bool>(cpu: &mut Cpu, u: &Uop) -> R {
-    let Some(lin) = begin_quick::<EA>(cpu, u)? else { return arith_mem::<OP, SRC>(cpu, u) };
+fn arith_mem_quick<const OP: u8, const SRC: u8, const EA: u8, const CW: u16>(cpu: &mut Cpu, u: &Uop) -> R {
+    if cpu.fpu.pending() {
+        return arith_mem::<OP, SRC>(cpu, u);
+    }
+    let Some(lin) = begin_quick::<EA>(cpu, u) else { return arith_mem::<OP, SRC>(cpu, u) };
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if fpu.empty & (1 << p0) == 0 {
         if let Some(src) = load_quick::<SRC>(&cpu.mmu, lin) {
-            if let Some((r, sw)) = quick::<OP>(quick_control::<RN>(fpu), fpu.regs[p0], src) {
+            if let Some((r, sw)) = quick::<OP>(quick_control::<CW>(fpu), fpu.regs[p0], src) {
                 cpu.mmu.tlb.hits += 1;
                 cpu.fpu.regs[p0] = r;
-                settle::<RN>(&mut cpu.fpu, sw);
+                settle::<CW>(&mut cpu.fpu, sw);
                 return Ok(());
             }
         }
@@ -371,7 +391,7 @@ fn arith_mem_form<const OP: u8, const SRC: u8>(u: &Uop) -> Option<Handler> {
 
 /// FLD m32fp/m64fp, FILD m16/m32/m64int with a known address shape.
 fn fld_ea<const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    let lin = begin_quick::<EA>(cpu, u)?;
+    let lin = if cpu.fpu.pending() { None } else { begin_quick::<EA>(cpu, u) };
     if let Some(lin) = lin.filter(|_| cpu.fpu.is_empty(7)) {
         if let Some(v) = load_quick::<SRC>(&cpu.mmu, lin) {
             cpu.mmu.tlb.hits += 1;
@@ -397,22 +417,25 @@ fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) 
     if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
         return fst_any::<DST, POP, EA>(cpu, u);
     }
-    fst_quick::<DST, POP, EA, true>(cpu, u)
+    fst_quick::<DST, POP, EA, FNINIT_CW>(cpu, u)
 }
 
 /// [`fst_ea`] under another control word.
 #[inline(never)]
 fn fst_any<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    fst_quick::<DST, POP, EA, false>(cpu, u)
+    if matches!(DST, DST_M16I | DST_M32I | DST_M64I) && cpu.fpu.control & TRUNC_MASKS == TRUNC_MASKS {
+        return fst_quick::<DST, POP, EA, TRUNC_CW>(cpu, u);
+    }
+    fst_quick::<DST, POP, EA, 0>(cpu, u)
 }
 
 #[inline(always)]
-fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const RN: bool>(cpu: &mut Cpu, u: &Uop) -> R {
-    let lin = begin_quick::<EA>(cpu, u)?;
+fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const CW: u16>(cpu: &mut Cpu, u: &Uop) -> R {
+    let lin = if cpu.fpu.pending() { None } else { begin_quick::<EA>(cpu, u) };
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if let Some(lin) = lin.filter(|_| fpu.empty & (1 << p0) == 0) {
-        let (x, control) = (fpu.regs[p0], quick_control::<RN>(fpu));
+        let (x, control) = (fpu.regs[p0], quick_control::<CW>(fpu));
         let mmu = &mut cpu.mmu;
         let sw = match DST {
             DST_M32 => fp::to_f32_quick(control, x)
@@ -428,7 +451,7 @@ fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const RN: bool>(cpu: 
         };
         if let Some(sw) = sw {
             cpu.mmu.tlb.hits += 1;
-            settle::<RN>(&mut cpu.fpu, sw);
+            settle::<CW>(&mut cpu.fpu, sw);
             if POP {
                 cpu.fpu.pop();
             }
@@ -543,7 +566,7 @@ fn arith_st0_i<const OP: u8, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
         return arith_st0_sti::<OP>(cpu, insn);
     }
     begin(cpu, insn)?;
-    if quick_regs::<OP, false, true>(&mut cpu.fpu, 0, I) {
+    if quick_regs::<OP, false, FNINIT_CW>(&mut cpu.fpu, 0, I) {
         return Ok(());
     }
     arith_st0_sti_rest::<OP>(cpu, insn)
@@ -559,7 +582,7 @@ fn arith_i_st0<const OP: u8, const POP: bool, const I: usize>(cpu: &mut Cpu, ins
         return arith_sti_st0::<OP, POP>(cpu, insn);
     }
     begin(cpu, insn)?;
-    if quick_regs::<OP, POP, true>(&mut cpu.fpu, I, 0) {
+    if quick_regs::<OP, POP, FNINIT_CW>(&mut cpu.fpu, I, 0) {
         return Ok(());
     }
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
@@ -574,7 +597,7 @@ fn arith_sti_st0_form<const OP: u8, const POP: bool>(u: &Uop) -> Option<Handler>
 #[inline(never)]
 fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    if quick_regs::<OP, false, false>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
+    if quick_regs::<OP, false, 0>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
         return Ok(());
     }
     arith_st0_sti_rest::<OP>(cpu, insn)
@@ -584,7 +607,7 @@ fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
 #[inline(never)]
 fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    if quick_regs::<OP, POP, false>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
+    if quick_regs::<OP, POP, 0>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
         return Ok(());
     }
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
@@ -635,7 +658,7 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
         if pop {
             fpu.pop();
         }
-        settle::<false>(fpu, sw);
+        settle::<0>(fpu, sw);
         return;
     }
     let r = compute::<OP>(&mut env, a, b);
@@ -659,6 +682,16 @@ fn unary(cpu: &mut Cpu, insn: &Uop, f: fn(&mut Env, F80) -> F80) -> R {
 }
 
 fn fsqrt(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    if !fpu.is_empty(0) {
+        if let Some((r, sw)) = fp::sqrt_quick(fpu.control, fpu.st(0)) {
+            let p0 = fpu.phys(0);
+            fpu.regs[p0] = r;
+            settle::<0>(fpu, sw);
+            return Ok(());
+        }
+    }
     unary(cpu, insn, fp::sqrt)
 }
 
@@ -1113,6 +1146,23 @@ fn fxam(cpu: &mut Cpu, insn: &Uop) -> R {
 
 // ---- register stack ----
 
+/// [`fxch`] for ST(`I`): both registers present is the common case (C1 cleared).
+fn fxch_i<const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << I) | 1) == 0 {
+        let (p0, pi) = (fpu.phys(0), fpu.phys(I));
+        fpu.regs.swap(p0, pi);
+        fpu.status &= !SW_C1;
+        return Ok(());
+    }
+    fxch(cpu, insn)
+}
+
+fn fxch_form(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op1_register()), fxch_i)
+}
+
 fn fxch(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
     let i = sti(insn.op1_register());
@@ -1476,7 +1526,7 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, fcomi::<true, true> => Fucomip_st0_sti);
     handlers!(t, fxam => Fxam);
 
-    handlers!(t, fxch => Fxch_st0_sti, Fxch_st0_sti_DDC8, Fxch_st0_sti_DFC8);
+    forms!(t, fxch, fxch_form => Fxch_st0_sti, Fxch_st0_sti_DDC8, Fxch_st0_sti_DFC8);
     handlers!(t, ffree => Ffree_sti);
     handlers!(t, ffreep => Ffreep_sti);
     handlers!(t, fincstp => Fincstp);
