@@ -748,7 +748,11 @@ pub fn isqrt128(m: u128) -> u64 {
     if m == 0 {
         return 0;
     }
-    let mut r = (m as f64).sqrt() as u128;
+    // The estimate from the top 64 bits: a u64 converts to f64 inline, a u128 in a
+    // library call; the Newton step and the corrections below make it exact.
+    let top =
+        if m >> 64 == 0 { m as u64 as f64 } else { (m >> 64) as u64 as f64 * 18_446_744_073_709_551_616.0 };
+    let mut r = top.sqrt() as u128;
     if r == 0 {
         r = 1;
     }
@@ -1319,7 +1323,12 @@ fn quick_sw(env: &Env) -> u16 {
 /// Rounds to a register under `control`, if the result is a normal number.
 #[inline(always)]
 fn quick_reg(control: u16, sign: bool, exp: i32, sig: u128) -> Option<(F80, u16)> {
-    let (hi, lo) = ((sig >> 64) as u64, sig as u64);
+    quick_reg2(control, sign, exp, (sig >> 64) as u64, sig as u64)
+}
+
+/// [`quick_reg`] with the significand as two words, `hi` with bit 63 set.
+#[inline(always)]
+fn quick_reg2(control: u16, sign: bool, exp: i32, hi: u64, lo: u64) -> Option<(F80, u16)> {
     if control & 0x0f00 == 0x0300 {
         // PC = 64 bits and RC = to nearest, FNINIT's and every Linux process's
         // default: `round_fast` with k = 0 and the nearest threshold, inline.
@@ -1349,20 +1358,57 @@ fn quick_reg_other(control: u16, sign: bool, exp: i32, hi: u64, lo: u64) -> Opti
 }
 
 /// [`add`] (`a − b` with `sub`) on the fast lane.
+///
+/// Works on two 64-bit words: the larger operand's significand is the high word
+/// and the smaller one, shifted right by the exponent difference `d < 64`, spans
+/// both, so the sum or difference is exact without a sticky bit (the low `64 − d`
+/// bits of the shifted operand are zeros) and a carry out of the high word drops
+/// only a zero bit. Cheaper than [`aligned_sum`]'s 128-bit shifts by a variable
+/// amount and both of its results; only a difference of 64 places or more is
+/// aligned its way.
 #[inline(always)]
 pub fn add_quick(control: u16, a: F80, b: F80, sub: bool) -> Option<(F80, u16)> {
     if !normal_pair(a, b) {
         return None;
     }
-    let mut x = Unp { sign: a.sign(), exp: i32::from(a.exp()), sig: a.sig };
-    let mut y = Unp { sign: b.sign() ^ sub, exp: i32::from(b.exp()), sig: b.sig };
-    let s = aligned_sum(&mut x, &mut y);
-    if s == 0 {
+    let bsign = b.sign() ^ sub;
+    let (ea, eb) = (i32::from(a.exp()), i32::from(b.exp()));
+    // The larger magnitude first; its sign is the result's.
+    let swap = (eb, b.sig) > (ea, a.sig);
+    let (xe, xm, xsign, ye, ym) =
+        if swap { (eb, b.sig, bsign, ea, a.sig) } else { (ea, a.sig, a.sign(), eb, b.sig) };
+    let d = (xe - ye) as u32;
+    if d >= 64 {
+        // The smaller operand lies wholly below the larger one's last place:
+        // aligned as `aligned_sum` aligns it (63 guard bits, then a sticky bit).
+        let xs = u128::from(xm) << 63;
+        let ys = shr_sticky(u128::from(ym) << 63, d);
+        let s = if a.sign() == bsign { xs + ys } else { xs - ys };
+        let lz = s.leading_zeros();
+        return quick_reg(control, xsign, xe + 1 - lz as i32, s << lz);
+    }
+    // ym × 2^(64 − d) as hi:lo; `<< (63 − d) << 1` is 0 for d = 0.
+    let (hi, lo) = (ym >> d, (ym << (63 - d)) << 1);
+    if a.sign() == bsign {
+        let (sum, carry) = xm.overflowing_add(hi);
+        if carry {
+            return quick_reg2(control, xsign, xe + 1, (sum >> 1) | (1 << 63), (lo >> 1) | (sum << 63));
+        }
+        return quick_reg2(control, xsign, xe, sum, lo);
+    }
+    // xm:0 − hi:lo, not negative since x is the larger.
+    let l = lo.wrapping_neg();
+    let h = xm - hi - u64::from(lo != 0);
+    if h >> 63 != 0 {
+        return quick_reg2(control, xsign, xe, h, l);
+    }
+    if h == 0 && l == 0 {
         // An exact cancellation: −0 when rounding down, else +0; no flag, C1 clear.
         return Some((F80::zero((control >> 10) & 3 == u16::from(RC_DOWN)), 0));
     }
+    let s = (u128::from(h) << 64) | u128::from(l);
     let lz = s.leading_zeros();
-    quick_reg(control, x.sign, x.exp + 1 - lz as i32, s << lz)
+    quick_reg(control, xsign, xe - lz as i32, s << lz)
 }
 
 /// The fast lane's answer for operands of which one at least is a zero and the
@@ -1394,6 +1440,17 @@ pub fn zero_quick(control: u16, op: u8, a: F80, b: F80) -> Option<(F80, u16)> {
 #[inline(always)]
 pub fn ordinary(x: F80) -> bool {
     (x.exp() == 0 && x.sig == 0) || normal_pair(x, x)
+}
+
+/// [`sqrt`] on the fast lane: a positive normal operand, whose root is a normal
+/// number and raises nothing but PE.
+#[inline(always)]
+pub fn sqrt_quick(control: u16, a: F80) -> Option<(F80, u16)> {
+    if a.sign() || !normal_pair(a, a) {
+        return None;
+    }
+    let (e, s) = sqrt_sig(i32::from(a.exp()), a.sig);
+    quick_reg(control, false, e, s)
 }
 
 /// [`mul`] on the fast lane.
@@ -1663,8 +1720,15 @@ mod tests {
         for _ in 0..400_000 {
             let control = (next() as u16 & 0x0f3f) | 0x40;
             let (a, mut b) = (value(&mut next), value(&mut next));
-            if next() % 8 == 0 {
-                b = a.negate();
+            match next() % 8 {
+                0 => b = a.negate(),
+                // Near cancellations and carries: the same or a neighbouring
+                // exponent, the low bits changed, either sign.
+                1 => {
+                    let exp = a.exp().wrapping_sub((next() % 3) as u16) & 0x7fff;
+                    b = F80::new(next() & 1 != 0, exp, a.sig ^ (next() >> (next() % 64)));
+                }
+                _ => {}
             }
             let general = Env::new(control);
             let what = format!("a={a:x?} b={b:x?} control={control:#x}");
@@ -1696,6 +1760,10 @@ mod tests {
                     _ => div(&mut env, a, b),
                 };
                 assert_eq!((r, bits), (r2, sw(&env)), "zero op {op} {what}");
+            }
+            if let Some((r, bits)) = sqrt_quick(control, a) {
+                let mut env = general;
+                assert_eq!((r, bits), (sqrt(&mut env, a), sw(&env)), "sqrt {what}");
             }
             if let Some((v, bits)) = to_f32_quick(control, a) {
                 let mut env = general;

@@ -19,7 +19,7 @@ use crate::fpu::{Fpu, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_ES, SW_EXC, SW
 use crate::mmu::Mmu;
 use crate::seg::SegReg;
 use crate::table::Table;
-use crate::uop::Handler;
+use crate::uop::{Handler, EA_FLAT};
 use crate::Cpu;
 use crate::{forms, handlers};
 
@@ -34,10 +34,16 @@ fn begin(cpu: &mut Cpu, insn: &Uop) -> R {
     if cpu.fpu.pending() {
         return Err(Exception::FloatingPoint);
     }
+    record(cpu, insn);
+    Ok(())
+}
+
+/// FIP/FCS/FOP: [`begin`] past its pending check.
+#[inline(always)]
+fn record(cpu: &mut Cpu, insn: &Uop) {
     cpu.fpu.fip = insn.ip32();
     cpu.fpu.fcs = cpu.segs[SegReg::Cs as usize].selector;
     cpu.fpu.fop = FOP_FROM_CODE;
-    Ok(())
 }
 
 /// Like [`begin`], for an instruction with a memory operand: also records FDP/FDS and
@@ -228,30 +234,44 @@ fn read_src<const SRC: u8>(cpu: &mut Cpu, lin: u32, env: &mut Env) -> Result<F80
 // operand here, where the general path counts each of its lookups (two reads for an
 // m64 source; a probe and two writes for an m64 store).
 
-/// [`begin_mem`] for a known address shape: #MF if an exception is pending, else
-/// FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as `begin_mem`
-/// records them, and the operand's linear address. `None` (with the same pointers
-/// recorded) where `begin_mem` raises #GP: the general handler then runs from the
-/// start, records the same values again and raises it.
+/// [`begin_mem`] for a known address shape, once the caller has found no exception
+/// pending: FIP/FCS/FOP and, when the segment is usable, FDP/FDS recorded, as
+/// `begin_mem` records them, and the operand's linear address. `None` (with the same
+/// pointers recorded) where `begin_mem` raises #GP: the general handler then runs
+/// from the start, records the same values again and raises it. (The callers send a
+/// pending exception to the general handler too, which raises #MF before recording
+/// anything: every way out of the fast lane is then a tail call.)
 #[inline(always)]
-fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Result<Option<u32>, Exception> {
-    begin(cpu, u)?;
+fn begin_quick<const EA: u8>(cpu: &mut Cpu, u: &Uop) -> Option<u32> {
+    record(cpu, u);
     let off = cpu.ea::<EA>(u);
     let seg = &cpu.segs[usize::from(u.seg)];
+    if EA & EA_FLAT != 0 {
+        // A flat segment (`Cpu::mem_lin`): usable, base 0; FDS is still its selector.
+        cpu.fpu.fdp = off;
+        cpu.fpu.fds = seg.selector;
+        return Some(off);
+    }
     if !seg.usable {
-        return Ok(None);
+        return None;
     }
     let lin = seg.base.wrapping_add(off);
     cpu.fpu.fdp = off;
     cpu.fpu.fds = seg.selector;
-    Ok(Some(lin))
+    Some(lin)
 }
 
 /// The status word after a fast-lane operation that set `sw` (PE, C1): [`finish`]'s
-/// rule.
+/// rule. `CW` not 0: the control word is known to mask every exception (see
+/// [`quick_control`]), so nothing is unmasked and ES is left as it is (clear: the
+/// pending check passed).
 #[inline(always)]
-fn settle(fpu: &mut Fpu, sw: u16) {
+fn settle<const CW: u16>(fpu: &mut Fpu, sw: u16) {
     let s = (fpu.status & !SW_C1) | sw;
+    if CW != 0 {
+        fpu.status = s;
+        return;
+    }
     fpu.status = if sw & !fpu.control & SW_EXC != 0 { s | SW_ES | SW_B } else { s };
 }
 
@@ -281,17 +301,49 @@ fn load_quick<const SRC: u8>(mmu: &Mmu, lin: u32) -> Option<F80> {
     }
 }
 
-/// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
-/// nothing, if the instruction must take the general path.
+/// The precision, rounding and exception-mask fields of the control word, and
+/// their values after FNINIT (64 bits, to nearest, all masked), which every Linux
+/// process starts with.
+const CW_FIELDS: u16 = 0x0f3f;
+const CW_DEFAULT: u16 = 0x033f;
+
+/// FNINIT's control word, which [`CW_FIELDS`] holding [`CW_DEFAULT`] stands for.
+const FNINIT_CW: u16 = 0x037f;
+
+/// Rounding toward zero, all exceptions masked: what C's casts to integer load
+/// around a FISTP (the precision control does not matter to it).
+const TRUNC_MASKS: u16 = 0x0c3f;
+const TRUNC_CW: u16 = 0x0f7f;
+
+/// The control word the fast lane is given: `CW` when not 0, which the caller has
+/// found to stand for the control word in everything the operation reads of it (its
+/// rounding, and masks all set: [`settle`]), so that the rounding has no other case
+/// and the handler no out-of-line call to keep registers across; else the real one.
 #[inline(always)]
-fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
-    let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
-    if fpu.empty & ((1 << pd) | (1 << ps)) != 0 {
+fn quick_control<const CW: u16>(fpu: &Fpu) -> u16 {
+    if CW != 0 {
+        CW
+    } else {
+        fpu.control
+    }
+}
+
+/// ST(dst) ← ST(dst) op ST(src) (and pop) on the fast lane; false, having changed
+/// nothing, if the instruction must take the general path. `CW`: see
+/// [`quick_control`].
+#[inline(always)]
+fn quick_regs<const OP: u8, const POP: bool, const CW: u16>(fpu: &mut Fpu, dst: usize, src: usize) -> bool {
+    // Bit i of the tags rotated by TOP is ST(i)'s: with the indices known when the
+    // handler is chosen, one rotate and a constant mask.
+    if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << dst) | (1 << src)) != 0 {
         return false;
     }
-    let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[pd], fpu.regs[ps]) else { return false };
+    let (pd, ps) = (fpu.phys(dst), fpu.phys(src));
+    let Some((r, sw)) = quick::<OP>(quick_control::<CW>(fpu), fpu.regs[pd], fpu.regs[ps]) else {
+        return false;
+    };
     fpu.regs[pd] = r;
-    settle(fpu, sw);
+    settle::<CW>(fpu, sw);
     if POP {
         fpu.pop();
     }
@@ -300,15 +352,32 @@ fn quick_regs<const OP: u8, const POP: bool>(fpu: &mut Fpu, dst: usize, src: usi
 
 /// FADD… ST(0), m32fp/m64fp/m16int/m32int with a known address shape.
 fn arith_mem_ea<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    let Some(lin) = begin_quick::<EA>(cpu, u)? else { return arith_mem::<OP, SRC>(cpu, u) };
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_mem_any::<OP, SRC, EA>(cpu, u);
+    }
+    arith_mem_quick::<OP, SRC, EA, FNINIT_CW>(cpu, u)
+}
+
+/// [`arith_mem_ea`] under another precision or rounding control.
+#[inline(never)]
+fn arith_mem_any<const OP: u8, const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    arith_mem_quick::<OP, SRC, EA, 0>(cpu, u)
+}
+
+#[inline(always)]
+fn arith_mem_quick<const OP: u8, const SRC: u8, const EA: u8, const CW: u16>(cpu: &mut Cpu, u: &Uop) -> R {
+    if cpu.fpu.pending() {
+        return arith_mem::<OP, SRC>(cpu, u);
+    }
+    let Some(lin) = begin_quick::<EA>(cpu, u) else { return arith_mem::<OP, SRC>(cpu, u) };
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if fpu.empty & (1 << p0) == 0 {
         if let Some(src) = load_quick::<SRC>(&cpu.mmu, lin) {
-            if let Some((r, sw)) = quick::<OP>(fpu.control, fpu.regs[p0], src) {
+            if let Some((r, sw)) = quick::<OP>(quick_control::<CW>(fpu), fpu.regs[p0], src) {
                 cpu.mmu.tlb.hits += 1;
                 cpu.fpu.regs[p0] = r;
-                settle(&mut cpu.fpu, sw);
+                settle::<CW>(&mut cpu.fpu, sw);
                 return Ok(());
             }
         }
@@ -322,7 +391,7 @@ fn arith_mem_form<const OP: u8, const SRC: u8>(u: &Uop) -> Option<Handler> {
 
 /// FLD m32fp/m64fp, FILD m16/m32/m64int with a known address shape.
 fn fld_ea<const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    let lin = begin_quick::<EA>(cpu, u)?;
+    let lin = if cpu.fpu.pending() { None } else { begin_quick::<EA>(cpu, u) };
     if let Some(lin) = lin.filter(|_| cpu.fpu.is_empty(7)) {
         if let Some(v) = load_quick::<SRC>(&cpu.mmu, lin) {
             cpu.mmu.tlb.hits += 1;
@@ -345,11 +414,28 @@ fn fld_form<const SRC: u8>(u: &Uop) -> Option<Handler> {
 
 /// FST/FSTP m32fp/m64fp, FIST/FISTP m16/m32/m64int with a known address shape.
 fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
-    let lin = begin_quick::<EA>(cpu, u)?;
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return fst_any::<DST, POP, EA>(cpu, u);
+    }
+    fst_quick::<DST, POP, EA, FNINIT_CW>(cpu, u)
+}
+
+/// [`fst_ea`] under another control word.
+#[inline(never)]
+fn fst_any<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
+    if matches!(DST, DST_M16I | DST_M32I | DST_M64I) && cpu.fpu.control & TRUNC_MASKS == TRUNC_MASKS {
+        return fst_quick::<DST, POP, EA, TRUNC_CW>(cpu, u);
+    }
+    fst_quick::<DST, POP, EA, 0>(cpu, u)
+}
+
+#[inline(always)]
+fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const CW: u16>(cpu: &mut Cpu, u: &Uop) -> R {
+    let lin = if cpu.fpu.pending() { None } else { begin_quick::<EA>(cpu, u) };
     let fpu = &cpu.fpu;
     let p0 = fpu.phys(0);
     if let Some(lin) = lin.filter(|_| fpu.empty & (1 << p0) == 0) {
-        let (x, control) = (fpu.regs[p0], fpu.control);
+        let (x, control) = (fpu.regs[p0], quick_control::<CW>(fpu));
         let mmu = &mut cpu.mmu;
         let sw = match DST {
             DST_M32 => fp::to_f32_quick(control, x)
@@ -365,7 +451,7 @@ fn fst_ea<const DST: u8, const POP: bool, const EA: u8>(cpu: &mut Cpu, u: &Uop) 
         };
         if let Some(sw) = sw {
             cpu.mmu.tlb.hits += 1;
-            settle(&mut cpu.fpu, sw);
+            settle::<CW>(&mut cpu.fpu, sw);
             if POP {
                 cpu.fpu.pop();
             }
@@ -450,19 +536,78 @@ fn arith_mem<const OP: u8, const SRC: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
     Ok(())
 }
 
-/// ST(0) ← ST(0) op ST(i).
-fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
+/// Picks `f::<…, I>` for the ST(i) number `i` of a register form, so that the
+/// handler knows which registers it works on (SDM Vol. 1 §8.1.2: ST(i) is
+/// physical register (TOP + i) mod 8).
+macro_rules! by_sti {
+    (@pick $i:expr, $f:ident, [$($g:tt,)*]) => {
+        Some(match $i & 7 {
+            0 => $f::<$($g,)* 0> as Handler,
+            1 => $f::<$($g,)* 1> as Handler,
+            2 => $f::<$($g,)* 2> as Handler,
+            3 => $f::<$($g,)* 3> as Handler,
+            4 => $f::<$($g,)* 4> as Handler,
+            5 => $f::<$($g,)* 5> as Handler,
+            6 => $f::<$($g,)* 6> as Handler,
+            _ => $f::<$($g,)* 7> as Handler,
+        })
+    };
+    ($i:expr, $f:ident :: < $($g:tt),* >) => {
+        by_sti!(@pick $i, $f, [$($g,)*])
+    };
+    ($i:expr, $f:ident) => {
+        by_sti!(@pick $i, $f, [])
+    };
+}
+
+/// [`arith_st0_sti`] for ST(`I`).
+fn arith_st0_i<const OP: u8, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_st0_sti::<OP>(cpu, insn);
+    }
     begin(cpu, insn)?;
-    if quick_regs::<OP, false>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
+    if quick_regs::<OP, false, FNINIT_CW>(&mut cpu.fpu, 0, I) {
         return Ok(());
     }
     arith_st0_sti_rest::<OP>(cpu, insn)
 }
 
-/// ST(i) ← ST(i) op ST(0), optionally popping.
+fn arith_st0_sti_form<const OP: u8>(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op1_register()), arith_st0_i::<OP>)
+}
+
+/// [`arith_sti_st0`] for ST(`I`).
+fn arith_i_st0<const OP: u8, const POP: bool, const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    if cpu.fpu.control & CW_FIELDS != CW_DEFAULT {
+        return arith_sti_st0::<OP, POP>(cpu, insn);
+    }
+    begin(cpu, insn)?;
+    if quick_regs::<OP, POP, FNINIT_CW>(&mut cpu.fpu, I, 0) {
+        return Ok(());
+    }
+    arith_sti_st0_rest::<OP, POP>(cpu, insn)
+}
+
+fn arith_sti_st0_form<const OP: u8, const POP: bool>(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op0_register()), arith_i_st0::<OP, POP>)
+}
+
+/// ST(0) ← ST(0) op ST(i). Out of line: the forms by register call it for any
+/// control word but the default.
+#[inline(never)]
+fn arith_st0_sti<const OP: u8>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    if quick_regs::<OP, false, 0>(&mut cpu.fpu, 0, sti(insn.op1_register())) {
+        return Ok(());
+    }
+    arith_st0_sti_rest::<OP>(cpu, insn)
+}
+
+/// ST(i) ← ST(i) op ST(0), optionally popping. Out of line, as [`arith_st0_sti`].
+#[inline(never)]
 fn arith_sti_st0<const OP: u8, const POP: bool>(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
-    if quick_regs::<OP, POP>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
+    if quick_regs::<OP, POP, 0>(&mut cpu.fpu, sti(insn.op0_register()), 0) {
         return Ok(());
     }
     arith_sti_st0_rest::<OP, POP>(cpu, insn)
@@ -513,7 +658,7 @@ fn arith_regs<const OP: u8>(cpu: &mut Cpu, dst: usize, src: usize, pop: bool) {
         if pop {
             fpu.pop();
         }
-        settle(fpu, sw);
+        settle::<0>(fpu, sw);
         return;
     }
     let r = compute::<OP>(&mut env, a, b);
@@ -537,6 +682,16 @@ fn unary(cpu: &mut Cpu, insn: &Uop, f: fn(&mut Env, F80) -> F80) -> R {
 }
 
 fn fsqrt(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    if !fpu.is_empty(0) {
+        if let Some((r, sw)) = fp::sqrt_quick(fpu.control, fpu.st(0)) {
+            let p0 = fpu.phys(0);
+            fpu.regs[p0] = r;
+            settle::<0>(fpu, sw);
+            return Ok(());
+        }
+    }
     unary(cpu, insn, fp::sqrt)
 }
 
@@ -708,6 +863,26 @@ fn fld_sti(cpu: &mut Cpu, insn: &Uop) -> R {
     let v = fpu.st(i);
     push_loaded(fpu, &env, v);
     Ok(())
+}
+
+/// [`fld_sti`] for ST(`I`): ST(I) present and ST(7), the new ST(0), empty is the
+/// common case (no stack fault; a load clears C1 and raises nothing, as in
+/// [`push_loaded`]); anything else runs [`fld_sti`] from the start.
+fn fld_i<const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    let tags = fpu.empty.rotate_right(u32::from(fpu.top));
+    if tags & (1 << I) == 0 && tags & (1 << 7) != 0 {
+        let v = fpu.st(I);
+        fpu.push(v);
+        fpu.status &= !SW_C1;
+        return Ok(());
+    }
+    fld_sti(cpu, insn)
+}
+
+fn fld_sti_form(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op0_register()), fld_i)
 }
 
 /// FLD1, FLDZ, FLDPI…: the constant rounded under RC (no PE).
@@ -970,6 +1145,23 @@ fn fxam(cpu: &mut Cpu, insn: &Uop) -> R {
 }
 
 // ---- register stack ----
+
+/// [`fxch`] for ST(`I`): both registers present is the common case (C1 cleared).
+fn fxch_i<const I: usize>(cpu: &mut Cpu, insn: &Uop) -> R {
+    begin(cpu, insn)?;
+    let fpu = &mut cpu.fpu;
+    if fpu.empty.rotate_right(u32::from(fpu.top)) & ((1 << I) | 1) == 0 {
+        let (p0, pi) = (fpu.phys(0), fpu.phys(I));
+        fpu.regs.swap(p0, pi);
+        fpu.status &= !SW_C1;
+        return Ok(());
+    }
+    fxch(cpu, insn)
+}
+
+fn fxch_form(u: &Uop) -> Option<Handler> {
+    by_sti!(sti(u.op1_register()), fxch_i)
+}
 
 fn fxch(cpu: &mut Cpu, insn: &Uop) -> R {
     begin(cpu, insn)?;
@@ -1253,24 +1445,24 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, arith_mem::<SUBR, M32INT>, arith_mem_form::<SUBR, M32INT> => Fisubr_m32int);
     forms!(t, arith_mem::<DIV, M32INT>, arith_mem_form::<DIV, M32INT> => Fidiv_m32int);
     forms!(t, arith_mem::<DIVR, M32INT>, arith_mem_form::<DIVR, M32INT> => Fidivr_m32int);
-    handlers!(t, arith_st0_sti::<ADD> => Fadd_st0_sti);
-    handlers!(t, arith_st0_sti::<MUL> => Fmul_st0_sti);
-    handlers!(t, arith_st0_sti::<SUB> => Fsub_st0_sti);
-    handlers!(t, arith_st0_sti::<SUBR> => Fsubr_st0_sti);
-    handlers!(t, arith_st0_sti::<DIV> => Fdiv_st0_sti);
-    handlers!(t, arith_st0_sti::<DIVR> => Fdivr_st0_sti);
-    handlers!(t, arith_sti_st0::<ADD, false> => Fadd_sti_st0);
-    handlers!(t, arith_sti_st0::<MUL, false> => Fmul_sti_st0);
-    handlers!(t, arith_sti_st0::<SUB, false> => Fsub_sti_st0);
-    handlers!(t, arith_sti_st0::<SUBR, false> => Fsubr_sti_st0);
-    handlers!(t, arith_sti_st0::<DIV, false> => Fdiv_sti_st0);
-    handlers!(t, arith_sti_st0::<DIVR, false> => Fdivr_sti_st0);
-    handlers!(t, arith_sti_st0::<ADD, true> => Faddp_sti_st0);
-    handlers!(t, arith_sti_st0::<MUL, true> => Fmulp_sti_st0);
-    handlers!(t, arith_sti_st0::<SUB, true> => Fsubp_sti_st0);
-    handlers!(t, arith_sti_st0::<SUBR, true> => Fsubrp_sti_st0);
-    handlers!(t, arith_sti_st0::<DIV, true> => Fdivp_sti_st0);
-    handlers!(t, arith_sti_st0::<DIVR, true> => Fdivrp_sti_st0);
+    forms!(t, arith_st0_sti::<ADD>, arith_st0_sti_form::<ADD> => Fadd_st0_sti);
+    forms!(t, arith_st0_sti::<MUL>, arith_st0_sti_form::<MUL> => Fmul_st0_sti);
+    forms!(t, arith_st0_sti::<SUB>, arith_st0_sti_form::<SUB> => Fsub_st0_sti);
+    forms!(t, arith_st0_sti::<SUBR>, arith_st0_sti_form::<SUBR> => Fsubr_st0_sti);
+    forms!(t, arith_st0_sti::<DIV>, arith_st0_sti_form::<DIV> => Fdiv_st0_sti);
+    forms!(t, arith_st0_sti::<DIVR>, arith_st0_sti_form::<DIVR> => Fdivr_st0_sti);
+    forms!(t, arith_sti_st0::<ADD, false>, arith_sti_st0_form::<ADD, false> => Fadd_sti_st0);
+    forms!(t, arith_sti_st0::<MUL, false>, arith_sti_st0_form::<MUL, false> => Fmul_sti_st0);
+    forms!(t, arith_sti_st0::<SUB, false>, arith_sti_st0_form::<SUB, false> => Fsub_sti_st0);
+    forms!(t, arith_sti_st0::<SUBR, false>, arith_sti_st0_form::<SUBR, false> => Fsubr_sti_st0);
+    forms!(t, arith_sti_st0::<DIV, false>, arith_sti_st0_form::<DIV, false> => Fdiv_sti_st0);
+    forms!(t, arith_sti_st0::<DIVR, false>, arith_sti_st0_form::<DIVR, false> => Fdivr_sti_st0);
+    forms!(t, arith_sti_st0::<ADD, true>, arith_sti_st0_form::<ADD, true> => Faddp_sti_st0);
+    forms!(t, arith_sti_st0::<MUL, true>, arith_sti_st0_form::<MUL, true> => Fmulp_sti_st0);
+    forms!(t, arith_sti_st0::<SUB, true>, arith_sti_st0_form::<SUB, true> => Fsubp_sti_st0);
+    forms!(t, arith_sti_st0::<SUBR, true>, arith_sti_st0_form::<SUBR, true> => Fsubrp_sti_st0);
+    forms!(t, arith_sti_st0::<DIV, true>, arith_sti_st0_form::<DIV, true> => Fdivp_sti_st0);
+    forms!(t, arith_sti_st0::<DIVR, true>, arith_sti_st0_form::<DIVR, true> => Fdivrp_sti_st0);
     handlers!(t, fsqrt => Fsqrt);
     handlers!(t, frndint => Frndint);
     handlers!(t, fchs => Fchs);
@@ -1287,7 +1479,7 @@ pub(crate) fn register(t: &mut Table) {
     forms!(t, fild::<M32INT>, fld_form::<M32INT> => Fild_m32int);
     forms!(t, fild::<M64INT>, fld_form::<M64INT> => Fild_m64int);
     handlers!(t, fbld => Fbld_m80bcd);
-    handlers!(t, fld_sti => Fld_sti);
+    forms!(t, fld_sti, fld_sti_form => Fld_sti);
     handlers!(t, fld_const::<{ transcend::K_ONE }> => Fld1);
     handlers!(t, fld_const::<{ transcend::K_ZERO }> => Fldz);
     handlers!(t, fld_const::<{ transcend::K_PI }> => Fldpi);
@@ -1334,7 +1526,7 @@ pub(crate) fn register(t: &mut Table) {
     handlers!(t, fcomi::<true, true> => Fucomip_st0_sti);
     handlers!(t, fxam => Fxam);
 
-    handlers!(t, fxch => Fxch_st0_sti, Fxch_st0_sti_DDC8, Fxch_st0_sti_DFC8);
+    forms!(t, fxch, fxch_form => Fxch_st0_sti, Fxch_st0_sti_DDC8, Fxch_st0_sti_DFC8);
     handlers!(t, ffree => Ffree_sti);
     handlers!(t, ffreep => Ffreep_sti);
     handlers!(t, fincstp => Fincstp);
