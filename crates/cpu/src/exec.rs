@@ -55,9 +55,20 @@ impl Cpu {
     /// Runs until an exception or interrupt, or until `budget` more instructions have
     /// retired.
     pub fn run(&mut self, budget: u64) -> Exit {
-        // The kernel may have changed mappings since the last run: links from then
-        // are not to be trusted.
-        self.new_code_epoch();
+        // Links and the jump cache map an EIP to a block without translating it.
+        // Between two runs the kernel may have changed what an EIP fetches: a
+        // mapping (munmap, mprotect, exec, COW, swap-out, another process), which it
+        // always follows with an INVLPG or a CR3 load as 2.4 does (`flush_tlb_page`,
+        // `flush_tlb_mm`, `switch_mm`), or CS; a write to a code frame is queued by
+        // `PhysMem` and moves the epoch before the next block runs. So the epoch moves
+        // here only if the TLB was flushed or CS changed: most kernel entries (page
+        // faults that map a page, most system calls) keep the links.
+        let cs = &self.segs[SegReg::Cs as usize];
+        let under = (self.mmu.tlb.remaps, cs.base, cs.limit, cs.attrs, cs.usable);
+        if under != self.links_made_under {
+            self.links_made_under = under;
+            self.new_code_epoch();
+        }
         // The kernel may have loaded other segments.
         self.check_flat_segments();
         // Taken out so handlers can borrow the CPU mutably while a block is borrowed

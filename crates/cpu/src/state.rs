@@ -70,6 +70,10 @@ pub struct Cpu {
     /// Link epoch: links between blocks made in an earlier one are dead
     /// (see `blocks.rs`).
     pub(crate) code_epoch: u64,
+    /// The TLB's remap count and CS (base, limit, attributes, usable) when the last
+    /// [`Cpu::run`] began: links and the jump cache survive into the next run only
+    /// while both are the same (`exec.rs`).
+    pub(crate) links_made_under: (u64, u32, u32, u16, bool),
     /// The exception a micro-op raised, between the block's micro-op loop and the
     /// executor's exit path (`exec.rs`); empty otherwise.
     pub(crate) raised: Option<Exception>,
@@ -127,6 +131,7 @@ impl Cpu {
             tsc_offset: 0,
             code: Some(Box::default()),
             code_epoch: 0,
+            links_made_under: (u64::MAX, 0, 0, 0, false),
             raised: None,
             store_into_code: false,
             flat_data: false,

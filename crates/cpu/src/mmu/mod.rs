@@ -192,7 +192,7 @@ impl Mmu {
                 // corresponding to that linear address" (SDM Vol. 3A §4.10.4.1). Without
                 // this, a stale entry that could not serve this access (e.g. a clean one
                 // for a write) kept serving other accesses after the fault.
-                self.tlb.invalidate_page(lin);
+                self.tlb.forget_faulting_page(lin);
                 return Err(pf);
             }
         };
