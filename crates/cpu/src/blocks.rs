@@ -18,6 +18,7 @@
 //! run at CPL 3 nothing else can change what an EIP fetches.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::uop::{Uop, FUSED};
 
@@ -120,10 +121,38 @@ pub(crate) struct Blocks {
     /// the same reason links are: within an epoch nothing changes what an EIP fetches.
     jumps: Box<[Link]>,
     /// Ids of the live blocks starting in each physical frame, for invalidation.
-    by_frame: HashMap<u32, Vec<u32>>,
+    by_frame: HashMap<u32, Vec<u32>, BuildHasherDefault<FrameHasher>>,
     /// Host bytes the live blocks' micro-ops hold ([`uop_bytes`]); [`Blocks::bytes`]
     /// adds the arena.
     bytes: usize,
+    /// The micro-ops of the block being built (`Cpu::build_block`), kept between
+    /// builds so that a build grows no vector: [`Blocks::insert`] copies them into
+    /// an allocation of the block's own size.
+    pub scratch: Vec<Uop>,
+}
+
+/// Hashes a frame number for [`Blocks::by_frame`] with one multiply (Fibonacci
+/// hashing), where the default SipHash took ~100 host instructions a block build.
+/// The keys are frame numbers: nothing to defend against.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FrameHasher(u64);
+
+impl Hasher for FrameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the micro-ops of a block of `uops` cost on the host: their allocation with
@@ -141,8 +170,9 @@ impl Default for Blocks {
             free: Vec::new(),
             sets: vec![NONE; SETS].into_boxed_slice(),
             jumps: vec![NO_LINK; JUMPS].into_boxed_slice(),
-            by_frame: HashMap::new(),
+            by_frame: HashMap::default(),
             bytes: 0,
+            scratch: Vec::new(),
         }
     }
 }
@@ -203,7 +233,7 @@ impl Blocks {
     }
 
     /// Stores a new block; returns its id.
-    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: Vec<Uop>) -> u32 {
+    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, uops: &[Uop]) -> u32 {
         let set = set_of(phys);
         let fused = uops.last().is_some_and(|u| u.flags & FUSED != 0);
         self.bytes += uop_bytes(uops.len());
@@ -213,7 +243,7 @@ impl Blocks {
             lin,
             end_eip,
             insns: (uops.len() + usize::from(fused)) as u32,
-            uops: uops.into_boxed_slice(),
+            uops: uops.into(),
             links: [NO_NEXT; 2],
             link_epoch: u64::MAX,
             chain: self.sets[set],
@@ -239,7 +269,7 @@ impl Blocks {
     /// Stores a block of one instruction that starts at `phys` and continues on the
     /// page at `phys2`: it is dropped when either frame is written.
     pub fn insert_crossing(&mut self, phys: u32, phys2: u32, lin: u32, end_eip: u32, uop: Uop) -> u32 {
-        let id = self.insert(phys, lin, end_eip, vec![uop]);
+        let id = self.insert(phys, lin, end_eip, &[uop]);
         self.blocks[id as usize].phys2 = phys2;
         self.by_frame.entry(phys2 >> 12).or_default().push(id);
         id
@@ -311,11 +341,11 @@ mod tests {
     #[test]
     fn invalidation_drops_only_that_frame_and_reuses_slots() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x8000, 0, vec![]);
-        let b = c.insert(0x1800, 0x8800, 0, vec![]);
+        let a = c.insert(0x1000, 0x8000, 0, &[]);
+        let b = c.insert(0x1800, 0x8800, 0, &[]);
         // Same frame, aliased linear address: a separate block.
-        let a2 = c.insert(0x1000, 0x9000, 0, vec![]);
-        let d = c.insert(0x2000, 0xa000, 0, vec![]);
+        let a2 = c.insert(0x1000, 0x9000, 0, &[]);
+        let d = c.insert(0x2000, 0xa000, 0, &[]);
         assert_eq!(c.find(0x1000, 0x9000), Some(a2));
         assert_eq!(c.find(0x1000, 0x8000), Some(a));
         assert_eq!(c.invalidate_frame(1), 3);
@@ -323,7 +353,7 @@ mod tests {
         assert_eq!(c.find(0x2000, 0xa000), Some(d));
         assert_eq!(c.invalidate_frame(1), 0);
         assert_eq!(c.len(), 1);
-        let e = c.insert(0x3000, 0xb000, 0, vec![]);
+        let e = c.insert(0x3000, 0xb000, 0, &[]);
         assert!([a, b, a2].contains(&e));
         assert_eq!(c.find(0x3000, 0xb000), Some(e));
     }
@@ -331,7 +361,7 @@ mod tests {
     #[test]
     fn jump_cache_entries_die_with_their_epoch_and_the_store() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
+        let a = c.insert(0x1000, 0x1000, 0x1010, &[]);
         c.jump_note(0x1000, a, 7);
         assert_eq!(c.jump_find(0x1000, 7), Some(a));
         assert_eq!(c.jump_find(0x1000, 8), None);
@@ -347,8 +377,8 @@ mod tests {
     #[test]
     fn links_die_with_their_epoch() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
-        let b = c.insert(0x1010, 0x1010, 0x1020, vec![]);
+        let a = c.insert(0x1000, 0x1000, 0x1010, &[]);
+        let b = c.insert(0x1010, 0x1010, 0x1020, &[]);
         assert_eq!(c.blocks[a as usize].follow(0, 0), None);
         c.link(a, 0, 0x1010, b, 7);
         assert_eq!(c.blocks[a as usize].follow(0x1010, 7), Some(b));

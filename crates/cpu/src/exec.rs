@@ -438,7 +438,8 @@ impl Cpu {
         let bytes = self.in_page(phys);
         let bits = self.code_bits();
         let mut stream = Stream::new_in(bits, bytes, self.eip);
-        let mut uops = Vec::new();
+        let mut uops = std::mem::take(&mut code.scratch);
+        uops.clear();
         let mut ip = self.eip;
         let mut known = 0;
         while uops.len() < MAX_BLOCK && stream.has_more() {
@@ -499,7 +500,9 @@ impl Cpu {
         }
         self.blocks_built += 1;
         self.mmu.mark_code_frame(phys >> 12);
-        Ok(code.insert(phys, lin, ip, uops))
+        let id = code.insert(phys, lin, ip, &uops);
+        code.scratch = uops;
+        Ok(id)
     }
 
     /// The bytes from `phys` to the end of its page, at most what a block can use.
