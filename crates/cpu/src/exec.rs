@@ -64,7 +64,7 @@ impl Cpu {
         // here only if the TLB was flushed or CS changed: most kernel entries (page
         // faults that map a page, most system calls) keep the links.
         let cs = &self.segs[SegReg::Cs as usize];
-        let under = (self.mmu.tlb.remaps, cs.base, cs.limit, cs.attrs, cs.usable);
+        let under = (self.mmu.tlb().remaps, cs.base, cs.limit, cs.attrs, cs.usable);
         if under != self.links_made_under {
             self.links_made_under = under;
             self.new_code_epoch();
@@ -134,7 +134,7 @@ impl Cpu {
     fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {
         let end = self.icount.saturating_add(budget);
         'fetch: while self.icount < end {
-            if self.mmu.phys.has_dirty_code() {
+            if self.mmu.phys().has_dirty_code() {
                 self.drop_dirty_code(code);
             }
             if self.flush_blocks {
@@ -356,7 +356,7 @@ impl Cpu {
     }
 
     fn drop_dirty_code(&mut self, code: &mut Blocks) {
-        for frame in self.mmu.phys.take_dirty_code() {
+        for frame in self.mmu.phys_mut().take_dirty_code() {
             let n = code.invalidate_frame(frame);
             self.blocks_invalidated += n as u64;
             log::trace!(target: "cpu::icache", "write to code frame {frame:#x}: dropped {n} blocks");
@@ -508,7 +508,7 @@ impl Cpu {
     /// The bytes from `phys` to the end of its page, at most what a block can use.
     fn in_page(&self, phys: u32) -> &[u8] {
         let len = ((PAGE_SIZE - (phys & 0xfff)) as usize).min(MAX_BLOCK * MAX_INSN_LEN);
-        self.mmu.phys.slice(phys, len)
+        self.mmu.phys().slice(phys, len)
     }
 
     fn decode_page_crossing(&mut self, code: &mut Blocks, lin: u32, first: &[u8]) -> Result<u32, Exception> {
@@ -516,7 +516,7 @@ impl Cpu {
         let next_phys = self.mmu.translate(next_lin, AccessKind::UserRead)?;
         let mut buf = first.to_vec();
         let need = MAX_INSN_LEN.saturating_sub(buf.len());
-        buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
+        buf.extend_from_slice(self.mmu.phys().slice(next_phys, need));
         match decode_one_in(self.code_bits(), &buf, self.eip) {
             Ok(insn) => {
                 let (u, _) = lower(&insn, 0, self.flat_data);
