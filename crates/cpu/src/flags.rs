@@ -1,9 +1,9 @@
 //! EFLAGS with lazy evaluation of the six arithmetic flags.
 //!
-//! ADD/ADC/SUB/SBB/CMP/INC/DEC/NEG and the logic instructions are by far the most
-//! common flag writers and their flags are rarely read; they record operands and result
-//! and the flags are computed when something reads them (the v86/Bochs scheme, see
-//! docs/prior-art.md). Every other writer sets flags eagerly through
+//! ADD/ADC/SUB/SBB/CMP/INC/DEC/NEG, the logic instructions and the shifts are by far
+//! the most common flag writers and their flags are rarely read; they record operands
+//! and result and the flags are computed when something reads them (the v86/Bochs
+//! scheme, see docs/prior-art.md). Every other writer sets flags eagerly through
 //! [`Flags::set_arith`]. Reads go through the accessors, which are exact for every
 //! architecturally defined bit (SDM Vol. 1 §3.4.3, Appendix A).
 
@@ -33,12 +33,12 @@ pub const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
 /// Bits POPF may change at CPL 3 with IOPL 0 (IF, IOPL, VM, RF, VIF, VIP excluded).
 pub const USER_POPF: u32 = ARITH | TF | DF | NT | AC | ID;
 
-/// What the recorded operands of the last lazy flag writer mean: the low three bits
-/// of [`Flags::lazy`]. Bits 3–4 hold the operand width as the byte shift of its sign
+/// What the recorded operands of the last lazy flag writer mean: the low four bits
+/// of [`Flags::lazy`]. Bits 4–5 hold the operand width as the byte shift of its sign
 /// bit from bit 7 (0: 8, 1: 16, 3: 32 bits) and
-/// bit 5 the carry in of ADC/SBB or the CF that INC/DEC preserve, so recording a
-/// writer's flags is four stores (three for the logic instructions), and the width
-/// costs nothing until a flag is read.
+/// bit 6 the carry in of ADC/SBB, the CF that INC/DEC preserve or a shift's CF, so
+/// recording a writer's flags is four stores (three for the logic instructions and
+/// the shifts), and the width costs nothing until a flag is read.
 pub(crate) mod lazy {
     pub const NONE: u8 = 0;
     pub const ADD: u8 = 1;
@@ -48,9 +48,12 @@ pub(crate) mod lazy {
     pub const LOGIC: u8 = 5;
     pub const INC: u8 = 6;
     pub const DEC: u8 = 7;
-    pub const KIND: u8 = 7;
-    pub const WIDTH_SHIFT: u8 = 3;
-    pub const CARRY: u8 = 1 << 5;
+    /// SHL/SAL/SHR/SAR/SHLD/SHRD by a non-zero count: CF in [`CARRY`], OF (0 or 1)
+    /// in `a`, AF set (as the host does, see `ops/shift.rs`), SF/ZF/PF from `res`.
+    pub const SHIFT: u8 = 8;
+    pub const KIND: u8 = 15;
+    pub const WIDTH_SHIFT: u8 = 4;
+    pub const CARRY: u8 = 1 << 6;
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +91,7 @@ pub(crate) fn width<T: Int>() -> u8 {
 impl Flags {
     #[inline(always)]
     fn record<T: Int>(&mut self, kind: u8, a: T, b: T, res: T, carry: bool) {
-        self.lazy = kind | (width::<T>() << lazy::WIDTH_SHIFT) | (u8::from(carry) << 5);
+        self.lazy = kind | (width::<T>() << lazy::WIDTH_SHIFT) | if carry { lazy::CARRY } else { 0 };
         self.a = a.u32();
         self.b = b.u32();
         self.res = res.u32();
@@ -140,6 +143,14 @@ impl Flags {
     #[inline(always)]
     pub fn logic<T: Int>(&mut self, res: T) {
         self.lazy = lazy::LOGIC | (width::<T>() << lazy::WIDTH_SHIFT);
+        self.res = res.u32();
+    }
+    /// A shift's flags (see [`lazy::SHIFT`]): CF and OF as the shift defines them,
+    /// AF set, SF/ZF/PF from the result, formed only when read.
+    #[inline(always)]
+    pub fn shift<T: Int>(&mut self, res: T, cf: bool, of: bool) {
+        self.lazy = lazy::SHIFT | (width::<T>() << lazy::WIDTH_SHIFT) | if cf { lazy::CARRY } else { 0 };
+        self.a = u32::from(of);
         self.res = res.u32();
     }
     /// INC: like ADD 1 but CF is preserved.
@@ -195,6 +206,7 @@ impl Flags {
             lazy::NONE => self.bits & OF != 0,
             lazy::ADD | lazy::ADC | lazy::INC => (a ^ r) & (b ^ r) & s != 0,
             lazy::SUB | lazy::SBB | lazy::DEC => (a ^ b) & (a ^ r) & s != 0,
+            lazy::SHIFT => a != 0,
             _ => false,
         }
     }
@@ -203,6 +215,7 @@ impl Flags {
         match self.kind() {
             lazy::NONE => self.bits & AF != 0,
             lazy::LOGIC => false,
+            lazy::SHIFT => true,
             _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
         }
     }

@@ -1023,8 +1023,9 @@ fn aliased_mappings_see_each_others_writes() {
 }
 
 /// A PTE may name a frame past the end of RAM. The emulator models an unpopulated bus
-/// there: reads give all-ones and writes vanish, whether the translation comes from a
-/// walk or from the TLB, and whatever the access width. The last frame of RAM is
+/// there: reads give all-ones and writes vanish, whatever the access width; such a
+/// translation is never cached (a TLB hit reaches RAM with no bounds compare, so the
+/// TLB holds only frames in RAM) and every access walks. The last frame of RAM is
 /// still ordinary memory.
 #[test]
 fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
@@ -1035,8 +1036,10 @@ fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
     m.map_to(outside, ram_end, RW_USER | PTE_A | PTE_D, RW_USER);
     m.map_to(last, ram_end - 0x1000, RW_USER | PTE_A | PTE_D, RW_USER);
     for round in 0..3 {
-        // Round 0 walks; later rounds find the entry (with a write tag) in the TLB.
+        // Every round walks: the frame is not cached.
+        let walks = m.cpu.mmu.walks;
         assert_eq!(m.cpu.mmu.read::<u32>(outside + 0x40, true), Ok(0xffff_ffff), "round {round}");
+        assert_eq!(m.cpu.mmu.walks, walks + 1, "round {round}: a frame beyond RAM is walked to");
         assert_eq!(m.cpu.mmu.read::<u16>(outside + 0xffe, true), Ok(0xffff));
         assert_eq!(m.cpu.mmu.read::<u8>(outside, false), Ok(0xff));
         assert_eq!(m.cpu.mmu.write::<u32>(outside + 0x40, 0x1234_5678, true), Ok(()));
