@@ -39,8 +39,11 @@ pub(crate) struct Link {
     pub epoch: u64,
 }
 
-const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: u64::MAX };
-const NO_NEXT: Next = Next { eip: 0, id: NONE };
+/// Names the scratch slot, as [`NO_NEXT`] does.
+const NO_LINK: Link = Link { eip: 0, id: RESERVED, epoch: u64::MAX };
+/// Names the scratch slot, which always exists, so that even a link read in an
+/// epoch it was never made in indexes the arena (see [`Blocks::blocks`]).
+const NO_NEXT: Next = Next { eip: 0, id: RESERVED };
 
 /// A successor of a block: valid in the block's [`Block::link_epoch`].
 #[derive(Clone, Copy)]
@@ -64,8 +67,9 @@ pub(crate) struct Block {
     pub insns: u32,
     /// `[fall-through, taken]` successors, valid in link epoch `link_epoch` only. An
     /// entry not set in that epoch repeats the other one (`Blocks::link`), so both
-    /// always name a real block once the epoch matches.
-    pub links: [Next; 2],
+    /// always name a real block once the epoch matches. Private: only
+    /// [`Blocks::link`] writes them, with ids it has checked (see [`Blocks::blocks`]).
+    links: [Next; 2],
     /// 64 bits, so an epoch never comes round again; a new block's is never reached.
     pub link_epoch: u64,
     /// Next block in the same lookup set, or NONE.
@@ -111,7 +115,13 @@ impl Block {
 }
 
 pub(crate) struct Blocks {
-    pub blocks: Vec<Block>,
+    /// The arena. It never shrinks (a dropped block's slot is reused, and `clear`
+    /// replaces the whole store, links and jump cache with it), and every id a link
+    /// or the jump cache holds was checked against its length when it was recorded
+    /// (or is the scratch slot 0), so each names a slot of it: the executor follows
+    /// them with no bounds check ([`Blocks::arena`]). Private, so that nothing else
+    /// can shrink it.
+    blocks: Vec<Block>,
     free: Vec<u32>,
     sets: Box<[u32]>,
     /// The block last fetched at each EIP (direct-mapped by EIP), valid for one link
@@ -188,6 +198,19 @@ fn jump_of(eip: u32) -> usize {
 }
 
 impl Blocks {
+    /// The arena, for the executor's chain of linked blocks: every id a link
+    /// ([`Block::follow`]) or a fetch returns indexes it (see [`Blocks::blocks`]).
+    #[inline(always)]
+    pub fn arena(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Block `id` (checked).
+    #[inline]
+    pub fn block(&self, id: u32) -> &Block {
+        &self.blocks[id as usize]
+    }
+
     /// The block last fetched at `eip` in link epoch `epoch`, if any ([`Blocks::jumps`]).
     #[inline(always)]
     pub fn jump_find(&self, eip: u32, epoch: u64) -> Option<u32> {
@@ -198,7 +221,10 @@ impl Blocks {
     /// Records that `eip` fetched block `id` in link epoch `epoch`.
     #[inline(always)]
     pub fn jump_note(&mut self, eip: u32, id: u32, epoch: u64) {
-        self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+        // `id` must index the arena: what a fetch returns is followed unchecked.
+        if (id as usize) < self.blocks.len() {
+            self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+        }
     }
 
     /// The block decoded at linear `lin` from physical `phys`, if cached.
@@ -220,7 +246,8 @@ impl Blocks {
     /// epoch fills both slots, so that a stale one is never followed.
     #[inline]
     pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u64) {
-        if from != RESERVED && to != RESERVED {
+        // `to` must index the arena: links are followed unchecked.
+        if from != RESERVED && to != RESERVED && (to as usize) < self.blocks.len() {
             let b = &mut self.blocks[from as usize];
             let next = Next { eip, id: to };
             if b.link_epoch != epoch {

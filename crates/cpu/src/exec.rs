@@ -158,9 +158,13 @@ impl Cpu {
             loop {
                 // The chain of linked blocks only reads the arena: its slice stays in
                 // registers, and a link is followed straight from the block in hand.
-                let blocks = &code.blocks[..];
+                let blocks = code.arena();
                 let (from, slot, eip) = loop {
-                    let block = &blocks[id as usize];
+                    // SAFETY: `id` came from a fetch (an index of the arena) or from
+                    // a link of a block of this arena, and every id a link holds
+                    // indexes it (`Blocks::blocks`: checked when linked, and the
+                    // arena never shrinks).
+                    let block = unsafe { blocks.get_unchecked(id as usize) };
                     let insns = u64::from(block.insns);
                     if insns > left {
                         match self.run_partial(code, id, left) {
@@ -265,7 +269,7 @@ impl Cpu {
     #[inline(never)]
     fn run_store_into_code(&mut self, code: &Blocks, id: u32) -> Result<(), Exit> {
         self.store_into_code = false;
-        let block = &code.blocks[id as usize];
+        let block = code.block(id);
         let u = &block.uops[0];
         // Where the instruction continues unless it branches: the next micro-op's EIP
         // (after a JMP or CALL the block continued through, its target).
@@ -301,7 +305,7 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn run_partial(&mut self, code: &Blocks, id: u32, left: u64) -> Result<(), Exit> {
-        let block = &code.blocks[id as usize];
+        let block = code.block(id);
         let uops = &block.uops[..];
         let (n, split) =
             if left as usize >= uops.len() { (uops.len() - 1, true) } else { (left as usize, false) };
@@ -404,7 +408,7 @@ impl Cpu {
         let lin = self.fetch_lin(self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
         if let Some(id) = code.find(phys, lin) {
-            let phys2 = code.blocks[id as usize].phys2;
+            let phys2 = code.block(id).phys2;
             if phys2 == u32::MAX {
                 self.blocks_hit += 1;
                 return Ok(id);
