@@ -18,6 +18,7 @@
 //! run at CPL 3 nothing else can change what an EIP fetches.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::uop::{Uop, FUSED};
 
@@ -38,8 +39,11 @@ pub(crate) struct Link {
     pub epoch: u64,
 }
 
-const NO_LINK: Link = Link { eip: 0, id: NONE, epoch: u64::MAX };
-const NO_NEXT: Next = Next { eip: 0, id: NONE };
+/// Names the scratch slot, as [`NO_NEXT`] does.
+const NO_LINK: Link = Link { eip: 0, id: RESERVED, epoch: u64::MAX };
+/// Names the scratch slot, which always exists, so that even a link read in an
+/// epoch it was never made in indexes the arena (see [`Blocks::blocks`]).
+const NO_NEXT: Next = Next { eip: 0, id: RESERVED };
 
 /// A successor of a block: valid in the block's [`Block::link_epoch`].
 #[derive(Clone, Copy)]
@@ -65,8 +69,9 @@ pub(crate) struct Block {
     pub insns: u32,
     /// `[fall-through, taken]` successors, valid in link epoch `link_epoch` only. An
     /// entry not set in that epoch repeats the other one (`Blocks::link`), so both
-    /// always name a real block once the epoch matches.
-    pub links: [Next; 2],
+    /// always name a real block once the epoch matches. Private: only
+    /// [`Blocks::link`] writes them, with ids it has checked (see [`Blocks::blocks`]).
+    links: [Next; 2],
     /// 64 bits, so an epoch never comes round again; a new block's is never reached.
     pub link_epoch: u64,
     /// Next block in the same lookup set, or NONE.
@@ -105,7 +110,10 @@ impl Block {
             phys2: NONE,
             lin: 0,
             end_eip: 0,
-            uops: Box::new([]),
+            // A terminator even here, so that every slot of the arena, live or not,
+            // ends in one (what `Cpu::run_uops` relies on; a dropped or scratch slot
+            // is never reached through a live link).
+            uops: Box::new([Uop::terminator(0, 0)]),
             insns: 0,
             links: [NO_NEXT; 2],
             link_epoch: u64::MAX,
@@ -117,7 +125,13 @@ impl Block {
 }
 
 pub(crate) struct Blocks {
-    pub blocks: Vec<Block>,
+    /// The arena. It never shrinks (a dropped block's slot is reused, and `clear`
+    /// replaces the whole store, links and jump cache with it), and every id a link
+    /// or the jump cache holds was checked against its length when it was recorded
+    /// (or is the scratch slot 0), so each names a slot of it: the executor follows
+    /// them with no bounds check ([`Blocks::arena`]). Private, so that nothing else
+    /// can shrink it.
+    blocks: Vec<Block>,
     free: Vec<u32>,
     sets: Box<[u32]>,
     /// The block last fetched at each EIP (direct-mapped by EIP), valid for one link
@@ -127,10 +141,38 @@ pub(crate) struct Blocks {
     /// the same reason links are: within an epoch nothing changes what an EIP fetches.
     jumps: Box<[Link]>,
     /// Ids of the live blocks starting in each physical frame, for invalidation.
-    by_frame: HashMap<u32, Vec<u32>>,
+    by_frame: HashMap<u32, Vec<u32>, BuildHasherDefault<FrameHasher>>,
     /// Host bytes the live blocks' micro-ops hold ([`uop_bytes`]); [`Blocks::bytes`]
     /// adds the arena.
     bytes: usize,
+    /// The micro-ops of the block being built (`Cpu::build_block`), kept between
+    /// builds so that a build grows no vector: [`Blocks::insert`] copies them into
+    /// an allocation of the block's own size.
+    pub scratch: Vec<Uop>,
+}
+
+/// Hashes a frame number for [`Blocks::by_frame`] with one multiply (Fibonacci
+/// hashing), where the default SipHash took ~100 host instructions a block build.
+/// The keys are frame numbers: nothing to defend against.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FrameHasher(u64);
+
+impl Hasher for FrameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the micro-ops of a block of `uops` cost on the host: their allocation with
@@ -148,8 +190,9 @@ impl Default for Blocks {
             free: Vec::new(),
             sets: vec![NONE; SETS].into_boxed_slice(),
             jumps: vec![NO_LINK; JUMPS].into_boxed_slice(),
-            by_frame: HashMap::new(),
+            by_frame: HashMap::default(),
             bytes: 0,
+            scratch: Vec::new(),
         }
     }
 }
@@ -165,6 +208,19 @@ fn jump_of(eip: u32) -> usize {
 }
 
 impl Blocks {
+    /// The arena, for the executor's chain of linked blocks: every id a link
+    /// ([`Block::follow`]) or a fetch returns indexes it (see [`Blocks::blocks`]).
+    #[inline(always)]
+    pub fn arena(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Block `id` (checked).
+    #[inline]
+    pub fn block(&self, id: u32) -> &Block {
+        &self.blocks[id as usize]
+    }
+
     /// The block last fetched at `eip` in link epoch `epoch`, if any ([`Blocks::jumps`]).
     #[inline(always)]
     pub fn jump_find(&self, eip: u32, epoch: u64) -> Option<u32> {
@@ -175,7 +231,10 @@ impl Blocks {
     /// Records that `eip` fetched block `id` in link epoch `epoch`.
     #[inline(always)]
     pub fn jump_note(&mut self, eip: u32, id: u32, epoch: u64) {
-        self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+        // `id` must index the arena: what a fetch returns is followed unchecked.
+        if (id as usize) < self.blocks.len() {
+            self.jumps[jump_of(eip)] = Link { eip, id, epoch };
+        }
     }
 
     /// The block decoded at linear `lin` from physical `phys`, if cached.
@@ -197,7 +256,8 @@ impl Blocks {
     /// epoch fills both slots, so that a stale one is never followed.
     #[inline]
     pub fn link(&mut self, from: u32, slot: usize, eip: u32, to: u32, epoch: u64) {
-        if from != RESERVED && to != RESERVED {
+        // `to` must index the arena: links are followed unchecked.
+        if from != RESERVED && to != RESERVED && (to as usize) < self.blocks.len() {
             let b = &mut self.blocks[from as usize];
             let next = Next { eip, id: to };
             if b.link_epoch != epoch {
@@ -210,10 +270,13 @@ impl Blocks {
     }
 
     /// Stores a new block; returns its id.
-    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, mut uops: Vec<Uop>) -> u32 {
+    pub fn insert(&mut self, phys: u32, lin: u32, end_eip: u32, body: &[Uop]) -> u32 {
         let set = set_of(phys);
+        // One allocation of the block's size: its micro-ops and the terminator.
+        let mut uops = Vec::with_capacity(body.len() + 1);
+        uops.extend_from_slice(body);
         let mut insns = 0u32;
-        for u in &mut uops {
+        for u in uops.iter_mut() {
             insns += 1 + u32::from(u.flags & FUSED != 0);
             // At most two instructions a micro-op, and `exec::MAX_BLOCK` micro-ops.
             u.upto = insns as u8;
@@ -252,7 +315,7 @@ impl Blocks {
     /// Stores a block of one instruction that starts at `phys` and continues on the
     /// page at `phys2`: it is dropped when either frame is written.
     pub fn insert_crossing(&mut self, phys: u32, phys2: u32, lin: u32, end_eip: u32, uop: Uop) -> u32 {
-        let id = self.insert(phys, lin, end_eip, vec![uop]);
+        let id = self.insert(phys, lin, end_eip, &[uop]);
         self.blocks[id as usize].phys2 = phys2;
         self.by_frame.entry(phys2 >> 12).or_default().push(id);
         id
@@ -324,11 +387,11 @@ mod tests {
     #[test]
     fn invalidation_drops_only_that_frame_and_reuses_slots() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x8000, 0, vec![]);
-        let b = c.insert(0x1800, 0x8800, 0, vec![]);
+        let a = c.insert(0x1000, 0x8000, 0, &[]);
+        let b = c.insert(0x1800, 0x8800, 0, &[]);
         // Same frame, aliased linear address: a separate block.
-        let a2 = c.insert(0x1000, 0x9000, 0, vec![]);
-        let d = c.insert(0x2000, 0xa000, 0, vec![]);
+        let a2 = c.insert(0x1000, 0x9000, 0, &[]);
+        let d = c.insert(0x2000, 0xa000, 0, &[]);
         assert_eq!(c.find(0x1000, 0x9000), Some(a2));
         assert_eq!(c.find(0x1000, 0x8000), Some(a));
         assert_eq!(c.invalidate_frame(1), 3);
@@ -336,7 +399,7 @@ mod tests {
         assert_eq!(c.find(0x2000, 0xa000), Some(d));
         assert_eq!(c.invalidate_frame(1), 0);
         assert_eq!(c.len(), 1);
-        let e = c.insert(0x3000, 0xb000, 0, vec![]);
+        let e = c.insert(0x3000, 0xb000, 0, &[]);
         assert!([a, b, a2].contains(&e));
         assert_eq!(c.find(0x3000, 0xb000), Some(e));
     }
@@ -344,7 +407,7 @@ mod tests {
     #[test]
     fn jump_cache_entries_die_with_their_epoch_and_the_store() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
+        let a = c.insert(0x1000, 0x1000, 0x1010, &[]);
         c.jump_note(0x1000, a, 7);
         assert_eq!(c.jump_find(0x1000, 7), Some(a));
         assert_eq!(c.jump_find(0x1000, 8), None);
@@ -360,8 +423,8 @@ mod tests {
     #[test]
     fn links_die_with_their_epoch() {
         let mut c = Blocks::default();
-        let a = c.insert(0x1000, 0x1000, 0x1010, vec![]);
-        let b = c.insert(0x1010, 0x1010, 0x1020, vec![]);
+        let a = c.insert(0x1000, 0x1000, 0x1010, &[]);
+        let b = c.insert(0x1010, 0x1010, 0x1020, &[]);
         assert_eq!(c.blocks[a as usize].follow(0, 0), None);
         c.link(a, 0, 0x1010, b, 7);
         assert_eq!(c.blocks[a as usize].follow(0x1010, 7), Some(b));

@@ -73,9 +73,20 @@ impl Cpu {
     /// Runs until an exception or interrupt, or until `budget` more instructions have
     /// retired.
     pub fn run(&mut self, budget: u64) -> Exit {
-        // The kernel may have changed mappings since the last run: links from then
-        // are not to be trusted.
-        self.new_code_epoch();
+        // Links and the jump cache map an EIP to a block without translating it.
+        // Between two runs the kernel may have changed what an EIP fetches: a
+        // mapping (munmap, mprotect, exec, COW, swap-out, another process), which it
+        // always follows with an INVLPG or a CR3 load as 2.4 does (`flush_tlb_page`,
+        // `flush_tlb_mm`, `switch_mm`), or CS; a write to a code frame is queued by
+        // `PhysMem` and moves the epoch before the next block runs. So the epoch moves
+        // here only if the TLB was flushed or CS changed: most kernel entries (page
+        // faults that map a page, most system calls) keep the links.
+        let cs = &self.segs[SegReg::Cs as usize];
+        let under = (self.mmu.tlb().remaps, cs.base, cs.limit, cs.attrs, cs.usable);
+        if under != self.links_made_under {
+            self.links_made_under = under;
+            self.new_code_epoch();
+        }
         // The kernel may have loaded other segments.
         self.check_flat_segments();
         // Taken out so handlers can borrow the CPU mutably while a block is borrowed
@@ -141,7 +152,7 @@ impl Cpu {
     fn run_blocks(&mut self, code: &mut Blocks, budget: u64) -> Exit {
         let end = self.icount.saturating_add(budget);
         'fetch: while self.icount < end {
-            if self.mmu.phys.has_dirty_code() {
+            if self.mmu.phys().has_dirty_code() {
                 self.drop_dirty_code(code);
             }
             if self.flush_blocks {
@@ -166,11 +177,12 @@ impl Cpu {
             loop {
                 // The chain of linked blocks only reads the arena: its slice stays in
                 // registers, and a link is followed straight from the block in hand.
-                let blocks = &code.blocks[..];
+                let blocks = code.arena();
                 let (from, slot, eip) = loop {
-                    // SAFETY: `id` came from `fetch_block` or from a link, and both
-                    // name a slot of this arena: it only grows until `clear`, which
-                    // drops every block and so every link with them.
+                    // SAFETY: `id` came from a fetch (an index of the arena) or from
+                    // a link of a block of this arena, and every id a link holds
+                    // indexes it (`Blocks::blocks`: checked when linked, and the
+                    // arena never shrinks).
                     let block = unsafe { blocks.get_unchecked(id as usize) };
                     if u64::from(block.insns) <= left {
                         self.next_eip = block.end_eip;
@@ -253,7 +265,8 @@ impl Cpu {
             // SAFETY: `u` points into `uops`: it starts at the first micro-op, and
             // moves on only past one that returned `Ok`, which is never the last:
             // every block's micro-ops end with a terminator (`Blocks::insert`, the
-            // only way a block with micro-ops is made), whose handler returns `Err`
+            // only way a block with micro-ops is made; the arena's empty slots hold
+            // a terminator alone, `Block::empty`), whose handler returns `Err`
             // whatever the state. So there is a first micro-op, and a next one.
             let uop = unsafe { &*u };
             if let Err(e) = (uop.exec)(self, uop) {
@@ -288,7 +301,7 @@ impl Cpu {
     #[inline(never)]
     fn run_store_into_code(&mut self, code: &Blocks, id: u32) -> Result<(), Exit> {
         self.store_into_code = false;
-        let block = &code.blocks[id as usize];
+        let block = code.block(id);
         let u = &block.uops[0];
         // Where the instruction continues unless it branches: the next micro-op's EIP
         // (after a JMP or CALL the block continued through, its target).
@@ -314,7 +327,7 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn run_partial(&mut self, code: &Blocks, id: u32, left: u64) -> Result<bool, Exit> {
-        let block = &code.blocks[id as usize];
+        let block = code.block(id);
         self.next_eip = block.end_eip;
         for u in block.body() {
             if u64::from(u.upto) <= left {
@@ -380,7 +393,7 @@ impl Cpu {
     }
 
     fn drop_dirty_code(&mut self, code: &mut Blocks) {
-        for frame in self.mmu.phys.take_dirty_code() {
+        for frame in self.mmu.phys_mut().take_dirty_code() {
             let n = code.invalidate_frame(frame);
             self.blocks_invalidated += n as u64;
             log::trace!(target: "cpu::icache", "write to code frame {frame:#x}: dropped {n} blocks");
@@ -428,7 +441,7 @@ impl Cpu {
         let lin = self.fetch_lin(self.eip)?;
         let phys = self.mmu.translate(lin, AccessKind::UserRead)?;
         if let Some(id) = code.find(phys, lin) {
-            let phys2 = code.blocks[id as usize].phys2;
+            let phys2 = code.block(id).phys2;
             if phys2 == u32::MAX {
                 self.blocks_hit += 1;
                 return Ok(id);
@@ -462,8 +475,10 @@ impl Cpu {
         let bytes = self.in_page(phys);
         let bits = self.code_bits();
         let mut stream = Stream::new_in(bits, bytes, self.eip);
-        let mut uops = Vec::new();
-        let mut uses = Vec::new();
+        let mut uops = std::mem::take(&mut code.scratch);
+        uops.clear();
+        // What each micro-op does with the flags, for `liveness` (by position).
+        let mut uses = [liveness::FlagUse::NEUTRAL; MAX_BLOCK];
         let mut ip = self.eip;
         let mut known = 0;
         let mut exits = 0;
@@ -490,8 +505,8 @@ impl Cpu {
                                 None => {
                                     u.exec = h;
                                     u.alt = h;
+                                    uses[uops.len()] = liveness::flag_use(&insn);
                                     uops.push(u);
-                                    uses.push(liveness::flag_use(&insn));
                                 }
                             }
                             continue;
@@ -506,8 +521,8 @@ impl Cpu {
                         if target_lin >> 12 == lin >> 12 {
                             u.exec = within;
                             u.alt = within;
+                            uses[uops.len()] = flag_use;
                             uops.push(u);
-                            uses.push(flag_use);
                             ip = target;
                             stream = Stream::new_in(
                                 bits,
@@ -521,8 +536,8 @@ impl Cpu {
                     match uops.last_mut().filter(|_| stop).and_then(|p| fuse(p, &u).map(|h| (p, h))) {
                         Some((p, h)) => fuse_into(p, h, &u),
                         None => {
+                            uses[uops.len()] = flag_use;
                             uops.push(u);
-                            uses.push(flag_use);
                         }
                     }
                     if stop {
@@ -537,7 +552,8 @@ impl Cpu {
                 Err(_) => break,
             }
         }
-        liveness::skip_dead_flags(&mut uops, &uses);
+        let n = uops.len();
+        liveness::skip_dead_flags(&mut uops, &uses[..n]);
         if uops.is_empty() {
             // Only when the frame lies beyond RAM: the bus reads all-ones there,
             // which do not decode (0xFF 0xFF).
@@ -545,13 +561,15 @@ impl Cpu {
         }
         self.blocks_built += 1;
         self.mmu.mark_code_frame(phys >> 12);
-        Ok(code.insert(phys, lin, ip, uops))
+        let id = code.insert(phys, lin, ip, &uops);
+        code.scratch = uops;
+        Ok(id)
     }
 
     /// The bytes from `phys` to the end of its page, at most what a block can use.
     fn in_page(&self, phys: u32) -> &[u8] {
         let len = ((PAGE_SIZE - (phys & 0xfff)) as usize).min(MAX_BLOCK * MAX_INSN_LEN);
-        self.mmu.phys.slice(phys, len)
+        self.mmu.phys().slice(phys, len)
     }
 
     fn decode_page_crossing(&mut self, code: &mut Blocks, lin: u32, first: &[u8]) -> Result<u32, Exception> {
@@ -559,7 +577,7 @@ impl Cpu {
         let next_phys = self.mmu.translate(next_lin, AccessKind::UserRead)?;
         let mut buf = first.to_vec();
         let need = MAX_INSN_LEN.saturating_sub(buf.len());
-        buf.extend_from_slice(self.mmu.phys.slice(next_phys, need));
+        buf.extend_from_slice(self.mmu.phys().slice(next_phys, need));
         match decode_one_in(self.code_bits(), &buf, self.eip) {
             Ok(insn) => {
                 let (u, _) = lower(&insn, 0, self.flat_data);

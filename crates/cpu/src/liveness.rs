@@ -45,7 +45,8 @@ pub(crate) struct FlagUse {
 
 impl FlagUse {
     const EXIT: FlagUse = FlagUse { reads: ARITH, kills: 0, writes: ARITH, exit: true, can_skip: false };
-    const NEUTRAL: FlagUse = FlagUse { reads: 0, kills: 0, writes: 0, exit: false, can_skip: false };
+    pub(crate) const NEUTRAL: FlagUse =
+        FlagUse { reads: 0, kills: 0, writes: 0, exit: false, can_skip: false };
 
     const fn writer(reads: u32, kills: u32) -> FlagUse {
         FlagUse { reads, kills, writes: kills, exit: false, can_skip: false }

@@ -69,6 +69,10 @@ pub struct Cpu {
     /// Link epoch: links between blocks made in an earlier one are dead
     /// (see `blocks.rs`).
     pub(crate) code_epoch: u64,
+    /// The TLB's remap count and CS (base, limit, attributes, usable) when the last
+    /// [`Cpu::run`] began: links and the jump cache survive into the next run only
+    /// while both are the same (`exec.rs`).
+    pub(crate) links_made_under: (u64, u32, u32, u16, bool),
     /// The instruction at EIP had a store refused because it would change decoded
     /// code; the executor runs it alone next (`exec.rs`).
     pub(crate) store_into_code: bool,
@@ -123,6 +127,7 @@ impl Cpu {
             tsc_offset: 0,
             code: Some(Box::default()),
             code_epoch: 0,
+            links_made_under: (u64::MAX, 0, 0, 0, false),
             store_into_code: false,
             flat_data: false,
             flush_blocks: false,

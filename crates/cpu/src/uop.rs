@@ -158,7 +158,7 @@ pub struct Uop {
     pub r0: u8,
     pub r1: u8,
     /// The lazy flag state this instruction finds, when the instruction before it in
-    /// the block fixes it (`flags::lazy` kind | width << 3), else 0. Lets a Jcc after
+    /// the block fixes it (`flags::lazy` kind | width << `WIDTH_SHIFT`), else 0. Lets a Jcc after
     /// a CMP or TEST compare the recorded operands directly.
     pub known: u8,
     /// Instructions of its block retired once this micro-op has run: those of the

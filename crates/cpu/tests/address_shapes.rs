@@ -64,11 +64,11 @@ fn run(
 
 fn write32(m: &mut Machine, lin: u32, v: u32) {
     let p = m.cpu.mmu.mapping(lin).phys.unwrap();
-    m.cpu.mmu.phys.write_u32(p, v);
+    m.cpu.mmu.phys_mut().write_u32(p, v);
 }
 
 fn read32(m: &Machine, lin: u32) -> u32 {
-    m.cpu.mmu.phys.read_u32(m.cpu.mmu.mapping(lin).phys.unwrap())
+    m.cpu.mmu.phys().read_u32(m.cpu.mmu.mapping(lin).phys.unwrap())
 }
 
 #[test]

@@ -50,16 +50,16 @@ impl Bench {
 
     fn write32(&mut self, lin: u32, v: u32) {
         let p = self.phys(lin);
-        self.m.cpu.mmu.phys.write_u32(p, v);
+        self.m.cpu.mmu.phys_mut().write_u32(p, v);
     }
 
     fn read32(&self, lin: u32) -> u32 {
-        self.m.cpu.mmu.phys.read_u32(self.phys(lin))
+        self.m.cpu.mmu.phys().read_u32(self.phys(lin))
     }
 
     fn page(&self, lin: u32) -> Vec<u8> {
         let mut v = vec![0; 0x1000];
-        self.m.cpu.mmu.phys.read_bytes(self.phys(lin), &mut v);
+        self.m.cpu.mmu.phys().read_bytes(self.phys(lin), &mut v);
         v
     }
 

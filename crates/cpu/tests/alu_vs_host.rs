@@ -601,7 +601,7 @@ impl Bench {
         let s = self.n.scratch_addr();
         for (i, chunk) in v.chunks_mut(0x1000).enumerate() {
             let phys = self.m.cpu.mmu.mapping(s + 0x1000 * i as u32).phys.unwrap();
-            self.m.cpu.mmu.phys.read_bytes(phys, chunk);
+            self.m.cpu.mmu.phys().read_bytes(phys, chunk);
         }
         v
     }
@@ -610,7 +610,7 @@ impl Bench {
         let s = self.n.scratch_addr();
         for (i, chunk) in data.chunks(0x1000).enumerate() {
             let phys = self.m.cpu.mmu.mapping(s + 0x1000 * i as u32).phys.unwrap();
-            self.m.cpu.mmu.phys.write_bytes(phys, chunk);
+            self.m.cpu.mmu.phys_mut().write_bytes(phys, chunk);
         }
     }
 

@@ -42,15 +42,15 @@ impl Machine {
 
     pub fn map_to(&mut self, lin: u32, phys: u32, pte_flags: u32, pde_flags: u32) {
         let pde_addr = PD + (lin >> 22) * 4;
-        let mut pde = self.cpu.mmu.phys.read_u32(pde_addr);
+        let mut pde = self.cpu.mmu.phys().read_u32(pde_addr);
         if pde & PTE_P == 0 {
             pde = self.next_pt;
             self.next_pt += 0x1000;
         }
         pde = (pde & !0xfff) | pde_flags;
-        self.cpu.mmu.phys.write_u32(pde_addr, pde);
+        self.cpu.mmu.phys_mut().write_u32(pde_addr, pde);
         let pte_addr = (pde & !0xfff) + ((lin >> 12) & 0x3ff) * 4;
-        self.cpu.mmu.phys.write_u32(pte_addr, phys | pte_flags);
+        self.cpu.mmu.phys_mut().write_u32(pte_addr, phys | pte_flags);
     }
 
     pub fn pte(&self, lin: u32) -> u32 {
@@ -60,7 +60,7 @@ impl Machine {
     /// Loads code at `lin` (page must be mapped) and points EIP at it.
     pub fn load_code(&mut self, lin: u32, code: &[u8]) {
         let phys = self.cpu.mmu.mapping(lin).phys.expect("code page mapped");
-        self.cpu.mmu.phys.write_bytes(phys, code);
+        self.cpu.mmu.phys_mut().write_bytes(phys, code);
         self.cpu.eip = lin;
     }
 }

@@ -99,8 +99,8 @@ fn an_instruction_across_two_pages_is_cached_and_dropped_with_either_frame() {
     let f1 = m.map(CODE, PTE_P | PTE_US | PTE_RW);
     let f2 = m.map(CODE + 0x1000, PTE_P | PTE_US | PTE_RW);
     let at = CODE + 0xffe;
-    m.cpu.mmu.phys.write_bytes(f1 + 0xffe, &[0xb8, 0x44]);
-    m.cpu.mmu.phys.write_bytes(f2, &[0x33, 0x22, 0x11]);
+    m.cpu.mmu.phys_mut().write_bytes(f1 + 0xffe, &[0xb8, 0x44]);
+    m.cpu.mmu.phys_mut().write_bytes(f2, &[0x33, 0x22, 0x11]);
     let run_once = |m: &mut Machine| {
         m.cpu.eip = at;
         assert_eq!(m.cpu.run(1), Exit::Budget);
@@ -113,12 +113,12 @@ fn an_instruction_across_two_pages_is_cached_and_dropped_with_either_frame() {
     assert_eq!(m.cpu.blocks_built, built, "the second run finds the decoded instruction");
 
     // A write to the second frame changes the instruction.
-    m.cpu.mmu.phys.write_u8(f2 + 2, 0x55);
+    m.cpu.mmu.phys_mut().write_u8(f2 + 2, 0x55);
     assert_eq!(run_once(&mut m), 0x5522_3344);
 
     // The second page remapped to another frame (the kernel would INVLPG).
     let f3 = m.map(CODE + 0x2000, PTE_P | PTE_US | PTE_RW);
-    m.cpu.mmu.phys.write_bytes(f3, &[0x66, 0x77, 0x88]);
+    m.cpu.mmu.phys_mut().write_bytes(f3, &[0x66, 0x77, 0x88]);
     m.map_to(CODE + 0x1000, f3, PTE_P | PTE_US | PTE_RW, PTE_P | PTE_RW | PTE_US);
     m.cpu.mmu.invlpg(CODE + 0x1000);
     assert_eq!(run_once(&mut m), 0x8877_6644);

@@ -132,11 +132,11 @@ fn pde_addr(lin: u32) -> u32 {
 }
 
 fn pde(m: &Machine, lin: u32) -> u32 {
-    m.cpu.mmu.phys.read_u32(pde_addr(lin))
+    m.cpu.mmu.phys().read_u32(pde_addr(lin))
 }
 
 fn set_pde(m: &mut Machine, lin: u32, v: u32) {
-    m.cpu.mmu.phys.write_u32(pde_addr(lin), v);
+    m.cpu.mmu.phys_mut().write_u32(pde_addr(lin), v);
 }
 
 /// Physical address of the PTE for `lin`, found by reading the PDE ourselves.
@@ -145,12 +145,12 @@ fn pte_addr(m: &Machine, lin: u32) -> u32 {
 }
 
 fn pte(m: &Machine, lin: u32) -> u32 {
-    m.cpu.mmu.phys.read_u32(pte_addr(m, lin))
+    m.cpu.mmu.phys().read_u32(pte_addr(m, lin))
 }
 
 fn set_pte(m: &mut Machine, lin: u32, v: u32) {
     let a = pte_addr(m, lin);
-    m.cpu.mmu.phys.write_u32(a, v);
+    m.cpu.mmu.phys_mut().write_u32(a, v);
 }
 
 fn set_wp(m: &mut Machine, wp: bool) {
@@ -208,7 +208,7 @@ const CODE: u32 = 0x0804_8000;
 /// no global entries: CR4.PGE=0).
 fn set_rights(m: &mut Machine, pde_f: u32, pte_f: u32, wp: bool) {
     set_pde(m, T_LIN, T_PT | pde_f);
-    m.cpu.mmu.phys.write_u32(T_PT + ((T_LIN >> 12) & 0x3ff) * 4, T_FRAME | pte_f);
+    m.cpu.mmu.phys_mut().write_u32(T_PT + ((T_LIN >> 12) & 0x3ff) * 4, T_FRAME | pte_f);
     let cr3 = m.cpu.mmu.cr3();
     m.cpu.mmu.set_cr3(cr3);
     set_wp(m, wp);
@@ -358,7 +358,7 @@ fn exhaustive_read_write() {
         let what = format!("read/write: {}", case_name(d, t, user, write, wp));
         set_rights(&mut m, d, t, wp);
         let phys = T_FRAME | (T_LIN & 0xfff);
-        m.cpu.mmu.phys.write_u32(phys, 0x1122_3344);
+        m.cpu.mmu.phys_mut().write_u32(phys, 0x1122_3344);
         let expect = sdm_access(&[d, t], user, write, wp);
         let got = if write {
             m.cpu.mmu.write::<u32>(T_LIN, 0xcafe_f00d, user).map(|()| 0)
@@ -369,11 +369,11 @@ fn exhaustive_read_write() {
             Ok(()) => {
                 assert_eq!(got, Ok(if write { 0 } else { 0x1122_3344 }), "{what}");
                 let want = if write { 0xcafe_f00d } else { 0x1122_3344 };
-                assert_eq!(m.cpu.mmu.phys.read_u32(phys), want, "{what}: memory");
+                assert_eq!(m.cpu.mmu.phys().read_u32(phys), want, "{what}: memory");
             }
             Err(code) => {
                 assert_eq!(got, Err(pf(T_LIN, code)), "{what}");
-                assert_eq!(m.cpu.mmu.phys.read_u32(phys), 0x1122_3344, "{what}: memory must be untouched");
+                assert_eq!(m.cpu.mmu.phys().read_u32(phys), 0x1122_3344, "{what}: memory must be untouched");
             }
         }
         check_after(&m, &what, d, t, write, expect, T_LIN);
@@ -395,11 +395,11 @@ fn exhaustive_probe_and_byte_buffers() {
 
         set_rights(&mut m, d, t, wp);
         let phys = T_FRAME | (T_LIN & 0xfff);
-        m.cpu.mmu.phys.write_bytes(phys, &[1, 2, 3, 4, 5]);
+        m.cpu.mmu.phys_mut().write_bytes(phys, &[1, 2, 3, 4, 5]);
         if write {
             assert_eq!(m.cpu.mmu.write_from(T_LIN, &[9; 5], kind), want, "{what}: write_from");
             let mut now = [0u8; 5];
-            m.cpu.mmu.phys.read_bytes(phys, &mut now);
+            m.cpu.mmu.phys().read_bytes(phys, &mut now);
             assert_eq!(now, if expect.is_ok() { [9; 5] } else { [1, 2, 3, 4, 5] }, "{what}: memory");
         } else {
             let mut buf = [0u8; 5];
@@ -425,7 +425,7 @@ fn exhaustive_user_accesses_by_instructions() {
         m.map(CODE, PTE_P | PTE_US);
         m.load_code(CODE, &if write { code_store(T_LIN) } else { code_load(T_LIN) });
         let phys = T_FRAME | (T_LIN & 0xfff);
-        m.cpu.mmu.phys.write_u32(phys, 0x5566_7788);
+        m.cpu.mmu.phys_mut().write_u32(phys, 0x5566_7788);
         m.cpu.regs[EAX] = if write { 0x0bad_cafe } else { 0 };
         let expect = sdm_access(&[d, t], true, write, wp);
         let exit = m.cpu.run(10);
@@ -434,7 +434,7 @@ fn exhaustive_user_accesses_by_instructions() {
                 assert_eq!(exit, STOPPED, "{what}");
                 assert_eq!(m.cpu.eip, CODE + 5, "{what}");
                 if write {
-                    assert_eq!(m.cpu.mmu.phys.read_u32(phys), 0x0bad_cafe, "{what}");
+                    assert_eq!(m.cpu.mmu.phys().read_u32(phys), 0x0bad_cafe, "{what}");
                 } else {
                     assert_eq!(m.cpu.regs[EAX], 0x5566_7788, "{what}");
                 }
@@ -444,7 +444,7 @@ fn exhaustive_user_accesses_by_instructions() {
                 // A fault: EIP at the faulting instruction, nothing retired or stored.
                 assert_eq!(m.cpu.eip, CODE, "{what}");
                 assert_eq!(m.cpu.icount, 0, "{what}");
-                assert_eq!(m.cpu.mmu.phys.read_u32(phys), 0x5566_7788, "{what}");
+                assert_eq!(m.cpu.mmu.phys().read_u32(phys), 0x5566_7788, "{what}");
                 assert_eq!(m.cpu.regs[EAX], if write { 0x0bad_cafe } else { 0 }, "{what}");
             }
         }
@@ -463,7 +463,7 @@ fn exhaustive_instruction_fetch() {
         let what = format!("fetch: {}", case_name(d, t, user, write, wp));
         let mut m = rights_machine(d, t, wp);
         let phys = T_FRAME | (T_LIN & 0xfff);
-        m.cpu.mmu.phys.write_bytes(phys, &[0x90, 0x0f, 0x0b]); // nop; ud2
+        m.cpu.mmu.phys_mut().write_bytes(phys, &[0x90, 0x0f, 0x0b]); // nop; ud2
         m.cpu.eip = T_LIN;
         let expect = sdm_access(&[d, t], true, false, wp);
         let exit = m.cpu.run(10);
@@ -523,16 +523,16 @@ fn first_write_after_a_read_rewalks_and_sets_dirty() {
         let lin = 0x0805_0010;
         m.map(lin, RW_USER);
         m.cpu.mmu.read::<u32>(lin, read_user).unwrap();
-        let (walks, hits, misses) = (m.cpu.mmu.walks, m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses);
+        let (walks, hits, misses) = (m.cpu.mmu.walks, m.cpu.mmu.tlb().hits, m.cpu.mmu.tlb().misses);
         // A read through the TLB: no walk, one hit.
         m.cpu.mmu.read::<u32>(lin + 4, read_user).unwrap();
         assert_eq!(m.cpu.mmu.walks, walks, "{what}");
-        assert_eq!((m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses), (hits + 1, misses), "{what}");
+        assert_eq!((m.cpu.mmu.tlb().hits, m.cpu.mmu.tlb().misses), (hits + 1, misses), "{what}");
         assert_eq!(pte(&m, lin) & B_D, 0, "{what}");
         // The translation is cached, but D is clear in it: the write must walk, set D.
         m.cpu.mmu.write::<u32>(lin, 5, write_user).unwrap();
         assert_eq!(m.cpu.mmu.walks, walks + 1, "{what}: the first write after a read walks");
-        assert_eq!((m.cpu.mmu.tlb.hits, m.cpu.mmu.tlb.misses), (hits + 1, misses + 1), "{what}");
+        assert_eq!((m.cpu.mmu.tlb().hits, m.cpu.mmu.tlb().misses), (hits + 1, misses + 1), "{what}");
         assert_eq!(pte(&m, lin) & (B_A | B_D), B_A | B_D, "{what}");
         // Later writes may use the (now dirty) cached translation.
         m.cpu.mmu.write::<u32>(lin + 8, 6, write_user).unwrap();
@@ -613,7 +613,7 @@ fn big_page_translates_with_22_bit_offset() {
     assert_eq!(m.cpu.mmu.translate(BIG_LIN, AccessKind::UserRead), Ok(want));
     // Another 4 KiB granule of the same big page.
     assert_eq!(m.cpu.mmu.translate(BIG_LIN + 0x0012_3000, AccessKind::SupRead), Ok(want + 0x0012_3000));
-    m.cpu.mmu.phys.write_u32(want, 0x0bad_f00d);
+    m.cpu.mmu.phys_mut().write_u32(want, 0x0bad_f00d);
     assert_eq!(m.cpu.mmu.read::<u32>(BIG_LIN, true), Ok(0x0bad_f00d));
     let map = m.cpu.mmu.mapping(BIG_LIN);
     assert_eq!((map.pte, map.phys), (None, Some(want)));
@@ -727,8 +727,8 @@ fn big_page_user_access_through_instructions_and_fetch() {
     let mut code = vec![0xa1];
     code.extend_from_slice(&le(BIG_LIN + 0x100));
     code.extend_from_slice(&code_store(BIG_LIN + 0x100));
-    m.cpu.mmu.phys.write_bytes(code_phys, &code);
-    m.cpu.mmu.phys.write_u32(BIG_FRAME | ((BIG_LIN + 0x100) & 0x003f_ffff), 77);
+    m.cpu.mmu.phys_mut().write_bytes(code_phys, &code);
+    m.cpu.mmu.phys_mut().write_u32(BIG_FRAME | ((BIG_LIN + 0x100) & 0x003f_ffff), 77);
     m.cpu.eip = code_lin;
     assert_eq!(m.cpu.run(10), pf_exit(BIG_LIN + 0x100, EC_P | EC_W | EC_U));
     assert_eq!(m.cpu.regs[EAX], 77);
@@ -748,8 +748,8 @@ fn two_frames(pte_flags: u32) -> (Machine, u32, u32) {
     let mut m = Machine::new();
     let f1 = m.map(TLB_LIN, pte_flags);
     let f2 = m.map(0x0900_0000, RW_USER);
-    m.cpu.mmu.phys.write_u32(f1 | (TLB_LIN & 0xfff), 0x1111_1111);
-    m.cpu.mmu.phys.write_u32(f2 | (TLB_LIN & 0xfff), 0x2222_2222);
+    m.cpu.mmu.phys_mut().write_u32(f1 | (TLB_LIN & 0xfff), 0x1111_1111);
+    m.cpu.mmu.phys_mut().write_u32(f2 | (TLB_LIN & 0xfff), 0x2222_2222);
     (m, f1, f2)
 }
 
@@ -801,8 +801,8 @@ fn global_entries_survive_cr3_loads_but_not_a_pge_toggle() {
     let other = 0x0806_1000;
     let o1 = m.map(other, RW_USER);
     let o2 = m.map(0x0900_1000, RW_USER);
-    m.cpu.mmu.phys.write_u32(o1, 0x3333_3333);
-    m.cpu.mmu.phys.write_u32(o2, 0x4444_4444);
+    m.cpu.mmu.phys_mut().write_u32(o1, 0x3333_3333);
+    m.cpu.mmu.phys_mut().write_u32(o2, 0x4444_4444);
     let cr4 = m.cpu.mmu.cr4();
     m.cpu.mmu.set_cr4(cr4 | CR4_PGE);
     assert_eq!(m.cpu.mmu.read::<u32>(TLB_LIN, true), Ok(0x1111_1111));
@@ -901,7 +901,7 @@ fn permission_upgrade_without_invlpg_rewalks_and_succeeds() {
     assert_eq!(m.cpu.mmu.write::<u32>(TLB_LIN, 0x5555_5555, true), Ok(()));
     assert_eq!(m.cpu.mmu.walks, walks + 1);
     assert_eq!(m.cpu.mmu.cr2, CR2_SENTINEL);
-    assert_eq!(m.cpu.mmu.phys.read_u32(f1 | (TLB_LIN & 0xfff)), 0x5555_5555);
+    assert_eq!(m.cpu.mmu.phys().read_u32(f1 | (TLB_LIN & 0xfff)), 0x5555_5555);
     assert_eq!(pte(&m, TLB_LIN) & (B_A | B_D | B_RW), B_A | B_D | B_RW);
     // Same for a supervisor → user upgrade (U/S 0→1) of a cached supervisor entry.
     let (mut m, _f1, _f2) = two_frames(PTE_P | PTE_RW);
@@ -982,8 +982,8 @@ fn pages_sharing_a_tlb_set_do_not_alias() {
     let b = a + (16 << 20);
     let fa = m.map(a, RW_USER);
     let fb = m.map(b, RW_USER);
-    m.cpu.mmu.phys.write_u32(fa, 0xaaaa_aaaa);
-    m.cpu.mmu.phys.write_u32(fb, 0xbbbb_bbbb);
+    m.cpu.mmu.phys_mut().write_u32(fa, 0xaaaa_aaaa);
+    m.cpu.mmu.phys_mut().write_u32(fb, 0xbbbb_bbbb);
     for _ in 0..3 {
         assert_eq!(m.cpu.mmu.read::<u32>(a, true), Ok(0xaaaa_aaaa));
         assert_eq!(m.cpu.mmu.read::<u32>(b, true), Ok(0xbbbb_bbbb));
@@ -1014,7 +1014,7 @@ fn aliased_mappings_see_each_others_writes() {
             m.cpu.mmu.write::<u8>(a + off + 3, 0x5a, true).unwrap();
             assert_eq!(m.cpu.mmu.read::<u8>(b + off + 3, true), Ok(0x5a));
             assert_eq!(m.cpu.mmu.read::<u32>(b + off, true), Ok(0x5aef_0000 | (v & 0xffff)));
-            assert_eq!(m.cpu.mmu.phys.read_u32(frame + off), 0x5aef_0000 | (v & 0xffff));
+            assert_eq!(m.cpu.mmu.phys().read_u32(frame + off), 0x5aef_0000 | (v & 0xffff));
         }
         // Supervisor accesses take the same path.
         m.cpu.mmu.write::<u32>(b + 0x10, 0x0bad_cafe, false).unwrap();
@@ -1023,8 +1023,9 @@ fn aliased_mappings_see_each_others_writes() {
 }
 
 /// A PTE may name a frame past the end of RAM. The emulator models an unpopulated bus
-/// there: reads give all-ones and writes vanish, whether the translation comes from a
-/// walk or from the TLB, and whatever the access width. The last frame of RAM is
+/// there: reads give all-ones and writes vanish, whatever the access width; such a
+/// translation is never cached (a TLB hit reaches RAM with no bounds compare, so the
+/// TLB holds only frames in RAM) and every access walks. The last frame of RAM is
 /// still ordinary memory.
 #[test]
 fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
@@ -1035,8 +1036,10 @@ fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
     m.map_to(outside, ram_end, RW_USER | PTE_A | PTE_D, RW_USER);
     m.map_to(last, ram_end - 0x1000, RW_USER | PTE_A | PTE_D, RW_USER);
     for round in 0..3 {
-        // Round 0 walks; later rounds find the entry (with a write tag) in the TLB.
+        // Every round walks: the frame is not cached.
+        let walks = m.cpu.mmu.walks;
         assert_eq!(m.cpu.mmu.read::<u32>(outside + 0x40, true), Ok(0xffff_ffff), "round {round}");
+        assert_eq!(m.cpu.mmu.walks, walks + 1, "round {round}: a frame beyond RAM is walked to");
         assert_eq!(m.cpu.mmu.read::<u16>(outside + 0xffe, true), Ok(0xffff));
         assert_eq!(m.cpu.mmu.read::<u8>(outside, false), Ok(0xff));
         assert_eq!(m.cpu.mmu.write::<u32>(outside + 0x40, 0x1234_5678, true), Ok(()));
@@ -1046,12 +1049,12 @@ fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
         let v = 0x0101_0101 * (round + 1);
         assert_eq!(m.cpu.mmu.write::<u32>(last + 0xffc, v, true), Ok(()));
         assert_eq!(m.cpu.mmu.read::<u32>(last + 0xffc, true), Ok(v));
-        assert_eq!(m.cpu.mmu.phys.read_u32(ram_end - 4), v);
+        assert_eq!(m.cpu.mmu.phys().read_u32(ram_end - 4), v);
     }
     // A straddling access whose second half lies outside RAM: the inside half is
     // memory, the outside half is all-ones.
     m.cpu.mmu.write::<u32>(last + 0xffe, 0, true).unwrap();
-    assert_eq!(m.cpu.mmu.phys.read_u16(ram_end - 2), 0);
+    assert_eq!(m.cpu.mmu.phys().read_u16(ram_end - 2), 0);
     assert_eq!(m.cpu.mmu.read::<u32>(last + 0xffe, true), Ok(0xffff_0000));
     // The same through instructions: `mov eax, [outside]` then `mov [outside], eax`.
     m.map(CODE, PTE_P | PTE_US);
@@ -1060,7 +1063,8 @@ fn a_frame_beyond_ram_reads_all_ones_and_ignores_writes() {
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 0xffff_ffff);
     let store_at = CODE + 0x100;
-    m.cpu.mmu.phys.write_bytes(m.cpu.mmu.mapping(store_at).phys.unwrap(), &code_store(outside + 0x80));
+    let store_phys = m.cpu.mmu.mapping(store_at).phys.unwrap();
+    m.cpu.mmu.phys_mut().write_bytes(store_phys, &code_store(outside + 0x80));
     m.cpu.eip = store_at;
     m.cpu.regs[EAX] = 7;
     assert_eq!(m.cpu.run(10), STOPPED);
@@ -1103,7 +1107,7 @@ fn straddling_u32_write_faults_on_the_second_page_and_writes_nothing() {
         let got = m.cpu.mmu.write::<u32>(lin, 0xa1b2_c3d4, user);
         assert_eq!(got, Err(pf(S2, code)), "second {second:#x} user {user}");
         assert_eq!(m.cpu.mmu.cr2, S2);
-        assert_eq!(m.cpu.mmu.phys.read_u16(f1 + 0xffe), 0, "first page untouched");
+        assert_eq!(m.cpu.mmu.phys().read_u16(f1 + 0xffe), 0, "first page untouched");
         if second != 0 {
             assert_eq!(pte(&m, S2) & (B_A | B_D), 0, "second PTE untouched");
         }
@@ -1117,7 +1121,7 @@ fn straddling_write_fault_on_the_first_page_reports_the_access_address() {
     let f2 = m.map(S2, RW_USER);
     assert_eq!(m.cpu.mmu.write::<u32>(S1 + 0xffe, 1, true), Err(pf(S1 + 0xffe, EC_P | EC_W | EC_U)));
     assert_eq!(m.cpu.mmu.cr2, S1 + 0xffe);
-    assert_eq!(m.cpu.mmu.phys.read_u16(f2), 0);
+    assert_eq!(m.cpu.mmu.phys().read_u16(f2), 0);
 }
 
 #[test]
@@ -1131,13 +1135,13 @@ fn straddling_write_from_faults_before_writing_anything() {
     let got = m.cpu.mmu.write_from(S1 + 0xf80, &data, AccessKind::UserWrite);
     assert_eq!(got, Err(pf(S3, EC_W | EC_U)));
     assert_eq!(m.cpu.mmu.cr2, S3);
-    assert!(m.cpu.mmu.phys.slice(f1, 0x1000).iter().all(|&b| b == 0));
-    assert!(m.cpu.mmu.phys.slice(f2, 0x1000).iter().all(|&b| b == 0));
+    assert!(m.cpu.mmu.phys().slice(f1, 0x1000).iter().all(|&b| b == 0));
+    assert!(m.cpu.mmu.phys().slice(f2, 0x1000).iter().all(|&b| b == 0));
     // Second page read-only.
     let (mut m, f1) = straddle_machine(PTE_P | PTE_US);
     let got = m.cpu.mmu.write_from(S1 + 0xff0, &[0xee; 0x20], AccessKind::UserWrite);
     assert_eq!(got, Err(pf(S2, EC_P | EC_W | EC_U)));
-    assert!(m.cpu.mmu.phys.slice(f1, 0x1000).iter().all(|&b| b == 0));
+    assert!(m.cpu.mmu.phys().slice(f1, 0x1000).iter().all(|&b| b == 0));
     // And the same through an instruction: `rep stosb` is not needed, a straddling
     // `mov [m], eax` is enough.
     let (mut m, f1) = straddle_machine(PTE_P | PTE_US);
@@ -1146,7 +1150,7 @@ fn straddling_write_from_faults_before_writing_anything() {
     m.cpu.regs[EAX] = 0xffff_ffff;
     assert_eq!(m.cpu.run(10), pf_exit(S2, EC_P | EC_W | EC_U));
     assert_eq!(m.cpu.eip, CODE);
-    assert!(m.cpu.mmu.phys.slice(f1, 0x1000).iter().all(|&b| b == 0));
+    assert!(m.cpu.mmu.phys().slice(f1, 0x1000).iter().all(|&b| b == 0));
 }
 
 /// A read-modify-write instruction (`add [m], eax`) checks write rights before it
@@ -1158,7 +1162,7 @@ fn read_modify_write_instruction_faults_as_a_write() {
         let mut m = Machine::new();
         let data = 0x0805_0100;
         let frame = m.map(data, flags);
-        m.cpu.mmu.phys.write_u32(frame | 0x100, 40);
+        m.cpu.mmu.phys_mut().write_u32(frame | 0x100, 40);
         m.map(CODE, PTE_P | PTE_US);
         // add [data], eax ; ud2
         let mut code_bytes = vec![0x01, 0x05];
@@ -1168,14 +1172,14 @@ fn read_modify_write_instruction_faults_as_a_write() {
         m.cpu.regs[EAX] = 2;
         let before = pte(&m, data);
         assert_eq!(m.cpu.run(10), pf_exit(data, code), "flags {flags:#x}");
-        assert_eq!(m.cpu.mmu.phys.read_u32(frame | 0x100), 40);
+        assert_eq!(m.cpu.mmu.phys().read_u32(frame | 0x100), 40);
         assert_eq!(pte(&m, data), before, "no A/D on a faulting RMW");
         assert_eq!((m.cpu.eip, m.cpu.icount), (CODE, 0));
     }
     let mut m = Machine::new();
     let data = 0x0805_0100;
     let frame = m.map(data, PTE_P | PTE_US);
-    m.cpu.mmu.phys.write_u32(frame | 0x100, 40);
+    m.cpu.mmu.phys_mut().write_u32(frame | 0x100, 40);
     m.map(CODE, PTE_P | PTE_US);
     // cmp [data], eax ; ud2
     let mut code_bytes = vec![0x39, 0x05];
@@ -1191,12 +1195,12 @@ fn straddling_reads_work_across_non_contiguous_frames() {
     let (mut m, f1) = straddle_machine(PTE_P | PTE_US);
     let f2 = m.cpu.mmu.mapping(S2).phys.unwrap();
     assert_ne!(f1 + 0x1000, f2, "the test needs non-contiguous frames");
-    m.cpu.mmu.phys.write_u8(f1 + 0xffd, 0x11);
-    m.cpu.mmu.phys.write_u8(f1 + 0xffe, 0x22);
-    m.cpu.mmu.phys.write_u8(f1 + 0xfff, 0x33);
-    m.cpu.mmu.phys.write_u8(f2, 0x44);
-    m.cpu.mmu.phys.write_u8(f2 + 1, 0x55);
-    m.cpu.mmu.phys.write_u8(f2 + 2, 0x66);
+    m.cpu.mmu.phys_mut().write_u8(f1 + 0xffd, 0x11);
+    m.cpu.mmu.phys_mut().write_u8(f1 + 0xffe, 0x22);
+    m.cpu.mmu.phys_mut().write_u8(f1 + 0xfff, 0x33);
+    m.cpu.mmu.phys_mut().write_u8(f2, 0x44);
+    m.cpu.mmu.phys_mut().write_u8(f2 + 1, 0x55);
+    m.cpu.mmu.phys_mut().write_u8(f2 + 2, 0x66);
     assert_eq!(m.cpu.mmu.read::<u16>(S1 + 0xfff, true), Ok(0x4433));
     assert_eq!(m.cpu.mmu.read::<u32>(S1 + 0xffd, true), Ok(0x4433_2211));
     assert_eq!(m.cpu.mmu.read::<u32>(S1 + 0xfff, false), Ok(0x6655_4433));
@@ -1214,8 +1218,8 @@ fn straddling_write_into_two_writable_pages_lands_in_both_frames() {
     let (mut m, f1) = straddle_machine(RW_USER);
     let f2 = m.cpu.mmu.mapping(S2).phys.unwrap();
     assert_eq!(m.cpu.mmu.write::<u32>(S1 + 0xffe, 0xa1b2_c3d4, true), Ok(()));
-    assert_eq!(m.cpu.mmu.phys.read_u16(f1 + 0xffe), 0xc3d4);
-    assert_eq!(m.cpu.mmu.phys.read_u16(f2), 0xa1b2);
+    assert_eq!(m.cpu.mmu.phys().read_u16(f1 + 0xffe), 0xc3d4);
+    assert_eq!(m.cpu.mmu.phys().read_u16(f2), 0xa1b2);
     assert_eq!(pte(&m, S1) & (B_A | B_D), B_A | B_D);
     assert_eq!(pte(&m, S2) & (B_A | B_D), B_A | B_D);
 }
@@ -1249,7 +1253,7 @@ fn fetch_of_an_instruction_crossing_into_an_unmapped_page_faults() {
         let (mut m, f1) = fetch_machine(second);
         // nop at 0xffc, then `mov eax, imm32` (b8 ..) at 0xffd: three bytes in S1, two
         // in S2.
-        m.cpu.mmu.phys.write_bytes(f1 + 0xffc, &[0x90, 0xb8, 0x11, 0x22]);
+        m.cpu.mmu.phys_mut().write_bytes(f1 + 0xffc, &[0x90, 0xb8, 0x11, 0x22]);
         m.cpu.eip = S1 + 0xffc;
         assert_eq!(m.cpu.run(10), pf_exit(S2, code), "second {second:#x}");
         assert_eq!(m.cpu.icount, 1, "the nop retired");
@@ -1267,8 +1271,8 @@ fn instruction_crossing_into_a_present_page_executes() {
     let (mut m, f1) = fetch_machine(PTE_P | PTE_US);
     let f2 = m.cpu.mmu.mapping(S2).phys.unwrap();
     // mov eax, 0x44332211: b8 11 22 in S1, 33 44 in S2; then ud2.
-    m.cpu.mmu.phys.write_bytes(f1 + 0xffd, &[0xb8, 0x11, 0x22]);
-    m.cpu.mmu.phys.write_bytes(f2, &[0x33, 0x44, 0x0f, 0x0b]);
+    m.cpu.mmu.phys_mut().write_bytes(f1 + 0xffd, &[0xb8, 0x11, 0x22]);
+    m.cpu.mmu.phys_mut().write_bytes(f2, &[0x33, 0x44, 0x0f, 0x0b]);
     m.cpu.eip = S1 + 0xffd;
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 0x4433_2211);
@@ -1283,7 +1287,7 @@ fn instruction_ending_at_the_page_end_does_not_touch_the_next_page() {
         // nop; ud2 filling the last three bytes: decoding and running them never
         // looks at the next page.
         let (mut m, f1) = fetch_machine(second);
-        m.cpu.mmu.phys.write_bytes(f1 + 0xffd, &[0x90, 0x0f, 0x0b]);
+        m.cpu.mmu.phys_mut().write_bytes(f1 + 0xffd, &[0x90, 0x0f, 0x0b]);
         m.cpu.eip = S1 + 0xffd;
         assert_eq!(m.cpu.run(10), STOPPED, "second {second:#x}");
         assert_eq!(m.cpu.eip, S1 + 0xffe);
@@ -1293,7 +1297,7 @@ fn instruction_ending_at_the_page_end_does_not_touch_the_next_page() {
         }
         // A five-byte mov filling the page exactly, run for one instruction.
         let (mut m, f1) = fetch_machine(second);
-        m.cpu.mmu.phys.write_bytes(f1 + 0xffb, &[0xb8, 0x78, 0x56, 0x34, 0x12]);
+        m.cpu.mmu.phys_mut().write_bytes(f1 + 0xffb, &[0xb8, 0x78, 0x56, 0x34, 0x12]);
         m.cpu.eip = S1 + 0xffb;
         assert_eq!(m.cpu.run(1), Exit::Budget);
         assert_eq!(m.cpu.regs[EAX], 0x1234_5678);
@@ -1369,9 +1373,9 @@ fn a_write_tag_cached_before_the_frame_became_code_is_revoked() {
     // A data write into the same frame, away from the code, caches a dirty writable
     // translation; a second write is then a TLB hit with no walk.
     m.cpu.mmu.write::<u32>(CODE + 0x800, 1, true).unwrap();
-    let (walks, hits) = (m.cpu.mmu.walks, m.cpu.mmu.tlb.hits);
+    let (walks, hits) = (m.cpu.mmu.walks, m.cpu.mmu.tlb().hits);
     m.cpu.mmu.write::<u32>(CODE + 0x800, 2, true).unwrap();
-    assert_eq!((m.cpu.mmu.walks, m.cpu.mmu.tlb.hits), (walks, hits + 1), "served by the write tag");
+    assert_eq!((m.cpu.mmu.walks, m.cpu.mmu.tlb().hits), (walks, hits + 1), "served by the write tag");
     // Running the code decodes a block in the frame.
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 1);
@@ -1470,7 +1474,7 @@ fn physical_write_spanning_into_a_code_frame_invalidates_it() {
     m.load_code(CODE, &[0xb0, 0x01, 0x0f, 0x0b]); // mov al, 1; ud2
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 1);
-    m.cpu.mmu.phys.write_bytes(code_frame - 2, &[0, 0, 0xb0, 0x02]);
+    m.cpu.mmu.phys_mut().write_bytes(code_frame - 2, &[0, 0, 0xb0, 0x02]);
     m.cpu.eip = CODE;
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 2);
@@ -1508,11 +1512,11 @@ fn without_paging_linear_is_physical() {
         }
     }
     assert_eq!(cpu.mmu.write::<u32>(0x0012_3454, 0xdead_beef, true), Ok(()));
-    assert_eq!(cpu.mmu.phys.read_u32(0x0012_3454), 0xdead_beef);
+    assert_eq!(cpu.mmu.phys().read_u32(0x0012_3454), 0xdead_beef);
     assert_eq!(cpu.mmu.read::<u32>(0x0012_3454, true), Ok(0xdead_beef));
     // Straddling "pages" are just consecutive bytes.
     assert_eq!(cpu.mmu.write::<u32>(0x0000_2ffe, 0x0403_0201, true), Ok(()));
-    assert_eq!(cpu.mmu.phys.read_u32(0x0000_2ffe), 0x0403_0201);
+    assert_eq!(cpu.mmu.phys().read_u32(0x0000_2ffe), 0x0403_0201);
     assert_eq!(cpu.mmu.read::<u16>(0x0000_2fff, false), Ok(0x0302));
     assert_eq!(cpu.mmu.cr2, CR2_SENTINEL);
     assert_eq!(cpu.mmu.walks, 0);
@@ -1543,8 +1547,8 @@ fn code_runs_at_physical_addresses_without_paging() {
     let cr0 = m.cpu.mmu.cr0();
     m.cpu.mmu.set_cr0(cr0 & !CR0_PG);
     let at = 0x0005_0000;
-    m.cpu.mmu.phys.write_bytes(at, &code_load(at + 0x100));
-    m.cpu.mmu.phys.write_u32(at + 0x100, 0x0102_0304);
+    m.cpu.mmu.phys_mut().write_bytes(at, &code_load(at + 0x100));
+    m.cpu.mmu.phys_mut().write_u32(at + 0x100, 0x0102_0304);
     m.cpu.eip = at;
     assert_eq!(m.cpu.run(10), STOPPED);
     assert_eq!(m.cpu.regs[EAX], 0x0102_0304);

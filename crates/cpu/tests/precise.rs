@@ -36,11 +36,11 @@ fn phys(m: &Machine, lin: u32) -> u32 {
 
 fn write8(m: &mut Machine, lin: u32, v: u8) {
     let p = phys(m, lin);
-    m.cpu.mmu.phys.write_u8(p, v);
+    m.cpu.mmu.phys_mut().write_u8(p, v);
 }
 
 fn read8(m: &Machine, lin: u32) -> u8 {
-    m.cpu.mmu.phys.read_u8(phys(m, lin))
+    m.cpu.mmu.phys().read_u8(phys(m, lin))
 }
 
 fn write32(m: &mut Machine, lin: u32, v: u32) {

@@ -15,11 +15,11 @@ fn mov_through_page_tables_sets_accessed_and_dirty() {
         &[0xa1, 0x10, 0x00, 0x05, 0x08, 0xa3, 0x20, 0x00, 0x05, 0x08, 0x8d, 0x4c, 0x40, 0x05],
     );
     let data = m.cpu.mmu.mapping(0x0805_0000).phys.unwrap();
-    m.cpu.mmu.phys.write_u32(data + 0x10, 0x1234_5678);
+    m.cpu.mmu.phys_mut().write_u32(data + 0x10, 0x1234_5678);
     assert_eq!(m.cpu.run(3), Exit::Budget);
     assert_eq!(m.cpu.regs[EAX], 0x1234_5678);
     assert_eq!(m.cpu.regs[ECX], 0x1234_5678u32.wrapping_mul(3).wrapping_add(5));
-    assert_eq!(m.cpu.mmu.phys.read_u32(data + 0x20), 0x1234_5678);
+    assert_eq!(m.cpu.mmu.phys().read_u32(data + 0x20), 0x1234_5678);
     assert_eq!(m.pte(0x0805_0000) & (PTE_A | PTE_D), PTE_A | PTE_D);
     assert_eq!(m.pte(0x0804_8000) & (PTE_A | PTE_D), PTE_A);
     assert_eq!(m.cpu.eip, 0x0804_800e);

@@ -149,7 +149,7 @@ fn cvtps2pi_makes_the_mmx_transition_only_once_its_source_is_read() {
     let mut m = machine(&CVTPS2PI_MM0_M_EAX);
     m.cpu.regs[EAX] = DATA;
     let p = m.cpu.mmu.mapping(DATA).phys.expect("mapped");
-    m.cpu.mmu.phys.write_bytes(p, &[0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+    m.cpu.mmu.phys_mut().write_bytes(p, &[0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
     m.cpu.fpu.top = 7;
     m.cpu.fpu.empty = 0x7f;
     assert_eq!(m.cpu.step(), Exit::Budget);

@@ -128,15 +128,15 @@ impl Emu {
     /// anywhere but at the UD2.
     fn run(&mut self, body: &[u8], data: &mut [u8; 256]) -> Result<(), Exit> {
         let cpu = &mut self.m.cpu;
-        cpu.mmu.phys.write_bytes(self.data_phys, data);
+        cpu.mmu.phys_mut().write_bytes(self.data_phys, data);
         let mut code = body.to_vec();
         code.extend_from_slice(&[0x0f, 0x0b]);
-        cpu.mmu.phys.write_bytes(self.code_phys, &code);
+        cpu.mmu.phys_mut().write_bytes(self.code_phys, &code);
         cpu.flush_decoded();
         cpu.eip = CODE_LIN;
         cpu.regs[EBX] = DATA_LIN + 0x80;
         let exit = cpu.run(10_000);
-        cpu.mmu.phys.read_bytes(self.data_phys, data);
+        cpu.mmu.phys().read_bytes(self.data_phys, data);
         if exit == Exit::Exception(Exception::InvalidOpcode) && cpu.eip == CODE_LIN + body.len() as u32 {
             Ok(())
         } else {

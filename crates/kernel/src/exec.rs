@@ -528,7 +528,7 @@ fn map_vdso(k: &mut Kernel) -> Result<(u32, u32), String> {
     k.task.mm.insert_vm_struct(vma).map_err(|_| "cannot create the vDSO VMA".to_string())?;
     k.task.mm.total_vm += 1;
     let frame = memory::alloc_page(k).ok_or("out of memory for the vDSO")?;
-    crate::vdso::copy_into(k.cpu.mmu.phys.frame_mut(frame));
+    crate::vdso::copy_into(k.cpu.mmu.phys_mut().frame_mut(frame));
     memory::install_page(k, base, frame, prot).ok_or("out of memory for the vDSO's page table")?;
     k.task.mm.vdso = base;
     let (vsyscall, _, _) = crate::vdso::entry_offsets();
@@ -764,7 +764,7 @@ fn setup_arg_pages(k: &mut Kernel, image: &StackImage) -> Result<u32, String> {
         let frame = memory::alloc_page(k).ok_or("out of memory for the argument pages")?;
         let from = page.checked_sub(image.base).ok_or("inconsistent stack image")? as usize;
         if let Some(bytes) = image.bytes.get(from..from + PAGE_SIZE as usize) {
-            k.cpu.mmu.phys.frame_mut(frame).copy_from_slice(bytes);
+            k.cpu.mmu.phys_mut().frame_mut(frame).copy_from_slice(bytes);
         }
         memory::put_dirty_page(k, page, frame, prot).ok_or("out of memory for the stack page tables")?;
         page += PAGE_SIZE;

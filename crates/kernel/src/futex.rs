@@ -76,7 +76,7 @@ fn get_futex_key(k: &Kernel, uaddr: u32, private: bool) -> FutexKey {
     let mm = &k.task.mm;
     let shared = !private && mm.find_vma(uaddr).is_some_and(|v| v.start <= uaddr && v.flags & VM_SHARED != 0);
     if shared {
-        let pte = get_pte(&k.cpu.mmu.phys, mm.pgd, uaddr);
+        let pte = get_pte(k.cpu.mmu.phys(), mm.pgd, uaddr);
         if pte & _PAGE_PRESENT != 0 {
             return FutexKey::Shared { phys: (pte & PAGE_MASK) | (uaddr & !PAGE_MASK) };
         }

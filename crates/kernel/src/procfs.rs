@@ -629,7 +629,7 @@ pub fn smaps(k: &Kernel, t: &Task) -> String {
         let (mut swap, mut swap_pss) = (0u64, 0u64);
         let mut a = v.start;
         while a < v.end {
-            let pte = get_pte(&k.cpu.mmu.phys, mm.pgd, a);
+            let pte = get_pte(k.cpu.mmu.phys(), mm.pgd, a);
             let f = pte_frame(pte);
             if crate::mm::swap::is_swap_pte(pte) {
                 swap += 4;
@@ -815,7 +815,7 @@ pub fn content(k: &Kernel, pid: u32, entry: &PidEntry) -> Result<Option<Vec<u8>>
 /// memory in `start..end`, up to the first page that is not present. (A zombie has no
 /// memory left: nothing, as in Linux.)
 fn read_vm(k: &Kernel, pgd: u32, start: u32, end: u32) -> Vec<u8> {
-    let phys = &k.cpu.mmu.phys;
+    let phys = k.cpu.mmu.phys();
     let mut out = Vec::new();
     let mut a = start;
     while pgd != 0 && a < end {

@@ -170,7 +170,7 @@ impl Kernel {
         }
         let mut cpu = Cpu::new(config.mem_bytes);
         cpu.decoded_limit = DECODED_LIMIT;
-        let frames = crate::mm::frames::FrameAllocator::new(&mut cpu.mmu.phys);
+        let frames = crate::mm::frames::FrameAllocator::new(cpu.mmu.phys_mut());
         let mut parked = crate::share::Parked::default();
         let id = parked.new_id();
         let ids = crate::share::ShareIds { mm: id, files: id, fs: id, sighand: id, group: crate::exit::INIT_PID };

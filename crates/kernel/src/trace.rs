@@ -857,7 +857,7 @@ fn insn_bytes(cpu: &Cpu, eip: u32) -> ([u8; growsdown_decoder::MAX_INSN_LEN], us
     // tracer reads this on every fault).
     if (eip & 0xfff) as usize <= 0x1000 - bytes.len() {
         let Some(phys) = cpu.mmu.mapping(eip).phys else { return (bytes, 0) };
-        if let Ok(b) = cpu.mmu.phys.slice(phys, bytes.len()).try_into() {
+        if let Ok(b) = cpu.mmu.phys().slice(phys, bytes.len()).try_into() {
             return (b, bytes.len());
         }
     }
@@ -866,7 +866,7 @@ fn insn_bytes(cpu: &Cpu, eip: u32) -> ([u8; growsdown_decoder::MAX_INSN_LEN], us
         let lin = eip.wrapping_add(n as u32);
         let Some(phys) = cpu.mmu.mapping(lin).phys else { break };
         let take = ((0x1000 - (lin & 0xfff)) as usize).min(bytes.len() - n);
-        bytes[n..n + take].copy_from_slice(cpu.mmu.phys.slice(phys, take));
+        bytes[n..n + take].copy_from_slice(cpu.mmu.phys().slice(phys, take));
         n += take;
     }
     (bytes, n)

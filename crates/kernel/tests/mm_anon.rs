@@ -71,11 +71,11 @@ fn scenario_17_mprotect_round_trip() {
     let p = mmap(&mut m, 0, 4096, RW, ANON).unwrap();
     assert_eq!(m.store(p, 9), Stop::Done);
     assert_eq!(m.pte(p) & 0xfff, 0x067);
-    let flushes = m.k.cpu.mmu.tlb.flushes;
+    let flushes = m.k.cpu.mmu.tlb().flushes;
 
     assert_eq!(m.syscall(sys_mprotect, &[p, 4096, PROT_READ]), Ok(0));
     assert_eq!(m.pte(p) & 0xfff, 0x065, "D and A kept, RW gone");
-    assert!(m.k.cpu.mmu.tlb.flushes > flushes, "full TLB flush");
+    assert!(m.k.cpu.mmu.tlb().flushes > flushes, "full TLB flush");
     assert_eq!(m.store(p, 10), Stop::Fault(FaultResult::SigSegv { si_code: SEGV_ACCERR }));
     assert_eq!(m.ev.last().error_code, 7);
     m.take_signal();

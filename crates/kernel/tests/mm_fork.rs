@@ -28,10 +28,10 @@ fn scenario_12_cow_after_fork() {
     let xf = m.pte(x) >> 12;
     assert_eq!(m.pte(x) & 0xfff, 0x067);
     let (parent_rss, parent_total) = (m.k.task.mm.rss, m.k.task.mm.total_vm);
-    let flushes = m.k.cpu.mmu.tlb.flushes;
+    let flushes = m.k.cpu.mmu.tlb().flushes;
 
     let child = dup_mmap(&mut m.k).unwrap();
-    assert!(m.k.cpu.mmu.tlb.flushes > flushes, "parent TLB flushed");
+    assert!(m.k.cpu.mmu.tlb().flushes > flushes, "parent TLB flushed");
     assert_eq!(m.pte(x) & 0xfff, 0x065, "parent write-protected");
     assert_eq!(m.k.frames.count(xf), 2);
     assert_eq!(m.pte(y) & 0xfff, 0x025);

@@ -95,7 +95,7 @@ fn scenario_12_cow_after_a_real_fork() {
     let xf = m.pte(x) >> 12;
     let (parent_rss, parent_total) = (m.k.task.mm.rss, m.k.task.mm.total_vm);
     let (pmin, pmaj) = (m.k.task.min_flt, m.k.task.maj_flt);
-    let flushes = m.k.cpu.mmu.tlb.flushes;
+    let flushes = m.k.cpu.mmu.tlb().flushes;
 
     let child = growsdown_kernel::fork::sys_fork(&mut m.k).unwrap();
     assert_eq!(child, INIT_PID + 1);
@@ -105,7 +105,7 @@ fn scenario_12_cow_after_a_real_fork() {
     assert_eq!(m.pte(y) >> 12, m.k.frames.zero_page);
     assert_eq!(m.pte(y) & 0xfff, 0x025);
     assert_eq!(m.pte(z), 0);
-    assert!(m.k.cpu.mmu.tlb.flushes > flushes, "flush_tlb_mm(parent)");
+    assert!(m.k.cpu.mmu.tlb().flushes > flushes, "flush_tlb_mm(parent)");
     assert_eq!(m.k.frames.count(xf), 2);
     assert_eq!((m.k.task.mm.rss, m.k.task.mm.total_vm), (parent_rss, parent_total));
     assert_eq!((m.k.task.min_flt, m.k.task.maj_flt), (pmin, pmaj));
@@ -113,7 +113,7 @@ fn scenario_12_cow_after_a_real_fork() {
     // nothing; every present non-reserved page counted in its rss; counters 0.
     let c = &m.k.tasks[&child];
     let cmm = m.k.mm_of(c).expect("the child's address space, parked until it runs");
-    let cpte = |a| pgtable::get_pte(&m.k.cpu.mmu.phys, cmm.pgd, a);
+    let cpte = |a| pgtable::get_pte(m.k.cpu.mmu.phys(), cmm.pgd, a);
     assert_eq!(cpte(x), (xf << 12) | 0x045);
     assert_eq!(cpte(y), m.pte(y));
     assert_eq!(cpte(z), 0);
@@ -135,11 +135,11 @@ fn scenario_12_cow_after_a_real_fork() {
     assert_eq!(m.k.frames.count(xf), 1);
 
     // The child runs: a context switch loads its page directory.
-    let flushes = m.k.cpu.mmu.tlb.flushes;
+    let flushes = m.k.cpu.mmu.tlb().flushes;
     sched::switch_to(&mut m.k, child);
     assert_eq!(m.k.task.pid, child);
     assert_eq!(m.k.cpu.mmu.cr3(), m.k.task.mm.pgd);
-    assert!(m.k.cpu.mmu.tlb.flushes > flushes, "switch_mm flushes the TLB");
+    assert!(m.k.cpu.mmu.tlb().flushes > flushes, "switch_mm flushes the TLB");
     let child_rss = m.k.task.mm.rss;
     // Writes X: count 1 → reuse in place (RW|D|A), no copy.
     assert_eq!(m.store(x, 0x33), mm_util::Stop::Done);

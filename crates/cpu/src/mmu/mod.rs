@@ -48,11 +48,19 @@ pub trait Scalar: Copy {
     const SIZE: u32;
     fn load(phys: &PhysMem, at: u32) -> Self;
     fn store(self, phys: &mut PhysMem, at: u32);
-    /// The value at `at` if it lies wholly in RAM (the TLB-hit path).
-    fn load_ram(phys: &PhysMem, at: u32) -> Option<Self>;
-    /// Stores without the code-frame check if `at` lies wholly in RAM (the TLB
-    /// write-tag path); false if it does not.
-    fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool;
+    /// The value at `at`, with no bounds compare (the TLB-hit path).
+    ///
+    /// # Safety
+    /// `at as usize + SIZE <= phys.size()`.
+    unsafe fn load_hit(phys: &PhysMem, at: u32) -> Self;
+    /// Stores without the code-frame check or a bounds compare (the TLB write-tag
+    /// path).
+    ///
+    /// # Safety
+    /// `at as usize + SIZE <= phys.size()`.
+    unsafe fn store_hit(self, phys: &mut PhysMem, at: u32);
+    /// Stores without the code-frame check if `at` lies wholly in RAM.
+    fn store_checked(self, phys: &mut PhysMem, at: u32);
     fn from_le(bytes: &[u8]) -> Self;
     fn to_le(self, out: &mut [u8]);
 }
@@ -70,12 +78,18 @@ macro_rules! scalar {
                 phys.$store(at, self)
             }
             #[inline(always)]
-            fn load_ram(phys: &PhysMem, at: u32) -> Option<Self> {
-                phys.load(at).map(<$t>::from_le_bytes)
+            unsafe fn load_hit(phys: &PhysMem, at: u32) -> Self {
+                // SAFETY: the caller's contract is `PhysMem::load_hit`'s.
+                <$t>::from_le_bytes(unsafe { phys.load_hit(at) })
             }
             #[inline(always)]
-            fn store_ram(self, phys: &mut PhysMem, at: u32) -> bool {
-                phys.store_uncounted(at, self.to_le_bytes())
+            unsafe fn store_hit(self, phys: &mut PhysMem, at: u32) {
+                // SAFETY: the caller's contract is `PhysMem::store_hit`'s.
+                unsafe { phys.store_hit(at, self.to_le_bytes()) }
+            }
+            #[inline(always)]
+            fn store_checked(self, phys: &mut PhysMem, at: u32) {
+                phys.store_checked(at, &self.to_le_bytes())
             }
             fn from_le(b: &[u8]) -> Self {
                 let mut a = [0u8; std::mem::size_of::<$t>()];
@@ -92,9 +106,18 @@ scalar!(u8, read_u8, write_u8);
 scalar!(u16, read_u16, write_u16);
 scalar!(u32, read_u32, write_u32);
 
+/// Invariant that lets a TLB hit skip the RAM bounds compare: every translation the
+/// TLB holds names a frame that lies wholly in `phys` (`translate_slow` caches no
+/// other), and `phys`'s size never changes (`PhysMem` is unsized, and both fields
+/// are private to this module, so nothing can put another RAM or another TLB beside
+/// them). A hit through [`Tlb::lookup_span`] for `N` bytes names bytes that lie
+/// within the one page of the matched entry (the tag is the page of the last byte,
+/// and an entry lives only in its own page's set), so `p + N` is within that frame.
+/// The previous attempt typed the RAM as 4 GiB instead, which reserved that much
+/// host address space per machine (docs/performance.md).
 pub struct Mmu {
-    pub phys: PhysMem,
-    pub tlb: Tlb,
+    phys: Box<PhysMem>,
+    tlb: Tlb,
     cr0: u32,
     /// Written by the walker on every #PF; the kernel may also write it.
     pub cr2: u32,
@@ -131,6 +154,30 @@ impl Mmu {
             walks: 0,
             trap_code_stores: false,
         }
+    }
+
+    /// Guest physical memory.
+    #[inline(always)]
+    pub fn phys(&self) -> &PhysMem {
+        &self.phys
+    }
+
+    /// Guest physical memory, writable (its size cannot change: `PhysMem` is unsized).
+    #[inline(always)]
+    pub fn phys_mut(&mut self) -> &mut PhysMem {
+        &mut self.phys
+    }
+
+    /// The TLB, for its counters.
+    pub fn tlb(&self) -> &Tlb {
+        &self.tlb
+    }
+
+    /// Counts a TLB hit that a handler served itself (through [`Mmu::read_hit_bytes`]
+    /// or [`Mmu::write_hit_bytes`]), once it commits.
+    #[inline(always)]
+    pub(crate) fn count_tlb_hit(&mut self) {
+        self.tlb.hits += 1;
     }
 
     pub fn cr0(&self) -> u32 {
@@ -197,12 +244,16 @@ impl Mmu {
                 // corresponding to that linear address" (SDM Vol. 3A §4.10.4.1). Without
                 // this, a stale entry that could not serve this access (e.g. a clean one
                 // for a write) kept serving other accesses after the fault.
-                self.tlb.invalidate_page(lin);
+                self.tlb.forget_faulting_page(lin);
                 return Err(pf);
             }
         };
         let code = self.phys.is_code(w.page_base >> PAGE_SHIFT);
-        self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
+        // Only frames in RAM are cached (the invariant on `Mmu`): a frame beyond it
+        // is walked to at every access, and reads there give all-ones.
+        if self.phys.contains(w.page_base, PAGE_SIZE) {
+            self.tlb.insert(lin, w.page_base, w.grant, w.dirty, code, w.large);
+        }
         // Every user write to a code frame comes here (the TLB holds no write tag for
         // one), and here is before anything is written.
         if code && kind == AccessKind::UserWrite && self.trap_code_stores {
@@ -242,14 +293,15 @@ impl Mmu {
     }
 
     /// The hit path is: index, compare the tag with the page of the last byte, add the
-    /// addend, one bounds compare against RAM, load. A frame outside RAM fails the
-    /// bounds compare and goes the slow way, which reads all-ones.
+    /// addend, load. The TLB caches only frames in RAM (the invariant on [`Mmu`]); a
+    /// frame outside RAM is read the slow way, which gives all-ones.
     #[inline(always)]
     pub fn read<T: Scalar>(&mut self, lin: u32, user: bool) -> Result<T, PageFault> {
         let kind = AccessKind::new(user, false);
-        if let Some(v) = self.tlb.lookup_span(lin, T::SIZE, kind).and_then(|p| T::load_ram(&self.phys, p)) {
+        if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
             self.tlb.hits += 1;
-            return Ok(v);
+            // SAFETY: a hit for `T::SIZE` bytes lies in RAM (the invariant on `Mmu`).
+            return Ok(unsafe { T::load_hit(&self.phys, p) });
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.read_slow(lin, kind);
@@ -263,9 +315,9 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit<T: Scalar>(&mut self, lin: u32) -> Option<T> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserRead)?;
-        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        Some(v)
+        // SAFETY: a hit for `T::SIZE` bytes lies in RAM (the invariant on `Mmu`).
+        Some(unsafe { T::load_hit(&self.phys, p) })
     }
 
     /// `N` bytes at `lin` if a user read of them hits the TLB within one page, without
@@ -274,7 +326,8 @@ impl Mmu {
     #[inline(always)]
     pub fn read_hit_bytes<const N: usize>(&self, lin: u32) -> Option<[u8; N]> {
         let p = self.tlb.lookup_span(lin, N as u32, AccessKind::UserRead)?;
-        self.phys.load::<N>(p)
+        // SAFETY: a hit for `N` bytes lies in RAM (the invariant on `Mmu`).
+        Some(unsafe { self.phys.load_hit::<N>(p) })
     }
 
     /// Stores `N` bytes at `lin` if a write tag covers them within one page (no
@@ -283,7 +336,9 @@ impl Mmu {
     #[inline(always)]
     pub fn write_hit_bytes<const N: usize>(&mut self, lin: u32, v: [u8; N]) -> bool {
         let Some(p) = self.tlb.lookup_span(lin, N as u32, AccessKind::UserWrite) else { return false };
-        self.phys.store_uncounted::<N>(p, v)
+        // SAFETY: a hit for `N` bytes lies in RAM (the invariant on `Mmu`).
+        unsafe { self.phys.store_hit::<N>(p, v) };
+        true
     }
 
     /// The write-tag-hit part of [`Mmu::write`] alone: stores and returns true, or
@@ -293,12 +348,10 @@ impl Mmu {
         let Some(p) = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite) else { return false };
         // A write tag is never granted for a code frame, so the store needs no
         // self-modifying-code check.
-        if v.store_ram(&mut self.phys, p) {
-            self.tlb.hits += 1;
-            true
-        } else {
-            false
-        }
+        // SAFETY: a hit for `T::SIZE` bytes lies in RAM (the invariant on `Mmu`).
+        unsafe { v.store_hit(&mut self.phys, p) };
+        self.tlb.hits += 1;
+        true
     }
 
     /// For a read-modify-write by user code: the physical address and current value
@@ -308,16 +361,18 @@ impl Mmu {
     #[inline(always)]
     pub fn rmw_hit<T: Scalar>(&mut self, lin: u32) -> Option<(u32, T)> {
         let p = self.tlb.lookup_span(lin, T::SIZE, AccessKind::UserWrite)?;
-        let v = T::load_ram(&self.phys, p)?;
         self.tlb.hits += 1;
-        Some((p, v))
+        // SAFETY: a hit for `T::SIZE` bytes lies in RAM (the invariant on `Mmu`).
+        Some((p, unsafe { T::load_hit(&self.phys, p) }))
     }
 
-    /// The write-back of an [`Mmu::rmw_hit`]: `p` came from a write tag and lies in
-    /// RAM, so no code-frame check is needed (write tags are never granted for code).
+    /// The write-back of an [`Mmu::rmw_hit`]: `p` came from a write tag, so no
+    /// code-frame check is needed (write tags are never granted for code). `p` is
+    /// the caller's, so it keeps its bounds compare: a `p` from elsewhere writes
+    /// nothing outside RAM.
     #[inline(always)]
     pub fn store_hit<T: Scalar>(&mut self, p: u32, v: T) {
-        v.store_ram(&mut self.phys, p);
+        v.store_checked(&mut self.phys, p);
     }
 
     #[cold]
@@ -343,10 +398,10 @@ impl Mmu {
     pub fn write<T: Scalar>(&mut self, lin: u32, v: T, user: bool) -> Result<(), PageFault> {
         let kind = AccessKind::new(user, true);
         if let Some(p) = self.tlb.lookup_span(lin, T::SIZE, kind) {
-            if v.store_ram(&mut self.phys, p) {
-                self.tlb.hits += 1;
-                return Ok(());
-            }
+            // SAFETY: a hit for `T::SIZE` bytes lies in RAM (the invariant on `Mmu`).
+            unsafe { v.store_hit(&mut self.phys, p) };
+            self.tlb.hits += 1;
+            return Ok(());
         }
         if lin & 0xfff <= PAGE_SIZE - T::SIZE {
             return self.write_slow(lin, v, kind);

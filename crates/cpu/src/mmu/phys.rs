@@ -4,31 +4,62 @@
 //! Every path that can change a frame's bytes goes through here, so a write to a code
 //! frame is never missed: the frame is queued for invalidation and the executor drops
 //! its decoded blocks before running another instruction. The one exception is
-//! `store_uncounted`, used only by `Mmu` through a TLB write tag, which the TLB never
+//! `store_hit`, used only by `Mmu` through a TLB write tag, which the TLB never
 //! grants for a code frame (see `tlb.rs`).
 //!
-//! RAM is allocated once, in `new`, and never resized.
+//! RAM is allocated once, in `new`, and its size never changes: `PhysMem` is unsized
+//! (the RAM is its last field), so no safe code can move another `PhysMem` into its
+//! place (assignment, `mem::swap` and `mem::replace` need a sized type), and `Mmu`
+//! keeps its `Box<PhysMem>` private. That lets a TLB hit, which names a frame the
+//! TLB checked against this RAM when it cached the translation, load and store
+//! without a bounds compare (`load_hit`, `store_hit`).
+
+use std::alloc::Layout;
 
 pub const PAGE_SIZE: u32 = 4096;
 pub const PAGE_SHIFT: u32 = 12;
 
-pub struct PhysMem {
-    ram: Vec<u8>,
+#[repr(C)]
+struct Head {
     /// One bit per frame: some decoded block starts in this frame.
     code: Vec<u64>,
     /// Code frames written since the executor last looked.
     dirty_code: Vec<u32>,
 }
 
+#[repr(C)]
+pub struct PhysMem {
+    head: Head,
+    ram: [u8],
+}
+
 impl PhysMem {
     /// `bytes` is rounded down to whole frames. The allocation is zero-filled lazily by
     /// the host (calloc), so a large guest RAM costs nothing until touched.
-    pub fn new(bytes: usize) -> Self {
+    pub fn new(bytes: usize) -> Box<Self> {
         let frames = bytes / PAGE_SIZE as usize;
-        Self {
-            ram: vec![0; frames * PAGE_SIZE as usize],
-            code: vec![0; frames.div_ceil(64)],
-            dirty_code: Vec::new(),
+        let len = frames * PAGE_SIZE as usize;
+        let head = Head { code: vec![0; frames.div_ceil(64)], dirty_code: Vec::new() };
+        // The layout `#[repr(C)]` gives `PhysMem` with `len` bytes of RAM, which is
+        // what `Box` computes from the pointer's length when it frees it.
+        let (layout, ram_at) = Layout::new::<Head>()
+            .extend(Layout::array::<u8>(len).expect("guest RAM size"))
+            .expect("guest RAM size");
+        let layout = layout.pad_to_align();
+        debug_assert_eq!(ram_at, std::mem::size_of::<Head>());
+        // SAFETY: `layout` has a non-zero size (`Head` is not empty). The memory is
+        // zeroed, so the RAM bytes are initialised; `head` is written before the box
+        // is made. The fat pointer's length is the RAM's, which with `layout`'s
+        // alignment gives back `layout` (`Layout::for_value`), as `Box` needs.
+        unsafe {
+            let at = std::alloc::alloc_zeroed(layout);
+            if at.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            let mem = std::ptr::slice_from_raw_parts_mut(at, len) as *mut PhysMem;
+            std::ptr::addr_of_mut!((*mem).head).write(head);
+            debug_assert_eq!(Layout::for_value(&*mem), layout);
+            Box::from_raw(mem)
         }
     }
 
@@ -45,26 +76,36 @@ impl PhysMem {
         (phys as usize).checked_add(len as usize).is_some_and(|end| end <= self.ram.len())
     }
 
-    /// `N` bytes at `phys` if they all lie in RAM: the TLB-hit path of `Mmu`, one
-    /// bounds compare, then the load.
+    /// The `N` bytes at `phys`, which the caller knows lie in RAM: the TLB-hit path of
+    /// `Mmu`, with no bounds compare.
+    ///
+    /// # Safety
+    /// `phys as usize + N <= self.size()`.
     #[inline(always)]
-    pub(crate) fn load<const N: usize>(&self, phys: u32) -> Option<[u8; N]> {
-        let p = phys as usize;
-        self.ram.get(p..p + N).and_then(|b| b.try_into().ok())
+    pub(crate) unsafe fn load_hit<const N: usize>(&self, phys: u32) -> [u8; N] {
+        // SAFETY: in bounds by the caller's contract; `[u8; N]` has alignment 1.
+        unsafe { self.ram.as_ptr().add(phys as usize).cast::<[u8; N]>().read() }
     }
 
-    /// Stores `N` bytes at `phys` if they all lie in RAM, *without* the code-frame
-    /// check; false (nothing stored) otherwise. Only for `Mmu` through a TLB write tag,
-    /// which the TLB never grants for a code frame.
+    /// Stores `N` bytes at `phys`, which the caller knows lie in RAM, *without* the
+    /// code-frame check and with no bounds compare. Only for `Mmu` through a TLB write
+    /// tag, which the TLB never grants for a code frame.
+    ///
+    /// # Safety
+    /// `phys as usize + N <= self.size()`.
     #[inline(always)]
-    pub(crate) fn store_uncounted<const N: usize>(&mut self, phys: u32, v: [u8; N]) -> bool {
+    pub(crate) unsafe fn store_hit<const N: usize>(&mut self, phys: u32, v: [u8; N]) {
+        // SAFETY: in bounds by the caller's contract; `[u8; N]` has alignment 1.
+        unsafe { self.ram.as_mut_ptr().add(phys as usize).cast::<[u8; N]>().write(v) }
+    }
+
+    /// Stores `bytes` at `phys` if they all lie in RAM, *without* the code-frame
+    /// check (for `Mmu::store_hit`, through a write tag).
+    #[inline(always)]
+    pub(crate) fn store_checked(&mut self, phys: u32, bytes: &[u8]) {
         let p = phys as usize;
-        match self.ram.get_mut(p..p + N) {
-            Some(b) => {
-                b.copy_from_slice(&v);
-                true
-            }
-            None => false,
+        if let Some(b) = self.ram.get_mut(p..p + bytes.len()) {
+            b.copy_from_slice(bytes);
         }
     }
 
@@ -119,10 +160,10 @@ impl PhysMem {
     #[inline]
     fn note_write(&mut self, phys: u32) {
         let f = (phys >> PAGE_SHIFT) as usize;
-        if let Some(w) = self.code.get_mut(f / 64) {
+        if let Some(w) = self.head.code.get_mut(f / 64) {
             if *w & (1 << (f % 64)) != 0 {
                 *w &= !(1 << (f % 64));
-                self.dirty_code.push(f as u32);
+                self.head.dirty_code.push(f as u32);
             }
         }
     }
@@ -193,7 +234,7 @@ impl PhysMem {
     /// also revokes the TLB's write tags for it.
     pub(crate) fn mark_code(&mut self, frame: u32) -> bool {
         let f = frame as usize;
-        match self.code.get_mut(f / 64) {
+        match self.head.code.get_mut(f / 64) {
             Some(w) => {
                 let was = *w & (1 << (f % 64)) != 0;
                 *w |= 1 << (f % 64);
@@ -206,15 +247,15 @@ impl PhysMem {
     #[inline]
     pub fn is_code(&self, frame: u32) -> bool {
         let f = frame as usize;
-        self.code.get(f / 64).is_some_and(|w| w & (1 << (f % 64)) != 0)
+        self.head.code.get(f / 64).is_some_and(|w| w & (1 << (f % 64)) != 0)
     }
 
     #[inline]
     pub fn has_dirty_code(&self) -> bool {
-        !self.dirty_code.is_empty()
+        !self.head.dirty_code.is_empty()
     }
 
     pub fn take_dirty_code(&mut self) -> Vec<u32> {
-        std::mem::take(&mut self.dirty_code)
+        std::mem::take(&mut self.head.dirty_code)
     }
 }

@@ -81,6 +81,14 @@ pub struct Tlb {
     pub hits: u64,
     pub misses: u64,
     pub flushes: u64,
+    /// Invalidations asked for from outside the MMU (INVLPG, a CR3 load, a flush):
+    /// the kernel changed a translation, which 2.4 always follows with
+    /// `flush_tlb_page` or `flush_tlb_mm`. The executor's block links and jump cache
+    /// outlive a kernel entry only while this stays the same (`Cpu::run`). The
+    /// invalidation a page fault makes by itself (`forget_faulting_page`) is not
+    /// counted: a fault changes no translation, and the kernel's handling of it
+    /// flushes wherever it changes a present one (`establish_pte`).
+    pub remaps: u64,
 }
 
 impl Default for Tlb {
@@ -106,6 +114,7 @@ impl Tlb {
             hits: 0,
             misses: 0,
             flushes: 0,
+            remaps: 0,
         }
     }
 
@@ -183,7 +192,7 @@ impl Tlb {
         }
     }
 
-    /// INVLPG (and a page fault): drop the entry for this linear page (global or not;
+    /// INVLPG: drop the entry for this linear page (global or not;
     /// SDM Vol. 2 INVLPG).
     ///
     /// Fix: a 4 MiB page is cached here as one entry per 4 KiB piece, and SDM Vol. 3A
@@ -192,6 +201,13 @@ impl Tlb {
     /// corresponding to the translation specified by the paging structures". So every
     /// cached piece of a 4 MiB page containing `lin` goes too, not only `lin`'s own.
     pub fn invalidate_page(&mut self, lin: u32) {
+        self.remaps += 1;
+        self.forget_faulting_page(lin);
+    }
+
+    /// [`Tlb::invalidate_page`] for a page fault at `lin` (SDM Vol. 3A §4.10.4.1),
+    /// without counting a remap: the fault changed no translation.
+    pub(crate) fn forget_faulting_page(&mut self, lin: u32) {
         let vpn = lin >> 12;
         let e = &mut self.entries[Self::set(vpn)];
         if e.tags.contains(&vpn) {
@@ -213,6 +229,7 @@ impl Tlb {
     /// MOV to CR3: drop every non-global entry (SDM Vol. 3A §4.10.4.1).
     pub fn flush_non_global(&mut self) {
         self.flushes += 1;
+        self.remaps += 1;
         for e in self.entries.iter_mut() {
             if !e.global {
                 *e = EMPTY;
@@ -223,6 +240,7 @@ impl Tlb {
     /// Everything, including global entries (CR4.PGE toggle, CR0.PG change).
     pub fn flush_all(&mut self) {
         self.flushes += 1;
+        self.remaps += 1;
         self.entries.fill(EMPTY);
         self.large_regions = [0; REGION_WORDS];
     }

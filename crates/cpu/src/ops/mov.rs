@@ -466,7 +466,7 @@ mod tests {
         for s in [SegReg::Ds, SegReg::Es, SegReg::Ss] {
             cpu.load_segment(s, 0x2b).unwrap();
         }
-        cpu.mmu.phys.write_bytes(0x1000, code);
+        cpu.mmu.phys_mut().write_bytes(0x1000, code);
         cpu.eip = 0x1000;
         cpu.regs[crate::state::ESP] = 0x8000;
         cpu
@@ -486,12 +486,12 @@ mod tests {
     fn cmpxchg_not_equal_loads_the_accumulator_and_keeps_memory() {
         // cmpxchg [0x2000], cl with AL != [0x2000]
         let mut c = cpu(&[0x0f, 0xb0, 0x0d, 0x00, 0x20, 0x00, 0x00]);
-        c.mmu.phys.write_u8(0x2000, 0x42);
+        c.mmu.phys_mut().write_u8(0x2000, 0x42);
         c.regs[EAX] = 0x1234_5600;
         c.regs[ECX] = 0x99;
         assert_eq!(c.run(1), crate::Exit::Budget);
         assert_eq!(c.regs[EAX], 0x1234_5642);
-        assert_eq!(c.mmu.phys.read_u8(0x2000), 0x42);
+        assert_eq!(c.mmu.phys().read_u8(0x2000), 0x42);
         assert!(!c.flags.zf());
     }
 

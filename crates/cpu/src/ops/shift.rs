@@ -21,7 +21,6 @@
 use crate::uop::Uop;
 
 use crate::exception::Exception;
-use crate::flags::Flags;
 use crate::handlers;
 use crate::operand::Int;
 use crate::state::ECX;
@@ -109,10 +108,7 @@ fn shift_rmw<T: Int, const F: u8>(
     }
     match kind {
         Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
-        Kind::Shift => {
-            let (sf, zf, pf) = Flags::szp(r);
-            cpu.flags.set_arith(o.cf, pf, true, zf, sf, o.of);
-        }
+        Kind::Shift => cpu.flags.shift(r, o.cf, o.of),
     }
     Ok(())
 }

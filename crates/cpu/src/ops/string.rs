@@ -230,13 +230,13 @@ fn run<T: Int>(
             let disjoint = s_lo.wrapping_add(bytes as u32) <= d_lo || d_lo.wrapping_add(bytes as u32) <= s_lo;
             if disjoint {
                 with_staging(bytes, |buf| {
-                    cpu.mmu.phys.read_bytes(s_lo, buf);
-                    cpu.mmu.phys.write_bytes(d_lo, buf);
+                    cpu.mmu.phys().read_bytes(s_lo, buf);
+                    cpu.mmu.phys_mut().write_bytes(d_lo, buf);
                 });
             } else {
                 for i in 0..n {
-                    let v = T::load(&cpu.mmu.phys, at(ps, i));
-                    v.store(&mut cpu.mmu.phys, at(pd, i));
+                    let v = T::load(cpu.mmu.phys(), at(ps, i));
+                    v.store(cpu.mmu.phys_mut(), at(pd, i));
                 }
             }
             Ok((n, None))
@@ -247,12 +247,12 @@ fn run<T: Int>(
                 for chunk in buf.chunks_exact_mut(p.size as usize) {
                     v.to_le(chunk);
                 }
-                cpu.mmu.phys.write_bytes(p.run_low(pd, n), buf);
+                cpu.mmu.phys_mut().write_bytes(p.run_low(pd, n), buf);
             });
             Ok((n, None))
         }
         Op::Lods => {
-            let v = T::load(&cpu.mmu.phys, at(ps, n - 1));
+            let v = T::load(cpu.mmu.phys(), at(ps, n - 1));
             T::set_reg(cpu, accumulator::<T>(), v);
             Ok((n, None))
         }
@@ -260,8 +260,8 @@ fn run<T: Int>(
             let acc = T::get_reg(cpu, accumulator::<T>());
             let mut pair = (acc, acc);
             for i in 0..n {
-                let a = if op == Op::Cmps { T::load(&cpu.mmu.phys, at(ps, i)) } else { acc };
-                pair = (a, T::load(&cpu.mmu.phys, at(pd, i)));
+                let a = if op == Op::Cmps { T::load(cpu.mmu.phys(), at(ps, i)) } else { acc };
+                pair = (a, T::load(cpu.mmu.phys(), at(pd, i)));
                 if stops(repne, pair) {
                     return Ok((i + 1, Some(pair)));
                 }

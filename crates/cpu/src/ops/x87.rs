@@ -375,7 +375,7 @@ fn arith_mem_quick<const OP: u8, const SRC: u8, const EA: u8, const CW: u16>(cpu
     if fpu.empty & (1 << p0) == 0 {
         if let Some(src) = load_quick::<SRC>(&cpu.mmu, lin) {
             if let Some((r, sw)) = quick::<OP>(quick_control::<CW>(fpu), fpu.regs[p0], src) {
-                cpu.mmu.tlb.hits += 1;
+                cpu.mmu.count_tlb_hit();
                 cpu.fpu.regs[p0] = r;
                 settle::<CW>(&mut cpu.fpu, sw);
                 return Ok(());
@@ -394,7 +394,7 @@ fn fld_ea<const SRC: u8, const EA: u8>(cpu: &mut Cpu, u: &Uop) -> R {
     let lin = if cpu.fpu.pending() { None } else { begin_quick::<EA>(cpu, u) };
     if let Some(lin) = lin.filter(|_| cpu.fpu.is_empty(7)) {
         if let Some(v) = load_quick::<SRC>(&cpu.mmu, lin) {
-            cpu.mmu.tlb.hits += 1;
+            cpu.mmu.count_tlb_hit();
             let fpu = &mut cpu.fpu;
             fpu.push(v);
             // As `push_loaded`: a load clears C1 and raises nothing here.
@@ -450,7 +450,7 @@ fn fst_quick<const DST: u8, const POP: bool, const EA: u8, const CW: u16>(cpu: &
                 .and_then(|(v, sw)| mmu.write_hit_bytes(lin, v.to_le_bytes()).then_some(sw)),
         };
         if let Some(sw) = sw {
-            cpu.mmu.tlb.hits += 1;
+            cpu.mmu.count_tlb_hit();
             settle::<CW>(&mut cpu.fpu, sw);
             if POP {
                 cpu.fpu.pop();

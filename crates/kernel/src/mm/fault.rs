@@ -328,18 +328,18 @@ pub(super) fn out_of_memory<R: Recorder>(k: &mut Kernel, user: bool, rec: &mut R
 /// the emulated kernel never adds kernel mappings later, so in practice this finds
 /// the address unmapped in the master too and ends in `no_context`.
 fn vmalloc_fault<R: Recorder>(k: &mut Kernel, address: u32, rec: &mut R) -> FaultResult {
-    let master_pde = k.cpu.mmu.phys.read_u32(pgtable::pgd_offset(k.frames.swapper_pg_dir, address));
+    let master_pde = k.cpu.mmu.phys().read_u32(pgtable::pgd_offset(k.frames.swapper_pg_dir, address));
     if master_pde & pgtable::_PAGE_PRESENT == 0 || k.task.mm.pgd == 0 {
         return no_context(rec);
     }
     if master_pde & pgtable::_PAGE_PSE == 0 {
-        let pte = pgtable::get_pte(&k.cpu.mmu.phys, k.frames.swapper_pg_dir, address);
+        let pte = pgtable::get_pte(k.cpu.mmu.phys(), k.frames.swapper_pg_dir, address);
         if pte & pgtable::_PAGE_PRESENT == 0 {
             return no_context(rec);
         }
     }
     let pde_addr = pgtable::pgd_offset(k.task.mm.pgd, address);
-    k.cpu.mmu.phys.write_u32(pde_addr, master_pde);
+    k.cpu.mmu.phys_mut().write_u32(pde_addr, master_pde);
     // Not a fault 2.4 counts; the access is simply retried.
     FaultResult::Minor
 }

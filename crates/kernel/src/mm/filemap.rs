@@ -250,7 +250,7 @@ fn read_new_page(k: &mut Kernel, file: &FileBacking, index: u32) -> Result<u32, 
     k.frames.lru_cache_add(frame);
     if let Err(e) = read_page(k, file, index, frame) {
         log::warn!(target: "kernel::mm", "filemap_nopage: reading page {index} of {}: errno {e}", file.path);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
         return Err(NoPage::Sigbus);
     }
     k.page_cache.misses += 1;
@@ -259,7 +259,7 @@ fn read_new_page(k: &mut Kernel, file: &FileBacking, index: u32) -> Result<u32, 
 
 /// Reads page `index` of the host file into `frame` (already zeroed).
 fn read_page(k: &mut Kernel, file: &FileBacking, index: u32, frame: u32) -> Result<(), Errno> {
-    let buf = k.cpu.mmu.phys.frame_mut(frame);
+    let buf = k.cpu.mmu.phys_mut().frame_mut(frame);
     let base = i64::from(index) * i64::from(crate::PAGE_SIZE);
     let mut done = 0usize;
     while done < buf.len() {
@@ -290,11 +290,11 @@ fn read_page(k: &mut Kernel, file: &FileBacking, index: u32, frame: u32) -> Resu
 /// reference, and when only the page cache's own reference is left, drops the page
 /// from the cache and frees it (see the module comment for why).
 pub fn page_cache_release(k: &mut Kernel, frame: u32) {
-    let left = k.frames.put(frame, &mut k.cpu.mmu.phys);
+    let left = k.frames.put(frame, k.cpu.mmu.phys_mut());
     if left == 1 && k.frames.in_page_cache(frame) {
         k.page_cache.remove_frame(frame);
         k.frames.set_page_cache(frame, false);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
     } else if left == 1 && k.frames.flag(frame, super::frames::PG_SWAPCACHE) {
         // The same for the swap cache (2.4's `free_page_and_swap_cache` when the
         // slot is no one else's).
@@ -320,7 +320,7 @@ pub fn shrink_shared_page(k: &mut Kernel, frame: u32) -> bool {
     }
     sf.pages.borrow_mut().remove(&index);
     k.page_cache.shared_frames.remove(&frame);
-    k.frames.put(frame, &mut k.cpu.mmu.phys);
+    k.frames.put(frame, k.cpu.mmu.phys_mut());
     true
 }
 
@@ -455,7 +455,7 @@ pub fn shmem_writepage(k: &mut Kernel, page: u32) -> bool {
     k.page_cache.shmem_frames.remove(&page);
     // The object's frame reference is the swap cache's now (add_to_swap_cache took
     // one); get_swap_page's slot reference is the object's swap entry.
-    k.frames.put(page, &mut k.cpu.mmu.phys);
+    k.frames.put(page, k.cpu.mmu.phys_mut());
     obj.swap.borrow_mut().insert(index, entry);
     k.frames.set_flag(page, super::frames::PG_DIRTY, true);
     let slot = super::swap::swp_offset(entry);
@@ -471,7 +471,7 @@ pub fn shmem_release(k: &mut Kernel, obj: &ShmemObject) {
     let pages = std::mem::take(&mut *obj.pages.borrow_mut());
     for frame in pages.into_values() {
         k.page_cache.shmem_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
     }
     let swap = std::mem::take(&mut *obj.swap.borrow_mut());
     shmem_free_swp(k, swap.into_values());
@@ -514,7 +514,7 @@ pub fn shmem_unuse(k: &mut Kernel) -> Result<(), Errno> {
                 return Err(libc::ENOMEM);
             };
             shmem_swapin_done(k, &obj, index, entry, page);
-            k.frames.put(page, &mut k.cpu.mmu.phys);
+            k.frames.put(page, k.cpu.mmu.phys_mut());
         }
     }
     Ok(())
@@ -624,8 +624,8 @@ fn mapped_ptes(k: &Kernel, sf: &Rc<SharedFile>) -> Vec<(Option<u32>, u32, u32, u
             }
             let mut a = v.start;
             while a < v.end {
-                if let Some(pa) = super::pgtable::pte_offset(&k.cpu.mmu.phys, mm.pgd, a) {
-                    let pte = k.cpu.mmu.phys.read_u32(pa);
+                if let Some(pa) = super::pgtable::pte_offset(k.cpu.mmu.phys(), mm.pgd, a) {
+                    let pte = k.cpu.mmu.phys().read_u32(pa);
                     if pte & super::pgtable::_PAGE_PRESENT != 0 {
                         found.push((id, pa, pte, ((a - v.start) >> 12).wrapping_add(v.pgoff)));
                     }
@@ -644,7 +644,7 @@ fn collect_dirty(k: &mut Kernel, sf: &Rc<SharedFile>) {
     let mut flush = false;
     for (id, pa, pte, index) in mapped_ptes(k, sf) {
         if pte & super::pgtable::_PAGE_DIRTY != 0 {
-            k.cpu.mmu.phys.write_u32(pa, pte & !super::pgtable::_PAGE_DIRTY);
+            k.cpu.mmu.phys_mut().write_u32(pa, pte & !super::pgtable::_PAGE_DIRTY);
             sf.dirty.borrow_mut().insert(index);
             flush |= id.is_none();
         }
@@ -674,7 +674,7 @@ pub fn writeback(k: &mut Kernel, sf: &Rc<SharedFile>, first: u32, last: u32) -> 
             continue;
         }
         let n = (size - off).min(u64::from(crate::PAGE_SIZE)) as usize;
-        let data = &k.cpu.mmu.phys.frame_mut(frame)[..n];
+        let data = &k.cpu.mmu.phys_mut().frame_mut(frame)[..n];
         // SAFETY: `data` is `n` readable bytes of a live frame.
         let w = unsafe { libc::pwrite(file.host_fd, data.as_ptr().cast(), n, off as libc::off_t) };
         if w < 0 && result.is_ok() {
@@ -717,7 +717,7 @@ pub fn refresh_fd(k: &mut Kernel, host_fd: i32, off: u64, len: u64) {
     let frames: Vec<(u32, u32)> = sf.pages.borrow().range(first..=last).map(|(&i, &f)| (i, f)).collect();
     let file = sf.file();
     for (index, frame) in frames {
-        k.cpu.mmu.phys.frame_mut(frame).fill(0);
+        k.cpu.mmu.phys_mut().frame_mut(frame).fill(0);
         if let Err(e) = read_page(k, &file, index, frame) {
             log::warn!(target: "kernel::mm", "re-reading page {index} of {}: errno {e}", file.path);
         }
@@ -743,7 +743,7 @@ pub fn shared_release(k: &mut Kernel, sf: &Rc<SharedFile>) {
     let pages = std::mem::take(&mut *sf.pages.borrow_mut());
     for frame in pages.into_values() {
         k.page_cache.shared_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
     }
     k.page_cache.shared.remove(&(sf.dev, sf.ino));
 }
@@ -812,7 +812,7 @@ pub fn shmem_punch_hole(k: &mut Kernel, obj: &ShmemObject, first: u32, count: u3
     let range = first..first.saturating_add(count);
     for frame in take_range(&obj.pages, range.clone()) {
         k.page_cache.shmem_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
     }
     // shmem_truncate_range: the range's pages in swap lose their slots too.
     shmem_free_swp(k, take_range(&obj.swap, range));
@@ -831,7 +831,7 @@ fn drop_shared_pages(k: &mut Kernel, sf: &SharedFile, range: std::ops::Range<u32
     sf.dirty.borrow_mut().retain(|i| !range.contains(i));
     for frame in take_range(&sf.pages, range) {
         k.page_cache.shared_frames.remove(&frame);
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
     }
 }
 
@@ -864,8 +864,8 @@ pub fn vmtruncate(k: &mut Kernel, sf: &Rc<SharedFile>, size: u64) {
         if index < keep {
             continue;
         }
-        k.cpu.mmu.phys.write_u32(pa, 0);
-        k.frames.put(pte >> 12, &mut k.cpu.mmu.phys);
+        k.cpu.mmu.phys_mut().write_u32(pa, 0);
+        k.frames.put(pte >> 12, k.cpu.mmu.phys_mut());
         let mm = match id {
             None => Some(&mut k.task.mm),
             Some(id) => k.parked.mm.get_mut(&id),

@@ -68,7 +68,7 @@ fn handle_pte_fault<R: Recorder>(
     pte_addr: u32,
     rec: &mut R,
 ) -> i32 {
-    let mut entry = k.cpu.mmu.phys.read_u32(pte_addr);
+    let mut entry = k.cpu.mmu.phys().read_u32(pte_addr);
     rec.step(|| Step::HandlePteFault { pte: entry });
     if !pte_present(entry) {
         if pte_none(entry) {
@@ -120,7 +120,7 @@ fn do_swap_page<R: Recorder>(
             swap::swapin_readahead(k, entry);
             let Some(p) = swap::read_swap_cache_async(k, entry) else {
                 // "Back out if somebody else faulted in this pte."
-                if k.cpu.mmu.phys.read_u32(pte_addr) != orig_pte {
+                if k.cpu.mmu.phys().read_u32(pte_addr) != orig_pte {
                     return VM_FAULT_MINOR;
                 }
                 log::warn!(target: "kernel::mm", "do_swap_page: cannot read slot {slot} for {address:#010x}");
@@ -133,7 +133,7 @@ fn do_swap_page<R: Recorder>(
     };
     rec.step(|| Step::DoSwapPage { slot, cached: ret == VM_FAULT_MINOR, frame: page << 12 });
     k.frames.mark_page_accessed(page);
-    if k.cpu.mmu.phys.read_u32(pte_addr) != orig_pte {
+    if k.cpu.mmu.phys().read_u32(pte_addr) != orig_pte {
         page_cache_release(k, page);
         return VM_FAULT_MINOR;
     }
@@ -147,7 +147,7 @@ fn do_swap_page<R: Recorder>(
         pte |= _PAGE_RW | _PAGE_DIRTY;
     }
     // Not present before: no TLB flush.
-    k.cpu.mmu.phys.write_u32(pte_addr, pte);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, pte);
     ret
 }
 
@@ -200,7 +200,7 @@ fn do_no_page<R: Recorder>(
             page_cache_release(k, page);
             return VM_FAULT_OOM;
         };
-        k.cpu.mmu.phys.copy_frame(page, new);
+        k.cpu.mmu.phys_mut().copy_frame(page, new);
         page_cache_release(k, page);
         frame = new;
     }
@@ -213,7 +213,7 @@ fn do_no_page<R: Recorder>(
         entry |= _PAGE_RW | _PAGE_DIRTY;
     }
     // Not present before: no TLB flush (linux24.md §5.6).
-    k.cpu.mmu.phys.write_u32(pte_addr, entry);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, entry);
     VM_FAULT_MAJOR
 }
 
@@ -231,7 +231,7 @@ fn do_anonymous_page<R: Recorder>(
     if !write {
         let zero = k.frames.zero_page;
         // pte_wrprotect: even a shared writable VMA gets the zero page read-only.
-        k.cpu.mmu.phys.write_u32(pte_addr, mk_pte(zero, prot & !_PAGE_RW));
+        k.cpu.mmu.phys_mut().write_u32(pte_addr, mk_pte(zero, prot & !_PAGE_RW));
         k.task.stats.zero_page_maps += 1;
         rec.step(|| Step::DoAnonymousPage { zero_page: true, frame: zero << 12 });
         return VM_FAULT_MINOR;
@@ -240,7 +240,7 @@ fn do_anonymous_page<R: Recorder>(
         return VM_FAULT_OOM;
     };
     rss_inc(k);
-    k.cpu.mmu.phys.write_u32(pte_addr, mk_pte(frame, prot) | _PAGE_RW | _PAGE_DIRTY);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, mk_pte(frame, prot) | _PAGE_RW | _PAGE_DIRTY);
     rec.step(|| Step::DoAnonymousPage { zero_page: false, frame: frame << 12 });
     VM_FAULT_MINOR
 }
@@ -288,14 +288,14 @@ fn do_wp_page<R: Recorder>(
         page_cache_release(k, old);
         return VM_FAULT_OOM;
     };
-    if k.cpu.mmu.phys.read_u32(pte_addr) != pte {
+    if k.cpu.mmu.phys().read_u32(pte_addr) != pte {
         // Reclaim swapped it out meanwhile: the access is simply retried.
-        k.frames.put(new, &mut k.cpu.mmu.phys);
+        k.frames.put(new, k.cpu.mmu.phys_mut());
         page_cache_release(k, old);
         return VM_FAULT_MINOR;
     }
     if !from_zero_page {
-        k.cpu.mmu.phys.copy_frame(old, new);
+        k.cpu.mmu.phys_mut().copy_frame(old, new);
     }
     if reserved {
         rss_inc(k);
@@ -318,7 +318,7 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
     let mut dropped = 0;
     let mut addr = start & PAGE_MASK;
     while addr < end {
-        let Some(pte_addr) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, addr) else {
+        let Some(pte_addr) = pgtable::pte_offset(k.cpu.mmu.phys(), pgd, addr) else {
             // No page table: skip to the next 4 MiB granule.
             match (addr & !(PGDIR_SIZE - 1)).checked_add(PGDIR_SIZE) {
                 Some(next) => addr = next,
@@ -326,12 +326,12 @@ pub(crate) fn zap_pte_range(k: &mut Kernel, start: u32, end: u32) -> u32 {
             }
             continue;
         };
-        let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+        let pte = k.cpu.mmu.phys().read_u32(pte_addr);
         if swap::is_swap_pte(pte) {
-            k.cpu.mmu.phys.write_u32(pte_addr, 0);
+            k.cpu.mmu.phys_mut().write_u32(pte_addr, 0);
             swap::free_swap_and_cache(k, pte);
         } else if !pte_none(pte) {
-            k.cpu.mmu.phys.write_u32(pte_addr, 0);
+            k.cpu.mmu.phys_mut().write_u32(pte_addr, 0);
             let frame = pte_frame(pte);
             if pte_present(pte) && k.frames.valid(frame) && !k.frames.is_reserved(frame) {
                 // 2.4's zap_pte_range: `if (pte_dirty(pte)) set_page_dirty(page)`.
@@ -366,11 +366,11 @@ pub fn zap_page_range(k: &mut Kernel, address: u32, size: u32) -> u32 {
 /// fault and no flush. `None` if no page table could be allocated.
 pub fn put_dirty_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Option<()> {
     let pte_addr = pte_alloc(k, address, &mut super::fault::NoTrace)?;
-    if !pte_none(k.cpu.mmu.phys.read_u32(pte_addr)) {
+    if !pte_none(k.cpu.mmu.phys().read_u32(pte_addr)) {
         log::error!(target: "kernel::mm", "put_dirty_page: {address:#010x} already mapped");
         return None;
     }
-    k.cpu.mmu.phys.write_u32(pte_addr, mk_pte(frame, prot) | _PAGE_RW | _PAGE_DIRTY);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, mk_pte(frame, prot) | _PAGE_RW | _PAGE_DIRTY);
     rss_inc(k);
     Some(())
 }
@@ -380,10 +380,10 @@ pub fn put_dirty_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Op
 /// itself (the vDSO). `None` if no page table could be allocated or the slot is taken.
 pub fn install_page(k: &mut Kernel, address: u32, frame: u32, prot: u32) -> Option<()> {
     let pte_addr = pte_alloc(k, address, &mut super::fault::NoTrace)?;
-    if !pte_none(k.cpu.mmu.phys.read_u32(pte_addr)) {
+    if !pte_none(k.cpu.mmu.phys().read_u32(pte_addr)) {
         return None;
     }
-    k.cpu.mmu.phys.write_u32(pte_addr, mk_pte(frame, prot));
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, mk_pte(frame, prot));
     rss_inc(k);
     Some(())
 }
@@ -398,14 +398,14 @@ pub fn move_page_tables(k: &mut Kernel, new: u32, old: u32, len: u32) -> Option<
     let mut off = 0;
     while off < len {
         let from = old.wrapping_add(off);
-        if let Some(src) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, from) {
-            if !pte_none(k.cpu.mmu.phys.read_u32(src)) {
+        if let Some(src) = pgtable::pte_offset(k.cpu.mmu.phys(), pgd, from) {
+            if !pte_none(k.cpu.mmu.phys().read_u32(src)) {
                 let dst = pte_alloc(k, new.wrapping_add(off), &mut super::fault::NoTrace)?;
                 // Read after pte_alloc: the allocation may have reclaimed this page
                 // (the PTE then holds a swap entry, which moves like any other).
-                let pte = k.cpu.mmu.phys.read_u32(src);
-                k.cpu.mmu.phys.write_u32(dst, pte);
-                k.cpu.mmu.phys.write_u32(src, 0);
+                let pte = k.cpu.mmu.phys().read_u32(src);
+                k.cpu.mmu.phys_mut().write_u32(dst, pte);
+                k.cpu.mmu.phys_mut().write_u32(src, 0);
             }
         }
         off += crate::PAGE_SIZE;
@@ -445,7 +445,7 @@ pub fn copy_page_range(k: &mut Kernel, dst_pgd: u32, vma: &Vma) -> Option<u32> {
     let mut rss = 0;
     let mut addr = vma.start;
     while addr < vma.end {
-        let Some(src) = pgtable::pte_offset(&k.cpu.mmu.phys, src_pgd, addr) else {
+        let Some(src) = pgtable::pte_offset(k.cpu.mmu.phys(), src_pgd, addr) else {
             // Nothing populated in this 4 MiB granule.
             match (addr & !(PGDIR_SIZE - 1)).checked_add(PGDIR_SIZE) {
                 Some(next) => addr = next,
@@ -455,7 +455,7 @@ pub fn copy_page_range(k: &mut Kernel, dst_pgd: u32, vma: &Vma) -> Option<u32> {
         };
         // The child gets a page table for every granule the parent has populated.
         let dst = pgtable::pte_alloc_pgd(k, dst_pgd, addr, &mut super::fault::NoTrace)?;
-        let pte = k.cpu.mmu.phys.read_u32(src);
+        let pte = k.cpu.mmu.phys().read_u32(src);
         if !pte_none(pte) {
             let frame = pte_frame(pte);
             if !pte_present(pte) || !k.frames.valid(frame) || k.frames.is_reserved(frame) {
@@ -463,19 +463,19 @@ pub fn copy_page_range(k: &mut Kernel, dst_pgd: u32, vma: &Vma) -> Option<u32> {
                 if swap::is_swap_pte(pte) {
                     swap::swap_duplicate(k, pte);
                 }
-                k.cpu.mmu.phys.write_u32(dst, pte);
+                k.cpu.mmu.phys_mut().write_u32(dst, pte);
             } else {
                 let mut parent = pte;
                 if cow && pte_write(pte) {
                     parent &= !_PAGE_RW;
-                    k.cpu.mmu.phys.write_u32(src, parent);
+                    k.cpu.mmu.phys_mut().write_u32(src, parent);
                 }
                 let mut child = parent & !_PAGE_ACCESSED;
                 if vma.flags & VM_SHARED != 0 {
                     child &= !_PAGE_DIRTY;
                 }
                 k.frames.get(frame);
-                k.cpu.mmu.phys.write_u32(dst, child);
+                k.cpu.mmu.phys_mut().write_u32(dst, child);
                 rss += 1;
             }
         }

@@ -41,7 +41,7 @@ pub fn sys_mincore(k: &mut Kernel, a: Args) -> SysResult {
         let v = k.task.mm.find_vma(addr).filter(|v| v.start <= addr).ok_or(ENOMEM)?;
         let n = ((v.end - addr) / PAGE_SIZE).min(left);
         let bytes: Vec<u8> =
-            (0..n).map(|p| u8::from(resident(k, get_pte(&k.cpu.mmu.phys, pgd, addr + p * PAGE_SIZE)))).collect();
+            (0..n).map(|p| u8::from(resident(k, get_pte(k.cpu.mmu.phys(), pgd, addr + p * PAGE_SIZE)))).collect();
         k.copy_to_user(out, &bytes).map_err(|_| EFAULT)?;
         addr = addr.wrapping_add(n * PAGE_SIZE);
         out = out.wrapping_add(n);

@@ -602,14 +602,14 @@ fn change_protection(k: &mut Kernel, start: u32, end: u32, newprot: u32) {
     let pgd = k.task.mm.pgd;
     let mut addr = start;
     while addr < end {
-        if let Some(pte_addr) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, addr) {
-            let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+        if let Some(pte_addr) = pgtable::pte_offset(k.cpu.mmu.phys(), pgd, addr) {
+            let pte = k.cpu.mmu.phys().read_u32(pte_addr);
             if pte_present(pte) {
                 let mut new = pte_modify(pte, newprot);
                 if k.frames.is_reserved(pgtable::pte_frame(pte)) {
                     new &= !_PAGE_RW;
                 }
-                k.cpu.mmu.phys.write_u32(pte_addr, new);
+                k.cpu.mmu.phys_mut().write_u32(pte_addr, new);
             }
         }
         addr += PAGE_SIZE;

@@ -105,7 +105,7 @@ const MAXMEM: u64 = 896 << 20;
 /// * CR4.PSE|PGE, then CR0 |= PG|WP (plus AM, NE, MP as `head.S` ORs 0x50022);
 /// * an empty user address space for the initial task, loaded in CR3.
 pub fn boot(k: &mut Kernel) -> Result<(), String> {
-    let phys = &mut k.cpu.mmu.phys;
+    let phys = k.cpu.mmu.phys_mut();
     let swapper = k.frames.alloc_reserved(phys).ok_or("no memory for swapper_pg_dir")? << 12;
     let zero = k.frames.alloc_reserved(phys).ok_or("no memory for empty_zero_page")?;
     k.frames.swapper_pg_dir = swapper;
@@ -262,7 +262,7 @@ pub fn exit_mm(k: &mut Kernel) {
     exit_mmap(k);
     let pgd = std::mem::take(&mut k.task.mm).pgd;
     k.cpu.mmu.set_cr3(k.frames.swapper_pg_dir);
-    k.frames.put(pgd >> 12, &mut k.cpu.mmu.phys);
+    k.frames.put(pgd >> 12, k.cpu.mmu.phys_mut());
 }
 
 /// `mmput` of the last user: tears down an address space that is not the current one
@@ -271,5 +271,5 @@ pub fn mmput(k: &mut Kernel, mm: MmStruct) {
     let current = switch_mm(k, mm);
     exit_mmap(k);
     let dead = switch_mm(k, current);
-    k.frames.put(dead.pgd >> 12, &mut k.cpu.mmu.phys);
+    k.frames.put(dead.pgd >> 12, k.cpu.mmu.phys_mut());
 }

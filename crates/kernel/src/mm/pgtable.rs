@@ -149,16 +149,16 @@ pub fn pte_alloc<R: Recorder>(k: &mut Kernel, address: u32, rec: &mut R) -> Opti
 /// (fork's `copy_page_range` fills the child's).
 pub fn pte_alloc_pgd<R: Recorder>(k: &mut Kernel, pgd: u32, address: u32, rec: &mut R) -> Option<u32> {
     let pde_addr = pgd_offset(pgd, address);
-    let pde = k.cpu.mmu.phys.read_u32(pde_addr);
+    let pde = k.cpu.mmu.phys().read_u32(pde_addr);
     if pde & _PAGE_PRESENT == 0 {
         let frame = super::vmscan::alloc_frame(k)?;
         let table = frame << 12;
-        k.cpu.mmu.phys.write_u32(pde_addr, table | _PAGE_TABLE);
+        k.cpu.mmu.phys_mut().write_u32(pde_addr, table | _PAGE_TABLE);
         rec.step(|| Step::PteAlloc { table });
         log::trace!(target: "kernel::mm", "pte_alloc: page table {table:#x} for {address:#010x}");
         // A PDE going from not-present to present needs no flush (linux24.md §5.6).
     }
-    pte_offset(&k.cpu.mmu.phys, pgd, address)
+    pte_offset(k.cpu.mmu.phys(), pgd, address)
 }
 
 // ---- TLB (linux24.md §5.6, uniprocessor versions of include/asm-i386/pgalloc.h) ----
@@ -180,7 +180,7 @@ pub fn flush_tlb_mm(k: &mut Kernel) {
 /// `establish_pte`: store a new value into a present PTE and invalidate that page's
 /// translation (`flush_tlb_page`; `update_mmu_cache` is a no-op on i386).
 pub fn establish_pte(k: &mut Kernel, address: u32, pte_addr: u32, entry: u32) {
-    k.cpu.mmu.phys.write_u32(pte_addr, entry);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, entry);
     flush_tlb_page(k, address);
 }
 
@@ -194,8 +194,8 @@ pub fn pgd_alloc(k: &mut Kernel) -> Option<u32> {
     let pgd = frame << 12;
     let swapper = k.frames.swapper_pg_dir;
     for i in USER_PTRS_PER_PGD..PTRS_PER_PGD {
-        let v = k.cpu.mmu.phys.read_u32(swapper + i * 4);
-        k.cpu.mmu.phys.write_u32(pgd + i * 4, v);
+        let v = k.cpu.mmu.phys().read_u32(swapper + i * 4);
+        k.cpu.mmu.phys_mut().write_u32(pgd + i * 4, v);
     }
     Some(pgd)
 }
@@ -207,12 +207,12 @@ pub fn clear_page_tables(k: &mut Kernel, first: u32, nr: u32) {
     let end = first.saturating_add(nr).min(USER_PTRS_PER_PGD);
     for i in first..end {
         let pde_addr = pgd_offset(pgd, i << PGDIR_SHIFT);
-        let pde = k.cpu.mmu.phys.read_u32(pde_addr);
+        let pde = k.cpu.mmu.phys().read_u32(pde_addr);
         if pde & _PAGE_PRESENT == 0 {
             continue;
         }
-        k.cpu.mmu.phys.write_u32(pde_addr, 0);
-        k.frames.put(pde >> 12, &mut k.cpu.mmu.phys);
+        k.cpu.mmu.phys_mut().write_u32(pde_addr, 0);
+        k.frames.put(pde >> 12, k.cpu.mmu.phys_mut());
     }
 }
 

@@ -389,11 +389,11 @@ pub fn rw_swap_page(k: &mut Kernel, write: bool, entry: u32, frame: u32) -> Resu
     let Some(si) = k.swap.info.as_ref() else { return Err(libc::EIO) };
     let off = u64::from(swp_offset(entry)) * u64::from(crate::PAGE_SIZE);
     let r = if write {
-        let data = k.cpu.mmu.phys.slice(frame << 12, crate::PAGE_SIZE as usize);
+        let data = k.cpu.mmu.phys().slice(frame << 12, crate::PAGE_SIZE as usize);
         si.file.write_all_at(data, off)
     } else {
         let file = &si.file;
-        let buf = k.cpu.mmu.phys.frame_mut(frame);
+        let buf = k.cpu.mmu.phys_mut().frame_mut(frame);
         file.read_exact_at(buf, off)
     };
     match r {
@@ -442,7 +442,7 @@ pub fn delete_from_swap_cache(k: &mut Kernel, frame: u32) {
     k.swap.cache.remove(&entry);
     k.frames.set_flag(frame, PG_SWAPCACHE, false);
     swap_free(k, entry);
-    k.frames.put(frame, &mut k.cpu.mmu.phys);
+    k.frames.put(frame, k.cpu.mmu.phys_mut());
 }
 
 /// `lookup_swap_cache`: the frame attached to `entry`, with one reference taken for
@@ -472,15 +472,15 @@ pub fn read_swap_cache_async(k: &mut Kernel, entry: u32) -> Option<u32> {
     let frame = super::vmscan::alloc_frame(k)?;
     // Reclaim may have freed the slot, or attached a frame to it meanwhile.
     if let Some(f) = lookup_swap_cache(k, entry) {
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
         return Some(f);
     }
     if swap_count(k, entry) == 0 || rw_swap_page(k, false, entry, frame).is_err() {
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
         return None;
     }
     if !add_to_swap_cache(k, frame, entry) {
-        k.frames.put(frame, &mut k.cpu.mmu.phys);
+        k.frames.put(frame, k.cpu.mmu.phys_mut());
         return None;
     }
     Some(frame)
@@ -506,7 +506,7 @@ pub fn swapin_readahead(k: &mut Kernel, entry: u32) {
         }
         match read_swap_cache_async(k, e) {
             Some(f) => {
-                k.frames.put(f, &mut k.cpu.mmu.phys);
+                k.frames.put(f, k.cpu.mmu.phys_mut());
             }
             None => break,
         }
@@ -609,9 +609,9 @@ pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
         for (start, end, prot) in vmas {
             let mut a = start;
             while a < end {
-                match super::pgtable::pte_offset(&k.cpu.mmu.phys, pgd, a) {
+                match super::pgtable::pte_offset(k.cpu.mmu.phys(), pgd, a) {
                     Some(pte_addr) => {
-                        let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+                        let pte = k.cpu.mmu.phys().read_u32(pte_addr);
                         if is_swap_pte(pte) && swp_type(pte) == 0 {
                             ptes.push((pte, id, pte_addr, prot));
                         }
@@ -641,10 +641,10 @@ pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
             i += 1;
             // Reclaim inside the read may have changed nothing here (it only
             // unmaps present PTEs), but check as `unuse_pte` does.
-            if k.cpu.mmu.phys.read_u32(pte_addr) != entry {
+            if k.cpu.mmu.phys().read_u32(pte_addr) != entry {
                 continue;
             }
-            k.cpu.mmu.phys.write_u32(pte_addr, super::pgtable::mk_pte(page, prot) & !super::pgtable::_PAGE_ACCESSED);
+            k.cpu.mmu.phys_mut().write_u32(pte_addr, super::pgtable::mk_pte(page, prot) & !super::pgtable::_PAGE_ACCESSED);
             swap_free(k, entry);
             k.frames.get(page);
             if let Some(mm) = mm_of(k, id) {
@@ -655,7 +655,7 @@ pub fn try_to_unuse(k: &mut Kernel) -> Result<(), crate::errno::Errno> {
             k.frames.set_flag(page, PG_DIRTY, true);
             delete_from_swap_cache(k, page);
         }
-        k.frames.put(page, &mut k.cpu.mmu.phys);
+        k.frames.put(page, k.cpu.mmu.phys_mut());
     }
     // shmem objects' pages in swap (2.4's try_to_unuse calls shmem_unuse for a slot
     // no PTE held).

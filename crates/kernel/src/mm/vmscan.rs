@@ -94,12 +94,12 @@ pub fn alloc_frame(k: &mut Kernel) -> Option<u32> {
     // and running out of memory ends as it always has: runs without --swap behave
     // exactly as before reclaim existed (2.4 would still drop clean page-cache pages).
     if k.swap.info.is_none() {
-        return k.frames.alloc(&mut k.cpu.mmu.phys);
+        return k.frames.alloc(k.cpu.mmu.phys_mut());
     }
     if k.frames.nr_free() <= k.frames.watermarks.low {
         wakeup_kswapd(k);
     }
-    if let Some(f) = k.frames.alloc(&mut k.cpu.mmu.phys) {
+    if let Some(f) = k.frames.alloc(k.cpu.mmu.phys_mut()) {
         return Some(f);
     }
     k.swap.stats.direct_reclaims += 1;
@@ -110,7 +110,7 @@ pub fn alloc_frame(k: &mut Kernel) -> Option<u32> {
     let mut frame = None;
     for _ in 0..RECLAIM_ROUNDS {
         try_to_free_pages(k);
-        frame = k.frames.alloc(&mut k.cpu.mmu.phys);
+        frame = k.frames.alloc(k.cpu.mmu.phys_mut());
         if frame.is_some() {
             break;
         }
@@ -372,7 +372,7 @@ fn swap_out_vma(
     while address < end {
         let granule_end = (address & !(PGDIR_SIZE - 1)).wrapping_add(PGDIR_SIZE);
         let stop = if granule_end == 0 { end } else { end.min(granule_end) };
-        if pgtable::pte_offset(&k.cpu.mmu.phys, pgd, address).is_some() {
+        if pgtable::pte_offset(k.cpu.mmu.phys(), pgd, address).is_some() {
             count = swap_out_pmd(k, id, pgd, flags, address, stop, count);
             if count == 0 {
                 return 0;
@@ -390,8 +390,8 @@ fn swap_out_vma(
 /// in `mm->swap_address` where the walk is.
 fn swap_out_pmd(k: &mut Kernel, id: u32, pgd: u32, flags: u32, mut address: u32, end: u32, mut count: u32) -> u32 {
     while address < end {
-        if let Some(pte_addr) = pgtable::pte_offset(&k.cpu.mmu.phys, pgd, address) {
-            let pte = k.cpu.mmu.phys.read_u32(pte_addr);
+        if let Some(pte_addr) = pgtable::pte_offset(k.cpu.mmu.phys(), pgd, address) {
+            let pte = k.cpu.mmu.phys().read_u32(pte_addr);
             let frame = pte_frame(pte);
             if pte_present(pte) && k.frames.valid(frame) && !k.frames.is_reserved(frame) {
                 count -= try_to_swap_out(k, id, flags, address, pte_addr, pte);
@@ -422,7 +422,7 @@ fn try_to_swap_out(k: &mut Kernel, id: u32, vm_flags: u32, address: u32, pte_add
         if pte & _PAGE_ACCESSED != 0 {
             // ptep_test_and_clear_young, and the TLB must forget the entry that
             // has A set, or the next access would not set it again.
-            k.cpu.mmu.phys.write_u32(pte_addr, pte & !_PAGE_ACCESSED);
+            k.cpu.mmu.phys_mut().write_u32(pte_addr, pte & !_PAGE_ACCESSED);
             if current {
                 pgtable::flush_tlb_page(k, address);
             }
@@ -436,7 +436,7 @@ fn try_to_swap_out(k: &mut Kernel, id: u32, vm_flags: u32, address: u32, pte_add
         return 0;
     }
     // ptep_get_and_clear + flush_tlb_page.
-    k.cpu.mmu.phys.write_u32(pte_addr, 0);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, 0);
     if current {
         pgtable::flush_tlb_page(k, address);
     }
@@ -447,7 +447,7 @@ fn try_to_swap_out(k: &mut Kernel, id: u32, vm_flags: u32, address: u32, pte_add
     // page's copy in swap is (or will be, if dirty) up to date.
     if let Some(entry) = swap::page_swap_entry(k, page) {
         swap::swap_duplicate(k, entry);
-        k.cpu.mmu.phys.write_u32(pte_addr, entry);
+        k.cpu.mmu.phys_mut().write_u32(pte_addr, entry);
         record(k, id, address, page, ReclaimWhat::SwapCache { slot: swap::swp_offset(entry) });
         return drop_pte(k, id, page);
     }
@@ -470,14 +470,14 @@ fn try_to_swap_out(k: &mut Kernel, id: u32, vm_flags: u32, address: u32, pte_add
     if let Some(entry) = swap::get_swap_page(k) {
         if swap::add_to_swap_cache(k, page, entry) {
             k.frames.set_flag(page, PG_DIRTY, true);
-            k.cpu.mmu.phys.write_u32(pte_addr, entry);
+            k.cpu.mmu.phys_mut().write_u32(pte_addr, entry);
             record(k, id, address, page, ReclaimWhat::Swapped { slot: swap::swp_offset(entry) });
             return drop_pte(k, id, page);
         }
         swap::swap_free(k, entry);
     }
     // No swap space left: "preserve".
-    k.cpu.mmu.phys.write_u32(pte_addr, pte);
+    k.cpu.mmu.phys_mut().write_u32(pte_addr, pte);
     0
 }
 
