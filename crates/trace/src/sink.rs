@@ -436,7 +436,7 @@ impl FaultObserver for Shared {
                 o.sink.record(&o.ev, insn);
             }
             Some(Observer::Piped(p)) => {
-                p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode, rec.eip, cpu));
+                p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode(), rec.eip, cpu));
                 if p.batch.len() == BATCH {
                     p.send();
                 }

@@ -76,6 +76,7 @@ fn do_page_fault_traced(k: &mut Kernel, address: u32, error_code: u32, esp: u32,
     let mut rec = PathRecorder::new(address, error_code, esp, user, Vec::new());
     let (result, vma) =
         ThreadFaults::charged(k, |k| __do_page_fault(k, address, error_code, esp, user, &mut rec));
+    let mem = crate::trace::MemCounts::of(k);
     let record = FaultRecord {
         seq: k.fault_seq,
         pid: k.task.tgid,
@@ -87,13 +88,15 @@ fn do_page_fault_traced(k: &mut Kernel, address: u32, error_code: u32, esp: u32,
         esp,
         cr2: address,
         error_code,
-        kernel_mode: !user,
         vma,
         path: rec.packed,
         result,
-        min_flt: k.task.min_flt,
-        maj_flt: k.task.maj_flt,
-        mem: crate::trace::MemCounts::of(k),
+        // 32 bits wide, as i386 Linux keeps them (`FaultRecord`).
+        min_flt: k.task.min_flt as u32,
+        maj_flt: k.task.maj_flt as u32,
+        rss: mem.rss as u32,
+        pswpin: mem.pswpin as u32,
+        pswpout: mem.pswpout as u32,
     };
     if let Some(obs) = k.observer.as_mut() {
         obs.fault_record(&record, &rec.spill, &k.cpu);
