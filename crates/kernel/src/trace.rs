@@ -719,6 +719,21 @@ pub trait FaultObserver {
         self.fault(&ev, cpu);
     }
 
+    /// Whether the observer takes faults in runs, through [`FaultObserver::faults`],
+    /// instead of one at a time through [`FaultObserver::fault_record`]. Asked once,
+    /// when it is installed (`Machine::observe_faults`).
+    fn wants_log(&self) -> bool {
+        false
+    }
+
+    /// The faults since the last call, in order (for an observer that
+    /// [`wants_log`](FaultObserver::wants_log)): a run of [`FAULT_LOG`], or fewer
+    /// before any other event and when the observer is replaced. The observer takes
+    /// them and leaves `log` empty (it may swap in vectors of its own).
+    fn faults(&mut self, log: &mut FaultLog) {
+        log.clear();
+    }
+
     /// An OOM kill (`mm/oom_kill.rs`), with every candidate's badness.
     fn oom_kill(&mut self, _ev: &OomEvent) {}
 
@@ -728,6 +743,66 @@ pub trait FaultObserver {
 
     /// A swapoff's `try_to_unuse`, as one record.
     fn unuse(&mut self, _ev: &UnuseEvent) {}
+}
+
+/// Faults a [`FaultLog`] holds before the kernel hands them over.
+pub const FAULT_LOG: usize = 512;
+
+/// A fault as the kernel logs it for an observer that takes faults in runs: its
+/// record and what its instruction's text is made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoggedFault {
+    pub rec: FaultRecord,
+    /// The length of its path in the log's `steps` if the path did not pack.
+    pub spilled: u32,
+    pub insn: InsnSource,
+}
+
+/// The faults the kernel keeps for an observer that
+/// [`wants_log`](FaultObserver::wants_log), handed over [`FAULT_LOG`] at a time:
+/// the fault path stores each where it stays until the observer takes the run,
+/// without a call through the observer, a borrow of its state or a copy of the
+/// record on the way, at every fault.
+#[derive(Debug, Default)]
+pub struct FaultLog {
+    pub faults: Vec<LoggedFault>,
+    /// The paths that did not pack (`PackedPath::spilled`, rare: `bad_area`), one
+    /// after another, in the order of their faults.
+    pub steps: Vec<Step>,
+}
+
+impl FaultLog {
+    pub fn new() -> Self {
+        FaultLog { faults: Vec::with_capacity(FAULT_LOG), steps: Vec::new() }
+    }
+
+    pub fn clear(&mut self) {
+        self.faults.clear();
+        self.steps.clear();
+    }
+
+    /// Appends a fault; `spill` is its path when it did not pack.
+    #[inline(always)]
+    pub fn push(&mut self, rec: FaultRecord, spill: &[Step], insn: InsnSource) {
+        let mut spilled = 0;
+        if rec.path.spilled() {
+            self.steps.extend_from_slice(spill);
+            spilled = spill.len() as u32;
+        }
+        self.faults.push(LoggedFault { rec, spilled, insn });
+    }
+}
+
+/// Hands the faults logged so far to the observer: before any other event goes to
+/// it, and when it is replaced. Nothing when none are logged.
+#[inline(never)]
+pub(crate) fn flush_fault_log(k: &mut Kernel) {
+    if let (Some(log), Some(obs)) = (k.fault_log.as_mut(), k.observer.as_mut()) {
+        if !log.faults.is_empty() {
+            obs.faults(log);
+            log.clear();
+        }
+    }
 }
 
 /// `try_to_unuse` for a swapoff (`mm/swap.rs`): every swapped-out page read back and
@@ -774,6 +849,8 @@ pub(crate) fn unuse_observed(
         errno: result.err().unwrap_or(0),
         mem: MemCounts::of(k),
     };
+    // The faults before it first, so that the observer sees the order they came in.
+    flush_fault_log(k);
     if let Some(obs) = k.observer.as_mut() {
         obs.unuse(&ev);
     }

@@ -14,7 +14,8 @@ use std::thread::JoinHandle;
 use growsdown_cpu::Cpu;
 use growsdown_kernel::trace::UnuseEvent;
 use growsdown_kernel::trace::{
-    FaultEvent, FaultObserver, FaultRecord, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
+    FaultEvent, FaultLog, FaultObserver, FaultRecord, InsnSource, InsnTexts, LoggedFault, OomEvent,
+    ReclaimEvent, Step,
 };
 
 use crate::svg::Picture;
@@ -217,13 +218,9 @@ struct Batch {
     unuses: Vec<(u32, u32, UnuseEvent)>,
 }
 
-/// A fault as the kernel recorded it, and its instruction's bytes.
-struct Fault {
-    rec: FaultRecord,
-    /// The length of its path in the batch's `steps` if the path did not pack.
-    spilled: u32,
-    insn: InsnSource,
-}
+/// A fault as the kernel recorded it, and its instruction's bytes: the kernel's
+/// log ([`FaultLog`]) holds the same, and a batch takes its runs whole.
+type Fault = LoggedFault;
 
 impl Batch {
     fn new() -> Self {
@@ -256,6 +253,21 @@ impl Batch {
 
     fn len(&self) -> usize {
         self.faults.len()
+    }
+
+    /// Takes the kernel's run of faults, leaving `log` empty: by swapping vectors
+    /// when the batch holds no fault yet (the usual case: the log fills at the
+    /// batch's size), else by copying.
+    fn take(&mut self, log: &mut FaultLog) {
+        if self.faults.is_empty() {
+            // Events already in the batch are placed before fault 0: still so.
+            std::mem::swap(&mut self.faults, &mut log.faults);
+            std::mem::swap(&mut self.steps, &mut log.steps);
+        } else {
+            self.faults.extend_from_slice(&log.faults);
+            self.steps.extend_from_slice(&log.steps);
+        }
+        log.clear();
     }
 
     fn clear(&mut self) {
@@ -442,6 +454,36 @@ impl FaultObserver for Shared {
                 }
             }
             None => {}
+        }
+    }
+
+    /// Only the renderer thread's observer: the in-place one renders each fault as
+    /// it happens, in order with what the guest writes to standard error.
+    fn wants_log(&self) -> bool {
+        matches!(self.0.borrow().as_ref(), Some(Observer::Piped(_)))
+    }
+
+    fn faults(&mut self, log: &mut FaultLog) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::Piped(p)) => {
+                p.batch.take(log);
+                if p.batch.len() >= BATCH {
+                    p.send();
+                }
+            }
+            // Not asked for (`wants_log`), but rendered all the same.
+            Some(Observer::InPlace(o)) => {
+                let InPlace { sink, insns, ev } = &mut **o;
+                let mut at = 0;
+                for f in &log.faults {
+                    let n = f.spilled as usize;
+                    f.rec.unpack(&log.steps[at..at + n], ev);
+                    at += n;
+                    sink.record(ev, insns.text_of(ev.eip, &f.insn));
+                }
+                log.clear();
+            }
+            None => log.clear(),
         }
     }
 

@@ -25,7 +25,9 @@ use crate::signal::{
     force_sig_info, SigInfo, BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGKILL, SIGSEGV,
 };
 use crate::task::{RLIMIT_AS, RLIMIT_MEMLOCK, RLIMIT_STACK};
-use crate::trace::{FaultRecord, FaultResult, PathRecorder, Step, ThreadFaults};
+use crate::trace::{
+    flush_fault_log, FaultRecord, FaultResult, InsnSource, PathRecorder, Step, ThreadFaults, FAULT_LOG,
+};
 use crate::{Kernel, PAGE_SIZE, TASK_SIZE};
 
 use super::memory::{handle_mm_fault, VM_FAULT_MAJOR, VM_FAULT_MINOR, VM_FAULT_SIGBUS};
@@ -98,7 +100,14 @@ fn do_page_fault_traced(k: &mut Kernel, address: u32, error_code: u32, esp: u32,
         pswpin: mem.pswpin as u32,
         pswpout: mem.pswpout as u32,
     };
-    if let Some(obs) = k.observer.as_mut() {
+    if let Some(log) = k.fault_log.as_mut() {
+        // Stored where the observer takes it from, a run at a time: no call through
+        // the observer at each fault.
+        log.push(record, &rec.spill, InsnSource::read_at(!user, k.cpu.eip, &k.cpu));
+        if log.faults.len() >= FAULT_LOG {
+            flush_fault_log(k);
+        }
+    } else if let Some(obs) = k.observer.as_mut() {
         obs.fault_record(&record, &rec.spill, &k.cpu);
     }
     result
