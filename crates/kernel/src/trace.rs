@@ -360,33 +360,40 @@ impl FaultRecord {
     }
 }
 
-/// Steps a [`PackedPath`] holds, and arguments: room for the common 2.4 paths (a
-/// stack expansion: eight steps, six arguments), and small enough that a whole
-/// [`FaultRecord`], with the memory counters the SVG draws, is 128 bytes.
-const PACKED_STEPS: usize = 9;
-const PACKED_ARGS: usize = 6;
+/// Bytes a [`PackedPath`] holds, a byte for each step and four for each argument:
+/// room for the common 2.4 paths (a stack expansion: eight steps, six arguments,
+/// 32 bytes) and for any of nine steps and six arguments, and small enough that a
+/// whole [`FaultRecord`], with the memory counters the SVG draws, is 128 bytes.
+const PACKED_BYTES: usize = 33;
 
 /// A fault's path in a fixed size: each step one byte (its kind in the low five bits,
-/// its yes/no fields in the three above) and the arguments that vary, in order.
+/// its yes/no fields in the three above) followed by its arguments that vary (four
+/// bytes each, little-endian), in order. Steps and arguments share one room, so
+/// that one compare tells whether a step fits with its arguments.
 /// What the fault's own fields already say is not stored again: the address, error
 /// code and mode of `do_page_fault`, the ESP of the esp test and the new start of
 /// `expand_stack` (the faulting page) are the fault's.
 /// A step that does not pack that way (`bad_area`, whose reason is a string, or
 /// one that differs from the fault's fields) or a path longer than the room makes the
 /// whole path recorded as [`Step`]s instead ([`PackedPath::spilled`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PackedPath {
-    codes: [u8; PACKED_STEPS],
-    args: [u32; PACKED_ARGS],
-    /// Steps packed, or [`SPILLED`]: one compare per step tests both for room.
-    steps: u8,
-    nargs: u8,
+    bytes: [u8; PACKED_BYTES],
+    /// Bytes used, or [`SPILLED`], which no step fits after: the one compare per
+    /// step tests that too.
+    len: u8,
     /// The fault's mode (`do_page_fault`'s `user`), here in what would be the
-    /// struct's padding so that a [`FaultRecord`] stays at 128 bytes.
+    /// record's padding so that a [`FaultRecord`] stays at 128 bytes.
     user: bool,
 }
 
-/// [`PackedPath::steps`] of a path recorded as steps instead.
+impl Default for PackedPath {
+    fn default() -> Self {
+        PackedPath { bytes: [0; PACKED_BYTES], len: 0, user: false }
+    }
+}
+
+/// [`PackedPath::len`] of a path recorded as steps instead.
 const SPILLED: u8 = u8::MAX;
 
 /// What a packed path leaves out: the fault's own fields.
@@ -427,7 +434,7 @@ mod kind {
 impl PackedPath {
     /// Whether the path is recorded as steps (the observer's `spill`) instead.
     pub fn spilled(&self) -> bool {
-        self.steps == SPILLED
+        self.len == SPILLED
     }
 
     /// Appends `s`; false, changing nothing, if it does not pack or there is no room.
@@ -479,35 +486,39 @@ impl PackedPath {
     }
 
     /// Appends a step of kind and flags `code` with its `N` arguments, if there is
-    /// room. `N` is a constant at each step, so the arguments are `N` plain stores.
+    /// room: one compare (the length and `N` say where everything goes). `N` is a
+    /// constant at each step, so the arguments are `N` plain (unaligned) stores.
     #[inline(always)]
     fn put<const N: usize>(&mut self, code: u8, args: [u32; N]) -> bool {
-        let (at, from) = (usize::from(self.steps), usize::from(self.nargs));
-        if at >= PACKED_STEPS || from + N > PACKED_ARGS {
+        let at = usize::from(self.len);
+        if at + 1 + 4 * N > PACKED_BYTES {
             return false;
         }
-        self.codes[at] = code;
+        self.bytes[at] = code;
         for (i, a) in args.into_iter().enumerate() {
-            self.args[from + i] = a;
+            let p = at + 1 + 4 * i;
+            self.bytes[p..p + 4].copy_from_slice(&a.to_le_bytes());
         }
-        self.steps += 1;
-        self.nargs += N as u8;
+        self.len += (1 + 4 * N) as u8;
         true
     }
 
     /// Appends the steps packed to `out`.
     fn unpack(&self, f: &FaultCtx, out: &mut Vec<Step>) {
         use kind::*;
+        let end = usize::from(self.len).min(PACKED_BYTES);
         let mut at = 0;
-        let mut arg = || {
-            let a = self.args.get(at).copied().unwrap_or(0);
+        while at < end {
+            let code = self.bytes[at];
             at += 1;
-            a
-        };
-        // One reservation for the whole path (a slice's map has an exact length).
-        out.extend(self.codes[..usize::from(self.steps)].iter().map(|&code| {
+            let mut arg = || {
+                let a =
+                    self.bytes.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                at += 4;
+                a
+            };
             let (f0, f1) = (code & F0 != 0, code & F1 != 0);
-            match code & MASK {
+            let step = match code & MASK {
                 DO_PAGE_FAULT => {
                     Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user }
                 }
@@ -531,8 +542,9 @@ impl PackedPath {
                 SHMEM_GETPAGE => Step::ShmemGetpage { slot: arg(), cached: f0, frame: arg() },
                 // DO_SWAP_PAGE: `pack` makes no other code.
                 _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
-            }
-        }));
+            };
+            out.push(step);
+        }
     }
 }
 
@@ -573,7 +585,7 @@ impl<S: std::borrow::BorrowMut<Vec<Step>>> PathRecorder<S> {
     fn spill_packed(&mut self) {
         if !self.packed.spilled() {
             self.packed.unpack(&self.fault, self.spill.borrow_mut());
-            self.packed.steps = SPILLED;
+            self.packed.len = SPILLED;
         }
     }
 }
@@ -1234,8 +1246,8 @@ mod tests {
             vec![dpf, Step::EspCheck { esp: 0x1234, ok: false }],
             vec![Step::ExpandStack { old_start: 0xbfff_f000, new_start: 0xbfff_d000, ok: true }],
             // Longer than the room.
-            vec![Step::HandleMmFault; PACKED_STEPS + 1],
-            vec![Step::HandlePteFault { pte: 1 }; PACKED_ARGS + 1],
+            vec![Step::HandleMmFault; PACKED_BYTES + 1],
+            vec![Step::HandlePteFault { pte: 1 }; PACKED_BYTES / 5 + 1],
         ];
         for path in paths {
             let ev = event(path);
