@@ -187,15 +187,16 @@ struct Piped {
     renderer: JoinHandle<Sink>,
 }
 
-/// Faults per [`Batch`].
-const BATCH: usize = 512;
+/// Faults per [`Batch`]: the kernel's log's run ([`FaultLog`]), so that a full log
+/// becomes a batch by swapping vectors.
+const BATCH: usize = growsdown_kernel::trace::FAULT_LOG;
 
 /// Full batches the channel holds before the guest waits. With the batch being
 /// filled, the one being rendered and the full one in hand, at most
 /// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
-/// come back), each about `BATCH` × 176 bytes (a fault's [`FaultRecord`] and the
-/// instruction's bytes), 90 KB, plus the paths that did not pack: about 630 KB
-/// however long the run. Few batches also keep the memory the guest thread writes
+/// come back), each about `BATCH` × 152 bytes (a fault's [`FaultRecord`] and the
+/// instruction's bytes), 78 KB, and the kernel's log as large, plus the paths that
+/// did not pack: about 620 KB however long the run. Few batches also keep the memory the guest thread writes
 /// warm in the cache.
 const BATCHES_QUEUED: usize = 4;
 
