@@ -128,8 +128,12 @@ impl Machine {
     }
 
     /// Sends every page fault from now on, with the 2.4 path that resolved it, to
-    /// `observer` (`None`: stop; costs nothing when off).
+    /// `observer` (`None`: stop; costs nothing when off). An observer that takes the
+    /// faults in runs ([`FaultObserver::wants_log`]) gets the last run when it is
+    /// replaced here: call this with `None` before taking its output.
     pub fn observe_faults(&mut self, observer: Option<Box<dyn FaultObserver>>) {
+        crate::trace::flush_fault_log(&mut self.k);
+        self.k.fault_log = observer.as_ref().filter(|o| o.wants_log()).map(|_| crate::trace::FaultLog::new());
         self.k.observer = observer;
     }
 

@@ -136,6 +136,9 @@ pub struct Kernel {
     pub config: Config,
     /// Receives every page fault when tracing; `None` costs nothing.
     pub observer: Option<Box<dyn FaultObserver>>,
+    /// The faults not yet handed to an observer that takes them in runs
+    /// ([`FaultObserver::wants_log`]); `None` for any other.
+    pub fault_log: Option<crate::trace::FaultLog>,
     pub fault_seq: u64,
     /// Every thread's fault counts, which outlive the thread (`--stats`).
     pub thread_faults: crate::trace::ThreadFaults,
@@ -193,6 +196,7 @@ impl Kernel {
             page_cache: Default::default(),
             config,
             observer: None,
+            fault_log: None,
             fault_seq: 0,
             thread_faults: Default::default(),
             exit_status: None,

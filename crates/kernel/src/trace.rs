@@ -170,9 +170,13 @@ pub struct MemCounts {
 
 impl MemCounts {
     /// The counters now. Walks the parked address spaces (one per other process), so
-    /// it is called only to build an event for an observer.
+    /// it is called only to build an event for an observer. Inlined, and the walk
+    /// skipped when nothing is parked (a guest of one process): the traced fault
+    /// path takes these at every fault.
+    #[inline]
     pub(crate) fn of(k: &Kernel) -> Self {
-        let parked: u64 = k.parked.mm.values().map(|mm| u64::from(mm.rss)).sum();
+        let parked: u64 =
+            if k.parked.mm.is_empty() { 0 } else { k.parked.mm.values().map(|mm| u64::from(mm.rss)).sum() };
         MemCounts {
             rss: u64::from(k.task.mm.rss) + parked,
             pswpin: k.swap.stats.pswpin,
@@ -210,6 +214,12 @@ impl FaultEvent {
 /// [`FaultEvent`] with the path packed into a fixed size ([`PackedPath`]), so that the
 /// whole record is one `Copy` value a tracer stores with one fixed-size copy, and
 /// nothing is allocated per fault. [`FaultRecord::unpack`] gives the event back.
+///
+/// 128 bytes, the most the compiler copies inline rather than with a `memcpy` call:
+/// the fault counters and the memory counters are 32 bits wide, as 2.4 keeps them on
+/// i386 (`task_struct.min_flt`/`maj_flt`, `mm_struct.rss` and the `pswpin`/`pswpout`
+/// of `kstat` are `unsigned long`/`unsigned int`), so they wrap where i386 Linux's
+/// do; and the mode is a flag of the path ([`FaultRecord::kernel_mode`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FaultRecord {
     pub seq: u64,
@@ -221,16 +231,24 @@ pub struct FaultRecord {
     pub esp: u32,
     pub cr2: u32,
     pub error_code: u32,
-    pub kernel_mode: bool,
     pub vma: Option<(u32, u32, u32)>,
     pub path: PackedPath,
     pub result: FaultResult,
-    pub min_flt: u64,
-    pub maj_flt: u64,
-    pub mem: MemCounts,
+    pub min_flt: u32,
+    pub maj_flt: u32,
+    /// [`MemCounts`], 32 bits each.
+    pub rss: u32,
+    pub pswpin: u32,
+    pub pswpout: u32,
 }
 
 impl FaultRecord {
+    /// Taken while the kernel accessed user memory for a syscall.
+    #[inline]
+    pub fn kernel_mode(&self) -> bool {
+        !self.path.user
+    }
+
     /// The record of `ev`; a path that does not pack is appended to `spill` (which
     /// is not cleared) and the record says so ([`PackedPath::spilled`]).
     pub fn pack(ev: &FaultEvent, spill: &mut Vec<Step>) -> Self {
@@ -254,14 +272,16 @@ impl FaultRecord {
             esp,
             cr2,
             error_code,
-            kernel_mode,
+            // In the path (`PathRecorder::new` above).
+            kernel_mode: _,
             vma,
             path: _,
             result,
             min_flt,
             maj_flt,
-            mem,
+            mem: MemCounts { rss, pswpin, pswpout },
         } = *ev;
+        // 32 bits wide, as i386 Linux counts them (see the type).
         FaultRecord {
             seq,
             pid,
@@ -272,13 +292,14 @@ impl FaultRecord {
             esp,
             cr2,
             error_code,
-            kernel_mode,
             vma,
             path,
             result,
-            min_flt,
-            maj_flt,
-            mem,
+            min_flt: min_flt as u32,
+            maj_flt: maj_flt as u32,
+            rss: rss as u32,
+            pswpin: pswpin as u32,
+            pswpout: pswpout as u32,
         }
     }
 
@@ -295,14 +316,18 @@ impl FaultRecord {
             esp,
             cr2,
             error_code,
-            kernel_mode,
             vma,
             path,
             result,
             min_flt,
             maj_flt,
-            mem,
+            rss,
+            pswpin,
+            pswpout,
         } = *self;
+        let kernel_mode = !path.user;
+        let (min_flt, maj_flt) = (u64::from(min_flt), u64::from(maj_flt));
+        let mem = MemCounts { rss: u64::from(rss), pswpin: u64::from(pswpin), pswpout: u64::from(pswpout) };
         // Field by field into the event, its path buffer kept: nothing is dropped or
         // allocated once the buffer has grown to the longest path.
         let FaultEvent {
@@ -335,30 +360,40 @@ impl FaultRecord {
     }
 }
 
-/// Steps a [`PackedPath`] holds, and arguments: room for the common 2.4 paths (a
-/// stack expansion: eight steps, six arguments), and small enough that a whole
-/// [`FaultRecord`], with the memory counters the SVG draws, is 152 bytes.
-const PACKED_STEPS: usize = 9;
-const PACKED_ARGS: usize = 6;
+/// Bytes a [`PackedPath`] holds, a byte for each step and four for each argument:
+/// room for the common 2.4 paths (a stack expansion: eight steps, six arguments,
+/// 32 bytes) and for any of nine steps and six arguments, and small enough that a
+/// whole [`FaultRecord`], with the memory counters the SVG draws, is 128 bytes.
+const PACKED_BYTES: usize = 33;
 
 /// A fault's path in a fixed size: each step one byte (its kind in the low five bits,
-/// its yes/no fields in the three above) and the arguments that vary, in order.
+/// its yes/no fields in the three above) followed by its arguments that vary (four
+/// bytes each, little-endian), in order. Steps and arguments share one room, so
+/// that one compare tells whether a step fits with its arguments.
 /// What the fault's own fields already say is not stored again: the address, error
 /// code and mode of `do_page_fault`, the ESP of the esp test and the new start of
 /// `expand_stack` (the faulting page) are the fault's.
 /// A step that does not pack that way (`bad_area`, whose reason is a string, or
 /// one that differs from the fault's fields) or a path longer than the room makes the
 /// whole path recorded as [`Step`]s instead ([`PackedPath::spilled`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PackedPath {
-    codes: [u8; PACKED_STEPS],
-    args: [u32; PACKED_ARGS],
-    /// Steps packed, or [`SPILLED`]: one compare per step tests both for room.
-    steps: u8,
-    nargs: u8,
+    bytes: [u8; PACKED_BYTES],
+    /// Bytes used, or [`SPILLED`], which no step fits after: the one compare per
+    /// step tests that too.
+    len: u8,
+    /// The fault's mode (`do_page_fault`'s `user`), here in what would be the
+    /// record's padding so that a [`FaultRecord`] stays at 128 bytes.
+    user: bool,
 }
 
-/// [`PackedPath::steps`] of a path recorded as steps instead.
+impl Default for PackedPath {
+    fn default() -> Self {
+        PackedPath { bytes: [0; PACKED_BYTES], len: 0, user: false }
+    }
+}
+
+/// [`PackedPath::len`] of a path recorded as steps instead.
 const SPILLED: u8 = u8::MAX;
 
 /// What a packed path leaves out: the fault's own fields.
@@ -399,7 +434,7 @@ mod kind {
 impl PackedPath {
     /// Whether the path is recorded as steps (the observer's `spill`) instead.
     pub fn spilled(&self) -> bool {
-        self.steps == SPILLED
+        self.len == SPILLED
     }
 
     /// Appends `s`; false, changing nothing, if it does not pack or there is no room.
@@ -451,35 +486,39 @@ impl PackedPath {
     }
 
     /// Appends a step of kind and flags `code` with its `N` arguments, if there is
-    /// room. `N` is a constant at each step, so the arguments are `N` plain stores.
+    /// room: one compare (the length and `N` say where everything goes). `N` is a
+    /// constant at each step, so the arguments are `N` plain (unaligned) stores.
     #[inline(always)]
     fn put<const N: usize>(&mut self, code: u8, args: [u32; N]) -> bool {
-        let (at, from) = (usize::from(self.steps), usize::from(self.nargs));
-        if at >= PACKED_STEPS || from + N > PACKED_ARGS {
+        let at = usize::from(self.len);
+        if at + 1 + 4 * N > PACKED_BYTES {
             return false;
         }
-        self.codes[at] = code;
+        self.bytes[at] = code;
         for (i, a) in args.into_iter().enumerate() {
-            self.args[from + i] = a;
+            let p = at + 1 + 4 * i;
+            self.bytes[p..p + 4].copy_from_slice(&a.to_le_bytes());
         }
-        self.steps += 1;
-        self.nargs += N as u8;
+        self.len += (1 + 4 * N) as u8;
         true
     }
 
     /// Appends the steps packed to `out`.
     fn unpack(&self, f: &FaultCtx, out: &mut Vec<Step>) {
         use kind::*;
+        let end = usize::from(self.len).min(PACKED_BYTES);
         let mut at = 0;
-        let mut arg = || {
-            let a = self.args.get(at).copied().unwrap_or(0);
+        while at < end {
+            let code = self.bytes[at];
             at += 1;
-            a
-        };
-        // One reservation for the whole path (a slice's map has an exact length).
-        out.extend(self.codes[..usize::from(self.steps)].iter().map(|&code| {
+            let mut arg = || {
+                let a =
+                    self.bytes.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                at += 4;
+                a
+            };
             let (f0, f1) = (code & F0 != 0, code & F1 != 0);
-            match code & MASK {
+            let step = match code & MASK {
                 DO_PAGE_FAULT => {
                     Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user }
                 }
@@ -503,8 +542,9 @@ impl PackedPath {
                 SHMEM_GETPAGE => Step::ShmemGetpage { slot: arg(), cached: f0, frame: arg() },
                 // DO_SWAP_PAGE: `pack` makes no other code.
                 _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
-            }
-        }));
+            };
+            out.push(step);
+        }
     }
 }
 
@@ -523,7 +563,7 @@ impl<S: std::borrow::BorrowMut<Vec<Step>>> PathRecorder<S> {
     /// not (what `do_page_fault` records first); `spill` is appended to, not cleared.
     pub fn new(address: u32, error_code: u32, esp: u32, user: bool, spill: S) -> Self {
         PathRecorder {
-            packed: PackedPath::default(),
+            packed: PackedPath { user, ..PackedPath::default() },
             fault: FaultCtx { address, error_code, esp, user },
             spill,
         }
@@ -545,7 +585,7 @@ impl<S: std::borrow::BorrowMut<Vec<Step>>> PathRecorder<S> {
     fn spill_packed(&mut self) {
         if !self.packed.spilled() {
             self.packed.unpack(&self.fault, self.spill.borrow_mut());
-            self.packed.steps = SPILLED;
+            self.packed.len = SPILLED;
         }
     }
 }
@@ -691,6 +731,21 @@ pub trait FaultObserver {
         self.fault(&ev, cpu);
     }
 
+    /// Whether the observer takes faults in runs, through [`FaultObserver::faults`],
+    /// instead of one at a time through [`FaultObserver::fault_record`]. Asked once,
+    /// when it is installed (`Machine::observe_faults`).
+    fn wants_log(&self) -> bool {
+        false
+    }
+
+    /// The faults since the last call, in order (for an observer that
+    /// [`wants_log`](FaultObserver::wants_log)): a run of [`FAULT_LOG`], or fewer
+    /// before any other event and when the observer is replaced. The observer takes
+    /// them and leaves `log` empty (it may swap in vectors of its own).
+    fn faults(&mut self, log: &mut FaultLog) {
+        log.clear();
+    }
+
     /// An OOM kill (`mm/oom_kill.rs`), with every candidate's badness.
     fn oom_kill(&mut self, _ev: &OomEvent) {}
 
@@ -700,6 +755,66 @@ pub trait FaultObserver {
 
     /// A swapoff's `try_to_unuse`, as one record.
     fn unuse(&mut self, _ev: &UnuseEvent) {}
+}
+
+/// Faults a [`FaultLog`] holds before the kernel hands them over.
+pub const FAULT_LOG: usize = 512;
+
+/// A fault as the kernel logs it for an observer that takes faults in runs: its
+/// record and what its instruction's text is made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoggedFault {
+    pub rec: FaultRecord,
+    /// The length of its path in the log's `steps` if the path did not pack.
+    pub spilled: u32,
+    pub insn: InsnSource,
+}
+
+/// The faults the kernel keeps for an observer that
+/// [`wants_log`](FaultObserver::wants_log), handed over [`FAULT_LOG`] at a time:
+/// the fault path stores each where it stays until the observer takes the run,
+/// without a call through the observer, a borrow of its state or a copy of the
+/// record on the way, at every fault.
+#[derive(Debug, Default)]
+pub struct FaultLog {
+    pub faults: Vec<LoggedFault>,
+    /// The paths that did not pack (`PackedPath::spilled`, rare: `bad_area`), one
+    /// after another, in the order of their faults.
+    pub steps: Vec<Step>,
+}
+
+impl FaultLog {
+    pub fn new() -> Self {
+        FaultLog { faults: Vec::with_capacity(FAULT_LOG), steps: Vec::new() }
+    }
+
+    pub fn clear(&mut self) {
+        self.faults.clear();
+        self.steps.clear();
+    }
+
+    /// Appends a fault; `spill` is its path when it did not pack.
+    #[inline(always)]
+    pub fn push(&mut self, rec: FaultRecord, spill: &[Step], insn: InsnSource) {
+        let mut spilled = 0;
+        if rec.path.spilled() {
+            self.steps.extend_from_slice(spill);
+            spilled = spill.len() as u32;
+        }
+        self.faults.push(LoggedFault { rec, spilled, insn });
+    }
+}
+
+/// Hands the faults logged so far to the observer: before any other event goes to
+/// it, and when it is replaced. Nothing when none are logged.
+#[inline(never)]
+pub(crate) fn flush_fault_log(k: &mut Kernel) {
+    if let (Some(log), Some(obs)) = (k.fault_log.as_mut(), k.observer.as_mut()) {
+        if !log.faults.is_empty() {
+            obs.faults(log);
+            log.clear();
+        }
+    }
 }
 
 /// `try_to_unuse` for a swapoff (`mm/swap.rs`): every swapped-out page read back and
@@ -746,6 +861,8 @@ pub(crate) fn unuse_observed(
         errno: result.err().unwrap_or(0),
         mem: MemCounts::of(k),
     };
+    // The faults before it first, so that the observer sees the order they came in.
+    flush_fault_log(k);
     if let Some(obs) = k.observer.as_mut() {
         obs.unuse(&ev);
     }
@@ -1129,8 +1246,8 @@ mod tests {
             vec![dpf, Step::EspCheck { esp: 0x1234, ok: false }],
             vec![Step::ExpandStack { old_start: 0xbfff_f000, new_start: 0xbfff_d000, ok: true }],
             // Longer than the room.
-            vec![Step::HandleMmFault; PACKED_STEPS + 1],
-            vec![Step::HandlePteFault { pte: 1 }; PACKED_ARGS + 1],
+            vec![Step::HandleMmFault; PACKED_BYTES + 1],
+            vec![Step::HandlePteFault { pte: 1 }; PACKED_BYTES / 5 + 1],
         ];
         for path in paths {
             let ev = event(path);
@@ -1140,10 +1257,11 @@ mod tests {
         }
     }
 
-    /// A record is copied into a tracer's batch at every fault: kept small (128
-    /// bytes before the memory counters of the SVG's curves joined it; 152 now).
+    /// A record is copied into a tracer's batch at every fault: at most 128 bytes,
+    /// which the compiler copies inline (152, with 64-bit counters, took a `memcpy`
+    /// call).
     #[test]
-    fn a_record_is_at_most_160_bytes() {
-        assert!(std::mem::size_of::<FaultRecord>() <= 160, "{}", std::mem::size_of::<FaultRecord>());
+    fn a_record_is_at_most_128_bytes() {
+        assert!(std::mem::size_of::<FaultRecord>() <= 128, "{}", std::mem::size_of::<FaultRecord>());
     }
 }

@@ -14,7 +14,8 @@ use std::thread::JoinHandle;
 use growsdown_cpu::Cpu;
 use growsdown_kernel::trace::UnuseEvent;
 use growsdown_kernel::trace::{
-    FaultEvent, FaultObserver, FaultRecord, InsnSource, InsnTexts, OomEvent, ReclaimEvent, Step,
+    FaultEvent, FaultLog, FaultObserver, FaultRecord, InsnSource, InsnTexts, LoggedFault, OomEvent,
+    ReclaimEvent, Step,
 };
 
 use crate::svg::Picture;
@@ -186,15 +187,16 @@ struct Piped {
     renderer: JoinHandle<Sink>,
 }
 
-/// Faults per [`Batch`].
-const BATCH: usize = 512;
+/// Faults per [`Batch`]: the kernel's log's run ([`FaultLog`]), so that a full log
+/// becomes a batch by swapping vectors.
+const BATCH: usize = growsdown_kernel::trace::FAULT_LOG;
 
 /// Full batches the channel holds before the guest waits. With the batch being
 /// filled, the one being rendered and the full one in hand, at most
 /// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
-/// come back), each about `BATCH` × 176 bytes (a fault's [`FaultRecord`] and the
-/// instruction's bytes), 90 KB, plus the paths that did not pack: about 630 KB
-/// however long the run. Few batches also keep the memory the guest thread writes
+/// come back), each about `BATCH` × 152 bytes (a fault's [`FaultRecord`] and the
+/// instruction's bytes), 78 KB, and the kernel's log as large, plus the paths that
+/// did not pack: about 620 KB however long the run. Few batches also keep the memory the guest thread writes
 /// warm in the cache.
 const BATCHES_QUEUED: usize = 4;
 
@@ -217,13 +219,9 @@ struct Batch {
     unuses: Vec<(u32, u32, UnuseEvent)>,
 }
 
-/// A fault as the kernel recorded it, and its instruction's bytes.
-struct Fault {
-    rec: FaultRecord,
-    /// The length of its path in the batch's `steps` if the path did not pack.
-    spilled: u32,
-    insn: InsnSource,
-}
+/// A fault as the kernel recorded it, and its instruction's bytes: the kernel's
+/// log ([`FaultLog`]) holds the same, and a batch takes its runs whole.
+type Fault = LoggedFault;
 
 impl Batch {
     fn new() -> Self {
@@ -256,6 +254,21 @@ impl Batch {
 
     fn len(&self) -> usize {
         self.faults.len()
+    }
+
+    /// Takes the kernel's run of faults, leaving `log` empty: by swapping vectors
+    /// when the batch holds no fault yet (the usual case: the log fills at the
+    /// batch's size), else by copying.
+    fn take(&mut self, log: &mut FaultLog) {
+        if self.faults.is_empty() {
+            // Events already in the batch are placed before fault 0: still so.
+            std::mem::swap(&mut self.faults, &mut log.faults);
+            std::mem::swap(&mut self.steps, &mut log.steps);
+        } else {
+            self.faults.extend_from_slice(&log.faults);
+            self.steps.extend_from_slice(&log.steps);
+        }
+        log.clear();
     }
 
     fn clear(&mut self) {
@@ -436,12 +449,42 @@ impl FaultObserver for Shared {
                 o.sink.record(&o.ev, insn);
             }
             Some(Observer::Piped(p)) => {
-                p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode, rec.eip, cpu));
+                p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode(), rec.eip, cpu));
                 if p.batch.len() == BATCH {
                     p.send();
                 }
             }
             None => {}
+        }
+    }
+
+    /// Only the renderer thread's observer: the in-place one renders each fault as
+    /// it happens, in order with what the guest writes to standard error.
+    fn wants_log(&self) -> bool {
+        matches!(self.0.borrow().as_ref(), Some(Observer::Piped(_)))
+    }
+
+    fn faults(&mut self, log: &mut FaultLog) {
+        match self.0.borrow_mut().as_mut() {
+            Some(Observer::Piped(p)) => {
+                p.batch.take(log);
+                if p.batch.len() >= BATCH {
+                    p.send();
+                }
+            }
+            // Not asked for (`wants_log`), but rendered all the same.
+            Some(Observer::InPlace(o)) => {
+                let InPlace { sink, insns, ev } = &mut **o;
+                let mut at = 0;
+                for f in &log.faults {
+                    let n = f.spilled as usize;
+                    f.rec.unpack(&log.steps[at..at + n], ev);
+                    at += n;
+                    sink.record(ev, insns.text_of(ev.eip, &f.insn));
+                }
+                log.clear();
+            }
+            None => log.clear(),
         }
     }
 

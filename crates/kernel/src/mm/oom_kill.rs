@@ -300,6 +300,8 @@ fn record(k: &mut Kernel, candidates: Vec<OomCandidate>, victim: Option<OomCandi
         signo,
         killed,
     };
+    // The faults before it first, so that the observer sees the order they came in.
+    crate::trace::flush_fault_log(k);
     if let Some(obs) = k.observer.as_mut() {
         obs.oom_kill(&ev);
     }

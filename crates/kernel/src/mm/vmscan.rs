@@ -527,6 +527,8 @@ fn record(k: &mut Kernel, id: u32, address: u32, frame: u32, what: ReclaimWhat) 
         by,
         mem: crate::trace::MemCounts::of(k),
     };
+    // The faults before it first, so that the observer sees the order they came in.
+    crate::trace::flush_fault_log(k);
     if let Some(obs) = k.observer.as_mut() {
         obs.reclaim(&ev);
     }
@@ -548,6 +550,8 @@ pub(crate) fn record_writepage(k: &mut Kernel, frame: u32, index: u32, slot: u32
         by: k.swap.reclaimer,
         mem: crate::trace::MemCounts::of(k),
     };
+    // The faults before it first, so that the observer sees the order they came in.
+    crate::trace::flush_fault_log(k);
     if let Some(obs) = k.observer.as_mut() {
         obs.reclaim(&ev);
     }
