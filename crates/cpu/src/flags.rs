@@ -277,7 +277,7 @@ impl Flags {
             lazy::SBB => u32::from(a < b || (carry && a == b)) | af() | sub_of(),
             lazy::INC => u32::from(carry) | af() | add_of(),
             lazy::DEC => u32::from(carry) | af() | sub_of(),
-            lazy::SHIFT => u32::from(carry) | AF | u32::from(a != 0) * OF,
+            lazy::SHIFT => u32::from(carry) | AF | (u32::from(a != 0) * OF),
             lazy::LOGIC => 0,
             // A kind added without an arm here: the accessors, slower but exact.
             _ => (u32::from(self.cf()) * CF) | (u32::from(self.af()) * AF) | (u32::from(self.of()) * OF),
@@ -291,7 +291,7 @@ impl Flags {
     #[inline]
     pub fn set_cf_of(&mut self, cf: bool, of: bool) {
         self.materialize();
-        self.bits = (self.bits & !(CF | OF)) | u32::from(cf) * CF | u32::from(of) * OF;
+        self.bits = (self.bits & !(CF | OF)) | (u32::from(cf) * CF) | (u32::from(of) * OF);
     }
 
     /// The full EFLAGS value.
