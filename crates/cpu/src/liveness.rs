@@ -2,11 +2,11 @@
 //! flags, because no one can see them before a later instruction overwrites them.
 //!
 //! Most flag writers record their operands lazily ([`crate::flags`]) and cost a few
-//! stores whether or not the flags are read. A few compute flags eagerly, and those
-//! are the ones worth skipping: SHL/SHR/SAR (all six, from the result) and two- and
-//! three-operand IMUL (CF and OF, which first folds whatever the lazy state held).
-//! Compilers emit them in address and hash arithmetic whose flags are overwritten
-//! by the next ADD, SUB, CMP or logic instruction a few instructions on.
+//! stores whether or not the flags are read. Two- and three-operand IMUL costs more:
+//! it writes CF and OF and keeps the other four, so it first folds whatever the lazy
+//! state held. It and SHL/SHR/SAR (four stores for their lazy record) are the ones
+//! skipped here: compilers emit them in address and hash arithmetic whose flags are
+//! overwritten by the next ADD, SUB, CMP or logic instruction a few instructions on.
 //!
 //! When the block is built, one backward pass over its instructions tracks which of
 //! the six flags may still be read. Flags are *visible* wherever the block may stop:
@@ -62,8 +62,11 @@ pub(crate) fn flag_use(insn: &Instruction) -> FlagUse {
     let plain = (0..insn.op_count()).all(|i| match insn.op_kind(i) {
         OpKind::Register => insn.op_register(i).is_gpr(),
         OpKind::Memory => lea && i == 1,
-        OpKind::Immediate8 | OpKind::Immediate16 | OpKind::Immediate32 | OpKind::Immediate8to16 => true,
-        OpKind::Immediate8to32 => true,
+        OpKind::Immediate8
+        | OpKind::Immediate16
+        | OpKind::Immediate32
+        | OpKind::Immediate8to16
+        | OpKind::Immediate8to32 => true,
         _ => false,
     });
     // LOCK on a register destination is #UD (SDM Vol. 2 "LOCK").

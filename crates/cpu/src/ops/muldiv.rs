@@ -13,7 +13,6 @@ use crate::uop::Uop;
 
 use crate::exception::Exception;
 use crate::operand::Int;
-use crate::ops::shift::set_cf_of;
 use crate::table::Handler;
 use crate::table::Table;
 use crate::{forms, handlers};
@@ -61,7 +60,7 @@ pub fn mul<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let lo = p as u32 & T::MASK;
     let hi = (p >> T::BITS) as u32 & T::MASK;
     set_wide::<T>(cpu, lo, hi);
-    set_cf_of(cpu, hi != 0, hi != 0);
+    cpu.flags.set_cf_of(hi != 0, hi != 0);
     Ok(())
 }
 
@@ -75,7 +74,7 @@ pub fn imul1<T: Int>(cpu: &mut Cpu, insn: &Uop) -> Result<(), Exception> {
     let hi = (p >> T::BITS) as u32 & T::MASK;
     let ovf = i64::from(T::from_u32(lo).sx() as i32) != p;
     set_wide::<T>(cpu, lo, hi);
-    set_cf_of(cpu, ovf, ovf);
+    cpu.flags.set_cf_of(ovf, ovf);
     Ok(())
 }
 
@@ -101,7 +100,7 @@ fn imul_into<T: Int, const FLAGS: bool>(cpu: &mut Cpu, r0: u8, x: T, y: T) {
     T::set_gpr(cpu, r0, r);
     if FLAGS {
         let ovf = i64::from(r.sx() as i32) != p;
-        set_cf_of(cpu, ovf, ovf);
+        cpu.flags.set_cf_of(ovf, ovf);
     }
 }
 

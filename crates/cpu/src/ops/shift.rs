@@ -53,12 +53,6 @@ enum Kind {
     Shift,
 }
 
-/// Sets CF and OF and leaves the other arithmetic flags as they are.
-#[inline]
-pub(crate) fn set_cf_of(cpu: &mut Cpu, cf: bool, of: bool) {
-    cpu.flags.set_cf_of(cf, of);
-}
-
 #[inline(always)]
 fn msb<T: Int>(v: u32) -> bool {
     v & T::SIGN != 0
@@ -107,7 +101,7 @@ fn shift_rmw<T: Int, const F: u8>(
         return Ok(());
     }
     match kind {
-        Kind::Rotate => set_cf_of(cpu, o.cf, o.of),
+        Kind::Rotate => cpu.flags.set_cf_of(o.cf, o.of),
         Kind::Shift => cpu.flags.shift(r, o.cf, o.of),
     }
     Ok(())
