@@ -303,9 +303,37 @@ impl FaultRecord {
         }
     }
 
+    /// The steps of a path that packed, decoded one at a time; None for a path
+    /// recorded as steps instead ([`PackedPath::spilled`]).
+    #[inline]
+    pub fn steps(&self) -> Option<PackedSteps<'_>> {
+        let p = &self.path;
+        let fault = FaultCtx { address: self.cr2, error_code: self.error_code, esp: self.esp, user: p.user };
+        (!p.spilled()).then_some(PackedSteps { path: p, at: 0, fault })
+    }
+
     /// Writes the event into `ev`, reusing its path buffer; `spill` is the path when
     /// it did not pack ([`PackedPath::spilled`]), ignored otherwise.
     pub fn unpack(&self, spill: &[Step], ev: &mut FaultEvent) {
+        self.unpack_fields(ev);
+        if self.path.spilled() {
+            ev.path.extend_from_slice(spill);
+        } else {
+            self.path.unpack(
+                &FaultCtx {
+                    address: self.cr2,
+                    error_code: self.error_code,
+                    esp: self.esp,
+                    user: self.path.user,
+                },
+                &mut ev.path,
+            );
+        }
+    }
+
+    /// [`FaultRecord::unpack`] but for the path, which is left empty: for a tracer
+    /// that reads the steps from [`FaultRecord::steps`].
+    pub fn unpack_fields(&self, ev: &mut FaultEvent) {
         let FaultRecord {
             seq,
             pid,
@@ -352,11 +380,6 @@ impl FaultRecord {
         (*e_eip, *e_esp, *e_cr2, *e_error_code, *e_kernel_mode) = (eip, esp, cr2, error_code, kernel_mode);
         (*e_vma, *e_result, *e_min_flt, *e_maj_flt, *e_mem) = (vma, result, min_flt, maj_flt, mem);
         steps.clear();
-        if path.spilled() {
-            steps.extend_from_slice(spill);
-        } else {
-            path.unpack(&FaultCtx { address: cr2, error_code, esp, user: !kernel_mode }, steps);
-        }
     }
 }
 
@@ -397,6 +420,7 @@ impl Default for PackedPath {
 const SPILLED: u8 = u8::MAX;
 
 /// What a packed path leaves out: the fault's own fields.
+#[derive(Clone, Copy, Debug)]
 struct FaultCtx {
     address: u32,
     error_code: u32,
@@ -505,46 +529,64 @@ impl PackedPath {
 
     /// Appends the steps packed to `out`.
     fn unpack(&self, f: &FaultCtx, out: &mut Vec<Step>) {
+        out.extend(PackedSteps { path: self, at: 0, fault: *f });
+    }
+}
+
+/// The steps of a packed path, decoded one at a time ([`FaultRecord::steps`]): a
+/// tracer renders and counts them without unpacking the path into a vector first.
+#[derive(Clone)]
+pub struct PackedSteps<'a> {
+    path: &'a PackedPath,
+    /// The next step's code byte.
+    at: usize,
+    fault: FaultCtx,
+}
+
+impl Iterator for PackedSteps<'_> {
+    type Item = Step;
+
+    #[inline]
+    fn next(&mut self) -> Option<Step> {
         use kind::*;
-        let end = usize::from(self.len).min(PACKED_BYTES);
-        let mut at = 0;
-        while at < end {
-            let code = self.bytes[at];
-            at += 1;
-            let mut arg = || {
-                let a =
-                    self.bytes.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                at += 4;
-                a
-            };
-            let (f0, f1) = (code & F0 != 0, code & F1 != 0);
-            let step = match code & MASK {
-                DO_PAGE_FAULT => {
-                    Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user }
-                }
-                FIND_VMA if f0 => Step::FindVma { vma: Some((arg(), arg(), arg())) },
-                FIND_VMA => Step::FindVma { vma: None },
-                ESP_CHECK => Step::EspCheck { esp: f.esp, ok: f0 },
-                EXPAND_STACK => Step::ExpandStack { old_start: arg(), new_start: f.address & !0xfff, ok: f0 },
-                GOOD_AREA => Step::GoodArea { write: f0 },
-                HANDLE_MM_FAULT => Step::HandleMmFault,
-                PTE_ALLOC => Step::PteAlloc { table: arg() },
-                HANDLE_PTE_FAULT => Step::HandlePteFault { pte: arg() },
-                DO_NO_PAGE => Step::DoNoPage { file_page: arg(), early_cow: f0 },
-                DO_ANONYMOUS_PAGE => Step::DoAnonymousPage { zero_page: f0, frame: arg() },
-                DO_WP_PAGE => Step::DoWpPage { copied: f0, from_zero_page: f1, frame: arg() },
-                SPURIOUS => Step::Spurious,
-                NO_CONTEXT_FIXUP => Step::NoContextFixup,
-                SIG_BUS => Step::SigBus,
-                OUT_OF_MEMORY => Step::OutOfMemory,
-                FIND_GET_PAGE => Step::FindGetPage { hit: f0 },
-                OOM_KILL => Step::OomKill { victim: arg() },
-                SHMEM_GETPAGE => Step::ShmemGetpage { slot: arg(), cached: f0, frame: arg() },
-                // DO_SWAP_PAGE: `pack` makes no other code.
-                _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
-            };
-            out.push(step);
+        let end = usize::from(self.path.len).min(PACKED_BYTES);
+        if self.at >= end {
+            return None;
         }
+        let (bytes, f) = (&self.path.bytes, &self.fault);
+        let code = bytes[self.at];
+        let mut at = self.at + 1;
+        let mut arg = || {
+            let a = bytes.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            at += 4;
+            a
+        };
+        let (f0, f1) = (code & F0 != 0, code & F1 != 0);
+        let step = match code & MASK {
+            DO_PAGE_FAULT => Step::DoPageFault { address: f.address, error_code: f.error_code, user: f.user },
+            FIND_VMA if f0 => Step::FindVma { vma: Some((arg(), arg(), arg())) },
+            FIND_VMA => Step::FindVma { vma: None },
+            ESP_CHECK => Step::EspCheck { esp: f.esp, ok: f0 },
+            EXPAND_STACK => Step::ExpandStack { old_start: arg(), new_start: f.address & !0xfff, ok: f0 },
+            GOOD_AREA => Step::GoodArea { write: f0 },
+            HANDLE_MM_FAULT => Step::HandleMmFault,
+            PTE_ALLOC => Step::PteAlloc { table: arg() },
+            HANDLE_PTE_FAULT => Step::HandlePteFault { pte: arg() },
+            DO_NO_PAGE => Step::DoNoPage { file_page: arg(), early_cow: f0 },
+            DO_ANONYMOUS_PAGE => Step::DoAnonymousPage { zero_page: f0, frame: arg() },
+            DO_WP_PAGE => Step::DoWpPage { copied: f0, from_zero_page: f1, frame: arg() },
+            SPURIOUS => Step::Spurious,
+            NO_CONTEXT_FIXUP => Step::NoContextFixup,
+            SIG_BUS => Step::SigBus,
+            OUT_OF_MEMORY => Step::OutOfMemory,
+            FIND_GET_PAGE => Step::FindGetPage { hit: f0 },
+            OOM_KILL => Step::OomKill { victim: arg() },
+            SHMEM_GETPAGE => Step::ShmemGetpage { slot: arg(), cached: f0, frame: arg() },
+            // DO_SWAP_PAGE: `pack` makes no other code.
+            _ => Step::DoSwapPage { slot: arg(), cached: f0, frame: arg() },
+        };
+        self.at = at;
+        Some(step)
     }
 }
 

@@ -14,7 +14,7 @@ use std::io;
 use serde::{Serialize, Serializer};
 use serde_json::ser::{CharEscape, Formatter};
 
-use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Padded};
+use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Out, Padded};
 #[cfg(test)]
 use super::{error_words, vma_perms};
 use super::{is_growsdown, result_name, result_si_code, step_index, Record, Summary};
@@ -316,167 +316,168 @@ fn fault_line<'a>(ev: &FaultEvent, insn: &'a str) -> FaultLine<'a> {
 }
 
 pub fn record(r: &Record) -> String {
-    let mut out = Vec::new();
-    write_record(&mut out, &r.ev, &r.insn);
-    String::from_utf8(out).expect("the JSONL format is UTF-8")
+    let mut out = Out::default();
+    write_record(&mut out, &r.ev, r.ev.path.iter().copied(), &r.insn);
+    out.into_string()
 }
 
 /// One reclaim decision: `{"type":"reclaim","fn":"try_to_swap_out",…}`
 /// (docs/trace-format.md).
-pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
+pub(crate) fn write_reclaim(out: &mut Out, ev: &growsdown_kernel::trace::ReclaimEvent) {
     use growsdown_kernel::trace::{ReclaimBy, ReclaimWhat};
-    out.extend_from_slice(if matches!(ev.what, ReclaimWhat::ShmemWritepage { .. }) {
+    out.put_slice(if matches!(ev.what, ReclaimWhat::ShmemWritepage { .. }) {
         br#"{"type":"reclaim","fn":"shmem_writepage","machine_icount":"#
     } else {
         br#"{"type":"reclaim","fn":"try_to_swap_out","machine_icount":"#
     });
     dec(out, ev.machine_icount);
-    out.extend_from_slice(br#","pid":"#);
+    out.put(br#","pid":"#);
     dec(out, u64::from(ev.pid));
-    out.extend_from_slice(br#","address":"#);
+    out.put(br#","address":"#);
     hex_str(out, ev.address);
-    out.extend_from_slice(br#","frame":"#);
+    out.put(br#","frame":"#);
     hex_str(out, ev.frame);
     match ev.what {
-        ReclaimWhat::Young => out.extend_from_slice(br#","decision":"young","slot":null"#),
-        ReclaimWhat::Dropped => out.extend_from_slice(br#","decision":"dropped","slot":null"#),
-        ReclaimWhat::ShmemUnmapped => out.extend_from_slice(br#","decision":"shmem_unmapped","slot":null"#),
+        ReclaimWhat::Young => out.put(br#","decision":"young","slot":null"#),
+        ReclaimWhat::Dropped => out.put(br#","decision":"dropped","slot":null"#),
+        ReclaimWhat::ShmemUnmapped => out.put(br#","decision":"shmem_unmapped","slot":null"#),
         ReclaimWhat::ShmemWritepage { index, slot } => {
-            out.extend_from_slice(br#","decision":"swapped","slot":"#);
+            out.put(br#","decision":"swapped","slot":"#);
             dec(out, u64::from(slot));
-            out.extend_from_slice(br#","index":"#);
+            out.put(br#","index":"#);
             dec(out, u64::from(index));
         }
         ReclaimWhat::Swapped { slot } => {
-            out.extend_from_slice(br#","decision":"swapped","slot":"#);
+            out.put(br#","decision":"swapped","slot":"#);
             dec(out, u64::from(slot));
         }
         ReclaimWhat::SwapCache { slot } => {
-            out.extend_from_slice(br#","decision":"swap_cache","slot":"#);
+            out.put(br#","decision":"swap_cache","slot":"#);
             dec(out, u64::from(slot));
         }
     }
     match ev.by {
-        ReclaimBy::Kswapd => out.extend_from_slice(br#","by":"kswapd","by_pid":null"#),
+        ReclaimBy::Kswapd => out.put(br#","by":"kswapd","by_pid":null"#),
         ReclaimBy::Direct { pid } => {
-            out.extend_from_slice(br#","by":"direct","by_pid":"#);
+            out.put(br#","by":"direct","by_pid":"#);
             dec(out, u64::from(pid));
         }
     }
     write_mem(out, &ev.mem);
-    out.push(b'}');
+    out.byte(b'}');
 }
 
-/// Appends the line of [`record`] (without the newline) for `ev` and its instruction
-/// `insn` to `out`.
-pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str) {
-    out.extend_from_slice(br#"{"type":"fault","seq":"#);
+/// Appends the line of [`record`] (without the newline) for the fault `ev`, whose
+/// steps `steps` gives (`ev.path`, or for a fault rendered from its packed record the
+/// steps decoded from it), and its instruction `insn` to `out`.
+pub(crate) fn write_record(out: &mut Out, ev: &FaultEvent, steps: impl Iterator<Item = Step>, insn: &str) {
+    out.put(br#"{"type":"fault","seq":"#);
     dec(out, ev.seq);
-    out.extend_from_slice(br#","pid":"#);
+    out.put(br#","pid":"#);
     dec(out, u64::from(ev.pid));
-    out.extend_from_slice(br#","icount":"#);
+    out.put(br#","icount":"#);
     dec(out, ev.icount);
-    out.extend_from_slice(br#","eip":"#);
+    out.put(br#","eip":"#);
     hex_str(out, ev.eip);
-    out.extend_from_slice(br#","insn":"#);
+    out.put(br#","insn":"#);
     json_str(out, insn);
-    out.extend_from_slice(br#","cr2":"#);
+    out.put(br#","cr2":"#);
     hex_str(out, ev.cr2);
-    out.extend_from_slice(br#","error_code":"#);
+    out.put(br#","error_code":"#);
     dec(out, u64::from(ev.error_code));
     ERROR_OBJECTS[(ev.error_code & 7) as usize].put(out);
     bool(out, ev.kernel_mode);
-    out.extend_from_slice(br#","esp":"#);
+    out.put(br#","esp":"#);
     hex_str(out, ev.esp);
-    out.extend_from_slice(br#","vma":"#);
+    out.put(br#","vma":"#);
     match ev.vma {
         Some((s, e, f)) => {
             vma(out, s, e, f);
-            out.extend_from_slice(br#","growsdown":"#);
+            out.put(br#","growsdown":"#);
             bool(out, is_growsdown(f));
-            out.push(b'}');
+            out.byte(b'}');
         }
-        None => out.extend_from_slice(b"null"),
+        None => out.put(b"null"),
     }
-    out.extend_from_slice(br#","path":["#);
-    for (i, s) in ev.path.iter().enumerate() {
+    out.put(br#","path":["#);
+    for (i, s) in steps.enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.byte(b',');
         }
-        write_step(out, s);
+        write_step(out, &s);
     }
-    out.extend_from_slice(br#"],"result":""#);
-    out.extend_from_slice(result_name(ev.result).as_bytes());
-    out.extend_from_slice(br#"","si_code":"#);
+    out.put(br#"],"result":""#);
+    out.put_slice(result_name(ev.result).as_bytes());
+    out.put(br#"","si_code":"#);
     match result_si_code(ev.result) {
         Some(c) => dec_i32(out, c),
-        None => out.extend_from_slice(b"null"),
+        None => out.put(b"null"),
     }
-    out.extend_from_slice(br#","min_flt":"#);
+    out.put(br#","min_flt":"#);
     dec(out, ev.min_flt);
-    out.extend_from_slice(br#","maj_flt":"#);
+    out.put(br#","maj_flt":"#);
     dec(out, ev.maj_flt);
     // Last, as the format adds fields: readers that index by position still work.
-    out.extend_from_slice(br#","tid":"#);
+    out.put(br#","tid":"#);
     dec(out, u64::from(ev.tid));
     write_mem(out, &ev.mem);
-    out.push(b'}');
+    out.byte(b'}');
 }
 
 /// A swapoff's `try_to_unuse`: `{"type":"unuse","fn":"try_to_unuse",…}`
 /// (docs/trace-format.md).
-pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) {
-    out.extend_from_slice(br#"{"type":"unuse","fn":"try_to_unuse","machine_icount":"#);
+pub(crate) fn write_unuse(out: &mut Out, ev: &growsdown_kernel::trace::UnuseEvent) {
+    out.put(br#"{"type":"unuse","fn":"try_to_unuse","machine_icount":"#);
     dec(out, ev.machine_icount);
-    out.extend_from_slice(br#","pid":"#);
+    out.put(br#","pid":"#);
     dec(out, u64::from(ev.pid));
-    out.extend_from_slice(br#","slots_before":"#);
+    out.put(br#","slots_before":"#);
     dec(out, u64::from(ev.slots_before));
-    out.extend_from_slice(br#","pages_read":"#);
+    out.put(br#","pages_read":"#);
     dec(out, ev.pages_read);
-    out.extend_from_slice(br#","slots_after":"#);
+    out.put(br#","slots_after":"#);
     dec(out, u64::from(ev.slots_after));
-    out.extend_from_slice(br#","result":""#);
-    out.extend_from_slice(match ev.errno {
+    out.put(br#","result":""#);
+    out.put_slice(match ev.errno {
         0 => b"ok",
         e => growsdown_kernel::syscall::errno_name(e).as_bytes(),
     });
-    out.push(b'"');
+    out.byte(b'"');
     write_mem(out, &ev.mem);
-    out.push(b'}');
+    out.byte(b'}');
 }
 
 /// `,"mem":{"rss":…,"pswpin":…,"pswpout":…}`: the memory counters after an event,
 /// the SVG's curves (docs/trace-format.md).
-fn write_mem(out: &mut Vec<u8>, m: &growsdown_kernel::trace::MemCounts) {
-    out.extend_from_slice(br#","mem":{"rss":"#);
+fn write_mem(out: &mut Out, m: &growsdown_kernel::trace::MemCounts) {
+    out.put(br#","mem":{"rss":"#);
     dec(out, m.rss);
-    out.extend_from_slice(br#","pswpin":"#);
+    out.put(br#","pswpin":"#);
     dec(out, m.pswpin);
-    out.extend_from_slice(br#","pswpout":"#);
+    out.put(br#","pswpout":"#);
     dec(out, m.pswpout);
-    out.push(b'}');
+    out.byte(b'}');
 }
 
 /// An address as the string `"0x%08x"`.
-fn hex_str(out: &mut Vec<u8>, v: u32) {
+fn hex_str(out: &mut Out, v: u32) {
     let d = hex0x8_digits(v);
-    out.extend_from_slice(&[b'"', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], b'"']);
+    out.put(&[b'"', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], b'"']);
 }
 
-fn bool(out: &mut Vec<u8>, b: bool) {
-    out.extend_from_slice(if b { b"true" } else { b"false" });
+fn bool(out: &mut Out, b: bool) {
+    out.put_slice(if b { b"true" } else { b"false" });
 }
 
 /// `{"start":…,"end":…,"flags":…` — left open for a fault record's `growsdown`.
-fn vma(out: &mut Vec<u8>, start: u32, end: u32, flags: u32) {
-    out.extend_from_slice(br#"{"start":"#);
+fn vma(out: &mut Out, start: u32, end: u32, flags: u32) {
+    out.put(br#"{"start":"#);
     hex_str(out, start);
-    out.extend_from_slice(br#","end":"#);
+    out.put(br#","end":"#);
     hex_str(out, end);
-    out.extend_from_slice(br#","flags":""#);
-    out.extend_from_slice(&perms(flags));
-    out.push(b'"');
+    out.put(br#","flags":""#);
+    out.put(&perms(flags));
+    out.byte(b'"');
 }
 
 /// The start of a path step's object, by [`step_index`]: `{"fn":` and the name.
@@ -517,100 +518,96 @@ const ERROR_OBJECTS: [Padded<96>; 8] = [
 ];
 
 /// One path step: `{"fn": name, …decision}`, the name being [`crate::step_function`]'s.
-fn write_step(out: &mut Vec<u8>, s: &Step) {
+fn write_step(out: &mut Out, s: &Step) {
     STEP_STARTS[usize::from(step_index(s))].put(out);
     match *s {
         Step::DoPageFault { address, error_code, user } => {
-            out.extend_from_slice(br#","address":"#);
+            out.put(br#","address":"#);
             hex_str(out, address);
-            out.extend_from_slice(br#","error_code":"#);
+            out.put(br#","error_code":"#);
             dec(out, u64::from(error_code));
-            out.extend_from_slice(br#","user":"#);
+            out.put(br#","user":"#);
             bool(out, user);
         }
         Step::FindVma { vma: v } => {
-            out.extend_from_slice(br#","vma":"#);
+            out.put(br#","vma":"#);
             match v {
                 Some((a, b, f)) => {
                     vma(out, a, b, f);
-                    out.push(b'}');
+                    out.byte(b'}');
                 }
-                None => out.extend_from_slice(b"null"),
+                None => out.put(b"null"),
             }
         }
         Step::EspCheck { esp, ok } => {
-            out.extend_from_slice(br#","esp":"#);
+            out.put(br#","esp":"#);
             hex_str(out, esp);
-            out.extend_from_slice(br#","ok":"#);
+            out.put(br#","ok":"#);
             bool(out, ok);
         }
         Step::ExpandStack { old_start, new_start, ok } => {
-            out.extend_from_slice(br#","old_start":"#);
+            out.put(br#","old_start":"#);
             hex_str(out, old_start);
-            out.extend_from_slice(br#","new_start":"#);
+            out.put(br#","new_start":"#);
             hex_str(out, new_start);
-            out.extend_from_slice(br#","ok":"#);
+            out.put(br#","ok":"#);
             bool(out, ok);
         }
         Step::GoodArea { write } => {
-            out.extend_from_slice(br#","write":"#);
+            out.put(br#","write":"#);
             bool(out, write);
         }
         Step::PteAlloc { table } => {
-            out.extend_from_slice(br#","table":"#);
+            out.put(br#","table":"#);
             hex_str(out, table);
         }
         Step::HandlePteFault { pte } => {
-            out.extend_from_slice(br#","pte":"#);
+            out.put(br#","pte":"#);
             hex_str(out, pte);
         }
         Step::FindGetPage { hit } => {
-            out.extend_from_slice(br#","hit":"#);
+            out.put(br#","hit":"#);
             bool(out, hit);
         }
         Step::OomKill { victim } => {
-            out.extend_from_slice(br#","victim":"#);
+            out.put(br#","victim":"#);
             dec(out, u64::from(victim));
         }
         Step::DoNoPage { file_page, early_cow } => {
-            out.extend_from_slice(br#","file_page":"#);
+            out.put(br#","file_page":"#);
             dec(out, u64::from(file_page));
-            out.extend_from_slice(br#","early_cow":"#);
+            out.put(br#","early_cow":"#);
             bool(out, early_cow);
         }
         Step::DoAnonymousPage { zero_page, frame } => {
-            out.extend_from_slice(br#","zero_page":"#);
+            out.put(br#","zero_page":"#);
             bool(out, zero_page);
-            out.extend_from_slice(br#","frame":"#);
+            out.put(br#","frame":"#);
             hex_str(out, frame);
         }
         Step::DoWpPage { copied, from_zero_page, frame } => {
-            out.extend_from_slice(if copied { br#","action":"copy""# } else { br#","action":"reuse""# });
-            out.extend_from_slice(br#","from_zero_page":"#);
+            out.put_slice(if copied { br#","action":"copy""# } else { br#","action":"reuse""# });
+            out.put(br#","from_zero_page":"#);
             bool(out, from_zero_page);
-            out.extend_from_slice(br#","frame":"#);
+            out.put(br#","frame":"#);
             hex_str(out, frame);
         }
         Step::BadArea { reason, si_code } => {
-            out.extend_from_slice(br#","reason":"#);
+            out.put(br#","reason":"#);
             json_str(out, reason);
-            out.extend_from_slice(br#","si_code":"#);
+            out.put(br#","si_code":"#);
             dec_i32(out, si_code);
         }
         Step::DoSwapPage { slot, cached, frame } | Step::ShmemGetpage { slot, cached, frame } => {
-            out.extend_from_slice(br#","slot":"#);
+            out.put(br#","slot":"#);
             dec(out, u64::from(slot));
-            out.extend_from_slice(if cached {
-                br#","swap_cache":"hit""#
-            } else {
-                br#","swap_cache":"read""#
-            });
-            out.extend_from_slice(br#","frame":"#);
+            out.put_slice(if cached { br#","swap_cache":"hit""# } else { br#","swap_cache":"read""# });
+            out.put(br#","frame":"#);
             hex_str(out, frame);
         }
         Step::HandleMmFault | Step::Spurious | Step::NoContextFixup | Step::SigBus | Step::OutOfMemory => {}
     }
-    out.push(b'}');
+    out.byte(b'}');
 }
 
 pub fn summary(s: &Summary) -> String {
@@ -770,10 +767,11 @@ pub(crate) mod tests {
     fn fault_lines_are_what_serde_makes_of_the_record_structs() {
         for ev in events() {
             for insn in ["rep stosd [edi]", "int 0x80 (execve)", "a\"b\\c\n\u{8}é"] {
-                let mut got = b"previous line\n".to_vec();
-                write_record(&mut got, &ev, insn);
+                let mut got = Out::with_capacity(4);
+                got.put(b"previous line\n");
+                write_record(&mut got, &ev, ev.path.iter().copied(), insn);
                 let want = format!("previous line\n{}", line(&fault_line(&ev, insn)));
-                assert_eq!(String::from_utf8(got).unwrap(), want);
+                assert_eq!(got.into_string(), want);
             }
         }
     }
@@ -781,9 +779,9 @@ pub(crate) mod tests {
     #[test]
     fn every_step_is_written_by_hand_as_serde_writes_it() {
         for s in every_step() {
-            let mut got = Vec::new();
+            let mut got = Out::default();
             write_step(&mut got, &s);
-            assert_eq!(String::from_utf8(got).unwrap(), line(&step_line(&s)));
+            assert_eq!(got.into_string(), line(&step_line(&s)));
         }
     }
 

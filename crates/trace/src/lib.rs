@@ -113,13 +113,13 @@ fn step_index(s: &Step) -> u8 {
 
 /// The step's decision in a few words (empty when the function name says it all).
 pub fn step_detail(s: &Step) -> String {
-    let mut out = Vec::new();
+    let mut out = out::Out::default();
     write_step_detail(&mut out, s);
-    String::from_utf8(out).expect("step details are UTF-8")
+    out.into_string()
 }
 
 /// Appends [`step_detail`] to `out`.
-pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
+pub(crate) fn write_step_detail(out: &mut out::Out, s: &Step) {
     use out::{hex0x, hex0x8};
     match *s {
         Step::DoPageFault { .. }
@@ -128,59 +128,55 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
         | Step::NoContextFixup
         | Step::SigBus
         | Step::OutOfMemory => {}
-        Step::FindVma { vma: Some((a, b, f)) } => out.extend_from_slice(&out::vma_range(a, b, f)),
-        Step::FindVma { vma: None } => out.extend_from_slice(b"no vma"),
+        Step::FindVma { vma: Some((a, b, f)) } => out.put(&out::vma_range(a, b, f)),
+        Step::FindVma { vma: None } => out.put(b"no vma"),
         Step::EspCheck { esp, ok } => {
-            out.extend_from_slice(b"esp=");
+            out.put(b"esp=");
             hex0x8(out, esp);
-            out.extend_from_slice(if ok { b" ok" } else { b" address + 32 < esp" });
+            out.put_slice(if ok { b" ok" } else { b" address + 32 < esp" });
         }
         Step::ExpandStack { old_start, new_start, ok } => {
             if !ok {
-                out.extend_from_slice(b"refused (");
+                out.put(b"refused (");
             }
             hex0x8(out, old_start);
-            out.extend_from_slice(b" -> ");
+            out.put(b" -> ");
             hex0x8(out, new_start);
             if !ok {
-                out.extend_from_slice(b" exceeds a limit)");
+                out.put(b" exceeds a limit)");
             }
         }
-        Step::GoodArea { write } => {
-            out.extend_from_slice(if write { b"write allowed" } else { b"read allowed" })
-        }
+        Step::GoodArea { write } => out.put_slice(if write { b"write allowed" } else { b"read allowed" }),
         Step::PteAlloc { table } => {
-            out.extend_from_slice(b"new page table ");
+            out.put(b"new page table ");
             hex0x(out, table);
         }
         Step::HandlePteFault { pte } => {
-            let d = out::hex0x8_digits(pte);
-            out.extend_from_slice(&[
-                b'p', b't', b'e', b'=', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9],
-            ]);
+            out.put(b"pte=");
+            out.put(&out::hex0x8_digits(pte));
         }
         Step::DoNoPage { file_page, early_cow } => {
-            out.extend_from_slice(b"file page ");
+            out.put(b"file page ");
             out::dec(out, u64::from(file_page));
             if early_cow {
-                out.extend_from_slice(b", early COW");
+                out.put(b", early COW");
             }
         }
-        Step::OomKill { victim: 0 } => out.extend_from_slice(b"the last victim is still exiting: retry"),
+        Step::OomKill { victim: 0 } => out.put(b"the last victim is still exiting: retry"),
         Step::OomKill { victim } => {
-            out.extend_from_slice(b"killed pid ");
+            out.put(b"killed pid ");
             out::dec(out, u64::from(victim));
-            out.extend_from_slice(b", retry when it has exited");
+            out.put(b", retry when it has exited");
         }
-        Step::FindGetPage { hit: true } => out.extend_from_slice(b"hit"),
-        Step::FindGetPage { hit: false } => out.extend_from_slice(b"miss, read from the file"),
-        Step::DoAnonymousPage { zero_page: true, .. } => out.extend_from_slice(b"ZERO_PAGE, read-only"),
+        Step::FindGetPage { hit: true } => out.put(b"hit"),
+        Step::FindGetPage { hit: false } => out.put(b"miss, read from the file"),
+        Step::DoAnonymousPage { zero_page: true, .. } => out.put(b"ZERO_PAGE, read-only"),
         Step::DoAnonymousPage { zero_page: false, frame } => {
-            out.extend_from_slice(b"new frame ");
+            out.put(b"new frame ");
             hex0x(out, frame);
         }
         Step::DoWpPage { copied, from_zero_page, frame } => {
-            out.extend_from_slice(match (copied, from_zero_page) {
+            out.put_slice(match (copied, from_zero_page) {
                 (false, _) => b"reuse frame ",
                 (true, true) => b"copy of ZERO_PAGE into ",
                 (true, false) => b"copy into ",
@@ -188,36 +184,32 @@ pub(crate) fn write_step_detail(out: &mut Vec<u8>, s: &Step) {
             hex0x(out, frame);
         }
         Step::BadArea { reason, si_code } => {
-            out.extend_from_slice(reason.as_bytes());
-            out.extend_from_slice(b", si_code=");
+            out.put_slice(reason.as_bytes());
+            out.put(b", si_code=");
             write_si_code_name(out, si_code, true);
         }
         Step::DoSwapPage { slot, cached, frame } | Step::ShmemGetpage { slot, cached, frame } => {
-            out.extend_from_slice(b"slot ");
+            out.put(b"slot ");
             out::dec(out, u64::from(slot));
-            out.extend_from_slice(if cached {
-                b", swap cache hit, frame "
-            } else {
-                b", read from swap into "
-            });
+            out.put_slice(if cached { b", swap cache hit, frame " } else { b", read from swap into " });
             hex0x(out, frame);
         }
     }
 }
 
 pub fn si_code_name(code: i32, segv: bool) -> String {
-    let mut out = Vec::new();
+    let mut out = out::Out::default();
     write_si_code_name(&mut out, code, segv);
-    String::from_utf8(out).expect("si_code names are ASCII")
+    out.into_string()
 }
 
 /// Appends [`si_code_name`] to `out`.
-pub(crate) fn write_si_code_name(out: &mut Vec<u8>, code: i32, segv: bool) {
+pub(crate) fn write_si_code_name(out: &mut out::Out, code: i32, segv: bool) {
     match (code, segv) {
-        (1, true) => out.extend_from_slice(b"SEGV_MAPERR"),
-        (2, true) => out.extend_from_slice(b"SEGV_ACCERR"),
-        (1, false) => out.extend_from_slice(b"BUS_ADRALN"),
-        (2, false) => out.extend_from_slice(b"BUS_ADRERR"),
+        (1, true) => out.put(b"SEGV_MAPERR"),
+        (2, true) => out.put(b"SEGV_ACCERR"),
+        (1, false) => out.put(b"BUS_ADRALN"),
+        (2, false) => out.put(b"BUS_ADRERR"),
         (c, _) => out::dec_i32(out, c),
     }
 }
@@ -242,62 +234,88 @@ pub struct Summary {
 /// `do_page_fault -> expand_stack -> handle_mm_fault -> do_anonymous_page`.
 pub fn path_key(ev: &FaultEvent) -> String {
     let mut path = Vec::new();
-    path_functions(ev, &mut path);
+    path_functions(ev.path.iter().copied(), &mut path);
     path_names(&path).collect::<Vec<_>>().join(" -> ")
 }
 
+/// Whether a step only checks something on the way (find_vma, the esp test,
+/// good_area, handle_pte_fault): the path's chain of functions leaves it out.
+fn checks_only(s: &Step) -> bool {
+    matches!(
+        s,
+        Step::FindVma { .. } | Step::EspCheck { .. } | Step::GoodArea { .. } | Step::HandlePteFault { .. }
+    )
+}
+
 /// The functions of [`path_key`] as [`step_index`]es, replacing what `path` held.
-/// The steps that only check something on the way (find_vma, the esp test,
-/// good_area, handle_pte_fault) are left out, and a function that records several
-/// steps in a row is named once.
-pub(crate) fn path_functions(ev: &FaultEvent, path: &mut Vec<u8>) {
+/// The steps that only check something on the way are left out ([`checks_only`]),
+/// and a function that records several steps in a row is named once.
+pub(crate) fn path_functions(steps: impl Iterator<Item = Step>, path: &mut Vec<u8>) {
     path.clear();
-    for s in &ev.path {
-        if matches!(
-            s,
-            Step::FindVma { .. }
-                | Step::EspCheck { .. }
-                | Step::GoodArea { .. }
-                | Step::HandlePteFault { .. }
-        ) {
-            continue;
-        }
-        let f = step_index(s);
+    for s in steps.filter(|s| !checks_only(s)) {
+        let f = step_index(&s);
         if path.last() != Some(&f) {
             path.push(f);
         }
     }
 }
 
-/// The path of [`path_functions`] in one number, to compare paths cheaply: five bits
-/// a function (its [`step_index`] + 1), the first lowest. None for a path of more
-/// than [`PACKED_FUNCTIONS`] functions, which no 2.4 fault takes.
-pub(crate) fn path_code(ev: &FaultEvent) -> Option<u128> {
-    let mut code = 0u128;
-    let mut n = 0;
-    let mut last = u8::MAX;
-    for s in &ev.path {
-        if let Step::FindVma { .. }
-        | Step::EspCheck { .. }
-        | Step::GoodArea { .. }
-        | Step::HandlePteFault { .. } = s
-        {
-            continue;
-        }
-        let f = step_index(s);
-        if f != last {
-            if n == PACKED_FUNCTIONS {
-                return None;
-            }
-            code |= u128::from(f + 1) << (5 * n);
-            n += 1;
-            last = f;
-        }
-    }
-    Some(code)
+/// What one pass over a fault's steps gives the summary ([`Tally`]) and the text
+/// format's call-chain line: the path as one number, and what the steps count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// The functions of [`path_functions`] in one number, to compare paths cheaply:
+    /// five bits a function (its [`step_index`] + 1), the first lowest. None for a
+    /// path of more than [`PACKED_FUNCTIONS`] functions, which no 2.4 fault takes.
+    pub code: Option<u128>,
+    stack_expansions: u32,
+    zero_page_maps: u32,
+    pages_allocated: u32,
+    cow_copies: u32,
+    cow_reuses: u32,
+    page_tables: u32,
 }
 
-/// The most functions [`path_code`] packs.
+impl Scan {
+    #[inline]
+    pub(crate) fn of(steps: impl Iterator<Item = Step>) -> Scan {
+        let mut scan = Scan::default();
+        let mut code = 0u128;
+        let mut n = 0;
+        let mut last = u8::MAX;
+        for s in steps {
+            match s {
+                Step::ExpandStack { ok: true, .. } => scan.stack_expansions += 1,
+                Step::DoAnonymousPage { zero_page: true, .. } => scan.zero_page_maps += 1,
+                Step::DoAnonymousPage { zero_page: false, .. } | Step::DoNoPage { .. } => {
+                    scan.pages_allocated += 1
+                }
+                Step::DoWpPage { copied: true, .. } => {
+                    scan.cow_copies += 1;
+                    scan.pages_allocated += 1;
+                }
+                Step::DoWpPage { copied: false, .. } => scan.cow_reuses += 1,
+                Step::PteAlloc { .. } => scan.page_tables += 1,
+                _ => {}
+            }
+            if checks_only(&s) {
+                continue;
+            }
+            let f = step_index(&s);
+            if f != last {
+                if n < PACKED_FUNCTIONS {
+                    code |= u128::from(f + 1) << (5 * n);
+                }
+                n += 1;
+                last = f;
+            }
+        }
+        scan.code = (n <= PACKED_FUNCTIONS).then_some(code);
+        scan
+    }
+}
+
+/// The most functions [`Scan::code`] packs.
 const PACKED_FUNCTIONS: usize = 25;
 
 /// The names of the functions [`path_functions`] gives.
@@ -308,7 +326,7 @@ pub(crate) fn path_names(path: &[u8]) -> impl Iterator<Item = &'static str> + '_
 pub fn summarize(records: &[Record]) -> Summary {
     let mut t = Tally::default();
     for r in records {
-        t.add(&r.ev);
+        t.add(&r.ev, &Scan::of(r.ev.path.iter().copied()));
     }
     t.summary()
 }
@@ -322,7 +340,7 @@ pub struct Tally {
     /// Where each [`result_kind`] is in `by_result`, plus one; 0 for none yet.
     result_at: [u8; RESULT_KINDS],
     /// Keyed by [`path_functions`], in order of first appearance; named and sorted
-    /// when the summary is made. The [`path_code`] finds the entry; a path too long
+    /// when the summary is made. The [`Scan::code`] finds the entry; a path too long
     /// for one is looked up by its functions.
     by_path: Vec<(Option<u128>, Vec<u8>, u64)>,
     /// Where the functions of a path too long for a code are built.
@@ -355,34 +373,39 @@ pub(crate) fn result_kind(r: FaultResult) -> usize {
 }
 
 impl Tally {
-    pub fn add(&mut self, ev: &FaultEvent) {
+    /// Counts the fault `ev`; `scan` is [`Scan::of`] its path.
+    pub(crate) fn add(&mut self, ev: &FaultEvent, scan: &Scan) {
+        self.add_steps(ev.result, scan, || ev.path.iter().copied())
+    }
+
+    /// [`Tally::add`] for a fault with result `result` whose steps `steps` gives
+    /// (a fault rendered from its packed record has no `FaultEvent::path`);
+    /// they are read again only for a path too long for a [`Scan::code`].
+    #[inline]
+    pub(crate) fn add_steps<S: Iterator<Item = Step>>(
+        &mut self,
+        result: FaultResult,
+        scan: &Scan,
+        steps: impl FnOnce() -> S,
+    ) {
         self.total += 1;
-        let k = result_kind(ev.result);
+        let k = result_kind(result);
         match self.result_at[k] {
             0 => {
-                self.by_result.push((result_name(ev.result), 1));
+                self.by_result.push((result_name(result), 1));
                 self.result_at[k] = self.by_result.len() as u8;
             }
             at => self.by_result[usize::from(at - 1)].1 += 1,
         }
-        let i = self.path_entry(ev);
+        let i = self.path_entry(scan.code, steps);
         self.by_path[i].2 += 1;
         self.last_path = i;
-        for step in &ev.path {
-            match step {
-                Step::ExpandStack { ok: true, .. } => self.stack_expansions += 1,
-                Step::DoAnonymousPage { zero_page: true, .. } => self.zero_page_maps += 1,
-                Step::DoAnonymousPage { zero_page: false, .. } => self.pages_allocated += 1,
-                Step::DoNoPage { .. } => self.pages_allocated += 1,
-                Step::DoWpPage { copied: true, .. } => {
-                    self.cow_copies += 1;
-                    self.pages_allocated += 1;
-                }
-                Step::DoWpPage { copied: false, .. } => self.cow_reuses += 1,
-                Step::PteAlloc { .. } => self.page_tables += 1,
-                _ => {}
-            }
-        }
+        self.stack_expansions += u64::from(scan.stack_expansions);
+        self.zero_page_maps += u64::from(scan.zero_page_maps);
+        self.pages_allocated += u64::from(scan.pages_allocated);
+        self.cow_copies += u64::from(scan.cow_copies);
+        self.cow_reuses += u64::from(scan.cow_reuses);
+        self.page_tables += u64::from(scan.page_tables);
     }
 
     /// Counts an OOM kill that chose a victim.
@@ -392,9 +415,13 @@ impl Tally {
         }
     }
 
-    /// The entry of `by_path` for `ev`'s path, made if new.
-    fn path_entry(&mut self, ev: &FaultEvent) -> usize {
-        let code = path_code(ev);
+    /// The entry of `by_path` for the path of code `code` (None: too long for one)
+    /// and steps `steps`, made if new.
+    fn path_entry<S: Iterator<Item = Step>>(
+        &mut self,
+        code: Option<u128>,
+        steps: impl FnOnce() -> S,
+    ) -> usize {
         if code.is_some() {
             if self.by_path.get(self.last_path).is_some_and(|e| e.0 == code) {
                 return self.last_path;
@@ -403,7 +430,7 @@ impl Tally {
                 return i;
             }
         }
-        path_functions(ev, &mut self.path);
+        path_functions(steps(), &mut self.path);
         if code.is_none() {
             if let Some(i) = self.by_path.iter().position(|e| e.0.is_none() && e.1 == self.path) {
                 return i;

@@ -5,20 +5,105 @@
 
 use growsdown_kernel::machine::{VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE};
 
+/// A byte buffer written at a cursor: the records are appended here, then written
+/// out. The bytes past the cursor are already initialized scratch space, so that
+/// appending a constant is one bounds check and one fixed-size copy (`Vec` checks
+/// capacity, updates its length and calls memcpy for every piece), and a number of up
+/// to eight digits is one eight-byte store of which only its digits are kept. Grows
+/// when a piece does not fit.
+pub struct Out {
+    buf: Vec<u8>,
+    /// Bytes written: the end of the output.
+    len: usize,
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out::with_capacity(256)
+    }
+}
+
+impl Out {
+    pub fn with_capacity(n: usize) -> Self {
+        Out { buf: vec![0; n.max(16)], len: 0 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// What was written, as text: every writer of this crate writes UTF-8.
+    pub fn into_string(mut self) -> String {
+        self.buf.truncate(self.len);
+        String::from_utf8(self.buf).expect("the trace formats are UTF-8")
+    }
+
+    /// Appends `b`.
+    #[inline(always)]
+    pub fn put<const N: usize>(&mut self, b: &[u8; N]) {
+        self.put_first(b, N);
+    }
+
+    /// Appends the first `n` bytes of `b`, storing all `N`: a copy of a size known
+    /// when compiling, not a call to memcpy. `n` is at most `N`.
+    #[inline(always)]
+    pub fn put_first<const N: usize>(&mut self, b: &[u8; N], n: usize) {
+        let at = self.len;
+        match self.buf.get_mut(at..at + N) {
+            Some(room) => room.copy_from_slice(b),
+            None => self.grow_put(b),
+        }
+        self.len = at + n.min(N);
+    }
+
+    /// Appends a slice of any length.
+    #[inline]
+    pub fn put_slice(&mut self, b: &[u8]) {
+        let at = self.len;
+        match self.buf.get_mut(at..at + b.len()) {
+            Some(room) => room.copy_from_slice(b),
+            None => self.grow_put(b),
+        }
+        self.len = at + b.len();
+    }
+
+    #[inline(always)]
+    pub fn byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+
+    /// Copies `b` to the cursor after making room (the cursor stays).
+    #[cold]
+    #[inline(never)]
+    fn grow_put(&mut self, b: &[u8]) {
+        let want = (self.len + b.len()).max(self.buf.len() * 2);
+        self.buf.resize(want, 0);
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+    }
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// `{:#010x}` of a u32: always `0x` and eight digits.
-pub(crate) fn hex0x8(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&hex0x8_digits(v));
+pub(crate) fn hex0x8(out: &mut Out, v: u32) {
+    out.put(&hex0x8_digits(v));
 }
 
 /// `{:#x}`: no leading zeros.
 #[inline]
-pub(crate) fn hex0x(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn hex0x(out: &mut Out, v: u32) {
     let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
-    out.extend_from_slice(b"0x");
     let d = u64::from_be_bytes(hex8_digits(v)) << (8 * (8 - digits));
-    put_first(out, d.to_be_bytes(), digits);
+    let d = d.to_be_bytes();
+    out.put_first(&[b'0', b'x', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]], 2 + digits);
 }
 
 /// What [`hex0x8`] appends.
@@ -52,23 +137,71 @@ pub(crate) fn vma_range(start: u32, end: u32, flags: u32) -> [u8; 22] {
 }
 
 /// `{}` of an unsigned integer.
-#[inline]
-pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
-    const E8: u64 = 100_000_000;
+#[inline(always)]
+pub(crate) fn dec(out: &mut Out, v: u64) {
     if v < 10 {
         // Pids and error codes.
-        out.push(b'0' + v as u8);
+        out.byte(b'0' + v as u8);
     } else if v < E8 {
-        let d = digits8(v as u32);
-        // The leading zeros are the bytes that are b'0' before the first digit.
-        let n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
-        put_first(out, (d << (8 * (8 - n))).to_be_bytes(), n);
-    } else if v < E8 * E8 {
+        dec8(out, v as u32);
+    } else {
+        dec_long(out, v);
+    }
+}
+
+const E8: u64 = 100_000_000;
+
+/// [`dec`] of 10 to 10^8 - 1: eight digits stored, the leading zeros cut off.
+#[inline(always)]
+fn dec8(out: &mut Out, v: u32) {
+    let d = digits8(v);
+    // The leading zeros are the bytes that are b'0' before the first digit.
+    let n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
+    out.put_first(&(d << (8 * (8 - n))).to_be_bytes(), n);
+}
+
+/// [`dec`] of 10^8 and more: out of line, so that `dec` itself (not recursive) is
+/// inlined where the records write their numbers.
+#[inline(never)]
+fn dec_long(out: &mut Out, v: u64) {
+    if v < E8 * E8 {
         dec(out, v / E8);
-        out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+        out.put(&digits8((v % E8) as u32).to_be_bytes());
     } else {
         dec(out, v / (E8 * E8));
         dec_pad16(out, v % (E8 * E8));
+    }
+}
+
+/// [`dec`] for one field of consecutive records (a fault's sequence number, its
+/// instruction count, the fault counters): all but the last two digits are kept
+/// from the number before, which they mostly equal, so a number costs a division by
+/// 100 and two stores instead of the whole conversion.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DecMemo {
+    /// `v / 100` of the number last written, 0 before any (then not used: numbers
+    /// below 100 are written whole).
+    hi: u64,
+    /// The digits of `hi`, at the top, and how many.
+    digits: [u8; 8],
+    n: usize,
+}
+
+impl DecMemo {
+    #[inline(always)]
+    pub(crate) fn dec(&mut self, out: &mut Out, v: u64) {
+        if !(100..E8).contains(&v) {
+            return dec(out, v);
+        }
+        let hi = v / 100;
+        if hi != self.hi {
+            let d = digits8(hi as u32);
+            self.n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
+            self.digits = (d << (8 * (8 - self.n))).to_be_bytes();
+            self.hi = hi;
+        }
+        out.put_first(&self.digits, self.n);
+        out.put(&PAIRS16[(v % 100) as usize].to_be_bytes());
     }
 }
 
@@ -76,10 +209,9 @@ pub(crate) fn dec(out: &mut Vec<u8>, v: u64) {
 const ZEROS8: u64 = 0x3030_3030_3030_3030;
 
 /// The sixteen digits of `v` < 10^16, leading zeros included.
-fn dec_pad16(out: &mut Vec<u8>, v: u64) {
-    const E8: u64 = 100_000_000;
-    out.extend_from_slice(&digits8((v / E8) as u32).to_be_bytes());
-    out.extend_from_slice(&digits8((v % E8) as u32).to_be_bytes());
+fn dec_pad16(out: &mut Out, v: u64) {
+    out.put(&digits8((v / E8) as u32).to_be_bytes());
+    out.put(&digits8((v % E8) as u32).to_be_bytes());
 }
 
 /// The eight decimal digits of `v` < 10^8 as ASCII, leading zeros included, the
@@ -92,7 +224,7 @@ fn digits8(v: u32) -> u64 {
 }
 
 /// A constant of up to `N` bytes, kept in an array of `N`: appending it is one copy
-/// of a size known when compiling, not a call to memcpy (see [`put_first`]).
+/// of a size known when compiling, not a call to memcpy (see [`Out::put_first`]).
 pub(crate) struct Padded<const N: usize> {
     bytes: [u8; N],
     len: usize,
@@ -122,26 +254,14 @@ impl<const N: usize> Padded<N> {
     }
 
     #[inline]
-    pub(crate) fn put(&self, out: &mut Vec<u8>) {
-        let end = out.len() + self.len;
-        out.extend_from_slice(&self.bytes);
-        out.truncate(end);
+    pub(crate) fn put(&self, out: &mut Out) {
+        out.put_first(&self.bytes, self.len);
     }
 
     #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
-}
-
-/// The first `n` (at most 8) of `bytes`: all eight are appended and the rest cut off
-/// again, a single store where copying a few bytes of varying count would call
-/// memcpy.
-#[inline]
-fn put_first(out: &mut Vec<u8>, bytes: [u8; 8], n: usize) {
-    let end = out.len() + n;
-    out.extend_from_slice(&bytes);
-    out.truncate(end);
 }
 
 /// The two ASCII digits of 0 to 99, the first in the high byte.
@@ -156,9 +276,9 @@ const PAIRS16: [u16; 100] = {
 };
 
 /// `{}` of a signed integer.
-pub(crate) fn dec_i32(out: &mut Vec<u8>, v: i32) {
+pub(crate) fn dec_i32(out: &mut Out, v: i32) {
     if v < 0 {
-        out.push(b'-');
+        out.byte(b'-');
     }
     dec(out, u64::from(v.unsigned_abs()));
 }
@@ -176,8 +296,8 @@ pub(crate) fn perms(flags: u32) -> [u8; 4] {
 /// `s` as a JSON string, quotes included, escaped as the JSONL format always has
 /// been (serde_json's compact form, but `\u0008` and `\u000c` for backspace and form
 /// feed).
-pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
+pub(crate) fn json_str(out: &mut Out, s: &str) {
+    out.byte(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -190,34 +310,34 @@ pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
             0..=0x1f => b"",
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
+        out.put_slice(&bytes[start..i]);
         if short.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
+            out.put(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
         } else {
-            out.extend_from_slice(short);
+            out.put_slice(short);
         }
         start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+    out.put_slice(&bytes[start..]);
+    out.byte(b'"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut v = b"<".to_vec();
+    fn s(f: impl FnOnce(&mut Out)) -> String {
+        // Small, so that the tests grow it too.
+        let mut v = Out::with_capacity(4);
+        v.byte(b'<');
         f(&mut v);
-        String::from_utf8(v).unwrap()
+        v.into_string()
     }
 
     #[test]
     fn numbers_are_written_as_format_writes_them() {
         for v in [0u32, 1, 9, 10, 0xf, 0x10, 0x1f_3000, 0xbfff_effc, 99_999, 1 << 31, u32::MAX] {
-            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.put(&hex8_digits(v))), format!("<{v:08x}"));
             assert_eq!(s(|o| hex0x8(o, v)), format!("<{v:#010x}"));
             assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
@@ -228,18 +348,19 @@ mod tests {
         }
         for e in 0..20 {
             let p = 10u64.pow(e);
-            for v in [p - 1, p, p + 1, p + 9, 2 * p - 1, 9 * p + 99] {
+            for v in [p - 1, p, p + 1, p + 9, p.saturating_mul(2) - 1, p.saturating_mul(9).saturating_add(99)]
+            {
                 assert_eq!(s(|o| dec(o, v)), format!("<{v}"));
             }
         }
         for v in (0..=u32::MAX).step_by(65_521) {
-            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.put(&hex8_digits(v))), format!("<{v:08x}"));
             assert_eq!(s(|o| hex0x(o, v)), format!("<{v:#x}"));
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
         }
         for v in 0..0x1_0000u32 {
-            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v))), format!("<{v:08x}"));
-            assert_eq!(s(|o| o.extend_from_slice(&hex8_digits(v << 16))), format!("<{:08x}", v << 16));
+            assert_eq!(s(|o| o.put(&hex8_digits(v))), format!("<{v:08x}"));
+            assert_eq!(s(|o| o.put(&hex8_digits(v << 16))), format!("<{:08x}", v << 16));
             assert_eq!(s(|o| dec(o, u64::from(v))), format!("<{v}"));
         }
         let (a, b, f) = (0xbfff_e000, 0xc000_0000, 0x0100_0177);

@@ -18,8 +18,9 @@ use growsdown_kernel::trace::{
     ReclaimEvent, Step,
 };
 
+use crate::out::Out;
 use crate::svg::Picture;
-use crate::{jsonl, text, Tally};
+use crate::{jsonl, text, Scan, Tally};
 
 /// The record format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,14 +38,14 @@ pub struct Sink {
     out: Box<dyn Write + Send>,
     /// Records rendered and not yet written; reused, so rendering a fault allocates
     /// nothing.
-    buf: Vec<u8>,
+    buf: Out,
     /// Standard error is written a record at a time, in step with what the guest
     /// writes there; a file in chunks of [`CHUNK`].
     write_each: bool,
     format: Format,
     error: Option<std::io::Error>,
-    /// The text format's call-chain lines.
-    chains: text::Chains,
+    /// What the text format's records repeat.
+    memo: text::Memo,
     tally: Tally,
     picture: Option<Picture>,
 }
@@ -58,11 +59,11 @@ impl Sink {
     pub fn new(out: Box<dyn Write + Send>, format: Format, write_each: bool, svg: bool) -> Self {
         Sink {
             out,
-            buf: Vec::with_capacity(CHUNK + 4096),
+            buf: Out::with_capacity(CHUNK + 8192),
             write_each,
             format,
             error: None,
-            chains: text::Chains::default(),
+            memo: text::Memo::default(),
             tally: Tally::default(),
             picture: svg.then(Picture::default),
         }
@@ -76,7 +77,7 @@ impl Sink {
             Format::Text => text::summary(&summary),
             Format::Jsonl => jsonl::summary(&summary) + "\n",
         };
-        self.buf.extend_from_slice(tail.as_bytes());
+        self.buf.put_slice(tail.as_bytes());
         self.drain();
         let written = self.out.flush();
         match self.error.take() {
@@ -86,19 +87,46 @@ impl Sink {
     }
 
     fn record(&mut self, ev: &FaultEvent, insn: &str) {
-        let Sink { buf, format, chains, tally, picture, .. } = self;
-        match format {
-            Format::Text => text::write_record(buf, ev, insn, chains),
-            Format::Jsonl => {
-                jsonl::write_record(buf, ev, insn);
-                buf.push(b'\n');
-            }
-        }
-        tally.add(ev);
-        if let Some(p) = picture {
+        let steps = ev.path.iter().copied();
+        self.write(ev, steps, insn);
+        if let Some(p) = &mut self.picture {
             p.add(ev, insn);
         }
         self.drain_if_due();
+    }
+
+    /// [`Sink::record`] for a fault as the kernel logged it, its path still packed:
+    /// rendered straight from the record, its steps decoded as they are written, when
+    /// no SVG needs the event whole (and, rarely, when the path did not pack: then it
+    /// is unpacked into `ev`).
+    fn record_logged(&mut self, f: &LoggedFault, spill: &[Step], ev: &mut FaultEvent, insn: &str) {
+        match f.rec.steps() {
+            Some(steps) if self.picture.is_none() => {
+                f.rec.unpack_fields(ev);
+                self.write(ev, steps, insn);
+                self.drain_if_due();
+            }
+            _ => {
+                f.rec.unpack(spill, ev);
+                self.record(ev, insn);
+            }
+        }
+    }
+
+    /// Renders and counts the fault `ev` whose steps `steps` gives (its own path is
+    /// not read).
+    #[inline]
+    fn write<S: Iterator<Item = Step> + Clone>(&mut self, ev: &FaultEvent, steps: S, insn: &str) {
+        let Sink { buf, format, memo, tally, .. } = self;
+        let scan = Scan::of(steps.clone());
+        match format {
+            Format::Text => text::write_record(buf, ev, steps.clone(), &scan, insn, memo),
+            Format::Jsonl => {
+                jsonl::write_record(buf, ev, steps.clone(), insn);
+                buf.byte(b'\n');
+            }
+        }
+        tally.add_steps(ev.result, &scan, || steps);
     }
 
     /// Writes the buffer out after each record on standard error (its order with the
@@ -113,8 +141,8 @@ impl Sink {
         match self.format {
             Format::Text => text::write_oom(&mut self.buf, ev),
             Format::Jsonl => {
-                self.buf.extend_from_slice(jsonl::oom_line(ev).as_bytes());
-                self.buf.push(b'\n');
+                self.buf.put_slice(jsonl::oom_line(ev).as_bytes());
+                self.buf.byte(b'\n');
             }
         }
         self.tally.add_oom(ev);
@@ -127,7 +155,7 @@ impl Sink {
             Format::Text => text::write_reclaim(&mut self.buf, ev),
             Format::Jsonl => {
                 jsonl::write_reclaim(&mut self.buf, ev);
-                self.buf.push(b'\n');
+                self.buf.byte(b'\n');
             }
         }
         if let Some(p) = &mut self.picture {
@@ -142,7 +170,7 @@ impl Sink {
             Format::Text => text::write_unuse(&mut self.buf, ev),
             Format::Jsonl => {
                 jsonl::write_unuse(&mut self.buf, ev);
-                self.buf.push(b'\n');
+                self.buf.byte(b'\n');
             }
         }
         if let Some(p) = &mut self.picture {
@@ -153,7 +181,7 @@ impl Sink {
 
     fn drain(&mut self) {
         if self.error.is_none() {
-            if let Err(e) = self.out.write_all(&self.buf) {
+            if let Err(e) = self.out.write_all(self.buf.as_bytes()) {
                 self.error = Some(e);
             }
         }
@@ -279,14 +307,13 @@ impl Batch {
         self.unuses.clear();
     }
 
-    /// Calls `f` with each fault, rebuilt in `ev`, and what its instruction's text is
-    /// made from; `g` with each OOM kill, `h` with each reclaim decision and `u` with
-    /// each swapoff's `try_to_unuse`, in order with the faults (reclaim before an OOM
-    /// kill at the same place: the kill comes when reclaim freed nothing).
+    /// Calls `f` with each fault and its path if it did not pack; `g` with each OOM
+    /// kill, `h` with each reclaim decision and `u` with each swapoff's
+    /// `try_to_unuse`, in order with the faults (reclaim before an OOM kill at the
+    /// same place: the kill comes when reclaim freed nothing).
     fn each(
         &self,
-        ev: &mut FaultEvent,
-        mut f: impl FnMut(&FaultEvent, &InsnSource),
+        mut f: impl FnMut(&Fault, &[Step]),
         mut g: impl FnMut(&OomEvent),
         mut h: impl FnMut(&ReclaimEvent),
         mut u: impl FnMut(&UnuseEvent),
@@ -315,9 +342,8 @@ impl Batch {
                 g(o);
             }
             let spilled = fault.spilled as usize;
-            fault.rec.unpack(&self.steps[spill_at..spill_at + spilled], ev);
+            f(fault, &self.steps[spill_at..spill_at + spilled]);
             spill_at += spilled;
-            f(ev, &fault.insn);
         }
         for (_, r) in reclaims {
             unuses_due(self.faults.len(), reclaimed);
@@ -370,8 +396,7 @@ fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
     while let Ok(mut batch) = full.recv() {
         let sink = &RefCell::new(&mut sink);
         batch.each(
-            &mut ev,
-            |ev, src| sink.borrow_mut().record(ev, insns.text_of(ev.eip, src)),
+            |f, spill| sink.borrow_mut().record_logged(f, spill, &mut ev, insns.text_of(f.rec.eip, &f.insn)),
             |o| sink.borrow_mut().oom(o),
             |r| sink.borrow_mut().reclaim(r),
             |e| sink.borrow_mut().unuse(e),
@@ -478,9 +503,8 @@ impl FaultObserver for Shared {
                 let mut at = 0;
                 for f in &log.faults {
                     let n = f.spilled as usize;
-                    f.rec.unpack(&log.steps[at..at + n], ev);
+                    sink.record_logged(f, &log.steps[at..at + n], ev, insns.text_of(f.rec.eip, &f.insn));
                     at += n;
-                    sink.record(ev, insns.text_of(ev.eip, &f.insn));
                 }
                 log.clear();
             }
@@ -524,6 +548,7 @@ impl FaultObserver for Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Record;
     use growsdown_kernel::trace::{FaultResult, MemCounts};
 
     /// A fault event whose path is that of a fresh anonymous page.
@@ -596,12 +621,130 @@ mod tests {
         let text = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
         let want: String = (1..=faults)
             .map(|seq| {
-                let mut line = Vec::new();
-                jsonl::write_record(&mut line, &fault(seq), "(unreadable)");
-                String::from_utf8(line).unwrap() + "\n"
+                let mut line = Out::default();
+                let ev = fault(seq);
+                jsonl::write_record(&mut line, &ev, ev.path.iter().copied(), "(unreadable)");
+                line.into_string() + "\n"
             })
             .collect();
         assert!(text == want, "the rendered records differ from the faults fed");
+    }
+
+    /// Paths the kernel packs, one of each step kind among them, for the fault that
+    /// [`fault`] makes (its address, error code and ESP).
+    fn packable_paths() -> Vec<Vec<Step>> {
+        let dpf = Step::DoPageFault { address: 0x4000_0000, error_code: 6, user: true };
+        let vma = Step::FindVma { vma: Some((0x4000_0000, 0x8000_0000, 0x73)) };
+        vec![
+            vec![
+                dpf,
+                vma,
+                Step::EspCheck { esp: 0xbfff_f000, ok: true },
+                Step::ExpandStack { old_start: 0x4000_1000, new_start: 0x4000_0000, ok: true },
+                Step::GoodArea { write: true },
+                Step::HandleMmFault,
+                Step::HandlePteFault { pte: 0 },
+                Step::DoAnonymousPage { zero_page: false, frame: 0x41000 },
+            ],
+            vec![
+                dpf,
+                vma,
+                Step::GoodArea { write: false },
+                Step::HandleMmFault,
+                Step::HandlePteFault { pte: 0 },
+            ],
+            vec![dpf, Step::DoAnonymousPage { zero_page: true, frame: 0x2000 }],
+            vec![dpf, vma, Step::HandleMmFault, Step::HandlePteFault { pte: 0x2025 }],
+            vec![dpf, Step::DoWpPage { copied: true, from_zero_page: true, frame: 0x43000 }],
+            vec![dpf, Step::DoWpPage { copied: true, from_zero_page: false, frame: 0x44000 }],
+            vec![dpf, Step::DoWpPage { copied: false, from_zero_page: false, frame: 0x45000 }],
+            vec![
+                dpf,
+                Step::PteAlloc { table: 0x9000 },
+                Step::DoNoPage { file_page: 12_345, early_cow: true },
+            ],
+            vec![dpf, Step::FindVma { vma: None }, Step::NoContextFixup],
+            vec![dpf, Step::FindGetPage { hit: false }, Step::FindGetPage { hit: true }, Step::Spurious],
+            vec![dpf, Step::SigBus],
+            vec![dpf, Step::OutOfMemory, Step::OomKill { victim: 0 }, Step::OomKill { victim: 1001 }],
+            vec![dpf, Step::DoSwapPage { slot: 77, cached: true, frame: 0x7000 }],
+            vec![dpf, Step::DoSwapPage { slot: 78, cached: false, frame: 0x7000 }],
+            vec![dpf, Step::ShmemGetpage { slot: 9, cached: false, frame: 0x8000 }],
+            vec![dpf, Step::ExpandStack { old_start: 0x4000_1000, new_start: 0x4000_0000, ok: false }],
+            vec![],
+            // Too many functions for a path code: the summary keys it by them.
+            [dpf, Step::HandleMmFault].repeat(14),
+            // Does not pack (a string): rendered from the event.
+            vec![dpf, Step::FindVma { vma: None }, Step::BadArea { reason: "no vma", si_code: 1 }],
+        ]
+    }
+
+    #[test]
+    fn a_logged_fault_is_rendered_and_counted_as_its_event_is() {
+        use growsdown_kernel::trace::FaultResult as R;
+        let results = [R::Minor, R::Major, R::SigSegv { si_code: 2 }, R::SigBus { si_code: 1 }, R::Efault];
+        for format in [Format::Text, Format::Jsonl] {
+            let (fast_out, slow_out) = (Written::default(), Written::default());
+            let mut fast = Sink::new(Box::new(fast_out.clone()), format, false, false);
+            let mut slow = Sink::new(Box::new(slow_out.clone()), format, false, false);
+            // Each record alone, with nothing kept from the one before.
+            let mut alone = Vec::new();
+            let mut ev = FaultEvent::empty();
+            let mut packed = 0;
+            // Twice over, so that call-chain lines and summary entries are found again.
+            let paths = packable_paths();
+            for (i, path) in paths.iter().chain(&paths).enumerate() {
+                let mut e = fault(i as u64 + 1);
+                e.path = path.clone();
+                e.cr2 = 0x4000_0000;
+                // What the text format keeps from record to record changes now
+                // and then, and comes back.
+                e.eip = [0x0804_8000, 0x0804_8010, 0x0804_8000][i % 3];
+                e.esp = [0xbfff_f000, 0xbfff_f000, 0xbfff_e000, 0xbfff_f000][i % 4];
+                e.vma = [e.vma, Some((0x4000_0000, 0x4010_0000, 0x73)), e.vma, None][i % 4];
+                if let Some(Step::FindVma { vma }) = e.path.get_mut(1) {
+                    *vma = [*vma, Some((0x4000_0000, 0x4001_0000, 0x77))][i % 2];
+                }
+                e.error_code = [6, 6, 4, 7][i % 4];
+                e.result = results[i % results.len()];
+                e.kernel_mode = i % 3 == 1;
+                if let Some(Step::DoPageFault { user, error_code, .. }) = e.path.first_mut() {
+                    *user = !e.kernel_mode;
+                    *error_code = e.error_code;
+                }
+                let mut spill = Vec::new();
+                let rec = FaultRecord::pack(&e, &mut spill);
+                packed += usize::from(!rec.path.spilled());
+                let f = LoggedFault { rec, spilled: spill.len() as u32, insn: InsnSource::default() };
+                fast.record_logged(&f, &spill, &mut ev, "movzx ecx, byte ptr [edx]");
+                // What the record keeps of the event (its counters are 32 bits wide).
+                let mut back = FaultEvent::empty();
+                rec.unpack(&spill, &mut back);
+                slow.record(&back, "movzx ecx, byte ptr [edx]");
+                alone.push(Record { ev: back, insn: "movzx ecx, byte ptr [edx]".into() });
+            }
+            assert_eq!(packed, 2 * paths.len() - 2, "all but bad_area's path pack");
+            fast.close().unwrap();
+            slow.close().unwrap();
+            let (fast, slow) = (fast_out.0.lock().unwrap().clone(), slow_out.0.lock().unwrap().clone());
+            assert!(fast.len() > 5000, "{format:?}: the records were written");
+            let summary = crate::summarize(&alone);
+            let alone: String = match format {
+                Format::Text => alone.iter().map(text::record).collect::<String>() + &text::summary(&summary),
+                Format::Jsonl => {
+                    alone.iter().map(|r| jsonl::record(r) + "\n").collect::<String>()
+                        + &jsonl::summary(&summary)
+                        + "\n"
+                }
+            };
+            assert!(slow == alone.as_bytes(), "{format:?}: {}\n---\n{alone}", String::from_utf8_lossy(&slow));
+            assert!(
+                fast == slow,
+                "{format:?}: {}\n---\n{}",
+                String::from_utf8_lossy(&fast),
+                String::from_utf8_lossy(&slow)
+            );
+        }
     }
 
     /// Fails the first write (`Breaks(false)`), panics on any after (or on the

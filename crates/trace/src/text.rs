@@ -3,25 +3,49 @@
 
 use std::fmt::Write;
 
-use super::out::{dec, hex0x, hex0x8, hex0x8_digits, vma_range, Padded};
+use super::out::{dec, hex0x, hex0x8, hex0x8_digits, vma_range, DecMemo, Out, Padded};
 use super::{
-    is_growsdown, path_code, path_functions, path_names, result_kind, step_index, write_si_code_name,
-    write_step_detail, Record, Summary,
+    is_growsdown, path_functions, path_names, result_kind, step_index, write_si_code_name, write_step_detail,
+    Record, Scan, Summary,
 };
 use growsdown_kernel::trace::{FaultEvent, FaultResult, OomEvent, Step};
 
 pub fn record(r: &Record) -> String {
-    let mut out = Vec::new();
-    write_record(&mut out, &r.ev, &r.insn, &mut Chains::default());
-    String::from_utf8(out).expect("the text format is UTF-8")
+    let mut out = Out::default();
+    let steps = r.ev.path.iter().copied();
+    write_record(&mut out, &r.ev, steps.clone(), &Scan::of(steps), &r.insn, &mut Memo::default());
+    out.into_string()
 }
 
-/// The call-chain lines written so far, by path: a run takes a handful of distinct
-/// paths, and a chain line is a fifth of a record. Kept by the caller, with
-/// [`write_record`]'s other scratch space, so a trace does not allocate per fault.
+/// What the records of a trace repeat, kept from record to record by the caller so
+/// that it is written again rather than made again: a fault-heavy guest faults over
+/// and over in one VMA, at one instruction, with one stack pointer, along a few
+/// paths. Nothing here changes what is written: each part is keyed by everything it
+/// is made from.
 #[derive(Default)]
-pub struct Chains {
-    /// By [`path_code`]: the line, `  ` to newline.
+pub struct Memo {
+    chains: Chains,
+    /// From `  error` to the end of the VMA line, keyed by the error code, ESP and
+    /// the VMA, one for each of the error code's low three bits and the mode (a
+    /// guest that reads a page and then writes it alternates two).
+    middle: [Option<(MiddleKey, Out)>; 16],
+    /// The `find_vma` line of a VMA, keyed by it.
+    find_vma: Option<((u32, u32, u32), [u8; 37])>,
+    eip: (u32, [u8; 10]),
+    seq: DecMemo,
+    icount: DecMemo,
+    min_flt: DecMemo,
+    maj_flt: DecMemo,
+}
+
+/// What the middle part of a text record is made of: the error code, ESP and the VMA.
+type MiddleKey = (u32, u32, Option<(u32, u32, u32)>);
+
+/// The call-chain lines written so far, by path: a run takes a handful of distinct
+/// paths, and a chain line is a fifth of a record.
+#[derive(Default)]
+struct Chains {
+    /// By [`Scan::code`]: the line, `  ` to newline.
     lines: Vec<(u128, Vec<u8>)>,
     /// The entry of `lines` the last record used.
     last: usize,
@@ -30,31 +54,29 @@ pub struct Chains {
 }
 
 impl Chains {
-    /// Appends the chain line of `ev`.
-    fn write(&mut self, out: &mut Vec<u8>, ev: &FaultEvent) {
-        let Some(code) = path_code(ev) else {
-            write_chain(out, ev, &mut self.path);
+    /// Appends the chain line of the path of code `code` whose steps `steps` gives.
+    fn write(&mut self, out: &mut Out, code: Option<u128>, steps: impl Iterator<Item = Step>) {
+        let Some(code) = code else {
+            out.put_slice(&chain_line(steps, &mut self.path));
             return;
         };
         if self.lines.get(self.last).is_none_or(|l| l.0 != code) {
             self.last = match self.lines.iter().position(|l| l.0 == code) {
                 Some(i) => i,
                 None => {
-                    let mut line = Vec::new();
-                    write_chain(&mut line, ev, &mut self.path);
-                    self.lines.push((code, line));
+                    self.lines.push((code, chain_line(steps, &mut self.path)));
                     self.lines.len() - 1
                 }
             };
         }
-        out.extend_from_slice(&self.lines[self.last].1);
+        out.put_slice(&self.lines[self.last].1);
     }
 }
 
-/// The chain line of `ev`, built from its functions.
-fn write_chain(out: &mut Vec<u8>, ev: &FaultEvent, path: &mut Vec<u8>) {
-    out.extend_from_slice(b"  ");
-    path_functions(ev, path);
+/// The chain line of a path, built from its functions.
+fn chain_line(steps: impl Iterator<Item = Step>, path: &mut Vec<u8>) -> Vec<u8> {
+    let mut out = b"  ".to_vec();
+    path_functions(steps, path);
     for (i, n) in path_names(path).enumerate() {
         if i > 0 {
             out.extend_from_slice(b" --> ");
@@ -67,6 +89,7 @@ fn write_chain(out: &mut Vec<u8>, ev: &FaultEvent, path: &mut Vec<u8>) {
         out.extend_from_slice(b"()");
     }
     out.push(b'\n');
+    out
 }
 
 /// What follows `error N` with the error code's words, by its low three bits.
@@ -107,7 +130,8 @@ const RESULT_LINES: [Padded<24>; crate::RESULT_KINDS] = [
 /// Appends the line of step `s`, if it has one: the steps whose function name says
 /// it all have none. The steps of nearly every fault are written whole here; the
 /// rest go through [`write_step_detail`], which the tests hold these to.
-fn write_step_line(out: &mut Vec<u8>, s: &Step) {
+#[inline(always)]
+fn write_step_line(out: &mut Out, s: &Step, memo: &mut Memo) {
     match *s {
         Step::DoPageFault { .. }
         | Step::HandleMmFault
@@ -116,30 +140,41 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
         | Step::SigBus
         | Step::OutOfMemory => {}
         Step::FindVma { vma: Some((a, b, f)) } => {
-            const START: &[u8; 14] = b"    find_vma: ";
-            let mut l = [b'\n'; 37];
-            l[..14].copy_from_slice(START);
-            l[14..36].copy_from_slice(&vma_range(a, b, f));
-            out.extend_from_slice(&l);
+            let line = match &memo.find_vma {
+                Some((key, line)) if *key == (a, b, f) => line,
+                _ => {
+                    let mut line = [b'\n'; 37];
+                    line[..14].copy_from_slice(b"    find_vma: ");
+                    line[14..36].copy_from_slice(&vma_range(a, b, f));
+                    &memo.find_vma.insert(((a, b, f), line)).1
+                }
+            };
+            out.put(line);
         }
-        Step::GoodArea { write: true } => out.extend_from_slice(b"    good_area: write allowed\n"),
-        Step::GoodArea { write: false } => out.extend_from_slice(b"    good_area: read allowed\n"),
+        Step::GoodArea { write: true } => out.put(b"    good_area: write allowed\n"),
+        Step::GoodArea { write: false } => out.put(b"    good_area: read allowed\n"),
         Step::HandlePteFault { pte } => {
-            const START: &[u8; 26] = b"    handle_pte_fault: pte=";
-            let mut l = [b'\n'; 37];
-            l[..26].copy_from_slice(START);
-            l[26..36].copy_from_slice(&hex0x8_digits(pte));
-            out.extend_from_slice(&l);
+            out.put(b"    handle_pte_fault: pte=");
+            out.put(&hex0x8_digits(pte));
+            out.byte(b'\n');
+        }
+        Step::DoAnonymousPage { zero_page: true, .. } => {
+            out.put(b"    do_anonymous_page: ZERO_PAGE, read-only\n")
         }
         Step::DoAnonymousPage { zero_page: false, frame } => {
-            out.extend_from_slice(b"    do_anonymous_page: new frame ");
+            out.put(b"    do_anonymous_page: new frame ");
             hex0x(out, frame);
-            out.push(b'\n');
+            out.byte(b'\n');
+        }
+        Step::DoWpPage { copied: true, from_zero_page: true, frame } => {
+            out.put(b"    do_wp_page: copy of ZERO_PAGE into ");
+            hex0x(out, frame);
+            out.byte(b'\n');
         }
         _ => {
             STEP_LINES[usize::from(step_index(s))].put(out);
             write_step_detail(out, s);
-            out.push(b'\n');
+            out.byte(b'\n');
         }
     }
 }
@@ -149,62 +184,62 @@ fn write_step_line(out: &mut Vec<u8>, s: &Step) {
 /// `reclaim: try_to_swap_out pid 1 0x40001000 (frame 0x123000): young, kept (kswapd)`
 /// or `… (direct reclaim by pid 1)`; for a shmem page sent to swap
 /// `reclaim: shmem_writepage index 5 (frame 0x123000): written to slot 17 (kswapd)`.
-pub fn write_reclaim(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::ReclaimEvent) {
+pub(crate) fn write_reclaim(out: &mut Out, ev: &growsdown_kernel::trace::ReclaimEvent) {
     use growsdown_kernel::trace::ReclaimWhat;
     if let ReclaimWhat::ShmemWritepage { index, slot } = ev.what {
-        out.extend_from_slice(b"reclaim: shmem_writepage index ");
+        out.put(b"reclaim: shmem_writepage index ");
         dec(out, u64::from(index));
-        out.extend_from_slice(b" (frame ");
+        out.put(b" (frame ");
         hex0x(out, ev.frame);
-        out.extend_from_slice(b"): written to slot ");
+        out.put(b"): written to slot ");
         dec(out, u64::from(slot));
         write_reclaimer(out, ev.by);
-        out.push(b'\n');
+        out.byte(b'\n');
         return;
     }
-    out.extend_from_slice(b"reclaim: try_to_swap_out pid ");
+    out.put(b"reclaim: try_to_swap_out pid ");
     dec(out, u64::from(ev.pid));
-    out.push(b' ');
+    out.byte(b' ');
     hex0x(out, ev.address);
-    out.extend_from_slice(b" (frame ");
+    out.put(b" (frame ");
     hex0x(out, ev.frame);
-    out.extend_from_slice(b"): ");
+    out.put(b"): ");
     match ev.what {
-        ReclaimWhat::Young => out.extend_from_slice(b"young, kept"),
-        ReclaimWhat::Dropped => out.extend_from_slice(b"page-cache page dropped"),
-        ReclaimWhat::ShmemUnmapped => out.extend_from_slice(b"shmem page unmapped, kept by its object"),
+        ReclaimWhat::Young => out.put(b"young, kept"),
+        ReclaimWhat::Dropped => out.put(b"page-cache page dropped"),
+        ReclaimWhat::ShmemUnmapped => out.put(b"shmem page unmapped, kept by its object"),
         // Written above.
         ReclaimWhat::ShmemWritepage { .. } => {}
         ReclaimWhat::Swapped { slot } => {
-            out.extend_from_slice(b"written to slot ");
+            out.put(b"written to slot ");
             dec(out, u64::from(slot));
         }
         ReclaimWhat::SwapCache { slot } => {
-            out.extend_from_slice(b"already in the swap cache, slot ");
+            out.put(b"already in the swap cache, slot ");
             dec(out, u64::from(slot));
         }
     }
     write_reclaimer(out, ev.by);
-    out.push(b'\n');
+    out.byte(b'\n');
 }
 
 /// Who made a reclaim decision, at the end of its line: ` (kswapd)` or
 /// ` (direct reclaim by pid N)`.
-fn write_reclaimer(out: &mut Vec<u8>, by: growsdown_kernel::trace::ReclaimBy) {
+fn write_reclaimer(out: &mut Out, by: growsdown_kernel::trace::ReclaimBy) {
     use growsdown_kernel::trace::ReclaimBy;
     match by {
-        ReclaimBy::Kswapd => out.extend_from_slice(b" (kswapd)"),
+        ReclaimBy::Kswapd => out.put(b" (kswapd)"),
         ReclaimBy::Direct { pid } => {
-            out.extend_from_slice(b" (direct reclaim by pid ");
+            out.put(b" (direct reclaim by pid ");
             dec(out, u64::from(pid));
-            out.push(b')');
+            out.byte(b')');
         }
     }
 }
 
 /// A swapoff's `try_to_unuse`, one line:
 /// `swapoff: try_to_unuse pid 1000: 2048 slots in use, 2048 pages read back, 0 left`.
-pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) {
+pub(crate) fn write_unuse(out: &mut Out, ev: &growsdown_kernel::trace::UnuseEvent) {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = write!(
@@ -220,80 +255,108 @@ pub fn write_unuse(out: &mut Vec<u8>, ev: &growsdown_kernel::trace::UnuseEvent) 
         );
     }
     s.push('\n');
-    out.extend_from_slice(s.as_bytes());
+    out.put_slice(s.as_bytes());
 }
 
-/// Appends the text of [`record`] for `ev` and its instruction `insn` to `out`.
-/// `chains` is kept by the caller from record to record.
-pub fn write_record(out: &mut Vec<u8>, ev: &FaultEvent, insn: &str, chains: &mut Chains) {
-    out.extend_from_slice(b"fault #");
-    dec(out, ev.seq);
-    out.extend_from_slice(b"  pid ");
+/// Appends the text of [`record`] for the fault `ev`, whose steps `steps` gives
+/// (`ev.path`, or for a fault rendered from its packed record the steps decoded from
+/// it), scanned into `scan`, and its instruction `insn` to `out`. `memo` is kept by
+/// the caller from record to record.
+pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
+    out: &mut Out,
+    ev: &FaultEvent,
+    steps: S,
+    scan: &Scan,
+    insn: &str,
+    memo: &mut Memo,
+) {
+    out.put(b"fault #");
+    memo.seq.dec(out, ev.seq);
+    out.put(b"  pid ");
     dec(out, u64::from(ev.pid));
     // Only where it says something: a process's first thread has tid == pid, and
     // the traces of single-threaded programs read as they always have.
     if ev.tid != ev.pid {
-        out.extend_from_slice(b"  tid ");
+        out.put(b"  tid ");
         dec(out, u64::from(ev.tid));
     }
-    out.extend_from_slice(b"  icount ");
-    dec(out, ev.icount);
-    out.extend_from_slice(b"  eip ");
-    hex0x8(out, ev.eip);
-    out.extend_from_slice(b"  ");
-    out.extend_from_slice(insn.as_bytes());
+    out.put(b"  icount ");
+    memo.icount.dec(out, ev.icount);
+    out.put(b"  eip ");
+    // An unset entry holds no digits: every written one starts with `0x`.
+    if memo.eip.0 != ev.eip || memo.eip.1[0] == 0 {
+        memo.eip = (ev.eip, hex0x8_digits(ev.eip));
+    }
+    out.put(&memo.eip.1);
+    out.put(b"  ");
+    out.put_slice(insn.as_bytes());
 
-    out.extend_from_slice(b"\n  cr2 ");
+    out.put(b"\n  cr2 ");
     hex0x8(out, ev.cr2);
-    out.extend_from_slice(b"  error ");
-    dec(out, u64::from(ev.error_code));
-    ERROR_WORDS[(ev.error_code & 7) as usize].put(out);
-    if ev.kernel_mode {
-        out.extend_from_slice(b" (kernel accessing user memory)");
-    }
-    out.extend_from_slice(b"  esp ");
-    hex0x8(out, ev.esp);
-
-    match ev.vma {
-        Some((s, e, f)) => {
-            out.extend_from_slice(b"\n  vma ");
-            out.extend_from_slice(&vma_range(s, e, f));
-            if is_growsdown(f) {
-                out.extend_from_slice(b" GROWSDOWN");
-            }
-            out.push(b'\n');
+    let key = (ev.error_code, ev.esp, ev.vma);
+    let middle = match &mut memo.middle[(ev.error_code & 7) as usize | usize::from(ev.kernel_mode) << 3] {
+        Some((k, line)) if *k == key => line,
+        entry => {
+            let (k, line) = entry.get_or_insert_with(|| (key, Out::default()));
+            *k = key;
+            line.clear();
+            write_middle(line, ev);
+            line
         }
-        None => out.extend_from_slice(b"\n  vma none\n"),
-    }
+    };
+    out.put_slice(middle.as_bytes());
 
-    chains.write(out, ev);
+    memo.chains.write(out, scan.code, steps.clone());
 
-    for s in &ev.path {
-        write_step_line(out, s);
+    for s in steps {
+        write_step_line(out, &s, memo);
     }
 
     RESULT_LINES[result_kind(ev.result)].put(out);
     match ev.result {
         FaultResult::SigSegv { si_code } => {
-            out.extend_from_slice(b" SIGSEGV ");
+            out.put(b" SIGSEGV ");
             write_si_code_name(out, si_code, true);
         }
         FaultResult::SigBus { si_code } => {
-            out.extend_from_slice(b" SIGBUS ");
+            out.put(b" SIGBUS ");
             write_si_code_name(out, si_code, false);
         }
         _ => {}
     }
-    out.extend_from_slice(b"  (min_flt ");
-    dec(out, ev.min_flt);
-    out.extend_from_slice(b", maj_flt ");
-    dec(out, ev.maj_flt);
-    out.extend_from_slice(b")\n");
+    out.put(b"  (min_flt ");
+    memo.min_flt.dec(out, ev.min_flt);
+    out.put(b", maj_flt ");
+    memo.maj_flt.dec(out, ev.maj_flt);
+    out.put(b")\n");
+}
+
+/// The part of a record from `  error` to the end of the VMA line.
+fn write_middle(o: &mut Out, ev: &FaultEvent) {
+    o.put(b"  error ");
+    dec(o, u64::from(ev.error_code));
+    ERROR_WORDS[(ev.error_code & 7) as usize].put(o);
+    if ev.kernel_mode {
+        o.put(b" (kernel accessing user memory)");
+    }
+    o.put(b"  esp ");
+    hex0x8(o, ev.esp);
+    match ev.vma {
+        Some((s, e, f)) => {
+            o.put(b"\n  vma ");
+            o.put(&vma_range(s, e, f));
+            if is_growsdown(f) {
+                o.put(b" GROWSDOWN");
+            }
+            o.byte(b'\n');
+        }
+        None => o.put(b"\n  vma none\n"),
+    }
 }
 
 /// An OOM kill: the faulting process, each candidate's `badness()` with its inputs,
 /// the victim and the signal.
-pub fn write_oom(out: &mut Vec<u8>, ev: &OomEvent) {
+pub(crate) fn write_oom(out: &mut Out, ev: &OomEvent) {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -332,7 +395,7 @@ pub fn write_oom(out: &mut Vec<u8>, ev: &OomEvent) {
             let _ = writeln!(s, "  no victim: no process has any points");
         }
     }
-    out.extend_from_slice(s.as_bytes());
+    out.put_slice(s.as_bytes());
 }
 
 pub fn summary(s: &Summary) -> String {
@@ -441,14 +504,16 @@ mod tests {
     fn records_are_written_as_format_wrote_them() {
         // One cache for all records, as a trace uses it: a chain line found in it
         // must be the one the record's own path gives.
-        let mut chains = Chains::default();
+        let mut memo = Memo::default();
         for ev in
             crate::jsonl::tests::events().into_iter().chain(crate::jsonl::tests::events().into_iter().rev())
         {
             let r = Record { ev, insn: "mov [eax+4], edx".into() };
-            let mut got = b"previous\n".to_vec();
-            write_record(&mut got, &r.ev, &r.insn, &mut chains);
-            assert_eq!(String::from_utf8(got).unwrap(), format!("previous\n{}", reference(&r)));
+            let mut got = Out::with_capacity(4);
+            got.put(b"previous\n");
+            let steps = r.ev.path.iter().copied();
+            write_record(&mut got, &r.ev, steps.clone(), &Scan::of(steps), &r.insn, &mut memo);
+            assert_eq!(got.into_string(), format!("previous\n{}", reference(&r)));
             assert_eq!(record(&r), reference(&r));
         }
     }
