@@ -461,6 +461,19 @@ impl PackedPath {
         self.len == SPILLED
     }
 
+    /// The bytes of a path that packed: each step's code byte followed by its
+    /// arguments, four bytes each, little-endian (empty for a spilled path). Two
+    /// faults with the same address, error code, ESP and mode whose bytes are
+    /// equal took the same steps; a tracer compares paths by them.
+    pub fn packed_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// The fault's mode: `do_page_fault`'s `user`.
+    pub fn user(&self) -> bool {
+        self.user
+    }
+
     /// Appends `s`; false, changing nothing, if it does not pack or there is no room.
     /// Inlined where a step is recorded, the match folds down to the one arm.
     #[inline(always)]

@@ -75,6 +75,31 @@ impl Out {
         self.len = at + b.len();
     }
 
+    /// Cuts the output back to its first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Overwrites the `n` (at most 8) bytes written at `at` with the first `n` of
+    /// `b`: one eight-byte load and store that keep the bytes after them (those
+    /// written, or the scratch past the cursor).
+    #[inline(always)]
+    pub fn patch(&mut self, at: usize, b: &[u8; 8], n: usize) {
+        let n = n.min(8);
+        match self.buf.get_mut(at..at + 8) {
+            Some(w) => {
+                let old = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+                let keep = if n == 8 { 0 } else { !0u64 << (8 * n) };
+                w.copy_from_slice(&((old & keep) | (u64::from_le_bytes(*b) & !keep)).to_le_bytes());
+            }
+            None => {
+                if let Some(w) = self.buf.get_mut(at..at + n) {
+                    w.copy_from_slice(&b[..n]);
+                }
+            }
+        }
+    }
+
     #[inline(always)]
     pub fn byte(&mut self, b: u8) {
         self.put(&[b]);
@@ -100,10 +125,16 @@ pub(crate) fn hex0x8(out: &mut Out, v: u32) {
 /// `{:#x}`: no leading zeros.
 #[inline]
 pub(crate) fn hex0x(out: &mut Out, v: u32) {
-    let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
-    let d = u64::from_be_bytes(hex8_digits(v)) << (8 * (8 - digits));
-    let d = d.to_be_bytes();
+    let (d, digits) = hex_digits(v);
     out.put_first(&[b'0', b'x', d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]], 2 + digits);
+}
+
+/// The digits of `{:x}` (no leading zeros), the first in the first byte, and how
+/// many.
+#[inline]
+pub(crate) fn hex_digits(v: u32) -> ([u8; 8], usize) {
+    let digits = (8 - v.leading_zeros() / 4).max(1) as usize;
+    ((u64::from_be_bytes(hex8_digits(v)) << (8 * (8 - digits))).to_be_bytes(), digits)
 }
 
 /// What [`hex0x8`] appends.
@@ -190,8 +221,22 @@ pub(crate) struct DecMemo {
 impl DecMemo {
     #[inline(always)]
     pub(crate) fn dec(&mut self, out: &mut Out, v: u64) {
-        if !(100..E8).contains(&v) {
-            return dec(out, v);
+        match self.digits(v) {
+            Some((d, n)) => out.put_first(&d, n),
+            None => dec(out, v),
+        }
+    }
+
+    /// The digits of `v` (below 10^8) and how many there are, the first in the first
+    /// byte; None from 10^8 up.
+    #[inline(always)]
+    pub(crate) fn digits(&mut self, v: u64) -> Option<([u8; 8], usize)> {
+        if v < 100 {
+            let [a, b] = PAIRS16[v as usize].to_be_bytes();
+            return Some(if v < 10 { ([b, 0, 0, 0, 0, 0, 0, 0], 1) } else { ([a, b, 0, 0, 0, 0, 0, 0], 2) });
+        }
+        if v >= E8 {
+            return None;
         }
         let hi = v / 100;
         if hi != self.hi {
@@ -200,8 +245,13 @@ impl DecMemo {
             self.digits = (d << (8 * (8 - self.n))).to_be_bytes();
             self.hi = hi;
         }
-        out.put_first(&self.digits, self.n);
-        out.put(&PAIRS16[(v % 100) as usize].to_be_bytes());
+        // `hi` < 10^6: at most six digits, and room for two more.
+        let mut d = self.digits;
+        let [a, b] = PAIRS16[(v % 100) as usize].to_be_bytes();
+        let n = self.n.min(6);
+        d[n] = a;
+        d[n + 1] = b;
+        Some((d, n + 2))
     }
 }
 
