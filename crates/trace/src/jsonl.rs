@@ -15,6 +15,7 @@ use serde::{Serialize, Serializer};
 use serde_json::ser::{CharEscape, Formatter};
 
 use super::out::{dec, dec_i32, hex0x8_digits, json_str, perms, Out, Padded};
+use super::template::{Hole, Marks};
 #[cfg(test)]
 use super::{error_words, vma_perms};
 use super::{is_growsdown, result_name, result_si_code, step_index, Record, Summary};
@@ -317,7 +318,7 @@ fn fault_line<'a>(ev: &FaultEvent, insn: &'a str) -> FaultLine<'a> {
 
 pub fn record(r: &Record) -> String {
     let mut out = Out::default();
-    write_record(&mut out, &r.ev, r.ev.path.iter().copied(), &r.insn);
+    write_record(&mut out, &r.ev, r.ev.path.iter().copied(), &r.insn, &mut Marks::default());
     out.into_string()
 }
 
@@ -370,19 +371,25 @@ pub(crate) fn write_reclaim(out: &mut Out, ev: &growsdown_kernel::trace::Reclaim
 /// Appends the line of [`record`] (without the newline) for the fault `ev`, whose
 /// steps `steps` gives (`ev.path`, or for a fault rendered from its packed record the
 /// steps decoded from it), and its instruction `insn` to `out`.
-pub(crate) fn write_record(out: &mut Out, ev: &FaultEvent, steps: impl Iterator<Item = Step>, insn: &str) {
+pub(crate) fn write_record(
+    out: &mut Out,
+    ev: &FaultEvent,
+    steps: impl Iterator<Item = Step>,
+    insn: &str,
+    marks: &mut Marks,
+) {
     out.put(br#"{"type":"fault","seq":"#);
-    dec(out, ev.seq);
+    dec_marked(out, ev.seq, Hole::Seq, marks);
     out.put(br#","pid":"#);
     dec(out, u64::from(ev.pid));
     out.put(br#","icount":"#);
-    dec(out, ev.icount);
+    dec_marked(out, ev.icount, Hole::Icount, marks);
     out.put(br#","eip":"#);
     hex_str(out, ev.eip);
     out.put(br#","insn":"#);
     json_str(out, insn);
     out.put(br#","cr2":"#);
-    hex_str(out, ev.cr2);
+    hex_str_marked(out, ev.cr2, Hole::Cr2, marks);
     out.put(br#","error_code":"#);
     dec(out, u64::from(ev.error_code));
     ERROR_OBJECTS[(ev.error_code & 7) as usize].put(out);
@@ -404,7 +411,7 @@ pub(crate) fn write_record(out: &mut Out, ev: &FaultEvent, steps: impl Iterator<
         if i > 0 {
             out.byte(b',');
         }
-        write_step(out, &s);
+        write_step_marked(out, &s, marks);
     }
     out.put(br#"],"result":""#);
     out.put_slice(result_name(ev.result).as_bytes());
@@ -414,14 +421,36 @@ pub(crate) fn write_record(out: &mut Out, ev: &FaultEvent, steps: impl Iterator<
         None => out.put(b"null"),
     }
     out.put(br#","min_flt":"#);
-    dec(out, ev.min_flt);
+    dec_marked(out, ev.min_flt, Hole::MinFlt, marks);
     out.put(br#","maj_flt":"#);
-    dec(out, ev.maj_flt);
+    dec_marked(out, ev.maj_flt, Hole::MajFlt, marks);
     // Last, as the format adds fields: readers that index by position still work.
     out.put(br#","tid":"#);
     dec(out, u64::from(ev.tid));
-    write_mem(out, &ev.mem);
-    out.byte(b'}');
+    let m = &ev.mem;
+    out.put(br#","mem":{"rss":"#);
+    dec_marked(out, m.rss, Hole::Rss, marks);
+    out.put(br#","pswpin":"#);
+    dec_marked(out, m.pswpin, Hole::PswpIn, marks);
+    out.put(br#","pswpout":"#);
+    dec_marked(out, m.pswpout, Hole::PswpOut, marks);
+    out.put(b"}}");
+}
+
+/// [`dec`], its digits marked as `hole`.
+fn dec_marked(out: &mut Out, v: u64, hole: Hole, marks: &mut Marks) {
+    let at = out.len();
+    dec(out, v);
+    marks.hole(hole, at, out);
+}
+
+/// [`hex_str`], its eight digits marked as `hole`.
+fn hex_str_marked(out: &mut Out, v: u32, hole: Hole, marks: &mut Marks) {
+    let at = out.len() + 3;
+    hex_str(out, v);
+    marks.hole(hole, at, out);
+    // The closing quote is not the hole's.
+    marks.shorten(hole, 1);
 }
 
 /// A swapoff's `try_to_unuse`: `{"type":"unuse","fn":"try_to_unuse",…}`
@@ -516,6 +545,43 @@ const ERROR_OBJECTS: [Padded<96>; 8] = [
     Padded::new(br#","error":{"access":"write","cause":"not-present","mode":"user"},"kernel_mode":"#),
     Padded::new(br#","error":{"access":"write","cause":"protection","mode":"user"},"kernel_mode":"#),
 ];
+
+/// [`write_step`], the fault's address (`do_page_fault`'s) and the frame of
+/// `do_anonymous_page` and `do_wp_page` marked as holes.
+fn write_step_marked(out: &mut Out, s: &Step, marks: &mut Marks) {
+    match *s {
+        Step::DoPageFault { address, error_code, user } => {
+            STEP_STARTS[usize::from(step_index(s))].put(out);
+            out.put(br#","address":"#);
+            hex_str_marked(out, address, Hole::Address, marks);
+            out.put(br#","error_code":"#);
+            dec(out, u64::from(error_code));
+            out.put(br#","user":"#);
+            bool(out, user);
+            out.byte(b'}');
+        }
+        Step::DoAnonymousPage { zero_page, frame } => {
+            STEP_STARTS[usize::from(step_index(s))].put(out);
+            out.put(br#","zero_page":"#);
+            bool(out, zero_page);
+            out.put(br#","frame":"#);
+            marks.frame_fixed();
+            hex_str_marked(out, frame, Hole::Frame, marks);
+            out.byte(b'}');
+        }
+        Step::DoWpPage { copied, from_zero_page, frame } => {
+            STEP_STARTS[usize::from(step_index(s))].put(out);
+            out.put_slice(if copied { br#","action":"copy""# } else { br#","action":"reuse""# });
+            out.put(br#","from_zero_page":"#);
+            bool(out, from_zero_page);
+            out.put(br#","frame":"#);
+            marks.frame_fixed();
+            hex_str_marked(out, frame, Hole::Frame, marks);
+            out.byte(b'}');
+        }
+        _ => write_step(out, s),
+    }
+}
 
 /// One path step: `{"fn": name, …decision}`, the name being [`crate::step_function`]'s.
 fn write_step(out: &mut Out, s: &Step) {
@@ -769,7 +835,7 @@ pub(crate) mod tests {
             for insn in ["rep stosd [edi]", "int 0x80 (execve)", "a\"b\\c\n\u{8}é"] {
                 let mut got = Out::with_capacity(4);
                 got.put(b"previous line\n");
-                write_record(&mut got, &ev, ev.path.iter().copied(), insn);
+                write_record(&mut got, &ev, ev.path.iter().copied(), insn, &mut Marks::default());
                 let want = format!("previous line\n{}", line(&fault_line(&ev, insn)));
                 assert_eq!(got.into_string(), want);
             }

@@ -8,6 +8,7 @@ pub mod jsonl;
 mod out;
 pub mod sink;
 pub mod svg;
+mod template;
 pub mod text;
 
 use growsdown_kernel::trace::{FaultEvent, FaultResult, Step};
@@ -345,9 +346,9 @@ pub struct Tally {
     by_path: Vec<(Option<u128>, Vec<u8>, u64)>,
     /// Where the functions of a path too long for a code are built.
     path: Vec<u8>,
-    /// The entry of `by_path` the last fault counted in: consecutive faults mostly
-    /// take the same path.
-    last_path: usize,
+    /// The entries of `by_path` the last two faults counted in: consecutive faults
+    /// mostly take the same path, or two in turn (a page read, then written).
+    last_paths: [usize; 2],
     stack_expansions: u64,
     pages_allocated: u64,
     zero_page_maps: u64,
@@ -399,7 +400,9 @@ impl Tally {
         }
         let i = self.path_entry(scan.code, steps);
         self.by_path[i].2 += 1;
-        self.last_path = i;
+        if self.last_paths[0] != i {
+            self.last_paths = [i, self.last_paths[0]];
+        }
         self.stack_expansions += u64::from(scan.stack_expansions);
         self.zero_page_maps += u64::from(scan.zero_page_maps);
         self.pages_allocated += u64::from(scan.pages_allocated);
@@ -423,8 +426,10 @@ impl Tally {
         steps: impl FnOnce() -> S,
     ) -> usize {
         if code.is_some() {
-            if self.by_path.get(self.last_path).is_some_and(|e| e.0 == code) {
-                return self.last_path;
+            for i in self.last_paths {
+                if self.by_path.get(i).is_some_and(|e| e.0 == code) {
+                    return i;
+                }
             }
             if let Some(i) = self.by_path.iter().position(|e| e.0 == code) {
                 return i;

@@ -20,6 +20,7 @@ use growsdown_kernel::trace::{
 
 use crate::out::Out;
 use crate::svg::Picture;
+use crate::template::{Marks, Templates};
 use crate::{jsonl, text, Scan, Tally};
 
 /// The record format.
@@ -46,6 +47,8 @@ pub struct Sink {
     error: Option<std::io::Error>,
     /// What the text format's records repeat.
     memo: text::Memo,
+    /// Records kept to write the next ones like them from.
+    templates: Templates,
     tally: Tally,
     picture: Option<Picture>,
 }
@@ -66,6 +69,7 @@ impl Sink {
             format,
             error: None,
             memo: text::Memo::default(),
+            templates: Templates::default(),
             tally: Tally::default(),
             picture: svg.then(Picture::default),
         }
@@ -103,14 +107,19 @@ impl Sink {
     /// is unpacked into `ev`).
     fn record_logged(&mut self, f: &LoggedFault, spill: &[Step], ev: &mut FaultEvent, insn: &str) {
         match f.rec.steps() {
-            Some(steps) if self.picture.is_none() && self.format == Format::Text => {
-                let scan = text::write_logged(&mut self.buf, &f.rec, steps.clone(), ev, insn, &mut self.memo);
-                self.tally.add_steps(f.rec.result, &scan, || steps);
-                self.drain_if_due();
-            }
             Some(steps) if self.picture.is_none() => {
-                f.rec.unpack_fields(ev);
-                self.write(ev, steps, insn);
+                let Sink { buf, format, memo, templates, .. } = self;
+                let scan =
+                    templates.write(buf, &f.rec, steps.clone(), ev, insn, |out, ev, steps, scan, marks| {
+                        match format {
+                            Format::Text => text::write_record(out, ev, steps, scan, insn, memo, marks),
+                            Format::Jsonl => {
+                                jsonl::write_record(out, ev, steps, insn, marks);
+                                out.byte(b'\n');
+                            }
+                        }
+                    });
+                self.tally.add_steps(f.rec.result, &scan, || steps);
                 self.drain_if_due();
             }
             _ => {
@@ -127,9 +136,11 @@ impl Sink {
         let Sink { buf, format, memo, tally, .. } = self;
         let scan = Scan::of(steps.clone());
         match format {
-            Format::Text => text::write_record(buf, ev, steps.clone(), &scan, insn, memo),
+            Format::Text => {
+                text::write_record(buf, ev, steps.clone(), &scan, insn, memo, &mut Marks::default())
+            }
             Format::Jsonl => {
-                jsonl::write_record(buf, ev, steps.clone(), insn);
+                jsonl::write_record(buf, ev, steps.clone(), insn, &mut Marks::default());
                 buf.byte(b'\n');
             }
         }
@@ -654,7 +665,13 @@ mod tests {
             .map(|seq| {
                 let mut line = Out::default();
                 let ev = fault(seq);
-                jsonl::write_record(&mut line, &ev, ev.path.iter().copied(), "(unreadable)");
+                jsonl::write_record(
+                    &mut line,
+                    &ev,
+                    ev.path.iter().copied(),
+                    "(unreadable)",
+                    &mut Marks::default(),
+                );
                 line.into_string() + "\n"
             })
             .collect();
@@ -778,75 +795,105 @@ mod tests {
         }
     }
 
-    /// The text format writes most records from the last one like it (a template,
-    /// `text::write_logged`): thousands of faults along a few paths at a few
+    /// Most records are written from the last one like them (a template,
+    /// `template::Templates`): thousands of faults along a few paths at a few
     /// instructions, their numbers of every width, must come out as each record
-    /// written alone.
+    /// written alone, in both formats.
     #[test]
     fn records_written_from_templates_are_the_records() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        let out = Written::default();
-        let mut sink = Sink::new(Box::new(out.clone()), Format::Text, false, false);
-        let mut ev = FaultEvent::empty();
-        let mut alone = Vec::new();
-        let mut seq = 0;
-        for _ in 0..4000 {
-            // Numbers of every width, so that templates are written around as well
-            // as over.
-            let wide = |lo: u64, pick: u64| [lo, lo * 9 + 7, lo * 100 + 1, 123_456_789, 5][pick as usize];
-            seq += 1 + [0, 0, 0, 7, 95][next(5) as usize];
-            let mut e = fault(seq);
-            e.icount = wide(1 + next(90), next(5));
-            e.min_flt = wide(next(50), next(5));
-            e.maj_flt = wide(next(3), next(5));
-            e.eip = [0x0804_9600, 0x0804_9608][next(2) as usize];
-            e.cr2 = 0x4000_0000 + (next(1 << 20) as u32) * 0x10;
-            e.error_code = [4, 6][next(2) as usize];
-            let frame = [0x2000, 0x4_1000, 0x14_0000, 0x1234_5000, 0][next(5) as usize];
-            let dpf = Step::DoPageFault { address: e.cr2, error_code: e.error_code, user: true };
-            let vma = Step::FindVma { vma: e.vma };
-            e.path = match next(5) {
-                0 => vec![dpf, vma, Step::HandleMmFault, Step::DoAnonymousPage { zero_page: true, frame: 0x2000 }],
-                1 => vec![dpf, vma, Step::HandleMmFault, Step::DoWpPage { copied: true, from_zero_page: true, frame }],
-                // The frame is not the last step: it stays in the template's text.
-                2 => vec![dpf, Step::DoWpPage { copied: false, from_zero_page: false, frame }, Step::HandleMmFault],
-                // expand_stack shows the faulting page.
-                3 => vec![
-                    dpf,
-                    Step::ExpandStack { old_start: 0x4100_0000, new_start: e.cr2 & !0xfff, ok: true },
-                    Step::DoAnonymousPage { zero_page: false, frame },
-                ],
-                _ => vec![
-                    dpf,
-                    Step::PteAlloc { table: frame },
-                    Step::DoNoPage { file_page: next(3) as u32, early_cow: false },
-                    Step::DoAnonymousPage { zero_page: false, frame },
-                    Step::DoWpPage { copied: true, from_zero_page: false, frame: frame + 0x1000 },
-                ],
+        for format in [Format::Text, Format::Jsonl] {
+            let mut seed = 0x2545_f491_4f6c_dd1du64;
+            let mut next = |n: u64| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % n
             };
-            // The same EIP with other bytes there now (rewritten code).
-            let insn = ["movzx ecx, byte ptr [edx]", "mov byte ptr [edx], cl"][next(2) as usize];
-            let mut spill = Vec::new();
-            let rec = FaultRecord::pack(&e, &mut spill);
-            assert!(!rec.path.spilled());
-            let f = LoggedFault { rec, spilled: 0, insn: InsnSource::default() };
-            sink.record_logged(&f, &spill, &mut ev, insn);
-            let mut back = FaultEvent::empty();
-            rec.unpack(&spill, &mut back);
-            alone.push(Record { ev: back, insn: insn.into() });
-        }
-        sink.close().unwrap();
-        let got = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        let want = alone.iter().map(text::record).collect::<String>() + &text::summary(&crate::summarize(&alone));
-        if got != want {
-            let line = got.lines().zip(want.lines()).position(|(a, b)| a != b);
-            panic!("first difference at line {line:?}");
+            let out = Written::default();
+            let mut sink = Sink::new(Box::new(out.clone()), format, false, false);
+            let mut ev = FaultEvent::empty();
+            let mut alone = Vec::new();
+            let mut seq = 0;
+            for _ in 0..4000 {
+                // Numbers of every width, so that templates are written around as
+                // well as over.
+                let wide = |lo: u64, pick: u64| [lo, lo * 9 + 7, lo * 100 + 1, 123_456_789, 5][pick as usize];
+                seq += 1 + [0, 0, 0, 7, 95][next(5) as usize];
+                let mut e = fault(seq);
+                e.icount = wide(1 + next(90), next(5));
+                e.min_flt = wide(next(50), next(5));
+                e.maj_flt = wide(next(3), next(5));
+                e.mem = MemCounts {
+                    rss: wide(next(40), next(5)),
+                    pswpin: wide(next(2), next(5)),
+                    pswpout: next(3),
+                };
+                e.tid = [e.pid, e.pid + 1][next(2) as usize];
+                e.eip = [0x0804_9600, 0x0804_9608][next(2) as usize];
+                e.cr2 = 0x4000_0000 + (next(1 << 20) as u32) * 0x10;
+                e.error_code = [4, 6][next(2) as usize];
+                let frame = [0x2000, 0x4_1000, 0x14_0000, 0x1234_5000, 0][next(5) as usize];
+                let dpf = Step::DoPageFault { address: e.cr2, error_code: e.error_code, user: true };
+                let vma = Step::FindVma { vma: e.vma };
+                e.path = match next(6) {
+                    0 => {
+                        vec![dpf, vma, Step::HandleMmFault, Step::DoAnonymousPage { zero_page: true, frame }]
+                    }
+                    1 => vec![
+                        dpf,
+                        vma,
+                        Step::HandleMmFault,
+                        Step::DoWpPage { copied: true, from_zero_page: true, frame },
+                    ],
+                    // The frame is not the last step: it stays in the template.
+                    2 => vec![
+                        dpf,
+                        Step::DoWpPage { copied: false, from_zero_page: false, frame },
+                        Step::HandleMmFault,
+                    ],
+                    // expand_stack shows the faulting page.
+                    3 => vec![
+                        dpf,
+                        Step::EspCheck { esp: e.esp, ok: true },
+                        Step::ExpandStack { old_start: 0x4100_0000, new_start: e.cr2 & !0xfff, ok: true },
+                        Step::DoAnonymousPage { zero_page: false, frame },
+                    ],
+                    // Two frames.
+                    4 => vec![
+                        dpf,
+                        Step::PteAlloc { table: frame },
+                        Step::DoNoPage { file_page: next(3) as u32, early_cow: false },
+                        Step::DoAnonymousPage { zero_page: false, frame },
+                        Step::DoWpPage { copied: true, from_zero_page: false, frame: frame + 0x1000 },
+                    ],
+                    _ => vec![dpf, Step::DoSwapPage { slot: next(3) as u32, cached: true, frame }],
+                };
+                // The same EIP with other bytes there now (rewritten code).
+                let insn = ["movzx ecx, byte ptr [edx]", "mov byte ptr [edx], cl"][next(2) as usize];
+                let mut spill = Vec::new();
+                let rec = FaultRecord::pack(&e, &mut spill);
+                assert!(!rec.path.spilled());
+                let f = LoggedFault { rec, spilled: 0, insn: InsnSource::default() };
+                sink.record_logged(&f, &spill, &mut ev, insn);
+                let mut back = FaultEvent::empty();
+                rec.unpack(&spill, &mut back);
+                alone.push(Record { ev: back, insn: insn.into() });
+            }
+            sink.close().unwrap();
+            let got = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            let summary = crate::summarize(&alone);
+            let want = match format {
+                Format::Text => alone.iter().map(text::record).collect::<String>() + &text::summary(&summary),
+                Format::Jsonl => {
+                    alone.iter().map(|r| jsonl::record(r) + "\n").collect::<String>()
+                        + &jsonl::summary(&summary)
+                        + "\n"
+                }
+            };
+            if got != want {
+                let line = got.lines().zip(want.lines()).position(|(a, b)| a != b);
+                panic!("{format:?}: first difference at line {line:?}");
+            }
         }
     }
 

@@ -6,16 +6,25 @@ use std::fmt::Write;
 use super::out::{
     dec, hex0x, hex0x8, hex0x8_digits, hex8_digits, hex_digits, vma_range, DecMemo, Out, Padded,
 };
+use super::template::{Hole, Marks};
 use super::{
     is_growsdown, path_functions, path_names, result_kind, step_index, write_si_code_name, write_step_detail,
     Record, Scan, Summary,
 };
-use growsdown_kernel::trace::{FaultEvent, FaultRecord, FaultResult, OomEvent, PackedSteps, Step};
+use growsdown_kernel::trace::{FaultEvent, FaultResult, OomEvent, Step};
 
 pub fn record(r: &Record) -> String {
     let mut out = Out::default();
     let steps = r.ev.path.iter().copied();
-    write_record(&mut out, &r.ev, steps.clone(), &Scan::of(steps), &r.insn, &mut Memo::default());
+    write_record(
+        &mut out,
+        &r.ev,
+        steps.clone(),
+        &Scan::of(steps),
+        &r.insn,
+        &mut Memo::default(),
+        &mut Marks::default(),
+    );
     out.into_string()
 }
 
@@ -38,261 +47,6 @@ pub struct Memo {
     icount: DecMemo,
     min_flt: DecMemo,
     maj_flt: DecMemo,
-    /// Where the record being written has its numbers that change from fault to
-    /// fault, from its start; and how many frames its steps wrote (the last one's
-    /// place is `holes.frame`).
-    holes: Holes,
-    frames: u8,
-    /// Records written whole, kept to write the next ones like them
-    /// ([`write_logged`]), by [`template_slot`].
-    templates: Vec<Option<Template>>,
-}
-
-/// Where the numbers of a text record that change from one fault to the next along
-/// the same path at the same instruction are, from the record's start: the holes
-/// of a [`Template`], in the order they come.
-#[derive(Clone, Copy, Debug, Default)]
-struct Holes {
-    seq: (usize, usize),
-    icount: (usize, usize),
-    cr2: (usize, usize),
-    /// The frame the last step wrote (`do_wp_page`'s copy, `do_anonymous_page`'s
-    /// new frame), when it is a hole.
-    frame: Option<(usize, usize)>,
-    min_flt: (usize, usize),
-    maj_flt: (usize, usize),
-}
-
-/// A record written whole, kept to write the records of later faults that differ
-/// from it only in its holes: its text is copied around them and only they are
-/// written. A fault-heavy guest faults along a few paths at a few instructions, and
-/// a record made this way costs a fifth of one made from its steps.
-struct Template {
-    /// Everything the text is made from but the holes.
-    key: TemplateKey,
-    /// What the key keeps ([`TemplateKey::of`]).
-    frame_hole: bool,
-    with_cr2: bool,
-    insn: String,
-    text: Vec<u8>,
-    /// Where the holes are in `text`.
-    holes: Holes,
-    /// The steps' [`Scan`]: the holes do not change it.
-    scan: Scan,
-}
-
-/// What a text record is made from, but for its holes. The frame of the last step,
-/// when it is a hole (`Holes::frame`), is zeroed in `path`; the fault address is
-/// kept only when the text shows it outside its hole (`expand_stack`'s new start).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct TemplateKey {
-    pid: u32,
-    tid: u32,
-    eip: u32,
-    esp: u32,
-    cr2: u32,
-    error_code: u32,
-    user: bool,
-    vma: Option<(u32, u32, u32)>,
-    result: FaultResult,
-    len: usize,
-    path: [u8; PATH_BYTES],
-}
-
-/// Room for a packed path's bytes in a [`TemplateKey`].
-const PATH_BYTES: usize = 40;
-
-/// Templates kept: a few paths at a few instructions.
-const TEMPLATES: usize = 16;
-
-impl TemplateKey {
-    /// The key of `rec`, with a frame hole if `frame_hole` (the last four bytes of
-    /// the path are the last step's frame) and its address if `with_cr2`; None for a
-    /// path too long to key.
-    #[inline]
-    fn of(rec: &FaultRecord, frame_hole: bool, with_cr2: bool) -> Option<Self> {
-        let bytes = rec.path.packed_bytes();
-        let mut path = [0; PATH_BYTES];
-        path.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        if frame_hole {
-            let n = bytes.len().checked_sub(4)?;
-            path[n..n + 4].fill(0);
-        }
-        Some(TemplateKey {
-            pid: rec.pid,
-            tid: rec.tid,
-            eip: rec.eip,
-            esp: rec.esp,
-            cr2: if with_cr2 { rec.cr2 } else { 0 },
-            error_code: rec.error_code,
-            user: rec.path.user(),
-            vma: rec.vma,
-            result: rec.result,
-            len: bytes.len(),
-            path,
-        })
-    }
-}
-
-/// Where the template for `rec` is kept: by the things that tell the paths of one
-/// guest apart most often (which instruction, reading or writing, how long a path),
-/// not by everything; the key decides.
-#[inline]
-fn template_slot(rec: &FaultRecord) -> usize {
-    let h = rec.eip ^ rec.error_code.rotate_left(24) ^ (rec.path.packed_bytes().len() as u32).rotate_left(16);
-    (h.wrapping_mul(0x9e37_79b1) >> (32 - TEMPLATES.trailing_zeros())) as usize
-}
-
-impl Template {
-    /// Whether `rec` with the instruction `insn` is written as this template with
-    /// its holes filled.
-    #[inline(never)]
-    fn fits(&self, rec: &FaultRecord, insn: &str) -> bool {
-        TemplateKey::of(rec, self.frame_hole, self.with_cr2) == Some(self.key) && self.insn == insn
-    }
-
-    /// Writes `rec`'s record: the template's text with `rec`'s holes. Mostly each
-    /// number is as wide as the template's: then the text is copied whole and the
-    /// numbers written over it in place; else it is copied around them.
-    #[inline(never)]
-    fn write(&mut self, out: &mut Out, rec: &FaultRecord, memo: &mut Numbers) {
-        let h = &self.holes;
-        let base = out.len();
-        out.put_slice(&self.text);
-        let fits =
-            |out: &mut Out, (start, end): (usize, usize), digits: Option<([u8; 8], usize)>| match digits {
-                Some((d, n)) if n == end - start => {
-                    out.patch(base + start, &d, n);
-                    true
-                }
-                _ => false,
-            };
-        // `0x` and eight digits: always as wide.
-        out.patch(base + h.cr2.0 + 2, &hex8_digits(rec.cr2), 8);
-        let frame = match h.frame {
-            Some((start, end)) => {
-                let b = rec.path.packed_bytes();
-                let f = b.len() - 4;
-                let (d, n) = hex_digits(u32::from_le_bytes([b[f], b[f + 1], b[f + 2], b[f + 3]]));
-                fits(out, (start + 2, end), Some((d, n)))
-            }
-            None => true,
-        };
-        if frame
-            && fits(out, h.seq, memo.seq.digits(rec.seq))
-            && fits(out, h.icount, memo.icount.digits(rec.icount))
-            && fits(out, h.min_flt, memo.min_flt.digits(u64::from(rec.min_flt)))
-            && fits(out, h.maj_flt, memo.maj_flt.digits(u64::from(rec.maj_flt)))
-        {
-            return;
-        }
-        out.truncate(base);
-        self.write_around(out, rec, memo);
-    }
-
-    /// [`Template::write`] when a number is not as wide as the template's: the text
-    /// copied around the holes, in the order they come; the record written becomes
-    /// the template (the next ones are as wide as it, mostly).
-    #[cold]
-    fn write_around(&mut self, out: &mut Out, rec: &FaultRecord, memo: &mut Numbers) {
-        let base = out.len();
-        let h = self.holes;
-        let text = &self.text[..];
-        let mut holes = h;
-        // Where the number `put` writes goes, from the record's start.
-        let hole = |out: &mut Out, put: &mut dyn FnMut(&mut Out)| {
-            let at = out.len() - base;
-            put(out);
-            (at, out.len() - base)
-        };
-        out.put_slice(&text[..h.seq.0]);
-        holes.seq = hole(out, &mut |o| memo.seq.dec(o, rec.seq));
-        out.put_slice(&text[h.seq.1..h.icount.0]);
-        holes.icount = hole(out, &mut |o| memo.icount.dec(o, rec.icount));
-        out.put_slice(&text[h.icount.1..h.cr2.0]);
-        holes.cr2 = hole(out, &mut |o| hex0x8(o, rec.cr2));
-        let mut at = h.cr2.1;
-        if let Some((start, end)) = h.frame {
-            out.put_slice(&text[at..start]);
-            let b = rec.path.packed_bytes();
-            let f = b.len() - 4;
-            let frame = u32::from_le_bytes([b[f], b[f + 1], b[f + 2], b[f + 3]]);
-            holes.frame = Some(hole(out, &mut |o| hex0x(o, frame)));
-            at = end;
-        }
-        out.put_slice(&text[at..h.min_flt.0]);
-        holes.min_flt = hole(out, &mut |o| memo.min_flt.dec(o, u64::from(rec.min_flt)));
-        out.put_slice(&text[h.min_flt.1..h.maj_flt.0]);
-        holes.maj_flt = hole(out, &mut |o| memo.maj_flt.dec(o, u64::from(rec.maj_flt)));
-        out.put_slice(&text[h.maj_flt.1..]);
-        self.text.clear();
-        self.text.extend_from_slice(&out.as_bytes()[base..]);
-        self.holes = holes;
-    }
-}
-
-/// The numbers [`Memo`] keeps digits of, borrowed apart from its templates.
-struct Numbers<'a> {
-    seq: &'a mut DecMemo,
-    icount: &'a mut DecMemo,
-    min_flt: &'a mut DecMemo,
-    maj_flt: &'a mut DecMemo,
-}
-
-/// [`write_record`] for a fault as the kernel logged it, its path packed (`steps`
-/// decodes it): written from a [`Template`] when one fits, else whole (its fields
-/// unpacked into `ev`) and kept as the template for the next. Returns the steps'
-/// [`Scan`], for the summary.
-pub(crate) fn write_logged(
-    out: &mut Out,
-    rec: &FaultRecord,
-    steps: PackedSteps<'_>,
-    ev: &mut FaultEvent,
-    insn: &str,
-    memo: &mut Memo,
-) -> Scan {
-    let slot = template_slot(rec);
-    if memo.templates.is_empty() {
-        memo.templates.resize_with(TEMPLATES, || None);
-    }
-    let Memo { templates, seq, icount, min_flt, maj_flt, .. } = memo;
-    if let Some(t) = &mut templates[slot] {
-        if t.fits(rec, insn) {
-            t.write(out, rec, &mut Numbers { seq, icount, min_flt, maj_flt });
-            return t.scan;
-        }
-    }
-    rec.unpack_fields(ev);
-    let scan = Scan::of(steps.clone());
-    let start = out.len();
-    write_record(out, ev, steps.clone(), &scan, insn, memo);
-    memo.templates[slot] = Template::of(rec, steps, insn, &out.as_bytes()[start..], memo, scan);
-    scan
-}
-
-impl Template {
-    /// The template of the record `text` just written for `rec` (`memo` says where
-    /// its holes are); None if its path is too long to key.
-    fn of(
-        rec: &FaultRecord,
-        steps: PackedSteps<'_>,
-        insn: &str,
-        text: &[u8],
-        memo: &Memo,
-        scan: Scan,
-    ) -> Option<Self> {
-        // A frame is a hole only when it is the path's one frame and its last step:
-        // then it is the last four bytes of the packed path. Any other frame stays
-        // in the text, and in the key.
-        let last = steps.clone().last();
-        let frame_hole = memo.frames == 1
-            && matches!(last, Some(Step::DoWpPage { .. } | Step::DoAnonymousPage { zero_page: false, .. }));
-        // `expand_stack` shows the faulting page: then the address is in the key.
-        let with_cr2 = steps.clone().any(|s| matches!(s, Step::ExpandStack { .. }));
-        let key = TemplateKey::of(rec, frame_hole, with_cr2)?;
-        let holes = Holes { frame: memo.holes.frame.filter(|_| frame_hole), ..memo.holes };
-        Some(Template { key, frame_hole, with_cr2, insn: insn.to_owned(), text: text.to_vec(), holes, scan })
-    }
 }
 
 /// What the middle part of a text record is made of: the error code, ESP and the VMA.
@@ -387,15 +141,15 @@ const RESULT_LINES: [Padded<24>; crate::RESULT_KINDS] = [
 /// Appends the line of step `s`, if it has one: the steps whose function name says
 /// it all have none. The steps of nearly every fault are written whole here; the
 /// rest go through [`write_step_detail`], which the tests hold these to.
-/// `record_start` is where the record began in `out`: a frame's place is noted
-/// (`Holes::frame`) from there.
+/// A frame's digits are marked as a [`Hole::Frame`] in `marks`.
 #[inline(always)]
-fn write_step_line(out: &mut Out, s: &Step, memo: &mut Memo, record_start: usize) {
-    let frame = |out: &mut Out, memo: &mut Memo, frame: u32| {
+fn write_step_line(out: &mut Out, s: &Step, memo: &mut Memo, marks: &mut Marks) {
+    let frame = |out: &mut Out, marks: &mut Marks, frame: u32| {
+        out.put(b"0x");
         let at = out.len();
-        hex0x(out, frame);
-        memo.holes.frame = Some((at - record_start, out.len() - record_start));
-        memo.frames += 1;
+        let (d, n) = hex_digits(frame);
+        out.put_first(&d, n);
+        marks.hole(Hole::Frame, at, out);
     };
     match *s {
         Step::DoPageFault { .. }
@@ -428,12 +182,12 @@ fn write_step_line(out: &mut Out, s: &Step, memo: &mut Memo, record_start: usize
         }
         Step::DoAnonymousPage { zero_page: false, frame: f } => {
             out.put(b"    do_anonymous_page: new frame ");
-            frame(out, memo, f);
+            frame(out, marks, f);
             out.byte(b'\n');
         }
         Step::DoWpPage { copied: true, from_zero_page: true, frame: f } => {
             out.put(b"    do_wp_page: copy of ZERO_PAGE into ");
-            frame(out, memo, f);
+            frame(out, marks, f);
             out.byte(b'\n');
         }
         Step::DoWpPage { copied, from_zero_page: _, frame: f } => {
@@ -442,7 +196,7 @@ fn write_step_line(out: &mut Out, s: &Step, memo: &mut Memo, record_start: usize
             } else {
                 b"    do_wp_page: reuse frame "
             });
-            frame(out, memo, f);
+            frame(out, marks, f);
             out.byte(b'\n');
         }
         _ => {
@@ -535,7 +289,8 @@ pub(crate) fn write_unuse(out: &mut Out, ev: &growsdown_kernel::trace::UnuseEven
 /// Appends the text of [`record`] for the fault `ev`, whose steps `steps` gives
 /// (`ev.path`, or for a fault rendered from its packed record the steps decoded from
 /// it), scanned into `scan`, and its instruction `insn` to `out`. `memo` is kept by
-/// the caller from record to record.
+/// the caller from record to record; `marks` gets the places of the numbers that
+/// change from fault to fault (`template`), from where `marks.begin` was called.
 pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     out: &mut Out,
     ev: &FaultEvent,
@@ -543,15 +298,12 @@ pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     scan: &Scan,
     insn: &str,
     memo: &mut Memo,
+    marks: &mut Marks,
 ) {
-    let start = out.len();
-    memo.frames = 0;
-    // Where a hole's number went, from the record's start.
-    let hole = |at: usize, out: &Out| (at - start, out.len() - start);
     out.put(b"fault #");
     let at = out.len();
     memo.seq.dec(out, ev.seq);
-    memo.holes.seq = hole(at, out);
+    marks.hole(Hole::Seq, at, out);
     out.put(b"  pid ");
     dec(out, u64::from(ev.pid));
     // Only where it says something: a process's first thread has tid == pid, and
@@ -563,7 +315,7 @@ pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     out.put(b"  icount ");
     let at = out.len();
     memo.icount.dec(out, ev.icount);
-    memo.holes.icount = hole(at, out);
+    marks.hole(Hole::Icount, at, out);
     out.put(b"  eip ");
     // An unset entry holds no digits: every written one starts with `0x`.
     if memo.eip.0 != ev.eip || memo.eip.1[0] == 0 {
@@ -573,10 +325,10 @@ pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     out.put(b"  ");
     out.put_slice(insn.as_bytes());
 
-    out.put(b"\n  cr2 ");
+    out.put(b"\n  cr2 0x");
     let at = out.len();
-    hex0x8(out, ev.cr2);
-    memo.holes.cr2 = hole(at, out);
+    out.put(&hex8_digits(ev.cr2));
+    marks.hole(Hole::Cr2, at, out);
     let key = (ev.error_code, ev.esp, ev.vma);
     let middle = match &mut memo.middle[(ev.error_code & 7) as usize | usize::from(ev.kernel_mode) << 3] {
         Some((k, line)) if *k == key => line,
@@ -593,7 +345,7 @@ pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     memo.chains.write(out, scan.code, steps.clone());
 
     for s in steps {
-        write_step_line(out, &s, memo, start);
+        write_step_line(out, &s, memo, marks);
     }
 
     RESULT_LINES[result_kind(ev.result)].put(out);
@@ -611,11 +363,11 @@ pub(crate) fn write_record<S: Iterator<Item = Step> + Clone>(
     out.put(b"  (min_flt ");
     let at = out.len();
     memo.min_flt.dec(out, ev.min_flt);
-    memo.holes.min_flt = hole(at, out);
+    marks.hole(Hole::MinFlt, at, out);
     out.put(b", maj_flt ");
     let at = out.len();
     memo.maj_flt.dec(out, ev.maj_flt);
-    memo.holes.maj_flt = hole(at, out);
+    marks.hole(Hole::MajFlt, at, out);
     out.put(b")\n");
 }
 
@@ -800,7 +552,15 @@ mod tests {
             let mut got = Out::with_capacity(4);
             got.put(b"previous\n");
             let steps = r.ev.path.iter().copied();
-            write_record(&mut got, &r.ev, steps.clone(), &Scan::of(steps), &r.insn, &mut memo);
+            write_record(
+                &mut got,
+                &r.ev,
+                steps.clone(),
+                &Scan::of(steps),
+                &r.insn,
+                &mut memo,
+                &mut Marks::default(),
+            );
             assert_eq!(got.into_string(), format!("previous\n{}", reference(&r)));
             assert_eq!(record(&r), reference(&r));
         }
