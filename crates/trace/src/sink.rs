@@ -511,9 +511,12 @@ impl FaultObserver for Shared {
     fn fault_record(&mut self, rec: &FaultRecord, spill: &[Step], cpu: &Cpu) {
         match self.0.borrow_mut().as_mut() {
             Some(Observer::InPlace(o)) => {
-                rec.unpack(spill, &mut o.ev);
-                let insn = o.insns.text(&o.ev, cpu);
-                o.sink.record(&o.ev, insn);
+                // Written as the renderer thread writes a logged fault (from a
+                // template, mostly), here as it happens.
+                let InPlace { sink, insns, ev } = &mut **o;
+                let src = InsnSource::read_at(rec.kernel_mode(), rec.eip, cpu);
+                let f = LoggedFault { rec: *rec, spilled: spill.len() as u32, insn: src };
+                sink.record_logged(&f, spill, ev, insns.text_of(rec.eip, &src));
             }
             Some(Observer::Piped(p)) => {
                 p.batch.push(rec, spill, InsnSource::read_at(rec.kernel_mode(), rec.eip, cpu));
