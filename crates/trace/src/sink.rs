@@ -242,7 +242,9 @@ const BATCH: usize = growsdown_kernel::trace::FAULT_LOG;
 /// `BATCHES_QUEUED + 3` batches ever exist (a new one is made only when none has
 /// come back), each about `BATCH` × 152 bytes (a fault's [`FaultRecord`] and the
 /// instruction's bytes), 78 KB, and the kernel's log as large, plus the paths that
-/// did not pack: about 620 KB however long the run. Few batches also keep the memory the guest thread writes
+/// did not pack: about 620 KB however long the run, beside the renderer's output
+/// buffer ([`CHUNK`], 1 MB) and its templates (`template::Templates`, 16 records).
+/// Few batches also keep the memory the guest thread writes
 /// warm in the cache.
 const BATCHES_QUEUED: usize = 4;
 
