@@ -316,18 +316,9 @@ impl FaultRecord {
     /// it did not pack ([`PackedPath::spilled`]), ignored otherwise.
     pub fn unpack(&self, spill: &[Step], ev: &mut FaultEvent) {
         self.unpack_fields(ev);
-        if self.path.spilled() {
-            ev.path.extend_from_slice(spill);
-        } else {
-            self.path.unpack(
-                &FaultCtx {
-                    address: self.cr2,
-                    error_code: self.error_code,
-                    esp: self.esp,
-                    user: self.path.user,
-                },
-                &mut ev.path,
-            );
+        match self.steps() {
+            Some(steps) => ev.path.extend(steps),
+            None => ev.path.extend_from_slice(spill),
         }
     }
 

@@ -411,7 +411,7 @@ pub(crate) fn write_record(
         if i > 0 {
             out.byte(b',');
         }
-        write_step_marked(out, &s, marks);
+        write_step(out, &s, marks);
     }
     out.put(br#"],"result":""#);
     out.put_slice(result_name(ev.result).as_bytes());
@@ -546,50 +546,15 @@ const ERROR_OBJECTS: [Padded<96>; 8] = [
     Padded::new(br#","error":{"access":"write","cause":"protection","mode":"user"},"kernel_mode":"#),
 ];
 
-/// [`write_step`], the fault's address (`do_page_fault`'s) and the frame of
-/// `do_anonymous_page` and `do_wp_page` marked as holes.
-fn write_step_marked(out: &mut Out, s: &Step, marks: &mut Marks) {
-    match *s {
-        Step::DoPageFault { address, error_code, user } => {
-            STEP_STARTS[usize::from(step_index(s))].put(out);
-            out.put(br#","address":"#);
-            hex_str_marked(out, address, Hole::Address, marks);
-            out.put(br#","error_code":"#);
-            dec(out, u64::from(error_code));
-            out.put(br#","user":"#);
-            bool(out, user);
-            out.byte(b'}');
-        }
-        Step::DoAnonymousPage { zero_page, frame } => {
-            STEP_STARTS[usize::from(step_index(s))].put(out);
-            out.put(br#","zero_page":"#);
-            bool(out, zero_page);
-            out.put(br#","frame":"#);
-            marks.frame_fixed();
-            hex_str_marked(out, frame, Hole::Frame, marks);
-            out.byte(b'}');
-        }
-        Step::DoWpPage { copied, from_zero_page, frame } => {
-            STEP_STARTS[usize::from(step_index(s))].put(out);
-            out.put_slice(if copied { br#","action":"copy""# } else { br#","action":"reuse""# });
-            out.put(br#","from_zero_page":"#);
-            bool(out, from_zero_page);
-            out.put(br#","frame":"#);
-            marks.frame_fixed();
-            hex_str_marked(out, frame, Hole::Frame, marks);
-            out.byte(b'}');
-        }
-        _ => write_step(out, s),
-    }
-}
-
 /// One path step: `{"fn": name, …decision}`, the name being [`crate::step_function`]'s.
-fn write_step(out: &mut Out, s: &Step) {
+/// The fault's address (`do_page_fault`'s) and the frame of `do_anonymous_page` and
+/// `do_wp_page` are marked as holes in `marks`.
+fn write_step(out: &mut Out, s: &Step, marks: &mut Marks) {
     STEP_STARTS[usize::from(step_index(s))].put(out);
     match *s {
         Step::DoPageFault { address, error_code, user } => {
             out.put(br#","address":"#);
-            hex_str(out, address);
+            hex_str_marked(out, address, Hole::Address, marks);
             out.put(br#","error_code":"#);
             dec(out, u64::from(error_code));
             out.put(br#","user":"#);
@@ -649,14 +614,16 @@ fn write_step(out: &mut Out, s: &Step) {
             out.put(br#","zero_page":"#);
             bool(out, zero_page);
             out.put(br#","frame":"#);
-            hex_str(out, frame);
+            marks.frame_fixed();
+            hex_str_marked(out, frame, Hole::Frame, marks);
         }
         Step::DoWpPage { copied, from_zero_page, frame } => {
             out.put_slice(if copied { br#","action":"copy""# } else { br#","action":"reuse""# });
             out.put(br#","from_zero_page":"#);
             bool(out, from_zero_page);
             out.put(br#","frame":"#);
-            hex_str(out, frame);
+            marks.frame_fixed();
+            hex_str_marked(out, frame, Hole::Frame, marks);
         }
         Step::BadArea { reason, si_code } => {
             out.put(br#","reason":"#);
@@ -846,7 +813,7 @@ pub(crate) mod tests {
     fn every_step_is_written_by_hand_as_serde_writes_it() {
         for s in every_step() {
             let mut got = Out::default();
-            write_step(&mut got, &s);
+            write_step(&mut got, &s, &mut Marks::default());
             assert_eq!(got.into_string(), line(&step_line(&s)));
         }
     }
