@@ -806,3 +806,32 @@ fn reclaim_records_name_the_reclaimer_and_two_runs_are_the_same() {
     assert_eq!(first.len(), second.len());
     assert!(first == second, "the same reclaim records");
 }
+
+/// On standard error the records are held back until the guest's next system call,
+/// then written before it: what the guest writes there still comes after the
+/// records of every fault before it. stackgrow writes its own getrusage totals to
+/// standard error once its faults are done; every fault those totals count must be
+/// on a record above that line, and the records keep their order.
+#[test]
+fn standard_error_keeps_the_records_in_order_with_the_guests_writes() {
+    let p = image("stackgrow");
+    let out = growsdown(&["trace", p.to_str().unwrap()]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let seqs: Vec<(usize, u64)> = err
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| Some((i, l.strip_prefix("fault #")?.split(' ').next()?.parse().ok()?)))
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[1].1 == w[0].1 + 1), "every record, in order");
+    let (at, totals) = err
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| Some((i, l.strip_prefix("stackgrow totals: minflt=")?)))
+        .expect("the guest's own line");
+    let (min, maj) = totals.split_once(" majflt=").unwrap();
+    let counted: usize = min.parse::<usize>().unwrap() + maj.parse::<usize>().unwrap();
+    let above = seqs.iter().filter(|(i, _)| *i < at).count();
+    assert!(above >= counted, "{above} records above the guest's line, which counts {counted} faults");
+    assert!(above < seqs.len(), "the faults of exit come after it");
+}

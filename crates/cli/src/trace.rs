@@ -26,8 +26,9 @@ pub struct TraceArgs {
     format: Format,
 
     /// Write the trace to FILE instead of standard error. A file is rendered and
-    /// written by a second thread, beside the guest; standard error is written as
-    /// each fault happens, in order with the guest's own output there.
+    /// written by a second thread, beside the guest; standard error is written out
+    /// before each system call the guest makes, in order with the guest's own
+    /// output there.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
 

@@ -801,6 +801,12 @@ pub trait FaultObserver {
 
     /// A swapoff's `try_to_unuse`, as one record.
     fn unuse(&mut self, _ev: &UnuseEvent) {}
+
+    /// A system call is about to run (called at its entry while an observer is
+    /// installed, before the call does anything): an observer that holds written
+    /// records back writes them out here, so that they come out before anything
+    /// the call itself writes.
+    fn before_syscall(&mut self) {}
 }
 
 /// Faults a [`FaultLog`] holds before the kernel hands them over.

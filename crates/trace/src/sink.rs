@@ -1,9 +1,10 @@
 //! Where the fault records go: a [`Sink`] renders them (text or JSONL, the summary
 //! counts, the SVG's marks) and writes them, and a [`Tracer`] is the kernel's
-//! observer that feeds it. On standard error every record is rendered and written as
-//! its fault happens, in order with the guest's own writes there; to a file the
-//! guest thread only copies each fault into a batch, and a second thread renders and
-//! writes ([`Tracer::new`] with `threaded`).
+//! observer that feeds it. On standard error every record is rendered as its fault
+//! happens and written out before the guest's next system call, in order with the
+//! guest's own writes there; to a file the guest thread only copies each fault into
+//! a batch, and a second thread renders and writes ([`Tracer::new`] with
+//! `threaded`).
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -40,9 +41,11 @@ pub struct Sink {
     /// Records rendered and not yet written; reused, so rendering a fault allocates
     /// nothing.
     buf: Out,
-    /// Standard error is written a record at a time, in step with what the guest
-    /// writes there; a file in chunks of [`CHUNK`].
-    write_each: bool,
+    /// How much is written at a time: [`CHUNK`] to a file; [`STDERR_CHUNK`] to
+    /// standard error, which is also written out before each system call the guest
+    /// makes (`FaultObserver::before_syscall`), so that the records and what the guest writes there
+    /// come out in the order they happened.
+    chunk: usize,
     format: Format,
     error: Option<std::io::Error>,
     /// What the text format's records repeat.
@@ -53,19 +56,25 @@ pub struct Sink {
     picture: Option<Picture>,
 }
 
+/// How much a trace on standard error buffers at most between the guest's system
+/// calls: a guest that faults without making any still shows its records soon.
+const STDERR_CHUNK: usize = 64 * 1024;
+
 /// How much a file-backed trace buffers between writes: a fault-heavy guest
 /// writes ~85 MB of text in ~35 ms, and a system call every 64 KB cost the
 /// renderer thread more than its share.
 const CHUNK: usize = 1024 * 1024;
 
 impl Sink {
-    /// A sink writing to `out`: record by record (`write_each`, for standard error) or
-    /// in chunks; with `svg`, also keeping the marks of an SVG picture.
-    pub fn new(out: Box<dyn Write + Send>, format: Format, write_each: bool, svg: bool) -> Self {
+    /// A sink writing to `out`: standard error (`stderr`: in small chunks, and
+    /// whenever the guest makes a system call) or a file (in large chunks); with
+    /// `svg`, also keeping the marks of an SVG picture.
+    pub fn new(out: Box<dyn Write + Send>, format: Format, stderr: bool, svg: bool) -> Self {
+        let chunk = if stderr { STDERR_CHUNK } else { CHUNK };
         Sink {
             out,
-            buf: Out::with_capacity(if write_each { 8192 } else { CHUNK + 8192 }),
-            write_each,
+            buf: Out::with_capacity(chunk + 8192),
+            chunk,
             format,
             error: None,
             memo: text::Memo::default(),
@@ -147,10 +156,9 @@ impl Sink {
         tally.add_steps(ev.result, &scan, || steps);
     }
 
-    /// Writes the buffer out after each record on standard error (its order with the
-    /// guest's own writes there is kept), else once a chunk is full.
+    /// Writes the buffer out once a chunk is full.
     fn drain_if_due(&mut self) {
-        if self.write_each || self.buf.len() >= CHUNK {
+        if self.buf.len() >= self.chunk {
             self.drain();
         }
     }
@@ -198,6 +206,9 @@ impl Sink {
     }
 
     fn drain(&mut self) {
+        if self.buf.len() == 0 {
+            return;
+        }
         if self.error.is_none() {
             if let Err(e) = self.out.write_all(self.buf.as_bytes()) {
                 self.error = Some(e);
@@ -207,9 +218,9 @@ impl Sink {
     }
 }
 
-/// Standard error: every record rendered and written as the fault happens, so that
-/// records and the guest's own writes to standard error come out in the order they
-/// happened.
+/// Standard error: every record rendered as the fault happens and written out
+/// before the guest's next system call, so that records and the guest's own writes
+/// to standard error come out in the order they happened.
 struct InPlace {
     sink: Sink,
     insns: InsnTexts,
@@ -463,7 +474,8 @@ pub struct Tracer(Rc<RefCell<Option<Observer>>>);
 
 impl Tracer {
     /// Records go to `sink`: rendered on a second thread if `threaded` (a file), else
-    /// as each fault happens (standard error). Fails only if the thread cannot start.
+    /// as each fault happens and written out before the guest's next system call
+    /// (standard error). Fails only if the thread cannot start.
     pub fn new(sink: Sink, threaded: bool) -> std::io::Result<Self> {
         let observer = if threaded {
             Observer::Piped(Piped::start(sink)?)
@@ -556,6 +568,12 @@ impl FaultObserver for Shared {
                 log.clear();
             }
             None => log.clear(),
+        }
+    }
+
+    fn before_syscall(&mut self) {
+        if let Some(Observer::InPlace(o)) = self.0.borrow_mut().as_mut() {
+            o.sink.drain();
         }
     }
 

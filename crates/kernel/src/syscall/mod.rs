@@ -43,6 +43,11 @@ fn warn_once(nr: u32) -> bool {
 
 /// Handles the `int 0x80` the CPU just reported (EIP is past the instruction).
 pub fn dispatch(k: &mut Kernel) {
+    // A tracer writing to standard error holds its records until here: they come
+    // out before anything the call writes.
+    if let Some(obs) = k.observer.as_mut() {
+        obs.before_syscall();
+    }
     let r = &k.cpu.regs;
     let nr = r[EAX];
     let args: Args = [r[EBX], r[ECX], r[EDX], r[ESI], r[EDI], r[EBP]];
