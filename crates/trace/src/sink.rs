@@ -43,8 +43,8 @@ pub struct Sink {
     buf: Out,
     /// How much is written at a time: [`CHUNK`] to a file; [`STDERR_CHUNK`] to
     /// standard error, which is also written out before each system call the guest
-    /// makes (`FaultObserver::before_syscall`), so that the records and what the guest writes there
-    /// come out in the order they happened.
+    /// makes (`FaultObserver::before_syscall`), so that the records and what the
+    /// guest writes there come out in the order they happened.
     chunk: usize,
     format: Format,
     error: Option<std::io::Error>,
