@@ -137,7 +137,7 @@ macro_rules! jcc_known_table {
 
 /// The Jcc handler for the lowered instruction's condition.
 fn jcc_form(u: &Uop) -> Option<Handler> {
-    jcc_handler::<false>(u)
+    jcc_handler(u, false)
 }
 
 /// Whether `u` is a Jcc (not LOOPcc, JCXZ or a JMP).
@@ -174,46 +174,57 @@ pub(crate) fn side_exit(u: &Uop) -> Option<Handler> {
     if !is_jcc(u) || !matches!(u.kinds[0], OpKind::NearBranch32) {
         return None;
     }
-    jcc_handler::<true>(u)
+    jcc_handler(u, true)
 }
 
-fn jcc_handler<const EXIT: bool>(u: &Uop) -> Option<Handler> {
+/// The 17 `jcc_on` instances for one `EXIT`, indexed by condition.
+macro_rules! jcc_on_table {
+    ($exit:expr) => {
+        [
+            jcc_on::<0, $exit>,
+            jcc_on::<1, $exit>,
+            jcc_on::<2, $exit>,
+            jcc_on::<3, $exit>,
+            jcc_on::<4, $exit>,
+            jcc_on::<5, $exit>,
+            jcc_on::<6, $exit>,
+            jcc_on::<7, $exit>,
+            jcc_on::<8, $exit>,
+            jcc_on::<9, $exit>,
+            jcc_on::<10, $exit>,
+            jcc_on::<11, $exit>,
+            jcc_on::<12, $exit>,
+            jcc_on::<13, $exit>,
+            jcc_on::<14, $exit>,
+            jcc_on::<15, $exit>,
+            jcc_on::<16, $exit>,
+        ]
+    };
+}
+/// Both variants of each table (in the block's last place, and as a side exit),
+/// built when compiling and indexed by `exit`: a lowering only looks one up.
+fn jcc_handler(u: &Uop, exit: bool) -> Option<Handler> {
     use crate::flags::lazy::{LOGIC, SUB, WIDTH_SHIFT};
-    let sub8: [Handler; 17] = jcc_known_table!(u8, SUB, EXIT);
-    let sub32: [Handler; 17] = jcc_known_table!(u32, SUB, EXIT);
-    let logic8: [Handler; 17] = jcc_known_table!(u8, LOGIC, EXIT);
-    let logic32: [Handler; 17] = jcc_known_table!(u32, LOGIC, EXIT);
+    const SUB8: [[Handler; 17]; 2] = [jcc_known_table!(u8, SUB, false), jcc_known_table!(u8, SUB, true)];
+    const SUB32: [[Handler; 17]; 2] = [jcc_known_table!(u32, SUB, false), jcc_known_table!(u32, SUB, true)];
+    const LOGIC8: [[Handler; 17]; 2] =
+        [jcc_known_table!(u8, LOGIC, false), jcc_known_table!(u8, LOGIC, true)];
+    const LOGIC32: [[Handler; 17]; 2] =
+        [jcc_known_table!(u32, LOGIC, false), jcc_known_table!(u32, LOGIC, true)];
+    let e = usize::from(exit);
     let known = match u.known {
-        k if k == SUB => Some(&sub8),
-        k if k == SUB | (3 << WIDTH_SHIFT) => Some(&sub32),
-        k if k == LOGIC => Some(&logic8),
-        k if k == LOGIC | (3 << WIDTH_SHIFT) => Some(&logic32),
+        k if k == SUB => Some(&SUB8[e]),
+        k if k == SUB | (3 << WIDTH_SHIFT) => Some(&SUB32[e]),
+        k if k == LOGIC => Some(&LOGIC8[e]),
+        k if k == LOGIC | (3 << WIDTH_SHIFT) => Some(&LOGIC32[e]),
         _ => None,
     };
     if let Some(table) = known {
         return table.get(u.cc as usize).copied();
     }
-    let on: [Handler; 17] = [
-        jcc_on::<0, EXIT>,
-        jcc_on::<1, EXIT>,
-        jcc_on::<2, EXIT>,
-        jcc_on::<3, EXIT>,
-        jcc_on::<4, EXIT>,
-        jcc_on::<5, EXIT>,
-        jcc_on::<6, EXIT>,
-        jcc_on::<7, EXIT>,
-        jcc_on::<8, EXIT>,
-        jcc_on::<9, EXIT>,
-        jcc_on::<10, EXIT>,
-        jcc_on::<11, EXIT>,
-        jcc_on::<12, EXIT>,
-        jcc_on::<13, EXIT>,
-        jcc_on::<14, EXIT>,
-        jcc_on::<15, EXIT>,
-        jcc_on::<16, EXIT>,
-    ];
+    const ON: [[Handler; 17]; 2] = [jcc_on_table!(false), jcc_on_table!(true)];
     debug_assert_eq!(CCS[u.cc as usize], u.cc);
-    on.get(u.cc as usize).copied()
+    ON[e].get(u.cc as usize).copied()
 }
 
 /// A CMP or TEST of a register with a register (`IMM` false) or an immediate, fused
@@ -304,7 +315,7 @@ fn call_within_miss(cpu: &mut Cpu, ret: u32) -> Result<(), Exception> {
 /// with an immediate) followed by the Jcc `jcc` in the same block, if they fuse.
 /// Fused instructions cannot fault, so the pair retires whole or not at all.
 pub(crate) fn fuse(prev: &Uop, jcc: &Uop) -> Option<Handler> {
-    fuse_as::<false>(prev, jcc)
+    fuse_as(prev, jcc, false)
 }
 
 /// [`fuse`] for a Jcc in the middle of its block: the pair is a side exit (see
@@ -313,23 +324,30 @@ pub(crate) fn fuse_side_exit(prev: &Uop, jcc: &Uop) -> Option<Handler> {
     if !matches!(jcc.kinds[0], OpKind::NearBranch32) {
         return None;
     }
-    fuse_as::<true>(prev, jcc)
+    fuse_as(prev, jcc, true)
 }
 
-fn fuse_as<const EXIT: bool>(prev: &Uop, jcc: &Uop) -> Option<Handler> {
+/// `exit`: the pair is a side exit. Both variants of each table are built when
+/// compiling, as in [`jcc_handler`].
+fn fuse_as(prev: &Uop, jcc: &Uop, exit: bool) -> Option<Handler> {
     use crate::flags::lazy::{LOGIC, SUB};
     use crate::ops::arith::Cmp;
     use crate::ops::logic::Test;
     use crate::uop::Form;
     use iced_x86::Mnemonic as M;
-    let cmp8: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, false, EXIT);
-    let cmp8i: [Handler; 17] = cmp_jcc_table!(u8, Cmp, SUB, true, EXIT);
-    let cmp32: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, false, EXIT);
-    let cmp32i: [Handler; 17] = cmp_jcc_table!(u32, Cmp, SUB, true, EXIT);
-    let test8: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, false, EXIT);
-    let test8i: [Handler; 17] = cmp_jcc_table!(u8, Test, LOGIC, true, EXIT);
-    let test32: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, false, EXIT);
-    let test32i: [Handler; 17] = cmp_jcc_table!(u32, Test, LOGIC, true, EXIT);
+    macro_rules! both {
+        ($t:ty, $o:ty, $k:expr, $imm:expr) => {
+            [cmp_jcc_table!($t, $o, $k, $imm, false), cmp_jcc_table!($t, $o, $k, $imm, true)]
+        };
+    }
+    const CMP8: [[Handler; 17]; 2] = both!(u8, Cmp, SUB, false);
+    const CMP8I: [[Handler; 17]; 2] = both!(u8, Cmp, SUB, true);
+    const CMP32: [[Handler; 17]; 2] = both!(u32, Cmp, SUB, false);
+    const CMP32I: [[Handler; 17]; 2] = both!(u32, Cmp, SUB, true);
+    const TEST8: [[Handler; 17]; 2] = both!(u8, Test, LOGIC, false);
+    const TEST8I: [[Handler; 17]; 2] = both!(u8, Test, LOGIC, true);
+    const TEST32: [[Handler; 17]; 2] = both!(u32, Test, LOGIC, false);
+    const TEST32I: [[Handler; 17]; 2] = both!(u32, Test, LOGIC, true);
     if !is_jcc(jcc) || prev.flags & crate::uop::FUSED != 0 {
         return None;
     }
@@ -338,18 +356,18 @@ fn fuse_as<const EXIT: bool>(prev: &Uop, jcc: &Uop) -> Option<Handler> {
         Form::RI => true,
         _ => return None,
     };
-    let table = match (prev.mnemonic(), prev.op0_register().size(), imm) {
-        (M::Cmp, 1, false) => &cmp8,
-        (M::Cmp, 1, true) => &cmp8i,
-        (M::Cmp, 4, false) => &cmp32,
-        (M::Cmp, 4, true) => &cmp32i,
-        (M::Test, 1, false) => &test8,
-        (M::Test, 1, true) => &test8i,
-        (M::Test, 4, false) => &test32,
-        (M::Test, 4, true) => &test32i,
+    let tables = match (prev.mnemonic(), prev.op0_register().size(), imm) {
+        (M::Cmp, 1, false) => &CMP8,
+        (M::Cmp, 1, true) => &CMP8I,
+        (M::Cmp, 4, false) => &CMP32,
+        (M::Cmp, 4, true) => &CMP32I,
+        (M::Test, 1, false) => &TEST8,
+        (M::Test, 1, true) => &TEST8I,
+        (M::Test, 4, false) => &TEST32,
+        (M::Test, 4, true) => &TEST32I,
         _ => return None,
     };
-    table.get(jcc.cc as usize).copied()
+    tables[usize::from(exit)].get(jcc.cc as usize).copied()
 }
 
 /// JMP r/m16 / r/m32: EIP := the operand, zero-extended.
