@@ -109,8 +109,9 @@ fn skipping(u: &Uop) -> Option<Handler> {
 
 /// The backward pass: gives every micro-op whose flags no one can see its
 /// flag-skipping handler, keeping the exact one in `alt`. `uses[i]` describes
-/// `uops[i]` (for a CMP/TEST fused with its Jcc, the CMP: it overwrites every flag
-/// the Jcc then reads, and the block ends there).
+/// `uops[i]` (for a CMP/TEST fused with its Jcc, the CMP: it overwrites every flag,
+/// so whoever runs after the pair, in this block or past a side exit, sees the
+/// CMP's own).
 pub(crate) fn skip_dead_flags(uops: &mut [Uop], uses: &[FlagUse]) {
     debug_assert_eq!(uops.len(), uses.len());
     // After the block, whatever runs next may read any of them.

@@ -163,7 +163,7 @@ pub struct Uop {
     pub known: u8,
     /// Instructions of its block retired once this micro-op has run: those of the
     /// micro-ops before it, plus one (two when [`FUSED`]). Set when the block is
-    /// built (`exec.rs`); a side exit or a fault in the middle of a block commits
+    /// stored (`Blocks::insert`); a side exit or a fault in the middle of a block commits
     /// the count from it, as fused micro-ops may come before.
     pub upto: u8,
 }
