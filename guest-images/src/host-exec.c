@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         int ex[2];
         if (pipe2(ex, O_CLOEXEC) < 0)
             return 1;
-        char *sleep_argv[] = {"sleep", "30", NULL};
+        char *sleep_argv[] = {"sleep", "3600", NULL};
         pid_t p = run("/bin/sleep", sleep_argv);
         close(ex[1]);
         /* End of file once the child's exec has closed its copy. */
