@@ -203,8 +203,12 @@ fn sparse_three_gib_elf_starts_at_once() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(o.stdout, small.stdout);
     eprintln!("read: {small_read} bytes for the image, {read} for it grown to 3 GiB");
-    // The same bytes as for the image itself (its segments lie in the first KiBs).
-    assert_eq!(read, small_read, "bytes read from the 3 GiB file against the image");
+    // What the image itself costs (its segments lie in its first KiBs; 282,412 bytes
+    // both ways here), give or take a header's worth: not the file's 3 GiB.
+    assert!(
+        read <= small_read + HEADERS_ONLY,
+        "read {read} bytes from the 3 GiB file, {small_read} from the image"
+    );
 
     // Program headers claimed past the end of the file: a clean ENOEXEC, at once.
     let f = std::fs::OpenOptions::new().write(true).open(&big).unwrap();
