@@ -67,13 +67,15 @@ fn run(native: bool, mode: &str, acts: &[Act]) -> (String, i32) {
             Act::Alive => assert!(c.try_wait().unwrap().is_none(), "{mode} (native {native}) ended early"),
         }
     }
-    // The watchdog kills only before `wait` reaps the child (it is told to stop and
-    // joined first), so the pid it signals is still this child's.
+    // The watchdog fires only while the child's output is still open, that is while
+    // the child (which starts nothing that could inherit it) is alive and so not
+    // reaped (`wait` below comes after it is stopped and joined; a `try_wait` above
+    // reaps only a child that has ended): the pid it signals is still this child's.
     let pid = c.id() as libc::pid_t;
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
         if stopped.recv_timeout(HANG).is_err() {
-            // SAFETY: kill takes no pointers; the child is not reaped yet (above).
+            // SAFETY: kill takes no pointers; the pid is the live child's (above).
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     });
