@@ -245,13 +245,11 @@ impl DecMemo {
             self.digits = (d << (8 * (8 - self.n))).to_be_bytes();
             self.hi = hi;
         }
-        // `hi` < 10^6: at most six digits, and room for two more.
-        let mut d = self.digits;
-        let [a, b] = PAIRS16[(v % 100) as usize].to_be_bytes();
+        // `hi` < 10^6: at most six digits, and room for two more, put after them
+        // with a shift (kept in a register, not stored byte by byte).
+        let pair = u64::from(PAIRS16[(v % 100) as usize].swap_bytes());
         let n = self.n.min(6);
-        d[n] = a;
-        d[n + 1] = b;
-        Some((d, n + 2))
+        Some(((u64::from_le_bytes(self.digits) | (pair << (8 * n))).to_le_bytes(), n + 2))
     }
 }
 

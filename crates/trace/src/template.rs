@@ -143,6 +143,32 @@ impl Key {
     }
 }
 
+impl Key {
+    /// `Key::of(rec, frame_hole, with_cr2) == Some(*self)`, for the key of a
+    /// template (made with the same `frame_hole` and `with_cr2`), compared field by
+    /// field without making `rec`'s key.
+    #[inline(always)]
+    fn matches(&self, rec: &FaultRecord, frame_hole: bool, with_cr2: bool) -> bool {
+        let bytes = rec.path.packed_bytes();
+        if bytes.len() != self.len
+            || rec.eip != self.eip
+            || rec.error_code != self.error_code
+            || rec.esp != self.esp
+            || rec.pid != self.pid
+            || rec.tid != self.tid
+            || (with_cr2 && rec.cr2 != self.cr2)
+            || rec.path.user() != self.user
+            || rec.vma != self.vma
+            || rec.result != self.result
+        {
+            return false;
+        }
+        // A template's key has a frame hole only for a path of at least four bytes.
+        let n = if frame_hole { self.len - 4 } else { self.len };
+        bytes[..n] == self.path[..n]
+    }
+}
+
 /// Where the template for `rec` is kept: by what tells the paths of one guest apart
 /// most often (which instruction, reading or writing, how long a path), not by
 /// everything; the key decides.
@@ -235,7 +261,7 @@ impl Template {
     /// its holes filled.
     #[inline]
     fn fits(&self, rec: &FaultRecord, insn: &str) -> bool {
-        Key::of(rec, self.frame_hole, self.with_cr2) == Some(self.key) && self.insn == insn
+        self.key.matches(rec, self.frame_hole, self.with_cr2) && self.insn == insn
     }
 
     /// Writes `rec`'s record: the template's text copied whole and each hole's
