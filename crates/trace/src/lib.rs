@@ -398,7 +398,13 @@ impl Tally {
             }
             at => self.by_result[usize::from(at - 1)].1 += 1,
         }
-        let i = self.path_entry(scan.code, steps);
+        // The last two paths first, here rather than in the call: mostly one of them.
+        let recent = |i: usize| scan.code.is_some() && self.by_path.get(i).is_some_and(|e| e.0 == scan.code);
+        let i = match self.last_paths {
+            [a, _] if recent(a) => a,
+            [_, b] if recent(b) => b,
+            _ => self.path_entry(scan.code, steps),
+        };
         self.by_path[i].2 += 1;
         if self.last_paths[0] != i {
             self.last_paths = [i, self.last_paths[0]];
@@ -419,18 +425,15 @@ impl Tally {
     }
 
     /// The entry of `by_path` for the path of code `code` (None: too long for one)
-    /// and steps `steps`, made if new.
+    /// and steps `steps`, made if new; neither of the last two (`add_steps` looks
+    /// at those).
+    #[inline(never)]
     fn path_entry<S: Iterator<Item = Step>>(
         &mut self,
         code: Option<u128>,
         steps: impl FnOnce() -> S,
     ) -> usize {
         if code.is_some() {
-            for i in self.last_paths {
-                if self.by_path.get(i).is_some_and(|e| e.0 == code) {
-                    return i;
-                }
-            }
             if let Some(i) = self.by_path.iter().position(|e| e.0 == code) {
                 return i;
             }

@@ -86,11 +86,11 @@ impl Out {
     #[inline(always)]
     pub fn patch(&mut self, at: usize, b: &[u8; 8], n: usize) {
         let n = n.min(8);
-        match self.buf.get_mut(at..at + 8) {
+        match self.buf.get_mut(at..).and_then(|w| w.first_chunk_mut::<8>()) {
             Some(w) => {
-                let old = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-                let keep = if n == 8 { 0 } else { !0u64 << (8 * n) };
-                w.copy_from_slice(&((old & keep) | (u64::from_le_bytes(*b) & !keep)).to_le_bytes());
+                let old = u64::from_le_bytes(*w);
+                let keep = (!0u64).checked_shl(8 * n as u32).unwrap_or(0);
+                *w = ((old & keep) | (u64::from_le_bytes(*b) & !keep)).to_le_bytes();
             }
             None => {
                 if let Some(w) = self.buf.get_mut(at..at + n) {
