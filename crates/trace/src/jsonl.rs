@@ -364,7 +364,7 @@ pub(crate) fn write_reclaim(out: &mut Out, ev: &growsdown_kernel::trace::Reclaim
             dec(out, u64::from(pid));
         }
     }
-    write_mem(out, &ev.mem);
+    write_mem(out, &ev.mem, &mut Marks::default());
     out.byte(b'}');
 }
 
@@ -427,14 +427,8 @@ pub(crate) fn write_record(
     // Last, as the format adds fields: readers that index by position still work.
     out.put(br#","tid":"#);
     dec(out, u64::from(ev.tid));
-    let m = &ev.mem;
-    out.put(br#","mem":{"rss":"#);
-    dec_marked(out, m.rss, Hole::Rss, marks);
-    out.put(br#","pswpin":"#);
-    dec_marked(out, m.pswpin, Hole::PswpIn, marks);
-    out.put(br#","pswpout":"#);
-    dec_marked(out, m.pswpout, Hole::PswpOut, marks);
-    out.put(b"}}");
+    write_mem(out, &ev.mem, marks);
+    out.byte(b'}');
 }
 
 /// [`dec`], its digits marked as `hole`.
@@ -472,19 +466,20 @@ pub(crate) fn write_unuse(out: &mut Out, ev: &growsdown_kernel::trace::UnuseEven
         e => growsdown_kernel::syscall::errno_name(e).as_bytes(),
     });
     out.byte(b'"');
-    write_mem(out, &ev.mem);
+    write_mem(out, &ev.mem, &mut Marks::default());
     out.byte(b'}');
 }
 
 /// `,"mem":{"rss":…,"pswpin":…,"pswpout":…}`: the memory counters after an event,
-/// the SVG's curves (docs/trace-format.md).
-fn write_mem(out: &mut Out, m: &growsdown_kernel::trace::MemCounts) {
+/// the SVG's curves (docs/trace-format.md); their digits marked as holes (a fault
+/// record's template uses them).
+fn write_mem(out: &mut Out, m: &growsdown_kernel::trace::MemCounts, marks: &mut Marks) {
     out.put(br#","mem":{"rss":"#);
-    dec(out, m.rss);
+    dec_marked(out, m.rss, Hole::Rss, marks);
     out.put(br#","pswpin":"#);
-    dec(out, m.pswpin);
+    dec_marked(out, m.pswpin, Hole::PswpIn, marks);
     out.put(br#","pswpout":"#);
-    dec(out, m.pswpout);
+    dec_marked(out, m.pswpout, Hole::PswpOut, marks);
     out.byte(b'}');
 }
 

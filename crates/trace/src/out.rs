@@ -185,10 +185,18 @@ const E8: u64 = 100_000_000;
 /// [`dec`] of 10 to 10^8 - 1: eight digits stored, the leading zeros cut off.
 #[inline(always)]
 fn dec8(out: &mut Out, v: u32) {
+    let (d, n) = trimmed8(v);
+    out.put_first(&d, n);
+}
+
+/// The digits of 1 <= `v` < 10^8 without leading zeros, the first in the first
+/// byte, and how many.
+#[inline(always)]
+fn trimmed8(v: u32) -> ([u8; 8], usize) {
     let d = digits8(v);
     // The leading zeros are the bytes that are b'0' before the first digit.
     let n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
-    out.put_first(&(d << (8 * (8 - n))).to_be_bytes(), n);
+    ((d << (8 * (8 - n))).to_be_bytes(), n)
 }
 
 /// [`dec`] of 10^8 and more: out of line, so that `dec` itself (not recursive) is
@@ -240,9 +248,7 @@ impl DecMemo {
         }
         let hi = v / 100;
         if hi != self.hi {
-            let d = digits8(hi as u32);
-            self.n = 8 - ((d - ZEROS8).leading_zeros() / 8) as usize;
-            self.digits = (d << (8 * (8 - self.n))).to_be_bytes();
+            (self.digits, self.n) = trimmed8(hi as u32);
             self.hi = hi;
         }
         // `hi` < 10^6: at most six digits, and room for two more, put after them
@@ -417,6 +423,28 @@ mod tests {
             format!("{a:08x}-{b:08x} {}", crate::vma_perms(f)).as_bytes()
         );
         assert_eq!(s(|o| dec_i32(o, i32::MIN)), format!("<{}", i32::MIN));
+    }
+
+    #[test]
+    fn a_memo_writes_each_number_as_format_does() {
+        // Up and down, across the widths (the kept digits change at each hundred),
+        // below 100 (written whole) and from 10^8 (not its to write).
+        let mut memo = DecMemo::default();
+        let mut v = 0u64;
+        for step in [1u64, 7, 99, 100, 101, 999, 12_345, 3, 1] {
+            for _ in 0..300 {
+                v = if v >= 120_000_000 { v % 1000 } else { v + step };
+                let want = format!("<{v}");
+                assert_eq!(s(|o| memo.dec(o, v)), want);
+                match memo.digits(v) {
+                    Some((d, n)) => assert_eq!(&d[..n], &want.as_bytes()[1..], "{v}"),
+                    None => assert!(v >= E8, "{v}"),
+                }
+            }
+        }
+        for v in [123_456, 99, 123_456, 123_499, 5, 123_400] {
+            assert_eq!(s(|o| memo.dec(o, v)), format!("<{v}"));
+        }
     }
 
     #[test]

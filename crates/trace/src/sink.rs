@@ -120,13 +120,7 @@ impl Sink {
                 let Sink { buf, format, memo, templates, .. } = self;
                 let scan =
                     templates.write(buf, &f.rec, steps.clone(), ev, insn, |out, ev, steps, scan, marks| {
-                        match format {
-                            Format::Text => text::write_record(out, ev, steps, scan, insn, memo, marks),
-                            Format::Jsonl => {
-                                jsonl::write_record(out, ev, steps, insn, marks);
-                                out.byte(b'\n');
-                            }
-                        }
+                        write_fault(*format, out, ev, steps, scan, insn, memo, marks)
                     });
                 self.tally.add_steps(f.rec.result, &scan, || steps);
                 self.drain_if_due();
@@ -144,15 +138,7 @@ impl Sink {
     fn write<S: Iterator<Item = Step> + Clone>(&mut self, ev: &FaultEvent, steps: S, insn: &str) {
         let Sink { buf, format, memo, tally, .. } = self;
         let scan = Scan::of(steps.clone());
-        match format {
-            Format::Text => {
-                text::write_record(buf, ev, steps.clone(), &scan, insn, memo, &mut Marks::default())
-            }
-            Format::Jsonl => {
-                jsonl::write_record(buf, ev, steps.clone(), insn, &mut Marks::default());
-                buf.byte(b'\n');
-            }
-        }
+        write_fault(*format, buf, ev, steps.clone(), &scan, insn, memo, &mut Marks::default());
         tally.add_steps(ev.result, &scan, || steps);
     }
 
@@ -215,6 +201,30 @@ impl Sink {
             }
         }
         self.buf.clear();
+    }
+}
+
+/// Appends the record of the fault `ev` in `format`, a whole line: its steps as
+/// `steps` gives them, scanned into `scan`; `memo` the text format's, `marks` where
+/// its numbers went ([`Marks`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_fault<S: Iterator<Item = Step> + Clone>(
+    format: Format,
+    out: &mut Out,
+    ev: &FaultEvent,
+    steps: S,
+    scan: &Scan,
+    insn: &str,
+    memo: &mut text::Memo,
+    marks: &mut Marks,
+) {
+    match format {
+        Format::Text => text::write_record(out, ev, steps, scan, insn, memo, marks),
+        Format::Jsonl => {
+            jsonl::write_record(out, ev, steps, insn, marks);
+            out.byte(b'\n');
+        }
     }
 }
 

@@ -15,17 +15,14 @@ use growsdown_kernel::trace::{FaultEvent, FaultResult, OomEvent, Step};
 
 pub fn record(r: &Record) -> String {
     let mut out = Out::default();
-    let steps = r.ev.path.iter().copied();
-    write_record(
-        &mut out,
-        &r.ev,
-        steps.clone(),
-        &Scan::of(steps),
-        &r.insn,
-        &mut Memo::default(),
-        &mut Marks::default(),
-    );
+    write_whole(&mut out, r, &mut Memo::default());
     out.into_string()
+}
+
+/// [`write_record`] of `r`, its own path scanned here.
+fn write_whole(out: &mut Out, r: &Record, memo: &mut Memo) {
+    let steps = r.ev.path.iter().copied();
+    write_record(out, &r.ev, steps.clone(), &Scan::of(steps), &r.insn, memo, &mut Marks::default());
 }
 
 /// What the records of a trace repeat, kept from record to record by the caller so
@@ -551,16 +548,7 @@ mod tests {
             let r = Record { ev, insn: "mov [eax+4], edx".into() };
             let mut got = Out::with_capacity(4);
             got.put(b"previous\n");
-            let steps = r.ev.path.iter().copied();
-            write_record(
-                &mut got,
-                &r.ev,
-                steps.clone(),
-                &Scan::of(steps),
-                &r.insn,
-                &mut memo,
-                &mut Marks::default(),
-            );
+            write_whole(&mut got, &r, &mut memo);
             assert_eq!(got.into_string(), format!("previous\n{}", reference(&r)));
             assert_eq!(record(&r), reference(&r));
         }
