@@ -106,6 +106,15 @@ impl IntelText {
         IntelText(formatter)
     }
 
+    /// Builds iced's formatter tables, which every formatter of the process shares
+    /// and the first one to be made builds (~5 million host instructions, about a
+    /// millisecond): called ahead of the first instruction to format, on a thread
+    /// of its own, it takes that out of the way of whoever formats it. A formatter
+    /// made meanwhile waits for the tables instead of building them again.
+    pub fn warm_up() {
+        drop(Self::new());
+    }
+
     /// Appends the text [`format_intel`] gives to `out`.
     pub fn format_into(&mut self, insn: &Instruction, out: &mut String) {
         use iced_x86::Formatter;

@@ -1147,7 +1147,8 @@ impl InsnSource {
 /// same few instructions over and over, and decoding plus formatting costs more host
 /// instructions than everything else the tracer does per fault.
 pub struct InsnTexts {
-    formatter: growsdown_decoder::IntelText,
+    /// Made at the first instruction formatted ([`InsnTexts::warm_up`]).
+    formatter: Option<growsdown_decoder::IntelText>,
     /// Direct-mapped on EIP. A slot is keyed by the bytes too, not EIP alone: exec,
     /// another process or self-modifying code can put a different instruction there.
     slots: Vec<InsnSlot>,
@@ -1172,10 +1173,17 @@ const INSN_SLOTS: usize = 256;
 impl InsnTexts {
     pub fn new() -> Self {
         InsnTexts {
-            formatter: growsdown_decoder::IntelText::new(),
+            formatter: None,
             slots: (0..INSN_SLOTS).map(|_| InsnSlot::default()).collect(),
             syscall: String::new(),
         }
+    }
+
+    /// Builds what the first instruction's text needs (the formatter's tables,
+    /// shared by the process: [`growsdown_decoder::IntelText::warm_up`]), so that a
+    /// thread that calls this ahead of the first fault spares the one that renders it.
+    pub fn warm_up() {
+        growsdown_decoder::IntelText::warm_up();
     }
 
     /// What [`insn_text`] returns for `ev`.
@@ -1202,7 +1210,10 @@ impl InsnTexts {
             slot.bytes = *bytes;
             slot.text.clear();
             match growsdown_decoder::decode_one(&bytes[..n], eip) {
-                Ok(i) => self.formatter.format_into(&i, &mut slot.text),
+                Ok(i) => self
+                    .formatter
+                    .get_or_insert_with(growsdown_decoder::IntelText::new)
+                    .format_into(&i, &mut slot.text),
                 Err(_) => slot.text.push_str("(unreadable)"),
             }
         }

@@ -431,7 +431,10 @@ impl Piped {
 /// The renderer thread: renders every batch, in order, and gives the sink back with
 /// everything written but the summary.
 fn render(full: Receiver<Batch>, empty: Sender<Batch>, mut sink: Sink) -> Sink {
-    // Made here, not passed in: the formatter inside is not Send.
+    // Made here, not passed in: the formatter inside is not Send. Its tables are
+    // built now, while the guest runs, not when the first batch comes (at exit, for
+    // a short program).
+    InsnTexts::warm_up();
     let mut insns = InsnTexts::new();
     let mut ev = FaultEvent::empty();
     let spin = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
@@ -490,6 +493,10 @@ impl Tracer {
         let observer = if threaded {
             Observer::Piped(Piped::start(sink)?)
         } else {
+            // The formatter's tables built beside the guest's start (loading the
+            // ELF, the first instructions) instead of at its first fault, on this
+            // thread. If the thread cannot start, the first fault builds them.
+            let _ = std::thread::Builder::new().name("trace-warm-up".into()).spawn(InsnTexts::warm_up);
             Observer::InPlace(Box::new(InPlace { sink, insns: InsnTexts::new(), ev: FaultEvent::empty() }))
         };
         Ok(Tracer(Rc::new(RefCell::new(Some(observer)))))
