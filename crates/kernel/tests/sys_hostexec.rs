@@ -56,7 +56,7 @@ fn the_machine_ends_with_its_host_programs() {
     assert_eq!(m.run(), growsdown_kernel::ExitStatus::Exited(0));
     done.send(()).unwrap();
     watchdog.join().unwrap();
-    // No child of this process is left, not even a zombie: the host `sleep 30` was
+    // No child of this process is left, not even a zombie: the host `sleep 3600` was
     // killed and reaped.
     // SAFETY: a zeroed siginfo for waitid to fill.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };

@@ -141,9 +141,7 @@ impl Key {
             path,
         })
     }
-}
 
-impl Key {
     /// `Key::of(rec, frame_hole, with_cr2) == Some(*self)`, for the key of a
     /// template (made with the same `frame_hole` and `with_cr2`), compared field by
     /// field without making `rec`'s key.
